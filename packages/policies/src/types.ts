@@ -1,0 +1,207 @@
+/**
+ * The shapes shared by every rule in this package. Everything here is plain data (JSON-serialisable)
+ * so that a policy can live in a configuration file and be logged as it is.
+ */
+
+/** The part of `Headers` the rules read. `Headers` itself satisfies it. */
+export interface HeadersLike {
+  get(name: string): string | null;
+  has(name: string): boolean;
+}
+
+/** What one attempt produced: a response (any status) or a thrown error. */
+export type Outcome =
+  | { readonly kind: 'response'; readonly status: number; readonly headers: HeadersLike }
+  | { readonly kind: 'error'; readonly error: unknown };
+
+/** The request an outcome belongs to, as far as the rules care. */
+export interface RequestFacts {
+  /** Upper-case HTTP method. */
+  readonly method: string;
+  readonly headers: HeadersLike;
+}
+
+/** Facts about the call that the outcome alone does not tell. */
+export interface ClassifyContext {
+  /** Current time in ms since the epoch, for HTTP-date Retry-After values. */
+  readonly now: number;
+  /** True when the caller's own AbortSignal has fired: such an outcome is never retried. */
+  readonly callerAborted?: boolean;
+}
+
+/** Why a verdict was reached. Stable strings: they appear in events and errors. */
+export type VerdictReason =
+  | 'success'
+  | 'client-error'
+  | 'server-error'
+  | 'permanent'
+  | 'transient-status'
+  | 'throttled'
+  | 'network-error'
+  | 'timeout'
+  | 'aborted'
+  | 'unknown-error'
+  | 'not-idempotent'
+  | 'retry-after-exceeds-cap';
+
+/** What to do with an outcome. */
+export interface Verdict {
+  /** `retry`: worth another attempt (subject to attempts left, deadline, budget). `return`: hand it back. */
+  readonly action: 'return' | 'retry';
+  /** How the endpoint's circuit breaker counts it. `ignore` counts neither way. */
+  readonly breaker: 'success' | 'failure' | 'ignore';
+  readonly reason: VerdictReason;
+  /**
+   * The server-directed delay in ms (Retry-After and friends), when the response carried one.
+   * It replaces the backoff. Set also when the reason is `retry-after-exceeds-cap`, so callers can see it.
+   */
+  readonly delayMs?: number;
+  /** True for 429 without a delay header: the throttling backoff (larger base) applies. */
+  readonly throttled?: boolean;
+  /** For errors: the recognised kind and, where known, the low-level code (ECONNRESET, ...). */
+  readonly errorKind?: ErrorKind;
+  readonly errorCode?: string;
+}
+
+/** How a thrown error from fetch is recognised across runtimes. */
+export type ErrorKind = 'network' | 'timeout' | 'abort' | 'unknown';
+
+/** Backoff shapes. */
+export type BackoffKind = 'decorrelated-jitter' | 'full-jitter' | 'none';
+
+/** Backoff between attempts when the server gave no delay. */
+export interface BackoffPolicy {
+  /** Default `'decorrelated-jitter'`. `'none'` waits exactly the exponential delay, with no jitter. */
+  readonly kind: BackoffKind;
+  /** Base delay in ms for the first retry. Default 200. */
+  readonly initialDelayMs: number;
+  /** Growth factor per retry. Default 2. */
+  readonly multiplier: number;
+  /** Upper bound of any single wait in ms. Default 30 000. */
+  readonly maxDelayMs: number;
+  /** Base delay in ms for a 429 that carried no delay header. Default 1 000. */
+  readonly throttleInitialDelayMs: number;
+}
+
+/** When and how to retry. */
+export interface RetryPolicy {
+  /** Attempts per call, the first included. Default 4. `1` turns retries off. */
+  readonly maxAttempts: number;
+  readonly backoff: BackoffPolicy;
+  /**
+   * A server delay above this (ms) is not waited for: the call returns at once with the delay exposed
+   * (reason `retry-after-exceeds-cap`). Default 60 000.
+   */
+  readonly maxRetryAfterMs: number;
+  /** Statuses worth another attempt. Default [408, 429, 502, 503, 504]. */
+  readonly statuses: readonly number[];
+  /** Retry network errors (reset, refused, DNS, socket). Default true. */
+  readonly networkErrors: boolean;
+  /** Retry attempt timeouts. Default true. */
+  readonly timeouts: boolean;
+  /** Methods that are safe to repeat. Default GET HEAD OPTIONS PUT DELETE TRACE. */
+  readonly idempotentMethods: readonly string[];
+  /** A request carrying any of these headers is idempotent whatever its method. Default Idempotency-Key, MS-RequestId. */
+  readonly idempotencyKeyHeaders: readonly string[];
+  /** The endpoint opts every method into retries. Default false. */
+  readonly idempotent: boolean;
+  /** Statuses whose retry is not limited to idempotent requests (the server did not process them). Default [429]. */
+  readonly retryAnyMethodStatuses: readonly number[];
+}
+
+/** When the endpoint's circuit breaker opens and how it recovers. */
+export interface BreakerPolicy {
+  /** Default true. */
+  readonly enabled: boolean;
+  /** Statuses that count as breaker failures. Default [500, 502, 503, 504]. */
+  readonly failureStatuses: readonly number[];
+  /** Network errors count as failures. Default true. */
+  readonly networkErrors: boolean;
+  /** Attempt timeouts count as failures. Default true. */
+  readonly timeouts: boolean;
+  /** Opens after this many consecutive failures. Default 5. */
+  readonly consecutiveFailures: number;
+  /** Or when at least this share of recent calls failed, in (0, 1]. Default 0.5. */
+  readonly failureRatio: number;
+  /** ...of at least this many calls... Default 10. */
+  readonly minimumCalls: number;
+  /** ...in this window (ms). Default 10 000. */
+  readonly windowMs: number;
+  /** First wait before a probe (ms). Default 5 000. */
+  readonly halfOpenAfterMs: number;
+  /** The wait doubles while probes fail, up to this (ms). Default 60 000. */
+  readonly maxHalfOpenAfterMs: number;
+}
+
+/** Timeouts. */
+export interface TimeoutPolicy {
+  /** One attempt, in ms. Default 10 000. Retried and counted as a breaker failure. */
+  readonly attemptMs: number;
+  /** The whole call, every attempt and wait, in ms. Default 30 000. Not retried. */
+  readonly totalMs: number;
+}
+
+/** Optional concurrency limit per endpoint key. */
+export interface BulkheadPolicy {
+  /** Calls executing at once. */
+  readonly maxConcurrent: number;
+  /** Calls waiting for a slot; more are rejected at once. Default 0. */
+  readonly maxQueued: number;
+}
+
+/** The whole policy of one endpoint, every field filled. */
+export interface Policy {
+  readonly retry: RetryPolicy;
+  readonly breaker: BreakerPolicy;
+  readonly timeout: TimeoutPolicy;
+  /** Default: none (no concurrency limit). */
+  readonly bulkhead: BulkheadPolicy | null;
+  /** Statuses returned at once, never retried and never counted by the breaker. Default [501]. Wins over the lists above. */
+  readonly permanentStatuses: readonly number[];
+  /**
+   * Headers set once per call to a fresh UUID when the caller did not set them (the same value on
+   * every attempt). Default none; the Partner Center preset sets MS-RequestId and MS-CorrelationId.
+   */
+  readonly generateHeaders: readonly string[];
+}
+
+/** What users write: any part of a policy. Objects merge over the defaults; arrays replace. */
+export interface PolicyInput {
+  readonly retry?: Partial<Omit<RetryPolicy, 'backoff'>> & { readonly backoff?: Partial<BackoffPolicy> };
+  readonly breaker?: Partial<BreakerPolicy>;
+  readonly timeout?: Partial<TimeoutPolicy>;
+  /** `null` removes a bulkhead set by an outer policy. */
+  readonly bulkhead?: Partial<BulkheadPolicy> | null;
+  readonly permanentStatuses?: readonly number[];
+  readonly generateHeaders?: readonly string[];
+}
+
+/** One endpoint rule. */
+export interface EndpointRule {
+  /** Names the endpoint: with the origin, it forms the endpoint key. Unique across rules. */
+  readonly name: string;
+  /**
+   * `[METHOD[,METHOD...] ]ORIGIN_OR_*PATH`, e.g. `GET https://api.example.com/v1/customers/*` or
+   * `POST * /v1/customers/:id/orders`. See endpoint.ts for the grammar.
+   */
+  readonly match: string;
+  /** Merged over the configuration's default policy. */
+  readonly policy?: PolicyInput;
+}
+
+/** The declarative endpoint configuration. */
+export interface EndpointsConfig {
+  /** The policy of every endpoint, merged over the built-in defaults. */
+  readonly policy?: PolicyInput;
+  /** Rules tried in order; the first that matches wins. */
+  readonly endpoints?: readonly EndpointRule[];
+}
+
+/** What a (method, URL) resolves to. */
+export interface ResolvedEndpoint {
+  /** Rule name plus origin (`customers https://api.example.com`), never the full URL. */
+  readonly key: string;
+  /** The matched rule's name, or `default`. */
+  readonly name: string;
+  readonly policy: Policy;
+}
