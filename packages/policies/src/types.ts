@@ -105,7 +105,10 @@ export interface RetryPolicy {
   readonly idempotencyKeyHeaders: readonly string[];
   /** The endpoint opts every method into retries. Default false. */
   readonly idempotent: boolean;
-  /** Statuses whose retry is not limited to idempotent requests (the server did not process them). Default [429]. */
+  /**
+   * Statuses retried for any method, idempotent or not (e.g. [429]: the server did not process the
+   * request). Default none: a POST without an idempotency key is sent exactly once, whatever the failure.
+   */
   readonly retryAnyMethodStatuses: readonly number[];
 }
 
