@@ -258,6 +258,21 @@ describe('prepareRequest: a stream beyond maxBufferBytes', () => {
     expect(init.body).toBeInstanceOf(ReadableStream);
   });
 
+  it("cancelling the one-shot body cancels the caller's stream", async () => {
+    const cancel = vi.fn();
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.enqueue(bytes(`chunk-${sent++}`));
+      },
+      cancel,
+    });
+    const prepared = await prepareRequest(`${origin}/big`, { method: 'POST', body }, { maxBufferBytes: 8 });
+    const [, init] = prepared.attempt(new AbortController().signal);
+    await (init.body as ReadableStream<Uint8Array>).cancel('attempt aborted');
+    expect(cancel).toHaveBeenCalledWith('attempt aborted');
+  });
+
   it('a maxBufferBytes of 0 sends every non-empty stream once', async () => {
     const prepared = await prepareRequest(
       `${origin}/zero`,

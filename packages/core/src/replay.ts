@@ -243,7 +243,14 @@ async function bufferStream(source: ChunkSource, maxBufferBytes: number): Promis
   for (;;) {
     const { done, value } = await source.next();
     if (done) return { kind: 'reusable', value: concat(chunks, total) };
-    const chunk = toBytes(value);
+    let chunk: Uint8Array;
+    try {
+      chunk = toBytes(value);
+    } catch (error) {
+      // Release the caller's stream (and whatever feeds it) rather than leave it locked mid-read.
+      await source.cancel(error).catch(() => undefined);
+      throw error;
+    }
     chunks.push(chunk);
     total += chunk.byteLength;
     if (total > maxBufferBytes) break;
@@ -344,7 +351,10 @@ function isRequestLike(input: unknown): input is Request {
 }
 
 function isUrlLike(input: unknown): input is URL {
-  return input instanceof URL || (typeof input === 'object' && input !== null && 'href' in input);
+  return (
+    input instanceof URL ||
+    (typeof input === 'object' && input !== null && typeof (input as { href?: unknown }).href === 'string')
+  );
 }
 
 function isArrayBuffer(value: unknown): value is ArrayBuffer {
