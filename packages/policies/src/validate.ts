@@ -1,0 +1,285 @@
+import { ConfigError, describeValue, joinPath } from './config-error.ts';
+import type { Policy } from './types.ts';
+
+/**
+ * Checks one value and throws a ConfigError naming `path` when it cannot work. `undefined` never
+ * reaches a check: an absent key means "keep the outer value".
+ */
+type Check = (value: unknown, path: string, required: boolean) => void;
+
+/** The keys an object may hold, each with its check or nested shape. */
+interface Shape {
+  readonly [key: string]: Check | Shape;
+}
+
+/** RFC 9110 `token`: what header names and method names are made of. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** True for an RFC 9110 token (a valid header or method name). */
+export function isToken(value: string): boolean {
+  return TOKEN.test(value);
+}
+
+const fail = (path: string, reason: string): never => {
+  throw new ConfigError(path, reason);
+};
+
+const boolean: Check = (value, path) => {
+  if (typeof value !== 'boolean') fail(path, `must be a boolean, got ${describeValue(value)}`);
+};
+
+const integerAtLeast =
+  (min: number): Check =>
+  (value, path) => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+      fail(path, `must be an integer >= ${min}, got ${describeValue(value)}`);
+    }
+  };
+
+/** A delay in ms: finite and >= 0 (JSON cannot carry Infinity, and "wait forever" is never meant). */
+const delay: Check = (value, path) => {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    fail(path, `must be a finite number of ms >= 0, got ${describeValue(value)}`);
+  }
+};
+
+/** A duration that must elapse before something can happen at all: a 0 ms timeout fails every call. */
+const positiveDuration: Check = (value, path) => {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    fail(path, `must be a finite number of ms > 0, got ${describeValue(value)}`);
+  }
+};
+
+const multiplier: Check = (value, path) => {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) {
+    fail(path, `must be a finite number >= 1 (delays must not shrink), got ${describeValue(value)}`);
+  }
+};
+
+const ratio: Check = (value, path) => {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 1) {
+    fail(path, `must be a number in (0, 1], got ${describeValue(value)}`);
+  }
+};
+
+const BACKOFF_KINDS = ['decorrelated-jitter', 'full-jitter', 'none'] as const;
+
+const backoffKind: Check = (value, path) => {
+  if (typeof value !== 'string' || !(BACKOFF_KINDS as readonly string[]).includes(value)) {
+    fail(
+      path,
+      `must be one of ${BACKOFF_KINDS.map((k) => `'${k}'`).join(', ')}, got ${describeValue(value)}`,
+    );
+  }
+};
+
+const listOf =
+  (item: Check): Check =>
+  (value, path) => {
+    if (!Array.isArray(value)) fail(path, `must be an array, got ${describeValue(value)}`);
+    (value as unknown[]).forEach((element, i) => {
+      item(element, `${path}[${i}]`, true);
+    });
+  };
+
+const status: Check = (value, path) => {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 100 || value > 599) {
+    fail(path, `must be an HTTP status, an integer in 100..599, got ${describeValue(value)}`);
+  }
+};
+
+const tokenOf =
+  (what: string): Check =>
+  (value, path) => {
+    if (typeof value !== 'string' || !TOKEN.test(value)) {
+      fail(path, `must be a valid ${what} (an RFC 9110 token), got ${describeValue(value)}`);
+    }
+  };
+
+const statuses = listOf(status);
+const methods = listOf(tokenOf('method name'));
+const headerNames = listOf(tokenOf('header name'));
+
+const BACKOFF: Shape = {
+  kind: backoffKind,
+  initialDelayMs: delay,
+  multiplier,
+  maxDelayMs: delay,
+  throttleInitialDelayMs: delay,
+};
+
+const RETRY: Shape = {
+  maxAttempts: integerAtLeast(1),
+  backoff: BACKOFF,
+  maxRetryAfterMs: delay,
+  statuses,
+  networkErrors: boolean,
+  timeouts: boolean,
+  idempotentMethods: methods,
+  idempotencyKeyHeaders: headerNames,
+  idempotent: boolean,
+  retryAnyMethodStatuses: statuses,
+};
+
+const BREAKER: Shape = {
+  enabled: boolean,
+  failureStatuses: statuses,
+  networkErrors: boolean,
+  timeouts: boolean,
+  consecutiveFailures: integerAtLeast(1),
+  failureRatio: ratio,
+  minimumCalls: integerAtLeast(1),
+  windowMs: positiveDuration,
+  halfOpenAfterMs: delay,
+  maxHalfOpenAfterMs: delay,
+};
+
+const TIMEOUT: Shape = { attemptMs: positiveDuration, totalMs: positiveDuration };
+
+const BULKHEAD: Shape = { maxConcurrent: integerAtLeast(1), maxQueued: integerAtLeast(0) };
+
+// A bulkhead set only in part over "no bulkhead" has no maxConcurrent to fall back on: the merged
+// policy must name it.
+const bulkhead: Check = (value, path, required) => {
+  if (value !== null) checkObject(value, BULKHEAD, path, required);
+};
+
+const POLICY: Shape = {
+  retry: RETRY,
+  breaker: BREAKER,
+  timeout: TIMEOUT,
+  bulkhead,
+  permanentStatuses: statuses,
+  generateHeaders: headerNames,
+};
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Throws for a key the shape does not know, suggesting the nearest known one (typos are the usual cause). */
+export function rejectUnknownKeys(
+  value: Record<string, unknown>,
+  known: readonly string[],
+  path: string,
+): void {
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const suggestion = closest(key, known);
+    fail(
+      joinPath(path, key),
+      `unknown key '${key}'${suggestion === undefined ? `; known keys: ${known.join(', ')}` : ` (did you mean '${suggestion}'?)`}`,
+    );
+  }
+}
+
+function checkObject(value: unknown, shape: Shape, path: string, required: boolean): void {
+  if (!isPlainObject(value)) fail(path, `must be an object, got ${describeValue(value)}`);
+  const object = value as Record<string, unknown>;
+  rejectUnknownKeys(object, Object.keys(shape), path);
+  for (const [key, rule] of Object.entries(shape)) {
+    const child = object[key];
+    const childPath = joinPath(path, key);
+    if (child === undefined) {
+      if (required) fail(childPath, 'is required');
+      continue;
+    }
+    if (typeof rule === 'function') rule(child, childPath, required);
+    else checkObject(child, rule, childPath, required);
+  }
+}
+
+/**
+ * Checks what a user wrote as a policy (a `PolicyInput`: any part of a policy) field by field: unknown
+ * keys at any level (with the nearest known key suggested), wrong types, negative or non-finite delays,
+ * `maxAttempts` below 1, statuses outside 100..599, `failureRatio` outside (0, 1], invalid header or
+ * method names, and so on. `undefined` fields are treated as absent. Checks that involve two fields
+ * need the merged policy: see {@link validatePolicy}.
+ *
+ * @param input the value to check; `undefined` is accepted (nothing to merge).
+ * @param path where the value sits, prefixed to every error path (e.g. `policy` or `endpoints[2].policy`).
+ * @throws ConfigError naming the first offending field.
+ */
+export function validatePolicyInput(input: unknown, path: string): void {
+  if (input === undefined) return;
+  checkObject(input, POLICY, path, false);
+}
+
+/**
+ * Checks a complete, merged policy: every field present and valid (as {@link validatePolicyInput}),
+ * then the rules that tie two fields together, which only the merged result can answer (an endpoint
+ * may set `timeout.attemptMs` while the total deadline comes from the default policy):
+ *
+ * - `timeout.attemptMs` must not exceed `timeout.totalMs`;
+ * - `retry.backoff.initialDelayMs` and `retry.backoff.throttleInitialDelayMs` must not exceed
+ *   `retry.backoff.maxDelayMs`;
+ * - `breaker.halfOpenAfterMs` must not exceed `breaker.maxHalfOpenAfterMs`.
+ *
+ * @param path where the policy sits, prefixed to every error path.
+ * @throws ConfigError naming the offending field and the field it conflicts with.
+ */
+export function validatePolicy(policy: Policy, path: string): void {
+  checkObject(policy, POLICY, path, true);
+  const { retry, breaker, timeout } = policy;
+  const conflict = (field: string, value: number, other: string, otherValue: number, why: string): void => {
+    if (value > otherValue) {
+      fail(joinPath(path, field), `${value} exceeds ${other} (${otherValue}): ${why}`);
+    }
+  };
+  conflict(
+    'timeout.attemptMs',
+    timeout.attemptMs,
+    'timeout.totalMs',
+    timeout.totalMs,
+    'one attempt cannot outlast the whole call',
+  );
+  conflict(
+    'retry.backoff.initialDelayMs',
+    retry.backoff.initialDelayMs,
+    'retry.backoff.maxDelayMs',
+    retry.backoff.maxDelayMs,
+    'the first delay would already be capped',
+  );
+  conflict(
+    'retry.backoff.throttleInitialDelayMs',
+    retry.backoff.throttleInitialDelayMs,
+    'retry.backoff.maxDelayMs',
+    retry.backoff.maxDelayMs,
+    'the first throttling delay would already be capped',
+  );
+  conflict(
+    'breaker.halfOpenAfterMs',
+    breaker.halfOpenAfterMs,
+    'breaker.maxHalfOpenAfterMs',
+    breaker.maxHalfOpenAfterMs,
+    'the first wait would already be above its cap',
+  );
+}
+
+/** The known key nearest to `key` by edit distance (case-insensitive), if near enough to be a typo. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+/** Levenshtein distance, two rows. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
