@@ -1,1 +1,31 @@
-export const version = '0.1.0';
+/**
+ * @breakwater/policies: the pure HTTP rules behind breakwater, with no I/O, timers or dependencies.
+ *
+ * - What to do with an outcome: {@link classify} applies the default outcome table (or an endpoint's
+ *   own) to a response or error, using {@link parseRetryAfter} for server delays, {@link recognizeError}
+ *   for thrown errors and {@link isIdempotent} for whether a request may be repeated.
+ * - How long to wait: {@link backoffDelay}.
+ * - Which policy applies: {@link definePolicy} and {@link mergePolicy} build policies over
+ *   {@link DEFAULT_POLICY}; {@link createEndpointResolver} maps (method, URL) to an endpoint key and
+ *   policy; {@link partnerCenter} is the preset for Microsoft Partner Center.
+ * - Bad configuration throws {@link ConfigError} when it is built, naming the offending field.
+ */
+export { type BackoffState, backoffDelay } from './backoff.ts';
+export { classify } from './classify.ts';
+export { ConfigError } from './config-error.ts';
+export { DEFAULT_POLICY } from './defaults.ts';
+export {
+  type CompiledPattern,
+  createEndpointResolver,
+  type EndpointResolver,
+  matchesPattern,
+  type PathSegment,
+  parseMatch,
+} from './endpoint.ts';
+export { recognizeError } from './errors.ts';
+export { isIdempotent } from './idempotency.ts';
+export { definePolicy, mergePolicy } from './merge.ts';
+export { partnerCenter } from './presets.ts';
+export { parseHttpDate, parseRetryAfter, type ServerDelay } from './retry-after.ts';
+export type * from './types.ts';
+export { validatePolicy, validatePolicyInput } from './validate.ts';

@@ -1,0 +1,362 @@
+/**
+ * Endpoint matching: which rule, and so which policy and endpoint key, a (method, URL) belongs to.
+ *
+ * Pattern grammar (the `match` of an endpoint rule):
+ *
+ * ```
+ * pattern  = [ METHODS SP ] TARGET
+ * METHODS  = "*" / method *( "," method )         ; omitted or "*" = any method
+ * TARGET   = ORIGIN PATH / ORIGIN SP PATH / "*" PATH / "*" SP PATH / PATH
+ * ORIGIN   = scheme "://" host [ ":" port ]         ; http or https; no userinfo, path, query, fragment
+ * PATH     = "/" [ segment *( "/" segment ) ] [ "/" ]
+ * segment  = literal / ":" name / "*"
+ * ```
+ *
+ * - `GET https://api.example.com/v1/customers/*`, `GET,HEAD * /v1/items/:id` (or with no space), `POST * /v1/orders`, `/health`.
+ * - Methods are compared case-insensitively (`get` = `GET`), as fetch upper-cases the common ones anyway.
+ * - `*` as the origin, or no origin at all, matches any origin. An origin is compared after URL
+ *   normalisation: scheme and host lower-cased, the default port dropped (`https://A.com:443` = `https://a.com`).
+ * - A literal segment matches case-sensitively, after percent-encoding normalisation applied to the pattern
+ *   and the request alike: characters the URL parser would encode are encoded, `%XX` of an unreserved
+ *   character (`A-Z a-z 0-9 - . _ ~`) is decoded, and every other `%xx` is upper-cased. So `/caf%C3%A9`,
+ *   `/café` and `/caf%c3%a9` are the same segment, while `%2F` stays an escaped slash inside one segment.
+ * - `:name` matches exactly one non-empty segment; names are identifiers, unique within a pattern.
+ * - `*` matches exactly one non-empty segment; as the last segment it matches the rest of the path, zero
+ *   or more segments (`/v1/customers/*` matches `/v1/customers`, `/v1/customers/1` and `/v1/customers/1/orders`).
+ * - One trailing slash is ignored, on the pattern and on the request (`/v1/items/` = `/v1/items`).
+ * - The query string is ignored when matching, so a pattern must not carry one.
+ *
+ * A pattern that could never match is a ConfigError when the resolver is built: an empty pattern, a
+ * path not starting with `/`, `**` or a `*` inside a segment, an empty segment (`//`) in the middle, `.`
+ * or `..` segments, a query or fragment, an invalid method, an origin with userinfo or a path, or two
+ * `:params` with the same name. Patterns are compiled once, when the resolver is built.
+ */
+
+import { ConfigError, describeValue, joinPath } from './config-error.ts';
+import { DEFAULT_POLICY } from './defaults.ts';
+import { mergePolicy } from './merge.ts';
+import type { EndpointsConfig, Policy, PolicyInput, ResolvedEndpoint } from './types.ts';
+import { isToken, rejectUnknownKeys, validatePolicy, validatePolicyInput } from './validate.ts';
+
+/** One compiled path segment. */
+export type PathSegment =
+  | { readonly kind: 'literal'; readonly value: string }
+  | { readonly kind: 'param'; readonly name: string }
+  | { readonly kind: 'any' };
+
+/** A parsed `match` pattern, ready to test requests without further parsing. */
+export interface CompiledPattern {
+  /** Upper-case methods, or `null` for any method. */
+  readonly methods: readonly string[] | null;
+  /** Normalised origin (`https://api.example.com`), or `null` for any origin. */
+  readonly origin: string | null;
+  readonly segments: readonly PathSegment[];
+  /** The pattern ends in `*`: any further segments, zero included, match. */
+  readonly rest: boolean;
+}
+
+/** Resolves requests to endpoints. Built once by {@link createEndpointResolver}; `resolve` is per request. */
+export interface EndpointResolver {
+  /**
+   * The endpoint of a request: the first rule that matches, else `default`.
+   * @param method the HTTP method, any case.
+   * @param url an absolute URL; a relative one is a TypeError (resolve it against a base first).
+   */
+  resolve(method: string, url: string | URL): ResolvedEndpoint;
+  /** The rules in the order they are tried. */
+  readonly rules: readonly { readonly name: string; readonly match: string }[];
+}
+
+/** The name of the endpoint no rule matched, and so a reserved rule name. */
+const DEFAULT_NAME = 'default';
+
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SCHEME_PREFIX = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
+const PERCENT = /%([0-9A-Fa-f]{2})/g;
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
+/**
+ * Compiles one `match` pattern (grammar above).
+ * @param path where the pattern sits, for errors; default `match`.
+ * @throws ConfigError when the pattern could never match or cannot be read.
+ */
+export function parseMatch(match: string, path = 'match'): CompiledPattern {
+  const bad = (reason: string): never => {
+    throw new ConfigError(path, reason);
+  };
+  if (typeof match !== 'string') bad(`must be a string, got ${describeValue(match)}`);
+  const trimmed = match.trim();
+  if (trimmed === '') bad('is empty');
+  // Neither is echoed: a pasted URL's query may hold a token.
+  if (trimmed.includes('?')) bad("must not contain a query ('?'): the query string is ignored when matching");
+  if (trimmed.includes('#')) bad("must not contain a fragment ('#'): fragments are never sent");
+
+  const tokens = trimmed.split(/\s+/);
+  let methodsToken: string | undefined;
+  let originToken: string | undefined;
+  let pathToken: string;
+  if (tokens.length > 3) {
+    return bad(`has ${tokens.length} space-separated parts; expected '[METHODS ]TARGET'`);
+  } else if (tokens.length === 3) {
+    [methodsToken, originToken, pathToken] = tokens as [string, string, string];
+  } else if (tokens.length === 2) {
+    const [first, second] = tokens as [string, string];
+    if (SCHEME_PREFIX.test(first)) [originToken, pathToken] = [first, second];
+    else [methodsToken, pathToken] = [first, second];
+  } else {
+    pathToken = tokens[0] as string;
+  }
+
+  if (originToken === undefined) {
+    // One token holds the target: `/path`, `*/path` or `scheme://host/path`.
+    if (pathToken.startsWith('*')) {
+      originToken = '*';
+      pathToken = pathToken.slice(1);
+      if (pathToken === '') bad("'*' alone has no path: write '*/*' (or '/*') to match every path");
+    } else if (SCHEME_PREFIX.test(pathToken)) {
+      const authorityStart = (SCHEME_PREFIX.exec(pathToken)?.[0] ?? '').length;
+      const slash = pathToken.indexOf('/', authorityStart);
+      if (slash === -1) bad("the origin needs a path after it: append '/*' to match every path");
+      originToken = pathToken.slice(0, slash);
+      pathToken = pathToken.slice(slash);
+    }
+  } else if (originToken !== '*') {
+    const authorityStart = (SCHEME_PREFIX.exec(originToken)?.[0] ?? '').length;
+    if (authorityStart > 0 && originToken.indexOf('/', authorityStart) !== -1) {
+      bad("the origin must not have a path: write 'scheme://host[:port] /path' or 'scheme://host/path'");
+    }
+  }
+
+  return {
+    methods: methodsToken === undefined ? null : parseMethods(methodsToken, bad),
+    origin: originToken === undefined || originToken === '*' ? null : parseOrigin(originToken, bad),
+    ...parsePath(pathToken, bad),
+  };
+}
+
+function parseMethods(token: string, bad: (reason: string) => never): readonly string[] | null {
+  if (token === '*') return null;
+  const methods = token.split(',');
+  for (const method of methods) {
+    if (method === '') bad(`has an empty method in the list ${describeValue(token)}`);
+    if (!isToken(method)) bad(`has an invalid method ${describeValue(method)} (methods are RFC 9110 tokens)`);
+  }
+  return [...new Set(methods.map((m) => m.toUpperCase()))];
+}
+
+function parseOrigin(token: string, bad: (reason: string) => never): string {
+  const scheme = SCHEME_PREFIX.exec(token)?.[1]?.toLowerCase();
+  if (scheme === undefined) {
+    return bad("the origin must be '*' or 'scheme://host[:port]'");
+  }
+  if (scheme !== 'http' && scheme !== 'https') bad(`has an unsupported scheme '${scheme}' (http or https)`);
+  const authority = token.slice(scheme.length + 3);
+  if (authority.includes('@')) bad('the origin must not carry userinfo (user:password@)');
+  if (authority.includes('*')) bad("wildcard hosts are not supported: use '*' for any origin");
+  if (authority.includes('\\')) bad("the origin must not contain '\\'");
+  let url: URL;
+  try {
+    url = new URL(token);
+  } catch {
+    return bad('has an origin that is not a valid scheme://host[:port]');
+  }
+  if (url.hostname === '') bad('the origin has no host');
+  return url.origin;
+}
+
+function parsePath(
+  token: string,
+  bad: (reason: string) => never,
+): { segments: readonly PathSegment[]; rest: boolean } {
+  if (!token.startsWith('/')) bad("the path must start with '/'");
+  if (token.includes('\\')) bad("the path must not contain '\\' (URLs turn it into '/')");
+  const raw = splitPath(token);
+  const segments: PathSegment[] = [];
+  const params = new Set<string>();
+  let rest = false;
+  raw.forEach((segment, i) => {
+    const last = i === raw.length - 1;
+    if (segment === '') bad("the path has an empty segment ('//')");
+    if (segment === '*') {
+      if (last) rest = true;
+      else segments.push({ kind: 'any' });
+    } else if (segment.includes('*')) {
+      bad(
+        `the path segment ${describeValue(segment)} has a '*' that is not a whole segment ('**' and partial wildcards are not supported)`,
+      );
+    } else if (segment.startsWith(':')) {
+      const name = segment.slice(1);
+      if (!PARAM_NAME.test(name))
+        bad(`the parameter ${describeValue(segment)} needs a name made of letters, digits and '_'`);
+      if (params.has(name)) bad(`the parameter ':${name}' appears twice`);
+      params.add(name);
+      segments.push({ kind: 'param', name });
+    } else {
+      const decoded = normaliseSegment(segment);
+      if (decoded === '.' || decoded === '..') {
+        bad("the path must not have '.' or '..' segments (URLs resolve them away)");
+      }
+      const value = normaliseSegment(encodeLikeUrl(segment));
+      segments.push({ kind: 'literal', value });
+    }
+  });
+  return { segments, rest };
+}
+
+/** Path segments without the leading slash and one trailing slash (so `/` has none). */
+function splitPath(pathname: string): string[] {
+  const segments = pathname.slice(1).split('/');
+  if (segments.length > 0 && segments[segments.length - 1] === '') segments.pop();
+  return segments;
+}
+
+/** Encodes a pattern literal as the URL parser encodes a request path (spaces, non-ASCII, ...). */
+function encodeLikeUrl(segment: string): string {
+  return new URL(`http://h/${segment}`).pathname.slice(1);
+}
+
+/** Decodes `%XX` of unreserved characters and upper-cases the rest (RFC 3986 §6.2.2). */
+function normaliseSegment(segment: string): string {
+  if (!segment.includes('%')) return segment;
+  return segment.replace(PERCENT, (encoded, hex: string) => {
+    const char = String.fromCharCode(Number.parseInt(hex, 16));
+    return UNRESERVED.test(char) ? char : encoded.toUpperCase();
+  });
+}
+
+/** What matching needs from a request, computed once per resolve whatever the number of rules. */
+interface RequestParts {
+  readonly method: string;
+  readonly origin: string;
+  readonly segments: readonly string[];
+}
+
+function requestParts(method: string, url: string | URL): RequestParts {
+  if (typeof method !== 'string' || !isToken(method)) {
+    throw new TypeError(`The method must be an HTTP method name, got ${describeValue(method)}`);
+  }
+  let parsed: URL;
+  if (url instanceof URL) {
+    parsed = url;
+  } else if (typeof url === 'string' && URL.canParse(url)) {
+    parsed = new URL(url);
+  } else {
+    // The URL itself is not echoed: its query may hold a secret.
+    throw new TypeError(
+      'Endpoint resolution needs an absolute URL (scheme://host/path); got a relative or invalid URL. ' +
+        'Resolve it against a base URL first.',
+    );
+  }
+  return {
+    method: method.toUpperCase(),
+    origin: parsed.origin !== 'null' ? parsed.origin : `${parsed.protocol}//${parsed.host}`,
+    segments: splitPath(parsed.pathname).map(normaliseSegment),
+  };
+}
+
+function matchesParts(pattern: CompiledPattern, request: RequestParts): boolean {
+  if (pattern.methods !== null && !pattern.methods.includes(request.method)) return false;
+  if (pattern.origin !== null && pattern.origin !== request.origin) return false;
+  const { segments } = pattern;
+  const actual = request.segments;
+  if (pattern.rest ? actual.length < segments.length : actual.length !== segments.length) return false;
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i] as PathSegment;
+    const value = actual[i] as string;
+    if (segment.kind === 'literal' ? value !== segment.value : value === '') return false;
+  }
+  return true;
+}
+
+/**
+ * Tests one request against a compiled pattern (the query string is ignored).
+ * @throws TypeError for a relative URL or an invalid method.
+ */
+export function matchesPattern(pattern: CompiledPattern, method: string, url: string | URL): boolean {
+  return matchesParts(pattern, requestParts(method, url));
+}
+
+interface CompiledRule {
+  readonly name: string;
+  readonly match: string;
+  readonly pattern: CompiledPattern;
+  readonly policy: Policy;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Builds the resolver for an endpoint configuration, validating all of it first: unknown keys, each
+ * rule's name (non-empty, unique, not `default`), pattern and policy. Each rule's policy is merged
+ * over the configuration's default policy (itself merged over the built-in defaults) here, once, and
+ * the frozen result is shared by every request to that rule.
+ *
+ * Rules are tried in declaration order and the first match wins, as in a route table: the outcome
+ * never depends on how "specific" two patterns are judged to be, so reading the list top-down tells
+ * which rule applies. Put narrow rules before broad ones. A request no rule matches gets the default
+ * policy under the name `default`.
+ *
+ * The endpoint key is `${name} ${origin}` (normalised origin of the request URL), never the path or
+ * query, so the number of keys, and of circuit breakers, is bounded by rules × origins.
+ *
+ * @throws ConfigError with the path of the first offending value, e.g. `endpoints[2].match`.
+ */
+export function createEndpointResolver(config: EndpointsConfig): EndpointResolver {
+  const raw: unknown = config;
+  if (!isPlainObject(raw)) {
+    throw new ConfigError('', `the endpoint configuration must be an object, got ${describeValue(raw)}`);
+  }
+  rejectUnknownKeys(raw, ['policy', 'endpoints'], '');
+  validatePolicyInput(config.policy, 'policy');
+  const defaultPolicy = mergePolicy(DEFAULT_POLICY, config.policy);
+  validatePolicy(defaultPolicy, 'policy');
+
+  const endpoints: unknown = config.endpoints ?? [];
+  if (!Array.isArray(endpoints)) {
+    throw new ConfigError('endpoints', `must be an array of rules, got ${describeValue(endpoints)}`);
+  }
+  const seen = new Map<string, number>();
+  const rules: CompiledRule[] = endpoints.map((rule: unknown, i) => {
+    const path = `endpoints[${i}]`;
+    if (!isPlainObject(rule)) throw new ConfigError(path, `must be an object, got ${describeValue(rule)}`);
+    rejectUnknownKeys(rule, ['name', 'match', 'policy'], path);
+    const { name, match } = rule;
+    const namePath = joinPath(path, 'name');
+    if (typeof name !== 'string' || name.trim() === '') {
+      throw new ConfigError(namePath, `must be a non-empty string, got ${describeValue(name)}`);
+    }
+    if (name === DEFAULT_NAME) {
+      throw new ConfigError(namePath, `'${DEFAULT_NAME}' is reserved for requests that no rule matches`);
+    }
+    const first = seen.get(name);
+    if (first !== undefined) {
+      throw new ConfigError(namePath, `duplicate name '${name}' (also endpoints[${first}].name)`);
+    }
+    seen.set(name, i);
+    const matchPath = joinPath(path, 'match');
+    if (typeof match !== 'string')
+      throw new ConfigError(matchPath, `must be a string, got ${describeValue(match)}`);
+    const pattern = parseMatch(match, matchPath);
+    const policyPath = joinPath(path, 'policy');
+    validatePolicyInput(rule.policy, policyPath);
+    const policy = mergePolicy(defaultPolicy, rule.policy as PolicyInput | undefined);
+    validatePolicy(policy, policyPath);
+    return { name, match, pattern, policy };
+  });
+
+  const listed = Object.freeze(rules.map(({ name, match }) => Object.freeze({ name, match })));
+  return {
+    rules: listed,
+    resolve(method, url) {
+      const request = requestParts(method, url);
+      for (const rule of rules) {
+        if (matchesParts(rule.pattern, request)) {
+          return { key: `${rule.name} ${request.origin}`, name: rule.name, policy: rule.policy };
+        }
+      }
+      return { key: `${DEFAULT_NAME} ${request.origin}`, name: DEFAULT_NAME, policy: defaultPolicy };
+    },
+  };
+}
