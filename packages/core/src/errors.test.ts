@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { BrokenCircuitError, BulkheadRejectedError, ThrottledError, TimeoutError } from './errors.ts';
+
+const KEY = 'customers https://api.partnercenter.microsoft.com';
+
+describe('BrokenCircuitError', () => {
+  it('names the endpoint, state and time to the next probe', () => {
+    const cause = new Error('503');
+    const e = new BrokenCircuitError({ endpoint: KEY, state: 'open', retryAfterMs: 4_999.2, cause });
+    expect(e).toBeInstanceOf(Error);
+    expect(e.name).toBe('BrokenCircuitError');
+    expect(e.endpoint).toBe(KEY);
+    expect(e.state).toBe('open');
+    expect(e.retryAfterMs).toBe(5_000);
+    expect(e.cause).toBe(cause);
+    expect(e.message).toBe(`Circuit for endpoint "${KEY}" is open; next probe in 5000 ms`);
+    expect(e.stack?.startsWith('BrokenCircuitError:')).toBe(true);
+  });
+
+  it('describes a half-open circuit, clamps a past probe time to 0, and has no cause by default', () => {
+    const e = new BrokenCircuitError({ endpoint: KEY, state: 'half-open', retryAfterMs: -3 });
+    expect(e.retryAfterMs).toBe(0);
+    expect(e.message).toContain('half-open (a probe is in flight)');
+    expect('cause' in e).toBe(false);
+  });
+
+  it('accepts an isolated circuit (Infinity)', () => {
+    const e = new BrokenCircuitError({
+      endpoint: KEY,
+      state: 'open',
+      retryAfterMs: Number.POSITIVE_INFINITY,
+    });
+    expect(e.message).toContain('isolated until reset');
+  });
+
+  it('rejects bad input clearly', () => {
+    expect(() => new BrokenCircuitError({ endpoint: '', state: 'open', retryAfterMs: 1 })).toThrow(
+      /endpoint/,
+    );
+    expect(
+      () => new BrokenCircuitError({ endpoint: KEY, state: 'closed' as 'open', retryAfterMs: 1 }),
+    ).toThrow(/state/);
+    expect(() => new BrokenCircuitError({ endpoint: KEY, state: 'open', retryAfterMs: Number.NaN })).toThrow(
+      RangeError,
+    );
+  });
+});
+
+describe('TimeoutError', () => {
+  it('is recognised like AbortSignal.timeout() errors', () => {
+    const native = AbortSignal.abort(new DOMException('t', 'TimeoutError')).reason as Error;
+    const e = new TimeoutError({ scope: 'attempt', timeoutMs: 10_000, endpoint: KEY });
+    expect(native.name).toBe(e.name);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.attempts).toBe(1);
+    expect(e.message).toBe(`Attempt 1 to endpoint "${KEY}" timed out after 10000 ms`);
+  });
+
+  it('describes a total deadline with its attempts and keeps the cause', () => {
+    const cause = new DOMException('signal timed out', 'TimeoutError');
+    const e = new TimeoutError({ scope: 'total', timeoutMs: 30_000, endpoint: KEY, attempts: 3, cause });
+    expect(e.scope).toBe('total');
+    expect(e.timeoutMs).toBe(30_000);
+    expect(e.cause).toBe(cause);
+    expect(e.message).toBe(`Call (3 attempts) to endpoint "${KEY}" timed out after 30000 ms`);
+  });
+
+  it('rejects bad input clearly', () => {
+    expect(() => new TimeoutError({ scope: 'call' as 'total', timeoutMs: 1, endpoint: KEY })).toThrow(
+      /scope/,
+    );
+    expect(() => new TimeoutError({ scope: 'total', timeoutMs: -1, endpoint: KEY })).toThrow(/timeoutMs/);
+    expect(() => new TimeoutError({ scope: 'total', timeoutMs: 1, endpoint: KEY, attempts: 0 })).toThrow(
+      /attempts/,
+    );
+  });
+});
+
+describe('BulkheadRejectedError', () => {
+  it('names the endpoint and the limits', () => {
+    const e = new BulkheadRejectedError({ endpoint: KEY, maxConcurrent: 8, maxQueued: 0 });
+    expect(e.name).toBe('BulkheadRejectedError');
+    expect([e.endpoint, e.maxConcurrent, e.maxQueued]).toEqual([KEY, 8, 0]);
+    expect(e.message).toBe(`Bulkhead for endpoint "${KEY}" is full: 8 running, 0 queued`);
+  });
+
+  it('rejects bad limits', () => {
+    expect(() => new BulkheadRejectedError({ endpoint: KEY, maxConcurrent: 0, maxQueued: 0 })).toThrow(
+      /maxConcurrent/,
+    );
+    expect(() => new BulkheadRejectedError({ endpoint: KEY, maxConcurrent: 1, maxQueued: 1.5 })).toThrow(
+      /maxQueued/,
+    );
+  });
+});
+
+describe('ThrottledError', () => {
+  it('names the endpoint and the remaining delay, and keeps the cause', () => {
+    const cause = new Error('429');
+    const e = new ThrottledError({ endpoint: KEY, retryAfterMs: 56_000.4, cause });
+    expect(e.name).toBe('ThrottledError');
+    expect(e.retryAfterMs).toBe(56_001);
+    expect(e.cause).toBe(cause);
+    expect(e.message).toBe(`Endpoint "${KEY}" is throttled by the server for another 56001 ms`);
+  });
+
+  it('rejects a delay that is not a finite number', () => {
+    expect(() => new ThrottledError({ endpoint: KEY, retryAfterMs: Number.POSITIVE_INFINITY })).toThrow(
+      RangeError,
+    );
+  });
+});

@@ -1,0 +1,199 @@
+import type { HeadersLike } from '@breakwater/policies';
+import { parseRetryAfter } from '@breakwater/policies';
+import { type ErrorPayload, readErrorPayload, truncate } from './payload.ts';
+import { redactUrl } from './redact.ts';
+import { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';
+
+/** What the response alone does not tell about the call that produced it. Every field is optional. */
+export interface HttpErrorContext {
+  /** The request method; upper-cased. Default: unknown (left out of the message). */
+  method?: string;
+  /** The request URL; stored redacted. Default: `response.url` (empty for a constructed Response). */
+  url?: string | URL;
+  /** Attempts made, the last included. Default 1. */
+  attempts?: number;
+  /** The endpoint key (rule name plus origin). Default: undefined. */
+  endpoint?: string;
+  /**
+   * The server-directed delay in ms, when the caller already computed it. Default: parsed from the
+   * response's `retry-after-ms`, `x-ms-retry-after-ms`, `Retry-After` and `RateLimit` headers.
+   */
+  retryAfterMs?: number;
+  /** The request's headers, the fallback source of `MS-RequestId` and `MS-CorrelationId`. */
+  requestHeaders?: HeadersLike;
+  /** Now, in ms since the epoch, for an HTTP-date `Retry-After`. Default `Date.now()`. */
+  now?: number;
+  /** Bytes of the body read at most by `HttpError.from`. Default 65 536 (64 KiB). */
+  bodyLimitBytes?: number;
+}
+
+const BRAND = Symbol.for('breakwater.HttpError');
+/** Longest server text put into `message`; the full description stays on the error. */
+const MESSAGE_DETAIL_LENGTH = 300;
+
+/** Reason phrases for responses that carry none (HTTP/2 and HTTP/3 have no status text). */
+const REASONS: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  410: 'Gone',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/**
+ * A response whose status the caller treats as an error, with everything needed to handle or report
+ * it: the Partner Center payload normalised, the request and correlation ids, the server's delay and
+ * its authentication challenge. Its message and `url` are redacted (no userinfo, query values or
+ * fragment) and it never holds request headers, so it is safe to log.
+ */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  readonly status: number;
+  /** The response's status text as sent (often empty over HTTP/2). */
+  readonly statusText: string;
+  /** The request URL, redacted; undefined when unknown. */
+  readonly url: string | undefined;
+  /** The upper-case request method; undefined when unknown. */
+  readonly method: string | undefined;
+  /** The whole normalised body. */
+  readonly payload: ErrorPayload;
+  /** Payload `code`, always a string (`3000` becomes `'3000'`). */
+  readonly code: string | undefined;
+  /** Payload `description` (at most 1024 characters), or a non-JSON body's text. */
+  readonly description: string | undefined;
+  readonly data: unknown;
+  readonly source: string | undefined;
+  /** Payload `message` (extended schema, gateway throttling). */
+  readonly serverMessage: string | undefined;
+  readonly errorName: string | undefined;
+  /** The server's verdict; `false` means a retry cannot succeed. Undefined when the server said nothing. */
+  readonly isRetryable: boolean | undefined;
+  readonly parameters: unknown;
+  /** The server-directed delay in ms; undefined when the response carried no usable delay header. */
+  readonly retryAfterMs: number | undefined;
+  /** Attempts made, the last included. */
+  readonly attempts: number;
+  /** The endpoint key; undefined when unknown. */
+  readonly endpoint: string | undefined;
+  /** `MS-RequestId` of the response, else of the request. */
+  readonly requestId: string | undefined;
+  /** `MS-CorrelationId` of the response, else of the request. */
+  readonly correlationId: string | undefined;
+  /** Every `WWW-Authenticate` challenge, parsed (Partner Center: `OAuth realm=urn:cpsvc:cpid:<id>`). */
+  readonly challenges: AuthChallenge[];
+  /** The first challenge, or undefined. */
+  readonly challenge: AuthChallenge | undefined;
+  /** The response. When the error came from {@link HttpError.from}, its body has been consumed. */
+  readonly response: Response;
+
+  /**
+   * Builds the error from a response whose body was already read (or is not wanted); does not touch
+   * the body. Most callers want {@link HttpError.from}.
+   *
+   * @throws RangeError when `context.attempts` is not an integer >= 1 or `context.retryAfterMs` is negative.
+   */
+  constructor(response: Response, payload: ErrorPayload = {}, context: HttpErrorContext = {}) {
+    const attempts = context.attempts ?? 1;
+    if (!Number.isSafeInteger(attempts) || attempts < 1) {
+      throw new RangeError(`HttpError: attempts must be an integer >= 1, got ${String(attempts)}`);
+    }
+    const givenDelay = context.retryAfterMs;
+    if (givenDelay !== undefined && !(givenDelay >= 0)) {
+      throw new RangeError(`HttpError: retryAfterMs must be a number >= 0, got ${String(givenDelay)}`);
+    }
+    const rawUrl = context.url ?? response.url;
+    const url = rawUrl === '' ? undefined : redactUrl(rawUrl);
+    const method = context.method?.toUpperCase();
+    super(formatMessage(response, payload, method, url));
+
+    this.status = response.status;
+    this.statusText = response.statusText;
+    this.url = url;
+    this.method = method;
+    this.payload = payload;
+    this.code = payload.code;
+    this.description = payload.description;
+    this.data = payload.data;
+    this.source = payload.source;
+    this.serverMessage = payload.message;
+    this.errorName = payload.errorName;
+    this.isRetryable = payload.isRetryable;
+    this.parameters = payload.parameters;
+    this.retryAfterMs = givenDelay ?? parseRetryAfter(response.headers, context.now ?? Date.now())?.delayMs;
+    this.attempts = attempts;
+    this.endpoint = context.endpoint;
+    this.requestId = header(response.headers, context.requestHeaders, 'ms-requestid');
+    this.correlationId = header(response.headers, context.requestHeaders, 'ms-correlationid');
+    this.challenges = parseWwwAuthenticate(response.headers.get('www-authenticate'));
+    this.challenge = this.challenges[0];
+    this.response = response;
+  }
+
+  /**
+   * Reads the response's body (at most 64 KiB, see {@link readErrorPayload}) and builds the error.
+   *
+   * The body is read from `response` itself, not from a clone: a clone would buffer the unread branch
+   * without bound, and the error carries everything parsed from the body. `error.response.bodyUsed` is
+   * therefore true afterwards; clone the response first if you need its raw body. A body already used,
+   * empty, broken or not JSON gives a partial or empty payload: the HTTP error is never replaced by a
+   * parse failure.
+   */
+  static async from(response: Response, context: HttpErrorContext = {}): Promise<HttpError> {
+    const payload = await readErrorPayload(response, context.bodyLimitBytes);
+    return new HttpError(response, payload, context);
+  }
+
+  /**
+   * True for an `HttpError`, including one created by another copy of this package (two versions in
+   * one dependency tree), where `instanceof` fails.
+   */
+  static isHttpError(e: unknown): e is HttpError {
+    return e instanceof HttpError || (typeof e === 'object' && e !== null && BRAND in e);
+  }
+
+  /** A log-friendly form: every field but the Response object. */
+  toJSON(): Record<string, unknown> {
+    const { response: _response, ...fields } = this;
+    return { ...fields, message: this.message };
+  }
+
+  static {
+    Object.defineProperty(HttpError.prototype, BRAND, { value: true });
+  }
+}
+
+function header(response: Headers, request: HeadersLike | undefined, name: string): string | undefined {
+  return response.get(name) ?? request?.get(name) ?? undefined;
+}
+
+/** `HTTP 404 Not Found: <description> (code 3000) [GET https://host/path?x=REDACTED]` */
+function formatMessage(
+  response: Response,
+  payload: ErrorPayload,
+  method: string | undefined,
+  url: string | undefined,
+): string {
+  const reason = response.statusText || REASONS[response.status] || '';
+  let message = `HTTP ${response.status}${reason === '' ? '' : ` ${reason}`}`;
+  const detail = payload.description ?? payload.message;
+  if (detail !== undefined)
+    message += `: ${truncate(detail.replace(/\s+/g, ' ').trim(), MESSAGE_DETAIL_LENGTH)}`;
+  if (payload.code !== undefined) message += ` (code ${payload.code})`;
+  const target = [method, url].filter((part) => part !== undefined).join(' ');
+  if (target !== '') message += ` [${target}]`;
+  return message;
+}

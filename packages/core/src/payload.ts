@@ -1,0 +1,202 @@
+/**
+ * Reading and normalising error response bodies. A failed request must always surface as its HTTP
+ * error, so nothing here throws on what the server sent: a body that is huge, broken, cut short, or not
+ * JSON still yields an `ErrorPayload` (possibly empty).
+ */
+
+/**
+ * An error body normalised across the shapes Partner Center (and similar APIs) send. Absent fields are
+ * omitted, never set to `undefined`.
+ */
+export interface ErrorPayload {
+  /** The service's error code, always a string (`3000` arrives as a number and becomes `'3000'`). */
+  code?: string;
+  /** Human-readable description, at most 1024 characters. For a non-JSON body: its text. */
+  description?: string;
+  /** Extra detail as sent (often an array of strings). */
+  data?: unknown;
+  /** The component that reported the error, e.g. `PartnerFD`. */
+  source?: string;
+  /** The extended schema's / gateway's `message`, at most 1024 characters. */
+  message?: string;
+  /** The extended schema's symbolic name, e.g. `PartnerConfirmedAgreementAlreadyExists`. */
+  errorName?: string;
+  /** The extended schema's verdict; `false` means the server says a retry cannot succeed. */
+  isRetryable?: boolean;
+  /** The extended schema's `parameters`, as sent. */
+  parameters?: unknown;
+  /** The parsed JSON body as sent, for fields this shape does not name (e.g. `other_errors`). */
+  raw?: unknown;
+}
+
+/** Longest description or message kept, in characters, as Partner Center documents for `description`. */
+export const MAX_TEXT_LENGTH = 1024;
+
+/** Default bound of an error body read, in bytes (64 KiB). */
+export const DEFAULT_PAYLOAD_LIMIT_BYTES = 65_536;
+
+/**
+ * Reads at most `limitBytes` of `response`'s body and normalises it with {@link parseErrorPayload}.
+ *
+ * The body is consumed (not cloned: a clone tees the stream and buffers whatever the other branch does
+ * not read, which would make the bound meaningless). Once the bound is reached the rest of the stream is
+ * cancelled, so a 10 MiB error page costs at most `limitBytes`.
+ *
+ * Never rejects because of the body: a missing (`null`) body, an already used or locked body, or a
+ * stream that errors part-way yields what could be read (an empty payload if nothing).
+ *
+ * @param limitBytes Bytes read at most. Default 65 536 (64 KiB).
+ * @throws RangeError (as a rejection) when `limitBytes` is not a non-negative integer.
+ */
+export async function readErrorPayload(
+  response: Response,
+  limitBytes: number = DEFAULT_PAYLOAD_LIMIT_BYTES,
+): Promise<ErrorPayload> {
+  if (!Number.isSafeInteger(limitBytes) || limitBytes < 0) {
+    throw new RangeError(
+      `readErrorPayload: limitBytes must be a non-negative integer, got ${String(limitBytes)}`,
+    );
+  }
+  const text = await readBoundedText(response, limitBytes);
+  return parseErrorPayload(text, response.headers.get('content-type'));
+}
+
+/** Reads up to `limitBytes` of the body as UTF-8 text; returns '' when the body cannot be read at all. */
+async function readBoundedText(response: Response, limitBytes: number): Promise<string> {
+  const body = response.body;
+  if (body === null || response.bodyUsed) return '';
+  let reader: ReadableStreamDefaultReader<Uint8Array>;
+  try {
+    reader = body.getReader();
+  } catch {
+    // Locked by another reader: the body belongs to someone else.
+    return '';
+  }
+  const decoder = new TextDecoder('utf-8');
+  let text = '';
+  let received = 0;
+  try {
+    while (received < limitBytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const room = limitBytes - received;
+      const chunk = value.byteLength > room ? value.subarray(0, room) : value;
+      received += chunk.byteLength;
+      text += decoder.decode(chunk, { stream: true });
+    }
+  } catch {
+    // The stream failed part-way (connection reset, abort): keep what arrived.
+  } finally {
+    // Stop the server sending the rest, and free the connection. Errors here change nothing.
+    reader.cancel().catch(() => {});
+    try {
+      reader.releaseLock();
+    } catch {
+      // Nothing to release.
+    }
+  }
+  // A multi-byte character cut by the bound decodes as U+FFFD rather than being dropped silently.
+  return text + decoder.decode();
+}
+
+/**
+ * Normalises an error body. JSON is recognised by a JSON content type or, leniently, by a body that
+ * looks like a JSON object or array whatever the content type says. Shapes understood:
+ *
+ * - documented: `{ code, description, data, source }` (`code` number or string);
+ * - extended: also `message`, `errorName`, `isRetryable`, `parameters`;
+ * - gateway throttling: `{ statusCode, message }`;
+ * - older or foreign schemas: `error_code`/`errorCode`, `error_description`, and an OData-style nested
+ *   `{ error: { code, message } }` fill what the fields above leave empty; everything is kept in `raw`.
+ *
+ * Anything else (text, HTML, broken JSON) becomes the description, truncated to 1024 characters; an
+ * empty or blank body gives an empty payload. Never throws.
+ */
+export function parseErrorPayload(text: string, contentType: string | null): ErrorPayload {
+  const trimmed = text.trim();
+  if (trimmed === '') return {};
+  if (isJsonContentType(contentType) || trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch {
+      return { description: truncate(trimmed) };
+    }
+    if (isRecord(parsed)) return fromObject(parsed);
+    if (typeof parsed === 'string' && parsed.trim() !== '')
+      return { description: truncate(parsed), raw: parsed };
+    return { description: truncate(trimmed), raw: parsed };
+  }
+  return { description: truncate(trimmed) };
+}
+
+function fromObject(body: Record<string, unknown>): ErrorPayload {
+  // OData / Azure style wraps the fields in `error`; the top level wins where both have a value.
+  const inner = isRecord(body.error) ? body.error : {};
+  const pick = (...names: string[]): unknown => {
+    for (const source of [body, inner]) {
+      for (const name of names) {
+        const value = source[name];
+        if (value !== undefined && value !== null) return value;
+      }
+    }
+    return undefined;
+  };
+
+  const payload: ErrorPayload = {};
+  const code = asCode(pick('code', 'error_code', 'errorCode'));
+  if (code !== undefined) payload.code = code;
+  const description = asText(pick('description', 'error_description', 'errorDescription'));
+  if (description !== undefined) payload.description = description;
+  const data = pick('data');
+  if (data !== undefined) payload.data = data;
+  const source = asText(pick('source'));
+  if (source !== undefined) payload.source = source;
+  const message = asText(pick('message', 'errorMessage'));
+  if (message !== undefined) payload.message = message;
+  const errorName = asText(pick('errorName'));
+  if (errorName !== undefined) payload.errorName = errorName;
+  const isRetryable = asBoolean(pick('isRetryable'));
+  if (isRetryable !== undefined) payload.isRetryable = isRetryable;
+  const parameters = pick('parameters');
+  if (parameters !== undefined) payload.parameters = parameters;
+  payload.raw = body;
+  return payload;
+}
+
+function isJsonContentType(contentType: string | null): boolean {
+  if (contentType === null) return false;
+  const essence = (contentType.split(';')[0] ?? '').trim().toLowerCase();
+  return essence === 'application/json' || essence.endsWith('+json') || essence === 'text/json';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asCode(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'string' && value.trim() !== '') return truncate(value.trim());
+  return undefined;
+}
+
+function asText(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? truncate(value) : undefined;
+}
+
+function asBoolean(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  // Some gateways stringify every field.
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return undefined;
+}
+
+/** Cuts `text` to at most 1024 characters, marking the cut with an ellipsis and never splitting a surrogate pair. */
+export function truncate(text: string, max: number = MAX_TEXT_LENGTH): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${text.slice(0, end)}…`;
+}

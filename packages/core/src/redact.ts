@@ -1,0 +1,101 @@
+/**
+ * Redaction of URLs and headers before they reach an error message, an event or a log. Errors travel
+ * far (log aggregators, bug reports), so anything that can carry a credential is removed here once.
+ */
+
+/** The value that replaces a secret. */
+export const REDACTED = 'REDACTED';
+
+/** What `redactUrl` returns for input it cannot parse: the input itself might hold a secret. */
+export const INVALID_URL_PLACEHOLDER = '[invalid URL]';
+
+/**
+ * A URL safe to show: userinfo dropped, every query value replaced by `REDACTED` (names kept, since
+ * they tell what was asked without saying who asked), fragment dropped.
+ *
+ * Accepts an absolute URL, or a relative reference starting with `/` (as a browser's fetch accepts),
+ * which keeps its relative form. A `data:` URL is reduced to `data:REDACTED` (its content is the
+ * payload). Anything else is returned as `[invalid URL]`, never echoed.
+ */
+export function redactUrl(url: string | URL): string {
+  const relative = typeof url === 'string' && url.startsWith('/') && !url.startsWith('//');
+  let parsed: URL;
+  try {
+    // The base only serves to parse a relative reference; it never appears in the result.
+    parsed = relative ? new URL(url, 'http://relative.invalid') : new URL(url);
+  } catch {
+    return INVALID_URL_PLACEHOLDER;
+  }
+  if (parsed.protocol === 'data:') return `data:${REDACTED}`;
+  // `parsed` is our own copy even when `url` was a URL object, so the caller's URL is untouched.
+  const search = redactSearch(parsed.search);
+  parsed.username = '';
+  parsed.password = '';
+  parsed.hash = '';
+  parsed.search = '';
+  return (relative ? parsed.pathname : parsed.href) + search;
+}
+
+/** `?a=1&b&c=` -> `?a=REDACTED&b&c=REDACTED`; names are kept exactly as sent (still percent-encoded). */
+function redactSearch(search: string): string {
+  if (search === '' || search === '?') return '';
+  const parts = search
+    .slice(1)
+    .split('&')
+    .filter((part) => part !== '')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      return eq === -1 ? part : `${part.slice(0, eq)}=${REDACTED}`;
+    });
+  return parts.length === 0 ? '' : `?${parts.join('&')}`;
+}
+
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+const SECRET_PARTS = ['token', 'secret', 'key', 'password', 'credential', 'signature', 'session'];
+/** Key-named headers that identify a request rather than authorise it, and are needed to trace retries. */
+const NOT_SECRET = new Set(['idempotency-key', 'x-idempotency-key']);
+
+/**
+ * True when a header of this name may carry a credential: `Authorization`, `Proxy-Authorization`,
+ * `Cookie`, `Set-Cookie`, `x-ms-authorization*`, and any name containing `token`, `secret`, `key`
+ * (so `api-key`, `x-api-key`, `Ocp-Apim-Subscription-Key`), `password`, `credential`, `signature` or
+ * `session`. `Idempotency-Key` is kept: it names a request, it grants nothing, and it is what ties
+ * retries together in a log.
+ */
+export function isSecretHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  if (NOT_SECRET.has(lower)) return false;
+  if (SECRET_HEADERS.has(lower) || lower.startsWith('x-ms-authorization')) return true;
+  return SECRET_PARTS.some((part) => lower.includes(part));
+}
+
+/**
+ * Headers as a plain object, safe to log: names lower-cased, repeated headers joined with `, `, and
+ * the value of every {@link isSecretHeader} header replaced by `REDACTED`. Accepts anything `HeadersInit`
+ * does (a `Headers`, an array of pairs, a record) and never throws on values `Headers` would reject.
+ */
+export function redactHeaders(h: HeadersInit): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  for (const [name, value] of entries(h)) {
+    const lower = name.toLowerCase();
+    const previous = out[lower];
+    if (isSecretHeader(lower)) out[lower] = REDACTED;
+    else out[lower] = previous === undefined ? value : `${previous}, ${value}`;
+  }
+  return { ...out };
+}
+
+function entries(h: HeadersInit): Iterable<readonly [string, string]> {
+  if (h instanceof Headers) return h.entries();
+  if (Array.isArray(h)) {
+    return h.filter((pair) => pair.length >= 2).map((pair) => [String(pair[0]), String(pair[1])] as const);
+  }
+  if (typeof h === 'object' && h !== null && Symbol.iterator in h) {
+    // Another runtime's Headers (undici's, a polyfill) or any iterable of pairs.
+    return Array.from(
+      h as Iterable<readonly string[]>,
+      (pair) => [String(pair[0]), String(pair[1])] as const,
+    );
+  }
+  return Object.entries(h as Record<string, string>).map(([k, v]) => [k, String(v)] as const);
+}
