@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// One project per package; every project resolves workspace packages to their TypeScript sources
-// through the "@breakwater/source" export condition, so tests never need a prior build.
-const shared = { resolve: { conditions: ['@breakwater/source'] } } as const;
+// One project per package. Every project resolves workspace packages to their TypeScript sources
+// through the "@breakwater/source" export condition, so tests never need a prior build. Vitest runs
+// test files in Vite's SSR environment, which takes its conditions from `ssr.resolve`.
+const conditions = ['@breakwater/source', 'node', 'import', 'module', 'default'];
+const shared = { resolve: { conditions }, ssr: { resolve: { conditions, externalConditions: conditions } } };
 
 export default defineConfig({
   test: {

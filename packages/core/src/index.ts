@@ -1,1 +1,24 @@
-export { version } from '@breakwater/policies';
+/**
+ * @breakwater/core: the runtime. `wrapFetch(fetch, options)` returns a function with fetch's exact
+ * signature that retries what is worth retrying, fails fast on client errors and opens a circuit breaker
+ * per endpoint when an upstream keeps failing, all configured per endpoint (see @breakwater/policies).
+ */
+export { BrokenCircuitError, BulkheadRejectedError, ThrottledError, TimeoutError } from './errors.ts';
+export type {
+  AttemptEvent,
+  BreakEvent,
+  BreakwaterEvent,
+  GiveUpEvent,
+  GiveUpReason,
+  HalfOpenEvent,
+  RejectEvent,
+  ResetEvent,
+  RetryEvent,
+  TimeoutEvent,
+} from './events.ts';
+export { HttpError, type HttpErrorContext } from './http-error.ts';
+export { type ErrorPayload, parseErrorPayload, readErrorPayload } from './payload.ts';
+export type { BreakerSnapshot, FetchLike } from './pipeline.ts';
+export { redactHeaders, redactUrl } from './redact.ts';
+export { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
+export { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';

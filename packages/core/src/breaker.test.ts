@@ -1,0 +1,202 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BrokenCircuitError } from './errors.ts';
+import type { BreakwaterEvent } from './events.ts';
+import { fakeFetch, type RecordedCall } from './fake-fetch.test-util.ts';
+import { wrapFetch } from './wrap-fetch.ts';
+
+const A = 'https://a.test/v1/x';
+const B = 'https://b.test/v1/x';
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: new Date('2026-11-24T12:00:00Z') });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+async function call(wrapped: (u: string) => Promise<Response>, url: string): Promise<Response | unknown> {
+  const p = wrapped(url).catch((e: unknown) => e);
+  await vi.runAllTimersAsync();
+  return p;
+}
+
+/** A fetch whose answer is switched by the test: healthy or down. */
+function switchable(): { fetch: ReturnType<typeof fakeFetch>; set(status: number): void } {
+  let status = 200;
+  const fetch = fakeFetch((c: RecordedCall) => {
+    void c;
+    return new Response(null, { status });
+  });
+  return {
+    fetch,
+    set(s) {
+      status = s;
+    },
+  };
+}
+
+describe('circuit breaker per endpoint', () => {
+  it('opens after 5 consecutive 500s and then rejects without calling fetch', async () => {
+    const { events, onEvent } = (() => {
+      const events: BreakwaterEvent[] = [];
+      return { events, onEvent: (e: BreakwaterEvent) => events.push(e) };
+    })();
+    const up = switchable();
+    up.set(500);
+    const wrapped = wrapFetch(up.fetch, { onEvent });
+    for (let i = 0; i < 4; i++) await call(wrapped, A);
+    expect(wrapped.breakers()[0]?.state).toBe('closed');
+    await call(wrapped, A);
+    const snap = wrapped.breakers()[0];
+    expect(snap?.state).toBe('open');
+    expect(snap?.nextProbeAt).toBe(Date.now() + 5_000);
+    expect(events.filter((e) => e.type === 'break')).toHaveLength(1);
+
+    const rejected = await call(wrapped, A);
+    expect(rejected).toBeInstanceOf(BrokenCircuitError);
+    expect((rejected as BrokenCircuitError).endpoint).toBe('default https://a.test');
+    expect((rejected as BrokenCircuitError).retryAfterMs).toBe(5_000);
+    expect(up.fetch.calls).toHaveLength(5);
+    expect(events.filter((e) => e.type === 'reject')).toHaveLength(1);
+  });
+
+  it('opens on a failure ratio of at least 50 % over at least 10 calls in the window', async () => {
+    const up = switchable();
+    const wrapped = wrapFetch(up.fetch);
+    // Alternate success and failure: never 5 in a row, but half of the calls fail.
+    for (let i = 0; i < 9; i++) {
+      up.set(i % 2 === 1 ? 500 : 200);
+      await call(wrapped, A);
+    }
+    expect(wrapped.breakers()[0]?.state).toBe('closed');
+    up.set(500);
+    await call(wrapped, A);
+    expect(wrapped.breakers()[0]).toMatchObject({ state: 'open', calls: 10, failures: 5, failureRatio: 0.5 });
+  });
+
+  it('forgets failures older than the window', async () => {
+    const up = switchable();
+    const wrapped = wrapFetch(up.fetch);
+    up.set(500);
+    for (let i = 0; i < 4; i++) await call(wrapped, A);
+    up.set(200);
+    await call(wrapped, A);
+    await vi.advanceTimersByTimeAsync(11_000);
+    expect(wrapped.breakers()[0]).toMatchObject({ calls: 0, failures: 0 });
+  });
+
+  it('half-opens after 5 s, lets exactly one probe through, and closes when it succeeds', async () => {
+    const events: BreakwaterEvent[] = [];
+    const up = switchable();
+    up.set(500);
+    const wrapped = wrapFetch(up.fetch, { onEvent: (e) => events.push(e) });
+    for (let i = 0; i < 5; i++) await call(wrapped, A);
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(await call(wrapped, A)).toBeInstanceOf(BrokenCircuitError);
+    await vi.advanceTimersByTimeAsync(1);
+
+    // The probe hangs until released, so the concurrent calls meet a half-open breaker.
+    let release: (r: Response) => void = () => {};
+    const probeFetch = fakeFetch(() => new Promise<Response>((resolve) => (release = resolve)));
+    const wrappedProbe = wrapFetch(probeFetch);
+    void wrappedProbe;
+    up.set(200);
+    const sent = up.fetch.calls.length;
+    const probe = wrapped(A);
+    const concurrent = await Promise.all([
+      wrapped(A).catch((e: unknown) => e),
+      wrapped(A).catch((e: unknown) => e),
+    ]);
+    for (const c of concurrent) {
+      expect(c).toBeInstanceOf(BrokenCircuitError);
+      expect((c as BrokenCircuitError).state).toBe('half-open');
+    }
+    release(new Response(null));
+    expect((await probe).status).toBe(200);
+    expect(up.fetch.calls.length - sent).toBe(1);
+    expect(wrapped.breakers()[0]?.state).toBe('closed');
+    expect(events.map((e) => e.type)).toContain('half-open');
+    expect(events.map((e) => e.type)).toContain('reset');
+  });
+
+  it('reopens with a doubled wait when the probe fails, up to the maximum', async () => {
+    const up = switchable();
+    up.set(500);
+    const wrapped = wrapFetch(up.fetch);
+    for (let i = 0; i < 5; i++) await call(wrapped, A);
+    const waits: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const snap = wrapped.breakers()[0];
+      const wait = (snap?.nextProbeAt ?? 0) - Date.now();
+      waits.push(wait);
+      await vi.advanceTimersByTimeAsync(wait);
+      await call(wrapped, A); // the probe fails
+    }
+    expect(waits).toEqual([5_000, 10_000, 20_000, 40_000, 60_000, 60_000]);
+    expect(up.fetch.calls).toHaveLength(5 + 6);
+  });
+
+  it('keeps endpoints isolated: one down, another healthy', async () => {
+    const fetch = fakeFetch(
+      (c) => new Response(null, { status: c.url.startsWith('https://a.test') ? 500 : 200 }),
+    );
+    const wrapped = wrapFetch(fetch);
+    for (let i = 0; i < 6; i++) await call(wrapped, A);
+    const healthy = await call(wrapped, B);
+    expect((healthy as Response).status).toBe(200);
+    const states = Object.fromEntries(wrapped.breakers().map((b) => [b.key, b.state]));
+    expect(states).toEqual({ 'default https://a.test': 'open', 'default https://b.test': 'closed' });
+  });
+
+  it('429s neither open nor close the breaker', async () => {
+    const fetch = fakeFetch({ status: 429, headers: { 'retry-after': '0' } });
+    const wrapped = wrapFetch(fetch);
+    for (let i = 0; i < 10; i++) await call(wrapped, A);
+    expect(wrapped.breakers()[0]).toMatchObject({ state: 'closed', calls: 0, failures: 0 });
+  });
+
+  it('an open breaker stops a retry loop, keeping the last response', async () => {
+    const up = switchable();
+    up.set(503);
+    // Backoff waits stay well under the 5 s half-open interval, so the sixth attempt meets an open breaker.
+    const wrapped = wrapFetch(up.fetch, { random: () => 0, policy: { retry: { maxAttempts: 10 } } });
+    const res = await call(wrapped, A);
+    // Five attempts open the breaker; the sixth is refused and the fifth 503 is handed back.
+    expect(up.fetch.calls).toHaveLength(5);
+    expect((res as Response).status).toBe(503);
+  });
+
+  it('can be switched off per endpoint', async () => {
+    const fetch = fakeFetch({ status: 500 });
+    const wrapped = wrapFetch(fetch, { policy: { breaker: { enabled: false } } });
+    for (let i = 0; i < 20; i++) await call(wrapped, A);
+    expect(fetch.calls).toHaveLength(20);
+    expect(wrapped.breakers()[0]).toMatchObject({ state: 'closed', enabled: false });
+  });
+});
+
+describe('live endpoint bound', () => {
+  it('10,000 calls over 2,000 distinct URLs and 50 rules keep the live breakers within the bound', async () => {
+    vi.useRealTimers();
+    const fetch = async (): Promise<Response> => new Response(null, { status: 200 });
+    const endpoints = Array.from({ length: 50 }, (_, i) => ({ name: `rule${i}`, match: `GET */r${i}/*` }));
+    const wrapped = wrapFetch(fetch, { endpoints, maxEndpoints: 20 });
+    for (let i = 0; i < 10_000; i++) {
+      const url = `https://h${i % 3}.test/r${i % 50}/item/${i % 2_000}?q=${i}`;
+      await wrapped(url);
+      expect(wrapped.breakers().length).toBeLessThanOrEqual(20);
+    }
+    // Keys are rule + origin: never more than 50 rules x 3 origins, whatever the URLs.
+    const keys = new Set(wrapped.breakers().map((b) => b.key));
+    for (const k of keys) expect(k).toMatch(/^rule\d+ https:\/\/h\d\.test$/);
+  });
+
+  it('never evicts an open breaker', async () => {
+    const fetch = fakeFetch((c) => new Response(null, { status: c.url.includes('down') ? 500 : 200 }));
+    const wrapped = wrapFetch(fetch, { maxEndpoints: 2 });
+    for (let i = 0; i < 5; i++) await call(wrapped, 'https://down.test/x');
+    for (let i = 0; i < 10; i++) await call(wrapped, `https://up${i}.test/x`);
+    expect(wrapped.breakers().find((b) => b.key === 'default https://down.test')?.state).toBe('open');
+    expect(await call(wrapped, 'https://down.test/x')).toBeInstanceOf(BrokenCircuitError);
+  });
+});

@@ -1,0 +1,113 @@
+import type { ErrorKind, VerdictReason } from '@breakwater/policies';
+
+/** Fields every event carries. `key` is the endpoint key (rule name + origin): never a path or query. */
+interface EventBase {
+  readonly key: string;
+  /** Epoch ms when the event happened. */
+  readonly at: number;
+}
+
+/** One attempt finished (a response arrived or the attempt threw). */
+export interface AttemptEvent extends EventBase {
+  readonly type: 'attempt';
+  readonly attempt: number;
+  readonly method: string;
+  /** The URL with query values redacted. */
+  readonly url: string;
+  readonly status?: number;
+  readonly errorKind?: ErrorKind;
+  readonly errorCode?: string;
+  readonly durationMs: number;
+  readonly reason: VerdictReason;
+}
+
+/** Another attempt will follow after `delayMs`. */
+export interface RetryEvent extends EventBase {
+  readonly type: 'retry';
+  /** The attempt about to be made (2 for the first retry). */
+  readonly attempt: number;
+  readonly delayMs: number;
+  /** Where the delay came from: the server's Retry-After (or friends), or the backoff. */
+  readonly delaySource: 'server' | 'backoff';
+  readonly reason: VerdictReason;
+  readonly status?: number;
+}
+
+/** Why a retryable outcome was not retried. */
+export type GiveUpReason =
+  | 'attempts-exhausted'
+  | 'deadline'
+  | 'retry-after-exceeds-cap'
+  | 'not-idempotent'
+  | 'body-not-replayable'
+  | 'not-retryable-payload'
+  | 'circuit-open';
+
+/** A retryable outcome is handed back instead of retried. */
+export interface GiveUpEvent extends EventBase {
+  readonly type: 'give-up';
+  readonly attempts: number;
+  readonly reason: GiveUpReason;
+  readonly status?: number;
+  readonly errorKind?: ErrorKind;
+  /** For `body-not-replayable`: why the body could not be replayed. */
+  readonly detail?: string;
+  /** For `retry-after-exceeds-cap`: the server's delay. */
+  readonly delayMs?: number;
+}
+
+/** The endpoint's breaker opened; calls fail fast until `nextProbeAt`. */
+export interface BreakEvent extends EventBase {
+  readonly type: 'break';
+  readonly nextProbeAt: number;
+}
+
+/** The breaker lets one probe through. */
+export interface HalfOpenEvent extends EventBase {
+  readonly type: 'half-open';
+}
+
+/** A probe succeeded: the breaker closed. */
+export interface ResetEvent extends EventBase {
+  readonly type: 'reset';
+}
+
+/** A call was refused without reaching fetch (breaker open or a probe in flight, or the bulkhead full). */
+export interface RejectEvent extends EventBase {
+  readonly type: 'reject';
+  readonly cause: 'circuit-open' | 'half-open' | 'bulkhead-full';
+  readonly retryAfterMs?: number;
+}
+
+/** An attempt timeout or the call's total deadline fired. */
+export interface TimeoutEvent extends EventBase {
+  readonly type: 'timeout';
+  readonly scope: 'attempt' | 'total';
+  readonly timeoutMs: number;
+  readonly attempt: number;
+}
+
+/** Everything `onEvent` receives. Switch on `type`. */
+export type BreakwaterEvent =
+  | AttemptEvent
+  | RetryEvent
+  | GiveUpEvent
+  | BreakEvent
+  | HalfOpenEvent
+  | ResetEvent
+  | RejectEvent
+  | TimeoutEvent;
+
+/** Delivers an event; a listener that throws must not break the call it observes. */
+export function emitter(
+  listener: ((event: BreakwaterEvent) => void) | undefined,
+): (event: BreakwaterEvent) => void {
+  if (!listener) return () => {};
+  return (event) => {
+    try {
+      listener(event);
+    } catch {
+      // Observability must never change the outcome of a call; the listener owns its own errors.
+    }
+  };
+}

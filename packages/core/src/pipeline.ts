@@ -1,0 +1,433 @@
+import { backoffDelay, classify, type Outcome, type Policy, type Verdict } from '@breakwater/policies';
+import {
+  bulkhead,
+  type CircuitBreakerPolicy,
+  CircuitState,
+  BrokenCircuitError as CockatielBrokenCircuit,
+  type BulkheadPolicy as CockatielBulkhead,
+  BulkheadRejectedError as CockatielBulkheadRejected,
+  type TimeoutPolicy as CockatielTimeout,
+  circuitBreaker,
+  handleWhenResult,
+  TimeoutStrategy,
+  timeout,
+} from 'cockatiel';
+import { HalfOpenBackoff, HttpBreaker } from './breaker.ts';
+import { BrokenCircuitError, BulkheadRejectedError, TimeoutError } from './errors.ts';
+import type { BreakwaterEvent, GiveUpReason } from './events.ts';
+import { HttpError } from './http-error.ts';
+import { readErrorPayload } from './payload.ts';
+import { redactUrl } from './redact.ts';
+import type { PreparedRequest } from './replay.ts';
+import { sleep } from './sleep.ts';
+
+/** Any function with fetch's call signature. */
+export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+
+/** What `fetch.breakers()` reports for one endpoint key. */
+export interface BreakerSnapshot {
+  /** Rule name plus origin. */
+  readonly key: string;
+  /** `closed` also when the endpoint's breaker is disabled (see `enabled`). */
+  readonly state: 'closed' | 'open' | 'half-open';
+  readonly enabled: boolean;
+  /** Failures among the calls of the breaker's window. */
+  readonly failures: number;
+  /** Calls counted in the breaker's window (successes and failures; ignored outcomes are not counted). */
+  readonly calls: number;
+  /** failures / calls, 0 when there were no calls. */
+  readonly failureRatio: number;
+  readonly consecutiveFailures: number;
+  /** Epoch ms when the breaker last opened, or null while it has not opened since it last closed. */
+  readonly openedAt: number | null;
+  /** Epoch ms when the next probe may go through, while open; null otherwise. */
+  readonly nextProbeAt: number | null;
+  /** Calls of this endpoint in progress. */
+  readonly inFlight: number;
+}
+
+/** Shared by every endpoint pipeline of one wrapped fetch. */
+export interface PipelineDeps {
+  readonly fetch: FetchLike;
+  readonly emit: (event: BreakwaterEvent) => void;
+  readonly random: () => number;
+  readonly throwHttpErrors: boolean;
+}
+
+/** One attempt's result, as the breaker sees it. */
+interface AttemptResult {
+  readonly outcome: Outcome;
+  readonly response?: Response;
+  readonly error?: unknown;
+  readonly verdict: Verdict;
+}
+
+/**
+ * cockatiel's breaker knows two outcomes, success and failure; the outcome table has a third, `ignore`
+ * (a 429 says nothing about the upstream's health). An ignored result leaves the breaker as a thrown
+ * error its filter does not handle: cockatiel then rethrows without counting it.
+ */
+class IgnoredOutcome {
+  readonly result: AttemptResult;
+  constructor(result: AttemptResult) {
+    this.result = result;
+  }
+}
+
+/**
+ * The resilience pipeline of one endpoint key, in DESIGN.md's order: bulkhead -> total deadline ->
+ * retry -> circuit breaker -> attempt timeout -> fetch. Built once per key and reused by every call.
+ */
+export class EndpointPipeline {
+  readonly key: string;
+  readonly policy: Policy;
+  private readonly deps: PipelineDeps;
+  private readonly counts: HttpBreaker;
+  private readonly breaker: CircuitBreakerPolicy | undefined;
+  private readonly bulkhead: CockatielBulkhead | undefined;
+  private readonly deadline: CockatielTimeout;
+  private readonly attemptTimeout: CockatielTimeout;
+  private openedAt: number | null = null;
+  private openForMs = 0;
+  private inFlight = 0;
+
+  constructor(key: string, policy: Policy, deps: PipelineDeps) {
+    this.key = key;
+    this.policy = policy;
+    this.deps = deps;
+    this.counts = new HttpBreaker(policy.breaker);
+    // abortOnReturn: false, because the Response handed back must stay readable: cockatiel would
+    // otherwise abort the signal its body is streamed under as soon as the headers arrive.
+    this.deadline = timeout(policy.timeout.totalMs, {
+      strategy: TimeoutStrategy.Cooperative,
+      abortOnReturn: false,
+    });
+    this.attemptTimeout = timeout(policy.timeout.attemptMs, {
+      strategy: TimeoutStrategy.Cooperative,
+      abortOnReturn: false,
+    });
+    if (policy.bulkhead) {
+      this.bulkhead = bulkhead(policy.bulkhead.maxConcurrent, policy.bulkhead.maxQueued);
+    }
+    if (policy.breaker.enabled) {
+      const breaker = circuitBreaker(
+        handleWhenResult((r) => (r as AttemptResult).verdict.breaker === 'failure'),
+        {
+          breaker: this.counts,
+          halfOpenAfter: new HalfOpenBackoff(policy.breaker, (ms) => {
+            this.openForMs = ms;
+          }),
+        },
+      );
+      breaker.onBreak(() => {
+        this.openedAt = Date.now();
+        this.deps.emit({
+          type: 'break',
+          key,
+          at: this.openedAt,
+          nextProbeAt: this.openedAt + this.openForMs,
+        });
+      });
+      breaker.onHalfOpen(() => this.deps.emit({ type: 'half-open', key, at: Date.now() }));
+      breaker.onReset(() => {
+        this.openedAt = null;
+        this.deps.emit({ type: 'reset', key, at: Date.now() });
+      });
+      this.breaker = breaker;
+    }
+  }
+
+  /** True when dropping this pipeline loses nothing: breaker closed and no call in progress. */
+  get evictable(): boolean {
+    return this.inFlight === 0 && (this.breaker === undefined || this.breaker.state === CircuitState.Closed);
+  }
+
+  snapshot(): BreakerSnapshot {
+    const { calls, failures, consecutive } = this.counts.window();
+    const state = this.breaker?.state ?? CircuitState.Closed;
+    const open = state === CircuitState.Open;
+    return {
+      key: this.key,
+      state: open ? 'open' : state === CircuitState.HalfOpen ? 'half-open' : 'closed',
+      enabled: this.breaker !== undefined,
+      failures,
+      calls,
+      failureRatio: calls === 0 ? 0 : failures / calls,
+      consecutiveFailures: consecutive,
+      openedAt: state === CircuitState.Closed ? null : this.openedAt,
+      nextProbeAt: open && this.openedAt !== null ? this.openedAt + this.openForMs : null,
+      inFlight: this.inFlight,
+    };
+  }
+
+  /** Runs one logical call. `callerSignal` is the caller's own AbortSignal, if any. */
+  async execute(request: PreparedRequest, callerSignal: AbortSignal | undefined): Promise<Response> {
+    this.inFlight++;
+    try {
+      if (!this.bulkhead) return await this.withDeadline(request, callerSignal);
+      try {
+        return await this.bulkhead.execute(() => this.withDeadline(request, callerSignal), callerSignal);
+      } catch (error) {
+        if (callerSignal?.aborted) throw callerSignal.reason;
+        if (error instanceof CockatielBulkheadRejected) {
+          this.deps.emit({ type: 'reject', key: this.key, at: Date.now(), cause: 'bulkhead-full' });
+          throw new BulkheadRejectedError({
+            endpoint: this.key,
+            maxConcurrent: this.policy.bulkhead?.maxConcurrent ?? 0,
+            maxQueued: this.policy.bulkhead?.maxQueued ?? 0,
+          });
+        }
+        throw error;
+      }
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private withDeadline(request: PreparedRequest, callerSignal: AbortSignal | undefined): Promise<Response> {
+    const deadlineAt = Date.now() + this.policy.timeout.totalMs;
+    return this.deadline.execute(
+      ({ signal }) => this.retryLoop(request, signal, callerSignal, deadlineAt),
+      callerSignal,
+    );
+  }
+
+  /**
+   * The retry loop is breakwater's own rather than cockatiel's `retry`: the verdict of each attempt
+   * (not an exception type) decides, the server's delay replaces the backoff, a wait that would pass
+   * the deadline is not started, and every wait ends at once when the call is aborted.
+   */
+  private async retryLoop(
+    request: PreparedRequest,
+    callSignal: AbortSignal,
+    callerSignal: AbortSignal | undefined,
+    deadlineAt: number,
+  ): Promise<Response> {
+    const { retry } = this.policy;
+    let previousDelayMs: number | undefined;
+    let last: AttemptResult | undefined;
+    for (let attempt = 1; ; attempt++) {
+      this.throwIfCallAborted(callSignal, callerSignal, attempt - 1);
+      let result: AttemptResult;
+      try {
+        result = await this.throughBreaker(request, attempt, callSignal, callerSignal);
+      } catch (error) {
+        // An open breaker stops the loop; a call that already has an outcome keeps it (nothing lost).
+        if (error instanceof BrokenCircuitError && last) {
+          this.giveUp(last, attempt - 1, 'circuit-open');
+          return this.finish(last, request, attempt - 1);
+        }
+        throw error;
+      }
+      last = result;
+      this.throwIfCallAborted(callSignal, callerSignal, attempt);
+      const { verdict } = result;
+      if (verdict.action === 'return') {
+        if (verdict.reason === 'retry-after-exceeds-cap' || verdict.reason === 'not-idempotent') {
+          this.giveUp(result, attempt, verdict.reason);
+        }
+        return this.finish(result, request, attempt);
+      }
+      if (attempt >= retry.maxAttempts) {
+        this.giveUp(result, attempt, 'attempts-exhausted');
+        return this.finish(result, request, attempt);
+      }
+      if (!request.replayable) {
+        this.giveUp(result, attempt, 'body-not-replayable', request.notReplayableReason);
+        return this.finish(result, request, attempt);
+      }
+      if (result.response && (await this.payloadForbidsRetry(result.response))) {
+        this.giveUp(result, attempt, 'not-retryable-payload');
+        return this.finish(result, request, attempt);
+      }
+      const delayMs =
+        verdict.delayMs ??
+        backoffDelay(
+          retry.backoff,
+          { retry: attempt, previousDelayMs, throttled: verdict.throttled === true },
+          this.deps.random,
+        );
+      if (Date.now() + delayMs >= deadlineAt) {
+        this.giveUp(result, attempt, 'deadline');
+        return this.finish(result, request, attempt);
+      }
+      previousDelayMs = delayMs;
+      this.deps.emit({
+        type: 'retry',
+        key: this.key,
+        at: Date.now(),
+        attempt: attempt + 1,
+        delayMs,
+        delaySource: verdict.delayMs === undefined ? 'backoff' : 'server',
+        reason: verdict.reason,
+        ...(result.response ? { status: result.response.status } : {}),
+      });
+      // Free the connection now rather than when the garbage collector gets to the discarded body.
+      result.response?.body?.cancel().catch(() => {});
+      try {
+        await sleep(delayMs, callSignal);
+      } catch {
+        this.throwIfCallAborted(callSignal, callerSignal, attempt);
+      }
+    }
+  }
+
+  private async throughBreaker(
+    request: PreparedRequest,
+    attempt: number,
+    callSignal: AbortSignal,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<AttemptResult> {
+    const breaker = this.breaker;
+    if (!breaker) return this.attempt(request, attempt, callSignal, callerSignal, false);
+    if (breaker.state === CircuitState.HalfOpen) throw this.reject('half-open');
+    const probe = breaker.state === CircuitState.Open;
+    try {
+      return await breaker.execute(() => this.attempt(request, attempt, callSignal, callerSignal, probe));
+    } catch (error) {
+      if (error instanceof IgnoredOutcome) return error.result;
+      if (error instanceof CockatielBrokenCircuit) throw this.reject('circuit-open');
+      throw error;
+    }
+  }
+
+  private reject(cause: 'circuit-open' | 'half-open'): BrokenCircuitError {
+    const { nextProbeAt } = this.snapshot();
+    const retryAfterMs = nextProbeAt === null ? 0 : Math.max(0, nextProbeAt - Date.now());
+    this.deps.emit({ type: 'reject', key: this.key, at: Date.now(), cause, retryAfterMs });
+    return new BrokenCircuitError({
+      endpoint: this.key,
+      retryAfterMs,
+      state: cause === 'half-open' ? 'half-open' : 'open',
+    });
+  }
+
+  /** One attempt under the attempt timeout, classified. Never throws for a fetch failure. */
+  private async attempt(
+    request: PreparedRequest,
+    attempt: number,
+    callSignal: AbortSignal,
+    callerSignal: AbortSignal | undefined,
+    probe: boolean,
+  ): Promise<AttemptResult> {
+    const started = performance.now();
+    const outcome = await this.attemptTimeout.execute(async ({ signal }) => {
+      // The attempt signal follows the caller only until the attempt returns; the caller's own
+      // signal is added so that aborting also stops the body of the Response handed back.
+      const fetchSignal = callerSignal ? AbortSignal.any([signal, callerSignal]) : signal;
+      try {
+        const response = await this.deps.fetch(...request.attempt(fetchSignal));
+        return {
+          outcome: { kind: 'response', status: response.status, headers: response.headers },
+          response,
+        } as const;
+      } catch (error) {
+        if (signal.aborted && !callSignal.aborted) {
+          const timeoutMs = this.policy.timeout.attemptMs;
+          this.deps.emit({
+            type: 'timeout',
+            key: this.key,
+            at: Date.now(),
+            scope: 'attempt',
+            timeoutMs,
+            attempt,
+          });
+          const timedOut = new TimeoutError({
+            scope: 'attempt',
+            timeoutMs,
+            endpoint: this.key,
+            attempts: attempt,
+            cause: error,
+          });
+          return { outcome: { kind: 'error', error: timedOut }, error: timedOut } as const;
+        }
+        return { outcome: { kind: 'error', error }, error } as const;
+      }
+    }, callSignal);
+    const verdict = classify(outcome.outcome, request, this.policy, {
+      now: Date.now(),
+      callerAborted: callSignal.aborted,
+    });
+    const result: AttemptResult = { ...outcome, verdict };
+    this.deps.emit({
+      type: 'attempt',
+      key: this.key,
+      at: Date.now(),
+      attempt,
+      method: request.method,
+      url: redactUrl(request.url),
+      durationMs: performance.now() - started,
+      reason: verdict.reason,
+      ...(outcome.response ? { status: outcome.response.status } : {}),
+      ...(verdict.errorKind ? { errorKind: verdict.errorKind } : {}),
+      ...(verdict.errorCode ? { errorCode: verdict.errorCode } : {}),
+    });
+    if (verdict.breaker === 'ignore') {
+      // A probe that ends without telling anything about the upstream (the caller gave up, an unknown
+      // error) must not close the breaker: count it as a failure, so the breaker waits again.
+      if (probe && (verdict.reason === 'aborted' || verdict.reason === 'unknown-error')) {
+        return { ...result, verdict: { ...verdict, breaker: 'failure' } };
+      }
+      throw new IgnoredOutcome(result);
+    }
+    return result;
+  }
+
+  /** A Partner Center payload with `isRetryable: false` vetoes the retry. Read from a clone, bounded. */
+  private async payloadForbidsRetry(response: Response): Promise<boolean> {
+    if (!response.headers.get('content-type')?.includes('json')) return false;
+    const payload = await readErrorPayload(response.clone());
+    return payload.isRetryable === false;
+  }
+
+  private giveUp(result: AttemptResult, attempts: number, reason: GiveUpReason, detail?: string): void {
+    this.deps.emit({
+      type: 'give-up',
+      key: this.key,
+      at: Date.now(),
+      attempts,
+      reason,
+      ...(result.response ? { status: result.response.status } : {}),
+      ...(result.verdict.errorKind ? { errorKind: result.verdict.errorKind } : {}),
+      ...(result.verdict.delayMs !== undefined ? { delayMs: result.verdict.delayMs } : {}),
+      ...(detail ? { detail } : {}),
+    });
+  }
+
+  private throwIfCallAborted(
+    callSignal: AbortSignal,
+    callerSignal: AbortSignal | undefined,
+    attempts: number,
+  ): void {
+    if (!callSignal.aborted) return;
+    if (callerSignal?.aborted) throw callerSignal.reason;
+    const timeoutMs = this.policy.timeout.totalMs;
+    this.deps.emit({
+      type: 'timeout',
+      key: this.key,
+      at: Date.now(),
+      scope: 'total',
+      timeoutMs,
+      attempt: attempts,
+    });
+    throw new TimeoutError({ scope: 'total', timeoutMs, endpoint: this.key, attempts });
+  }
+
+  /** Hands the last outcome back: the Response (or HttpError), or the error as fetch would throw it. */
+  private async finish(result: AttemptResult, request: PreparedRequest, attempts: number): Promise<Response> {
+    if (result.response) {
+      if (this.deps.throwHttpErrors && !result.response.ok) {
+        throw await HttpError.from(result.response, {
+          method: request.method,
+          url: request.url.href,
+          attempts,
+          endpoint: this.key,
+          requestHeaders: request.headers,
+          ...(result.verdict.delayMs !== undefined ? { retryAfterMs: result.verdict.delayMs } : {}),
+        });
+      }
+      return result.response;
+    }
+    throw result.error;
+  }
+}

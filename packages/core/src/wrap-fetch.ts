@@ -1,0 +1,123 @@
+import {
+  ConfigError,
+  createEndpointResolver,
+  type EndpointResolver,
+  type EndpointRule,
+  type PolicyInput,
+} from '@breakwater/policies';
+import { type BreakwaterEvent, emitter } from './events.ts';
+import type { BreakerSnapshot, FetchLike } from './pipeline.ts';
+import { PipelineRegistry } from './registry.ts';
+import { prepareRequest } from './replay.ts';
+
+/** Options of {@link wrapFetch}. Validated when `wrapFetch` is called, never at the first request. */
+export interface WrapFetchOptions {
+  /** The policy of every endpoint, merged over the built-in defaults (DESIGN.md). Default: the defaults. */
+  readonly policy?: PolicyInput;
+  /** Per-endpoint rules, tried in order; the first match wins. Default: none. */
+  readonly endpoints?: readonly EndpointRule[];
+  /**
+   * `false` (default): fetch semantics, every HTTP status resolves with the final Response.
+   * `true`: a final non-2xx response rejects with {@link HttpError}.
+   */
+  readonly throwHttpErrors?: boolean;
+  /** Receives every event (attempt, retry, give-up, break, half-open, reset, reject, timeout). Default: none. */
+  readonly onEvent?: (event: BreakwaterEvent) => void;
+  /** Live endpoint keys kept before idle closed breakers are dropped, least recently used first. Default 1000. */
+  readonly maxEndpoints?: number;
+  /**
+   * Largest streamed (ReadableStream or Request) body buffered so that the call can be retried, in bytes.
+   * A larger body is sent once, not retried. Default 1 MiB.
+   */
+  readonly maxBufferBytes?: number;
+  /** Random source in [0, 1) for backoff jitter. Default Math.random; inject one for reproducible tests. */
+  readonly random?: () => number;
+}
+
+/** What {@link wrapFetch} returns: fetch's exact call signature plus a view of the breakers. */
+export interface WrappedFetch {
+  (input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** A snapshot of every live endpoint's breaker. */
+  breakers(): BreakerSnapshot[];
+}
+
+const OPTION_KEYS = new Set([
+  'policy',
+  'endpoints',
+  'throwHttpErrors',
+  'onEvent',
+  'maxEndpoints',
+  'maxBufferBytes',
+  'random',
+]);
+
+/**
+ * Wraps any fetch-compatible function (global fetch, undici's, a ky instance's, a test double) so that
+ * every call retries what is worth retrying, fails fast on client errors, and stops calling an endpoint
+ * whose breaker is open — per endpoint, as the options configure.
+ *
+ * @throws ConfigError when the options are invalid, naming the offending path.
+ */
+export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): WrappedFetch {
+  if (typeof fetch !== 'function') {
+    throw new TypeError(`wrapFetch: the first argument must be a fetch function, got ${describe(fetch)}`);
+  }
+  const settings = validateOptions(options);
+  const resolver: EndpointResolver = createEndpointResolver({
+    ...(options.policy !== undefined ? { policy: options.policy } : {}),
+    ...(options.endpoints !== undefined ? { endpoints: options.endpoints } : {}),
+  });
+  const registry = new PipelineRegistry(settings.maxEndpoints, {
+    fetch,
+    emit: emitter(options.onEvent),
+    random: options.random ?? Math.random,
+    throwHttpErrors: options.throwHttpErrors ?? false,
+  });
+
+  const wrapped = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const callerSignal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined;
+    callerSignal?.throwIfAborted();
+    const request = await prepareRequest(input, init, { maxBufferBytes: settings.maxBufferBytes });
+    const { key, policy } = resolver.resolve(request.method, request.url);
+    for (const name of policy.generateHeaders) {
+      // Generated once per call, so every attempt carries the same value (an idempotency key must).
+      if (!request.headers.has(name)) request.headers.set(name, crypto.randomUUID());
+    }
+    return registry.get(key, policy).execute(request, callerSignal);
+  };
+  return Object.assign(wrapped, { breakers: () => registry.snapshots() });
+}
+
+function validateOptions(options: WrapFetchOptions): { maxEndpoints: number; maxBufferBytes: number } {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('options', `must be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key))
+      throw new ConfigError(key, `unknown option (known: ${[...OPTION_KEYS].join(', ')})`);
+  }
+  const { throwHttpErrors, onEvent, random, maxEndpoints = 1000, maxBufferBytes = 1024 * 1024 } = options;
+  if (throwHttpErrors !== undefined && typeof throwHttpErrors !== 'boolean') {
+    throw new ConfigError('throwHttpErrors', `must be a boolean, got ${describe(throwHttpErrors)}`);
+  }
+  if (onEvent !== undefined && typeof onEvent !== 'function') {
+    throw new ConfigError('onEvent', `must be a function, got ${describe(onEvent)}`);
+  }
+  if (random !== undefined && typeof random !== 'function') {
+    throw new ConfigError('random', `must be a function, got ${describe(random)}`);
+  }
+  if (!Number.isSafeInteger(maxEndpoints) || maxEndpoints < 1) {
+    throw new ConfigError('maxEndpoints', `must be an integer >= 1, got ${describe(maxEndpoints)}`);
+  }
+  if (!Number.isSafeInteger(maxBufferBytes) || maxBufferBytes < 0) {
+    throw new ConfigError('maxBufferBytes', `must be an integer >= 0, got ${describe(maxBufferBytes)}`);
+  }
+  return { maxEndpoints, maxBufferBytes };
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
