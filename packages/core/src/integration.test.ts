@@ -122,6 +122,18 @@ describe('against a real local server', () => {
     expect(error).toBeInstanceOf(TimeoutError);
   });
 
+  it('leaves no timer running once the call settles (a one-call script exits at once)', async () => {
+    const url = route('/flaky-once', (_req, res, hit) => {
+      res.writeHead(hit === 1 ? 503 : 200).end();
+    });
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const res = await wrapFetch(fetch, { policy: fast })(url);
+    expect(res.status).toBe(200);
+    // The deadline (30 s) and attempt (10 s) timers are cleared, not merely unref'd.
+    expect(timers()).toBe(before);
+  });
+
   it('replays a streamed body on retry', async () => {
     const bodies: string[] = [];
     const url = route('/stream', (req, res, hit) => {
