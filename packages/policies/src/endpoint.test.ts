@@ -326,3 +326,37 @@ describe('createEndpointResolver', () => {
     expect(error.reason).toContain(reason);
   });
 });
+
+describe('keyHeader: one key per header value', () => {
+  const resolver = createEndpointResolver({
+    endpoints: [{ name: 'tenants', match: '/v1/*', keyHeader: 'X-Tenant-Id' }],
+  });
+
+  it('partitions the key by the header value', () => {
+    const a = resolver.resolve('GET', 'https://api.test/v1/x', new Headers({ 'x-tenant-id': 'contoso' }));
+    const b = resolver.resolve('GET', 'https://api.test/v1/y', new Headers({ 'x-tenant-id': 'fabrikam' }));
+    const none = resolver.resolve('GET', 'https://api.test/v1/y');
+    expect(a.key).toBe('tenants https://api.test x-tenant-id=contoso');
+    expect(b.key).toBe('tenants https://api.test x-tenant-id=fabrikam');
+    expect(none.key).toBe('tenants https://api.test x-tenant-id=');
+  });
+
+  it('hashes a long or unusual value instead of echoing it', () => {
+    const value = `${'z'.repeat(80)} secret-ish`;
+    const { key } = resolver.resolve('GET', 'https://api.test/v1/x', new Headers({ 'x-tenant-id': value }));
+    expect(key).toMatch(/^tenants https:\/\/api\.test x-tenant-id=#[0-9a-f]{8}$/);
+    expect(key).not.toContain('secret-ish');
+  });
+
+  it.each([
+    ['Authorization', 'carries credentials'],
+    ['cookie', 'carries credentials'],
+    ['bad header', 'RFC 9110 token'],
+  ])('rejects keyHeader %s', (keyHeader, reason) => {
+    const error = configError(() =>
+      createEndpointResolver({ endpoints: [{ name: 'a', match: '/x', keyHeader }] }),
+    );
+    expect(error.path).toBe('endpoints[0].keyHeader');
+    expect(error.reason).toContain(reason);
+  });
+});

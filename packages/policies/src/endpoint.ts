@@ -35,7 +35,7 @@
 import { ConfigError, describeValue, joinPath } from './config-error.ts';
 import { DEFAULT_POLICY } from './defaults.ts';
 import { mergePolicy } from './merge.ts';
-import type { EndpointsConfig, Policy, PolicyInput, ResolvedEndpoint } from './types.ts';
+import type { EndpointsConfig, HeadersLike, Policy, PolicyInput, ResolvedEndpoint } from './types.ts';
 import { isToken, rejectUnknownKeys, validatePolicy, validatePolicyInput } from './validate.ts';
 
 /** One compiled path segment. */
@@ -62,7 +62,7 @@ export interface EndpointResolver {
    * @param method the HTTP method, any case.
    * @param url an absolute URL; a relative one is a TypeError (resolve it against a base first).
    */
-  resolve(method: string, url: string | URL): ResolvedEndpoint;
+  resolve(method: string, url: string | URL, headers?: HeadersLike): ResolvedEndpoint;
   /** The rules in the order they are tried. */
   readonly rules: readonly { readonly name: string; readonly match: string }[];
 }
@@ -278,6 +278,7 @@ export function matchesPattern(pattern: CompiledPattern, method: string, url: st
 
 interface CompiledRule {
   readonly name: string;
+  readonly keyHeader: string | undefined;
   readonly match: string;
   readonly pattern: CompiledPattern;
   readonly policy: Policy;
@@ -321,7 +322,7 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
   const rules: CompiledRule[] = endpoints.map((rule: unknown, i) => {
     const path = `endpoints[${i}]`;
     if (!isPlainObject(rule)) throw new ConfigError(path, `must be an object, got ${describeValue(rule)}`);
-    rejectUnknownKeys(rule, ['name', 'match', 'policy'], path);
+    rejectUnknownKeys(rule, ['name', 'match', 'policy', 'keyHeader'], path);
     const { name, match } = rule;
     const namePath = joinPath(path, 'name');
     if (typeof name !== 'string' || name.trim() === '') {
@@ -343,20 +344,60 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
     validatePolicyInput(rule.policy, policyPath);
     const policy = mergePolicy(defaultPolicy, rule.policy as PolicyInput | undefined);
     validatePolicy(policy, policyPath);
-    return { name, match, pattern, policy };
+    return {
+      name,
+      match,
+      pattern,
+      policy,
+      keyHeader: checkKeyHeader(rule.keyHeader, joinPath(path, 'keyHeader')),
+    };
   });
 
   const listed = Object.freeze(rules.map(({ name, match }) => Object.freeze({ name, match })));
   return {
     rules: listed,
-    resolve(method, url) {
+    resolve(method, url, headers) {
       const request = requestParts(method, url);
       for (const rule of rules) {
         if (matchesParts(rule.pattern, request)) {
-          return { key: `${rule.name} ${request.origin}`, name: rule.name, policy: rule.policy };
+          const partition = rule.keyHeader === undefined ? '' : partitionOf(rule.keyHeader, headers);
+          return { key: `${rule.name} ${request.origin}${partition}`, name: rule.name, policy: rule.policy };
         }
       }
       return { key: `${DEFAULT_NAME} ${request.origin}`, name: DEFAULT_NAME, policy: defaultPolicy };
     },
   };
+}
+
+/** Headers that carry credentials: their values must never become part of a key (keys are logged). */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+
+function checkKeyHeader(value: unknown, path: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !isToken(value)) {
+    throw new ConfigError(path, `must be a header name (an RFC 9110 token), got ${describeValue(value)}`);
+  }
+  if (CREDENTIAL_HEADERS.has(value.toLowerCase())) {
+    throw new ConfigError(
+      path,
+      `'${value}' carries credentials; its value must not become part of an endpoint key`,
+    );
+  }
+  return value.toLowerCase();
+}
+
+/**
+ * The key suffix for a partitioning header: ` name=value` for a short plain value, else a hash of it
+ * (the key is logged and must stay short); ` name=` when the request does not carry the header.
+ */
+function partitionOf(name: string, headers: HeadersLike | undefined): string {
+  const value = headers?.get(name)?.trim() ?? '';
+  if (/^[\w.:@-]{0,64}$/.test(value)) return ` ${name}=${value}`;
+  // FNV-1a: enough to tell partitions apart in a log without echoing an arbitrary value.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < value.length; i++) {
+    hash ^= value.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return ` ${name}=#${hash.toString(16).padStart(8, '0')}`;
 }

@@ -18,6 +18,8 @@ export function mergePolicy(base: Policy, input: PolicyInput | undefined): Polic
     retry: mergeData(base.retry, input.retry),
     breaker: mergeData(base.breaker, input.breaker),
     timeout: mergeData(base.timeout, input.timeout),
+    throttle: mergeData(base.throttle, input.throttle),
+    retryBudget: mergeData(base.retryBudget, input.retryBudget),
     bulkhead:
       input.bulkhead === undefined
         ? base.bulkhead

@@ -144,6 +144,38 @@ export interface TimeoutPolicy {
   readonly totalMs: number;
 }
 
+/**
+ * The throttle gate of an endpoint key: once a response carries a server delay (429, or 503 with
+ * Retry-After or friends), every call to the key waits until the delay has elapsed, first attempts
+ * included. A 429 with no delay header closes the gate for the throttling backoff.
+ */
+export interface ThrottlePolicy {
+  /** Default true. */
+  readonly enabled: boolean;
+  /**
+   * When the gate opens, waiting calls are released one per interval (ms), each jittered within its
+   * interval, rather than all in the same millisecond. Default 25.
+   */
+  readonly releaseIntervalMs: number;
+}
+
+/**
+ * The retry budget of an endpoint key: retries are allowed while they stay under `ratio` of the first
+ * attempts in the last `windowMs`, plus a floor of `minRetries` per window so that a quiet endpoint can
+ * still retry (Finagle's RetryBudget; Envoy's retry budget defaults to the same 20 %). First attempts are
+ * never refused.
+ */
+export interface RetryBudgetPolicy {
+  /** Default true. */
+  readonly enabled: boolean;
+  /** Retries allowed per first attempt, in (0, 1]. Default 0.2. */
+  readonly ratio: number;
+  /** Retries allowed per window whatever the traffic. Default 10. */
+  readonly minRetries: number;
+  /** Window (ms). Default 10 000. */
+  readonly windowMs: number;
+}
+
 /** Optional concurrency limit per endpoint key. */
 export interface BulkheadPolicy {
   /** Calls executing at once. */
@@ -157,6 +189,8 @@ export interface Policy {
   readonly retry: RetryPolicy;
   readonly breaker: BreakerPolicy;
   readonly timeout: TimeoutPolicy;
+  readonly throttle: ThrottlePolicy;
+  readonly retryBudget: RetryBudgetPolicy;
   /** Default: none (no concurrency limit). */
   readonly bulkhead: BulkheadPolicy | null;
   /** Statuses returned at once, never retried and never counted by the breaker. Default [501]. Wins over the lists above. */
@@ -173,6 +207,8 @@ export interface PolicyInput {
   readonly retry?: Partial<Omit<RetryPolicy, 'backoff'>> & { readonly backoff?: Partial<BackoffPolicy> };
   readonly breaker?: Partial<BreakerPolicy>;
   readonly timeout?: Partial<TimeoutPolicy>;
+  readonly throttle?: Partial<ThrottlePolicy>;
+  readonly retryBudget?: Partial<RetryBudgetPolicy>;
   /** `null` removes a bulkhead set by an outer policy. */
   readonly bulkhead?: Partial<BulkheadPolicy> | null;
   readonly permanentStatuses?: readonly number[];
@@ -190,6 +226,12 @@ export interface EndpointRule {
   readonly match: string;
   /** Merged over the configuration's default policy. */
   readonly policy?: PolicyInput;
+  /**
+   * A request header whose value partitions the endpoint: each value gets its own key, and so its own
+   * breaker, throttle gate and retry budget (e.g. a tenant id, when the server throttles per tenant).
+   * Must not be a credential header (Authorization, Cookie). Default: none.
+   */
+  readonly keyHeader?: string;
 }
 
 /** The declarative endpoint configuration. */

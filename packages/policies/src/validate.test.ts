@@ -49,6 +49,22 @@ describe('validatePolicyInput', () => {
 
   it.each<[string, unknown, string, string]>([
     ['policy not an object', 42, 'policy', 'must be an object, got 42'],
+    ['retry budget ratio 0', { retryBudget: { ratio: 0 } }, 'policy.retryBudget.ratio', 'in (0, 1]'],
+    ['retry budget ratio 1.5', { retryBudget: { ratio: 1.5 } }, 'policy.retryBudget.ratio', 'in (0, 1]'],
+    [
+      'retry budget negative floor',
+      { retryBudget: { minRetries: -1 } },
+      'policy.retryBudget.minRetries',
+      'integer >= 0',
+    ],
+    ['retry budget window 0', { retryBudget: { windowMs: 0 } }, 'policy.retryBudget.windowMs', '> 0'],
+    [
+      'throttle release interval negative',
+      { throttle: { releaseIntervalMs: -5 } },
+      'policy.throttle.releaseIntervalMs',
+      '>= 0',
+    ],
+    ['throttle enabled not boolean', { throttle: { enabled: 'yes' } }, 'policy.throttle.enabled', 'boolean'],
     ['section not an object', { retry: [] }, 'policy.retry', 'must be an object, got an array'],
     [
       'maxAttempts 0',

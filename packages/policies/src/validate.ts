@@ -136,6 +136,15 @@ const BREAKER: Shape = {
 
 const TIMEOUT: Shape = { attemptMs: positiveDuration, totalMs: positiveDuration };
 
+const THROTTLE: Shape = { enabled: boolean, releaseIntervalMs: delay };
+
+const RETRY_BUDGET: Shape = {
+  enabled: boolean,
+  ratio,
+  minRetries: integerAtLeast(0),
+  windowMs: positiveDuration,
+};
+
 const BULKHEAD: Shape = { maxConcurrent: integerAtLeast(1), maxQueued: integerAtLeast(0) };
 
 // A bulkhead set only in part over "no bulkhead" has no maxConcurrent to fall back on: the merged
@@ -148,6 +157,8 @@ const POLICY: Shape = {
   retry: RETRY,
   breaker: BREAKER,
   timeout: TIMEOUT,
+  throttle: THROTTLE,
+  retryBudget: RETRY_BUDGET,
   bulkhead,
   permanentStatuses: statuses,
   generateHeaders: headerNames,
