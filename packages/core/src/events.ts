@@ -41,7 +41,8 @@ export type GiveUpReason =
   | 'not-idempotent'
   | 'body-not-replayable'
   | 'not-retryable-payload'
-  | 'circuit-open';
+  | 'circuit-open'
+  | 'retry-budget-exhausted';
 
 /** A retryable outcome is handed back instead of retried. */
 export interface GiveUpEvent extends EventBase {
@@ -72,10 +73,13 @@ export interface ResetEvent extends EventBase {
   readonly type: 'reset';
 }
 
-/** A call was refused without reaching fetch (breaker open or a probe in flight, or the bulkhead full). */
+/**
+ * A call was refused without reaching fetch: breaker open or a probe in flight, bulkhead full, or a
+ * throttle gate that will not open before the call's deadline.
+ */
 export interface RejectEvent extends EventBase {
   readonly type: 'reject';
-  readonly cause: 'circuit-open' | 'half-open' | 'bulkhead-full';
+  readonly cause: 'circuit-open' | 'half-open' | 'bulkhead-full' | 'throttled';
   readonly retryAfterMs?: number;
 }
 
@@ -87,6 +91,20 @@ export interface TimeoutEvent extends EventBase {
   readonly attempt: number;
 }
 
+/** A server delay closed the endpoint's throttle gate: every call to the key waits until `until`. */
+export interface ThrottledEvent extends EventBase {
+  readonly type: 'throttled';
+  readonly delayMs: number;
+  readonly until: number;
+  /** The status that carried the delay (429, 503, ...). */
+  readonly status: number;
+}
+
+/** The throttle gate opened again: the first waiting call is released. */
+export interface GateOpenEvent extends EventBase {
+  readonly type: 'gate-open';
+}
+
 /** Everything `onEvent` receives. Switch on `type`. */
 export type BreakwaterEvent =
   | AttemptEvent
@@ -96,7 +114,9 @@ export type BreakwaterEvent =
   | HalfOpenEvent
   | ResetEvent
   | RejectEvent
-  | TimeoutEvent;
+  | TimeoutEvent
+  | ThrottledEvent
+  | GateOpenEvent;
 
 /** Delivers an event; a listener that throws must not break the call it observes. */
 export function emitter(

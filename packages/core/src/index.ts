@@ -8,12 +8,14 @@ export type {
   AttemptEvent,
   BreakEvent,
   BreakwaterEvent,
+  GateOpenEvent,
   GiveUpEvent,
   GiveUpReason,
   HalfOpenEvent,
   RejectEvent,
   ResetEvent,
   RetryEvent,
+  ThrottledEvent,
   TimeoutEvent,
 } from './events.ts';
 export { HttpError, type HttpErrorContext } from './http-error.ts';

@@ -13,13 +13,15 @@ import {
   timeout,
 } from 'cockatiel';
 import { HalfOpenBackoff, HttpBreaker } from './breaker.ts';
-import { BrokenCircuitError, BulkheadRejectedError, TimeoutError } from './errors.ts';
+import { BrokenCircuitError, BulkheadRejectedError, ThrottledError, TimeoutError } from './errors.ts';
 import type { BreakwaterEvent, GiveUpReason } from './events.ts';
 import { HttpError } from './http-error.ts';
 import { readErrorPayload } from './payload.ts';
 import { redactUrl } from './redact.ts';
 import type { PreparedRequest } from './replay.ts';
+import { RetryBudget } from './retry-budget.ts';
 import { sleep } from './sleep.ts';
+import { ThrottleGate } from './throttle-gate.ts';
 
 /** Any function with fetch's call signature. */
 export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
@@ -44,6 +46,12 @@ export interface BreakerSnapshot {
   readonly nextProbeAt: number | null;
   /** Calls of this endpoint in progress. */
   readonly inFlight: number;
+  /** Epoch ms until which the throttle gate holds every call, or null while it is open. */
+  readonly throttledUntil: number | null;
+  /** Calls waiting at the throttle gate. */
+  readonly waiting: number;
+  /** Retries the endpoint's retry budget still allows in its window; null when the budget is off. */
+  readonly retryBudgetLeft: number | null;
 }
 
 /** Shared by every endpoint pipeline of one wrapped fetch. */
@@ -87,6 +95,8 @@ export class EndpointPipeline {
   private readonly bulkhead: CockatielBulkhead | undefined;
   private readonly deadline: CockatielTimeout;
   private readonly attemptTimeout: CockatielTimeout;
+  private readonly gate: ThrottleGate;
+  private readonly budget: RetryBudget;
   private openedAt: number | null = null;
   private openForMs = 0;
   private inFlight = 0;
@@ -96,6 +106,10 @@ export class EndpointPipeline {
     this.policy = policy;
     this.deps = deps;
     this.counts = new HttpBreaker(policy.breaker);
+    this.gate = new ThrottleGate(key, policy.throttle, deps.random, () =>
+      this.deps.emit({ type: 'gate-open', key, at: Date.now() }),
+    );
+    this.budget = new RetryBudget(policy.retryBudget);
     // abortOnReturn: false, because the Response handed back must stay readable: cockatiel would
     // otherwise abort the signal its body is streamed under as soon as the headers arrive.
     this.deadline = timeout(policy.timeout.totalMs, {
@@ -137,13 +151,17 @@ export class EndpointPipeline {
     }
   }
 
-  /** True when dropping this pipeline loses nothing: breaker closed and no call in progress. */
+  /** True when dropping this pipeline loses nothing: breaker closed, gate open, no call in progress. */
   get evictable(): boolean {
-    return this.inFlight === 0 && (this.breaker === undefined || this.breaker.state === CircuitState.Closed);
+    return (
+      this.inFlight === 0 &&
+      this.gate.closedUntilMs === null &&
+      (this.breaker === undefined || this.breaker.state === CircuitState.Closed)
+    );
   }
 
   snapshot(): BreakerSnapshot {
-    const { calls, failures, consecutive } = this.counts.window();
+    const { calls, failures, consecutive } = this.counts.counts();
     const state = this.breaker?.state ?? CircuitState.Closed;
     const open = state === CircuitState.Open;
     return {
@@ -157,6 +175,9 @@ export class EndpointPipeline {
       openedAt: state === CircuitState.Closed ? null : this.openedAt,
       nextProbeAt: open && this.openedAt !== null ? this.openedAt + this.openForMs : null,
       inFlight: this.inFlight,
+      throttledUntil: this.gate.closedUntilMs,
+      waiting: this.gate.waiting,
+      retryBudgetLeft: this.policy.retryBudget.enabled ? this.budget.left() : null,
     };
   }
 
@@ -206,8 +227,29 @@ export class EndpointPipeline {
     const { retry } = this.policy;
     let previousDelayMs: number | undefined;
     let last: AttemptResult | undefined;
+    this.budget.recordCall();
     for (let attempt = 1; ; attempt++) {
       this.throwIfCallAborted(callSignal, callerSignal, attempt - 1);
+      try {
+        await this.gate.pass(callSignal, deadlineAt);
+      } catch (error) {
+        this.throwIfCallAborted(callSignal, callerSignal, attempt - 1);
+        if (!(error instanceof ThrottledError)) throw error;
+        // The gate will not open before the deadline: a retry hands back what the call has; a first
+        // attempt fails at once with the remaining delay, having sent nothing.
+        if (last) {
+          this.giveUp(last, attempt - 1, 'deadline');
+          return this.finish(last, request, attempt - 1);
+        }
+        this.deps.emit({
+          type: 'reject',
+          key: this.key,
+          at: Date.now(),
+          cause: 'throttled',
+          retryAfterMs: error.retryAfterMs,
+        });
+        throw error;
+      }
       let result: AttemptResult;
       try {
         result = await this.throughBreaker(request, attempt, callSignal, callerSignal);
@@ -220,8 +262,9 @@ export class EndpointPipeline {
         throw error;
       }
       last = result;
-      this.throwIfCallAborted(callSignal, callerSignal, attempt);
       const { verdict } = result;
+      if (result.response) this.closeGateIfThrottled(result.response, verdict, attempt);
+      this.throwIfCallAborted(callSignal, callerSignal, attempt);
       if (verdict.action === 'return') {
         if (verdict.reason === 'retry-after-exceeds-cap' || verdict.reason === 'not-idempotent') {
           this.giveUp(result, attempt, verdict.reason);
@@ -251,6 +294,10 @@ export class EndpointPipeline {
         this.giveUp(result, attempt, 'deadline');
         return this.finish(result, request, attempt);
       }
+      if (!this.budget.tryRetry()) {
+        this.giveUp(result, attempt, 'retry-budget-exhausted');
+        return this.finish(result, request, attempt);
+      }
       previousDelayMs = delayMs;
       this.deps.emit({
         type: 'retry',
@@ -272,6 +319,32 @@ export class EndpointPipeline {
     }
   }
 
+  /**
+   * A server delay (Retry-After and friends, on a 429 or a 503) closes the gate for every caller of the
+   * key; a 429 without one closes it for the throttling backoff.
+   */
+  private closeGateIfThrottled(response: Response, verdict: Verdict, attempt: number): void {
+    if (!this.policy.throttle.enabled) return;
+    let delayMs = verdict.delayMs;
+    if (delayMs === undefined && response.status === 429) {
+      delayMs = backoffDelay(
+        this.policy.retry.backoff,
+        { retry: attempt, previousDelayMs: undefined, throttled: true },
+        this.deps.random,
+      );
+    }
+    if (delayMs === undefined || delayMs <= 0 || !this.gate.close(delayMs)) return;
+    const at = Date.now();
+    this.deps.emit({
+      type: 'throttled',
+      key: this.key,
+      at,
+      delayMs,
+      until: at + delayMs,
+      status: response.status,
+    });
+  }
+
   private async throughBreaker(
     request: PreparedRequest,
     attempt: number,
@@ -279,11 +352,20 @@ export class EndpointPipeline {
     callerSignal: AbortSignal | undefined,
   ): Promise<AttemptResult> {
     const breaker = this.breaker;
-    if (!breaker) return this.attempt(request, attempt, callSignal, callerSignal, false);
+    if (!breaker) return this.attempt(request, attempt, callSignal, callerSignal);
     if (breaker.state === CircuitState.HalfOpen) throw this.reject('half-open');
     const probe = breaker.state === CircuitState.Open;
     try {
-      return await breaker.execute(() => this.attempt(request, attempt, callSignal, callerSignal, probe));
+      return await breaker.execute(async () => {
+        const result = await this.attempt(request, attempt, callSignal, callerSignal);
+        if (result.verdict.breaker !== 'ignore') return result;
+        // A probe that ends without telling anything about the upstream (the caller gave up, an
+        // unknown error) must not close the breaker: count it as a failure, so the breaker waits again.
+        if (probe && (result.verdict.reason === 'aborted' || result.verdict.reason === 'unknown-error')) {
+          return { ...result, verdict: { ...result.verdict, breaker: 'failure' } };
+        }
+        throw new IgnoredOutcome(result);
+      });
     } catch (error) {
       if (error instanceof IgnoredOutcome) return error.result;
       if (error instanceof CockatielBrokenCircuit) throw this.reject('circuit-open');
@@ -308,7 +390,6 @@ export class EndpointPipeline {
     attempt: number,
     callSignal: AbortSignal,
     callerSignal: AbortSignal | undefined,
-    probe: boolean,
   ): Promise<AttemptResult> {
     const started = performance.now();
     const outcome = await this.attemptTimeout.execute(async ({ signal }) => {
@@ -362,14 +443,6 @@ export class EndpointPipeline {
       ...(verdict.errorKind ? { errorKind: verdict.errorKind } : {}),
       ...(verdict.errorCode ? { errorCode: verdict.errorCode } : {}),
     });
-    if (verdict.breaker === 'ignore') {
-      // A probe that ends without telling anything about the upstream (the caller gave up, an unknown
-      // error) must not close the breaker: count it as a failure, so the breaker waits again.
-      if (probe && (verdict.reason === 'aborted' || verdict.reason === 'unknown-error')) {
-        return { ...result, verdict: { ...verdict, breaker: 'failure' } };
-      }
-      throw new IgnoredOutcome(result);
-    }
     return result;
   }
 

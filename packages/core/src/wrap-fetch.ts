@@ -21,7 +21,10 @@ export interface WrapFetchOptions {
    * `true`: a final non-2xx response rejects with {@link HttpError}.
    */
   readonly throwHttpErrors?: boolean;
-  /** Receives every event (attempt, retry, give-up, break, half-open, reset, reject, timeout). Default: none. */
+  /**
+   * Receives every event (attempt, retry, give-up, break, half-open, reset, reject, timeout, throttled,
+   * gate-open). Default: none.
+   */
   readonly onEvent?: (event: BreakwaterEvent) => void;
   /** Live endpoint keys kept before idle closed breakers are dropped, least recently used first. Default 1000. */
   readonly maxEndpoints?: number;
@@ -78,7 +81,7 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     const callerSignal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined;
     callerSignal?.throwIfAborted();
     const request = await prepareRequest(input, init, { maxBufferBytes: settings.maxBufferBytes });
-    const { key, policy } = resolver.resolve(request.method, request.url);
+    const { key, policy } = resolver.resolve(request.method, request.url, request.headers);
     for (const name of policy.generateHeaders) {
       // Generated once per call, so every attempt carries the same value (an idempotency key must).
       if (!request.headers.has(name)) request.headers.set(name, crypto.randomUUID());

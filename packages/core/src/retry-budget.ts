@@ -1,0 +1,38 @@
+import type { RetryBudgetPolicy } from '@breakwater/policies';
+import { SlidingWindow } from './sliding-window.ts';
+
+/**
+ * The retry budget of one endpoint key. Per-call retry limits do not stop a fleet of callers from
+ * multiplying the load on a failing upstream (4 attempts each = 4x); a budget shared by every call to
+ * the key does. Finagle's model: retries may be at most `ratio` of the first attempts in the window,
+ * plus `minRetries` per window so that a quiet endpoint can still retry.
+ */
+export class RetryBudget {
+  private readonly policy: RetryBudgetPolicy;
+  private readonly window: SlidingWindow<{ calls: number; retries: number }>;
+
+  constructor(policy: RetryBudgetPolicy) {
+    this.policy = policy;
+    this.window = new SlidingWindow(policy.windowMs, () => ({ calls: 0, retries: 0 }));
+  }
+
+  /** Counts a first attempt (never refused). */
+  recordCall(): void {
+    this.window.current().calls++;
+  }
+
+  /** Takes one retry from the budget; false when the budget is spent (the retry must not happen). */
+  tryRetry(): boolean {
+    if (!this.policy.enabled) return true;
+    if (this.left() < 1) return false;
+    this.window.current().retries++;
+    return true;
+  }
+
+  /** Retries still allowed in the current window (Infinity when the budget is switched off). */
+  left(): number {
+    if (!this.policy.enabled) return Number.POSITIVE_INFINITY;
+    const { calls, retries } = this.window.total();
+    return Math.max(0, Math.floor(this.policy.minRetries + this.policy.ratio * calls) - retries);
+  }
+}

@@ -1,0 +1,194 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ThrottledError } from './errors.ts';
+import type { BreakwaterEvent } from './events.ts';
+import { fakeFetch } from './fake-fetch.test-util.ts';
+import { wrapFetch } from './wrap-fetch.ts';
+
+const URL_A = 'https://api.test/v1/orders';
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: new Date('2026-11-24T12:00:00Z') });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** Answers 429 Retry-After: 2 to the first request, 200 to every other. */
+function throttledOnce(): ReturnType<typeof fakeFetch> {
+  return fakeFetch({ status: 429, headers: { 'retry-after': '2' } }, { status: 200 });
+}
+
+describe('throttle gate', () => {
+  it('one caller told to wait 2 s holds every caller of the endpoint for 2 s, then all complete', async () => {
+    const events: BreakwaterEvent[] = [];
+    const fetch = throttledOnce();
+    const wrapped = wrapFetch(fetch, { onEvent: (e) => events.push(e) });
+    const t0 = Date.now();
+    const first = wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetch.calls).toHaveLength(1);
+    const others = Array.from({ length: 9 }, () => wrapped(URL_A));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(wrapped.breakers()[0]).toMatchObject({ throttledUntil: t0 + 2_000, waiting: 9 });
+
+    await vi.advanceTimersByTimeAsync(1_899);
+    expect(fetch.calls).toHaveLength(1);
+    await vi.runAllTimersAsync();
+    const results = await Promise.all([first, ...others]);
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
+    const sentAt = fetch.calls.slice(1).map((c) => c.at - t0);
+    expect(sentAt).toHaveLength(10);
+    for (const at of sentAt) expect(at).toBeGreaterThanOrEqual(2_000);
+    // Released paced (25 ms apart by default), not all in the same millisecond.
+    expect(new Set(sentAt).size).toBe(10);
+    expect(Math.max(...sentAt) - Math.min(...sentAt)).toBeGreaterThanOrEqual(9 * 25 - 25);
+    expect(events.filter((e) => e.type === 'throttled')).toMatchObject([{ delayMs: 2_000, status: 429 }]);
+    expect(events.filter((e) => e.type === 'gate-open')).toHaveLength(1);
+  });
+
+  it('a 503 with Retry-After closes the gate too', async () => {
+    const fetch = fakeFetch({ status: 503, headers: { 'retry-after': '1' } }, { status: 200 });
+    const wrapped = wrapFetch(fetch);
+    const first = wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(0);
+    const second = wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(fetch.calls).toHaveLength(1);
+    await vi.runAllTimersAsync();
+    expect((await first).status).toBe(200);
+    expect((await second).status).toBe(200);
+  });
+
+  it('a 429 without a delay header closes the gate for the throttling backoff', async () => {
+    const fetch = fakeFetch({ status: 429 }, { status: 200 });
+    const wrapped = wrapFetch(fetch, { random: () => 0 });
+    const first = wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(0);
+    const until = wrapped.breakers()[0]?.throttledUntil ?? 0;
+    // The throttling base (1 s), not the 5xx base (200 ms).
+    expect(until - Date.now()).toBeGreaterThanOrEqual(1_000);
+    await vi.runAllTimersAsync();
+    expect((await first).status).toBe(200);
+  });
+
+  it("abort while waiting at the gate settles with the caller's reason and sends nothing", async () => {
+    const fetch = throttledOnce();
+    const wrapped = wrapFetch(fetch);
+    void wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(0);
+    const controller = new AbortController();
+    const waiting = wrapped(URL_A, { signal: controller.signal }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(500);
+    const reason = new Error('gave up');
+    controller.abort(reason);
+    expect(await waiting).toBe(reason);
+    await vi.runAllTimersAsync();
+    // The first caller's retry is the only other request.
+    expect(fetch.calls).toHaveLength(2);
+  });
+
+  it('a call whose deadline comes before the gate opens fails at once with ThrottledError, sending nothing', async () => {
+    const fetch = throttledOnce();
+    const wrapped = wrapFetch(fetch, { policy: { timeout: { totalMs: 1_000, attemptMs: 1_000 } } });
+    void wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(0);
+    const sent = fetch.calls.length;
+    // No timer runs: the refusal is immediate.
+    const error = await wrapped(URL_A).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ThrottledError);
+    expect((error as ThrottledError).retryAfterMs).toBe(2_000);
+    expect((error as ThrottledError).endpoint).toBe('default https://api.test');
+    expect(fetch.calls.length).toBe(sent);
+  });
+
+  it('can be switched off', async () => {
+    const fetch = throttledOnce();
+    const wrapped = wrapFetch(fetch, { policy: { throttle: { enabled: false } } });
+    void wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(0);
+    const second = wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetch.calls).toHaveLength(2);
+    expect((await second).status).toBe(200);
+  });
+
+  it('keyHeader gives each tenant its own gate', async () => {
+    const fetch = fakeFetch((c) =>
+      c.headers.get('x-tenant') === 'a'
+        ? new Response(null, { status: 429, headers: { 'retry-after': '5' } })
+        : new Response(null, { status: 200 }),
+    );
+    const wrapped = wrapFetch(fetch, {
+      endpoints: [{ name: 'orders', match: '/v1/*', keyHeader: 'x-tenant' }],
+      policy: { retry: { maxAttempts: 1 } },
+    });
+    await wrapped(URL_A, { headers: { 'x-tenant': 'a' } });
+    const b = await wrapped(URL_A, { headers: { 'x-tenant': 'b' } });
+    expect(b.status).toBe(200);
+    const snapshots = Object.fromEntries(wrapped.breakers().map((s) => [s.key, s.throttledUntil]));
+    expect(snapshots['orders https://api.test x-tenant=a']).toBe(Date.now() + 5_000);
+    expect(snapshots['orders https://api.test x-tenant=b']).toBeNull();
+  });
+});
+
+describe('retry budget', () => {
+  it('caps amplification under 100 % failures (breaker off): at most 20 % retries plus the floor', async () => {
+    const events: BreakwaterEvent[] = [];
+    const fetch = fakeFetch({ status: 503 });
+    const wrapped = wrapFetch(fetch, {
+      onEvent: (e) => events.push(e),
+      policy: { breaker: { enabled: false } },
+      random: () => 0.5,
+    });
+    const calls = Array.from({ length: 100 }, () => wrapped(URL_A));
+    await vi.runAllTimersAsync();
+    const results = await Promise.all(calls);
+    expect(results.every((r) => r.status === 503)).toBe(true);
+    // Without the budget: 400 requests. With it: 100 first attempts + floor(10 + 0.2 x 100) retries.
+    expect(fetch.calls.length).toBe(130);
+    expect(
+      events.filter((e) => e.type === 'give-up' && e.reason === 'retry-budget-exhausted').length,
+    ).toBeGreaterThan(0);
+    expect(wrapped.breakers()[0]?.retryBudgetLeft).toBe(0);
+  });
+
+  it('never refuses a first attempt', async () => {
+    const fetch = fakeFetch({ status: 503 });
+    const wrapped = wrapFetch(fetch, {
+      policy: { breaker: { enabled: false }, retryBudget: { minRetries: 0 } },
+    });
+    for (let i = 0; i < 20; i++) {
+      const call = wrapped(URL_A);
+      await vi.runAllTimersAsync();
+      await call;
+    }
+    // 20 first attempts all sent; retries only as the 20 % share allows.
+    expect(fetch.calls.length).toBeGreaterThanOrEqual(20);
+    expect(fetch.calls.length).toBeLessThanOrEqual(24);
+  });
+
+  it('refills as the window moves on', async () => {
+    const fetch = fakeFetch({ status: 503 });
+    const wrapped = wrapFetch(fetch, {
+      policy: { breaker: { enabled: false }, retryBudget: { minRetries: 2, ratio: 0.01 } },
+    });
+    const burst = Array.from({ length: 5 }, () => wrapped(URL_A));
+    await vi.runAllTimersAsync();
+    await Promise.all(burst);
+    expect(wrapped.breakers()[0]?.retryBudgetLeft).toBe(0);
+    await vi.advanceTimersByTimeAsync(11_000);
+    expect(wrapped.breakers()[0]?.retryBudgetLeft).toBe(2);
+  });
+
+  it('can be switched off', async () => {
+    const fetch = fakeFetch({ status: 503 });
+    const wrapped = wrapFetch(fetch, {
+      policy: { breaker: { enabled: false }, retryBudget: { enabled: false } },
+    });
+    const calls = Array.from({ length: 20 }, () => wrapped(URL_A));
+    await vi.runAllTimersAsync();
+    await Promise.all(calls);
+    expect(fetch.calls).toHaveLength(80);
+    expect(wrapped.breakers()[0]?.retryBudgetLeft).toBeNull();
+  });
+});
