@@ -33,7 +33,9 @@ export function outcomeOfResult(value: unknown): Outcome {
 }
 
 function httpStatus(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 100 && value <= 999 ? value : undefined;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 100 && value <= 999
+    ? value
+    : undefined;
 }
 
 /** Headers as `Headers` (or anything with get/has), a plain record, or nothing. Never throws. */
