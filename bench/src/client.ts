@@ -1,0 +1,89 @@
+/**
+ * The shape every client under test takes in the bench: one logical call in, a Response out (or a
+ * throw), plus whatever breaker state the library exposes.
+ */
+
+/** Breaker states as the bench charts them. */
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** One breaker's state at a moment. `key` names the route (or endpoint key) it guards. */
+export interface BreakerSample {
+  readonly key: string;
+  readonly state: BreakerState;
+}
+
+/** A breaker state change reported by the library's own events, timed with the bench clock. */
+export interface Transition {
+  readonly at: number;
+  readonly key: string;
+  readonly state: BreakerState;
+}
+
+/** What a client factory gets. */
+export interface ClientContext {
+  /** The fetch to build on: instrumented in scenarios, bare in the overhead benchmark. */
+  readonly fetch: typeof globalThis.fetch;
+  /** Routes of the scenario: a careful user configures one breaker (endpoint) per route. */
+  readonly routes: readonly { readonly name: string; readonly path: string; readonly match: string }[];
+  /** The attempt timeout every client gets in this scenario (ms). */
+  readonly attemptTimeoutMs: number;
+  /** The bench clock, for transition timestamps. */
+  readonly now: () => number;
+}
+
+/** A client instance under test. */
+export interface BenchClient {
+  /** One logical GET. Resolves with the final response, or rejects as the library does. */
+  call(url: string, signal: AbortSignal): Promise<Response>;
+  /** Current breaker states (empty for clients without a breaker). */
+  breakers(): readonly BreakerSample[];
+  /** Transitions seen through the library's events, in order. */
+  transitions(): readonly Transition[];
+  /** Library events counted by type (breakwater's onEvent), for the report. */
+  events(): Readonly<Record<string, number>>;
+  /** Stops the client's own timers. */
+  close(): void;
+}
+
+/** One entry of the clients table. */
+export interface ClientSpec {
+  readonly name: string;
+  /** One line for the report: what it is and how it is configured. */
+  readonly description: string;
+  /** Builds an instance; rejects with ClientUnavailableError when it cannot run here. */
+  create(context: ClientContext): Promise<BenchClient>;
+}
+
+/** The client cannot run in this checkout (e.g. @breakwater/core does not export wrapFetch yet). */
+export class ClientUnavailableError extends Error {
+  override readonly name = 'ClientUnavailableError';
+}
+
+/** A non-2xx response thrown by the peers' action functions, the way their READMEs do it. */
+export class HttpStatusError extends Error {
+  override readonly name = 'HttpStatusError';
+  readonly status: number;
+  constructor(status: number) {
+    super(`HTTP ${status}`);
+    this.status = status;
+  }
+}
+
+/** Resolves with a 2xx response; cancels any other response's body and throws HttpStatusError. */
+export async function okOrThrow(response: Response): Promise<Response> {
+  if (response.ok) return response;
+  await response.body?.cancel().catch(() => {});
+  throw new HttpStatusError(response.status);
+}
+
+/** The caller's signal combined with a per-attempt timeout, as peers without their own timeout need. */
+export function attemptSignal(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}
+
+/** The route whose path is the URL's path, for per-route breakers. */
+export function routeOf(context: ClientContext, url: string): string {
+  const path = new URL(url).pathname;
+  return context.routes.find((r) => r.path === path)?.name ?? 'other';
+}

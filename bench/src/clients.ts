@@ -1,0 +1,248 @@
+/**
+ * The clients table: every library under test, each configured the way its README shows (plus the
+ * scenario's attempt timeout, which every client gets alike). Adding a client is one entry.
+ */
+
+import { type BreakwaterEvent, wrapFetch } from '@breakwater/core';
+import { type PolicyInput, partnerCenter } from '@breakwater/policies';
+import {
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleAll,
+  retry,
+  wrap,
+} from 'cockatiel';
+import ky from 'ky';
+import CircuitBreaker from 'opossum';
+import pRetry from 'p-retry';
+import {
+  attemptSignal,
+  type BenchClient,
+  type BreakerSample,
+  type BreakerState,
+  type ClientContext,
+  type ClientSpec,
+  okOrThrow,
+  routeOf,
+  type Transition,
+} from './client.ts';
+
+const noEvents: Readonly<Record<string, number>> = Object.freeze({});
+
+/** Per-route instances, built on first use: a careful user keeps one breaker per endpoint. */
+function perRoute<T>(context: ClientContext, build: (route: string) => T): Map<string, T> {
+  const map = new Map<string, T>();
+  for (const route of context.routes) map.set(route.name, build(route.name));
+  return map;
+}
+
+function pick<T>(map: Map<string, T>, context: ClientContext, url: string): T {
+  const found = map.get(routeOf(context, url)) ?? map.values().next().value;
+  if (found === undefined) throw new Error(`no route configured for ${new URL(url).pathname}`);
+  return found;
+}
+
+/** raw fetch: no resilience at all, only the attempt timeout. */
+const rawFetch: ClientSpec = {
+  name: 'fetch',
+  description: 'raw fetch, no retry or breaker (attempt timeout only)',
+  async create(context) {
+    return {
+      call: (url, signal) => context.fetch(url, { signal: attemptSignal(signal, context.attemptTimeoutMs) }),
+      breakers: () => [],
+      transitions: () => [],
+      events: () => noEvents,
+      close() {},
+    };
+  },
+};
+
+/** p-retry as typically used: throw on non-2xx, `retries: 3` (4 attempts), default backoff 1 s x2. */
+const pRetryClient: ClientSpec = {
+  name: 'p-retry',
+  description: 'p-retry 9, retries: 3 (4 attempts), non-2xx thrown, default 1 s exponential backoff',
+  async create(context) {
+    return {
+      call: (url, signal) =>
+        pRetry(
+          async () =>
+            okOrThrow(await context.fetch(url, { signal: attemptSignal(signal, context.attemptTimeoutMs) })),
+          { retries: 3, signal },
+        ),
+      breakers: () => [],
+      transitions: () => [],
+      events: () => noEvents,
+      close() {},
+    };
+  },
+};
+
+/** ky with its own retry defaults (limit 2, Retry-After honoured on 413/429/503). */
+const kyClient: ClientSpec = {
+  name: 'ky',
+  description:
+    'ky 2 defaults: retry limit 2 (3 attempts) on 408/413/429/500/502/503/504, Retry-After honoured',
+  async create(context) {
+    const client = ky.create({ fetch: context.fetch, timeout: context.attemptTimeoutMs });
+    return {
+      call: (url, signal) => client.get(url, { signal }),
+      breakers: () => [],
+      transitions: () => [],
+      events: () => noEvents,
+      close() {},
+    };
+  },
+};
+
+const cockatielStates: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'open',
+};
+
+/** cockatiel's README composition: retry(handleAll, 3 retries, exponential) around ConsecutiveBreaker(5). */
+const cockatielClient: ClientSpec = {
+  name: 'cockatiel',
+  description:
+    'cockatiel 4 README: wrap(retry(handleAll, maxAttempts 3, ExponentialBackoff), circuitBreaker(ConsecutiveBreaker(5), halfOpenAfter 10 s)), non-2xx thrown',
+  async create(context) {
+    const log: Transition[] = [];
+    const policies = perRoute(context, (route) => {
+      const breaker = circuitBreaker(handleAll, {
+        halfOpenAfter: 10_000,
+        breaker: new ConsecutiveBreaker(5),
+      });
+      breaker.onStateChange((state) =>
+        log.push({ at: context.now(), key: route, state: cockatielStates[state] }),
+      );
+      const policy = wrap(retry(handleAll, { maxAttempts: 3, backoff: new ExponentialBackoff() }), breaker);
+      return { breaker, policy };
+    });
+    return {
+      call: (url, signal) =>
+        pick(policies, context, url).policy.execute(
+          async (ctx) =>
+            okOrThrow(
+              await context.fetch(url, { signal: attemptSignal(ctx.signal, context.attemptTimeoutMs) }),
+            ),
+          signal,
+        ),
+      breakers: () => [...policies].map(([key, p]) => ({ key, state: cockatielStates[p.breaker.state] })),
+      transitions: () => log,
+      events: () => noEvents,
+      close() {},
+    };
+  },
+};
+
+/** opossum's README options (timeout aside): 50 % errors, reset after 30 s, non-2xx thrown. */
+const opossumClient: ClientSpec = {
+  name: 'opossum',
+  description:
+    'opossum 10 README: errorThresholdPercentage 50, resetTimeout 30 s, timeout = attempt timeout, no retry, non-2xx thrown',
+  async create(context) {
+    const log: Transition[] = [];
+    const breakers = perRoute(context, (route) => {
+      const breaker = new CircuitBreaker(
+        async (url: string, signal: AbortSignal) =>
+          okOrThrow(await context.fetch(url, { signal: attemptSignal(signal, context.attemptTimeoutMs) })),
+        { timeout: context.attemptTimeoutMs, errorThresholdPercentage: 50, resetTimeout: 30_000 },
+      );
+      breaker.on('open', () => log.push({ at: context.now(), key: route, state: 'open' }));
+      breaker.on('halfOpen', () => log.push({ at: context.now(), key: route, state: 'half-open' }));
+      breaker.on('close', () => log.push({ at: context.now(), key: route, state: 'closed' }));
+      return breaker;
+    });
+    const stateOf = (b: CircuitBreaker): BreakerState =>
+      b.opened ? 'open' : b.halfOpen ? 'half-open' : 'closed';
+    return {
+      call: (url, signal) => pick(breakers, context, url).fire(url, signal) as Promise<Response>,
+      breakers: () => [...breakers].map(([key, b]) => ({ key, state: stateOf(b) })),
+      transitions: () => log,
+      events: () => noEvents,
+      close() {
+        for (const b of breakers.values()) b.shutdown();
+      },
+    };
+  },
+};
+
+/** Endpoint keys are `<rule name> <origin>`: the bench charts the rule name. */
+const keyName = (key: string): string => key.split(' ')[0] ?? key;
+
+const eventStates: Readonly<Partial<Record<BreakwaterEvent['type'], BreakerState>>> = {
+  break: 'open',
+  'half-open': 'half-open',
+  reset: 'closed',
+};
+
+/** breakwater: one endpoint rule per route, the scenario's attempt timeout, defaults or a preset. */
+function breakwater(name: string, description: string, policy: PolicyInput | undefined): ClientSpec {
+  return {
+    name,
+    description,
+    async create(context) {
+      const log: Transition[] = [];
+      const counts: Record<string, number> = {};
+      const f = wrapFetch(context.fetch, {
+        ...(policy ? { policy } : {}),
+        endpoints: context.routes.map((r) => ({
+          name: r.name,
+          match: r.match,
+          policy: { timeout: { attemptMs: context.attemptTimeoutMs } },
+        })),
+        onEvent: (e) => {
+          counts[e.type] = (counts[e.type] ?? 0) + 1;
+          const state = eventStates[e.type];
+          if (state) log.push({ at: context.now(), key: keyName(e.key), state });
+        },
+      });
+      const client: BenchClient = {
+        call: (url, signal) => f(url, { signal }),
+        breakers: (): BreakerSample[] => f.breakers().map((b) => ({ key: keyName(b.key), state: b.state })),
+        transitions: () => log,
+        events: () => counts,
+        close() {},
+      };
+      return client;
+    },
+  };
+}
+
+/** Every client, in report order. */
+export const CLIENTS: readonly ClientSpec[] = [
+  rawFetch,
+  pRetryClient,
+  kyClient,
+  cockatielClient,
+  opossumClient,
+  breakwater('breakwater', 'breakwater defaults, one endpoint rule per route', undefined),
+  breakwater(
+    'breakwater-pc',
+    'breakwater with the partnerCenter() preset, one endpoint rule per route',
+    partnerCenter(),
+  ),
+];
+
+/** The cockatiel composition the overhead target names: retry around a breaker, nothing else. */
+export const cockatielBare: ClientSpec = {
+  name: 'cockatiel (retry+breaker only)',
+  description: 'cockatiel retry+breaker without the attempt timeout signal',
+  async create(context) {
+    const policy = wrap(
+      retry(handleAll, { maxAttempts: 3, backoff: new ExponentialBackoff() }),
+      circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) }),
+    );
+    return {
+      call: (url, signal) =>
+        policy.execute(async () => okOrThrow(await context.fetch(url, { signal })), signal),
+      breakers: () => [],
+      transitions: () => [],
+      events: () => noEvents,
+      close() {},
+    };
+  },
+};

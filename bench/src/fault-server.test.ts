@@ -1,0 +1,87 @@
+import { performance } from 'node:perf_hooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FaultServer, type FaultServerOptions } from './fault-server.ts';
+import { callContext, instrumentFetch } from './instrument.ts';
+
+const servers: FaultServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function start(routes: FaultServerOptions['routes']): Promise<FaultServer> {
+  const server = await FaultServer.start({ routes, seed: 1 });
+  servers.push(server);
+  return server;
+}
+
+describe('FaultServer', () => {
+  it('answers like Partner Center and counts requests while down', async () => {
+    const server = await start([
+      {
+        name: 'customers',
+        path: '/v1/customers',
+        phases: [{ at: 0, label: 'outage', down: true, status: 500 }],
+      },
+    ]);
+    const response = await fetch(`${server.origin}/v1/customers`);
+    expect(response.status).toBe(500);
+    expect(await response.json()).toMatchObject({ code: '800003', source: 'PartnerFD' });
+    await (await fetch(`${server.origin}/v1/customers`)).arrayBuffer();
+    expect(server.counts().customers).toEqual({ requests: 2, whileDown: 2, early: 0, earlyAfterSeen: 0 });
+    expect(server.arrivals.map((a) => [a.route, a.status, a.down])).toEqual([
+      ['customers', 500, true],
+      ['customers', 500, true],
+    ]);
+  });
+
+  it('throttles with the gateway payload and counts requests sent before Retry-After elapsed', async () => {
+    const server = await start([
+      {
+        name: 'customers',
+        path: '/v1/customers',
+        phases: [{ at: 0, label: 'limit', throttle: { perSecond: 2, retryAfterS: 5 } }],
+      },
+    ]);
+    const now = () => performance.now();
+    const f = instrumentFetch(globalThis.fetch, server, now);
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await f(`${server.origin}/v1/customers`);
+      statuses.push(res.status);
+      if (res.status === 429) {
+        expect(res.headers.get('retry-after')).toBe('5');
+        expect(await res.json()).toEqual({
+          statusCode: 429,
+          message: 'Rate limit is exceeded. Try again in 5 seconds.',
+        });
+      } else await res.arrayBuffer();
+    }
+    expect(statuses).toEqual([200, 200, 429]);
+    // The client ignores the Retry-After it has just received: both of these are early.
+    await (await f(`${server.origin}/v1/customers`)).arrayBuffer();
+    await (await fetch(`${server.origin}/v1/customers`)).arrayBuffer(); // no send stamp: strict count only
+    expect(server.counts().customers).toMatchObject({ requests: 5, early: 2, earlyAfterSeen: 1 });
+  });
+
+  it('resets connections, and the instrumented fetch counts every attempt of a logical call', async () => {
+    const server = await start([
+      { name: 'r', path: '/r', phases: [{ at: 0, label: 'resets', faults: [{ p: 1, reset: true }] }] },
+    ]);
+    const f = instrumentFetch(globalThis.fetch, server, () => performance.now());
+    const context = { attempts: 0 };
+    await callContext.run(context, async () => {
+      await expect(f(`${server.origin}/r`)).rejects.toThrow(TypeError);
+      await expect(f(`${server.origin}/r`)).rejects.toThrow(TypeError);
+    });
+    expect(context.attempts).toBe(2);
+    expect(server.arrivals.map((a) => a.status)).toEqual([0, 0]);
+  });
+
+  it('answers unknown paths with 404 without counting them against a route', async () => {
+    const server = await start([{ name: 'r', path: '/r', phases: [{ at: 0, label: 'healthy' }] }]);
+    const res = await fetch(`${server.origin}/nope`);
+    expect(res.status).toBe(404);
+    await res.arrayBuffer();
+    expect(server.counts().r?.requests).toBe(0);
+  });
+});

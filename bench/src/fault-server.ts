@@ -1,0 +1,204 @@
+/**
+ * A fault-injecting HTTP server that answers like Partner Center and follows each route's scripted
+ * phases (schedule.ts). It counts every request it receives, those that arrive while the route is down,
+ * and those that arrive before a Retry-After it gave has elapsed (throttle.ts).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { errorPayload, type Payload, successPayload, throttledPayload } from './payloads.ts';
+import { deriveSeed, mulberry32, type Random } from './prng.ts';
+import { decide, type Phase, phaseIndexAt, validatePhases } from './schedule.ts';
+import { RateLimiter, RetryAfterLedger } from './throttle.ts';
+
+/** Request header carrying the client's send time (`performance.now()`, same process). */
+export const SENT_HEADER = 'x-bench-sent';
+/** Response header naming the Retry-After given, so the client side can report when it saw it. */
+export const THROTTLE_HEADER = 'x-bench-throttle';
+
+/** One route the server answers: requests whose path is exactly `path`. */
+export interface ServerRoute {
+  readonly name: string;
+  readonly path: string;
+  readonly phases: readonly Phase[];
+}
+
+export interface FaultServerOptions {
+  readonly routes: readonly ServerRoute[];
+  /** Seeds the fault draws; one stream per route. */
+  readonly seed: number;
+  /** Clock in ms; default `performance.now`. */
+  readonly now?: () => number;
+}
+
+/** One request as the server saw it. `status` 0 means the connection was reset. */
+export interface Arrival {
+  /** ms from the scenario start. */
+  readonly t: number;
+  readonly route: string;
+  readonly status: number;
+  readonly down: boolean;
+}
+
+/** What one route received. */
+export interface RouteCounts {
+  requests: number;
+  /** Requests that arrived while the route was down. */
+  whileDown: number;
+  /** Requests that arrived before a Retry-After the server had given had elapsed. */
+  early: number;
+  /** ...of which the client had already received that Retry-After when it sent them. */
+  earlyAfterSeen: number;
+}
+
+interface RouteState {
+  readonly route: ServerRoute;
+  readonly random: Random;
+  readonly ledger: RetryAfterLedger;
+  readonly limiters: Map<number, RateLimiter>;
+  readonly counts: RouteCounts;
+}
+
+export class FaultServer {
+  readonly #server: Server;
+  readonly #routes: Map<string, RouteState>;
+  readonly #now: () => number;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #startAt: number;
+  /** Every request received, in arrival order. */
+  readonly arrivals: Arrival[] = [];
+  /** `http://127.0.0.1:<port>` once started. */
+  origin = '';
+
+  private constructor(options: FaultServerOptions) {
+    this.#now = options.now ?? (() => performance.now());
+    this.#startAt = this.#now();
+    this.#routes = new Map();
+    for (const route of options.routes) {
+      validatePhases(route.phases);
+      this.#routes.set(route.path, {
+        route,
+        random: mulberry32(deriveSeed(options.seed, route.name)),
+        ledger: new RetryAfterLedger(),
+        limiters: new Map(),
+        counts: { requests: 0, whileDown: 0, early: 0, earlyAfterSeen: 0 },
+      });
+    }
+    this.#server = createServer({ keepAlive: true }, (req, res) => this.#handle(req, res));
+  }
+
+  /** Starts a server on 127.0.0.1 on an ephemeral port. */
+  static async start(options: FaultServerOptions): Promise<FaultServer> {
+    const server = new FaultServer(options);
+    await new Promise<void>((resolve, reject) => {
+      server.#server.once('error', reject);
+      server.#server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const { port } = server.#server.address() as AddressInfo;
+    server.origin = `http://127.0.0.1:${port}`;
+    return server;
+  }
+
+  /** Marks the scenario start (`now()` value): phases are timed from it. */
+  begin(at: number): void {
+    this.#startAt = at;
+  }
+
+  /** The client received throttle `token` (a THROTTLE_HEADER value) at `at`. */
+  seen(token: string, at: number): void {
+    const colon = token.lastIndexOf(':');
+    const state = this.#routes.get(token.slice(0, colon));
+    state?.ledger.seen(Number(token.slice(colon + 1)), at);
+  }
+
+  /** Counts per route name. */
+  counts(): Record<string, RouteCounts> {
+    const out: Record<string, RouteCounts> = {};
+    for (const state of this.#routes.values()) {
+      out[state.route.name] = {
+        ...state.counts,
+        early: state.ledger.early,
+        earlyAfterSeen: state.ledger.earlyAfterSeen,
+      };
+    }
+    return out;
+  }
+
+  /** Stops listening, drops every connection and pending slow answer. */
+  async close(): Promise<void> {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const now = this.#now();
+    const t = now - this.#startAt;
+    const path = (req.url ?? '/').split('?')[0] as string;
+    const state = this.#routes.get(path);
+    if (!state) {
+      this.#send(res, 404, errorPayload(404));
+      return;
+    }
+    const index = phaseIndexAt(state.route.phases, t);
+    const phase = state.route.phases[index] as Phase;
+    const sentHeader = req.headers[SENT_HEADER];
+    const sentAt = typeof sentHeader === 'string' ? Number(sentHeader) : Number.NaN;
+    state.ledger.check(now, Number.isFinite(sentAt) ? sentAt : undefined);
+    state.counts.requests++;
+    if (phase.down) state.counts.whileDown++;
+    const record = (status: number): void => {
+      this.arrivals.push({ t, route: state.route.name, status, down: phase.down === true });
+    };
+
+    if (phase.throttle) {
+      let limiter = state.limiters.get(index);
+      if (!limiter) {
+        limiter = new RateLimiter(phase.throttle.perSecond, phase.throttle.retryAfterS);
+        state.limiters.set(index, limiter);
+      }
+      const admission = limiter.admit(now);
+      if (admission.throttled) {
+        const id = state.ledger.give(now, admission.retryAfterS);
+        record(429);
+        res.setHeader(THROTTLE_HEADER, `${path}:${id}`);
+        this.#send(res, 429, throttledPayload(admission.retryAfterS));
+        return;
+      }
+    }
+
+    const decision = decide(phase, state.random);
+    if (decision.kind === 'reset') {
+      record(0);
+      req.socket.resetAndDestroy();
+      return;
+    }
+    record(decision.status);
+    const payload = decision.status < 400 ? successPayload(state.route.name) : errorPayload(decision.status);
+    if (decision.retryAfterS !== undefined) res.setHeader('retry-after', String(decision.retryAfterS));
+    if (decision.delayMs > 0) {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        this.#send(res, decision.status, payload);
+      }, decision.delayMs);
+      this.#timers.add(timer);
+      res.once('close', () => {
+        clearTimeout(timer);
+        this.#timers.delete(timer);
+      });
+      return;
+    }
+    this.#send(res, decision.status, payload);
+  }
+
+  #send(res: ServerResponse, status: number, payload: Payload): void {
+    if (res.destroyed) return;
+    res.statusCode = status;
+    res.setHeader('content-type', payload.contentType);
+    res.setHeader('ms-correlationid', '0b1f4d3e-9a7c-4e51-8d0a-6a2d9c4b7e10');
+    for (const [name, value] of Object.entries(payload.headers ?? {})) res.setHeader(name, value);
+    res.end(payload.body);
+  }
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { HttpStatusError } from './client.ts';
+import { outcomeOfError, outcomeOfStatus, planCalls } from './load.ts';
+
+describe('planCalls', () => {
+  it('starts calls on a fixed schedule per route, merged in time order', () => {
+    const plan = planCalls(
+      [
+        { name: 'a', path: '/a', rps: 10 },
+        { name: 'b', path: '/b', rps: 4 },
+      ],
+      1_000,
+    );
+    expect(plan.filter((c) => c.route === 'a').map((c) => c.at)).toEqual([
+      0, 100, 200, 300, 400, 500, 600, 700, 800, 900,
+    ]);
+    expect(plan.filter((c) => c.route === 'b').map((c) => c.at)).toEqual([0, 250, 500, 750]);
+    expect(plan.every((c, i) => i === 0 || (plan[i - 1]?.at ?? 0) <= c.at)).toBe(true);
+    expect(() => planCalls([{ name: 'x', path: '/x', rps: 0 }], 1_000)).toThrow(/rps/);
+  });
+});
+
+describe('outcomes', () => {
+  it('classifies final statuses', () => {
+    expect([200, 304, 404, 429, 500, 503].map(outcomeOfStatus)).toEqual([
+      'ok',
+      'ok',
+      'client-error',
+      'throttled',
+      'server-error',
+      'server-error',
+    ]);
+  });
+
+  it('classifies rejections: zero attempts is a fail-fast, statuses win, the run abort is not a timeout', () => {
+    expect(outcomeOfError(new Error('Breaker is open'), 0, false)).toEqual({
+      outcome: 'fail-fast',
+      status: 0,
+    });
+    expect(outcomeOfError(new HttpStatusError(503), 4, false)).toEqual({
+      outcome: 'server-error',
+      status: 503,
+    });
+    expect(outcomeOfError({ response: { status: 404 } }, 1, false)).toEqual({
+      outcome: 'client-error',
+      status: 404,
+    });
+    expect(outcomeOfError(new DOMException('t', 'TimeoutError'), 2, false).outcome).toBe('timeout');
+    expect(outcomeOfError(new Error('Timed out after 1000ms'), 1, false).outcome).toBe('timeout');
+    expect(outcomeOfError(new TypeError('fetch failed'), 1, false).outcome).toBe('network');
+    expect(outcomeOfError(new TypeError('fetch failed'), 1, true).outcome).toBe('aborted');
+  });
+});

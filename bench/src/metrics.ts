@@ -1,0 +1,174 @@
+/**
+ * What the report says about one client in one scenario, computed from the call records, the server's
+ * counts and arrivals, and the breaker timeline.
+ */
+import type { Arrival, RouteCounts } from './fault-server.ts';
+import { type CallRecord, OUTCOMES, type Outcome } from './load.ts';
+import type { Scenario } from './scenarios.ts';
+import { downIntervals } from './schedule.ts';
+import type { StateRun } from './timeline.ts';
+
+/** Nearest-rank percentile (p in [0, 100]) of unsorted values; NaN when there are none. */
+export function percentile(values: readonly number[], p: number): number {
+  if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be in [0, 100], got ${p}`);
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1] as number;
+}
+
+export interface LatencySummary {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+}
+
+export function latencies(records: readonly CallRecord[]): LatencySummary {
+  const values = records.map((r) => r.end - r.start);
+  return { p50: percentile(values, 50), p95: percentile(values, 95), p99: percentile(values, 99) };
+}
+
+/** Half-open behaviour while the upstream was down, after the breaker first opened. */
+export interface ProbeSummary {
+  /** Requests that reached the down route after the breaker first opened, before it recovered. */
+  readonly requestsAfterOpen: number;
+  /** ...of which arrived before the first half-open (already in flight when it opened). */
+  readonly beforeFirstHalfOpen: number;
+  /** Half-open entries while down. */
+  readonly halfOpenEntries: number;
+  /** Most requests that reached the route within one half-open interval. Target: at most 1. */
+  readonly maxPerInterval: number;
+}
+
+export interface RouteMetrics {
+  readonly logical: number;
+  readonly successRate: number;
+  readonly upstream: number;
+  readonly latency: LatencySummary;
+}
+
+export interface Metrics {
+  /** Logical calls started. */
+  readonly logical: number;
+  /** Started but never settled, even after the run's abort. */
+  readonly unfinished: number;
+  /** Share of logical calls that ended with a 2xx. */
+  readonly successRate: number;
+  readonly upstream: number;
+  /** Upstream requests per logical call. */
+  readonly amplification: number;
+  readonly whileDown: number;
+  /** Requests that arrived before a Retry-After the server gave had elapsed. */
+  readonly early: number;
+  /** ...sent after the client had received that Retry-After. */
+  readonly earlyAfterSeen: number;
+  readonly latency: LatencySummary;
+  /** From the first outage start to the first call rejected without an upstream attempt (ms). */
+  readonly failFastMs: number | null;
+  /** From the end of the first outage to the first 2xx on that route (ms). */
+  readonly recoveryMs: number | null;
+  /** Latency of calls started while the route's breaker was open. */
+  readonly whileOpen: { readonly calls: number; readonly p99: number } | null;
+  readonly probes: ProbeSummary | null;
+  readonly breakerOpened: boolean;
+  readonly outcomes: Readonly<Record<Outcome, number>>;
+  readonly routes: Readonly<Record<string, RouteMetrics>>;
+}
+
+export interface MetricsInput {
+  readonly scenario: Scenario;
+  readonly started: number;
+  readonly records: readonly CallRecord[];
+  readonly counts: Readonly<Record<string, RouteCounts>>;
+  readonly arrivals: readonly Arrival[];
+  /** Breaker runs: exact ones (from events) when the library reports them, else the sampled ones. */
+  readonly runs: readonly StateRun[];
+}
+
+const ratio = (a: number, b: number): number => (b > 0 ? a / b : Number.NaN);
+
+export function computeMetrics(input: MetricsInput): Metrics {
+  const { scenario, records, runs } = input;
+  const counts = Object.values(input.counts);
+  const upstream = counts.reduce((s, c) => s + c.requests, 0);
+  const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+  for (const r of records) outcomes[r.outcome]++;
+
+  const routes: Record<string, RouteMetrics> = {};
+  for (const route of scenario.routes) {
+    const mine = records.filter((r) => r.route === route.name);
+    routes[route.name] = {
+      logical: mine.length,
+      successRate: ratio(mine.filter((r) => r.outcome === 'ok').length, mine.length),
+      upstream: input.counts[route.name]?.requests ?? 0,
+      latency: latencies(mine),
+    };
+  }
+
+  const openRuns = runs.filter((r) => r.state === 'open');
+  const inOpen = records.filter((r) =>
+    openRuns.some((run) => run.key === r.route && run.from <= r.start && r.start < run.to),
+  );
+
+  let failFastMs: number | null = null;
+  let recoveryMs: number | null = null;
+  let probes: ProbeSummary | null = null;
+  const downRoute = scenario.routes.find((r) => downIntervals(r.phases, scenario.durationMs).length > 0);
+  if (downRoute) {
+    const [down0, down1] = downIntervals(downRoute.phases, scenario.durationMs)[0] as [number, number];
+    const onRoute = records.filter((r) => r.route === downRoute.name);
+    const firstFast = onRoute
+      .filter((r) => r.outcome === 'fail-fast' && r.start >= down0 && r.start < down1)
+      .sort((a, b) => a.start - b.start)[0];
+    failFastMs = firstFast ? firstFast.start - down0 : null;
+    const firstOk = onRoute
+      .filter((r) => r.outcome === 'ok' && r.end >= down1)
+      .sort((a, b) => a.end - b.end)[0];
+    recoveryMs = firstOk ? firstOk.end - down1 : null;
+
+    const firstOpen = openRuns
+      .filter((run) => run.key === downRoute.name && run.from >= down0 && run.from < down1)
+      .sort((a, b) => a.from - b.from)[0];
+    if (firstOpen) {
+      const arrivals = input.arrivals
+        .filter((a) => a.route === downRoute.name && a.t > firstOpen.from && a.t < down1)
+        .map((a) => a.t);
+      const halfOpens = runs
+        .filter((r) => r.key === downRoute.name && r.state === 'half-open')
+        .map((r) => r.from)
+        .filter((t) => t >= firstOpen.from && t < down1)
+        .sort((a, b) => a - b);
+      let maxPerInterval = 0;
+      halfOpens.forEach((from, i) => {
+        const to = halfOpens[i + 1] ?? down1;
+        maxPerInterval = Math.max(maxPerInterval, arrivals.filter((t) => t >= from && t < to).length);
+      });
+      const firstHalfOpen = halfOpens[0] ?? down1;
+      probes = {
+        requestsAfterOpen: arrivals.length,
+        beforeFirstHalfOpen: arrivals.filter((t) => t < firstHalfOpen).length,
+        halfOpenEntries: halfOpens.length,
+        maxPerInterval,
+      };
+    }
+  }
+
+  return {
+    logical: input.started,
+    unfinished: input.started - records.length,
+    successRate: ratio(outcomes.ok, input.started),
+    upstream,
+    amplification: ratio(upstream, input.started),
+    whileDown: counts.reduce((s, c) => s + c.whileDown, 0),
+    early: counts.reduce((s, c) => s + c.early, 0),
+    earlyAfterSeen: counts.reduce((s, c) => s + c.earlyAfterSeen, 0),
+    latency: latencies(records),
+    failFastMs,
+    recoveryMs,
+    whileOpen: inOpen.length > 0 ? { calls: inOpen.length, p99: latencies(inOpen).p99 } : null,
+    probes,
+    breakerOpened: openRuns.length > 0,
+    outcomes,
+    routes,
+  };
+}

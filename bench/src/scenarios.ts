@@ -1,0 +1,194 @@
+/**
+ * The scenarios table. Times are at scale 1; `scaleScenario` shrinks them for the smoke test. Every
+ * client of a scenario runs at the same time against its own server with the same script and seed.
+ * Adding a scenario is one entry.
+ */
+import { type Phase, scalePhases } from './schedule.ts';
+
+/** One route of a scenario: what the load generator calls and how the server behaves on it. */
+export interface RouteSpec {
+  readonly name: string;
+  /** Exact request path. */
+  readonly path: string;
+  /** Endpoint rule for clients configured per endpoint (breakwater's `match` grammar). */
+  readonly match: string;
+  /** Logical calls per second started on this route. */
+  readonly rps: number;
+  readonly phases: readonly Phase[];
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  readonly durationMs: number;
+  /** Seeds the server's fault draws. */
+  readonly seed: number;
+  /**
+   * The attempt timeout every client gets (ms). Default 10 000: breakwater's, ky's and opossum's
+   * default; fetch, p-retry and cockatiel get it as an AbortSignal timeout.
+   */
+  readonly attemptTimeoutMs?: number;
+  readonly routes: readonly RouteSpec[];
+}
+
+const customers = { name: 'customers', path: '/v1/customers', match: 'GET */v1/customers' } as const;
+const orders = { name: 'orders', path: '/v1/orders', match: 'GET */v1/orders' } as const;
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'outage',
+    description: '2 s healthy, 12 s of HTTP 500 on every request, 8 s recovered',
+    durationMs: 22_000,
+    seed: 1,
+    routes: [
+      {
+        ...customers,
+        rps: 40,
+        phases: [
+          { at: 0, label: 'healthy' },
+          { at: 2_000, label: 'outage 500', down: true, status: 500 },
+          { at: 14_000, label: 'recovered' },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'throttle',
+    description: '30 req/s against a 20 req/s limit: 429 with Retry-After: 1 (gateway payload)',
+    durationMs: 8_000,
+    seed: 2,
+    routes: [
+      {
+        ...customers,
+        rps: 30,
+        phases: [{ at: 0, label: 'limit 20/s', throttle: { perSecond: 20, retryAfterS: 1 } }],
+      },
+    ],
+  },
+  {
+    name: 'flaky',
+    description: '10 % HTTP 503 (no Retry-After) and 2 % connection resets',
+    durationMs: 8_000,
+    seed: 3,
+    routes: [
+      {
+        ...customers,
+        rps: 40,
+        phases: [
+          {
+            at: 0,
+            label: 'flaky',
+            faults: [
+              { p: 0.1, status: 503 },
+              { p: 0.02, reset: true },
+            ],
+          },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'flap',
+    description: '15 % 502/503/504 flaps; the 503s carry Retry-After: 1',
+    durationMs: 6_000,
+    seed: 4,
+    routes: [
+      {
+        ...customers,
+        rps: 40,
+        phases: [
+          {
+            at: 0,
+            label: 'flapping',
+            faults: [
+              { p: 0.05, status: 502 },
+              { p: 0.05, status: 503, retryAfterS: 1 },
+              { p: 0.05, status: 504 },
+            ],
+          },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'client-errors',
+    description: '30 % 4xx (400, 401, 404, 409 with Partner Center bodies): nothing may be retried',
+    durationMs: 5_000,
+    seed: 5,
+    routes: [
+      {
+        ...customers,
+        rps: 40,
+        phases: [
+          {
+            at: 0,
+            label: '30 % 4xx',
+            faults: [
+              { p: 0.1, status: 400 },
+              { p: 0.05, status: 401 },
+              { p: 0.1, status: 404 },
+              { p: 0.05, status: 409 },
+            ],
+          },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'slow',
+    description:
+      '20 % of responses take 3 s (past the 1 s attempt timeout every client gets) from 2 s to 7 s',
+    durationMs: 9_000,
+    seed: 6,
+    attemptTimeoutMs: 1_000,
+    routes: [
+      {
+        ...customers,
+        rps: 30,
+        phases: [
+          { at: 0, label: 'healthy' },
+          { at: 2_000, label: 'slow spikes', slow: { p: 0.2, delayMs: 3_000 } },
+          { at: 7_000, label: 'healthy' },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'multi-endpoint',
+    description: 'orders down (500) from 2 s to 6 s while customers stays healthy',
+    durationMs: 10_000,
+    seed: 7,
+    routes: [
+      { ...customers, rps: 20, phases: [{ at: 0, label: 'healthy' }] },
+      {
+        ...orders,
+        rps: 20,
+        phases: [
+          { at: 0, label: 'healthy' },
+          { at: 2_000, label: 'outage 500', down: true, status: 500 },
+          { at: 6_000, label: 'recovered' },
+        ],
+      },
+    ],
+  },
+];
+
+/** The scenario with its duration and every phase start multiplied by `scale` (rates unchanged). */
+export function scaleScenario(scenario: Scenario, scale: number): Scenario {
+  if (!(scale > 0)) throw new RangeError(`scale must be > 0, got ${scale}`);
+  if (scale === 1) return scenario;
+  return {
+    ...scenario,
+    durationMs: Math.round(scenario.durationMs * scale),
+    routes: scenario.routes.map((r) => ({ ...r, phases: scalePhases(r.phases, scale) })),
+  };
+}
+
+/** Looks a scenario up by name, with the known names in the error. */
+export function scenarioNamed(name: string): Scenario {
+  const found = SCENARIOS.find((s) => s.name === name);
+  if (!found) {
+    throw new Error(`unknown scenario "${name}"; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  }
+  return found;
+}

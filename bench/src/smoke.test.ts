@@ -1,0 +1,60 @@
+/**
+ * Every scenario with the breakwater client against the real fault server, scaled to about 3 s each
+ * (run concurrently, each on its own server). Checks that the bench runs end to end and the invariants
+ * breakwater keeps at any scale; the issue's targets are measured by the full `pnpm bench`.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CLIENTS } from './clients.ts';
+import { runScenario, type ScenarioResult } from './run-scenario.ts';
+import { SCENARIOS } from './scenarios.ts';
+import { renderScenarioSvg } from './svg.ts';
+
+const breakwater = CLIENTS.filter((c) => c.name === 'breakwater');
+const results = new Map<string, ScenarioResult>();
+
+beforeAll(async () => {
+  const all = await Promise.all(
+    SCENARIOS.map((s) => runScenario(s, breakwater, { scale: 3_000 / s.durationMs })),
+  );
+  for (const r of all) results.set(r.name, r);
+}, 30_000);
+
+describe.each(SCENARIOS.map((s) => s.name))('smoke: %s with breakwater', (name) => {
+  it('settles every call and accounts for every request', () => {
+    const result = results.get(name) as ScenarioResult;
+    expect(result.durationMs).toBeLessThanOrEqual(3_000);
+    const lane = result.lanes[0];
+    expect(lane?.unavailable).toBeUndefined();
+    const m = lane?.metrics;
+    expect(m).toBeDefined();
+    if (!m) return;
+    expect(m.logical).toBeGreaterThan(50);
+    expect(m.unfinished).toBe(0);
+    expect(Object.values(m.outcomes).reduce((a, b) => a + b, 0)).toBe(m.logical);
+    expect(m.outcomes.aborted).toBe(0);
+    expect(m.upstream).toBeGreaterThan(0);
+    expect(m.earlyAfterSeen).toBeLessThanOrEqual(m.early);
+    expect(renderScenarioSvg(result).length).toBeLessThan(200_000);
+  });
+});
+
+describe('smoke: behaviour breakwater keeps at any scale', () => {
+  it('outage: the breaker opens and calls fail fast instead of reaching the down server', () => {
+    const m = results.get('outage')?.lanes[0]?.metrics;
+    expect(m?.breakerOpened).toBe(true);
+    expect(m?.failFastMs).not.toBeNull();
+    expect(m?.outcomes['fail-fast']).toBeGreaterThan(0);
+  });
+
+  it('client-errors: nothing is retried and the breaker stays closed', () => {
+    const m = results.get('client-errors')?.lanes[0]?.metrics;
+    expect(m?.upstream).toBe(m?.logical);
+    expect(m?.breakerOpened).toBe(false);
+  });
+
+  it('multi-endpoint: the healthy route is unaffected by the other one being down', () => {
+    const m = results.get('multi-endpoint')?.lanes[0]?.metrics;
+    expect(m?.routes.customers?.successRate).toBe(1);
+    expect(m?.routes.orders?.successRate).toBeLessThan(1);
+  });
+});
