@@ -1,0 +1,218 @@
+/**
+ * `@breakwater/core/cockatiel`: mix breakwater and cockatiel both ways.
+ *
+ * - {@link breakwaterPolicy}: an endpoint's breakwater rules (outcome table, idempotency, backoff and
+ *   server delays, per-endpoint breaker) as a cockatiel `IPolicy`, to use with `wrap(...)` next to
+ *   cockatiel's own policies.
+ * - {@link fetchWithPolicy} and {@link wrapFetchWithPolicies}: cockatiel policies (a bulkhead, a
+ *   fallback, the breaker you already had) around each call or each attempt of a breakwater fetch.
+ *
+ * @module
+ */
+import { backoffDelay, ConfigError, type EndpointRule, type PolicyInput } from '@breakwater/policies';
+import {
+  EventEmitter,
+  type IDefaultPolicyContext,
+  type IFailureEvent,
+  type IPolicy,
+  type ISuccessEvent,
+} from 'cockatiel';
+import {
+  type CallTarget,
+  createEndpointBreakers,
+  type EndpointBreakers,
+  type SettledCall,
+} from './endpoint-breakers.ts';
+import type { BreakwaterEvent } from './events.ts';
+import type { FetchLike } from './pipeline.ts';
+import { sleep } from './sleep.ts';
+import { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
+
+export {
+  type CallTarget,
+  createEndpointBreakers,
+  type EndpointBreakers,
+  type EndpointBreakersOptions,
+  type SettledCall,
+} from './endpoint-breakers.ts';
+
+/** What a function run by {@link BreakwaterPolicy} receives. */
+export interface BreakwaterPolicyContext extends IDefaultPolicyContext {
+  /** The attempt being made, 1 for the first. */
+  readonly attempt: number;
+}
+
+/** Options of {@link breakwaterPolicy}. */
+export interface BreakwaterPolicyOptions {
+  /** The endpoint the calls go to, as an HTTP request: its rule, policy and breaker apply. Required. */
+  readonly target: CallTarget;
+  /**
+   * Breakers to share with other calls (p-retry calls, other policies) of the same endpoints.
+   * Default: breakers of this policy alone, built from `policy`, `endpoints` and `onEvent`.
+   */
+  readonly breakers?: EndpointBreakers;
+  /** The policy of every endpoint, when `breakers` is not given. Default: the built-in defaults. */
+  readonly policy?: PolicyInput;
+  /** Per-endpoint rules, when `breakers` is not given. Default: none. */
+  readonly endpoints?: readonly EndpointRule[];
+  /** Breaker events, when `breakers` is not given. Default: none. */
+  readonly onEvent?: (event: BreakwaterEvent) => void;
+  /** Random source in [0, 1) for backoff jitter. Default `Math.random`. */
+  readonly random?: () => number;
+}
+
+const NEVER = new AbortController().signal;
+
+/**
+ * An endpoint's breakwater rules as a cockatiel policy. `execute(fn, signal)` calls `fn` up to
+ * `retry.maxAttempts` times, each attempt through the endpoint's breaker; what `fn` produced decides,
+ * by the outcome table: a resolved `Response` by its status (503 retried, 404 handed back), a thrown
+ * error carrying a status by that status, network errors and timeouts retried for idempotent targets,
+ * other errors rethrown at once. Waits follow the server's delay or the policy's backoff and end at
+ * once when `signal` aborts. Like `wrapFetch`, the last outcome is handed back when retries run out
+ * or the breaker opens mid-call; a call refused before its first attempt throws `BrokenCircuitError`.
+ */
+export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
+  declare readonly _altReturn: never;
+  /** The endpoint's breakers (shared when given in the options). */
+  readonly breakers: EndpointBreakers;
+  readonly target: CallTarget;
+  private readonly random: () => number;
+  private readonly successEmitter = new EventEmitter<ISuccessEvent>();
+  private readonly failureEmitter = new EventEmitter<IFailureEvent>();
+  /** Fires after a call that ended with a value, as cockatiel's policies do. */
+  readonly onSuccess = this.successEmitter.addListener;
+  /** Fires after a call that ended with an error; `handled` is true when breakwater would retry it. */
+  readonly onFailure = this.failureEmitter.addListener;
+
+  constructor(options: BreakwaterPolicyOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new ConfigError('options', `must be an object, got ${typeof options}`);
+    }
+    const { target, breakers, random = Math.random } = options;
+    this.breakers =
+      breakers ??
+      createEndpointBreakers({
+        ...(options.policy !== undefined ? { policy: options.policy } : {}),
+        ...(options.endpoints !== undefined ? { endpoints: options.endpoints } : {}),
+        ...(options.onEvent !== undefined ? { onEvent: options.onEvent } : {}),
+      });
+    // Resolving now reports a bad target when the policy is built, not at the first call.
+    this.breakers.resolve(target);
+    this.target = target;
+    this.random = random;
+  }
+
+  async execute<T>(
+    fn: (context: BreakwaterPolicyContext) => PromiseLike<T> | T,
+    signal: AbortSignal = NEVER,
+  ): Promise<T> {
+    const { policy } = this.breakers.resolve(this.target);
+    const started = performance.now();
+    let previousDelayMs: number | undefined;
+    let last: SettledCall<T> | undefined;
+    for (let attempt = 1; ; attempt++) {
+      signal.throwIfAborted();
+      try {
+        last = await this.breakers.attempt(this.target, () => fn({ signal, attempt }));
+      } catch (error) {
+        // An open breaker ends the loop; a call that already has an outcome keeps it.
+        if (last) return this.finish(last, started);
+        throw error;
+      }
+      signal.throwIfAborted();
+      const { verdict } = last;
+      const vetoed = !last.ok && (last.error as { isRetryable?: unknown })?.isRetryable === false;
+      if (verdict.action !== 'retry' || vetoed || attempt >= policy.retry.maxAttempts) {
+        return this.finish(last, started);
+      }
+      const delayMs =
+        verdict.delayMs ??
+        backoffDelay(
+          policy.retry.backoff,
+          { retry: attempt, previousDelayMs, throttled: verdict.throttled === true },
+          this.random,
+        );
+      previousDelayMs = delayMs;
+      // Free the connection of a Response that will not be handed back.
+      if (last.ok && last.value instanceof Response) last.value.body?.cancel().catch(() => {});
+      await sleep(delayMs, signal);
+    }
+  }
+
+  private finish<T>(settled: SettledCall<T>, started: number): T {
+    const duration = performance.now() - started;
+    if (settled.ok) {
+      this.successEmitter.emit({ duration });
+      return settled.value;
+    }
+    this.failureEmitter.emit({
+      duration,
+      handled: settled.verdict.action === 'retry',
+      reason: { error: settled.error },
+    });
+    throw settled.error;
+  }
+}
+
+/**
+ * Builds a {@link BreakwaterPolicy}: an endpoint's breakwater rules usable wherever cockatiel takes a
+ * policy, e.g. `wrap(bulkhead(10), breakwaterPolicy({ target }))`.
+ *
+ * @throws ConfigError for invalid policy or endpoints; TypeError for a target without method or URL.
+ */
+export function breakwaterPolicy(options: BreakwaterPolicyOptions): BreakwaterPolicy {
+  return new BreakwaterPolicy(options);
+}
+
+/**
+ * Runs every call of `fetch` through a cockatiel policy. The policy's signal (a cockatiel timeout's,
+ * say) and the caller's both reach `fetch`. A cockatiel `timeout` must be built with
+ * `abortOnReturn: false`, or it aborts the response body as soon as the headers arrive.
+ *
+ * Place it outside `wrapFetch` to guard whole calls (a bulkhead shared with other code, a fallback),
+ * or inside to guard each attempt: `wrapFetch(fetchWithPolicy(policy, globalThis.fetch), options)`.
+ */
+export function fetchWithPolicy(
+  policy: IPolicy<IDefaultPolicyContext, Response>,
+  fetch: FetchLike,
+): FetchLike {
+  if (typeof policy?.execute !== 'function') {
+    throw new TypeError('fetchWithPolicy: the first argument must be a cockatiel policy (with execute)');
+  }
+  if (typeof fetch !== 'function') {
+    throw new TypeError('fetchWithPolicy: the second argument must be a fetch function');
+  }
+  return (input, init) => {
+    const callerSignal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined;
+    return policy.execute(({ signal }) => {
+      const combined = callerSignal ? AbortSignal.any([callerSignal, signal]) : signal;
+      return fetch(input, { ...init, signal: combined });
+    }, callerSignal);
+  };
+}
+
+/** Options of {@link wrapFetchWithPolicies}: those of `wrapFetch`, plus cockatiel policies. */
+export interface WrapFetchWithPoliciesOptions extends WrapFetchOptions {
+  /** Runs around each whole call (every attempt and wait), outside breakwater. Default: none. */
+  readonly callPolicy?: IPolicy<IDefaultPolicyContext, Response>;
+  /** Runs around each attempt, inside breakwater's retry, breaker and attempt timeout. Default: none. */
+  readonly attemptPolicy?: IPolicy<IDefaultPolicyContext, Response>;
+}
+
+/**
+ * `wrapFetch` that also accepts cockatiel policies: `callPolicy` around each call, `attemptPolicy`
+ * around each attempt. The result keeps `breakers()`.
+ *
+ * ```ts
+ * const fetch = wrapFetchWithPolicies(globalThis.fetch, { policy: partnerCenter(), callPolicy: bulkhead(8) });
+ * ```
+ *
+ * @throws ConfigError when the breakwater options are invalid.
+ */
+export function wrapFetchWithPolicies(fetch: FetchLike, options: WrapFetchWithPoliciesOptions): WrappedFetch {
+  const { callPolicy, attemptPolicy, ...rest } = options;
+  const wrapped = wrapFetch(attemptPolicy ? fetchWithPolicy(attemptPolicy, fetch) : fetch, rest);
+  if (!callPolicy) return wrapped;
+  return Object.assign(fetchWithPolicy(callPolicy, wrapped), { breakers: () => wrapped.breakers() });
+}

@@ -1,0 +1,103 @@
+/**
+ * `@breakwater/core/ky`: a ky instance whose requests go through breakwater's per-endpoint policies
+ * and circuit breakers.
+ *
+ * ```ts
+ * import { breakwaterKy } from '@breakwater/core/ky';
+ *
+ * const api = breakwaterKy({ policy: partnerCenter(), kyOptions: { baseUrl: 'https://api.example.com/' } });
+ * const customers = await api.get('v1/customers').json();
+ * api.breakers(); // the same snapshots as wrapFetch's
+ * ```
+ *
+ * @module
+ */
+import { ConfigError } from '@breakwater/policies';
+import kyDefault, { type KyInstance, type Options as KyOptions } from 'ky';
+import type { BreakerSnapshot, FetchLike } from './pipeline.ts';
+import { type WrapFetchOptions, wrapFetch } from './wrap-fetch.ts';
+
+/** Options of {@link breakwaterKy}: those of `wrapFetch` (but `throwHttpErrors`, which is ky's), plus ky's. */
+export interface BreakwaterKyOptions extends Omit<WrapFetchOptions, 'throwHttpErrors'> {
+  /** The ky instance to extend; its hooks, headers and other defaults are kept. Default: ky's default instance. */
+  readonly ky?: KyInstance;
+  /** ky options for the new instance (`baseUrl`, `headers`, `hooks`, `throwHttpErrors`, ...). Default: none. */
+  readonly kyOptions?: Omit<KyOptions, 'retry' | 'fetch'>;
+  /** The fetch breakwater wraps. Default: the `fetch` of the instance being extended, else the global fetch. */
+  readonly fetch?: FetchLike;
+  /**
+   * Retries a hook may still ask for with `ky.retry()` (a token refresh on 401, say); ky retries nothing
+   * on its own. Default 2 (ky's own default limit). `0` makes `ky.retry()` throw.
+   */
+  readonly forcedRetries?: number;
+}
+
+/** A ky instance that goes through breakwater, plus a view of its breakers. */
+export type BreakwaterKyInstance = KyInstance & {
+  /** A snapshot of every live endpoint's breaker. */
+  breakers(): BreakerSnapshot[];
+};
+
+/**
+ * Extends a ky instance so that each of its requests goes through `wrapFetch` with these options:
+ * per-endpoint retries, server delays, breakers and timeouts are breakwater's.
+ *
+ * - ky's own retry is turned off (it would multiply attempts): ky's `shouldRetry` answers false, so
+ *   only a hook's `ky.retry()` repeats a request (up to `forcedRetries`).
+ * - ky's `timeout` defaults to `false`: breakwater's attempt timeout (10 s) and total deadline (30 s)
+ *   replace it; a ky timeout would cut breakwater's retries short. Pass `kyOptions.timeout` to keep one.
+ * - ky's hooks run as usual, once per call: `beforeRequest` before breakwater's first attempt (what it
+ *   sets is sent on every attempt), `afterResponse` and `beforeError` on the final response. Retries are
+ *   reported by `onEvent`, not by `beforeRetry`.
+ * - ky's `HTTPError` (with `throwHttpErrors`, ky's default) is thrown for the final non-2xx response.
+ *   breakwater's own errors (`BrokenCircuitError`, `TimeoutError`, ...) pass through ky as they are.
+ *
+ * Calling `.extend()` on the result keeps breakwater but not `breakers()`; a later `retry` option
+ * there turns ky's retry back on, so leave it out.
+ *
+ * @throws ConfigError when the options are invalid (including `kyOptions.retry` or `kyOptions.fetch`).
+ */
+export function breakwaterKy(options: BreakwaterKyOptions = {}): BreakwaterKyInstance {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('options', `must be an object, got ${typeof options}`);
+  }
+  const { ky = kyDefault, kyOptions = {}, fetch, forcedRetries = 2, ...wrapOptions } = options;
+  if (typeof ky !== 'function' || typeof ky.extend !== 'function') {
+    throw new ConfigError('ky', 'must be a ky instance (the default export of ky, or one made by ky.create)');
+  }
+  if ('throwHttpErrors' in wrapOptions) {
+    throw new ConfigError('throwHttpErrors', 'is ky’s option here: set kyOptions.throwHttpErrors');
+  }
+  if ('retry' in kyOptions) {
+    throw new ConfigError(
+      'kyOptions.retry',
+      'ky’s retry is turned off so that attempts are not multiplied; set retries with policy.retry',
+    );
+  }
+  if ('fetch' in kyOptions) {
+    throw new ConfigError('kyOptions.fetch', 'pass the fetch to wrap as the `fetch` option');
+  }
+  if (!Number.isSafeInteger(forcedRetries) || forcedRetries < 0) {
+    throw new ConfigError('forcedRetries', `must be an integer >= 0, got ${String(forcedRetries)}`);
+  }
+  if (fetch !== undefined && typeof fetch !== 'function') {
+    throw new ConfigError('fetch', `must be a fetch function, got ${typeof fetch}`);
+  }
+
+  let breakers: () => BreakerSnapshot[] = () => [];
+  const instance = ky.extend((parent) => {
+    const inner: FetchLike =
+      fetch ??
+      parent.fetch ??
+      ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+    const wrapped = wrapFetch(inner, wrapOptions);
+    breakers = wrapped.breakers;
+    return {
+      timeout: false,
+      ...kyOptions,
+      fetch: wrapped,
+      retry: { limit: forcedRetries, shouldRetry: () => false },
+    };
+  });
+  return Object.assign(instance, { breakers: () => breakers() });
+}

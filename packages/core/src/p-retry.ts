@@ -1,0 +1,170 @@
+/**
+ * `@breakwater/core/p-retry`: breakwater's outcome table, idempotency rule and backoff as p-retry
+ * options, for calls that are not fetch calls (SDK functions), and a way to run them through an
+ * endpoint's circuit breaker.
+ *
+ * ```ts
+ * import pRetry from 'p-retry';
+ * import { pRetryOptions } from '@breakwater/core/p-retry';
+ *
+ * const customer = await pRetry(() => sdk.getCustomer(id), pRetryOptions({ method: 'GET' }));
+ * ```
+ *
+ * @module
+ */
+import {
+  backoffDelay,
+  ConfigError,
+  classify,
+  definePolicy,
+  type Policy,
+  type PolicyInput,
+} from '@breakwater/policies';
+import pRetry, { type Options, type RetryContext } from 'p-retry';
+import { outcomeOfError } from './call-outcome.ts';
+import type { CallTarget, EndpointBreakers } from './endpoint-breakers.ts';
+import { BrokenCircuitError, BulkheadRejectedError, ThrottledError } from './errors.ts';
+import { sleep } from './sleep.ts';
+
+export {
+  type CallTarget,
+  createEndpointBreakers,
+  type EndpointBreakers,
+  type EndpointBreakersOptions,
+  type SettledCall,
+} from './endpoint-breakers.ts';
+
+/** Options of {@link pRetryOptions}. */
+export interface PRetryPolicyOptions {
+  /**
+   * The HTTP method the call amounts to: `GET` for a read, `POST` for a create. Required, because it
+   * decides the idempotency rule: a call that is not idempotent (a `POST` without an idempotency key
+   * header) is made once, whatever the failure, unless the policy opts in (`retry.idempotent: true`).
+   */
+  readonly method: string;
+  /** Headers the call sends; an idempotency key (`Idempotency-Key`, `MS-RequestId`) makes it retryable. Default none. */
+  readonly headers?: HeadersInit;
+  /** The policy, merged over the built-in defaults. Default: the defaults (4 attempts, 200 ms decorrelated jitter). */
+  readonly policy?: PolicyInput;
+  /** Ends the retries and any wait at once; p-retry rejects with its reason. Default: none. */
+  readonly signal?: AbortSignal;
+  /** Random source in [0, 1) for backoff jitter. Default `Math.random`. */
+  readonly random?: () => number;
+  /**
+   * Your own veto, asked after breakwater's rules said "retry"; return false to stop. Default: none.
+   * (Do not override the returned `shouldRetry`: it is where breakwater's rules and waits live.)
+   */
+  readonly shouldRetry?: (context: RetryContext) => boolean | Promise<boolean>;
+}
+
+/**
+ * p-retry options that apply a breakwater policy:
+ *
+ * - `retries`: `retry.maxAttempts - 1` (default 3, so 4 attempts in all);
+ * - `shouldRetry`: the outcome table. A thrown error carrying a status (`HttpError`, ky's `HTTPError`,
+ *   an SDK error with `status`/`statusCode` and headers) is judged by that status, so 404 and 500 are
+ *   not retried and 503 is; network errors and timeouts are retried for idempotent calls; other errors
+ *   are not. A payload's `isRetryable: false` vetoes. An open breaker (`BrokenCircuitError`) stops.
+ * - waits: the server's delay (`Retry-After` and friends, up to `retry.maxRetryAfterMs`) or the
+ *   policy's backoff, ended at once by `signal`. p-retry's own delay is 0 (`minTimeout: 0`), since
+ *   the wait happens inside `shouldRetry`;
+ * - `maxRetryTime`: `timeout.totalMs` (default 30 s), checked by p-retry after each failed attempt.
+ *
+ * Pass a fresh object to each `pRetry` call: it remembers the previous wait for the jitter.
+ *
+ * @throws ConfigError when `method` is missing or the policy is invalid.
+ */
+export function pRetryOptions(options: PRetryPolicyOptions): Options {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('options', `must be an object, got ${typeof options}`);
+  }
+  if (typeof options.method !== 'string' || options.method.trim() === '') {
+    throw new ConfigError(
+      'method',
+      "is required: the HTTP method the call amounts to ('GET' for a read, 'POST' for a create), which decides whether it may be retried",
+    );
+  }
+  if (options.shouldRetry !== undefined && typeof options.shouldRetry !== 'function') {
+    throw new ConfigError('shouldRetry', `must be a function, got ${typeof options.shouldRetry}`);
+  }
+  const policy: Policy = definePolicy(options.policy);
+  const facts = { method: options.method.toUpperCase(), headers: new Headers(options.headers) };
+  const random = options.random ?? Math.random;
+  const { signal } = options;
+  let previousDelayMs: number | undefined;
+
+  const shouldRetry = async (context: RetryContext): Promise<boolean> => {
+    const { error } = context;
+    if (error instanceof BrokenCircuitError || error instanceof BulkheadRejectedError) return false;
+    if (error instanceof ThrottledError) return false;
+    if ((error as { isRetryable?: unknown }).isRetryable === false) return false;
+    const verdict = classify(outcomeOfError(error), facts, policy, {
+      now: Date.now(),
+      callerAborted: signal?.aborted === true,
+    });
+    if (verdict.action !== 'retry') return false;
+    if (options.shouldRetry && !(await options.shouldRetry(context))) return false;
+    if (context.attemptNumber === 1) previousDelayMs = undefined;
+    const delayMs =
+      verdict.delayMs ??
+      backoffDelay(
+        policy.retry.backoff,
+        { retry: context.retriesConsumed + 1, previousDelayMs, throttled: verdict.throttled === true },
+        random,
+      );
+    previousDelayMs = delayMs;
+    await sleep(delayMs, signal ?? NEVER);
+    return true;
+  };
+
+  return {
+    retries: policy.retry.maxAttempts - 1,
+    minTimeout: 0,
+    maxTimeout: 0,
+    randomize: false,
+    maxRetryTime: policy.timeout.totalMs,
+    shouldRetry,
+    ...(signal ? { signal } : {}),
+  };
+}
+
+const NEVER = new AbortController().signal;
+
+/** Options of {@link retryThroughBreaker}. */
+export interface RetryThroughBreakerOptions {
+  /** Ends the retries and any wait at once. Default: none. */
+  readonly signal?: AbortSignal;
+  /** Random source in [0, 1) for backoff jitter. Default `Math.random`. */
+  readonly random?: () => number;
+  /** Your own veto, asked after breakwater's rules said "retry". Default: none. */
+  readonly shouldRetry?: (context: RetryContext) => boolean | Promise<boolean>;
+}
+
+/**
+ * Runs `call` with p-retry, every attempt through the circuit breaker of the endpoint `target`
+ * resolves to, under that endpoint's policy (see {@link pRetryOptions}). While the breaker is open the
+ * call rejects at once with `BrokenCircuitError`, and an attempt that finds it open stops the retries.
+ *
+ * ```ts
+ * const breakers = createEndpointBreakers({ policy: partnerCenter() });
+ * const target = { method: 'GET', url: 'https://api.partnercenter.microsoft.com/v1/customers' };
+ * const customers = await retryThroughBreaker(breakers, target, () => sdk.listCustomers());
+ * ```
+ */
+export function retryThroughBreaker<T>(
+  breakers: EndpointBreakers,
+  target: CallTarget,
+  call: (attemptNumber: number) => PromiseLike<T> | T,
+  options: RetryThroughBreakerOptions = {},
+): Promise<T> {
+  const { policy } = breakers.resolve(target);
+  return pRetry(
+    (attemptNumber) => breakers.run(target, () => call(attemptNumber)),
+    pRetryOptions({
+      method: target.method,
+      policy,
+      ...(target.headers !== undefined ? { headers: target.headers } : {}),
+      ...options,
+    }),
+  );
+}
