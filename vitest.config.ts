@@ -12,6 +12,7 @@ export default defineConfig({
       { ...shared, test: { name: 'policies', root: './packages/policies', include: ['src/**/*.test.ts'] } },
       { ...shared, test: { name: 'core', root: './packages/core', include: ['src/**/*.test.ts'] } },
       { ...shared, test: { name: 'bench', root: './bench', include: ['src/**/*.test.ts'] } },
+      { ...shared, test: { name: 'examples', root: './examples', include: ['*.test.ts'] } },
     ],
   },
 });
