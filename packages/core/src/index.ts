@@ -3,7 +3,17 @@
  * signature that retries what is worth retrying, fails fast on client errors and opens a circuit breaker
  * per endpoint when an upstream keeps failing, all configured per endpoint (see @breakwater/policies).
  */
-export { BrokenCircuitError, BulkheadRejectedError, ThrottledError, TimeoutError } from './errors.ts';
+export {
+  BrokenCircuitError,
+  type BrokenCircuitErrorOptions,
+  BulkheadRejectedError,
+  type BulkheadRejectedErrorOptions,
+  ThrottledError,
+  type ThrottledErrorOptions,
+  TimeoutError,
+  type TimeoutErrorOptions,
+  type TimeoutScope,
+} from './errors.ts';
 export type {
   AttemptEvent,
   BreakEvent,
@@ -21,6 +31,6 @@ export type {
 export { HttpError, type HttpErrorContext } from './http-error.ts';
 export { type ErrorPayload, parseErrorPayload, readErrorPayload } from './payload.ts';
 export type { BreakerSnapshot, FetchLike } from './pipeline.ts';
-export { redactHeaders, redactUrl } from './redact.ts';
+export { isSecretHeader, redactHeaders, redactUrl } from './redact.ts';
 export { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
 export { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';
