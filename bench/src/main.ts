@@ -66,13 +66,14 @@ async function main(): Promise<void> {
   const progress = new ProgressLine();
   const results: ScenarioResult[] = [];
   for (const [i, scenario] of scenarios.entries()) {
+    const wallStart = performance.now();
     const result = await runScenario(scenario, clients, {
       scale,
       onProgress: (p) => progress.update(formatProgress(p, i + 1, scenarios.length)),
     });
     results.push(result);
     progress.log(
-      `[${i + 1}/${scenarios.length}] ${scenario.name} done (${(result.durationMs / 1000).toFixed(1)} s)`,
+      `[${i + 1}/${scenarios.length}] ${scenario.name} done (${(result.durationMs / 1000).toFixed(1)} s scripted, ${((performance.now() - wallStart) / 1000).toFixed(1)} s with drain)`,
     );
   }
   let overhead: OverheadResult | null = null;

@@ -25,11 +25,13 @@ export interface OverheadResult {
 }
 
 export interface OverheadOptions {
-  /** Time budget per task, mode and round (ms). Default 300. */
+  /** Time budget per task, mode and round (ms). Default 150. */
   readonly timeMs?: number;
-  /** Rounds; each task keeps its fastest round, which discounts JIT warm-up and GC noise. Default 2. */
+  /** Rounds; each task keeps its fastest round, which discounts JIT warm-up and GC noise. Default 3. */
   readonly rounds?: number;
 }
+
+type Call = () => Promise<void>;
 
 async function measure(
   clients: readonly ClientSpec[],
@@ -39,25 +41,8 @@ async function measure(
   timeMs: number,
   rounds: number,
 ): Promise<OverheadRow[]> {
-  let best: OverheadRow[] = [];
-  for (let round = 0; round < rounds; round++) {
-    const rows = await measureOnce(clients, fetchImpl, url, readBody, timeMs);
-    best =
-      best.length === 0 ? rows : best.map((b, i) => (rows[i] && rows[i].meanMs < b.meanMs ? rows[i] : b));
-  }
-  const raw = best[0]?.meanMs ?? Number.NaN;
-  return best.map((r) => ({ ...r, ratioToFetch: r.meanMs / raw }));
-}
-
-async function measureOnce(
-  clients: readonly ClientSpec[],
-  fetchImpl: typeof globalThis.fetch,
-  url: string,
-  readBody: boolean,
-  timeMs: number,
-): Promise<OverheadRow[]> {
   const signal = new AbortController().signal;
-  const bench = new Bench({ time: timeMs, warmupTime: Math.round(timeMs / 2), throws: true });
+  const calls: [string, Call][] = [];
   const closers: (() => void)[] = [];
   for (const spec of clients) {
     const client = await spec.create({
@@ -67,16 +52,36 @@ async function measureOnce(
       now: () => performance.now(),
     });
     closers.push(() => client.close());
-    bench.add(spec.name, async () => {
-      const response = await client.call(url, signal);
-      if (readBody) await response.arrayBuffer();
-    });
+    calls.push([
+      spec.name,
+      async () => {
+        const response = await client.call(url, signal);
+        if (readBody) await response.arrayBuffer();
+      },
+    ]);
   }
+  const best = new Map<string, OverheadRow>();
   try {
-    await bench.run();
+    for (let round = 0; round < rounds; round++) {
+      // Alternate the order: whichever task runs first pays for warming the shared machinery.
+      const ordered = round % 2 === 0 ? calls : [...calls].reverse();
+      for (const row of await measureOnce(ordered, timeMs)) {
+        const prev = best.get(row.client);
+        if (!prev || row.meanMs < prev.meanMs) best.set(row.client, row);
+      }
+    }
   } finally {
     for (const close of closers) close();
   }
+  const rows = calls.map(([name]) => best.get(name) as OverheadRow);
+  const raw = rows[0]?.meanMs ?? Number.NaN;
+  return rows.map((r) => ({ ...r, ratioToFetch: r.meanMs / raw }));
+}
+
+async function measureOnce(calls: readonly [string, Call][], timeMs: number): Promise<OverheadRow[]> {
+  const bench = new Bench({ time: timeMs, warmupTime: Math.round(timeMs / 2), throws: true });
+  for (const [name, call] of calls) bench.add(name, call);
+  await bench.run();
   return bench.tasks.map((task) => {
     const result = task.result;
     if (result.state !== 'completed')
@@ -98,8 +103,8 @@ export async function runOverhead(
   clients: readonly ClientSpec[],
   options: OverheadOptions = {},
 ): Promise<OverheadResult> {
-  const timeMs = options.timeMs ?? 300;
-  const rounds = options.rounds ?? 2;
+  const timeMs = options.timeMs ?? 150;
+  const rounds = options.rounds ?? 3;
   const memoryFetch: typeof globalThis.fetch = async () => new Response('{}', { status: 200 });
   const memory = await measure(
     clients,

@@ -138,7 +138,7 @@ export async function runScenario(
         now,
         startAt,
         // Long enough for p-retry's 1 + 2 + 4 s of backoff; the run only waits as long as calls are running.
-        drainMs: Math.max(1_500, 10_000 * Math.min(1, scale * 2)),
+        drainMs: Math.max(1_500, 8_000 * Math.min(1, scale * 2)),
       });
     } finally {
       clearInterval(sampler);

@@ -49,8 +49,13 @@ function stepArea(
   base: number,
 ): string {
   let d = `M${r1(x(0))},${r1(base)}`;
+  let last = '';
   tops.forEach((v, i) => {
-    d += `V${r1(y(v))}H${r1(x(i + 1))}`;
+    const yv = r1(y(v));
+    if (yv !== last) d += `V${yv}`;
+    last = yv;
+    const next = tops[i + 1];
+    if (next === undefined || r1(y(next)) !== yv) d += `H${r1(x(i + 1))}`;
   });
   return `${d}V${r1(base)}Z`;
 }
@@ -58,8 +63,11 @@ function stepArea(
 function stepLine(values: readonly number[], x: (i: number) => number, y: (v: number) => number): string {
   let d = '';
   values.forEach((v, i) => {
-    d += i === 0 ? `M${r1(x(0))},${r1(y(v))}` : `V${r1(y(v))}`;
-    d += `H${r1(x(i + 1))}`;
+    const yv = r1(y(v));
+    if (i === 0) d += `M${r1(x(0))},${yv}`;
+    else if (yv !== r1(y(values[i - 1] as number))) d += `V${yv}`;
+    const next = values[i + 1];
+    if (next === undefined || r1(y(next)) !== yv) d += `H${r1(x(i + 1))}`;
   });
   return d;
 }
@@ -80,11 +88,14 @@ export function renderScenarioSvg(result: ScenarioResult): string {
   for (const lane of result.lanes) {
     if (!lane.bins) continue;
     for (let i = 0; i < n; i++) {
-      const total = OUTCOMES.reduce((s, o) => s + (lane.bins?.[o]?.[i] ?? 0), 0);
-      yMax = Math.max(yMax, total, lane.upstreamBins?.[i] ?? 0);
+      yMax = Math.max(
+        yMax,
+        OUTCOMES.reduce((s, o) => s + (lane.bins?.[o]?.[i] ?? 0), 0),
+      );
     }
   }
-  const yMaxRate = Math.ceil((yMax * bucketsPerSecond) / 10) * 10;
+  // Scaled to the offered load with headroom; an upstream rate above it (retry storms) is clipped at the top.
+  const yMaxRate = Math.ceil((1.5 * yMax * bucketsPerSecond) / 10) * 10;
 
   const out: string[] = [];
   let y = 0;
@@ -132,7 +143,7 @@ export function renderScenarioSvg(result: ScenarioResult): string {
       `<text x="${LEFT - 6}" y="${top + 27}" font-size="9" text-anchor="end" fill="#555">ok ${(m.successRate * 100).toFixed(1)}% · x${m.amplification.toFixed(2)}</text>`,
     );
     const base = top + CHART_H;
-    const yv = (v: number): number => base - ((v * bucketsPerSecond) / yMaxRate) * CHART_H;
+    const yv = (v: number): number => base - Math.min((v * bucketsPerSecond) / yMaxRate, 1) * CHART_H;
     out.push(
       `<rect x="${LEFT}" y="${top}" width="${PLOT_W}" height="${CHART_H}" fill="#fafafa" stroke="#e0e0e0"/>`,
     );
@@ -206,7 +217,7 @@ export function renderScenarioSvg(result: ScenarioResult): string {
   lx = LEFT;
   for (const s of ['closed', 'open', 'half-open'] as const) legend(STATE_COLORS[s], `breaker ${s}`);
   out.push(
-    `<text x="${lx}" y="${y}" font-size="10" fill="#555">lane height = ${yMaxRate} calls/s · logical calls by start time, ${result.bucketMs} ms buckets · breaker sampled every 50 ms</text>`,
+    `<text x="${lx}" y="${y}" font-size="10" fill="#555">lane height = ${yMaxRate} calls/s (upstream clipped above) · logical calls by start time, ${result.bucketMs} ms buckets · breaker sampled every 50 ms</text>`,
   );
   y += 12;
 
