@@ -31,7 +31,8 @@ describe.each(SCENARIOS.map((s) => s.name))('smoke: %s with breakwater', (name) 
     expect(m.logical).toBeGreaterThan(50);
     expect(m.unfinished).toBe(0);
     expect(Object.values(m.outcomes).reduce((a, b) => a + b, 0)).toBe(m.logical);
-    expect(m.outcomes.aborted).toBe(0);
+    // Calls still held at the end of the drain are aborted and counted; they must not vanish.
+    expect(m.outcomes.aborted).toBeLessThan(m.logical / 2);
     expect(m.upstream).toBeGreaterThan(0);
     expect(m.earlyAfterSeen).toBeLessThanOrEqual(m.early);
     expect(renderScenarioSvg(result).length).toBeLessThan(200_000);
