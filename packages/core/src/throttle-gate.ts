@@ -6,8 +6,10 @@ import { sleep } from './sleep.ts';
  * The throttle gate of one endpoint key. No JavaScript client shares what one caller was told with the
  * others: ky and undici honour Retry-After per call, cockatiel and p-retry not at all, so concurrent
  * callers keep sending into a cool-down. Here a server delay closes the gate for every call to the key,
- * and the calls that waited are released one per `releaseIntervalMs`, jittered within it, so the
- * upstream does not meet them all in the same millisecond the cool-down ends.
+ * and the calls that waited are released each at a random moment within `releaseSpreadMs` after the
+ * gate opens, so the upstream does not meet them all in the same millisecond the cool-down ends.
+ * Spreading (rather than releasing one call per fixed interval) never caps the endpoint's throughput
+ * below what the callers offer, so a queue cannot build up behind the gate.
  */
 export class ThrottleGate {
   private readonly key: string;
@@ -15,8 +17,6 @@ export class ThrottleGate {
   private readonly random: () => number;
   private readonly onOpen: () => void;
   private closedUntil = 0;
-  /** The earliest time the next waiting call may be released; reserved slot by slot. */
-  private nextSlot = 0;
   private announcedOpen = true;
   waiting = 0;
 
@@ -40,25 +40,22 @@ export class ThrottleGate {
     const until = Date.now() + delayMs;
     if (until <= this.closedUntil) return false;
     this.closedUntil = until;
-    this.nextSlot = until;
     this.announcedOpen = false;
     return true;
   }
 
   /**
    * Waits until the gate lets this call through. Rejects at once with ThrottledError, sending nothing,
-   * when the call's slot falls after its deadline; rejects with the signal's reason on abort.
+   * when the call's release falls after its deadline; rejects with the signal's reason on abort.
    */
   async pass(signal: AbortSignal, deadlineAt: number): Promise<void> {
     let now = Date.now();
-    while (this.policy.enabled && (this.closedUntil > now || this.nextSlot > now)) {
-      const slot = Math.max(this.closedUntil, this.nextSlot);
-      const interval = this.policy.releaseIntervalMs;
-      const wakeAt = slot + Math.floor(this.random() * interval);
+    // A call released while another response closed the gate again waits for the new closure.
+    while (this.policy.enabled && this.closedUntil > now) {
+      const wakeAt = this.closedUntil + Math.floor(this.random() * this.policy.releaseSpreadMs);
       if (wakeAt > deadlineAt) {
-        throw new ThrottledError({ endpoint: this.key, retryAfterMs: Math.max(0, this.closedUntil - now) });
+        throw new ThrottledError({ endpoint: this.key, retryAfterMs: this.closedUntil - now });
       }
-      this.nextSlot = slot + interval;
       this.waiting++;
       try {
         await sleep(wakeAt - now, signal);
@@ -66,8 +63,6 @@ export class ThrottleGate {
         this.waiting--;
       }
       now = Date.now();
-      // Released: go, unless another response closed the gate again while this call slept.
-      if (this.closedUntil <= now) break;
     }
     if (!this.announcedOpen) {
       this.announcedOpen = true;

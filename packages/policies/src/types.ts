@@ -153,10 +153,10 @@ export interface ThrottlePolicy {
   /** Default true. */
   readonly enabled: boolean;
   /**
-   * When the gate opens, waiting calls are released one per interval (ms), each jittered within its
-   * interval, rather than all in the same millisecond. Default 25.
+   * When the gate opens, each waiting call is released at a random moment within this many ms, rather
+   * than all in the same millisecond. Default 200.
    */
-  readonly releaseIntervalMs: number;
+  readonly releaseSpreadMs: number;
 }
 
 /**

@@ -60,8 +60,8 @@ describe('validatePolicyInput', () => {
     ['retry budget window 0', { retryBudget: { windowMs: 0 } }, 'policy.retryBudget.windowMs', '> 0'],
     [
       'throttle release interval negative',
-      { throttle: { releaseIntervalMs: -5 } },
-      'policy.throttle.releaseIntervalMs',
+      { throttle: { releaseSpreadMs: -5 } },
+      'policy.throttle.releaseSpreadMs',
       '>= 0',
     ],
     ['throttle enabled not boolean', { throttle: { enabled: 'yes' } }, 'policy.throttle.enabled', 'boolean'],

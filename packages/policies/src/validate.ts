@@ -136,7 +136,7 @@ const BREAKER: Shape = {
 
 const TIMEOUT: Shape = { attemptMs: positiveDuration, totalMs: positiveDuration };
 
-const THROTTLE: Shape = { enabled: boolean, releaseIntervalMs: delay };
+const THROTTLE: Shape = { enabled: boolean, releaseSpreadMs: delay };
 
 const RETRY_BUDGET: Shape = {
   enabled: boolean,
