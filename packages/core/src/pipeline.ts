@@ -320,11 +320,12 @@ export class EndpointPipeline {
   }
 
   /**
-   * A server delay (Retry-After and friends, on a 429 or a 503) closes the gate for every caller of the
-   * key; a 429 without one closes it for the throttling backoff.
+   * A server delay (Retry-After and friends) on one of `throttle.statuses` (429, 503) closes the gate
+   * for every caller of the key; a 429 without one closes it for the throttling backoff.
    */
   private closeGateIfThrottled(response: Response, verdict: Verdict, attempt: number): void {
-    if (!this.policy.throttle.enabled) return;
+    const { throttle } = this.policy;
+    if (!throttle.enabled || !throttle.statuses.includes(response.status)) return;
     let delayMs = verdict.delayMs;
     if (delayMs === undefined && response.status === 429) {
       delayMs = backoffDelay(

@@ -107,6 +107,18 @@ describe('throttle gate', () => {
     expect(fetch.calls.length).toBe(sent);
   });
 
+  it('closes only for the configured statuses', async () => {
+    const fetch = fakeFetch({ status: 503, headers: { 'retry-after': '1' } }, { status: 200 });
+    const wrapped = wrapFetch(fetch, { policy: { throttle: { statuses: [429] } } });
+    void wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(wrapped.breakers()[0]?.throttledUntil).toBeNull();
+    const second = wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetch.calls).toHaveLength(2);
+    expect((await second).status).toBe(200);
+  });
+
   it('can be switched off', async () => {
     const fetch = throttledOnce();
     const wrapped = wrapFetch(fetch, { policy: { throttle: { enabled: false } } });

@@ -153,6 +153,11 @@ export interface ThrottlePolicy {
   /** Default true. */
   readonly enabled: boolean;
   /**
+   * Statuses whose server delay closes the gate. Default [429, 503]. A 429 without a delay header
+   * closes it for the throttling backoff; other statuses close it only when they carry a delay.
+   */
+  readonly statuses: readonly number[];
+  /**
    * When the gate opens, each waiting call is released at a random moment within this many ms, rather
    * than all in the same millisecond. Default 200.
    */

@@ -136,7 +136,7 @@ const BREAKER: Shape = {
 
 const TIMEOUT: Shape = { attemptMs: positiveDuration, totalMs: positiveDuration };
 
-const THROTTLE: Shape = { enabled: boolean, releaseSpreadMs: delay };
+const THROTTLE: Shape = { enabled: boolean, statuses, releaseSpreadMs: delay };
 
 const RETRY_BUDGET: Shape = {
   enabled: boolean,
