@@ -58,6 +58,8 @@ export interface BreakerSnapshot {
 export interface PipelineDeps {
   readonly fetch: FetchLike;
   readonly emit: (event: BreakwaterEvent) => void;
+  /** False when nobody listens: the per-attempt event (a redacted URL to build) is then skipped. */
+  readonly listening: boolean;
   readonly random: () => number;
   readonly throwHttpErrors: boolean;
 }
@@ -68,7 +70,12 @@ interface AttemptResult {
   readonly response?: Response;
   readonly error?: unknown;
   readonly verdict: Verdict;
+  /** The attempt was stopped by the call's total deadline. */
+  readonly deadlineExceeded?: true;
 }
+
+/** Stands in for the caller's signal when there is none. */
+const NEVER_ABORTED = new AbortController().signal;
 
 /**
  * cockatiel's breaker knows two outcomes, success and failure; the outcome table has a third, `ignore`
@@ -93,7 +100,6 @@ export class EndpointPipeline {
   private readonly counts: HttpBreaker;
   private readonly breaker: CircuitBreakerPolicy | undefined;
   private readonly bulkhead: CockatielBulkhead | undefined;
-  private readonly deadline: CockatielTimeout;
   private readonly attemptTimeout: CockatielTimeout;
   private readonly gate: ThrottleGate;
   private readonly budget: RetryBudget;
@@ -112,10 +118,8 @@ export class EndpointPipeline {
     this.budget = new RetryBudget(policy.retryBudget);
     // abortOnReturn: false, because the Response handed back must stay readable: cockatiel would
     // otherwise abort the signal its body is streamed under as soon as the headers arrive.
-    this.deadline = timeout(policy.timeout.totalMs, {
-      strategy: TimeoutStrategy.Cooperative,
-      abortOnReturn: false,
-    });
+    // abortOnReturn: false, because the Response handed back must stay readable: cockatiel would
+    // otherwise abort the signal its body is streamed under as soon as the headers arrive.
     this.attemptTimeout = timeout(policy.timeout.attemptMs, {
       strategy: TimeoutStrategy.Cooperative,
       abortOnReturn: false,
@@ -185,9 +189,9 @@ export class EndpointPipeline {
   async execute(request: PreparedRequest, callerSignal: AbortSignal | undefined): Promise<Response> {
     this.inFlight++;
     try {
-      if (!this.bulkhead) return await this.withDeadline(request, callerSignal);
+      if (!this.bulkhead) return await this.retryLoop(request, callerSignal);
       try {
-        return await this.bulkhead.execute(() => this.withDeadline(request, callerSignal), callerSignal);
+        return await this.bulkhead.execute(() => this.retryLoop(request, callerSignal), callerSignal);
       } catch (error) {
         if (callerSignal?.aborted) throw callerSignal.reason;
         if (error instanceof CockatielBulkheadRejected) {
@@ -205,35 +209,31 @@ export class EndpointPipeline {
     }
   }
 
-  private withDeadline(request: PreparedRequest, callerSignal: AbortSignal | undefined): Promise<Response> {
-    const deadlineAt = Date.now() + this.policy.timeout.totalMs;
-    return this.deadline.execute(
-      ({ signal }) => this.retryLoop(request, signal, callerSignal, deadlineAt),
-      callerSignal,
-    );
-  }
-
   /**
    * The retry loop is breakwater's own rather than cockatiel's `retry`: the verdict of each attempt
    * (not an exception type) decides, the server's delay replaces the backoff, a wait that would pass
    * the deadline is not started, and every wait ends at once when the call is aborted.
+   *
+   * The total deadline needs no timer of its own: no wait starts that would pass it, and each
+   * attempt's timeout is cut to what is left of it. One timer per attempt, none per call.
    */
   private async retryLoop(
     request: PreparedRequest,
-    callSignal: AbortSignal,
     callerSignal: AbortSignal | undefined,
-    deadlineAt: number,
   ): Promise<Response> {
+    const deadlineAt = Date.now() + this.policy.timeout.totalMs;
+    const callSignal = callerSignal ?? NEVER_ABORTED;
     const { retry } = this.policy;
     let previousDelayMs: number | undefined;
     let last: AttemptResult | undefined;
     this.budget.recordCall();
     for (let attempt = 1; ; attempt++) {
-      this.throwIfCallAborted(callSignal, callerSignal, attempt - 1);
+      callerSignal?.throwIfAborted();
+      if (Date.now() >= deadlineAt) throw this.deadlineExceeded(attempt - 1);
       try {
         await this.gate.pass(callSignal, deadlineAt);
       } catch (error) {
-        this.throwIfCallAborted(callSignal, callerSignal, attempt - 1);
+        callerSignal?.throwIfAborted();
         if (!(error instanceof ThrottledError)) throw error;
         // The gate will not open before the deadline: a retry hands back what the call has; a first
         // attempt fails at once with the remaining delay, having sent nothing.
@@ -252,7 +252,7 @@ export class EndpointPipeline {
       }
       let result: AttemptResult;
       try {
-        result = await this.throughBreaker(request, attempt, callSignal, callerSignal);
+        result = await this.throughBreaker(request, attempt, callerSignal, deadlineAt);
       } catch (error) {
         // An open breaker stops the loop; a call that already has an outcome keeps it (nothing lost).
         if (error instanceof BrokenCircuitError && last) {
@@ -264,7 +264,8 @@ export class EndpointPipeline {
       last = result;
       const { verdict } = result;
       if (result.response) this.closeGateIfThrottled(result.response, verdict, attempt);
-      this.throwIfCallAborted(callSignal, callerSignal, attempt);
+      callerSignal?.throwIfAborted();
+      if (result.deadlineExceeded) throw this.deadlineExceeded(attempt);
       if (verdict.action === 'return') {
         if (verdict.reason === 'retry-after-exceeds-cap' || verdict.reason === 'not-idempotent') {
           this.giveUp(result, attempt, verdict.reason);
@@ -313,8 +314,9 @@ export class EndpointPipeline {
       result.response?.body?.cancel().catch(() => {});
       try {
         await sleep(delayMs, callSignal);
-      } catch {
-        this.throwIfCallAborted(callSignal, callerSignal, attempt);
+      } catch (error) {
+        callerSignal?.throwIfAborted();
+        throw error;
       }
     }
   }
@@ -349,16 +351,16 @@ export class EndpointPipeline {
   private async throughBreaker(
     request: PreparedRequest,
     attempt: number,
-    callSignal: AbortSignal,
     callerSignal: AbortSignal | undefined,
+    deadlineAt: number,
   ): Promise<AttemptResult> {
     const breaker = this.breaker;
-    if (!breaker) return this.attempt(request, attempt, callSignal, callerSignal);
+    if (!breaker) return this.attempt(request, attempt, callerSignal, deadlineAt);
     if (breaker.state === CircuitState.HalfOpen) throw this.reject('half-open');
     const probe = breaker.state === CircuitState.Open;
     try {
       return await breaker.execute(async () => {
-        const result = await this.attempt(request, attempt, callSignal, callerSignal);
+        const result = await this.attempt(request, attempt, callerSignal, deadlineAt);
         if (result.verdict.breaker !== 'ignore') return result;
         // A probe that ends without telling anything about the upstream (the caller gave up, an
         // unknown error) must not close the breaker: count it as a failure, so the breaker waits again.
@@ -389,11 +391,17 @@ export class EndpointPipeline {
   private async attempt(
     request: PreparedRequest,
     attempt: number,
-    callSignal: AbortSignal,
     callerSignal: AbortSignal | undefined,
+    deadlineAt: number,
   ): Promise<AttemptResult> {
     const started = performance.now();
-    const outcome = await this.attemptTimeout.execute(async ({ signal }) => {
+    // The attempt's timer doubles as the call's deadline when less than an attempt's time is left.
+    const left = deadlineAt - Date.now();
+    const cutByDeadline = left <= this.policy.timeout.attemptMs;
+    const attemptTimeout = cutByDeadline
+      ? timeout(Math.max(0, left), { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false })
+      : this.attemptTimeout;
+    const outcome = await attemptTimeout.execute(async ({ signal }) => {
       // The attempt signal follows the caller only until the attempt returns; the caller's own
       // signal is added so that aborting also stops the body of the Response handed back.
       const fetchSignal = callerSignal ? AbortSignal.any([signal, callerSignal]) : signal;
@@ -404,7 +412,10 @@ export class EndpointPipeline {
           response,
         } as const;
       } catch (error) {
-        if (signal.aborted && !callSignal.aborted) {
+        if (signal.aborted && !callerSignal?.aborted) {
+          if (cutByDeadline) {
+            return { outcome: { kind: 'error', error }, error, deadlineExceeded: true } as const;
+          }
           const timeoutMs = this.policy.timeout.attemptMs;
           this.deps.emit({
             type: 'timeout',
@@ -425,12 +436,15 @@ export class EndpointPipeline {
         }
         return { outcome: { kind: 'error', error }, error } as const;
       }
-    }, callSignal);
+    }, callerSignal);
+    // A call stopped by its caller or its deadline says nothing about the upstream: never retried,
+    // ignored by the breaker.
     const verdict = classify(outcome.outcome, request, this.policy, {
       now: Date.now(),
-      callerAborted: callSignal.aborted,
+      callerAborted: callerSignal?.aborted === true || 'deadlineExceeded' in outcome,
     });
     const result: AttemptResult = { ...outcome, verdict };
+    if (!this.deps.listening) return result;
     this.deps.emit({
       type: 'attempt',
       key: this.key,
@@ -468,13 +482,7 @@ export class EndpointPipeline {
     });
   }
 
-  private throwIfCallAborted(
-    callSignal: AbortSignal,
-    callerSignal: AbortSignal | undefined,
-    attempts: number,
-  ): void {
-    if (!callSignal.aborted) return;
-    if (callerSignal?.aborted) throw callerSignal.reason;
+  private deadlineExceeded(attempts: number): TimeoutError {
     const timeoutMs = this.policy.timeout.totalMs;
     this.deps.emit({
       type: 'timeout',
@@ -484,7 +492,7 @@ export class EndpointPipeline {
       timeoutMs,
       attempt: attempts,
     });
-    throw new TimeoutError({ scope: 'total', timeoutMs, endpoint: this.key, attempts });
+    return new TimeoutError({ scope: 'total', timeoutMs, endpoint: this.key, attempts });
   }
 
   /** Hands the last outcome back: the Response (or HttpError), or the error as fetch would throw it. */

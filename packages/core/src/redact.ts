@@ -18,6 +18,10 @@ export const INVALID_URL_PLACEHOLDER = '[invalid URL]';
  * payload). Anything else is returned as `[invalid URL]`, never echoed.
  */
 export function redactUrl(url: string | URL): string {
+  // Fast path for the common case, taken on every attempt event: nothing to redact, nothing to parse.
+  if (typeof url !== 'string' && !url.search && !url.hash && !url.username && !url.password) {
+    if (url.protocol !== 'data:') return url.href;
+  }
   const relative = typeof url === 'string' && url.startsWith('/') && !url.startsWith('//');
   let parsed: URL;
   try {

@@ -11,6 +11,7 @@ export class PipelineRegistry {
   private readonly pipelines = new Map<string, EndpointPipeline>();
   private readonly max: number;
   private readonly deps: PipelineDeps;
+  private newest: string | undefined;
 
   constructor(max: number, deps: PipelineDeps) {
     this.max = max;
@@ -19,6 +20,8 @@ export class PipelineRegistry {
 
   get(key: string, policy: Policy): EndpointPipeline {
     let pipeline = this.pipelines.get(key);
+    // Most traffic goes to the key used last: it is already the most recent, nothing to reorder.
+    if (pipeline && key === this.newest) return pipeline;
     if (pipeline) {
       // Map keeps insertion order: re-inserting marks the key as most recently used.
       this.pipelines.delete(key);
@@ -26,6 +29,7 @@ export class PipelineRegistry {
       pipeline = new EndpointPipeline(key, policy, this.deps);
     }
     this.pipelines.set(key, pipeline);
+    this.newest = key;
     if (this.pipelines.size > this.max) this.evict(key);
     return pipeline;
   }

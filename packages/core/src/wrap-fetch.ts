@@ -73,6 +73,7 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
   const registry = new PipelineRegistry(settings.maxEndpoints, {
     fetch,
     emit: emitter(options.onEvent),
+    listening: options.onEvent !== undefined,
     random: options.random ?? Math.random,
     throwHttpErrors: options.throwHttpErrors ?? false,
   });
