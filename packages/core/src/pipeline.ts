@@ -1,4 +1,11 @@
-import { backoffDelay, classify, type Outcome, type Policy, type Verdict } from '@breakwater/policies';
+import {
+  backoffDelay,
+  classify,
+  type Outcome,
+  type Policy,
+  parseRetryAfter,
+  type Verdict,
+} from '@breakwater/policies';
 import {
   bulkhead,
   type CircuitBreakerPolicy,
@@ -72,7 +79,16 @@ interface AttemptResult {
   readonly verdict: Verdict;
   /** The attempt was stopped by the call's total deadline. */
   readonly deadlineExceeded?: true;
+  /** Nothing was sent: the throttle gate closed between the call passing it and the send. */
+  readonly gateClosed?: true;
 }
+
+/** What an attempt returns when the gate closed just before the send (see `attempt`). */
+const GATE_CLOSED: AttemptResult = {
+  outcome: { kind: 'error', error: null },
+  verdict: { action: 'return', breaker: 'ignore', reason: 'throttled' },
+  gateClosed: true,
+};
 
 /** Stands in for the caller's signal when there is none. */
 const NEVER_ABORTED = new AbortController().signal;
@@ -227,11 +243,12 @@ export class EndpointPipeline {
     let previousDelayMs: number | undefined;
     let last: AttemptResult | undefined;
     this.budget.recordCall();
+    let waitedAtGate = false;
     for (let attempt = 1; ; attempt++) {
       callerSignal?.throwIfAborted();
       if (Date.now() >= deadlineAt) throw this.deadlineExceeded(attempt - 1);
       try {
-        await this.gate.pass(callSignal, deadlineAt);
+        waitedAtGate = await this.gate.pass(callSignal, deadlineAt);
       } catch (error) {
         callerSignal?.throwIfAborted();
         if (!(error instanceof ThrottledError)) throw error;
@@ -252,7 +269,12 @@ export class EndpointPipeline {
       }
       let result: AttemptResult;
       try {
-        result = await this.throughBreaker(request, attempt, callerSignal, deadlineAt);
+        result = await this.throughBreaker(request, attempt, callerSignal, deadlineAt, waitedAtGate);
+        if (result.gateClosed) {
+          // Nothing was sent and no attempt used: wait at the gate again.
+          attempt--;
+          continue;
+        }
       } catch (error) {
         // An open breaker stops the loop; a call that already has an outcome keeps it (nothing lost).
         if (error instanceof BrokenCircuitError && last) {
@@ -263,7 +285,6 @@ export class EndpointPipeline {
       }
       last = result;
       const { verdict } = result;
-      if (result.response) this.closeGateIfThrottled(result.response, verdict, attempt);
       callerSignal?.throwIfAborted();
       if (result.deadlineExceeded) throw this.deadlineExceeded(attempt);
       if (verdict.action === 'return') {
@@ -325,10 +346,10 @@ export class EndpointPipeline {
    * A server delay (Retry-After and friends) on one of `throttle.statuses` (429, 503) closes the gate
    * for every caller of the key; a 429 without one closes it for the throttling backoff.
    */
-  private closeGateIfThrottled(response: Response, verdict: Verdict, attempt: number): void {
+  private closeGateIfThrottled(response: Response, attempt: number): void {
     const { throttle } = this.policy;
     if (!throttle.enabled || !throttle.statuses.includes(response.status)) return;
-    let delayMs = verdict.delayMs;
+    let delayMs = parseRetryAfter(response.headers, Date.now())?.delayMs;
     if (delayMs === undefined && response.status === 429) {
       delayMs = backoffDelay(
         this.policy.retry.backoff,
@@ -336,7 +357,7 @@ export class EndpointPipeline {
         this.deps.random,
       );
     }
-    if (delayMs === undefined || delayMs <= 0 || !this.gate.close(delayMs)) return;
+    if (delayMs === undefined || delayMs <= 0 || !this.gate.close(delayMs, response.status === 429)) return;
     const at = Date.now();
     this.deps.emit({
       type: 'throttled',
@@ -353,14 +374,15 @@ export class EndpointPipeline {
     attempt: number,
     callerSignal: AbortSignal | undefined,
     deadlineAt: number,
+    waitedAtGate: boolean,
   ): Promise<AttemptResult> {
     const breaker = this.breaker;
-    if (!breaker) return this.attempt(request, attempt, callerSignal, deadlineAt);
+    if (!breaker) return this.attempt(request, attempt, callerSignal, deadlineAt, waitedAtGate);
     if (breaker.state === CircuitState.HalfOpen) throw this.reject('half-open');
     const probe = breaker.state === CircuitState.Open;
     try {
       return await breaker.execute(async () => {
-        const result = await this.attempt(request, attempt, callerSignal, deadlineAt);
+        const result = await this.attempt(request, attempt, callerSignal, deadlineAt, waitedAtGate);
         if (result.verdict.breaker !== 'ignore') return result;
         // A probe that ends without telling anything about the upstream (the caller gave up, an
         // unknown error) must not close the breaker: count it as a failure, so the breaker waits again.
@@ -393,6 +415,7 @@ export class EndpointPipeline {
     attempt: number,
     callerSignal: AbortSignal | undefined,
     deadlineAt: number,
+    waitedAtGate: boolean,
   ): Promise<AttemptResult> {
     const started = performance.now();
     // The attempt's timer doubles as the call's deadline when less than an attempt's time is left.
@@ -405,8 +428,14 @@ export class EndpointPipeline {
       // The attempt signal follows the caller only until the attempt returns; the caller's own
       // signal is added so that aborting also stops the body of the Response handed back.
       const fetchSignal = callerSignal ? AbortSignal.any([signal, callerSignal]) : signal;
+      // Checked again with no await between the check and the send: another caller's response may
+      // have closed the gate while this call made its way here from the gate.
+      if (this.gate.holds(waitedAtGate)) return GATE_CLOSED;
       try {
         const response = await this.deps.fetch(...request.attempt(fetchSignal));
+        // Closed here, on the first turn after the response, so that no other caller of the key
+        // slips a request in while this outcome travels back through the pipeline.
+        this.closeGateIfThrottled(response, attempt);
         return {
           outcome: { kind: 'response', status: response.status, headers: response.headers },
           response,
@@ -437,6 +466,7 @@ export class EndpointPipeline {
         return { outcome: { kind: 'error', error }, error } as const;
       }
     }, callerSignal);
+    if (outcome === GATE_CLOSED) return GATE_CLOSED;
     // A call stopped by its caller or its deadline says nothing about the upstream: never retried,
     // ignored by the breaker.
     const verdict = classify(outcome.outcome, request, this.policy, {

@@ -107,6 +107,34 @@ describe('throttle gate', () => {
     expect(fetch.calls.length).toBe(sent);
   });
 
+  for (const [status, heldAgain] of [
+    [503, false],
+    [429, true],
+  ] as const) {
+    it(`a call released from the gate is ${heldAgain ? '' : 'not '}held again by a later ${status}`, async () => {
+      let answerX: (r: Response) => void = () => {};
+      const answers: (() => Promise<Response>)[] = [
+        () => new Promise<Response>((resolve) => (answerX = resolve)),
+        async () => new Response(null, { status: 503, headers: { 'retry-after': '1' } }),
+      ];
+      const fetch = fakeFetch(async () => (answers.shift() ?? (async () => new Response(null)))());
+      const wrapped = wrapFetch(fetch, { random: () => 0, policy: { retry: { maxAttempts: 1 } } });
+      const t0 = Date.now();
+      const x = wrapped(URL_A); // in flight while the gate closes
+      await wrapped(URL_A); // 503 Retry-After: 1 closes the gate until t0 + 1 s
+      const b = wrapped(URL_A); // waits at the gate
+      await vi.advanceTimersByTimeAsync(900);
+      // X's answer arrives while B waits, and closes the gate again until t0 + 2.9 s.
+      answerX(new Response(null, { status, headers: { 'retry-after': '2' } }));
+      await x;
+      await vi.advanceTimersByTimeAsync(200);
+      expect(fetch.calls).toHaveLength(heldAgain ? 2 : 3);
+      await vi.runAllTimersAsync();
+      await b;
+      expect((fetch.calls[2]?.at ?? 0) - t0).toBe(heldAgain ? 2_900 : 1_000);
+    });
+  }
+
   it('closes only for the configured statuses', async () => {
     const fetch = fakeFetch({ status: 503, headers: { 'retry-after': '1' } }, { status: 200 });
     const wrapped = wrapFetch(fetch, { policy: { throttle: { statuses: [429] } } });
