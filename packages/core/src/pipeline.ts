@@ -246,7 +246,11 @@ export class EndpointPipeline {
     let waitedAtGate = false;
     for (let attempt = 1; ; attempt++) {
       callerSignal?.throwIfAborted();
-      if (Date.now() >= deadlineAt) throw this.deadlineExceeded(attempt - 1);
+      if (Date.now() >= deadlineAt) {
+        if (!last) throw this.deadlineExceeded(attempt - 1);
+        this.giveUp(last, attempt - 1, 'deadline');
+        return this.finish(last, request, attempt - 1);
+      }
       try {
         waitedAtGate = await this.gate.pass(callSignal, deadlineAt);
       } catch (error) {
