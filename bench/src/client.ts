@@ -19,22 +19,45 @@ export interface Transition {
   readonly state: BreakerState;
 }
 
+/** One route as a client sees it. */
+export interface ContextRoute {
+  readonly name: string;
+  readonly path: string;
+  readonly match: string;
+  /**
+   * The server limits this route per tenant, named by this request header: a careful breakwater user
+   * partitions the endpoint by it (`keyHeader`). Absent for routes without tenants.
+   */
+  readonly tenantHeader?: string;
+}
+
+/** Extra request headers of one logical call (a tenant id); none for most scenarios. */
+export type CallHeaders = Readonly<Record<string, string>>;
+
 /** What a client factory gets. */
 export interface ClientContext {
   /** The fetch to build on: instrumented in scenarios, bare in the overhead benchmark. */
   readonly fetch: typeof globalThis.fetch;
   /** Routes of the scenario: a careful user configures one breaker (endpoint) per route. */
-  readonly routes: readonly { readonly name: string; readonly path: string; readonly match: string }[];
+  readonly routes: readonly ContextRoute[];
   /** The attempt timeout every client gets in this scenario (ms). */
   readonly attemptTimeoutMs: number;
+  /**
+   * false when the scenario switches circuit breakers off to isolate retries (the `budget` scenario):
+   * clients with a breaker run without it, and a client that is only a breaker declines to run.
+   */
+  readonly breakers: boolean;
   /** The bench clock, for transition timestamps. */
   readonly now: () => number;
 }
 
 /** A client instance under test. */
 export interface BenchClient {
-  /** One logical GET. Resolves with the final response, or rejects as the library does. */
-  call(url: string, signal: AbortSignal): Promise<Response>;
+  /**
+   * One logical GET with `headers` sent on every attempt. Resolves with the final response, or rejects
+   * as the library does.
+   */
+  call(url: string, signal: AbortSignal, headers?: CallHeaders): Promise<Response>;
   /** Current breaker states (empty for clients without a breaker). */
   breakers(): readonly BreakerSample[];
   /** Transitions seen through the library's events, in order. */
@@ -80,6 +103,14 @@ export async function okOrThrow(response: Response): Promise<Response> {
 export function attemptSignal(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {
   const timeout = AbortSignal.timeout(timeoutMs);
   return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}
+
+/**
+ * fetch's init for one attempt: the signal, and the headers only when there are any (so that calls
+ * without headers cost what they did before headers existed).
+ */
+export function attemptInit(signal: AbortSignal, headers: CallHeaders | undefined): RequestInit {
+  return headers ? { signal, headers } : { signal };
 }
 
 /** The route whose path is the URL's path, for per-route breakers. */

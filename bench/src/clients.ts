@@ -18,12 +18,15 @@ import ky from 'ky';
 import CircuitBreaker from 'opossum';
 import pRetry from 'p-retry';
 import {
+  attemptInit,
   attemptSignal,
   type BenchClient,
   type BreakerSample,
   type BreakerState,
+  type CallHeaders,
   type ClientContext,
   type ClientSpec,
+  ClientUnavailableError,
   okOrThrow,
   routeOf,
   type Transition,
@@ -50,7 +53,8 @@ const rawFetch: ClientSpec = {
   description: 'raw fetch, no retry or breaker (attempt timeout only)',
   async create(context) {
     return {
-      call: (url, signal) => context.fetch(url, { signal: attemptSignal(signal, context.attemptTimeoutMs) }),
+      call: (url, signal, headers) =>
+        context.fetch(url, attemptInit(attemptSignal(signal, context.attemptTimeoutMs), headers)),
       breakers: () => [],
       transitions: () => [],
       events: () => noEvents,
@@ -65,10 +69,12 @@ const pRetryClient: ClientSpec = {
   description: 'p-retry 9, retries: 3 (4 attempts), non-2xx thrown, default 1 s exponential backoff',
   async create(context) {
     return {
-      call: (url, signal) =>
+      call: (url, signal, headers) =>
         pRetry(
           async () =>
-            okOrThrow(await context.fetch(url, { signal: attemptSignal(signal, context.attemptTimeoutMs) })),
+            okOrThrow(
+              await context.fetch(url, attemptInit(attemptSignal(signal, context.attemptTimeoutMs), headers)),
+            ),
           { retries: 3, signal },
         ),
       breakers: () => [],
@@ -87,7 +93,7 @@ const kyClient: ClientSpec = {
   async create(context) {
     const client = ky.create({ fetch: context.fetch, timeout: context.attemptTimeoutMs });
     return {
-      call: (url, signal) => client.get(url, { signal }),
+      call: (url, signal, headers) => client.get(url, headers ? { signal, headers } : { signal }),
       breakers: () => [],
       transitions: () => [],
       events: () => noEvents,
@@ -103,7 +109,10 @@ const cockatielStates: Record<CircuitState, BreakerState> = {
   [CircuitState.Isolated]: 'open',
 };
 
-/** cockatiel's README composition: retry(handleAll, 3 retries, exponential) around ConsecutiveBreaker(5). */
+/**
+ * cockatiel's README composition: retry(handleAll, 3 retries, exponential) around ConsecutiveBreaker(5);
+ * the retry alone when the scenario switches breakers off.
+ */
 const cockatielClient: ClientSpec = {
   name: 'cockatiel',
   description:
@@ -118,19 +127,26 @@ const cockatielClient: ClientSpec = {
       breaker.onStateChange((state) =>
         log.push({ at: context.now(), key: route, state: cockatielStates[state] }),
       );
-      const policy = wrap(retry(handleAll, { maxAttempts: 3, backoff: new ExponentialBackoff() }), breaker);
+      const retries = retry(handleAll, { maxAttempts: 3, backoff: new ExponentialBackoff() });
+      const policy = context.breakers ? wrap(retries, breaker) : retries;
       return { breaker, policy };
     });
     return {
-      call: (url, signal) =>
+      call: (url, signal, headers) =>
         pick(policies, context, url).policy.execute(
           async (ctx) =>
             okOrThrow(
-              await context.fetch(url, { signal: attemptSignal(ctx.signal, context.attemptTimeoutMs) }),
+              await context.fetch(
+                url,
+                attemptInit(attemptSignal(ctx.signal, context.attemptTimeoutMs), headers),
+              ),
             ),
           signal,
         ),
-      breakers: () => [...policies].map(([key, p]) => ({ key, state: cockatielStates[p.breaker.state] })),
+      breakers: () =>
+        context.breakers
+          ? [...policies].map(([key, p]) => ({ key, state: cockatielStates[p.breaker.state] }))
+          : [],
       transitions: () => log,
       events: () => noEvents,
       close() {},
@@ -144,11 +160,18 @@ const opossumClient: ClientSpec = {
   description:
     'opossum 10 README: errorThresholdPercentage 50, resetTimeout 30 s, timeout = attempt timeout, no retry, non-2xx thrown',
   async create(context) {
+    if (!context.breakers) {
+      throw new ClientUnavailableError(
+        'opossum is only a circuit breaker (no retry): left out while breakers are off',
+      );
+    }
     const log: Transition[] = [];
     const breakers = perRoute(context, (route) => {
       const breaker = new CircuitBreaker(
-        async (url: string, signal: AbortSignal) =>
-          okOrThrow(await context.fetch(url, { signal: attemptSignal(signal, context.attemptTimeoutMs) })),
+        async (url: string, signal: AbortSignal, headers: CallHeaders | undefined) =>
+          okOrThrow(
+            await context.fetch(url, attemptInit(attemptSignal(signal, context.attemptTimeoutMs), headers)),
+          ),
         { timeout: context.attemptTimeoutMs, errorThresholdPercentage: 50, resetTimeout: 30_000 },
       );
       breaker.on('open', () => log.push({ at: context.now(), key: route, state: 'open' }));
@@ -159,7 +182,8 @@ const opossumClient: ClientSpec = {
     const stateOf = (b: CircuitBreaker): BreakerState =>
       b.opened ? 'open' : b.halfOpen ? 'half-open' : 'closed';
     return {
-      call: (url, signal) => pick(breakers, context, url).fire(url, signal) as Promise<Response>,
+      call: (url, signal, headers) =>
+        pick(breakers, context, url).fire(url, signal, headers) as Promise<Response>,
       breakers: () => [...breakers].map(([key, b]) => ({ key, state: stateOf(b) })),
       transitions: () => log,
       events: () => noEvents,
@@ -170,8 +194,15 @@ const opossumClient: ClientSpec = {
   },
 };
 
-/** Endpoint keys are `<rule name> <origin>`: the bench charts the rule name. */
-const keyName = (key: string): string => key.split(' ')[0] ?? key;
+/**
+ * Endpoint keys are `<rule name> <origin>[ <header>=<value>]`: the bench charts the rule name, and the
+ * header's value for a partitioned key (one breaker per tenant).
+ */
+export function keyName(key: string): string {
+  const [name = key, , partition] = key.split(' ');
+  if (partition === undefined) return name;
+  return `${name} ${partition.slice(partition.indexOf('=') + 1)}`;
+}
 
 const eventStates: Readonly<Partial<Record<BreakwaterEvent['type'], BreakerState>>> = {
   break: 'open',
@@ -179,7 +210,11 @@ const eventStates: Readonly<Partial<Record<BreakwaterEvent['type'], BreakerState
   reset: 'closed',
 };
 
-/** breakwater: one endpoint rule per route, the scenario's attempt timeout, defaults or a preset. */
+/**
+ * breakwater: one endpoint rule per route, the scenario's attempt timeout, defaults or a preset. A route
+ * the server limits per tenant is partitioned by the tenant header (`keyHeader`), as a careful user
+ * would; with breakers off the rule switches its breaker off (`breaker.enabled: false`).
+ */
 function breakwater(name: string, description: string, policy: PolicyInput | undefined): ClientSpec {
   return {
     name,
@@ -192,7 +227,11 @@ function breakwater(name: string, description: string, policy: PolicyInput | und
         endpoints: context.routes.map((r) => ({
           name: r.name,
           match: r.match,
-          policy: { timeout: { attemptMs: context.attemptTimeoutMs } },
+          ...(r.tenantHeader === undefined ? {} : { keyHeader: r.tenantHeader }),
+          policy: {
+            timeout: { attemptMs: context.attemptTimeoutMs },
+            ...(context.breakers ? {} : { breaker: { enabled: false } }),
+          },
         })),
         onEvent: (e) => {
           counts[e.type] = (counts[e.type] ?? 0) + 1;
@@ -201,7 +240,7 @@ function breakwater(name: string, description: string, policy: PolicyInput | und
         },
       });
       const client: BenchClient = {
-        call: (url, signal) => f(url, { signal }),
+        call: (url, signal, headers) => f(url, attemptInit(signal, headers)),
         breakers: (): BreakerSample[] => f.breakers().map((b) => ({ key: keyName(b.key), state: b.state })),
         transitions: () => log,
         events: () => counts,
@@ -237,8 +276,8 @@ export const cockatielBare: ClientSpec = {
       circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) }),
     );
     return {
-      call: (url, signal) =>
-        policy.execute(async () => okOrThrow(await context.fetch(url, { signal })), signal),
+      call: (url, signal, headers) =>
+        policy.execute(async () => okOrThrow(await context.fetch(url, attemptInit(signal, headers))), signal),
       breakers: () => [],
       transitions: () => [],
       events: () => noEvents,

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FaultServer, type FaultServerOptions } from './fault-server.ts';
+import { FaultServer, type FaultServerOptions, parseThrottleToken, throttleToken } from './fault-server.ts';
 import { callContext, instrumentFetch } from './instrument.ts';
 
 const servers: FaultServer[] = [];
@@ -74,7 +74,47 @@ describe('FaultServer', () => {
       await expect(f(`${server.origin}/r`)).rejects.toThrow(TypeError);
     });
     expect(context.attempts).toBe(2);
-    expect(server.arrivals.map((a) => a.status)).toEqual([0, 0]);
+    expect(server.arrivals.map((a) => [a.status, a.attempt])).toEqual([
+      [0, 1],
+      [0, 2],
+    ]);
+  });
+
+  it("limits each tenant on its own and counts early requests against that tenant's Retry-After only", async () => {
+    const server = await start([
+      {
+        name: 'customers',
+        path: '/v1/customers',
+        tenantHeader: 'x-tenant-id',
+        phases: [{ at: 0, label: 'limit', throttle: { perSecond: 1, retryAfterS: 5 } }],
+      },
+    ]);
+    const f = instrumentFetch(globalThis.fetch, server, () => performance.now());
+    const get = async (tenant: string): Promise<number> => {
+      const res = await f(`${server.origin}/v1/customers`, { headers: { 'x-tenant-id': tenant } });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    // a: served, then throttled (Retry-After 5 s), then early (a has seen its 429).
+    expect([await get('a'), await get('a'), await get('a')]).toEqual([200, 429, 429]);
+    // b has its own limit and its own windows: served at once, and never early because of a's 429.
+    expect(await get('b')).toBe(200);
+    const counts = server.counts().customers;
+    expect(counts?.tenants).toEqual({
+      a: { requests: 3, early: 1, earlyAfterSeen: 1 },
+      b: { requests: 1, early: 0, earlyAfterSeen: 0 },
+    });
+    expect(counts).toMatchObject({ requests: 4, early: 1, earlyAfterSeen: 1 });
+    expect(server.arrivals.map((a) => a.tenant)).toEqual(['a', 'a', 'a', 'b']);
+  });
+
+  it('names a Retry-After by path, tenant and id in a token it can read back', () => {
+    const token = throttleToken('/v1/customers', 'con toso:1', 7);
+    expect(parseThrottleToken(token)).toEqual({ path: '/v1/customers', tenant: 'con toso:1', id: 7 });
+    expect(parseThrottleToken(throttleToken('/r', '', 1))).toEqual({ path: '/r', tenant: '', id: 1 });
+    expect(parseThrottleToken('/r:1')).toBeUndefined();
+    expect(parseThrottleToken('/r a x')).toBeUndefined();
+    expect(parseThrottleToken('%E0 a 1')).toBeUndefined();
   });
 
   it('answers unknown paths with 404 without counting them against a route', async () => {

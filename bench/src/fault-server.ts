@@ -13,6 +13,8 @@ import { RateLimiter, RetryAfterLedger } from './throttle.ts';
 
 /** Request header carrying the client's send time (`performance.now()`, same process). */
 export const SENT_HEADER = 'x-bench-sent';
+/** Request header carrying the attempt number within the logical call (1 = first attempt). */
+export const ATTEMPT_HEADER = 'x-bench-attempt';
 /** Response header naming the Retry-After given, so the client side can report when it saw it. */
 export const THROTTLE_HEADER = 'x-bench-throttle';
 
@@ -21,6 +23,11 @@ export interface ServerRoute {
   readonly name: string;
   readonly path: string;
   readonly phases: readonly Phase[];
+  /**
+   * The request header naming the tenant: each tenant then has its own rate limiters, its own
+   * Retry-After windows and its own early counts. Default none: the route is one tenant.
+   */
+  readonly tenantHeader?: string;
 }
 
 export interface FaultServerOptions {
@@ -38,6 +45,19 @@ export interface Arrival {
   readonly route: string;
   readonly status: number;
   readonly down: boolean;
+  /** Attempt number within its logical call (1 = first attempt); 0 when the client did not say. */
+  readonly attempt: number;
+  /** The tenant, on routes with a tenant header. */
+  readonly tenant?: string;
+}
+
+/** What one tenant of a route received. */
+export interface TenantCounts {
+  readonly requests: number;
+  /** Requests that arrived before a Retry-After given to this tenant had elapsed. */
+  readonly early: number;
+  /** ...of which the client had already received that Retry-After when it sent them. */
+  readonly earlyAfterSeen: number;
 }
 
 /** What one route received. */
@@ -45,18 +65,50 @@ export interface RouteCounts {
   requests: number;
   /** Requests that arrived while the route was down. */
   whileDown: number;
-  /** Requests that arrived before a Retry-After the server had given had elapsed. */
+  /** Requests that arrived before a Retry-After the server had given (to their tenant) had elapsed. */
   early: number;
   /** ...of which the client had already received that Retry-After when it sent them. */
   earlyAfterSeen: number;
+  /** Per tenant, on routes with a tenant header. */
+  tenants?: Record<string, TenantCounts>;
+}
+
+/** The throttling state of one tenant of a route (the whole route when it has no tenant header). */
+interface TenantState {
+  readonly ledger: RetryAfterLedger;
+  /** One limiter per throttle phase, by phase index. */
+  readonly limiters: Map<number, RateLimiter>;
+  requests: number;
 }
 
 interface RouteState {
   readonly route: ServerRoute;
   readonly random: Random;
-  readonly ledger: RetryAfterLedger;
-  readonly limiters: Map<number, RateLimiter>;
+  readonly tenants: Map<string, TenantState>;
   readonly counts: RouteCounts;
+}
+
+/** The THROTTLE_HEADER value naming Retry-After `id` of `tenant` on `path` (all three recoverable). */
+export function throttleToken(path: string, tenant: string, id: number): string {
+  return `${encodeURIComponent(path)} ${encodeURIComponent(tenant)} ${id}`;
+}
+
+/** The parts of a throttleToken, or undefined when `token` is not one. */
+export function parseThrottleToken(
+  token: string,
+): { readonly path: string; readonly tenant: string; readonly id: number } | undefined {
+  const parts = token.split(' ');
+  const id = Number(parts[2]);
+  if (parts.length !== 3 || !Number.isInteger(id)) return undefined;
+  try {
+    return {
+      path: decodeURIComponent(parts[0] as string),
+      tenant: decodeURIComponent(parts[1] as string),
+      id,
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 export class FaultServer {
@@ -79,8 +131,7 @@ export class FaultServer {
       this.#routes.set(route.path, {
         route,
         random: mulberry32(deriveSeed(options.seed, route.name)),
-        ledger: new RetryAfterLedger(),
-        limiters: new Map(),
+        tenants: new Map(),
         counts: { requests: 0, whileDown: 0, early: 0, earlyAfterSeen: 0 },
       });
     }
@@ -104,22 +155,31 @@ export class FaultServer {
     this.#startAt = at;
   }
 
-  /** The client received throttle `token` (a THROTTLE_HEADER value) at `at`. */
+  /** The client received throttle `token` (a THROTTLE_HEADER value) at `at`. Unknown tokens are ignored. */
   seen(token: string, at: number): void {
-    const colon = token.lastIndexOf(':');
-    const state = this.#routes.get(token.slice(0, colon));
-    state?.ledger.seen(Number(token.slice(colon + 1)), at);
+    const parsed = parseThrottleToken(token);
+    if (!parsed) return;
+    this.#routes.get(parsed.path)?.tenants.get(parsed.tenant)?.ledger.seen(parsed.id, at);
   }
 
   /** Counts per route name. */
   counts(): Record<string, RouteCounts> {
     const out: Record<string, RouteCounts> = {};
     for (const state of this.#routes.values()) {
-      out[state.route.name] = {
-        ...state.counts,
-        early: state.ledger.early,
-        earlyAfterSeen: state.ledger.earlyAfterSeen,
-      };
+      const tenants: Record<string, TenantCounts> = {};
+      let early = 0;
+      let earlyAfterSeen = 0;
+      for (const [tenant, t] of state.tenants) {
+        early += t.ledger.early;
+        earlyAfterSeen += t.ledger.earlyAfterSeen;
+        tenants[tenant] = {
+          requests: t.requests,
+          early: t.ledger.early,
+          earlyAfterSeen: t.ledger.earlyAfterSeen,
+        };
+      }
+      const counts: RouteCounts = { ...state.counts, early, earlyAfterSeen };
+      out[state.route.name] = state.route.tenantHeader === undefined ? counts : { ...counts, tenants };
     }
     return out;
   }
@@ -144,26 +204,34 @@ export class FaultServer {
     }
     const index = phaseIndexAt(state.route.phases, t);
     const phase = state.route.phases[index] as Phase;
+    const tenantHeader = state.route.tenantHeader;
+    const tenantValue = tenantHeader === undefined ? undefined : req.headers[tenantHeader];
+    const tenant = typeof tenantValue === 'string' ? tenantValue : '';
+    const tenantState = this.#tenant(state, tenant);
     const sentHeader = req.headers[SENT_HEADER];
     const sentAt = typeof sentHeader === 'string' ? Number(sentHeader) : Number.NaN;
-    state.ledger.check(now, Number.isFinite(sentAt) ? sentAt : undefined);
+    tenantState.ledger.check(now, Number.isFinite(sentAt) ? sentAt : undefined);
+    tenantState.requests++;
     state.counts.requests++;
     if (phase.down) state.counts.whileDown++;
+    const attemptHeader = Number(req.headers[ATTEMPT_HEADER]);
+    const attempt = Number.isInteger(attemptHeader) && attemptHeader > 0 ? attemptHeader : 0;
     const record = (status: number): void => {
-      this.arrivals.push({ t, route: state.route.name, status, down: phase.down === true });
+      const arrival: Arrival = { t, route: state.route.name, status, down: phase.down === true, attempt };
+      this.arrivals.push(tenantHeader === undefined ? arrival : { ...arrival, tenant });
     };
 
     if (phase.throttle) {
-      let limiter = state.limiters.get(index);
+      let limiter = tenantState.limiters.get(index);
       if (!limiter) {
         limiter = new RateLimiter(phase.throttle.perSecond, phase.throttle.retryAfterS);
-        state.limiters.set(index, limiter);
+        tenantState.limiters.set(index, limiter);
       }
       const admission = limiter.admit(now);
       if (admission.throttled) {
-        const id = state.ledger.give(now, admission.retryAfterS);
+        const id = tenantState.ledger.give(now, admission.retryAfterS);
         record(429);
-        res.setHeader(THROTTLE_HEADER, `${path}:${id}`);
+        res.setHeader(THROTTLE_HEADER, throttleToken(path, tenant, id));
         this.#send(res, 429, throttledPayload(admission.retryAfterS));
         return;
       }
@@ -191,6 +259,15 @@ export class FaultServer {
       return;
     }
     this.#send(res, decision.status, payload);
+  }
+
+  #tenant(state: RouteState, tenant: string): TenantState {
+    let found = state.tenants.get(tenant);
+    if (!found) {
+      found = { ledger: new RetryAfterLedger(), limiters: new Map(), requests: 0 };
+      state.tenants.set(tenant, found);
+    }
+    return found;
   }
 
   #send(res: ServerResponse, status: number, payload: Payload): void {

@@ -1,10 +1,11 @@
 /**
  * The fetch every client builds on in a scenario. It counts the upstream attempts of the current
  * logical call (through AsyncLocalStorage, so it works inside any library), stamps the send time for
- * the server's Retry-After ledger, and reports when a throttling response reached the client.
+ * the server's Retry-After ledger and the attempt number (so the server tells first attempts from
+ * retries), and reports when a throttling response reached the client.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { SENT_HEADER, THROTTLE_HEADER } from './fault-server.ts';
+import { ATTEMPT_HEADER, SENT_HEADER, THROTTLE_HEADER } from './fault-server.ts';
 
 /** Per logical call: how many times it reached for the network. */
 export interface CallContext {
@@ -29,6 +30,7 @@ export function instrumentFetch(
     if (context) context.attempts++;
     const request = new Request(input, init);
     request.headers.set(SENT_HEADER, String(now()));
+    if (context) request.headers.set(ATTEMPT_HEADER, String(context.attempts));
     const response = await base(request);
     const token = response.headers.get(THROTTLE_HEADER);
     if (token !== null) sink.seen(token, now());

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HttpStatusError } from './client.ts';
-import { outcomeOfError, outcomeOfStatus, planCalls } from './load.ts';
+import { outcomeOfError, outcomeOfStatus, planCalls, tenantRotation } from './load.ts';
 
 describe('planCalls', () => {
   it('starts calls on a fixed schedule per route, merged in time order', () => {
@@ -17,6 +17,55 @@ describe('planCalls', () => {
     expect(plan.filter((c) => c.route === 'b').map((c) => c.at)).toEqual([0, 250, 500, 750]);
     expect(plan.every((c, i) => i === 0 || (plan[i - 1]?.at ?? 0) <= c.at)).toBe(true);
     expect(() => planCalls([{ name: 'x', path: '/x', rps: 0 }], 1_000)).toThrow(/rps/);
+  });
+});
+
+describe('tenants', () => {
+  const tenants = {
+    header: 'x-tenant-id',
+    ids: [
+      { id: 'contoso', share: 3 },
+      { id: 'fabrikam', share: 1 },
+      { id: 'northwind', share: 1 },
+    ],
+  };
+
+  it('deals calls out by share, each tenant spread evenly rather than in bursts', () => {
+    expect(tenantRotation(tenants)).toEqual(['contoso', 'fabrikam', 'contoso', 'northwind', 'contoso']);
+    expect(tenantRotation({ header: 'h', ids: [{ id: 'only', share: 2 }] })).toEqual(['only', 'only']);
+  });
+
+  it('rejects shares that cannot be dealt out', () => {
+    expect(() => tenantRotation({ header: 'h', ids: [] })).toThrow(/at least one/);
+    expect(() => tenantRotation({ header: 'h', ids: [{ id: 'a', share: 0.5 }] })).toThrow(/tenant a: share/);
+  });
+
+  it('puts the tenant header on each planned call of a route with tenants, and none elsewhere', () => {
+    const plan = planCalls(
+      [
+        { name: 'c', path: '/c', rps: 10, tenants },
+        { name: 'plain', path: '/p', rps: 2 },
+      ],
+      1_000,
+    );
+    const onC = plan.filter((c) => c.route === 'c');
+    expect(onC.map((c) => c.tenant)).toEqual([
+      'contoso',
+      'fabrikam',
+      'contoso',
+      'northwind',
+      'contoso',
+      'contoso',
+      'fabrikam',
+      'contoso',
+      'northwind',
+      'contoso',
+    ]);
+    expect(onC[1]?.headers).toEqual({ 'x-tenant-id': 'fabrikam' });
+    for (const call of plan.filter((c) => c.route === 'plain')) {
+      expect(call).not.toHaveProperty('tenant');
+      expect(call).not.toHaveProperty('headers');
+    }
   });
 });
 

@@ -4,8 +4,9 @@
  * client against its own server) gets the same call at the same moment.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BenchClient } from './client.ts';
+import type { BenchClient, CallHeaders } from './client.ts';
 import { callContext } from './instrument.ts';
+import type { TenantLoad } from './scenarios.ts';
 
 /** How a logical call ended, from the caller's point of view. */
 export type Outcome =
@@ -40,6 +41,8 @@ export interface CallRecord {
   readonly status: number;
   /** Upstream attempts it made (0: rejected without touching the network). */
   readonly attempts: number;
+  /** The tenant it was sent for, on routes with tenants. */
+  readonly tenant?: string;
 }
 
 /** One scheduled logical call. */
@@ -47,19 +50,65 @@ export interface PlannedCall {
   readonly at: number;
   readonly route: string;
   readonly path: string;
+  /** The tenant it is sent for, and the header naming it, on routes with tenants. */
+  readonly tenant?: string;
+  readonly headers?: CallHeaders;
 }
 
-/** Evenly spaced calls for each route at its rate over [0, durationMs), merged in time order. */
-export function planCalls(
-  routes: readonly { readonly name: string; readonly path: string; readonly rps: number }[],
-  durationMs: number,
-): PlannedCall[] {
+/** What planCalls needs of a route. */
+export interface PlannedRoute {
+  readonly name: string;
+  readonly path: string;
+  readonly rps: number;
+  readonly tenants?: TenantLoad;
+}
+
+/**
+ * The rotation of tenant ids a route's calls are dealt out in: shares interleaved (largest remainder
+ * first), so that `contoso: 3, fabrikam: 1` gives `contoso fabrikam contoso contoso` rather than a burst
+ * of one tenant followed by the other.
+ */
+export function tenantRotation(tenants: TenantLoad): string[] {
+  if (tenants.ids.length === 0) throw new RangeError(`tenants of header ${tenants.header}: at least one id`);
+  for (const { id, share } of tenants.ids) {
+    if (!(Number.isInteger(share) && share > 0)) {
+      throw new RangeError(`tenant ${id}: share must be a positive integer, got ${share}`);
+    }
+  }
+  const total = tenants.ids.reduce((sum, t) => sum + t.share, 0);
+  const credit = tenants.ids.map(() => 0);
+  const out: string[] = [];
+  // Smooth weighted round-robin (as nginx does it): deterministic, and spreads each tenant evenly.
+  for (let k = 0; k < total; k++) {
+    let best = 0;
+    tenants.ids.forEach((t, i) => {
+      credit[i] = (credit[i] as number) + t.share;
+      if ((credit[i] as number) > (credit[best] as number)) best = i;
+    });
+    credit[best] = (credit[best] as number) - total;
+    out.push((tenants.ids[best] as { id: string }).id);
+  }
+  return out;
+}
+
+/**
+ * Evenly spaced calls for each route at its rate over [0, durationMs), merged in time order. On a route
+ * with tenants, call k carries the k-th tenant of the rotation in the tenant header.
+ */
+export function planCalls(routes: readonly PlannedRoute[], durationMs: number): PlannedCall[] {
   const plan: PlannedCall[] = [];
   for (const route of routes) {
     if (!(route.rps > 0)) throw new RangeError(`route ${route.name}: rps must be > 0, got ${route.rps}`);
     const gap = 1000 / route.rps;
-    for (let k = 0; k * gap < durationMs; k++)
-      plan.push({ at: k * gap, route: route.name, path: route.path });
+    const tenants = route.tenants;
+    const rotation = tenants ? tenantRotation(tenants) : [];
+    for (let k = 0; k * gap < durationMs; k++) {
+      const call: PlannedCall = { at: k * gap, route: route.name, path: route.path };
+      const tenant = rotation[k % rotation.length];
+      plan.push(
+        tenants && tenant !== undefined ? { ...call, tenant, headers: { [tenants.header]: tenant } } : call,
+      );
+    }
   }
   return plan.sort((a, b) => a.at - b.at);
 }
@@ -132,7 +181,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<void> {
       let status = 0;
       let end: number;
       try {
-        const response = await lane.client.call(lane.origin + call.path, controller.signal);
+        const response = await lane.client.call(lane.origin + call.path, controller.signal, call.headers);
         end = now() - startAt;
         status = response.status;
         outcome = outcomeOfStatus(status);
@@ -141,7 +190,15 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<void> {
         end = now() - startAt;
         ({ outcome, status } = outcomeOfError(error, context.attempts, controller.signal.aborted));
       }
-      lane.records.push({ route: call.route, start, end, outcome, status, attempts: context.attempts });
+      const record: CallRecord = {
+        route: call.route,
+        start,
+        end,
+        outcome,
+        status,
+        attempts: context.attempts,
+      };
+      lane.records.push(call.tenant === undefined ? record : { ...record, tenant: call.tenant });
     });
     pending.add(done);
     void done.finally(() => pending.delete(done));

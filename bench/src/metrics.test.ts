@@ -51,7 +51,13 @@ describe('computeMetrics', () => {
     status: outcome === 'ok' ? 200 : outcome === 'server-error' ? 500 : 0,
     attempts,
   });
-  const arrival = (t: number): Arrival => ({ t, route: 'r', status: 500, down: t >= 1_000 && t < 12_000 });
+  const arrival = (t: number, attempt = 1): Arrival => ({
+    t,
+    route: 'r',
+    status: 500,
+    down: t >= 1_000 && t < 12_000,
+    attempt,
+  });
 
   it('measures fail-fast, recovery, probes and latency while open', () => {
     const records = [
@@ -112,5 +118,93 @@ describe('computeMetrics', () => {
       null,
       false,
     ]);
+  });
+
+  it('tells first attempts from retries during the down phase', () => {
+    const m = computeMetrics({
+      scenario,
+      started: 3,
+      records: [call(500, 501, 'ok'), call(1_000, 3_000, 'server-error', 3), call(11_900, 12_100, 'ok', 2)],
+      counts: { r: { requests: 7, whileDown: 5, early: 0, earlyAfterSeen: 0 } },
+      // 999 is before the phase, 12 000 after it: neither counts.
+      arrivals: [
+        arrival(500),
+        arrival(1_000),
+        arrival(1_400, 2),
+        arrival(2_900, 3),
+        arrival(11_900),
+        arrival(11_999, 2),
+        arrival(12_000, 3),
+      ],
+      runs: [],
+    });
+    expect(m.downPhase).toEqual({
+      durationMs: 11_000,
+      requests: 5,
+      firstAttempts: 2,
+      firstAttemptsBefore: 1,
+      amplification: 2.5,
+    });
+  });
+
+  it('measures each tenant against its own counts', () => {
+    const tenantCall = (tenant: string, outcome: CallRecord['outcome'], ms: number): CallRecord => ({
+      ...call(0, ms, outcome),
+      tenant,
+    });
+    const m = computeMetrics({
+      scenario,
+      started: 4,
+      records: [
+        tenantCall('a', 'throttled', 10),
+        tenantCall('a', 'ok', 20),
+        tenantCall('b', 'ok', 1),
+        tenantCall('b', 'ok', 2),
+      ],
+      counts: {
+        r: {
+          requests: 5,
+          whileDown: 0,
+          early: 2,
+          earlyAfterSeen: 1,
+          tenants: {
+            a: { requests: 3, early: 2, earlyAfterSeen: 1 },
+            b: { requests: 2, early: 0, earlyAfterSeen: 0 },
+          },
+        },
+      },
+      arrivals: [],
+      runs: [],
+    });
+    expect(m.tenants.a).toMatchObject({
+      logical: 2,
+      successRate: 0.5,
+      upstream: 3,
+      early: 2,
+      earlyAfterSeen: 1,
+    });
+    expect(m.tenants.b).toMatchObject({
+      logical: 2,
+      successRate: 1,
+      upstream: 2,
+      early: 0,
+      earlyAfterSeen: 0,
+    });
+    expect(m.tenants.b?.latency.p99).toBe(2);
+  });
+
+  it('has no tenants or down phase where the scenario has none', () => {
+    const m = computeMetrics({
+      scenario: {
+        ...scenario,
+        routes: [{ ...(scenario.routes[0] as Scenario['routes'][number]), phases: [{ at: 0, label: 'ok' }] }],
+      },
+      started: 1,
+      records: [call(0, 1, 'ok')],
+      counts: { r: { requests: 1, whileDown: 0, early: 0, earlyAfterSeen: 0 } },
+      arrivals: [arrival(0)],
+      runs: [],
+    });
+    expect([m.tenants, m.downPhase]).toEqual([{}, null]);
   });
 });

@@ -47,6 +47,33 @@ export interface RouteMetrics {
   readonly latency: LatencySummary;
 }
 
+/** One tenant of a route with tenants. */
+export interface TenantMetrics {
+  readonly logical: number;
+  readonly successRate: number;
+  readonly upstream: number;
+  /** Requests for this tenant that arrived before a Retry-After given to this tenant had elapsed. */
+  readonly early: number;
+  /** ...sent after the client had received that Retry-After. */
+  readonly earlyAfterSeen: number;
+  readonly latency: LatencySummary;
+}
+
+/** What reached the route during its first down phase, first attempts told from retries. */
+export interface DownPhaseSummary {
+  readonly durationMs: number;
+  readonly requests: number;
+  /** Requests that were the first attempt of their logical call. */
+  readonly firstAttempts: number;
+  /**
+   * First attempts on the route before the phase started. A retry budget whose window reaches back
+   * before the phase counts them too, so they explain retries beyond `firstAttempts` alone.
+   */
+  readonly firstAttemptsBefore: number;
+  /** requests / firstAttempts: what retries multiplied the load by while the upstream was failing. */
+  readonly amplification: number;
+}
+
 export interface Metrics {
   /** Logical calls started. */
   readonly logical: number;
@@ -73,6 +100,10 @@ export interface Metrics {
   readonly breakerOpened: boolean;
   readonly outcomes: Readonly<Record<Outcome, number>>;
   readonly routes: Readonly<Record<string, RouteMetrics>>;
+  /** Per tenant (on routes with tenants; empty otherwise). */
+  readonly tenants: Readonly<Record<string, TenantMetrics>>;
+  /** The first down phase of the first route that has one; null without. */
+  readonly downPhase: DownPhaseSummary | null;
 }
 
 export interface MetricsInput {
@@ -105,6 +136,22 @@ export function computeMetrics(input: MetricsInput): Metrics {
     };
   }
 
+  const tenants: Record<string, TenantMetrics> = {};
+  for (const [tenant, mine] of Map.groupBy(
+    records.filter((r) => r.tenant !== undefined),
+    (r) => r.tenant as string,
+  )) {
+    const served = counts.flatMap((c) => (c.tenants?.[tenant] ? [c.tenants[tenant]] : []));
+    tenants[tenant] = {
+      logical: mine.length,
+      successRate: ratio(mine.filter((r) => r.outcome === 'ok').length, mine.length),
+      upstream: served.reduce((s, c) => s + c.requests, 0),
+      early: served.reduce((s, c) => s + c.early, 0),
+      earlyAfterSeen: served.reduce((s, c) => s + c.earlyAfterSeen, 0),
+      latency: latencies(mine),
+    };
+  }
+
   const openRuns = runs.filter((r) => r.state === 'open');
   const inOpen = records.filter((r) =>
     openRuns.some((run) => run.key === r.route && run.from <= r.start && r.start < run.to),
@@ -113,9 +160,21 @@ export function computeMetrics(input: MetricsInput): Metrics {
   let failFastMs: number | null = null;
   let recoveryMs: number | null = null;
   let probes: ProbeSummary | null = null;
+  let downPhase: DownPhaseSummary | null = null;
   const downRoute = scenario.routes.find((r) => downIntervals(r.phases, scenario.durationMs).length > 0);
   if (downRoute) {
     const [down0, down1] = downIntervals(downRoute.phases, scenario.durationMs)[0] as [number, number];
+    const during = input.arrivals.filter((a) => a.route === downRoute.name && a.t >= down0 && a.t < down1);
+    const firstAttempts = during.filter((a) => a.attempt === 1).length;
+    downPhase = {
+      durationMs: down1 - down0,
+      requests: during.length,
+      firstAttempts,
+      firstAttemptsBefore: input.arrivals.filter(
+        (a) => a.route === downRoute.name && a.t < down0 && a.attempt === 1,
+      ).length,
+      amplification: ratio(during.length, firstAttempts),
+    };
     const onRoute = records.filter((r) => r.route === downRoute.name);
     const firstFast = onRoute
       .filter((r) => r.outcome === 'fail-fast' && r.start >= down0 && r.start < down1)
@@ -170,5 +229,7 @@ export function computeMetrics(input: MetricsInput): Metrics {
     breakerOpened: openRuns.length > 0,
     outcomes,
     routes,
+    tenants,
+    downPhase,
   };
 }

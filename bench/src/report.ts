@@ -1,9 +1,11 @@
 /**
  * Turns results into the terminal table and the Markdown report. The same rows feed both.
  */
+
+import { DEFAULT_POLICY } from '@breakwater/policies';
 import type { OverheadResult, OverheadRow } from './overhead.ts';
 import type { ScenarioResult } from './run-scenario.ts';
-import type { TargetCheck } from './targets.ts';
+import { budgetBound, type TargetCheck } from './targets.ts';
 
 const HEADER = [
   'client',
@@ -30,17 +32,13 @@ const ms = (n: number | null | undefined): string => {
 export function scenarioRows(result: ScenarioResult): string[][] {
   return result.lanes.map((lane) => {
     const m = lane.metrics;
-    if (!m)
-      return [
-        lane.client,
-        `not run: ${lane.unavailable ?? ''}`,
-        ...new Array<string>(HEADER.length - 2).fill(''),
-      ];
+    if (!m) return [lane.client, 'not run', ...new Array<string>(HEADER.length - 2).fill('')];
     const halfOpens = (lane.eventRuns?.length ? lane.eventRuns : (lane.sampledRuns ?? [])).filter(
       (r) => r.state === 'half-open',
     ).length;
-    const breaker =
-      (lane.sampledRuns ?? []).length === 0
+    const breaker = !result.breakers
+      ? 'off'
+      : (lane.sampledRuns ?? []).length === 0
         ? '–'
         : m.breakerOpened
           ? `opened, ${halfOpens} half-open`
@@ -80,6 +78,79 @@ export function routeRows(result: ScenarioResult): string[][] {
           ],
         ]
       : [],
+  );
+}
+
+/** Per-tenant success, p99, requests and early requests when a route has tenants. */
+export function tenantRows(result: ScenarioResult): string[][] {
+  const ids = tenantIds(result);
+  if (ids.length === 0) return [];
+  return result.lanes.flatMap((lane) =>
+    lane.metrics
+      ? [
+          [
+            lane.client,
+            ...ids.flatMap((id) => {
+              const t = lane.metrics?.tenants[id];
+              return t
+                ? [
+                    `${(t.successRate * 100).toFixed(1)} %`,
+                    ms(t.latency.p99),
+                    String(t.upstream),
+                    t.early === 0 ? '0' : `${t.earlyAfterSeen} (${t.early})`,
+                  ]
+                : ['', '', '', ''];
+            }),
+          ],
+        ]
+      : [],
+  );
+}
+
+function tenantIds(result: ScenarioResult): string[] {
+  return result.routes.flatMap((r) => (r.tenants ?? []).map((t) => t.id));
+}
+
+function tenantHeader(result: ScenarioResult): string[] {
+  return [
+    'client',
+    ...result.routes.flatMap((r) =>
+      (r.tenants ?? []).flatMap((t) => {
+        const name = `${t.id} (${t.rps}/s${t.underLimit ? '' : ', over'})`;
+        return [`${name} success`, `${t.id} p99 ms`, `${t.id} upstream`, `${t.id} early`];
+      }),
+    ),
+  ];
+}
+
+const DOWN_HEADER = ['client', 'first attempts', 'requests', 'retries', 'amplif. while down', 'budget bound'];
+
+/**
+ * With breakers off, what reached the server during the down phase, first attempts told from retries,
+ * beside the bound breakwater's default retry budget sets for that many first attempts.
+ */
+export function downPhaseRows(result: ScenarioResult): string[][] {
+  if (result.breakers) return [];
+  return result.lanes.flatMap((lane) => {
+    const d = lane.metrics?.downPhase;
+    if (!d) return [];
+    return [
+      [
+        lane.client,
+        String(d.firstAttempts),
+        String(d.requests),
+        String(d.requests - d.firstAttempts),
+        d.amplification.toFixed(2),
+        budgetBound(d.firstAttempts, d.durationMs, DEFAULT_POLICY.retryBudget).toFixed(0),
+      ],
+    ];
+  });
+}
+
+/** One line per client that did not run, with why (kept out of the table so its columns stay narrow). */
+export function notRunLines(result: ScenarioResult): string[] {
+  return result.lanes.flatMap((l) =>
+    l.metrics ? [] : [`${l.client} not run: ${l.unavailable ?? 'unknown'}`],
   );
 }
 
@@ -131,9 +202,13 @@ export function terminalReport(
   const parts: string[] = [];
   for (const result of results) {
     parts.push(`\n${result.name}: ${result.description}`);
-    parts.push(textTable(HEADER, scenarioRows(result)));
+    parts.push(textTable(HEADER, scenarioRows(result)), ...notRunLines(result));
     const routes = routeRows(result);
     if (routes.length > 0) parts.push(`\nper route:\n${textTable(routeHeader(result), routes)}`);
+    const tenants = tenantRows(result);
+    if (tenants.length > 0) parts.push(`\nper tenant:\n${textTable(tenantHeader(result), tenants)}`);
+    const down = downPhaseRows(result);
+    if (down.length > 0) parts.push(`\nwhile down, breakers off:\n${textTable(DOWN_HEADER, down)}`);
   }
   if (overhead) {
     parts.push('\noverhead, in-memory fetch:');
@@ -202,8 +277,30 @@ export function markdownReport(
     );
     parts.push(`![${result.name}](${result.name}.svg)`, '');
     parts.push(markdownTable(HEADER, scenarioRows(result)), '');
+    const notRun = notRunLines(result);
+    if (notRun.length > 0) parts.push(...notRun.map((line) => `- ${line}`), '');
     const routes = routeRows(result);
     if (routes.length > 0) parts.push('Per route:', '', markdownTable(routeHeader(result), routes), '');
+    const tenants = tenantRows(result);
+    if (tenants.length > 0) {
+      parts.push(
+        "Per tenant (*early* as above, against that tenant's own Retry-After windows):",
+        '',
+        markdownTable(tenantHeader(result), tenants),
+        '',
+      );
+    }
+    const down = downPhaseRows(result);
+    if (down.length > 0) {
+      parts.push(
+        'During the down phase, every breaker off (opossum, only a breaker, does not run): requests reaching ' +
+          'the server told apart by attempt number; *budget bound* = first attempts x (1 + ratio) + minRetries ' +
+          "per window, with breakwater's default retry budget, computed for each client's own first attempts.",
+        '',
+        markdownTable(DOWN_HEADER, down),
+        '',
+      );
+    }
   }
   if (overhead) {
     parts.push(

@@ -9,7 +9,8 @@ import { FaultServer } from './fault-server.ts';
 import { instrumentFetch } from './instrument.ts';
 import { type Lane, OUTCOMES, type Outcome, planCalls, runOpenLoop } from './load.ts';
 import { computeMetrics, type Metrics } from './metrics.ts';
-import { type Scenario, scaleScenario } from './scenarios.ts';
+import { type RouteSpec, type Scenario, scaleScenario, tenantRates } from './scenarios.ts';
+import type { Phase } from './schedule.ts';
 import { bin, runsFromTransitions, type StateRun, StateTimeline } from './timeline.ts';
 
 /** Breaker states are sampled this often (ms), whatever the scale. */
@@ -39,15 +40,38 @@ export interface ScenarioResult {
   readonly scale: number;
   readonly durationMs: number;
   readonly attemptTimeoutMs: number;
+  /** false when the scenario ran every client without its circuit breaker. */
+  readonly breakers: boolean;
   readonly bucketMs: number;
-  readonly routes: readonly {
-    readonly name: string;
-    readonly rps: number;
-    readonly phases: readonly { readonly at: number; readonly label: string; readonly down: boolean }[];
-  }[];
+  readonly routes: readonly RouteResult[];
   /** Event-loop delay p99 during the run (ms): how much of any latency is the bench machine itself. */
   readonly loopDelayP99Ms: number;
   readonly lanes: readonly LaneResult[];
+}
+
+/** A route of a scenario as the results describe it. */
+export interface RouteResult {
+  readonly name: string;
+  readonly rps: number;
+  readonly phases: readonly { readonly at: number; readonly label: string; readonly down: boolean }[];
+  /**
+   * On routes with tenants: each tenant's rate, and whether it stays within the server's per-tenant
+   * limit in every throttle phase (an under-limit tenant should not notice the others' throttling).
+   */
+  readonly tenants?: readonly { readonly id: string; readonly rps: number; readonly underLimit: boolean }[];
+}
+
+/** The route's description in the results. */
+export function routeResult(route: RouteSpec): RouteResult {
+  const base: RouteResult = {
+    name: route.name,
+    rps: route.rps,
+    phases: route.phases.map((p) => ({ at: p.at, label: p.label, down: p.down === true })),
+  };
+  if (!route.tenants) return base;
+  const limits = route.phases.flatMap((p: Phase) => (p.throttle ? [p.throttle.perSecond] : []));
+  const limit = Math.min(Number.POSITIVE_INFINITY, ...limits);
+  return { ...base, tenants: tenantRates(route).map((t) => ({ ...t, underLimit: t.rps < limit })) };
 }
 
 /** Progress of a running scenario, for the terminal. */
@@ -88,15 +112,26 @@ export async function runScenario(
   try {
     for (const spec of clients) {
       const server = await FaultServer.start({
-        routes: scenario.routes.map((r) => ({ name: r.name, path: r.path, phases: r.phases })),
+        routes: scenario.routes.map((r) => ({
+          name: r.name,
+          path: r.path,
+          phases: r.phases,
+          ...(r.tenants ? { tenantHeader: r.tenants.header } : {}),
+        })),
         seed: scenario.seed,
       });
       servers.push(server);
       try {
         const client = await spec.create({
           fetch: instrumentFetch(globalThis.fetch, server, now),
-          routes: scenario.routes,
+          routes: scenario.routes.map((r) => ({
+            name: r.name,
+            path: r.path,
+            match: r.match,
+            ...(r.tenants ? { tenantHeader: r.tenants.header } : {}),
+          })),
           attemptTimeoutMs,
+          breakers: scenario.breakers ?? true,
           now,
         });
         const lane: Lane = { name: spec.name, client, origin: server.origin, records: [], started: 0 };
@@ -195,12 +230,9 @@ export async function runScenario(
       scale,
       durationMs: scenario.durationMs,
       attemptTimeoutMs,
+      breakers: scenario.breakers ?? true,
       bucketMs,
-      routes: scenario.routes.map((r) => ({
-        name: r.name,
-        rps: r.rps,
-        phases: r.phases.map((p) => ({ at: p.at, label: p.label, down: p.down === true })),
-      })),
+      routes: scenario.routes.map(routeResult),
       loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
       lanes: all,
     };

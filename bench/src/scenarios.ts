@@ -15,6 +15,23 @@ export interface RouteSpec {
   /** Logical calls per second started on this route. */
   readonly rps: number;
   readonly phases: readonly Phase[];
+  /**
+   * Calls come from several tenants, named by a request header. The server limits and tracks each
+   * tenant on its own (its throttle phases apply per tenant), and breakwater's rule is partitioned by
+   * the header (`keyHeader`). Default: no tenants.
+   */
+  readonly tenants?: TenantLoad;
+}
+
+/** Who sends a route's calls. */
+export interface TenantLoad {
+  /** The request header naming the tenant, e.g. `x-tenant-id`. */
+  readonly header: string;
+  /**
+   * Tenants with their integer share of the route's calls: calls are dealt out in rotation, so a
+   * tenant with share 3 next to two with share 1 sends 3/5 of the calls, evenly spread.
+   */
+  readonly ids: readonly { readonly id: string; readonly share: number }[];
 }
 
 export interface Scenario {
@@ -28,6 +45,12 @@ export interface Scenario {
    * default; fetch, p-retry and cockatiel get it as an AbortSignal timeout.
    */
   readonly attemptTimeoutMs?: number;
+  /**
+   * false switches every client's circuit breaker off, to isolate what retries alone do (breakwater:
+   * `breaker.enabled: false`; cockatiel: its retry alone; opossum, only a breaker, does not run).
+   * Default true.
+   */
+  readonly breakers?: boolean;
   readonly routes: readonly RouteSpec[];
 }
 
@@ -62,6 +85,47 @@ export const SCENARIOS: readonly Scenario[] = [
         ...customers,
         rps: 30,
         phases: [{ at: 0, label: 'limit 20/s', throttle: { perSecond: 20, retryAfterS: 1 } }],
+      },
+    ],
+  },
+  {
+    name: 'throttle-tenant',
+    description:
+      'per-tenant limit of 10 req/s (429, Retry-After: 1, one window per tenant): contoso sends 15/s, fabrikam and northwind 5/s each',
+    durationMs: 4_000,
+    seed: 8,
+    routes: [
+      {
+        ...customers,
+        rps: 25,
+        tenants: {
+          header: 'x-tenant-id',
+          ids: [
+            { id: 'contoso', share: 3 },
+            { id: 'fabrikam', share: 1 },
+            { id: 'northwind', share: 1 },
+          ],
+        },
+        phases: [{ at: 0, label: 'limit 10/s per tenant', throttle: { perSecond: 10, retryAfterS: 1 } }],
+      },
+    ],
+  },
+  {
+    name: 'budget',
+    description:
+      '1 s healthy, 10 s of HTTP 503 (no Retry-After) on every request, 1 s recovered; every breaker off to isolate retries',
+    durationMs: 12_000,
+    seed: 9,
+    breakers: false,
+    routes: [
+      {
+        ...customers,
+        rps: 20,
+        phases: [
+          { at: 0, label: 'healthy' },
+          { at: 1_000, label: '503, no Retry-After', down: true, status: 503 },
+          { at: 11_000, label: 'recovered' },
+        ],
       },
     ],
   },
@@ -182,6 +246,13 @@ export function scaleScenario(scenario: Scenario, scale: number): Scenario {
     durationMs: Math.round(scenario.durationMs * scale),
     routes: scenario.routes.map((r) => ({ ...r, phases: scalePhases(r.phases, scale) })),
   };
+}
+
+/** Each tenant's rate of calls (per second) on a route with tenants; empty without. */
+export function tenantRates(route: RouteSpec): { readonly id: string; readonly rps: number }[] {
+  if (!route.tenants) return [];
+  const total = route.tenants.ids.reduce((sum, t) => sum + t.share, 0);
+  return route.tenants.ids.map((t) => ({ id: t.id, rps: (route.rps * t.share) / total }));
 }
 
 /** Looks a scenario up by name, with the known names in the error. */

@@ -3,6 +3,7 @@
  * (run concurrently, each on its own server). Checks that the bench runs end to end and the invariants
  * breakwater keeps at any scale; the issue's targets are measured by the full `pnpm bench`.
  */
+import { DEFAULT_POLICY } from '@breakwater/policies';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLIENTS } from './clients.ts';
 import { runScenario, type ScenarioResult } from './run-scenario.ts';
@@ -57,5 +58,27 @@ describe('smoke: behaviour breakwater keeps at any scale', () => {
     const m = results.get('multi-endpoint')?.lanes[0]?.metrics;
     expect(m?.routes.customers?.successRate).toBe(1);
     expect(m?.routes.orders?.successRate).toBeLessThan(1);
+  });
+
+  it('throttle-tenant: no tenant is sent to early, and the tenants under their limit are all served', () => {
+    const result = results.get('throttle-tenant');
+    const m = result?.lanes[0]?.metrics;
+    const tenants = result?.routes[0]?.tenants ?? [];
+    expect(Object.keys(m?.tenants ?? {}).sort()).toEqual(tenants.map((t) => t.id).sort());
+    expect(m?.earlyAfterSeen).toBe(0);
+    expect(m?.tenants.contoso?.upstream).toBeGreaterThan(0);
+    for (const t of tenants.filter((x) => x.underLimit)) expect(m?.tenants[t.id]?.successRate).toBe(1);
+  });
+
+  it('budget: with the breaker off, retries stay within the budget of one window', () => {
+    const result = results.get('budget');
+    expect(result?.breakers).toBe(false);
+    const m = result?.lanes[0]?.metrics;
+    expect(m?.breakerOpened).toBe(false);
+    expect(m?.downPhase?.amplification).toBeGreaterThan(1);
+    // The scaled run is shorter than the budget's window: every retry of the run counts against it.
+    const { ratio, minRetries } = DEFAULT_POLICY.retryBudget;
+    const logical = m?.logical ?? 0;
+    expect((m?.upstream ?? 0) - logical).toBeLessThanOrEqual(minRetries + ratio * logical);
   });
 });

@@ -18,6 +18,7 @@ const result: ScenarioResult = {
   scale: 1,
   durationMs: 10_000,
   attemptTimeoutMs: 10_000,
+  breakers: true,
   bucketMs: 250,
   loopDelayP99Ms: 1,
   routes: [

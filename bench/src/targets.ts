@@ -2,6 +2,8 @@
  * The issue's targets, checked against one run. Each says what was measured and, when missed, by how
  * much; nothing here changes a scenario to make a target pass.
  */
+import { DEFAULT_POLICY, type RetryBudgetPolicy } from '@breakwater/policies';
+import type { Metrics } from './metrics.ts';
 import type { OverheadResult } from './overhead.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 
@@ -24,6 +26,24 @@ const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(d
 function lane(results: readonly ScenarioResult[], scenario: string) {
   return results.find((r) => r.name === scenario)?.lanes.find((l) => l.client === TARGET_CLIENT)?.metrics;
 }
+
+/** The peers of a scenario: every client that ran and is not a breakwater configuration. */
+function peers(results: readonly ScenarioResult[], scenario: string): { client: string; metrics: Metrics }[] {
+  return (results.find((r) => r.name === scenario)?.lanes ?? []).flatMap((l) =>
+    l.metrics && !l.client.startsWith(TARGET_CLIENT) ? [{ client: l.client, metrics: l.metrics }] : [],
+  );
+}
+
+/**
+ * The most requests a retry budget lets through during a down phase: every first attempt, `ratio` of
+ * them as retries, and `minRetries` per window the phase spans.
+ */
+export function budgetBound(firstAttempts: number, phaseMs: number, budget: RetryBudgetPolicy): number {
+  return firstAttempts * (1 + budget.ratio) + budget.minRetries * Math.ceil(phaseMs / budget.windowMs);
+}
+
+/** The share of calls under which a tenant counts as unaffected by the others' throttling. */
+const UNAFFECTED_SUCCESS = 0.99;
 
 function check(target: string, met: boolean | null, measured: string, miss: string): TargetCheck {
   return met === false ? { target, met, measured, miss } : { target, met, measured };
@@ -73,6 +93,72 @@ export function checkTargets(
         throttle.earlyAfterSeen === 0,
         `${throttle.earlyAfterSeen} sent after the 429 was received (${throttle.early} arrived inside a Retry-After window in all) of ${throttle.upstream} requests`,
         `${throttle.earlyAfterSeen} early request(s)`,
+      ),
+    );
+    const others = peers(results, 'throttle');
+    const best = others.reduce<{ client: string; metrics: Metrics } | undefined>(
+      (a, b) => (a && a.metrics.outcomes.ok >= b.metrics.outcomes.ok ? a : b),
+      undefined,
+    );
+    out.push(
+      check(
+        'throttle: completes more calls than any peer',
+        best ? throttle.outcomes.ok > best.metrics.outcomes.ok : null,
+        best
+          ? `${throttle.outcomes.ok} of ${throttle.logical} calls succeeded; best peer ${best.client} ${best.metrics.outcomes.ok} (${others.map((p) => `${p.client} ${p.metrics.outcomes.ok}`).join(', ')})`
+          : 'no peer ran',
+        best ? `${best.metrics.outcomes.ok - throttle.outcomes.ok + 1} call(s)` : '',
+      ),
+    );
+  }
+  const tenant = lane(results, 'throttle-tenant');
+  if (tenant) {
+    const perTenant = Object.entries(tenant.tenants);
+    out.push(
+      check(
+        "throttle-tenant: zero requests sent before their tenant's Retry-After elapsed",
+        perTenant.length > 0 ? tenant.earlyAfterSeen === 0 : null,
+        perTenant.length > 0
+          ? `${perTenant.map(([id, t]) => `${id} ${t.earlyAfterSeen} (${t.early})`).join(', ')} of ${tenant.upstream} requests`
+          : 'no tenant recorded',
+        `${tenant.earlyAfterSeen} early request(s)`,
+      ),
+    );
+    const route = results.find((r) => r.name === 'throttle-tenant')?.routes.find((r) => r.tenants);
+    const under = (route?.tenants ?? []).filter((t) => t.underLimit).map((t) => t.id);
+    const worst = Math.min(...under.map((id) => tenant.tenants[id]?.successRate ?? 0));
+    out.push(
+      check(
+        `throttle-tenant: tenants under their limit unaffected (success >= ${UNAFFECTED_SUCCESS * 100} %)`,
+        under.length > 0 ? worst >= UNAFFECTED_SUCCESS : null,
+        under.length > 0
+          ? under
+              .map((id) => {
+                const t = tenant.tenants[id];
+                return `${id} ${t ? `${fmt(t.successRate * 100, 1)} %, p99 ${fmt(t.latency.p99, 0)} ms` : 'no calls'}`;
+              })
+              .join('; ')
+          : 'no tenant under its limit',
+        `${fmt((UNAFFECTED_SUCCESS - worst) * 100, 1)} points short`,
+      ),
+    );
+  }
+  const budget = lane(results, 'budget');
+  if (budget) {
+    const down = budget.downPhase;
+    const policy = DEFAULT_POLICY.retryBudget;
+    const bound = down ? budgetBound(down.firstAttempts, down.durationMs, policy) : Number.NaN;
+    const all = (results.find((r) => r.name === 'budget')?.lanes ?? []).flatMap((l) =>
+      l.metrics?.downPhase ? [`${l.client} ${fmt(l.metrics.downPhase.amplification)}`] : [],
+    );
+    out.push(
+      check(
+        `budget: requests during the 503 phase (breaker off) <= first attempts x ${1 + policy.ratio} + ${policy.minRetries} per ${policy.windowMs / 1000} s window`,
+        down ? down.requests <= bound : null,
+        down
+          ? `${down.requests} requests for ${down.firstAttempts} first attempts in ${fmt(down.durationMs / 1000, 1)} s (bound ${fmt(bound, 1)}; the budget's window also held the ${down.firstAttemptsBefore} first attempts before the phase, worth ${fmt(down.firstAttemptsBefore * policy.ratio, 1)} more): amplification ${fmt(down.amplification)}; every client: ${all.join(', ')}`
+          : 'no down phase',
+        down ? `${fmt(down.requests - bound, 1)} request(s)` : '',
       ),
     );
   }
