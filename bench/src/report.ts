@@ -141,7 +141,9 @@ export function downPhaseRows(result: ScenarioResult): string[][] {
         String(d.requests),
         String(d.requests - d.firstAttempts),
         d.amplification.toFixed(2),
-        budgetBound(d.firstAttempts, d.durationMs, DEFAULT_POLICY.retryBudget).toFixed(0),
+        budgetBound(d.firstAttempts, d.firstAttemptsBefore, d.durationMs, DEFAULT_POLICY.retryBudget).toFixed(
+          0,
+        ),
       ],
     ];
   });

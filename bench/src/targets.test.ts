@@ -133,9 +133,11 @@ describe('budget target', () => {
   const budget = DEFAULT_POLICY.retryBudget;
 
   it('bounds the requests of a down phase by the default budget', () => {
-    expect(budgetBound(200, 10_000, budget)).toBe(250);
+    expect(budgetBound(200, 0, 10_000, budget)).toBe(250);
+    // First attempts still in the window when the phase starts earn retries too.
+    expect(budgetBound(200, 20, 10_000, budget)).toBe(254);
     // A phase longer than one window earns the floor once per window it spans.
-    expect(budgetBound(200, 10_001, budget)).toBe(260);
+    expect(budgetBound(200, 0, 10_001, budget)).toBe(260);
   });
 
   const run = (requests: number) =>
@@ -172,14 +174,13 @@ describe('budget target', () => {
     );
 
   it('is met within the bound and shows every client side by side', () => {
-    const check = find(run(250), 'budget:');
+    const check = find(run(254), 'budget:');
     expect(check?.met).toBe(true);
-    expect(check?.measured).toContain('(bound 250.0; the budget');
-    expect(check?.measured).toContain('20 first attempts before the phase, worth 4.0 more');
-    expect(check?.measured).toContain('every client: p-retry 3.90, breakwater 1.25');
+    expect(check?.measured).toContain('with 20 more in the window before the phase (bound 254.0)');
+    expect(check?.measured).toContain('every client: p-retry 3.90, breakwater 1.27');
   });
 
   it('misses above the bound, by how much', () => {
-    expect(find(run(253), 'budget:')).toMatchObject({ met: false, miss: '3.0 request(s)' });
+    expect(find(run(257), 'budget:')).toMatchObject({ met: false, miss: '3.0 request(s)' });
   });
 });
