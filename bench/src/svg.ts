@@ -216,6 +216,9 @@ export function renderScenarioSvg(result: ScenarioResult): string {
   y += 16;
   lx = LEFT;
   for (const s of ['closed', 'open', 'half-open'] as const) legend(STATE_COLORS[s], `breaker ${s}`);
+  // The note gets a line of its own: beside the breaker legend it ran past the right edge.
+  y += 14;
+  lx = LEFT;
   out.push(
     `<text x="${lx}" y="${y}" font-size="10" fill="#555">lane height = ${yMaxRate} calls/s (upstream clipped above) · logical calls by start time, ${result.bucketMs} ms buckets · breaker sampled every 50 ms</text>`,
   );
