@@ -9,16 +9,8 @@ import {
   type ResolvedEndpoint,
   type Verdict,
 } from '@breakwater/policies';
-import {
-  type CircuitBreakerPolicy,
-  CircuitState,
-  BrokenCircuitError as CockatielBrokenCircuit,
-  circuitBreaker,
-  handleWhenResult,
-} from 'cockatiel';
-import { HalfOpenBackoff, HttpBreaker } from './breaker.ts';
 import { outcomeOfError, outcomeOfResult } from './call-outcome.ts';
-import { BrokenCircuitError } from './errors.ts';
+import { EndpointBreaker } from './endpoint-breaker.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
 import type { BreakerSnapshot } from './pipeline.ts';
 
@@ -143,70 +135,27 @@ function checkTarget(target: CallTarget): void {
   }
 }
 
-/** An ignored outcome leaves cockatiel's breaker as an error it does not count (see pipeline.ts). */
-class Ignored {
-  readonly settled: SettledCall<unknown>;
-  constructor(settled: SettledCall<unknown>) {
-    this.settled = settled;
-  }
-}
-
 /** The breaker of one endpoint key, for calls that are not fetch calls. */
 class CallBreaker {
   readonly key: string;
   readonly policy: Policy;
-  private readonly emit: (event: BreakwaterEvent) => void;
-  private readonly counts: HttpBreaker;
-  private readonly breaker: CircuitBreakerPolicy | undefined;
-  private openedAt: number | null = null;
-  private openForMs = 0;
+  private readonly breaker: EndpointBreaker;
   private inFlight = 0;
 
   constructor(key: string, policy: Policy, emit: (event: BreakwaterEvent) => void) {
     this.key = key;
     this.policy = policy;
-    this.emit = emit;
-    this.counts = new HttpBreaker(policy.breaker);
-    if (!policy.breaker.enabled) return;
-    const breaker = circuitBreaker(
-      handleWhenResult((r) => (r as SettledCall<unknown>).verdict.breaker === 'failure'),
-      {
-        breaker: this.counts,
-        halfOpenAfter: new HalfOpenBackoff(policy.breaker, (ms) => {
-          this.openForMs = ms;
-        }),
-      },
-    );
-    breaker.onBreak(() => {
-      this.openedAt = Date.now();
-      emit({ type: 'break', key, at: this.openedAt, nextProbeAt: this.openedAt + this.openForMs });
-    });
-    breaker.onHalfOpen(() => emit({ type: 'half-open', key, at: Date.now() }));
-    breaker.onReset(() => {
-      this.openedAt = null;
-      emit({ type: 'reset', key, at: Date.now() });
-    });
-    this.breaker = breaker;
+    this.breaker = new EndpointBreaker(key, policy.breaker, emit);
   }
 
   get evictable(): boolean {
-    return this.inFlight === 0 && (this.breaker === undefined || this.breaker.state === CircuitState.Closed);
+    return this.inFlight === 0 && this.breaker.closed;
   }
 
   snapshot(): BreakerSnapshot {
-    const { calls, failures, consecutive } = this.counts.counts();
-    const state = this.breaker?.state ?? CircuitState.Closed;
-    const open = state === CircuitState.Open;
     return {
       key: this.key,
-      state: open ? 'open' : state === CircuitState.HalfOpen ? 'half-open' : 'closed',
-      enabled: this.breaker !== undefined,
-      failures,
-      calls,
-      failureRatio: calls === 0 ? 0 : failures / calls,
-      consecutiveFailures: consecutive,
-      openedAt: state === CircuitState.Closed ? null : this.openedAt,
-      nextProbeAt: open && this.openedAt !== null ? this.openedAt + this.openForMs : null,
+      ...this.breaker.snapshot(),
       inFlight: this.inFlight,
       throttledUntil: null,
       waiting: 0,
@@ -217,54 +166,19 @@ class CallBreaker {
   async attempt<T>(call: () => PromiseLike<T> | T, facts: RequestFacts): Promise<SettledCall<T>> {
     this.inFlight++;
     try {
-      const breaker = this.breaker;
-      if (!breaker) return await this.settle(call, facts, false);
-      // Calls that arrive while a probe is in flight fail fast rather than queue behind it (as wrapFetch).
-      if (breaker.state === CircuitState.HalfOpen) throw this.reject('half-open');
-      const probe = breaker.state === CircuitState.Open;
-      try {
-        return (await breaker.execute(() => this.settle(call, facts, probe))) as SettledCall<T>;
-      } catch (error) {
-        if (error instanceof Ignored) return error.settled as SettledCall<T>;
-        if (error instanceof CockatielBrokenCircuit) throw this.reject('circuit-open');
-        throw error;
-      }
+      return await this.breaker.execute(() => this.settle(call, facts));
     } finally {
       this.inFlight--;
     }
   }
 
-  private async settle<T>(
-    call: () => PromiseLike<T> | T,
-    facts: RequestFacts,
-    probe: boolean,
-  ): Promise<SettledCall<T>> {
-    let settled: SettledCall<T>;
+  private async settle<T>(call: () => PromiseLike<T> | T, facts: RequestFacts): Promise<SettledCall<T>> {
     const context = { now: Date.now() };
     try {
       const value = await call();
-      settled = { ok: true, value, verdict: classify(outcomeOfResult(value), facts, this.policy, context) };
+      return { ok: true, value, verdict: classify(outcomeOfResult(value), facts, this.policy, context) };
     } catch (error) {
-      settled = { ok: false, error, verdict: classify(outcomeOfError(error), facts, this.policy, context) };
+      return { ok: false, error, verdict: classify(outcomeOfError(error), facts, this.policy, context) };
     }
-    if (settled.verdict.breaker !== 'ignore') return settled;
-    // A probe that tells nothing about the upstream (an abort, an unknown error) must not close the
-    // breaker: it counts as a failure, so the breaker waits again (as wrapFetch does).
-    const { reason } = settled.verdict;
-    if (probe && (reason === 'aborted' || reason === 'unknown-error')) {
-      return { ...settled, verdict: { ...settled.verdict, breaker: 'failure' } };
-    }
-    throw new Ignored(settled);
-  }
-
-  private reject(cause: 'circuit-open' | 'half-open'): BrokenCircuitError {
-    const { nextProbeAt } = this.snapshot();
-    const retryAfterMs = nextProbeAt === null ? 0 : Math.max(0, nextProbeAt - Date.now());
-    this.emit({ type: 'reject', key: this.key, at: Date.now(), cause, retryAfterMs });
-    return new BrokenCircuitError({
-      endpoint: this.key,
-      retryAfterMs,
-      state: cause === 'half-open' ? 'half-open' : 'open',
-    });
   }
 }

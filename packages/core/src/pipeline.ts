@@ -8,18 +8,13 @@ import {
 } from '@breakwater/policies';
 import {
   bulkhead,
-  type CircuitBreakerPolicy,
-  CircuitState,
-  BrokenCircuitError as CockatielBrokenCircuit,
   type BulkheadPolicy as CockatielBulkhead,
   BulkheadRejectedError as CockatielBulkheadRejected,
   type TimeoutPolicy as CockatielTimeout,
-  circuitBreaker,
-  handleWhenResult,
   TimeoutStrategy,
   timeout,
 } from 'cockatiel';
-import { HalfOpenBackoff, HttpBreaker } from './breaker.ts';
+import { type BreakerState, EndpointBreaker } from './endpoint-breaker.ts';
 import { BrokenCircuitError, BulkheadRejectedError, ThrottledError, TimeoutError } from './errors.ts';
 import type { BreakwaterEvent, GiveUpReason } from './events.ts';
 import { HttpError } from './http-error.ts';
@@ -34,23 +29,9 @@ import { ThrottleGate } from './throttle-gate.ts';
 export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
 
 /** What `fetch.breakers()` reports for one endpoint key. */
-export interface BreakerSnapshot {
-  /** Rule name plus origin. */
+export interface BreakerSnapshot extends BreakerState {
+  /** Rule name plus origin (plus the `keyHeader` value, for a partitioned rule). */
   readonly key: string;
-  /** `closed` also when the endpoint's breaker is disabled (see `enabled`). */
-  readonly state: 'closed' | 'open' | 'half-open';
-  readonly enabled: boolean;
-  /** Failures among the calls of the breaker's window. */
-  readonly failures: number;
-  /** Calls counted in the breaker's window (successes and failures; ignored outcomes are not counted). */
-  readonly calls: number;
-  /** failures / calls, 0 when there were no calls. */
-  readonly failureRatio: number;
-  readonly consecutiveFailures: number;
-  /** Epoch ms when the breaker last opened, or null while it has not opened since it last closed. */
-  readonly openedAt: number | null;
-  /** Epoch ms when the next probe may go through, while open; null otherwise. */
-  readonly nextProbeAt: number | null;
   /** Calls of this endpoint in progress. */
   readonly inFlight: number;
   /** Epoch ms until which the throttle gate holds every call, or null while it is open. */
@@ -94,18 +75,6 @@ const GATE_CLOSED: AttemptResult = {
 const NEVER_ABORTED = new AbortController().signal;
 
 /**
- * cockatiel's breaker knows two outcomes, success and failure; the outcome table has a third, `ignore`
- * (a 429 says nothing about the upstream's health). An ignored result leaves the breaker as a thrown
- * error its filter does not handle: cockatiel then rethrows without counting it.
- */
-class IgnoredOutcome {
-  readonly result: AttemptResult;
-  constructor(result: AttemptResult) {
-    this.result = result;
-  }
-}
-
-/**
  * The resilience pipeline of one endpoint key, in DESIGN.md's order: bulkhead -> total deadline ->
  * retry -> circuit breaker -> attempt timeout -> fetch. Built once per key and reused by every call.
  */
@@ -113,21 +82,18 @@ export class EndpointPipeline {
   readonly key: string;
   readonly policy: Policy;
   private readonly deps: PipelineDeps;
-  private readonly counts: HttpBreaker;
-  private readonly breaker: CircuitBreakerPolicy | undefined;
+  private readonly breaker: EndpointBreaker;
   private readonly bulkhead: CockatielBulkhead | undefined;
   private readonly attemptTimeout: CockatielTimeout;
   private readonly gate: ThrottleGate;
   private readonly budget: RetryBudget;
-  private openedAt: number | null = null;
-  private openForMs = 0;
   private inFlight = 0;
 
   constructor(key: string, policy: Policy, deps: PipelineDeps) {
     this.key = key;
     this.policy = policy;
     this.deps = deps;
-    this.counts = new HttpBreaker(policy.breaker);
+    this.breaker = new EndpointBreaker(key, policy.breaker, deps.emit);
     this.gate = new ThrottleGate(key, policy.throttle, deps.random, () =>
       this.deps.emit({ type: 'gate-open', key, at: Date.now() }),
     );
@@ -143,57 +109,17 @@ export class EndpointPipeline {
     if (policy.bulkhead) {
       this.bulkhead = bulkhead(policy.bulkhead.maxConcurrent, policy.bulkhead.maxQueued);
     }
-    if (policy.breaker.enabled) {
-      const breaker = circuitBreaker(
-        handleWhenResult((r) => (r as AttemptResult).verdict.breaker === 'failure'),
-        {
-          breaker: this.counts,
-          halfOpenAfter: new HalfOpenBackoff(policy.breaker, (ms) => {
-            this.openForMs = ms;
-          }),
-        },
-      );
-      breaker.onBreak(() => {
-        this.openedAt = Date.now();
-        this.deps.emit({
-          type: 'break',
-          key,
-          at: this.openedAt,
-          nextProbeAt: this.openedAt + this.openForMs,
-        });
-      });
-      breaker.onHalfOpen(() => this.deps.emit({ type: 'half-open', key, at: Date.now() }));
-      breaker.onReset(() => {
-        this.openedAt = null;
-        this.deps.emit({ type: 'reset', key, at: Date.now() });
-      });
-      this.breaker = breaker;
-    }
   }
 
   /** True when dropping this pipeline loses nothing: breaker closed, gate open, no call in progress. */
   get evictable(): boolean {
-    return (
-      this.inFlight === 0 &&
-      this.gate.closedUntilMs === null &&
-      (this.breaker === undefined || this.breaker.state === CircuitState.Closed)
-    );
+    return this.inFlight === 0 && this.gate.closedUntilMs === null && this.breaker.closed;
   }
 
   snapshot(): BreakerSnapshot {
-    const { calls, failures, consecutive } = this.counts.counts();
-    const state = this.breaker?.state ?? CircuitState.Closed;
-    const open = state === CircuitState.Open;
     return {
       key: this.key,
-      state: open ? 'open' : state === CircuitState.HalfOpen ? 'half-open' : 'closed',
-      enabled: this.breaker !== undefined,
-      failures,
-      calls,
-      failureRatio: calls === 0 ? 0 : failures / calls,
-      consecutiveFailures: consecutive,
-      openedAt: state === CircuitState.Closed ? null : this.openedAt,
-      nextProbeAt: open && this.openedAt !== null ? this.openedAt + this.openForMs : null,
+      ...this.breaker.snapshot(),
       inFlight: this.inFlight,
       throttledUntil: this.gate.closedUntilMs,
       waiting: this.gate.waiting,
@@ -373,44 +299,14 @@ export class EndpointPipeline {
     });
   }
 
-  private async throughBreaker(
+  private throughBreaker(
     request: PreparedRequest,
     attempt: number,
     callerSignal: AbortSignal | undefined,
     deadlineAt: number,
     waitedAtGate: boolean,
   ): Promise<AttemptResult> {
-    const breaker = this.breaker;
-    if (!breaker) return this.attempt(request, attempt, callerSignal, deadlineAt, waitedAtGate);
-    if (breaker.state === CircuitState.HalfOpen) throw this.reject('half-open');
-    const probe = breaker.state === CircuitState.Open;
-    try {
-      return await breaker.execute(async () => {
-        const result = await this.attempt(request, attempt, callerSignal, deadlineAt, waitedAtGate);
-        if (result.verdict.breaker !== 'ignore') return result;
-        // A probe that ends without telling anything about the upstream (the caller gave up, an
-        // unknown error) must not close the breaker: count it as a failure, so the breaker waits again.
-        if (probe && (result.verdict.reason === 'aborted' || result.verdict.reason === 'unknown-error')) {
-          return { ...result, verdict: { ...result.verdict, breaker: 'failure' } };
-        }
-        throw new IgnoredOutcome(result);
-      });
-    } catch (error) {
-      if (error instanceof IgnoredOutcome) return error.result;
-      if (error instanceof CockatielBrokenCircuit) throw this.reject('circuit-open');
-      throw error;
-    }
-  }
-
-  private reject(cause: 'circuit-open' | 'half-open'): BrokenCircuitError {
-    const { nextProbeAt } = this.snapshot();
-    const retryAfterMs = nextProbeAt === null ? 0 : Math.max(0, nextProbeAt - Date.now());
-    this.deps.emit({ type: 'reject', key: this.key, at: Date.now(), cause, retryAfterMs });
-    return new BrokenCircuitError({
-      endpoint: this.key,
-      retryAfterMs,
-      state: cause === 'half-open' ? 'half-open' : 'open',
-    });
+    return this.breaker.execute(() => this.attempt(request, attempt, callerSignal, deadlineAt, waitedAtGate));
   }
 
   /** One attempt under the attempt timeout, classified. Never throws for a fetch failure. */
