@@ -4,6 +4,7 @@
  * faults. It listens on 127.0.0.1 only.
  */
 import { FaultServer, type ServerRoute } from '../bench/src/fault-server.ts';
+import { mulberry32 } from '../bench/src/prng.ts';
 
 export async function startUpstream(routes: readonly ServerRoute[]): Promise<FaultServer> {
   const server = await FaultServer.start({ routes, seed: 42 });
@@ -12,13 +13,4 @@ export async function startUpstream(routes: readonly ServerRoute[]): Promise<Fau
 }
 
 /** A seeded random source for backoff jitter, so the examples print the same thing on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;
