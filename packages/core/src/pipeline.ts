@@ -199,7 +199,9 @@ export class EndpointPipeline {
       }
       let result: AttemptResult;
       try {
-        result = await this.throughBreaker(request, attempt, callerSignal, deadlineAt, waitedAtGate);
+        result = await this.breaker.execute(() =>
+          this.attempt(request, attempt, callerSignal, deadlineAt, waitedAtGate),
+        );
         if (result.gateClosed) {
           // Nothing was sent and no attempt used: wait at the gate again.
           attempt--;
@@ -297,16 +299,6 @@ export class EndpointPipeline {
       until: at + delayMs,
       status: response.status,
     });
-  }
-
-  private throughBreaker(
-    request: PreparedRequest,
-    attempt: number,
-    callerSignal: AbortSignal | undefined,
-    deadlineAt: number,
-    waitedAtGate: boolean,
-  ): Promise<AttemptResult> {
-    return this.breaker.execute(() => this.attempt(request, attempt, callerSignal, deadlineAt, waitedAtGate));
   }
 
   /** One attempt under the attempt timeout, classified. Never throws for a fetch failure. */

@@ -1,6 +1,7 @@
 import {
   ConfigError,
   createEndpointResolver,
+  describeValue,
   type EndpointResolver,
   type EndpointRule,
   type PolicyInput,
@@ -63,7 +64,9 @@ const OPTION_KEYS = new Set([
  */
 export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): WrappedFetch {
   if (typeof fetch !== 'function') {
-    throw new TypeError(`wrapFetch: the first argument must be a fetch function, got ${describe(fetch)}`);
+    throw new TypeError(
+      `wrapFetch: the first argument must be a fetch function, got ${describeValue(fetch)}`,
+    );
   }
   const settings = validateOptions(options);
   const resolver: EndpointResolver = createEndpointResolver({
@@ -94,7 +97,7 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
 
 function validateOptions(options: WrapFetchOptions): { maxEndpoints: number; maxBufferBytes: number } {
   if (options === null || typeof options !== 'object') {
-    throw new ConfigError('options', `must be an object, got ${describe(options)}`);
+    throw new ConfigError('options', `must be an object, got ${describeValue(options)}`);
   }
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key))
@@ -102,26 +105,19 @@ function validateOptions(options: WrapFetchOptions): { maxEndpoints: number; max
   }
   const { throwHttpErrors, onEvent, random, maxEndpoints = 1000, maxBufferBytes = 1024 * 1024 } = options;
   if (throwHttpErrors !== undefined && typeof throwHttpErrors !== 'boolean') {
-    throw new ConfigError('throwHttpErrors', `must be a boolean, got ${describe(throwHttpErrors)}`);
+    throw new ConfigError('throwHttpErrors', `must be a boolean, got ${describeValue(throwHttpErrors)}`);
   }
   if (onEvent !== undefined && typeof onEvent !== 'function') {
-    throw new ConfigError('onEvent', `must be a function, got ${describe(onEvent)}`);
+    throw new ConfigError('onEvent', `must be a function, got ${describeValue(onEvent)}`);
   }
   if (random !== undefined && typeof random !== 'function') {
-    throw new ConfigError('random', `must be a function, got ${describe(random)}`);
+    throw new ConfigError('random', `must be a function, got ${describeValue(random)}`);
   }
   if (!Number.isSafeInteger(maxEndpoints) || maxEndpoints < 1) {
-    throw new ConfigError('maxEndpoints', `must be an integer >= 1, got ${describe(maxEndpoints)}`);
+    throw new ConfigError('maxEndpoints', `must be an integer >= 1, got ${describeValue(maxEndpoints)}`);
   }
   if (!Number.isSafeInteger(maxBufferBytes) || maxBufferBytes < 0) {
-    throw new ConfigError('maxBufferBytes', `must be an integer >= 0, got ${describe(maxBufferBytes)}`);
+    throw new ConfigError('maxBufferBytes', `must be an integer >= 0, got ${describeValue(maxBufferBytes)}`);
   }
   return { maxEndpoints, maxBufferBytes };
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }

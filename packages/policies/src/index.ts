@@ -12,7 +12,7 @@
  */
 export { type BackoffState, backoffDelay } from './backoff.ts';
 export { classify } from './classify.ts';
-export { ConfigError } from './config-error.ts';
+export { ConfigError, describeValue } from './config-error.ts';
 export { DEFAULT_POLICY } from './defaults.ts';
 export {
   type CompiledPattern,
