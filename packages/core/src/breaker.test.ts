@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BrokenCircuitError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
-import { fakeFetch, type RecordedCall } from './fake-fetch.test-util.ts';
+import { fakeFetch } from './fake-fetch.test-util.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const A = 'https://a.test/v1/x';
@@ -21,16 +21,31 @@ async function call(wrapped: (u: string) => Promise<Response>, url: string): Pro
 }
 
 /** A fetch whose answer is switched by the test: healthy or down. */
-function switchable(): { fetch: ReturnType<typeof fakeFetch>; set(status: number): void } {
+/**
+ * A fetch whose answer is switched by the test: a status, or, after `holdNext()`, a response that waits
+ * until the test releases it.
+ */
+function switchable(): {
+  fetch: ReturnType<typeof fakeFetch>;
+  set(status: number): void;
+  holdNext(): (response: Response) => void;
+} {
   let status = 200;
-  const fetch = fakeFetch((c: RecordedCall) => {
-    void c;
-    return new Response(null, { status });
+  let held: Promise<Response> | undefined;
+  const fetch = fakeFetch(() => {
+    const answer = held ?? new Response(null, { status });
+    held = undefined;
+    return answer;
   });
   return {
     fetch,
     set(s) {
       status = s;
+    },
+    holdNext() {
+      const { promise, resolve } = Promise.withResolvers<Response>();
+      held = promise;
+      return resolve;
     },
   };
 }
@@ -96,13 +111,12 @@ describe('circuit breaker per endpoint', () => {
     await vi.advanceTimersByTimeAsync(1);
 
     // The probe hangs until released, so the concurrent calls meet a half-open breaker.
-    let release: (r: Response) => void = () => {};
-    const probeFetch = fakeFetch(() => new Promise<Response>((resolve) => (release = resolve)));
-    const wrappedProbe = wrapFetch(probeFetch);
-    void wrappedProbe;
-    up.set(200);
+    const release = up.holdNext();
     const sent = up.fetch.calls.length;
     const probe = wrapped(A);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(up.fetch.calls.length - sent).toBe(1);
+    expect(wrapped.breakers()[0]?.state).toBe('half-open');
     const concurrent = await Promise.all([
       wrapped(A).catch((e: unknown) => e),
       wrapped(A).catch((e: unknown) => e),
