@@ -3,6 +3,8 @@
  * far (log aggregators, bug reports), so anything that can carry a credential is removed here once.
  */
 
+import { isSecretHeader } from '@breakwater/policies';
+
 /** The value that replaces a secret. */
 export const REDACTED = 'REDACTED';
 
@@ -54,24 +56,8 @@ function redactSearch(search: string): string {
   return parts.length === 0 ? '' : `?${parts.join('&')}`;
 }
 
-const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
-const SECRET_PARTS = ['token', 'secret', 'key', 'password', 'credential', 'signature', 'session'];
-/** Key-named headers that identify a request rather than authorise it, and are needed to trace retries. */
-const NOT_SECRET = new Set(['idempotency-key', 'x-idempotency-key']);
-
-/**
- * True when a header of this name may carry a credential: `Authorization`, `Proxy-Authorization`,
- * `Cookie`, `Set-Cookie`, `x-ms-authorization*`, and any name containing `token`, `secret`, `key`
- * (so `api-key`, `x-api-key`, `Ocp-Apim-Subscription-Key`), `password`, `credential`, `signature` or
- * `session`. `Idempotency-Key` is kept: it names a request, it grants nothing, and it is what ties
- * retries together in a log.
- */
-export function isSecretHeader(name: string): boolean {
-  const lower = name.toLowerCase();
-  if (NOT_SECRET.has(lower)) return false;
-  if (SECRET_HEADERS.has(lower) || lower.startsWith('x-ms-authorization')) return true;
-  return SECRET_PARTS.some((part) => lower.includes(part));
-}
+// The rule lives in policies, which also needs it (keyHeader, generateHeaders); re-exported as before.
+export { isSecretHeader };
 
 /**
  * Headers as a plain object, safe to log: names lower-cased, repeated headers joined with `, `, and

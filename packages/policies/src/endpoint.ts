@@ -14,6 +14,8 @@
  *
  * - `GET https://api.example.com/v1/customers/*`, `GET,HEAD * /v1/items/:id` (or with no space), `POST * /v1/orders`, `/health`.
  * - Methods are compared case-insensitively (`get` = `GET`), as fetch upper-cases the common ones anyway.
+ *   A method must be a registered one (any case) or a custom one in upper case that is not one edit
+ *   away from a registered one: `GTE` and `purge` are refused (see methods.ts).
  * - `*` as the origin, or no origin at all, matches any origin. An origin is compared after URL
  *   normalisation: scheme and host lower-cased, the default port dropped (`https://A.com:443` = `https://a.com`).
  * - A literal segment matches case-sensitively, after percent-encoding normalisation applied to the pattern
@@ -28,13 +30,14 @@
  *
  * A pattern that could never match is a ConfigError when the resolver is built: an empty pattern, a
  * path not starting with `/`, `**` or a `*` inside a segment, an empty segment (`//`) in the middle, `.`
- * or `..` segments, a query or fragment, an invalid method, an origin with userinfo or a path, or two
+ * or `..` segments, a query or fragment, an invalid or unknown method, an origin with userinfo or a path, or two
  * `:params` with the same name. Patterns are compiled once, when the resolver is built.
  */
 
 import { ConfigError, describeValue, joinPath } from './config-error.ts';
 import { DEFAULT_POLICY } from './defaults.ts';
 import { mergePolicy } from './merge.ts';
+import { methodProblem } from './methods.ts';
 import type { EndpointsConfig, HeadersLike, Policy, PolicyInput, ResolvedEndpoint } from './types.ts';
 import { isToken, rejectUnknownKeys, validatePolicy, validatePolicyInput } from './validate.ts';
 
@@ -140,6 +143,8 @@ function parseMethods(token: string, bad: (reason: string) => never): readonly s
   for (const method of methods) {
     if (method === '') bad(`has an empty method in the list ${describeValue(token)}`);
     if (!isToken(method)) bad(`has an invalid method ${describeValue(method)} (methods are RFC 9110 tokens)`);
+    const problem = methodProblem(method);
+    if (problem !== undefined) bad(`has an ${problem}`);
   }
   return [...new Set(methods.map((m) => m.toUpperCase()))];
 }

@@ -23,6 +23,7 @@ export {
   parseMatch,
 } from './endpoint.ts';
 export { type RecognizedError, recognizeError } from './errors.ts';
+export { isFetchManagedHeader, isSecretHeader } from './headers.ts';
 export { isIdempotent } from './idempotency.ts';
 export { definePolicy, mergePolicy } from './merge.ts';
 export { partnerCenter } from './presets.ts';

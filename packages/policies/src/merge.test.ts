@@ -91,8 +91,8 @@ describe('definePolicy', () => {
   });
 
   it('throws ConfigError for a conflict only the merged policy shows', () => {
-    expect(() => definePolicy({ timeout: { totalMs: 5_000 } })).toThrow(
-      'policy.timeout.attemptMs: 10000 exceeds timeout.totalMs (5000)',
+    expect(() => definePolicy({ breaker: { maxHalfOpenAfterMs: 1_000 } })).toThrow(
+      'policy.breaker.halfOpenAfterMs: 5000 exceeds breaker.maxHalfOpenAfterMs (1000)',
     );
   });
 });

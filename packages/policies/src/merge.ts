@@ -1,11 +1,15 @@
 import { DEFAULT_POLICY, deepFreeze } from './defaults.ts';
-import type { Policy, PolicyInput } from './types.ts';
+import type { Policy, PolicyInput, TimeoutPolicy } from './types.ts';
 import { validatePolicy, validatePolicyInput } from './validate.ts';
 
 /**
  * Lays a user's policy over a complete one: objects merge key by key, arrays replace (a status list
  * is a set the user states whole, not an addition), `undefined` keeps the base value, and
  * `bulkhead: null` removes a bulkhead. A bulkhead set over none gets `maxQueued: 0`.
+ *
+ * A `timeout.totalMs` set without `timeout.attemptMs` cuts the base's attempt timeout to fit inside
+ * it, so `timeout: { totalMs: 5000 }` alone means attempts of at most 5000 ms (the default is 10 000).
+ * An `attemptMs` set beside it, or over a base deadline, is kept as written, for validation to judge.
  *
  * Neither argument is modified or frozen; the result is a new, deep-frozen policy that shares the
  * base's untouched (already frozen) branches. It does not validate: use {@link definePolicy}, or
@@ -17,7 +21,7 @@ export function mergePolicy(base: Policy, input: PolicyInput | undefined): Polic
   const merged = ownCopy({
     retry: mergeData(base.retry, input.retry),
     breaker: mergeData(base.breaker, input.breaker),
-    timeout: mergeData(base.timeout, input.timeout),
+    timeout: mergeTimeout(base.timeout, input.timeout),
     throttle: mergeData(base.throttle, input.throttle),
     retryBudget: mergeData(base.retryBudget, input.retryBudget),
     bulkhead:
@@ -45,6 +49,19 @@ export function definePolicy(input?: PolicyInput): Policy {
   const policy = mergePolicy(DEFAULT_POLICY, input);
   validatePolicy(policy, 'policy');
   return policy;
+}
+
+/**
+ * The deadline a user writes is the number they mean; an attempt timeout they did not write at the same
+ * level (the default's, or the outer policy's) is only a default, so it yields to the deadline rather
+ * than make the configuration fail.
+ */
+function mergeTimeout(base: TimeoutPolicy, over: PolicyInput['timeout']): TimeoutPolicy {
+  const merged = mergeData(base, over);
+  const totalMs = over?.totalMs;
+  if (over?.attemptMs !== undefined || typeof totalMs !== 'number' || merged.attemptMs <= totalMs)
+    return merged;
+  return { ...merged, attemptMs: totalMs };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

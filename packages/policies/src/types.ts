@@ -93,13 +93,16 @@ export interface RetryPolicy {
    * (reason `retry-after-exceeds-cap`). Default 60 000.
    */
   readonly maxRetryAfterMs: number;
-  /** Statuses worth another attempt. Default [408, 429, 502, 503, 504]. */
+  /** Statuses worth another attempt. Default [408, 429, 502, 503, 504]. A 2xx is refused (a success). */
   readonly statuses: readonly number[];
   /** Retry network errors (reset, refused, DNS, socket). Default true. */
   readonly networkErrors: boolean;
   /** Retry attempt timeouts. Default true. */
   readonly timeouts: boolean;
-  /** Methods that are safe to repeat. Default GET HEAD OPTIONS PUT DELETE TRACE. */
+  /**
+   * Methods that are safe to repeat. Default GET HEAD OPTIONS PUT DELETE TRACE. Registered methods in
+   * any case, custom ones in upper case; a typo of a registered method (`PTU`) is refused.
+   */
   readonly idempotentMethods: readonly string[];
   /** A request carrying any of these headers is idempotent whatever its method. Default Idempotency-Key, MS-RequestId. */
   readonly idempotencyKeyHeaders: readonly string[];
@@ -108,6 +111,7 @@ export interface RetryPolicy {
   /**
    * Statuses retried for any method, idempotent or not (e.g. [429]: the server did not process the
    * request). Default none: a POST without an idempotency key is sent exactly once, whatever the failure.
+   * A 2xx is refused.
    */
   readonly retryAnyMethodStatuses: readonly number[];
 }
@@ -130,15 +134,19 @@ export interface BreakerPolicy {
   readonly minimumCalls: number;
   /** ...in this window (ms). Default 10 000. */
   readonly windowMs: number;
-  /** First wait before a probe (ms). Default 5 000. */
+  /** First wait before a probe (ms), > 0. Default 5 000. */
   readonly halfOpenAfterMs: number;
-  /** The wait doubles while probes fail, up to this (ms). Default 60 000. */
+  /** The wait doubles while probes fail, up to this (ms), > 0. Default 60 000. */
   readonly maxHalfOpenAfterMs: number;
 }
 
 /** Timeouts. */
 export interface TimeoutPolicy {
-  /** One attempt, in ms. Default 10 000. Retried and counted as a breaker failure. */
+  /**
+   * One attempt, in ms. Retried and counted as a breaker failure. Default 10 000, or `totalMs` when a
+   * policy sets only `totalMs` and it is smaller: an attempt timeout the user did not write fits inside
+   * the deadline they did. One written above `totalMs` is refused.
+   */
   readonly attemptMs: number;
   /** The whole call, every attempt and wait, in ms. Default 30 000. Not retried. */
   readonly totalMs: number;
@@ -203,6 +211,8 @@ export interface Policy {
   /**
    * Headers set once per call to a fresh UUID when the caller did not set them (the same value on
    * every attempt). Default none; the Partner Center preset sets MS-RequestId and MS-CorrelationId.
+   * Credential headers (see `isSecretHeader`) and headers fetch manages (`Host`, `Content-Length`,
+   * `Cookie`, the rest of fetch's forbidden request headers) are refused.
    */
   readonly generateHeaders: readonly string[];
 }

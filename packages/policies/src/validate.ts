@@ -1,4 +1,7 @@
 import { ConfigError, describeValue, joinPath } from './config-error.ts';
+import { closest } from './did-you-mean.ts';
+import { isFetchManagedHeader, isSecretHeader } from './headers.ts';
+import { methodProblem } from './methods.ts';
 import type { Policy } from './types.ts';
 
 /**
@@ -96,8 +99,39 @@ const tokenOf =
     }
   };
 
+/** A status worth another attempt: a 2xx is the success a retry would be after. */
+const retryStatus: Check = (value, path, required) => {
+  status(value, path, required);
+  if ((value as number) >= 200 && (value as number) <= 299) {
+    fail(path, `${value as number} cannot be retried: a 2xx response is a success and is never retried`);
+  }
+};
+
+/** A method name, with the rule of methods.ts: typos and lower-case custom methods are refused. */
+const method: Check = (value, path, required) => {
+  tokenOf('method name')(value, path, required);
+  const problem = methodProblem(value as string);
+  if (problem !== undefined) fail(path, problem);
+};
+
+/**
+ * A header breakwater sets to a fresh UUID: neither a credential (a random value there is at best
+ * useless and at worst replaces the caller's) nor a header fetch sets or refuses itself.
+ */
+const generatedHeader: Check = (value, path, required) => {
+  tokenOf('header name')(value, path, required);
+  const name = value as string;
+  if (isSecretHeader(name)) {
+    fail(path, `'${name}' carries credentials; breakwater never generates a credential header`);
+  }
+  if (isFetchManagedHeader(name)) {
+    fail(path, `'${name}' cannot be generated: fetch manages it (a forbidden request header)`);
+  }
+};
+
 const statuses = listOf(status);
-const methods = listOf(tokenOf('method name'));
+const retryStatuses = listOf(retryStatus);
+const methods = listOf(method);
 const headerNames = listOf(tokenOf('header name'));
 
 const BACKOFF: Shape = {
@@ -112,13 +146,13 @@ const RETRY: Shape = {
   maxAttempts: integerAtLeast(1),
   backoff: BACKOFF,
   maxRetryAfterMs: delay,
-  statuses,
+  statuses: retryStatuses,
   networkErrors: boolean,
   timeouts: boolean,
   idempotentMethods: methods,
   idempotencyKeyHeaders: headerNames,
   idempotent: boolean,
-  retryAnyMethodStatuses: statuses,
+  retryAnyMethodStatuses: retryStatuses,
 };
 
 const BREAKER: Shape = {
@@ -130,8 +164,9 @@ const BREAKER: Shape = {
   failureRatio: ratio,
   minimumCalls: integerAtLeast(1),
   windowMs: positiveDuration,
-  halfOpenAfterMs: delay,
-  maxHalfOpenAfterMs: delay,
+  // 0 would send a probe the moment the breaker opens: an open breaker that never holds anything back.
+  halfOpenAfterMs: positiveDuration,
+  maxHalfOpenAfterMs: positiveDuration,
 };
 
 const TIMEOUT: Shape = { attemptMs: positiveDuration, totalMs: positiveDuration };
@@ -161,7 +196,7 @@ const POLICY: Shape = {
   retryBudget: RETRY_BUDGET,
   bulkhead,
   permanentStatuses: statuses,
-  generateHeaders: headerNames,
+  generateHeaders: listOf(generatedHeader),
 };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -265,32 +300,4 @@ export function validatePolicy(policy: Policy, path: string): void {
     breaker.maxHalfOpenAfterMs,
     'the first wait would already be above its cap',
   );
-}
-
-/** The known key nearest to `key` by edit distance (case-insensitive), if near enough to be a typo. */
-function closest(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of known) {
-    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
-}
-
-/** Levenshtein distance, two rows. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }
