@@ -349,10 +349,9 @@ describe('keyHeader: one key per header value', () => {
   });
 
   it.each([
-    ['Authorization', 'carries credentials'],
-    ['cookie', 'carries credentials'],
     ['bad header', 'RFC 9110 token'],
-  ])('rejects keyHeader %s', (keyHeader, reason) => {
+    ['', 'RFC 9110 token'],
+  ])('rejects keyHeader %j', (keyHeader, reason) => {
     const error = configError(() =>
       createEndpointResolver({ endpoints: [{ name: 'a', match: '/x', keyHeader }] }),
     );

@@ -36,6 +36,8 @@
 
 import { ConfigError, describeValue, joinPath } from './config-error.ts';
 import { DEFAULT_POLICY } from './defaults.ts';
+import { isSecretHeader } from './headers.ts';
+import { secretValueHash } from './keyed-hash.ts';
 import { mergePolicy } from './merge.ts';
 import { methodProblem } from './methods.ts';
 import type { EndpointsConfig, HeadersLike, Policy, PolicyInput, ResolvedEndpoint } from './types.ts';
@@ -283,7 +285,7 @@ export function matchesPattern(pattern: CompiledPattern, method: string, url: st
 
 interface CompiledRule {
   readonly name: string;
-  readonly keyHeader: string | undefined;
+  readonly keyHeader: KeyHeader | undefined;
   readonly match: string;
   readonly pattern: CompiledPattern;
   readonly policy: Policy;
@@ -374,30 +376,44 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
   };
 }
 
-/** Headers that carry credentials: their values must never become part of a key (keys are logged). */
-const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+/** A rule's partitioning header, and how its values enter a key. */
+interface KeyHeader {
+  /** Lower-case header name. */
+  readonly name: string;
+  /** For a credential header: the keyed hash that stands for its values. */
+  readonly hash: ((value: string) => string) | undefined;
+}
 
-function checkKeyHeader(value: unknown, path: string): string | undefined {
+function checkKeyHeader(value: unknown, path: string): KeyHeader | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !isToken(value)) {
     throw new ConfigError(path, `must be a header name (an RFC 9110 token), got ${describeValue(value)}`);
   }
-  if (CREDENTIAL_HEADERS.has(value.toLowerCase())) {
+  const name = value.toLowerCase();
+  // APIs throttle per subscription key or token, so partitioning by one is a real need; its value is
+  // then hashed (keyed, see keyed-hash.ts) and never reaches a key, an event or a message.
+  if (!isSecretHeader(name)) return { name, hash: undefined };
+  try {
+    return { name, hash: secretValueHash() };
+  } catch {
     throw new ConfigError(
       path,
-      `'${value}' carries credentials; its value must not become part of an endpoint key`,
+      `'${value}' carries credentials, whose values are hashed before they enter an endpoint key, and this platform has no crypto.getRandomValues`,
     );
   }
-  return value.toLowerCase();
 }
 
 /**
- * The key suffix for a partitioning header: ` name=value` for a short plain value, else a hash of it
- * (the key is logged and must stay short); ` name=` when the request does not carry the header.
+ * The key suffix for a partitioning header: ` name=` when the request does not carry it; for a
+ * credential header, ` name=hmac:` and 16 hex digits of a keyed hash; else ` name=value` for a short
+ * plain value, or a hash of it (the key is logged and must stay short).
  */
-function partitionOf(name: string, headers: HeadersLike | undefined): string {
+function partitionOf(keyHeader: KeyHeader, headers: HeadersLike | undefined): string {
+  const { name } = keyHeader;
   const value = headers?.get(name)?.trim() ?? '';
-  if (/^[\w.:@-]{0,64}$/.test(value)) return ` ${name}=${value}`;
+  if (value === '') return ` ${name}=`;
+  if (keyHeader.hash !== undefined) return ` ${name}=hmac:${keyHeader.hash(value)}`;
+  if (/^[\w.:@-]{1,64}$/.test(value)) return ` ${name}=${value}`;
   // FNV-1a: enough to tell partitions apart in a log without echoing an arbitrary value.
   let hash = 0x811c9dc5;
   for (let i = 0; i < value.length; i++) {

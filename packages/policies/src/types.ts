@@ -243,8 +243,12 @@ export interface EndpointRule {
   readonly policy?: PolicyInput;
   /**
    * A request header whose value partitions the endpoint: each value gets its own key, and so its own
-   * breaker, throttle gate and retry budget (e.g. a tenant id, when the server throttles per tenant).
-   * Must not be a credential header (Authorization, Cookie). Default: none.
+   * breaker, throttle gate and retry budget (e.g. a tenant id, or a subscription key, when the server
+   * throttles per tenant or per key). A short plain value appears in the key as it is, a long or unusual
+   * one as an FNV-1a hash; the value of a credential header (`isSecretHeader`: `x-api-key`,
+   * `Ocp-Apim-Subscription-Key`, `Authorization`, ...) only ever as `hmac:` and 16 hex digits of
+   * HMAC-SHA-256 under a random per-process key, so it never appears in keys, events or messages.
+   * Default: none.
    */
   readonly keyHeader?: string;
 }
