@@ -32,6 +32,8 @@ const fetch = wrapFetch(globalThis.fetch, {
   // Short waits so that the example runs in a moment; the defaults are 200 ms to 30 s.
   policy: partnerCenter({
     retry: { backoff: { initialDelayMs: 5, maxDelayMs: 20, throttleInitialDelayMs: 20 } },
+    // The preset generates MS-RequestId for Partner Center's host only; here a local server stands in.
+    generateHeadersHosts: ['127.0.0.1'],
   }),
   endpoints: [
     { name: 'customers', match: 'GET */v1/customers' },

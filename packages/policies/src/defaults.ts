@@ -41,6 +41,7 @@ export const DEFAULT_POLICY: Policy = deepFreeze({
   bulkhead: null,
   permanentStatuses: [501],
   generateHeaders: [],
+  generateHeadersHosts: null,
 });
 
 /** Freezes an object graph of plain data. */

@@ -235,6 +235,8 @@ function normaliseSegment(segment: string): string {
 interface RequestParts {
   readonly method: string;
   readonly origin: string;
+  /** Lower-case host name, no port (`api.example.com`, `[::1]`). */
+  readonly hostname: string;
   readonly segments: readonly string[];
 }
 
@@ -257,6 +259,7 @@ function requestParts(method: string, url: string | URL): RequestParts {
   return {
     method: method.toUpperCase(),
     origin: parsed.origin !== 'null' ? parsed.origin : `${parsed.protocol}//${parsed.host}`,
+    hostname: parsed.hostname,
     segments: splitPath(parsed.pathname).map(normaliseSegment),
   };
 }
@@ -288,7 +291,32 @@ interface CompiledRule {
   readonly keyHeader: KeyHeader | undefined;
   readonly match: string;
   readonly pattern: CompiledPattern;
+  readonly policy: HostScopedPolicy;
+}
+
+/**
+ * A policy, and the variant requests to hosts outside its `generateHeadersHosts` get (nothing
+ * generated), both frozen once when the resolver is built so that resolving allocates nothing.
+ */
+interface HostScopedPolicy {
   readonly policy: Policy;
+  /** Lower-case hosts `policy.generateHeaders` applies to; `null` when it applies everywhere. */
+  readonly hosts: ReadonlySet<string> | null;
+  readonly elsewhere: Policy;
+}
+
+function scopeByHost(policy: Policy): HostScopedPolicy {
+  const { generateHeadersHosts: hosts, generateHeaders } = policy;
+  if (hosts === null || generateHeaders.length === 0) return { policy, hosts: null, elsewhere: policy };
+  return {
+    policy,
+    hosts: new Set(hosts.map((host) => host.toLowerCase())),
+    elsewhere: mergePolicy(policy, { generateHeaders: [] }),
+  };
+}
+
+function policyFor(scoped: HostScopedPolicy, request: RequestParts): Policy {
+  return scoped.hosts === null || scoped.hosts.has(request.hostname) ? scoped.policy : scoped.elsewhere;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -355,11 +383,12 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
       name,
       match,
       pattern,
-      policy,
+      policy: scopeByHost(policy),
       keyHeader: checkKeyHeader(rule.keyHeader, joinPath(path, 'keyHeader')),
     };
   });
 
+  const scopedDefault = scopeByHost(defaultPolicy);
   const listed = Object.freeze(rules.map(({ name, match }) => Object.freeze({ name, match })));
   return {
     rules: listed,
@@ -368,10 +397,12 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
       for (const rule of rules) {
         if (matchesParts(rule.pattern, request)) {
           const partition = rule.keyHeader === undefined ? '' : partitionOf(rule.keyHeader, headers);
-          return { key: `${rule.name} ${request.origin}${partition}`, name: rule.name, policy: rule.policy };
+          const policy = policyFor(rule.policy, request);
+          return { key: `${rule.name} ${request.origin}${partition}`, name: rule.name, policy };
         }
       }
-      return { key: `${DEFAULT_NAME} ${request.origin}`, name: DEFAULT_NAME, policy: defaultPolicy };
+      const policy = policyFor(scopedDefault, request);
+      return { key: `${DEFAULT_NAME} ${request.origin}`, name: DEFAULT_NAME, policy };
     },
   };
 }

@@ -32,6 +32,7 @@ export function mergePolicy(base: Policy, input: PolicyInput | undefined): Polic
           : mergeData(bulkheadBase, input.bulkhead),
     permanentStatuses: mergeData(base.permanentStatuses, input.permanentStatuses),
     generateHeaders: mergeData(base.generateHeaders, input.generateHeaders),
+    generateHeadersHosts: mergeData(base.generateHeadersHosts, input.generateHeadersHosts),
   } as Policy);
   return deepFreeze(merged);
 }

@@ -3,9 +3,13 @@ import { mergePolicy } from './merge.ts';
 import type { Policy, PolicyInput } from './types.ts';
 import { validatePolicy, validatePolicyInput } from './validate.ts';
 
+/** The host of Partner Center's REST API, the one host the preset's generated headers go to. */
+const PARTNER_CENTER_HOSTS = ['api.partnercenter.microsoft.com'];
+
 const PARTNER_CENTER: Policy = mergePolicy(DEFAULT_POLICY, {
   retry: { idempotencyKeyHeaders: ['MS-RequestId', 'Idempotency-Key'] },
   generateHeaders: ['MS-RequestId', 'MS-CorrelationId'],
+  generateHeadersHosts: PARTNER_CENTER_HOSTS,
 });
 
 /**
@@ -19,9 +23,14 @@ const PARTNER_CENTER: Policy = mergePolicy(DEFAULT_POLICY, {
  * - Idempotency: `MS-RequestId` identifies one operation; Partner Center treats a repeated request with
  *   the same id as the same operation. It leads `retry.idempotencyKeyHeaders`, so a request carrying it
  *   is retryable whatever its method, and the same value is sent on every attempt.
- * - `generateHeaders: ['MS-RequestId', 'MS-CorrelationId']`: each call gets a fresh UUID for either
- *   header the caller did not set (the same on every attempt), so POSTs become safely retryable and
- *   every call can be found in Partner Center's logs. Set them yourself to tie calls together.
+ * - `generateHeaders: ['MS-RequestId', 'MS-CorrelationId']`: each call to Partner Center gets a fresh
+ *   UUID for either header the caller did not set (the same on every attempt), so POSTs become safely
+ *   retryable and every call can be found in Partner Center's logs. Set them yourself to tie calls
+ *   together.
+ * - `generateHeadersHosts: ['api.partnercenter.microsoft.com']`: only Partner Center deduplicates on
+ *   `MS-RequestId`, so the preset, even as the default policy of every endpoint, generates nothing for
+ *   any other host, and a POST there without an idempotency key is sent exactly once. Name further
+ *   hosts (a sovereign cloud's, a test stand-in) with `generateHeadersHosts`; `null` means every host.
  *
  * Error payloads (`code`, `description`, `isRetryable`, ...) are read by the error rules, not here.
  *

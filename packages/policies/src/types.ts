@@ -215,6 +215,13 @@ export interface Policy {
    * `Cookie`, the rest of fetch's forbidden request headers) are refused.
    */
   readonly generateHeaders: readonly string[];
+  /**
+   * The hosts `generateHeaders` applies to (host names as in a URL, no scheme or port; compared
+   * case-insensitively), or `null` for every host. Default `null`. The Partner Center preset sets
+   * Partner Center's API host: a generated `MS-RequestId` makes a POST retryable, which only a server
+   * that deduplicates on it makes safe, and an unexpected custom header costs a CORS preflight.
+   */
+  readonly generateHeadersHosts: readonly string[] | null;
 }
 
 /** What users write: any part of a policy. Objects merge over the defaults; arrays replace. */
@@ -228,6 +235,7 @@ export interface PolicyInput {
   readonly bulkhead?: Partial<BulkheadPolicy> | null;
   readonly permanentStatuses?: readonly number[];
   readonly generateHeaders?: readonly string[];
+  readonly generateHeadersHosts?: readonly string[] | null;
 }
 
 /** One endpoint rule. */

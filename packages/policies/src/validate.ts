@@ -129,6 +129,19 @@ const generatedHeader: Check = (value, path, required) => {
   }
 };
 
+/** A host name as a URL carries it (`api.example.com`, `127.0.0.1`, `[::1]`): no scheme, port or path. */
+const hostName: Check = (value, path) => {
+  const problem = `must be a host name such as 'api.example.com' (no scheme, port or path), got ${describeValue(value)}`;
+  if (typeof value !== 'string' || value === '' || !URL.canParse(`http://${value}/`)) fail(path, problem);
+  const url = new URL(`http://${value as string}/`);
+  if (url.host !== (value as string).toLowerCase() || url.port !== '') fail(path, problem);
+};
+
+/** `null` = every host. */
+const hostNames: Check = (value, path, required) => {
+  if (value !== null) listOf(hostName)(value, path, required);
+};
+
 const statuses = listOf(status);
 const retryStatuses = listOf(retryStatus);
 const methods = listOf(method);
@@ -197,6 +210,7 @@ const POLICY: Shape = {
   bulkhead,
   permanentStatuses: statuses,
   generateHeaders: listOf(generatedHeader),
+  generateHeadersHosts: hostNames,
 };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
