@@ -33,35 +33,45 @@ const INITIAL_STATE = [
 
 const BLOCK_BYTES = 64;
 
+/** The message schedule, shared: hashing is synchronous, so no two compressions overlap. */
+const SCHEDULE = new Uint32Array(64);
+
 const rotr = (x: number, n: number): number => (x >>> n) | (x << (32 - n));
 
 /** Processes one 64-byte block of `data` at `offset` into `state` (FIPS 180-4 §6.2.2). */
-function compress(state: Uint32Array, data: Uint8Array, offset: number, w: Uint32Array): void {
+function compress(state: Uint32Array, data: Uint8Array, offset: number): void {
+  const w = SCHEDULE;
   for (let t = 0; t < 16; t++) {
     const i = offset + t * 4;
     w[t] =
-      ((data[i] ?? 0) << 24) | ((data[i + 1] ?? 0) << 16) | ((data[i + 2] ?? 0) << 8) | (data[i + 3] ?? 0);
+      ((data[i] as number) << 24) |
+      ((data[i + 1] as number) << 16) |
+      ((data[i + 2] as number) << 8) |
+      (data[i + 3] as number);
   }
   for (let t = 16; t < 64; t++) {
-    const w15 = w[t - 15] ?? 0;
-    const w2 = w[t - 2] ?? 0;
+    const w15 = w[t - 15] as number;
+    const w2 = w[t - 2] as number;
     const s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >>> 3);
     const s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >>> 10);
-    w[t] = (w[t - 16] ?? 0) + s0 + (w[t - 7] ?? 0) + s1;
+    w[t] = (w[t - 16] as number) + s0 + (w[t - 7] as number) + s1;
   }
-  let [a, b, c, d, e, f, g, h] = state as unknown as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  let a = state[0] as number;
+  let b = state[1] as number;
+  let c = state[2] as number;
+  let d = state[3] as number;
+  let e = state[4] as number;
+  let f = state[5] as number;
+  let g = state[6] as number;
+  let h = state[7] as number;
   for (let t = 0; t < 64; t++) {
     const t1 =
-      (h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + (K[t] ?? 0) + (w[t] ?? 0)) | 0;
+      (h +
+        (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) +
+        ((e & f) ^ (~e & g)) +
+        (K[t] as number) +
+        (w[t] as number)) |
+      0;
     const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
     h = g;
     g = f;
@@ -72,14 +82,14 @@ function compress(state: Uint32Array, data: Uint8Array, offset: number, w: Uint3
     b = a;
     a = (t1 + t2) | 0;
   }
-  state[0] = (state[0] ?? 0) + a;
-  state[1] = (state[1] ?? 0) + b;
-  state[2] = (state[2] ?? 0) + c;
-  state[3] = (state[3] ?? 0) + d;
-  state[4] = (state[4] ?? 0) + e;
-  state[5] = (state[5] ?? 0) + f;
-  state[6] = (state[6] ?? 0) + g;
-  state[7] = (state[7] ?? 0) + h;
+  state[0] = (state[0] as number) + a;
+  state[1] = (state[1] as number) + b;
+  state[2] = (state[2] as number) + c;
+  state[3] = (state[3] as number) + d;
+  state[4] = (state[4] as number) + e;
+  state[5] = (state[5] as number) + f;
+  state[6] = (state[6] as number) + g;
+  state[7] = (state[7] as number) + h;
 }
 
 /**
@@ -88,7 +98,6 @@ function compress(state: Uint32Array, data: Uint8Array, offset: number, w: Uint3
  */
 function finish(start: Uint32Array, prefixBytes: number, data: Uint8Array): Uint8Array {
   const state = start.slice();
-  const w = new Uint32Array(64);
   const padded = new Uint8Array(Math.ceil((data.length + 9) / BLOCK_BYTES) * BLOCK_BYTES);
   padded.set(data);
   padded[data.length] = 0x80;
@@ -96,7 +105,7 @@ function finish(start: Uint32Array, prefixBytes: number, data: Uint8Array): Uint
   const bits = (prefixBytes + data.length) * 8;
   view.setUint32(padded.length - 8, Math.floor(bits / 2 ** 32));
   view.setUint32(padded.length - 4, bits >>> 0);
-  for (let offset = 0; offset < padded.length; offset += BLOCK_BYTES) compress(state, padded, offset, w);
+  for (let offset = 0; offset < padded.length; offset += BLOCK_BYTES) compress(state, padded, offset);
   const digest = new Uint8Array(32);
   const out = new DataView(digest.buffer);
   for (let i = 0; i < 8; i++) out.setUint32(i * 4, state[i] ?? 0);
@@ -113,7 +122,7 @@ function padState(key: Uint8Array, pad: number): Uint32Array {
   const block = new Uint8Array(BLOCK_BYTES).fill(pad);
   for (let i = 0; i < key.length; i++) block[i] = (key[i] ?? 0) ^ pad;
   const state = new Uint32Array(INITIAL_STATE);
-  compress(state, block, 0, new Uint32Array(64));
+  compress(state, block, 0);
   return state;
 }
 
