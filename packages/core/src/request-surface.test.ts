@@ -515,6 +515,30 @@ describe('item 11: a refused call releases its stream body', () => {
     expect(hits.get('/refused')).toBe(1);
   });
 
+  it('a stream body is cancelled when a closed throttle gate refuses the call', async () => {
+    const url = route('/throttled', (req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(429, { 'retry-after': '60' }).end());
+    });
+    const wrapped = wrappedUndici({
+      policy: { ...FAST, throttle: { enabled: true }, timeout: { attemptMs: 1000, totalMs: 1000 } },
+    });
+    expect((await wrapped(url, { method: 'POST' })).status).toBe(429);
+    let cancelledWith: unknown = 'not cancelled';
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.enqueue(new Uint8Array(1024));
+      },
+      cancel(reason) {
+        cancelledWith = reason;
+      },
+    });
+    const error = await rejection(wrapped(url, { method: 'PUT', body, duplex: 'half' } as RequestInit));
+    expect((error as Error).name).toBe('ThrottledError');
+    expect(cancelledWith).toBe(error);
+    expect(hits.get('/throttled')).toBe(1);
+  });
+
   it('a file stream is closed when the breaker refuses the call (no descriptor leak)', async () => {
     const { url } = recordingRoute('/refused-file', 503);
     const wrapped = await openBreaker(url);
