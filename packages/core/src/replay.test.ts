@@ -413,6 +413,19 @@ describe('prepareRequest: a stream is teed, not buffered first', () => {
     expect(() => prepared.attempt(new AbortController().signal)).toThrow(/cannot be sent again/);
   });
 
+  it('a body released mid-send errors rather than ending as if complete', async () => {
+    const { source, body } = countedSource(4);
+    const prepared = await prepareRequest(`${origin}/t`, post(body), {});
+    const reader = (
+      prepared.attempt(new AbortController().signal)[1].body as ReadableStream<unknown>
+    ).getReader();
+    await reader.read();
+    const reason = new Error('call over');
+    prepared.release(reason);
+    await expect(reader.read()).rejects.toBe(reason);
+    await vi.waitFor(() => expect(source.cancelled).toBe(reason));
+  });
+
   it('a source that fails makes the request not replayable (body-stream-errored)', async () => {
     const failure = new Error('disk gone');
     const body = new ReadableStream<Uint8Array>({

@@ -174,7 +174,9 @@ export async function prepareRequest(
   const { signal } = options;
   if (signal?.aborted) {
     // As fetch: an aborted call cancels its body and rejects with the signal's reason.
-    await chunkSource(initBody ?? requestBody)?.cancel(signal.reason);
+    await chunkSource(initBody ?? requestBody)
+      ?.cancel(signal.reason)
+      .catch(() => {});
     throw signal.reason;
   }
   const body =
@@ -396,7 +398,7 @@ class BodyTee {
   #failed: { readonly error: unknown } | undefined;
   #reading: Promise<void> | undefined;
   #branch = 0;
-  #cancelled = false;
+  #cancelled: { readonly reason: unknown } | undefined;
 
   constructor(source: ChunkSource, maxBytes: number) {
     this.#source = source;
@@ -422,6 +424,8 @@ class BodyTee {
         pull: async (controller) => {
           for (;;) {
             if (id !== this.#branch) throw new Error('breakwater: a later attempt took over this body');
+            // Errored, never closed: a cut body must not reach the server as a complete one.
+            if (this.#cancelled) throw this.#cancelled.reason;
             const offset = index - this.#dropped;
             if (offset < this.#chunks.length) {
               controller.enqueue(this.#chunks[offset]);
@@ -484,8 +488,7 @@ class BodyTee {
   /** Cancels the source unless it was read to its end; no branch may read afterwards. */
   async cancel(reason: unknown): Promise<void> {
     if (this.#cancelled || this.#done) return;
-    this.#cancelled = true;
-    this.#done = true;
+    this.#cancelled = { reason };
     this.#chunks = [];
     await this.#source.cancel(reason).catch(() => {});
   }
