@@ -1,5 +1,7 @@
 // The request surface of wrapFetch against real undici fetch, Request and Agent on a loopback server:
 // what the wrapped fetch receives must be what the caller gave it (issue 9, items 2-6 and 11).
+
+import { getEventListeners } from 'node:events';
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -557,5 +559,41 @@ describe('item 11: a refused call releases its stream body', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('kept properties', () => {
+  it('a long-lived signal gains no listeners over many calls with Request and stream bodies', async () => {
+    const { url } = recordingRoute('/long-lived', 200);
+    const controller = new AbortController();
+    const wrapped = wrappedUndici();
+    const call = async (i: number) => {
+      const request = new UndiciRequest(url, { method: 'PUT', body: `body ${i}`, signal: controller.signal });
+      await (await wrapped(request as unknown as Request)).text();
+      const init = {
+        method: 'PUT',
+        body: Readable.from([`s${i}`]),
+        duplex: 'half',
+        signal: controller.signal,
+      };
+      await (await wrapped(url, init as unknown as RequestInit)).text();
+    };
+    for (let i = 0; i < 5; i++) await call(i);
+    // undici itself keeps one listener on a signal its Requests follow; what matters is no growth.
+    const settled = getEventListeners(controller.signal, 'abort').length;
+    expect(settled).toBeLessThanOrEqual(1);
+    for (let i = 0; i < 50; i++) await call(i);
+    expect(getEventListeners(controller.signal, 'abort').length).toBe(settled);
+  });
+
+  it('a POST without an idempotency key, with a stream body, is sent exactly once on a 503', async () => {
+    const { url, bodies } = recordingRoute('/post-once', 503, 200);
+    const res = await wrappedUndici()(url, {
+      method: 'POST',
+      body: Readable.from(['once']),
+      duplex: 'half',
+    } as unknown as RequestInit);
+    expect(res.status).toBe(503);
+    expect(bodies).toEqual(['once']);
   });
 });
