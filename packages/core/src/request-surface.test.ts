@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { ConfigError } from '@breakwater/policies';
 import {
   Agent,
   type Dispatcher,
@@ -224,6 +225,19 @@ describe('item 3: relative URLs', () => {
     const res = await wrapFetch(prefixing, { policy: FAST })('/prefixed-once');
     expect(res.status).toBe(503);
     expect(hits.get('/prefixed-once')).toBe(1);
+  });
+});
+
+describe('baseUrl option', () => {
+  it.each([
+    ['a relative URL', '/v1', /must be an absolute URL/],
+    ['a number', 42, /must be an absolute URL, got 42/],
+    ['a non-http URL', 'file:///tmp/', /must be an http: or https: URL, got file:/],
+  ])('refuses %s with a ConfigError naming baseUrl', (_name, baseUrl, message) => {
+    const make = () => wrapFetch(undiciFetch as unknown as FetchLike, { baseUrl: baseUrl as string });
+    expect(make).toThrow(ConfigError);
+    expect(make).toThrow(/baseUrl/);
+    expect(make).toThrow(message);
   });
 });
 
