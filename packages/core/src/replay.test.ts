@@ -76,10 +76,10 @@ function streamOf(chunks: readonly Uint8Array[]): ReadableStream<Uint8Array> {
 
 /** A fake fetch that records the (input, init) of every call. */
 function recordingFetch() {
-  const calls: Array<[string, RequestInit]> = [];
+  const calls: Array<[RequestInfo | URL, RequestInit]> = [];
   return {
     calls,
-    fetch: async (input: string, init: RequestInit) => {
+    fetch: async (input: RequestInfo | URL, init: RequestInit) => {
       calls.push([input, init]);
       return new Response('ok');
     },
@@ -182,35 +182,44 @@ describe('prepareRequest: bodies reach the server identically on every attempt',
     expect(parsed.get('k')).toBe('v');
   });
 
-  it('a ReadableStream within the limit is buffered and replayed, with no Content-Type invented', async () => {
+  it('a ReadableStream within the limit is streamed, kept and replayed, with no Content-Type invented', async () => {
     const body = streamOf([bytes('chunk-1;'), bytes('chunk-2;'), bytes('chunk-3')]);
-    const prepared = await prepareRequest(`${origin}/s`, { method: 'PUT', body }, { maxBufferBytes: 64 });
+    const prepared = await prepareRequest(
+      `${origin}/s`,
+      { method: 'PUT', body, duplex: 'half' } as RequestInit,
+      { maxBufferBytes: 64 },
+    );
     expect(prepared.replayable).toBe(true);
     expect(prepared.notReplayableReason).toBeUndefined();
-    expect(prepared.headers.has('content-length')).toBe(false);
     const echo = await sendTwice(prepared);
+    expect(prepared.replayable).toBe(true);
     expect(echo.body).toEqual(bytes('chunk-1;chunk-2;chunk-3'));
     expect(echo.headers['content-type']).toBeUndefined();
-    expect(echo.headers['content-length']).toBe('23');
+    // Streamed, as fetch streams a ReadableStream body: chunked on every attempt.
+    expect(echo.headers['transfer-encoding']).toBe('chunked');
   });
 
   it('a stream of exactly maxBufferBytes is still replayable', async () => {
     const prepared = await prepareRequest(
       `${origin}/s`,
-      { method: 'POST', body: streamOf([bytes('12345'), bytes('67890')]) },
+      { method: 'POST', body: streamOf([bytes('12345'), bytes('67890')]), duplex: 'half' } as RequestInit,
       { maxBufferBytes: 10 },
     );
-    expect(prepared.replayable).toBe(true);
     expect((await sendTwice(prepared)).body).toEqual(bytes('1234567890'));
+    expect(prepared.replayable).toBe(true);
   });
 
-  it('an async iterable body (accepted by Node fetch) is buffered like a stream', async () => {
+  it('an async iterable body (accepted by Node fetch) is kept and replayed like a stream', async () => {
     async function* parts() {
       yield bytes('a');
       yield bytes('b');
     }
     const body = parts() as unknown as BodyInit;
-    const prepared = await prepareRequest(`${origin}/s`, { method: 'POST', body }, {});
+    const prepared = await prepareRequest(
+      `${origin}/s`,
+      { method: 'POST', body, duplex: 'half' } as RequestInit,
+      {},
+    );
     expect((await sendTwice(prepared)).body).toEqual(bytes('ab'));
   });
 
@@ -234,31 +243,37 @@ describe('prepareRequest: a stream beyond maxBufferBytes', () => {
     });
     const prepared = await prepareRequest(
       `${origin}/big`,
-      { method: 'POST', body: streamOf(chunks) },
+      { method: 'POST', body: streamOf(chunks), duplex: 'half' } as RequestInit,
       { maxBufferBytes: 4096 },
     );
-    expect(prepared.replayable).toBe(false);
-    expect(prepared.notReplayableReason).toBe('body-too-large-to-buffer');
+    // Nothing is read before the first attempt, so nothing is known yet.
+    expect(prepared.replayable).toBe(true);
 
     const echo = await send(prepared);
     expect(echo.body.byteLength).toBe(40_000);
     expect(echo.body).toEqual(expected);
+    expect(prepared.replayable).toBe(false);
+    expect(prepared.notReplayableReason).toBe('body-too-large-to-buffer');
 
     expect(() => prepared.attempt(new AbortController().signal)).toThrow(/cannot be sent again/);
   });
 
-  it('passes duplex: "half" so that fetch accepts the stream', async () => {
+  it("passes the caller's duplex as given, and a stream body fresh per attempt", async () => {
     const prepared = await prepareRequest(
       `${origin}/big`,
-      { method: 'POST', body: streamOf([bytes('abc'), bytes('def')]) },
+      { method: 'POST', body: streamOf([bytes('abc'), bytes('def')]), duplex: 'half' } as RequestInit,
       { maxBufferBytes: 2 },
     );
     const [, init] = prepared.attempt(new AbortController().signal);
     expect((init as { duplex?: string }).duplex).toBe('half');
     expect(init.body).toBeInstanceOf(ReadableStream);
+    const [, withoutDuplex] = (
+      await prepareRequest(`${origin}/big`, { method: 'POST', body: streamOf([bytes('abc')]) }, {})
+    ).attempt(new AbortController().signal);
+    expect('duplex' in withoutDuplex).toBe(false);
   });
 
-  it("cancelling the one-shot body cancels the caller's stream", async () => {
+  it("cancelling a one-shot body cancels the caller's stream; a replayable one waits for release", async () => {
     const cancel = vi.fn();
     let sent = 0;
     const body = new ReadableStream<Uint8Array>({
@@ -267,20 +282,162 @@ describe('prepareRequest: a stream beyond maxBufferBytes', () => {
       },
       cancel,
     });
-    const prepared = await prepareRequest(`${origin}/big`, { method: 'POST', body }, { maxBufferBytes: 8 });
+    const prepared = await prepareRequest(
+      `${origin}/big`,
+      { method: 'POST', body, duplex: 'half' } as RequestInit,
+      { maxBufferBytes: 8 },
+    );
     const [, init] = prepared.attempt(new AbortController().signal);
-    await (init.body as ReadableStream<Uint8Array>).cancel('attempt aborted');
+    const attemptBody = init.body as ReadableStream<Uint8Array>;
+    const reader = attemptBody.getReader();
+    await reader.read();
+    expect(prepared.replayable).toBe(true);
+    await reader.read(); // past 8 bytes: one-shot from here
+    expect(prepared.replayable).toBe(false);
+    await reader.cancel('attempt aborted');
     expect(cancel).toHaveBeenCalledWith('attempt aborted');
+  });
+
+  it('release() cancels a replayable stream that no attempt will read again', async () => {
+    const cancel = vi.fn();
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.enqueue(bytes('x'));
+      },
+      cancel,
+    });
+    const prepared = await prepareRequest(`${origin}/r`, {
+      method: 'POST',
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    const [, init] = prepared.attempt(new AbortController().signal);
+    await (init.body as ReadableStream<Uint8Array>).cancel('attempt timed out');
+    expect(cancel).not.toHaveBeenCalled();
+    const reason = new Error('call over');
+    prepared.release(reason);
+    await vi.waitFor(() => expect(body.locked).toBe(false));
+    expect(cancel).toHaveBeenCalledWith(reason);
   });
 
   it('a maxBufferBytes of 0 sends every non-empty stream once', async () => {
     const prepared = await prepareRequest(
       `${origin}/zero`,
-      { method: 'POST', body: streamOf([bytes('x')]) },
+      { method: 'POST', body: streamOf([bytes('x')]), duplex: 'half' } as RequestInit,
       { maxBufferBytes: 0 },
     );
-    expect(prepared.replayable).toBe(false);
     expect((await send(prepared)).body).toEqual(bytes('x'));
+    expect(prepared.replayable).toBe(false);
+  });
+});
+
+describe('prepareRequest: a stream is teed, not buffered first', () => {
+  /** A source of `count` chunks `c0;`, `c1;` ... that counts its pulls. */
+  function countedSource(count: number) {
+    const source = { pulls: 0, cancelled: undefined as unknown };
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (source.pulls >= count) controller.close();
+          else controller.enqueue(bytes(`c${source.pulls};`));
+          source.pulls += 1;
+        },
+        cancel(reason) {
+          source.cancelled = reason;
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return { source, body };
+  }
+
+  async function readAll(stream: ReadableStream<unknown>, limit = Number.POSITIVE_INFINITY): Promise<string> {
+    const reader = stream.getReader();
+    let text = '';
+    for (let i = 0; i < limit; i++) {
+      const { done, value } = await reader.read();
+      if (done) return text;
+      text += new TextDecoder().decode(value as Uint8Array);
+    }
+    await reader.cancel('attempt stopped');
+    return text;
+  }
+
+  const post = (body: ReadableStream<Uint8Array>) =>
+    ({ method: 'POST', body, duplex: 'half' }) as RequestInit;
+
+  it('reads nothing before an attempt reads its body', async () => {
+    const { source, body } = countedSource(3);
+    const prepared = await prepareRequest(`${origin}/t`, post(body), {});
+    prepared.attempt(new AbortController().signal);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(source.pulls).toBe(0);
+  });
+
+  it('a retry replays what the first attempt read, then pulls the source on; each chunk is read once', async () => {
+    const { source, body } = countedSource(4);
+    const prepared = await prepareRequest(`${origin}/t`, post(body), { maxBufferBytes: 100 });
+    const first = prepared.attempt(new AbortController().signal)[1].body as ReadableStream<unknown>;
+    expect(await readAll(first, 2)).toBe('c0;c1;');
+    expect(prepared.replayable).toBe(true);
+    expect(source.cancelled).toBeUndefined();
+    const second = prepared.attempt(new AbortController().signal)[1].body as ReadableStream<unknown>;
+    expect(await readAll(second)).toBe('c0;c1;c2;c3;');
+    expect(source.pulls).toBe(5); // four chunks and the close
+    const third = prepared.attempt(new AbortController().signal)[1].body as ReadableStream<unknown>;
+    expect(await readAll(third)).toBe('c0;c1;c2;c3;');
+    expect(source.pulls).toBe(5);
+  });
+
+  it("an earlier attempt's body errors once a later attempt has taken over", async () => {
+    const { body } = countedSource(4);
+    const prepared = await prepareRequest(`${origin}/t`, post(body), {});
+    const first = (
+      prepared.attempt(new AbortController().signal)[1].body as ReadableStream<unknown>
+    ).getReader();
+    await first.read();
+    prepared.attempt(new AbortController().signal);
+    await expect(first.read()).rejects.toThrow(/later attempt took over/);
+  });
+
+  it('a retry that goes past maxBufferBytes is the last: no attempt after it', async () => {
+    const { body } = countedSource(4);
+    const prepared = await prepareRequest(`${origin}/t`, post(body), { maxBufferBytes: 7 });
+    expect(await readAll(prepared.attempt(new AbortController().signal)[1].body as ReadableStream, 1)).toBe(
+      'c0;',
+    );
+    expect(prepared.replayable).toBe(true);
+    const second = prepared.attempt(new AbortController().signal)[1].body as ReadableStream<unknown>;
+    expect(await readAll(second)).toBe('c0;c1;c2;c3;');
+    expect(prepared.replayable).toBe(false);
+    expect(() => prepared.attempt(new AbortController().signal)).toThrow(/cannot be sent again/);
+  });
+
+  it('a body released mid-send errors rather than ending as if complete', async () => {
+    const { source, body } = countedSource(4);
+    const prepared = await prepareRequest(`${origin}/t`, post(body), {});
+    const reader = (
+      prepared.attempt(new AbortController().signal)[1].body as ReadableStream<unknown>
+    ).getReader();
+    await reader.read();
+    const reason = new Error('call over');
+    prepared.release(reason);
+    await expect(reader.read()).rejects.toBe(reason);
+    await vi.waitFor(() => expect(source.cancelled).toBe(reason));
+  });
+
+  it('a source that fails makes the request not replayable (body-stream-errored)', async () => {
+    const failure = new Error('disk gone');
+    const body = new ReadableStream<Uint8Array>({
+      pull() {
+        throw failure;
+      },
+    });
+    const prepared = await prepareRequest(`${origin}/t`, post(body), {});
+    const attemptBody = prepared.attempt(new AbortController().signal)[1].body as ReadableStream<unknown>;
+    await expect(attemptBody.getReader().read()).rejects.toBe(failure);
+    expect(prepared.replayable).toBe(false);
+    expect(prepared.notReplayableReason).toBe('body-stream-errored');
   });
 });
 
@@ -305,20 +462,16 @@ describe('prepareRequest: Request input and init', () => {
     expect(request.bodyUsed).toBe(false);
   });
 
-  it("passes the Request's own members through, with init members overriding them", async () => {
+  it('hands the Request itself to fetch, so that everything it holds is read by fetch', async () => {
     const request = new Request(`${origin}/r`, { redirect: 'manual', keepalive: true, cache: 'no-store' });
     const { calls, fetch: fake } = recordingFetch();
     const prepared = await prepareRequest(request, { cache: 'reload' }, {});
     const [input, init] = prepared.attempt(new AbortController().signal);
     await fake(input, init);
-    expect(calls[0]?.[0]).toBe(`${origin}/r`);
-    expect(calls[0]?.[1]).toMatchObject({
-      method: 'GET',
-      redirect: 'manual',
-      keepalive: true,
-      cache: 'reload',
-      credentials: 'same-origin',
-    });
+    expect(calls[0]?.[0]).toBe(request);
+    expect(calls[0]?.[1]).toEqual({ cache: 'reload', signal: expect.any(AbortSignal) });
+    const merged = new Request(input as Request, init);
+    expect(merged).toMatchObject({ redirect: 'manual', keepalive: true, cache: 'reload', method: 'GET' });
   });
 
   it('passes every other init member through untouched on every attempt, including unknown ones', async () => {
@@ -361,7 +514,7 @@ describe('prepareRequest: Request input and init', () => {
       expect(rest.dispatcher).toBe(dispatcher);
       expect(rest.custom).toBe(custom);
       expect(body).toBe('x');
-      expect(headers).toBeInstanceOf(Headers);
+      expect(headers).toBeUndefined();
       expect(signal).toBeInstanceOf(AbortSignal);
     }
   });
@@ -377,7 +530,7 @@ describe('prepareRequest: Request input and init', () => {
       );
       for (let i = 0; i < 2; i++) {
         const [input, init] = prepared.attempt(new AbortController().signal);
-        const res = await undiciFetch(input, init as Parameters<typeof undiciFetch>[1]);
+        const res = await undiciFetch(input as string, init as Parameters<typeof undiciFetch>[1]);
         const echo = (await res.json()) as { body: string };
         expect(Buffer.from(echo.body, 'base64').toString()).toBe('via agent');
       }
@@ -407,11 +560,15 @@ describe('prepareRequest: Request input and init', () => {
     await expect(fetch(...prepared.attempt(controller.signal))).rejects.toThrow('attempt timeout');
   });
 
-  it('sends headers added to prepared.headers on every attempt; edits by fetch do not leak', async () => {
+  it('sends headers added with setHeader on every attempt; edits by fetch do not leak', async () => {
     const prepared = await prepareRequest(`${origin}/h`, { headers: { accept: 'application/json' } }, {});
-    prepared.headers.set('ms-requestid', 'req-1');
+    prepared.setHeader('MS-RequestId', 'req-1');
     const [, first] = prepared.attempt(new AbortController().signal);
-    (first.headers as Headers).set('x-edited-by-fetch', '1');
+    expect(first.headers).toEqual([
+      ['accept', 'application/json'],
+      ['MS-RequestId', 'req-1'],
+    ]);
+    (first.headers as Array<[string, string]>).push(['x-edited-by-fetch', '1']);
     const echo = await sendTwice(prepared);
     expect(echo.headers['ms-requestid']).toBe('req-1');
     expect(echo.headers.accept).toBe('application/json');
@@ -437,10 +594,10 @@ describe('prepareRequest: methods', () => {
     ['patch', 'patch'],
     ['PATCH', 'PATCH'],
     ['mkcol', 'mkcol'],
-  ])('%s -> %s, as fetch normalises it', async (given, expected) => {
+  ])('%s -> %s, as fetch normalises it (fetch itself gets it as given)', async (given, expected) => {
     const prepared = await prepareRequest('https://api.example/', { method: given }, {});
     expect(prepared.method).toBe(expected);
-    expect(prepared.attempt(new AbortController().signal)[1].method).toBe(expected);
+    expect(prepared.attempt(new AbortController().signal)[1].method).toBe(given);
   });
 
   it('defaults to GET', async () => {
@@ -481,14 +638,19 @@ describe('prepareRequest: rejects what fetch rejects', () => {
     await expect(prepareRequest(`${origin}/`, { method: 'POST', body }, {})).rejects.toThrow(/locked/);
   });
 
-  it('a stream chunk that is not bytes', async () => {
+  it('a stream chunk that is a string goes to fetch as given (undici sends it as UTF-8)', async () => {
     const body = new ReadableStream({
       start(controller) {
-        controller.enqueue('text');
+        controller.enqueue('text é');
         controller.close();
       },
     });
-    await expect(prepareRequest(`${origin}/`, { method: 'POST', body }, {})).rejects.toThrow(/Uint8Array/);
+    const prepared = await prepareRequest(
+      `${origin}/`,
+      { method: 'POST', body, duplex: 'half' } as RequestInit,
+      {},
+    );
+    expect((await sendTwice(prepared)).body).toEqual(bytes('text é'));
   });
 
   it('a relative URL, with a clear message that keeps query values out', async () => {
@@ -496,7 +658,7 @@ describe('prepareRequest: rejects what fetch rejects', () => {
     expect(error).toBeInstanceOf(TypeError);
     const message = (error as Error).message;
     expect(message).toMatch(/"\/v1\/customers\?…": not an absolute URL/);
-    expect(message).toMatch(/no base URL \(globalThis\.location\)/);
+    expect(message).toMatch(/no base URL \(baseUrl, setGlobalOrigin\(\) or globalThis\.location\)/);
     expect(message).not.toContain('s3cret');
   });
 

@@ -1,13 +1,20 @@
 /**
  * Request replay: turns one `fetch(input, init)` call into a recipe that can be sent several times
- * (one per retry attempt) and reaches the server identically every time, with the same meaning as
- * `new Request(input, init)`.
+ * (one per retry attempt) and reaches the server identically every time.
  *
- * Every body is frozen when the call is prepared, as fetch itself does when it is called: fetch copies
- * an ArrayBuffer or typed array at call time, so a caller that reuses or mutates its buffer after
- * calling (a pooled Node Buffer, say) must not change what a later attempt sends. That costs one copy
- * of a buffer body per logical call (never one per attempt); strings and Blobs are immutable and are
- * not copied; URLSearchParams and FormData are shallow-copied (entries only, never file contents).
+ * What the wrapped fetch receives is what the caller gave it, with as little changed as possible: the
+ * caller's input itself (a `Request` keeps what only its own implementation can read, such as undici's
+ * `dispatcher`), the caller's init members and headers as given (undici sends header names in the case
+ * they were written), and only the signal, and the body where it has to be replayed, replaced.
+ *
+ * Buffer bodies are copied when the call is prepared, as fetch itself does when it is called: a caller
+ * that reuses or mutates its buffer after calling (a pooled Node Buffer, say) must not change what a
+ * later attempt sends. Strings and Blobs are immutable and are not copied; URLSearchParams and
+ * FormData are shallow-copied (entries only, never file contents).
+ *
+ * A stream body is not read before the first attempt: each chunk the first attempt reads goes to the
+ * wire and into a replay copy, which a retry sends before it continues pulling the source. Past
+ * `maxBufferBytes` the copy is dropped and the request is no longer replayable.
  */
 
 /** The default for {@link ReplayOptions.maxBufferBytes}: 1 MiB. */
@@ -15,40 +22,61 @@ export const DEFAULT_MAX_BUFFER_BYTES = 1024 * 1024;
 
 export interface ReplayOptions {
   /**
-   * Largest stream body (a `ReadableStream`, an async iterable, or a `Request` input's body) held in
-   * memory so the call can be retried. A larger body is still sent, once and complete, but the call
-   * is then not retried. Default {@link DEFAULT_MAX_BUFFER_BYTES} (1 MiB): the request bodies of REST
-   * APIs such as Partner Center are small JSON documents far below it, and 1 MiB is Envoy's default
-   * retry buffer limit (`per_connection_buffer_limit_bytes`), so a proxy in front of the same API
-   * makes the same trade-off; uploads big enough to exceed it should not be held in memory per call.
+   * Largest stream body (a `ReadableStream`, an async iterable such as a Node `Readable`, or a
+   * `Request` input's body) kept in memory while it is sent, so that the call can be retried. A larger
+   * body is still sent, once and complete, but the call is then not retried. Default
+   * {@link DEFAULT_MAX_BUFFER_BYTES} (1 MiB): the request bodies of REST APIs such as Partner Center are
+   * small JSON documents far below it, and 1 MiB is Envoy's default retry buffer limit
+   * (`per_connection_buffer_limit_bytes`), so a proxy in front of the same API makes the same
+   * trade-off; uploads big enough to exceed it should not be held in memory per call.
    */
   readonly maxBufferBytes?: number;
+  /**
+   * The caller's signal. Aborted before or while a `Request` input's body is read, it cancels the body
+   * with its reason and the call rejects with that reason, as fetch does. Default: none.
+   */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * Base against which a relative URL is resolved to choose its endpoint. Default: undici's global
+   * origin (`setGlobalOrigin`), else `globalThis.location`.
+   */
+  readonly baseUrl?: string | URL | undefined;
 }
 
 /** Why a prepared request can be sent only once. */
-export type NotReplayableReason = 'body-too-large-to-buffer' | 'body-already-used';
+export type NotReplayableReason = 'body-too-large-to-buffer' | 'body-already-used' | 'body-stream-errored';
 
 /** One logical fetch call, ready to be sent once per attempt. */
 export interface PreparedRequest {
   /** The HTTP method; upper case for DELETE GET HEAD OPTIONS POST PUT, as given otherwise (as fetch does). */
   readonly method: string;
-  /** The absolute request URL. */
+  /** The absolute request URL (resolved against the base; the wrapped fetch gets the URL as given). */
   readonly url: URL;
   /**
-   * A mutable copy of the request headers. Headers generated once per logical call (an idempotency key,
-   * a correlation id) belong here, added before the first attempt: each attempt sends a copy of it.
+   * The request headers, for reading. Add a header generated once per call (an idempotency key, a
+   * correlation id) with {@link PreparedRequest.setHeader}, before the first attempt.
    */
   readonly headers: Headers;
-  /** False when the body can be sent only once (a stream beyond `maxBufferBytes`): do not retry. */
+  /**
+   * False when the body cannot be sent again: a stream that went past `maxBufferBytes` or failed. Only
+   * an attempt reads a stream, so ask after an attempt.
+   */
   readonly replayable: boolean;
   /** Set when `replayable` is false, for the event that reports why the call was not retried. */
-  readonly notReplayableReason?: NotReplayableReason;
+  readonly notReplayableReason?: NotReplayableReason | undefined;
+  /** Adds a header to every attempt, sent with the name in the case given here. */
+  setHeader(name: string, value: string): void;
   /**
    * The `(input, init)` pair for one attempt, carrying `signal` instead of the caller's signal. Every
-   * call returns a fresh body where one is needed. Throws an `Error` when called a second time on a
-   * request that is not replayable.
+   * call returns a fresh body where one is needed. Throws an `Error` when called again on a request
+   * that is not replayable.
    */
-  attempt(signal: AbortSignal): [string, RequestInit];
+  attempt(signal: AbortSignal): [RequestInfo | URL, RequestInit];
+  /**
+   * Ends a call that handed no Response back: a stream body that nothing will read any more is
+   * cancelled with `reason`, so its source (a file, a socket) is released.
+   */
+  release(reason: unknown): void;
 }
 
 /** Methods fetch normalises to upper case; any other method is sent exactly as given. */
@@ -57,33 +85,58 @@ const NORMALISED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 
 const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 /** RFC 9110 `token`. */
 const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Members of a Request input that a new Request built from it inherits (besides method, headers, body). */
-const REQUEST_MEMBERS = [
-  'cache',
-  'credentials',
-  'integrity',
-  'keepalive',
-  'mode',
-  'redirect',
-  'referrer',
-  'referrerPolicy',
-] as const;
-/** Init members handled here rather than passed through to the user's fetch. */
-const OWN_INIT_MEMBERS = new Set(['method', 'headers', 'body', 'signal']);
+/** Where undici (and Node's bundled undici) keep the origin set by `setGlobalOrigin()`. */
+const UNDICI_GLOBAL_ORIGIN = Symbol.for('undici.globalOrigin.1');
+
+/**
+ * Why a call goes to the wrapped fetch as it is, once, without retries or breaker, or `undefined` when
+ * breakwater handles it. Breakwater only judges what it understands: an `http:`/`https:` URL it can
+ * resolve and a real `AbortSignal`. Anything else (a `blob:`, `data:` or `file:` URL, a relative URL
+ * with no base, a signal fetch would refuse) means what the wrapped fetch makes of it, its error
+ * included; retrying it would only repeat that answer.
+ */
+export function passThroughReason(
+  input: RequestInfo | URL,
+  init: RequestInit | undefined,
+  baseUrl?: string | URL,
+): 'not-http' | 'no-base-url' | 'invalid-signal' | undefined {
+  const signal: unknown = init?.signal;
+  if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) return 'invalid-signal';
+  let url: URL | undefined;
+  try {
+    url = resolveUrl(urlTextOf(input), baseUrl);
+  } catch {
+    return 'no-base-url';
+  }
+  if (!url) return 'no-base-url';
+  return url.protocol === 'http:' || url.protocol === 'https:' ? undefined : 'not-http';
+}
+
+/** The caller's signal of a call: init's (`null` detaches from a Request's), else the Request input's. */
+export function callerSignalOf(
+  input: RequestInfo | URL,
+  init: RequestInit | undefined,
+): AbortSignal | undefined {
+  const signal: unknown =
+    init?.signal !== undefined ? init.signal : isRequestLike(input) ? input.signal : undefined;
+  return signal instanceof AbortSignal ? signal : undefined;
+}
 
 /**
  * Reads `(input, init)` the way `new Request(input, init)` would and prepares it for replay.
  *
- * Init's method, headers and body override those of a `Request` input; every other init member
- * (`redirect`, `credentials`, `keepalive`, undici's `dispatcher`, unknown members, ...) and a `Request`
- * input's own members are passed through on every attempt. The caller's `signal` is not: each attempt
- * gets the signal passed to {@link PreparedRequest.attempt}.
+ * Init's method, headers and body override those of a `Request` input. Each attempt hands the wrapped
+ * fetch the caller's input and init as given, with the signal passed to
+ * {@link PreparedRequest.attempt}, a replayable body, and the caller's headers plus any added with
+ * {@link PreparedRequest.setHeader}.
  *
- * A stream body (or a `Request` input's body) is read now, up to `maxBufferBytes`, and replayed from
- * memory; beyond that limit it is sent once, complete, and the result is not replayable.
+ * A stream in init is not read here: attempts read it through a replay copy (see the module comment).
+ * A `Request` input's body is read now, up to `maxBufferBytes`, so that it is sent with its length as
+ * fetch would send it; beyond that limit it is sent once, complete, and the call is not replayable.
  *
- * @throws TypeError where fetch would: a relative URL outside a browser, a URL with credentials, an
- *   invalid or forbidden method, a body on GET or HEAD, a `Request` input whose body was already used.
+ * @throws TypeError where fetch would: a relative URL with no base, a URL with credentials, an invalid
+ *   or forbidden method, a body on GET or HEAD, a used `Request` body, a locked stream.
+ * @throws the signal's reason when `options.signal` is aborted, after cancelling a stream body.
  * @throws RangeError for a `maxBufferBytes` that is not a non-negative integer.
  */
 export async function prepareRequest(
@@ -99,24 +152,15 @@ export async function prepareRequest(
   }
 
   const request = isRequestLike(input) ? input : undefined;
-  const url = parseAbsoluteUrl(request ? request.url : isUrlLike(input) ? input.href : String(input));
+  const text = urlTextOf(input);
+  const url = resolveUrl(text, options.baseUrl);
+  if (!url) throw relativeUrlError(text);
+  checkCredentials(url);
   const method = normaliseMethod(init?.method ?? request?.method ?? 'GET');
-  const headers = new Headers(init?.headers ?? request?.headers);
+  const givenHeaders: unknown = init?.headers !== undefined ? init.headers : request?.headers;
+  const headers = new Headers(givenHeaders as HeadersInit | undefined);
 
-  const passthrough: Record<string, unknown> = {};
-  if (request) {
-    for (const member of REQUEST_MEMBERS) {
-      const value: unknown = request[member];
-      if (value !== undefined) passthrough[member] = value;
-    }
-  }
-  if (init) {
-    for (const [member, value] of Object.entries(init)) {
-      if (!OWN_INIT_MEMBERS.has(member) && value !== undefined) passthrough[member] = value;
-    }
-  }
-
-  const initBody = init?.body ?? null;
+  const initBody: unknown = init?.body ?? null;
   const requestBody = initBody === null && request ? request.body : null;
   if ((initBody !== null || requestBody !== null) && (method === 'GET' || method === 'HEAD')) {
     throw new TypeError(`breakwater: a ${method} request cannot have a body (fetch refuses it)`);
@@ -127,83 +171,174 @@ export async function prepareRequest(
     );
   }
 
-  const body = await freezeBody(initBody ?? requestBody, maxBufferBytes);
-  return new Prepared(method, url, headers, passthrough, body);
+  const { signal } = options;
+  if (signal?.aborted) {
+    // As fetch: an aborted call cancels its body and rejects with the signal's reason.
+    await chunkSource(initBody ?? requestBody)
+      ?.cancel(signal.reason)
+      .catch(() => {});
+    throw signal.reason;
+  }
+  const body =
+    initBody !== null
+      ? freezeInitBody(initBody, maxBufferBytes)
+      : requestBody !== null
+        ? await readRequestBody(requestBody, maxBufferBytes, signal)
+        : NO_BODY;
+  const sentInput: RequestInfo | URL = request ?? (typeof input === 'string' ? input : text);
+  return new Prepared({ method, url, headers, givenHeaders, input: sentInput, init, body });
 }
 
-/** A body in the form it is replayed: the same value every attempt, or a one-shot stream. */
-type FrozenBody =
-  | { readonly kind: 'reusable'; readonly value: BodyInit | null }
-  | { readonly kind: 'once'; readonly value: ReadableStream<Uint8Array> };
+/** A body in the form it is replayed. */
+type PreparedBody =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'value'; readonly value: BodyInit }
+  /** `duplex`: add `duplex: 'half'`, which the caller did not need to give (a Request input's body). */
+  | { readonly kind: 'stream'; readonly tee: BodyTee; readonly duplex: boolean };
+
+const NO_BODY: PreparedBody = { kind: 'none' };
+
+interface PreparedParts {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: Headers;
+  readonly givenHeaders: unknown;
+  readonly input: RequestInfo | URL;
+  readonly init: RequestInit | undefined;
+  readonly body: PreparedBody;
+}
 
 class Prepared implements PreparedRequest {
   readonly method: string;
   readonly url: URL;
   readonly headers: Headers;
-  readonly replayable: boolean;
-  readonly notReplayableReason?: NotReplayableReason;
-  readonly #passthrough: Readonly<Record<string, unknown>>;
-  readonly #body: FrozenBody;
+  readonly #input: RequestInfo | URL;
+  readonly #init: Readonly<Record<string, unknown>>;
+  readonly #givenHeaders: unknown;
+  /** Lower-case names present before any was added; the rest were added for the call. */
+  readonly #givenNames: ReadonlySet<string>;
+  /** The case an added header was given in (a Headers object forgets it). */
+  readonly #addedCase = new Map<string, string>();
+  readonly #body: PreparedBody;
   #attempts = 0;
 
-  constructor(
-    method: string,
-    url: URL,
-    headers: Headers,
-    passthrough: Record<string, unknown>,
-    body: FrozenBody,
-  ) {
-    this.method = method;
-    this.url = url;
-    this.headers = headers;
-    this.#passthrough = passthrough;
-    this.#body = body;
-    this.replayable = body.kind === 'reusable';
-    if (!this.replayable) this.notReplayableReason = 'body-too-large-to-buffer';
+  constructor(parts: PreparedParts) {
+    this.method = parts.method;
+    this.url = parts.url;
+    this.headers = parts.headers;
+    this.#input = parts.input;
+    const { signal: _signal, ...init } = (parts.init ?? {}) as Record<string, unknown>;
+    this.#init = init;
+    this.#givenHeaders = parts.givenHeaders;
+    this.#givenNames = new Set(parts.headers.keys());
+    this.#body = parts.body;
   }
 
-  attempt(signal: AbortSignal): [string, RequestInit] {
-    this.#attempts += 1;
-    if (this.#body.kind === 'once' && this.#attempts > 1) {
+  get replayable(): boolean {
+    return this.#body.kind !== 'stream' || this.#body.tee.replayable;
+  }
+
+  get notReplayableReason(): NotReplayableReason | undefined {
+    return this.#body.kind === 'stream' ? this.#body.tee.notReplayableReason : undefined;
+  }
+
+  setHeader(name: string, value: string): void {
+    this.headers.set(name, value);
+    this.#addedCase.set(name.toLowerCase(), name);
+  }
+
+  attempt(signal: AbortSignal): [RequestInfo | URL, RequestInit] {
+    if (this.#attempts > 0 && !this.replayable) {
       throw new Error(
-        'breakwater: this request cannot be sent again: its body was a stream larger than maxBufferBytes ' +
-          'and was consumed by the first attempt (body-too-large-to-buffer). Raise maxBufferBytes or pass ' +
-          'the body as a Blob, ArrayBuffer or string to allow retries.',
+        `breakwater: this request cannot be sent again (${this.notReplayableReason}): its body was a ` +
+          'stream larger than maxBufferBytes, or one that failed, and the first attempt consumed it. ' +
+          'Raise maxBufferBytes or pass the body as a Blob, ArrayBuffer or string to allow retries.',
       );
     }
-    const init: Record<string, unknown> = {
-      ...this.#passthrough,
-      method: this.method,
-      // A copy per attempt: a fetch implementation that edits the headers it is given must not leak
-      // those edits into the next attempt.
-      headers: new Headers(this.headers),
-      signal,
-    };
-    const body = this.#body.value;
-    if (body !== null) init.body = body;
-    if (this.#body.kind === 'once') init.duplex = 'half';
-    return [this.url.href, init as RequestInit];
+    this.#attempts += 1;
+    const init: Record<string, unknown> = { ...this.#init, signal };
+    const headers = this.#attemptHeaders();
+    if (headers) init.headers = headers;
+    const body = this.#body;
+    if (body.kind === 'value') init.body = body.value;
+    if (body.kind === 'stream') {
+      init.body = body.tee.branch();
+      if (body.duplex) init.duplex = 'half';
+    }
+    return [this.#input, init as RequestInit];
+  }
+
+  release(reason: unknown): void {
+    if (this.#body.kind === 'stream') void this.#body.tee.cancel(reason);
+  }
+
+  /**
+   * The caller's headers as given, unless headers were added: then a fresh list of pairs (so that no
+   * attempt sees another's edits) in which every name keeps the case it was written in.
+   */
+  #attemptHeaders(): Array<[string, string]> | undefined {
+    const added: Array<[string, string]> = [];
+    for (const [name, value] of this.headers) {
+      if (!this.#givenNames.has(name)) added.push([this.#addedCase.get(name) ?? name, value]);
+    }
+    if (added.length === 0) return undefined;
+    return [...headerPairs(this.#givenHeaders), ...added];
   }
 }
 
-async function freezeBody(body: unknown, maxBufferBytes: number): Promise<FrozenBody> {
-  if (body === null || body === undefined || typeof body === 'string' || body instanceof Blob) {
-    return { kind: 'reusable', value: (body ?? null) as BodyInit | null };
+/** The pairs of a HeadersInit, names in the case they were written (a Headers object lowercases them). */
+function headerPairs(given: unknown): Array<[string, string]> {
+  if (given === undefined || given === null) return [];
+  if (typeof (given as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    return Array.from(given as Iterable<Iterable<unknown>>, (pair) => {
+      const [name, value] = Array.from(pair);
+      return [String(name), String(value)];
+    });
   }
+  return Object.entries(given as Record<string, unknown>).map(([name, value]) => [name, String(value)]);
+}
+
+function freezeInitBody(body: unknown, maxBufferBytes: number): PreparedBody {
+  if (typeof body === 'string' || body instanceof Blob) return { kind: 'value', value: body };
   if (ArrayBuffer.isView(body)) {
-    return { kind: 'reusable', value: new Uint8Array(body.buffer, body.byteOffset, body.byteLength).slice() };
+    // A view of a detached buffer has no bytes: fetch sends an empty body, and so does this.
+    if (body.byteLength === 0) return { kind: 'value', value: new Uint8Array(0) };
+    return { kind: 'value', value: new Uint8Array(body.buffer, body.byteOffset, body.byteLength).slice() };
   }
-  if (isArrayBuffer(body)) return { kind: 'reusable', value: new Uint8Array(body.slice(0)) };
-  if (body instanceof URLSearchParams) return { kind: 'reusable', value: new URLSearchParams(body) };
+  if (isArrayBuffer(body)) {
+    return {
+      kind: 'value',
+      value: body.byteLength === 0 ? new Uint8Array(0) : new Uint8Array(body.slice(0)),
+    };
+  }
+  if (body instanceof URLSearchParams) return { kind: 'value', value: new URLSearchParams(body) };
   if (body instanceof FormData) {
     const copy = new FormData();
     for (const [name, value] of body) copy.append(name, value);
-    return { kind: 'reusable', value: copy };
+    return { kind: 'value', value: copy };
   }
   const source = chunkSource(body);
-  if (source) return bufferStream(source, maxBufferBytes);
+  // duplex stays as the caller gave it: a fetch that requires it (undici, browsers) refuses a stream
+  // without it with its own TypeError, and one that does not (node-fetch) sends it.
+  if (source) return { kind: 'stream', tee: new BodyTee(source, maxBufferBytes), duplex: false };
   // Not a body type known here: hand it to fetch unchanged, which serialises it (or rejects it) as usual.
-  return { kind: 'reusable', value: body as BodyInit };
+  return { kind: 'value', value: body as BodyInit };
+}
+
+/**
+ * Reads a Request input's body up to `maxBufferBytes`, tied to the caller's signal. Read now rather
+ * than streamed so that a body fetch knows the length of (a string or bytes in a Request, the usual
+ * case, and what ky sends) goes out with its Content-Length as it would through fetch.
+ */
+async function readRequestBody(
+  body: ReadableStream<Uint8Array>,
+  maxBufferBytes: number,
+  signal: AbortSignal | undefined,
+): Promise<PreparedBody> {
+  const tee = new BodyTee(chunkSource(body) as ChunkSource, maxBufferBytes);
+  await tee.fill(signal);
+  const bytes = tee.bytes();
+  return bytes ? { kind: 'value', value: bytes } : { kind: 'stream', tee, duplex: true };
 }
 
 /** Pull-based access to a stream body's chunks, whether it is a ReadableStream or an async iterable. */
@@ -222,100 +357,217 @@ function chunkSource(body: unknown): ChunkSource | undefined {
     const reader = stream.getReader();
     return {
       next: () => reader.read() as Promise<IteratorResult<unknown>>,
-      cancel: (reason) => reader.cancel(reason),
+      cancel: async (reason) => {
+        await reader.cancel(reason);
+        reader.releaseLock();
+      },
     };
   }
   if (Symbol.asyncIterator in body) {
     const iterator = (body as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     return {
       next: () => iterator.next(),
-      cancel: async (reason) => {
-        await iterator.return?.(reason);
+      cancel: async () => {
+        await iterator.return?.();
+        // A Node Readable whose iteration never started is not destroyed by return(): destroy it, so
+        // that a file-backed stream closes its descriptor. Without an error, which would be unhandled.
+        const destroy = (body as { destroy?: unknown }).destroy;
+        if (typeof destroy === 'function') destroy.call(body);
       },
     };
   }
   return undefined;
 }
 
-async function bufferStream(source: ChunkSource, maxBufferBytes: number): Promise<FrozenBody> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await source.next();
-    if (done) return { kind: 'reusable', value: concat(chunks, total) };
-    let chunk: Uint8Array;
-    try {
-      chunk = toBytes(value);
-    } catch (error) {
-      // Release the caller's stream (and whatever feeds it) rather than leave it locked mid-read.
-      await source.cancel(error).catch(() => undefined);
-      throw error;
-    }
-    chunks.push(chunk);
-    total += chunk.byteLength;
-    if (total > maxBufferBytes) break;
+/**
+ * A tee of a stream body: every branch (one per attempt) replays the chunks read so far and then pulls
+ * the source, so the first attempt streams as it reads and a retry continues where the source stands.
+ * Chunks are kept while their total stays within `maxBufferBytes`; past it the copy is dropped as the
+ * current branch consumes it, and no new branch may start. Only the newest branch may read: an older
+ * attempt's body errors if its fetch still pulls it.
+ */
+class BodyTee {
+  readonly #source: ChunkSource;
+  readonly #maxBytes: number;
+  /** Chunks read from the source and not yet dropped; `#chunks[0]` is chunk number `#dropped`. */
+  #chunks: unknown[] = [];
+  #dropped = 0;
+  #bytes = 0;
+  #keeping = true;
+  #done = false;
+  #failed: { readonly error: unknown } | undefined;
+  #reading: Promise<void> | undefined;
+  #branch = 0;
+  #cancelled: { readonly reason: unknown } | undefined;
+
+  constructor(source: ChunkSource, maxBytes: number) {
+    this.#source = source;
+    this.#maxBytes = maxBytes;
   }
-  // Beyond the limit: send what was read, then the rest, once. Nothing is dropped or duplicated.
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const buffered = chunks.shift();
-      if (buffered) {
-        controller.enqueue(buffered);
-        return;
-      }
-      const { done, value } = await source.next();
-      if (done) controller.close();
-      else controller.enqueue(toBytes(value));
-    },
-    cancel: (reason) => source.cancel(reason),
-  });
-  return { kind: 'once', value: stream };
+
+  get replayable(): boolean {
+    return this.#keeping && !this.#failed && !this.#cancelled;
+  }
+
+  get notReplayableReason(): NotReplayableReason | undefined {
+    if (this.#failed) return 'body-stream-errored';
+    if (!this.#keeping) return 'body-too-large-to-buffer';
+    return this.#cancelled ? 'body-already-used' : undefined;
+  }
+
+  /** A new branch for an attempt, which supersedes every earlier one. */
+  branch(): ReadableStream<unknown> {
+    const id = ++this.#branch;
+    let index = this.#dropped;
+    return new ReadableStream<unknown>(
+      {
+        pull: async (controller) => {
+          for (;;) {
+            if (id !== this.#branch) throw new Error('breakwater: a later attempt took over this body');
+            // Errored, never closed: a cut body must not reach the server as a complete one.
+            if (this.#cancelled) throw this.#cancelled.reason;
+            const offset = index - this.#dropped;
+            if (offset < this.#chunks.length) {
+              controller.enqueue(this.#chunks[offset]);
+              index += 1;
+              if (!this.#keeping) this.#drop(index);
+              return;
+            }
+            if (this.#failed) throw this.#failed.error;
+            if (this.#done) {
+              controller.close();
+              return;
+            }
+            await this.#readOne();
+          }
+        },
+        // An attempt's fetch cancels its body when it stops (timeout, error); the source is kept for a
+        // retry while the body is replayable, and released at the end of the call otherwise.
+        cancel: async (reason) => {
+          if (id === this.#branch && !this.replayable) await this.cancel(reason);
+        },
+      },
+      // Pull only when the fetch reads: nothing is read before an attempt sends.
+      { highWaterMark: 0 },
+    );
+  }
+
+  /** Reads until the source ends or the copy is full; the caller's abort cancels the source. */
+  async fill(signal: AbortSignal | undefined): Promise<void> {
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    aborted.catch(() => {});
+    try {
+      while (!this.#done && this.#keeping && !this.#failed) await Promise.race([this.#readOne(), aborted]);
+    } catch (reason) {
+      await this.cancel(reason);
+      throw reason;
+    } finally {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    }
+    if (this.#failed) throw this.#failed.error;
+  }
+
+  /** The whole body as one byte array, when it was read completely within the limit. */
+  bytes(): Uint8Array<ArrayBuffer> | undefined {
+    if (!this.#done || !this.#keeping || this.#failed) return undefined;
+    if (!this.#chunks.every((chunk) => chunk instanceof Uint8Array)) return undefined;
+    const chunks = this.#chunks as Uint8Array[];
+    const bytes = new Uint8Array(this.#bytes);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return bytes;
+  }
+
+  /** Cancels the source unless it was read to its end; no branch may read afterwards. */
+  async cancel(reason: unknown): Promise<void> {
+    if (this.#cancelled || this.#done) return;
+    this.#cancelled = { reason };
+    this.#chunks = [];
+    await this.#source.cancel(reason).catch(() => {});
+  }
+
+  #readOne(): Promise<void> {
+    this.#reading ??= this.#source
+      .next()
+      .then(
+        ({ done, value }) => {
+          if (this.#cancelled) return;
+          if (done) {
+            this.#done = true;
+            return;
+          }
+          this.#bytes += byteLength(value);
+          if (this.#bytes > this.#maxBytes) this.#keeping = false;
+          this.#chunks.push(value);
+        },
+        (error: unknown) => {
+          this.#failed = { error };
+        },
+      )
+      .finally(() => {
+        this.#reading = undefined;
+      });
+    return this.#reading;
+  }
+
+  /** Past the limit, forgets the chunks the current branch has sent. */
+  #drop(upTo: number): void {
+    this.#chunks.splice(0, upTo - this.#dropped);
+    this.#dropped = upTo;
+  }
 }
 
-function toBytes(chunk: unknown): Uint8Array {
-  if (chunk instanceof Uint8Array) return chunk;
-  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  if (isArrayBuffer(chunk)) return new Uint8Array(chunk);
-  throw new TypeError(
-    `breakwater: a body stream chunk must be a Uint8Array (fetch refuses anything else), got ${describe(chunk)}`,
+const encoder = new TextEncoder();
+
+/** Bytes a chunk puts on the wire; strings are sent as UTF-8 by fetch implementations that take them. */
+function byteLength(chunk: unknown): number {
+  if (typeof chunk === 'string') return encoder.encode(chunk).byteLength;
+  if (ArrayBuffer.isView(chunk) || isArrayBuffer(chunk)) return chunk.byteLength;
+  // Anything else is the wrapped fetch's to accept or refuse; it costs no replay memory of note.
+  return 0;
+}
+
+function urlTextOf(input: unknown): string {
+  if (isRequestLike(input)) return input.url;
+  if (isUrlLike(input)) return input.href;
+  return String(input);
+}
+
+/** The absolute URL of `text`: as it is, or against the base fetch would use. Undefined when none. */
+function resolveUrl(text: string, baseUrl: string | URL | undefined): URL | undefined {
+  if (URL.canParse(text)) return new URL(text);
+  // undici's setGlobalOrigin() (Node's fetch too) is fetch's base outside a browser; location inside.
+  const globalOrigin: unknown = (globalThis as Record<symbol, unknown>)[UNDICI_GLOBAL_ORIGIN];
+  const location: unknown = (globalThis as { location?: { href?: unknown } }).location?.href;
+  for (const base of [baseUrl, globalOrigin, location]) {
+    const href = base instanceof URL ? base.href : base;
+    if (typeof href === 'string' && URL.canParse(text, href)) return new URL(text, href);
+  }
+  return undefined;
+}
+
+function relativeUrlError(text: string): TypeError {
+  return new TypeError(
+    `breakwater: cannot send a request to "${redact(text)}": not an absolute URL, and this runtime has ` +
+      'no base URL (baseUrl, setGlobalOrigin() or globalThis.location) to resolve it against; pass an ' +
+      'absolute URL such as "https://api.example.com/v1/items"',
   );
 }
 
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array<ArrayBuffer> {
-  const only = chunks.length === 1 ? chunks[0] : undefined;
-  if (only && isArrayBuffer(only.buffer)) return only as Uint8Array<ArrayBuffer>;
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
-}
-
-function parseAbsoluteUrl(text: string): URL {
-  let url: URL | undefined;
-  if (URL.canParse(text)) {
-    url = new URL(text);
-  } else {
-    // Browsers resolve a relative URL against the document; Node and other servers have no such base.
-    const base = (globalThis as { location?: { href?: unknown } }).location?.href;
-    if (typeof base === 'string' && URL.canParse(text, base)) url = new URL(text, base);
-  }
-  if (!url) {
-    throw new TypeError(
-      `breakwater: cannot send a request to "${redact(text)}": not an absolute URL, and this runtime has ` +
-        'no base URL (globalThis.location) to resolve it against; pass an absolute URL such as ' +
-        '"https://api.example.com/v1/items"',
-    );
-  }
+function checkCredentials(url: URL): void {
   if (url.username !== '' || url.password !== '') {
     throw new TypeError(
       'breakwater: the request URL includes credentials (user:password@), which fetch refuses; ' +
         'send them in an Authorization header instead',
     );
   }
-  return url;
 }
 
 function normaliseMethod(method: string): string {
@@ -334,12 +586,10 @@ function redact(text: string): string {
   return withoutQuery.replace(/^([^/?#]*\/\/)[^/?#]*@/, '$1…@').slice(0, 200);
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return value.constructor?.name ?? 'object';
-  return typeof value;
-}
-
+/**
+ * A Request from any implementation (the global one, undici's, a polyfill's): recognised by shape,
+ * since `instanceof Request` is false for every implementation but the global one.
+ */
 function isRequestLike(input: unknown): input is Request {
   return (
     typeof input === 'object' &&

@@ -9,7 +9,7 @@ import {
 import { type BreakwaterEvent, emitter } from './events.ts';
 import type { BreakerSnapshot, FetchLike } from './pipeline.ts';
 import { PipelineRegistry } from './registry.ts';
-import { prepareRequest } from './replay.ts';
+import { callerSignalOf, passThroughReason, prepareRequest } from './replay.ts';
 
 /** Options of {@link wrapFetch}. Validated when `wrapFetch` is called, never at the first request. */
 export interface WrapFetchOptions {
@@ -30,10 +30,19 @@ export interface WrapFetchOptions {
   /** Live endpoint keys kept before idle closed breakers are dropped, least recently used first. Default 1000. */
   readonly maxEndpoints?: number;
   /**
-   * Largest streamed (ReadableStream or Request) body buffered so that the call can be retried, in bytes.
-   * A larger body is sent once, not retried. Default 1 MiB.
+   * Largest stream body (a ReadableStream, a Node Readable or other async iterable, a Request input's
+   * body) kept in memory while it is sent, so that the call can be retried, in bytes. A larger body is
+   * sent once, complete, and not retried. Default 1 MiB.
    */
   readonly maxBufferBytes?: number;
+  /**
+   * Base URL against which a relative request URL is resolved to choose its endpoint (rule, breaker,
+   * events), for a wrapped fetch that prefixes its own base URL. The wrapped fetch still receives the
+   * URL as the caller gave it. Default: undici's global origin (`setGlobalOrigin()`), else
+   * `globalThis.location`; a relative URL with no base at all goes to the wrapped fetch once, as
+   * given, without retries or breaker, and gets whatever answer or error that fetch gives.
+   */
+  readonly baseUrl?: string | URL;
   /** Random source in [0, 1) for backoff jitter. Default Math.random; inject one for reproducible tests. */
   readonly random?: () => number;
 }
@@ -52,6 +61,7 @@ const OPTION_KEYS = new Set([
   'onEvent',
   'maxEndpoints',
   'maxBufferBytes',
+  'baseUrl',
   'random',
 ]);
 
@@ -81,21 +91,35 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     throwHttpErrors: options.throwHttpErrors ?? false,
   });
 
+  const { maxBufferBytes, baseUrl } = settings;
   const wrapped = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const callerSignal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined;
-    callerSignal?.throwIfAborted();
-    const request = await prepareRequest(input, init, { maxBufferBytes: settings.maxBufferBytes });
-    const { key, policy } = resolver.resolve(request.method, request.url, request.headers);
-    for (const name of policy.generateHeaders) {
-      // Generated once per call, so every attempt carries the same value (an idempotency key must).
-      if (!request.headers.has(name)) request.headers.set(name, crypto.randomUUID());
+    // What breakwater cannot judge (not http(s), no base for a relative URL, a signal fetch refuses)
+    // is the wrapped fetch's to answer, once: retrying its error would only repeat it.
+    if (passThroughReason(input, init, baseUrl) !== undefined) return fetch(input, init);
+    const callerSignal = callerSignalOf(input, init);
+    const request = await prepareRequest(input, init, { maxBufferBytes, signal: callerSignal, baseUrl });
+    try {
+      const { key, policy } = resolver.resolve(request.method, request.url, request.headers);
+      for (const name of policy.generateHeaders) {
+        // Generated once per call, so every attempt carries the same value (an idempotency key must).
+        if (!request.headers.has(name)) request.setHeader(name, crypto.randomUUID());
+      }
+      return await registry.get(key, policy).execute(request, callerSignal);
+    } catch (error) {
+      // A stream body nothing will read any more (the call was refused, aborted or failed) must not
+      // stay locked with its source open.
+      request.release(error);
+      throw error;
     }
-    return registry.get(key, policy).execute(request, callerSignal);
   };
   return Object.assign(wrapped, { breakers: () => registry.snapshots() });
 }
 
-function validateOptions(options: WrapFetchOptions): { maxEndpoints: number; maxBufferBytes: number } {
+function validateOptions(options: WrapFetchOptions): {
+  maxEndpoints: number;
+  maxBufferBytes: number;
+  baseUrl: string | undefined;
+} {
   if (options === null || typeof options !== 'object') {
     throw new ConfigError('options', `must be an object, got ${describeValue(options)}`);
   }
@@ -119,5 +143,18 @@ function validateOptions(options: WrapFetchOptions): { maxEndpoints: number; max
   if (!Number.isSafeInteger(maxBufferBytes) || maxBufferBytes < 0) {
     throw new ConfigError('maxBufferBytes', `must be an integer >= 0, got ${describeValue(maxBufferBytes)}`);
   }
-  return { maxEndpoints, maxBufferBytes };
+  return { maxEndpoints, maxBufferBytes, baseUrl: validateBaseUrl(options.baseUrl) };
+}
+
+function validateBaseUrl(baseUrl: unknown): string | undefined {
+  if (baseUrl === undefined) return undefined;
+  const href = baseUrl instanceof URL ? baseUrl.href : baseUrl;
+  if (typeof href !== 'string' || !URL.canParse(href)) {
+    throw new ConfigError('baseUrl', `must be an absolute URL, got ${describeValue(baseUrl)}`);
+  }
+  const { protocol } = new URL(href);
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new ConfigError('baseUrl', `must be an http: or https: URL, got ${protocol}`);
+  }
+  return href;
 }
