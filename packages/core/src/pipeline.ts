@@ -44,6 +44,7 @@ export interface BreakerSnapshot extends BreakerState {
 
 /** Shared by every endpoint pipeline of one wrapped fetch. */
 export interface PipelineDeps {
+  /** The user's fetch. Always called unbound (never as `deps.fetch(...)`): see `attempt`. */
   readonly fetch: FetchLike;
   readonly emit: (event: BreakwaterEvent) => void;
   /** False when nobody listens: the per-attempt event (a redacted URL to build) is then skipped. */
@@ -323,8 +324,11 @@ export class EndpointPipeline {
       // Checked again with no await between the check and the send: another caller's response may
       // have closed the gate while this call made its way here from the gate.
       if (this.gate.holds(waitedAtGate)) return GATE_CLOSED;
+      // Called unbound: a browser's fetch throws `Illegal invocation` when called as a method of any
+      // object but the global one, and `this.deps.fetch(...)` would pass `deps` as `this`.
+      const { fetch } = this.deps;
       try {
-        const response = await this.deps.fetch(...request.attempt(fetchSignal));
+        const response = await fetch(...request.attempt(fetchSignal));
         // Closed here, on the first turn after the response, so that no other caller of the key
         // slips a request in while this outcome travels back through the pipeline.
         this.closeGateIfThrottled(response, attempt);
