@@ -94,7 +94,9 @@ export interface TimeoutEvent extends EventBase {
 /** A server delay closed the endpoint's throttle gate: every call to the key waits until `until`. */
 export interface ThrottledEvent extends EventBase {
   readonly type: 'throttled';
+  /** The delay the server asked for, as sent (it may be far longer than the gate stays closed). */
   readonly delayMs: number;
+  /** Epoch ms when the gate opens: `at` + the delay, but never more than `retry.maxRetryAfterMs` later. */
   readonly until: number;
   /** The status that carried the delay (429, 503, ...). */
   readonly status: number;

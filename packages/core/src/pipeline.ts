@@ -22,7 +22,7 @@ import { readErrorPayload } from './payload.ts';
 import { redactUrl } from './redact.ts';
 import type { PreparedRequest } from './replay.ts';
 import { RetryBudget } from './retry-budget.ts';
-import { sleep } from './sleep.ts';
+import { MAX_TIMER_MS, sleep } from './sleep.ts';
 import { ThrottleGate } from './throttle-gate.ts';
 
 /** Any function with fetch's call signature. */
@@ -101,9 +101,7 @@ export class EndpointPipeline {
     this.budget = new RetryBudget(policy.retryBudget);
     // abortOnReturn: false, because the Response handed back must stay readable: cockatiel would
     // otherwise abort the signal its body is streamed under as soon as the headers arrive.
-    // abortOnReturn: false, because the Response handed back must stay readable: cockatiel would
-    // otherwise abort the signal its body is streamed under as soon as the headers arrive.
-    this.attemptTimeout = timeout(policy.timeout.attemptMs, {
+    this.attemptTimeout = timeout(Math.min(policy.timeout.attemptMs, MAX_TIMER_MS), {
       strategy: TimeoutStrategy.Cooperative,
       abortOnReturn: false,
     });
@@ -277,7 +275,9 @@ export class EndpointPipeline {
 
   /**
    * A server delay (Retry-After and friends) on one of `throttle.statuses` (429, 503) closes the gate
-   * for every caller of the key; a 429 without one closes it for the throttling backoff.
+   * for every caller of the key; a 429 without one closes it for the throttling backoff. No response
+   * closes it for longer than `retry.maxRetryAfterMs`: one absurd or hostile `Retry-After` must not
+   * lock every caller out for days. The event reports the server's delay as sent.
    */
   private closeGateIfThrottled(response: Response, attempt: number): void {
     const { throttle } = this.policy;
@@ -290,14 +290,16 @@ export class EndpointPipeline {
         this.deps.random,
       );
     }
-    if (delayMs === undefined || delayMs <= 0 || !this.gate.close(delayMs, response.status === 429)) return;
+    if (delayMs === undefined) return;
+    const closedForMs = Math.min(delayMs, this.policy.retry.maxRetryAfterMs);
+    if (closedForMs <= 0 || !this.gate.close(closedForMs, response.status === 429)) return;
     const at = Date.now();
     this.deps.emit({
       type: 'throttled',
       key: this.key,
       at,
       delayMs,
-      until: at + delayMs,
+      until: at + closedForMs,
       status: response.status,
     });
   }
@@ -315,7 +317,10 @@ export class EndpointPipeline {
     const left = deadlineAt - Date.now();
     const cutByDeadline = left <= this.policy.timeout.attemptMs;
     const attemptTimeout = cutByDeadline
-      ? timeout(Math.max(0, left), { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false })
+      ? timeout(Math.min(Math.max(0, left), MAX_TIMER_MS), {
+          strategy: TimeoutStrategy.Cooperative,
+          abortOnReturn: false,
+        })
       : this.attemptTimeout;
     const outcome = await attemptTimeout.execute(async ({ signal }) => {
       // The attempt signal follows the caller only until the attempt returns; the caller's own
