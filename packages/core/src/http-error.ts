@@ -25,6 +25,13 @@ export interface HttpErrorContext {
   now?: number;
   /** Bytes of the body read at most by `HttpError.from`. Default 65 536 (64 KiB). */
   bodyLimitBytes?: number;
+  /**
+   * Ends `HttpError.from`'s body read when it aborts: the error is then built from what arrived,
+   * often an empty payload. `wrapFetch` passes one that aborts at the attempt's timeout or the call's
+   * deadline, whichever is first, and on the caller's abort. Default: none (the read lasts as long
+   * as the body does).
+   */
+  signal?: AbortSignal;
 }
 
 const BRAND = Symbol.for('breakwater.HttpError');
@@ -165,10 +172,10 @@ export class HttpError extends Error {
    * without bound, and the error carries everything parsed from the body. `error.response.bodyUsed` is
    * therefore true afterwards; clone the response first if you need its raw body. A body already used,
    * empty, broken or not JSON gives a partial or empty payload: the HTTP error is never replaced by a
-   * parse failure.
+   * parse failure. A body that stalls is read until `context.signal` aborts (see {@link readErrorPayload}).
    */
   static async from(response: Response, context: HttpErrorContext = {}): Promise<HttpError> {
-    const payload = await readErrorPayload(response, context.bodyLimitBytes);
+    const payload = await readErrorPayload(response, context.bodyLimitBytes, context.signal);
     return new HttpError(response, payload, context);
   }
 

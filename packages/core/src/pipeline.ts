@@ -63,6 +63,11 @@ interface AttemptResult {
   readonly deadlineExceeded?: true;
   /** Nothing was sent: the throttle gate closed between the call passing it and the send. */
   readonly gateClosed?: true;
+  /**
+   * Epoch ms by which breakwater's own reads of this attempt's body (the payload veto, HttpError) must
+   * end: when the attempt's timeout or the call's deadline expires, whichever is first.
+   */
+  readonly readBy?: number;
 }
 
 /** What an attempt returns when the gate closed just before the send (see `attempt`). */
@@ -174,7 +179,7 @@ export class EndpointPipeline {
       if (Date.now() >= deadlineAt) {
         if (!last) throw this.deadlineExceeded(attempt - 1);
         this.giveUp(last, attempt - 1, 'deadline');
-        return this.finish(last, request, attempt - 1);
+        return this.finish(last, request, attempt - 1, callerSignal);
       }
       try {
         waitedAtGate = await this.gate.pass(callSignal, deadlineAt);
@@ -185,7 +190,7 @@ export class EndpointPipeline {
         // attempt fails at once with the remaining delay, having sent nothing.
         if (last) {
           this.giveUp(last, attempt - 1, 'deadline');
-          return this.finish(last, request, attempt - 1);
+          return this.finish(last, request, attempt - 1, callerSignal);
         }
         this.deps.emit({
           type: 'reject',
@@ -210,7 +215,7 @@ export class EndpointPipeline {
         // An open breaker stops the loop; a call that already has an outcome keeps it (nothing lost).
         if (error instanceof BrokenCircuitError && last) {
           this.giveUp(last, attempt - 1, 'circuit-open');
-          return this.finish(last, request, attempt - 1);
+          return this.finish(last, request, attempt - 1, callerSignal);
         }
         throw error;
       }
@@ -222,20 +227,21 @@ export class EndpointPipeline {
         if (verdict.reason === 'retry-after-exceeds-cap' || verdict.reason === 'not-idempotent') {
           this.giveUp(result, attempt, verdict.reason);
         }
-        return this.finish(result, request, attempt);
+        return this.finish(result, request, attempt, callerSignal);
       }
       if (attempt >= retry.maxAttempts) {
         this.giveUp(result, attempt, 'attempts-exhausted');
-        return this.finish(result, request, attempt);
+        return this.finish(result, request, attempt, callerSignal);
       }
       if (!request.replayable) {
         this.giveUp(result, attempt, 'body-not-replayable', request.notReplayableReason);
-        return this.finish(result, request, attempt);
+        return this.finish(result, request, attempt, callerSignal);
       }
-      if (result.response && (await this.payloadForbidsRetry(result.response))) {
+      if (result.response && (await this.payloadForbidsRetry(result, callerSignal))) {
         this.giveUp(result, attempt, 'not-retryable-payload');
-        return this.finish(result, request, attempt);
+        return this.finish(result, request, attempt, callerSignal);
       }
+      callerSignal?.throwIfAborted();
       const delayMs =
         verdict.delayMs ??
         backoffDelay(
@@ -245,11 +251,11 @@ export class EndpointPipeline {
         );
       if (Date.now() + delayMs >= deadlineAt) {
         this.giveUp(result, attempt, 'deadline');
-        return this.finish(result, request, attempt);
+        return this.finish(result, request, attempt, callerSignal);
       }
       if (!this.budget.tryRetry()) {
         this.giveUp(result, attempt, 'retry-budget-exhausted');
-        return this.finish(result, request, attempt);
+        return this.finish(result, request, attempt, callerSignal);
       }
       previousDelayMs = delayMs;
       this.deps.emit({
@@ -315,6 +321,7 @@ export class EndpointPipeline {
     const started = performance.now();
     // The attempt's timer doubles as the call's deadline when less than an attempt's time is left.
     const left = deadlineAt - Date.now();
+    const readBy = Math.min(Date.now() + this.policy.timeout.attemptMs, deadlineAt);
     const cutByDeadline = left <= this.policy.timeout.attemptMs;
     const attemptTimeout = cutByDeadline
       ? timeout(Math.min(Math.max(0, left), MAX_TIMER_MS), {
@@ -374,7 +381,7 @@ export class EndpointPipeline {
       now: Date.now(),
       callerAborted: callerSignal?.aborted === true || 'deadlineExceeded' in outcome,
     });
-    const result: AttemptResult = { ...outcome, verdict };
+    const result: AttemptResult = { ...outcome, verdict, readBy };
     if (!this.deps.listening) return result;
     this.deps.emit({
       type: 'attempt',
@@ -392,10 +399,20 @@ export class EndpointPipeline {
     return result;
   }
 
-  /** A Partner Center payload with `isRetryable: false` vetoes the retry. Read from a clone, bounded. */
-  private async payloadForbidsRetry(response: Response): Promise<boolean> {
-    if (!response.headers.get('content-type')?.includes('json')) return false;
-    const payload = await readErrorPayload(response.clone());
+  /**
+   * A Partner Center payload with `isRetryable: false` vetoes the retry. Read from a clone, bounded in
+   * bytes and in time: a body that stalls is cut when the attempt's timeout or the call's deadline
+   * expires, or when the caller aborts. A cut read is no veto: the call goes on by its verdict.
+   */
+  private async payloadForbidsRetry(
+    result: AttemptResult,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    const { response } = result;
+    if (!response?.headers.get('content-type')?.includes('json')) return false;
+    const payload = await readWithin(result.readBy, callerSignal, (signal) =>
+      readErrorPayload(response.clone(), undefined, signal),
+    );
     return payload.isRetryable === false;
   }
 
@@ -426,21 +443,57 @@ export class EndpointPipeline {
     return new TimeoutError({ scope: 'total', timeoutMs, endpoint: this.key, attempts });
   }
 
-  /** Hands the last outcome back: the Response (or HttpError), or the error as fetch would throw it. */
-  private async finish(result: AttemptResult, request: PreparedRequest, attempts: number): Promise<Response> {
-    if (result.response) {
-      if (this.deps.throwHttpErrors && !result.response.ok) {
-        throw await HttpError.from(result.response, {
-          method: request.method,
-          url: request.url.href,
-          attempts,
-          endpoint: this.key,
-          requestHeaders: request.headers,
-          ...(result.verdict.delayMs !== undefined ? { retryAfterMs: result.verdict.delayMs } : {}),
-        });
-      }
-      return result.response;
-    }
-    throw result.error;
+  /**
+   * Hands the last outcome back: the Response (or HttpError), or the error as fetch would throw it.
+   * The HttpError's body read ends with the attempt's timeout, the call's deadline or the caller's
+   * abort: an error body that stalls then gives an HttpError without payload, on time.
+   */
+  private async finish(
+    result: AttemptResult,
+    request: PreparedRequest,
+    attempts: number,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<Response> {
+    const { response } = result;
+    if (!response) throw result.error;
+    if (!this.deps.throwHttpErrors || response.ok) return response;
+    const error = await readWithin(result.readBy, callerSignal, (signal) =>
+      HttpError.from(response, {
+        method: request.method,
+        url: request.url.href,
+        attempts,
+        endpoint: this.key,
+        requestHeaders: request.headers,
+        signal,
+        ...(result.verdict.delayMs !== undefined ? { retryAfterMs: result.verdict.delayMs } : {}),
+      }),
+    );
+    callerSignal?.throwIfAborted();
+    throw error;
+  }
+}
+
+/**
+ * Runs one of breakwater's own body reads under a signal that aborts at `until` (epoch ms; never, when
+ * undefined) or when the caller aborts, whichever is first, so that no such read outlives the call.
+ */
+async function readWithin<T>(
+  until: number | undefined,
+  callerSignal: AbortSignal | undefined,
+  read: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  const timer =
+    until === undefined
+      ? undefined
+      : setTimeout(stop, Math.min(Math.max(0, until - Date.now()), MAX_TIMER_MS));
+  if (callerSignal?.aborted) stop();
+  callerSignal?.addEventListener('abort', stop, { once: true });
+  try {
+    return await read(controller.signal);
+  } finally {
+    clearTimeout(timer);
+    callerSignal?.removeEventListener('abort', stop);
   }
 }
