@@ -6,14 +6,8 @@ import {
   parseRetryAfter,
   type Verdict,
 } from '@breakwater/policies';
-import {
-  bulkhead,
-  type BulkheadPolicy as CockatielBulkhead,
-  BulkheadRejectedError as CockatielBulkheadRejected,
-  type TimeoutPolicy as CockatielTimeout,
-  TimeoutStrategy,
-  timeout,
-} from 'cockatiel';
+import { type TimeoutPolicy as CockatielTimeout, TimeoutStrategy, timeout } from 'cockatiel';
+import { Bulkhead } from './bulkhead.ts';
 import { type BreakerState, EndpointBreaker } from './endpoint-breaker.ts';
 import { BrokenCircuitError, BulkheadRejectedError, ThrottledError, TimeoutError } from './errors.ts';
 import type { BreakwaterEvent, GiveUpReason } from './events.ts';
@@ -89,7 +83,7 @@ export class EndpointPipeline {
   readonly policy: Policy;
   private readonly deps: PipelineDeps;
   private readonly breaker: EndpointBreaker;
-  private readonly bulkhead: CockatielBulkhead | undefined;
+  private readonly bulkhead: Bulkhead | undefined;
   private readonly attemptTimeout: CockatielTimeout;
   private readonly gate: ThrottleGate;
   private readonly budget: RetryBudget;
@@ -111,7 +105,7 @@ export class EndpointPipeline {
       abortOnReturn: false,
     });
     if (policy.bulkhead) {
-      this.bulkhead = bulkhead(policy.bulkhead.maxConcurrent, policy.bulkhead.maxQueued);
+      this.bulkhead = new Bulkhead(policy.bulkhead.maxConcurrent, policy.bulkhead.maxQueued);
     }
   }
 
@@ -131,28 +125,37 @@ export class EndpointPipeline {
     };
   }
 
-  /** Runs one logical call. `callerSignal` is the caller's own AbortSignal, if any. */
+  /**
+   * Runs one logical call. `callerSignal` is the caller's own AbortSignal, if any. The total deadline
+   * starts here, so time spent queued at the bulkhead counts: a queued call leaves the queue at its
+   * deadline (TimeoutError, scope `total`, 0 attempts) or at once on abort, and never takes a slot.
+   */
   async execute(request: PreparedRequest, callerSignal: AbortSignal | undefined): Promise<Response> {
+    const deadlineAt = Date.now() + this.policy.timeout.totalMs;
     this.inFlight++;
     try {
-      if (!this.bulkhead) return await this.retryLoop(request, callerSignal);
+      const { bulkhead } = this;
+      if (!bulkhead) return await this.retryLoop(request, callerSignal, deadlineAt);
+      const admission = await bulkhead.acquire(callerSignal, deadlineAt);
+      if (admission === 'full') throw this.bulkheadFull();
+      if (admission === 'deadline') throw this.deadlineExceeded(0);
       try {
-        return await this.bulkhead.execute(() => this.retryLoop(request, callerSignal), callerSignal);
-      } catch (error) {
-        if (callerSignal?.aborted) throw callerSignal.reason;
-        if (error instanceof CockatielBulkheadRejected) {
-          this.deps.emit({ type: 'reject', key: this.key, at: Date.now(), cause: 'bulkhead-full' });
-          throw new BulkheadRejectedError({
-            endpoint: this.key,
-            maxConcurrent: this.policy.bulkhead?.maxConcurrent ?? 0,
-            maxQueued: this.policy.bulkhead?.maxQueued ?? 0,
-          });
-        }
-        throw error;
+        return await this.retryLoop(request, callerSignal, deadlineAt);
+      } finally {
+        bulkhead.release();
       }
     } finally {
       this.inFlight--;
     }
+  }
+
+  private bulkheadFull(): BulkheadRejectedError {
+    this.deps.emit({ type: 'reject', key: this.key, at: Date.now(), cause: 'bulkhead-full' });
+    return new BulkheadRejectedError({
+      endpoint: this.key,
+      maxConcurrent: this.policy.bulkhead?.maxConcurrent ?? 0,
+      maxQueued: this.policy.bulkhead?.maxQueued ?? 0,
+    });
   }
 
   /**
@@ -166,8 +169,8 @@ export class EndpointPipeline {
   private async retryLoop(
     request: PreparedRequest,
     callerSignal: AbortSignal | undefined,
+    deadlineAt: number,
   ): Promise<Response> {
-    const deadlineAt = Date.now() + this.policy.timeout.totalMs;
     const callSignal = callerSignal ?? NEVER_ABORTED;
     const { retry } = this.policy;
     let previousDelayMs: number | undefined;
