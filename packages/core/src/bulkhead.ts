@@ -1,4 +1,4 @@
-import { sleep } from './sleep.ts';
+import { after } from './sleep.ts';
 
 /** How a call fared at the bulkhead: it holds a slot, the queue was full, or its deadline passed in it. */
 export type Admission = 'admitted' | 'full' | 'deadline';
@@ -39,11 +39,12 @@ export class Bulkhead {
       return Promise.resolve('admitted');
     }
     if (this.queue.size >= this.maxQueued) return Promise.resolve('full');
+    const waitMs = deadlineAt - Date.now();
+    if (waitMs <= 0) return Promise.resolve('deadline');
     return new Promise<Admission>((resolve, reject) => {
-      const stopWaiting = new AbortController();
       const leave = (): void => {
         this.queue.delete(waiter);
-        stopWaiting.abort();
+        cancelDeadline();
         signal?.removeEventListener('abort', onAbort);
       };
       const onAbort = (): void => {
@@ -56,16 +57,14 @@ export class Bulkhead {
           resolve('admitted');
         },
       };
+      // A plain timer, not `sleep`: an AbortController per queued call, and the DOMException its
+      // abort creates, tripled the per-call cost of a saturated bulkhead.
+      const cancelDeadline = after(waitMs, () => {
+        leave();
+        resolve('deadline');
+      });
       this.queue.add(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
-      // sleep keeps a deadline beyond a timer's range intact; its rejection only means "admitted first".
-      sleep(deadlineAt - Date.now(), stopWaiting.signal).then(
-        () => {
-          leave();
-          resolve('deadline');
-        },
-        () => {},
-      );
     });
   }
 
