@@ -16,7 +16,7 @@ import { readErrorPayload } from './payload.ts';
 import { redactUrl } from './redact.ts';
 import type { PreparedRequest } from './replay.ts';
 import { RetryBudget } from './retry-budget.ts';
-import { MAX_TIMER_MS, sleep } from './sleep.ts';
+import { after, MAX_TIMER_MS, sleep } from './sleep.ts';
 import { ThrottleGate } from './throttle-gate.ts';
 
 /** Any function with fetch's call signature. */
@@ -487,16 +487,13 @@ async function readWithin<T>(
 ): Promise<T> {
   const controller = new AbortController();
   const stop = (): void => controller.abort();
-  const timer =
-    until === undefined
-      ? undefined
-      : setTimeout(stop, Math.min(Math.max(0, until - Date.now()), MAX_TIMER_MS));
+  const cancelTimer = until === undefined ? undefined : after(Math.max(0, until - Date.now()), stop);
   if (callerSignal?.aborted) stop();
   callerSignal?.addEventListener('abort', stop, { once: true });
   try {
     return await read(controller.signal);
   } finally {
-    clearTimeout(timer);
+    cancelTimer?.();
     callerSignal?.removeEventListener('abort', stop);
   }
 }

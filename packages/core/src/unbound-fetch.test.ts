@@ -20,7 +20,7 @@ const fast: PolicyInput = {
 function browserLikeFetch(...statuses: number[]): FetchLike & { readonly calls: number[] } {
   const calls: number[] = [];
   const fetch = function (this: unknown, _input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    if (this !== undefined && this !== globalThis) throw new TypeError('Illegal invocation');
+    if (this !== undefined) throw new TypeError('Illegal invocation');
     init?.signal?.throwIfAborted();
     const status = statuses[Math.min(calls.length, statuses.length - 1)] ?? 200;
     calls.push(status);
