@@ -70,9 +70,18 @@ describe('TimeoutError', () => {
       /scope/,
     );
     expect(() => new TimeoutError({ scope: 'total', timeoutMs: -1, endpoint: KEY })).toThrow(/timeoutMs/);
-    expect(() => new TimeoutError({ scope: 'total', timeoutMs: 1, endpoint: KEY, attempts: 0 })).toThrow(
+    expect(() => new TimeoutError({ scope: 'attempt', timeoutMs: 1, endpoint: KEY, attempts: 0 })).toThrow(
       /attempts/,
     );
+    expect(() => new TimeoutError({ scope: 'total', timeoutMs: 1, endpoint: KEY, attempts: -1 })).toThrow(
+      /attempts/,
+    );
+  });
+
+  it('describes a deadline that passed before any attempt (a call queued at the bulkhead)', () => {
+    const e = new TimeoutError({ scope: 'total', timeoutMs: 1500, endpoint: KEY, attempts: 0 });
+    expect(e.attempts).toBe(0);
+    expect(e.message).toBe(`Call (before any attempt) to endpoint "${KEY}" timed out after 1500 ms`);
   });
 });
 

@@ -51,7 +51,10 @@ export interface TimeoutErrorOptions {
   readonly timeoutMs: number;
   /** Endpoint key. */
   readonly endpoint: string;
-  /** Attempts made, the timed-out one included. Default 1. */
+  /**
+   * Attempts made, the timed-out one included. Default 1. 0 only for scope `total`: the deadline
+   * passed before a first attempt (the call was queued at the bulkhead).
+   */
   readonly attempts?: number;
   /** The abort reason or low-level error, when there is one. */
   readonly cause?: unknown;
@@ -74,9 +77,16 @@ export class TimeoutError extends Error {
       throw new TypeError(`TimeoutError: scope must be 'attempt' or 'total', got ${String(options.scope)}`);
     }
     const timeoutMs = checkNonNegative(options.timeoutMs, 'TimeoutError', 'timeoutMs');
-    const attempts = checkCount(options.attempts ?? 1, 'TimeoutError', 'attempts', 1);
+    const attempts = checkCount(
+      options.attempts ?? 1,
+      'TimeoutError',
+      'attempts',
+      options.scope === 'total' ? 0 : 1,
+    );
     const what =
-      options.scope === 'attempt' ? `Attempt ${attempts}` : `Call (${plural(attempts, 'attempt')})`;
+      options.scope === 'attempt'
+        ? `Attempt ${attempts}`
+        : `Call (${attempts === 0 ? 'before any attempt' : plural(attempts, 'attempt')})`;
     super(`${what} to endpoint "${endpoint}" timed out after ${timeoutMs} ms`, causeOption(options));
     this.scope = options.scope;
     this.timeoutMs = timeoutMs;

@@ -94,7 +94,9 @@ export interface TimeoutEvent extends EventBase {
 /** A server delay closed the endpoint's throttle gate: every call to the key waits until `until`. */
 export interface ThrottledEvent extends EventBase {
   readonly type: 'throttled';
+  /** The delay the server asked for, as sent (it may be far longer than the gate stays closed). */
   readonly delayMs: number;
+  /** Epoch ms when the gate opens: `at` + the delay, but never more than `retry.maxRetryAfterMs` later. */
   readonly until: number;
   /** The status that carried the delay (429, 503, ...). */
   readonly status: number;
@@ -118,16 +120,31 @@ export type BreakwaterEvent =
   | ThrottledEvent
   | GateOpenEvent;
 
-/** Delivers an event; a listener that throws must not break the call it observes. */
+/**
+ * Delivers an event; a listener that throws must not break the call it observes. Nor may one that
+ * returns a rejected promise (an `async` listener): its rejection is swallowed here, as a thrown error
+ * is, because an unhandled rejection ends the process under Node's defaults. Listeners are not awaited.
+ */
 export function emitter(
   listener: ((event: BreakwaterEvent) => void) | undefined,
 ): (event: BreakwaterEvent) => void {
   if (!listener) return () => {};
   return (event) => {
     try {
-      listener(event);
+      const returned: unknown = listener(event);
+      if (isThenable(returned)) returned.then(undefined, ignore);
     } catch {
       // Observability must never change the outcome of a call; the listener owns its own errors.
     }
   };
 }
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function ignore(): void {}

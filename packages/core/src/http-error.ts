@@ -25,9 +25,19 @@ export interface HttpErrorContext {
   now?: number;
   /** Bytes of the body read at most by `HttpError.from`. Default 65 536 (64 KiB). */
   bodyLimitBytes?: number;
+  /**
+   * Ends `HttpError.from`'s body read when it aborts: the error is then built from what arrived,
+   * often an empty payload. `wrapFetch` passes one that aborts at the attempt's timeout or the call's
+   * deadline, whichever is first, and on the caller's abort. Default: none (the read lasts as long
+   * as the body does).
+   */
+  signal?: AbortSignal;
 }
 
 const BRAND = Symbol.for('breakwater.HttpError');
+/** Node's `util.inspect` hook; a registered symbol, so core needs no `node:` import. */
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
 /** Longest server text put into `message`; the full description stays on the error. */
 const MESSAGE_DETAIL_LENGTH = 300;
 
@@ -58,7 +68,8 @@ const REASONS: Readonly<Record<number, string>> = {
  * A response whose status the caller treats as an error, with everything needed to handle or report
  * it: the Partner Center payload normalised, the request and correlation ids, the server's delay and
  * its authentication challenge. Its message and `url` are redacted (no userinfo, query values or
- * fragment) and it never holds request headers, so it is safe to log.
+ * fragment), it never holds request headers, and the Response it keeps is out of sight of every
+ * printer and serialiser, so it is safe to log.
  */
 export class HttpError extends Error {
   override readonly name = 'HttpError';
@@ -97,8 +108,7 @@ export class HttpError extends Error {
   readonly challenges: AuthChallenge[];
   /** The first challenge, or undefined. */
   readonly challenge: AuthChallenge | undefined;
-  /** The response. When the error came from {@link HttpError.from}, its body has been consumed. */
-  readonly response: Response;
+  readonly #response: Response;
 
   /**
    * Builds the error from a response whose body was already read (or is not wanted); does not touch
@@ -140,7 +150,19 @@ export class HttpError extends Error {
     this.correlationId = header(response.headers, context.requestHeaders, 'ms-correlationid');
     this.challenges = parseWwwAuthenticate(response.headers.get('www-authenticate'));
     this.challenge = this.challenges[0];
-    this.response = response;
+    this.#response = response;
+  }
+
+  /**
+   * The response. When the error came from {@link HttpError.from}, its body has been consumed.
+   *
+   * An accessor over a private field rather than an own property, because the Response holds what the
+   * rest of the error redacts (its `url` with query values, its `Set-Cookie` and other headers): it is
+   * there for code that asks for it, and invisible to `util.inspect` (any depth), `JSON.stringify`,
+   * `Object.keys` and spreading, so logging the error never prints it.
+   */
+  get response(): Response {
+    return this.#response;
   }
 
   /**
@@ -150,10 +172,10 @@ export class HttpError extends Error {
    * without bound, and the error carries everything parsed from the body. `error.response.bodyUsed` is
    * therefore true afterwards; clone the response first if you need its raw body. A body already used,
    * empty, broken or not JSON gives a partial or empty payload: the HTTP error is never replaced by a
-   * parse failure.
+   * parse failure. A body that stalls is read until `context.signal` aborts (see {@link readErrorPayload}).
    */
   static async from(response: Response, context: HttpErrorContext = {}): Promise<HttpError> {
-    const payload = await readErrorPayload(response, context.bodyLimitBytes);
+    const payload = await readErrorPayload(response, context.bodyLimitBytes, context.signal);
     return new HttpError(response, payload, context);
   }
 
@@ -165,15 +187,31 @@ export class HttpError extends Error {
     return e instanceof HttpError || (typeof e === 'object' && e !== null && BRAND in e);
   }
 
-  /** A log-friendly form: every field but the Response object. */
+  /** A log-friendly form: every field but the Response object (see {@link HttpError.response}). */
   toJSON(): Record<string, unknown> {
-    const { response: _response, ...fields } = this;
-    return { ...fields, message: this.message };
+    return { ...Object.fromEntries(Object.entries(this)), message: this.message };
   }
 
   static {
     Object.defineProperty(HttpError.prototype, BRAND, { value: true });
+    Object.defineProperty(HttpError.prototype, INSPECT, { value: inspectWithoutResponse });
   }
+}
+
+type Inspect = (value: unknown, options?: object) => string;
+
+/** Stands in for an HttpError under `util.inspect`: a class named `HttpError`, so it prints as one. */
+const HttpErrorView = { HttpError: class extends Error {} }.HttpError;
+
+/**
+ * What `util.inspect` (so `console.log`) prints for an HttpError: the error with its fields, never
+ * the Response. The accessor alone hides it from the default view, but `showHidden` lists accessors
+ * of the prototype and `getters: true` calls them.
+ */
+function inspectWithoutResponse(this: HttpError, _depth: number, options: object, inspect: Inspect): string {
+  const view = Object.assign(new HttpErrorView(this.message), this);
+  Object.defineProperty(view, 'stack', { value: this.stack, enumerable: false });
+  return inspect(view, options);
 }
 
 function header(response: Headers, request: HeadersLike | undefined, name: string): string | undefined {

@@ -213,6 +213,39 @@ describe('readErrorPayload bounds and failures', () => {
   });
 });
 
+describe('readErrorPayload: bounded in time by a signal', () => {
+  /** A body that sends `text` and then nothing, ever; records whether it was cancelled. */
+  function stalledBody(text: string): { response: Response; cancelled: () => boolean } {
+    let cancelled = false;
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(text));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const response = new Response(stream, { status: 503, headers: { 'content-type': 'text/plain' } });
+    return { response, cancelled: () => cancelled };
+  }
+
+  it('ends a stalled read on abort, keeps what arrived, and cancels the stream', async () => {
+    const { response, cancelled } = stalledBody('Service busy, please');
+    const controller = new AbortController();
+    const read = readErrorPayload(response, undefined, controller.signal);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    controller.abort(new Error('deadline'));
+    await expect(read).resolves.toEqual({ description: 'Service busy, please' });
+    expect(cancelled()).toBe(true);
+  });
+
+  it('reads nothing with a signal already aborted, and frees the body', async () => {
+    const { response, cancelled } = stalledBody('{"code": 1');
+    await expect(readErrorPayload(response, undefined, AbortSignal.abort())).resolves.toEqual({});
+    expect(cancelled()).toBe(true);
+  });
+});
+
 describe('parseErrorPayload', () => {
   it('truncates descriptions and messages to 1024 characters', () => {
     const long = 'd'.repeat(5000);

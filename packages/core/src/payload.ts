@@ -45,24 +45,35 @@ export const DEFAULT_PAYLOAD_LIMIT_BYTES = 65_536;
  * Never rejects because of the body: a missing (`null`) body, an already used or locked body, or a
  * stream that errors part-way yields what could be read (an empty payload if nothing).
  *
+ * The bound in bytes is no bound in time: a server that sends a few bytes and stalls keeps the read
+ * going until the connection's own body timeout (undici: 300 s). Pass `signal` to end it earlier: on
+ * abort the stream is cancelled and what arrived until then is parsed (a JSON body cut short gives a
+ * text-only or empty payload). The read never rejects with the signal's reason.
+ *
  * @param limitBytes Bytes read at most. Default 65 536 (64 KiB).
+ * @param signal Ends the read when it aborts (at once if it already has). Default: none.
  * @throws RangeError (as a rejection) when `limitBytes` is not a non-negative integer.
  */
 export async function readErrorPayload(
   response: Response,
   limitBytes: number = DEFAULT_PAYLOAD_LIMIT_BYTES,
+  signal?: AbortSignal,
 ): Promise<ErrorPayload> {
   if (!Number.isSafeInteger(limitBytes) || limitBytes < 0) {
     throw new RangeError(
       `readErrorPayload: limitBytes must be a non-negative integer, got ${String(limitBytes)}`,
     );
   }
-  const text = await readBoundedText(response, limitBytes);
+  const text = await readBoundedText(response, limitBytes, signal);
   return parseErrorPayload(text, response.headers.get('content-type'));
 }
 
 /** Reads up to `limitBytes` of the body as UTF-8 text; returns '' when the body cannot be read at all. */
-async function readBoundedText(response: Response, limitBytes: number): Promise<string> {
+async function readBoundedText(
+  response: Response,
+  limitBytes: number,
+  signal: AbortSignal | undefined,
+): Promise<string> {
   const body = response.body;
   if (body === null || response.bodyUsed) return '';
   let reader: ReadableStreamDefaultReader<Uint8Array>;
@@ -72,6 +83,12 @@ async function readBoundedText(response: Response, limitBytes: number): Promise<
     // Locked by another reader: the body belongs to someone else.
     return '';
   }
+  // Cancelling settles a pending read with `done`, so the loop below ends with what it has.
+  const stop = (): void => {
+    reader.cancel().catch(() => {});
+  };
+  if (signal?.aborted) stop();
+  signal?.addEventListener('abort', stop, { once: true });
   const decoder = new TextDecoder('utf-8');
   let text = '';
   let received = 0;
@@ -87,6 +104,7 @@ async function readBoundedText(response: Response, limitBytes: number): Promise<
   } catch {
     // The stream failed part-way (connection reset, abort): keep what arrived.
   } finally {
+    signal?.removeEventListener('abort', stop);
     // Stop the server sending the rest, and free the connection. Errors here change nothing.
     reader.cancel().catch(() => {});
     try {

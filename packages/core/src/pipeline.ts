@@ -6,14 +6,8 @@ import {
   parseRetryAfter,
   type Verdict,
 } from '@breakwater/policies';
-import {
-  bulkhead,
-  type BulkheadPolicy as CockatielBulkhead,
-  BulkheadRejectedError as CockatielBulkheadRejected,
-  type TimeoutPolicy as CockatielTimeout,
-  TimeoutStrategy,
-  timeout,
-} from 'cockatiel';
+import { type TimeoutPolicy as CockatielTimeout, TimeoutStrategy, timeout } from 'cockatiel';
+import { Bulkhead } from './bulkhead.ts';
 import { type BreakerState, EndpointBreaker } from './endpoint-breaker.ts';
 import { BrokenCircuitError, BulkheadRejectedError, ThrottledError, TimeoutError } from './errors.ts';
 import type { BreakwaterEvent, GiveUpReason } from './events.ts';
@@ -22,7 +16,7 @@ import { readErrorPayload } from './payload.ts';
 import { redactUrl } from './redact.ts';
 import type { PreparedRequest } from './replay.ts';
 import { RetryBudget } from './retry-budget.ts';
-import { sleep } from './sleep.ts';
+import { after, MAX_TIMER_MS, sleep } from './sleep.ts';
 import { ThrottleGate } from './throttle-gate.ts';
 
 /** Any function with fetch's call signature. */
@@ -44,6 +38,7 @@ export interface BreakerSnapshot extends BreakerState {
 
 /** Shared by every endpoint pipeline of one wrapped fetch. */
 export interface PipelineDeps {
+  /** The user's fetch. Always called unbound (never as `deps.fetch(...)`): see `attempt`. */
   readonly fetch: FetchLike;
   readonly emit: (event: BreakwaterEvent) => void;
   /** False when nobody listens: the per-attempt event (a redacted URL to build) is then skipped. */
@@ -62,6 +57,11 @@ interface AttemptResult {
   readonly deadlineExceeded?: true;
   /** Nothing was sent: the throttle gate closed between the call passing it and the send. */
   readonly gateClosed?: true;
+  /**
+   * Epoch ms by which breakwater's own reads of this attempt's body (the payload veto, HttpError) must
+   * end: when the attempt's timeout or the call's deadline expires, whichever is first.
+   */
+  readonly readBy?: number;
 }
 
 /** What an attempt returns when the gate closed just before the send (see `attempt`). */
@@ -83,7 +83,7 @@ export class EndpointPipeline {
   readonly policy: Policy;
   private readonly deps: PipelineDeps;
   private readonly breaker: EndpointBreaker;
-  private readonly bulkhead: CockatielBulkhead | undefined;
+  private readonly bulkhead: Bulkhead | undefined;
   private readonly attemptTimeout: CockatielTimeout;
   private readonly gate: ThrottleGate;
   private readonly budget: RetryBudget;
@@ -100,14 +100,12 @@ export class EndpointPipeline {
     this.budget = new RetryBudget(policy.retryBudget);
     // abortOnReturn: false, because the Response handed back must stay readable: cockatiel would
     // otherwise abort the signal its body is streamed under as soon as the headers arrive.
-    // abortOnReturn: false, because the Response handed back must stay readable: cockatiel would
-    // otherwise abort the signal its body is streamed under as soon as the headers arrive.
-    this.attemptTimeout = timeout(policy.timeout.attemptMs, {
+    this.attemptTimeout = timeout(Math.min(policy.timeout.attemptMs, MAX_TIMER_MS), {
       strategy: TimeoutStrategy.Cooperative,
       abortOnReturn: false,
     });
     if (policy.bulkhead) {
-      this.bulkhead = bulkhead(policy.bulkhead.maxConcurrent, policy.bulkhead.maxQueued);
+      this.bulkhead = new Bulkhead(policy.bulkhead.maxConcurrent, policy.bulkhead.maxQueued);
     }
   }
 
@@ -127,28 +125,37 @@ export class EndpointPipeline {
     };
   }
 
-  /** Runs one logical call. `callerSignal` is the caller's own AbortSignal, if any. */
+  /**
+   * Runs one logical call. `callerSignal` is the caller's own AbortSignal, if any. The total deadline
+   * starts here, so time spent queued at the bulkhead counts: a queued call leaves the queue at its
+   * deadline (TimeoutError, scope `total`, 0 attempts) or at once on abort, and never takes a slot.
+   */
   async execute(request: PreparedRequest, callerSignal: AbortSignal | undefined): Promise<Response> {
+    const deadlineAt = Date.now() + this.policy.timeout.totalMs;
     this.inFlight++;
     try {
-      if (!this.bulkhead) return await this.retryLoop(request, callerSignal);
+      const { bulkhead } = this;
+      if (!bulkhead) return await this.retryLoop(request, callerSignal, deadlineAt);
+      const admission = await bulkhead.acquire(callerSignal, deadlineAt);
+      if (admission === 'full') throw this.bulkheadFull();
+      if (admission === 'deadline') throw this.deadlineExceeded(0);
       try {
-        return await this.bulkhead.execute(() => this.retryLoop(request, callerSignal), callerSignal);
-      } catch (error) {
-        if (callerSignal?.aborted) throw callerSignal.reason;
-        if (error instanceof CockatielBulkheadRejected) {
-          this.deps.emit({ type: 'reject', key: this.key, at: Date.now(), cause: 'bulkhead-full' });
-          throw new BulkheadRejectedError({
-            endpoint: this.key,
-            maxConcurrent: this.policy.bulkhead?.maxConcurrent ?? 0,
-            maxQueued: this.policy.bulkhead?.maxQueued ?? 0,
-          });
-        }
-        throw error;
+        return await this.retryLoop(request, callerSignal, deadlineAt);
+      } finally {
+        bulkhead.release();
       }
     } finally {
       this.inFlight--;
     }
+  }
+
+  private bulkheadFull(): BulkheadRejectedError {
+    this.deps.emit({ type: 'reject', key: this.key, at: Date.now(), cause: 'bulkhead-full' });
+    return new BulkheadRejectedError({
+      endpoint: this.key,
+      maxConcurrent: this.policy.bulkhead?.maxConcurrent ?? 0,
+      maxQueued: this.policy.bulkhead?.maxQueued ?? 0,
+    });
   }
 
   /**
@@ -162,8 +169,8 @@ export class EndpointPipeline {
   private async retryLoop(
     request: PreparedRequest,
     callerSignal: AbortSignal | undefined,
+    deadlineAt: number,
   ): Promise<Response> {
-    const deadlineAt = Date.now() + this.policy.timeout.totalMs;
     const callSignal = callerSignal ?? NEVER_ABORTED;
     const { retry } = this.policy;
     let previousDelayMs: number | undefined;
@@ -175,7 +182,7 @@ export class EndpointPipeline {
       if (Date.now() >= deadlineAt) {
         if (!last) throw this.deadlineExceeded(attempt - 1);
         this.giveUp(last, attempt - 1, 'deadline');
-        return this.finish(last, request, attempt - 1);
+        return this.finish(last, request, attempt - 1, callerSignal);
       }
       try {
         waitedAtGate = await this.gate.pass(callSignal, deadlineAt);
@@ -186,7 +193,7 @@ export class EndpointPipeline {
         // attempt fails at once with the remaining delay, having sent nothing.
         if (last) {
           this.giveUp(last, attempt - 1, 'deadline');
-          return this.finish(last, request, attempt - 1);
+          return this.finish(last, request, attempt - 1, callerSignal);
         }
         this.deps.emit({
           type: 'reject',
@@ -211,7 +218,7 @@ export class EndpointPipeline {
         // An open breaker stops the loop; a call that already has an outcome keeps it (nothing lost).
         if (error instanceof BrokenCircuitError && last) {
           this.giveUp(last, attempt - 1, 'circuit-open');
-          return this.finish(last, request, attempt - 1);
+          return this.finish(last, request, attempt - 1, callerSignal);
         }
         throw error;
       }
@@ -223,20 +230,21 @@ export class EndpointPipeline {
         if (verdict.reason === 'retry-after-exceeds-cap' || verdict.reason === 'not-idempotent') {
           this.giveUp(result, attempt, verdict.reason);
         }
-        return this.finish(result, request, attempt);
+        return this.finish(result, request, attempt, callerSignal);
       }
       if (attempt >= retry.maxAttempts) {
         this.giveUp(result, attempt, 'attempts-exhausted');
-        return this.finish(result, request, attempt);
+        return this.finish(result, request, attempt, callerSignal);
       }
       if (!request.replayable) {
         this.giveUp(result, attempt, 'body-not-replayable', request.notReplayableReason);
-        return this.finish(result, request, attempt);
+        return this.finish(result, request, attempt, callerSignal);
       }
-      if (result.response && (await this.payloadForbidsRetry(result.response))) {
+      if (result.response && (await this.payloadForbidsRetry(result, callerSignal))) {
         this.giveUp(result, attempt, 'not-retryable-payload');
-        return this.finish(result, request, attempt);
+        return this.finish(result, request, attempt, callerSignal);
       }
+      callerSignal?.throwIfAborted();
       const delayMs =
         verdict.delayMs ??
         backoffDelay(
@@ -246,11 +254,11 @@ export class EndpointPipeline {
         );
       if (Date.now() + delayMs >= deadlineAt) {
         this.giveUp(result, attempt, 'deadline');
-        return this.finish(result, request, attempt);
+        return this.finish(result, request, attempt, callerSignal);
       }
       if (!this.budget.tryRetry()) {
         this.giveUp(result, attempt, 'retry-budget-exhausted');
-        return this.finish(result, request, attempt);
+        return this.finish(result, request, attempt, callerSignal);
       }
       previousDelayMs = delayMs;
       this.deps.emit({
@@ -276,7 +284,9 @@ export class EndpointPipeline {
 
   /**
    * A server delay (Retry-After and friends) on one of `throttle.statuses` (429, 503) closes the gate
-   * for every caller of the key; a 429 without one closes it for the throttling backoff.
+   * for every caller of the key; a 429 without one closes it for the throttling backoff. No response
+   * closes it for longer than `retry.maxRetryAfterMs`: one absurd or hostile `Retry-After` must not
+   * lock every caller out for days. The event reports the server's delay as sent.
    */
   private closeGateIfThrottled(response: Response, attempt: number): void {
     const { throttle } = this.policy;
@@ -289,14 +299,16 @@ export class EndpointPipeline {
         this.deps.random,
       );
     }
-    if (delayMs === undefined || delayMs <= 0 || !this.gate.close(delayMs, response.status === 429)) return;
+    if (delayMs === undefined) return;
+    const closedForMs = Math.min(delayMs, this.policy.retry.maxRetryAfterMs);
+    if (closedForMs <= 0 || !this.gate.close(closedForMs, response.status === 429)) return;
     const at = Date.now();
     this.deps.emit({
       type: 'throttled',
       key: this.key,
       at,
       delayMs,
-      until: at + delayMs,
+      until: at + closedForMs,
       status: response.status,
     });
   }
@@ -312,9 +324,13 @@ export class EndpointPipeline {
     const started = performance.now();
     // The attempt's timer doubles as the call's deadline when less than an attempt's time is left.
     const left = deadlineAt - Date.now();
+    const readBy = Math.min(Date.now() + this.policy.timeout.attemptMs, deadlineAt);
     const cutByDeadline = left <= this.policy.timeout.attemptMs;
     const attemptTimeout = cutByDeadline
-      ? timeout(Math.max(0, left), { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false })
+      ? timeout(Math.min(Math.max(0, left), MAX_TIMER_MS), {
+          strategy: TimeoutStrategy.Cooperative,
+          abortOnReturn: false,
+        })
       : this.attemptTimeout;
     const outcome = await attemptTimeout.execute(async ({ signal }) => {
       // The attempt signal follows the caller only until the attempt returns; the caller's own
@@ -323,8 +339,11 @@ export class EndpointPipeline {
       // Checked again with no await between the check and the send: another caller's response may
       // have closed the gate while this call made its way here from the gate.
       if (this.gate.holds(waitedAtGate)) return GATE_CLOSED;
+      // Called unbound: a browser's fetch throws `Illegal invocation` when called as a method of any
+      // object but the global one, and `this.deps.fetch(...)` would pass `deps` as `this`.
+      const { fetch } = this.deps;
       try {
-        const response = await this.deps.fetch(...request.attempt(fetchSignal));
+        const response = await fetch(...request.attempt(fetchSignal));
         // Closed here, on the first turn after the response, so that no other caller of the key
         // slips a request in while this outcome travels back through the pipeline.
         this.closeGateIfThrottled(response, attempt);
@@ -365,7 +384,7 @@ export class EndpointPipeline {
       now: Date.now(),
       callerAborted: callerSignal?.aborted === true || 'deadlineExceeded' in outcome,
     });
-    const result: AttemptResult = { ...outcome, verdict };
+    const result: AttemptResult = { ...outcome, verdict, readBy };
     if (!this.deps.listening) return result;
     this.deps.emit({
       type: 'attempt',
@@ -383,10 +402,20 @@ export class EndpointPipeline {
     return result;
   }
 
-  /** A Partner Center payload with `isRetryable: false` vetoes the retry. Read from a clone, bounded. */
-  private async payloadForbidsRetry(response: Response): Promise<boolean> {
-    if (!response.headers.get('content-type')?.includes('json')) return false;
-    const payload = await readErrorPayload(response.clone());
+  /**
+   * A Partner Center payload with `isRetryable: false` vetoes the retry. Read from a clone, bounded in
+   * bytes and in time: a body that stalls is cut when the attempt's timeout or the call's deadline
+   * expires, or when the caller aborts. A cut read is no veto: the call goes on by its verdict.
+   */
+  private async payloadForbidsRetry(
+    result: AttemptResult,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    const { response } = result;
+    if (!response?.headers.get('content-type')?.includes('json')) return false;
+    const payload = await readWithin(result.readBy, callerSignal, (signal) =>
+      readErrorPayload(response.clone(), undefined, signal),
+    );
     return payload.isRetryable === false;
   }
 
@@ -417,21 +446,54 @@ export class EndpointPipeline {
     return new TimeoutError({ scope: 'total', timeoutMs, endpoint: this.key, attempts });
   }
 
-  /** Hands the last outcome back: the Response (or HttpError), or the error as fetch would throw it. */
-  private async finish(result: AttemptResult, request: PreparedRequest, attempts: number): Promise<Response> {
-    if (result.response) {
-      if (this.deps.throwHttpErrors && !result.response.ok) {
-        throw await HttpError.from(result.response, {
-          method: request.method,
-          url: request.url.href,
-          attempts,
-          endpoint: this.key,
-          requestHeaders: request.headers,
-          ...(result.verdict.delayMs !== undefined ? { retryAfterMs: result.verdict.delayMs } : {}),
-        });
-      }
-      return result.response;
-    }
-    throw result.error;
+  /**
+   * Hands the last outcome back: the Response (or HttpError), or the error as fetch would throw it.
+   * The HttpError's body read ends with the attempt's timeout, the call's deadline or the caller's
+   * abort: an error body that stalls then gives an HttpError without payload, on time.
+   */
+  private async finish(
+    result: AttemptResult,
+    request: PreparedRequest,
+    attempts: number,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<Response> {
+    const { response } = result;
+    if (!response) throw result.error;
+    if (!this.deps.throwHttpErrors || response.ok) return response;
+    const error = await readWithin(result.readBy, callerSignal, (signal) =>
+      HttpError.from(response, {
+        method: request.method,
+        url: request.url.href,
+        attempts,
+        endpoint: this.key,
+        requestHeaders: request.headers,
+        signal,
+        ...(result.verdict.delayMs !== undefined ? { retryAfterMs: result.verdict.delayMs } : {}),
+      }),
+    );
+    callerSignal?.throwIfAborted();
+    throw error;
+  }
+}
+
+/**
+ * Runs one of breakwater's own body reads under a signal that aborts at `until` (epoch ms; never, when
+ * undefined) or when the caller aborts, whichever is first, so that no such read outlives the call.
+ */
+async function readWithin<T>(
+  until: number | undefined,
+  callerSignal: AbortSignal | undefined,
+  read: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  const cancelTimer = until === undefined ? undefined : after(Math.max(0, until - Date.now()), stop);
+  if (callerSignal?.aborted) stop();
+  callerSignal?.addEventListener('abort', stop, { once: true });
+  try {
+    return await read(controller.signal);
+  } finally {
+    cancelTimer?.();
+    callerSignal?.removeEventListener('abort', stop);
   }
 }

@@ -1,15 +1,20 @@
 import type { HeadersLike } from './types.ts';
 
 /**
- * The largest delay `parseRetryAfter` returns: 2^31-1 ms (about 24.8 days), the longest delay
- * `setTimeout` honours (longer ones fire at once). Capping at the policy's `maxRetryAfterMs` is the
- * classifier's job; this only keeps absurd values finite and safe to hand to a timer.
+ * The largest delay `parseRetryAfter` returns: `Number.MAX_SAFE_INTEGER` ms (about 285 000 years), so
+ * that an absurd value stays a finite whole number (and survives JSON). It is deliberately not the
+ * timer limit (2^31-1 ms, 24.8 days): the delay reported is what the server asked for, and deciding
+ * how long to actually wait (at most the policy's `maxRetryAfterMs`) is the caller's job, as is never
+ * handing a timer more than it can hold.
  */
-export const MAX_SERVER_DELAY_MS = 2_147_483_647;
+export const MAX_SERVER_DELAY_MS = Number.MAX_SAFE_INTEGER;
 
 /** A delay the server asked for. */
 export interface ServerDelay {
-  /** Whole ms to wait, in [0, MAX_SERVER_DELAY_MS]. Never NaN. */
+  /**
+   * Whole ms the server asked to wait, in [0, MAX_SERVER_DELAY_MS]: may exceed what a timer can hold
+   * (2^31-1 ms), so cap it before waiting. Never NaN.
+   */
   readonly delayMs: number;
   /** The header it came from (`ratelimit` covers both `RateLimit` and `RateLimit-Reset`). */
   readonly source: 'retry-after-ms' | 'x-ms-retry-after-ms' | 'retry-after' | 'ratelimit';
@@ -30,7 +35,8 @@ export interface ServerDelay {
  *    older draft's `RateLimit-Reset: 30` (seconds), unless `RateLimit-Remaining` says units are left.
  *
  * A header repeated by an intermediary arrives comma-joined (`120, 120`): every member must be valid and
- * the largest wins, so that every hint is honoured. Values are capped at MAX_SERVER_DELAY_MS.
+ * the largest wins, so that every hint is honoured. Values above MAX_SERVER_DELAY_MS (2^53-1) are reported
+ * as MAX_SERVER_DELAY_MS; anything below is the server's delay exactly, however long.
  *
  * @param headers Read with lower-case names; `Headers` matches them case-insensitively.
  * @param now The current time in ms since the epoch, for HTTP-dates.
