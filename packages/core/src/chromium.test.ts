@@ -234,7 +234,9 @@ describe('in headless Chromium', { timeout: 20_000 }, () => {
       expect(logs.some((line) => line.startsWith(`log breaker customers ${site.origin} closed`))).toBe(true);
       expect(requests).toHaveLength(1);
       expect(requests[0]?.authorization).toBe('Bearer <token>');
-      expect(requests[0]?.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      // The preset generates MS-RequestId for Partner Center's host only (issue 9 item 14), and the
+      // quick start here is pointed at loopback.
+      expect(requests[0]?.requestId).toBeUndefined();
     } finally {
       await tab.close();
     }

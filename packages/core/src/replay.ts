@@ -91,17 +91,22 @@ const UNDICI_GLOBAL_ORIGIN = Symbol.for('undici.globalOrigin.1');
 /**
  * Why a call goes to the wrapped fetch as it is, once, without retries or breaker, or `undefined` when
  * breakwater handles it. Breakwater only judges what it understands: an `http:`/`https:` URL it can
- * resolve and a real `AbortSignal`. Anything else (a `blob:`, `data:` or `file:` URL, a relative URL
- * with no base, a signal fetch would refuse) means what the wrapped fetch makes of it, its error
+ * resolve, a real `AbortSignal` and a stream body sent with `duplex: 'half'`. Anything else (a `blob:`,
+ * `data:` or `file:` URL, a relative URL with no base, a signal or a stream body fetch would refuse)
+ * means what the wrapped fetch makes of it, its error
  * included; retrying it would only repeat that answer.
  */
 export function passThroughReason(
   input: RequestInfo | URL,
   init: RequestInit | undefined,
   baseUrl?: string | URL,
-): 'not-http' | 'no-base-url' | 'invalid-signal' | undefined {
+): 'not-http' | 'no-base-url' | 'invalid-signal' | 'stream-without-duplex' | undefined {
   const signal: unknown = init?.signal;
   if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) return 'invalid-signal';
+  // The fetch standard refuses a stream body without `duplex` before reading it (undici, browsers),
+  // leaving the caller's stream untouched; a fetch that accepts it (node-fetch) sends it once.
+  if (isStreamBody(init?.body) && (init as { duplex?: unknown }).duplex == null)
+    return 'stream-without-duplex';
   let url: URL | undefined;
   try {
     url = resolveUrl(urlTextOf(input), baseUrl);
@@ -339,6 +344,12 @@ async function readRequestBody(
   await tee.fill(signal);
   const bytes = tee.bytes();
   return bytes ? { kind: 'value', value: bytes } : { kind: 'stream', tee, duplex: true };
+}
+
+/** A ReadableStream or an async iterable (a Node Readable): the bodies fetch sends as a stream. */
+function isStreamBody(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null) return false;
+  return typeof (body as { getReader?: unknown }).getReader === 'function' || Symbol.asyncIterator in body;
 }
 
 /** Pull-based access to a stream body's chunks, whether it is a ReadableStream or an async iterable. */

@@ -307,7 +307,11 @@ describe('item 4: stream bodies', () => {
       });
     const { url } = recordingRoute('/no-duplex', 200);
     const plain = await rejection(undiciFetch(url, { method: 'POST', body: stream() }));
-    const wrapped = await rejection(wrappedUndici()(url, { method: 'POST', body: stream() }));
+    const refused = stream();
+    const wrapped = await rejection(wrappedUndici()(url, { method: 'POST', body: refused }));
+    // As with fetch, the refused stream is left as it was: unlocked, still readable by its owner.
+    expect(refused.locked).toBe(false);
+    expect(await new Response(refused).text()).toBe('x');
     expect(plain).toBeInstanceOf(TypeError);
     expect(wrapped).toBeInstanceOf(TypeError);
     expect((wrapped as Error).message).toBe((plain as Error).message);
