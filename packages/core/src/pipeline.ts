@@ -177,108 +177,117 @@ export class EndpointPipeline {
     let last: AttemptResult | undefined;
     this.budget.recordCall();
     let waitedAtGate = false;
-    for (let attempt = 1; ; attempt++) {
-      callerSignal?.throwIfAborted();
-      if (Date.now() >= deadlineAt) {
-        if (!last) throw this.deadlineExceeded(attempt - 1);
-        this.giveUp(last, attempt - 1, 'deadline');
-        return this.finish(last, request, attempt - 1, callerSignal);
-      }
-      try {
-        waitedAtGate = await this.gate.pass(callSignal, deadlineAt);
-      } catch (error) {
+    try {
+      for (let attempt = 1; ; attempt++) {
         callerSignal?.throwIfAborted();
-        if (!(error instanceof ThrottledError)) throw error;
-        // The gate will not open before the deadline: a retry hands back what the call has; a first
-        // attempt fails at once with the remaining delay, having sent nothing.
-        if (last) {
+        if (Date.now() >= deadlineAt) {
+          if (!last) throw this.deadlineExceeded(attempt - 1);
           this.giveUp(last, attempt - 1, 'deadline');
           return this.finish(last, request, attempt - 1, callerSignal);
         }
+        try {
+          waitedAtGate = await this.gate.pass(callSignal, deadlineAt);
+        } catch (error) {
+          callerSignal?.throwIfAborted();
+          if (!(error instanceof ThrottledError)) throw error;
+          // The gate will not open before the deadline: a retry hands back what the call has; a first
+          // attempt fails at once with the remaining delay, having sent nothing.
+          if (last) {
+            this.giveUp(last, attempt - 1, 'deadline');
+            return this.finish(last, request, attempt - 1, callerSignal);
+          }
+          this.deps.emit({
+            type: 'reject',
+            key: this.key,
+            at: Date.now(),
+            cause: 'throttled',
+            retryAfterMs: error.retryAfterMs,
+          });
+          throw error;
+        }
+        let result: AttemptResult;
+        try {
+          result = await this.breaker.execute(() =>
+            this.attempt(request, attempt, callerSignal, deadlineAt, waitedAtGate),
+          );
+          if (result.gateClosed) {
+            // Nothing was sent and no attempt used: wait at the gate again.
+            attempt--;
+            continue;
+          }
+        } catch (error) {
+          // An open breaker stops the loop; a call that already has an outcome keeps it (nothing lost).
+          if (error instanceof BrokenCircuitError && last) {
+            this.giveUp(last, attempt - 1, 'circuit-open');
+            return this.finish(last, request, attempt - 1, callerSignal);
+          }
+          throw error;
+        }
+        // The new outcome supersedes the last one; its body is released only now, for until now the
+        // call could still end on it (the breaker opened, the gate or the deadline stopped the retry)
+        // and hand it back, readable, as fetch would have.
+        discardBody(last);
+        last = result;
+        const { verdict } = result;
+        callerSignal?.throwIfAborted();
+        if (result.deadlineExceeded) throw this.deadlineExceeded(attempt);
+        if (verdict.action === 'return') {
+          if (verdict.reason === 'retry-after-exceeds-cap' || verdict.reason === 'not-idempotent') {
+            this.giveUp(result, attempt, verdict.reason);
+          }
+          return this.finish(result, request, attempt, callerSignal);
+        }
+        if (attempt >= retry.maxAttempts) {
+          this.giveUp(result, attempt, 'attempts-exhausted');
+          return this.finish(result, request, attempt, callerSignal);
+        }
+        if (!request.replayable) {
+          this.giveUp(result, attempt, 'body-not-replayable', request.notReplayableReason);
+          return this.finish(result, request, attempt, callerSignal);
+        }
+        if (result.response && (await this.payloadForbidsRetry(result, callerSignal))) {
+          this.giveUp(result, attempt, 'not-retryable-payload');
+          return this.finish(result, request, attempt, callerSignal);
+        }
+        callerSignal?.throwIfAborted();
+        const delayMs =
+          verdict.delayMs ??
+          backoffDelay(
+            retry.backoff,
+            { retry: attempt, previousDelayMs, throttled: verdict.throttled === true },
+            this.deps.random,
+          );
+        if (Date.now() + delayMs >= deadlineAt) {
+          this.giveUp(result, attempt, 'deadline');
+          return this.finish(result, request, attempt, callerSignal);
+        }
+        if (!this.budget.tryRetry()) {
+          this.giveUp(result, attempt, 'retry-budget-exhausted');
+          return this.finish(result, request, attempt, callerSignal);
+        }
+        previousDelayMs = delayMs;
         this.deps.emit({
-          type: 'reject',
+          type: 'retry',
           key: this.key,
           at: Date.now(),
-          cause: 'throttled',
-          retryAfterMs: error.retryAfterMs,
+          attempt: attempt + 1,
+          delayMs,
+          delaySource: verdict.delayMs === undefined ? 'backoff' : 'server',
+          reason: verdict.reason,
+          ...(result.response ? { status: result.response.status } : {}),
         });
-        throw error;
-      }
-      let result: AttemptResult;
-      try {
-        result = await this.breaker.execute(() =>
-          this.attempt(request, attempt, callerSignal, deadlineAt, waitedAtGate),
-        );
-        if (result.gateClosed) {
-          // Nothing was sent and no attempt used: wait at the gate again.
-          attempt--;
-          continue;
+        try {
+          await sleep(delayMs, callSignal);
+        } catch (error) {
+          callerSignal?.throwIfAborted();
+          throw error;
         }
-      } catch (error) {
-        // An open breaker stops the loop; a call that already has an outcome keeps it (nothing lost).
-        if (error instanceof BrokenCircuitError && last) {
-          this.giveUp(last, attempt - 1, 'circuit-open');
-          return this.finish(last, request, attempt - 1, callerSignal);
-        }
-        throw error;
       }
-      last = result;
-      const { verdict } = result;
-      callerSignal?.throwIfAborted();
-      if (result.deadlineExceeded) throw this.deadlineExceeded(attempt);
-      if (verdict.action === 'return') {
-        if (verdict.reason === 'retry-after-exceeds-cap' || verdict.reason === 'not-idempotent') {
-          this.giveUp(result, attempt, verdict.reason);
-        }
-        return this.finish(result, request, attempt, callerSignal);
-      }
-      if (attempt >= retry.maxAttempts) {
-        this.giveUp(result, attempt, 'attempts-exhausted');
-        return this.finish(result, request, attempt, callerSignal);
-      }
-      if (!request.replayable) {
-        this.giveUp(result, attempt, 'body-not-replayable', request.notReplayableReason);
-        return this.finish(result, request, attempt, callerSignal);
-      }
-      if (result.response && (await this.payloadForbidsRetry(result, callerSignal))) {
-        this.giveUp(result, attempt, 'not-retryable-payload');
-        return this.finish(result, request, attempt, callerSignal);
-      }
-      callerSignal?.throwIfAborted();
-      const delayMs =
-        verdict.delayMs ??
-        backoffDelay(
-          retry.backoff,
-          { retry: attempt, previousDelayMs, throttled: verdict.throttled === true },
-          this.deps.random,
-        );
-      if (Date.now() + delayMs >= deadlineAt) {
-        this.giveUp(result, attempt, 'deadline');
-        return this.finish(result, request, attempt, callerSignal);
-      }
-      if (!this.budget.tryRetry()) {
-        this.giveUp(result, attempt, 'retry-budget-exhausted');
-        return this.finish(result, request, attempt, callerSignal);
-      }
-      previousDelayMs = delayMs;
-      this.deps.emit({
-        type: 'retry',
-        key: this.key,
-        at: Date.now(),
-        attempt: attempt + 1,
-        delayMs,
-        delaySource: verdict.delayMs === undefined ? 'backoff' : 'server',
-        reason: verdict.reason,
-        ...(result.response ? { status: result.response.status } : {}),
-      });
-      // Free the connection now rather than when the garbage collector gets to the discarded body.
-      result.response?.body?.cancel().catch(() => {});
-      try {
-        await sleep(delayMs, callSignal);
-      } catch (error) {
-        callerSignal?.throwIfAborted();
-        throw error;
-      }
+    } catch (error) {
+      // The call ends without handing the last Response back (aborted, timed out, or an HttpError
+      // that already read it): free its connection rather than leave it to the garbage collector.
+      discardBody(last);
+      throw error;
     }
   }
 
@@ -496,4 +505,10 @@ async function readWithin<T>(
     cancelTimer?.();
     callerSignal?.removeEventListener('abort', stop);
   }
+}
+
+/** Cancels the body of an outcome nobody will read; a body already read or locked is left alone. */
+function discardBody(result: AttemptResult | undefined): void {
+  const body = result?.response?.body;
+  if (body && !body.locked) body.cancel().catch(() => {});
 }

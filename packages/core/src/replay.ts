@@ -379,11 +379,13 @@ function chunkSource(body: unknown): ChunkSource | undefined {
     return {
       next: () => iterator.next(),
       cancel: async () => {
-        await iterator.return?.();
-        // A Node Readable whose iteration never started is not destroyed by return(): destroy it, so
-        // that a file-backed stream closes its descriptor. Without an error, which would be unhandled.
+        // A Node Readable is destroyed first, so that a file-backed stream closes its descriptor now:
+        // return() waits for a pending read, which a stalled source may never end, and does not
+        // destroy a Readable whose iteration never started. Without an error, which would be unhandled.
         const destroy = (body as { destroy?: unknown }).destroy;
         if (typeof destroy === 'function') destroy.call(body);
+        // Not awaited, for the same reason: a generator's return() queues behind its pending next().
+        Promise.resolve(iterator.return?.()).catch(() => undefined);
       },
     };
   }

@@ -461,6 +461,31 @@ describe('item 5: aborts cancel the body, as with fetch', () => {
   });
 });
 
+describe('item 5: a stalled Node Readable body', () => {
+  it('is destroyed as soon as the caller aborts, not when its source next produces data', async () => {
+    const url = route('/abort-stalled-readable', (req) => {
+      req.resume(); // reads, never answers
+    });
+    // A source that produced one chunk and then stalls (a slow producer, a paused upstream).
+    const body = new Readable({ read() {} });
+    body.push('first');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const call = wrappedUndici()(url, {
+      method: 'PUT',
+      body,
+      duplex: 'half',
+      signal: controller.signal,
+    } as RequestInit);
+    expect(await within(2000, 'abort ignored', rejection(call))).toMatchObject({ name: 'AbortError' });
+    const destroyed = new Promise<boolean>((resolve) => {
+      if (body.destroyed) resolve(true);
+      else body.once('close', () => resolve(body.destroyed));
+    });
+    expect(await within(1000, 'stalled Readable not destroyed', destroyed)).toBe(true);
+  });
+});
+
 describe('item 6: transparency details', () => {
   it('header names reach the wire in the case the caller wrote them, generated ones too', async () => {
     const { url, raw } = recordingRoute('/case', 200);
