@@ -8,23 +8,38 @@
  * hashed are the caller's own headers.
  */
 
-/** FIPS 180-4 §5.3.3 initial hash value, then §4.2.2 round constants, as 72 big-endian words. */
-const CONSTANTS_HEX =
-  '6a09e667bb67ae853c6ef372a54ff53a510e527f9b05688c1f83d9ab5be0cd19428a2f9871374491b5c0fbcfe9b5dba5' +
-  '3956c25b59f111f1923f82a4ab1c5ed5d807aa9812835b01243185be550c7dc372be5d7480deb1fe9bdc06a7c19bf174' +
-  'e49b69c1efbe47860fc19dc6240ca1cc2de92c6f4a7484aa5cb0a9dc76f988da983e5152a831c66db00327c8bf597fc7' +
-  'c6e00bf3d5a7914706ca63511429296727b70a852e1b21384d2c6dfc53380d13650a7354766a0abb81c2c92e92722c85' +
-  'a2bfe8a1a81a664bc24b8b70c76c51a3d192e819d6990624f40e3585106aa07019a4c1161e376c082748774c34b0bcb5' +
-  '391c0cb34ed8aa4a5b9cca4f682e6ff3748f82ee78a5636f84c878148cc7020890befffaa4506cebbef9a3f7c67178f2';
-
 let constants: Uint32Array | undefined;
 
-/** Parsed on first use, so that merely importing the module costs nothing. */
+/**
+ * FIPS 180-4's initial hash value (§5.3.3: the first 32 bits of the fractional parts of the square
+ * roots of the first 8 primes) then its round constants (§4.2.2: of the cube roots of the first 64),
+ * as 72 words. Computed exactly in integers on first use: shorter than the 72 words written out, and
+ * no floating-point root whose last bit could differ between engines.
+ */
 function words(): Uint32Array {
-  constants ??= Uint32Array.from({ length: 72 }, (_, i) =>
-    Number.parseInt(CONSTANTS_HEX.slice(i * 8, i * 8 + 8), 16),
-  );
+  if (constants) return constants;
+  const primes: bigint[] = [];
+  for (let n = 2n; primes.length < 64; n++) {
+    if (primes.every((p) => n % p !== 0n)) primes.push(n);
+  }
+  // floor(root(p * 2^(32 * degree))) keeps 32 fraction bits of root(p); the mask drops its integer part.
+  const fraction = (p: bigint, degree: bigint): number =>
+    Number(integerRoot(p << (32n * degree), degree) & 0xffffffffn);
+  constants = Uint32Array.from([
+    ...primes.slice(0, 8).map((p) => fraction(p, 2n)),
+    ...primes.map((p) => fraction(p, 3n)),
+  ]);
   return constants;
+}
+
+/** floor(n^(1/degree)) by Newton's method from above, in integers. */
+function integerRoot(n: bigint, degree: bigint): bigint {
+  let x = 1n << (BigInt(n.toString(2).length) / degree + 1n);
+  for (;;) {
+    const next = ((degree - 1n) * x + n / x ** (degree - 1n)) / degree;
+    if (next >= x) return x;
+    x = next;
+  }
 }
 
 const rotr = (x: number, n: number): number => (x >>> n) | (x << (32 - n));
