@@ -1,7 +1,7 @@
 /**
  * A keyed hash for values that must never appear verbatim (a `keyHeader` that carries a credential):
- * HMAC-SHA-256 under a random per-process key, from @noble/hashes (audited, synchronous, no
- * dependencies, runs in browsers and every server runtime).
+ * HMAC-SHA-256 under a random per-process key (hmac-sha256.ts: synchronous, no dependencies, runs
+ * in browsers and every server runtime).
  *
  * Why this hash:
  * - It must be a keyed PRF, not a plain or merely salted fast hash: an endpoint key is logged, and a
@@ -12,8 +12,7 @@
  *   `subtle.sign` nor `node:crypto` fits; only `crypto.getRandomValues` (which browsers offer in
  *   non-secure contexts too) is used, for the key.
  */
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { hmacSha256 } from './hmac-sha256.ts';
 
 let processHash: ((value: string) => string) | undefined;
 
@@ -28,10 +27,9 @@ export function secretValueHash(): (value: string) => string {
   if (processHash !== undefined) return processHash;
   const random = globalThis.crypto?.getRandomValues?.bind(globalThis.crypto);
   if (random === undefined) throw new Error('breakwater: crypto.getRandomValues is not available');
-  // The key's padded blocks are absorbed once; each value then costs a clone and two compressions.
-  const keyed = hmac.create(sha256, random(new Uint8Array(32)));
+  const key = random(new Uint8Array(32));
   const encoder = new TextEncoder();
-  processHash = (value) => toHex(keyed.clone().update(encoder.encode(value)).digest().subarray(0, 8));
+  processHash = (value) => toHex(hmacSha256(key, encoder.encode(value)).subarray(0, 8));
   return processHash;
 }
 

@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+/**
+ * The browser bundle of `import { wrapFetch } from '@breakwater/core'` called with the defaults, as a
+ * user's bundler makes it: esbuild, bundled, minified, ESM, platform browser, then gzip level 9
+ * (node:zlib). Prints the figure, its split between core, policies and cockatiel, and ky's and
+ * cockatiel's own bundles measured the same way; exits 1 when breakwater's is above the budget.
+ *
+ * Split per part: esbuild's metafile gives the minified bytes each input file contributes; the gzip
+ * figure of a part is the whole bundle's gzip size times the part's share of the minified bytes
+ * (gzip compresses across module boundaries, so a part has no gzip size of its own).
+ *
+ * The budget is a regression guard, set a little above the measured size: raising it is a decision,
+ * to be taken knowingly in review, never to make the check pass.
+ *
+ * Usage: node scripts/bundle-size.mjs [--source]
+ *   --source  bundle the workspace's TypeScript sources (the `@breakwater/source` condition) instead of
+ *             the built `dist/` (which `pnpm build` makes, and the check builds first).
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Bytes of gzip, level 9, allowed for `wrapFetch` with the defaults. */
+export const BUDGET_GZIP_BYTES = 24_200;
+
+/** What a user of `wrapFetch` with the defaults writes; the call keeps it from being tree-shaken away. */
+export const WRAP_FETCH_DEFAULTS =
+  "import { wrapFetch } from '@breakwater/core';\nexport const wrapped = wrapFetch(globalThis.fetch);\n";
+
+const PEERS = [
+  {
+    name: 'ky (default instance)',
+    resolveDir: ROOT,
+    contents: "import ky from 'ky';\nexport { ky };\n",
+  },
+  {
+    name: 'cockatiel (retry + circuitBreaker + timeout)',
+    resolveDir: join(ROOT, 'packages/core'),
+    contents: [
+      "import { ConsecutiveBreaker, ExponentialBackoff, TimeoutStrategy, circuitBreaker, handleAll, retry, timeout, wrap } from 'cockatiel';",
+      'export const policy = wrap(',
+      '  retry(handleAll, { maxAttempts: 3, backoff: new ExponentialBackoff() }),',
+      '  circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) }),',
+      '  timeout(10_000, TimeoutStrategy.Cooperative),',
+      ');',
+    ].join('\n'),
+  },
+];
+
+/** Which part of breakwater's bundle an input file belongs to. */
+function partOf(path) {
+  if (path.includes('packages/core/')) return 'core';
+  if (path.includes('packages/policies/')) return 'policies';
+  const match = /node_modules\/(@[^/]+\/[^/]+|[^/]+)\/(?!.*node_modules)/.exec(path);
+  return match ? match[1] : path;
+}
+
+/**
+ * Bundles `contents` (an ES module resolved from `resolveDir`) the way the figure is defined, and
+ * returns its minified and gzip sizes with the minified bytes per part (see `partOf`).
+ * @param conditions extra export conditions; `['@breakwater/source']` bundles the TypeScript sources.
+ */
+export async function measure({ contents, resolveDir = ROOT, conditions = [] }) {
+  const result = await build({
+    stdin: { contents, resolveDir, loader: 'js', sourcefile: 'entry.js' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    conditions,
+    legalComments: 'none',
+    metafile: true,
+    write: false,
+    logLevel: 'silent',
+  });
+  const code = result.outputFiles[0].contents;
+  const [output] = Object.values(result.metafile.outputs);
+  const parts = {};
+  for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
+    if (bytesInOutput === 0 || path === 'entry.js') continue;
+    const part = partOf(path);
+    parts[part] = (parts[part] ?? 0) + bytesInOutput;
+  }
+  return {
+    minified: code.byteLength,
+    gzip: gzipSync(code, { level: 9 }).byteLength,
+    parts,
+    inputs: Object.keys(output.inputs),
+  };
+}
+
+const kb = (bytes) => `${(bytes / 1000).toFixed(1)} KB`;
+
+/** The dist files a bundle reads must be newer than their sources, or the figure is of old code. */
+function staleDist() {
+  const stale = [];
+  for (const pkg of ['core', 'policies']) {
+    const src = join(ROOT, 'packages', pkg, 'src');
+    for (const file of readdirSync(src)) {
+      if (!file.endsWith('.ts') || /\.test(-util)?\.ts$/.test(file)) continue;
+      const built = join(ROOT, 'packages', pkg, 'dist', file.replace(/\.ts$/, '.js'));
+      if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(src, file)).mtimeMs) {
+        stale.push(`packages/${pkg}/dist/${file.replace(/\.ts$/, '.js')}`);
+      }
+    }
+  }
+  return stale;
+}
+
+async function main() {
+  const source = process.argv.includes('--source');
+  if (!source) {
+    const stale = staleDist();
+    if (stale.length > 0) {
+      console.error(
+        `bundle-size: ${stale.length} built file(s) missing or older than their source (${stale[0]}, ...): run \`pnpm build\` first, or pass --source`,
+      );
+      process.exit(1);
+    }
+  }
+  const ours = await measure({
+    contents: WRAP_FETCH_DEFAULTS,
+    conditions: source ? ['@breakwater/source'] : [],
+  });
+  console.log(
+    `bundle-size: wrapFetch with the defaults (${source ? 'sources' : 'dist'}; esbuild minified ESM, browser; gzip -9)`,
+  );
+  console.log(
+    `  total          ${kb(ours.minified).padStart(9)} minified  ${kb(ours.gzip).padStart(8)} gzip`,
+  );
+  const parts = Object.entries(ours.parts).sort((a, b) => b[1] - a[1]);
+  for (const [part, bytes] of parts) {
+    const gzipShare = (ours.gzip * bytes) / ours.minified;
+    console.log(
+      `  ${part.padEnd(14)} ${kb(bytes).padStart(9)} minified  ${kb(gzipShare).padStart(8)} gzip (share)`,
+    );
+  }
+  for (const peer of PEERS) {
+    const theirs = await measure(peer);
+    console.log(`  ${peer.name}: ${kb(theirs.minified)} minified, ${kb(theirs.gzip)} gzip`);
+  }
+  if (ours.gzip > BUDGET_GZIP_BYTES) {
+    console.error(
+      `bundle-size: FAIL: ${ours.gzip} bytes gzip is above the budget of ${BUDGET_GZIP_BYTES} (scripts/bundle-size.mjs)`,
+    );
+    process.exit(1);
+  }
+  console.log(`bundle-size: ok, ${ours.gzip} <= ${BUDGET_GZIP_BYTES} bytes gzip`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
