@@ -476,7 +476,7 @@ describe('item 5: a stalled Node Readable body', () => {
       body,
       duplex: 'half',
       signal: controller.signal,
-    } as RequestInit);
+    } as unknown as RequestInit);
     expect(await within(2000, 'abort ignored', rejection(call))).toMatchObject({ name: 'AbortError' });
     const destroyed = new Promise<boolean>((resolve) => {
       if (body.destroyed) resolve(true);
