@@ -52,6 +52,16 @@ describe('mergePolicy', () => {
     expect(policy.retry.statuses).toEqual([503]);
   });
 
+  it('raises a limit of the defaults to fit a value written above it, never one of a base it did not build', () => {
+    expect(mergePolicy(DEFAULT_POLICY, { timeout: { attemptMs: 40_000 } }).timeout.totalMs).toBe(40_000);
+    // A hand-built or JSON-parsed base cannot tell its defaults from what was written: all count as written.
+    const parsed = JSON.parse(JSON.stringify(DEFAULT_POLICY)) as typeof DEFAULT_POLICY;
+    expect(mergePolicy(parsed, { timeout: { attemptMs: 40_000 } }).timeout).toEqual({
+      attemptMs: 40_000,
+      totalMs: 30_000,
+    });
+  });
+
   it('does not modify or freeze an unfrozen base', () => {
     const base = structuredClone(DEFAULT_POLICY);
     const policy = mergePolicy(base, { timeout: { totalMs: 60_000 } });
@@ -90,8 +100,8 @@ describe('definePolicy', () => {
     expect((error as ConfigError).path).toBe('policy.breaker.failureRatio');
   });
 
-  it('throws ConfigError for a conflict only the merged policy shows', () => {
-    expect(() => definePolicy({ breaker: { maxHalfOpenAfterMs: 1_000 } })).toThrow(
+  it('throws ConfigError for two written values that conflict', () => {
+    expect(() => definePolicy({ breaker: { halfOpenAfterMs: 5_000, maxHalfOpenAfterMs: 1_000 } })).toThrow(
       'policy.breaker.halfOpenAfterMs: 5000 exceeds breaker.maxHalfOpenAfterMs (1000)',
     );
   });

@@ -1,5 +1,5 @@
 import { DEFAULT_POLICY, deepFreeze } from './defaults.ts';
-import type { Policy, PolicyInput, TimeoutPolicy } from './types.ts';
+import type { Policy, PolicyInput } from './types.ts';
 import { validatePolicy, validatePolicyInput } from './validate.ts';
 
 /**
@@ -7,9 +7,18 @@ import { validatePolicy, validatePolicyInput } from './validate.ts';
  * is a set the user states whole, not an addition), `undefined` keeps the base value, and
  * `bulkhead: null` removes a bulkhead. A bulkhead set over none gets `maxQueued: 0`.
  *
- * A `timeout.totalMs` set without `timeout.attemptMs` cuts the base's attempt timeout to fit inside
- * it, so `timeout: { totalMs: 5000 }` alone means attempts of at most 5000 ms (the default is 10 000).
- * An `attemptMs` set beside it, or over a base deadline, is kept as written, for validation to judge.
+ * Fields that validatePolicy ties together (`attemptMs` <= `totalMs`, `initialDelayMs` and
+ * `throttleInitialDelayMs` <= `maxDelayMs`, `halfOpenAfterMs` <= `maxHalfOpenAfterMs`) are fitted so
+ * that a value nobody wrote never makes what the user wrote invalid:
+ *
+ * - a limit written in `input` cuts the base's values under it, written there or not:
+ *   `timeout: { totalMs: 5000 }` alone means attempts of at most 5000 ms (the default is 10 000);
+ * - a value written in `input` above a limit nobody wrote (the built-in default's) raises the limit:
+ *   `timeout: { attemptMs: 40000 }` alone means a deadline of 40 000 ms (the default is 30 000);
+ * - a limit that was written, in `input` beside the value or in the base (an outer policy, a preset),
+ *   is kept, and the value is left for validation to refuse.
+ *
+ * A base this module did not build (one parsed from JSON, or written out whole) counts as written.
  *
  * Neither argument is modified or frozen; the result is a new, deep-frozen policy that shares the
  * base's untouched (already frozen) branches. It does not validate: use {@link definePolicy}, or
@@ -19,9 +28,9 @@ export function mergePolicy(base: Policy, input: PolicyInput | undefined): Polic
   if (input === undefined) return deepFreeze(ownCopy(base));
   const bulkheadBase = base.bulkhead ?? { maxQueued: 0 };
   const merged = ownCopy({
-    retry: mergeData(base.retry, input.retry),
-    breaker: mergeData(base.breaker, input.breaker),
-    timeout: mergeTimeout(base.timeout, input.timeout),
+    retry: mergeRetry(base.retry, input.retry),
+    breaker: mergeBounded(base.breaker, input.breaker, BREAKER_BOUNDS),
+    timeout: mergeBounded(base.timeout, input.timeout, TIMEOUT_BOUNDS),
     throttle: mergeData(base.throttle, input.throttle),
     retryBudget: mergeData(base.retryBudget, input.retryBudget),
     bulkhead:
@@ -52,17 +61,57 @@ export function definePolicy(input?: PolicyInput): Policy {
   return policy;
 }
 
+/** Fields of one policy section that must not exceed one other field of it, the limit. */
+interface Bounds {
+  readonly values: readonly string[];
+  readonly limit: string;
+}
+
+const TIMEOUT_BOUNDS: Bounds = { values: ['attemptMs'], limit: 'totalMs' };
+const BACKOFF_BOUNDS: Bounds = { values: ['initialDelayMs', 'throttleInitialDelayMs'], limit: 'maxDelayMs' };
+const BREAKER_BOUNDS: Bounds = { values: ['halfOpenAfterMs'], limit: 'maxHalfOpenAfterMs' };
+
 /**
- * The deadline a user writes is the number they mean; an attempt timeout they did not write at the same
- * level (the default's, or the outer policy's) is only a default, so it yields to the deadline rather
- * than make the configuration fail.
+ * Whether the limit of a section built here was written by someone (an input, a preset). A merged
+ * policy is plain frozen data, so the answer lives beside it, keyed by the section object itself:
+ * frozen sections are shared as they are by later merges, so the answer travels with them.
  */
-function mergeTimeout(base: TimeoutPolicy, over: PolicyInput['timeout']): TimeoutPolicy {
+const limitWritten = new WeakMap<object, boolean>();
+limitWritten.set(DEFAULT_POLICY.timeout, false);
+limitWritten.set(DEFAULT_POLICY.retry.backoff, false);
+limitWritten.set(DEFAULT_POLICY.breaker, false);
+
+function mergeRetry(base: Policy['retry'], over: PolicyInput['retry']): Policy['retry'] {
   const merged = mergeData(base, over);
-  const totalMs = over?.totalMs;
-  if (over?.attemptMs !== undefined || typeof totalMs !== 'number' || merged.attemptMs <= totalMs)
-    return merged;
-  return { ...merged, attemptMs: totalMs };
+  if (over?.backoff === undefined) return merged;
+  return { ...merged, backoff: mergeBounded(base.backoff, over.backoff, BACKOFF_BOUNDS) };
+}
+
+/**
+ * Merges one section and fits its bounded fields (see {@link mergePolicy}): what the user wrote is
+ * the number they mean, a default is only a default, so the default yields rather than make the
+ * configuration fail. A written limit is a promise (a deadline, a cap) and is never raised silently.
+ */
+function mergeBounded<T extends object>(base: T, over: unknown, bounds: Bounds): T {
+  if (!isPlainObject(over)) return mergeData(base, over);
+  // A whole section of a policy built here (a preset passed as input) brings its own answer.
+  if (limitWritten.has(over)) return over as T;
+  const fitted: Record<string, unknown> = { ...(mergeData(base, over) as Record<string, unknown>) };
+  const { limit } = bounds;
+  const limitHere = over[limit] !== undefined;
+  const written = limitHere || (limitWritten.get(base) ?? true);
+  for (const field of bounds.values) {
+    const value = fitted[field];
+    const max = fitted[limit];
+    if (typeof value !== 'number' || typeof max !== 'number' || value <= max) continue;
+    const valueHere = over[field] !== undefined;
+    if (limitHere && !valueHere) fitted[field] = max;
+    else if (valueHere && !written) fitted[limit] = value;
+  }
+  // Frozen here so that the final copy shares this object, and the answer keyed by it stays reachable.
+  const section = deepFreeze(fitted);
+  limitWritten.set(section, written);
+  return section as T;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

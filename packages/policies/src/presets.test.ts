@@ -63,7 +63,7 @@ describe('partnerCenter', () => {
     expect(() => partnerCenter({ retry: { maxAttempts: 0 } })).toThrow(
       'overrides.retry.maxAttempts: must be an integer >= 1, got 0',
     );
-    expect(() => partnerCenter({ timeout: { attemptMs: 60_000 } })).toThrow(
+    expect(() => partnerCenter({ timeout: { attemptMs: 60_000, totalMs: 30_000 } })).toThrow(
       'overrides.timeout.attemptMs: 60000 exceeds timeout.totalMs (30000)',
     );
   });

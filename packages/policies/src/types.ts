@@ -73,13 +73,22 @@ export type BackoffKind = 'decorrelated-jitter' | 'full-jitter' | 'none';
 export interface BackoffPolicy {
   /** Default `'decorrelated-jitter'`. `'none'` waits exactly the exponential delay, with no jitter. */
   readonly kind: BackoffKind;
-  /** Base delay in ms for the first retry. Default 200. */
+  /**
+   * Base delay in ms for the first retry. Default 200, or `maxDelayMs` when a policy sets a smaller
+   * `maxDelayMs` and not this. At most `maxDelayMs`.
+   */
   readonly initialDelayMs: number;
   /** Growth factor per retry. Default 2. */
   readonly multiplier: number;
-  /** Upper bound of any single wait in ms. Default 30 000. */
+  /**
+   * Upper bound of any single wait in ms. Default 30 000, raised to the larger first delay when a
+   * policy sets `initialDelayMs` or `throttleInitialDelayMs` above it and the cap was set nowhere.
+   */
   readonly maxDelayMs: number;
-  /** Base delay in ms for a 429 that carried no delay header. Default 1 000. */
+  /**
+   * Base delay in ms for a 429 that carried no delay header. Default 1 000, or `maxDelayMs` when a
+   * policy sets a smaller `maxDelayMs` and not this. At most `maxDelayMs`.
+   */
   readonly throttleInitialDelayMs: number;
 }
 
@@ -134,9 +143,15 @@ export interface BreakerPolicy {
   readonly minimumCalls: number;
   /** ...in this window (ms). Default 10 000. */
   readonly windowMs: number;
-  /** First wait before a probe (ms), > 0. Default 5 000. */
+  /**
+   * First wait before a probe (ms), > 0. Default 5 000, or `maxHalfOpenAfterMs` when a policy sets a
+   * smaller `maxHalfOpenAfterMs` and not this. At most `maxHalfOpenAfterMs`.
+   */
   readonly halfOpenAfterMs: number;
-  /** The wait doubles while probes fail, up to this (ms), > 0. Default 60 000. */
+  /**
+   * The wait doubles while probes fail, up to this (ms), > 0. Default 60 000, raised to
+   * `halfOpenAfterMs` when a policy sets that above it and the cap was set nowhere.
+   */
   readonly maxHalfOpenAfterMs: number;
 }
 
@@ -145,10 +160,15 @@ export interface TimeoutPolicy {
   /**
    * One attempt, in ms. Retried and counted as a breaker failure. Default 10 000, or `totalMs` when a
    * policy sets only `totalMs` and it is smaller: an attempt timeout the user did not write fits inside
-   * the deadline they did. One written above `totalMs` is refused.
+   * the deadline they did. One written above a `totalMs` that was written too (beside it, or in an
+   * outer policy or preset) is refused.
    */
   readonly attemptMs: number;
-  /** The whole call, every attempt and wait, in ms. Default 30 000. Not retried. */
+  /**
+   * The whole call, every attempt and wait, in ms. Default 30 000, or `attemptMs` when a policy sets
+   * a larger `attemptMs` and the deadline was set nowhere: a deadline the user did not write never
+   * cuts an attempt timeout they did. Not retried.
+   */
   readonly totalMs: number;
 }
 

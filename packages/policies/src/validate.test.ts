@@ -203,7 +203,7 @@ describe('validatePolicy', () => {
   it.each<[string, PolicyInput, string, string]>([
     [
       'attempt timeout above the deadline',
-      { timeout: { attemptMs: 40_000 } },
+      { timeout: { attemptMs: 40_000, totalMs: 30_000 } },
       'policy.timeout.attemptMs',
       'exceeds timeout.totalMs (30000)',
     ],
@@ -215,13 +215,13 @@ describe('validatePolicy', () => {
     ],
     [
       'throttle delay above the cap',
-      { retry: { backoff: { maxDelayMs: 500 } } },
+      { retry: { backoff: { maxDelayMs: 500, throttleInitialDelayMs: 1_000 } } },
       'policy.retry.backoff.throttleInitialDelayMs',
       'exceeds retry.backoff.maxDelayMs (500)',
     ],
     [
       'half-open wait above its cap',
-      { breaker: { halfOpenAfterMs: 120_000 } },
+      { breaker: { halfOpenAfterMs: 120_000, maxHalfOpenAfterMs: 60_000 } },
       'policy.breaker.halfOpenAfterMs',
       'exceeds breaker.maxHalfOpenAfterMs (60000)',
     ],

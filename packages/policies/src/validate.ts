@@ -275,6 +275,10 @@ export function validatePolicyInput(input: unknown, path: string): void {
  *   `retry.backoff.maxDelayMs`;
  * - `breaker.halfOpenAfterMs` must not exceed `breaker.maxHalfOpenAfterMs`.
  *
+ * `mergePolicy` fits a default nobody wrote to what was written, so in a merged policy these
+ * fail only for two values both written (the path names the value, which was written in the input
+ * being merged), never because of a built-in default.
+ *
  * @param path where the policy sits, prefixed to every error path.
  * @throws ConfigError naming the offending field and the field it conflicts with.
  */
