@@ -8,6 +8,7 @@ import {
 } from '@breakwater/policies';
 import { type BreakwaterEvent, emitter } from './events.ts';
 import type { BreakerSnapshot, FetchLike } from './pipeline.ts';
+import { randomUuid } from './random-id.ts';
 import { PipelineRegistry } from './registry.ts';
 import { callerSignalOf, passThroughReason, prepareRequest } from './replay.ts';
 
@@ -102,7 +103,7 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
       const { key, policy } = resolver.resolve(request.method, request.url, request.headers);
       for (const name of policy.generateHeaders) {
         // Generated once per call, so every attempt carries the same value (an idempotency key must).
-        if (!request.headers.has(name)) request.setHeader(name, crypto.randomUUID());
+        if (!request.headers.has(name)) request.setHeader(name, randomUuid());
       }
       return await registry.get(key, policy).execute(request, callerSignal);
     } catch (error) {

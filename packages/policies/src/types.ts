@@ -71,86 +71,145 @@ export type BackoffKind = 'decorrelated-jitter' | 'full-jitter' | 'none';
 
 /** Backoff between attempts when the server gave no delay. */
 export interface BackoffPolicy {
-  /** Default `'decorrelated-jitter'`. `'none'` waits exactly the exponential delay, with no jitter. */
+  /**
+   * The shape of the waits: `'decorrelated-jitter'` (each wait random between the base and three times
+   * the previous one), `'full-jitter'` (random up to the exponential delay) or `'none'` (exactly the
+   * exponential delay).
+   * @default 'decorrelated-jitter'
+   */
   readonly kind: BackoffKind;
   /**
-   * Base delay in ms for the first retry. Default 200, or `maxDelayMs` when a policy sets a smaller
+   * Base delay in ms for the first retry: `maxDelayMs` instead when a policy sets a smaller
    * `maxDelayMs` and not this. At most `maxDelayMs`.
+   * @default 200
    */
   readonly initialDelayMs: number;
-  /** Growth factor per retry. Default 2. */
+  /**
+   * Growth factor per retry.
+   * @default 2
+   */
   readonly multiplier: number;
   /**
-   * Upper bound of any single wait in ms. Default 30 000, raised to the larger first delay when a
-   * policy sets `initialDelayMs` or `throttleInitialDelayMs` above it and the cap was set nowhere.
+   * Upper bound of any single wait in ms; raised to the larger first delay when a policy sets
+   * `initialDelayMs` or `throttleInitialDelayMs` above it and the cap was set nowhere.
+   * @default 30_000
    */
   readonly maxDelayMs: number;
   /**
-   * Base delay in ms for a 429 that carried no delay header. Default 1 000, or `maxDelayMs` when a
-   * policy sets a smaller `maxDelayMs` and not this. At most `maxDelayMs`.
+   * Base delay in ms for a 429 that carried no delay header: `maxDelayMs` instead when a policy sets a
+   * smaller `maxDelayMs` and not this. At most `maxDelayMs`.
+   * @default 1_000
    */
   readonly throttleInitialDelayMs: number;
 }
 
 /** When and how to retry. */
 export interface RetryPolicy {
-  /** Attempts per call, the first included. Default 4. `1` turns retries off. */
+  /**
+   * Attempts per call, the first included. `1` turns retries off.
+   * @default 4
+   */
   readonly maxAttempts: number;
+  /** Waits between attempts when the server gave no delay. */
   readonly backoff: BackoffPolicy;
   /**
    * A server delay above this (ms) is not waited for: the call returns at once with the delay exposed
-   * (reason `retry-after-exceeds-cap`). Default 60 000.
+   * (reason `retry-after-exceeds-cap`).
+   * @default 60_000
    */
   readonly maxRetryAfterMs: number;
-  /** Statuses worth another attempt. Default [408, 429, 502, 503, 504]. A 2xx is refused (a success). */
+  /**
+   * Statuses worth another attempt. A 2xx is refused (a success).
+   * @default [408, 429, 502, 503, 504]
+   */
   readonly statuses: readonly number[];
-  /** Retry network errors (reset, refused, DNS, socket). Default true. */
+  /**
+   * Retry network errors (reset, refused, DNS, socket).
+   * @default true
+   */
   readonly networkErrors: boolean;
-  /** Retry attempt timeouts. Default true. */
+  /**
+   * Retry attempt timeouts.
+   * @default true
+   */
   readonly timeouts: boolean;
   /**
-   * Methods that are safe to repeat. Default GET HEAD OPTIONS PUT DELETE TRACE. Registered methods in
-   * any case, custom ones in upper case; a typo of a registered method (`PTU`) is refused.
+   * Methods that are safe to repeat. Registered methods in any case, custom ones in upper case; a typo
+   * of a registered method (`PTU`) is refused.
+   * @default ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']
    */
   readonly idempotentMethods: readonly string[];
-  /** A request carrying any of these headers is idempotent whatever its method. Default Idempotency-Key, MS-RequestId. */
+  /**
+   * A request carrying any of these headers is idempotent whatever its method.
+   * @default ['Idempotency-Key', 'MS-RequestId']
+   */
   readonly idempotencyKeyHeaders: readonly string[];
-  /** The endpoint opts every method into retries. Default false. */
+  /**
+   * The endpoint opts every method into retries (for a POST the server deduplicates, say).
+   * @default false
+   */
   readonly idempotent: boolean;
   /**
-   * Statuses retried for any method, idempotent or not (e.g. [429]: the server did not process the
-   * request). Default none: a POST without an idempotency key is sent exactly once, whatever the failure.
-   * A 2xx is refused.
+   * Statuses retried for any method, idempotent or not (e.g. `[429]`: the server did not process the
+   * request). Empty by default: a POST without an idempotency key is sent exactly once, whatever the
+   * failure. A 2xx is refused.
+   * @default []
    */
   readonly retryAnyMethodStatuses: readonly number[];
 }
 
 /** When the endpoint's circuit breaker opens and how it recovers. */
 export interface BreakerPolicy {
-  /** Default true. */
+  /**
+   * `false` turns the endpoint's breaker off: every call is attempted.
+   * @default true
+   */
   readonly enabled: boolean;
-  /** Statuses that count as breaker failures. Default [500, 502, 503, 504]. */
+  /**
+   * Statuses that count as breaker failures.
+   * @default [500, 502, 503, 504]
+   */
   readonly failureStatuses: readonly number[];
-  /** Network errors count as failures. Default true. */
+  /**
+   * Network errors count as failures.
+   * @default true
+   */
   readonly networkErrors: boolean;
-  /** Attempt timeouts count as failures. Default true. */
+  /**
+   * Attempt timeouts count as failures.
+   * @default true
+   */
   readonly timeouts: boolean;
-  /** Opens after this many consecutive failures. Default 5. */
+  /**
+   * Opens after this many consecutive failures.
+   * @default 5
+   */
   readonly consecutiveFailures: number;
-  /** Or when at least this share of recent calls failed, in (0, 1]. Default 0.5. */
+  /**
+   * Or when at least this share of recent calls failed, in (0, 1]...
+   * @default 0.5
+   */
   readonly failureRatio: number;
-  /** ...of at least this many calls... Default 10. */
+  /**
+   * ...of at least this many calls...
+   * @default 10
+   */
   readonly minimumCalls: number;
-  /** ...in this window (ms). Default 10 000. */
+  /**
+   * ...in this window (ms).
+   * @default 10_000
+   */
   readonly windowMs: number;
   /**
-   * First wait before a probe (ms), > 0. Default 5 000, or `maxHalfOpenAfterMs` when a policy sets a
-   * smaller `maxHalfOpenAfterMs` and not this. At most `maxHalfOpenAfterMs`.
+   * First wait before a probe (ms), > 0: `maxHalfOpenAfterMs` instead when a policy sets a smaller
+   * `maxHalfOpenAfterMs` and not this. At most `maxHalfOpenAfterMs`.
+   * @default 5_000
    */
   readonly halfOpenAfterMs: number;
   /**
-   * The wait doubles while probes fail, up to this (ms), > 0. Default 60 000, raised to
-   * `halfOpenAfterMs` when a policy sets that above it and the cap was set nowhere.
+   * The wait doubles while probes fail, up to this (ms), > 0; raised to `halfOpenAfterMs` when a
+   * policy sets that above it and the cap was set nowhere.
+   * @default 60_000
    */
   readonly maxHalfOpenAfterMs: number;
 }
@@ -158,16 +217,18 @@ export interface BreakerPolicy {
 /** Timeouts. */
 export interface TimeoutPolicy {
   /**
-   * One attempt, in ms. Retried and counted as a breaker failure. Default 10 000, or `totalMs` when a
-   * policy sets only `totalMs` and it is smaller: an attempt timeout the user did not write fits inside
-   * the deadline they did. One written above a `totalMs` that was written too (beside it, or in an
-   * outer policy or preset) is refused.
+   * One attempt, in ms. Retried and counted as a breaker failure. `totalMs` instead when a policy
+   * sets only `totalMs` and it is smaller: an attempt timeout the user did not write fits inside the
+   * deadline they did. One written above a `totalMs` that was written too (beside it, or in an outer
+   * policy or preset) is refused.
+   * @default 10_000
    */
   readonly attemptMs: number;
   /**
-   * The whole call, every attempt and wait, in ms. Default 30 000, or `attemptMs` when a policy sets
-   * a larger `attemptMs` and the deadline was set nowhere: a deadline the user did not write never
-   * cuts an attempt timeout they did. Not retried.
+   * The whole call, every attempt and wait, in ms; `attemptMs` instead when a policy sets a larger
+   * `attemptMs` and the deadline was set nowhere: a deadline the user did not write never cuts an
+   * attempt timeout they did. Not retried.
+   * @default 30_000
    */
   readonly totalMs: number;
 }
@@ -178,16 +239,21 @@ export interface TimeoutPolicy {
  * included. A 429 with no delay header closes the gate for the throttling backoff.
  */
 export interface ThrottlePolicy {
-  /** Default true. */
+  /**
+   * `false` turns the gate off: only the call that got the delay waits.
+   * @default true
+   */
   readonly enabled: boolean;
   /**
-   * Statuses whose server delay closes the gate. Default [429, 503]. A 429 without a delay header
-   * closes it for the throttling backoff; other statuses close it only when they carry a delay.
+   * Statuses whose server delay closes the gate. A 429 without a delay header closes it for the
+   * throttling backoff; other statuses close it only when they carry a delay.
+   * @default [429, 503]
    */
   readonly statuses: readonly number[];
   /**
    * When the gate opens, each waiting call is released at a random moment within this many ms, rather
-   * than all in the same millisecond. Default 200.
+   * than all in the same millisecond.
+   * @default 200
    */
   readonly releaseSpreadMs: number;
 }
@@ -199,75 +265,154 @@ export interface ThrottlePolicy {
  * never refused.
  */
 export interface RetryBudgetPolicy {
-  /** Default true. */
+  /**
+   * `false` turns the budget off: every call may use all its attempts.
+   * @default true
+   */
   readonly enabled: boolean;
-  /** Retries allowed per first attempt, in (0, 1]. Default 0.2. */
+  /**
+   * Retries allowed per first attempt, in (0, 1].
+   * @default 0.2
+   */
   readonly ratio: number;
-  /** Retries allowed per window whatever the traffic. Default 10. */
+  /**
+   * Retries allowed per window whatever the traffic.
+   * @default 10
+   */
   readonly minRetries: number;
-  /** Window (ms). Default 10 000. */
+  /**
+   * Window (ms).
+   * @default 10_000
+   */
   readonly windowMs: number;
 }
 
 /** Optional concurrency limit per endpoint key. */
 export interface BulkheadPolicy {
-  /** Calls executing at once. */
+  /** Calls executing at once. Required when a bulkhead is set (there is none by default). */
   readonly maxConcurrent: number;
-  /** Calls waiting for a slot; more are rejected at once. Default 0. */
+  /**
+   * Calls waiting for a slot; more are rejected at once with `BulkheadRejectedError`.
+   * @default 0
+   */
   readonly maxQueued: number;
 }
 
-/** The whole policy of one endpoint, every field filled. */
+/** The whole policy of one endpoint, every field filled. Users write {@link PolicyInput}. */
 export interface Policy {
+  /** When and how to retry. */
   readonly retry: RetryPolicy;
+  /** When the circuit breaker opens and how it recovers. */
   readonly breaker: BreakerPolicy;
+  /** Attempt timeout and total deadline. */
   readonly timeout: TimeoutPolicy;
+  /** The throttle gate. */
   readonly throttle: ThrottlePolicy;
+  /** The retry budget. */
   readonly retryBudget: RetryBudgetPolicy;
-  /** Default: none (no concurrency limit). */
+  /**
+   * Concurrency limit per endpoint key, or `null` for none.
+   * @default null
+   */
   readonly bulkhead: BulkheadPolicy | null;
-  /** Statuses returned at once, never retried and never counted by the breaker. Default [501]. Wins over the lists above. */
+  /**
+   * Statuses returned at once, never retried and never counted by the breaker. Wins over the lists
+   * above.
+   * @default [501]
+   */
   readonly permanentStatuses: readonly number[];
   /**
    * Headers set once per call to a fresh UUID when the caller did not set them (the same value on
-   * every attempt). Default none; the Partner Center preset sets MS-RequestId and MS-CorrelationId.
-   * Credential headers (see `isSecretHeader`) and headers fetch manages (`Host`, `Content-Length`,
-   * `Cookie`, the rest of fetch's forbidden request headers) are refused.
+   * every attempt). The Partner Center preset sets MS-RequestId and MS-CorrelationId. Credential
+   * headers (see `isSecretHeader`) and headers fetch manages (`Host`, `Content-Length`, `Cookie`, the
+   * rest of fetch's forbidden request headers) are refused.
+   * @default []
    */
   readonly generateHeaders: readonly string[];
   /**
    * The hosts `generateHeaders` applies to (host names as in a URL, no scheme or port; compared
-   * case-insensitively), or `null` for every host. Default `null`. The Partner Center preset sets
-   * Partner Center's API host: a generated `MS-RequestId` makes a POST retryable, which only a server
-   * that deduplicates on it makes safe, and an unexpected custom header costs a CORS preflight.
+   * case-insensitively), or `null` for every host. The Partner Center preset sets Partner Center's API
+   * host: a generated `MS-RequestId` makes a POST retryable, which only a server that deduplicates on
+   * it makes safe, and an unexpected custom header costs a CORS preflight.
+   * @default null
    */
   readonly generateHeadersHosts: readonly string[] | null;
 }
 
-/** What users write: any part of a policy. Objects merge over the defaults; arrays replace. */
+/**
+ * What users write: any part of a policy, as `wrapFetch`'s `policy`, a rule's `policy`,
+ * {@link definePolicy} or `partnerCenter(overrides)`. Objects merge over the defaults (or over the
+ * policy they refine: a rule's over the configuration's); arrays replace. Checked when it is built: a
+ * `ConfigError` names the offending path.
+ */
 export interface PolicyInput {
+  /**
+   * When and how to retry: {@link RetryPolicy}, any of its fields, `backoff` in part too.
+   * @default DEFAULT_POLICY.retry
+   */
   readonly retry?: Partial<Omit<RetryPolicy, 'backoff'>> & { readonly backoff?: Partial<BackoffPolicy> };
+  /**
+   * When the circuit breaker opens and how it recovers: {@link BreakerPolicy}, any of its fields.
+   * @default DEFAULT_POLICY.breaker
+   */
   readonly breaker?: Partial<BreakerPolicy>;
+  /**
+   * Attempt timeout and total deadline: {@link TimeoutPolicy}. `{ totalMs }` alone also cuts the
+   * inherited attempt timeout down to it.
+   * @default DEFAULT_POLICY.timeout
+   */
   readonly timeout?: Partial<TimeoutPolicy>;
+  /**
+   * The throttle gate: {@link ThrottlePolicy}, any of its fields.
+   * @default DEFAULT_POLICY.throttle
+   */
   readonly throttle?: Partial<ThrottlePolicy>;
+  /**
+   * The retry budget: {@link RetryBudgetPolicy}, any of its fields.
+   * @default DEFAULT_POLICY.retryBudget
+   */
   readonly retryBudget?: Partial<RetryBudgetPolicy>;
-  /** `null` removes a bulkhead set by an outer policy. */
+  /**
+   * A concurrency limit per endpoint key ({@link BulkheadPolicy}; `maxConcurrent` is required unless
+   * an outer policy set one). `null` removes a bulkhead set by an outer policy.
+   * @default null
+   */
   readonly bulkhead?: Partial<BulkheadPolicy> | null;
+  /**
+   * Statuses returned at once, never retried and never counted by the breaker (see
+   * {@link Policy.permanentStatuses}).
+   * @default [501]
+   */
   readonly permanentStatuses?: readonly number[];
+  /**
+   * Headers set once per call to a fresh UUID when the caller did not set them (see
+   * {@link Policy.generateHeaders}).
+   * @default []
+   */
   readonly generateHeaders?: readonly string[];
+  /**
+   * The hosts `generateHeaders` applies to, or `null` for every host (see
+   * {@link Policy.generateHeadersHosts}).
+   * @default null
+   */
   readonly generateHeadersHosts?: readonly string[] | null;
 }
 
 /** One endpoint rule. */
 export interface EndpointRule {
-  /** Names the endpoint: with the origin, it forms the endpoint key. Unique across rules. */
+  /** Names the endpoint: with the origin, it forms the endpoint key. Unique across rules. Required. */
   readonly name: string;
   /**
    * `[METHOD[,METHOD...] ]ORIGIN_OR_*PATH`, e.g. `GET https://api.example.com/v1/customers/*` or
-   * `POST * /v1/customers/:id/orders`. See endpoint.ts for the grammar.
+   * `POST * /v1/customers/:id/orders` (the space after `*` is optional): `*` as the origin, or no
+   * origin, matches any origin; `*` as a path segment matches one segment, and as the last one the
+   * rest of the path; `:name` matches one segment. No method matches every method. Required.
    */
   readonly match: string;
-  /** Merged over the configuration's default policy. */
+  /**
+   * Merged over the configuration's default policy; `{}` keeps that policy as it is.
+   * @default {}
+   */
   readonly policy?: PolicyInput;
   /**
    * A request header whose value partitions the endpoint: each value gets its own key, and so its own
@@ -276,16 +421,24 @@ export interface EndpointRule {
    * one as an FNV-1a hash; the value of a credential header (`isSecretHeader`: `x-api-key`,
    * `Ocp-Apim-Subscription-Key`, `Authorization`, ...) only ever as `hmac:` and 16 hex digits of
    * HMAC-SHA-256 under a random per-process key, so it never appears in keys, events or messages.
-   * Default: none.
+   * Unset, the rule is one key per origin.
+   * @default undefined
    */
   readonly keyHeader?: string;
 }
 
 /** The declarative endpoint configuration. */
 export interface EndpointsConfig {
-  /** The policy of every endpoint, merged over the built-in defaults. */
+  /**
+   * The policy of every endpoint, merged over the built-in defaults.
+   * @default {}
+   */
   readonly policy?: PolicyInput;
-  /** Rules tried in order; the first that matches wins. */
+  /**
+   * Rules tried in order; the first that matches wins. A request no rule matches is the `default`
+   * endpoint of its origin.
+   * @default []
+   */
   readonly endpoints?: readonly EndpointRule[];
 }
 
