@@ -144,6 +144,13 @@ export async function runScenario(
   }
 }
 
+/** A route as the server and the client both know it: its name, path and the header naming its tenant. */
+const routeBase = (r: RouteSpec): { name: string; path: string; tenantHeader?: string } => ({
+  name: r.name,
+  path: r.path,
+  ...(r.tenants ? { tenantHeader: r.tenants.header } : {}),
+});
+
 /**
  * Start: the client's own fault server, then the client on it. A client that cannot start becomes a
  * lane that says why instead of failing the scenario.
@@ -151,24 +158,14 @@ export async function runScenario(
 async function startLane(setup: Setup, spec: ClientSpec, started: Started): Promise<void> {
   const { scenario, now } = setup;
   const server = await FaultServer.start({
-    routes: scenario.routes.map((r) => ({
-      name: r.name,
-      path: r.path,
-      phases: r.phases,
-      ...(r.tenants ? { tenantHeader: r.tenants.header } : {}),
-    })),
+    routes: scenario.routes.map((r) => ({ ...routeBase(r), phases: r.phases })),
     seed: scenario.seed,
   });
   started.servers.push(server);
   try {
     const client = await spec.create({
       fetch: instrumentFetch(globalThis.fetch, server, now),
-      routes: scenario.routes.map((r) => ({
-        name: r.name,
-        path: r.path,
-        match: r.match,
-        ...(r.tenants ? { tenantHeader: r.tenants.header } : {}),
-      })),
+      routes: scenario.routes.map((r) => ({ ...routeBase(r), match: r.match })),
       attemptTimeoutMs: setup.attemptTimeoutMs,
       breakers: scenario.breakers ?? true,
       now,
