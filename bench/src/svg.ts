@@ -5,7 +5,7 @@
  */
 import type { BreakerState } from './client.ts';
 import { OUTCOMES, type Outcome } from './load.ts';
-import type { LaneResult, ScenarioResult } from './run-scenario.ts';
+import { type LaneResult, SAMPLE_EVERY_MS, type ScenarioResult } from './run-scenario.ts';
 
 export const OUTCOME_COLORS: Readonly<Record<Outcome, string>> = {
   ok: '#59a14f',
@@ -76,7 +76,7 @@ function laneKeys(lane: LaneResult): string[] {
   return [...new Set((lane.sampledRuns ?? []).map((r) => r.key))].sort();
 }
 
-/** A coordinate or length as written into the SVG: callers round (r1) where the chart always has. */
+/** A coordinate or length, written as given: callers round with r1 where the chart always has (not the legend's x). */
 type Num = number | string;
 
 const rect = (x: Num, y: Num, width: Num, height: Num, paint: string): string =>
@@ -311,7 +311,7 @@ function legend(chart: Chart, top: number): Block {
         LEFT,
         noteY,
         'font-size="10" fill="#555"',
-        `lane height = ${chart.yMaxRate} calls/s (upstream clipped above) · logical calls by start time, ${chart.result.bucketMs} ms buckets · breaker sampled every 50 ms`,
+        `lane height = ${chart.yMaxRate} calls/s (upstream clipped above) · logical calls by start time, ${chart.result.bucketMs} ms buckets · breaker sampled every ${SAMPLE_EVERY_MS} ms`,
       ),
     ],
     bottom: noteY + 12,
