@@ -9,7 +9,13 @@ import { FaultServer } from './fault-server.ts';
 import { instrumentFetch } from './instrument.ts';
 import { type Lane, OUTCOMES, type Outcome, planCalls, runOpenLoop } from './load.ts';
 import { computeMetrics, type Metrics } from './metrics.ts';
-import { type RouteSpec, type Scenario, scaleScenario, tenantRates } from './scenarios.ts';
+import {
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
+  type RouteSpec,
+  type Scenario,
+  scaleScenario,
+  tenantRates,
+} from './scenarios.ts';
 import type { Phase } from './schedule.ts';
 import { bin, runsFromTransitions, type StateRun, StateTimeline } from './timeline.ts';
 
@@ -130,7 +136,7 @@ export async function runScenario(
   const setup: Setup = {
     scenario,
     scale,
-    attemptTimeoutMs: scenario.attemptTimeoutMs ?? 10_000,
+    attemptTimeoutMs: scenario.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS,
     now: () => performance.now(),
   };
   const started: Started = { servers: [], running: [], unavailable: [] };
