@@ -27,7 +27,13 @@ export { type RecognizedError, recognizeError } from './errors.ts';
 export { isFetchManagedHeader, isSecretHeader } from './headers.ts';
 export { isIdempotent } from './idempotency.ts';
 export { definePolicy, mergePolicy } from './merge.ts';
-export { type NextStep, nextStep, type RetryFacts, type StopReason } from './next-step.ts';
+export {
+  type NextStep,
+  nextStep,
+  type RetryDecision,
+  type RetryFacts,
+  type StopReason,
+} from './next-step.ts';
 export { partnerCenter } from './presets.ts';
 export { parseHttpDate, parseRetryAfter, type ServerDelay } from './retry-after.ts';
 export type * from './types.ts';

@@ -39,12 +39,14 @@ export interface RetryFacts {
  * outcome alone called for (or a server delay) was not made, and is absent when the verdict itself
  * said return. `check-payload`: read the payload's veto and ask again with `payloadVetoes` known.
  */
-export type NextStep =
-  | { readonly action: 'retry'; readonly delayMs: number; readonly delaySource: 'server' | 'backoff' }
-  | { readonly action: 'stop'; readonly giveUp?: StopReason }
-  | { readonly action: 'check-payload' };
+export type NextStep = RetryDecision | { readonly action: 'check-payload' };
 
-const STOP: NextStep = { action: 'stop' };
+/** A {@link NextStep} once the payload's veto is known: retry or stop. */
+export type RetryDecision =
+  | { readonly action: 'retry'; readonly delayMs: number; readonly delaySource: 'server' | 'backoff' }
+  | { readonly action: 'stop'; readonly giveUp?: StopReason };
+
+const STOP: RetryDecision = { action: 'stop' };
 
 /**
  * The one retry decision of breakwater, shared by `wrapFetch` and the cockatiel and p-retry adapters.
@@ -53,6 +55,13 @@ const STOP: NextStep = { action: 'stop' };
  * attempts, a body that cannot be replayed and the payload's veto stop; then a wait that would reach
  * the deadline is not started, and a retry the budget refuses is not made.
  */
+export function nextStep(
+  verdict: Verdict,
+  attempt: number,
+  retry: RetryPolicy,
+  facts: RetryFacts & { readonly payloadVetoes: boolean },
+): RetryDecision;
+export function nextStep(verdict: Verdict, attempt: number, retry: RetryPolicy, facts: RetryFacts): NextStep;
 export function nextStep(verdict: Verdict, attempt: number, retry: RetryPolicy, facts: RetryFacts): NextStep {
   if (verdict.action === 'return') return returned(verdict);
   if (attempt >= retry.maxAttempts) return stop('attempts-exhausted');
@@ -65,12 +74,12 @@ export function nextStep(verdict: Verdict, attempt: number, retry: RetryPolicy, 
   return { action: 'retry', delayMs, delaySource: verdict.delayMs === undefined ? 'backoff' : 'server' };
 }
 
-function returned(verdict: Verdict): NextStep {
+function returned(verdict: Verdict): RetryDecision {
   const { reason } = verdict;
   return reason === 'retry-after-exceeds-cap' || reason === 'not-idempotent' ? stop(reason) : STOP;
 }
 
-function stop(giveUp: StopReason): NextStep {
+function stop(giveUp: StopReason): RetryDecision {
   return { action: 'stop', giveUp };
 }
 
