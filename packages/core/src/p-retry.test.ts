@@ -118,7 +118,8 @@ describe('pRetryOptions: the outcome table in p-retry', () => {
   it('ends a wait at once when the signal aborts, with its reason', async () => {
     vi.useFakeTimers();
     const controller = new AbortController();
-    const call = sdkCall(new SdkError(429, { 'retry-after': '30' }));
+    // 10 s, inside the 30 s deadline: a wait that would reach the deadline is not started at all.
+    const call = sdkCall(new SdkError(429, { 'retry-after': '10' }));
     const done = pRetry(call, pRetryOptions({ method: 'GET', signal: controller.signal }));
     const settled = expect(done).rejects.toBe('stop');
     await vi.advanceTimersByTimeAsync(10);
