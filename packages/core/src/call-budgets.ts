@@ -20,8 +20,8 @@ export function retryBudgetOf(
   key: string,
   policy: RetryBudgetPolicy,
 ): RetryBudget {
-  let byKey = budgets.get(breakers);
-  if (!byKey) budgets.set(breakers, (byKey = new Map()));
+  const byKey = budgets.get(breakers) ?? new Map<string, RetryBudget>();
+  budgets.set(breakers, byKey);
   const budget = byKey.get(key) ?? new RetryBudget(policy);
   // Map keeps insertion order: re-inserting marks the key as most recently used.
   byKey.delete(key);
