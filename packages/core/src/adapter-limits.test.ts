@@ -4,17 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { breakwaterPolicy } from './cockatiel.ts';
 import { createEndpointBreakers } from './endpoint-breakers.ts';
 import { pRetryOptions, retryThroughBreaker } from './p-retry.ts';
-
-/** An SDK-style error: a status and plain-object headers. */
-class SdkError extends Error {
-  readonly statusCode: number;
-  readonly headers: Record<string, string>;
-  constructor(statusCode: number, headers: Record<string, string> = {}) {
-    super(`SDK call failed with ${statusCode}`);
-    this.statusCode = statusCode;
-    this.headers = headers;
-  }
-}
+import { SdkError } from './sdk-error.test-util.ts';
 
 const target = { method: 'GET', url: 'https://api.example.test/v1/items' };
 const fast = { kind: 'none', initialDelayMs: 100, maxDelayMs: 100, throttleInitialDelayMs: 100 } as const;

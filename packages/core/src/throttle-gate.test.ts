@@ -37,14 +37,23 @@ afterEach(() => {
 });
 
 describe('ThrottleGate', () => {
-  it('holds every call while a 429 closure lasts, including calls that already waited', async () => {
+  /**
+   * Two passes: one taken while the gate was open, one released after waiting out a closure; then the
+   * gate closes again for 1 s (`strict`: a 429's closure).
+   */
+  async function passesAfterSecondClosure(strict: boolean) {
     const { gate } = gateWith();
     const fresh = await gate.pass(never, 10_000);
-    gate.close(1_000, true);
-    const waited = gate.pass(never, 10_000);
+    gate.close(1_000, strict);
+    const waiting = gate.pass(never, 10_000);
     await vi.advanceTimersByTimeAsync(1_000);
-    const released = await waited;
-    gate.close(1_000, true);
+    const released = await waiting;
+    gate.close(1_000, strict);
+    return { fresh, released };
+  }
+
+  it('holds every call while a 429 closure lasts, including calls that already waited', async () => {
+    const { fresh, released } = await passesAfterSecondClosure(true);
     expect(fresh.letsThrough()).toBe(false);
     expect(released.letsThrough()).toBe(false);
     vi.setSystemTime(2_000);
@@ -52,13 +61,7 @@ describe('ThrottleGate', () => {
   });
 
   it("holds a 503 closure's calls once: a call that already waited goes on", async () => {
-    const { gate } = gateWith();
-    const fresh = await gate.pass(never, 10_000);
-    gate.close(1_000, false);
-    const waited = gate.pass(never, 10_000);
-    await vi.advanceTimersByTimeAsync(1_000);
-    const released = await waited;
-    gate.close(1_000, false);
+    const { fresh, released } = await passesAfterSecondClosure(false);
     expect(fresh.letsThrough()).toBe(false);
     expect(released.letsThrough()).toBe(true);
   });
