@@ -242,7 +242,7 @@ interface RequestParts {
 
 function requestParts(method: string, url: string | URL): RequestParts {
   if (typeof method !== 'string' || !isToken(method)) {
-    throw new TypeError(`The method must be an HTTP method name, got ${describeValue(method)}`);
+    throw new TypeError(`breakwater: the method must be an HTTP method name, got ${describeValue(method)}`);
   }
   let parsed: URL;
   if (url instanceof URL) {
@@ -252,7 +252,7 @@ function requestParts(method: string, url: string | URL): RequestParts {
   } else {
     // The URL itself is not echoed: its query may hold a secret.
     throw new TypeError(
-      'Endpoint resolution needs an absolute URL (scheme://host/path); got a relative or invalid URL. ' +
+      'breakwater: endpoint resolution needs an absolute URL (scheme://host/path); got a relative or invalid URL. ' +
         'Resolve it against a base URL first.',
     );
   }
