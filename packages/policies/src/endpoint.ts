@@ -87,7 +87,7 @@ const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
  */
 export function parseMatch(match: string, path = 'match'): CompiledPattern {
   const bad = (reason: string): never => {
-    throw new ConfigError(path, reason);
+    throw new ConfigError({ path, reason });
   };
   if (typeof match !== 'string') bad(`must be a string, got ${describeValue(match)}`);
   const trimmed = match.trim();
@@ -342,7 +342,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function createEndpointResolver(config: EndpointsConfig): EndpointResolver {
   const raw: unknown = config;
   if (!isPlainObject(raw)) {
-    throw new ConfigError('', `the endpoint configuration must be an object, got ${describeValue(raw)}`);
+    throw new ConfigError({
+      path: '',
+      reason: `the endpoint configuration must be an object, got ${describeValue(raw)}`,
+    });
   }
   rejectUnknownKeys(raw, ['policy', 'endpoints'], '');
   validatePolicyInput(config.policy, 'policy');
@@ -351,29 +354,42 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
 
   const endpoints: unknown = config.endpoints ?? [];
   if (!Array.isArray(endpoints)) {
-    throw new ConfigError('endpoints', `must be an array of rules, got ${describeValue(endpoints)}`);
+    throw new ConfigError({
+      path: 'endpoints',
+      reason: `must be an array of rules, got ${describeValue(endpoints)}`,
+    });
   }
   const seen = new Map<string, number>();
   const rules: CompiledRule[] = endpoints.map((rule: unknown, i) => {
     const path = `endpoints[${i}]`;
-    if (!isPlainObject(rule)) throw new ConfigError(path, `must be an object, got ${describeValue(rule)}`);
+    if (!isPlainObject(rule))
+      throw new ConfigError({ path, reason: `must be an object, got ${describeValue(rule)}` });
     rejectUnknownKeys(rule, ['name', 'match', 'policy', 'keyHeader'], path);
     const { name, match } = rule;
     const namePath = joinPath(path, 'name');
     if (typeof name !== 'string' || name.trim() === '') {
-      throw new ConfigError(namePath, `must be a non-empty string, got ${describeValue(name)}`);
+      throw new ConfigError({
+        path: namePath,
+        reason: `must be a non-empty string, got ${describeValue(name)}`,
+      });
     }
     if (name === DEFAULT_NAME) {
-      throw new ConfigError(namePath, `'${DEFAULT_NAME}' is reserved for requests that no rule matches`);
+      throw new ConfigError({
+        path: namePath,
+        reason: `'${DEFAULT_NAME}' is reserved for requests that no rule matches`,
+      });
     }
     const first = seen.get(name);
     if (first !== undefined) {
-      throw new ConfigError(namePath, `duplicate name '${name}' (also endpoints[${first}].name)`);
+      throw new ConfigError({
+        path: namePath,
+        reason: `duplicate name '${name}' (also endpoints[${first}].name)`,
+      });
     }
     seen.set(name, i);
     const matchPath = joinPath(path, 'match');
     if (typeof match !== 'string')
-      throw new ConfigError(matchPath, `must be a string, got ${describeValue(match)}`);
+      throw new ConfigError({ path: matchPath, reason: `must be a string, got ${describeValue(match)}` });
     const pattern = parseMatch(match, matchPath);
     const policyPath = joinPath(path, 'policy');
     validatePolicyInput(rule.policy, policyPath);
@@ -418,7 +434,10 @@ interface KeyHeader {
 function checkKeyHeader(value: unknown, path: string): KeyHeader | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !isToken(value)) {
-    throw new ConfigError(path, `must be a header name (an RFC 9110 token), got ${describeValue(value)}`);
+    throw new ConfigError({
+      path: path,
+      reason: `must be a header name (an RFC 9110 token), got ${describeValue(value)}`,
+    });
   }
   const name = value.toLowerCase();
   // APIs throttle per subscription key or token, so partitioning by one is a real need; its value is
@@ -427,10 +446,10 @@ function checkKeyHeader(value: unknown, path: string): KeyHeader | undefined {
   try {
     return { name, hash: secretValueHash() };
   } catch {
-    throw new ConfigError(
-      path,
-      `'${value}' carries credentials, whose values are hashed before they enter an endpoint key, and this platform has no crypto.getRandomValues`,
-    );
+    throw new ConfigError({
+      path: path,
+      reason: `'${value}' carries credentials, whose values are hashed before they enter an endpoint key, and this platform has no crypto.getRandomValues`,
+    });
   }
 }
 

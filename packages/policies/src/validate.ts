@@ -24,7 +24,7 @@ export function isToken(value: string): boolean {
 }
 
 const fail = (path: string, reason: string): never => {
-  throw new ConfigError(path, reason);
+  throw new ConfigError({ path, reason });
 };
 
 const boolean: Check = (value, path) => {
