@@ -41,6 +41,11 @@ function configErrorOptions(pathOrOptions: ConfigErrorOptions | string, reason?:
   return typeof pathOrOptions === 'string' ? { path: pathOrOptions, reason: reason ?? '' } : pathOrOptions;
 }
 
+/** Throws the {@link ConfigError} for `path`: a validator's refusal in one statement. */
+export function refuse(path: string, reason: string): never {
+  throw new ConfigError({ path, reason });
+}
+
 /** True for a {@link ConfigError}, including one created by another copy of breakwater. */
 export function isConfigError(value: unknown): value is ConfigError {
   // Across copies of breakwater: the family's brand, then the class's own name.
