@@ -25,7 +25,7 @@ import { build } from 'esbuild';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Bytes of gzip, level 9, allowed for `wrapFetch` with the defaults. */
-export const BUDGET_GZIP_BYTES = 24_200;
+export const BUDGET_GZIP_BYTES = 24_300;
 
 /** What a user of `wrapFetch` with the defaults writes; the call keeps it from being tree-shaken away. */
 export const WRAP_FETCH_DEFAULTS =

@@ -185,10 +185,12 @@ export function fetchWithPolicy(
   fetch: FetchLike,
 ): FetchLike {
   if (typeof policy?.execute !== 'function') {
-    throw new TypeError('fetchWithPolicy: the first argument must be a cockatiel policy (with execute)');
+    throw new TypeError(
+      'breakwater: fetchWithPolicy: the first argument must be a cockatiel policy (with execute)',
+    );
   }
   if (typeof fetch !== 'function') {
-    throw new TypeError('fetchWithPolicy: the second argument must be a fetch function');
+    throw new TypeError('breakwater: fetchWithPolicy: the second argument must be a fetch function');
   }
   return (input, init) => {
     const callerSignal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined;

@@ -106,7 +106,7 @@ describe('nothing reachable by inspecting an error carries a secret', () => {
     const attempt = await wrapFetch(fetch, {
       policy: { ...fast, timeout: { attemptMs: 50, totalMs: 5000 } },
     })(`${origin}/stall${QUERY}`, secretInit()).catch((e: unknown) => e);
-    expect(attempt).toMatchObject({ name: 'TimeoutError', scope: 'attempt' });
+    expect(attempt).toMatchObject({ name: 'BreakwaterTimeoutError', scope: 'attempt' });
     expectNoSecret(attempt);
     const total = await wrapFetch(fetch, { policy: { timeout: { attemptMs: 50, totalMs: 50 } } })(
       `${origin}/stall${QUERY}`,

@@ -1,19 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { BrokenCircuitError, BulkheadRejectedError, ThrottledError, TimeoutError } from './errors.ts';
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  isTimeoutError,
+  ThrottledError,
+  TimeoutError,
+} from './errors.ts';
 
 const KEY = 'customers https://api.partnercenter.microsoft.com';
 
 describe('BrokenCircuitError', () => {
   it('names the endpoint, state and time to the next probe', () => {
-    const cause = new Error('503');
-    const e = new BrokenCircuitError({ endpoint: KEY, state: 'open', retryAfterMs: 4_999.2, cause });
+    const e = new BrokenCircuitError({ endpoint: KEY, state: 'open', retryAfterMs: 4_999.2 });
     expect(e).toBeInstanceOf(Error);
     expect(e.name).toBe('BrokenCircuitError');
     expect(e.endpoint).toBe(KEY);
     expect(e.state).toBe('open');
     expect(e.retryAfterMs).toBe(5_000);
-    expect(e.cause).toBe(cause);
-    expect(e.message).toBe(`Circuit for endpoint "${KEY}" is open; next probe in 5000 ms`);
+    expect('cause' in e).toBe(false);
+    expect(e.message).toBe(`breakwater: circuit for endpoint "${KEY}" is open; next probe in 5000 ms`);
     expect(e.stack?.startsWith('BrokenCircuitError:')).toBe(true);
   });
 
@@ -47,13 +52,16 @@ describe('BrokenCircuitError', () => {
 });
 
 describe('TimeoutError', () => {
-  it('is recognised like AbortSignal.timeout() errors', () => {
+  it('cannot be mistaken for the DOMException of AbortSignal.timeout() (or the reverse)', () => {
     const native = AbortSignal.abort(new DOMException('t', 'TimeoutError')).reason as Error;
     const e = new TimeoutError({ scope: 'attempt', timeoutMs: 10_000, endpoint: KEY });
-    expect(native.name).toBe(e.name);
+    expect(e.name).toBe('BreakwaterTimeoutError');
+    expect(native.name).not.toBe(e.name);
+    expect(isTimeoutError(e)).toBe(true);
+    expect(isTimeoutError(native)).toBe(false);
     expect(e).toBeInstanceOf(Error);
     expect(e.attempts).toBe(1);
-    expect(e.message).toBe(`Attempt 1 to endpoint "${KEY}" timed out after 10000 ms`);
+    expect(e.message).toBe(`breakwater: attempt 1 to endpoint "${KEY}" timed out after 10000 ms`);
   });
 
   it('describes a total deadline with its attempts and keeps the cause', () => {
@@ -62,7 +70,7 @@ describe('TimeoutError', () => {
     expect(e.scope).toBe('total');
     expect(e.timeoutMs).toBe(30_000);
     expect(e.cause).toBe(cause);
-    expect(e.message).toBe(`Call (3 attempts) to endpoint "${KEY}" timed out after 30000 ms`);
+    expect(e.message).toBe(`breakwater: call (3 attempts) to endpoint "${KEY}" timed out after 30000 ms`);
   });
 
   it('rejects bad input clearly', () => {
@@ -81,7 +89,9 @@ describe('TimeoutError', () => {
   it('describes a deadline that passed before any attempt (a call queued at the bulkhead)', () => {
     const e = new TimeoutError({ scope: 'total', timeoutMs: 1500, endpoint: KEY, attempts: 0 });
     expect(e.attempts).toBe(0);
-    expect(e.message).toBe(`Call (before any attempt) to endpoint "${KEY}" timed out after 1500 ms`);
+    expect(e.message).toBe(
+      `breakwater: call (before any attempt) to endpoint "${KEY}" timed out after 1500 ms`,
+    );
   });
 });
 
@@ -90,7 +100,7 @@ describe('BulkheadRejectedError', () => {
     const e = new BulkheadRejectedError({ endpoint: KEY, maxConcurrent: 8, maxQueued: 0 });
     expect(e.name).toBe('BulkheadRejectedError');
     expect([e.endpoint, e.maxConcurrent, e.maxQueued]).toEqual([KEY, 8, 0]);
-    expect(e.message).toBe(`Bulkhead for endpoint "${KEY}" is full: 8 running, 0 queued`);
+    expect(e.message).toBe(`breakwater: bulkhead for endpoint "${KEY}" is full: 8 running, 0 queued`);
   });
 
   it('rejects bad limits', () => {
@@ -104,13 +114,11 @@ describe('BulkheadRejectedError', () => {
 });
 
 describe('ThrottledError', () => {
-  it('names the endpoint and the remaining delay, and keeps the cause', () => {
-    const cause = new Error('429');
-    const e = new ThrottledError({ endpoint: KEY, retryAfterMs: 56_000.4, cause });
+  it('names the endpoint and the remaining delay', () => {
+    const e = new ThrottledError({ endpoint: KEY, retryAfterMs: 56_000.4 });
     expect(e.name).toBe('ThrottledError');
     expect(e.retryAfterMs).toBe(56_001);
-    expect(e.cause).toBe(cause);
-    expect(e.message).toBe(`Endpoint "${KEY}" is throttled by the server for another 56001 ms`);
+    expect(e.message).toBe(`breakwater: endpoint "${KEY}" is throttled by the server for another 56001 ms`);
   });
 
   it('rejects a delay that is not a finite number', () => {

@@ -1,7 +1,11 @@
+import { BreakwaterError, isBreakwaterError } from '@breakwater/policies';
+
 /**
- * The errors breakwater throws itself, as opposed to `HttpError` (a server's answer). Each names the
- * endpoint key (rule name plus origin, never a path or query, so safe to log) and the numbers that
- * explain it, and carries the underlying error as `cause` where there is one.
+ * The errors breakwater throws itself, as opposed to `HttpError` (a server's answer). Each extends
+ * `BreakwaterError`, names the endpoint key (rule name plus origin, never a path or query, so safe to
+ * log) and the numbers that explain it; only a timeout has an underlying error to carry as `cause`.
+ * Each has a guard (`isTimeoutError`, ...) that also recognises an error from another copy of
+ * breakwater, where `instanceof` fails.
  */
 
 /** Why a circuit refused a call. */
@@ -10,16 +14,17 @@ export interface BrokenCircuitErrorOptions {
   readonly endpoint: string;
   /** `open`: waiting before the next probe. `half-open`: a probe is in flight and holds the only slot. */
   readonly state: 'open' | 'half-open';
-  /** Time until the next probe may run, in ms; `Infinity` while the circuit is isolated by hand. */
+  /**
+   * Time until the next probe may run, in ms. `Infinity` is reserved for a circuit isolated by hand,
+   * which no breaker offers yet (issue 13 will).
+   */
   readonly retryAfterMs: number;
-  /** The failure that last opened the circuit, when known. */
-  readonly cause?: unknown;
 }
 
 /** Thrown at once, without calling fetch, while an endpoint's circuit breaker is open. */
-export class BrokenCircuitError extends Error {
+export class BrokenCircuitError extends BreakwaterError {
   override readonly name = 'BrokenCircuitError';
-  readonly endpoint: string;
+  declare readonly endpoint: string;
   readonly state: 'open' | 'half-open';
   /** Time until the next probe may run, in ms (rounded up; never negative). */
   readonly retryAfterMs: number;
@@ -28,23 +33,28 @@ export class BrokenCircuitError extends Error {
     const endpoint = checkEndpoint(options.endpoint, 'BrokenCircuitError');
     if (options.state !== 'open' && options.state !== 'half-open') {
       throw new TypeError(
-        `BrokenCircuitError: state must be 'open' or 'half-open', got ${String(options.state)}`,
+        `breakwater: BrokenCircuitError: state must be 'open' or 'half-open', got ${String(options.state)}`,
       );
     }
     const retryAfterMs = checkRemainingMs(options.retryAfterMs, 'BrokenCircuitError', 'retryAfterMs', true);
+    // Reserved: nothing isolates a circuit by hand yet; issue 13 will, with this wording.
     const wait = Number.isFinite(retryAfterMs) ? `next probe in ${retryAfterMs} ms` : 'isolated until reset';
     const why = options.state === 'open' ? 'open' : 'half-open (a probe is in flight)';
-    super(`Circuit for endpoint "${endpoint}" is ${why}; ${wait}`, causeOption(options));
-    this.endpoint = endpoint;
+    super(`circuit for endpoint "${endpoint}" is ${why}; ${wait}`, { endpoint });
     this.state = options.state;
     this.retryAfterMs = retryAfterMs;
   }
 }
 
+/** True for a {@link BrokenCircuitError}, including one created by another copy of breakwater. */
+export function isBrokenCircuitError(value: unknown): value is BrokenCircuitError {
+  return value instanceof BrokenCircuitError || isFamilyMember(value, 'BrokenCircuitError');
+}
+
 /** Which deadline expired. */
 export type TimeoutScope = 'attempt' | 'total';
 
-export interface TimeoutErrorOptions {
+export interface BreakwaterTimeoutErrorOptions {
   /** `attempt`: one attempt ran out of time. `total`: the call's deadline (every attempt and wait) passed. */
   readonly scope: TimeoutScope;
   /** The limit that expired, in ms. */
@@ -56,44 +66,61 @@ export interface TimeoutErrorOptions {
    * passed before a first attempt (the call was queued at the bulkhead).
    */
   readonly attempts?: number;
-  /** The abort reason or low-level error, when there is one. */
+  /** The abort reason or low-level error, when there is one. Default: none. */
   readonly cause?: unknown;
 }
 
 /**
- * A breakwater deadline expired. Its `name` is `'TimeoutError'`, the name of the `DOMException` that
- * `AbortSignal.timeout()` produces, so existing `err.name === 'TimeoutError'` checks keep working.
+ * A breakwater deadline expired. Its `name` is `'BreakwaterTimeoutError'`, not `'TimeoutError'`: that
+ * is the name of the `DOMException` that `AbortSignal.timeout()` and a fetch's own signal produce, and
+ * a breakwater deadline must not be mistaken for one (or the reverse). Test for it with
+ * {@link isTimeoutError} or `instanceof`, not by name.
  */
-export class TimeoutError extends Error {
-  override readonly name = 'TimeoutError';
+export class BreakwaterTimeoutError extends BreakwaterError {
+  override readonly name = 'BreakwaterTimeoutError';
+  declare readonly endpoint: string;
   readonly scope: TimeoutScope;
   readonly timeoutMs: number;
-  readonly endpoint: string;
   readonly attempts: number;
 
-  constructor(options: TimeoutErrorOptions) {
-    const endpoint = checkEndpoint(options.endpoint, 'TimeoutError');
+  constructor(options: BreakwaterTimeoutErrorOptions) {
+    const where = 'BreakwaterTimeoutError';
+    const endpoint = checkEndpoint(options.endpoint, where);
     if (options.scope !== 'attempt' && options.scope !== 'total') {
-      throw new TypeError(`TimeoutError: scope must be 'attempt' or 'total', got ${String(options.scope)}`);
+      throw new TypeError(
+        `breakwater: ${where}: scope must be 'attempt' or 'total', got ${String(options.scope)}`,
+      );
     }
-    const timeoutMs = checkNonNegative(options.timeoutMs, 'TimeoutError', 'timeoutMs');
-    const attempts = checkCount(
-      options.attempts ?? 1,
-      'TimeoutError',
-      'attempts',
-      options.scope === 'total' ? 0 : 1,
-    );
+    const timeoutMs = checkNonNegative(options.timeoutMs, where, 'timeoutMs');
+    const attempts = checkCount(options.attempts ?? 1, where, 'attempts', options.scope === 'total' ? 0 : 1);
     const what =
       options.scope === 'attempt'
-        ? `Attempt ${attempts}`
-        : `Call (${attempts === 0 ? 'before any attempt' : plural(attempts, 'attempt')})`;
-    super(`${what} to endpoint "${endpoint}" timed out after ${timeoutMs} ms`, causeOption(options));
+        ? `attempt ${attempts}`
+        : `call (${attempts === 0 ? 'before any attempt' : plural(attempts, 'attempt')})`;
+    super(`${what} to endpoint "${endpoint}" timed out after ${timeoutMs} ms`, {
+      endpoint,
+      cause: options.cause,
+    });
     this.scope = options.scope;
     this.timeoutMs = timeoutMs;
-    this.endpoint = endpoint;
     this.attempts = attempts;
   }
 }
+
+/**
+ * True for a {@link BreakwaterTimeoutError} (a breakwater deadline), including one created by another
+ * copy of breakwater. False for the `DOMException` named `TimeoutError` of `AbortSignal.timeout()`.
+ */
+export function isTimeoutError(value: unknown): value is BreakwaterTimeoutError {
+  return value instanceof BreakwaterTimeoutError || isFamilyMember(value, 'BreakwaterTimeoutError');
+}
+
+/** @deprecated Renamed {@link BreakwaterTimeoutError}, whose `name` no DOMException shares. */
+export const TimeoutError = BreakwaterTimeoutError;
+/** @deprecated Renamed {@link BreakwaterTimeoutError}. */
+export type TimeoutError = BreakwaterTimeoutError;
+/** @deprecated Renamed {@link BreakwaterTimeoutErrorOptions}. */
+export type TimeoutErrorOptions = BreakwaterTimeoutErrorOptions;
 
 export interface BulkheadRejectedErrorOptions {
   /** Endpoint key. */
@@ -102,28 +129,31 @@ export interface BulkheadRejectedErrorOptions {
   readonly maxConcurrent: number;
   /** The bulkhead's queue limit. */
   readonly maxQueued: number;
-  readonly cause?: unknown;
 }
 
 /** Thrown at once when an endpoint's bulkhead has no free slot and a full queue. */
-export class BulkheadRejectedError extends Error {
+export class BulkheadRejectedError extends BreakwaterError {
   override readonly name = 'BulkheadRejectedError';
-  readonly endpoint: string;
+  declare readonly endpoint: string;
   readonly maxConcurrent: number;
   readonly maxQueued: number;
 
   constructor(options: BulkheadRejectedErrorOptions) {
-    const endpoint = checkEndpoint(options.endpoint, 'BulkheadRejectedError');
-    const maxConcurrent = checkCount(options.maxConcurrent, 'BulkheadRejectedError', 'maxConcurrent', 1);
-    const maxQueued = checkCount(options.maxQueued, 'BulkheadRejectedError', 'maxQueued', 0);
-    super(
-      `Bulkhead for endpoint "${endpoint}" is full: ${maxConcurrent} running, ${maxQueued} queued`,
-      causeOption(options),
-    );
-    this.endpoint = endpoint;
+    const where = 'BulkheadRejectedError';
+    const endpoint = checkEndpoint(options.endpoint, where);
+    const maxConcurrent = checkCount(options.maxConcurrent, where, 'maxConcurrent', 1);
+    const maxQueued = checkCount(options.maxQueued, where, 'maxQueued', 0);
+    super(`bulkhead for endpoint "${endpoint}" is full: ${maxConcurrent} running, ${maxQueued} queued`, {
+      endpoint,
+    });
     this.maxConcurrent = maxConcurrent;
     this.maxQueued = maxQueued;
   }
+}
+
+/** True for a {@link BulkheadRejectedError}, including one created by another copy of breakwater. */
+export function isBulkheadRejectedError(value: unknown): value is BulkheadRejectedError {
+  return value instanceof BulkheadRejectedError || isFamilyMember(value, 'BulkheadRejectedError');
 }
 
 export interface ThrottledErrorOptions {
@@ -131,39 +161,44 @@ export interface ThrottledErrorOptions {
   readonly endpoint: string;
   /** Time left of the server-given delay, in ms. */
   readonly retryAfterMs: number;
-  /** The throttled response's error (usually an `HttpError` for the 429), when known. */
-  readonly cause?: unknown;
 }
 
 /**
  * Thrown when a call would go to an endpoint still inside a server-given delay (a 429's Retry-After)
  * and cannot wait for it (the delay exceeds the call's deadline or the retry cap).
  */
-export class ThrottledError extends Error {
+export class ThrottledError extends BreakwaterError {
   override readonly name = 'ThrottledError';
-  readonly endpoint: string;
+  declare readonly endpoint: string;
   /** Time left of the server's delay, in ms (rounded up; never negative). */
   readonly retryAfterMs: number;
 
   constructor(options: ThrottledErrorOptions) {
     const endpoint = checkEndpoint(options.endpoint, 'ThrottledError');
     const retryAfterMs = checkRemainingMs(options.retryAfterMs, 'ThrottledError', 'retryAfterMs', false);
-    super(
-      `Endpoint "${endpoint}" is throttled by the server for another ${retryAfterMs} ms`,
-      causeOption(options),
-    );
-    this.endpoint = endpoint;
+    super(`endpoint "${endpoint}" is throttled by the server for another ${retryAfterMs} ms`, { endpoint });
     this.retryAfterMs = retryAfterMs;
   }
 }
 
-function causeOption(options: { readonly cause?: unknown }): ErrorOptions | undefined {
-  return 'cause' in options && options.cause !== undefined ? { cause: options.cause } : undefined;
+/** True for a {@link ThrottledError}, including one created by another copy of breakwater. */
+export function isThrottledError(value: unknown): value is ThrottledError {
+  return value instanceof ThrottledError || isFamilyMember(value, 'ThrottledError');
+}
+
+/**
+ * An error from another copy of breakwater: `instanceof` fails across copies, but the family's
+ * registered brand does not, and within the family each class has its own `name`.
+ */
+function isFamilyMember(value: unknown, name: string): boolean {
+  return isBreakwaterError(value) && value.name === name;
 }
 
 function checkEndpoint(endpoint: unknown, where: string): string {
   if (typeof endpoint !== 'string' || endpoint === '') {
-    throw new TypeError(`${where}: endpoint must be a non-empty endpoint key string, got ${typeof endpoint}`);
+    throw new TypeError(
+      `breakwater: ${where}: endpoint must be a non-empty endpoint key string, got ${typeof endpoint}`,
+    );
   }
   return endpoint;
 }
@@ -174,7 +209,7 @@ function checkEndpoint(endpoint: unknown, where: string): string {
  */
 function checkRemainingMs(value: unknown, where: string, name: string, allowInfinity: boolean): number {
   if (typeof value !== 'number' || Number.isNaN(value) || (!allowInfinity && !Number.isFinite(value))) {
-    throw new RangeError(`${where}: ${name} must be a number of ms, got ${String(value)}`);
+    throw new RangeError(`breakwater: ${where}: ${name} must be a number of ms, got ${String(value)}`);
   }
   if (value === Number.POSITIVE_INFINITY) return value;
   return Math.max(0, Math.ceil(value));
@@ -182,14 +217,15 @@ function checkRemainingMs(value: unknown, where: string, name: string, allowInfi
 
 function checkNonNegative(value: unknown, where: string, name: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new RangeError(`${where}: ${name} must be a finite number >= 0, got ${String(value)}`);
+    throw new RangeError(`breakwater: ${where}: ${name} must be a finite number >= 0, got ${String(value)}`);
   }
   return value;
 }
 
-function checkCount(value: unknown, where: string, name: string, min: number): number {
+/** For the error classes of this package: `HttpError` checks its `attempts` the same way. */
+export function checkCount(value: unknown, where: string, name: string, min: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`${where}: ${name} must be an integer >= ${min}, got ${String(value)}`);
+    throw new RangeError(`breakwater: ${where}: ${name} must be an integer >= ${min}, got ${String(value)}`);
   }
   return value;
 }

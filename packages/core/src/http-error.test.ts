@@ -48,7 +48,7 @@ describe('HttpError.from on Partner Center fixtures', () => {
     expect(e.challenge).toBeUndefined();
     expect(e.challenges).toEqual([]);
     expect(e.message).toBe(
-      `HTTP 404 Not Found: Partner Organization with partner_id 9999999 could not be found (code 3000) [GET ${SAFE_URL}]`,
+      `breakwater: HTTP 404 Not Found: Partner Organization with partner_id 9999999 could not be found (code 3000) [GET ${SAFE_URL}]`,
     );
     expect(e.message).not.toContain('s3cr3t');
     expect(e.message).not.toContain('pw');
@@ -74,7 +74,7 @@ describe('HttpError.from on Partner Center fixtures', () => {
     expect(e.code).toBeUndefined();
     expect(e.serverMessage).toBe('Rate limit is exceeded. Try again in 57 seconds.');
     expect(e.message).toBe(
-      `HTTP 429 Too Many Requests: Rate limit is exceeded. Try again in 57 seconds. [GET ${SAFE_URL}]`,
+      `breakwater: HTTP 429 Too Many Requests: Rate limit is exceeded. Try again in 57 seconds. [GET ${SAFE_URL}]`,
     );
   });
 
@@ -128,7 +128,7 @@ describe('HttpError', () => {
     await res.text();
     const e = await HttpError.from(res);
     expect(e.payload).toEqual({});
-    expect(e.message).toBe('HTTP 502 Bad Gateway');
+    expect(e.message).toBe('breakwater: HTTP 502 Bad Gateway');
   });
 
   it('falls back to request ids, and prefers those of the response', async () => {
@@ -167,10 +167,12 @@ describe('HttpError', () => {
   });
 
   it('uses reason phrases when the status text is empty, and leaves out what is unknown', () => {
-    expect(new HttpError(new Response(null, { status: 503 })).message).toBe('HTTP 503 Service Unavailable');
-    expect(new HttpError(new Response(null, { status: 599 })).message).toBe('HTTP 599');
+    expect(new HttpError(new Response(null, { status: 503 })).message).toBe(
+      'breakwater: HTTP 503 Service Unavailable',
+    );
+    expect(new HttpError(new Response(null, { status: 599 })).message).toBe('breakwater: HTTP 599');
     expect(new HttpError(new Response(null, { status: 500 }), {}, { method: 'post' }).message).toBe(
-      'HTTP 500 Internal Server Error [POST]',
+      'breakwater: HTTP 500 Internal Server Error [POST]',
     );
   });
 

@@ -1,5 +1,6 @@
 import type { HeadersLike } from '@breakwater/policies';
-import { parseRetryAfter } from '@breakwater/policies';
+import { BreakwaterError, parseRetryAfter } from '@breakwater/policies';
+import { checkCount } from './errors.ts';
 import { type ErrorPayload, readErrorPayload, truncate } from './payload.ts';
 import { redactUrl } from './redact.ts';
 import { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';
@@ -32,6 +33,14 @@ export interface HttpErrorContext {
    * as the body does).
    */
   signal?: AbortSignal;
+}
+
+/** How to build an {@link HttpError}: the response, its parsed body, and what the response alone does not tell. */
+export interface HttpErrorOptions extends HttpErrorContext {
+  /** The response the caller treats as an error. Required. Its body is not touched. */
+  readonly response: Response;
+  /** The response's body, already parsed (see {@link readErrorPayload}). Default `{}` (no payload). */
+  readonly payload?: ErrorPayload;
 }
 
 const BRAND = Symbol.for('breakwater.HttpError');
@@ -71,7 +80,7 @@ const REASONS: Readonly<Record<number, string>> = {
  * fragment), it never holds request headers, and the Response it keeps is out of sight of every
  * printer and serialiser, so it is safe to log.
  */
-export class HttpError extends Error {
+export class HttpError extends BreakwaterError {
   override readonly name = 'HttpError';
   readonly status: number;
   /** The response's status text as sent (often empty over HTTP/2). */
@@ -98,8 +107,6 @@ export class HttpError extends Error {
   readonly retryAfterMs: number | undefined;
   /** Attempts made, the last included. */
   readonly attempts: number;
-  /** The endpoint key; undefined when unknown. */
-  readonly endpoint: string | undefined;
   /** `MS-RequestId` of the response, else of the request. */
   readonly requestId: string | undefined;
   /** `MS-CorrelationId` of the response, else of the request. */
@@ -114,21 +121,34 @@ export class HttpError extends Error {
    * Builds the error from a response whose body was already read (or is not wanted); does not touch
    * the body. Most callers want {@link HttpError.from}.
    *
-   * @throws RangeError when `context.attempts` is not an integer >= 1 or `context.retryAfterMs` is negative.
+   * @throws RangeError when `attempts` is not an integer >= 1 or `retryAfterMs` is negative.
    */
-  constructor(response: Response, payload: ErrorPayload = {}, context: HttpErrorContext = {}) {
-    const attempts = context.attempts ?? 1;
-    if (!Number.isSafeInteger(attempts) || attempts < 1) {
-      throw new RangeError(`HttpError: attempts must be an integer >= 1, got ${String(attempts)}`);
-    }
+  constructor(options: HttpErrorOptions);
+  /** @deprecated Pass an options object: `new HttpError({ response, payload, ...context })`. */
+  constructor(response: Response, payload?: ErrorPayload, context?: HttpErrorContext);
+  constructor(
+    responseOrOptions: Response | HttpErrorOptions,
+    positionalPayload?: ErrorPayload,
+    positionalContext?: HttpErrorContext,
+  ) {
+    const {
+      response,
+      payload = {},
+      ...context
+    } = 'response' in responseOrOptions
+      ? responseOrOptions
+      : { ...positionalContext, response: responseOrOptions, payload: positionalPayload };
+    const attempts = checkCount(context.attempts ?? 1, 'HttpError', 'attempts', 1);
     const givenDelay = context.retryAfterMs;
     if (givenDelay !== undefined && !(givenDelay >= 0)) {
-      throw new RangeError(`HttpError: retryAfterMs must be a number >= 0, got ${String(givenDelay)}`);
+      throw new RangeError(
+        `breakwater: HttpError: retryAfterMs must be a number >= 0, got ${String(givenDelay)}`,
+      );
     }
     const rawUrl = context.url ?? response.url;
     const url = rawUrl === '' ? undefined : redactUrl(rawUrl);
     const method = context.method?.toUpperCase();
-    super(formatMessage(response, payload, method, url));
+    super(formatMessage(response, payload, method, url), { endpoint: context.endpoint });
 
     this.status = response.status;
     this.statusText = response.statusText;
@@ -145,7 +165,6 @@ export class HttpError extends Error {
     this.parameters = payload.parameters;
     this.retryAfterMs = givenDelay ?? parseRetryAfter(response.headers, context.now ?? Date.now())?.delayMs;
     this.attempts = attempts;
-    this.endpoint = context.endpoint;
     this.requestId = header(response.headers, context.requestHeaders, 'ms-requestid');
     this.correlationId = header(response.headers, context.requestHeaders, 'ms-correlationid');
     this.challenges = parseWwwAuthenticate(response.headers.get('www-authenticate'));
@@ -176,7 +195,7 @@ export class HttpError extends Error {
    */
   static async from(response: Response, context: HttpErrorContext = {}): Promise<HttpError> {
     const payload = await readErrorPayload(response, context.bodyLimitBytes, context.signal);
-    return new HttpError(response, payload, context);
+    return new HttpError({ ...context, response, payload });
   }
 
   /**
@@ -184,7 +203,7 @@ export class HttpError extends Error {
    * one dependency tree), where `instanceof` fails.
    */
   static isHttpError(e: unknown): e is HttpError {
-    return e instanceof HttpError || (typeof e === 'object' && e !== null && BRAND in e);
+    return isHttpError(e);
   }
 
   /** A log-friendly form: every field but the Response object (see {@link HttpError.response}). */
@@ -196,6 +215,14 @@ export class HttpError extends Error {
     Object.defineProperty(HttpError.prototype, BRAND, { value: true });
     Object.defineProperty(HttpError.prototype, INSPECT, { value: inspectWithoutResponse });
   }
+}
+
+/**
+ * True for an `HttpError`, including one created by another copy of this package (two versions in one
+ * dependency tree), where `instanceof` fails.
+ */
+export function isHttpError(value: unknown): value is HttpError {
+  return value instanceof HttpError || (typeof value === 'object' && value !== null && BRAND in value);
 }
 
 type Inspect = (value: unknown, options?: object) => string;
@@ -218,7 +245,7 @@ function header(response: Headers, request: HeadersLike | undefined, name: strin
   return response.get(name) ?? request?.get(name) ?? undefined;
 }
 
-/** `HTTP 404 Not Found: <description> (code 3000) [GET https://host/path?x=REDACTED]` */
+/** `HTTP 404 Not Found: <description> (code 3000) [GET https://host/path?x=REDACTED]`, after `breakwater: `. */
 function formatMessage(
   response: Response,
   payload: ErrorPayload,

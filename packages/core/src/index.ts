@@ -4,10 +4,24 @@
  * per endpoint when an upstream keeps failing, all configured per endpoint (see @breakwater/policies).
  */
 export {
+  BreakwaterError,
+  type BreakwaterErrorOptions,
+  ConfigError,
+  type ConfigErrorOptions,
+  isBreakwaterError,
+  isConfigError,
+} from '@breakwater/policies';
+export {
+  BreakwaterTimeoutError,
+  type BreakwaterTimeoutErrorOptions,
   BrokenCircuitError,
   type BrokenCircuitErrorOptions,
   BulkheadRejectedError,
   type BulkheadRejectedErrorOptions,
+  isBrokenCircuitError,
+  isBulkheadRejectedError,
+  isThrottledError,
+  isTimeoutError,
   ThrottledError,
   type ThrottledErrorOptions,
   TimeoutError,
@@ -28,7 +42,7 @@ export type {
   ThrottledEvent,
   TimeoutEvent,
 } from './events.ts';
-export { HttpError, type HttpErrorContext } from './http-error.ts';
+export { HttpError, type HttpErrorContext, type HttpErrorOptions, isHttpError } from './http-error.ts';
 export { type ErrorPayload, parseErrorPayload, readErrorPayload } from './payload.ts';
 export type { BreakerSnapshot, FetchLike } from './pipeline.ts';
 export { isSecretHeader, redactHeaders, redactUrl } from './redact.ts';

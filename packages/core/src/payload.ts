@@ -61,7 +61,7 @@ export async function readErrorPayload(
 ): Promise<ErrorPayload> {
   if (!Number.isSafeInteger(limitBytes) || limitBytes < 0) {
     throw new RangeError(
-      `readErrorPayload: limitBytes must be a non-negative integer, got ${String(limitBytes)}`,
+      `breakwater: readErrorPayload: limitBytes must be a non-negative integer, got ${String(limitBytes)}`,
     );
   }
   const text = await readBoundedText(response, limitBytes, signal);

@@ -78,7 +78,7 @@ const OPTION_KEYS = new Set([
 export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): WrappedFetch {
   if (typeof fetch !== 'function') {
     throw new TypeError(
-      `wrapFetch: the first argument must be a fetch function, got ${describeValue(fetch)}`,
+      `breakwater: wrapFetch: the first argument must be a fetch function, got ${describeValue(fetch)}`,
     );
   }
   const settings = validateOptions(options);

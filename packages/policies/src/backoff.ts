@@ -32,7 +32,9 @@ export interface BackoffState {
 export function backoffDelay(policy: BackoffPolicy, state: BackoffState, random: () => number): number {
   assertPolicy(policy);
   if (!Number.isInteger(state.retry) || state.retry < 1) {
-    throw new RangeError(`backoffDelay: state.retry must be a positive integer, got ${String(state.retry)}`);
+    throw new RangeError(
+      `breakwater: backoffDelay: state.retry must be a positive integer, got ${String(state.retry)}`,
+    );
   }
   const base = state.throttled ? policy.throttleInitialDelayMs : policy.initialDelayMs;
   const max = policy.maxDelayMs;
@@ -94,17 +96,17 @@ const KINDS: ReadonlySet<string> = new Set(['decorrelated-jitter', 'full-jitter'
 function assertPolicy(policy: BackoffPolicy): void {
   if (!KINDS.has(policy.kind)) {
     throw new RangeError(
-      `backoff.kind must be 'decorrelated-jitter', 'full-jitter' or 'none', got ${JSON.stringify(policy.kind)}`,
+      `breakwater: backoff.kind must be 'decorrelated-jitter', 'full-jitter' or 'none', got ${JSON.stringify(policy.kind)}`,
     );
   }
   for (const key of ['initialDelayMs', 'throttleInitialDelayMs', 'maxDelayMs'] as const) {
     const value = policy[key];
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new RangeError(`backoff.${key} must be a finite number >= 0, got ${String(value)}`);
+      throw new RangeError(`breakwater: backoff.${key} must be a finite number >= 0, got ${String(value)}`);
     }
   }
   const m = policy.multiplier;
   if (typeof m !== 'number' || !Number.isFinite(m) || m < 1) {
-    throw new RangeError(`backoff.multiplier must be a finite number >= 1, got ${String(m)}`);
+    throw new RangeError(`breakwater: backoff.multiplier must be a finite number >= 1, got ${String(m)}`);
   }
 }

@@ -53,14 +53,14 @@ export function classify(
 ): Verdict {
   if (typeof context.now !== 'number' || !Number.isFinite(context.now)) {
     throw new RangeError(
-      `classify: context.now must be a finite number of ms since the epoch, got ${String(context.now)}`,
+      `breakwater: classify: context.now must be a finite number of ms since the epoch, got ${String(context.now)}`,
     );
   }
   if (outcome.kind === 'response')
     return classifyResponse(outcome.status, outcome.headers, request, policy, context);
   if (outcome.kind === 'error') return classifyError(outcome.error, request, policy, context);
   throw new TypeError(
-    `classify: outcome.kind must be 'response' or 'error', got ${String((outcome as { kind: unknown }).kind)}`,
+    `breakwater: classify: outcome.kind must be 'response' or 'error', got ${String((outcome as { kind: unknown }).kind)}`,
   );
 }
 
@@ -72,7 +72,9 @@ function classifyResponse(
   context: ClassifyContext,
 ): Verdict {
   if (!Number.isInteger(status) || status < 0 || status > 999) {
-    throw new RangeError(`classify: response status must be an integer from 0 to 999, got ${String(status)}`);
+    throw new RangeError(
+      `breakwater: classify: response status must be an integer from 0 to 999, got ${String(status)}`,
+    );
   }
   const breaker = responseBreaker(status, policy);
   if (policy.permanentStatuses.includes(status)) return { action: 'return', breaker, reason: 'permanent' };

@@ -1,23 +1,55 @@
+import { BreakwaterError, isBreakwaterError } from './breakwater-error.ts';
+
+/** Where a configuration value is wrong, and why. */
+export interface ConfigErrorOptions {
+  /**
+   * Where the offending value sits, e.g. `policy.breaker.failureRatio` or `endpoints[2].match`; `''`
+   * for the configuration as a whole.
+   */
+  readonly path: string;
+  /** What is wrong with it, without the path, e.g. `must be an integer >= 1, got 0`. */
+  readonly reason: string;
+}
+
 /**
  * A configuration value that cannot work. Thrown when a policy or an endpoint configuration is built,
  * never per request, so a bad configuration fails at start-up rather than on the first call.
  *
- * The message is `"<path>: <reason>"`, e.g.
- * `endpoints[2].policy.retry.maxAttempts: must be an integer >= 1, got 0`. It never carries a URL's
- * query string or header values: configurations get logged, and those may hold secrets.
+ * The message is `"breakwater: <path>: <reason>"`, e.g.
+ * `breakwater: endpoints[2].policy.retry.maxAttempts: must be an integer >= 1, got 0`. It never carries
+ * a URL's query string or header values: configurations get logged, and those may hold secrets.
  */
-export class ConfigError extends Error {
+export class ConfigError extends BreakwaterError {
+  override readonly name = 'ConfigError';
   /** Where the offending value sits, e.g. `policy.breaker.failureRatio` or `endpoints[2].match`. */
   readonly path: string;
   /** What is wrong with it, without the path. */
   readonly reason: string;
 
-  constructor(path: string, reason: string) {
+  constructor(options: ConfigErrorOptions);
+  /** @deprecated Pass an options object: `new ConfigError({ path, reason })`. */
+  constructor(path: string, reason: string);
+  constructor(pathOrOptions: ConfigErrorOptions | string, positionalReason?: string) {
+    const { path, reason } = configErrorOptions(pathOrOptions, positionalReason);
     super(path === '' ? reason : `${path}: ${reason}`);
-    this.name = 'ConfigError';
     this.path = path;
     this.reason = reason;
   }
+}
+
+function configErrorOptions(pathOrOptions: ConfigErrorOptions | string, reason?: string): ConfigErrorOptions {
+  return typeof pathOrOptions === 'string' ? { path: pathOrOptions, reason: reason ?? '' } : pathOrOptions;
+}
+
+/** Throws the {@link ConfigError} for `path`: a validator's refusal in one statement. */
+export function refuse(path: string, reason: string): never {
+  throw new ConfigError({ path, reason });
+}
+
+/** True for a {@link ConfigError}, including one created by another copy of breakwater. */
+export function isConfigError(value: unknown): value is ConfigError {
+  // Across copies of breakwater: the family's brand, then the class's own name.
+  return value instanceof ConfigError || (isBreakwaterError(value) && value.name === 'ConfigError');
 }
 
 /** Joins a property onto a path: `join('policy', 'retry')` is `policy.retry`; the root has no dot. */

@@ -34,7 +34,7 @@
  * `:params` with the same name. Patterns are compiled once, when the resolver is built.
  */
 
-import { ConfigError, describeValue, joinPath } from './config-error.ts';
+import { describeValue, joinPath, refuse } from './config-error.ts';
 import { DEFAULT_POLICY } from './defaults.ts';
 import { isSecretHeader } from './headers.ts';
 import { secretValueHash } from './keyed-hash.ts';
@@ -86,9 +86,7 @@ const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
  * @throws ConfigError when the pattern could never match or cannot be read.
  */
 export function parseMatch(match: string, path = 'match'): CompiledPattern {
-  const bad = (reason: string): never => {
-    throw new ConfigError(path, reason);
-  };
+  const bad = (reason: string): never => refuse(path, reason);
   if (typeof match !== 'string') bad(`must be a string, got ${describeValue(match)}`);
   const trimmed = match.trim();
   if (trimmed === '') bad('is empty');
@@ -242,7 +240,7 @@ interface RequestParts {
 
 function requestParts(method: string, url: string | URL): RequestParts {
   if (typeof method !== 'string' || !isToken(method)) {
-    throw new TypeError(`The method must be an HTTP method name, got ${describeValue(method)}`);
+    throw new TypeError(`breakwater: the method must be an HTTP method name, got ${describeValue(method)}`);
   }
   let parsed: URL;
   if (url instanceof URL) {
@@ -252,7 +250,7 @@ function requestParts(method: string, url: string | URL): RequestParts {
   } else {
     // The URL itself is not echoed: its query may hold a secret.
     throw new TypeError(
-      'Endpoint resolution needs an absolute URL (scheme://host/path); got a relative or invalid URL. ' +
+      'breakwater: endpoint resolution needs an absolute URL (scheme://host/path); got a relative or invalid URL. ' +
         'Resolve it against a base URL first.',
     );
   }
@@ -342,7 +340,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function createEndpointResolver(config: EndpointsConfig): EndpointResolver {
   const raw: unknown = config;
   if (!isPlainObject(raw)) {
-    throw new ConfigError('', `the endpoint configuration must be an object, got ${describeValue(raw)}`);
+    refuse('', `the endpoint configuration must be an object, got ${describeValue(raw)}`);
   }
   rejectUnknownKeys(raw, ['policy', 'endpoints'], '');
   validatePolicyInput(config.policy, 'policy');
@@ -351,29 +349,28 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
 
   const endpoints: unknown = config.endpoints ?? [];
   if (!Array.isArray(endpoints)) {
-    throw new ConfigError('endpoints', `must be an array of rules, got ${describeValue(endpoints)}`);
+    refuse('endpoints', `must be an array of rules, got ${describeValue(endpoints)}`);
   }
   const seen = new Map<string, number>();
   const rules: CompiledRule[] = endpoints.map((rule: unknown, i) => {
     const path = `endpoints[${i}]`;
-    if (!isPlainObject(rule)) throw new ConfigError(path, `must be an object, got ${describeValue(rule)}`);
+    if (!isPlainObject(rule)) refuse(path, `must be an object, got ${describeValue(rule)}`);
     rejectUnknownKeys(rule, ['name', 'match', 'policy', 'keyHeader'], path);
     const { name, match } = rule;
     const namePath = joinPath(path, 'name');
     if (typeof name !== 'string' || name.trim() === '') {
-      throw new ConfigError(namePath, `must be a non-empty string, got ${describeValue(name)}`);
+      refuse(namePath, `must be a non-empty string, got ${describeValue(name)}`);
     }
     if (name === DEFAULT_NAME) {
-      throw new ConfigError(namePath, `'${DEFAULT_NAME}' is reserved for requests that no rule matches`);
+      refuse(namePath, `'${DEFAULT_NAME}' is reserved for requests that no rule matches`);
     }
     const first = seen.get(name);
     if (first !== undefined) {
-      throw new ConfigError(namePath, `duplicate name '${name}' (also endpoints[${first}].name)`);
+      refuse(namePath, `duplicate name '${name}' (also endpoints[${first}].name)`);
     }
     seen.set(name, i);
     const matchPath = joinPath(path, 'match');
-    if (typeof match !== 'string')
-      throw new ConfigError(matchPath, `must be a string, got ${describeValue(match)}`);
+    if (typeof match !== 'string') refuse(matchPath, `must be a string, got ${describeValue(match)}`);
     const pattern = parseMatch(match, matchPath);
     const policyPath = joinPath(path, 'policy');
     validatePolicyInput(rule.policy, policyPath);
@@ -418,7 +415,7 @@ interface KeyHeader {
 function checkKeyHeader(value: unknown, path: string): KeyHeader | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !isToken(value)) {
-    throw new ConfigError(path, `must be a header name (an RFC 9110 token), got ${describeValue(value)}`);
+    refuse(path, `must be a header name (an RFC 9110 token), got ${describeValue(value)}`);
   }
   const name = value.toLowerCase();
   // APIs throttle per subscription key or token, so partitioning by one is a real need; its value is
@@ -427,7 +424,7 @@ function checkKeyHeader(value: unknown, path: string): KeyHeader | undefined {
   try {
     return { name, hash: secretValueHash() };
   } catch {
-    throw new ConfigError(
+    refuse(
       path,
       `'${value}' carries credentials, whose values are hashed before they enter an endpoint key, and this platform has no crypto.getRandomValues`,
     );

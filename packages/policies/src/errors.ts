@@ -86,6 +86,8 @@ export const NETWORK_ERROR_MESSAGES: readonly RegExp[] = [
 const KIND_BY_NAME: ReadonlyMap<string, ErrorKind> = new Map([
   ['AbortError', 'abort'],
   ['TimeoutError', 'timeout'],
+  // breakwater's own attempt timeout, which the retry loop classifies like AbortSignal.timeout()'s.
+  ['BreakwaterTimeoutError', 'timeout'],
 ]);
 
 /** Bounds the walk through `cause` / `errors`, which user code may make cyclic or huge. */

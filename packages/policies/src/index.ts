@@ -9,11 +9,13 @@
  * - Which policy applies: {@link definePolicy} and {@link mergePolicy} build policies over
  *   {@link DEFAULT_POLICY}; {@link createEndpointResolver} maps (method, URL) to an endpoint key and
  *   policy; {@link partnerCenter} is the preset for Microsoft Partner Center.
- * - Bad configuration throws {@link ConfigError} when it is built, naming the offending field.
+ * - Bad configuration throws {@link ConfigError} when it is built, naming the offending field. Every
+ *   error breakwater throws of its own extends {@link BreakwaterError} ({@link isBreakwaterError}).
  */
 export { type BackoffState, backoffDelay } from './backoff.ts';
+export { BreakwaterError, type BreakwaterErrorOptions, isBreakwaterError } from './breakwater-error.ts';
 export { classify } from './classify.ts';
-export { ConfigError, describeValue } from './config-error.ts';
+export { ConfigError, type ConfigErrorOptions, describeValue, isConfigError } from './config-error.ts';
 export { DEFAULT_POLICY } from './defaults.ts';
 export {
   type CompiledPattern,

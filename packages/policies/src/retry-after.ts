@@ -44,7 +44,9 @@ export interface ServerDelay {
  */
 export function parseRetryAfter(headers: HeadersLike, now: number): ServerDelay | undefined {
   if (!Number.isFinite(now)) {
-    throw new RangeError(`parseRetryAfter: now must be a finite number of ms since the epoch, got ${now}`);
+    throw new RangeError(
+      `breakwater: parseRetryAfter: now must be a finite number of ms since the epoch, got ${now}`,
+    );
   }
   const ms = (member: string) => decimalToMs(member, 0);
   return (

@@ -16,11 +16,13 @@ function configError(run: () => unknown): ConfigError {
 }
 
 describe('ConfigError', () => {
-  it('reads "<path>: <reason>"', () => {
+  it('reads "breakwater: <path>: <reason>"', () => {
     const error = configError(() =>
       validatePolicyInput({ retry: { maxAttempts: 0 } }, 'endpoints[2].policy'),
     );
-    expect(error.message).toBe('endpoints[2].policy.retry.maxAttempts: must be an integer >= 1, got 0');
+    expect(error.message).toBe(
+      'breakwater: endpoints[2].policy.retry.maxAttempts: must be an integer >= 1, got 0',
+    );
     expect(error.path).toBe('endpoints[2].policy.retry.maxAttempts');
     expect(error.reason).toBe('must be an integer >= 1, got 0');
     expect(error.name).toBe('ConfigError');

@@ -1,4 +1,4 @@
-import { ConfigError, describeValue, joinPath } from './config-error.ts';
+import { describeValue, refuse as fail, joinPath } from './config-error.ts';
 import { closest } from './did-you-mean.ts';
 import { isFetchManagedHeader, isSecretHeader } from './headers.ts';
 import { methodProblem } from './methods.ts';
@@ -22,10 +22,6 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 export function isToken(value: string): boolean {
   return TOKEN.test(value);
 }
-
-const fail = (path: string, reason: string): never => {
-  throw new ConfigError(path, reason);
-};
 
 const boolean: Check = (value, path) => {
   if (typeof value !== 'boolean') fail(path, `must be a boolean, got ${describeValue(value)}`);
