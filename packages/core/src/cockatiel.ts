@@ -22,7 +22,7 @@ import {
   createEndpointBreakers,
   type EndpointBreakers,
   type SettledCall,
-} from './endpoint-breakers.ts';
+} from './call-breakers.ts';
 import type { BreakwaterEvent } from './events.ts';
 import type { FetchLike } from './pipeline.ts';
 import { sleep } from './sleep.ts';
@@ -34,7 +34,7 @@ export {
   type EndpointBreakers,
   type EndpointBreakersOptions,
   type SettledCall,
-} from './endpoint-breakers.ts';
+} from './call-breakers.ts';
 
 /** What a function run by {@link BreakwaterPolicy} receives. */
 export interface BreakwaterPolicyContext extends IDefaultPolicyContext {

@@ -21,8 +21,8 @@ import {
   type PolicyInput,
 } from '@breakwater/policies';
 import pRetry, { type Options, type RetryContext } from 'p-retry';
+import type { CallTarget, EndpointBreakers } from './call-breakers.ts';
 import { outcomeOfError } from './call-outcome.ts';
-import type { CallTarget, EndpointBreakers } from './endpoint-breakers.ts';
 import { BrokenCircuitError, BulkheadRejectedError, ThrottledError } from './errors.ts';
 import { sleep } from './sleep.ts';
 
@@ -32,7 +32,7 @@ export {
   type EndpointBreakers,
   type EndpointBreakersOptions,
   type SettledCall,
-} from './endpoint-breakers.ts';
+} from './call-breakers.ts';
 
 /** Options of {@link pRetryOptions}. */
 export interface PRetryPolicyOptions {

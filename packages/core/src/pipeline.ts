@@ -8,7 +8,7 @@ import {
 } from '@breakwater/policies';
 import { type TimeoutPolicy as CockatielTimeout, TimeoutStrategy, timeout } from 'cockatiel';
 import { Bulkhead } from './bulkhead.ts';
-import { type BreakerState, EndpointBreaker } from './endpoint-breaker.ts';
+import { type BreakerState, CircuitBreaker } from './circuit-breaker.ts';
 import { BrokenCircuitError, BulkheadRejectedError, ThrottledError, TimeoutError } from './errors.ts';
 import type { BreakwaterEvent, GiveUpReason } from './events.ts';
 import { HttpError } from './http-error.ts';
@@ -82,7 +82,7 @@ export class EndpointPipeline {
   readonly key: string;
   readonly policy: Policy;
   private readonly deps: PipelineDeps;
-  private readonly breaker: EndpointBreaker;
+  private readonly breaker: CircuitBreaker;
   private readonly bulkhead: Bulkhead | undefined;
   private readonly attemptTimeout: CockatielTimeout;
   private readonly gate: ThrottleGate;
@@ -93,7 +93,7 @@ export class EndpointPipeline {
     this.key = key;
     this.policy = policy;
     this.deps = deps;
-    this.breaker = new EndpointBreaker(key, policy.breaker, deps.emit);
+    this.breaker = new CircuitBreaker(key, policy.breaker, deps.emit);
     this.gate = new ThrottleGate(key, policy.throttle, deps.random, () =>
       this.deps.emit({ type: 'gate-open', key, at: Date.now() }),
     );

@@ -1,4 +1,4 @@
-import { recognizeError } from './errors.ts';
+import { recognizeError } from './fetch-errors.ts';
 import { isIdempotent } from './idempotency.ts';
 import { parseRetryAfter } from './retry-after.ts';
 import type {

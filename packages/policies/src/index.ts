@@ -22,7 +22,7 @@ export {
   type PathSegment,
   parseMatch,
 } from './endpoint.ts';
-export { type RecognizedError, recognizeError } from './errors.ts';
+export { type RecognizedError, recognizeError } from './fetch-errors.ts';
 export { isFetchManagedHeader, isSecretHeader } from './headers.ts';
 export { isIdempotent } from './idempotency.ts';
 export { definePolicy, mergePolicy } from './merge.ts';

@@ -10,7 +10,7 @@ import {
   type Verdict,
 } from '@breakwater/policies';
 import { outcomeOfError, outcomeOfResult } from './call-outcome.ts';
-import { EndpointBreaker } from './endpoint-breaker.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
 import type { BreakerSnapshot } from './pipeline.ts';
 
@@ -66,7 +66,7 @@ export interface EndpointBreakers {
 
 /**
  * Builds per-endpoint circuit breakers from the same endpoint rules, opening rule and half-open
- * schedule as `wrapFetch` (cockatiel's CircuitBreakerPolicy driven by breakwater's HttpBreaker), for
+ * schedule as `wrapFetch` (cockatiel's CircuitBreakerPolicy driven by breakwater's OpeningRule), for
  * calls made with something other than fetch.
  *
  * @throws ConfigError when the options are invalid, naming the offending path.
@@ -139,13 +139,13 @@ function checkTarget(target: CallTarget): void {
 class CallBreaker {
   readonly key: string;
   readonly policy: Policy;
-  private readonly breaker: EndpointBreaker;
+  private readonly breaker: CircuitBreaker;
   private inFlight = 0;
 
   constructor(key: string, policy: Policy, emit: (event: BreakwaterEvent) => void) {
     this.key = key;
     this.policy = policy;
-    this.breaker = new EndpointBreaker(key, policy.breaker, emit);
+    this.breaker = new CircuitBreaker(key, policy.breaker, emit);
   }
 
   get evictable(): boolean {

@@ -6,9 +6,10 @@ import {
   circuitBreaker,
   handleWhenResult,
 } from 'cockatiel';
-import { HalfOpenBackoff, HttpBreaker } from './breaker.ts';
 import { BrokenCircuitError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
+import { HalfOpenBackoff } from './half-open-backoff.ts';
+import { OpeningRule } from './opening-rule.ts';
 
 /** The breaker part of a `breakers()` snapshot. */
 export interface BreakerState {
@@ -42,13 +43,13 @@ class Ignored<R> {
 
 /**
  * The circuit breaker of one endpoint key: cockatiel's CircuitBreakerPolicy, driven by the verdicts of
- * the outcome table through {@link HttpBreaker}, with breakwater's events and snapshot. Shared by
+ * the outcome table through {@link OpeningRule}, with breakwater's events and snapshot. Shared by
  * `wrapFetch`'s pipelines and by the breakers for calls that are not fetch calls.
  */
-export class EndpointBreaker {
+export class CircuitBreaker {
   private readonly key: string;
   private readonly emit: (event: BreakwaterEvent) => void;
-  private readonly counts: HttpBreaker;
+  private readonly counts: OpeningRule;
   private readonly breaker: CircuitBreakerPolicy | undefined;
   private openedAt: number | null = null;
   private openForMs = 0;
@@ -56,7 +57,7 @@ export class EndpointBreaker {
   constructor(key: string, policy: BreakerPolicy, emit: (event: BreakwaterEvent) => void) {
     this.key = key;
     this.emit = emit;
-    this.counts = new HttpBreaker(policy);
+    this.counts = new OpeningRule(policy);
     if (!policy.enabled) return;
     const breaker = circuitBreaker(
       handleWhenResult((r) => (r as { verdict: Verdict }).verdict.breaker === 'failure'),
