@@ -10,24 +10,7 @@ import { BrokenCircuitError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { HalfOpenBackoff } from './half-open-backoff.ts';
 import { OpeningRule } from './opening-rule.ts';
-
-/** The breaker part of a `breakers()` snapshot. */
-export interface BreakerState {
-  /** `closed` also when the endpoint's breaker is disabled (see `enabled`). */
-  readonly state: 'closed' | 'open' | 'half-open';
-  readonly enabled: boolean;
-  /** Failures among the calls of the breaker's window. */
-  readonly failures: number;
-  /** Calls counted in the breaker's window (successes and failures; ignored outcomes are not counted). */
-  readonly calls: number;
-  /** failures / calls, 0 when there were no calls. */
-  readonly failureRatio: number;
-  readonly consecutiveFailures: number;
-  /** Epoch ms when the breaker last opened, or null while it has not opened since it last closed. */
-  readonly openedAt: number | null;
-  /** Epoch ms when the next probe may go through, while open; null otherwise. */
-  readonly nextProbeAt: number | null;
-}
+import type { BreakerState } from './types.ts';
 
 /**
  * cockatiel's breaker knows two outcomes, success and failure; the outcome table has a third, `ignore`

@@ -24,8 +24,8 @@ import {
   type SettledCall,
 } from './call-breakers.ts';
 import type { BreakwaterEvent } from './events.ts';
-import type { FetchLike } from './pipeline.ts';
 import { sleep } from './sleep.ts';
+import type { FetchLike } from './types.ts';
 import { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
 
 export {

@@ -4,6 +4,13 @@
  * per endpoint when an upstream keeps failing, all configured per endpoint (see @breakwater/policies).
  */
 export {
+  type CallTarget,
+  createEndpointBreakers,
+  type EndpointBreakers,
+  type EndpointBreakersOptions,
+  type SettledCall,
+} from './call-breakers.ts';
+export {
   BrokenCircuitError,
   type BrokenCircuitErrorOptions,
   BulkheadRejectedError,
@@ -30,7 +37,7 @@ export type {
 } from './events.ts';
 export { HttpError, type HttpErrorContext } from './http-error.ts';
 export { type ErrorPayload, parseErrorPayload, readErrorPayload } from './payload.ts';
-export type { BreakerSnapshot, FetchLike } from './pipeline.ts';
 export { isSecretHeader, redactHeaders, redactUrl } from './redact.ts';
+export type { BreakerSnapshot, BreakerState, FetchLike } from './types.ts';
 export { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
 export { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';

@@ -8,7 +8,7 @@ import {
 } from '@breakwater/policies';
 import { type TimeoutPolicy as CockatielTimeout, TimeoutStrategy, timeout } from 'cockatiel';
 import { Bulkhead } from './bulkhead.ts';
-import { type BreakerState, CircuitBreaker } from './circuit-breaker.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
 import { BrokenCircuitError, BulkheadRejectedError, ThrottledError, TimeoutError } from './errors.ts';
 import type { BreakwaterEvent, GiveUpReason } from './events.ts';
 import { HttpError } from './http-error.ts';
@@ -18,23 +18,10 @@ import type { PreparedRequest } from './replay.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { after, MAX_TIMER_MS, sleep } from './sleep.ts';
 import { ThrottleGate } from './throttle-gate.ts';
+import type { BreakerSnapshot, FetchLike } from './types.ts';
 
-/** Any function with fetch's call signature. */
-export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
-
-/** What `fetch.breakers()` reports for one endpoint key. */
-export interface BreakerSnapshot extends BreakerState {
-  /** Rule name plus origin (plus the `keyHeader` value, for a partitioned rule). */
-  readonly key: string;
-  /** Calls of this endpoint in progress. */
-  readonly inFlight: number;
-  /** Epoch ms until which the throttle gate holds every call, or null while it is open. */
-  readonly throttledUntil: number | null;
-  /** Calls waiting at the throttle gate. */
-  readonly waiting: number;
-  /** Retries the endpoint's retry budget still allows in its window; null when the budget is off. */
-  readonly retryBudgetLeft: number | null;
-}
+// Re-exported for one release, for modules that imported them from here: their home is types.ts.
+export type { BreakerSnapshot, FetchLike } from './types.ts';
 
 /** Shared by every endpoint pipeline of one wrapped fetch. */
 export interface PipelineDeps {

@@ -7,14 +7,15 @@ import {
   type PolicyInput,
 } from '@breakwater/policies';
 import { type BreakwaterEvent, emitter } from './events.ts';
-import type { BreakerSnapshot, FetchLike } from './pipeline.ts';
+import { EndpointPipeline } from './pipeline.ts';
 import { randomUuid } from './random-id.ts';
-import { PipelineRegistry } from './registry.ts';
-import { callerSignalOf, passThroughReason, prepareRequest } from './replay.ts';
+import { EndpointRegistry, maxEndpointsOf } from './registry.ts';
+import { callerSignalOf, DEFAULT_MAX_BUFFER_BYTES, passThroughReason, prepareRequest } from './replay.ts';
+import type { BreakerSnapshot, FetchLike } from './types.ts';
 
 /** Options of {@link wrapFetch}. Validated when `wrapFetch` is called, never at the first request. */
 export interface WrapFetchOptions {
-  /** The policy of every endpoint, merged over the built-in defaults (DESIGN.md). Default: the defaults. */
+  /** The policy of every endpoint, merged over the built-in defaults (`DEFAULT_POLICY`). Default: the defaults. */
   readonly policy?: PolicyInput;
   /** Per-endpoint rules, tried in order; the first match wins. Default: none. */
   readonly endpoints?: readonly EndpointRule[];
@@ -84,13 +85,17 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     ...(options.policy !== undefined ? { policy: options.policy } : {}),
     ...(options.endpoints !== undefined ? { endpoints: options.endpoints } : {}),
   });
-  const registry = new PipelineRegistry(settings.maxEndpoints, {
+  const deps = {
     fetch,
     emit: emitter(options.onEvent),
     listening: options.onEvent !== undefined,
     random: options.random ?? Math.random,
     throwHttpErrors: options.throwHttpErrors ?? false,
-  });
+  };
+  const registry = new EndpointRegistry(
+    settings.maxEndpoints,
+    (key, policy) => new EndpointPipeline(key, policy, deps),
+  );
 
   const { maxBufferBytes, baseUrl } = settings;
   const wrapped = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
@@ -128,7 +133,7 @@ function validateOptions(options: WrapFetchOptions): {
     if (!OPTION_KEYS.has(key))
       throw new ConfigError(key, `unknown option (known: ${[...OPTION_KEYS].join(', ')})`);
   }
-  const { throwHttpErrors, onEvent, random, maxEndpoints = 1000, maxBufferBytes = 1024 * 1024 } = options;
+  const { throwHttpErrors, onEvent, random, maxBufferBytes = DEFAULT_MAX_BUFFER_BYTES } = options;
   if (throwHttpErrors !== undefined && typeof throwHttpErrors !== 'boolean') {
     throw new ConfigError('throwHttpErrors', `must be a boolean, got ${describeValue(throwHttpErrors)}`);
   }
@@ -138,9 +143,7 @@ function validateOptions(options: WrapFetchOptions): {
   if (random !== undefined && typeof random !== 'function') {
     throw new ConfigError('random', `must be a function, got ${describeValue(random)}`);
   }
-  if (!Number.isSafeInteger(maxEndpoints) || maxEndpoints < 1) {
-    throw new ConfigError('maxEndpoints', `must be an integer >= 1, got ${describeValue(maxEndpoints)}`);
-  }
+  const maxEndpoints = maxEndpointsOf(options.maxEndpoints);
   if (!Number.isSafeInteger(maxBufferBytes) || maxBufferBytes < 0) {
     throw new ConfigError('maxBufferBytes', `must be an integer >= 0, got ${describeValue(maxBufferBytes)}`);
   }
