@@ -40,8 +40,9 @@ import { isSecretHeader } from './headers.ts';
 import { secretValueHash } from './keyed-hash.ts';
 import { mergePolicy } from './merge.ts';
 import { methodProblem } from './methods.ts';
+import { isToken } from './token.ts';
 import type { EndpointsConfig, HeadersLike, Policy, PolicyInput, ResolvedEndpoint } from './types.ts';
-import { isToken, rejectUnknownKeys, validatePolicy, validatePolicyInput } from './validate.ts';
+import { rejectUnknownKeys, validatePolicy, validatePolicyInput } from './validate.ts';
 
 /** One compiled path segment. */
 export type PathSegment =

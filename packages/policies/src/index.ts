@@ -10,7 +10,7 @@
  *   policy; {@link partnerCenter} is the preset for Microsoft Partner Center.
  * - Bad configuration throws {@link ConfigError} when it is built, naming the offending field.
  */
-export { type BackoffState, backoffDelay } from './backoff.ts';
+export { BACKOFF_KINDS, type BackoffState, backoffDelay, isBackoffKind } from './backoff.ts';
 export { classify } from './classify.ts';
 export { ConfigError, describeValue } from './config-error.ts';
 export { DEFAULT_POLICY } from './defaults.ts';
@@ -28,5 +28,6 @@ export { isIdempotent } from './idempotency.ts';
 export { definePolicy, mergePolicy } from './merge.ts';
 export { partnerCenter } from './presets.ts';
 export { parseHttpDate, parseRetryAfter, type ServerDelay } from './retry-after.ts';
+export { isToken, TOKEN_CHAR } from './token.ts';
 export type * from './types.ts';
 export { validatePolicy, validatePolicyInput } from './validate.ts';
