@@ -62,7 +62,7 @@ const GATE_CLOSED: AttemptResult = {
 const NEVER_ABORTED = new AbortController().signal;
 
 /**
- * The resilience pipeline of one endpoint key, in DESIGN.md's order: bulkhead -> total deadline ->
+ * The resilience pipeline of one endpoint key, in architecture.md's order: bulkhead -> total deadline ->
  * retry -> circuit breaker -> attempt timeout -> fetch. Built once per key and reused by every call.
  */
 export class EndpointPipeline {
