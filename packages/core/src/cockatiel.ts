@@ -28,13 +28,7 @@ import { sleep } from './sleep.ts';
 import type { FetchLike } from './types.ts';
 import { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
 
-export {
-  type CallTarget,
-  createEndpointBreakers,
-  type EndpointBreakers,
-  type EndpointBreakersOptions,
-  type SettledCall,
-} from './call-breakers.ts';
+export * from './call-breakers.ts';
 
 /** What a function run by {@link BreakwaterPolicy} receives. */
 export interface BreakwaterPolicyContext extends IDefaultPolicyContext {

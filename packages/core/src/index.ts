@@ -3,13 +3,8 @@
  * signature that retries what is worth retrying, fails fast on client errors and opens a circuit breaker
  * per endpoint when an upstream keeps failing, all configured per endpoint (see @breakwater/policies).
  */
-export {
-  type CallTarget,
-  createEndpointBreakers,
-  type EndpointBreakers,
-  type EndpointBreakersOptions,
-  type SettledCall,
-} from './call-breakers.ts';
+// Everything call-breakers.ts exports is public: createEndpointBreakers and its types.
+export * from './call-breakers.ts';
 export {
   BrokenCircuitError,
   type BrokenCircuitErrorOptions,

@@ -26,13 +26,7 @@ import { outcomeOfError } from './call-outcome.ts';
 import { BrokenCircuitError, BulkheadRejectedError, ThrottledError } from './errors.ts';
 import { sleep } from './sleep.ts';
 
-export {
-  type CallTarget,
-  createEndpointBreakers,
-  type EndpointBreakers,
-  type EndpointBreakersOptions,
-  type SettledCall,
-} from './call-breakers.ts';
+export * from './call-breakers.ts';
 
 /** Options of {@link pRetryOptions}. */
 export interface PRetryPolicyOptions {
