@@ -2,6 +2,7 @@
  * @breakwater/core: the runtime. `wrapFetch(fetch, options)` returns a function with fetch's exact
  * signature that retries what is worth retrying, fails fast on client errors and opens a circuit breaker
  * per endpoint when an upstream keeps failing, all configured per endpoint (see @breakwater/policies).
+ * `createEndpointBreakers` gives the same per-endpoint breakers to calls that are not fetch calls.
  */
 // Everything call-breakers.ts exports is public: createEndpointBreakers and its types.
 export * from './call-breakers.ts';
