@@ -4,8 +4,13 @@
  * per endpoint when an upstream keeps failing, all configured per endpoint (see @breakwater/policies).
  * `createEndpointBreakers` gives the same per-endpoint breakers to calls that are not fetch calls.
  */
-// Everything call-breakers.ts exports is public: createEndpointBreakers and its types.
-export * from './call-breakers.ts';
+export {
+  type CallTarget,
+  createEndpointBreakers,
+  type EndpointBreakers,
+  type EndpointBreakersOptions,
+  type SettledCall,
+} from './call-breakers.ts';
 export {
   BrokenCircuitError,
   type BrokenCircuitErrorOptions,
