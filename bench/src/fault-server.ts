@@ -88,6 +88,20 @@ interface RouteState {
   readonly counts: RouteCounts;
 }
 
+/** One request being answered: where it falls in its route's script, and for which tenant. */
+interface Incoming {
+  /** When it arrived, on the server's clock. */
+  readonly now: number;
+  readonly state: RouteState;
+  /** The index of the phase it arrived in. */
+  readonly index: number;
+  readonly phase: Phase;
+  readonly tenant: string;
+  readonly tenantState: TenantState;
+  /** Adds it to `arrivals` with the status it was answered with (0: reset). */
+  readonly record: (status: number) => void;
+}
+
 /** The THROTTLE_HEADER value naming Retry-After `id` of `tenant` on `path` (all three recoverable). */
 export function throttleToken(path: string, tenant: string, id: number): string {
   return `${encodeURIComponent(path)} ${encodeURIComponent(tenant)} ${id}`;
@@ -195,13 +209,20 @@ export class FaultServer {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const now = this.#now();
-    const t = now - this.#startAt;
     const path = (req.url ?? '/').split('?')[0] as string;
     const state = this.#routes.get(path);
     if (!state) {
       this.#send(res, 404, errorPayload(404));
       return;
     }
+    const incoming = this.#arrive(state, req, now);
+    if (this.#throttled(incoming, path, res)) return;
+    this.#answer(incoming, req, res);
+  }
+
+  /** Places a request in its route's script and counts it (early or not) before anything is answered. */
+  #arrive(state: RouteState, req: IncomingMessage, now: number): Incoming {
+    const t = now - this.#startAt;
     const index = phaseIndexAt(state.route.phases, t);
     const phase = state.route.phases[index] as Phase;
     const tenantHeader = state.route.tenantHeader;
@@ -220,45 +241,54 @@ export class FaultServer {
       const arrival: Arrival = { t, route: state.route.name, status, down: phase.down === true, attempt };
       this.arrivals.push(tenantHeader === undefined ? arrival : { ...arrival, tenant });
     };
+    return { now, state, index, phase, tenant, tenantState, record };
+  }
 
-    if (phase.throttle) {
-      let limiter = tenantState.limiters.get(index);
-      if (!limiter) {
-        limiter = new RateLimiter(phase.throttle.perSecond, phase.throttle.retryAfterS);
-        tenantState.limiters.set(index, limiter);
-      }
-      const admission = limiter.admit(now);
-      if (admission.throttled) {
-        const id = tenantState.ledger.give(now, admission.retryAfterS);
-        record(429);
-        res.setHeader(THROTTLE_HEADER, throttleToken(path, tenant, id));
-        this.#send(res, 429, throttledPayload(admission.retryAfterS));
-        return;
-      }
+  /** In a throttle phase, answers 429 with a Retry-After when the tenant is over its rate. */
+  #throttled(incoming: Incoming, path: string, res: ServerResponse): boolean {
+    const { now, index, phase, tenant, tenantState } = incoming;
+    if (!phase.throttle) return false;
+    let limiter = tenantState.limiters.get(index);
+    if (!limiter) {
+      limiter = new RateLimiter(phase.throttle.perSecond, phase.throttle.retryAfterS);
+      tenantState.limiters.set(index, limiter);
     }
+    const admission = limiter.admit(now);
+    if (!admission.throttled) return false;
+    const id = tenantState.ledger.give(now, admission.retryAfterS);
+    incoming.record(429);
+    res.setHeader(THROTTLE_HEADER, throttleToken(path, tenant, id));
+    this.#send(res, 429, throttledPayload(admission.retryAfterS));
+    return true;
+  }
 
-    const decision = decide(phase, state.random);
+  /** Answers as the phase's draw says: a reset, or a status, at once or after its delay. */
+  #answer(incoming: Incoming, req: IncomingMessage, res: ServerResponse): void {
+    const decision = decide(incoming.phase, incoming.state.random);
     if (decision.kind === 'reset') {
-      record(0);
+      incoming.record(0);
       req.socket.resetAndDestroy();
       return;
     }
-    record(decision.status);
-    const payload = decision.status < 400 ? successPayload(state.route.name) : errorPayload(decision.status);
+    incoming.record(decision.status);
+    const payload =
+      decision.status < 400 ? successPayload(incoming.state.route.name) : errorPayload(decision.status);
     if (decision.retryAfterS !== undefined) res.setHeader('retry-after', String(decision.retryAfterS));
-    if (decision.delayMs > 0) {
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer);
-        this.#send(res, decision.status, payload);
-      }, decision.delayMs);
-      this.#timers.add(timer);
-      res.once('close', () => {
-        clearTimeout(timer);
-        this.#timers.delete(timer);
-      });
-      return;
-    }
-    this.#send(res, decision.status, payload);
+    if (decision.delayMs > 0) this.#sendLater(res, decision.status, payload, decision.delayMs);
+    else this.#send(res, decision.status, payload);
+  }
+
+  /** Sends after `delayMs`, unless the connection closes first (a client's timeout). */
+  #sendLater(res: ServerResponse, status: number, payload: Payload, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#send(res, status, payload);
+    }, delayMs);
+    this.#timers.add(timer);
+    res.once('close', () => {
+      clearTimeout(timer);
+      this.#timers.delete(timer);
+    });
   }
 
   #tenant(state: RouteState, tenant: string): TenantState {

@@ -15,11 +15,11 @@ import type { ClientSpec } from './client.ts';
 import { CLIENTS, cockatielBare } from './clients.ts';
 import { type OverheadResult, runOverhead } from './overhead.ts';
 import { formatProgress, ProgressLine } from './progress.ts';
-import { markdownReport, terminalReport } from './report.ts';
+import { markdownReport, type ReportMeta, terminalReport } from './report.ts';
 import { runScenario, type ScenarioResult } from './run-scenario.ts';
 import { SCENARIOS, type Scenario } from './scenarios.ts';
 import { renderScenarioSvg } from './svg.ts';
-import { checkTargets } from './targets.ts';
+import { checkTargets, type TargetCheck } from './targets.ts';
 
 function pickByName<T extends { readonly name: string }>(
   all: readonly T[],
@@ -35,9 +35,18 @@ function pickByName<T extends { readonly name: string }>(
   });
 }
 
-async function main(): Promise<void> {
+/** What the command line asks for; null when it asks for the usage line. */
+interface Plan {
+  readonly scenarios: readonly Scenario[];
+  readonly clients: readonly ClientSpec[];
+  readonly scale: number;
+  readonly withOverhead: boolean;
+  readonly outDir: string;
+}
+
+function parseCommandLine(args: readonly string[]): Plan | null {
   const { values } = parseArgs({
-    args: process.argv.slice(2).filter((a) => a !== '--'),
+    args: args.filter((a) => a !== '--'),
     options: {
       scenario: { type: 'string', multiple: true },
       client: { type: 'string', multiple: true },
@@ -47,23 +56,24 @@ async function main(): Promise<void> {
     },
     allowNegative: true,
   });
-  if (values.help) {
-    process.stdout.write(
-      `usage: pnpm bench [--scenario ${SCENARIOS.map((s) => s.name).join('|')}] [--client ${CLIENTS.map((c) => c.name).join('|')}] [--scale 0.2] [--no-overhead]\n`,
-    );
-    return;
-  }
-  const scenarios: Scenario[] = pickByName(SCENARIOS, values.scenario, 'scenario');
-  const clients: ClientSpec[] = pickByName(CLIENTS, values.client, 'client');
+  if (values.help) return null;
+  const scenarios = pickByName(SCENARIOS, values.scenario, 'scenario');
+  const clients = pickByName(CLIENTS, values.client, 'client');
   const scale = values.scale === undefined ? 1 : Number(values.scale);
   if (!(scale > 0 && scale <= 1)) throw new RangeError(`--scale must be in (0, 1], got ${values.scale}`);
   const full = values.scenario === undefined && values.client === undefined && scale === 1;
-  const withOverhead = values.overhead ?? full;
   const here = dirname(fileURLToPath(import.meta.url));
-  const outDir = join(here, '..', 'results', full ? '' : 'partial');
+  return {
+    scenarios,
+    clients,
+    scale,
+    withOverhead: values.overhead ?? full,
+    outDir: join(here, '..', 'results', full ? '' : 'partial'),
+  };
+}
 
-  const began = performance.now();
-  const progress = new ProgressLine();
+async function runScenarios(plan: Plan, progress: ProgressLine): Promise<ScenarioResult[]> {
+  const { scenarios, clients, scale } = plan;
   const results: ScenarioResult[] = [];
   for (const [i, scenario] of scenarios.entries()) {
     const wallStart = performance.now();
@@ -76,30 +86,33 @@ async function main(): Promise<void> {
       `[${i + 1}/${scenarios.length}] ${scenario.name} done (${(result.durationMs / 1000).toFixed(1)} s scripted, ${((performance.now() - wallStart) / 1000).toFixed(1)} s with drain)`,
     );
   }
-  let overhead: OverheadResult | null = null;
-  if (withOverhead) {
-    progress.update('overhead: in-memory fetch, then loopback HTTP…');
-    const overheadClients = [
-      ...clients.filter((c) => c.name === 'fetch'),
-      ...clients.filter((c) => c.name !== 'fetch'),
-    ];
-    if (overheadClients[0]?.name !== 'fetch') overheadClients.unshift(CLIENTS[0] as ClientSpec);
-    overhead = await runOverhead([...overheadClients, cockatielBare]);
-    progress.log('overhead done');
-  }
-  const totalMs = performance.now() - began;
-  const targets = checkTargets(results, overhead);
-  progress.clear();
-  process.stdout.write(`${terminalReport(results, overhead, targets)}\n`);
+  return results;
+}
 
+/** The overhead of the chosen clients, raw fetch first (added when not chosen) and cockatiel bare last. */
+async function runOverheadOf(
+  clients: readonly ClientSpec[],
+  progress: ProgressLine,
+): Promise<OverheadResult> {
+  progress.update('overhead: in-memory fetch, then loopback HTTP…');
+  const overheadClients = [
+    ...clients.filter((c) => c.name === 'fetch'),
+    ...clients.filter((c) => c.name !== 'fetch'),
+  ];
+  if (overheadClients[0]?.name !== 'fetch') overheadClients.unshift(CLIENTS[0] as ClientSpec);
+  const overhead = await runOverhead([...overheadClients, cockatielBare]);
+  progress.log('overhead done');
+  return overhead;
+}
+
+async function writeResults(
+  outDir: string,
+  results: readonly ScenarioResult[],
+  overhead: OverheadResult | null,
+  targets: readonly TargetCheck[],
+  meta: ReportMeta,
+): Promise<void> {
   await mkdir(outDir, { recursive: true });
-  const meta = {
-    date: new Date().toISOString(),
-    node: process.versions.node,
-    cpus: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}`,
-    totalMs,
-    clients: clients.map((c) => ({ name: c.name, description: c.description })),
-  };
   await writeFile(
     join(outDir, 'latest.json'),
     `${JSON.stringify({ meta, targets, scenarios: results, overhead }, null, 1)}\n`,
@@ -107,7 +120,33 @@ async function main(): Promise<void> {
   await writeFile(join(outDir, 'report.md'), markdownReport(results, overhead, targets, meta));
   for (const result of results)
     await writeFile(join(outDir, `${result.name}.svg`), renderScenarioSvg(result));
-  process.stdout.write(`\nwrote ${outDir} in ${(totalMs / 1000).toFixed(1)} s\n`);
+}
+
+async function main(): Promise<void> {
+  const plan = parseCommandLine(process.argv.slice(2));
+  if (!plan) {
+    process.stdout.write(
+      `usage: pnpm bench [--scenario ${SCENARIOS.map((s) => s.name).join('|')}] [--client ${CLIENTS.map((c) => c.name).join('|')}] [--scale 0.2] [--no-overhead]\n`,
+    );
+    return;
+  }
+  const began = performance.now();
+  const progress = new ProgressLine();
+  const results = await runScenarios(plan, progress);
+  const overhead = plan.withOverhead ? await runOverheadOf(plan.clients, progress) : null;
+  const totalMs = performance.now() - began;
+  const targets = checkTargets(results, overhead);
+  progress.clear();
+  process.stdout.write(`${terminalReport(results, overhead, targets)}\n`);
+  const meta: ReportMeta = {
+    date: new Date().toISOString(),
+    node: process.versions.node,
+    cpus: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}`,
+    totalMs,
+    clients: plan.clients.map((c) => ({ name: c.name, description: c.description })),
+  };
+  await writeResults(plan.outDir, results, overhead, targets, meta);
+  process.stdout.write(`\nwrote ${plan.outDir} in ${(totalMs / 1000).toFixed(1)} s\n`);
 }
 
 main().catch((error: unknown) => {

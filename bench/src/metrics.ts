@@ -119,108 +119,27 @@ export interface MetricsInput {
 const ratio = (a: number, b: number): number => (b > 0 ? a / b : Number.NaN);
 
 export function computeMetrics(input: MetricsInput): Metrics {
-  const { scenario, records, runs } = input;
+  const { records, runs } = input;
   const counts = Object.values(input.counts);
-  const upstream = counts.reduce((s, c) => s + c.requests, 0);
+  const total = (field: 'requests' | 'whileDown' | 'early' | 'earlyAfterSeen'): number =>
+    counts.reduce((s, c) => s + c[field], 0);
+  const upstream = total('requests');
   const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
   for (const r of records) outcomes[r.outcome]++;
-
-  const routes: Record<string, RouteMetrics> = {};
-  for (const route of scenario.routes) {
-    const mine = records.filter((r) => r.route === route.name);
-    routes[route.name] = {
-      logical: mine.length,
-      successRate: ratio(mine.filter((r) => r.outcome === 'ok').length, mine.length),
-      upstream: input.counts[route.name]?.requests ?? 0,
-      latency: latencies(mine),
-    };
-  }
-
-  const tenants: Record<string, TenantMetrics> = {};
-  for (const [tenant, mine] of Map.groupBy(
-    records.filter((r) => r.tenant !== undefined),
-    (r) => r.tenant as string,
-  )) {
-    const served = counts.flatMap((c) => (c.tenants?.[tenant] ? [c.tenants[tenant]] : []));
-    tenants[tenant] = {
-      logical: mine.length,
-      successRate: ratio(mine.filter((r) => r.outcome === 'ok').length, mine.length),
-      upstream: served.reduce((s, c) => s + c.requests, 0),
-      early: served.reduce((s, c) => s + c.early, 0),
-      earlyAfterSeen: served.reduce((s, c) => s + c.earlyAfterSeen, 0),
-      latency: latencies(mine),
-    };
-  }
-
   const openRuns = runs.filter((r) => r.state === 'open');
   const inOpen = records.filter((r) =>
     openRuns.some((run) => run.key === r.route && run.from <= r.start && r.start < run.to),
   );
-
-  let failFastMs: number | null = null;
-  let recoveryMs: number | null = null;
-  let probes: ProbeSummary | null = null;
-  let downPhase: DownPhaseSummary | null = null;
-  const downRoute = scenario.routes.find((r) => downIntervals(r.phases, scenario.durationMs).length > 0);
-  if (downRoute) {
-    const [down0, down1] = downIntervals(downRoute.phases, scenario.durationMs)[0] as [number, number];
-    const during = input.arrivals.filter((a) => a.route === downRoute.name && a.t >= down0 && a.t < down1);
-    const firstAttempts = during.filter((a) => a.attempt === 1).length;
-    downPhase = {
-      durationMs: down1 - down0,
-      requests: during.length,
-      firstAttempts,
-      firstAttemptsBefore: input.arrivals.filter(
-        (a) => a.route === downRoute.name && a.t < down0 && a.attempt === 1,
-      ).length,
-      amplification: ratio(during.length, firstAttempts),
-    };
-    const onRoute = records.filter((r) => r.route === downRoute.name);
-    const firstFast = onRoute
-      .filter((r) => r.outcome === 'fail-fast' && r.start >= down0 && r.start < down1)
-      .sort((a, b) => a.start - b.start)[0];
-    failFastMs = firstFast ? firstFast.start - down0 : null;
-    const firstOk = onRoute
-      .filter((r) => r.outcome === 'ok' && r.end >= down1)
-      .sort((a, b) => a.end - b.end)[0];
-    recoveryMs = firstOk ? firstOk.end - down1 : null;
-
-    const firstOpen = openRuns
-      .filter((run) => run.key === downRoute.name && run.from >= down0 && run.from < down1)
-      .sort((a, b) => a.from - b.from)[0];
-    if (firstOpen) {
-      const arrivals = input.arrivals
-        .filter((a) => a.route === downRoute.name && a.t > firstOpen.from && a.t < down1)
-        .map((a) => a.t);
-      const halfOpens = runs
-        .filter((r) => r.key === downRoute.name && r.state === 'half-open')
-        .map((r) => r.from)
-        .filter((t) => t >= firstOpen.from && t < down1)
-        .sort((a, b) => a - b);
-      let maxPerInterval = 0;
-      halfOpens.forEach((from, i) => {
-        const to = halfOpens[i + 1] ?? down1;
-        maxPerInterval = Math.max(maxPerInterval, arrivals.filter((t) => t >= from && t < to).length);
-      });
-      const firstHalfOpen = halfOpens[0] ?? down1;
-      probes = {
-        requestsAfterOpen: arrivals.length,
-        beforeFirstHalfOpen: arrivals.filter((t) => t < firstHalfOpen).length,
-        halfOpenEntries: halfOpens.length,
-        maxPerInterval,
-      };
-    }
-  }
-
+  const { failFastMs, recoveryMs, probes, downPhase } = downRouteMetrics(input, openRuns);
   return {
     logical: input.started,
     unfinished: input.started - records.length,
     successRate: ratio(outcomes.ok, input.started),
     upstream,
     amplification: ratio(upstream, input.started),
-    whileDown: counts.reduce((s, c) => s + c.whileDown, 0),
-    early: counts.reduce((s, c) => s + c.early, 0),
-    earlyAfterSeen: counts.reduce((s, c) => s + c.earlyAfterSeen, 0),
+    whileDown: total('whileDown'),
+    early: total('early'),
+    earlyAfterSeen: total('earlyAfterSeen'),
     latency: latencies(records),
     failFastMs,
     recoveryMs,
@@ -228,8 +147,115 @@ export function computeMetrics(input: MetricsInput): Metrics {
     probes,
     breakerOpened: openRuns.length > 0,
     outcomes,
-    routes,
-    tenants,
+    routes: routeMetrics(input),
+    tenants: tenantMetrics(input),
     downPhase,
+  };
+}
+
+const successRate = (records: readonly CallRecord[]): number =>
+  ratio(records.filter((r) => r.outcome === 'ok').length, records.length);
+
+function routeMetrics({ scenario, records, counts }: MetricsInput): Record<string, RouteMetrics> {
+  const routes: Record<string, RouteMetrics> = {};
+  for (const route of scenario.routes) {
+    const mine = records.filter((r) => r.route === route.name);
+    routes[route.name] = {
+      logical: mine.length,
+      successRate: successRate(mine),
+      upstream: counts[route.name]?.requests ?? 0,
+      latency: latencies(mine),
+    };
+  }
+  return routes;
+}
+
+function tenantMetrics(input: MetricsInput): Record<string, TenantMetrics> {
+  const counts = Object.values(input.counts);
+  const tenants: Record<string, TenantMetrics> = {};
+  for (const [tenant, mine] of Map.groupBy(
+    input.records.filter((r) => r.tenant !== undefined),
+    (r) => r.tenant as string,
+  )) {
+    const served = counts.flatMap((c) => (c.tenants?.[tenant] ? [c.tenants[tenant]] : []));
+    const total = (field: 'requests' | 'early' | 'earlyAfterSeen'): number =>
+      served.reduce((s, c) => s + c[field], 0);
+    tenants[tenant] = {
+      logical: mine.length,
+      successRate: successRate(mine),
+      upstream: total('requests'),
+      early: total('early'),
+      earlyAfterSeen: total('earlyAfterSeen'),
+      latency: latencies(mine),
+    };
+  }
+  return tenants;
+}
+
+/** What happened around the first down phase of the first route that has one. */
+type DownRouteMetrics = Pick<Metrics, 'failFastMs' | 'recoveryMs' | 'probes' | 'downPhase'>;
+
+function downRouteMetrics(input: MetricsInput, openRuns: readonly StateRun[]): DownRouteMetrics {
+  const { scenario } = input;
+  const downRoute = scenario.routes.find((r) => downIntervals(r.phases, scenario.durationMs).length > 0);
+  if (!downRoute) return { failFastMs: null, recoveryMs: null, probes: null, downPhase: null };
+  const route = downRoute.name;
+  const [down0, down1] = downIntervals(downRoute.phases, scenario.durationMs)[0] as [number, number];
+  const onRoute = input.records.filter((r) => r.route === route);
+  const firstFast = onRoute
+    .filter((r) => r.outcome === 'fail-fast' && r.start >= down0 && r.start < down1)
+    .sort((a, b) => a.start - b.start)[0];
+  const firstOk = onRoute
+    .filter((r) => r.outcome === 'ok' && r.end >= down1)
+    .sort((a, b) => a.end - b.end)[0];
+  const firstOpen = openRuns
+    .filter((run) => run.key === route && run.from >= down0 && run.from < down1)
+    .sort((a, b) => a.from - b.from)[0];
+  return {
+    failFastMs: firstFast ? firstFast.start - down0 : null,
+    recoveryMs: firstOk ? firstOk.end - down1 : null,
+    probes: firstOpen ? probeSummary(input, route, firstOpen.from, down1) : null,
+    downPhase: downPhaseSummary(input.arrivals, route, down0, down1),
+  };
+}
+
+function downPhaseSummary(
+  arrivals: readonly Arrival[],
+  route: string,
+  down0: number,
+  down1: number,
+): DownPhaseSummary {
+  const during = arrivals.filter((a) => a.route === route && a.t >= down0 && a.t < down1);
+  const firstAttempts = during.filter((a) => a.attempt === 1).length;
+  return {
+    durationMs: down1 - down0,
+    requests: during.length,
+    firstAttempts,
+    firstAttemptsBefore: arrivals.filter((a) => a.route === route && a.t < down0 && a.attempt === 1).length,
+    amplification: ratio(during.length, firstAttempts),
+  };
+}
+
+/** The requests that reached the down route from the breaker's first opening (`openedAt`) to recovery. */
+function probeSummary(input: MetricsInput, route: string, openedAt: number, down1: number): ProbeSummary {
+  const arrivals = input.arrivals
+    .filter((a) => a.route === route && a.t > openedAt && a.t < down1)
+    .map((a) => a.t);
+  const halfOpens = input.runs
+    .filter((r) => r.key === route && r.state === 'half-open')
+    .map((r) => r.from)
+    .filter((t) => t >= openedAt && t < down1)
+    .sort((a, b) => a - b);
+  let maxPerInterval = 0;
+  halfOpens.forEach((from, i) => {
+    const to = halfOpens[i + 1] ?? down1;
+    maxPerInterval = Math.max(maxPerInterval, arrivals.filter((t) => t >= from && t < to).length);
+  });
+  const firstHalfOpen = halfOpens[0] ?? down1;
+  return {
+    requestsAfterOpen: arrivals.length,
+    beforeFirstHalfOpen: arrivals.filter((t) => t < firstHalfOpen).length,
+    halfOpenEntries: halfOpens.length,
+    maxPerInterval,
   };
 }

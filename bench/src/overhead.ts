@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Bench } from 'tinybench';
 import type { ClientSpec } from './client.ts';
+import { DEFAULT_ATTEMPT_TIMEOUT_MS } from './scenarios.ts';
 
 export interface OverheadRow {
   readonly client: string;
@@ -51,7 +52,7 @@ async function measure(
     const client = await spec.create({
       fetch: fetchImpl,
       routes: [{ name: 'customers', path: '/v1/customers', match: 'GET */v1/customers' }],
-      attemptTimeoutMs: 10_000,
+      attemptTimeoutMs: DEFAULT_ATTEMPT_TIMEOUT_MS,
       breakers: true,
       now: () => performance.now(),
     });

@@ -244,7 +244,16 @@ export function markdownReport(
   targets: readonly TargetCheck[],
   meta: ReportMeta,
 ): string {
-  const parts: string[] = [
+  const parts = [
+    ...introSection(targets, meta),
+    ...results.flatMap(scenarioSection),
+    ...(overhead ? overheadSection(overhead) : []),
+  ];
+  return `${parts.join('\n')}\n`;
+}
+
+function introSection(targets: readonly TargetCheck[], meta: ReportMeta): string[] {
+  return [
     '# breakwater bench report',
     '',
     `Run ${meta.date} on Node ${meta.node}, ${meta.cpus}; whole run ${(meta.totalMs / 1000).toFixed(1)} s. ` +
@@ -269,60 +278,61 @@ export function markdownReport(
       '*recovered after* = from the end of the outage to the first 2xx.',
     '',
   ];
-  for (const result of results) {
+}
+
+/** A scenario's chart and tables; the per-route, per-tenant and down-phase tables only where they apply. */
+function scenarioSection(result: ScenarioResult): string[] {
+  const parts = [
+    `## ${result.name}`,
+    '',
+    `${result.description}. Attempt timeout for every client: ${result.attemptTimeoutMs} ms. ` +
+      `Load: ${result.routes.map((r) => `${r.name} ${r.rps}/s`).join(', ')}. Event-loop delay p99 during the run: ${result.loopDelayP99Ms.toFixed(1)} ms.`,
+    '',
+    `![${result.name}](${result.name}.svg)`,
+    '',
+    markdownTable(HEADER, scenarioRows(result)),
+    '',
+  ];
+  const notRun = notRunLines(result);
+  if (notRun.length > 0) parts.push(...notRun.map((line) => `- ${line}`), '');
+  const routes = routeRows(result);
+  if (routes.length > 0) parts.push('Per route:', '', markdownTable(routeHeader(result), routes), '');
+  const tenants = tenantRows(result);
+  if (tenants.length > 0) {
     parts.push(
-      `## ${result.name}`,
+      "Per tenant (*early* as above, against that tenant's own Retry-After windows):",
       '',
-      `${result.description}. Attempt timeout for every client: ${result.attemptTimeoutMs} ms. ` +
-        `Load: ${result.routes.map((r) => `${r.name} ${r.rps}/s`).join(', ')}. Event-loop delay p99 during the run: ${result.loopDelayP99Ms.toFixed(1)} ms.`,
-      '',
-    );
-    parts.push(`![${result.name}](${result.name}.svg)`, '');
-    parts.push(markdownTable(HEADER, scenarioRows(result)), '');
-    const notRun = notRunLines(result);
-    if (notRun.length > 0) parts.push(...notRun.map((line) => `- ${line}`), '');
-    const routes = routeRows(result);
-    if (routes.length > 0) parts.push('Per route:', '', markdownTable(routeHeader(result), routes), '');
-    const tenants = tenantRows(result);
-    if (tenants.length > 0) {
-      parts.push(
-        "Per tenant (*early* as above, against that tenant's own Retry-After windows):",
-        '',
-        markdownTable(tenantHeader(result), tenants),
-        '',
-      );
-    }
-    const down = downPhaseRows(result);
-    if (down.length > 0) {
-      parts.push(
-        'During the down phase, every breaker off (opossum, only a breaker, does not run): requests reaching ' +
-          'the server told apart by attempt number; *budget bound* = first attempts x (1 + ratio) + minRetries ' +
-          "per window, with breakwater's default retry budget, computed for each client's own first attempts.",
-        '',
-        markdownTable(DOWN_HEADER, down),
-        '',
-      );
-    }
-  }
-  if (overhead) {
-    parts.push(
-      '## Overhead',
-      '',
-      'Per-call cost measured with tinybench in this run, as ratios to raw fetch measured alongside.',
-      '',
-    );
-    parts.push(
-      "In-memory fetch (answers at once: the library's own cost):",
-      '',
-      markdownTable(OVERHEAD_HEADER, overheadRows(overhead.memory)),
-      '',
-    );
-    parts.push(
-      'Loopback HTTP (node:http on 127.0.0.1, body read):',
-      '',
-      markdownTable(OVERHEAD_HEADER, overheadRows(overhead.loopback)),
+      markdownTable(tenantHeader(result), tenants),
       '',
     );
   }
-  return `${parts.join('\n')}\n`;
+  const down = downPhaseRows(result);
+  if (down.length > 0) {
+    parts.push(
+      'During the down phase, every breaker off (opossum, only a breaker, does not run): requests reaching ' +
+        'the server told apart by attempt number; *budget bound* = first attempts x (1 + ratio) + minRetries ' +
+        "per window, with breakwater's default retry budget, computed for each client's own first attempts.",
+      '',
+      markdownTable(DOWN_HEADER, down),
+      '',
+    );
+  }
+  return parts;
+}
+
+function overheadSection(overhead: OverheadResult): string[] {
+  return [
+    '## Overhead',
+    '',
+    'Per-call cost measured with tinybench in this run, as ratios to raw fetch measured alongside.',
+    '',
+    "In-memory fetch (answers at once: the library's own cost):",
+    '',
+    markdownTable(OVERHEAD_HEADER, overheadRows(overhead.memory)),
+    '',
+    'Loopback HTTP (node:http on 127.0.0.1, body read):',
+    '',
+    markdownTable(OVERHEAD_HEADER, overheadRows(overhead.loopback)),
+    '',
+  ];
 }

@@ -9,7 +9,13 @@ import { FaultServer } from './fault-server.ts';
 import { instrumentFetch } from './instrument.ts';
 import { type Lane, OUTCOMES, type Outcome, planCalls, runOpenLoop } from './load.ts';
 import { computeMetrics, type Metrics } from './metrics.ts';
-import { type RouteSpec, type Scenario, scaleScenario, tenantRates } from './scenarios.ts';
+import {
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
+  type RouteSpec,
+  type Scenario,
+  scaleScenario,
+  tenantRates,
+} from './scenarios.ts';
 import type { Phase } from './schedule.ts';
 import { bin, runsFromTransitions, type StateRun, StateTimeline } from './timeline.ts';
 
@@ -97,6 +103,29 @@ interface Running {
   readonly timeline: StateTimeline;
 }
 
+/** What a scenario run needs everywhere: the scaled scenario and the clock every part reads. */
+interface Setup {
+  readonly scenario: Scenario;
+  readonly scale: number;
+  readonly attemptTimeoutMs: number;
+  readonly now: () => number;
+}
+
+/** What has been started so far, and so must be closed, also when starting fails part way. */
+interface Started {
+  readonly servers: FaultServer[];
+  readonly running: Running[];
+  readonly unavailable: LaneResult[];
+}
+
+/** The window the load ran in, on the clock of `Setup.now`. */
+interface RunWindow {
+  readonly startAt: number;
+  /** ms from `startAt` to the last settled call, at least the scripted duration. */
+  readonly end: number;
+  readonly loopDelayP99Ms: number;
+}
+
 export async function runScenario(
   base: Scenario,
   clients: readonly ClientSpec[],
@@ -104,140 +133,183 @@ export async function runScenario(
 ): Promise<ScenarioResult> {
   const scale = options.scale ?? 1;
   const scenario = scaleScenario(base, scale);
-  const attemptTimeoutMs = scenario.attemptTimeoutMs ?? 10_000;
-  const now = (): number => performance.now();
-  const unavailable: LaneResult[] = [];
-  const running: Running[] = [];
-  const servers: FaultServer[] = [];
+  const setup: Setup = {
+    scenario,
+    scale,
+    attemptTimeoutMs: scenario.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS,
+    now: () => performance.now(),
+  };
+  const started: Started = { servers: [], running: [], unavailable: [] };
   try {
-    for (const spec of clients) {
-      const server = await FaultServer.start({
-        routes: scenario.routes.map((r) => ({
-          name: r.name,
-          path: r.path,
-          phases: r.phases,
-          ...(r.tenants ? { tenantHeader: r.tenants.header } : {}),
-        })),
-        seed: scenario.seed,
-      });
-      servers.push(server);
-      try {
-        const client = await spec.create({
-          fetch: instrumentFetch(globalThis.fetch, server, now),
-          routes: scenario.routes.map((r) => ({
-            name: r.name,
-            path: r.path,
-            match: r.match,
-            ...(r.tenants ? { tenantHeader: r.tenants.header } : {}),
-          })),
-          attemptTimeoutMs,
-          breakers: scenario.breakers ?? true,
-          now,
-        });
-        const lane: Lane = { name: spec.name, client, origin: server.origin, records: [], started: 0 };
-        running.push({ spec, server, client, lane, timeline: new StateTimeline() });
-      } catch (error) {
-        const why =
-          error instanceof ClientUnavailableError ? error.message : `failed to start: ${String(error)}`;
-        unavailable.push({ client: spec.name, description: spec.description, unavailable: why });
-      }
-    }
-
-    const plan = planCalls(scenario.routes, scenario.durationMs);
-    const startAt = now() + 20;
-    for (const r of running) r.server.begin(startAt);
-    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-    loopDelay.enable();
-    let ticks = 0;
-    const sampler = setInterval(() => {
-      const t = now() - startAt;
-      if (t < 0) return;
-      for (const r of running) r.timeline.sample(t, r.client.breakers());
-      if (++ticks % 5 === 0 && options.onProgress) {
-        options.onProgress({
-          scenario: scenario.name,
-          elapsedMs: t,
-          durationMs: scenario.durationMs,
-          lanes: running.map((r) => ({
-            client: r.spec.name,
-            started: r.lane.started,
-            settled: r.lane.records.length,
-          })),
-        });
-      }
-    }, SAMPLE_EVERY_MS);
-    try {
-      await runOpenLoop({
-        plan,
-        lanes: running.map((r) => r.lane),
-        now,
-        startAt,
-        // Long enough for p-retry's 1 + 2 + 4 s of backoff; the run only waits as long as calls are running.
-        drainMs: Math.max(1_500, 8_000 * Math.min(1, scale * 2)),
-      });
-    } finally {
-      clearInterval(sampler);
-      loopDelay.disable();
-    }
-    const end = Math.max(scenario.durationMs, now() - startAt);
-    const bucketMs = Math.max(50, Math.round(250 * scale));
-
-    const lanes: LaneResult[] = running.map((r) => {
-      const sampledRuns = r.timeline.finish(end);
-      const eventRuns = runsFromTransitions(r.client.transitions(), startAt, end);
-      const records = r.lane.records;
-      const metrics = computeMetrics({
-        scenario,
-        started: r.lane.started,
-        records,
-        counts: r.server.counts(),
-        arrivals: r.server.arrivals,
-        runs: eventRuns.length > 0 ? eventRuns : sampledRuns,
-      });
-      const upstream = bin(
-        r.server.arrivals,
-        (a) => a.t,
-        () => 'all' as const,
-        ['all'],
-        bucketMs,
-        scenario.durationMs,
-      );
-      return {
-        client: r.spec.name,
-        description: r.spec.description,
-        metrics,
-        bins: bin(
-          records,
-          (c) => c.start,
-          (c) => c.outcome,
-          OUTCOMES,
-          bucketMs,
-          scenario.durationMs,
-        ),
-        upstreamBins: upstream.all,
-        sampledRuns,
-        eventRuns,
-        events: { ...r.client.events() },
-      };
-    });
-    const order = new Map(clients.map((c, i) => [c.name, i]));
-    const all = [...lanes, ...unavailable].sort(
-      (a, b) => (order.get(a.client) ?? 0) - (order.get(b.client) ?? 0),
-    );
-    return {
-      name: scenario.name,
-      description: scenario.description,
-      scale,
-      durationMs: scenario.durationMs,
-      attemptTimeoutMs,
-      breakers: scenario.breakers ?? true,
-      bucketMs,
-      routes: scenario.routes.map(routeResult),
-      loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
-      lanes: all,
-    };
+    for (const spec of clients) await startLane(setup, spec, started);
+    const window = await runLoad(setup, started.running, options.onProgress);
+    return collect(setup, clients, started, window);
   } finally {
-    for (const r of running) r.client.close();
-    await Promise.all(servers.map((s) => s.close()));
+    for (const r of started.running) r.client.close();
+    await Promise.all(started.servers.map((s) => s.close()));
   }
+}
+
+/** A route as the server and the client both know it: its name, path and the header naming its tenant. */
+const routeBase = (r: RouteSpec): { name: string; path: string; tenantHeader?: string } => ({
+  name: r.name,
+  path: r.path,
+  ...(r.tenants ? { tenantHeader: r.tenants.header } : {}),
+});
+
+/**
+ * Start: the client's own fault server, then the client on it. A client that cannot start becomes a
+ * lane that says why instead of failing the scenario.
+ */
+async function startLane(setup: Setup, spec: ClientSpec, started: Started): Promise<void> {
+  const { scenario, now } = setup;
+  const server = await FaultServer.start({
+    routes: scenario.routes.map((r) => ({ ...routeBase(r), phases: r.phases })),
+    seed: scenario.seed,
+  });
+  started.servers.push(server);
+  try {
+    const client = await spec.create({
+      fetch: instrumentFetch(globalThis.fetch, server, now),
+      routes: scenario.routes.map((r) => ({ ...routeBase(r), match: r.match })),
+      attemptTimeoutMs: setup.attemptTimeoutMs,
+      breakers: scenario.breakers ?? true,
+      now,
+    });
+    const lane: Lane = { name: spec.name, client, origin: server.origin, records: [], started: 0 };
+    started.running.push({ spec, server, client, lane, timeline: new StateTimeline() });
+  } catch (error) {
+    const why = error instanceof ClientUnavailableError ? error.message : `failed to start: ${String(error)}`;
+    started.unavailable.push({ client: spec.name, description: spec.description, unavailable: why });
+  }
+}
+
+/** Runs the open-loop load on every lane at once, sampling the breakers while it runs. */
+async function runLoad(
+  setup: Setup,
+  running: readonly Running[],
+  onProgress: RunOptions['onProgress'],
+): Promise<RunWindow> {
+  const { scenario, scale, now } = setup;
+  const plan = planCalls(scenario.routes, scenario.durationMs);
+  const startAt = now() + 20;
+  for (const r of running) r.server.begin(startAt);
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const stopSampling = sample(setup, running, startAt, onProgress);
+  try {
+    await runOpenLoop({
+      plan,
+      lanes: running.map((r) => r.lane),
+      now,
+      startAt,
+      // Long enough for p-retry's 1 + 2 + 4 s of backoff; the run only waits as long as calls are running.
+      drainMs: Math.max(1_500, 8_000 * Math.min(1, scale * 2)),
+    });
+  } finally {
+    stopSampling();
+    loopDelay.disable();
+  }
+  const end = Math.max(scenario.durationMs, now() - startAt);
+  return { startAt, end, loopDelayP99Ms: loopDelay.percentile(99) / 1e6 };
+}
+
+/**
+ * Sample: every SAMPLE_EVERY_MS each client's breaker states go into its timeline, and every fifth
+ * sample the progress goes to `onProgress`. Returns the function that stops it.
+ */
+function sample(
+  setup: Setup,
+  running: readonly Running[],
+  startAt: number,
+  onProgress: RunOptions['onProgress'],
+): () => void {
+  const { scenario, now } = setup;
+  let ticks = 0;
+  const sampler = setInterval(() => {
+    const t = now() - startAt;
+    if (t < 0) return;
+    for (const r of running) r.timeline.sample(t, r.client.breakers());
+    if (++ticks % 5 === 0 && onProgress) {
+      onProgress({
+        scenario: scenario.name,
+        elapsedMs: t,
+        durationMs: scenario.durationMs,
+        lanes: running.map((r) => ({
+          client: r.spec.name,
+          started: r.lane.started,
+          settled: r.lane.records.length,
+        })),
+      });
+    }
+  }, SAMPLE_EVERY_MS);
+  return () => clearInterval(sampler);
+}
+
+/** Collect: every lane's metrics, bins and breaker runs, in the order the clients were given. */
+function collect(
+  setup: Setup,
+  clients: readonly ClientSpec[],
+  started: Started,
+  window: RunWindow,
+): ScenarioResult {
+  const { scenario, scale, attemptTimeoutMs } = setup;
+  const bucketMs = Math.max(50, Math.round(250 * scale));
+  const lanes = started.running.map((r) => collectLane(scenario, r, window, bucketMs));
+  const order = new Map(clients.map((c, i) => [c.name, i]));
+  const all = [...lanes, ...started.unavailable].sort(
+    (a, b) => (order.get(a.client) ?? 0) - (order.get(b.client) ?? 0),
+  );
+  return {
+    name: scenario.name,
+    description: scenario.description,
+    scale,
+    durationMs: scenario.durationMs,
+    attemptTimeoutMs,
+    breakers: scenario.breakers ?? true,
+    bucketMs,
+    routes: scenario.routes.map(routeResult),
+    loopDelayP99Ms: window.loopDelayP99Ms,
+    lanes: all,
+  };
+}
+
+function collectLane(scenario: Scenario, r: Running, window: RunWindow, bucketMs: number): LaneResult {
+  const { startAt, end } = window;
+  const sampledRuns = r.timeline.finish(end);
+  const eventRuns = runsFromTransitions(r.client.transitions(), startAt, end);
+  const records = r.lane.records;
+  const metrics = computeMetrics({
+    scenario,
+    started: r.lane.started,
+    records,
+    counts: r.server.counts(),
+    arrivals: r.server.arrivals,
+    runs: eventRuns.length > 0 ? eventRuns : sampledRuns,
+  });
+  const upstream = bin(
+    r.server.arrivals,
+    (a) => a.t,
+    () => 'all' as const,
+    ['all'],
+    bucketMs,
+    scenario.durationMs,
+  );
+  return {
+    client: r.spec.name,
+    description: r.spec.description,
+    metrics,
+    bins: bin(
+      records,
+      (c) => c.start,
+      (c) => c.outcome,
+      OUTCOMES,
+      bucketMs,
+      scenario.durationMs,
+    ),
+    upstreamBins: upstream.all,
+    sampledRuns,
+    eventRuns,
+    events: { ...r.client.events() },
+  };
 }

@@ -34,6 +34,9 @@ export interface TenantLoad {
   readonly ids: readonly { readonly id: string; readonly share: number }[];
 }
 
+/** The attempt timeout a client gets unless a scenario says otherwise (ms): breakwater's, ky's and opossum's default. */
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 10_000;
+
 export interface Scenario {
   readonly name: string;
   readonly description: string;
@@ -41,8 +44,8 @@ export interface Scenario {
   /** Seeds the server's fault draws. */
   readonly seed: number;
   /**
-   * The attempt timeout every client gets (ms). Default 10 000: breakwater's, ky's and opossum's
-   * default; fetch, p-retry and cockatiel get it as an AbortSignal timeout.
+   * The attempt timeout every client gets (ms). Default 10 000 (DEFAULT_ATTEMPT_TIMEOUT_MS); fetch, p-retry and
+   * cockatiel get it as an AbortSignal timeout.
    */
   readonly attemptTimeoutMs?: number;
   /**

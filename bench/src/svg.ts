@@ -5,7 +5,7 @@
  */
 import type { BreakerState } from './client.ts';
 import { OUTCOMES, type Outcome } from './load.ts';
-import type { LaneResult, ScenarioResult } from './run-scenario.ts';
+import { type LaneResult, SAMPLE_EVERY_MS, type ScenarioResult } from './run-scenario.ts';
 
 export const OUTCOME_COLORS: Readonly<Record<Outcome, string>> = {
   ok: '#59a14f',
@@ -76,159 +76,254 @@ function laneKeys(lane: LaneResult): string[] {
   return [...new Set((lane.sampledRuns ?? []).map((r) => r.key))].sort();
 }
 
-/** Renders the chart of one scenario result. */
-export function renderScenarioSvg(result: ScenarioResult): string {
+/** A coordinate or length, written as given: callers round with r1 where the chart always has (not the legend's x). */
+type Num = number | string;
+
+const rect = (x: Num, y: Num, width: Num, height: Num, paint: string): string =>
+  `<rect x="${x}" y="${y}" width="${width}" height="${height}" ${paint}/>`;
+const text = (x: Num, y: Num, attrs: string, content: string): string =>
+  `<text x="${x}" y="${y}" ${attrs}>${esc(content)}</text>`;
+const line = (x1: Num, y1: Num, x2: Num, y2: Num, paint: string): string =>
+  `<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" ${paint}/>`;
+
+/** Lines of SVG and the y below them, where the next part starts. */
+interface Block {
+  readonly lines: readonly string[];
+  readonly bottom: number;
+}
+
+/** The scales every part of one chart shares. */
+interface Chart {
+  readonly result: ScenarioResult;
+  readonly duration: number;
+  /** Buckets of start time in the run. */
+  readonly n: number;
+  readonly bucketsPerSecond: number;
+  /** Calls per second at the top of a lane. */
+  readonly yMaxRate: number;
+  /** x of a time (ms from the start), clamped to the run. */
+  readonly tx: (t: number) => number;
+  /** x of the start of bucket i. */
+  readonly bx: (i: number) => number;
+}
+
+function chartOf(result: ScenarioResult): Chart {
   const duration = result.durationMs;
   const bucketsPerSecond = 1000 / result.bucketMs;
   const tx = (t: number): number => LEFT + (Math.min(Math.max(t, 0), duration) / duration) * PLOT_W;
   const n = Math.ceil(duration / result.bucketMs);
-  const bx = (i: number): number => tx(i * result.bucketMs);
+  // Scaled to the offered load with headroom; an upstream rate above it (retry storms) is clipped at the top.
+  const yMaxRate = Math.ceil((1.5 * mostCallsInABucket(result, n) * bucketsPerSecond) / 10) * 10;
+  return { result, duration, n, bucketsPerSecond, yMaxRate, tx, bx: (i) => tx(i * result.bucketMs) };
+}
 
-  let yMax = 1;
+/** The most logical calls any lane started in one bucket, at least 1. */
+function mostCallsInABucket(result: ScenarioResult, n: number): number {
+  let most = 1;
   for (const lane of result.lanes) {
     if (!lane.bins) continue;
     for (let i = 0; i < n; i++) {
-      yMax = Math.max(
-        yMax,
+      most = Math.max(
+        most,
         OUTCOMES.reduce((s, o) => s + (lane.bins?.[o]?.[i] ?? 0), 0),
       );
     }
   }
-  // Scaled to the offered load with headroom; an upstream rate above it (retry storms) is clipped at the top.
-  const yMaxRate = Math.ceil((1.5 * yMax * bucketsPerSecond) / 10) * 10;
+  return most;
+}
 
+/** Renders the chart of one scenario result. */
+export function renderScenarioSvg(result: ScenarioResult): string {
+  const chart = chartOf(result);
   const out: string[] = [];
   let y = 0;
-  out.push(`<text x="${LEFT}" y="20" font-size="14" font-weight="600">${esc(result.name)}</text>`);
-  out.push(`<text x="${LEFT}" y="36" font-size="11" fill="#555">${esc(result.description)}</text>`);
-  y = 48;
+  const add = (block: Block): void => {
+    out.push(...block.lines);
+    y = block.bottom;
+  };
+  add(title(result));
+  add(serverStrips(chart, y));
+  for (const lane of result.lanes) add(laneChart(chart, lane, y));
+  add(timeAxis(chart, y));
+  add(legend(chart, y));
+  return frame(y, out);
+}
 
-  // Server script, one strip per route.
-  for (const route of result.routes) {
+function title(result: ScenarioResult): Block {
+  return {
+    lines: [
+      text(LEFT, 20, 'font-size="14" font-weight="600"', result.name),
+      text(LEFT, 36, 'font-size="11" fill="#555"', result.description),
+    ],
+    bottom: 48,
+  };
+}
+
+/** The server's script, one strip of phases per route. */
+function serverStrips(chart: Chart, top: number): Block {
+  const { tx, duration } = chart;
+  const lines: string[] = [];
+  let y = top;
+  for (const route of chart.result.routes) {
     route.phases.forEach((phase, i) => {
       const to = route.phases[i + 1]?.at ?? duration;
       const w = tx(to) - tx(phase.at);
-      out.push(
-        `<rect x="${r1(tx(phase.at))}" y="${y}" width="${r1(w)}" height="14" fill="${phaseColor(phase)}"/>`,
-      );
-      if (w > 60) {
-        out.push(
-          `<text x="${r1(tx(phase.at) + 4)}" y="${y + 10}" font-size="9" fill="#333">${esc(phase.label)}</text>`,
-        );
-      }
+      lines.push(rect(r1(tx(phase.at)), y, r1(w), 14, `fill="${phaseColor(phase)}"`));
+      if (w > 60) lines.push(text(r1(tx(phase.at) + 4), y + 10, 'font-size="9" fill="#333"', phase.label));
     });
-    out.push(
-      `<text x="${LEFT - 6}" y="${y + 10}" font-size="10" text-anchor="end" fill="#333">server: ${esc(route.name)}</text>`,
+    lines.push(
+      text(LEFT - 6, y + 10, 'font-size="10" text-anchor="end" fill="#333"', `server: ${route.name}`),
     );
     y += 16;
   }
-  y += 8;
+  return { lines, bottom: y + 8 };
+}
 
-  for (const lane of result.lanes) {
-    const keys = laneKeys(lane);
-    const top = y;
-    out.push(
-      `<text x="${LEFT - 6}" y="${top + 14}" font-size="11" font-weight="600" text-anchor="end">${esc(lane.client)}</text>`,
-    );
-    if (!lane.bins || !lane.metrics) {
-      out.push(`<rect x="${LEFT}" y="${top}" width="${PLOT_W}" height="${CHART_H}" fill="#f5f5f5"/>`);
-      out.push(
-        `<text x="${LEFT + 8}" y="${top + 30}" font-size="11" fill="#555">not run: ${esc(lane.unavailable ?? 'unknown')}</text>`,
-      );
-      y += CHART_H + LANE_GAP;
-      continue;
-    }
-    const m = lane.metrics;
-    out.push(
-      `<text x="${LEFT - 6}" y="${top + 27}" font-size="9" text-anchor="end" fill="#555">ok ${(m.successRate * 100).toFixed(1)}% · x${m.amplification.toFixed(2)}</text>`,
-    );
-    const base = top + CHART_H;
-    const yv = (v: number): number => base - Math.min((v * bucketsPerSecond) / yMaxRate, 1) * CHART_H;
-    out.push(
-      `<rect x="${LEFT}" y="${top}" width="${PLOT_W}" height="${CHART_H}" fill="#fafafa" stroke="#e0e0e0"/>`,
-    );
-    const cumulative: number[][] = [];
-    let running = new Array<number>(n).fill(0);
-    for (const o of OUTCOMES) {
-      const counts = lane.bins[o] ?? [];
-      running = running.map((v, i) => v + (counts[i] ?? 0));
-      cumulative.push(running);
-    }
-    for (let k = OUTCOMES.length - 1; k >= 0; k--) {
-      const outcome = OUTCOMES[k] as Outcome;
-      if (!(lane.bins[outcome] ?? []).some((v) => v > 0)) continue;
-      out.push(
-        `<path d="${stepArea(cumulative[k] as number[], bx, yv, base)}" fill="${OUTCOME_COLORS[outcome]}"/>`,
-      );
-    }
-    if (lane.upstreamBins) {
-      out.push(
-        `<path d="${stepLine(lane.upstreamBins, bx, yv)}" fill="none" stroke="#222" stroke-width="1"/>`,
-      );
-    }
-    let by = base + 2;
-    for (const key of keys) {
-      for (const run of (lane.sampledRuns ?? []).filter((r) => r.key === key)) {
-        const w = Math.max(tx(run.to) - tx(run.from), 1);
-        out.push(
-          `<rect x="${r1(tx(run.from))}" y="${by}" width="${r1(w)}" height="${BAND_H}" fill="${STATE_COLORS[run.state]}"/>`,
-        );
-      }
-      for (const run of (lane.eventRuns ?? []).filter((r) => r.key === key && r.state === 'half-open')) {
-        out.push(
-          `<rect x="${r1(tx(run.from) - 1)}" y="${by}" width="2" height="${BAND_H}" fill="${STATE_COLORS['half-open']}"/>`,
-        );
-      }
-      if (keys.length > 1) {
-        out.push(
-          `<text x="${LEFT - 6}" y="${by + 8}" font-size="8" text-anchor="end" fill="#555">${esc(key)}</text>`,
-        );
-      }
-      by += BAND_H + 1;
-    }
-    y = by + LANE_GAP - 2;
+/** One client's lane: its label, the outcome areas, the upstream line and a breaker band per key. */
+function laneChart(chart: Chart, lane: LaneResult, top: number): Block {
+  const label = text(LEFT - 6, top + 14, 'font-size="11" font-weight="600" text-anchor="end"', lane.client);
+  if (!lane.bins || !lane.metrics) {
+    return {
+      lines: [
+        label,
+        rect(LEFT, top, PLOT_W, CHART_H, 'fill="#f5f5f5"'),
+        text(LEFT + 8, top + 30, 'font-size="11" fill="#555"', `not run: ${lane.unavailable ?? 'unknown'}`),
+      ],
+      bottom: top + CHART_H + LANE_GAP,
+    };
   }
+  const m = lane.metrics;
+  const base = top + CHART_H;
+  const yv = (v: number): number =>
+    base - Math.min((v * chart.bucketsPerSecond) / chart.yMaxRate, 1) * CHART_H;
+  const lines = [
+    label,
+    text(
+      LEFT - 6,
+      top + 27,
+      'font-size="9" text-anchor="end" fill="#555"',
+      `ok ${(m.successRate * 100).toFixed(1)}% · x${m.amplification.toFixed(2)}`,
+    ),
+    rect(LEFT, top, PLOT_W, CHART_H, 'fill="#fafafa" stroke="#e0e0e0"'),
+    ...outcomeAreas(chart, lane.bins, yv, base),
+  ];
+  if (lane.upstreamBins) {
+    lines.push(
+      `<path d="${stepLine(lane.upstreamBins, chart.bx, yv)}" fill="none" stroke="#222" stroke-width="1"/>`,
+    );
+  }
+  const bands = breakerBands(chart, lane, base + 2);
+  return { lines: [...lines, ...bands.lines], bottom: bands.bottom + LANE_GAP - 2 };
+}
 
-  // Time axis.
+/** The logical calls stacked by outcome, drawn top of the stack first so each area shows its own share. */
+function outcomeAreas(
+  chart: Chart,
+  bins: Readonly<Record<Outcome, number[]>>,
+  yv: (v: number) => number,
+  base: number,
+): string[] {
+  const cumulative: number[][] = [];
+  let running = new Array<number>(chart.n).fill(0);
+  for (const o of OUTCOMES) {
+    const counts = bins[o] ?? [];
+    running = running.map((v, i) => v + (counts[i] ?? 0));
+    cumulative.push(running);
+  }
+  const lines: string[] = [];
+  for (let k = OUTCOMES.length - 1; k >= 0; k--) {
+    const outcome = OUTCOMES[k] as Outcome;
+    if (!(bins[outcome] ?? []).some((v) => v > 0)) continue;
+    lines.push(
+      `<path d="${stepArea(cumulative[k] as number[], chart.bx, yv, base)}" fill="${OUTCOME_COLORS[outcome]}"/>`,
+    );
+  }
+  return lines;
+}
+
+/** A band per breaker key: sampled states, with the exact half-open entries marked on top. */
+function breakerBands(chart: Chart, lane: LaneResult, top: number): Block {
+  const { tx } = chart;
+  const keys = laneKeys(lane);
+  const lines: string[] = [];
+  let by = top;
+  for (const key of keys) {
+    for (const run of (lane.sampledRuns ?? []).filter((r) => r.key === key)) {
+      const w = Math.max(tx(run.to) - tx(run.from), 1);
+      lines.push(rect(r1(tx(run.from)), by, r1(w), BAND_H, `fill="${STATE_COLORS[run.state]}"`));
+    }
+    for (const run of (lane.eventRuns ?? []).filter((r) => r.key === key && r.state === 'half-open')) {
+      lines.push(rect(r1(tx(run.from) - 1), by, 2, BAND_H, `fill="${STATE_COLORS['half-open']}"`));
+    }
+    if (keys.length > 1)
+      lines.push(text(LEFT - 6, by + 8, 'font-size="8" text-anchor="end" fill="#555"', key));
+    by += BAND_H + 1;
+  }
+  return { lines, bottom: by };
+}
+
+function timeAxis(chart: Chart, y: number): Block {
+  const { tx, duration } = chart;
   const step = duration > 12_000 ? 2_000 : duration > 4_000 ? 1_000 : 500;
-  out.push(`<line x1="${LEFT}" y1="${y}" x2="${LEFT + PLOT_W}" y2="${y}" stroke="#999"/>`);
+  const lines = [line(LEFT, y, LEFT + PLOT_W, y, 'stroke="#999"')];
   for (let t = 0; t <= duration; t += step) {
-    out.push(`<line x1="${r1(tx(t))}" y1="${y}" x2="${r1(tx(t))}" y2="${y + 4}" stroke="#999"/>`);
-    out.push(
-      `<text x="${r1(tx(t))}" y="${y + 14}" font-size="9" text-anchor="middle" fill="#333">${t / 1000}s</text>`,
-    );
+    lines.push(line(r1(tx(t)), y, r1(tx(t)), y + 4, 'stroke="#999"'));
+    lines.push(text(r1(tx(t)), y + 14, 'font-size="9" text-anchor="middle" fill="#333"', `${t / 1000}s`));
   }
-  y += 28;
+  return { lines, bottom: y + 28 };
+}
 
-  // Legend.
+interface LegendItem {
+  readonly color: string;
+  readonly label: string;
+  /** Drawn as a line (the upstream rate) rather than a swatch. */
+  readonly line?: boolean;
+}
+
+/** One row of legend items from the left edge, each as wide as its label. */
+function legendRow(items: readonly LegendItem[], y: number): string[] {
+  const lines: string[] = [];
   let lx = LEFT;
-  const legend = (color: string, label: string, line = false): void => {
-    out.push(
-      line
-        ? `<line x1="${lx}" y1="${y - 4}" x2="${lx + 12}" y2="${y - 4}" stroke="${color}" stroke-width="2"/>`
-        : `<rect x="${lx}" y="${y - 9}" width="12" height="9" fill="${color}"/>`,
+  for (const item of items) {
+    lines.push(
+      item.line
+        ? line(lx, y - 4, lx + 12, y - 4, `stroke="${item.color}" stroke-width="2"`)
+        : rect(lx, y - 9, 12, 9, `fill="${item.color}"`),
     );
-    out.push(`<text x="${lx + 16}" y="${y}" font-size="10" fill="#333">${esc(label)}</text>`);
-    lx += 22 + label.length * 5.6;
-  };
-  for (const o of OUTCOMES) legend(OUTCOME_COLORS[o], o);
-  legend('#222', 'upstream req/s', true);
-  y += 16;
-  lx = LEFT;
-  for (const s of ['closed', 'open', 'half-open'] as const) legend(STATE_COLORS[s], `breaker ${s}`);
-  // The note gets a line of its own: beside the breaker legend it ran past the right edge.
-  y += 14;
-  lx = LEFT;
-  out.push(
-    `<text x="${lx}" y="${y}" font-size="10" fill="#555">lane height = ${yMaxRate} calls/s (upstream clipped above) · logical calls by start time, ${result.bucketMs} ms buckets · breaker sampled every 50 ms</text>`,
-  );
-  y += 12;
+    lines.push(text(lx + 16, y, 'font-size="10" fill="#333"', item.label));
+    lx += 22 + item.label.length * 5.6;
+  }
+  return lines;
+}
 
-  const height = y;
+function legend(chart: Chart, top: number): Block {
+  const outcomes = OUTCOMES.map((o): LegendItem => ({ color: OUTCOME_COLORS[o], label: o }));
+  const states = (['closed', 'open', 'half-open'] as const).map(
+    (s): LegendItem => ({ color: STATE_COLORS[s], label: `breaker ${s}` }),
+  );
+  // The note gets a line of its own: beside the breaker legend it ran past the right edge.
+  const noteY = top + 16 + 14;
+  return {
+    lines: [
+      ...legendRow([...outcomes, { color: '#222', label: 'upstream req/s', line: true }], top),
+      ...legendRow(states, top + 16),
+      text(
+        LEFT,
+        noteY,
+        'font-size="10" fill="#555"',
+        `lane height = ${chart.yMaxRate} calls/s (upstream clipped above) · logical calls by start time, ${chart.result.bucketMs} ms buckets · breaker sampled every ${SAMPLE_EVERY_MS} ms`,
+      ),
+    ],
+    bottom: noteY + 12,
+  };
+}
+
+/** The whole picture: the parts on a white background of their height. */
+function frame(height: number, parts: readonly string[]): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" fill="#222">`,
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
-    ...out,
+    ...parts,
     '</svg>',
     '',
   ].join('\n');

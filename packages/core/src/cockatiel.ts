@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { backoffDelay, ConfigError, type EndpointRule, type PolicyInput } from '@breakwater/policies';
+import { ConfigError, type EndpointRule, nextStep, type PolicyInput } from '@breakwater/policies';
 import {
   EventEmitter,
   type IDefaultPolicyContext,
@@ -23,6 +23,7 @@ import {
   type EndpointBreakers,
   type SettledCall,
 } from './call-breakers.ts';
+import { retryBudgetOf } from './call-budgets.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { sleep } from './sleep.ts';
 import type { FetchLike } from './types.ts';
@@ -63,8 +64,12 @@ const NEVER = new AbortController().signal;
  * by the outcome table: a resolved `Response` by its status (503 retried, 404 handed back), a thrown
  * error carrying a status by that status, network errors and timeouts retried for idempotent targets,
  * other errors rethrown at once. Waits follow the server's delay or the policy's backoff and end at
- * once when `signal` aborts. Like `wrapFetch`, the last outcome is handed back when retries run out
- * or the breaker opens mid-call; a call refused before its first attempt throws `BrokenCircuitError`.
+ * once when `signal` aborts. Like `wrapFetch` (policies' `nextStep` decides for both), no wait is started
+ * that would pass `timeout.totalMs` from the call's start (each attempt is `fn`'s to bound, with a
+ * cockatiel `timeout` say), and retries come out of the endpoint's retry budget, shared by every call
+ * through the same `breakers`. The last outcome is handed back when retries run out, the deadline or
+ * the budget stops them or the breaker opens mid-call; a call refused before its first attempt throws
+ * `BrokenCircuitError`.
  */
 export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
   declare readonly _altReturn: never;
@@ -101,8 +106,11 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
     fn: (context: BreakwaterPolicyContext) => PromiseLike<T> | T,
     signal: AbortSignal = NEVER,
   ): Promise<T> {
-    const { policy } = this.breakers.resolve(this.target);
+    const { key, policy } = this.breakers.resolve(this.target);
+    const budget = retryBudgetOf(this.breakers, key, policy.retryBudget);
     const started = performance.now();
+    const deadlineAt = Date.now() + policy.timeout.totalMs;
+    budget.recordCall();
     let previousDelayMs: number | undefined;
     let last: SettledCall<T> | undefined;
     for (let attempt = 1; ; attempt++) {
@@ -115,22 +123,21 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
         throw error;
       }
       signal.throwIfAborted();
-      const { verdict } = last;
-      const vetoed = !last.ok && (last.error as { isRetryable?: unknown })?.isRetryable === false;
-      if (verdict.action !== 'retry' || vetoed || attempt >= policy.retry.maxAttempts) {
-        return this.finish(last, started);
-      }
-      const delayMs =
-        verdict.delayMs ??
-        backoffDelay(
-          policy.retry.backoff,
-          { retry: attempt, previousDelayMs, throttled: verdict.throttled === true },
-          this.random,
-        );
-      previousDelayMs = delayMs;
+      const step = nextStep(last.verdict, attempt, policy.retry, {
+        now: Date.now(),
+        deadlineAt,
+        replayable: true,
+        payloadVetoes: !last.ok && (last.error as { isRetryable?: unknown })?.isRetryable === false,
+        budgetAllows: budget.left() >= 1,
+        previousDelayMs,
+        random: this.random,
+      });
+      if (step.action === 'stop') return this.finish(last, started);
+      budget.tryRetry();
+      previousDelayMs = step.delayMs;
       // Free the connection of a Response that will not be handed back.
       if (last.ok && last.value instanceof Response) last.value.body?.cancel().catch(() => {});
-      await sleep(delayMs, signal);
+      await sleep(step.delayMs, signal);
     }
   }
 

@@ -1,4 +1,4 @@
-import type { ErrorKind, VerdictReason } from '@breakwater/policies';
+import type { ErrorKind, StopReason, VerdictReason } from '@breakwater/policies';
 
 /** Fields every event carries. `key` is the endpoint key (rule name + origin): never a path or query. */
 interface EventBase {
@@ -33,16 +33,11 @@ export interface RetryEvent extends EventBase {
   readonly status?: number;
 }
 
-/** Why a retryable outcome was not retried. */
-export type GiveUpReason =
-  | 'attempts-exhausted'
-  | 'deadline'
-  | 'retry-after-exceeds-cap'
-  | 'not-idempotent'
-  | 'body-not-replayable'
-  | 'not-retryable-payload'
-  | 'circuit-open'
-  | 'retry-budget-exhausted';
+/**
+ * Why a retryable outcome was not retried: the retry decision's reasons (policies' `nextStep`), or
+ * `circuit-open` when the endpoint's breaker opened between two attempts.
+ */
+export type GiveUpReason = StopReason | 'circuit-open';
 
 /** A retryable outcome is handed back instead of retried. */
 export interface GiveUpEvent extends EventBase {

@@ -5,21 +5,11 @@ import { createEndpointBreakers } from './call-breakers.ts';
 import { BrokenCircuitError } from './errors.ts';
 import { HttpError } from './http-error.ts';
 import { pRetryOptions, retryThroughBreaker } from './p-retry.ts';
+import { SdkError } from './sdk-error.test-util.ts';
 
 const fast: PolicyInput = {
   retry: { backoff: { kind: 'none', initialDelayMs: 1, maxDelayMs: 1, throttleInitialDelayMs: 1 } },
 };
-
-/** An SDK-style error: a status and plain-object headers, as many REST SDKs throw. */
-class SdkError extends Error {
-  readonly statusCode: number;
-  readonly headers: Record<string, string>;
-  constructor(statusCode: number, headers: Record<string, string> = {}) {
-    super(`SDK call failed with ${statusCode}`);
-    this.statusCode = statusCode;
-    this.headers = headers;
-  }
-}
 
 /** A call that fails with the given errors in turn, then resolves 'done'. */
 function sdkCall(...failures: unknown[]): (() => Promise<string>) & { calls: number } {
@@ -118,7 +108,8 @@ describe('pRetryOptions: the outcome table in p-retry', () => {
   it('ends a wait at once when the signal aborts, with its reason', async () => {
     vi.useFakeTimers();
     const controller = new AbortController();
-    const call = sdkCall(new SdkError(429, { 'retry-after': '30' }));
+    // 10 s, inside the 30 s deadline: a wait that would reach the deadline is not started at all.
+    const call = sdkCall(new SdkError(429, { 'retry-after': '10' }));
     const done = pRetry(call, pRetryOptions({ method: 'GET', signal: controller.signal }));
     const settled = expect(done).rejects.toBe('stop');
     await vi.advanceTimersByTimeAsync(10);

@@ -13,17 +13,19 @@
  * @module
  */
 import {
-  backoffDelay,
   ConfigError,
   classify,
   definePolicy,
+  nextStep,
   type Policy,
   type PolicyInput,
 } from '@breakwater/policies';
 import pRetry, { type Options, type RetryContext } from 'p-retry';
 import type { CallTarget, EndpointBreakers } from './call-breakers.ts';
+import { retryBudgetOf } from './call-budgets.ts';
 import { outcomeOfError } from './call-outcome.ts';
 import { BrokenCircuitError, BulkheadRejectedError, ThrottledError } from './errors.ts';
+import type { RetryBudget } from './retry-budget.ts';
 import { sleep } from './sleep.ts';
 
 export * from './call-breakers.ts';
@@ -61,53 +63,65 @@ export interface PRetryPolicyOptions {
  *   are not. A payload's `isRetryable: false` vetoes. An open breaker (`BrokenCircuitError`) stops.
  * - waits: the server's delay (`Retry-After` and friends, up to `retry.maxRetryAfterMs`) or the
  *   policy's backoff, ended at once by `signal`. p-retry's own delay is 0 (`minTimeout: 0`), since
- *   the wait happens inside `shouldRetry`;
- * - `maxRetryTime`: `timeout.totalMs` (default 30 s), checked by p-retry after each failed attempt.
+ *   the wait happens inside `shouldRetry`; policies' `nextStep` decides, as for `wrapFetch`;
+ * - `maxRetryTime`: `timeout.totalMs` (default 30 s), checked by p-retry after each failed attempt;
+ *   and no wait is started that would pass `timeout.totalMs`, counted from the first failure (p-retry
+ *   does not say when the first attempt started; {@link retryThroughBreaker} knows, and counts from it).
+ * - No retry budget: the budget is the endpoint's, shared by its calls, and only
+ *   {@link retryThroughBreaker} has the endpoint (its breakers carry the budgets).
  *
  * Pass a fresh object to each `pRetry` call: it remembers the previous wait for the jitter.
  *
  * @throws ConfigError when `method` is missing or the policy is invalid.
  */
 export function pRetryOptions(options: PRetryPolicyOptions): Options {
-  if (options === null || typeof options !== 'object') {
-    throw new ConfigError('options', `must be an object, got ${typeof options}`);
-  }
-  if (typeof options.method !== 'string' || options.method.trim() === '') {
-    throw new ConfigError(
-      'method',
-      "is required: the HTTP method the call amounts to ('GET' for a read, 'POST' for a create), which decides whether it may be retried",
-    );
-  }
-  if (options.shouldRetry !== undefined && typeof options.shouldRetry !== 'function') {
-    throw new ConfigError('shouldRetry', `must be a function, got ${typeof options.shouldRetry}`);
-  }
+  return retryOptions(options, {});
+}
+
+/** What {@link retryThroughBreaker} knows of a call that p-retry does not tell `shouldRetry`. */
+interface CallState {
+  /** Epoch ms when the call's first attempt started. */
+  startedAt?: number;
+  /** The endpoint's retry budget. */
+  readonly budget?: RetryBudget;
+}
+
+function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
+  checkOptions(options);
   const policy: Policy = definePolicy(options.policy);
   const facts = { method: options.method.toUpperCase(), headers: new Headers(options.headers) };
   const random = options.random ?? Math.random;
   const { signal } = options;
   let previousDelayMs: number | undefined;
+  let deadlineAt = 0;
 
   const shouldRetry = async (context: RetryContext): Promise<boolean> => {
     const { error } = context;
     if (error instanceof BrokenCircuitError || error instanceof BulkheadRejectedError) return false;
     if (error instanceof ThrottledError) return false;
-    if ((error as { isRetryable?: unknown }).isRetryable === false) return false;
+    if (context.attemptNumber === 1) {
+      previousDelayMs = undefined;
+      deadlineAt = (call.startedAt ?? Date.now()) + policy.timeout.totalMs;
+    }
     const verdict = classify(outcomeOfError(error), facts, policy, {
       now: Date.now(),
       callerAborted: signal?.aborted === true,
     });
-    if (verdict.action !== 'retry') return false;
+    const step = nextStep(verdict, context.retriesConsumed + 1, policy.retry, {
+      now: Date.now(),
+      deadlineAt,
+      replayable: true,
+      payloadVetoes: (error as { isRetryable?: unknown }).isRetryable === false,
+      budgetAllows: (call.budget?.left() ?? 1) >= 1,
+      previousDelayMs,
+      random,
+    });
+    if (step.action === 'stop') return false;
     if (options.shouldRetry && !(await options.shouldRetry(context))) return false;
-    if (context.attemptNumber === 1) previousDelayMs = undefined;
-    const delayMs =
-      verdict.delayMs ??
-      backoffDelay(
-        policy.retry.backoff,
-        { retry: context.retriesConsumed + 1, previousDelayMs, throttled: verdict.throttled === true },
-        random,
-      );
-    previousDelayMs = delayMs;
-    await sleep(delayMs, signal ?? NEVER);
+    // Taken now, after the caller's own veto: a retry the caller refused costs no budget.
+    if (call.budget && !call.budget.tryRetry()) return false;
+    previousDelayMs = step.delayMs;
+    await sleep(step.delayMs, signal ?? NEVER);
     return true;
   };
 
@@ -120,6 +134,21 @@ export function pRetryOptions(options: PRetryPolicyOptions): Options {
     shouldRetry,
     ...(signal ? { signal } : {}),
   };
+}
+
+function checkOptions(options: PRetryPolicyOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('options', `must be an object, got ${typeof options}`);
+  }
+  if (typeof options.method !== 'string' || options.method.trim() === '') {
+    throw new ConfigError(
+      'method',
+      "is required: the HTTP method the call amounts to ('GET' for a read, 'POST' for a create), which decides whether it may be retried",
+    );
+  }
+  if (options.shouldRetry !== undefined && typeof options.shouldRetry !== 'function') {
+    throw new ConfigError('shouldRetry', `must be a function, got ${typeof options.shouldRetry}`);
+  }
 }
 
 const NEVER = new AbortController().signal;
@@ -138,6 +167,9 @@ export interface RetryThroughBreakerOptions {
  * Runs `call` with p-retry, every attempt through the circuit breaker of the endpoint `target`
  * resolves to, under that endpoint's policy (see {@link pRetryOptions}). While the breaker is open the
  * call rejects at once with `BrokenCircuitError`, and an attempt that finds it open stops the retries.
+ * Retries come out of the endpoint's retry budget, shared by every call through the same `breakers`
+ * (the cockatiel adapter's included), and no wait is started that would pass `timeout.totalMs` from
+ * the first attempt's start.
  *
  * ```ts
  * const breakers = createEndpointBreakers({ policy: partnerCenter() });
@@ -151,14 +183,23 @@ export function retryThroughBreaker<T>(
   call: (attemptNumber: number) => PromiseLike<T> | T,
   options: RetryThroughBreakerOptions = {},
 ): Promise<T> {
-  const { policy } = breakers.resolve(target);
+  const { key, policy } = breakers.resolve(target);
+  const budget = retryBudgetOf(breakers, key, policy.retryBudget);
+  const state: CallState = { budget };
+  budget.recordCall();
   return pRetry(
-    (attemptNumber) => breakers.run(target, () => call(attemptNumber)),
-    pRetryOptions({
-      method: target.method,
-      policy,
-      ...(target.headers !== undefined ? { headers: target.headers } : {}),
-      ...options,
-    }),
+    (attemptNumber) => {
+      state.startedAt ??= Date.now();
+      return breakers.run(target, () => call(attemptNumber));
+    },
+    retryOptions(
+      {
+        method: target.method,
+        policy,
+        ...(target.headers !== undefined ? { headers: target.headers } : {}),
+        ...options,
+      },
+      state,
+    ),
   );
 }

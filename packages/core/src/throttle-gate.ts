@@ -1,6 +1,30 @@
-import type { ThrottlePolicy } from '@breakwater/policies';
+import {
+  backoffDelay,
+  type Policy,
+  parseRetryAfter,
+  type Verdict,
+  type VerdictReason,
+} from '@breakwater/policies';
 import { ThrottledError } from './errors.ts';
+import type { Reporter } from './reporter.ts';
 import { sleep } from './sleep.ts';
+
+/**
+ * What a call learnt at the gate, shown again just before its request goes out: another caller's
+ * response may have closed the gate between the call passing it and the send.
+ */
+export interface GatePass {
+  /** True when the gate still lets this call's request out now. */
+  letsThrough(): boolean;
+}
+
+/** Verdicts of a status in the retry lists: classify read the response's delay headers for them. */
+const DELAY_READ: ReadonlySet<VerdictReason> = new Set([
+  'throttled',
+  'transient-status',
+  'not-idempotent',
+  'retry-after-exceeds-cap',
+]);
 
 /**
  * The throttle gate of one endpoint key. No JavaScript client shares what one caller was told with the
@@ -10,28 +34,53 @@ import { sleep } from './sleep.ts';
  * gate opens, so the upstream does not meet them all in the same millisecond the cool-down ends.
  * Spreading (rather than releasing one call per fixed interval) never caps the endpoint's throughput
  * below what the callers offer, so a queue cannot build up behind the gate.
+ *
+ * The gate owns its rule (which response closes it, for how long), its state and its events
+ * (`throttled`, `gate-open`).
  */
 export class ThrottleGate {
-  private readonly key: string;
-  private readonly policy: ThrottlePolicy;
+  private readonly policy: Pick<Policy, 'throttle' | 'retry'>;
   private readonly random: () => number;
-  private readonly onOpen: () => void;
+  private readonly report: Reporter;
   private closedUntil = 0;
   /** The part of the closure that a 429 set: it holds every call, however long it has waited. */
   private strictUntil = 0;
   private announcedOpen = true;
+  /** Calls waiting at the gate now. */
   waiting = 0;
 
-  constructor(key: string, policy: ThrottlePolicy, random: () => number, onOpen: () => void) {
-    this.key = key;
+  constructor(policy: Pick<Policy, 'throttle' | 'retry'>, random: () => number, report: Reporter) {
     this.policy = policy;
     this.random = random;
-    this.onOpen = onOpen;
+    this.report = report;
   }
 
   /** Epoch ms until which the gate is closed, or null when it is open. */
   get closedUntilMs(): number | null {
     return this.closedUntil > Date.now() ? this.closedUntil : null;
+  }
+
+  /**
+   * Learns from a response (its status and the verdict classify gave it) after attempt `attempt`. A
+   * server delay on one of `throttle.statuses` (429, 503) closes the gate for every caller of the key;
+   * a 429 without one closes it for the throttling backoff. No response closes it for longer than
+   * `retry.maxRetryAfterMs`: one absurd or hostile `Retry-After` must not lock every caller out for
+   * days. The `throttled` event reports the server's delay as sent.
+   */
+  observe(
+    response: { readonly status: number; readonly headers: Headers },
+    verdict: Verdict,
+    attempt: number,
+  ): void {
+    const { status } = response;
+    if (!this.policy.throttle.enabled || !this.policy.throttle.statuses.includes(status)) return;
+    const delayMs =
+      serverDelay(response, verdict) ?? (status === 429 ? this.throttlingBackoff(attempt) : undefined);
+    if (delayMs === undefined) return;
+    const closedForMs = Math.min(delayMs, this.policy.retry.maxRetryAfterMs);
+    if (closedForMs <= 0 || !this.close(closedForMs, status === 429)) return;
+    const at = Date.now();
+    this.report.send('throttled', { delayMs, until: at + closedForMs, status }, at);
   }
 
   /**
@@ -56,41 +105,54 @@ export class ThrottleGate {
   /**
    * Waits until the gate lets this call through. Rejects at once with ThrottledError, sending nothing,
    * when the call's release falls after its deadline; rejects with the signal's reason on abort.
-   * @returns whether the call waited (see {@link holds}).
    */
-  async pass(signal: AbortSignal, deadlineAt: number): Promise<boolean> {
+  async pass(signal: AbortSignal, deadlineAt: number): Promise<GatePass> {
     let now = Date.now();
     let waited = false;
-    for (;;) {
-      // A call released while another response closed the gate again waits for the new closure,
-      // unless it has waited once already and the new closure is not a 429's.
-      const until = waited ? this.strictUntil : this.closedUntil;
-      if (!this.policy.enabled || until <= now) break;
-      const wakeAt = until + Math.floor(this.random() * this.policy.releaseSpreadMs);
+    // A call released while another response closed the gate again waits for the new closure,
+    // unless it has waited once already and the new closure is not a 429's.
+    for (let until = this.until(waited); until > now; until = this.until(waited)) {
+      const wakeAt = until + Math.floor(this.random() * this.policy.throttle.releaseSpreadMs);
       if (wakeAt > deadlineAt) {
-        throw new ThrottledError({ endpoint: this.key, retryAfterMs: this.closedUntil - now });
+        throw new ThrottledError({ endpoint: this.report.key, retryAfterMs: this.closedUntil - now });
       }
-      this.waiting++;
-      try {
-        await sleep(wakeAt - now, signal);
-      } finally {
-        this.waiting--;
-      }
+      await this.wait(wakeAt - now, signal);
       waited = true;
       now = Date.now();
     }
     if (!this.announcedOpen) {
       this.announcedOpen = true;
-      this.onOpen();
+      this.report.send('gate-open', {});
     }
-    return waited;
+    return { letsThrough: () => this.until(waited) <= Date.now() };
   }
 
-  /**
-   * True when the gate would hold a call now: checked with no await before the send, since another
-   * caller's response may close the gate between a call passing it and its request going out.
-   */
-  holds(waited: boolean): boolean {
-    return this.policy.enabled && (waited ? this.strictUntil : this.closedUntil) > Date.now();
+  /** When the gate opens for a call that has (or has not) waited once already; 0 when it is off. */
+  private until(waited: boolean): number {
+    if (!this.policy.throttle.enabled) return 0;
+    return waited ? this.strictUntil : this.closedUntil;
   }
+
+  private async wait(ms: number, signal: AbortSignal): Promise<void> {
+    this.waiting++;
+    try {
+      await sleep(ms, signal);
+    } finally {
+      this.waiting--;
+    }
+  }
+
+  private throttlingBackoff(attempt: number): number {
+    const state = { retry: attempt, previousDelayMs: undefined, throttled: true };
+    return backoffDelay(this.policy.retry.backoff, state, this.random);
+  }
+}
+
+/**
+ * The server's delay, as classify read it into the verdict. Classify reads the delay headers only for
+ * statuses it may retry; a throttle status outside those lists (configurable) is read here, once.
+ */
+function serverDelay(response: { readonly headers: Headers }, verdict: Verdict): number | undefined {
+  if (DELAY_READ.has(verdict.reason)) return verdict.delayMs;
+  return parseRetryAfter(response.headers, Date.now())?.delayMs;
 }

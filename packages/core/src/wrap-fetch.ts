@@ -6,11 +6,19 @@ import {
   type EndpointRule,
   type PolicyInput,
 } from '@breakwater/policies';
+import { discardBody, readWithin } from './body-reads.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
-import { EndpointPipeline } from './pipeline.ts';
+import { HttpError } from './http-error.ts';
+import { type CallEnd, EndpointPipeline } from './pipeline.ts';
 import { randomUuid } from './random-id.ts';
 import { EndpointRegistry, maxEndpointsOf } from './registry.ts';
-import { callerSignalOf, DEFAULT_MAX_BUFFER_BYTES, passThroughReason, prepareRequest } from './replay.ts';
+import {
+  callerSignalOf,
+  DEFAULT_MAX_BUFFER_BYTES,
+  type PreparedRequest,
+  passThroughReason,
+  prepareRequest,
+} from './replay.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
 
 /** Options of {@link wrapFetch}. Validated when `wrapFetch` is called, never at the first request. */
@@ -90,12 +98,12 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     emit: emitter(options.onEvent),
     listening: options.onEvent !== undefined,
     random: options.random ?? Math.random,
-    throwHttpErrors: options.throwHttpErrors ?? false,
   };
   const registry = new EndpointRegistry(
     settings.maxEndpoints,
     (key, policy) => new EndpointPipeline(key, policy, deps),
   );
+  const throwHttpErrors = options.throwHttpErrors ?? false;
 
   const { maxBufferBytes, baseUrl } = settings;
   const wrapped = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
@@ -110,7 +118,8 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
         // Generated once per call, so every attempt carries the same value (an idempotency key must).
         if (!request.headers.has(name)) request.setHeader(name, randomUuid());
       }
-      return await registry.get(key, policy).execute(request, callerSignal);
+      const end = await registry.get(key, policy).execute(request, callerSignal);
+      return await handBack(end, request, key, throwHttpErrors ? callerSignal : NO_HTTP_ERRORS);
     } catch (error) {
       // A stream body nothing will read any more (the call was refused, aborted or failed) must not
       // stay locked with its source open.
@@ -119,6 +128,44 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     }
   };
   return Object.assign(wrapped, { breakers: () => registry.snapshots() });
+}
+
+/** Passed instead of the caller's signal when every status resolves (`throwHttpErrors: false`). */
+const NO_HTTP_ERRORS = null;
+
+/**
+ * Hands a call's end back as fetch would: the Response, or the error thrown. With `throwHttpErrors`
+ * (a `callerSignal` that is not {@link NO_HTTP_ERRORS}) a non-2xx Response rejects with an HttpError,
+ * whose body read ends with the attempt's timeout, the call's deadline or the caller's abort: an error
+ * body that stalls gives an HttpError without payload, on time.
+ */
+async function handBack(
+  { result, attempts }: CallEnd,
+  request: PreparedRequest,
+  endpoint: string,
+  callerSignal: AbortSignal | undefined | typeof NO_HTTP_ERRORS,
+): Promise<Response> {
+  const { response, verdict } = result;
+  if (!response) throw result.error;
+  if (callerSignal === NO_HTTP_ERRORS || response.ok) return response;
+  try {
+    const error = await readWithin(result.readBy, callerSignal, (signal) =>
+      HttpError.from(response, {
+        method: request.method,
+        url: request.url.href,
+        attempts,
+        endpoint,
+        requestHeaders: request.headers,
+        signal,
+        ...(verdict.delayMs !== undefined ? { retryAfterMs: verdict.delayMs } : {}),
+      }),
+    );
+    callerSignal?.throwIfAborted();
+    throw error;
+  } finally {
+    // The HttpError read what it keeps; what is left of the body goes.
+    discardBody(response);
+  }
 }
 
 function validateOptions(options: WrapFetchOptions): {

@@ -4,7 +4,8 @@
  * - What to do with an outcome: {@link classify} applies the default outcome table (or an endpoint's
  *   own) to a response or error, using {@link parseRetryAfter} for server delays, {@link recognizeError}
  *   for thrown errors and {@link isIdempotent} for whether a request may be repeated.
- * - How long to wait: {@link backoffDelay}.
+ * - How long to wait: {@link backoffDelay}; whether to retry at all: {@link nextStep}, the one retry
+ *   decision of core's loop and its cockatiel and p-retry adapters.
  * - Which policy applies: {@link definePolicy} and {@link mergePolicy} build policies over
  *   {@link DEFAULT_POLICY}; {@link createEndpointResolver} maps (method, URL) to an endpoint key and
  *   policy; {@link partnerCenter} is the preset for Microsoft Partner Center.
@@ -26,6 +27,13 @@ export { type RecognizedError, recognizeError } from './fetch-errors.ts';
 export { isFetchManagedHeader, isSecretHeader } from './headers.ts';
 export { isIdempotent } from './idempotency.ts';
 export { definePolicy, mergePolicy } from './merge.ts';
+export {
+  type NextStep,
+  nextStep,
+  type RetryDecision,
+  type RetryFacts,
+  type StopReason,
+} from './next-step.ts';
 export { partnerCenter } from './presets.ts';
 export { parseHttpDate, parseRetryAfter, type ServerDelay } from './retry-after.ts';
 export { isToken, TOKEN_CHAR } from './token.ts';

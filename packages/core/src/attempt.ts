@@ -1,0 +1,164 @@
+import { classify, type Outcome, type Policy, type Verdict } from '@breakwater/policies';
+import { type TimeoutPolicy as CockatielTimeout, TimeoutStrategy, timeout } from 'cockatiel';
+import { TimeoutError } from './errors.ts';
+import { redactUrl } from './redact.ts';
+import type { PreparedRequest } from './replay.ts';
+import { type Reporter, statusOf } from './reporter.ts';
+import { MAX_TIMER_MS } from './sleep.ts';
+import type { GatePass, ThrottleGate } from './throttle-gate.ts';
+import type { FetchLike } from './types.ts';
+
+/** One attempt's result, as the retry loop and the breaker see it. */
+export interface AttemptResult {
+  readonly outcome: Outcome;
+  readonly response?: Response;
+  readonly error?: unknown;
+  readonly verdict: Verdict;
+  /** The attempt was stopped by the call's total deadline. */
+  readonly deadlineExceeded?: true;
+  /** Nothing was sent: the throttle gate closed between the call passing it and the send. */
+  readonly gateClosed?: true;
+  /**
+   * Epoch ms by which breakwater's own reads of this attempt's body (the payload veto, HttpError) must
+   * end: when the attempt's timeout or the call's deadline expires, whichever is first.
+   */
+  readonly readBy?: number;
+}
+
+/** What an attempt returns when the gate closed just before the send. */
+const GATE_CLOSED: AttemptResult = {
+  outcome: { kind: 'error', error: null },
+  verdict: { action: 'return', breaker: 'ignore', reason: 'throttled' },
+  gateClosed: true,
+};
+
+/** What every attempt of one endpoint key shares. */
+export interface AttemptDeps {
+  readonly policy: Policy;
+  /** The user's fetch. Always called unbound (never as `deps.fetch(...)`): see `send`. */
+  readonly fetch: FetchLike;
+  readonly gate: ThrottleGate;
+  readonly report: Reporter;
+  /** The attempt timeout at `timeout.attemptMs`, built once per key. */
+  readonly attemptTimeout: CockatielTimeout;
+}
+
+/** One call on its way through the pipeline. */
+export interface Call {
+  readonly request: PreparedRequest;
+  readonly callerSignal: AbortSignal | undefined;
+  /** The caller's signal, or one that never aborts: for the waits. */
+  readonly signal: AbortSignal;
+  /** Epoch ms when the call's total deadline passes. */
+  readonly deadlineAt: number;
+}
+
+/**
+ * A cooperative cockatiel timeout that leaves the signal alone when the function returns
+ * (`abortOnReturn: false`): the Response handed back must stay readable, and cockatiel would otherwise
+ * abort the signal its body is streamed under as soon as the headers arrive.
+ */
+export function attemptTimeoutOf(ms: number): CockatielTimeout {
+  return timeout(Math.min(Math.max(0, ms), MAX_TIMER_MS), {
+    strategy: TimeoutStrategy.Cooperative,
+    abortOnReturn: false,
+  });
+}
+
+/**
+ * Attempt number `attempt` of `call`, under the attempt timeout, classified and reported; `pass` is
+ * what the call learnt at the throttle gate. Never throws for a fetch failure.
+ */
+export async function runAttempt(
+  deps: AttemptDeps,
+  call: Call,
+  attempt: number,
+  pass: GatePass,
+): Promise<AttemptResult> {
+  const started = performance.now();
+  const { attemptMs } = deps.policy.timeout;
+  // The attempt's timer doubles as the call's deadline when less than an attempt's time is left.
+  const left = call.deadlineAt - Date.now();
+  const readBy = Math.min(Date.now() + attemptMs, call.deadlineAt);
+  const cut = left <= attemptMs;
+  const result = await (cut ? attemptTimeoutOf(left) : deps.attemptTimeout).execute(
+    ({ signal }) => (pass.letsThrough() ? send(deps, call, attempt, signal, cut) : GATE_CLOSED),
+    call.callerSignal,
+  );
+  if (result === GATE_CLOSED) return result;
+  reportAttempt(deps.report, call, attempt, result, performance.now() - started);
+  return { ...result, readBy };
+}
+
+/**
+ * Sends the request, with no await between the gate's last look (see `runAttempt`) and the send:
+ * another caller's response may have closed the gate while this call made its way from the gate.
+ */
+async function send(
+  deps: AttemptDeps,
+  call: Call,
+  attempt: number,
+  signal: AbortSignal,
+  cutByDeadline: boolean,
+): Promise<AttemptResult> {
+  const { callerSignal, request } = call;
+  // The attempt signal follows the caller only until the attempt returns; the caller's own signal is
+  // added so that aborting also stops the body of the Response handed back.
+  const fetchSignal = callerSignal ? AbortSignal.any([signal, callerSignal]) : signal;
+  // Called unbound: a browser's fetch throws `Illegal invocation` when called as a method of any
+  // object but the global one, and `deps.fetch(...)` would pass `deps` as `this`.
+  const { fetch } = deps;
+  let error: unknown;
+  try {
+    const response = await fetch(...request.attempt(fetchSignal));
+    const outcome: Outcome = { kind: 'response', status: response.status, headers: response.headers };
+    const verdict = classify(outcome, request, deps.policy, { now: Date.now() });
+    // The gate learns on the first turn after the response, so that no other caller of the key slips
+    // a request in while this outcome travels back through the pipeline.
+    deps.gate.observe(response, verdict, attempt);
+    return { outcome, response, verdict };
+  } catch (thrown) {
+    error = thrown;
+  }
+  // Stopped by its caller or its deadline, an attempt says nothing about the upstream: never retried,
+  // ignored by the breaker.
+  const deadlineExceeded = signal.aborted && cutByDeadline && !callerSignal?.aborted;
+  if (signal.aborted && !cutByDeadline && !callerSignal?.aborted) error = timedOut(deps, attempt, error);
+  const outcome: Outcome = { kind: 'error', error };
+  const callerAborted = callerSignal?.aborted === true || deadlineExceeded;
+  const verdict = classify(outcome, request, deps.policy, { now: Date.now(), callerAborted });
+  return { outcome, error, verdict, ...(deadlineExceeded ? { deadlineExceeded } : {}) };
+}
+
+function timedOut(deps: AttemptDeps, attempt: number, cause: unknown): TimeoutError {
+  const timeoutMs = deps.policy.timeout.attemptMs;
+  deps.report.timeout('attempt', timeoutMs, attempt);
+  return new TimeoutError({
+    scope: 'attempt',
+    timeoutMs,
+    endpoint: deps.report.key,
+    attempts: attempt,
+    cause,
+  });
+}
+
+function reportAttempt(
+  report: Reporter,
+  call: Call,
+  attempt: number,
+  result: AttemptResult,
+  durationMs: number,
+): void {
+  if (!report.listening) return;
+  const { reason, errorKind, errorCode } = result.verdict;
+  report.send('attempt', {
+    attempt,
+    method: call.request.method,
+    url: redactUrl(call.request.url),
+    durationMs,
+    reason,
+    ...statusOf(result),
+    ...(errorKind ? { errorKind } : {}),
+    ...(errorCode ? { errorCode } : {}),
+  });
+}

@@ -1,0 +1,61 @@
+import type { AttemptResult } from './attempt.ts';
+import type { BreakwaterEvent, GiveUpReason, RejectEvent, TimeoutEvent } from './events.ts';
+
+type Type = BreakwaterEvent['type'];
+/** What an event of `type` says beside its type, key and time. */
+type Fields<T extends Type> = Omit<Extract<BreakwaterEvent, { type: T }>, 'type' | 'key' | 'at'>;
+
+/**
+ * Builds the events of one endpoint key: each carries the key and the time it happened, so the code
+ * that reports says only what happened (`report.retry(...)`). Delivery is the emitter's (a listener that
+ * throws never breaks the call). Breaker events (break, half-open, reset, circuit-open rejects) are the
+ * breaker's own.
+ */
+export class Reporter {
+  readonly key: string;
+  /** False when nobody listens: events that cost work to build (the attempt's redacted URL) are skipped. */
+  readonly listening: boolean;
+  private readonly emit: (event: BreakwaterEvent) => void;
+
+  constructor(key: string, emit: (event: BreakwaterEvent) => void, listening: boolean) {
+    this.key = key;
+    this.emit = emit;
+    this.listening = listening;
+  }
+
+  /** Emits an event of `type`, stamped with the key and, unless `fields` has one, the time now. */
+  send<T extends Type>(type: T, fields: Fields<T>, at = Date.now()): void {
+    this.emit({ type, key: this.key, at, ...fields } as Extract<BreakwaterEvent, { type: T }>);
+  }
+
+  /** Another attempt, number `attempt`, follows `result` after `delayMs`. */
+  retry(result: AttemptResult, attempt: number, delayMs: number, delaySource: 'server' | 'backoff'): void {
+    this.send('retry', { attempt, delayMs, delaySource, reason: result.verdict.reason, ...statusOf(result) });
+  }
+
+  /** `result` is handed back after `attempts` attempts though a retry (or a server delay) called for more. */
+  giveUp(result: AttemptResult, attempts: number, reason: GiveUpReason, detail?: string): void {
+    const { errorKind, delayMs } = result.verdict;
+    this.send('give-up', {
+      attempts,
+      reason,
+      ...statusOf(result),
+      ...(errorKind ? { errorKind } : {}),
+      ...(delayMs !== undefined ? { delayMs } : {}),
+      ...(detail ? { detail } : {}),
+    });
+  }
+
+  reject(cause: RejectEvent['cause'], retryAfterMs?: number): void {
+    this.send('reject', { cause, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+  }
+
+  timeout(scope: TimeoutEvent['scope'], timeoutMs: number, attempt: number): void {
+    this.send('timeout', { scope, timeoutMs, attempt });
+  }
+}
+
+/** The status of a result's Response, as events carry it. */
+export function statusOf(result: AttemptResult): { status?: number } {
+  return result.response ? { status: result.response.status } : {};
+}
