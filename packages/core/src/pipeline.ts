@@ -7,6 +7,7 @@ import { CircuitBreaker } from './circuit-breaker.ts';
 import { BrokenCircuitError, BulkheadRejectedError, ThrottledError, TimeoutError } from './errors.ts';
 import type { BreakwaterEvent, GiveUpReason } from './events.ts';
 import { readErrorPayload } from './payload.ts';
+import { EndpointState } from './registry.ts';
 import type { PreparedRequest } from './replay.ts';
 import { Reporter } from './reporter.ts';
 import { RetryBudget } from './retry-budget.ts';
@@ -57,7 +58,7 @@ export class EndpointPipeline {
   private readonly gate: ThrottleGate;
   private readonly budget: RetryBudget;
   private readonly attemptDeps: AttemptDeps;
-  private inFlight = 0;
+  private readonly live: EndpointState;
 
   constructor(key: string, policy: Policy, deps: PipelineDeps) {
     this.key = key;
@@ -67,6 +68,11 @@ export class EndpointPipeline {
     this.breaker = new CircuitBreaker(key, policy.breaker, deps.emit);
     this.gate = new ThrottleGate(policy, deps.random, this.report);
     this.budget = new RetryBudget(policy.retryBudget);
+    this.live = new EndpointState(key, this.breaker, () => ({
+      throttledUntil: this.gate.closedUntilMs,
+      waiting: this.gate.waiting,
+      retryBudgetLeft: policy.retryBudget.enabled ? this.budget.left() : null,
+    }));
     const attemptTimeout: CockatielTimeout = attemptTimeoutOf(policy.timeout.attemptMs);
     this.attemptDeps = { policy, fetch: deps.fetch, gate: this.gate, report: this.report, attemptTimeout };
     if (policy.bulkhead) {
@@ -76,18 +82,11 @@ export class EndpointPipeline {
 
   /** True when dropping this pipeline loses nothing: breaker closed, gate open, no call in progress. */
   get evictable(): boolean {
-    return this.inFlight === 0 && this.gate.closedUntilMs === null && this.breaker.closed;
+    return this.live.evictable;
   }
 
   snapshot(): BreakerSnapshot {
-    return {
-      key: this.key,
-      ...this.breaker.snapshot(),
-      inFlight: this.inFlight,
-      throttledUntil: this.gate.closedUntilMs,
-      waiting: this.gate.waiting,
-      retryBudgetLeft: this.policy.retryBudget.enabled ? this.budget.left() : null,
-    };
+    return this.live.snapshot();
   }
 
   /**
@@ -103,20 +102,19 @@ export class EndpointPipeline {
       signal,
       deadlineAt: Date.now() + this.policy.timeout.totalMs,
     };
-    this.inFlight++;
+    return this.live.track(() => this.throughBulkhead(call));
+  }
+
+  private async throughBulkhead(call: Call): Promise<CallEnd> {
+    const { bulkhead } = this;
+    if (!bulkhead) return this.retryLoop(call);
+    const admission = await bulkhead.acquire(call.callerSignal, call.deadlineAt);
+    if (admission === 'full') throw this.bulkheadFull();
+    if (admission === 'deadline') throw this.deadlineExceeded(0);
     try {
-      const { bulkhead } = this;
-      if (!bulkhead) return await this.retryLoop(call);
-      const admission = await bulkhead.acquire(callerSignal, call.deadlineAt);
-      if (admission === 'full') throw this.bulkheadFull();
-      if (admission === 'deadline') throw this.deadlineExceeded(0);
-      try {
-        return await this.retryLoop(call);
-      } finally {
-        bulkhead.release();
-      }
+      return await this.retryLoop(call);
     } finally {
-      this.inFlight--;
+      bulkhead.release();
     }
   }
 
