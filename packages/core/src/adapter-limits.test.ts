@@ -1,8 +1,8 @@
 import type { PolicyInput } from '@breakwater/policies';
 import pRetry from 'p-retry';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createEndpointBreakers } from './call-breakers.ts';
 import { breakwaterPolicy } from './cockatiel.ts';
-import { createEndpointBreakers } from './endpoint-breakers.ts';
 import { pRetryOptions, retryThroughBreaker } from './p-retry.ts';
 import { SdkError } from './sdk-error.test-util.ts';
 

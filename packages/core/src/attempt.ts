@@ -1,12 +1,12 @@
 import { classify, type Outcome, type Policy, type Verdict } from '@breakwater/policies';
 import { type TimeoutPolicy as CockatielTimeout, TimeoutStrategy, timeout } from 'cockatiel';
-import { TimeoutError } from './errors.ts';
-import type { FetchLike } from './pipeline.ts';
+import { BreakwaterTimeoutError } from './errors.ts';
 import { redactUrl } from './redact.ts';
 import type { PreparedRequest } from './replay.ts';
 import { type Reporter, statusOf } from './reporter.ts';
 import { MAX_TIMER_MS } from './sleep.ts';
 import type { GatePass, ThrottleGate } from './throttle-gate.ts';
+import type { FetchLike } from './types.ts';
 
 /** One attempt's result, as the retry loop and the breaker see it. */
 export interface AttemptResult {
@@ -130,10 +130,10 @@ async function send(
   return { outcome, error, verdict, ...(deadlineExceeded ? { deadlineExceeded } : {}) };
 }
 
-function timedOut(deps: AttemptDeps, attempt: number, cause: unknown): TimeoutError {
+function timedOut(deps: AttemptDeps, attempt: number, cause: unknown): BreakwaterTimeoutError {
   const timeoutMs = deps.policy.timeout.attemptMs;
   deps.report.timeout('attempt', timeoutMs, attempt);
-  return new TimeoutError({
+  return new BreakwaterTimeoutError({
     scope: 'attempt',
     timeoutMs,
     endpoint: deps.report.key,

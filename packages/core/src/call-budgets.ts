@@ -1,5 +1,5 @@
 import type { RetryBudgetPolicy } from '@breakwater/policies';
-import type { EndpointBreakers } from './endpoint-breakers.ts';
+import type { EndpointBreakers } from './call-breakers.ts';
 import { RetryBudget } from './retry-budget.ts';
 
 /** Budgets per endpoint key, per set of breakers: calls that share breakers share budgets. */

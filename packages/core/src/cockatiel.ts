@@ -17,25 +17,19 @@ import {
   type IPolicy,
   type ISuccessEvent,
 } from 'cockatiel';
-import { retryBudgetOf } from './call-budgets.ts';
 import {
   type CallTarget,
   createEndpointBreakers,
   type EndpointBreakers,
   type SettledCall,
-} from './endpoint-breakers.ts';
+} from './call-breakers.ts';
+import { retryBudgetOf } from './call-budgets.ts';
 import type { BreakwaterEvent } from './events.ts';
-import type { FetchLike } from './pipeline.ts';
 import { sleep } from './sleep.ts';
+import type { FetchLike } from './types.ts';
 import { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
 
-export {
-  type CallTarget,
-  createEndpointBreakers,
-  type EndpointBreakers,
-  type EndpointBreakersOptions,
-  type SettledCall,
-} from './endpoint-breakers.ts';
+export * from './call-breakers.ts';
 
 /** What a function run by {@link BreakwaterPolicy} receives. */
 export interface BreakwaterPolicyContext extends IDefaultPolicyContext {
@@ -92,7 +86,7 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
 
   constructor(options: BreakwaterPolicyOptions) {
     if (options === null || typeof options !== 'object') {
-      throw new ConfigError('options', `must be an object, got ${typeof options}`);
+      throw new ConfigError({ path: 'options', reason: `must be an object, got ${typeof options}` });
     }
     const { target, breakers, random = Math.random } = options;
     this.breakers =

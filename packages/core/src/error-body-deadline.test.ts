@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HttpError } from './http-error.ts';
-import type { FetchLike } from './pipeline.ts';
+import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 /**

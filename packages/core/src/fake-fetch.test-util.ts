@@ -1,4 +1,4 @@
-import type { FetchLike } from './pipeline.ts';
+import type { FetchLike } from './types.ts';
 
 /** One scripted answer: a response description, an error to throw, or a function of the call. */
 export type Script =

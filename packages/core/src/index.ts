@@ -2,6 +2,7 @@
  * @breakwater/core: the runtime. `wrapFetch(fetch, options)` returns a function with fetch's exact
  * signature that retries what is worth retrying, fails fast on client errors and opens a circuit breaker
  * per endpoint when an upstream keeps failing, all configured per endpoint (see @breakwater/policies).
+ * `createEndpointBreakers` gives the same per-endpoint breakers to calls that are not fetch calls.
  */
 export {
   BreakwaterError,
@@ -11,6 +12,13 @@ export {
   isBreakwaterError,
   isConfigError,
 } from '@breakwater/policies';
+export {
+  type CallTarget,
+  createEndpointBreakers,
+  type EndpointBreakers,
+  type EndpointBreakersOptions,
+  type SettledCall,
+} from './call-breakers.ts';
 export {
   BreakwaterTimeoutError,
   type BreakwaterTimeoutErrorOptions,
@@ -44,7 +52,7 @@ export type {
 } from './events.ts';
 export { HttpError, type HttpErrorContext, type HttpErrorOptions, isHttpError } from './http-error.ts';
 export { type ErrorPayload, parseErrorPayload, readErrorPayload } from './payload.ts';
-export type { BreakerSnapshot, FetchLike } from './pipeline.ts';
 export { isSecretHeader, redactHeaders, redactUrl } from './redact.ts';
+export type { BreakerSnapshot, BreakerState, FetchLike } from './types.ts';
 export { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
 export { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';

@@ -14,7 +14,7 @@
  */
 import { ConfigError } from '@breakwater/policies';
 import kyDefault, { type KyInstance, type Options as KyOptions } from 'ky';
-import type { BreakerSnapshot, FetchLike } from './pipeline.ts';
+import type { BreakerSnapshot, FetchLike } from './types.ts';
 import { type WrapFetchOptions, wrapFetch } from './wrap-fetch.ts';
 
 /** Options of {@link breakwaterKy}: those of `wrapFetch` (but `throwHttpErrors`, which is ky's), plus ky's. */

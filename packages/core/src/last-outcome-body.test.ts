@@ -2,7 +2,7 @@ import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpError } from './http-error.ts';
 import { type LocalServer, startLocalServer } from './local-server.test-util.ts';
-import type { FetchLike } from './pipeline.ts';
+import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 // A call that ends on an earlier attempt's outcome (the breaker opened, the gate or the deadline

@@ -1,7 +1,7 @@
 import { ConfigError, type PolicyInput } from '@breakwater/policies';
 import pRetry from 'p-retry';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createEndpointBreakers } from './endpoint-breakers.ts';
+import { createEndpointBreakers } from './call-breakers.ts';
 import { BrokenCircuitError } from './errors.ts';
 import { HttpError } from './http-error.ts';
 import { pRetryOptions, retryThroughBreaker } from './p-retry.ts';

@@ -21,20 +21,14 @@ import {
   type PolicyInput,
 } from '@breakwater/policies';
 import pRetry, { type Options, type RetryContext } from 'p-retry';
+import type { CallTarget, EndpointBreakers } from './call-breakers.ts';
 import { retryBudgetOf } from './call-budgets.ts';
 import { outcomeOfError } from './call-outcome.ts';
-import type { CallTarget, EndpointBreakers } from './endpoint-breakers.ts';
 import { BrokenCircuitError, BulkheadRejectedError, ThrottledError } from './errors.ts';
 import type { RetryBudget } from './retry-budget.ts';
 import { sleep } from './sleep.ts';
 
-export {
-  type CallTarget,
-  createEndpointBreakers,
-  type EndpointBreakers,
-  type EndpointBreakersOptions,
-  type SettledCall,
-} from './endpoint-breakers.ts';
+export * from './call-breakers.ts';
 
 /** Options of {@link pRetryOptions}. */
 export interface PRetryPolicyOptions {
@@ -144,7 +138,7 @@ function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
 
 function checkOptions(options: PRetryPolicyOptions): void {
   if (options === null || typeof options !== 'object') {
-    throw new ConfigError('options', `must be an object, got ${typeof options}`);
+    throw new ConfigError({ path: 'options', reason: `must be an object, got ${typeof options}` });
   }
   if (typeof options.method !== 'string' || options.method.trim() === '') {
     throw new ConfigError(
@@ -153,7 +147,10 @@ function checkOptions(options: PRetryPolicyOptions): void {
     );
   }
   if (options.shouldRetry !== undefined && typeof options.shouldRetry !== 'function') {
-    throw new ConfigError('shouldRetry', `must be a function, got ${typeof options.shouldRetry}`);
+    throw new ConfigError({
+      path: 'shouldRetry',
+      reason: `must be a function, got ${typeof options.shouldRetry}`,
+    });
   }
 }
 

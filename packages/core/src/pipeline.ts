@@ -3,32 +3,25 @@ import type { TimeoutPolicy as CockatielTimeout } from 'cockatiel';
 import { type AttemptDeps, type AttemptResult, attemptTimeoutOf, type Call, runAttempt } from './attempt.ts';
 import { discardBody, readWithin } from './body-reads.ts';
 import { Bulkhead } from './bulkhead.ts';
-import { type BreakerState, EndpointBreaker } from './endpoint-breaker.ts';
-import { BrokenCircuitError, BulkheadRejectedError, ThrottledError, TimeoutError } from './errors.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
+import {
+  BreakwaterTimeoutError,
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  ThrottledError,
+} from './errors.ts';
 import type { BreakwaterEvent, GiveUpReason } from './events.ts';
 import { readErrorPayload } from './payload.ts';
+import { EndpointState } from './registry.ts';
 import type { PreparedRequest } from './replay.ts';
 import { Reporter } from './reporter.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { sleep } from './sleep.ts';
 import { type GatePass, ThrottleGate } from './throttle-gate.ts';
+import type { BreakerSnapshot, FetchLike } from './types.ts';
 
-/** Any function with fetch's call signature. */
-export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
-
-/** What `fetch.breakers()` reports for one endpoint key. */
-export interface BreakerSnapshot extends BreakerState {
-  /** Rule name plus origin (plus the `keyHeader` value, for a partitioned rule). */
-  readonly key: string;
-  /** Calls of this endpoint in progress. */
-  readonly inFlight: number;
-  /** Epoch ms until which the throttle gate holds every call, or null while it is open. */
-  readonly throttledUntil: number | null;
-  /** Calls waiting at the throttle gate. */
-  readonly waiting: number;
-  /** Retries the endpoint's retry budget still allows in its window; null when the budget is off. */
-  readonly retryBudgetLeft: number | null;
-}
+// Re-exported for one release, for modules that imported them from here: their home is types.ts.
+export type { BreakerSnapshot, FetchLike } from './types.ts';
 
 /** Shared by every endpoint pipeline of one wrapped fetch. */
 export interface PipelineDeps {
@@ -65,21 +58,26 @@ export class EndpointPipeline {
   readonly policy: Policy;
   private readonly random: () => number;
   private readonly report: Reporter;
-  private readonly breaker: EndpointBreaker;
+  private readonly breaker: CircuitBreaker;
   private readonly bulkhead: Bulkhead | undefined;
   private readonly gate: ThrottleGate;
   private readonly budget: RetryBudget;
   private readonly attemptDeps: AttemptDeps;
-  private inFlight = 0;
+  private readonly live: EndpointState;
 
   constructor(key: string, policy: Policy, deps: PipelineDeps) {
     this.key = key;
     this.policy = policy;
     this.random = deps.random;
     this.report = new Reporter(key, deps.emit, deps.listening);
-    this.breaker = new EndpointBreaker(key, policy.breaker, deps.emit);
+    this.breaker = new CircuitBreaker(key, policy.breaker, deps.emit);
     this.gate = new ThrottleGate(policy, deps.random, this.report);
     this.budget = new RetryBudget(policy.retryBudget);
+    this.live = new EndpointState(key, this.breaker, () => ({
+      throttledUntil: this.gate.closedUntilMs,
+      waiting: this.gate.waiting,
+      retryBudgetLeft: policy.retryBudget.enabled ? this.budget.left() : null,
+    }));
     const attemptTimeout: CockatielTimeout = attemptTimeoutOf(policy.timeout.attemptMs);
     this.attemptDeps = { policy, fetch: deps.fetch, gate: this.gate, report: this.report, attemptTimeout };
     if (policy.bulkhead) {
@@ -89,24 +87,17 @@ export class EndpointPipeline {
 
   /** True when dropping this pipeline loses nothing: breaker closed, gate open, no call in progress. */
   get evictable(): boolean {
-    return this.inFlight === 0 && this.gate.closedUntilMs === null && this.breaker.closed;
+    return this.live.evictable;
   }
 
   snapshot(): BreakerSnapshot {
-    return {
-      key: this.key,
-      ...this.breaker.snapshot(),
-      inFlight: this.inFlight,
-      throttledUntil: this.gate.closedUntilMs,
-      waiting: this.gate.waiting,
-      retryBudgetLeft: this.policy.retryBudget.enabled ? this.budget.left() : null,
-    };
+    return this.live.snapshot();
   }
 
   /**
    * Runs one logical call. `callerSignal` is the caller's own AbortSignal, if any. The total deadline
    * starts here, so time spent queued at the bulkhead counts: a queued call leaves the queue at its
-   * deadline (TimeoutError, scope `total`, 0 attempts) or at once on abort, and never takes a slot.
+   * deadline (BreakwaterTimeoutError, scope `total`, 0 attempts) or at once on abort, and never takes a slot.
    */
   async execute(request: PreparedRequest, callerSignal: AbortSignal | undefined): Promise<CallEnd> {
     const signal = callerSignal ?? NEVER_ABORTED;
@@ -116,20 +107,19 @@ export class EndpointPipeline {
       signal,
       deadlineAt: Date.now() + this.policy.timeout.totalMs,
     };
-    this.inFlight++;
+    return this.live.track(() => this.throughBulkhead(call));
+  }
+
+  private async throughBulkhead(call: Call): Promise<CallEnd> {
+    const { bulkhead } = this;
+    if (!bulkhead) return this.retryLoop(call);
+    const admission = await bulkhead.acquire(call.callerSignal, call.deadlineAt);
+    if (admission === 'full') throw this.bulkheadFull();
+    if (admission === 'deadline') throw this.deadlineExceeded(0);
     try {
-      const { bulkhead } = this;
-      if (!bulkhead) return await this.retryLoop(call);
-      const admission = await bulkhead.acquire(callerSignal, call.deadlineAt);
-      if (admission === 'full') throw this.bulkheadFull();
-      if (admission === 'deadline') throw this.deadlineExceeded(0);
-      try {
-        return await this.retryLoop(call);
-      } finally {
-        bulkhead.release();
-      }
+      return await this.retryLoop(call);
     } finally {
-      this.inFlight--;
+      bulkhead.release();
     }
   }
 
@@ -176,7 +166,7 @@ export class EndpointPipeline {
   /**
    * Waits at the throttle gate before attempt `attempts + 1`. Undefined when the call must end on its
    * last outcome: the deadline passed, or the gate will not open before it. A call with no outcome yet
-   * fails instead, having sent nothing: TimeoutError, or ThrottledError with the remaining delay.
+   * fails instead, having sent nothing: BreakwaterTimeoutError, or ThrottledError with the remaining delay.
    */
   private async passGate(
     call: Call,
@@ -287,10 +277,10 @@ export class EndpointPipeline {
     });
   }
 
-  private deadlineExceeded(attempts: number): TimeoutError {
+  private deadlineExceeded(attempts: number): BreakwaterTimeoutError {
     const timeoutMs = this.policy.timeout.totalMs;
     this.report.timeout('total', timeoutMs, attempts);
-    return new TimeoutError({ scope: 'total', timeoutMs, endpoint: this.key, attempts });
+    return new BreakwaterTimeoutError({ scope: 'total', timeoutMs, endpoint: this.key, attempts });
   }
 }
 

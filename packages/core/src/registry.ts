@@ -1,51 +1,112 @@
-import type { Policy } from '@breakwater/policies';
-import { type BreakerSnapshot, EndpointPipeline, type PipelineDeps } from './pipeline.ts';
+import { ConfigError, describeValue, type Policy } from '@breakwater/policies';
+import type { CircuitBreaker } from './circuit-breaker.ts';
+import type { BreakerSnapshot } from './types.ts';
+
+/** `maxEndpoints` when the options leave it out: keys are rule x origin, so a few dozen is typical. */
+export const DEFAULT_MAX_ENDPOINTS = 1000;
+
+/** What the registry keeps per endpoint key: something it can tell is idle, and show in `breakers()`. */
+export interface LiveEndpoint {
+  /** True when dropping it loses nothing: no call in progress, breaker closed, throttle gate open. */
+  readonly evictable: boolean;
+  snapshot(): BreakerSnapshot;
+}
+
+/** The throttle gate and retry budget part of a snapshot. */
+export type ThrottleState = Pick<BreakerSnapshot, 'throttledUntil' | 'waiting' | 'retryBudgetLeft'>;
+
+/** What an endpoint with neither gate nor budget (a breaker for calls that are not fetch) reports. */
+const UNTHROTTLED: ThrottleState = { throttledUntil: null, waiting: 0, retryBudgetLeft: null };
 
 /**
- * The live endpoint pipelines, built lazily per key and bounded: past `max` keys, the least recently
- * used pipelines whose breaker is closed and idle are dropped. An open or half-open breaker is never
- * dropped (forgetting it would send traffic to an upstream known to be down), so the bound can be
- * exceeded while more than `max` endpoints are failing at once.
+ * What every live endpoint has: its breaker and the calls in progress through it. From those (and the
+ * gate, when there is one) follow whether it may be dropped and what its snapshot says.
  */
-export class PipelineRegistry {
-  private readonly pipelines = new Map<string, EndpointPipeline>();
+export class EndpointState implements LiveEndpoint {
+  readonly key: string;
+  readonly breaker: CircuitBreaker;
+  private readonly throttle: () => ThrottleState;
+  private inFlight = 0;
+
+  constructor(key: string, breaker: CircuitBreaker, throttle: () => ThrottleState = () => UNTHROTTLED) {
+    this.key = key;
+    this.breaker = breaker;
+    this.throttle = throttle;
+  }
+
+  /** Runs `call` counted as in progress, so that the endpoint is not dropped under it. */
+  async track<R>(call: () => Promise<R>): Promise<R> {
+    this.inFlight++;
+    try {
+      return await call();
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  get evictable(): boolean {
+    return this.inFlight === 0 && this.breaker.closed && this.throttle().throttledUntil === null;
+  }
+
+  snapshot(): BreakerSnapshot {
+    return { key: this.key, ...this.breaker.snapshot(), inFlight: this.inFlight, ...this.throttle() };
+  }
+}
+
+/**
+ * The live endpoints of one wrapped fetch (its pipelines) or of one `createEndpointBreakers` (its
+ * breakers), built lazily per key and bounded: past `max` keys, the least recently used endpoints that
+ * are evictable are dropped. One that is not (an open or half-open breaker, a closed gate, a call in
+ * progress) is never dropped, since forgetting it would send traffic to an upstream known to be down,
+ * so the bound can be exceeded while more than `max` endpoints are failing at once.
+ */
+export class EndpointRegistry<T extends LiveEndpoint> {
+  private readonly live = new Map<string, T>();
   private readonly max: number;
-  private readonly deps: PipelineDeps;
+  private readonly create: (key: string, policy: Policy) => T;
   private newest: string | undefined;
 
-  constructor(max: number, deps: PipelineDeps) {
+  constructor(max: number, create: (key: string, policy: Policy) => T) {
     this.max = max;
-    this.deps = deps;
+    this.create = create;
   }
 
-  get(key: string, policy: Policy): EndpointPipeline {
-    let pipeline = this.pipelines.get(key);
+  /** The endpoint of `key`, built with `policy` if it is not live. */
+  get(key: string, policy: Policy): T {
+    let endpoint = this.live.get(key);
     // Most traffic goes to the key used last: it is already the most recent, nothing to reorder.
-    if (pipeline && key === this.newest) return pipeline;
-    if (pipeline) {
+    if (endpoint && key === this.newest) return endpoint;
+    if (endpoint) {
       // Map keeps insertion order: re-inserting marks the key as most recently used.
-      this.pipelines.delete(key);
+      this.live.delete(key);
     } else {
-      pipeline = new EndpointPipeline(key, policy, this.deps);
+      endpoint = this.create(key, policy);
     }
-    this.pipelines.set(key, pipeline);
+    this.live.set(key, endpoint);
     this.newest = key;
-    if (this.pipelines.size > this.max) this.evict(key);
-    return pipeline;
-  }
-
-  get size(): number {
-    return this.pipelines.size;
+    if (this.live.size > this.max) this.evict(key);
+    return endpoint;
   }
 
   snapshots(): BreakerSnapshot[] {
-    return [...this.pipelines.values()].map((p) => p.snapshot());
+    return [...this.live.values()].map((endpoint) => endpoint.snapshot());
   }
 
   private evict(keep: string): void {
-    for (const [key, pipeline] of this.pipelines) {
-      if (this.pipelines.size <= this.max) return;
-      if (key !== keep && pipeline.evictable) this.pipelines.delete(key);
+    for (const [key, endpoint] of this.live) {
+      if (this.live.size <= this.max) return;
+      if (key !== keep && endpoint.evictable) this.live.delete(key);
     }
   }
+}
+
+/** Checks the `maxEndpoints` option, shared by `wrapFetch` and `createEndpointBreakers`. */
+export function maxEndpointsOf(value: unknown = DEFAULT_MAX_ENDPOINTS): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigError({
+      path: 'maxEndpoints',
+      reason: `must be an integer >= 1, got ${describeValue(value)}`,
+    });
+  }
+  return value;
 }

@@ -16,6 +16,7 @@
  * wire and into a replay copy, which a retry sends before it continues pulling the source. Past
  * `maxBufferBytes` the copy is dropped and the request is no longer replayable.
  */
+import { isToken } from '@breakwater/policies';
 
 /** The default for {@link ReplayOptions.maxBufferBytes}: 1 MiB. */
 export const DEFAULT_MAX_BUFFER_BYTES = 1024 * 1024;
@@ -44,7 +45,7 @@ export interface ReplayOptions {
 }
 
 /** Why a prepared request can be sent only once. */
-export type NotReplayableReason = 'body-too-large-to-buffer' | 'body-already-used' | 'body-stream-errored';
+export type NotReplayableReason = 'body-too-large-to-buffer' | 'body-stream-errored';
 
 /** One logical fetch call, ready to be sent once per attempt. */
 export interface PreparedRequest {
@@ -83,8 +84,6 @@ export interface PreparedRequest {
 const NORMALISED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
 /** Methods fetch refuses to send. */
 const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
-/** RFC 9110 `token`. */
-const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Where undici (and Node's bundled undici) keep the origin set by `setGlobalOrigin()`. */
 const UNDICI_GLOBAL_ORIGIN = Symbol.for('undici.globalOrigin.1');
 
@@ -424,8 +423,8 @@ class BodyTee {
 
   get notReplayableReason(): NotReplayableReason | undefined {
     if (this.#failed) return 'body-stream-errored';
-    if (!this.#keeping) return 'body-too-large-to-buffer';
-    return this.#cancelled ? 'body-already-used' : undefined;
+    // A cancelled tee needs no reason: it is cancelled only when its call ends, and nothing asks then.
+    return this.#keeping ? undefined : 'body-too-large-to-buffer';
   }
 
   /** A new branch for an attempt, which supersedes every earlier one. */
@@ -584,7 +583,7 @@ function checkCredentials(url: URL): void {
 }
 
 function normaliseMethod(method: string): string {
-  if (!METHOD_TOKEN.test(method)) {
+  if (!isToken(method)) {
     throw new TypeError(`breakwater: "${method.slice(0, 40)}" is not a valid HTTP method`);
   }
   const upper = method.toUpperCase();

@@ -19,7 +19,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BrokenCircuitError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
-import type { FetchLike } from './pipeline.ts';
+import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, hit: number) => void;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import * as undici from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FetchLike } from './pipeline.ts';
+import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 /**

@@ -3,7 +3,7 @@ import { bulkhead, TimeoutStrategy, timeout } from 'cockatiel';
 import { describe, expect, it } from 'vitest';
 import { fetchWithPolicy, wrapFetchWithPolicies } from './cockatiel.ts';
 import { breakwaterKy } from './ky.ts';
-import type { FetchLike } from './pipeline.ts';
+import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const URL_A = 'https://api.test/v1/things';

@@ -9,14 +9,21 @@ import {
 import { discardBody, readWithin } from './body-reads.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
 import { HttpError } from './http-error.ts';
-import type { BreakerSnapshot, CallEnd, FetchLike } from './pipeline.ts';
+import { type CallEnd, EndpointPipeline } from './pipeline.ts';
 import { randomUuid } from './random-id.ts';
-import { PipelineRegistry } from './registry.ts';
-import { callerSignalOf, type PreparedRequest, passThroughReason, prepareRequest } from './replay.ts';
+import { EndpointRegistry, maxEndpointsOf } from './registry.ts';
+import {
+  callerSignalOf,
+  DEFAULT_MAX_BUFFER_BYTES,
+  type PreparedRequest,
+  passThroughReason,
+  prepareRequest,
+} from './replay.ts';
+import type { BreakerSnapshot, FetchLike } from './types.ts';
 
 /** Options of {@link wrapFetch}. Validated when `wrapFetch` is called, never at the first request. */
 export interface WrapFetchOptions {
-  /** The policy of every endpoint, merged over the built-in defaults (DESIGN.md). Default: the defaults. */
+  /** The policy of every endpoint, merged over the built-in defaults (`DEFAULT_POLICY`). Default: the defaults. */
   readonly policy?: PolicyInput;
   /** Per-endpoint rules, tried in order; the first match wins. Default: none. */
   readonly endpoints?: readonly EndpointRule[];
@@ -86,12 +93,16 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     ...(options.policy !== undefined ? { policy: options.policy } : {}),
     ...(options.endpoints !== undefined ? { endpoints: options.endpoints } : {}),
   });
-  const registry = new PipelineRegistry(settings.maxEndpoints, {
+  const deps = {
     fetch,
     emit: emitter(options.onEvent),
     listening: options.onEvent !== undefined,
     random: options.random ?? Math.random,
-  });
+  };
+  const registry = new EndpointRegistry(
+    settings.maxEndpoints,
+    (key, policy) => new EndpointPipeline(key, policy, deps),
+  );
   const throwHttpErrors = options.throwHttpErrors ?? false;
 
   const { maxBufferBytes, baseUrl } = settings;
@@ -163,27 +174,31 @@ function validateOptions(options: WrapFetchOptions): {
   baseUrl: string | undefined;
 } {
   if (options === null || typeof options !== 'object') {
-    throw new ConfigError('options', `must be an object, got ${describeValue(options)}`);
+    throw new ConfigError({ path: 'options', reason: `must be an object, got ${describeValue(options)}` });
   }
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key))
       throw new ConfigError(key, `unknown option (known: ${[...OPTION_KEYS].join(', ')})`);
   }
-  const { throwHttpErrors, onEvent, random, maxEndpoints = 1000, maxBufferBytes = 1024 * 1024 } = options;
+  const { throwHttpErrors, onEvent, random, maxBufferBytes = DEFAULT_MAX_BUFFER_BYTES } = options;
   if (throwHttpErrors !== undefined && typeof throwHttpErrors !== 'boolean') {
-    throw new ConfigError('throwHttpErrors', `must be a boolean, got ${describeValue(throwHttpErrors)}`);
+    throw new ConfigError({
+      path: 'throwHttpErrors',
+      reason: `must be a boolean, got ${describeValue(throwHttpErrors)}`,
+    });
   }
   if (onEvent !== undefined && typeof onEvent !== 'function') {
-    throw new ConfigError('onEvent', `must be a function, got ${describeValue(onEvent)}`);
+    throw new ConfigError({ path: 'onEvent', reason: `must be a function, got ${describeValue(onEvent)}` });
   }
   if (random !== undefined && typeof random !== 'function') {
-    throw new ConfigError('random', `must be a function, got ${describeValue(random)}`);
+    throw new ConfigError({ path: 'random', reason: `must be a function, got ${describeValue(random)}` });
   }
-  if (!Number.isSafeInteger(maxEndpoints) || maxEndpoints < 1) {
-    throw new ConfigError('maxEndpoints', `must be an integer >= 1, got ${describeValue(maxEndpoints)}`);
-  }
+  const maxEndpoints = maxEndpointsOf(options.maxEndpoints);
   if (!Number.isSafeInteger(maxBufferBytes) || maxBufferBytes < 0) {
-    throw new ConfigError('maxBufferBytes', `must be an integer >= 0, got ${describeValue(maxBufferBytes)}`);
+    throw new ConfigError({
+      path: 'maxBufferBytes',
+      reason: `must be an integer >= 0, got ${describeValue(maxBufferBytes)}`,
+    });
   }
   return { maxEndpoints, maxBufferBytes, baseUrl: validateBaseUrl(options.baseUrl) };
 }
@@ -192,11 +207,14 @@ function validateBaseUrl(baseUrl: unknown): string | undefined {
   if (baseUrl === undefined) return undefined;
   const href = baseUrl instanceof URL ? baseUrl.href : baseUrl;
   if (typeof href !== 'string' || !URL.canParse(href)) {
-    throw new ConfigError('baseUrl', `must be an absolute URL, got ${describeValue(baseUrl)}`);
+    throw new ConfigError({
+      path: 'baseUrl',
+      reason: `must be an absolute URL, got ${describeValue(baseUrl)}`,
+    });
   }
   const { protocol } = new URL(href);
   if (protocol !== 'http:' && protocol !== 'https:') {
-    throw new ConfigError('baseUrl', `must be an http: or https: URL, got ${protocol}`);
+    throw new ConfigError({ path: 'baseUrl', reason: `must be an http: or https: URL, got ${protocol}` });
   }
   return href;
 }

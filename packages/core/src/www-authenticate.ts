@@ -10,6 +10,7 @@
  * Commas separate both challenges and parameters; a comma followed by `name=` continues the current
  * challenge, anything else starts a new one.
  */
+import { TOKEN_CHAR } from '@breakwater/policies';
 
 /** One challenge of a `WWW-Authenticate` (or `Proxy-Authenticate`) header. */
 export interface AuthChallenge {
@@ -21,7 +22,6 @@ export interface AuthChallenge {
   token68?: string;
 }
 
-const TCHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
 const TOKEN68_CHAR = /[-._~+/0-9A-Za-z]/;
 
 /**
@@ -38,7 +38,7 @@ export function parseWwwAuthenticate(header: string | null): AuthChallenge[] {
   while (!p.atEnd()) {
     p.skip(/[\s,]/);
     if (p.atEnd()) break;
-    const scheme = p.take(TCHAR);
+    const scheme = p.take(TOKEN_CHAR);
     if (scheme === '') {
       // Not a challenge start: drop everything up to the next comma.
       p.skipUntil(',');
@@ -68,7 +68,7 @@ function parseChallengeBody(p: Parser, scheme: string): AuthChallenge {
 
   for (;;) {
     p.skip(/[ \t]/);
-    const name = p.take(TCHAR).toLowerCase();
+    const name = p.take(TOKEN_CHAR).toLowerCase();
     p.skip(/[ \t]/);
     if (name === '' || p.peek() !== '=') {
       // Malformed parameter: give up on this challenge's remaining text up to the next comma.
@@ -172,7 +172,7 @@ class Parser {
     let j = this.#i;
     while (j < this.#s.length && /[\s,]/.test(this.#s.charAt(j))) j += 1;
     const nameStart = j;
-    while (j < this.#s.length && TCHAR.test(this.#s.charAt(j))) j += 1;
+    while (j < this.#s.length && TOKEN_CHAR.test(this.#s.charAt(j))) j += 1;
     if (j === nameStart) return false;
     while (j < this.#s.length && /[ \t]/.test(this.#s.charAt(j))) j += 1;
     return this.#s.charAt(j) === '=';

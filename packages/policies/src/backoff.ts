@@ -1,4 +1,12 @@
-import type { BackoffPolicy } from './types.ts';
+import type { BackoffKind, BackoffPolicy } from './types.ts';
+
+/** Every backoff shape, the one list the `BackoffKind` type and both checks of `kind` read. */
+export const BACKOFF_KINDS = ['decorrelated-jitter', 'full-jitter', 'none'] as const;
+
+/** True when `value` names a backoff shape. */
+export function isBackoffKind(value: unknown): value is BackoffKind {
+  return (BACKOFF_KINDS as readonly unknown[]).includes(value);
+}
 
 /** Where a call stands when it asks how long to wait before its next attempt. */
 export interface BackoffState {
@@ -91,12 +99,11 @@ function unit(random: () => number): number {
   return r > 0 ? Math.min(r, 1) : 0;
 }
 
-const KINDS: ReadonlySet<string> = new Set(['decorrelated-jitter', 'full-jitter', 'none']);
-
 function assertPolicy(policy: BackoffPolicy): void {
-  if (!KINDS.has(policy.kind)) {
+  if (!isBackoffKind(policy.kind)) {
+    const kinds = BACKOFF_KINDS.map((k) => `'${k}'`).join(', ');
     throw new RangeError(
-      `breakwater: backoff.kind must be 'decorrelated-jitter', 'full-jitter' or 'none', got ${JSON.stringify(policy.kind)}`,
+      `breakwater: backoff.kind must be one of ${kinds}, got ${JSON.stringify(policy.kind)}`,
     );
   }
   for (const key of ['initialDelayMs', 'throttleInitialDelayMs', 'maxDelayMs'] as const) {

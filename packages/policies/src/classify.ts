@@ -1,4 +1,4 @@
-import { recognizeError } from './errors.ts';
+import { recognizeError } from './fetch-errors.ts';
 import { isIdempotent } from './idempotency.ts';
 import { parseRetryAfter } from './retry-after.ts';
 import type {
@@ -13,8 +13,8 @@ import type {
 
 /**
  * Turns what one attempt produced into a verdict: retry or return, and how the endpoint's circuit
- * breaker counts it. This is DESIGN.md's default outcome table, read entirely from the policy's lists so
- * that every row can be changed per endpoint. Whether attempts, deadline or budget remain is not
+ * breaker counts it. This is the default outcome table (docs/architecture.md, "Default outcome
+ * table"), read entirely from the policy's lists so that every row can be changed per endpoint. Whether attempts, deadline or budget remain is not
  * decided here: core counts those.
  *
  * Responses, first rule that applies:

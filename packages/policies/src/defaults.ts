@@ -1,8 +1,8 @@
 import type { Policy } from './types.ts';
 
 /**
- * The built-in policy: DESIGN.md's default outcome table and defaults. Frozen, so that a resolved
- * policy can be shared by every call without a defensive copy.
+ * The built-in policy: the default outcome table (docs/architecture.md, "Default outcome table") and
+ * defaults. Frozen, so that a resolved policy can be shared by every call without a defensive copy.
  */
 export const DEFAULT_POLICY: Policy = deepFreeze({
   retry: {

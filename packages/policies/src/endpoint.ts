@@ -40,8 +40,9 @@ import { isSecretHeader } from './headers.ts';
 import { secretValueHash } from './keyed-hash.ts';
 import { mergePolicy } from './merge.ts';
 import { methodProblem } from './methods.ts';
+import { isToken } from './token.ts';
 import type { EndpointsConfig, HeadersLike, Policy, PolicyInput, ResolvedEndpoint } from './types.ts';
-import { isToken, rejectUnknownKeys, validatePolicy, validatePolicyInput } from './validate.ts';
+import { rejectUnknownKeys, validatePolicy, validatePolicyInput } from './validate.ts';
 
 /** One compiled path segment. */
 export type PathSegment =
@@ -352,38 +353,7 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
     refuse('endpoints', `must be an array of rules, got ${describeValue(endpoints)}`);
   }
   const seen = new Map<string, number>();
-  const rules: CompiledRule[] = endpoints.map((rule: unknown, i) => {
-    const path = `endpoints[${i}]`;
-    if (!isPlainObject(rule)) refuse(path, `must be an object, got ${describeValue(rule)}`);
-    rejectUnknownKeys(rule, ['name', 'match', 'policy', 'keyHeader'], path);
-    const { name, match } = rule;
-    const namePath = joinPath(path, 'name');
-    if (typeof name !== 'string' || name.trim() === '') {
-      refuse(namePath, `must be a non-empty string, got ${describeValue(name)}`);
-    }
-    if (name === DEFAULT_NAME) {
-      refuse(namePath, `'${DEFAULT_NAME}' is reserved for requests that no rule matches`);
-    }
-    const first = seen.get(name);
-    if (first !== undefined) {
-      refuse(namePath, `duplicate name '${name}' (also endpoints[${first}].name)`);
-    }
-    seen.set(name, i);
-    const matchPath = joinPath(path, 'match');
-    if (typeof match !== 'string') refuse(matchPath, `must be a string, got ${describeValue(match)}`);
-    const pattern = parseMatch(match, matchPath);
-    const policyPath = joinPath(path, 'policy');
-    validatePolicyInput(rule.policy, policyPath);
-    const policy = mergePolicy(defaultPolicy, rule.policy as PolicyInput | undefined);
-    validatePolicy(policy, policyPath);
-    return {
-      name,
-      match,
-      pattern,
-      policy: scopeByHost(policy),
-      keyHeader: checkKeyHeader(rule.keyHeader, joinPath(path, 'keyHeader')),
-    };
-  });
+  const rules = endpoints.map((rule: unknown, i) => compileRule(rule, i, defaultPolicy, seen));
 
   const scopedDefault = scopeByHost(defaultPolicy);
   const listed = Object.freeze(rules.map(({ name, match }) => Object.freeze({ name, match })));
@@ -402,6 +372,52 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
       return { key: `${DEFAULT_NAME} ${request.origin}`, name: DEFAULT_NAME, policy };
     },
   };
+}
+
+/**
+ * Checks rule `index` of `endpoints` and compiles it: its pattern parsed, its policy merged over the
+ * configuration's default. `seen` maps the names of the rules before it to their index.
+ */
+function compileRule(
+  rule: unknown,
+  index: number,
+  defaultPolicy: Policy,
+  seen: Map<string, number>,
+): CompiledRule {
+  const path = `endpoints[${index}]`;
+  if (!isPlainObject(rule)) refuse(path, `must be an object, got ${describeValue(rule)}`);
+  rejectUnknownKeys(rule, ['name', 'match', 'policy', 'keyHeader'], path);
+  const { name, match } = rule;
+  checkRuleName(name, joinPath(path, 'name'), seen);
+  seen.set(name, index);
+  const matchPath = joinPath(path, 'match');
+  if (typeof match !== 'string') refuse(matchPath, `must be a string, got ${describeValue(match)}`);
+  const pattern = parseMatch(match, matchPath);
+  const policyPath = joinPath(path, 'policy');
+  validatePolicyInput(rule.policy, policyPath);
+  const policy = mergePolicy(defaultPolicy, rule.policy as PolicyInput | undefined);
+  validatePolicy(policy, policyPath);
+  return {
+    name,
+    match,
+    pattern,
+    policy: scopeByHost(policy),
+    keyHeader: checkKeyHeader(rule.keyHeader, joinPath(path, 'keyHeader')),
+  };
+}
+
+/** A rule's name: a non-empty string, not the reserved `default`, not the name of an earlier rule. */
+function checkRuleName(name: unknown, path: string, seen: Map<string, number>): asserts name is string {
+  if (typeof name !== 'string' || name.trim() === '') {
+    refuse(path, `must be a non-empty string, got ${describeValue(name)}`);
+  }
+  if (name === DEFAULT_NAME) {
+    refuse(path, `'${DEFAULT_NAME}' is reserved for requests that no rule matches`);
+  }
+  const first = seen.get(name);
+  if (first !== undefined) {
+    refuse(path, `duplicate name '${name}' (also endpoints[${first}].name)`);
+  }
 }
 
 /** A rule's partitioning header, and how its values enter a key. */

@@ -12,7 +12,7 @@
  * - Bad configuration throws {@link ConfigError} when it is built, naming the offending field. Every
  *   error breakwater throws of its own extends {@link BreakwaterError} ({@link isBreakwaterError}).
  */
-export { type BackoffState, backoffDelay } from './backoff.ts';
+export { BACKOFF_KINDS, type BackoffState, backoffDelay, isBackoffKind } from './backoff.ts';
 export { BreakwaterError, type BreakwaterErrorOptions, isBreakwaterError } from './breakwater-error.ts';
 export { classify } from './classify.ts';
 export { ConfigError, type ConfigErrorOptions, describeValue, isConfigError } from './config-error.ts';
@@ -25,7 +25,7 @@ export {
   type PathSegment,
   parseMatch,
 } from './endpoint.ts';
-export { type RecognizedError, recognizeError } from './errors.ts';
+export { type RecognizedError, recognizeError } from './fetch-errors.ts';
 export { isFetchManagedHeader, isSecretHeader } from './headers.ts';
 export { isIdempotent } from './idempotency.ts';
 export { definePolicy, mergePolicy } from './merge.ts';
@@ -38,5 +38,6 @@ export {
 } from './next-step.ts';
 export { partnerCenter } from './presets.ts';
 export { parseHttpDate, parseRetryAfter, type ServerDelay } from './retry-after.ts';
+export { isToken, TOKEN_CHAR } from './token.ts';
 export type * from './types.ts';
 export { validatePolicy, validatePolicyInput } from './validate.ts';

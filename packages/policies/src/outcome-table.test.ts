@@ -1,6 +1,6 @@
 /**
- * DESIGN.md's default outcome table, row for row, for a GET, a POST without an idempotency key and a
- * POST with one. Each `describe` is named as the table's row so a reader can hold the two side by side.
+ * The default outcome table of docs/architecture.md, row for row, for a GET, a POST without an
+ * idempotency key and a POST with one. Each `describe` is named as the table's row so a reader can hold the two side by side.
  */
 import { describe, expect, it } from 'vitest';
 import { classify } from './classify.ts';
@@ -169,7 +169,7 @@ const rows: readonly Row[] = [
   },
 ];
 
-describe('default outcome table (DESIGN.md)', () => {
+describe('default outcome table (docs/architecture.md)', () => {
   const rowNames = [...new Set(rows.map((r) => r.row))];
   for (const row of rowNames) {
     const cases = rows.filter((r) => r.row === row);

@@ -2,6 +2,7 @@
  * The shapes shared by every rule in this package. Everything here is plain data (JSON-serialisable)
  * so that a policy can live in a configuration file and be logged as it is.
  */
+import type { BACKOFF_KINDS } from './backoff.ts';
 
 /** The part of `Headers` the rules read. `Headers` itself satisfies it. */
 export interface HeadersLike {
@@ -66,8 +67,8 @@ export interface Verdict {
 /** How a thrown error from fetch is recognised across runtimes. */
 export type ErrorKind = 'network' | 'timeout' | 'abort' | 'unknown';
 
-/** Backoff shapes. */
-export type BackoffKind = 'decorrelated-jitter' | 'full-jitter' | 'none';
+/** Backoff shapes: `'decorrelated-jitter'`, `'full-jitter'` or `'none'` (see `backoffDelay`). */
+export type BackoffKind = (typeof BACKOFF_KINDS)[number];
 
 /** Backoff between attempts when the server gave no delay. */
 export interface BackoffPolicy {

@@ -1,7 +1,9 @@
+import { BACKOFF_KINDS, isBackoffKind } from './backoff.ts';
 import { describeValue, refuse as fail, joinPath } from './config-error.ts';
 import { closest } from './did-you-mean.ts';
 import { isFetchManagedHeader, isSecretHeader } from './headers.ts';
 import { methodProblem } from './methods.ts';
+import { isToken } from './token.ts';
 import type { Policy } from './types.ts';
 
 /**
@@ -13,14 +15,6 @@ type Check = (value: unknown, path: string, required: boolean) => void;
 /** The keys an object may hold, each with its check or nested shape. */
 interface Shape {
   readonly [key: string]: Check | Shape;
-}
-
-/** RFC 9110 `token`: what header names and method names are made of. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-/** True for an RFC 9110 token (a valid header or method name). */
-export function isToken(value: string): boolean {
-  return TOKEN.test(value);
 }
 
 const boolean: Check = (value, path) => {
@@ -61,10 +55,8 @@ const ratio: Check = (value, path) => {
   }
 };
 
-const BACKOFF_KINDS = ['decorrelated-jitter', 'full-jitter', 'none'] as const;
-
 const backoffKind: Check = (value, path) => {
-  if (typeof value !== 'string' || !(BACKOFF_KINDS as readonly string[]).includes(value)) {
+  if (!isBackoffKind(value)) {
     fail(
       path,
       `must be one of ${BACKOFF_KINDS.map((k) => `'${k}'`).join(', ')}, got ${describeValue(value)}`,
@@ -90,7 +82,7 @@ const status: Check = (value, path) => {
 const tokenOf =
   (what: string): Check =>
   (value, path) => {
-    if (typeof value !== 'string' || !TOKEN.test(value)) {
+    if (typeof value !== 'string' || !isToken(value)) {
       fail(path, `must be a valid ${what} (an RFC 9110 token), got ${describeValue(value)}`);
     }
   };

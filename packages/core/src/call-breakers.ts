@@ -10,9 +10,10 @@ import {
   type Verdict,
 } from '@breakwater/policies';
 import { outcomeOfError, outcomeOfResult } from './call-outcome.ts';
-import { EndpointBreaker } from './endpoint-breaker.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
-import type { BreakerSnapshot } from './pipeline.ts';
+import { EndpointRegistry, EndpointState, maxEndpointsOf } from './registry.ts';
+import type { BreakerSnapshot } from './types.ts';
 
 /** The call a breaker guards, as the endpoint rules see it: what it would be as an HTTP request. */
 export interface CallTarget {
@@ -66,49 +67,35 @@ export interface EndpointBreakers {
 
 /**
  * Builds per-endpoint circuit breakers from the same endpoint rules, opening rule and half-open
- * schedule as `wrapFetch` (cockatiel's CircuitBreakerPolicy driven by breakwater's HttpBreaker), for
+ * schedule as `wrapFetch` (cockatiel's CircuitBreakerPolicy driven by breakwater's OpeningRule), for
  * calls made with something other than fetch.
  *
  * @throws ConfigError when the options are invalid, naming the offending path.
  */
 export function createEndpointBreakers(options: EndpointBreakersOptions = {}): EndpointBreakers {
   if (options === null || typeof options !== 'object') {
-    throw new ConfigError('options', `must be an object, got ${typeof options}`);
+    throw new ConfigError({ path: 'options', reason: `must be an object, got ${typeof options}` });
   }
-  const { maxEndpoints = 1000, onEvent } = options;
-  if (!Number.isSafeInteger(maxEndpoints) || maxEndpoints < 1) {
-    throw new ConfigError('maxEndpoints', `must be an integer >= 1, got ${String(maxEndpoints)}`);
-  }
+  const { onEvent } = options;
+  const maxEndpoints = maxEndpointsOf(options.maxEndpoints);
   if (onEvent !== undefined && typeof onEvent !== 'function') {
-    throw new ConfigError('onEvent', `must be a function, got ${typeof onEvent}`);
+    throw new ConfigError({ path: 'onEvent', reason: `must be a function, got ${typeof onEvent}` });
   }
   const resolver = createEndpointResolver({
     ...(options.policy !== undefined ? { policy: options.policy } : {}),
     ...(options.endpoints !== undefined ? { endpoints: options.endpoints } : {}),
   });
   const emit = emitter(onEvent);
-  const live = new Map<string, CallBreaker>();
+  const registry = new EndpointRegistry(maxEndpoints, (key, policy) => new CallBreaker(key, policy, emit));
 
   const resolve = (target: CallTarget): ResolvedEndpoint => {
     checkTarget(target);
     return resolver.resolve(target.method.toUpperCase(), target.url, new Headers(target.headers));
   };
-  const breakerFor = (target: CallTarget): { breaker: CallBreaker; facts: RequestFacts } => {
-    const { key, policy } = resolve(target);
-    let breaker = live.get(key);
-    if (breaker) live.delete(key);
-    else breaker = new CallBreaker(key, policy, emit);
-    // Map keeps insertion order: re-inserting marks the key as most recently used.
-    live.set(key, breaker);
-    for (const [k, b] of live) {
-      if (live.size <= maxEndpoints) break;
-      if (k !== key && b.evictable) live.delete(k);
-    }
-    return { breaker, facts: { method: target.method.toUpperCase(), headers: new Headers(target.headers) } };
-  };
   const attempt = <T>(target: CallTarget, call: () => PromiseLike<T> | T): Promise<SettledCall<T>> => {
-    const { breaker, facts } = breakerFor(target);
-    return breaker.attempt(call, facts);
+    const { key, policy } = resolve(target);
+    const facts: RequestFacts = { method: target.method.toUpperCase(), headers: new Headers(target.headers) };
+    return registry.get(key, policy).attempt(call, facts);
   };
 
   return {
@@ -119,7 +106,7 @@ export function createEndpointBreakers(options: EndpointBreakersOptions = {}): E
       if (settled.ok) return settled.value;
       throw settled.error;
     },
-    breakers: () => [...live.values()].map((b) => b.snapshot()),
+    breakers: () => registry.snapshots(),
   };
 }
 
@@ -136,40 +123,16 @@ function checkTarget(target: CallTarget): void {
 }
 
 /** The breaker of one endpoint key, for calls that are not fetch calls. */
-class CallBreaker {
-  readonly key: string;
+class CallBreaker extends EndpointState {
   readonly policy: Policy;
-  private readonly breaker: EndpointBreaker;
-  private inFlight = 0;
 
   constructor(key: string, policy: Policy, emit: (event: BreakwaterEvent) => void) {
-    this.key = key;
+    super(key, new CircuitBreaker(key, policy.breaker, emit));
     this.policy = policy;
-    this.breaker = new EndpointBreaker(key, policy.breaker, emit);
   }
 
-  get evictable(): boolean {
-    return this.inFlight === 0 && this.breaker.closed;
-  }
-
-  snapshot(): BreakerSnapshot {
-    return {
-      key: this.key,
-      ...this.breaker.snapshot(),
-      inFlight: this.inFlight,
-      throttledUntil: null,
-      waiting: 0,
-      retryBudgetLeft: null,
-    };
-  }
-
-  async attempt<T>(call: () => PromiseLike<T> | T, facts: RequestFacts): Promise<SettledCall<T>> {
-    this.inFlight++;
-    try {
-      return await this.breaker.execute(() => this.settle(call, facts));
-    } finally {
-      this.inFlight--;
-    }
+  attempt<T>(call: () => PromiseLike<T> | T, facts: RequestFacts): Promise<SettledCall<T>> {
+    return this.track(() => this.breaker.execute(() => this.settle(call, facts)));
   }
 
   private async settle<T>(call: () => PromiseLike<T> | T, facts: RequestFacts): Promise<SettledCall<T>> {

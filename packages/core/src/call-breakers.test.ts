@@ -1,7 +1,7 @@
 import { ConfigError } from '@breakwater/policies';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createEndpointBreakers } from './call-breakers.ts';
 import { outcomeOfError } from './call-outcome.ts';
-import { createEndpointBreakers } from './endpoint-breakers.ts';
 import { BrokenCircuitError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { HttpError } from './http-error.ts';

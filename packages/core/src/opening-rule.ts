@@ -1,14 +1,15 @@
 import type { BreakerPolicy } from '@breakwater/policies';
-import { CircuitState, type IBackoff, type IBackoffFactory, type IBreaker } from 'cockatiel';
+import { CircuitState, type IBreaker } from 'cockatiel';
 import { SlidingWindow } from './sliding-window.ts';
 
 /**
- * The opening rule of DESIGN.md: N consecutive failures, OR a failure share of at least R among at least
- * M calls in the last W ms. cockatiel ships each half (ConsecutiveBreaker, SamplingBreaker) but not the
- * two together, and its SamplingBreaker gates on requests per second rather than on a minimum number of
- * calls, so this small IBreaker combines them for cockatiel's CircuitBreakerPolicy to drive.
+ * The breaker's opening rule (docs/architecture.md, "The breaker's third outcome"): N consecutive
+ * failures, OR a failure share of at least R among at least M calls in the last W ms. cockatiel ships
+ * each half (ConsecutiveBreaker, SamplingBreaker) but not the two together, and its SamplingBreaker
+ * gates on requests per second rather than on a minimum number of calls, so this small IBreaker
+ * combines them for cockatiel's CircuitBreakerPolicy to drive.
  */
-export class HttpBreaker implements IBreaker {
+export class OpeningRule implements IBreaker {
   private readonly policy: BreakerPolicy;
   private readonly window: SlidingWindow<{ calls: number; failures: number }>;
   private consecutive = 0;
@@ -45,32 +46,5 @@ export class HttpBreaker implements IBreaker {
   /** Calls and failures in the current window. */
   counts(): { calls: number; failures: number; consecutive: number } {
     return { ...this.window.total(), consecutive: this.consecutive };
-  }
-}
-
-/**
- * Half-open waits: `halfOpenAfterMs`, doubling while probes fail, up to `maxHalfOpenAfterMs`, with no
- * jitter (a breaker's wait is a promise to the operator, shown in `breakers()`). Each step remembers its
- * duration so the snapshot can say when the next probe is due.
- */
-export class HalfOpenBackoff implements IBackoffFactory<unknown> {
-  private readonly policy: BreakerPolicy;
-  private readonly onStep: (durationMs: number) => void;
-
-  constructor(policy: BreakerPolicy, onStep: (durationMs: number) => void) {
-    this.policy = policy;
-    this.onStep = onStep;
-  }
-
-  next(): IBackoff<unknown> {
-    return this.step(this.policy.halfOpenAfterMs);
-  }
-
-  private step(duration: number): IBackoff<unknown> {
-    this.onStep(duration);
-    return {
-      duration,
-      next: () => this.step(Math.min(this.policy.maxHalfOpenAfterMs, duration * 2)),
-    };
   }
 }

@@ -6,27 +6,11 @@ import {
   circuitBreaker,
   handleWhenResult,
 } from 'cockatiel';
-import { HalfOpenBackoff, HttpBreaker } from './breaker.ts';
 import { BrokenCircuitError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
-
-/** The breaker part of a `breakers()` snapshot. */
-export interface BreakerState {
-  /** `closed` also when the endpoint's breaker is disabled (see `enabled`). */
-  readonly state: 'closed' | 'open' | 'half-open';
-  readonly enabled: boolean;
-  /** Failures among the calls of the breaker's window. */
-  readonly failures: number;
-  /** Calls counted in the breaker's window (successes and failures; ignored outcomes are not counted). */
-  readonly calls: number;
-  /** failures / calls, 0 when there were no calls. */
-  readonly failureRatio: number;
-  readonly consecutiveFailures: number;
-  /** Epoch ms when the breaker last opened, or null while it has not opened since it last closed. */
-  readonly openedAt: number | null;
-  /** Epoch ms when the next probe may go through, while open; null otherwise. */
-  readonly nextProbeAt: number | null;
-}
+import { HalfOpenBackoff } from './half-open-backoff.ts';
+import { OpeningRule } from './opening-rule.ts';
+import type { BreakerState } from './types.ts';
 
 /**
  * cockatiel's breaker knows two outcomes, success and failure; the outcome table has a third, `ignore`
@@ -42,13 +26,13 @@ class Ignored<R> {
 
 /**
  * The circuit breaker of one endpoint key: cockatiel's CircuitBreakerPolicy, driven by the verdicts of
- * the outcome table through {@link HttpBreaker}, with breakwater's events and snapshot. Shared by
+ * the outcome table through {@link OpeningRule}, with breakwater's events and snapshot. Shared by
  * `wrapFetch`'s pipelines and by the breakers for calls that are not fetch calls.
  */
-export class EndpointBreaker {
+export class CircuitBreaker {
   private readonly key: string;
   private readonly emit: (event: BreakwaterEvent) => void;
-  private readonly counts: HttpBreaker;
+  private readonly counts: OpeningRule;
   private readonly breaker: CircuitBreakerPolicy | undefined;
   private openedAt: number | null = null;
   private openForMs = 0;
@@ -56,7 +40,7 @@ export class EndpointBreaker {
   constructor(key: string, policy: BreakerPolicy, emit: (event: BreakwaterEvent) => void) {
     this.key = key;
     this.emit = emit;
-    this.counts = new HttpBreaker(policy);
+    this.counts = new OpeningRule(policy);
     if (!policy.enabled) return;
     const breaker = circuitBreaker(
       handleWhenResult((r) => (r as { verdict: Verdict }).verdict.breaker === 'failure'),

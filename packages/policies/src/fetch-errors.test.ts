@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { recognizeError } from './errors.ts';
+import { recognizeError } from './fetch-errors.ts';
 
 /** An Error carrying the fields Node and undici set on low-level failures. */
 function coded(message: string, code: string, name = 'Error'): Error {

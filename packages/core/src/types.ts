@@ -1,0 +1,39 @@
+/**
+ * Types shared by the fetch pipelines, the breakers for calls that are not fetch calls and the
+ * adapters. A module of its own, so that none of them imports another just for a type.
+ */
+
+/** Any function with fetch's call signature. */
+export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+
+/** The breaker part of a `breakers()` snapshot. */
+export interface BreakerState {
+  /** `closed` also when the endpoint's breaker is disabled (see `enabled`). */
+  readonly state: 'closed' | 'open' | 'half-open';
+  readonly enabled: boolean;
+  /** Failures among the calls of the breaker's window. */
+  readonly failures: number;
+  /** Calls counted in the breaker's window (successes and failures; ignored outcomes are not counted). */
+  readonly calls: number;
+  /** failures / calls, 0 when there were no calls. */
+  readonly failureRatio: number;
+  readonly consecutiveFailures: number;
+  /** Epoch ms when the breaker last opened, or null while it has not opened since it last closed. */
+  readonly openedAt: number | null;
+  /** Epoch ms when the next probe may go through, while open; null otherwise. */
+  readonly nextProbeAt: number | null;
+}
+
+/** What `fetch.breakers()` reports for one endpoint key. */
+export interface BreakerSnapshot extends BreakerState {
+  /** Rule name plus origin (plus the `keyHeader` value, for a partitioned rule). */
+  readonly key: string;
+  /** Calls of this endpoint in progress. */
+  readonly inFlight: number;
+  /** Epoch ms until which the throttle gate holds every call, or null while it is open. */
+  readonly throttledUntil: number | null;
+  /** Calls waiting at the throttle gate. */
+  readonly waiting: number;
+  /** Retries the endpoint's retry budget still allows in its window; null when the budget is off. */
+  readonly retryBudgetLeft: number | null;
+}
