@@ -24,8 +24,13 @@ import { build } from 'esbuild';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Bytes of gzip, level 9, allowed for `wrapFetch` with the defaults. */
-export const BUDGET_GZIP_BYTES = 24_300;
+/**
+ * Bytes of gzip, level 9, allowed for `wrapFetch` with the defaults: a guard against growth nobody
+ * chose. Moved only on purpose, with the reason: 24 200 after the first cuts (issue 10); 25 300 for
+ * the restructure of issue 11 (one concern per module, the error family, the reporter, the shared
+ * registry), which measured 24 091 -> 25 107.
+ */
+export const BUDGET_GZIP_BYTES = 25_300;
 
 /** What a user of `wrapFetch` with the defaults writes; the call keeps it from being tree-shaken away. */
 export const WRAP_FETCH_DEFAULTS =
