@@ -1,5 +1,4 @@
 import {
-  ConfigError,
   classify,
   createEndpointResolver,
   type EndpointRule,
@@ -7,6 +6,7 @@ import {
   type PolicyInput,
   type RequestFacts,
   type ResolvedEndpoint,
+  refuse,
   type Verdict,
 } from '@breakwater/policies';
 import { outcomeOfError, outcomeOfResult } from './call-outcome.ts';
@@ -74,12 +74,12 @@ export interface EndpointBreakers {
  */
 export function createEndpointBreakers(options: EndpointBreakersOptions = {}): EndpointBreakers {
   if (options === null || typeof options !== 'object') {
-    throw new ConfigError({ path: 'options', reason: `must be an object, got ${typeof options}` });
+    refuse('options', `must be an object, got ${typeof options}`);
   }
   const { onEvent } = options;
   const maxEndpoints = maxEndpointsOf(options.maxEndpoints);
   if (onEvent !== undefined && typeof onEvent !== 'function') {
-    throw new ConfigError({ path: 'onEvent', reason: `must be a function, got ${typeof onEvent}` });
+    refuse('onEvent', `must be a function, got ${typeof onEvent}`);
   }
   const resolver = createEndpointResolver({
     ...(options.policy !== undefined ? { policy: options.policy } : {}),

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { ConfigError, type EndpointRule, nextStep, type PolicyInput } from '@breakwater/policies';
+import { type EndpointRule, nextStep, type PolicyInput, refuse } from '@breakwater/policies';
 import {
   EventEmitter,
   type IDefaultPolicyContext,
@@ -86,7 +86,7 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
 
   constructor(options: BreakwaterPolicyOptions) {
     if (options === null || typeof options !== 'object') {
-      throw new ConfigError({ path: 'options', reason: `must be an object, got ${typeof options}` });
+      refuse('options', `must be an object, got ${typeof options}`);
     }
     const { target, breakers, random = Math.random } = options;
     this.breakers =

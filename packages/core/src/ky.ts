@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { ConfigError } from '@breakwater/policies';
+import { refuse } from '@breakwater/policies';
 import kyDefault, { type KyInstance, type Options as KyOptions } from 'ky';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
 import { type WrapFetchOptions, wrapFetch } from './wrap-fetch.ts';
@@ -59,41 +59,29 @@ export type BreakwaterKyInstance = KyInstance & {
  */
 export function breakwaterKy(options: BreakwaterKyOptions = {}): BreakwaterKyInstance {
   if (options === null || typeof options !== 'object') {
-    throw new ConfigError({ path: 'options', reason: `must be an object, got ${typeof options}` });
+    refuse('options', `must be an object, got ${typeof options}`);
   }
   const { ky = kyDefault, kyOptions = {}, fetch, forcedRetries = 2, ...wrapOptions } = options;
   if (typeof ky !== 'function' || typeof ky.extend !== 'function') {
-    throw new ConfigError({
-      path: 'ky',
-      reason: 'must be a ky instance (the default export of ky, or one made by ky.create)',
-    });
+    refuse('ky', 'must be a ky instance (the default export of ky, or one made by ky.create)');
   }
   if ('throwHttpErrors' in wrapOptions) {
-    throw new ConfigError({
-      path: 'throwHttpErrors',
-      reason: 'is ky’s option here: set kyOptions.throwHttpErrors',
-    });
+    refuse('throwHttpErrors', 'is ky’s option here: set kyOptions.throwHttpErrors');
   }
   if ('retry' in kyOptions) {
-    throw new ConfigError({
-      path: 'kyOptions.retry',
-      reason: 'ky’s retry is turned off so that attempts are not multiplied; set retries with policy.retry',
-    });
+    refuse(
+      'kyOptions.retry',
+      'ky’s retry is turned off so that attempts are not multiplied; set retries with policy.retry',
+    );
   }
   if ('fetch' in kyOptions) {
-    throw new ConfigError({
-      path: 'kyOptions.fetch',
-      reason: 'pass the fetch to wrap as the `fetch` option',
-    });
+    refuse('kyOptions.fetch', 'pass the fetch to wrap as the `fetch` option');
   }
   if (!Number.isSafeInteger(forcedRetries) || forcedRetries < 0) {
-    throw new ConfigError({
-      path: 'forcedRetries',
-      reason: `must be an integer >= 0, got ${String(forcedRetries)}`,
-    });
+    refuse('forcedRetries', `must be an integer >= 0, got ${String(forcedRetries)}`);
   }
   if (fetch !== undefined && typeof fetch !== 'function') {
-    throw new ConfigError({ path: 'fetch', reason: `must be a fetch function, got ${typeof fetch}` });
+    refuse('fetch', `must be a fetch function, got ${typeof fetch}`);
   }
 
   let breakers: () => BreakerSnapshot[] = () => [];

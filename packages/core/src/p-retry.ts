@@ -19,6 +19,7 @@ import {
   nextStep,
   type Policy,
   type PolicyInput,
+  refuse,
 } from '@breakwater/policies';
 import pRetry, { type Options, type RetryContext } from 'p-retry';
 import type { CallTarget, EndpointBreakers } from './call-breakers.ts';
@@ -138,7 +139,7 @@ function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
 
 function checkOptions(options: PRetryPolicyOptions): void {
   if (options === null || typeof options !== 'object') {
-    throw new ConfigError({ path: 'options', reason: `must be an object, got ${typeof options}` });
+    refuse('options', `must be an object, got ${typeof options}`);
   }
   if (typeof options.method !== 'string' || options.method.trim() === '') {
     throw new ConfigError(
@@ -147,10 +148,7 @@ function checkOptions(options: PRetryPolicyOptions): void {
     );
   }
   if (options.shouldRetry !== undefined && typeof options.shouldRetry !== 'function') {
-    throw new ConfigError({
-      path: 'shouldRetry',
-      reason: `must be a function, got ${typeof options.shouldRetry}`,
-    });
+    refuse('shouldRetry', `must be a function, got ${typeof options.shouldRetry}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { ConfigError, describeValue, type Policy } from '@breakwater/policies';
+import { describeValue, type Policy, refuse } from '@breakwater/policies';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import type { BreakerSnapshot } from './types.ts';
 
@@ -103,10 +103,7 @@ export class EndpointRegistry<T extends LiveEndpoint> {
 /** Checks the `maxEndpoints` option, shared by `wrapFetch` and `createEndpointBreakers`. */
 export function maxEndpointsOf(value: unknown = DEFAULT_MAX_ENDPOINTS): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new ConfigError({
-      path: 'maxEndpoints',
-      reason: `must be an integer >= 1, got ${describeValue(value)}`,
-    });
+    refuse('maxEndpoints', `must be an integer >= 1, got ${describeValue(value)}`);
   }
   return value;
 }

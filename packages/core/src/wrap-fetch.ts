@@ -5,6 +5,7 @@ import {
   type EndpointResolver,
   type EndpointRule,
   type PolicyInput,
+  refuse,
 } from '@breakwater/policies';
 import { discardBody, readWithin } from './body-reads.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
@@ -174,7 +175,7 @@ function validateOptions(options: WrapFetchOptions): {
   baseUrl: string | undefined;
 } {
   if (options === null || typeof options !== 'object') {
-    throw new ConfigError({ path: 'options', reason: `must be an object, got ${describeValue(options)}` });
+    refuse('options', `must be an object, got ${describeValue(options)}`);
   }
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key))
@@ -182,23 +183,17 @@ function validateOptions(options: WrapFetchOptions): {
   }
   const { throwHttpErrors, onEvent, random, maxBufferBytes = DEFAULT_MAX_BUFFER_BYTES } = options;
   if (throwHttpErrors !== undefined && typeof throwHttpErrors !== 'boolean') {
-    throw new ConfigError({
-      path: 'throwHttpErrors',
-      reason: `must be a boolean, got ${describeValue(throwHttpErrors)}`,
-    });
+    refuse('throwHttpErrors', `must be a boolean, got ${describeValue(throwHttpErrors)}`);
   }
   if (onEvent !== undefined && typeof onEvent !== 'function') {
-    throw new ConfigError({ path: 'onEvent', reason: `must be a function, got ${describeValue(onEvent)}` });
+    refuse('onEvent', `must be a function, got ${describeValue(onEvent)}`);
   }
   if (random !== undefined && typeof random !== 'function') {
-    throw new ConfigError({ path: 'random', reason: `must be a function, got ${describeValue(random)}` });
+    refuse('random', `must be a function, got ${describeValue(random)}`);
   }
   const maxEndpoints = maxEndpointsOf(options.maxEndpoints);
   if (!Number.isSafeInteger(maxBufferBytes) || maxBufferBytes < 0) {
-    throw new ConfigError({
-      path: 'maxBufferBytes',
-      reason: `must be an integer >= 0, got ${describeValue(maxBufferBytes)}`,
-    });
+    refuse('maxBufferBytes', `must be an integer >= 0, got ${describeValue(maxBufferBytes)}`);
   }
   return { maxEndpoints, maxBufferBytes, baseUrl: validateBaseUrl(options.baseUrl) };
 }
@@ -207,14 +202,11 @@ function validateBaseUrl(baseUrl: unknown): string | undefined {
   if (baseUrl === undefined) return undefined;
   const href = baseUrl instanceof URL ? baseUrl.href : baseUrl;
   if (typeof href !== 'string' || !URL.canParse(href)) {
-    throw new ConfigError({
-      path: 'baseUrl',
-      reason: `must be an absolute URL, got ${describeValue(baseUrl)}`,
-    });
+    refuse('baseUrl', `must be an absolute URL, got ${describeValue(baseUrl)}`);
   }
   const { protocol } = new URL(href);
   if (protocol !== 'http:' && protocol !== 'https:') {
-    throw new ConfigError({ path: 'baseUrl', reason: `must be an http: or https: URL, got ${protocol}` });
+    refuse('baseUrl', `must be an http: or https: URL, got ${protocol}`);
   }
   return href;
 }

@@ -15,7 +15,13 @@
 export { BACKOFF_KINDS, type BackoffState, backoffDelay, isBackoffKind } from './backoff.ts';
 export { BreakwaterError, type BreakwaterErrorOptions, isBreakwaterError } from './breakwater-error.ts';
 export { classify } from './classify.ts';
-export { ConfigError, type ConfigErrorOptions, describeValue, isConfigError } from './config-error.ts';
+export {
+  ConfigError,
+  type ConfigErrorOptions,
+  describeValue,
+  isConfigError,
+  refuse,
+} from './config-error.ts';
 export { DEFAULT_POLICY } from './defaults.ts';
 export {
   type CompiledPattern,
