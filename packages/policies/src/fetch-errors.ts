@@ -13,7 +13,7 @@ import type { ErrorKind } from './types.ts';
  *
  * Decisions:
  * - `timeout` means the attempt deadline ran out: an error named `TimeoutError` (what
- *   `AbortSignal.timeout()` and ky raise). undici's own connect / headers / body timeouts and
+ *   `AbortSignal.timeout()` and ky raise) or breakwater's own `BreakwaterTimeoutError`. undici's own connect / headers / body timeouts and
  *   `ETIMEDOUT` are socket-level failures, so they are `network`, with their code: the endpoint did not
  *   answer on the wire, which is what `retry.networkErrors` and `breaker.networkErrors` are about.
  * - undici's wrapper message `fetch failed` decides nothing on its own: undici also uses it for TLS
