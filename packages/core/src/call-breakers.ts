@@ -6,13 +6,13 @@ import {
   type PolicyInput,
   type RequestFacts,
   type ResolvedEndpoint,
-  refuse,
   type Verdict,
 } from '@breakwater/policies';
 import { outcomeOfError, outcomeOfResult } from './call-outcome.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
-import { EndpointRegistry, EndpointState, maxEndpointsOf } from './registry.ts';
+import { checkOptions, ENDPOINT_OPTIONS } from './options.ts';
+import { DEFAULT_MAX_ENDPOINTS, EndpointRegistry, EndpointState } from './registry.ts';
 import type { BreakerSnapshot } from './types.ts';
 
 /** The call a breaker guards, as the endpoint rules see it: what it would be as an HTTP request. */
@@ -73,14 +73,8 @@ export interface EndpointBreakers {
  * @throws ConfigError when the options are invalid, naming the offending path.
  */
 export function createEndpointBreakers(options: EndpointBreakersOptions = {}): EndpointBreakers {
-  if (options === null || typeof options !== 'object') {
-    refuse('options', `must be an object, got ${typeof options}`);
-  }
-  const { onEvent } = options;
-  const maxEndpoints = maxEndpointsOf(options.maxEndpoints);
-  if (onEvent !== undefined && typeof onEvent !== 'function') {
-    refuse('onEvent', `must be a function, got ${typeof onEvent}`);
-  }
+  checkOptions(options, ENDPOINT_OPTIONS);
+  const { onEvent, maxEndpoints = DEFAULT_MAX_ENDPOINTS } = options;
   const resolver = createEndpointResolver({
     ...(options.policy !== undefined ? { policy: options.policy } : {}),
     ...(options.endpoints !== undefined ? { endpoints: options.endpoints } : {}),

@@ -9,7 +9,14 @@
  *
  * @module
  */
-import { type EndpointRule, nextStep, type PolicyInput, refuse } from '@breakwater/policies';
+import {
+  checkedElsewhere,
+  type EndpointRule,
+  func,
+  nextStep,
+  type PolicyInput,
+  type Shape,
+} from '@breakwater/policies';
 import {
   EventEmitter,
   type IDefaultPolicyContext,
@@ -25,6 +32,7 @@ import {
 } from './call-breakers.ts';
 import { retryBudgetOf } from './call-budgets.ts';
 import type { BreakwaterEvent } from './events.ts';
+import { checkOptions } from './options.ts';
 import { sleep } from './sleep.ts';
 import type { FetchLike } from './types.ts';
 import { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
@@ -59,6 +67,19 @@ export interface BreakwaterPolicyOptions {
 const NEVER = new AbortController().signal;
 
 /**
+ * The options of {@link BreakwaterPolicy}. `target` is checked when it is resolved, `breakers` when
+ * used, `policy` and `endpoints` by `createEndpointBreakers`.
+ */
+const POLICY_OPTIONS: Shape = {
+  target: checkedElsewhere,
+  breakers: checkedElsewhere,
+  policy: checkedElsewhere,
+  endpoints: checkedElsewhere,
+  onEvent: func,
+  random: func,
+};
+
+/**
  * An endpoint's breakwater rules as a cockatiel policy. `execute(fn, signal)` calls `fn` up to
  * `retry.maxAttempts` times, each attempt through the endpoint's breaker; what `fn` produced decides,
  * by the outcome table: a resolved `Response` by its status (503 retried, 404 handed back), a thrown
@@ -85,9 +106,7 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
   readonly onFailure = this.failureEmitter.addListener;
 
   constructor(options: BreakwaterPolicyOptions) {
-    if (options === null || typeof options !== 'object') {
-      refuse('options', `must be an object, got ${typeof options}`);
-    }
+    checkOptions(options, POLICY_OPTIONS);
     const { target, breakers, random = Math.random } = options;
     this.breakers =
       breakers ??

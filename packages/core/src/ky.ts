@@ -12,10 +12,11 @@
  *
  * @module
  */
-import { refuse } from '@breakwater/policies';
+import { type Check, describeValue, func, integerAtLeast, refuse, type Shape } from '@breakwater/policies';
 import kyDefault, { type KyInstance, type Options as KyOptions } from 'ky';
+import { checkOptions } from './options.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
-import { type WrapFetchOptions, wrapFetch } from './wrap-fetch.ts';
+import { WRAP_FETCH_OPTIONS, type WrapFetchOptions, wrapFetch } from './wrap-fetch.ts';
 
 /** Options of {@link breakwaterKy}: those of `wrapFetch` (but `throwHttpErrors`, which is ky's), plus ky's. */
 export interface BreakwaterKyOptions extends Omit<WrapFetchOptions, 'throwHttpErrors'> {
@@ -38,6 +39,35 @@ export type BreakwaterKyInstance = KyInstance & {
   breakers(): BreakerSnapshot[];
 };
 
+const kyInstance: Check = (value, path) => {
+  if (typeof value !== 'function' || typeof (value as Partial<KyInstance>).extend !== 'function') {
+    refuse(path, 'must be a ky instance (the default export of ky, or one made by ky.create)');
+  }
+};
+
+/** ky's options, but the two breakwater takes over. */
+const kyOptionsCheck: Check = (value, path) => {
+  if (value === null || typeof value !== 'object')
+    refuse(path, `must be an object, got ${describeValue(value)}`);
+  if ('retry' in value) {
+    refuse(
+      `${path}.retry`,
+      'ky’s retry is turned off so that attempts are not multiplied; set retries with policy.retry',
+    );
+  }
+  if ('fetch' in value) refuse(`${path}.fetch`, 'pass the fetch to wrap as the `fetch` option');
+};
+
+/** The options of {@link breakwaterKy}: those of `wrapFetch`, whose `throwHttpErrors` is ky's here, and ky's. */
+const KY_OPTIONS: Shape = {
+  ...WRAP_FETCH_OPTIONS,
+  throwHttpErrors: (_, path) => refuse(path, 'is ky’s option here: set kyOptions.throwHttpErrors'),
+  ky: kyInstance,
+  kyOptions: kyOptionsCheck,
+  fetch: func,
+  forcedRetries: integerAtLeast(0),
+};
+
 /**
  * Extends a ky instance so that each of its requests goes through `wrapFetch` with these options:
  * per-endpoint retries, server delays, breakers and timeouts are breakwater's.
@@ -58,31 +88,8 @@ export type BreakwaterKyInstance = KyInstance & {
  * @throws ConfigError when the options are invalid (including `kyOptions.retry` or `kyOptions.fetch`).
  */
 export function breakwaterKy(options: BreakwaterKyOptions = {}): BreakwaterKyInstance {
-  if (options === null || typeof options !== 'object') {
-    refuse('options', `must be an object, got ${typeof options}`);
-  }
+  checkOptions(options, KY_OPTIONS);
   const { ky = kyDefault, kyOptions = {}, fetch, forcedRetries = 2, ...wrapOptions } = options;
-  if (typeof ky !== 'function' || typeof ky.extend !== 'function') {
-    refuse('ky', 'must be a ky instance (the default export of ky, or one made by ky.create)');
-  }
-  if ('throwHttpErrors' in wrapOptions) {
-    refuse('throwHttpErrors', 'is ky’s option here: set kyOptions.throwHttpErrors');
-  }
-  if ('retry' in kyOptions) {
-    refuse(
-      'kyOptions.retry',
-      'ky’s retry is turned off so that attempts are not multiplied; set retries with policy.retry',
-    );
-  }
-  if ('fetch' in kyOptions) {
-    refuse('kyOptions.fetch', 'pass the fetch to wrap as the `fetch` option');
-  }
-  if (!Number.isSafeInteger(forcedRetries) || forcedRetries < 0) {
-    refuse('forcedRetries', `must be an integer >= 0, got ${String(forcedRetries)}`);
-  }
-  if (fetch !== undefined && typeof fetch !== 'function') {
-    refuse('fetch', `must be a fetch function, got ${typeof fetch}`);
-  }
 
   let breakers: () => BreakerSnapshot[] = () => [];
   const instance = ky.extend((parent) => {

@@ -13,19 +13,22 @@
  * @module
  */
 import {
-  ConfigError,
+  checkedElsewhere,
   classify,
   definePolicy,
+  func,
   nextStep,
   type Policy,
   type PolicyInput,
   refuse,
+  type Shape,
 } from '@breakwater/policies';
 import pRetry, { type Options, type RetryContext } from 'p-retry';
 import type { CallTarget, EndpointBreakers } from './call-breakers.ts';
 import { retryBudgetOf } from './call-budgets.ts';
 import { outcomeOfError } from './call-outcome.ts';
 import { BrokenCircuitError, BulkheadRejectedError, ThrottledError } from './errors.ts';
+import { checkOptions } from './options.ts';
 import type { RetryBudget } from './retry-budget.ts';
 import { sleep } from './sleep.ts';
 
@@ -73,7 +76,8 @@ export interface PRetryPolicyOptions {
  *
  * Pass a fresh object to each `pRetry` call: it remembers the previous wait for the jitter.
  *
- * @throws ConfigError when `method` is missing or the policy is invalid.
+ * @throws ConfigError when an option is unknown or of the wrong type, `method` is missing or the
+ *   policy is invalid.
  */
 export function pRetryOptions(options: PRetryPolicyOptions): Options {
   return retryOptions(options, {});
@@ -88,7 +92,7 @@ interface CallState {
 }
 
 function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
-  checkOptions(options);
+  checkPRetryOptions(options);
   const policy: Policy = definePolicy(options.policy);
   const facts = { method: options.method.toUpperCase(), headers: new Headers(options.headers) };
   const random = options.random ?? Math.random;
@@ -137,18 +141,26 @@ function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
   };
 }
 
-function checkOptions(options: PRetryPolicyOptions): void {
-  if (options === null || typeof options !== 'object') {
-    refuse('options', `must be an object, got ${typeof options}`);
-  }
+/**
+ * The options of {@link pRetryOptions}. `headers` are checked by `new Headers`, `policy` by
+ * `definePolicy`, and `method` after the table: it is required, with a reason of its own.
+ */
+const OPTIONS: Shape = {
+  method: checkedElsewhere,
+  headers: checkedElsewhere,
+  policy: checkedElsewhere,
+  signal: checkedElsewhere,
+  random: func,
+  shouldRetry: func,
+};
+
+function checkPRetryOptions(options: PRetryPolicyOptions): void {
+  checkOptions(options, OPTIONS);
   if (typeof options.method !== 'string' || options.method.trim() === '') {
-    throw new ConfigError(
+    refuse(
       'method',
       "is required: the HTTP method the call amounts to ('GET' for a read, 'POST' for a create), which decides whether it may be retried",
     );
-  }
-  if (options.shouldRetry !== undefined && typeof options.shouldRetry !== 'function') {
-    refuse('shouldRetry', `must be a function, got ${typeof options.shouldRetry}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { describeValue, type Policy, refuse } from '@breakwater/policies';
+import type { Policy } from '@breakwater/policies';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import type { BreakerSnapshot } from './types.ts';
 
@@ -98,12 +98,4 @@ export class EndpointRegistry<T extends LiveEndpoint> {
       if (key !== keep && endpoint.evictable) this.live.delete(key);
     }
   }
-}
-
-/** Checks the `maxEndpoints` option, shared by `wrapFetch` and `createEndpointBreakers`. */
-export function maxEndpointsOf(value: unknown = DEFAULT_MAX_ENDPOINTS): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    refuse('maxEndpoints', `must be an integer >= 1, got ${describeValue(value)}`);
-  }
-  return value;
 }

@@ -1,18 +1,23 @@
 import {
-  ConfigError,
+  boolean,
+  type Check,
   createEndpointResolver,
   describeValue,
   type EndpointResolver,
   type EndpointRule,
+  func,
+  integerAtLeast,
   type PolicyInput,
   refuse,
+  type Shape,
 } from '@breakwater/policies';
 import { discardBody, readWithin } from './body-reads.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
 import { HttpError } from './http-error.ts';
+import { checkOptions, ENDPOINT_OPTIONS } from './options.ts';
 import { type CallEnd, EndpointPipeline } from './pipeline.ts';
 import { randomUuid } from './random-id.ts';
-import { EndpointRegistry, maxEndpointsOf } from './registry.ts';
+import { DEFAULT_MAX_ENDPOINTS, EndpointRegistry } from './registry.ts';
 import {
   callerSignalOf,
   DEFAULT_MAX_BUFFER_BYTES,
@@ -65,16 +70,26 @@ export interface WrappedFetch {
   breakers(): BreakerSnapshot[];
 }
 
-const OPTION_KEYS = new Set([
-  'policy',
-  'endpoints',
-  'throwHttpErrors',
-  'onEvent',
-  'maxEndpoints',
-  'maxBufferBytes',
-  'baseUrl',
-  'random',
-]);
+/** An absolute http(s) URL, as a string or a URL. */
+const httpUrl: Check = (value, path) => {
+  const href = value instanceof URL ? value.href : value;
+  if (typeof href !== 'string' || !URL.canParse(href)) {
+    refuse(path, `must be an absolute URL, got ${describeValue(value)}`);
+  }
+  const { protocol } = new URL(href);
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    refuse(path, `must be an http: or https: URL, got ${protocol}`);
+  }
+};
+
+/** The options of {@link wrapFetch}, each with its check; `breakwaterKy` extends it. */
+export const WRAP_FETCH_OPTIONS: Shape = {
+  ...ENDPOINT_OPTIONS,
+  throwHttpErrors: boolean,
+  maxBufferBytes: integerAtLeast(0),
+  baseUrl: httpUrl,
+  random: func,
+};
 
 /**
  * Wraps any fetch-compatible function (global fetch, undici's, a ky instance's, a test double) so that
@@ -89,7 +104,7 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
       `breakwater: wrapFetch: the first argument must be a fetch function, got ${describeValue(fetch)}`,
     );
   }
-  const settings = validateOptions(options);
+  checkOptions(options, WRAP_FETCH_OPTIONS);
   const resolver: EndpointResolver = createEndpointResolver({
     ...(options.policy !== undefined ? { policy: options.policy } : {}),
     ...(options.endpoints !== undefined ? { endpoints: options.endpoints } : {}),
@@ -101,12 +116,13 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     random: options.random ?? Math.random,
   };
   const registry = new EndpointRegistry(
-    settings.maxEndpoints,
+    options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS,
     (key, policy) => new EndpointPipeline(key, policy, deps),
   );
   const throwHttpErrors = options.throwHttpErrors ?? false;
 
-  const { maxBufferBytes, baseUrl } = settings;
+  const { maxBufferBytes = DEFAULT_MAX_BUFFER_BYTES } = options;
+  const baseUrl = options.baseUrl instanceof URL ? options.baseUrl.href : options.baseUrl;
   const wrapped = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     // What breakwater cannot judge (not http(s), no base for a relative URL, a signal fetch refuses)
     // is the wrapped fetch's to answer, once: retrying its error would only repeat it.
@@ -167,46 +183,4 @@ async function handBack(
     // The HttpError read what it keeps; what is left of the body goes.
     discardBody(response);
   }
-}
-
-function validateOptions(options: WrapFetchOptions): {
-  maxEndpoints: number;
-  maxBufferBytes: number;
-  baseUrl: string | undefined;
-} {
-  if (options === null || typeof options !== 'object') {
-    refuse('options', `must be an object, got ${describeValue(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key))
-      throw new ConfigError(key, `unknown option (known: ${[...OPTION_KEYS].join(', ')})`);
-  }
-  const { throwHttpErrors, onEvent, random, maxBufferBytes = DEFAULT_MAX_BUFFER_BYTES } = options;
-  if (throwHttpErrors !== undefined && typeof throwHttpErrors !== 'boolean') {
-    refuse('throwHttpErrors', `must be a boolean, got ${describeValue(throwHttpErrors)}`);
-  }
-  if (onEvent !== undefined && typeof onEvent !== 'function') {
-    refuse('onEvent', `must be a function, got ${describeValue(onEvent)}`);
-  }
-  if (random !== undefined && typeof random !== 'function') {
-    refuse('random', `must be a function, got ${describeValue(random)}`);
-  }
-  const maxEndpoints = maxEndpointsOf(options.maxEndpoints);
-  if (!Number.isSafeInteger(maxBufferBytes) || maxBufferBytes < 0) {
-    refuse('maxBufferBytes', `must be an integer >= 0, got ${describeValue(maxBufferBytes)}`);
-  }
-  return { maxEndpoints, maxBufferBytes, baseUrl: validateBaseUrl(options.baseUrl) };
-}
-
-function validateBaseUrl(baseUrl: unknown): string | undefined {
-  if (baseUrl === undefined) return undefined;
-  const href = baseUrl instanceof URL ? baseUrl.href : baseUrl;
-  if (typeof href !== 'string' || !URL.canParse(href)) {
-    refuse('baseUrl', `must be an absolute URL, got ${describeValue(baseUrl)}`);
-  }
-  const { protocol } = new URL(href);
-  if (protocol !== 'http:' && protocol !== 'https:') {
-    refuse('baseUrl', `must be an http: or https: URL, got ${protocol}`);
-  }
-  return href;
 }

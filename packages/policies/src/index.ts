@@ -11,6 +11,8 @@
  *   policy; {@link partnerCenter} is the preset for Microsoft Partner Center.
  * - Bad configuration throws {@link ConfigError} when it is built, naming the offending field. Every
  *   error breakwater throws of its own extends {@link BreakwaterError} ({@link isBreakwaterError}).
+ *   Policies are checked against a table of {@link Shape}s; {@link checkShape} and its checks
+ *   ({@link boolean}, {@link func}, {@link integerAtLeast}) check core's options the same way.
  */
 export { BACKOFF_KINDS, type BackoffState, backoffDelay, isBackoffKind } from './backoff.ts';
 export { BreakwaterError, type BreakwaterErrorOptions, isBreakwaterError } from './breakwater-error.ts';
@@ -46,4 +48,14 @@ export { partnerCenter } from './presets.ts';
 export { parseHttpDate, parseRetryAfter, type ServerDelay } from './retry-after.ts';
 export { isToken, TOKEN_CHAR } from './token.ts';
 export type * from './types.ts';
-export { validatePolicy, validatePolicyInput } from './validate.ts';
+export {
+  boolean,
+  type Check,
+  checkedElsewhere,
+  checkShape,
+  func,
+  integerAtLeast,
+  type Shape,
+  validatePolicy,
+  validatePolicyInput,
+} from './validate.ts';

@@ -3,7 +3,14 @@ import { ConfigError } from './config-error.ts';
 import { DEFAULT_POLICY } from './defaults.ts';
 import { mergePolicy } from './merge.ts';
 import type { Policy, PolicyInput } from './types.ts';
-import { validatePolicy, validatePolicyInput } from './validate.ts';
+import {
+  boolean,
+  checkShape,
+  func,
+  integerAtLeast,
+  validatePolicy,
+  validatePolicyInput,
+} from './validate.ts';
 
 function configError(run: () => unknown): ConfigError {
   try {
@@ -183,6 +190,13 @@ describe('validatePolicyInput', () => {
     expect(error.reason).toContain(reason);
   });
 
+  it('lists the known keys after a suggestion too', () => {
+    const error = configError(() => validatePolicyInput({ timeout: { totalMS: 1 } }, 'policy'));
+    expect(error.reason).toBe(
+      "unknown key 'totalMS' (did you mean 'totalMs'?); known keys: attemptMs, totalMs",
+    );
+  });
+
   it('lists the known keys when nothing is close', () => {
     const error = configError(() => validatePolicyInput({ timeout: { somethingElse: 1 } }, 'policy'));
     expect(error.reason).toBe("unknown key 'somethingElse'; known keys: attemptMs, totalMs");
@@ -250,5 +264,46 @@ describe('validatePolicy', () => {
   it('checks fields as validatePolicyInput does', () => {
     const broken = { ...DEFAULT_POLICY, permanentStatuses: [42] } as Policy;
     expect(configError(() => validatePolicy(broken, 'p')).path).toBe('p.permanentStatuses[0]');
+  });
+});
+
+describe('checkShape', () => {
+  const shape = { flag: boolean, listener: func, count: integerAtLeast(0), nested: { on: boolean } };
+
+  it('accepts absent and undefined keys and valid values', () => {
+    expect(() => checkShape({}, shape, '')).not.toThrow();
+    expect(() =>
+      checkShape(
+        { flag: true, listener: () => {}, count: 0, nested: { on: false }, other: undefined },
+        {
+          ...shape,
+          other: boolean,
+        },
+        '',
+      ),
+    ).not.toThrow();
+  });
+
+  it.each<[unknown, string, string]>([
+    [{ flag: 'yes' }, 'flag', "must be a boolean, got 'yes'"],
+    [{ listener: 1 }, 'listener', 'must be a function, got 1'],
+    [{ count: -1 }, 'count', 'must be an integer >= 0, got -1'],
+    [{ count: 2 ** 53 }, 'count', 'must be an integer >= 0'],
+    [{ nested: { on: 1 } }, 'nested.on', 'must be a boolean, got 1'],
+    [{ nested: [] }, 'nested', 'must be an object, got an array'],
+    [
+      { cont: 1 },
+      'cont',
+      "unknown key 'cont' (did you mean 'count'?); known keys: flag, listener, count, nested",
+    ],
+    [[], '', 'must be an object, got an array'],
+  ])('refuses %j at its path', (value, path, reason) => {
+    const error = configError(() => checkShape(value, shape, ''));
+    expect(error.path).toBe(path);
+    expect(error.reason).toContain(reason);
+  });
+
+  it('prefixes the given path', () => {
+    expect(configError(() => checkShape({ flag: 0 }, shape, 'options')).path).toBe('options.flag');
   });
 });

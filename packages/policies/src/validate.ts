@@ -8,26 +8,39 @@ import type { Policy } from './types.ts';
 
 /**
  * Checks one value and throws a ConfigError naming `path` when it cannot work. `undefined` never
- * reaches a check: an absent key means "keep the outer value".
+ * reaches a check: an absent key means "keep the outer value" (or the option's default). `required`
+ * is true when every key of the object being checked must be present (a merged policy).
  */
-type Check = (value: unknown, path: string, required: boolean) => void;
+export type Check = (value: unknown, path: string, required: boolean) => void;
 
-/** The keys an object may hold, each with its check or nested shape. */
-interface Shape {
+/** The keys an object may hold, each with its check or nested shape; any other key is refused. */
+export interface Shape {
   readonly [key: string]: Check | Shape;
 }
 
-const boolean: Check = (value, path) => {
+/** Checks a boolean. */
+export const boolean: Check = (value, path) => {
   if (typeof value !== 'boolean') fail(path, `must be a boolean, got ${describeValue(value)}`);
 };
 
-const integerAtLeast =
+/** Checks a function (a callback option: a listener, a random source, a veto). */
+export const func: Check = (value, path) => {
+  if (typeof value !== 'function') fail(path, `must be a function, got ${describeValue(value)}`);
+};
+
+/**
+ * Checks an integer (a safe one: a count beyond 2^53 is a typo, and loses precision) of at least `min`.
+ */
+export const integerAtLeast =
   (min: number): Check =>
   (value, path) => {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    if (!Number.isSafeInteger(value) || (value as number) < min) {
       fail(path, `must be an integer >= ${min}, got ${describeValue(value)}`);
     }
   };
+
+/** Accepts any value: a key the shape knows whose value is checked elsewhere (by the code it is passed to). */
+export const checkedElsewhere: Check = () => {};
 
 /** A delay in ms: finite and >= 0 (JSON cannot carry Infinity, and "wait forever" is never meant). */
 const delay: Check = (value, path) => {
@@ -205,7 +218,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** Throws for a key the shape does not know, suggesting the nearest known one (typos are the usual cause). */
+/**
+ * Throws for a key the shape does not know, suggesting the nearest known one (typos are the usual
+ * cause) and listing the known keys.
+ */
 export function rejectUnknownKeys(
   value: Record<string, unknown>,
   known: readonly string[],
@@ -216,7 +232,7 @@ export function rejectUnknownKeys(
     const suggestion = closest(key, known);
     fail(
       joinPath(path, key),
-      `unknown key '${key}'${suggestion === undefined ? `; known keys: ${known.join(', ')}` : ` (did you mean '${suggestion}'?)`}`,
+      `unknown key '${key}'${suggestion === undefined ? '' : ` (did you mean '${suggestion}'?)`}; known keys: ${known.join(', ')}`,
     );
   }
 }
@@ -235,6 +251,20 @@ function checkObject(value: unknown, shape: Shape, path: string, required: boole
     if (typeof rule === 'function') rule(child, childPath, required);
     else checkObject(child, rule, childPath, required);
   }
+}
+
+/**
+ * Checks an object against a {@link Shape}: an object (not an array or `null`), no key the shape does
+ * not know (the nearest known key suggested, the known keys listed), and each key's check or nested
+ * shape applied to its value; an `undefined` value counts as absent and is not checked. Rules that tie
+ * two keys together are the caller's, after this.
+ *
+ * @param path where the object sits, prefixed to every error path; `''` for the root, whose keys are
+ *   then named alone (`maxEndpoints`, not `.maxEndpoints`).
+ * @throws ConfigError naming the first offending path.
+ */
+export function checkShape(value: unknown, shape: Shape, path: string): void {
+  checkObject(value, shape, path, false);
 }
 
 /**

@@ -1,0 +1,148 @@
+import { ConfigError } from '@breakwater/policies';
+import { describe, expect, it } from 'vitest';
+import { createEndpointBreakers } from './call-breakers.ts';
+import { breakwaterPolicy } from './cockatiel.ts';
+import { fakeFetch } from './fake-fetch.test-util.ts';
+import { breakwaterKy } from './ky.ts';
+import { pRetryOptions } from './p-retry.ts';
+import { wrapFetch } from './wrap-fetch.ts';
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const fetch = fakeFetch({ status: 200 });
+const target = { method: 'GET', url: 'https://api.example.com/' };
+
+/** Each entry point's options, refused by its shape table with the option's path and the reason. */
+describe('option tables of the five entry points', () => {
+  it.each<[string, () => unknown, string, string]>([
+    [
+      'wrapFetch, not an object',
+      () => wrapFetch(fetch, 'x' as never),
+      'options',
+      "must be an object, got 'x'",
+    ],
+    [
+      'wrapFetch, a boolean',
+      () => wrapFetch(fetch, { throwHttpErrors: 1 as never }),
+      'throwHttpErrors',
+      'must be a boolean, got 1',
+    ],
+    [
+      'wrapFetch, a function',
+      () => wrapFetch(fetch, { onEvent: 'log' as never }),
+      'onEvent',
+      "must be a function, got 'log'",
+    ],
+    [
+      'wrapFetch, a count',
+      () => wrapFetch(fetch, { maxEndpoints: 1.5 }),
+      'maxEndpoints',
+      'must be an integer >= 1, got 1.5',
+    ],
+    [
+      'wrapFetch, a size',
+      () => wrapFetch(fetch, { maxBufferBytes: -1 }),
+      'maxBufferBytes',
+      'must be an integer >= 0, got -1',
+    ],
+    [
+      'wrapFetch, a base URL',
+      () => wrapFetch(fetch, { baseUrl: 'ftp://x/' }),
+      'baseUrl',
+      'must be an http: or https: URL, got ftp:',
+    ],
+    [
+      'wrapFetch, a relative base',
+      () => wrapFetch(fetch, { baseUrl: '/v1' }),
+      'baseUrl',
+      "must be an absolute URL, got '/v1'",
+    ],
+    [
+      'breakers, a count',
+      () => createEndpointBreakers({ maxEndpoints: 0 }),
+      'maxEndpoints',
+      'must be an integer >= 1, got 0',
+    ],
+    [
+      'breakers, a function',
+      () => createEndpointBreakers({ onEvent: 1 as never }),
+      'onEvent',
+      'must be a function, got 1',
+    ],
+    [
+      'p-retry, a function',
+      () => pRetryOptions({ method: 'GET', shouldRetry: true as never }),
+      'shouldRetry',
+      'must be a function, got true',
+    ],
+    [
+      'cockatiel, a function',
+      () => breakwaterPolicy({ target, random: 0.5 as never }),
+      'random',
+      'must be a function, got 0.5',
+    ],
+    [
+      'ky, a count',
+      () => breakwaterKy({ forcedRetries: -1 }),
+      'forcedRetries',
+      'must be an integer >= 0, got -1',
+    ],
+    [
+      'ky, a fetch',
+      () => breakwaterKy({ fetch: 'fetch' as never }),
+      'fetch',
+      "must be a function, got 'fetch'",
+    ],
+    [
+      'ky, kyOptions.fetch',
+      () => breakwaterKy({ kyOptions: { fetch } as never }),
+      'kyOptions.fetch',
+      'pass the fetch to wrap',
+    ],
+    ['ky, not a ky', () => breakwaterKy({ ky: {} as never }), 'ky', 'must be a ky instance'],
+  ])('%s', (_, run, path, reason) => {
+    const error = configError(run);
+    expect(error.path).toBe(path);
+    expect(error.reason).toContain(reason);
+    expect(error.message).toBe(`breakwater: ${path}: ${error.reason}`);
+  });
+
+  it.each<[string, () => unknown, string]>([
+    [
+      'wrapFetch',
+      () => wrapFetch(fetch, { retries: 3 } as never),
+      'policy, endpoints, onEvent, maxEndpoints, throwHttpErrors',
+    ],
+    [
+      'createEndpointBreakers',
+      () => createEndpointBreakers({ retries: 3 } as never),
+      'policy, endpoints, onEvent, maxEndpoints',
+    ],
+    [
+      'pRetryOptions',
+      () => pRetryOptions({ method: 'GET', retries: 3 } as never),
+      'method, headers, policy, signal',
+    ],
+    ['breakwaterPolicy', () => breakwaterPolicy({ target, retries: 3 } as never), 'target, breakers, policy'],
+    ['breakwaterKy', () => breakwaterKy({ retries: 3 } as never), 'forcedRetries'],
+  ])('%s refuses an unknown key, listing the known ones', (_, run, known) => {
+    const error = configError(run);
+    expect(error.path).toBe('retries');
+    expect(error.reason).toMatch(/^unknown key 'retries'.*; known keys: /);
+    expect(error.reason).toContain(known);
+  });
+
+  it('suggests the nearest key for a typo', () => {
+    expect(configError(() => wrapFetch(fetch, { maxEndpoint: 5 } as never)).reason).toContain(
+      "(did you mean 'maxEndpoints'?)",
+    );
+  });
+});

@@ -1,0 +1,32 @@
+import {
+  checkedElsewhere,
+  checkShape,
+  describeValue,
+  func,
+  integerAtLeast,
+  refuse,
+  type Shape,
+} from '@breakwater/policies';
+
+/**
+ * Checks the options object of an entry point against its table: an object (else refused at the path
+ * `options`), then policies' {@link checkShape}, which names each option from the root (`maxEndpoints`)
+ * and refuses unknown keys with the known ones listed. `policy` and `endpoints` are left to the
+ * endpoint resolver, which checks them with their full paths.
+ *
+ * @throws ConfigError naming the first offending option.
+ */
+export function checkOptions(options: unknown, shape: Shape): void {
+  if (options === null || typeof options !== 'object') {
+    refuse('options', `must be an object, got ${describeValue(options)}`);
+  }
+  checkShape(options, shape, '');
+}
+
+/** The endpoint configuration that `wrapFetch` and `createEndpointBreakers` share. */
+export const ENDPOINT_OPTIONS: Shape = {
+  policy: checkedElsewhere,
+  endpoints: checkedElsewhere,
+  onEvent: func,
+  maxEndpoints: integerAtLeast(1),
+};
