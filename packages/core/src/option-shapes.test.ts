@@ -7,16 +7,6 @@ import { breakwaterKy } from './ky.ts';
 import { pRetryOptions } from './p-retry.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
-
 const fetch = fakeFetch({ status: 200 });
 const target = { method: 'GET', url: 'https://api.example.com/' };
 
@@ -109,10 +99,14 @@ describe('option tables of the five entry points', () => {
     ],
     ['ky, not a ky', () => breakwaterKy({ ky: {} as never }), 'ky', 'must be a ky instance'],
   ])('%s', (_, run, path, reason) => {
-    const error = configError(run);
-    expect(error.path).toBe(path);
-    expect(error.reason).toContain(reason);
-    expect(error.message).toBe(`breakwater: ${path}: ${error.reason}`);
+    expect(run).toThrow(
+      expect.objectContaining({
+        path,
+        reason: expect.stringContaining(reason),
+        message: expect.stringMatching(`^breakwater: ${path}: `),
+      }),
+    );
+    expect(run).toThrow(ConfigError);
   });
 
   it.each<[string, () => unknown, string]>([
@@ -134,15 +128,17 @@ describe('option tables of the five entry points', () => {
     ['breakwaterPolicy', () => breakwaterPolicy({ target, retries: 3 } as never), 'target, breakers, policy'],
     ['breakwaterKy', () => breakwaterKy({ retries: 3 } as never), 'forcedRetries'],
   ])('%s refuses an unknown key, listing the known ones', (_, run, known) => {
-    const error = configError(run);
-    expect(error.path).toBe('retries');
-    expect(error.reason).toMatch(/^unknown key 'retries'.*; known keys: /);
-    expect(error.reason).toContain(known);
+    expect(run).toThrow(
+      expect.objectContaining({
+        path: 'retries',
+        reason: expect.stringMatching(`^unknown key 'retries'; known keys: .*${known}`),
+      }),
+    );
   });
 
   it('suggests the nearest key for a typo', () => {
-    expect(configError(() => wrapFetch(fetch, { maxEndpoint: 5 } as never)).reason).toContain(
-      "(did you mean 'maxEndpoints'?)",
+    expect(() => wrapFetch(fetch, { maxEndpoint: 5 } as never)).toThrow(
+      expect.objectContaining({ reason: expect.stringContaining("(did you mean 'maxEndpoints'?)") }),
     );
   });
 });
