@@ -157,3 +157,17 @@ describe('cockatiel policies around a breakwater fetch', () => {
     await expect(guarded('https://api.example.com/', { signal: controller.signal })).rejects.toThrow();
   });
 });
+
+describe('breakwaterPolicy: the outcome a call ends on', () => {
+  it('keeps its body when the breaker opens between two attempts', async () => {
+    server.script('/p/opens', { status: 503, body: 'down for maintenance' });
+    const policy = breakwaterPolicy({
+      target: { method: 'GET', url: `${server.origin}/p/opens` },
+      policy: { ...fast, breaker: { consecutiveFailures: 2 } },
+    });
+    const response = await policy.execute(({ signal }) => fetch(`${server.origin}/p/opens`, { signal }));
+    expect(response.status).toBe(503);
+    expect(server.count('/p/opens')).toBe(2);
+    expect(await response.text()).toBe('down for maintenance');
+  });
+});

@@ -24,6 +24,7 @@ import {
   type IPolicy,
   type ISuccessEvent,
 } from 'cockatiel';
+import { discardBody } from './body-reads.ts';
 import {
   type CallTarget,
   createEndpointBreakers,
@@ -134,6 +135,7 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
     let last: SettledCall<T> | undefined;
     for (let attempt = 1; ; attempt++) {
       signal.throwIfAborted();
+      const previous = last;
       try {
         last = await this.breakers.attempt(this.target, () => fn({ signal, attempt }));
       } catch (error) {
@@ -141,6 +143,9 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
         if (last) return this.finish(last, started);
         throw error;
       }
+      // Released only now that a newer outcome supersedes it: until then the call could still end on
+      // it (the breaker opened during the wait) and hand it back, readable.
+      discardSettled(previous);
       signal.throwIfAborted();
       const step = nextStep(last.verdict, attempt, policy.retry, {
         now: Date.now(),
@@ -154,8 +159,6 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
       if (step.action === 'stop') return this.finish(last, started);
       budget.tryRetry();
       previousDelayMs = step.delayMs;
-      // Free the connection of a Response that will not be handed back.
-      if (last.ok && last.value instanceof Response) last.value.body?.cancel().catch(() => {});
       await sleep(step.delayMs, signal);
     }
   }
@@ -237,4 +240,9 @@ export function wrapFetchWithPolicies(fetch: FetchLike, options: WrapFetchWithPo
   const wrapped = wrapFetch(attemptPolicy ? fetchWithPolicy(attemptPolicy, fetch) : fetch, rest);
   if (!callPolicy) return wrapped;
   return Object.assign(fetchWithPolicy(callPolicy, wrapped), { breakers: () => wrapped.breakers() });
+}
+
+/** Frees the connection of a settled Response that will not be handed back. */
+function discardSettled<T>(settled: SettledCall<T> | undefined): void {
+  if (settled?.ok && settled.value instanceof Response) discardBody(settled.value);
 }
