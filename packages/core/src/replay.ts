@@ -42,6 +42,8 @@ export interface ReplayOptions {
    * origin (`setGlobalOrigin`), else `globalThis.location`.
    */
   readonly baseUrl?: string | URL | undefined;
+  /** The call's absolute URL when the caller has resolved it already ({@link targetOf}). Default: resolved here. */
+  readonly url?: URL | undefined;
 }
 
 /** Why a prepared request can be sent only once. */
@@ -87,19 +89,22 @@ const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 /** Where undici (and Node's bundled undici) keep the origin set by `setGlobalOrigin()`. */
 const UNDICI_GLOBAL_ORIGIN = Symbol.for('undici.globalOrigin.1');
 
+/** Why a call goes to the wrapped fetch as it is, once, without retries or breaker. */
+export type PassThroughReason = 'not-http' | 'no-base-url' | 'invalid-signal' | 'stream-without-duplex';
+
 /**
- * Why a call goes to the wrapped fetch as it is, once, without retries or breaker, or `undefined` when
- * breakwater handles it. Breakwater only judges what it understands: an `http:`/`https:` URL it can
+ * The absolute URL of a call breakwater handles, or why the call goes to the wrapped fetch as it is,
+ * once, without retries or breaker. The URL is resolved here once and handed to `prepareRequest`. Breakwater only judges what it understands: an `http:`/`https:` URL it can
  * resolve, a real `AbortSignal` and a stream body sent with `duplex: 'half'`. Anything else (a `blob:`,
  * `data:` or `file:` URL, a relative URL with no base, a signal or a stream body fetch would refuse)
  * means what the wrapped fetch makes of it, its error
  * included; retrying it would only repeat that answer.
  */
-export function passThroughReason(
+export function targetOf(
   input: RequestInfo | URL,
   init: RequestInit | undefined,
   baseUrl?: string | URL,
-): 'not-http' | 'no-base-url' | 'invalid-signal' | 'stream-without-duplex' | undefined {
+): URL | PassThroughReason {
   const signal: unknown = init?.signal;
   if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) return 'invalid-signal';
   // The fetch standard refuses a stream body without `duplex` before reading it (undici, browsers),
@@ -113,7 +118,7 @@ export function passThroughReason(
     return 'no-base-url';
   }
   if (!url) return 'no-base-url';
-  return url.protocol === 'http:' || url.protocol === 'https:' ? undefined : 'not-http';
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url : 'not-http';
 }
 
 /** The caller's signal of a call: init's (`null` detaches from a Request's), else the Request input's. */
@@ -157,7 +162,7 @@ export async function prepareRequest(
 
   const request = isRequestLike(input) ? input : undefined;
   const text = urlTextOf(input);
-  const url = resolveUrl(text, options.baseUrl);
+  const url = options.url ?? resolveUrl(text, options.baseUrl);
   if (!url) throw relativeUrlError(text);
   checkCredentials(url);
   const method = normaliseMethod(init?.method ?? request?.method ?? 'GET');

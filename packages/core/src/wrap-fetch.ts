@@ -22,8 +22,8 @@ import {
   callerSignalOf,
   DEFAULT_MAX_BUFFER_BYTES,
   type PreparedRequest,
-  passThroughReason,
   prepareRequest,
+  targetOf,
 } from './replay.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
 
@@ -126,9 +126,10 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
   const wrapped = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     // What breakwater cannot judge (not http(s), no base for a relative URL, a signal fetch refuses)
     // is the wrapped fetch's to answer, once: retrying its error would only repeat it.
-    if (passThroughReason(input, init, baseUrl) !== undefined) return fetch(input, init);
+    const url = targetOf(input, init, baseUrl);
+    if (!(url instanceof URL)) return fetch(input, init);
     const callerSignal = callerSignalOf(input, init);
-    const request = await prepareRequest(input, init, { maxBufferBytes, signal: callerSignal, baseUrl });
+    const request = await prepareRequest(input, init, { maxBufferBytes, signal: callerSignal, url });
     try {
       const { key, policy } = resolver.resolve(request.method, request.url, request.headers);
       for (const name of policy.generateHeaders) {
@@ -136,7 +137,8 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
         if (!request.headers.has(name)) request.setHeader(name, randomUuid());
       }
       const end = await registry.get(key, policy).execute(request, callerSignal);
-      return await handBack(end, request, key, throwHttpErrors ? callerSignal : NO_HTTP_ERRORS);
+      if (!throwHttpErrors) return handBack(end);
+      return await asHttpError(end, request, key, callerSignal);
     } catch (error) {
       // A stream body nothing will read any more (the call was refused, aborted or failed) must not
       // stay locked with its source open.
@@ -147,30 +149,32 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
   return Object.assign(wrapped, { breakers: () => registry.snapshots() });
 }
 
-/** Passed instead of the caller's signal when every status resolves (`throwHttpErrors: false`). */
-const NO_HTTP_ERRORS = null;
+/** Hands a call's end back as fetch would: the Response, or the error thrown. */
+function handBack({ result }: CallEnd): Response {
+  if (!result.response) throw result.error;
+  return result.response;
+}
 
 /**
- * Hands a call's end back as fetch would: the Response, or the error thrown. With `throwHttpErrors`
- * (a `callerSignal` that is not {@link NO_HTTP_ERRORS}) a non-2xx Response rejects with an HttpError,
- * whose body read ends with the attempt's timeout, the call's deadline or the caller's abort: an error
- * body that stalls gives an HttpError without payload, on time.
+ * Hands a call's end back with `throwHttpErrors`: a non-2xx Response rejects with an HttpError, whose
+ * body read ends with the attempt's timeout, the call's deadline or the caller's abort: an error body
+ * that stalls gives an HttpError without payload, on time.
  */
-async function handBack(
-  { result, attempts }: CallEnd,
+async function asHttpError(
+  end: CallEnd,
   request: PreparedRequest,
   endpoint: string,
-  callerSignal: AbortSignal | undefined | typeof NO_HTTP_ERRORS,
+  callerSignal: AbortSignal | undefined,
 ): Promise<Response> {
-  const { response, verdict } = result;
-  if (!response) throw result.error;
-  if (callerSignal === NO_HTTP_ERRORS || response.ok) return response;
+  const response = handBack(end);
+  if (response.ok) return response;
+  const { readBy, verdict } = end.result;
   try {
-    const error = await readWithin(result.readBy, callerSignal, (signal) =>
+    const error = await readWithin(readBy, callerSignal, (signal) =>
       HttpError.from(response, {
         method: request.method,
         url: request.url.href,
-        attempts,
+        attempts: end.attempts,
         endpoint,
         requestHeaders: request.headers,
         signal,
