@@ -80,6 +80,14 @@ describe('the cockatiel adapter honours timeout.totalMs and the retry budget', (
     await rejectedAt(breakwaterPolicy({ target, breakers }).execute(call));
     expect(call.calls).toBe(3);
   });
+
+  it('keeps the budget beside the breaker: breakers() shows what it has left', async () => {
+    const breakers = createEndpointBreakers({ policy: TIGHT_BUDGET });
+    await breakers.run(target, () => 'warm');
+    expect(breakers.breakers()[0]?.retryBudgetLeft).toBe(1);
+    await rejectedAt(retryThroughBreaker(breakers, target, failing(() => new SdkError(503))));
+    expect(breakers.breakers()[0]?.retryBudgetLeft).toBe(0);
+  });
 });
 
 describe('the p-retry adapter honours timeout.totalMs and the retry budget', () => {

@@ -8,11 +8,13 @@ import {
   type ResolvedEndpoint,
   type Verdict,
 } from '@breakwater/policies';
+import { shareBudgets } from './call-budgets.ts';
 import { outcomeOfError, outcomeOfResult } from './call-outcome.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
 import { checkOptions, ENDPOINT_OPTIONS } from './options.ts';
 import { DEFAULT_MAX_ENDPOINTS, EndpointRegistry, EndpointState } from './registry.ts';
+import { RetryBudget } from './retry-budget.ts';
 import type { BreakerSnapshot } from './types.ts';
 
 /** The call a breaker guards, as the endpoint rules see it: what it would be as an HTTP request. */
@@ -92,7 +94,7 @@ export function createEndpointBreakers(options: EndpointBreakersOptions = {}): E
     return registry.get(key, policy).attempt(call, facts);
   };
 
-  return {
+  const breakers: EndpointBreakers = {
     resolve,
     attempt,
     async run(target, call) {
@@ -102,6 +104,8 @@ export function createEndpointBreakers(options: EndpointBreakersOptions = {}): E
     },
     breakers: () => registry.snapshots(),
   };
+  shareBudgets(breakers, (key, policy) => registry.get(key, policy).budget);
+  return breakers;
 }
 
 function checkTarget(target: CallTarget): void {
@@ -116,13 +120,20 @@ function checkTarget(target: CallTarget): void {
   }
 }
 
-/** The breaker of one endpoint key, for calls that are not fetch calls. */
+/** The breaker of one endpoint key, for calls that are not fetch calls, and its retry budget. */
 class CallBreaker extends EndpointState {
   readonly policy: Policy;
+  readonly budget: RetryBudget;
 
   constructor(key: string, policy: Policy, emit: (event: BreakwaterEvent) => void) {
-    super(key, new CircuitBreaker(key, policy.breaker, emit));
+    const budget = new RetryBudget(policy.retryBudget);
+    super(key, new CircuitBreaker(key, policy.breaker, emit), () => ({
+      throttledUntil: null,
+      waiting: 0,
+      retryBudgetLeft: policy.retryBudget.enabled ? budget.left() : null,
+    }));
     this.policy = policy;
+    this.budget = budget;
   }
 
   attempt<T>(call: () => PromiseLike<T> | T, facts: RequestFacts): Promise<SettledCall<T>> {

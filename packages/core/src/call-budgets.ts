@@ -1,31 +1,24 @@
-import type { RetryBudgetPolicy } from '@breakwater/policies';
+import type { Policy } from '@breakwater/policies';
 import type { EndpointBreakers } from './call-breakers.ts';
 import { RetryBudget } from './retry-budget.ts';
 
-/** Budgets per endpoint key, per set of breakers: calls that share breakers share budgets. */
-const budgets = new WeakMap<EndpointBreakers, Map<string, RetryBudget>>();
+/** How the adapters reach the retry budget kept beside each breaker of a set of breakers. */
+const budgets = new WeakMap<EndpointBreakers, (key: string, policy: Policy) => RetryBudget>();
 
-/**
- * Keys whose budgets are kept per set of breakers; past it the least recently used is dropped, which
- * forgets at most one window of that key's counts (a budget holds nothing that must outlive it).
- */
-const MAX_KEYS = 1000;
+/** Called by `createEndpointBreakers`: `budgetOf` finds the budget of a key in its registry. */
+export function shareBudgets(
+  breakers: EndpointBreakers,
+  budgetOf: (key: string, policy: Policy) => RetryBudget,
+): void {
+  budgets.set(breakers, budgetOf);
+}
 
 /**
  * The retry budget of endpoint `key` for the calls made through `breakers` (the cockatiel and p-retry
- * adapters), so that a fleet of such calls cannot multiply the load on a failing upstream either.
+ * adapters), so that a fleet of such calls cannot multiply the load on a failing upstream either. It
+ * lives with the key's breaker in the registry, bounded and evicted with it. Breakers that
+ * `createEndpointBreakers` did not make have none to share: each call then gets a budget of its own.
  */
-export function retryBudgetOf(
-  breakers: EndpointBreakers,
-  key: string,
-  policy: RetryBudgetPolicy,
-): RetryBudget {
-  const byKey = budgets.get(breakers) ?? new Map<string, RetryBudget>();
-  budgets.set(breakers, byKey);
-  const budget = byKey.get(key) ?? new RetryBudget(policy);
-  // Map keeps insertion order: re-inserting marks the key as most recently used.
-  byKey.delete(key);
-  byKey.set(key, budget);
-  if (byKey.size > MAX_KEYS) byKey.delete(byKey.keys().next().value as string);
-  return budget;
+export function retryBudgetOf(breakers: EndpointBreakers, key: string, policy: Policy): RetryBudget {
+  return budgets.get(breakers)?.(key, policy) ?? new RetryBudget(policy.retryBudget);
 }

@@ -127,7 +127,7 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
     signal: AbortSignal = NEVER,
   ): Promise<T> {
     const { key, policy } = this.breakers.resolve(this.target);
-    const budget = retryBudgetOf(this.breakers, key, policy.retryBudget);
+    const budget = retryBudgetOf(this.breakers, key, policy);
     const started = performance.now();
     const deadlineAt = Date.now() + policy.timeout.totalMs;
     budget.recordCall();

@@ -197,7 +197,7 @@ export function retryThroughBreaker<T>(
   options: RetryThroughBreakerOptions = {},
 ): Promise<T> {
   const { key, policy } = breakers.resolve(target);
-  const budget = retryBudgetOf(breakers, key, policy.retryBudget);
+  const budget = retryBudgetOf(breakers, key, policy);
   const state: CallState = { budget };
   budget.recordCall();
   return pRetry(
