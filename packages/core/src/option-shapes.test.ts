@@ -10,6 +10,12 @@ import { wrapFetch } from './wrap-fetch.ts';
 const fetch = fakeFetch({ status: 200 });
 const target = { method: 'GET', url: 'https://api.example.com/' };
 
+describe('maxBufferBytes is checked once, when wrapFetch is called (never again per call)', () => {
+  it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('%s is refused', (maxBufferBytes) => {
+    expect(() => wrapFetch(fetch, { maxBufferBytes })).toThrow(ConfigError);
+  });
+});
+
 /** Each entry point's options, refused by its shape table with the option's path and the reason. */
 describe('option tables of the five entry points', () => {
   it.each<[string, () => unknown, string, string]>([

@@ -146,19 +146,14 @@ export function callerSignalOf(
  * @throws TypeError where fetch would: a relative URL with no base, a URL with credentials, an invalid
  *   or forbidden method, a body on GET or HEAD, a used `Request` body, a locked stream.
  * @throws the signal's reason when `options.signal` is aborted, after cancelling a stream body.
- * @throws RangeError for a `maxBufferBytes` that is not a non-negative integer.
  */
 export async function prepareRequest(
   input: RequestInfo | URL,
   init: RequestInit | undefined,
   options: ReplayOptions = {},
 ): Promise<PreparedRequest> {
+  // Checked once, by wrapFetch's options, not again on every call.
   const maxBufferBytes = options.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
-  if (!Number.isSafeInteger(maxBufferBytes) || maxBufferBytes < 0) {
-    throw new RangeError(
-      `breakwater: maxBufferBytes must be a non-negative integer (bytes), got ${String(maxBufferBytes)}`,
-    );
-  }
 
   const request = isRequestLike(input) ? input : undefined;
   const text = urlTextOf(input);
