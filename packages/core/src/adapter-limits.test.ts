@@ -85,7 +85,13 @@ describe('the cockatiel adapter honours timeout.totalMs and the retry budget', (
     const breakers = createEndpointBreakers({ policy: TIGHT_BUDGET });
     await breakers.run(target, () => 'warm');
     expect(breakers.breakers()[0]?.retryBudgetLeft).toBe(1);
-    await rejectedAt(retryThroughBreaker(breakers, target, failing(() => new SdkError(503))));
+    await rejectedAt(
+      retryThroughBreaker(
+        breakers,
+        target,
+        failing(() => new SdkError(503)),
+      ),
+    );
     expect(breakers.breakers()[0]?.retryBudgetLeft).toBe(0);
   });
 });

@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build, transformWithOxc } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTimedServer, type TimedServer } from './local-server.test-util.ts';
+import { readmeQuickStart } from './quick-start.test-util.ts';
 
 /**
  * breakwater in a real browser: Debian's headless Chromium, driven by playwright-core, loads a page
@@ -23,38 +23,6 @@ interface PageGlobals {
   breakwater: {
     core: typeof import('./index.ts');
     policies: typeof import('@breakwater/policies');
-  };
-}
-
-type Route = (req: IncomingMessage, res: ServerResponse) => void;
-
-interface TestServer {
-  readonly origin: string;
-  readonly hits: Map<string, number[]>;
-  route(path: string, handler: Route): void;
-  close(): Promise<void>;
-}
-
-async function startServer(): Promise<TestServer> {
-  const routes = new Map<string, Route>();
-  const hits = new Map<string, number[]>();
-  const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    hits.set(path, [...(hits.get(path) ?? []), performance.now()]);
-    const handler = routes.get(path);
-    if (handler) handler(req, res);
-    else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    hits,
-    route: (path, handler) => routes.set(path, handler),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
   };
 }
 
@@ -94,10 +62,7 @@ async function bundleFromSources(): Promise<Map<string, string>> {
 
 /** README.md's quick start, as written, pointed at `origin` instead of Partner Center's host. */
 async function quickStartModule(origin: string): Promise<string> {
-  const readme = readFileSync(`${ROOT}README.md`, 'utf8');
-  const block = /<!-- quickstart:start -->\s*```ts\n([\s\S]*?)```\s*<!-- quickstart:end -->/.exec(readme);
-  if (!block?.[1]) throw new Error('README.md has no quick start block between the quickstart markers');
-  const source = block[1].split(PARTNER_CENTER).join(origin);
+  const source = readmeQuickStart().split(PARTNER_CENTER).join(origin);
   const { code } = await transformWithOxc(source, 'quickstart.ts');
   return `${code}\nglobalThis.quickStartDone = true;\n`;
 }
@@ -119,8 +84,8 @@ globalThis.breakwater = { core, policies };
 
 let browser: Browser;
 let context: BrowserContext;
-let site: TestServer;
-let crossOrigin: TestServer;
+let site: TimedServer;
+let crossOrigin: TimedServer;
 
 /**
  * Set up once for the file, but awaited by every test: a missing browser (or a broken bundle) then
@@ -140,7 +105,11 @@ async function setUp(): Promise<void> {
         '(`apt-get update && apt-get install -y chromium`, as .ci/run does) to run this test.',
     );
   }
-  const [bundle, server, other] = await Promise.all([bundleFromSources(), startServer(), startServer()]);
+  const [bundle, server, other] = await Promise.all([
+    bundleFromSources(),
+    startTimedServer(),
+    startTimedServer(),
+  ]);
   site = server;
   crossOrigin = other;
   for (const [name, code] of bundle) {

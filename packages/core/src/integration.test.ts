@@ -1,49 +1,26 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TimeoutError } from './errors.ts';
 import { HttpError } from './http-error.ts';
+import { type RoutedServer, type RouteHandler, startRoutedServer } from './local-server.test-util.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 /** Real undici fetch (Node's global) against a real server on loopback. */
 
-type Handler = (req: IncomingMessage, res: ServerResponse, hit: number) => void;
-
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/partner-center/', import.meta.url));
 
-let server: Server;
-let base: string;
-const routes = new Map<string, Handler>();
-const hits = new Map<string, number>();
+let server: RoutedServer;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const hit = (hits.get(path) ?? 0) + 1;
-    hits.set(path, hit);
-    const handler = routes.get(path);
-    if (!handler) {
-      res.writeHead(404).end();
-      return;
-    }
-    handler(req, res, hit);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startRoutedServer();
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+afterAll(() => server.close());
 
-function route(path: string, handler: Handler): string {
-  routes.set(path, handler);
-  hits.set(path, 0);
-  return `${base}${path}`;
-}
+const route = (path: string, handler: RouteHandler): string => server.route(path, handler);
 
 const fast = { retry: { backoff: { initialDelayMs: 1, maxDelayMs: 5, throttleInitialDelayMs: 1 } } } as const;
 
@@ -58,7 +35,7 @@ describe('against a real local server', () => {
     });
     const res = await wrapFetch(fetch, { policy: fast })(url);
     expect(await res.text()).toBe('ok');
-    expect(hits.get('/reset-then-ok')).toBe(2);
+    expect(server.hits.get('/reset-then-ok')).toBe(2);
   });
 
   it('a reset mid-body surfaces on the body read, not as a hang', async () => {

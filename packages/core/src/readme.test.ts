@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
+import { type LoopbackServer, listenOnLoopback } from './local-server.test-util.ts';
+import { type PartnerCenterStub, readmeQuickStart, startPartnerCenterStub } from './quick-start.test-util.ts';
 
 /**
  * Runs README.md's quick start as it is written. The snippet calls Partner Center's real host; the
@@ -14,42 +15,14 @@ import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from
  */
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const FIXTURE = JSON.parse(
-  readFileSync(`${ROOT}fixtures/partner-center/404-partner-not-found.json`, 'utf8'),
-) as {
-  status: number;
-  headers: Record<string, string>;
-  body: unknown;
-};
 
-let server: Server;
-let origin: string;
-const seen: { path: string; authorization: string | undefined; requestId: string | undefined }[] = [];
+let stub: PartnerCenterStub;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    seen.push({
-      path: req.url ?? '',
-      authorization: req.headers.authorization,
-      requestId: req.headers['ms-requestid'] as string | undefined,
-    });
-    res.writeHead(FIXTURE.status, FIXTURE.headers).end(JSON.stringify(FIXTURE.body));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  stub = await startPartnerCenterStub();
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
-
-function quickStart(): string {
-  const readme = readFileSync(`${ROOT}README.md`, 'utf8');
-  const block = /<!-- quickstart:start -->\s*```ts\n([\s\S]*?)```\s*<!-- quickstart:end -->/.exec(readme);
-  if (!block?.[1]) throw new Error('README.md has no quick start block between the quickstart markers');
-  return block[1];
-}
+afterAll(() => stub.close());
 
 it("README's quick start runs: wraps fetch, applies the rule, catches HttpError, reads breakers()", async () => {
   const realFetch = globalThis.fetch;
@@ -57,14 +30,14 @@ it("README's quick start runs: wraps fetch, applies the rule, catches HttpError,
     const url = new URL(input instanceof Request ? input.url : String(input));
     if (url.origin !== 'https://api.partnercenter.microsoft.com')
       throw new Error(`unexpected origin ${url.origin}`);
-    return realFetch(`${origin}${url.pathname}${url.search}`, init);
+    return realFetch(`${stub.origin}${url.pathname}${url.search}`, init);
   };
   const log = vi.spyOn(console, 'log').mockImplementation(() => {});
   const error = vi.spyOn(console, 'error').mockImplementation(() => {});
   const dir = `${ROOT}packages/core/src/.readme-snippet`;
   mkdirSync(dir, { recursive: true });
   const file = `${dir}/quickstart.ts`;
-  writeFileSync(file, quickStart());
+  writeFileSync(file, readmeQuickStart());
   vi.stubGlobal('fetch', toLoopback);
   try {
     await import(/* @vite-ignore */ file);
@@ -73,10 +46,10 @@ it("README's quick start runs: wraps fetch, applies the rule, catches HttpError,
     rmSync(dir, { recursive: true, force: true });
   }
 
-  expect(seen).toHaveLength(1);
-  expect(seen[0]?.path).toBe('/v1/customers/42');
-  expect(seen[0]?.authorization).toBe('Bearer <token>');
-  expect(seen[0]?.requestId).toMatch(/^[0-9a-f-]{36}$/);
+  expect(stub.seen).toHaveLength(1);
+  expect(stub.seen[0]?.path).toBe('/v1/customers/42');
+  expect(stub.seen[0]?.authorization).toBe('Bearer <token>');
+  expect(stub.seen[0]?.requestId).toMatch(/^[0-9a-f-]{36}$/);
   expect(error).toHaveBeenCalledWith(
     'failed',
     404,
@@ -281,20 +254,19 @@ it("the README's contents list every section, and its links and the README's own
 });
 
 describe("README's code blocks", () => {
-  let server: Server;
+  let server: LoopbackServer;
   let loopback: string;
   let seen: Seen[] = [];
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    server = await listenOnLoopback((req, res) => {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       seen.push({ method: req.method ?? '', path, headers: req.headers });
       req.resume();
       const { status, body } = answer(req.method ?? '', path);
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    loopback = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    loopback = server.origin;
     rmSync(SNIPPETS, { recursive: true, force: true });
     mkdirSync(SNIPPETS, { recursive: true });
     for (const block of TS_BLOCKS) writeFileSync(fileOf(block), block.code);
@@ -302,8 +274,7 @@ describe("README's code blocks", () => {
 
   afterAll(async () => {
     rmSync(`${ROOT}packages/core/src/.readme-snippet`, { recursive: true, force: true });
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
   });
 
   it('every block is marked: ts (run) or sh / text (not run)', () => {

@@ -3,8 +3,6 @@
 
 import { getEventListeners } from 'node:events';
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -19,44 +17,23 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BrokenCircuitError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
+import { type RoutedServer, type RouteHandler, startRoutedServer } from './local-server.test-util.ts';
 import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
-type Handler = (req: IncomingMessage, res: ServerResponse, hit: number) => void;
-
-let server: Server;
+let server: RoutedServer;
 let origin: string;
-const handlers = new Map<string, Handler>();
-const hits = new Map<string, number>();
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const hit = (hits.get(path) ?? 0) + 1;
-    hits.set(path, hit);
-    const handler = handlers.get(path);
-    if (handler) handler(req, res, hit);
-    else res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startRoutedServer();
+  origin = server.origin;
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => server.close());
 
-afterEach(() => {
-  handlers.clear();
-  hits.clear();
-});
+afterEach(() => server.reset());
 
-/** Registers a handler and returns the absolute URL of `path`. */
-function route(path: string, handler: Handler): string {
-  handlers.set(path, handler);
-  return `${origin}${path}`;
-}
+const route = (path: string, handler: RouteHandler): string => server.route(path, handler);
 
 /** A route that reads the whole body and answers `statuses[hit - 1]` (the last one repeats). */
 function recordingRoute(
@@ -108,6 +85,21 @@ const rejection = (promise: Promise<unknown>): Promise<unknown> =>
     (error: unknown) => error,
   );
 
+/**
+ * Aborts `controller` with a new Error(`message`) 50 ms into `call`, which must then reject with that
+ * very reason (within 2 s of real time); returns the reason.
+ */
+async function expectAbortedMidway(
+  controller: AbortController,
+  message: string,
+  call: () => Promise<unknown>,
+): Promise<Error> {
+  const reason = new Error(message);
+  setTimeout(() => controller.abort(reason), 50);
+  expect(await within(2000, 'abort ignored', rejection(call()))).toBe(reason);
+  return reason;
+}
+
 /** An undici Agent that counts the requests dispatched through it. */
 function countingAgent(): { dispatcher: Dispatcher; count: () => number; close: () => Promise<void> } {
   const agent = new Agent();
@@ -129,7 +121,7 @@ describe('item 2: a Request from another implementation (undici) keeps what fetc
       const request = new UndiciRequest(url, { dispatcher: agent.dispatcher });
       const res = await wrappedUndici()(request as unknown as Request);
       expect(res.status).toBe(200);
-      expect(hits.get('/dispatcher')).toBe(2);
+      expect(server.hits.get('/dispatcher')).toBe(2);
       expect(agent.count()).toBe(2);
     } finally {
       await agent.close();
@@ -161,14 +153,9 @@ describe('item 2: a Request from another implementation (undici) keeps what fetc
     });
     const controller = new AbortController();
     const request = new UndiciRequest(url, { signal: controller.signal });
-    const reason = new Error('caller gave up');
-    setTimeout(() => controller.abort(reason), 50);
-    const error = await within(
-      2000,
-      'abort ignored',
-      rejection(wrappedUndici()(request as unknown as Request)),
+    await expectAbortedMidway(controller, 'caller gave up', () =>
+      wrappedUndici()(request as unknown as Request),
     );
-    expect(error).toBe(reason);
   });
 });
 
@@ -179,7 +166,7 @@ describe('item 3: relative URLs', () => {
     try {
       const res = await wrappedUndici()('/relative?x=1');
       expect(res.status).toBe(200);
-      expect(hits.get('/relative')).toBe(2);
+      expect(server.hits.get('/relative')).toBe(2);
     } finally {
       setGlobalOrigin(undefined);
     }
@@ -224,7 +211,7 @@ describe('item 3: relative URLs', () => {
       ) as Promise<unknown> as Promise<Response>;
     const res = await wrapFetch(prefixing, { policy: FAST })('/prefixed-once');
     expect(res.status).toBe(503);
-    expect(hits.get('/prefixed-once')).toBe(1);
+    expect(server.hits.get('/prefixed-once')).toBe(1);
   });
 });
 
@@ -315,7 +302,7 @@ describe('item 4: stream bodies', () => {
     expect(plain).toBeInstanceOf(TypeError);
     expect(wrapped).toBeInstanceOf(TypeError);
     expect((wrapped as Error).message).toBe((plain as Error).message);
-    expect(hits.get('/no-duplex')).toBeUndefined();
+    expect(server.hits.get('/no-duplex')).toBeUndefined();
   });
 
   it('an upload streams: the server sees the first chunk before the source has produced the last', async () => {
@@ -412,7 +399,7 @@ describe('item 5: aborts cancel the body, as with fetch', () => {
     );
     expect(error).toBe(reason);
     expect(await within(1000, 'source not cancelled', cancelled)).toBe(reason);
-    expect(hits.get('/pre-aborted')).toBeUndefined();
+    expect(server.hits.get('/pre-aborted')).toBeUndefined();
   });
 
   it('an abort while a Request body is still being read cancels it with the reason', async () => {
@@ -425,14 +412,9 @@ describe('item 5: aborts cancel the body, as with fetch', () => {
       duplex: 'half',
       signal: controller.signal,
     });
-    const reason = new Error('stop reading');
-    setTimeout(() => controller.abort(reason), 50);
-    const error = await within(
-      2000,
-      'abort ignored',
-      rejection(wrappedUndici()(request as unknown as Request)),
+    const reason = await expectAbortedMidway(controller, 'stop reading', () =>
+      wrappedUndici()(request as unknown as Request),
     );
-    expect(error).toBe(reason);
     expect(await within(1000, 'source not cancelled', cancelled)).toBe(reason);
   });
 
@@ -442,21 +424,14 @@ describe('item 5: aborts cancel the body, as with fetch', () => {
     });
     const { body, cancelled } = cancellableStream();
     const controller = new AbortController();
-    const reason = new Error('stop sending');
-    setTimeout(() => controller.abort(reason), 50);
-    const error = await within(
-      2000,
-      'abort ignored',
-      rejection(
-        wrappedUndici()(url, {
-          method: 'PUT',
-          body,
-          duplex: 'half',
-          signal: controller.signal,
-        } as RequestInit),
-      ),
+    const reason = await expectAbortedMidway(controller, 'stop sending', () =>
+      wrappedUndici()(url, {
+        method: 'PUT',
+        body,
+        duplex: 'half',
+        signal: controller.signal,
+      } as RequestInit),
     );
-    expect(error).toBe(reason);
     expect(await within(1000, 'source not cancelled', cancelled)).toBe(reason);
   });
 });
@@ -557,7 +532,7 @@ describe('item 11: a refused call releases its stream body', () => {
     expect(error).toBeInstanceOf(BrokenCircuitError);
     expect(cancelledWith).toBe(error);
     expect(body.locked).toBe(false);
-    expect(hits.get('/refused')).toBe(1);
+    expect(server.hits.get('/refused')).toBe(1);
   });
 
   it('a stream body is cancelled when a closed throttle gate refuses the call', async () => {
@@ -581,7 +556,7 @@ describe('item 11: a refused call releases its stream body', () => {
     const error = await rejection(wrapped(url, { method: 'PUT', body, duplex: 'half' } as RequestInit));
     expect((error as Error).name).toBe('ThrottledError');
     expect(cancelledWith).toBe(error);
-    expect(hits.get('/throttled')).toBe(1);
+    expect(server.hits.get('/throttled')).toBe(1);
   });
 
   it('a file stream is closed when the breaker refuses the call (no descriptor leak)', async () => {

@@ -1,19 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTimedServer } from './local-server.test-util.ts';
+import { QUICK_START_FIXTURE, readmeQuickStart } from './quick-start.test-util.ts';
 
 /**
  * breakwater under Bun and Deno, the binaries of the workspace's `bun` and `deno` devDependencies.
@@ -31,9 +23,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SCENARIO = fileURLToPath(new URL('./runtime-scenario.test-util.ts', import.meta.url));
-const FIXTURE = JSON.parse(
-  readFileSync(`${ROOT}fixtures/partner-center/404-partner-not-found.json`, 'utf8'),
-) as { status: number; headers: Record<string, string>; body: unknown };
 
 /** A scenario's process gets this long before it is killed and the test fails. */
 const SCENARIO_TIMEOUT_MS = 15_000;
@@ -179,65 +168,30 @@ async function scenario(
   return report;
 }
 
-type Route = (req: IncomingMessage, res: ServerResponse) => void;
-
-interface TestServer {
-  readonly origin: string;
-  /** performance.now() of each request, by path. */
-  readonly hits: Map<string, number[]>;
-  readonly requests: IncomingMessage[];
-  close(): Promise<void>;
-}
-
-async function startServer(routes: Record<string, Route>): Promise<TestServer> {
-  const hits = new Map<string, number[]>();
-  const requests: IncomingMessage[] = [];
-  const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    hits.set(path, [...(hits.get(path) ?? []), performance.now()]);
-    requests.push(req);
-    const route = routes[path];
-    if (route) route(req, res);
-    else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    hits,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 /**
  * README.md's quick start, written into a folder of its own outside the repository (Deno strips no
  * types under node_modules), where `@breakwater/core` and `@breakwater/policies` resolve to the
  * workspace packages as they would in a user's project.
  */
 function writeQuickStart(): string {
-  const readme = readFileSync(`${ROOT}README.md`, 'utf8');
-  const block = /<!-- quickstart:start -->\s*```ts\n([\s\S]*?)```\s*<!-- quickstart:end -->/.exec(readme);
-  if (!block?.[1]) throw new Error('README.md has no quick start block between the quickstart markers');
   const project = mkdtempSync(join(scratch, 'quick-start-'));
   mkdirSync(join(project, 'node_modules', '@breakwater'), { recursive: true });
   for (const name of ['core', 'policies']) {
     symlinkSync(`${ROOT}packages/${name}`, join(project, 'node_modules', '@breakwater', name), 'dir');
   }
   const file = join(project, 'quickstart.ts');
-  writeFileSync(file, block[1]);
+  writeFileSync(file, readmeQuickStart());
   return file;
 }
 
 for (const runtime of RUNTIMES) {
   describe(`under ${runtime.name}`, { timeout: 30_000 }, () => {
     it("README's quick start runs: the rule applies, HttpError is caught, breakers() read", async () => {
-      const server = await startServer({
+      const server = await startTimedServer({
         '/v1/customers/42': (_req, res) => {
-          res.writeHead(FIXTURE.status, FIXTURE.headers).end(JSON.stringify(FIXTURE.body));
+          res
+            .writeHead(QUICK_START_FIXTURE.status, QUICK_START_FIXTURE.headers)
+            .end(JSON.stringify(QUICK_START_FIXTURE.body));
         },
       });
       try {
@@ -272,7 +226,7 @@ for (const runtime of RUNTIMES) {
 
     it("retries a 503 with Retry-After: 1 after the server's second", async () => {
       let calls = 0;
-      const server = await startServer({
+      const server = await startTimedServer({
         '/flaky': (_req, res) => {
           calls += 1;
           if (calls === 1) res.writeHead(503, { 'retry-after': '1' }).end('busy');
@@ -303,7 +257,7 @@ for (const runtime of RUNTIMES) {
     });
 
     it('opens the breaker after five 500s; the next call fails fast with BrokenCircuitError', async () => {
-      const server = await startServer({
+      const server = await startTimedServer({
         '/down': (_req, res) => {
           res.writeHead(500, { 'content-type': 'text/plain' }).end('down');
         },

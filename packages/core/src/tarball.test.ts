@@ -1,11 +1,10 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pnpm, run } from './commands.test-util.ts';
+import { type PartnerCenterStub, readmeQuickStart, startPartnerCenterStub } from './quick-start.test-util.ts';
 
 /**
  * The packages as npm users get them: `pnpm pack` of policies and core, both tarballs installed with
@@ -65,13 +64,6 @@ function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const path = (process.env.PATH ?? '').split(delimiter).filter((entry) => !entry.startsWith(ROOT));
   env.PATH = [dirname(NODE22), ...path].join(delimiter);
   return { ...env, ...extra };
-}
-
-function quickStart(): string {
-  const readme = readFileSync(`${ROOT}README.md`, 'utf8');
-  const block = /<!-- quickstart:start -->\s*```ts\n([\s\S]*?)```\s*<!-- quickstart:end -->/.exec(readme);
-  if (!block?.[1]) throw new Error('README.md has no quick start block between the quickstart markers');
-  return block[1];
 }
 
 /** The TypeScript blocks of a package's own README (shown on npm), each as one module. */
@@ -176,15 +168,10 @@ describe('the packed tarballs', () => {
   });
 
   describe("README's quick start in the installed project", () => {
-    let server: Server;
-    let origin: string;
-    const seen: { path: string; authorization: string | undefined; requestId: string | undefined }[] = [];
-    const fixture = readJson<{ status: number; headers: Record<string, string>; body: unknown }>(
-      `${ROOT}fixtures/partner-center/404-partner-not-found.json`,
-    );
+    let server: PartnerCenterStub;
 
     beforeAll(async () => {
-      writeFileSync(join(project, 'quickstart.ts'), quickStart());
+      writeFileSync(join(project, 'quickstart.ts'), readmeQuickStart());
       for (const pkg of PACKAGES) {
         const blocks = packageReadmeBlocks(pkg);
         if (blocks.length === 0) throw new Error(`packages/${pkg}/README.md has no ts block`);
@@ -193,22 +180,10 @@ describe('the packed tarballs', () => {
       }
       writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
       writeFileSync(join(project, 'loopback.mjs'), LOOPBACK);
-      server = createServer((req, res) => {
-        seen.push({
-          path: req.url ?? '',
-          authorization: req.headers.authorization,
-          requestId: req.headers['ms-requestid'] as string | undefined,
-        });
-        res.writeHead(fixture.status, fixture.headers).end(JSON.stringify(fixture.body));
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      server = await startPartnerCenterStub();
     });
 
-    afterAll(async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    });
+    afterAll(() => server.close());
 
     it.each([
       ['TypeScript 5.9', 'typescript5'],
@@ -228,14 +203,14 @@ describe('the packed tarballs', () => {
       await run(NODE22, [tsc, '-p', 'tsconfig.json'], { cwd: project, env: userEnv() });
       const { stdout, stderr } = await run(NODE22, ['--import', './loopback.mjs', 'out/quickstart.js'], {
         cwd: project,
-        env: userEnv({ BREAKWATER_LOOPBACK: origin }),
+        env: userEnv({ BREAKWATER_LOOPBACK: server.origin }),
       });
 
       expect(stderr).toMatch(/^runtime v22\./);
-      expect(seen).toEqual([
+      expect(server.seen).toEqual([
         { path: '/v1/customers/42', authorization: 'Bearer <token>', requestId: expect.any(String) },
       ]);
-      expect(seen[0]?.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(server.seen[0]?.requestId).toMatch(/^[0-9a-f-]{36}$/);
       expect(stderr).toContain(
         'failed 404 3000 Partner Organization with partner_id 9999999 could not be found ' +
           '7f3b1a52-2c1d-4c55-9a39-0b6c1f0f8e21 1',

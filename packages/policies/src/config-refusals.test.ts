@@ -3,21 +3,11 @@
  * the offending value; configurations users write that can work are accepted.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from './config-error.ts';
+import { configError } from './config-error.test-util.ts';
 import { createEndpointResolver } from './endpoint.ts';
 import { definePolicy } from './merge.ts';
 import { partnerCenter } from './presets.ts';
 import type { EndpointsConfig, PolicyInput } from './types.ts';
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('a success status is never a retry status', () => {
   it.each<[PolicyInput, string]>([
@@ -140,24 +130,8 @@ describe('the half-open wait is positive', () => {
 });
 
 describe('an attempt timeout the user did not set fits inside the deadline', () => {
-  it('timeout: { totalMs: 5000 } alone is accepted, the attempt timeout cut to 5000', () => {
-    expect(definePolicy({ timeout: { totalMs: 5_000 } }).timeout).toEqual({
-      attemptMs: 5_000,
-      totalMs: 5_000,
-    });
-    expect(partnerCenter({ timeout: { totalMs: 5_000 } }).timeout).toEqual({
-      attemptMs: 5_000,
-      totalMs: 5_000,
-    });
-  });
-
-  it('a deadline above the default attempt timeout keeps the default', () => {
-    expect(definePolicy({ timeout: { totalMs: 60_000 } }).timeout).toEqual({
-      attemptMs: 10_000,
-      totalMs: 60_000,
-    });
-  });
-
+  // totalMs alone cutting (or keeping) the default attempt timeout, through definePolicy, the preset and
+  // an endpoint configuration's default policy: unwritten-defaults.test.ts.
   it('an explicit attemptMs above totalMs is still refused', () => {
     const error = configError(() => definePolicy({ timeout: { totalMs: 5_000, attemptMs: 8_000 } }));
     expect(error.path).toBe('policy.timeout.attemptMs');
@@ -166,13 +140,6 @@ describe('an attempt timeout the user did not set fits inside the deadline', () 
 
   const resolve = (config: EndpointsConfig) =>
     createEndpointResolver(config).resolve('GET', 'https://api.example.com/x').policy.timeout;
-
-  it('in the default policy of an endpoint configuration', () => {
-    expect(resolve({ policy: { timeout: { totalMs: 2_000 } } })).toEqual({
-      attemptMs: 2_000,
-      totalMs: 2_000,
-    });
-  });
 
   it('in a rule that sets only totalMs: the inherited attempt timeout, explicit or not, is cut to it', () => {
     const rule = { name: 'a', match: '/x', policy: { timeout: { totalMs: 3_000 } } };

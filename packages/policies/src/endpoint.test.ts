@@ -1,19 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from './config-error.ts';
+import { configError } from './config-error.test-util.ts';
 import { DEFAULT_POLICY } from './defaults.ts';
 import { createEndpointResolver, matchesPattern, parseMatch } from './endpoint.ts';
 import type { EndpointsConfig } from './types.ts';
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const matches = (pattern: string, method: string, url: string): boolean =>
   matchesPattern(parseMatch(pattern), method, url);

@@ -6,33 +6,13 @@
  * one written last.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from './config-error.ts';
+import { configError, policyBuilders } from './config-error.test-util.ts';
 import { createEndpointResolver } from './endpoint.ts';
 import { definePolicy } from './merge.ts';
 import { partnerCenter } from './presets.ts';
 import type { EndpointsConfig, Policy, PolicyInput } from './types.ts';
 
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
-
-/** Every way a user hands a policy over the defaults: definePolicy, the preset, an endpoint config. */
-const builders: [string, (input: PolicyInput) => Policy][] = [
-  ['definePolicy', (input) => definePolicy(input)],
-  ['partnerCenter', (input) => partnerCenter(input) as Policy],
-  [
-    'an endpoint configuration',
-    (input) => createEndpointResolver({ policy: input }).resolve('GET', 'https://api.example.com/').policy,
-  ],
-];
-
-describe.each(builders)('a default the user did not write fits what they wrote (%s)', (_, build) => {
+describe.each(policyBuilders)('a default the user did not write fits what they wrote (%s)', (_, build) => {
   it('retry.backoff.maxDelayMs: 500 cuts the default throttling delay (1000) to 500', () => {
     expect(build({ retry: { backoff: { maxDelayMs: 500 } } }).retry.backoff).toMatchObject({
       initialDelayMs: 200,
@@ -73,6 +53,12 @@ describe.each(builders)('a default the user did not write fits what they wrote (
       halfOpenAfterMs: 120_000,
       maxHalfOpenAfterMs: 120_000,
     });
+  });
+
+  it('timeout.totalMs: 5000 cuts the default attempt timeout (10 000) to 5000', () => {
+    expect(build({ timeout: { totalMs: 5_000 } }).timeout).toEqual({ attemptMs: 5_000, totalMs: 5_000 });
+    // Above the default attempt timeout, the attempt timeout is kept.
+    expect(build({ timeout: { totalMs: 60_000 } }).timeout).toEqual({ attemptMs: 10_000, totalMs: 60_000 });
   });
 
   it('timeout.attemptMs: 40000 raises the default deadline (30 000) to it', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from './config-error.ts';
+import { configError } from './config-error.test-util.ts';
 import { DEFAULT_POLICY } from './defaults.ts';
 import { mergePolicy } from './merge.ts';
 import type { Policy, PolicyInput } from './types.ts';
@@ -11,16 +11,6 @@ import {
   validatePolicy,
   validatePolicyInput,
 } from './validate.ts';
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('ConfigError', () => {
   it('reads "breakwater: <path>: <reason>"', () => {
