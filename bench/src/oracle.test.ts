@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ContextRoute } from './client.ts';
@@ -73,6 +74,17 @@ describe('BucketPacer', () => {
     expect(times).toHaveLength(1);
   });
 
+  it('takes its abort listener off the shared signal once a call goes', async () => {
+    const pacer = new BucketPacer({ perSecond: 10, burst: 1 }, () => Date.now(), 0);
+    (await pacer.take()).answered();
+    const signal = new AbortController().signal;
+    const slot = pacer.take(signal);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(100);
+    (await slot).answered();
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+  });
+
   it('waits for a signal-aborted call no more, and lets the next one have its token', async () => {
     const pacer = new BucketPacer({ perSecond: 10, burst: 1 }, () => Date.now(), 0);
     (await pacer.take()).answered();
@@ -81,6 +93,7 @@ describe('BucketPacer', () => {
     const { times } = takeAll(pacer, 1);
     controller.abort(new Error('gone'));
     await expect(aborted).rejects.toThrow('gone');
+    await expect(pacer.take(controller.signal)).rejects.toThrow('gone');
     await vi.advanceTimersByTimeAsync(100);
     expect(times).toEqual([100]);
   });

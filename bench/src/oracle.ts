@@ -25,7 +25,6 @@ export interface Slot {
 
 interface Waiting {
   readonly resolve: (slot: Slot) => void;
-  readonly reject: (reason: unknown) => void;
 }
 
 /**
@@ -67,18 +66,22 @@ export class BucketPacer {
 
   /** Resolves when a token is there for this call (in call order); rejects when `signal` aborts first. */
   take(signal?: AbortSignal): Promise<Slot> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<Slot>((resolve, reject) => {
-      const waiting: Waiting = { resolve, reject };
-      this.#queue.push(waiting);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const i = this.#queue.indexOf(waiting);
-          if (i >= 0) this.#queue.splice(i, 1);
-          reject(signal.reason);
+      // The run's signal is shared by every call: each takes its listener off again once it goes.
+      const onAbort = (): void => {
+        const i = this.#queue.indexOf(waiting);
+        if (i >= 0) this.#queue.splice(i, 1);
+        reject(signal?.reason);
+      };
+      const waiting: Waiting = {
+        resolve: (slot) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(slot);
         },
-        { once: true },
-      );
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#queue.push(waiting);
       this.#pump();
     });
   }
