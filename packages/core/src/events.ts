@@ -102,6 +102,18 @@ export interface GateOpenEvent extends EventBase {
   readonly type: 'gate-open';
 }
 
+/**
+ * The adaptive rate of a key changed: a 429 cut it (`throttled`: `rate` is the new pace, 0.7 x what
+ * the upstream accepted lately, from which it then rises along a cubic curve), or a quiet period
+ * without one dropped it (`quiet`: `rate` null, no limit).
+ */
+export interface RateChangeEvent extends EventBase {
+  readonly type: 'rate-change';
+  /** Calls/s the key's sends are now paced at; null for no limit. */
+  readonly rate: number | null;
+  readonly reason: 'throttled' | 'quiet';
+}
+
 /** Everything `onEvent` receives. Switch on `type`. */
 export type BreakwaterEvent =
   | AttemptEvent
@@ -113,7 +125,8 @@ export type BreakwaterEvent =
   | RejectEvent
   | TimeoutEvent
   | ThrottledEvent
-  | GateOpenEvent;
+  | GateOpenEvent
+  | RateChangeEvent;
 
 /**
  * Delivers an event; a listener that throws must not break the call it observes. Nor may one that

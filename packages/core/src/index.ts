@@ -44,6 +44,7 @@ export type {
   GiveUpEvent,
   GiveUpReason,
   HalfOpenEvent,
+  RateChangeEvent,
   RejectEvent,
   ResetEvent,
   RetryEvent,
@@ -53,6 +54,6 @@ export type {
 export { HttpError, type HttpErrorContext, type HttpErrorOptions, isHttpError } from './http-error.ts';
 export { type ErrorPayload, parseErrorPayload, readErrorPayload } from './payload.ts';
 export { isSecretHeader, redactHeaders, redactUrl } from './redact.ts';
-export type { BreakerSnapshot, BreakerState, FetchLike } from './types.ts';
+export type { BreakerSnapshot, BreakerState, FetchLike, ThrottlePhase } from './types.ts';
 export { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
 export { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';

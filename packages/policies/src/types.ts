@@ -252,11 +252,26 @@ export interface ThrottlePolicy {
    */
   readonly statuses: readonly number[];
   /**
-   * When the gate opens, each waiting call is released at a random moment within this many ms, rather
-   * than all in the same millisecond.
+   * When the gate opens after a closure that set no rate (a 503's delay, or any closure with `adaptive`
+   * off), each waiting call is released at a random moment within this many ms, rather than all in the
+   * same millisecond. After a 429 the adaptive rate paces the release instead.
    * @default 200
    */
   readonly releaseSpreadMs: number;
+  /**
+   * `true`: once a 429 closed the gate, the key is paced at an adaptive client-side rate (calls/s):
+   * after the cool-down one call goes alone as a probe, then every send (first attempts and retries)
+   * takes a slot at a rate cut by 0.7 on each 429 and recovering along a cubic curve (AWS SDK's
+   * adaptive retry mode). A call whose slot falls after its deadline fails at once with
+   * `ThrottledError`. `false`: the gate only waits out server delays.
+   * @default true
+   */
+  readonly adaptive: boolean;
+  /**
+   * After this many ms without a 429, the adaptive rate is dropped: the key goes back to no limit.
+   * @default 30_000
+   */
+  readonly quietMs: number;
 }
 
 /**
