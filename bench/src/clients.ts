@@ -31,6 +31,7 @@ import {
   routeOf,
   type Transition,
 } from './client.ts';
+import { oracleClient } from './oracle.ts';
 
 const noEvents: Readonly<Record<string, number>> = Object.freeze({});
 
@@ -251,7 +252,7 @@ function breakwater(name: string, description: string, policy: PolicyInput | und
   };
 }
 
-/** Every client, in report order. */
+/** Every client, in report order; the oracle last, where the scenario's limiter is known to it. */
 export const CLIENTS: readonly ClientSpec[] = [
   rawFetch,
   pRetryClient,
@@ -264,6 +265,7 @@ export const CLIENTS: readonly ClientSpec[] = [
     'breakwater with the partnerCenter() preset, one endpoint rule per route',
     partnerCenter(),
   ),
+  oracleClient,
 ];
 
 /** The cockatiel composition the overhead target names: retry around a breaker, nothing else. */
