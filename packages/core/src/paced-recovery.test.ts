@@ -177,22 +177,21 @@ describe('the adaptive rate over time', () => {
     return { stop: () => (running = false) };
   }
 
-  it('recovers along the cubic curve: back to the rate that tripped at K, above it after', async () => {
+  it('recovers along the cubic curve up to just under the rate that tripped, and holds there', async () => {
     const { gate } = gateWith();
     await throttledAfterTenPerSecond(gate);
     await vi.advanceTimersByTimeAsync(1_000);
     const load = saturate(gate);
-    // K = cbrt(10 x 0.3 / 0.4) = 1.96 s after the throttle.
+    // K = cbrt(Wmax x 0.3 / 0.4) = 1.92 s after the cool-down ends.
     const k = Math.cbrt((ACCEPTED * (1 - BETA)) / 0.4) * 1_000;
-    await vi.advanceTimersByTimeAsync(k / 2);
-    // Concave: halfway to K, most of the cut is made up already (C (K/2)^3 short of the top).
-    const half = ACCEPTED - 0.4 * (k / 2_000) ** 3;
-    expect(gate.rateLimit).toBeCloseTo(half, 1);
-    await vi.advanceTimersByTimeAsync(k / 2);
-    expect(gate.rateLimit).toBeCloseTo(ACCEPTED, 1);
-    await vi.advanceTimersByTimeAsync(2_000);
-    // Convex beyond K: C (2 s)^3 above the rate that tripped the limiter.
-    expect(gate.rateLimit).toBeCloseTo(ACCEPTED + 3.2, 1);
+    await vi.advanceTimersByTimeAsync(k / 4);
+    // Concave: a quarter of the way to K, C (3K/4)^3 short of the top.
+    expect(gate.rateLimit).toBeCloseTo(ACCEPTED - 0.4 * ((0.75 * k) / 1_000) ** 3, 1);
+    await vi.advanceTimersByTimeAsync(k);
+    expect(gate.rateLimit).toBeCloseTo(0.95 * ACCEPTED, 9);
+    // No convex probing above it: the quiet period's drop to no limit is the probe.
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(gate.rateLimit).toBeCloseTo(0.95 * ACCEPTED, 9);
     load.stop();
   });
 
@@ -310,23 +309,21 @@ describe('paced sends through wrapFetch', () => {
   }
 
   it('a call whose send slot falls after its deadline fails at once with ThrottledError, having sent nothing', async () => {
-    const { fetch, wrapped } = await pacedKey({ totalMs: 100 });
+    const { fetch, wrapped } = await pacedKey({ totalMs: 1_000 });
     const rate = wrapped.breakers()[0]?.rateLimit ?? 0;
-    // Too short a span to measure what was accepted: three sent in one moment (30/s over the shortest
-    // span, 100 ms), cut to 21/s: a slot every 48 ms.
-    expect(rate).toBeCloseTo(21, 9);
+    // Two accepted in the last second (cut to whole 50 ms slots: 950 ms), cut to 0.7 x 2.1/s: a slot
+    // every 679 ms.
+    expect(rate).toBeCloseTo((BETA * 2) / 0.95, 9);
     const sent = fetch.calls.length;
     const first = wrapped(URL_A);
-    const second = wrapped(URL_A);
-    const third = wrapped(URL_A).catch((e: unknown) => e);
-    // Refused before any timer runs: its slot (3 x 48 ms away) is past its 100 ms deadline, while the
-    // two before it wait for theirs.
-    expect(await third).toBeInstanceOf(ThrottledError);
+    const second = wrapped(URL_A).catch((e: unknown) => e);
+    // Refused before any timer runs: its slot (2 x 679 ms away) is past its 1 s deadline, while the
+    // call before it waits for its own.
+    expect(await second).toBeInstanceOf(ThrottledError);
     expect(fetch.calls.length).toBe(sent);
     await vi.runAllTimersAsync();
     expect((await first).status).toBe(200);
-    expect((await second).status).toBe(200);
-    expect(fetch.calls.length).toBe(sent + 2);
+    expect(fetch.calls.length).toBe(sent + 1);
   });
 
   it("an abort while waiting for a send slot settles at once with the caller's reason, sending nothing", async () => {
