@@ -9,8 +9,8 @@ const MAX_AHEAD_OF_SENT = 2;
 
 /**
  * Where the recovery stops, as a share of the rate the upstream accepted before the throttle: that
- * rate is counted over a second cut to 50 ms slots, up to 5 % high, and held at 1.0 the sliding-window
- * limiter of the bench's `throttle` scenario still refused a request every 3 s.
+ * rate is counted over a second cut to 50 ms slots (up to 5 % high), and timers fire a few ms late, so
+ * at 1.0 a sliding-window limiter (the bench's `throttle` scenario) still refused a request every 3 s.
  */
 const PLATEAU = 0.95;
 
@@ -19,9 +19,10 @@ export type RateChangeReason = 'throttled' | 'quiet';
 
 /**
  * The client-side send rate of one endpoint key, active only once the key has been throttled; the
- * send queue (send-queue.ts) lets one call out per 1/rate, so nothing bursts. On a throttle
- * the rate is cut to `BETA` x the rate the upstream ACCEPTED lately, then recovers along the cubic
- * curve while the upstream keeps accepting; after `quietMs` without a throttle it is dropped.
+ * send queue (send-queue.ts) lets one call out per 1/rate, so nothing bursts. On a throttle the rate
+ * is cut to `BETA` x the rate the upstream accepted over the last second, then recovers along the
+ * concave half of the cubic curve to `PLATEAU` x that rate; after `quietMs` without a throttle it is
+ * dropped.
  *
  * The curve's clock starts when the cool-down ends, not at the throttle as in botocore: nothing is sent
  * during a cool-down, so nothing is learnt either, and counting it would spend most of the careful
@@ -30,7 +31,10 @@ export type RateChangeReason = 'throttled' | 'quiet';
  *
  * botocore cuts from its measured SEND rate. Under 2x overload that is twice the limiter's rate, so
  * the first cut (to 1.4x) still overshoots and several 429s follow; what the upstream accepted in the
- * same time is, under a token-bucket limiter, the limiter's rate itself.
+ * same second is the limiter's rate itself (plus a token bucket's burst). The second counts the
+ * cool-down too: what the limiter refilled while the gate was closed it hands out after, and counted
+ * from the reopening only, the count ran up to 1.5x the limit and the bench's `throttle` scenario
+ * lost 7 of 240 calls to 4 extra cool-downs.
  */
 export class AdaptiveRate {
   private readonly quietMs: number;

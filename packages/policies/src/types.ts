@@ -261,14 +261,16 @@ export interface ThrottlePolicy {
   /**
    * `true`: once a 429 closed the gate, the key is paced at an adaptive client-side rate (calls/s):
    * after the cool-down one call goes alone as a probe, then every send (first attempts and retries)
-   * takes a slot at a rate cut by 0.7 on each 429 and recovering along a cubic curve (AWS SDK's
-   * adaptive retry mode). A call whose slot falls after its deadline fails at once with
+   * takes a slot, one per 1/rate. Each 429 cuts the rate to 0.7 x what the upstream accepted over the
+   * last second, from where it recovers along a cubic curve to 0.95 x that (AWS SDK's adaptive retry
+   * mode, without its probing above). A call whose slot falls after its deadline fails at once with
    * `ThrottledError`. `false`: the gate only waits out server delays.
    * @default true
    */
   readonly adaptive: boolean;
   /**
-   * After this many ms without a 429, the adaptive rate is dropped: the key goes back to no limit.
+   * After this many ms without a 429 (from the end of the last cool-down), the adaptive rate is
+   * dropped: the key goes back to no limit. This is how a key finds out that its limit was raised.
    * @default 30_000
    */
   readonly quietMs: number;
