@@ -45,6 +45,8 @@ export class AdaptiveRate {
   private wMax: number | undefined;
   /** When the cool-down of the last throttle ended: the curve's and the quiet period's origin. */
   private since = 0;
+  /** The last cut came from what the upstream accepted (its rate is known), not from a guess. */
+  private known = false;
 
   constructor(quietMs: number, changed: (rate: number | null, reason: RateChangeReason, at: number) => void) {
     this.quietMs = quietMs;
@@ -80,7 +82,9 @@ export class AdaptiveRate {
     // Nothing accepted in the last second: the rate that was just throttled is the best estimate, and
     // botocore's measured send rate before there was one.
     const current = this.rate(now);
-    const measured = this.accepted.perSecond(now) ?? current ?? this.sent.perSecond(now);
+    const accepted = this.accepted.perSecond(now);
+    this.known = accepted !== undefined;
+    const measured = accepted ?? current ?? this.sent.perSecond(now);
     this.wMax = Math.max(MIN_RATE, Math.min(measured, current ?? Number.POSITIVE_INFINITY));
     this.since = reopensAt;
     this.changed(this.rateAt(now, this.wMax), 'throttled', now);
@@ -92,11 +96,13 @@ export class AdaptiveRate {
   }
 
   private rateAt(now: number, wMax: number, backlog = false): number {
-    // The concave half of the curve only: back up to just under the rate the upstream accepted, then
-    // hold it. The convex half probes above it, and against a limiter that fixed each 429 costs a
-    // whole cool-down (bench `throttle`: a 429 every 3.5 s, 63 % goodput, 215/240 calls); the quiet
-    // period's drop to no limit is the probe instead, once per `quietMs`.
-    const curve = Math.min(PLATEAU * wMax, cubicRate(wMax, Math.max(0, now - this.since) / 1_000));
+    // Once the upstream's rate is known, the concave half of the curve only: back up to just under
+    // the rate it accepted, then hold it. The convex half probes above it, and against a limiter that
+    // fixed each 429 costs a whole cool-down (bench `throttle`: a 429 every 3.5 s, 63 % goodput,
+    // 215/240 calls); the quiet period's drop to no limit is the probe instead. A cut from a guess
+    // (nothing accepted in the last second) keeps the whole curve, so a low guess is soon outgrown.
+    const cubic = cubicRate(wMax, Math.max(0, now - this.since) / 1_000);
+    const curve = this.known ? Math.min(PLATEAU * wMax, cubic) : cubic;
     // The cap keeps a quiet key from climbing to a rate its callers never sent, then bursting at it;
     // it never holds the rate below where the last throttle put it, nor while calls queue for slots
     // (the measured send rate still counts the cool-down's silence then, and held the pace at its

@@ -195,6 +195,21 @@ describe('the adaptive rate over time', () => {
     load.stop();
   });
 
+  it('climbs past a guessed rate (nothing accepted before the 429) along the whole curve', async () => {
+    const { gate, rates } = gateWith();
+    await gate.pass(never, 60_000);
+    gate.observe(answer(429), throttledVerdict(1_000), 1);
+    // One request sent, none accepted: a guess of 10/s (one over the shortest span, 100 ms), cut to 7.
+    expect(rates()[0]?.rate).toBeCloseTo(7, 9);
+    await vi.advanceTimersByTimeAsync(1_000);
+    const load = saturate(gate);
+    const k = Math.cbrt((10 * (1 - BETA)) / 0.4) * 1_000;
+    await vi.advanceTimersByTimeAsync(k + 3_000);
+    // Convex beyond K: C (3 s)^3 above the guess.
+    expect(gate.rateLimit).toBeCloseTo(10 + 0.4 * 27, 0);
+    load.stop();
+  });
+
   it('never climbs past twice what the callers send', async () => {
     const { gate } = gateWith();
     await throttledAfterTenPerSecond(gate);
