@@ -357,3 +357,21 @@ describe('paced sends through wrapFetch', () => {
     expect(fetch.calls.length).toBe(sent + 1);
   });
 });
+
+describe('a paced key in the registry', () => {
+  it('is kept past maxEndpoints while it has a rate (dropped, it would be met again at full speed), and dropped after the quiet period', async () => {
+    const fetch = fakeFetch({ status: 429, headers: { 'retry-after': '1' } }, { status: 200 });
+    const wrapped = wrapFetch(fetch, { maxEndpoints: 1, policy: { retry: { maxAttempts: 1 } } });
+    await wrapped('https://a.test/');
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(wrapped.breakers()[0]).toMatchObject({ throttledUntil: null, throttlePhase: 'probing' });
+    await wrapped('https://b.test/');
+    expect(wrapped.breakers().map((b) => b.key)).toEqual([
+      'default https://a.test',
+      'default https://b.test',
+    ]);
+    await vi.advanceTimersByTimeAsync(30_000);
+    await wrapped('https://c.test/');
+    expect(wrapped.breakers().map((b) => b.key)).toEqual(['default https://c.test']);
+  });
+});
