@@ -48,6 +48,14 @@ async function throttledAfterTenPerSecond(gate: ThrottleGate): Promise<void> {
   gate.observe(answer(429), throttledVerdict(1_000), 1);
 }
 
+/** Throttled as above, then the cool-down waited out and the probe sent and accepted: paced. */
+async function pacedAfterProbe(gate: ThrottleGate): Promise<void> {
+  await throttledAfterTenPerSecond(gate);
+  await vi.advanceTimersByTimeAsync(1_000);
+  await gate.pass(never, Date.now() + 60_000);
+  gate.observe(answer(200), ok, 1);
+}
+
 /** Starts `count` calls at the gate; records when each is let through. */
 function waiters(gate: ThrottleGate, count: number, deadlineAt = 60_000): { released: number[] } {
   const released: number[] = [];
@@ -249,10 +257,7 @@ describe('the adaptive rate over time', () => {
 describe('waiting for a send slot', () => {
   it('refuses at once with ThrottledError a call whose slot falls after its deadline, taking no slot', async () => {
     const { gate } = gateWith();
-    await throttledAfterTenPerSecond(gate);
-    await vi.advanceTimersByTimeAsync(1_000);
-    await gate.pass(never, Date.now() + 60_000);
-    gate.observe(answer(200), ok, 1);
+    await pacedAfterProbe(gate);
     // The next slot is one interval (1000 / (0.7 x 9.47) = 150.8 ms) away.
     const interval = 1_000 / (BETA * ACCEPTED);
     const error = await gate.pass(never, Date.now() + 50).catch((e: unknown) => e);
@@ -267,10 +272,7 @@ describe('waiting for a send slot', () => {
 
   it("an abort while waiting for a slot settles at once with the caller's reason", async () => {
     const { gate } = gateWith();
-    await throttledAfterTenPerSecond(gate);
-    await vi.advanceTimersByTimeAsync(1_000);
-    await gate.pass(never, Date.now() + 60_000);
-    gate.observe(answer(200), ok, 1);
+    await pacedAfterProbe(gate);
     const controller = new AbortController();
     const waiting = gate.pass(controller.signal, Date.now() + 60_000).catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(10);
