@@ -68,5 +68,6 @@ describe('paced recovery against a real token-bucket limiter (loopback, undici)'
     expect(statuses.filter((s) => s === 200)).toHaveLength(OFFERED * SECONDS);
     expect(throttled / requests).toBeLessThanOrEqual(0.05);
     expect(wrapped.breakers()[0]?.rateLimit).not.toBeNull();
-  }, 20_000);
+    // Ideally done in 4 s (200 calls at 50/s); the bound is for a loaded machine.
+  }, 60_000);
 });

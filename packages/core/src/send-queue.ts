@@ -99,9 +99,12 @@ export class SendQueue {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     const now = Date.now();
-    if (this.nextAt(now) <= now) {
+    // The queue may have emptied (aborts) since the timer was set: then there is no one to let out.
+    const head = this.waiters[0];
+    if (head && this.nextAt(now) <= now) {
+      this.waiters.shift();
       this.release(now, Math.min(dueAt, now));
-      this.waiters.shift()?.resolve();
+      head.resolve();
     }
     this.refuseLate(now);
     if (this.waiters.length > 0) this.schedule(now);
