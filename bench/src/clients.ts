@@ -241,7 +241,10 @@ function breakwater(name: string, description: string, policy: PolicyInput | und
       });
       const client: BenchClient = {
         call: (url, signal, headers) => f(url, attemptInit(signal, headers)),
-        breakers: (): BreakerSample[] => f.breakers().map((b) => ({ key: keyName(b.key), state: b.state })),
+        breakers: (): BreakerSample[] =>
+          f
+            .breakers()
+            .map((b) => ({ key: keyName(b.key), state: b.state === 'isolated' ? 'open' : b.state })),
         transitions: () => log,
         events: () => counts,
         close() {},
