@@ -230,7 +230,11 @@ function breakwater(name: string, description: string, policy: PolicyInput | und
           ...(r.tenantHeader === undefined ? {} : { keyHeader: r.tenantHeader }),
           policy: {
             timeout: { attemptMs: context.attemptTimeoutMs },
-            ...(context.breakers ? {} : { breaker: { enabled: false } }),
+            // Slow-call breaking: an answer later than half the attempt timeout is slow. Only the `slow`
+            // scenario has slow answers (its 1 s timeout makes 500 ms); elsewhere 5 s is never reached.
+            breaker: context.breakers
+              ? { slowCallMs: context.attemptTimeoutMs / 2, slowCallRatio: 0.1 }
+              : { enabled: false },
           },
         })),
         onEvent: (e) => {
