@@ -177,39 +177,30 @@ export class CircuitBreaker {
   snapshot(): BreakerState {
     const { calls, failures, slow, consecutive } = this.counts.counts();
     const state = this.breaker?.state ?? CircuitState.Closed;
-    const open = state === CircuitState.Open;
-    const window = {
+    const isolated = this.hold !== undefined;
+    const open = !isolated && state === CircuitState.Open;
+    return {
+      state: isolated ? 'isolated' : open ? 'open' : state === CircuitState.HalfOpen ? 'half-open' : 'closed',
       enabled: this.breaker !== undefined,
       failures,
       calls,
       failureRatio: calls === 0 ? 0 : failures / calls,
       slowCalls: slow,
       consecutiveFailures: consecutive,
-    };
-    if (this.hold !== undefined) {
-      return { ...window, state: 'isolated', openedAt: this.isolatedAt, nextProbeAt: null };
-    }
-    return {
-      ...window,
-      state: open ? 'open' : state === CircuitState.HalfOpen ? 'half-open' : 'closed',
-      openedAt: state === CircuitState.Closed ? null : this.openedAt,
+      openedAt: isolated ? this.isolatedAt : state === CircuitState.Closed ? null : this.openedAt,
       nextProbeAt: open && this.openedAt !== null ? this.openedAt + this.openForMs : null,
     };
   }
 
   private reject(cause: 'circuit-open' | 'half-open' | 'isolated'): BrokenCircuitError {
-    if (cause === 'isolated') {
-      this.emit({ type: 'reject', key: this.key, at: Date.now(), cause });
-      return new BrokenCircuitError({ endpoint: this.key, retryAfterMs: Infinity, state: 'isolated' });
-    }
     const { nextProbeAt } = this.snapshot();
-    const retryAfterMs = nextProbeAt === null ? 0 : Math.max(0, nextProbeAt - Date.now());
-    this.emit({ type: 'reject', key: this.key, at: Date.now(), cause, retryAfterMs });
-    return new BrokenCircuitError({
-      endpoint: this.key,
-      retryAfterMs,
-      state: cause === 'half-open' ? 'half-open' : 'open',
-    });
+    // An isolation ends only by hand: no time to tell (and an event's Infinity would not survive JSON).
+    const retryAfterMs =
+      cause === 'isolated' ? Infinity : nextProbeAt === null ? 0 : Math.max(0, nextProbeAt - Date.now());
+    const wait = cause === 'isolated' ? {} : { retryAfterMs };
+    this.emit({ type: 'reject', key: this.key, at: Date.now(), cause, ...wait });
+    const state = cause === 'circuit-open' ? 'open' : cause;
+    return new BrokenCircuitError({ endpoint: this.key, retryAfterMs, state });
   }
 }
 

@@ -162,7 +162,7 @@ describe('isolate and reset by hand', () => {
       expect(text).toContain(`keys in use: ${KEY_A}`);
       expect(text).not.toContain('s3cr3t');
     }
-    expect(() => wrapped.reset(42 as unknown as string)).toThrow(/reset\(key\): the key must be a string/);
+    expect(() => wrapped.reset(42 as unknown as string)).toThrow(/reset\(key\): not a string but number/);
     expect(wrapped.breakers().map((b) => b.state)).toEqual(['closed']);
   });
 });

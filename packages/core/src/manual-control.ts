@@ -44,7 +44,7 @@ export function manualControl<T extends LiveEndpoint>(
     if (problem === undefined) return key as string;
     const keys = registry.keys();
     throw new TypeError(
-      `breakwater: ${what}(key): ${problem}; an endpoint key is '<rule name> <origin>' as breakers() shows it (rules: ${ruleNames(resolver).join(', ')}; keys in use: ${keys.length === 0 ? 'none' : keys.join(', ')})`,
+      `breakwater: ${what}(key): ${problem}; keys are '<rule> <origin>' (rules: ${ruleNames(resolver).join(', ')}; keys in use: ${keys.join(', ') || 'none'})`,
     );
   };
   return {
@@ -63,12 +63,11 @@ function ruleNames(resolver: EndpointResolver): string[] {
 
 /** Why `key` cannot be an endpoint key of `resolver`'s rules; undefined when it can. */
 function keyProblem(key: unknown, resolver: EndpointResolver): string | undefined {
-  if (typeof key !== 'string') return `the key must be a string, got ${typeof key}`;
+  if (typeof key !== 'string') return `not a string but ${typeof key}`;
   const [name = '', origin = ''] = key.split(' ');
   // The input is not echoed: a URL passed by mistake may carry a token in its query.
-  if (!ruleNames(resolver).includes(name)) return 'its first word is not the name of a rule';
+  if (!ruleNames(resolver).includes(name)) return 'no rule of that name';
   const url = URL.canParse(origin) ? new URL(origin) : undefined;
-  if (url === undefined || url.origin !== origin)
-    return 'its second word is not an origin (scheme://host:port)';
+  if (url === undefined || url.origin !== origin) return 'no origin after the rule';
   return undefined;
 }

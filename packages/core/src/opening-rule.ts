@@ -49,9 +49,10 @@ export class OpeningRule implements IBreaker {
     if (failed) counts.failures++;
     if (slow) counts.slow++;
     if (failed && this.consecutive >= this.policy.consecutiveFailures) return true;
+    // Each share can only have grown with a call of its own kind: a plain success opens nothing.
+    if (!failed && !slow) return false;
     const total = this.window.total();
     if (total.calls < this.policy.minimumCalls) return false;
-    // Each share can only have grown with a call of its own kind.
     if (failed && total.failures / total.calls >= this.policy.failureRatio) return true;
     return slow && total.slow / total.calls >= this.policy.slowCallRatio;
   }
