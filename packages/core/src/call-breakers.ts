@@ -34,7 +34,7 @@ export interface EndpointBreakersOptions {
   readonly policy?: PolicyInput;
   /** Per-endpoint rules, tried in order; the first match wins. Default: none. */
   readonly endpoints?: readonly EndpointRule[];
-  /** Receives break, half-open, reset and reject events. Default: none. */
+  /** Receives break, half-open, reset, isolate and reject events. Default: none. */
   readonly onEvent?: (event: BreakwaterEvent) => void;
   /** Live endpoint keys kept before idle closed breakers are dropped, least recently used first. Default 1000. */
   readonly maxEndpoints?: number;

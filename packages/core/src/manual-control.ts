@@ -26,7 +26,7 @@ export interface ManualControl {
   /**
    * Closes the breaker of endpoint `key` by hand, whether isolated or opened by failures, and clears
    * its counts: calls go through again. Emits `reset` with `byHand: true` when the breaker was not
-   * closed; does nothing else for a closed one.
+   * closed; for a closed one, only its counts are cleared (no event).
    *
    * @throws TypeError when `key` is not an endpoint key, as {@link ManualControl.isolate}.
    */

@@ -40,8 +40,8 @@ export interface WrapFetchOptions {
    */
   readonly throwHttpErrors?: boolean;
   /**
-   * Receives every event (attempt, retry, give-up, break, half-open, reset, reject, timeout, throttled,
-   * gate-open). Default: none.
+   * Receives every event (attempt, retry, give-up, break, half-open, reset, isolate, reject, timeout,
+   * throttled, gate-open). Default: none.
    */
   readonly onEvent?: (event: BreakwaterEvent) => void;
   /** Live endpoint keys kept before idle closed breakers are dropped, least recently used first. Default 1000. */
