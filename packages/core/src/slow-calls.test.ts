@@ -73,6 +73,27 @@ describe('slow-call breaking', () => {
     expect(upstream.fetch.calls).toHaveLength(4);
   });
 
+  it('counts calls that end in the same instant each by its own duration', async () => {
+    const events: BreakwaterEvent[] = [];
+    // Even calls answer at once, odd ones after 1.5 s: the slow ones all settle in the same tick.
+    const upstream = fakeFetch(
+      (c) =>
+        new Promise<Response>((resolve) => {
+          const slow = Number(new URL(c.url).searchParams.get('n')) % 2 === 1;
+          setTimeout(() => resolve(new Response(null, { status: 200 })), slow ? 1_500 : 0);
+        }),
+    );
+    const wrapped = wrapFetch(upstream, {
+      policy: { breaker: { slowCallMs: 1_000, slowCallRatio: 0.5, minimumCalls: 10 } },
+      onEvent: (e) => events.push(e),
+    });
+    const calls = Array.from({ length: 10 }, (_, n) => wrapped(`${URL_A}?n=${n}`));
+    await vi.runAllTimersAsync();
+    await Promise.all(calls);
+    expect(wrapped.breakers()[0]).toMatchObject({ state: 'open', calls: 10, slowCalls: 5 });
+    expect(events.filter((e) => e.type === 'break')).toHaveLength(1);
+  });
+
   it('stays closed below minimumCalls, however slow every call is', async () => {
     const { upstream, wrapped, state } = setup({ slowCallMs: 1_000, slowCallRatio: 1 });
     upstream.answer(5_000);
