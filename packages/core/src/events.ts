@@ -63,18 +63,26 @@ export interface HalfOpenEvent extends EventBase {
   readonly type: 'half-open';
 }
 
-/** A probe succeeded: the breaker closed. */
+/** A probe succeeded, or `fetch.reset(key)` closed the breaker by hand (`byHand`). */
 export interface ResetEvent extends EventBase {
   readonly type: 'reset';
+  /** Set when closed by `fetch.reset(key)` (an isolated breaker, or one opened by failures). */
+  readonly byHand?: true;
+}
+
+/** `fetch.isolate(key)` held the endpoint's breaker open by hand: every call is refused until a reset. */
+export interface IsolateEvent extends EventBase {
+  readonly type: 'isolate';
 }
 
 /**
- * A call was refused without reaching fetch: breaker open or a probe in flight, bulkhead full, or a
- * throttle gate that will not open before the call's deadline.
+ * A call was refused without reaching fetch: breaker open, isolated by hand or a probe in flight,
+ * bulkhead full, or a throttle gate that will not open before the call's deadline.
  */
 export interface RejectEvent extends EventBase {
   readonly type: 'reject';
-  readonly cause: 'circuit-open' | 'half-open' | 'bulkhead-full' | 'throttled';
+  readonly cause: 'circuit-open' | 'half-open' | 'isolated' | 'bulkhead-full' | 'throttled';
+  /** Time until the refusal may end, in ms; absent for `isolated` (until a reset by hand). */
   readonly retryAfterMs?: number;
 }
 
@@ -110,6 +118,7 @@ export type BreakwaterEvent =
   | BreakEvent
   | HalfOpenEvent
   | ResetEvent
+  | IsolateEvent
   | RejectEvent
   | TimeoutEvent
   | ThrottledEvent

@@ -58,7 +58,7 @@ export class EndpointPipeline {
   readonly policy: Policy;
   private readonly random: () => number;
   private readonly report: Reporter;
-  private readonly breaker: CircuitBreaker;
+  readonly breaker: CircuitBreaker;
   private readonly bulkhead: Bulkhead | undefined;
   private readonly gate: ThrottleGate;
   private readonly budget: RetryBudget;

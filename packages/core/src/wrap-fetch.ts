@@ -14,6 +14,7 @@ import {
 import { discardBody, readWithin } from './body-reads.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
 import { HttpError } from './http-error.ts';
+import { type ManualControl, manualControl } from './manual-control.ts';
 import { checkOptions, ENDPOINT_OPTIONS } from './options.ts';
 import { type CallEnd, EndpointPipeline } from './pipeline.ts';
 import { randomUuid } from './random-id.ts';
@@ -39,8 +40,8 @@ export interface WrapFetchOptions {
    */
   readonly throwHttpErrors?: boolean;
   /**
-   * Receives every event (attempt, retry, give-up, break, half-open, reset, reject, timeout, throttled,
-   * gate-open). Default: none.
+   * Receives every event (attempt, retry, give-up, break, half-open, reset, isolate, reject, timeout,
+   * throttled, gate-open). Default: none.
    */
   readonly onEvent?: (event: BreakwaterEvent) => void;
   /** Live endpoint keys kept before idle closed breakers are dropped, least recently used first. Default 1000. */
@@ -63,10 +64,13 @@ export interface WrapFetchOptions {
   readonly random?: () => number;
 }
 
-/** What {@link wrapFetch} returns: fetch's exact call signature plus a view of the breakers. */
-export interface WrappedFetch {
+/**
+ * What {@link wrapFetch} returns: fetch's exact call signature plus a view of the breakers and their
+ * manual control (`isolate`, `reset`).
+ */
+export interface WrappedFetch extends ManualControl {
   (input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
-  /** A snapshot of every live endpoint's breaker. */
+  /** A snapshot of every live endpoint's breaker (and of every key isolated before its first call). */
   breakers(): BreakerSnapshot[];
 }
 
@@ -109,9 +113,10 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     ...(options.policy !== undefined ? { policy: options.policy } : {}),
     ...(options.endpoints !== undefined ? { endpoints: options.endpoints } : {}),
   });
+  const emit = emitter(options.onEvent);
   const deps = {
     fetch,
-    emit: emitter(options.onEvent),
+    emit,
     listening: options.onEvent !== undefined,
     random: options.random ?? Math.random,
   };
@@ -146,7 +151,10 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
       throw error;
     }
   };
-  return Object.assign(wrapped, { breakers: () => registry.snapshots() });
+  return Object.assign(wrapped, {
+    breakers: () => registry.snapshots(),
+    ...manualControl(registry, resolver, emit),
+  });
 }
 
 /** Hands a call's end back as fetch would: the Response, or the error thrown. */

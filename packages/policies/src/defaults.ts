@@ -34,6 +34,8 @@ export const DEFAULT_POLICY: Policy = deepFreeze({
     windowMs: 10_000,
     halfOpenAfterMs: 5_000,
     maxHalfOpenAfterMs: 60_000,
+    slowCallMs: null,
+    slowCallRatio: 1,
   },
   timeout: { attemptMs: 10_000, totalMs: 30_000 },
   throttle: { enabled: true, statuses: [429, 503], releaseSpreadMs: 200 },

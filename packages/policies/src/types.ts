@@ -213,6 +213,21 @@ export interface BreakerPolicy {
    * @default 60_000
    */
   readonly maxHalfOpenAfterMs: number;
+  /**
+   * Slow-call breaking (resilience4j's `slowCallDurationThreshold`): a call whose attempt takes
+   * strictly longer than this to its response headers (ms, > 0) is slow, whatever its outcome, and an
+   * attempt that times out is slow too. Slow calls are counted in the breaker's window beside
+   * failures; `null` switches slow-call breaking off.
+   * @default null
+   */
+  readonly slowCallMs: number | null;
+  /**
+   * With `slowCallMs` set, the breaker also opens when at least this share of the calls in the window,
+   * in (0, 1], were slow, once the window holds `minimumCalls` calls (resilience4j's
+   * `slowCallRateThreshold`, whose default is 100 %).
+   * @default 1
+   */
+  readonly slowCallRatio: number;
 }
 
 /** Timeouts. */

@@ -181,6 +181,11 @@ const BREAKER: Shape = {
   // 0 would send a probe the moment the breaker opens: an open breaker that never holds anything back.
   halfOpenAfterMs: positiveDuration,
   maxHalfOpenAfterMs: positiveDuration,
+  // `null` is "no slow-call breaking"; 0 would make every call slow.
+  slowCallMs: (value, path, required) => {
+    if (value !== null) positiveDuration(value, path, required);
+  },
+  slowCallRatio: ratio,
 };
 
 const TIMEOUT: Shape = { attemptMs: positiveDuration, totalMs: positiveDuration };
