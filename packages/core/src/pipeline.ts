@@ -15,6 +15,7 @@ import { readErrorPayload } from './payload.ts';
 import { EndpointState } from './registry.ts';
 import type { PreparedRequest } from './replay.ts';
 import { Reporter } from './reporter.ts';
+import { resumable } from './resume-download.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { sleep } from './sleep.ts';
 import { type GatePass, ThrottleGate } from './throttle-gate.ts';
@@ -107,7 +108,31 @@ export class EndpointPipeline {
       signal,
       deadlineAt: Date.now() + this.policy.timeout.totalMs,
     };
-    return this.live.track(() => this.throughBulkhead(call));
+    const end = await this.live.track(() => this.throughBulkhead(call));
+    return this.policy.resumeDownloads ? this.resumableEnd(end, call) : end;
+  }
+
+  /**
+   * With `resumeDownloads`, a GET's Response whose body can be resumed: each resume is a new call
+   * through this pipeline (bulkhead, gate, breaker, retries) within the first call's deadline.
+   */
+  private resumableEnd(end: CallEnd, call: Call): CallEnd {
+    const { response } = end.result;
+    if (!response || call.request.method !== 'GET') return end;
+    const refetch = async (range: string, ifMatch: string): Promise<Response> => {
+      call.request.setHeader('Range', range);
+      call.request.setHeader('If-Match', ifMatch);
+      const { result } = await this.live.track(() => this.throughBulkhead(call));
+      if (!result.response) throw result.error;
+      return result.response;
+    };
+    const body = resumable(response, {
+      refetch,
+      maxResumes: this.policy.retry.maxAttempts - 1,
+      callerSignal: call.callerSignal,
+      onResume: (offset, resume) => this.report.send('resume', { offset, resume }),
+    });
+    return body === response ? end : { ...end, result: { ...end.result, response: body } };
   }
 
   private async throughBulkhead(call: Call): Promise<CallEnd> {
