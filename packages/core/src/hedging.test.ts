@@ -145,6 +145,40 @@ describe('hedging (fake timers)', () => {
     expect(fetch.calls).toHaveLength(1);
   });
 
+  it('does not hedge once the breaker has opened', async () => {
+    const fetch = timedFetch({ afterMs: 3000 }, { afterMs: 0, status: 500 });
+    const { wrapped, events } = hedgingFetch(fetch, {
+      hedging: { enabled: true, delayMs: 1000 },
+      breaker: { consecutiveFailures: 1 },
+    });
+    const slow = wrapped(URL_);
+    await vi.advanceTimersByTimeAsync(100);
+    const failing = wrapped(URL_);
+    await vi.advanceTimersByTimeAsync(10);
+    expect((await failing).status).toBe(500);
+    expect(events.some((e) => e.type === 'break')).toBe(true);
+    await vi.advanceTimersByTimeAsync(2890);
+    expect((await slow).status).toBe(200);
+    expect(fetch.calls).toHaveLength(2);
+    expect(events.some((e) => e.type === 'hedge')).toBe(false);
+  });
+
+  it('ends at the total deadline with every hedged attempt aborted', async () => {
+    const fetch = timedFetch({ afterMs: 9000 });
+    const { wrapped } = hedgingFetch(fetch, {
+      hedging: { enabled: true, delayMs: 500 },
+      timeout: { attemptMs: 800, totalMs: 800 },
+    });
+    const outcome = wrapped(URL_).then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(await outcome).toMatchObject({ name: 'BreakwaterTimeoutError', scope: 'total' });
+    expect(fetch.calls).toHaveLength(2);
+    expect(fetch.calls.every((c) => c.signal?.aborted)).toBe(true);
+  });
+
   it('is off by default', async () => {
     const fetch = timedFetch({ afterMs: 5000 });
     const call = wrapFetch(fetch)(URL_);

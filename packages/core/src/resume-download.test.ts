@@ -200,6 +200,19 @@ describe('resumeDownloads: a GET whose body fails mid-stream', () => {
     expect(server.hits.get('/always-cut')).toBe(3);
   });
 
+  it("is not resumed once the call's deadline has passed", async () => {
+    const url = server.route('/past-deadline', (req, res) => {
+      if (req.headers.range) return partial(req, res);
+      res.writeHead(200, RESUMABLE);
+      res.write(BODY.subarray(0, CUT), () => setTimeout(() => res.socket?.destroy(), 400));
+    });
+    const response = await wrapFetch(realFetch, {
+      policy: { ...fast, resumeDownloads: true, timeout: { attemptMs: 300, totalMs: 300 } },
+    })(url);
+    expect(await readError(response)).toMatchObject({ name: 'TypeError', message: 'terminated' });
+    expect(server.hits.get('/past-deadline')).toBe(1);
+  });
+
   it('stops at once with the abort reason when the caller aborts during a resume', async () => {
     const controller = new AbortController();
     let resumeClosed: Promise<void> | undefined;

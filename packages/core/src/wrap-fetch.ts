@@ -40,7 +40,7 @@ export interface WrapFetchOptions {
   readonly throwHttpErrors?: boolean;
   /**
    * Receives every event (attempt, retry, give-up, break, half-open, reset, reject, timeout, throttled,
-   * gate-open). Default: none.
+   * gate-open, resume, hedge). Default: none.
    */
   readonly onEvent?: (event: BreakwaterEvent) => void;
   /** Live endpoint keys kept before idle closed breakers are dropped, least recently used first. Default 1000. */
