@@ -69,6 +69,7 @@ function resumingStream(response: Response, etag: string, deps: ResumeDeps): Rea
   let total = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
   let offset = 0;
   let resumes = 0;
+  let cancelled = false;
 
   /** The next body's reader, or the original error when the body cannot be resumed. */
   const resumeAfter = async (error: unknown): Promise<ReadableStreamDefaultReader<Uint8Array>> => {
@@ -84,7 +85,13 @@ function resumingStream(response: Response, etag: string, deps: ResumeDeps): Rea
       throw error;
     }
     const rangeTotal = continuesAt(next, offset, etag);
-    if (rangeTotal === undefined || (total !== undefined && rangeTotal !== total) || next.body === null) {
+    // A caller that cancelled the body while the resume was on its way reads nothing more.
+    if (
+      cancelled ||
+      rangeTotal === undefined ||
+      (total !== undefined && rangeTotal !== total) ||
+      next.body === null
+    ) {
       discardBody(next);
       throw error;
     }
@@ -112,7 +119,10 @@ function resumingStream(response: Response, etag: string, deps: ResumeDeps): Rea
           return;
         }
       },
-      cancel: (reason) => reader.cancel(reason),
+      cancel: (reason) => {
+        cancelled = true;
+        return reader.cancel(reason);
+      },
     },
     { highWaterMark: 0 },
   );
