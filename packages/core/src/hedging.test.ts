@@ -28,6 +28,15 @@ function timedFetch(...answers: Array<{ afterMs: number; status?: number; body?:
   return fetch;
 }
 
+function streamOf(text: string): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode(text));
+      controller.close();
+    },
+  });
+}
+
 function hedgingFetch(
   fetch: FetchLike,
   policy: PolicyInput = {},
@@ -121,25 +130,17 @@ describe('hedging (fake timers)', () => {
     expect(events.some((e) => e.type === 'hedge')).toBe(false);
   });
 
-  it('never hedges a request that is not idempotent', async () => {
+  const neverHedged: Array<[string, () => RequestInit]> = [
+    ['a request that is not idempotent', () => ({ method: 'POST', body: '{}' })],
+    [
+      'a stream body, which one attempt at a time reads',
+      () => ({ method: 'PUT', body: streamOf('{}'), duplex: 'half' }) as RequestInit,
+    ],
+  ];
+  it.each(neverHedged)('never hedges %s', async (_name, init) => {
     const fetch = timedFetch({ afterMs: 3000 });
     const { wrapped } = hedgingFetch(fetch);
-    const call = wrapped(URL_, { method: 'POST', body: '{}' });
-    await vi.advanceTimersByTimeAsync(3000);
-    expect((await call).status).toBe(200);
-    expect(fetch.calls).toHaveLength(1);
-  });
-
-  it('never hedges a stream body, which one attempt at a time reads', async () => {
-    const fetch = timedFetch({ afterMs: 3000 });
-    const { wrapped } = hedgingFetch(fetch);
-    const body = new ReadableStream({
-      start(controller) {
-        controller.enqueue(new TextEncoder().encode('{}'));
-        controller.close();
-      },
-    });
-    const call = wrapped(URL_, { method: 'PUT', body, duplex: 'half' } as RequestInit);
+    const call = wrapped(URL_, init());
     await vi.advanceTimersByTimeAsync(3000);
     expect((await call).status).toBe(200);
     expect(fetch.calls).toHaveLength(1);

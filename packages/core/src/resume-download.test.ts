@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
+import type { PolicyInput } from '@breakwater/policies';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BreakwaterEvent } from './events.ts';
@@ -51,6 +52,16 @@ function partial(req: IncomingMessage, res: ServerResponse, change: OutgoingHttp
   res.end(BODY.subarray(start));
 }
 
+/** breakwater over real undici fetch, with resumeDownloads on and fast retries. */
+const resuming = (policy: PolicyInput = {}): FetchLike =>
+  wrapFetch(realFetch, { policy: { ...fast, resumeDownloads: true, ...policy } });
+
+/** The body fails with undici's own error for the cut, after `requests` requests to `path`. */
+async function expectOriginalError(response: Response, path: string, requests: number): Promise<void> {
+  expect(await readError(response)).toMatchObject({ name: 'TypeError', message: 'terminated' });
+  expect(server.hits.get(path)).toBe(requests);
+}
+
 async function readError(response: Response): Promise<unknown> {
   return response.arrayBuffer().then(
     () => 'the body was read in full',
@@ -96,9 +107,7 @@ describe('resumeDownloads: a GET whose body fails mid-stream', () => {
       if (hit === 1) cutAfter(res, RESUMABLE, BODY.subarray(0, CUT));
       else partial(req, res);
     });
-    const response = await wrapFetch(realFetch, {
-      policy: { ...fast, resumeDownloads: true },
-    })(url);
+    const response = await resuming()(url);
     const copy = response.clone();
     for (const r of [response, copy]) {
       expect([r.url, r.redirected, r.type]).toEqual([url, false, 'basic']);
@@ -128,11 +137,8 @@ describe('resumeDownloads: a GET whose body fails mid-stream', () => {
         if (req.headers.range) partial(req, res);
         else cutAfter(res, headers, BODY.subarray(0, CUT));
       });
-      const response = await wrapFetch(realFetch, {
-        policy: { ...fast, resumeDownloads: true },
-      })(url);
-      expect(await readError(response)).toMatchObject({ name: 'TypeError', message: 'terminated' });
-      expect(server.hits.get(path)).toBe(1);
+      const response = await resuming()(url);
+      await expectOriginalError(response, path, 1);
     },
   );
 
@@ -147,9 +153,7 @@ describe('resumeDownloads: a GET whose body fails mid-stream', () => {
           gzipped.subarray(0, gzipped.length >> 1),
         );
     });
-    const response = await wrapFetch(realFetch, {
-      policy: { ...fast, resumeDownloads: true },
-    })(url);
+    const response = await resuming()(url);
     expect(await readError(response)).toBeInstanceOf(Error);
     expect(server.hits.get('/gzip')).toBe(1);
   });
@@ -173,11 +177,8 @@ describe('resumeDownloads: a GET whose body fails mid-stream', () => {
       if (hit === 1) cutAfter(res, RESUMABLE, BODY.subarray(0, CUT));
       else answer(req, res);
     });
-    const response = await wrapFetch(realFetch, {
-      policy: { ...fast, resumeDownloads: true },
-    })(url);
-    expect(await readError(response)).toMatchObject({ name: 'TypeError', message: 'terminated' });
-    expect(server.hits.get(path)).toBe(2);
+    const response = await resuming()(url);
+    await expectOriginalError(response, path, 2);
   });
 
   it('resumes at most retry.maxAttempts - 1 times', async () => {
