@@ -117,6 +117,32 @@ describe('hedging (fake timers)', () => {
     expect(await response.text()).toBe('answer 2');
   });
 
+  it('releases the bodies of the answers that lost, before or after the winner', async () => {
+    const released: string[] = [];
+    const answer = (name: string, status: number, afterMs: number) => () =>
+      new Promise<Response>((resolve) => {
+        // Ignores its signal, as a fetch may once the response is on its way.
+        const body = new ReadableStream({ cancel: () => void released.push(name) });
+        setTimeout(() => resolve(new Response(body, { status })), afterMs);
+      });
+    const fetch = fakeFetch(
+      answer('late 200', 200, 4000),
+      answer('503', 503, 500),
+      answer('winner', 200, 200),
+    );
+    const { wrapped } = hedgingFetch(fetch, {
+      hedging: { enabled: true, delayMs: 1000, maxHedgedAttempts: 2 },
+    });
+    const call = wrapped(URL_);
+    await vi.advanceTimersByTimeAsync(2200);
+    const response = await call;
+    expect(fetch.calls).toHaveLength(3);
+    expect(released).toEqual(['503']);
+    await vi.advanceTimersByTimeAsync(1800);
+    expect(released).toEqual(['503', 'late 200']);
+    expect(response.bodyUsed).toBe(false);
+  });
+
   it('does not hedge when the retry budget is spent', async () => {
     const fetch = timedFetch({ afterMs: 3000 });
     const { wrapped, events } = hedgingFetch(fetch, {
