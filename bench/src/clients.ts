@@ -271,6 +271,9 @@ export const CLIENTS: readonly ClientSpec[] = [
     'breakwater with the partnerCenter() preset, one endpoint rule per route',
     partnerCenter(),
   ),
+  breakwater('breakwater-hedge', 'breakwater defaults plus hedging: one hedged attempt after 250 ms', {
+    hedging: { enabled: true, delayMs: 250 },
+  }),
 ];
 
 /** The cockatiel composition the overhead target names: retry around a breaker, nothing else. */

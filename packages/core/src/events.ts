@@ -110,6 +110,25 @@ export interface GateOpenEvent extends EventBase {
   readonly type: 'gate-open';
 }
 
+/**
+ * A download's body failed mid-stream and is asked again from `offset` (`resumeDownloads`); the
+ * request that follows reports its own `attempt` events.
+ */
+export interface ResumeEvent extends EventBase {
+  readonly type: 'resume';
+  /** Bytes of the body the caller had received: the request asks for the rest. */
+  readonly offset: number;
+  /** This body's resume count, from 1. */
+  readonly resume: number;
+}
+
+/** An attempt had not answered after `hedging.delayMs`: attempt number `attempt` starts beside it. */
+export interface HedgeEvent extends EventBase {
+  readonly type: 'hedge';
+  /** The attempt being started (2 for the first hedge). */
+  readonly attempt: number;
+}
+
 /** Everything `onEvent` receives. Switch on `type`. */
 export type BreakwaterEvent =
   | AttemptEvent
@@ -122,7 +141,9 @@ export type BreakwaterEvent =
   | RejectEvent
   | TimeoutEvent
   | ThrottledEvent
-  | GateOpenEvent;
+  | GateOpenEvent
+  | ResumeEvent
+  | HedgeEvent;
 
 /**
  * Delivers an event; a listener that throws must not break the call it observes. Nor may one that

@@ -44,6 +44,8 @@ export const DEFAULT_POLICY: Policy = deepFreeze({
   permanentStatuses: [501],
   generateHeaders: [],
   generateHeadersHosts: null,
+  resumeDownloads: false,
+  hedging: { enabled: false, maxHedgedAttempts: 1, delayMs: 2_000 },
 });
 
 /** Freezes an object graph of plain data. */

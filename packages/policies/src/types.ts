@@ -314,6 +314,32 @@ export interface BulkheadPolicy {
   readonly maxQueued: number;
 }
 
+/**
+ * Hedging for tail latency (Polly's hedging strategy, gRPC's A6 hedging policy): when an attempt has
+ * not answered after `delayMs`, another is started beside it, up to `maxHedgedAttempts` extra; the
+ * first acceptable response (one the retry policy would not retry) wins and the others are aborted.
+ * Idempotent requests with a replayable body only. Each hedged attempt passes the throttle gate and
+ * the breaker and takes one retry from the retry budget: no budget left, no hedge.
+ */
+export interface HedgingPolicy {
+  /**
+   * `true` turns hedging on for the endpoint.
+   * @default false
+   */
+  readonly enabled: boolean;
+  /**
+   * Attempts started beside the first while none has answered acceptably, at most 9 (gRPC caps a
+   * hedged call at 5 attempts in all).
+   * @default 1
+   */
+  readonly maxHedgedAttempts: number;
+  /**
+   * How long an attempt may go unanswered before the next hedged attempt starts, in ms.
+   * @default 2_000
+   */
+  readonly delayMs: number;
+}
+
 /** The whole policy of one endpoint, every field filled. Users write {@link PolicyInput}. */
 export interface Policy {
   /** When and how to retry. */
@@ -353,6 +379,17 @@ export interface Policy {
    * @default null
    */
   readonly generateHeadersHosts: readonly string[] | null;
+  /**
+   * Resume a GET whose response body fails mid-stream (a reset after some bytes): breakwater asks for
+   * the rest with `Range: bytes=N-` and `If-Match` on the response's ETag, checks the 206's
+   * `Content-Range` and ETag, and the caller's body keeps flowing. Only a 200 with a strong ETag,
+   * `Accept-Ranges: bytes` and no `Content-Encoding` is resumed, at most `retry.maxAttempts - 1`
+   * times, within the call's deadline; otherwise the body fails with its original error.
+   * @default false
+   */
+  readonly resumeDownloads: boolean;
+  /** Hedged attempts for tail latency: {@link HedgingPolicy}. */
+  readonly hedging: HedgingPolicy;
 }
 
 /**
@@ -412,6 +449,16 @@ export interface PolicyInput {
    * @default null
    */
   readonly generateHeadersHosts?: readonly string[] | null;
+  /**
+   * Resume a GET whose body fails mid-stream (see {@link Policy.resumeDownloads}).
+   * @default false
+   */
+  readonly resumeDownloads?: boolean;
+  /**
+   * Hedged attempts for tail latency: {@link HedgingPolicy}, any of its fields.
+   * @default DEFAULT_POLICY.hedging
+   */
+  readonly hedging?: Partial<HedgingPolicy>;
 }
 
 /** One endpoint rule. */

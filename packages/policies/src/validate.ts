@@ -207,6 +207,15 @@ const bulkhead: Check = (value, path, required) => {
   if (value !== null) checkObject(value, BULKHEAD, path, required);
 };
 
+/** Hedged attempts beside the first: gRPC caps a hedged call at 5 attempts; 10 in all is already a storm. */
+const hedgedAttempts: Check = (value, path, required) => {
+  integerAtLeast(1)(value, path, required);
+  if ((value as number) > 9)
+    fail(path, `must be at most 9 (10 attempts in flight at once), got ${value as number}`);
+};
+
+const HEDGING: Shape = { enabled: boolean, maxHedgedAttempts: hedgedAttempts, delayMs: delay };
+
 const POLICY: Shape = {
   retry: RETRY,
   breaker: BREAKER,
@@ -217,6 +226,8 @@ const POLICY: Shape = {
   permanentStatuses: statuses,
   generateHeaders: listOf(generatedHeader),
   generateHeadersHosts: hostNames,
+  resumeDownloads: boolean,
+  hedging: HEDGING,
 };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
