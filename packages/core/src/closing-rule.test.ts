@@ -160,7 +160,7 @@ describe('ClosingRule: a 503 with Retry-After closes the gate for other callers 
 
   it('two 503s with Retry-After in a row after healthy traffic do not close it', () => {
     const rule = ruleWith();
-    for (let i = 0; i < 10; i++) rule.decide(ok, success, 1);
+    for (let i = 0; i < 20; i++) rule.decide(ok, success, 1);
     expect(rule.decide(unavailable503, unavailable, 1)).toBeUndefined();
     expect(rule.decide(unavailable503, unavailable, 1)).toBeUndefined();
   });
@@ -177,14 +177,26 @@ describe('ClosingRule: a 503 with Retry-After closes the gate for other callers 
     });
   });
 
-  it('an outage after healthy traffic closes it once half of the last ten responses asked for a delay', () => {
+  it('an outage after healthy traffic closes it once half of the last 20 responses asked for a delay', () => {
     const rule = ruleWith();
-    for (let i = 0; i < 10; i++) rule.decide(ok, success, 1);
+    for (let i = 0; i < 30; i++) rule.decide(ok, success, 1);
     const closedAt = Array.from(
-      { length: 6 },
+      { length: 11 },
       () => rule.decide(unavailable503, unavailable, 1) !== undefined,
     );
-    expect(closedAt).toEqual([false, false, false, false, true, true]);
+    expect(closedAt.indexOf(true)).toBe(9);
+    expect(closedAt.slice(9)).toEqual([true, true]);
+  });
+
+  it('a server asking for a delay on 15 % of its responses, spread evenly, never closes it', () => {
+    const rule = ruleWith();
+    for (let i = 0; i < 1_000; i++) {
+      vi.advanceTimersByTime(20);
+      const delayed = i % 20 >= 17;
+      expect(
+        delayed ? rule.decide(unavailable503, unavailable, 1) : rule.decide(ok, success, 1),
+      ).toBeUndefined();
+    }
   });
 
   it('forgets responses older than 10 s', () => {

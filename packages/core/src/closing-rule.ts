@@ -33,7 +33,7 @@ const DELAY_READ: ReadonlySet<VerdictReason> = new Set([
  * `EVIDENCE_SHARE` of them, and at least `EVIDENCE_MIN` in number, asked for a delay (docs/architecture.md,
  * "Closing rule", for the measurements behind these numbers).
  */
-const EVIDENCE_RESPONSES = 10;
+const EVIDENCE_RESPONSES = 20;
 const EVIDENCE_MS = 10_000;
 const EVIDENCE_SHARE = 0.5;
 const EVIDENCE_MIN = 3;

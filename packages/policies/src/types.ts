@@ -248,7 +248,7 @@ export interface ThrottlePolicy {
   /**
    * Statuses whose server delay closes the gate. A 429 closes it at once, for its delay or, without a
    * delay header, for the throttling backoff. Other statuses close it only when they carry a delay and
-   * the key's recent responses show the server broadly unavailable (at least 5 of the last 10 responses
+   * the key's recent responses show the server broadly unavailable (at least half of the last 20 responses
    * within 10 s, and at least 3, asked for a delay); an occasional one delays only its own call's retry.
    * @default [429, 503]
    */
