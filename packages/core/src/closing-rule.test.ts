@@ -124,13 +124,8 @@ describe('the gate holds the key while RateLimit headers say the quota is spent'
 });
 
 const success: Verdict = { action: 'return', breaker: 'success', reason: 'success' };
-const unavailable: Verdict = {
-  action: 'retry',
-  breaker: 'failure',
-  reason: 'transient-status',
-  delayMs: 1_000,
-};
 const badGateway: Verdict = { action: 'retry', breaker: 'failure', reason: 'transient-status' };
+const unavailable: Verdict = { ...badGateway, delayMs: 1_000 };
 const response = (status: number, headers: Record<string, string> = {}) => ({
   status,
   headers: new Headers(headers),
