@@ -235,9 +235,10 @@ export interface TimeoutPolicy {
 }
 
 /**
- * The throttle gate of an endpoint key: once a response carries a server delay (429, or 503 with
- * Retry-After or friends), every call to the key waits until the delay has elapsed, first attempts
- * included. A 429 with no delay header closes the gate for the throttling backoff.
+ * The throttle gate of an endpoint key: once a 429 arrives, or RateLimit headers say the quota is spent,
+ * every call to the key waits until the delay or the reset has elapsed, first attempts included. A 429
+ * with no delay header closes the gate for the throttling backoff; a 503's delay closes it only while
+ * the server looks broadly unavailable (see `statuses`).
  */
 export interface ThrottlePolicy {
   /**
