@@ -78,7 +78,7 @@ describe('the gate holds the key while RateLimit headers say the quota is spent'
     for (const at of sentAfter) expect(at).toBeGreaterThanOrEqual(1_000);
   });
 
-  it('the hold is strict: a call that already waited out a closure is held again', async () => {
+  it("a spent quota's closure is strict, as a 429's (it holds calls that already waited)", () => {
     const rule = ruleWith();
     expect(rule.decide(response(200, { RateLimit: 'a;r=0;t=1' }), success, 1)).toMatchObject({
       strict: true,
