@@ -94,15 +94,21 @@ export interface TimeoutEvent extends EventBase {
   readonly attempt: number;
 }
 
-/** A server delay closed the endpoint's throttle gate: every call to the key waits until `until`. */
+/** A server delay or a spent quota closed the endpoint's throttle gate: calls to the key wait until `until`. */
 export interface ThrottledEvent extends EventBase {
   readonly type: 'throttled';
   /** The delay the server asked for, as sent (it may be far longer than the gate stays closed). */
   readonly delayMs: number;
   /** Epoch ms when the gate opens: `at` + the delay, but never more than `retry.maxRetryAfterMs` later. */
   readonly until: number;
-  /** The status that carried the delay (429, 503, ...). */
+  /** The status that carried the delay (429, 503, ...; any status for `ratelimit`). */
   readonly status: number;
+  /**
+   * Why the gate closed: `retry-after` a server delay (`Retry-After` and friends), `ratelimit` RateLimit
+   * headers saying the quota is spent (`delayMs` is then the time to the reset), `backoff` a 429 with no
+   * delay (`delayMs` is the throttling backoff).
+   */
+  readonly source: 'retry-after' | 'ratelimit' | 'backoff';
 }
 
 /** The throttle gate opened again: the first waiting call is released. */

@@ -5,7 +5,7 @@ import type { BreakwaterEvent } from './events.ts';
 import { Reporter } from './reporter.ts';
 import { ThrottleGate } from './throttle-gate.ts';
 
-const throttle = { enabled: true, statuses: [429, 503], releaseSpreadMs: 200 };
+const throttle = { enabled: true, statuses: [429, 503], releaseSpreadMs: 200, rateLimitHeaders: true };
 const never = new AbortController().signal;
 
 function gateWith(overrides: { throttle?: Partial<Policy['throttle']>; random?: () => number } = {}): {
@@ -109,10 +109,22 @@ describe('ThrottleGate.observe', () => {
   it("closes for the verdict's server delay and reports it itself", () => {
     const { gate, events } = gateWith();
     // The verdict carries the delay classify read: the gate does not read the header again.
-    gate.observe(response(503), retry503(2_000), 1);
+    gate.observe(
+      response(429),
+      { action: 'retry', breaker: 'ignore', reason: 'throttled', delayMs: 2_000 },
+      1,
+    );
     expect(gate.closedUntilMs).toBe(2_000);
     expect(events).toEqual([
-      { type: 'throttled', key: 'k', at: 0, delayMs: 2_000, until: 2_000, status: 503 },
+      {
+        type: 'throttled',
+        key: 'k',
+        at: 0,
+        delayMs: 2_000,
+        until: 2_000,
+        status: 429,
+        source: 'retry-after',
+      },
     ]);
   });
 
@@ -124,7 +136,7 @@ describe('ThrottleGate.observe', () => {
       reason: 'retry-after-exceeds-cap',
       delayMs: 9e9,
     };
-    gate.observe(response(503), capped, 1);
+    gate.observe(response(429), capped, 1);
     expect(gate.closedUntilMs).toBe(60_000);
     expect(events).toMatchObject([{ type: 'throttled', delayMs: 9e9, until: 60_000 }]);
   });

@@ -38,7 +38,7 @@ export const DEFAULT_POLICY: Policy = deepFreeze({
     slowCallRatio: 1,
   },
   timeout: { attemptMs: 10_000, totalMs: 30_000 },
-  throttle: { enabled: true, statuses: [429, 503], releaseSpreadMs: 200 },
+  throttle: { enabled: true, statuses: [429, 503], releaseSpreadMs: 200, rateLimitHeaders: true },
   retryBudget: { enabled: true, ratio: 0.2, minRetries: 10, windowMs: 10_000 },
   bulkhead: null,
   permanentStatuses: [501],

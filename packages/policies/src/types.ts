@@ -250,9 +250,10 @@ export interface TimeoutPolicy {
 }
 
 /**
- * The throttle gate of an endpoint key: once a response carries a server delay (429, or 503 with
- * Retry-After or friends), every call to the key waits until the delay has elapsed, first attempts
- * included. A 429 with no delay header closes the gate for the throttling backoff.
+ * The throttle gate of an endpoint key: once a 429 arrives, or RateLimit headers say the quota is spent,
+ * every call to the key waits until the delay or the reset has elapsed, first attempts included. A 429
+ * with no delay header closes the gate for the throttling backoff; a 503's delay closes it only while
+ * the server looks broadly unavailable (see `statuses`).
  */
 export interface ThrottlePolicy {
   /**
@@ -261,8 +262,10 @@ export interface ThrottlePolicy {
    */
   readonly enabled: boolean;
   /**
-   * Statuses whose server delay closes the gate. A 429 without a delay header closes it for the
-   * throttling backoff; other statuses close it only when they carry a delay.
+   * Statuses whose server delay closes the gate. A 429 closes it at once, for its delay or, without a
+   * delay header, for the throttling backoff. Other statuses close it only when they carry a delay and
+   * the key's recent responses show the server broadly unavailable (at least half of the last 20 responses
+   * within 10 s, and at least 3, asked for a delay); an occasional one delays only its own call's retry.
    * @default [429, 503]
    */
   readonly statuses: readonly number[];
@@ -272,6 +275,14 @@ export interface ThrottlePolicy {
    * @default 200
    */
   readonly releaseSpreadMs: number;
+  /**
+   * A response of any status (2xx included) whose RateLimit headers say the quota is spent (`RateLimit:
+   * "default";r=0;t=2`, `RateLimit-Remaining: 0` with `RateLimit-Reset`, or `X-RateLimit-Remaining: 0`
+   * with `X-RateLimit-Reset`; see `parseRateLimit`) closes the gate until the reset, for every call, so
+   * that no request is spent learning it from a 429. `false` ignores these headers.
+   * @default true
+   */
+  readonly rateLimitHeaders: boolean;
 }
 
 /**

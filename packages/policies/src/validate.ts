@@ -190,7 +190,7 @@ const BREAKER: Shape = {
 
 const TIMEOUT: Shape = { attemptMs: positiveDuration, totalMs: positiveDuration };
 
-const THROTTLE: Shape = { enabled: boolean, statuses, releaseSpreadMs: delay };
+const THROTTLE: Shape = { enabled: boolean, statuses, releaseSpreadMs: delay, rateLimitHeaders: boolean };
 
 const RETRY_BUDGET: Shape = {
   enabled: boolean,
