@@ -1,0 +1,131 @@
+/**
+ * `openTelemetry()`: breakwater's traces and metrics on the OpenTelemetry API. The entry point
+ * `@breakwater/core/telemetry` is the only module that imports `@opentelemetry/api` (an optional peer):
+ * `wrapFetch` itself only calls the hooks it is given, so an application that does not import this
+ * module neither needs the API installed nor carries a byte of it in its bundle.
+ */
+import {
+  createNoopMeter,
+  type Meter,
+  type MeterProvider,
+  metrics,
+  type TracerProvider,
+  trace,
+} from '@opentelemetry/api';
+import type { BreakwaterEvent } from '../events.ts';
+import { outcomeAttributes, requestAttributes } from './attributes.ts';
+import type { AttemptEnd, Telemetry, TelemetryHooks } from './hooks.ts';
+import { Metrics } from './metrics.ts';
+import { Spans } from './spans.ts';
+
+/** The instrumentation scope of breakwater's tracer and meter. */
+export const INSTRUMENTATION_SCOPE = '@breakwater/core';
+
+/** Options of {@link openTelemetry}. */
+export interface OpenTelemetryOptions {
+  /**
+   * Where the instruments are created. Default: the global one (`metrics.getMeterProvider()`), read when
+   * `openTelemetry` is called: register the SDK's MeterProvider first. With no SDK registered the meter
+   * is the API's no-op one, and breakwater then records nothing at all.
+   */
+  readonly meterProvider?: MeterProvider;
+  /**
+   * Where the spans are created. Default: the global one (`trace.getTracerProvider()`), a proxy that
+   * follows a provider registered later. With no SDK registered every span is a no-op.
+   */
+  readonly tracerProvider?: TracerProvider;
+}
+
+/**
+ * Telemetry for the `telemetry` option of `wrapFetch` (and `breakwaterKy`): a CLIENT span per attempt,
+ * `http.client.request.duration`, `breakwater.call.duration`, the `breakwater.events` counter and the
+ * per-endpoint gauges (see the README's Telemetry section for every instrument and attribute). One
+ * value may serve several wrapped fetches. Telemetry never changes a call: a failure inside it is
+ * swallowed.
+ */
+export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
+  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE);
+  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_SCOPE);
+  const recorder = isNoop(meter) ? undefined : new Metrics(meter);
+  const spans = new Spans(tracer);
+  const hooks: TelemetryHooks = {
+    event: guard((event: BreakwaterEvent) => {
+      recorder?.event(event);
+      spans.event(event);
+    }),
+    attempt(key, request, attempt) {
+      try {
+        const endSpan = spans.attempt(key, request, attempt);
+        const started = performance.now();
+        return guard((end: AttemptEnd) => {
+          const outcome = outcomeAttributes(end.response?.status, end.verdict.errorKind);
+          endSpan(outcome);
+          recorder?.attempt(
+            { ...requestAttributes(key, request), ...outcome },
+            (performance.now() - started) / 1000,
+          );
+        });
+      } catch {
+        return () => {};
+      }
+    },
+    async gate(_key, pass) {
+      const arrived = performance.now();
+      const passed = await pass();
+      // A gate that let the call through at once held nothing worth a span event.
+      const waitedMs = performance.now() - arrived;
+      if (waitedMs >= 1) guard(() => spans.held(waitedMs))();
+      return passed;
+    },
+    async call(key, request, run) {
+      const started = performance.now();
+      const tell = guard((attempts: number, status: number | undefined, errorType: string | undefined) =>
+        recorder?.call(
+          {
+            ...requestAttributes(key, request),
+            ...outcomeAttributes(status, errorType),
+            'breakwater.attempts': attempts,
+          },
+          (performance.now() - started) / 1000,
+        ),
+      );
+      try {
+        const end = await run();
+        const { response, error } = end.result;
+        tell(end.attempts, response?.status, response ? undefined : nameOf(error));
+        return end;
+      } catch (error) {
+        const { attempts } = error as { attempts?: unknown };
+        tell(typeof attempts === 'number' ? attempts : 0, undefined, nameOf(error));
+        throw error;
+      }
+    },
+  };
+  return {
+    bind(endpoints) {
+      recorder?.watch(endpoints);
+      return hooks;
+    },
+  };
+}
+
+/** `error.type` of a call that ended on an error: its class's name (`BrokenCircuitError`, `TypeError`). */
+function nameOf(error: unknown): string {
+  return error instanceof Error ? error.name : '_OTHER';
+}
+
+/** The API's no-op meter (no SDK registered): recording on it would only cost the attribute objects. */
+function isNoop(meter: Meter): boolean {
+  return meter.constructor === createNoopMeter().constructor;
+}
+
+/** `fn`, made unable to throw: telemetry must never change the outcome of a call. */
+function guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+  return (...args) => {
+    try {
+      fn(...args);
+    } catch {
+      // An SDK's failure is its own; the call goes on.
+    }
+  };
+}
