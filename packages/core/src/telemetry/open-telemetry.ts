@@ -5,6 +5,7 @@
  * module neither needs the API installed nor carries a byte of it in its bundle.
  */
 import {
+  type Attributes,
   createNoopMeter,
   type Meter,
   type MeterProvider,
@@ -14,7 +15,7 @@ import {
 } from '@opentelemetry/api';
 import type { BreakwaterEvent } from '../events.ts';
 import { outcomeAttributes, requestAttributes } from './attributes.ts';
-import type { AttemptEnd, Telemetry, TelemetryHooks } from './hooks.ts';
+import type { AttemptEnd, CallEnd, RequestLike, Telemetry, TelemetryHooks } from './hooks.ts';
 import { Metrics } from './metrics.ts';
 import { Spans } from './spans.ts';
 
@@ -48,64 +49,95 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_SCOPE);
   const recorder = isNoop(meter) ? undefined : new Metrics(meter);
   const spans = new Spans(tracer);
+  const request = requestAttributesCache();
   const hooks: TelemetryHooks = {
     event: guard((event: BreakwaterEvent) => {
       recorder?.event(event);
       spans.event(event);
     }),
-    attempt(key, request, attempt) {
+    attempt(key, req, attempt) {
       try {
-        const endSpan = spans.attempt(key, request, attempt);
+        const endSpan = spans.attempt(key, req, attempt);
+        if (!endSpan && !recorder) return NOTHING;
         const started = performance.now();
         return guard((end: AttemptEnd) => {
           const outcome = outcomeAttributes(end.response?.status, end.verdict.errorKind);
-          endSpan(outcome);
-          recorder?.attempt(
-            { ...requestAttributes(key, request), ...outcome },
-            (performance.now() - started) / 1000,
-          );
+          endSpan?.(outcome);
+          recorder?.attempt({ ...request(key, req), ...outcome }, (performance.now() - started) / 1000);
         });
       } catch {
-        return () => {};
+        return NOTHING;
       }
     },
-    async gate(_key, pass) {
-      const arrived = performance.now();
-      const passed = await pass();
-      // A gate that let the call through at once held nothing worth a span event.
-      const waitedMs = performance.now() - arrived;
-      if (waitedMs >= 1) guard(() => spans.held(waitedMs))();
-      return passed;
-    },
-    async call(key, request, run) {
-      const started = performance.now();
-      const tell = guard((attempts: number, status: number | undefined, errorType: string | undefined) =>
-        recorder?.call(
-          {
-            ...requestAttributes(key, request),
-            ...outcomeAttributes(status, errorType),
-            'breakwater.attempts': attempts,
-          },
-          (performance.now() - started) / 1000,
-        ),
-      );
-      try {
-        const end = await run();
-        const { response, error } = end.result;
-        tell(end.attempts, response?.status, response ? undefined : nameOf(error));
-        return end;
-      } catch (error) {
-        const { attempts } = error as { attempts?: unknown };
-        tell(typeof attempts === 'number' ? attempts : 0, undefined, nameOf(error));
-        throw error;
-      }
-    },
+    // Only a recording caller span can show the hold: otherwise the gate's promise is handed back as is.
+    gate: (_key, pass) => (spans.parentRecording() ? heldAt(pass, spans) : pass()),
+    call: (key, req, run) => (recorder ? measuredCall(key, req, run, recorder, request) : run()),
   };
   return {
     bind(endpoints) {
       recorder?.watch(endpoints);
       return hooks;
     },
+  };
+}
+
+const NOTHING = (): void => {};
+
+/** Runs `pass` and adds the hold, if it lasted, to the caller's span. */
+async function heldAt<T>(pass: () => Promise<T>, spans: Spans): Promise<T> {
+  const arrived = performance.now();
+  const passed = await pass();
+  const waitedMs = performance.now() - arrived;
+  // A gate that let the call through at once held nothing worth a span event.
+  if (waitedMs >= 1) guard(() => spans.held(waitedMs))();
+  return passed;
+}
+
+/** Runs `run` and records its duration, attempts and outcome in `breakwater.call.duration`. */
+async function measuredCall<T extends CallEnd>(
+  key: string,
+  req: RequestLike,
+  run: () => Promise<T>,
+  recorder: Metrics,
+  request: (key: string, req: RequestLike) => Attributes,
+): Promise<T> {
+  const started = performance.now();
+  const tell = guard((attempts: number, status: number | undefined, errorType: string | undefined) =>
+    recorder.call(
+      { ...request(key, req), ...outcomeAttributes(status, errorType), 'breakwater.attempts': attempts },
+      (performance.now() - started) / 1000,
+    ),
+  );
+  try {
+    const end = await run();
+    const { response, error } = end.result;
+    tell(end.attempts, response?.status, response ? undefined : nameOf(error));
+    return end;
+  } catch (error) {
+    const { attempts } = error as { attempts?: unknown };
+    tell(typeof attempts === 'number' ? attempts : 0, undefined, nameOf(error));
+    throw error;
+  }
+}
+
+/** Most distinct (key, method) pairs whose attributes are kept; the cache starts over past it. */
+const MAX_CACHED_ATTRIBUTES = 1000;
+
+/**
+ * `requestAttributes`, built once per endpoint key and method: the key holds the origin, so server
+ * address and port follow from it, and the histograms record on every attempt.
+ */
+function requestAttributesCache(): (key: string, req: RequestLike) => Attributes {
+  const cache = new Map<string, Attributes>();
+  return (key, req) => {
+    const id = `${req.method} ${key}`;
+    let attributes = cache.get(id);
+    if (!attributes) {
+      if (cache.size >= MAX_CACHED_ATTRIBUTES) cache.clear();
+      attributes = requestAttributes(key, req);
+      cache.set(id, attributes);
+    }
+    return attributes;
   };
 }
 

@@ -17,12 +17,17 @@ export class Spans {
   }
 
   /** Starts attempt number `attempt`'s span; the function returned ends it with the attempt's outcome. */
-  attempt(key: string, { method, url }: RequestLike, attempt: number): (outcome: Attributes) => void {
+  /** Undefined when the span does not record (no SDK, or sampled out): there is nothing to end then. */
+  attempt(
+    key: string,
+    { method, url }: RequestLike,
+    attempt: number,
+  ): ((outcome: Attributes) => void) | undefined {
     const methodAttrs = methodAttributes(method);
     // Semconv names an HTTP client span by its method, or `HTTP` when the method is not a known one.
     const name = methodAttrs['http.request.method'] === '_OTHER' ? 'HTTP' : method;
     const span = this.tracer.startSpan(name, { kind: SpanKind.CLIENT }, context.active());
-    if (!span.isRecording()) return () => span.end();
+    if (!span.isRecording()) return undefined;
     span.setAttributes({
       ...methodAttrs,
       ...serverAttributes(url),
@@ -37,8 +42,14 @@ export class Spans {
     };
   }
 
+  /** True when the caller's active span records: only then do span events go anywhere. */
+  parentRecording(): boolean {
+    return trace.getActiveSpan()?.isRecording() === true;
+  }
+
   /** Adds `event` to the caller's active span, when there is one that records. */
   event(event: BreakwaterEvent): void {
+    if (!this.parentRecording()) return;
     const named = spanEventOf(event);
     if (named) addToActive(named[0], named[1], event.at);
   }
