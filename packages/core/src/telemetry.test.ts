@@ -10,6 +10,7 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createEndpointBreakers } from './call-breakers.ts';
 import { BrokenCircuitError, ThrottledError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
@@ -259,7 +260,7 @@ describe('no secret in any span, span event or metric attribute', () => {
 });
 
 describe('telemetry off or without an SDK', () => {
-  it('openTelemetry() with no SDK registered: the calls work and nothing is recorded', async () => {
+  it('openTelemetry() with no SDK registered: a retried call works as without it', async () => {
     const url = server.route('/plain', (_req, res, hit) => res.writeHead(hit === 1 ? 503 : 200).end());
     const fetch = wrapFetch(globalThis.fetch, { policy: fast, telemetry: openTelemetry() });
     expect((await fetch(url)).status).toBe(200);
@@ -292,5 +293,24 @@ describe('diagnostics_channel', () => {
     expect(received.map((e) => e.type)).toEqual(['attempt', 'retry', 'attempt']);
     expect(received[0]).toMatchObject({ type: 'attempt', status: 503, url: `${url}?token=REDACTED` });
     expect(received[1]).toMatchObject({ type: 'retry', attempt: 2, delaySource: 'backoff' });
+  });
+
+  it('publishes the events of createEndpointBreakers (the p-retry and cockatiel adapters) too', async () => {
+    const received: BreakwaterEvent[] = [];
+    const onMessage = (message: unknown) => received.push(message as BreakwaterEvent);
+    subscribe(channelName('break'), onMessage);
+    subscribe(channelName('reject'), onMessage);
+    try {
+      const breakers = createEndpointBreakers({ policy: { breaker: { consecutiveFailures: 1 } } });
+      const target = { method: 'GET', url: 'https://api.example.com/v1/status' };
+      const failing = () => Promise.reject(Object.assign(new Error('down'), { status: 503 }));
+      await expect(breakers.run(target, failing)).rejects.toThrow('down');
+      await expect(breakers.run(target, failing)).rejects.toBeInstanceOf(BrokenCircuitError);
+    } finally {
+      unsubscribe(channelName('break'), onMessage);
+      unsubscribe(channelName('reject'), onMessage);
+    }
+    expect(received.map((e) => e.type)).toEqual(['break', 'reject']);
+    expect(received[0]?.key).toBe('default https://api.example.com');
   });
 });
