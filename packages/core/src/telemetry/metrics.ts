@@ -21,6 +21,7 @@ export class Metrics {
   private readonly callDuration: Histogram;
   private readonly events: Counter;
   private readonly sources = new Set<WeakRef<Endpoints>>();
+  private readonly gauges: { state: ObservableGauge; waiting: ObservableGauge; budget: ObservableGauge };
 
   constructor(meter: Meter) {
     const advice = { explicitBucketBoundaries: DURATION_BUCKETS };
@@ -57,8 +58,6 @@ export class Metrics {
     );
     this.gauges = { state, waiting, budget };
   }
-
-  private readonly gauges: { state: ObservableGauge; waiting: ObservableGauge; budget: ObservableGauge };
 
   /** Reads `endpoints` at every collection while the wrapped fetch that owns it lives. */
   watch(endpoints: Endpoints): void {

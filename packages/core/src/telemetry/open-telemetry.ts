@@ -120,22 +120,27 @@ async function measuredCall<T extends CallEnd>(
   }
 }
 
-/** Most distinct (key, method) pairs whose attributes are kept; the cache starts over past it. */
-const MAX_CACHED_ATTRIBUTES = 1000;
+/** Most endpoint keys whose attributes are kept (the default `maxEndpoints`); past it the cache starts over. */
+const MAX_CACHED_KEYS = 1000;
 
 /**
  * `requestAttributes`, built once per endpoint key and method: the key holds the origin, so server
  * address and port follow from it, and the histograms record on every attempt.
  */
 function requestAttributesCache(): (key: string, req: RequestLike) => Attributes {
-  const cache = new Map<string, Attributes>();
+  // Keyed by key, then method: no string is built per lookup.
+  const cache = new Map<string, Map<string, Attributes>>();
   return (key, req) => {
-    const id = `${req.method} ${key}`;
-    let attributes = cache.get(id);
+    let byMethod = cache.get(key);
+    if (!byMethod) {
+      if (cache.size >= MAX_CACHED_KEYS) cache.clear();
+      byMethod = new Map();
+      cache.set(key, byMethod);
+    }
+    let attributes = byMethod.get(req.method);
     if (!attributes) {
-      if (cache.size >= MAX_CACHED_ATTRIBUTES) cache.clear();
       attributes = requestAttributes(key, req);
-      cache.set(id, attributes);
+      byMethod.set(req.method, attributes);
     }
     return attributes;
   };
