@@ -16,6 +16,7 @@ import { type ManualControl, manualControl } from './manual-control.ts';
 import { checkOptions, ENDPOINT_OPTIONS } from './options.ts';
 import { DEFAULT_MAX_ENDPOINTS, EndpointRegistry, EndpointState } from './registry.ts';
 import { RetryBudget } from './retry-budget.ts';
+import { publish } from './telemetry/diagnostics.ts';
 import type { BreakerSnapshot } from './types.ts';
 
 /** The call a breaker guards, as the endpoint rules see it: what it would be as an HTTP request. */
@@ -88,7 +89,11 @@ export function createEndpointBreakers(options: EndpointBreakersOptions = {}): E
     ...(options.policy !== undefined ? { policy: options.policy } : {}),
     ...(options.endpoints !== undefined ? { endpoints: options.endpoints } : {}),
   });
-  const emit = emitter(onEvent);
+  const toListener = emitter(onEvent);
+  const emit = (event: BreakwaterEvent) => {
+    toListener(event);
+    publish(event);
+  };
   const registry = new EndpointRegistry(maxEndpoints, (key, policy) => new CallBreaker(key, policy, emit));
 
   const resolve = (target: CallTarget): ResolvedEndpoint => {

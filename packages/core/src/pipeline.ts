@@ -25,6 +25,7 @@ import { Reporter } from './reporter.ts';
 import { resumable } from './resume-download.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { sleep } from './sleep.ts';
+import type { TelemetryHooks } from './telemetry/hooks.ts';
 import { type GatePass, ThrottleGate } from './throttle-gate.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
 
@@ -38,6 +39,8 @@ export interface PipelineDeps {
   readonly emit: (event: BreakwaterEvent) => void;
   /** False when nobody listens: the per-attempt event (a redacted URL to build) is then skipped. */
   readonly listening: boolean;
+  /** The `telemetry` option's hooks. Default none. */
+  readonly telemetry?: TelemetryHooks | undefined;
   readonly random: () => number;
 }
 
@@ -87,7 +90,14 @@ export class EndpointPipeline {
       retryBudgetLeft: policy.retryBudget.enabled ? this.budget.left() : null,
     }));
     const attemptTimeout: CockatielTimeout = attemptTimeoutOf(policy.timeout.attemptMs);
-    this.attemptDeps = { policy, fetch: deps.fetch, gate: this.gate, report: this.report, attemptTimeout };
+    this.attemptDeps = {
+      policy,
+      fetch: deps.fetch,
+      gate: this.gate,
+      report: this.report,
+      attemptTimeout,
+      telemetry: deps.telemetry,
+    };
     if (policy.bulkhead) {
       this.bulkhead = new Bulkhead(policy.bulkhead.maxConcurrent, policy.bulkhead.maxQueued);
     }
@@ -213,7 +223,9 @@ export class EndpointPipeline {
       return undefined;
     }
     try {
-      return await this.gate.pass(call.signal, call.deadlineAt);
+      const pass = () => this.gate.pass(call.signal, call.deadlineAt);
+      const { telemetry } = this.attemptDeps;
+      return await (telemetry ? telemetry.gate(this.key, pass) : pass());
     } catch (error) {
       call.callerSignal?.throwIfAborted();
       if (!(error instanceof ThrottledError)) throw error;

@@ -15,7 +15,7 @@ import { discardBody, readWithin } from './body-reads.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
 import { HttpError } from './http-error.ts';
 import { type ManualControl, manualControl } from './manual-control.ts';
-import { checkOptions, ENDPOINT_OPTIONS } from './options.ts';
+import { checkOptions, ENDPOINT_OPTIONS, telemetryCheck } from './options.ts';
 import { type CallEnd, EndpointPipeline } from './pipeline.ts';
 import { randomUuid } from './random-id.ts';
 import { DEFAULT_MAX_ENDPOINTS, EndpointRegistry } from './registry.ts';
@@ -26,6 +26,8 @@ import {
   prepareRequest,
   targetOf,
 } from './replay.ts';
+import { publish } from './telemetry/diagnostics.ts';
+import type { Telemetry } from './telemetry/hooks.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
 
 /** Options of {@link wrapFetch}. Validated when `wrapFetch` is called, never at the first request. */
@@ -62,6 +64,12 @@ export interface WrapFetchOptions {
   readonly baseUrl?: string | URL;
   /** Random source in [0, 1) for backoff jitter. Default Math.random; inject one for reproducible tests. */
   readonly random?: () => number;
+  /**
+   * OpenTelemetry traces and metrics: `openTelemetry()` from `@breakwater/core/telemetry` (which needs
+   * the optional peer `@opentelemetry/api`). Default: none, and nothing of OpenTelemetry is loaded.
+   * Events are published on `diagnostics_channel` (`breakwater:<type>`) either way, where Node has it.
+   */
+  readonly telemetry?: Telemetry;
 }
 
 /**
@@ -93,6 +101,7 @@ export const WRAP_FETCH_OPTIONS: Shape = {
   maxBufferBytes: integerAtLeast(0),
   baseUrl: httpUrl,
   random: func,
+  telemetry: telemetryCheck,
 };
 
 /**
@@ -113,12 +122,21 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     ...(options.policy !== undefined ? { policy: options.policy } : {}),
     ...(options.endpoints !== undefined ? { endpoints: options.endpoints } : {}),
   });
-  const emit = emitter(options.onEvent);
+  // Held by the wrapped fetch (as `breakers`), so that telemetry's weak hold on it ends with it.
+  const breakers = (): BreakerSnapshot[] => registry.snapshots();
+  const telemetry = options.telemetry?.bind(breakers);
+  const onEvent = emitter(options.onEvent);
+  const emit = (event: BreakwaterEvent): void => {
+    onEvent(event);
+    publish(event);
+    telemetry?.event(event);
+  };
   const deps = {
     fetch,
     emit,
     listening: options.onEvent !== undefined,
     random: options.random ?? Math.random,
+    telemetry,
   };
   const registry = new EndpointRegistry(
     options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS,
@@ -141,7 +159,9 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
         // Generated once per call, so every attempt carries the same value (an idempotency key must).
         if (!request.headers.has(name)) request.setHeader(name, randomUuid());
       }
-      const end = await registry.get(key, policy).execute(request, callerSignal);
+      const pipeline = registry.get(key, policy);
+      const run = () => pipeline.execute(request, callerSignal);
+      const end = await (telemetry ? telemetry.call(key, request, run) : run());
       if (!throwHttpErrors) return handBack(end);
       return await asHttpError(end, request, key, callerSignal);
     } catch (error) {
@@ -151,10 +171,7 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
       throw error;
     }
   };
-  return Object.assign(wrapped, {
-    breakers: () => registry.snapshots(),
-    ...manualControl(registry, resolver, emit),
-  });
+  return Object.assign(wrapped, { breakers, ...manualControl(registry, resolver, emit) });
 }
 
 /** Hands a call's end back as fetch would: the Response, or the error thrown. */
