@@ -5,10 +5,14 @@ import type { BreakerSnapshot } from './types.ts';
 /** `maxEndpoints` when the options leave it out: keys are rule x origin, so a few dozen is typical. */
 export const DEFAULT_MAX_ENDPOINTS = 1000;
 
-/** What the registry keeps per endpoint key: something it can tell is idle, and show in `breakers()`. */
+/**
+ * What the registry keeps per endpoint key: something it can tell is idle, show in `breakers()`, and
+ * whose breaker an operator can hold open or close by hand.
+ */
 export interface LiveEndpoint {
   /** True when dropping it loses nothing: no call in progress, breaker closed, throttle gate open. */
   readonly evictable: boolean;
+  readonly breaker: CircuitBreaker;
   snapshot(): BreakerSnapshot;
 }
 
@@ -84,10 +88,40 @@ export class EndpointRegistry<T extends LiveEndpoint> {
   private readonly max: number;
   private readonly create: (key: string, policy: Policy) => T;
   private newest: string | undefined;
+  /**
+   * Keys isolated by hand, with when. Kept apart from the endpoints, so that a key with no endpoint
+   * yet (isolated before its first call) starts isolated when its first call builds it.
+   */
+  private readonly held = new Map<string, number>();
 
   constructor(max: number, create: (key: string, policy: Policy) => T) {
     this.max = max;
     this.create = create;
+  }
+
+  /** Holds `key`'s breaker open by hand; false when it already was. */
+  isolate(key: string): boolean {
+    if (this.held.has(key)) return false;
+    const at = Date.now();
+    this.held.set(key, at);
+    this.live.get(key)?.breaker.isolate(at);
+    return true;
+  }
+
+  /**
+   * Closes `key`'s breaker by hand, isolated or opened by failures, and clears its counts; false when
+   * there was nothing to close (no endpoint, or a closed breaker).
+   */
+  reset(key: string): boolean {
+    const endpoint = this.live.get(key);
+    const changed = this.held.delete(key) || endpoint?.breaker.closed === false;
+    endpoint?.breaker.close();
+    return changed;
+  }
+
+  /** The keys of the live endpoints and of those isolated before their first call. */
+  keys(): string[] {
+    return [...new Set([...this.live.keys(), ...this.held.keys()])];
   }
 
   /** The endpoint of `key`, built with `policy` if it is not live. */
@@ -100,6 +134,8 @@ export class EndpointRegistry<T extends LiveEndpoint> {
       this.live.delete(key);
     } else {
       endpoint = this.create(key, policy);
+      const heldSince = this.held.get(key);
+      if (heldSince !== undefined) endpoint.breaker.isolate(heldSince);
     }
     this.live.set(key, endpoint);
     this.newest = key;
@@ -108,7 +144,11 @@ export class EndpointRegistry<T extends LiveEndpoint> {
   }
 
   snapshots(): BreakerSnapshot[] {
-    return [...this.live.values()].map((endpoint) => endpoint.snapshot());
+    const snapshots = [...this.live.values()].map((endpoint) => endpoint.snapshot());
+    for (const [key, at] of this.held) {
+      if (!this.live.has(key)) snapshots.push(isolatedBeforeUse(key, at));
+    }
+    return snapshots;
   }
 
   private evict(keep: string): void {
@@ -117,4 +157,25 @@ export class EndpointRegistry<T extends LiveEndpoint> {
       if (key !== keep && endpoint.evictable) this.live.delete(key);
     }
   }
+}
+
+/**
+ * The snapshot of a key isolated before any call built its endpoint: nothing counted yet, and the
+ * policy (whether its breaker is enabled, its retry budget) is not known until then.
+ */
+function isolatedBeforeUse(key: string, at: number): BreakerSnapshot {
+  return {
+    key,
+    state: 'isolated',
+    enabled: true,
+    failures: 0,
+    calls: 0,
+    failureRatio: 0,
+    slowCalls: 0,
+    consecutiveFailures: 0,
+    openedAt: at,
+    nextProbeAt: null,
+    inFlight: 0,
+    ...UNTHROTTLED,
+  };
 }

@@ -110,10 +110,23 @@ describe('ThrottleGate.observe', () => {
   it("closes for the verdict's server delay and reports it itself", () => {
     const { gate, events } = gateWith();
     // The verdict carries the delay classify read: the gate does not read the header again.
-    gate.observe(response(503), retry503(2_000), 1);
+    gate.observe(
+      response(429),
+      { action: 'retry', breaker: 'ignore', reason: 'throttled', delayMs: 2_000 },
+      1,
+    );
     expect(gate.closedUntilMs).toBe(2_000);
-    expect(events).toEqual([
-      { type: 'throttled', key: 'k', at: 0, delayMs: 2_000, until: 2_000, status: 503 },
+    // A 429 also sets the adaptive rate (its own `rate-change` event).
+    expect(events.filter((e) => e.type === 'throttled')).toEqual([
+      {
+        type: 'throttled',
+        key: 'k',
+        at: 0,
+        delayMs: 2_000,
+        until: 2_000,
+        status: 429,
+        source: 'retry-after',
+      },
     ]);
   });
 
@@ -125,9 +138,11 @@ describe('ThrottleGate.observe', () => {
       reason: 'retry-after-exceeds-cap',
       delayMs: 9e9,
     };
-    gate.observe(response(503), capped, 1);
+    gate.observe(response(429), capped, 1);
     expect(gate.closedUntilMs).toBe(60_000);
-    expect(events).toMatchObject([{ type: 'throttled', delayMs: 9e9, until: 60_000 }]);
+    expect(events.filter((e) => e.type === 'throttled')).toMatchObject([
+      { type: 'throttled', delayMs: 9e9, until: 60_000 },
+    ]);
   });
 
   it('closes for the throttling backoff on a 429 without a delay, strictly', async () => {

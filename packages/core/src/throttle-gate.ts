@@ -1,11 +1,6 @@
-import {
-  backoffDelay,
-  type Policy,
-  parseRetryAfter,
-  type Verdict,
-  type VerdictReason,
-} from '@breakwater/policies';
+import type { Policy, Verdict } from '@breakwater/policies';
 import { AdaptiveRate } from './adaptive-rate.ts';
+import { ClosingRule } from './closing-rule.ts';
 import { ThrottledError } from './errors.ts';
 import { Probe } from './paced-release.ts';
 import type { Reporter } from './reporter.ts';
@@ -22,14 +17,6 @@ export interface GatePass {
   letsThrough(): boolean;
 }
 
-/** Verdicts of a status in the retry lists: classify read the response's delay headers for them. */
-const DELAY_READ: ReadonlySet<VerdictReason> = new Set([
-  'throttled',
-  'transient-status',
-  'not-idempotent',
-  'retry-after-exceeds-cap',
-]);
-
 /**
  * The throttle gate of one endpoint key. No JavaScript client shares what one caller was told with the
  * others: ky and undici honour Retry-After per call, cockatiel and p-retry not at all, so concurrent
@@ -42,13 +29,14 @@ const DELAY_READ: ReadonlySet<VerdictReason> = new Set([
  * are released each at a random moment within `releaseSpreadMs`, which never caps the throughput below
  * what the callers offer.
  *
- * The gate owns its rule (which response closes it, for how long), its state and its events
- * (`throttled`, `gate-open`).
+ * The gate owns its state and its events (`throttled`, `gate-open`); which response closes it, for how
+ * long and how strictly is its {@link ClosingRule}'s.
  */
 export class ThrottleGate {
   private readonly policy: Pick<Policy, 'throttle' | 'retry'>;
   private readonly random: () => number;
   private readonly report: Reporter;
+  private readonly rule: ClosingRule;
   private closedUntil = 0;
   /** The part of the closure that a 429 set: it holds every call, however long it has waited. */
   private strictUntil = 0;
@@ -65,6 +53,7 @@ export class ThrottleGate {
     this.policy = policy;
     this.random = random;
     this.report = report;
+    this.rule = new ClosingRule(policy, random);
     this.rate = new AdaptiveRate(policy.throttle.quietMs, (rate, reason, at) =>
       report.send('rate-change', { rate, reason }, at),
     );
@@ -88,27 +77,21 @@ export class ThrottleGate {
   }
 
   /**
-   * Learns from a response (its status and the verdict classify gave it) after attempt `attempt`. A
-   * server delay on one of `throttle.statuses` (429, 503) closes the gate for every caller of the key;
-   * a 429 without one closes it for the throttling backoff. No response closes it for longer than
-   * `retry.maxRetryAfterMs`: one absurd or hostile `Retry-After` must not lock every caller out for
-   * days. The `throttled` event reports the server's delay as sent.
+   * Learns from a response (its status and the verdict classify gave it) after attempt `attempt`, and
+   * closes the gate as the key's {@link ClosingRule} says. The `throttled` event reports what the server
+   * asked for as sent, and why.
    */
   observe(
     response: { readonly status: number; readonly headers: Headers },
     verdict: Verdict,
     attempt: number,
   ): void {
-    const { status } = response;
-    this.learn(status);
-    if (!this.policy.throttle.enabled || !this.policy.throttle.statuses.includes(status)) return;
-    const delayMs =
-      serverDelay(response, verdict) ?? (status === 429 ? this.throttlingBackoff(attempt) : undefined);
-    if (delayMs === undefined) return;
-    const closedForMs = Math.min(delayMs, this.policy.retry.maxRetryAfterMs);
-    if (closedForMs <= 0 || !this.close(closedForMs, status === 429)) return;
+    this.learn(response.status);
+    const closure = this.rule.decide(response, verdict, attempt);
+    if (closure === undefined || !this.close(closure.closedForMs, closure.strict)) return;
+    const { delayMs, closedForMs, source } = closure;
     const at = Date.now();
-    this.report.send('throttled', { delayMs, until: at + closedForMs, status }, at);
+    this.report.send('throttled', { delayMs, until: at + closedForMs, status: response.status, source }, at);
   }
 
   /**
@@ -225,21 +208,7 @@ export class ThrottleGate {
       this.waiting--;
     }
   }
-
-  private throttlingBackoff(attempt: number): number {
-    const state = { retry: attempt, previousDelayMs: undefined, throttled: true };
-    return backoffDelay(this.policy.retry.backoff, state, this.random);
-  }
 }
 
 /** The pass of a gate that is switched off. */
 const OPEN: GatePass = { letsThrough: () => true };
-
-/**
- * The server's delay, as classify read it into the verdict. Classify reads the delay headers only for
- * statuses it may retry; a throttle status outside those lists (configurable) is read here, once.
- */
-function serverDelay(response: { readonly headers: Headers }, verdict: Verdict): number | undefined {
-  if (DELAY_READ.has(verdict.reason)) return verdict.delayMs;
-  return parseRetryAfter(response.headers, Date.now())?.delayMs;
-}

@@ -8,8 +8,11 @@ export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promis
 
 /** The breaker part of a `breakers()` snapshot. */
 export interface BreakerState {
-  /** `closed` also when the endpoint's breaker is disabled (see `enabled`). */
-  readonly state: 'closed' | 'open' | 'half-open';
+  /**
+   * `closed` also when the endpoint's breaker is disabled (see `enabled`). `isolated`: held open by
+   * hand (`fetch.isolate(key)`) until `fetch.reset(key)`, with no probe.
+   */
+  readonly state: 'closed' | 'open' | 'half-open' | 'isolated';
   readonly enabled: boolean;
   /** Failures among the calls of the breaker's window. */
   readonly failures: number;
@@ -17,8 +20,13 @@ export interface BreakerState {
   readonly calls: number;
   /** failures / calls, 0 when there were no calls. */
   readonly failureRatio: number;
+  /** Slow calls among the calls of the breaker's window (`breaker.slowCallMs`; 0 while it is off). */
+  readonly slowCalls: number;
   readonly consecutiveFailures: number;
-  /** Epoch ms when the breaker last opened, or null while it has not opened since it last closed. */
+  /**
+   * Epoch ms when the breaker last opened (or was isolated), or null while it has not opened since it
+   * last closed.
+   */
   readonly openedAt: number | null;
   /** Epoch ms when the next probe may go through, while open; null otherwise. */
   readonly nextProbeAt: number | null;
