@@ -29,6 +29,11 @@ export interface ContextRoute {
    * partitions the endpoint by it (`keyHeader`). Absent for routes without tenants.
    */
   readonly tenantHeader?: string;
+  /**
+   * The token bucket the server limits this route with (per tenant), from its first bucket phase. Only
+   * the oracle lane reads it: the other clients know no more than a real client would.
+   */
+  readonly bucket?: { readonly perSecond: number; readonly burst: number };
 }
 
 /** Extra request headers of one logical call (a tenant id); none for most scenarios. */
@@ -73,6 +78,11 @@ export interface ClientSpec {
   readonly name: string;
   /** One line for the report: what it is and how it is configured. */
   readonly description: string;
+  /**
+   * Whether the client belongs in a scenario with these routes (the oracle only where it knows the
+   * limiter); a client it does not apply to gets no lane at all. Default: every scenario.
+   */
+  readonly appliesTo?: (routes: readonly ContextRoute[]) => boolean;
   /** Builds an instance; rejects with ClientUnavailableError when it cannot run here. */
   create(context: ClientContext): Promise<BenchClient>;
 }

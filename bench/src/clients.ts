@@ -31,6 +31,7 @@ import {
   routeOf,
   type Transition,
 } from './client.ts';
+import { oracleClient } from './oracle.ts';
 
 const noEvents: Readonly<Record<string, number>> = Object.freeze({});
 
@@ -258,7 +259,7 @@ function breakwater(name: string, description: string, policy: PolicyInput | und
   };
 }
 
-/** Every client, in report order. */
+/** Every client, in report order; the oracle last, where the scenario's limiter is known to it. */
 export const CLIENTS: readonly ClientSpec[] = [
   rawFetch,
   pRetryClient,
@@ -274,6 +275,7 @@ export const CLIENTS: readonly ClientSpec[] = [
   breakwater('breakwater-hedge', 'breakwater defaults plus hedging: one hedged attempt after 250 ms', {
     hedging: { enabled: true, delayMs: 250 },
   }),
+  oracleClient,
 ];
 
 /** The cockatiel composition the overhead target names: retry around a breaker, nothing else. */

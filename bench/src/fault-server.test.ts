@@ -27,7 +27,14 @@ describe('FaultServer', () => {
     expect(response.status).toBe(500);
     expect(await response.json()).toMatchObject({ code: '800003', source: 'PartnerFD' });
     await (await fetch(`${server.origin}/v1/customers`)).arrayBuffer();
-    expect(server.counts().customers).toEqual({ requests: 2, whileDown: 2, early: 0, earlyAfterSeen: 0 });
+    expect(server.counts().customers).toEqual({
+      requests: 2,
+      whileDown: 2,
+      throttled: 0,
+      coolDowns: 0,
+      early: 0,
+      earlyAfterSeen: 0,
+    });
     expect(server.arrivals.map((a) => [a.route, a.status, a.down])).toEqual([
       ['customers', 500, true],
       ['customers', 500, true],
@@ -60,7 +67,49 @@ describe('FaultServer', () => {
     // The client ignores the Retry-After it has just received: both of these are early.
     await (await f(`${server.origin}/v1/customers`)).arrayBuffer();
     await (await fetch(`${server.origin}/v1/customers`)).arrayBuffer(); // no send stamp: strict count only
-    expect(server.counts().customers).toMatchObject({ requests: 5, early: 2, earlyAfterSeen: 1 });
+    // The 429 opened one cool-down; the two early requests were refused inside it.
+    expect(server.counts().customers).toMatchObject({
+      requests: 5,
+      throttled: 3,
+      coolDowns: 1,
+      early: 2,
+      earlyAfterSeen: 1,
+    });
+  });
+
+  it('limits with a token bucket: Retry-After is the whole seconds to the next token, windows are counted', async () => {
+    let clock = 0;
+    const server = await FaultServer.start({
+      routes: [
+        {
+          name: 'customers',
+          path: '/v1/customers',
+          phases: [{ at: 0, label: 'bucket', bucket: { perSecond: 4, burst: 2 } }],
+        },
+      ],
+      seed: 1,
+      now: () => clock,
+    });
+    servers.push(server);
+    server.begin(0);
+    const get = async (at: number): Promise<[number, string | null]> => {
+      clock = at;
+      const res = await fetch(`${server.origin}/v1/customers`);
+      await res.arrayBuffer();
+      return [res.status, res.headers.get('retry-after')];
+    };
+    // Two tokens at once, then one every 250 ms; the refused request is told 1 s (250 ms rounded up).
+    expect(await get(0)).toEqual([200, null]);
+    expect(await get(1)).toEqual([200, null]);
+    expect(await get(2)).toEqual([429, '1']);
+    // Inside the announced window (until 1 002): counted, though a token has come back by 260.
+    expect(await get(260)).toEqual([200, null]);
+    expect(await get(270)).toEqual([429, '1']);
+    // After every window: a new cool-down.
+    expect(await get(1_500)).toEqual([200, null]);
+    expect(await get(1_510)).toEqual([200, null]);
+    expect(await get(1_520)).toEqual([429, '1']);
+    expect(server.counts().customers).toMatchObject({ requests: 8, throttled: 3, coolDowns: 2, early: 2 });
   });
 
   it('resets connections, and the instrumented fetch counts every attempt of a logical call', async () => {
@@ -101,10 +150,10 @@ describe('FaultServer', () => {
     expect(await get('b')).toBe(200);
     const counts = server.counts().customers;
     expect(counts?.tenants).toEqual({
-      a: { requests: 3, early: 1, earlyAfterSeen: 1 },
-      b: { requests: 1, early: 0, earlyAfterSeen: 0 },
+      a: { requests: 3, throttled: 2, coolDowns: 1, early: 1, earlyAfterSeen: 1 },
+      b: { requests: 1, throttled: 0, coolDowns: 0, early: 0, earlyAfterSeen: 0 },
     });
-    expect(counts).toMatchObject({ requests: 4, early: 1, earlyAfterSeen: 1 });
+    expect(counts).toMatchObject({ requests: 4, throttled: 2, coolDowns: 1, early: 1, earlyAfterSeen: 1 });
     expect(server.arrivals.map((a) => a.tenant)).toEqual(['a', 'a', 'a', 'b']);
   });
 

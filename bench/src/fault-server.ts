@@ -1,7 +1,8 @@
 /**
  * A fault-injecting HTTP server that answers like Partner Center and follows each route's scripted
  * phases (schedule.ts). It counts every request it receives, those that arrive while the route is down,
- * and those that arrive before a Retry-After it gave has elapsed (throttle.ts).
+ * those it answered 429, the cool-downs it announced, and those that arrive before a Retry-After it gave
+ * has elapsed (throttle.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { errorPayload, type Payload, successPayload, throttledPayload } from './payloads.ts';
 import { deriveSeed, mulberry32, type Random } from './prng.ts';
 import { decide, type Phase, phaseIndexAt, validatePhases } from './schedule.ts';
-import { RateLimiter, RetryAfterLedger } from './throttle.ts';
+import { type Admission, RateLimiter, RetryAfterLedger, TokenBucket } from './throttle.ts';
 
 /** Request header carrying the client's send time (`performance.now()`, same process). */
 export const SENT_HEADER = 'x-bench-sent';
@@ -54,6 +55,10 @@ export interface Arrival {
 /** What one tenant of a route received. */
 export interface TenantCounts {
   readonly requests: number;
+  /** Requests answered 429 by a throttle phase or a token bucket. */
+  readonly throttled: number;
+  /** Retry-After windows announced to this tenant while none was running (RetryAfterLedger). */
+  readonly coolDowns: number;
   /** Requests that arrived before a Retry-After given to this tenant had elapsed. */
   readonly early: number;
   /** ...of which the client had already received that Retry-After when it sent them. */
@@ -65,6 +70,10 @@ export interface RouteCounts {
   requests: number;
   /** Requests that arrived while the route was down. */
   whileDown: number;
+  /** Requests answered 429 by a throttle phase or a token bucket. */
+  throttled: number;
+  /** Retry-After windows announced while none was running for that tenant, over the tenants. */
+  coolDowns: number;
   /** Requests that arrived before a Retry-After the server had given (to their tenant) had elapsed. */
   early: number;
   /** ...of which the client had already received that Retry-After when it sent them. */
@@ -76,9 +85,10 @@ export interface RouteCounts {
 /** The throttling state of one tenant of a route (the whole route when it has no tenant header). */
 interface TenantState {
   readonly ledger: RetryAfterLedger;
-  /** One limiter per throttle phase, by phase index. */
-  readonly limiters: Map<number, RateLimiter>;
+  /** One limiter (a rate limiter or a token bucket) per limiting phase, by phase index. */
+  readonly limiters: Map<number, { admit(now: number): Admission }>;
   requests: number;
+  throttled: number;
 }
 
 interface RouteState {
@@ -125,6 +135,13 @@ export function parseThrottleToken(
   }
 }
 
+/** A fresh limiter for a phase that limits (throttle or bucket); undefined for one that does not. */
+function limiterOf(phase: Phase): { admit(now: number): Admission } | undefined {
+  if (phase.throttle) return new RateLimiter(phase.throttle.perSecond, phase.throttle.retryAfterS);
+  if (phase.bucket) return new TokenBucket(phase.bucket.perSecond, phase.bucket.burst);
+  return undefined;
+}
+
 export class FaultServer {
   readonly #server: Server;
   readonly #routes: Map<string, RouteState>;
@@ -146,7 +163,7 @@ export class FaultServer {
         route,
         random: mulberry32(deriveSeed(options.seed, route.name)),
         tenants: new Map(),
-        counts: { requests: 0, whileDown: 0, early: 0, earlyAfterSeen: 0 },
+        counts: { requests: 0, whileDown: 0, throttled: 0, coolDowns: 0, early: 0, earlyAfterSeen: 0 },
       });
     }
     this.#server = createServer({ keepAlive: true }, (req, res) => this.#handle(req, res));
@@ -181,18 +198,14 @@ export class FaultServer {
     const out: Record<string, RouteCounts> = {};
     for (const state of this.#routes.values()) {
       const tenants: Record<string, TenantCounts> = {};
-      let early = 0;
-      let earlyAfterSeen = 0;
+      const counts: RouteCounts = { ...state.counts };
       for (const [tenant, t] of state.tenants) {
-        early += t.ledger.early;
-        earlyAfterSeen += t.ledger.earlyAfterSeen;
-        tenants[tenant] = {
-          requests: t.requests,
-          early: t.ledger.early,
-          earlyAfterSeen: t.ledger.earlyAfterSeen,
-        };
+        const { early, earlyAfterSeen, coolDowns } = t.ledger;
+        counts.early += early;
+        counts.earlyAfterSeen += earlyAfterSeen;
+        counts.coolDowns += coolDowns;
+        tenants[tenant] = { requests: t.requests, throttled: t.throttled, coolDowns, early, earlyAfterSeen };
       }
-      const counts: RouteCounts = { ...state.counts, early, earlyAfterSeen };
       out[state.route.name] = state.route.tenantHeader === undefined ? counts : { ...counts, tenants };
     }
     return out;
@@ -244,18 +257,20 @@ export class FaultServer {
     return { now, state, index, phase, tenant, tenantState, record };
   }
 
-  /** In a throttle phase, answers 429 with a Retry-After when the tenant is over its rate. */
+  /** In a throttle or bucket phase, answers 429 with a Retry-After when the tenant is over its rate. */
   #throttled(incoming: Incoming, path: string, res: ServerResponse): boolean {
     const { now, index, phase, tenant, tenantState } = incoming;
-    if (!phase.throttle) return false;
     let limiter = tenantState.limiters.get(index);
     if (!limiter) {
-      limiter = new RateLimiter(phase.throttle.perSecond, phase.throttle.retryAfterS);
+      limiter = limiterOf(phase);
+      if (!limiter) return false;
       tenantState.limiters.set(index, limiter);
     }
     const admission = limiter.admit(now);
     if (!admission.throttled) return false;
     const id = tenantState.ledger.give(now, admission.retryAfterS);
+    tenantState.throttled++;
+    incoming.state.counts.throttled++;
     incoming.record(429);
     res.setHeader(THROTTLE_HEADER, throttleToken(path, tenant, id));
     this.#send(res, 429, throttledPayload(admission.retryAfterS));
@@ -294,7 +309,7 @@ export class FaultServer {
   #tenant(state: RouteState, tenant: string): TenantState {
     let found = state.tenants.get(tenant);
     if (!found) {
-      found = { ledger: new RetryAfterLedger(), limiters: new Map(), requests: 0 };
+      found = { ledger: new RetryAfterLedger(), limiters: new Map(), requests: 0, throttled: 0 };
       state.tenants.set(tenant, found);
     }
     return found;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Arrival } from './fault-server.ts';
 import type { CallRecord } from './load.ts';
-import { computeMetrics, percentile } from './metrics.ts';
+import { computeMetrics, earlyPerCoolDown, percentile } from './metrics.ts';
 import type { Scenario } from './scenarios.ts';
 
 describe('percentile', () => {
@@ -73,7 +73,7 @@ describe('computeMetrics', () => {
       scenario,
       started: 8,
       records,
-      counts: { r: { requests: 6, whileDown: 4, early: 1, earlyAfterSeen: 0 } },
+      counts: { r: { requests: 6, whileDown: 4, throttled: 0, coolDowns: 0, early: 1, earlyAfterSeen: 0 } },
       arrivals: [arrival(0), arrival(1_000), arrival(1_100), arrival(1_150), arrival(6_150), arrival(12_400)],
       runs: [
         { key: 'r', state: 'open', from: 1_120, to: 6_150 },
@@ -107,7 +107,7 @@ describe('computeMetrics', () => {
       scenario,
       started: 1,
       records: [call(2_000, 2_001, 'server-error')],
-      counts: { r: { requests: 1, whileDown: 1, early: 0, earlyAfterSeen: 0 } },
+      counts: { r: { requests: 1, whileDown: 1, throttled: 0, coolDowns: 0, early: 0, earlyAfterSeen: 0 } },
       arrivals: [arrival(2_000)],
       runs: [],
     });
@@ -125,7 +125,7 @@ describe('computeMetrics', () => {
       scenario,
       started: 3,
       records: [call(500, 501, 'ok'), call(1_000, 3_000, 'server-error', 3), call(11_900, 12_100, 'ok', 2)],
-      counts: { r: { requests: 7, whileDown: 5, early: 0, earlyAfterSeen: 0 } },
+      counts: { r: { requests: 7, whileDown: 5, throttled: 0, coolDowns: 0, early: 0, earlyAfterSeen: 0 } },
       // 999 is before the phase, 12 000 after it: neither counts.
       arrivals: [
         arrival(500),
@@ -165,11 +165,13 @@ describe('computeMetrics', () => {
         r: {
           requests: 5,
           whileDown: 0,
+          throttled: 0,
+          coolDowns: 0,
           early: 2,
           earlyAfterSeen: 1,
           tenants: {
-            a: { requests: 3, early: 2, earlyAfterSeen: 1 },
-            b: { requests: 2, early: 0, earlyAfterSeen: 0 },
+            a: { requests: 3, throttled: 0, coolDowns: 0, early: 2, earlyAfterSeen: 1 },
+            b: { requests: 2, throttled: 0, coolDowns: 0, early: 0, earlyAfterSeen: 0 },
           },
         },
       },
@@ -201,10 +203,48 @@ describe('computeMetrics', () => {
       },
       started: 1,
       records: [call(0, 1, 'ok')],
-      counts: { r: { requests: 1, whileDown: 0, early: 0, earlyAfterSeen: 0 } },
+      counts: { r: { requests: 1, whileDown: 0, throttled: 0, coolDowns: 0, early: 0, earlyAfterSeen: 0 } },
       arrivals: [arrival(0)],
       runs: [],
     });
     expect([m.tenants, m.downPhase]).toEqual([{}, null]);
+  });
+
+  it('measures goodput through the one limiter: successes over burst + rate x busy seconds', () => {
+    const limited = (phase: Scenario['routes'][number]['phases'][number]): Scenario => ({
+      ...scenario,
+      durationMs: 6_000,
+      routes: [{ ...(scenario.routes[0] as Scenario['routes'][number]), phases: [phase] }],
+    });
+    const records = [
+      ...Array.from({ length: 99 }, (_, i) => call(i * 10, i * 10 + 5, 'ok')),
+      call(0, 9_000, 'ok'),
+    ];
+    const counts = {
+      r: { requests: 130, whileDown: 0, throttled: 30, coolDowns: 4, early: 10, earlyAfterSeen: 0 },
+    };
+    const input = {
+      started: 101,
+      records: [...records, call(0, 1, 'throttled')],
+      counts,
+      arrivals: [],
+      runs: [],
+    };
+    const bucket = computeMetrics({
+      ...input,
+      scenario: limited({ at: 0, label: 'b', bucket: { perSecond: 20, burst: 10 } }),
+    });
+    // Busy until the last call ended (9 s): the bucket admits 10 + 20 x 9 = 190 in that time.
+    expect(bucket.limiter).toEqual({ perSecond: 20, burst: 10, busyMs: 9_000, goodput: 100 / 190 });
+    expect([bucket.throttled, bucket.coolDowns, earlyPerCoolDown(bucket)]).toEqual([30, 4, 2.5]);
+    // A sliding-second limit admits its whole rate at once.
+    const throttle = computeMetrics({
+      ...input,
+      scenario: limited({ at: 0, label: 't', throttle: { perSecond: 20, retryAfterS: 1 } }),
+    });
+    expect(throttle.limiter?.goodput).toBeCloseTo(100 / 200);
+    // No limiter (or several routes, or tenants): no goodput.
+    expect(computeMetrics({ ...input, scenario }).limiter).toBeNull();
+    expect(earlyPerCoolDown({ early: 0, coolDowns: 0 })).toBe(0);
   });
 });

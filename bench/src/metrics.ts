@@ -74,6 +74,24 @@ export interface DownPhaseSummary {
   readonly amplification: number;
 }
 
+/**
+ * A scenario whose one route is limited by one limiter (a throttle phase or a token bucket, no
+ * tenants): what a client got through it.
+ */
+export interface LimiterSummary {
+  /** The limiter's rate, requests per second. */
+  readonly perSecond: number;
+  /** Requests it admits at once from rest: a bucket's burst; a sliding-second limit's own rate. */
+  readonly burst: number;
+  /** The busy period: from the scenario start to the end of the client's last call (ms), at least the load period. */
+  readonly busyMs: number;
+  /**
+   * Successful calls over what the limiter admits in the busy period from rest (burst + rate x busy
+   * seconds): 1 for a client that gets every token, lower for one that leaves tokens unused.
+   */
+  readonly goodput: number;
+}
+
 export interface Metrics {
   /** Logical calls started. */
   readonly logical: number;
@@ -89,6 +107,12 @@ export interface Metrics {
   readonly early: number;
   /** ...sent after the client had received that Retry-After. */
   readonly earlyAfterSeen: number;
+  /** Requests the server answered 429. */
+  readonly throttled: number;
+  /** Retry-After windows the server announced while none was running (per tenant). */
+  readonly coolDowns: number;
+  /** On a scenario with one limited route; null otherwise. */
+  readonly limiter: LimiterSummary | null;
   readonly latency: LatencySummary;
   /** From the first outage start to the first call rejected without an upstream attempt (ms). */
   readonly failFastMs: number | null;
@@ -121,8 +145,9 @@ const ratio = (a: number, b: number): number => (b > 0 ? a / b : Number.NaN);
 export function computeMetrics(input: MetricsInput): Metrics {
   const { records, runs } = input;
   const counts = Object.values(input.counts);
-  const total = (field: 'requests' | 'whileDown' | 'early' | 'earlyAfterSeen'): number =>
-    counts.reduce((s, c) => s + c[field], 0);
+  const total = (
+    field: 'requests' | 'whileDown' | 'early' | 'earlyAfterSeen' | 'throttled' | 'coolDowns',
+  ): number => counts.reduce((s, c) => s + c[field], 0);
   const upstream = total('requests');
   const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
   for (const r of records) outcomes[r.outcome]++;
@@ -140,6 +165,9 @@ export function computeMetrics(input: MetricsInput): Metrics {
     whileDown: total('whileDown'),
     early: total('early'),
     earlyAfterSeen: total('earlyAfterSeen'),
+    throttled: total('throttled'),
+    coolDowns: total('coolDowns'),
+    limiter: limiterSummary(input.scenario, records, outcomes.ok),
     latency: latencies(records),
     failFastMs,
     recoveryMs,
@@ -151,6 +179,33 @@ export function computeMetrics(input: MetricsInput): Metrics {
     tenants: tenantMetrics(input),
     downPhase,
   };
+}
+
+/** Arrivals inside announced Retry-After windows per cool-down (0 when there was none). */
+export function earlyPerCoolDown(m: Pick<Metrics, 'early' | 'coolDowns'>): number {
+  return m.coolDowns > 0 ? m.early / m.coolDowns : m.early;
+}
+
+/** The goodput through the scenario's one limiter, when it has exactly one limited route without tenants. */
+function limiterSummary(
+  scenario: Scenario,
+  records: readonly CallRecord[],
+  ok: number,
+): LimiterSummary | null {
+  const [route, ...others] = scenario.routes;
+  if (!route || others.length > 0 || route.tenants) return null;
+  const limits = route.phases.flatMap((p) =>
+    p.bucket
+      ? [p.bucket]
+      : p.throttle
+        ? [{ perSecond: p.throttle.perSecond, burst: p.throttle.perSecond }]
+        : [],
+  );
+  const [limit, ...more] = limits;
+  if (!limit || more.length > 0) return null;
+  const busyMs = Math.max(scenario.durationMs, ...records.map((r) => r.end));
+  const admissible = limit.burst + (limit.perSecond * busyMs) / 1000;
+  return { perSecond: limit.perSecond, burst: limit.burst, busyMs, goodput: ok / admissible };
 }
 
 const successRate = (records: readonly CallRecord[]): number =>

@@ -3,6 +3,7 @@
  */
 
 import { DEFAULT_POLICY } from '@breakwater/policies';
+import { earlyPerCoolDown } from './metrics.ts';
 import type { OverheadResult, OverheadRow } from './overhead.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 import { budgetBound, type TargetCheck } from './targets.ts';
@@ -123,6 +124,52 @@ function tenantHeader(result: ScenarioResult): string[] {
   ];
 }
 
+const LIMITER_HEADER = [
+  'client',
+  'requests',
+  '429s',
+  'cool-downs',
+  'in window',
+  'per cool-down',
+  'success',
+  'goodput',
+  'p50 ms',
+  'p99 ms',
+];
+
+const pct = (share: number): string => (Number.isFinite(share) ? `${(share * 100).toFixed(1)} %` : '–');
+
+/**
+ * On a scenario with one limited route: what each client got through the limiter, and what it cost
+ * the limiter (429s, arrivals inside the Retry-After windows it announced).
+ */
+export function limiterRows(result: ScenarioResult): string[][] {
+  return result.lanes.flatMap((lane) => {
+    const m = lane.metrics;
+    if (!m?.limiter) return [];
+    return [
+      [
+        lane.client,
+        String(m.upstream),
+        `${m.throttled} (${pct(m.throttled / m.upstream)})`,
+        String(m.coolDowns),
+        String(m.early),
+        earlyPerCoolDown(m).toFixed(2),
+        pct(m.successRate),
+        pct(m.limiter.goodput),
+        ms(m.latency.p50),
+        ms(m.latency.p99),
+      ],
+    ];
+  });
+}
+
+/** The limiter a scenario's limiter table is about, as the text above the table names it. */
+function limiterOf(result: ScenarioResult): string {
+  const limiter = result.lanes.find((l) => l.metrics?.limiter)?.metrics?.limiter;
+  return limiter ? `${limiter.perSecond}/s, ${limiter.burst} at once from rest` : '';
+}
+
 const DOWN_HEADER = ['client', 'first attempts', 'requests', 'retries', 'amplif. while down', 'budget bound'];
 
 /**
@@ -205,6 +252,10 @@ export function terminalReport(
   for (const result of results) {
     parts.push(`\n${result.name}: ${result.description}`);
     parts.push(textTable(HEADER, scenarioRows(result)), ...notRunLines(result));
+    const limiter = limiterRows(result);
+    if (limiter.length > 0) {
+      parts.push(`\nthrough the limiter (${limiterOf(result)}):\n${textTable(LIMITER_HEADER, limiter)}`);
+    }
     const routes = routeRows(result);
     if (routes.length > 0) parts.push(`\nper route:\n${textTable(routeHeader(result), routes)}`);
     const tenants = tenantRows(result);
@@ -295,6 +346,22 @@ function scenarioSection(result: ScenarioResult): string[] {
   ];
   const notRun = notRunLines(result);
   if (notRun.length > 0) parts.push(...notRun.map((line) => `- ${line}`), '');
+  const limiter = limiterRows(result);
+  if (limiter.length > 0) {
+    parts.push(
+      `Through the limiter (${limiterOf(result)}): *429s* = requests it refused (in brackets, their share of the ` +
+        "client's requests); *cool-downs* = Retry-After windows it announced while none was running; " +
+        '*in window* = requests that arrived inside an announced window, in-flight included (the server ' +
+        'cannot tell in-flight from careless), and *per cool-down* the same divided by the cool-downs; ' +
+        '*goodput* = successful calls ÷ (burst + rate × T), T the busy period from the start to the end of ' +
+        "the client's last call (at least the load period): the calls per second it got through over the " +
+        'busy period as a share of the rate, the starting burst counted as admissible, so 100 % means ' +
+        'every token the limiter had until the last call was used.',
+      '',
+      markdownTable(LIMITER_HEADER, limiter),
+      '',
+    );
+  }
   const routes = routeRows(result);
   if (routes.length > 0) parts.push('Per route:', '', markdownTable(routeHeader(result), routes), '');
   const tenants = tenantRows(result);

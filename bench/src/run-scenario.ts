@@ -3,7 +3,7 @@
  * script, same seed), so a scenario costs its duration once however many clients there are.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import type { BenchClient, ClientSpec } from './client.ts';
+import type { BenchClient, ClientSpec, ContextRoute } from './client.ts';
 import { ClientUnavailableError } from './client.ts';
 import { FaultServer } from './fault-server.ts';
 import { instrumentFetch } from './instrument.ts';
@@ -157,12 +157,20 @@ const routeBase = (r: RouteSpec): { name: string; path: string; tenantHeader?: s
   ...(r.tenants ? { tenantHeader: r.tenants.header } : {}),
 });
 
+/** A route as its clients are told it: with its first token bucket, which only the oracle reads. */
+function contextRoute(r: RouteSpec): ContextRoute {
+  const bucket = r.phases.find((p) => p.bucket)?.bucket;
+  return { ...routeBase(r), match: r.match, ...(bucket ? { bucket } : {}) };
+}
+
 /**
  * Start: the client's own fault server, then the client on it. A client that cannot start becomes a
  * lane that says why instead of failing the scenario.
  */
 async function startLane(setup: Setup, spec: ClientSpec, started: Started): Promise<void> {
   const { scenario, now } = setup;
+  const routes = scenario.routes.map(contextRoute);
+  if (spec.appliesTo && !spec.appliesTo(routes)) return;
   const server = await FaultServer.start({
     routes: scenario.routes.map((r) => ({ ...routeBase(r), phases: r.phases })),
     seed: scenario.seed,
@@ -171,7 +179,7 @@ async function startLane(setup: Setup, spec: ClientSpec, started: Started): Prom
   try {
     const client = await spec.create({
       fetch: instrumentFetch(globalThis.fetch, server, now),
-      routes: scenario.routes.map((r) => ({ ...routeBase(r), match: r.match })),
+      routes,
       attemptTimeoutMs: setup.attemptTimeoutMs,
       breakers: scenario.breakers ?? true,
       now,

@@ -92,6 +92,22 @@ export const SCENARIOS: readonly Scenario[] = [
     ],
   },
   {
+    name: 'token-bucket',
+    description:
+      "40 req/s for 6 s against a token bucket of 20 tokens/s, burst 20 (one tenant's bucket, as Partner Center's gateway keeps per tenant): 429 with Retry-After = whole seconds to the next token, rounded up",
+    // An ideal client finishes the 240 calls at 11 s (20 at once, then 20/s): its last call waits 5 s,
+    // well inside breakwater's 30 s total deadline and within the run's 8 s drain.
+    durationMs: 6_000,
+    seed: 10,
+    routes: [
+      {
+        ...customers,
+        rps: 40,
+        phases: [{ at: 0, label: 'bucket 20/s, burst 20', bucket: { perSecond: 20, burst: 20 } }],
+      },
+    ],
+  },
+  {
     name: 'throttle-tenant',
     description:
       'per-tenant limit of 10 req/s (429, Retry-After: 1, one window per tenant): contoso sends 15/s, fabrikam and northwind 5/s each',

@@ -24,6 +24,12 @@ export interface Phase {
   readonly faults?: readonly Fault[];
   /** Answer 429 with Retry-After once more than `perSecond` requests were served in the last second. */
   readonly throttle?: { readonly perSecond: number; readonly retryAfterS: number };
+  /**
+   * Answer 429 with Retry-After from a token bucket of `burst` tokens refilled at `perSecond` a second
+   * (starting full), as gateways do per tenant: Retry-After is the seconds until the next token,
+   * rounded up.
+   */
+  readonly bucket?: { readonly perSecond: number; readonly burst: number };
   /** A share `p` of requests is answered only after `delayMs` (a latency spike). */
   readonly slow?: { readonly p: number; readonly delayMs: number };
 }
@@ -50,6 +56,9 @@ export function validatePhases(phases: readonly Phase[]): void {
     }
   }
   for (const phase of phases) {
+    if (phase.throttle && phase.bucket) {
+      throw new TypeError(`phase "${phase.label}": a throttle and a bucket cannot share a phase`);
+    }
     const total = (phase.faults ?? []).reduce((sum, f) => sum + f.p, 0);
     if ((phase.faults ?? []).some((f) => !(f.p >= 0)) || total > 1 + 1e-9) {
       throw new RangeError(`phase "${phase.label}": fault probabilities must be >= 0 and sum to <= 1`);

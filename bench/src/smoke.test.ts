@@ -6,16 +6,21 @@
 import { DEFAULT_POLICY } from '@breakwater/policies';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CLIENTS } from './clients.ts';
+import { ORACLE } from './oracle.ts';
 import { runScenario, type ScenarioResult } from './run-scenario.ts';
 import { SCENARIOS } from './scenarios.ts';
 import { renderScenarioSvg } from './svg.ts';
 
 const breakwater = CLIENTS.filter((c) => c.name === 'breakwater');
+/** breakwater, and the oracle where it applies (it gets no lane elsewhere). */
+const withOracle = CLIENTS.filter((c) => c.name === 'breakwater' || c.name === ORACLE);
 const results = new Map<string, ScenarioResult>();
 
 beforeAll(async () => {
   const all = await Promise.all(
-    SCENARIOS.map((s) => runScenario(s, breakwater, { scale: 3_000 / s.durationMs })),
+    SCENARIOS.map((s) =>
+      runScenario(s, s.name === 'token-bucket' ? withOracle : breakwater, { scale: 3_000 / s.durationMs }),
+    ),
   );
   for (const r of all) results.set(r.name, r);
 }, 30_000);
@@ -93,5 +98,23 @@ describe('smoke: behaviour breakwater keeps at any scale', () => {
     const { ratio, minRetries } = DEFAULT_POLICY.retryBudget;
     const logical = m?.logical ?? 0;
     expect((m?.upstream ?? 0) - logical).toBeLessThanOrEqual(minRetries + ratio * logical);
+  });
+
+  it('token-bucket: the server counts 429s and cool-downs; the oracle, knowing the bucket, gets no 429', () => {
+    const result = results.get('token-bucket');
+    expect(result?.lanes.map((l) => l.client)).toEqual(['breakwater', ORACLE]);
+    const [bw, oracle] = (result?.lanes ?? []).map((l) => l.metrics);
+    // Offered twice the bucket's rate: a client that does not know the bucket is refused at least once.
+    expect(bw?.throttled).toBeGreaterThan(0);
+    expect(bw?.coolDowns).toBeGreaterThan(0);
+    expect(bw?.coolDowns).toBeLessThanOrEqual(bw?.throttled ?? 0);
+    expect(oracle?.throttled).toBe(0);
+    expect(oracle?.successRate).toBe(1);
+  });
+
+  it('every other scenario runs without the oracle lane', () => {
+    for (const [name, result] of results) {
+      if (name !== 'token-bucket') expect(result.lanes.map((l) => l.client)).toEqual(['breakwater']);
+    }
   });
 });

@@ -12,6 +12,10 @@ function metrics(over: Partial<Metrics> & { ok?: number }): Metrics {
     upstream: 100,
     early: 0,
     earlyAfterSeen: 0,
+    throttled: 0,
+    coolDowns: 0,
+    limiter: null,
+    latency: { p50: 1, p95: 2, p99: 3 },
     tenants: {},
     downPhase: null,
     outcomes,
@@ -66,6 +70,116 @@ describe('throttle targets', () => {
 
   it('cannot judge the comparison when no peer ran', () => {
     expect(find(run(240, 0, []), 'throttle: completes more')?.met).toBeNull();
+  });
+});
+
+describe("issue 12's throttle targets: every call, and at most one arrival in a window per cool-down", () => {
+  const run = (bw: Partial<Metrics> & { ok?: number }) =>
+    checkTargets(
+      [
+        scenario('throttle', [
+          ['ky', metrics({ ok: 200, early: 40, coolDowns: 8 })],
+          ['breakwater', metrics({ logical: 240, ...bw })],
+        ]),
+      ],
+      null,
+    );
+
+  it('is met at 240/240 with one arrival per cool-down, and shows the peers beside it', () => {
+    const checks = run({ ok: 240, early: 3, coolDowns: 3 });
+    expect(find(checks, 'throttle: every call')).toMatchObject({ met: true, measured: '240/240' });
+    const window = find(checks, 'throttle: arrivals inside');
+    expect(window?.met).toBe(true);
+    expect(window?.measured).toBe('3 in 3 cool-down(s) = 1.00 per cool-down; ky 5.00');
+  });
+
+  it('misses one call short, or more than one arrival per cool-down', () => {
+    const checks = run({ ok: 239, early: 5, coolDowns: 2 });
+    expect(find(checks, 'throttle: every call')).toMatchObject({ met: false, miss: '1 call(s)' });
+    expect(find(checks, 'throttle: arrivals inside')).toMatchObject({
+      met: false,
+      miss: '1.50 per cool-down over',
+    });
+  });
+});
+
+describe('token-bucket targets', () => {
+  const limiter = (goodput: number) => ({ perSecond: 20, burst: 20, busyMs: 11_000, goodput });
+  const run = (bw: Partial<Metrics>) =>
+    checkTargets(
+      [
+        scenario('token-bucket', [
+          ['fetch', metrics({ upstream: 240, throttled: 100, successRate: 0.58, limiter: limiter(0.98) })],
+          ['breakwater', metrics({ upstream: 250, ...bw })],
+          ['oracle', metrics({ upstream: 240, successRate: 1, limiter: limiter(0.99) })],
+        ]),
+      ],
+      null,
+    );
+
+  it('is met within every bound, each figure beside every peer and the oracle', () => {
+    const checks = run({
+      throttled: 10,
+      early: 2,
+      coolDowns: 10,
+      successRate: 0.995,
+      limiter: limiter(0.95),
+    });
+    expect(find(checks, 'token-bucket: 429s')).toMatchObject({
+      met: true,
+      measured: '10 of 250 = 4.0 %; fetch 41.7 %, oracle 0.0 %',
+    });
+    expect(find(checks, 'token-bucket: arrivals inside')?.met).toBe(true);
+    expect(find(checks, 'token-bucket: success')).toMatchObject({
+      met: true,
+      measured: '99.5 %; fetch 58.0 %, oracle 100.0 %',
+    });
+    expect(find(checks, 'token-bucket: goodput')).toMatchObject({
+      met: true,
+      measured: '95.0 % over 11.0 s; fetch 98.0 %, oracle 99.0 %',
+    });
+  });
+
+  it('misses each bound by how much', () => {
+    const checks = run({ throttled: 25, early: 24, coolDowns: 12, successRate: 0.9, limiter: limiter(0.5) });
+    expect(find(checks, 'token-bucket: 429s')).toMatchObject({ met: false, miss: '5.0 points over' });
+    expect(find(checks, 'token-bucket: arrivals inside')).toMatchObject({
+      met: false,
+      miss: '1.00 per cool-down over',
+    });
+    expect(find(checks, 'token-bucket: success')).toMatchObject({ met: false, miss: '9.0 points short' });
+    expect(find(checks, 'token-bucket: goodput')).toMatchObject({ met: false, miss: '40.0 points short' });
+  });
+});
+
+describe('flap targets', () => {
+  const latency = (p50: number) => ({ p50, p95: p50, p99: p50 });
+  const run = (p50: number, successRate: number) =>
+    checkTargets(
+      [
+        scenario('flap', [
+          ['fetch', metrics({ latency: latency(3) })],
+          ['ky', metrics({ latency: latency(4) })],
+          ['breakwater', metrics({ latency: latency(p50), successRate })],
+          ['breakwater-pc', metrics({ latency: latency(0.1) })],
+        ]),
+      ],
+      null,
+    );
+
+  it("is met within 2x of the best peer's p50 (other breakwaters aside) and at 99.5 % success", () => {
+    const checks = run(6, 0.995);
+    expect(find(checks, 'flap: p50')).toMatchObject({
+      met: true,
+      measured: '6.00 ms; best peer fetch 3.00 ms (fetch 3.00, ky 4.00)',
+    });
+    expect(find(checks, 'flap: success')?.met).toBe(true);
+  });
+
+  it('misses a stalled endpoint and a lower success rate', () => {
+    const checks = run(805, 0.99);
+    expect(find(checks, 'flap: p50')).toMatchObject({ met: false, miss: '799.00 ms over' });
+    expect(find(checks, 'flap: success')).toMatchObject({ met: false, miss: '0.50 points short' });
   });
 });
 

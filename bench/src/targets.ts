@@ -4,7 +4,8 @@
  * order: one row per scenario target, one per overhead comparison.
  */
 import { DEFAULT_POLICY, type RetryBudgetPolicy } from '@breakwater/policies';
-import type { Metrics } from './metrics.ts';
+import { earlyPerCoolDown, type Metrics } from './metrics.ts';
+import { ORACLE } from './oracle.ts';
 import type { OverheadResult, OverheadRow } from './overhead.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 
@@ -68,12 +69,23 @@ interface OverheadTarget {
   readonly check: (breakwater: OverheadRow, peer: OverheadRow) => TargetCheck;
 }
 
-/** The peers of a scenario: every client that ran and is not a breakwater configuration. */
+/** The peers of a scenario: every client that ran and is neither a breakwater configuration nor the oracle. */
 function peers(result: ScenarioResult): { client: string; metrics: Metrics }[] {
   return result.lanes.flatMap((l) =>
-    l.metrics && !l.client.startsWith(TARGET_CLIENT) ? [{ client: l.client, metrics: l.metrics }] : [],
+    l.metrics && !l.client.startsWith(TARGET_CLIENT) && l.client !== ORACLE
+      ? [{ client: l.client, metrics: l.metrics }]
+      : [],
   );
 }
+
+/** One figure of every other client of the scenario (peers and the oracle), for a target's "measured". */
+function others(result: ScenarioResult, figure: (m: Metrics) => string): string {
+  return result.lanes
+    .flatMap((l) => (l.metrics && l.client !== TARGET_CLIENT ? [`${l.client} ${figure(l.metrics)}`] : []))
+    .join(', ');
+}
+
+const percent = (share: number): string => `${fmt(share * 100, 1)} %`;
 
 function outageProbes({ metrics }: TargetRun): TargetCheck {
   const p = metrics.probes;
@@ -132,6 +144,93 @@ function throttleBeatsPeers({ metrics: m, result }: TargetRun): TargetCheck {
   );
 }
 
+/** Every call of the throttle scenario succeeds (240/240). */
+function throttleAllSucceed({ metrics: m }: TargetRun): TargetCheck {
+  return check(
+    'throttle: every call succeeds',
+    m.outcomes.ok === m.logical,
+    `${m.outcomes.ok}/${m.logical}`,
+    `${m.logical - m.outcomes.ok} call(s)`,
+  );
+}
+
+/** Arrivals inside the server's announced Retry-After windows, in-flight included, per cool-down. */
+function windowArrivals(scenario: string) {
+  return ({ metrics: m, result }: TargetRun): TargetCheck => {
+    const per = earlyPerCoolDown(m);
+    return check(
+      `${scenario}: arrivals inside announced Retry-After windows (in-flight included) <= 1 per cool-down`,
+      per <= 1,
+      `${m.early} in ${m.coolDowns} cool-down(s) = ${fmt(per)} per cool-down; ${others(result, (o) => fmt(earlyPerCoolDown(o)))}`,
+      `${fmt(per - 1)} per cool-down over`,
+    );
+  };
+}
+
+/** The token-bucket target on 429s: at most 5 % of breakwater's own requests. */
+function bucketFew429s({ metrics: m, result }: TargetRun): TargetCheck {
+  const share = m.throttled / m.upstream;
+  return check(
+    'token-bucket: 429s <= 5 % of requests',
+    share <= 0.05,
+    `${m.throttled} of ${m.upstream} = ${percent(share)}; ${others(result, (o) => percent(o.throttled / o.upstream))}`,
+    `${fmt((share - 0.05) * 100, 1)} points over`,
+  );
+}
+
+function bucketSucceeds({ metrics: m, result }: TargetRun): TargetCheck {
+  return check(
+    'token-bucket: success >= 99 %',
+    m.successRate >= 0.99,
+    `${percent(m.successRate)}; ${others(result, (o) => percent(o.successRate))}`,
+    `${fmt((0.99 - m.successRate) * 100, 1)} points short`,
+  );
+}
+
+function bucketGoodput({ metrics: m, result }: TargetRun): TargetCheck {
+  const goodput = m.limiter?.goodput;
+  return check(
+    "token-bucket: goodput >= 90 % of the limiter's rate",
+    goodput === undefined ? null : goodput >= 0.9,
+    goodput === undefined
+      ? 'no limiter'
+      : `${percent(goodput)} over ${fmt((m.limiter?.busyMs ?? 0) / 1000, 1)} s; ${others(result, (o) => (o.limiter ? percent(o.limiter.goodput) : 'n/a'))}`,
+    goodput === undefined ? '' : `${fmt((0.9 - goodput) * 100, 1)} points short`,
+  );
+}
+
+/** breakwater's share of successful calls in `scenario` is at least `min`. */
+function successAtLeast(scenario: string, min: number) {
+  return ({ metrics: m }: TargetRun): TargetCheck =>
+    check(
+      `${scenario}: success rate >= ${min * 100} %`,
+      m.successRate >= min,
+      `${fmt(m.successRate * 100)} %`,
+      `${fmt((min - m.successRate) * 100)} points short`,
+    );
+}
+
+/** flap: the 503s with Retry-After must not stall the endpoint: p50 within 2x of the best peer's. */
+function flapP50({ metrics: m, result }: TargetRun): TargetCheck {
+  const best = peers(result).reduce<{ client: string; metrics: Metrics } | undefined>(
+    (a, b) => (a && a.metrics.latency.p50 <= b.metrics.latency.p50 ? a : b),
+    undefined,
+  );
+  const bound = best ? 2 * best.metrics.latency.p50 : Number.NaN;
+  return check(
+    "flap: p50 within 2x of the best peer's p50",
+    best ? m.latency.p50 <= bound : null,
+    best
+      ? `${fmt(m.latency.p50)} ms; best peer ${best.client} ${fmt(best.metrics.latency.p50)} ms (${peers(
+          result,
+        )
+          .map((p) => `${p.client} ${fmt(p.metrics.latency.p50)}`)
+          .join(', ')})`
+      : 'no peer ran',
+    best ? `${fmt(m.latency.p50 - bound)} ms over` : '',
+  );
+}
+
 function tenantNeverEarly({ metrics: m }: TargetRun): TargetCheck {
   const perTenant = Object.entries(m.tenants);
   return check(
@@ -187,6 +286,12 @@ const SCENARIO_TARGETS: readonly ScenarioTarget[] = [
   { scenario: 'outage', check: outageRecovers },
   { scenario: 'throttle', check: throttleNeverEarly },
   { scenario: 'throttle', check: throttleBeatsPeers },
+  { scenario: 'throttle', check: throttleAllSucceed },
+  { scenario: 'throttle', check: windowArrivals('throttle') },
+  { scenario: 'token-bucket', check: bucketFew429s },
+  { scenario: 'token-bucket', check: windowArrivals('token-bucket') },
+  { scenario: 'token-bucket', check: bucketSucceeds },
+  { scenario: 'token-bucket', check: bucketGoodput },
   { scenario: 'throttle-tenant', check: tenantNeverEarly },
   { scenario: 'throttle-tenant', check: tenantUnaffected },
   { scenario: 'budget', check: budgetHolds },
@@ -210,16 +315,7 @@ const SCENARIO_TARGETS: readonly ScenarioTarget[] = [
         'opened',
       ),
   },
-  {
-    scenario: 'flaky',
-    check: ({ metrics: m }) =>
-      check(
-        'flaky: success rate >= 99.5 %',
-        m.successRate >= 0.995,
-        `${fmt(m.successRate * 100)} %`,
-        `${fmt((0.995 - m.successRate) * 100)} points short`,
-      ),
-  },
+  { scenario: 'flaky', check: successAtLeast('flaky', 0.995) },
   {
     scenario: 'flaky',
     check: ({ metrics: m }) =>
@@ -230,6 +326,8 @@ const SCENARIO_TARGETS: readonly ScenarioTarget[] = [
         `${fmt(m.amplification - 1.15, 3)} over`,
       ),
   },
+  { scenario: 'flap', check: flapP50 },
+  { scenario: 'flap', check: successAtLeast('flap', 0.995) },
 ];
 
 const micros = (ms: number): string => fmt(ms * 1000, 1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter, RetryAfterLedger } from './throttle.ts';
+import { RateLimiter, RetryAfterLedger, TokenBucket } from './throttle.ts';
 
 describe('RateLimiter', () => {
   it('serves up to the limit per sliding second, then refuses for Retry-After seconds', () => {
@@ -19,7 +19,42 @@ describe('RateLimiter', () => {
   });
 });
 
+describe('TokenBucket', () => {
+  it('starts full, refills at its rate up to its burst, and answers the whole seconds to the next token', () => {
+    const bucket = new TokenBucket(20, 2);
+    expect([0, 0].map((t) => bucket.admit(t).throttled)).toEqual([false, false]);
+    // 50 ms per token: 10 ms in, the next token is 40 ms away, told as 1 s (rounded up).
+    expect(bucket.admit(10)).toEqual({ throttled: true, retryAfterS: 1 });
+    expect(bucket.admit(50)).toEqual({ throttled: false });
+    expect(bucket.admit(60)).toEqual({ throttled: true, retryAfterS: 1 });
+    // A long rest refills no more than the burst.
+    expect([10_000, 10_000, 10_000].map((t) => bucket.admit(t).throttled)).toEqual([false, false, true]);
+  });
+
+  it('rounds a slow rate up to the whole seconds until the next token', () => {
+    const bucket = new TokenBucket(0.25, 1);
+    expect(bucket.admit(0)).toEqual({ throttled: false });
+    expect(bucket.admit(500)).toEqual({ throttled: true, retryAfterS: 4 });
+    expect(bucket.admit(1_100)).toEqual({ throttled: true, retryAfterS: 3 });
+  });
+
+  it('rejects settings that cannot work', () => {
+    expect(() => new TokenBucket(0, 1)).toThrow(/perSecond/);
+    expect(() => new TokenBucket(10, 0)).toThrow(/burst/);
+  });
+});
+
 describe('RetryAfterLedger', () => {
+  it('counts a cool-down for each window announced while none was running', () => {
+    const ledger = new RetryAfterLedger();
+    ledger.give(0, 1); // until 1 000: opens a cool-down
+    ledger.give(400, 1); // inside it: extends it
+    ledger.give(1_399, 1); // still inside (until 1 400)
+    expect(ledger.coolDowns).toBe(1);
+    ledger.give(2_399, 1); // the windows ran out at 2 399: a new one
+    expect(ledger.coolDowns).toBe(2);
+  });
+
   it('counts requests arriving before a given Retry-After elapsed', () => {
     const ledger = new RetryAfterLedger();
     expect(ledger.check(0, 0)).toEqual({ early: false, earlyAfterSeen: false });

@@ -44,6 +44,43 @@ export class RateLimiter {
   }
 }
 
+/**
+ * A token bucket, as API gateways keep one per tenant (Partner Center's shape): it holds at most
+ * `burst` tokens, starts full, and refills at `perSecond` tokens a second. A request takes a token or is
+ * refused with the whole seconds until the next token, rounded up (so 1 while the rate is at least
+ * 1/s): there is no penalty beyond that, a refused request just finds the bucket empty.
+ */
+export class TokenBucket {
+  readonly #perSecond: number;
+  readonly #burst: number;
+  #tokens: number;
+  #last: number | undefined;
+
+  constructor(perSecond: number, burst: number) {
+    if (!(perSecond > 0 && Number.isFinite(perSecond))) {
+      throw new RangeError(`perSecond must be a positive number, got ${perSecond}`);
+    }
+    if (!(Number.isInteger(burst) && burst > 0)) {
+      throw new RangeError(`burst must be a positive integer, got ${burst}`);
+    }
+    this.#perSecond = perSecond;
+    this.#burst = burst;
+    this.#tokens = burst;
+  }
+
+  admit(now: number): Admission {
+    if (this.#last !== undefined) {
+      this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#last) * this.#perSecond) / 1000);
+    }
+    this.#last = now;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return { throttled: false };
+    }
+    return { throttled: true, retryAfterS: Math.ceil((1 - this.#tokens) / this.#perSecond) };
+  }
+}
+
 /** How one arriving request relates to the Retry-After values given before it. */
 export interface EarlyCheck {
   /** It arrived before some Retry-After the server had already given had elapsed. */
@@ -56,7 +93,9 @@ export interface EarlyCheck {
 }
 
 /**
- * Remembers every Retry-After given (when, until when) and when the client received it. Gives and
+ * Remembers every Retry-After given (when, until when) and when the client received it. A Retry-After
+ * given while no earlier one is still running opens a cool-down: `coolDowns` counts them, so that
+ * arrivals inside the windows (`early`) can be told per cool-down. Gives and
  * receipts are recorded in time order (one process, one monotonic clock), which keeps lookups cheap.
  */
 export class RetryAfterLedger {
@@ -68,11 +107,14 @@ export class RetryAfterLedger {
   #nextId = 1;
   early = 0;
   earlyAfterSeen = 0;
+  /** Retry-After windows announced while no earlier window was still running. */
+  coolDowns = 0;
 
   /** Records a Retry-After of `retryAfterS` given at `now`; returns the id to send with the response. */
   give(now: number, retryAfterS: number): number {
     const id = this.#nextId++;
     const deadline = now + retryAfterS * 1000;
+    if (now >= this.#maxDeadline) this.coolDowns++;
     this.#deadlines.set(id, deadline);
     this.#maxDeadline = Math.max(this.#maxDeadline, deadline);
     return id;

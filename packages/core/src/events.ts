@@ -117,6 +117,18 @@ export interface GateOpenEvent extends EventBase {
 }
 
 /**
+ * The adaptive rate of a key changed: a 429 cut it (`throttled`: `rate` is the new pace, 0.7 x what
+ * the upstream accepted lately, from which it then rises along a cubic curve), or a quiet period
+ * without one dropped it (`quiet`: `rate` null, no limit).
+ */
+export interface RateChangeEvent extends EventBase {
+  readonly type: 'rate-change';
+  /** Calls/s the key's sends are now paced at; null for no limit. */
+  readonly rate: number | null;
+  readonly reason: 'throttled' | 'quiet';
+}
+
+/**
  * A download's body failed mid-stream and is asked again from `offset` (`resumeDownloads`); the
  * request that follows reports its own `attempt` events.
  */
@@ -148,6 +160,7 @@ export type BreakwaterEvent =
   | TimeoutEvent
   | ThrottledEvent
   | GateOpenEvent
+  | RateChangeEvent
   | ResumeEvent
   | HedgeEvent;
 

@@ -47,6 +47,7 @@ export type {
   HalfOpenEvent,
   HedgeEvent,
   IsolateEvent,
+  RateChangeEvent,
   RejectEvent,
   ResetEvent,
   ResumeEvent,
@@ -58,6 +59,6 @@ export { HttpError, type HttpErrorContext, type HttpErrorOptions, isHttpError } 
 export type { ManualControl } from './manual-control.ts';
 export { type ErrorPayload, parseErrorPayload, readErrorPayload } from './payload.ts';
 export { isSecretHeader, redactHeaders, redactUrl } from './redact.ts';
-export type { BreakerSnapshot, BreakerState, FetchLike } from './types.ts';
+export type { BreakerSnapshot, BreakerState, FetchLike, ThrottlePhase } from './types.ts';
 export { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
 export { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';

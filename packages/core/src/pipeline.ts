@@ -87,6 +87,8 @@ export class EndpointPipeline {
     this.live = new EndpointState(key, this.breaker, () => ({
       throttledUntil: this.gate.closedUntilMs,
       waiting: this.gate.waiting,
+      rateLimit: this.gate.rateLimit,
+      throttlePhase: this.gate.phase,
       retryBudgetLeft: policy.retryBudget.enabled ? this.budget.left() : null,
     }));
     const attemptTimeout: CockatielTimeout = attemptTimeoutOf(policy.timeout.attemptMs);

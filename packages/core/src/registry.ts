@@ -17,10 +17,22 @@ export interface LiveEndpoint {
 }
 
 /** The throttle gate and retry budget part of a snapshot. */
-export type ThrottleState = Pick<BreakerSnapshot, 'throttledUntil' | 'waiting' | 'retryBudgetLeft'>;
+export type ThrottleState = Pick<
+  BreakerSnapshot,
+  'throttledUntil' | 'waiting' | 'retryBudgetLeft' | 'rateLimit' | 'throttlePhase'
+>;
+
+/** The part of {@link ThrottleState} only a throttle gate has: an endpoint without one leaves it out. */
+type GateOnly = 'rateLimit' | 'throttlePhase';
 
 /** What an endpoint with neither gate nor budget (a breaker for calls that are not fetch) reports. */
-const UNTHROTTLED: ThrottleState = { throttledUntil: null, waiting: 0, retryBudgetLeft: null };
+const UNTHROTTLED: ThrottleState = {
+  throttledUntil: null,
+  waiting: 0,
+  retryBudgetLeft: null,
+  rateLimit: null,
+  throttlePhase: 'open',
+};
 
 /**
  * What every live endpoint has: its breaker and the calls in progress through it. From those (and the
@@ -29,10 +41,14 @@ const UNTHROTTLED: ThrottleState = { throttledUntil: null, waiting: 0, retryBudg
 export class EndpointState implements LiveEndpoint {
   readonly key: string;
   readonly breaker: CircuitBreaker;
-  private readonly throttle: () => ThrottleState;
+  private readonly throttle: () => Omit<ThrottleState, GateOnly> & Partial<ThrottleState>;
   private inFlight = 0;
 
-  constructor(key: string, breaker: CircuitBreaker, throttle: () => ThrottleState = () => UNTHROTTLED) {
+  constructor(
+    key: string,
+    breaker: CircuitBreaker,
+    throttle: () => Omit<ThrottleState, GateOnly> & Partial<ThrottleState> = () => UNTHROTTLED,
+  ) {
     this.key = key;
     this.breaker = breaker;
     this.throttle = throttle;
@@ -49,11 +65,14 @@ export class EndpointState implements LiveEndpoint {
   }
 
   get evictable(): boolean {
-    return this.inFlight === 0 && this.breaker.closed && this.throttle().throttledUntil === null;
+    // A paced key keeps its rate: dropped, it would be met again at full speed.
+    const { throttledUntil, rateLimit } = this.throttle();
+    return this.inFlight === 0 && this.breaker.closed && throttledUntil === null && !rateLimit;
   }
 
   snapshot(): BreakerSnapshot {
-    return { key: this.key, ...this.breaker.snapshot(), inFlight: this.inFlight, ...this.throttle() };
+    const throttle = { ...UNTHROTTLED, ...this.throttle() };
+    return { key: this.key, ...this.breaker.snapshot(), inFlight: this.inFlight, ...throttle };
   }
 }
 

@@ -19,20 +19,21 @@ function throttledOnce(): ReturnType<typeof fakeFetch> {
 }
 
 describe('throttle gate', () => {
-  it('one caller told to wait 2 s holds every caller of the endpoint for 2 s, then all complete', async () => {
+  it('one caller told to wait 2 s holds every caller of the endpoint for 2 s, then the probe goes alone and the rest follow paced', async () => {
     const events: BreakwaterEvent[] = [];
     const fetch = throttledOnce();
-    // A deterministic "random" source walking through [0, 1), so release moments are known to differ.
-    let draw = 0;
-    const random = (): number => (draw++ % 10) / 10;
-    const wrapped = wrapFetch(fetch, { onEvent: (e) => events.push(e), random });
+    const wrapped = wrapFetch(fetch, { onEvent: (e) => events.push(e), random: () => 0 });
     const t0 = Date.now();
     const first = wrapped(URL_A);
     await vi.advanceTimersByTimeAsync(0);
     expect(fetch.calls).toHaveLength(1);
     const others = Array.from({ length: 9 }, () => wrapped(URL_A));
     await vi.advanceTimersByTimeAsync(100);
-    expect(wrapped.breakers()[0]).toMatchObject({ throttledUntil: t0 + 2_000, waiting: 9 });
+    expect(wrapped.breakers()[0]).toMatchObject({
+      throttledUntil: t0 + 2_000,
+      waiting: 9,
+      throttlePhase: 'closed',
+    });
 
     await vi.advanceTimersByTimeAsync(1_899);
     expect(fetch.calls).toHaveLength(1);
@@ -41,15 +42,18 @@ describe('throttle gate', () => {
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
     const sentAt = fetch.calls.slice(1).map((c) => c.at - t0);
     expect(sentAt).toHaveLength(10);
-    for (const at of sentAt) {
-      expect(at).toBeGreaterThanOrEqual(2_000);
-      // Released within the spread (200 ms by default) after the gate opens.
-      expect(at).toBeLessThan(2_000 + 200);
-    }
-    // Not all in the same millisecond: the nine waiters leave at distinct moments.
-    expect(new Set(fetch.calls.slice(2).map((c) => c.at)).size).toBeGreaterThanOrEqual(9);
+    // Nothing accepted yet: the rate is cut from what was sent, one request (10/s over the shortest
+    // span measured, 100 ms), to 0.7 x 10/s.
+    const [cut] = events.filter((e) => e.type === 'rate-change');
+    expect(cut).toMatchObject({ rate: expect.closeTo(7, 9), reason: 'throttled' });
+    // The probe goes alone the moment the gate opens; the next send one interval of 7/s later, and
+    // each later one a slot of the (rising) rate after the one before: never two in the same moment.
+    expect(sentAt[0]).toBe(2_000);
+    expect(sentAt[1]).toBe(2_000 + Math.ceil(1_000 / 7));
+    expect(new Set(sentAt).size).toBe(10);
     expect(events.filter((e) => e.type === 'throttled')).toMatchObject([{ delayMs: 2_000, status: 429 }]);
     expect(events.filter((e) => e.type === 'gate-open')).toHaveLength(1);
+    expect(wrapped.breakers()[0]).toMatchObject({ throttlePhase: 'paced', throttledUntil: null });
   });
 
   it("an occasional 503 with Retry-After delays only its own call's retry, not the other callers", async () => {

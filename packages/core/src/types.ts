@@ -32,6 +32,14 @@ export interface BreakerState {
   readonly nextProbeAt: number | null;
 }
 
+/**
+ * Where an endpoint's throttle gate stands: `open` (no limit), `closed` (a server delay holds every
+ * call), `probing` (after a 429's cool-down, one call is out alone and the others wait for its
+ * answer), `paced` (every send takes a slot of the adaptive rate, which rises while the upstream
+ * accepts).
+ */
+export type ThrottlePhase = 'open' | 'closed' | 'probing' | 'paced';
+
 /** What `fetch.breakers()` reports for one endpoint key. */
 export interface BreakerSnapshot extends BreakerState {
   /** Rule name plus origin (plus the `keyHeader` value, for a partitioned rule). */
@@ -42,6 +50,13 @@ export interface BreakerSnapshot extends BreakerState {
   readonly throttledUntil: number | null;
   /** Calls waiting at the throttle gate. */
   readonly waiting: number;
+  /**
+   * The adaptive rate the key's sends are paced at, in calls/s; null while there is no limit (never
+   * throttled, `throttle.adaptive` off, or quiet for `throttle.quietMs`).
+   */
+  readonly rateLimit: number | null;
+  /** Where the key's throttle gate stands: see {@link ThrottlePhase}. */
+  readonly throttlePhase: ThrottlePhase;
   /** Retries the endpoint's retry budget still allows in its window; null when the budget is off. */
   readonly retryBudgetLeft: number | null;
 }

@@ -270,8 +270,9 @@ export interface ThrottlePolicy {
    */
   readonly statuses: readonly number[];
   /**
-   * When the gate opens, each waiting call is released at a random moment within this many ms, rather
-   * than all in the same millisecond.
+   * When the gate opens after a closure that set no rate (a 503's delay, or any closure with `adaptive`
+   * off), each waiting call is released at a random moment within this many ms, rather than all in the
+   * same millisecond. After a 429 the adaptive rate paces the release instead.
    * @default 200
    */
   readonly releaseSpreadMs: number;
@@ -283,6 +284,22 @@ export interface ThrottlePolicy {
    * @default true
    */
   readonly rateLimitHeaders: boolean;
+  /**
+   * `true`: once a 429 closed the gate, the key is paced at an adaptive client-side rate (calls/s):
+   * after the cool-down one call goes alone as a probe, then every send (first attempts and retries)
+   * takes a slot, one per 1/rate. Each 429 cuts the rate to 0.7 x what the upstream accepted over the
+   * last second, from where it recovers along a cubic curve to 0.95 x that (AWS SDK's adaptive retry
+   * mode, without its probing above). A call whose slot falls after its deadline fails at once with
+   * `ThrottledError`. `false`: the gate only waits out server delays.
+   * @default true
+   */
+  readonly adaptive: boolean;
+  /**
+   * After this many ms without a 429 (from the end of the last cool-down), the adaptive rate is
+   * dropped: the key goes back to no limit. This is how a key finds out that its limit was raised.
+   * @default 30_000
+   */
+  readonly quietMs: number;
 }
 
 /**

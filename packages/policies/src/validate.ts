@@ -190,7 +190,15 @@ const BREAKER: Shape = {
 
 const TIMEOUT: Shape = { attemptMs: positiveDuration, totalMs: positiveDuration };
 
-const THROTTLE: Shape = { enabled: boolean, statuses, releaseSpreadMs: delay, rateLimitHeaders: boolean };
+const THROTTLE: Shape = {
+  enabled: boolean,
+  statuses,
+  releaseSpreadMs: delay,
+  rateLimitHeaders: boolean,
+  adaptive: boolean,
+  // 0 would drop the rate the moment it is set: an adaptive mode that never paces anything.
+  quietMs: positiveDuration,
+};
 
 const RETRY_BUDGET: Shape = {
   enabled: boolean,

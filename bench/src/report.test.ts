@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import type { Metrics } from './metrics.ts';
+import { limiterRows, markdownReport } from './report.ts';
+import type { ScenarioResult } from './run-scenario.ts';
+
+const lane = (client: string, over: Partial<Metrics>) => ({
+  client,
+  description: client,
+  metrics: {
+    logical: 240,
+    upstream: 300,
+    successRate: 0.9,
+    early: 6,
+    coolDowns: 4,
+    throttled: 60,
+    limiter: { perSecond: 20, burst: 20, busyMs: 12_000, goodput: 0.8 },
+    latency: { p50: 1_500, p95: 4_000, p99: 6_000 },
+    outcomes: {},
+    amplification: 1.25,
+    whileDown: 0,
+    earlyAfterSeen: 0,
+    failFastMs: null,
+    recoveryMs: null,
+    whileOpen: null,
+    breakerOpened: false,
+    ...over,
+  } as Metrics,
+});
+
+const result = (lanes: ReturnType<typeof lane>[]): ScenarioResult =>
+  ({
+    name: 'token-bucket',
+    description: 'bucket',
+    attemptTimeoutMs: 10_000,
+    routes: [{ name: 'customers', rps: 40, phases: [] }],
+    loopDelayP99Ms: 10,
+    breakers: true,
+    lanes,
+  }) as unknown as ScenarioResult;
+
+describe('the limiter table', () => {
+  it('shows 429s with their share, window arrivals per cool-down, success, goodput and latency, every client', () => {
+    const rows = limiterRows(
+      result([
+        lane('breakwater', {}),
+        lane('oracle', { upstream: 240, throttled: 0, early: 0, coolDowns: 0 }),
+      ]),
+    );
+    expect(rows).toEqual([
+      ['breakwater', '300', '60 (20.0 %)', '4', '6', '1.50', '90.0 %', '80.0 %', '1500', '6000'],
+      ['oracle', '240', '0 (0.0 %)', '0', '0', '0.00', '90.0 %', '80.0 %', '1500', '6000'],
+    ]);
+  });
+
+  it('is left out of scenarios without one limiter, and says what the limiter is where there is one', () => {
+    expect(limiterRows(result([lane('fetch', { limiter: null })]))).toEqual([]);
+    const meta = { date: 'd', node: '24', cpus: '2', totalMs: 1_000, clients: [] };
+    const report = markdownReport([result([lane('breakwater', {})])], null, [], meta);
+    expect(report).toContain('Through the limiter (20/s, 20 at once from rest)');
+    expect(report).toContain(
+      '| breakwater | 300 | 60 (20.0 %) | 4 | 6 | 1.50 | 90.0 % | 80.0 % | 1500 | 6000 |',
+    );
+  });
+});
