@@ -39,4 +39,24 @@ describe('examples run and print what they promise', () => {
     expect(out).toContain('createOrder with a key, through the breaker: BrokenCircuitError');
     expect(out).toContain('breaker orders: open');
   });
+
+  it('telemetry.ts: the Prometheus scrape shows the attempt histogram, the resilience events and the breaker states', async () => {
+    const out = await example('telemetry.ts');
+    expect(out).toContain('customers: 10/10 succeeded');
+    expect(out).toContain('orders: BrokenCircuitError');
+    expect(out).toContain('spans: 17 attempts, 4 of them resends');
+    const server = 'server_address="127.0.0.1",server_port="<port>"';
+    expect(out).toContain(
+      `http_client_request_duration_count{http_request_method="GET",${server},breakwater_endpoint="customers",http_response_status_code="503",error_type="503"} 4`,
+    );
+    expect(out).toContain(
+      'breakwater_events_total{breakwater_event_name="retry",breakwater_endpoint="customers",breakwater_event_reason="transient-status"} 4',
+    );
+    expect(out).toContain(
+      'breakwater_events_total{breakwater_event_name="break",breakwater_endpoint="orders"} 1',
+    );
+    expect(out).toContain(
+      'breakwater_breaker_state{breakwater_endpoint="orders",breakwater_endpoint_key="orders http://127.0.0.1:<port>"} 2',
+    );
+  });
 });

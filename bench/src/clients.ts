@@ -231,7 +231,11 @@ function breakwater(name: string, description: string, policy: PolicyInput | und
           ...(r.tenantHeader === undefined ? {} : { keyHeader: r.tenantHeader }),
           policy: {
             timeout: { attemptMs: context.attemptTimeoutMs },
-            ...(context.breakers ? {} : { breaker: { enabled: false } }),
+            // Slow-call breaking: an answer later than half the attempt timeout is slow. Only the `slow`
+            // scenario has slow answers (its 1 s timeout makes 500 ms); elsewhere 5 s is never reached.
+            breaker: context.breakers
+              ? { slowCallMs: context.attemptTimeoutMs / 2, slowCallRatio: 0.1 }
+              : { enabled: false },
           },
         })),
         onEvent: (e) => {
@@ -242,7 +246,10 @@ function breakwater(name: string, description: string, policy: PolicyInput | und
       });
       const client: BenchClient = {
         call: (url, signal, headers) => f(url, attemptInit(signal, headers)),
-        breakers: (): BreakerSample[] => f.breakers().map((b) => ({ key: keyName(b.key), state: b.state })),
+        breakers: (): BreakerSample[] =>
+          f
+            .breakers()
+            .map((b) => ({ key: keyName(b.key), state: b.state === 'isolated' ? 'open' : b.state })),
         transitions: () => log,
         events: () => counts,
         close() {},
@@ -265,6 +272,9 @@ export const CLIENTS: readonly ClientSpec[] = [
     'breakwater with the partnerCenter() preset, one endpoint rule per route',
     partnerCenter(),
   ),
+  breakwater('breakwater-hedge', 'breakwater defaults plus hedging: one hedged attempt after 250 ms', {
+    hedging: { enabled: true, delayMs: 250 },
+  }),
   oracleClient,
 ];
 

@@ -5,8 +5,12 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type WrapFetchOptions, wrapFetch } from '@breakwater/core';
+import { openTelemetry } from '@breakwater/core/telemetry';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { Bench } from 'tinybench';
-import type { ClientSpec } from './client.ts';
+import type { ClientContext, ClientSpec } from './client.ts';
 import { DEFAULT_ATTEMPT_TIMEOUT_MS } from './scenarios.ts';
 
 export interface OverheadRow {
@@ -101,15 +105,74 @@ async function measureOnce(calls: readonly [string, Call][], timeMs: number): Pr
   });
 }
 
+/** A reader nobody collects from: the SDK aggregates every measurement, as it does between scrapes. */
+class UncollectedReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+/** Spans kept in memory before the exporter is emptied, so that a long run does not measure the GC. */
+const MAX_KEPT_SPANS = 10_000;
+
 /**
- * Runs both measurements. The first client must be raw fetch: ratios are to it.
+ * breakwater with telemetry off, on without an SDK (the API's no-ops) and on with the SDK's in-memory
+ * span exporter and an uncollected metric reader, same configuration otherwise (no `onEvent`): what
+ * the `telemetry` option costs per call. No context manager is registered: its cost is the SDK's.
+ */
+export const TELEMETRY_CLIENTS: readonly ClientSpec[] = [
+  telemetryClient('breakwater telemetry: off', () => undefined),
+  telemetryClient('breakwater telemetry: no SDK', () => openTelemetry()),
+  telemetryClient('breakwater telemetry: in-memory SDK', (spans) =>
+    openTelemetry({
+      tracerProvider: new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] }),
+      meterProvider: new MeterProvider({ readers: [new UncollectedReader()] }),
+    }),
+  ),
+];
+
+function telemetryClient(
+  name: string,
+  telemetry: (spans: InMemorySpanExporter) => WrapFetchOptions['telemetry'],
+): ClientSpec {
+  return {
+    name,
+    description: `${name}: one endpoint rule per route, no onEvent`,
+    async create(context: ClientContext) {
+      const spans = new InMemorySpanExporter();
+      const chosen = telemetry(spans);
+      const f = wrapFetch(context.fetch, {
+        endpoints: context.routes.map((r) => ({
+          name: r.name,
+          match: r.match,
+          policy: { timeout: { attemptMs: context.attemptTimeoutMs } },
+        })),
+        ...(chosen ? { telemetry: chosen } : {}),
+      });
+      return {
+        call: (url, signal) => {
+          if (spans.getFinishedSpans().length > MAX_KEPT_SPANS) spans.reset();
+          return f(url, { signal });
+        },
+        breakers: () => [],
+        transitions: () => [],
+        events: () => ({}),
+        close() {},
+      };
+    },
+  };
+}
+
+/**
+ * Runs both measurements. The first client must be raw fetch: ratios are to it. When breakwater is
+ * among the clients, its telemetry variants ({@link TELEMETRY_CLIENTS}) are measured in the same run.
  */
 export async function runOverhead(
-  clients: readonly ClientSpec[],
+  chosen: readonly ClientSpec[],
   options: OverheadOptions = {},
 ): Promise<OverheadResult> {
   const timeMs = options.timeMs ?? 100;
   const rounds = options.rounds ?? 2;
+  const clients = chosen.some((c) => c.name === 'breakwater') ? [...chosen, ...TELEMETRY_CLIENTS] : chosen;
   const memoryFetch: typeof globalThis.fetch = async () => new Response('{}', { status: 200 });
   const memory = await measure(
     clients,

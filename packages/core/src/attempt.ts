@@ -5,6 +5,8 @@ import { redactUrl } from './redact.ts';
 import type { PreparedRequest } from './replay.ts';
 import { type Reporter, statusOf } from './reporter.ts';
 import { MAX_TIMER_MS } from './sleep.ts';
+import { attemptSubscribed } from './telemetry/diagnostics.ts';
+import type { AttemptEnd, TelemetryHooks } from './telemetry/hooks.ts';
 import type { GatePass, ThrottleGate } from './throttle-gate.ts';
 import type { FetchLike } from './types.ts';
 
@@ -41,6 +43,8 @@ export interface AttemptDeps {
   readonly report: Reporter;
   /** The attempt timeout at `timeout.attemptMs`, built once per key. */
   readonly attemptTimeout: CockatielTimeout;
+  /** Told when each physical attempt starts and ends (spans, the duration histogram). Default none. */
+  readonly telemetry?: TelemetryHooks | undefined;
 }
 
 /** One call on its way through the pipeline. */
@@ -81,11 +85,14 @@ export async function runAttempt(
   const left = call.deadlineAt - Date.now();
   const readBy = Math.min(Date.now() + attemptMs, call.deadlineAt);
   const cut = left <= attemptMs;
-  const result = await (cut ? attemptTimeoutOf(left) : deps.attemptTimeout).execute(
-    ({ signal }) => (pass.letsThrough() ? send(deps, call, attempt, signal, cut) : GATE_CLOSED),
-    call.callerSignal,
-  );
+  let ended: ((end: AttemptEnd) => void) | undefined;
+  const result = await (cut ? attemptTimeoutOf(left) : deps.attemptTimeout).execute(({ signal }) => {
+    if (!pass.letsThrough()) return GATE_CLOSED;
+    ended = deps.telemetry?.attempt(deps.report.key, call.request, attempt);
+    return send(deps, call, attempt, signal, cut);
+  }, call.callerSignal);
   if (result === GATE_CLOSED) return result;
+  ended?.(result);
   reportAttempt(deps.report, call, attempt, result, performance.now() - started);
   return { ...result, readBy };
 }
@@ -149,7 +156,8 @@ function reportAttempt(
   result: AttemptResult,
   durationMs: number,
 ): void {
-  if (!report.listening) return;
+  // A `breakwater:attempt` subscriber may come at any time, so it is asked at each attempt.
+  if (!report.listening && !attemptSubscribed()) return;
   const { reason, errorKind, errorCode } = result.verdict;
   report.send('attempt', {
     attempt,

@@ -12,9 +12,11 @@ import { shareBudgets } from './call-budgets.ts';
 import { outcomeOfError, outcomeOfResult } from './call-outcome.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
+import { type ManualControl, manualControl } from './manual-control.ts';
 import { checkOptions, ENDPOINT_OPTIONS } from './options.ts';
 import { DEFAULT_MAX_ENDPOINTS, EndpointRegistry, EndpointState } from './registry.ts';
 import { RetryBudget } from './retry-budget.ts';
+import { publish } from './telemetry/diagnostics.ts';
 import type { BreakerSnapshot } from './types.ts';
 
 /** The call a breaker guards, as the endpoint rules see it: what it would be as an HTTP request. */
@@ -33,7 +35,7 @@ export interface EndpointBreakersOptions {
   readonly policy?: PolicyInput;
   /** Per-endpoint rules, tried in order; the first match wins. Default: none. */
   readonly endpoints?: readonly EndpointRule[];
-  /** Receives break, half-open, reset and reject events. Default: none. */
+  /** Receives break, half-open, reset, isolate and reject events. Default: none. */
   readonly onEvent?: (event: BreakwaterEvent) => void;
   /** Live endpoint keys kept before idle closed breakers are dropped, least recently used first. Default 1000. */
   readonly maxEndpoints?: number;
@@ -44,21 +46,27 @@ export type SettledCall<T> =
   | { readonly ok: true; readonly value: T; readonly verdict: Verdict }
   | { readonly ok: false; readonly error: unknown; readonly verdict: Verdict };
 
-/** Per-endpoint circuit breakers for calls that are not fetch calls (SDK functions, p-retry, cockatiel). */
-export interface EndpointBreakers {
+/**
+ * Per-endpoint circuit breakers for calls that are not fetch calls (SDK functions, p-retry, cockatiel),
+ * with the same manual control (`isolate`, `reset`) as a wrapped fetch's.
+ */
+export interface EndpointBreakers extends ManualControl {
   /**
    * Runs `call` once through the breaker of the endpoint `target` resolves to, and settles as `call`
    * does. The outcome is counted by the outcome table: a thrown error carrying a status (an
    * `HttpError`, ky's `HTTPError`, an SDK error with `status` or `statusCode`) is judged by that status,
    * a resolved `Response` by its own, any other value is a success.
    *
-   * @throws BrokenCircuitError at once, without calling `call`, while the breaker is open or a probe
-   *   is in flight.
+   * @throws BrokenCircuitError at once, without calling `call`, while the breaker is open, isolated
+   *   by hand or a probe is in flight.
    */
   run<T>(target: CallTarget, call: () => PromiseLike<T> | T): Promise<T>;
   /** The endpoint key and merged policy `target` resolves to. */
   resolve(target: CallTarget): ResolvedEndpoint;
-  /** A snapshot of every live endpoint's breaker, in the shape of `fetch.breakers()`. */
+  /**
+   * A snapshot of every live endpoint's breaker (and of every key isolated before its first call), in
+   * the shape of `fetch.breakers()`.
+   */
   breakers(): BreakerSnapshot[];
   /**
    * Like {@link EndpointBreakers.run} but hands back the settled outcome and its verdict instead of
@@ -81,7 +89,11 @@ export function createEndpointBreakers(options: EndpointBreakersOptions = {}): E
     ...(options.policy !== undefined ? { policy: options.policy } : {}),
     ...(options.endpoints !== undefined ? { endpoints: options.endpoints } : {}),
   });
-  const emit = emitter(onEvent);
+  const toListener = emitter(onEvent);
+  const emit = (event: BreakwaterEvent) => {
+    toListener(event);
+    publish(event);
+  };
   const registry = new EndpointRegistry(maxEndpoints, (key, policy) => new CallBreaker(key, policy, emit));
 
   const resolve = (target: CallTarget): ResolvedEndpoint => {
@@ -103,6 +115,7 @@ export function createEndpointBreakers(options: EndpointBreakersOptions = {}): E
       throw settled.error;
     },
     breakers: () => registry.snapshots(),
+    ...manualControl(registry, resolver, emit),
   };
   shareBudgets(breakers, (key, policy) => registry.get(key, policy).budget);
   return breakers;

@@ -5,11 +5,12 @@ import {
   BrokenCircuitError as CockatielBrokenCircuit,
   circuitBreaker,
   handleWhenResult,
+  type IDisposable,
 } from 'cockatiel';
 import { BrokenCircuitError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { HalfOpenBackoff } from './half-open-backoff.ts';
-import { OpeningRule } from './opening-rule.ts';
+import { type Judged, OpeningRule } from './opening-rule.ts';
 import type { BreakerState } from './types.ts';
 
 /**
@@ -24,26 +25,43 @@ class Ignored<R> {
   }
 }
 
+/** A result on its way through cockatiel, with {@link OpeningRule.record}'s answer. */
+interface Counted<R> {
+  readonly result: R;
+  readonly opens: boolean;
+}
+
+/** The hold of a switched-off breaker isolated by hand: there is no cockatiel breaker to hold. */
+const NO_BREAKER_HOLD: IDisposable = { dispose() {} };
+
 /**
  * The circuit breaker of one endpoint key: cockatiel's CircuitBreakerPolicy, driven by the verdicts of
- * the outcome table through {@link OpeningRule}, with breakwater's events and snapshot. Shared by
- * `wrapFetch`'s pipelines and by the breakers for calls that are not fetch calls.
+ * the outcome table and the calls' durations through {@link OpeningRule}, with breakwater's events and
+ * snapshot, and a hold by hand (`isolate`, `close`). Shared by `wrapFetch`'s pipelines and by the
+ * breakers for calls that are not fetch calls.
  */
 export class CircuitBreaker {
   private readonly key: string;
   private readonly emit: (event: BreakwaterEvent) => void;
   private readonly counts: OpeningRule;
+  private readonly slowCallMs: number | null;
   private readonly breaker: CircuitBreakerPolicy | undefined;
   private openedAt: number | null = null;
   private openForMs = 0;
+  /** Set while isolated by hand: cockatiel's own isolation, released by `close`. */
+  private hold: IDisposable | undefined;
+  private isolatedAt: number | null = null;
+  /** True while `close` drives cockatiel through isolation: those transitions are not reported. */
+  private quiet = false;
 
   constructor(key: string, policy: BreakerPolicy, emit: (event: BreakwaterEvent) => void) {
     this.key = key;
     this.emit = emit;
     this.counts = new OpeningRule(policy);
+    this.slowCallMs = policy.slowCallMs;
     if (!policy.enabled) return;
     const breaker = circuitBreaker(
-      handleWhenResult((r) => (r as { verdict: Verdict }).verdict.breaker === 'failure'),
+      handleWhenResult((r) => (r as Counted<unknown>).opens),
       {
         breaker: this.counts,
         halfOpenAfter: new HalfOpenBackoff(policy, (ms) => {
@@ -52,75 +70,140 @@ export class CircuitBreaker {
       },
     );
     breaker.onBreak(() => {
+      // cockatiel reports its isolation as a break; the registry reports an isolation by hand.
+      if (this.hold !== undefined || this.quiet) return;
       this.openedAt = Date.now();
       emit({ type: 'break', key, at: this.openedAt, nextProbeAt: this.openedAt + this.openForMs });
     });
     breaker.onHalfOpen(() => emit({ type: 'half-open', key, at: Date.now() }));
     breaker.onReset(() => {
       this.openedAt = null;
-      emit({ type: 'reset', key, at: Date.now() });
+      if (!this.quiet) emit({ type: 'reset', key, at: Date.now() });
     });
     this.breaker = breaker;
   }
 
-  /** True while the breaker is closed (or switched off): forgetting it then loses nothing. */
+  /** True while the breaker is closed (or switched off) and not isolated: forgetting it then loses nothing. */
   get closed(): boolean {
-    return this.breaker === undefined || this.breaker.state === CircuitState.Closed;
+    return (
+      this.hold === undefined && (this.breaker === undefined || this.breaker.state === CircuitState.Closed)
+    );
+  }
+
+  /** True while isolated by hand. */
+  get isolated(): boolean {
+    return this.hold !== undefined;
   }
 
   /**
-   * Runs `run` through the breaker, which counts the result's verdict. Rejects at once with
-   * BrokenCircuitError while the breaker is open, and while a probe is in flight: cockatiel would make
-   * those calls wait for the probe, which may take a whole attempt timeout, and fail-fast is the point.
+   * Holds the breaker open by hand, until {@link CircuitBreaker.close}: every call is refused, with no
+   * probe, even when the breaker is switched off. A probe in flight is forgotten. Silent: the registry,
+   * which also holds keys that have no breaker yet, reports it.
+   */
+  isolate(at: number = Date.now()): void {
+    if (this.hold !== undefined) return;
+    this.isolatedAt = at;
+    // Set first: cockatiel reports its isolation as a break, which `onBreak` must then leave unsaid.
+    this.hold = NO_BREAKER_HOLD;
+    this.hold = this.breaker?.isolate() ?? NO_BREAKER_HOLD;
+  }
+
+  /**
+   * Closes the breaker by hand, isolated or opened by failures, and forgets its counts: the window
+   * starts afresh. cockatiel closes a breaker only by ending an isolation, so an open one is isolated
+   * and released at once, quietly. Silent: the registry reports it.
+   */
+  close(): void {
+    this.quiet = true;
+    try {
+      (this.hold ?? this.breaker?.isolate())?.dispose();
+    } finally {
+      this.quiet = false;
+    }
+    this.hold = undefined;
+    this.isolatedAt = null;
+    this.openedAt = null;
+    this.counts.clear();
+  }
+
+  /**
+   * Runs `run` through the breaker, which counts the result's verdict and, with `slowCallMs` set, its
+   * duration (until `run` settles: for a fetch attempt, until the response headers). Rejects at once
+   * with BrokenCircuitError while the breaker is open or isolated, and while a probe is in flight:
+   * cockatiel would make those calls wait for the probe, which may take a whole attempt timeout, and
+   * fail-fast is the point.
    */
   async execute<R extends { readonly verdict: Verdict }>(run: () => Promise<R>): Promise<R> {
+    if (this.hold !== undefined) throw this.reject('isolated');
     const breaker = this.breaker;
     if (!breaker) return run();
     if (breaker.state === CircuitState.HalfOpen) throw this.reject('half-open');
     const probe = breaker.state === CircuitState.Open;
     try {
-      return await breaker.execute(async () => {
-        const result = await run();
+      const counted = await breaker.execute(async (): Promise<Counted<R>> => {
+        const started = Date.now();
+        let result = await run();
+        const durationMs = Date.now() - started;
         const { verdict } = result;
-        if (verdict.breaker !== 'ignore') return result;
         // A probe that ends without telling anything about the upstream (the caller gave up, an
         // unknown error) must not close the breaker: count it as a failure, so the breaker waits again.
-        if (probe && (verdict.reason === 'aborted' || verdict.reason === 'unknown-error')) {
-          return { ...result, verdict: { ...verdict, breaker: 'failure' } };
+        if (probe && verdict.breaker === 'ignore' && isBlind(verdict)) {
+          result = { ...result, verdict: { ...verdict, breaker: 'failure' } };
+        } else if (verdict.breaker === 'ignore') {
+          throw new Ignored(result);
         }
-        throw new Ignored(result);
+        return { result, opens: this.counts.record(this.judge(result.verdict, durationMs), probe) };
       });
+      return counted.result;
     } catch (error) {
       if (error instanceof Ignored) return error.result as R;
-      if (error instanceof CockatielBrokenCircuit) throw this.reject('circuit-open');
+      if (error instanceof CockatielBrokenCircuit) {
+        throw this.reject(breaker.state === CircuitState.Isolated ? 'isolated' : 'circuit-open');
+      }
       throw error;
     }
   }
 
+  /**
+   * resilience4j's rule: slow when strictly longer than the threshold, whatever the outcome. An
+   * attempt timeout is slow whatever the threshold: it was cut, so its duration is a floor.
+   */
+  private judge(verdict: Verdict, durationMs: number): Judged {
+    const slow =
+      this.slowCallMs !== null && (durationMs > this.slowCallMs || verdict.errorKind === 'timeout');
+    return { failed: verdict.breaker === 'failure', slow };
+  }
+
   snapshot(): BreakerState {
-    const { calls, failures, consecutive } = this.counts.counts();
+    const { calls, failures, slow, consecutive } = this.counts.counts();
     const state = this.breaker?.state ?? CircuitState.Closed;
-    const open = state === CircuitState.Open;
+    const isolated = this.hold !== undefined;
+    const open = !isolated && state === CircuitState.Open;
     return {
-      state: open ? 'open' : state === CircuitState.HalfOpen ? 'half-open' : 'closed',
+      state: isolated ? 'isolated' : open ? 'open' : state === CircuitState.HalfOpen ? 'half-open' : 'closed',
       enabled: this.breaker !== undefined,
       failures,
       calls,
       failureRatio: calls === 0 ? 0 : failures / calls,
+      slowCalls: slow,
       consecutiveFailures: consecutive,
-      openedAt: state === CircuitState.Closed ? null : this.openedAt,
+      openedAt: isolated ? this.isolatedAt : state === CircuitState.Closed ? null : this.openedAt,
       nextProbeAt: open && this.openedAt !== null ? this.openedAt + this.openForMs : null,
     };
   }
 
-  private reject(cause: 'circuit-open' | 'half-open'): BrokenCircuitError {
+  private reject(cause: 'circuit-open' | 'half-open' | 'isolated'): BrokenCircuitError {
     const { nextProbeAt } = this.snapshot();
-    const retryAfterMs = nextProbeAt === null ? 0 : Math.max(0, nextProbeAt - Date.now());
-    this.emit({ type: 'reject', key: this.key, at: Date.now(), cause, retryAfterMs });
-    return new BrokenCircuitError({
-      endpoint: this.key,
-      retryAfterMs,
-      state: cause === 'half-open' ? 'half-open' : 'open',
-    });
+    // An isolation ends only by hand: no time to tell (and an event's Infinity would not survive JSON).
+    const retryAfterMs =
+      cause === 'isolated' ? Infinity : nextProbeAt === null ? 0 : Math.max(0, nextProbeAt - Date.now());
+    const wait = cause === 'isolated' ? {} : { retryAfterMs };
+    this.emit({ type: 'reject', key: this.key, at: Date.now(), cause, ...wait });
+    const state = cause === 'circuit-open' ? 'open' : cause;
+    return new BrokenCircuitError({ endpoint: this.key, retryAfterMs, state });
   }
+}
+
+function isBlind(verdict: Verdict): boolean {
+  return verdict.reason === 'aborted' || verdict.reason === 'unknown-error';
 }

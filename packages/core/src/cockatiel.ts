@@ -227,7 +227,7 @@ export interface WrapFetchWithPoliciesOptions extends WrapFetchOptions {
 
 /**
  * `wrapFetch` that also accepts cockatiel policies: `callPolicy` around each call, `attemptPolicy`
- * around each attempt. The result keeps `breakers()`.
+ * around each attempt. The result keeps `breakers()`, `isolate()` and `reset()`.
  *
  * ```ts
  * const fetch = wrapFetchWithPolicies(globalThis.fetch, { policy: partnerCenter(), callPolicy: bulkhead(8) });
@@ -239,7 +239,8 @@ export function wrapFetchWithPolicies(fetch: FetchLike, options: WrapFetchWithPo
   const { callPolicy, attemptPolicy, ...rest } = options;
   const wrapped = wrapFetch(attemptPolicy ? fetchWithPolicy(attemptPolicy, fetch) : fetch, rest);
   if (!callPolicy) return wrapped;
-  return Object.assign(fetchWithPolicy(callPolicy, wrapped), { breakers: () => wrapped.breakers() });
+  const { breakers, isolate, reset } = wrapped;
+  return Object.assign(fetchWithPolicy(callPolicy, wrapped), { breakers, isolate, reset });
 }
 
 /** Frees the connection of a settled Response that will not be handed back. */

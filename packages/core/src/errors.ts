@@ -12,35 +12,47 @@ import { BreakwaterError, isBreakwaterError } from '@breakwater/policies';
 export interface BrokenCircuitErrorOptions {
   /** Endpoint key. */
   readonly endpoint: string;
-  /** `open`: waiting before the next probe. `half-open`: a probe is in flight and holds the only slot. */
-  readonly state: 'open' | 'half-open';
   /**
-   * Time until the next probe may run, in ms. `Infinity` is reserved for a circuit isolated by hand,
-   * which no breaker offers yet (issue 13 will).
+   * `open`: waiting before the next probe. `half-open`: a probe is in flight and holds the only slot.
+   * `isolated`: held open by hand (`fetch.isolate(key)`) until `fetch.reset(key)`.
    */
+  readonly state: BrokenCircuitState;
+  /** Time until the next probe may run, in ms; `Infinity` for a circuit isolated by hand (no probe). */
   readonly retryAfterMs: number;
 }
+
+/** Why a circuit refuses calls: see {@link BrokenCircuitErrorOptions.state}. */
+export type BrokenCircuitState = 'open' | 'half-open' | 'isolated';
+
+const WHY: Readonly<Record<BrokenCircuitState, string>> = {
+  open: 'open',
+  'half-open': 'half-open (a probe is in flight)',
+  isolated: 'isolated by hand',
+};
 
 /** Thrown at once, without calling fetch, while an endpoint's circuit breaker is open. */
 export class BrokenCircuitError extends BreakwaterError {
   override readonly name = 'BrokenCircuitError';
   declare readonly endpoint: string;
-  readonly state: 'open' | 'half-open';
-  /** Time until the next probe may run, in ms (rounded up; never negative). */
+  readonly state: BrokenCircuitState;
+  /** Time until the next probe may run, in ms (rounded up; never negative; `Infinity` while isolated). */
   readonly retryAfterMs: number;
 
   constructor(options: BrokenCircuitErrorOptions) {
     const endpoint = checkEndpoint(options.endpoint, 'BrokenCircuitError');
-    if (options.state !== 'open' && options.state !== 'half-open') {
+    if (!Object.hasOwn(WHY, String(options.state))) {
       throw new TypeError(
-        `breakwater: BrokenCircuitError: state must be 'open' or 'half-open', got ${String(options.state)}`,
+        `breakwater: BrokenCircuitError: state must be 'open', 'half-open' or 'isolated', got ${String(options.state)}`,
       );
     }
     const retryAfterMs = checkRemainingMs(options.retryAfterMs, 'BrokenCircuitError', 'retryAfterMs', true);
-    // Reserved: nothing isolates a circuit by hand yet; issue 13 will, with this wording.
-    const wait = Number.isFinite(retryAfterMs) ? `next probe in ${retryAfterMs} ms` : 'isolated until reset';
-    const why = options.state === 'open' ? 'open' : 'half-open (a probe is in flight)';
-    super(`circuit for endpoint "${endpoint}" is ${why}; ${wait}`, { endpoint });
+    const wait =
+      options.state === 'isolated'
+        ? 'every call is refused until it is reset'
+        : Number.isFinite(retryAfterMs)
+          ? `next probe in ${retryAfterMs} ms`
+          : 'isolated until reset';
+    super(`circuit for endpoint "${endpoint}" is ${WHY[options.state]}; ${wait}`, { endpoint });
     this.state = options.state;
     this.retryAfterMs = retryAfterMs;
   }

@@ -63,18 +63,26 @@ export interface HalfOpenEvent extends EventBase {
   readonly type: 'half-open';
 }
 
-/** A probe succeeded: the breaker closed. */
+/** A probe succeeded, or `fetch.reset(key)` closed the breaker by hand (`byHand`). */
 export interface ResetEvent extends EventBase {
   readonly type: 'reset';
+  /** Set when closed by `fetch.reset(key)` (an isolated breaker, or one opened by failures). */
+  readonly byHand?: true;
+}
+
+/** `fetch.isolate(key)` held the endpoint's breaker open by hand: every call is refused until a reset. */
+export interface IsolateEvent extends EventBase {
+  readonly type: 'isolate';
 }
 
 /**
- * A call was refused without reaching fetch: breaker open or a probe in flight, bulkhead full, or a
- * throttle gate that will not open before the call's deadline.
+ * A call was refused without reaching fetch: breaker open, isolated by hand or a probe in flight,
+ * bulkhead full, or a throttle gate that will not open before the call's deadline.
  */
 export interface RejectEvent extends EventBase {
   readonly type: 'reject';
-  readonly cause: 'circuit-open' | 'half-open' | 'bulkhead-full' | 'throttled';
+  readonly cause: 'circuit-open' | 'half-open' | 'isolated' | 'bulkhead-full' | 'throttled';
+  /** Time until the refusal may end, in ms; absent for `isolated` (until a reset by hand). */
   readonly retryAfterMs?: number;
 }
 
@@ -86,20 +94,57 @@ export interface TimeoutEvent extends EventBase {
   readonly attempt: number;
 }
 
-/** A server delay closed the endpoint's throttle gate: every call to the key waits until `until`. */
+/** A server delay or a spent quota closed the endpoint's throttle gate: calls to the key wait until `until`. */
 export interface ThrottledEvent extends EventBase {
   readonly type: 'throttled';
   /** The delay the server asked for, as sent (it may be far longer than the gate stays closed). */
   readonly delayMs: number;
   /** Epoch ms when the gate opens: `at` + the delay, but never more than `retry.maxRetryAfterMs` later. */
   readonly until: number;
-  /** The status that carried the delay (429, 503, ...). */
+  /** The status that carried the delay (429, 503, ...; any status for `ratelimit`). */
   readonly status: number;
+  /**
+   * Why the gate closed: `retry-after` a server delay (`Retry-After` and friends), `ratelimit` RateLimit
+   * headers saying the quota is spent (`delayMs` is then the time to the reset), `backoff` a 429 with no
+   * delay (`delayMs` is the throttling backoff).
+   */
+  readonly source: 'retry-after' | 'ratelimit' | 'backoff';
 }
 
 /** The throttle gate opened again: the first waiting call is released. */
 export interface GateOpenEvent extends EventBase {
   readonly type: 'gate-open';
+}
+
+/**
+ * The adaptive rate of a key changed: a 429 cut it (`throttled`: `rate` is the new pace, 0.7 x what
+ * the upstream accepted lately, from which it then rises along a cubic curve), or a quiet period
+ * without one dropped it (`quiet`: `rate` null, no limit).
+ */
+export interface RateChangeEvent extends EventBase {
+  readonly type: 'rate-change';
+  /** Calls/s the key's sends are now paced at; null for no limit. */
+  readonly rate: number | null;
+  readonly reason: 'throttled' | 'quiet';
+}
+
+/**
+ * A download's body failed mid-stream and is asked again from `offset` (`resumeDownloads`); the
+ * request that follows reports its own `attempt` events.
+ */
+export interface ResumeEvent extends EventBase {
+  readonly type: 'resume';
+  /** Bytes of the body the caller had received: the request asks for the rest. */
+  readonly offset: number;
+  /** This body's resume count, from 1. */
+  readonly resume: number;
+}
+
+/** An attempt had not answered after `hedging.delayMs`: attempt number `attempt` starts beside it. */
+export interface HedgeEvent extends EventBase {
+  readonly type: 'hedge';
+  /** The attempt being started (2 for the first hedge). */
+  readonly attempt: number;
 }
 
 /** Everything `onEvent` receives. Switch on `type`. */
@@ -110,10 +155,14 @@ export type BreakwaterEvent =
   | BreakEvent
   | HalfOpenEvent
   | ResetEvent
+  | IsolateEvent
   | RejectEvent
   | TimeoutEvent
   | ThrottledEvent
-  | GateOpenEvent;
+  | GateOpenEvent
+  | RateChangeEvent
+  | ResumeEvent
+  | HedgeEvent;
 
 /**
  * Delivers an event; a listener that throws must not break the call it observes. Nor may one that

@@ -24,6 +24,7 @@ export {
   type BreakwaterTimeoutErrorOptions,
   BrokenCircuitError,
   type BrokenCircuitErrorOptions,
+  type BrokenCircuitState,
   BulkheadRejectedError,
   type BulkheadRejectedErrorOptions,
   isBrokenCircuitError,
@@ -44,15 +45,20 @@ export type {
   GiveUpEvent,
   GiveUpReason,
   HalfOpenEvent,
+  HedgeEvent,
+  IsolateEvent,
+  RateChangeEvent,
   RejectEvent,
   ResetEvent,
+  ResumeEvent,
   RetryEvent,
   ThrottledEvent,
   TimeoutEvent,
 } from './events.ts';
 export { HttpError, type HttpErrorContext, type HttpErrorOptions, isHttpError } from './http-error.ts';
+export type { ManualControl } from './manual-control.ts';
 export { type ErrorPayload, parseErrorPayload, readErrorPayload } from './payload.ts';
 export { isSecretHeader, redactHeaders, redactUrl } from './redact.ts';
-export type { BreakerSnapshot, BreakerState, FetchLike } from './types.ts';
+export type { BreakerSnapshot, BreakerState, FetchLike, ThrottlePhase } from './types.ts';
 export { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
 export { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';

@@ -2,49 +2,79 @@ import type { BreakerPolicy } from '@breakwater/policies';
 import { CircuitState, type IBreaker } from 'cockatiel';
 import { SlidingWindow } from './sliding-window.ts';
 
+/** What the window counts: every judged call, the failed ones, the slow ones. */
+type Counts = { calls: number; failures: number; slow: number };
+
+/** What the breaker knew of one finished call: its breaker verdict and whether it was slow. */
+export interface Judged {
+  readonly failed: boolean;
+  readonly slow: boolean;
+}
+
 /**
  * The breaker's opening rule (docs/architecture.md, "The breaker's third outcome"): N consecutive
- * failures, OR a failure share of at least R among at least M calls in the last W ms. cockatiel ships
- * each half (ConsecutiveBreaker, SamplingBreaker) but not the two together, and its SamplingBreaker
- * gates on requests per second rather than on a minimum number of calls, so this small IBreaker
- * combines them for cockatiel's CircuitBreakerPolicy to drive.
+ * failures, OR a failure share of at least R among at least M calls in the last W ms, OR (with
+ * `slowCallMs` set) a slow-call share of at least S among those same M calls, as resilience4j's
+ * slow-call rate. cockatiel ships the first two halves (ConsecutiveBreaker, SamplingBreaker) but not
+ * together, its SamplingBreaker gates on requests per second rather than on a minimum number of
+ * calls, and its IBreaker is told only "success" or "failure", not how long a call took.
+ *
+ * So the counting is done here, by {@link OpeningRule.record}, in the same turn as the call's result
+ * is known, and the answer (open or not) travels with the result to cockatiel's filter: cockatiel
+ * then calls `failure` exactly for the results that open the breaker. Nothing shared is left for
+ * cockatiel to read later, when another call's result might have changed it.
  */
 export class OpeningRule implements IBreaker {
   private readonly policy: BreakerPolicy;
-  private readonly window: SlidingWindow<{ calls: number; failures: number }>;
+  private readonly window: SlidingWindow<Counts>;
   private consecutive = 0;
 
   constructor(policy: BreakerPolicy) {
     this.policy = policy;
-    this.window = new SlidingWindow(policy.windowMs, () => ({ calls: 0, failures: 0 }));
+    this.window = new SlidingWindow(policy.windowMs, () => ({ calls: 0, failures: 0, slow: 0 }));
   }
 
   /** cockatiel serialises breaker state with toJSON; breakwater keeps it in memory only. */
   state: unknown = null;
 
-  success(state: CircuitState): void {
-    this.consecutive = 0;
-    if (state === CircuitState.HalfOpen) {
-      // A successful probe closes the circuit: what happened before the outage must not reopen it.
-      this.window.clear();
-      return;
-    }
-    this.window.current().calls++;
-  }
-
-  failure(state: CircuitState): boolean {
-    this.consecutive++;
-    if (state === CircuitState.HalfOpen) return true;
+  /**
+   * Counts one call of a closed breaker and says whether the breaker must open now. A probe (the
+   * breaker half-open) is not counted: it opens the breaker again when it failed or was slow.
+   */
+  record({ failed, slow }: Judged, probe: boolean): boolean {
+    this.consecutive = failed ? this.consecutive + 1 : 0;
+    if (probe) return failed || slow;
     const counts = this.window.current();
     counts.calls++;
-    counts.failures++;
-    if (this.consecutive >= this.policy.consecutiveFailures) return true;
-    const { calls, failures } = this.window.total();
-    return calls >= this.policy.minimumCalls && failures / calls >= this.policy.failureRatio;
+    if (failed) counts.failures++;
+    if (slow) counts.slow++;
+    if (failed && this.consecutive >= this.policy.consecutiveFailures) return true;
+    // Each share can only have grown with a call of its own kind: a plain success opens nothing.
+    if (!failed && !slow) return false;
+    const total = this.window.total();
+    if (total.calls < this.policy.minimumCalls) return false;
+    if (failed && total.failures / total.calls >= this.policy.failureRatio) return true;
+    return slow && total.slow / total.calls >= this.policy.slowCallRatio;
   }
 
-  /** Calls and failures in the current window. */
-  counts(): { calls: number; failures: number; consecutive: number } {
+  /** A successful probe closes the circuit: what happened before the outage must not reopen it. */
+  success(state: CircuitState): void {
+    if (state === CircuitState.HalfOpen) this.clear();
+  }
+
+  /** Called by cockatiel only for a result {@link OpeningRule.record} said opens the breaker. */
+  failure(): boolean {
+    return true;
+  }
+
+  /** Forgets every count: the breaker starts afresh (a successful probe, a reset by hand). */
+  clear(): void {
+    this.consecutive = 0;
+    this.window.clear();
+  }
+
+  /** Calls, failures and slow calls in the current window. */
+  counts(): Counts & { consecutive: number } {
     return { ...this.window.total(), consecutive: this.consecutive };
   }
 }

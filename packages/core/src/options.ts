@@ -1,4 +1,5 @@
 import {
+  type Check,
   checkedElsewhere,
   checkShape,
   describeValue,
@@ -29,4 +30,11 @@ export const ENDPOINT_OPTIONS: Shape = {
   endpoints: checkedElsewhere,
   onEvent: func,
   maxEndpoints: integerAtLeast(1),
+};
+
+/** The `telemetry` option: what `openTelemetry()` returns, an object with a `bind` function. */
+export const telemetryCheck: Check = (value, path) => {
+  if (typeof value !== 'object' || typeof (value as { bind?: unknown } | null)?.bind !== 'function') {
+    refuse(path, `must be openTelemetry()'s, got ${describeValue(value)}`);
+  }
 };

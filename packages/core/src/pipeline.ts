@@ -1,4 +1,10 @@
-import { nextStep, type Policy, type RetryDecision, type RetryFacts } from '@breakwater/policies';
+import {
+  isIdempotent,
+  nextStep,
+  type Policy,
+  type RetryDecision,
+  type RetryFacts,
+} from '@breakwater/policies';
 import type { TimeoutPolicy as CockatielTimeout } from 'cockatiel';
 import { type AttemptDeps, type AttemptResult, attemptTimeoutOf, type Call, runAttempt } from './attempt.ts';
 import { discardBody, readWithin } from './body-reads.ts';
@@ -11,12 +17,15 @@ import {
   ThrottledError,
 } from './errors.ts';
 import type { BreakwaterEvent, GiveUpReason } from './events.ts';
+import { type HedgeEnd, hedge, type Send } from './hedging.ts';
 import { readErrorPayload } from './payload.ts';
 import { EndpointState } from './registry.ts';
 import type { PreparedRequest } from './replay.ts';
 import { Reporter } from './reporter.ts';
+import { resumable } from './resume-download.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { sleep } from './sleep.ts';
+import type { TelemetryHooks } from './telemetry/hooks.ts';
 import { type GatePass, ThrottleGate } from './throttle-gate.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
 
@@ -30,6 +39,8 @@ export interface PipelineDeps {
   readonly emit: (event: BreakwaterEvent) => void;
   /** False when nobody listens: the per-attempt event (a redacted URL to build) is then skipped. */
   readonly listening: boolean;
+  /** The `telemetry` option's hooks. Default none. */
+  readonly telemetry?: TelemetryHooks | undefined;
   readonly random: () => number;
 }
 
@@ -58,7 +69,7 @@ export class EndpointPipeline {
   readonly policy: Policy;
   private readonly random: () => number;
   private readonly report: Reporter;
-  private readonly breaker: CircuitBreaker;
+  readonly breaker: CircuitBreaker;
   private readonly bulkhead: Bulkhead | undefined;
   private readonly gate: ThrottleGate;
   private readonly budget: RetryBudget;
@@ -76,10 +87,19 @@ export class EndpointPipeline {
     this.live = new EndpointState(key, this.breaker, () => ({
       throttledUntil: this.gate.closedUntilMs,
       waiting: this.gate.waiting,
+      rateLimit: this.gate.rateLimit,
+      throttlePhase: this.gate.phase,
       retryBudgetLeft: policy.retryBudget.enabled ? this.budget.left() : null,
     }));
     const attemptTimeout: CockatielTimeout = attemptTimeoutOf(policy.timeout.attemptMs);
-    this.attemptDeps = { policy, fetch: deps.fetch, gate: this.gate, report: this.report, attemptTimeout };
+    this.attemptDeps = {
+      policy,
+      fetch: deps.fetch,
+      gate: this.gate,
+      report: this.report,
+      attemptTimeout,
+      telemetry: deps.telemetry,
+    };
     if (policy.bulkhead) {
       this.bulkhead = new Bulkhead(policy.bulkhead.maxConcurrent, policy.bulkhead.maxQueued);
     }
@@ -107,7 +127,31 @@ export class EndpointPipeline {
       signal,
       deadlineAt: Date.now() + this.policy.timeout.totalMs,
     };
-    return this.live.track(() => this.throughBulkhead(call));
+    const end = await this.live.track(() => this.throughBulkhead(call));
+    return this.policy.resumeDownloads ? this.resumableEnd(end, call) : end;
+  }
+
+  /**
+   * With `resumeDownloads`, a GET's Response whose body can be resumed: each resume is a new call
+   * through this pipeline (bulkhead, gate, breaker, retries) within the first call's deadline.
+   */
+  private resumableEnd(end: CallEnd, call: Call): CallEnd {
+    const { response } = end.result;
+    if (!response || call.request.method !== 'GET') return end;
+    const refetch = async (range: string, ifMatch: string): Promise<Response> => {
+      call.request.setHeader('Range', range);
+      call.request.setHeader('If-Match', ifMatch);
+      const { result } = await this.live.track(() => this.throughBulkhead(call));
+      if (!result.response) throw result.error;
+      return result.response;
+    };
+    const body = resumable(response, {
+      refetch,
+      maxResumes: this.policy.retry.maxAttempts - 1,
+      callerSignal: call.callerSignal,
+      onResume: (offset, resume) => this.report.send('resume', { offset, resume }),
+    });
+    return body === response ? end : { ...end, result: { ...end.result, response: body } };
   }
 
   private async throughBulkhead(call: Call): Promise<CallEnd> {
@@ -138,10 +182,12 @@ export class EndpointPipeline {
       for (let attempt = 1; ; ) {
         const pass = await this.passGate(call, last, attempt - 1);
         if (!pass) return this.end(call, last, attempt - 1, 'deadline');
-        const result = await this.attempt(call, attempt, pass, last !== undefined);
+        const hedged = await this.attemptOrHedge(call, attempt, pass, last !== undefined);
+        const { result } = hedged;
         if (result === CIRCUIT_OPEN) return this.end(call, last, attempt - 1, 'circuit-open');
         // Nothing was sent and no attempt used: wait at the gate again.
         if (result.gateClosed) continue;
+        attempt = hedged.attempts;
         // The new outcome supersedes the last one; its body is released only now, for until now the
         // call could still end on it, and hand it back readable, as fetch would have.
         discardBody(last?.response);
@@ -179,7 +225,9 @@ export class EndpointPipeline {
       return undefined;
     }
     try {
-      return await this.gate.pass(call.signal, call.deadlineAt);
+      const pass = () => this.gate.pass(call.signal, call.deadlineAt);
+      const { telemetry } = this.attemptDeps;
+      return await (telemetry ? telemetry.gate(this.key, pass) : pass());
     } catch (error) {
       call.callerSignal?.throwIfAborted();
       if (!(error instanceof ThrottledError)) throw error;
@@ -202,6 +250,53 @@ export class EndpointPipeline {
       if (error instanceof BrokenCircuitError && hasOutcome) return CIRCUIT_OPEN;
       throw error;
     }
+  }
+
+  /**
+   * One attempt, or with `hedging` a group of attempts side by side (hedging.ts) for an idempotent
+   * request whose body is not a stream; `attempts` is the highest attempt number started.
+   */
+  private async attemptOrHedge(
+    call: Call,
+    attempt: number,
+    pass: GatePass,
+    hasOutcome: boolean,
+  ): Promise<HedgeEnd> {
+    const { hedging, retry } = this.policy;
+    const first = (signal?: AbortSignal): Promise<AttemptResult | typeof CIRCUIT_OPEN> =>
+      this.attempt(signal ? { ...call, callerSignal: signal } : call, attempt, pass, hasOutcome);
+    const maxHedged = Math.min(hedging.maxHedgedAttempts, retry.maxAttempts - attempt);
+    if (!hedging.enabled || maxHedged < 1 || !call.request.concurrent || !isIdempotent(call.request, retry)) {
+      return { result: await first(), attempts: attempt };
+    }
+    return hedge(attempt, {
+      delayMs: hedging.delayMs,
+      maxHedged,
+      callerSignal: call.callerSignal,
+      first,
+      hedge: (n) => this.hedgeSender(call, n),
+    });
+  }
+
+  /**
+   * The sender of hedged attempt `n`, when it may start now: the breaker closed, the gate open, time
+   * left, and a retry taken from the budget (gRPC's throttling rule: hedges are retries to the budget).
+   */
+  private async hedgeSender(call: Call, n: number): Promise<Send | undefined> {
+    const closedUntil = this.gate.closedUntilMs;
+    if (!this.breaker.closed || (closedUntil !== null && closedUntil > Date.now())) return undefined;
+    if (Date.now() >= call.deadlineAt) return undefined;
+    const pass = await this.gate.pass(call.signal, call.deadlineAt);
+    if (!this.budget.tryRetry()) return undefined;
+    this.report.send('hedge', { attempt: n });
+    return (signal) =>
+      this.breaker
+        .execute(() => runAttempt(this.attemptDeps, { ...call, callerSignal: signal }, n, pass))
+        .catch((error: unknown) => {
+          // The breaker opened meanwhile: this hedge is not sent; the attempts running go on.
+          if (error instanceof BrokenCircuitError) return undefined;
+          throw error;
+        });
   }
 
   /**

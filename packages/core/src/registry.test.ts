@@ -1,5 +1,6 @@
 import { DEFAULT_POLICY } from '@breakwater/policies';
 import { describe, expect, it } from 'vitest';
+import { CircuitBreaker } from './circuit-breaker.ts';
 import * as core from './index.ts';
 import { EndpointRegistry, type LiveEndpoint } from './registry.ts';
 import type { BreakerSnapshot } from './types.ts';
@@ -8,6 +9,7 @@ import type { BreakerSnapshot } from './types.ts';
 function endpoint(key: string): LiveEndpoint & { evictable: boolean } {
   return {
     evictable: true,
+    breaker: new CircuitBreaker(key, DEFAULT_POLICY.breaker, () => {}),
     snapshot: () => ({ key }) as BreakerSnapshot,
   };
 }

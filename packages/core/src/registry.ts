@@ -5,18 +5,34 @@ import type { BreakerSnapshot } from './types.ts';
 /** `maxEndpoints` when the options leave it out: keys are rule x origin, so a few dozen is typical. */
 export const DEFAULT_MAX_ENDPOINTS = 1000;
 
-/** What the registry keeps per endpoint key: something it can tell is idle, and show in `breakers()`. */
+/**
+ * What the registry keeps per endpoint key: something it can tell is idle, show in `breakers()`, and
+ * whose breaker an operator can hold open or close by hand.
+ */
 export interface LiveEndpoint {
   /** True when dropping it loses nothing: no call in progress, breaker closed, throttle gate open. */
   readonly evictable: boolean;
+  readonly breaker: CircuitBreaker;
   snapshot(): BreakerSnapshot;
 }
 
 /** The throttle gate and retry budget part of a snapshot. */
-export type ThrottleState = Pick<BreakerSnapshot, 'throttledUntil' | 'waiting' | 'retryBudgetLeft'>;
+export type ThrottleState = Pick<
+  BreakerSnapshot,
+  'throttledUntil' | 'waiting' | 'retryBudgetLeft' | 'rateLimit' | 'throttlePhase'
+>;
+
+/** The part of {@link ThrottleState} only a throttle gate has: an endpoint without one leaves it out. */
+type GateOnly = 'rateLimit' | 'throttlePhase';
 
 /** What an endpoint with neither gate nor budget (a breaker for calls that are not fetch) reports. */
-const UNTHROTTLED: ThrottleState = { throttledUntil: null, waiting: 0, retryBudgetLeft: null };
+const UNTHROTTLED: ThrottleState = {
+  throttledUntil: null,
+  waiting: 0,
+  retryBudgetLeft: null,
+  rateLimit: null,
+  throttlePhase: 'open',
+};
 
 /**
  * What every live endpoint has: its breaker and the calls in progress through it. From those (and the
@@ -25,10 +41,14 @@ const UNTHROTTLED: ThrottleState = { throttledUntil: null, waiting: 0, retryBudg
 export class EndpointState implements LiveEndpoint {
   readonly key: string;
   readonly breaker: CircuitBreaker;
-  private readonly throttle: () => ThrottleState;
+  private readonly throttle: () => Omit<ThrottleState, GateOnly> & Partial<ThrottleState>;
   private inFlight = 0;
 
-  constructor(key: string, breaker: CircuitBreaker, throttle: () => ThrottleState = () => UNTHROTTLED) {
+  constructor(
+    key: string,
+    breaker: CircuitBreaker,
+    throttle: () => Omit<ThrottleState, GateOnly> & Partial<ThrottleState> = () => UNTHROTTLED,
+  ) {
     this.key = key;
     this.breaker = breaker;
     this.throttle = throttle;
@@ -45,11 +65,14 @@ export class EndpointState implements LiveEndpoint {
   }
 
   get evictable(): boolean {
-    return this.inFlight === 0 && this.breaker.closed && this.throttle().throttledUntil === null;
+    // A paced key keeps its rate: dropped, it would be met again at full speed.
+    const { throttledUntil, rateLimit } = this.throttle();
+    return this.inFlight === 0 && this.breaker.closed && throttledUntil === null && !rateLimit;
   }
 
   snapshot(): BreakerSnapshot {
-    return { key: this.key, ...this.breaker.snapshot(), inFlight: this.inFlight, ...this.throttle() };
+    const throttle = { ...UNTHROTTLED, ...this.throttle() };
+    return { key: this.key, ...this.breaker.snapshot(), inFlight: this.inFlight, ...throttle };
   }
 }
 
@@ -65,10 +88,40 @@ export class EndpointRegistry<T extends LiveEndpoint> {
   private readonly max: number;
   private readonly create: (key: string, policy: Policy) => T;
   private newest: string | undefined;
+  /**
+   * Keys isolated by hand, with when. Kept apart from the endpoints, so that a key with no endpoint
+   * yet (isolated before its first call) starts isolated when its first call builds it.
+   */
+  private readonly held = new Map<string, number>();
 
   constructor(max: number, create: (key: string, policy: Policy) => T) {
     this.max = max;
     this.create = create;
+  }
+
+  /** Holds `key`'s breaker open by hand; false when it already was. */
+  isolate(key: string): boolean {
+    if (this.held.has(key)) return false;
+    const at = Date.now();
+    this.held.set(key, at);
+    this.live.get(key)?.breaker.isolate(at);
+    return true;
+  }
+
+  /**
+   * Closes `key`'s breaker by hand, isolated or opened by failures, and clears its counts; false when
+   * there was nothing to close (no endpoint, or a closed breaker).
+   */
+  reset(key: string): boolean {
+    const endpoint = this.live.get(key);
+    const changed = this.held.delete(key) || endpoint?.breaker.closed === false;
+    endpoint?.breaker.close();
+    return changed;
+  }
+
+  /** The keys of the live endpoints and of those isolated before their first call. */
+  keys(): string[] {
+    return [...new Set([...this.live.keys(), ...this.held.keys()])];
   }
 
   /** The endpoint of `key`, built with `policy` if it is not live. */
@@ -81,6 +134,8 @@ export class EndpointRegistry<T extends LiveEndpoint> {
       this.live.delete(key);
     } else {
       endpoint = this.create(key, policy);
+      const heldSince = this.held.get(key);
+      if (heldSince !== undefined) endpoint.breaker.isolate(heldSince);
     }
     this.live.set(key, endpoint);
     this.newest = key;
@@ -89,7 +144,11 @@ export class EndpointRegistry<T extends LiveEndpoint> {
   }
 
   snapshots(): BreakerSnapshot[] {
-    return [...this.live.values()].map((endpoint) => endpoint.snapshot());
+    const snapshots = [...this.live.values()].map((endpoint) => endpoint.snapshot());
+    for (const [key, at] of this.held) {
+      if (!this.live.has(key)) snapshots.push(isolatedBeforeUse(key, at));
+    }
+    return snapshots;
   }
 
   private evict(keep: string): void {
@@ -98,4 +157,25 @@ export class EndpointRegistry<T extends LiveEndpoint> {
       if (key !== keep && endpoint.evictable) this.live.delete(key);
     }
   }
+}
+
+/**
+ * The snapshot of a key isolated before any call built its endpoint: nothing counted yet, and the
+ * policy (whether its breaker is enabled, its retry budget) is not known until then.
+ */
+function isolatedBeforeUse(key: string, at: number): BreakerSnapshot {
+  return {
+    key,
+    state: 'isolated',
+    enabled: true,
+    failures: 0,
+    calls: 0,
+    failureRatio: 0,
+    slowCalls: 0,
+    consecutiveFailures: 0,
+    openedAt: at,
+    nextProbeAt: null,
+    inFlight: 0,
+    ...UNTHROTTLED,
+  };
 }

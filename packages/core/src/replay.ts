@@ -67,6 +67,8 @@ export interface PreparedRequest {
   readonly replayable: boolean;
   /** Set when `replayable` is false, for the event that reports why the call was not retried. */
   readonly notReplayableReason?: NotReplayableReason | undefined;
+  /** False when the body is a stream, which one attempt at a time reads: attempts cannot run side by side (hedging). */
+  readonly concurrent?: boolean;
   /** Adds a header to every attempt, sent with the name in the case given here. */
   setHeader(name: string, value: string): void;
   /**
@@ -244,6 +246,10 @@ class Prepared implements PreparedRequest {
 
   get notReplayableReason(): NotReplayableReason | undefined {
     return this.#body.kind === 'stream' ? this.#body.tee.notReplayableReason : undefined;
+  }
+
+  get concurrent(): boolean {
+    return this.#body.kind !== 'stream';
   }
 
   setHeader(name: string, value: string): void {

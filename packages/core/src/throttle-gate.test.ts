@@ -5,7 +5,7 @@ import type { BreakwaterEvent } from './events.ts';
 import { Reporter } from './reporter.ts';
 import { ThrottleGate } from './throttle-gate.ts';
 
-const throttle = { enabled: true, statuses: [429, 503], releaseSpreadMs: 200 };
+const throttle = { ...DEFAULT_POLICY.throttle, releaseSpreadMs: 200 };
 const never = new AbortController().signal;
 
 function gateWith(overrides: { throttle?: Partial<Policy['throttle']>; random?: () => number } = {}): {
@@ -57,7 +57,8 @@ describe('ThrottleGate', () => {
     expect(fresh.letsThrough()).toBe(false);
     expect(released.letsThrough()).toBe(false);
     vi.setSystemTime(2_000);
-    expect(fresh.letsThrough()).toBe(true);
+    // Taken before the 429, the pass held a slot at the old rate: the call passes the gate again.
+    expect(fresh.letsThrough()).toBe(false);
   });
 
   it("holds a 503 closure's calls once: a call that already waited goes on", async () => {
@@ -73,10 +74,10 @@ describe('ThrottleGate', () => {
     expect(gate.closedUntilMs).toBe(2_000);
   });
 
-  it('releases each waiter within the spread after the gate opens, and announces the opening once', async () => {
+  it("releases each waiter of a 503's closure within the spread, and announces the opening once", async () => {
     const draws = [0, 0.5, 0.99];
     const { gate, events } = gateWith({ random: () => draws.shift() ?? 0 });
-    gate.close(1_000, true);
+    gate.close(1_000, false);
     const released: number[] = [];
     const waiters = [0, 1, 2].map(() => gate.pass(never, 10_000).then(() => released.push(Date.now())));
     expect(gate.waiting).toBe(3);
@@ -109,10 +110,23 @@ describe('ThrottleGate.observe', () => {
   it("closes for the verdict's server delay and reports it itself", () => {
     const { gate, events } = gateWith();
     // The verdict carries the delay classify read: the gate does not read the header again.
-    gate.observe(response(503), retry503(2_000), 1);
+    gate.observe(
+      response(429),
+      { action: 'retry', breaker: 'ignore', reason: 'throttled', delayMs: 2_000 },
+      1,
+    );
     expect(gate.closedUntilMs).toBe(2_000);
-    expect(events).toEqual([
-      { type: 'throttled', key: 'k', at: 0, delayMs: 2_000, until: 2_000, status: 503 },
+    // A 429 also sets the adaptive rate (its own `rate-change` event).
+    expect(events.filter((e) => e.type === 'throttled')).toEqual([
+      {
+        type: 'throttled',
+        key: 'k',
+        at: 0,
+        delayMs: 2_000,
+        until: 2_000,
+        status: 429,
+        source: 'retry-after',
+      },
     ]);
   });
 
@@ -124,9 +138,11 @@ describe('ThrottleGate.observe', () => {
       reason: 'retry-after-exceeds-cap',
       delayMs: 9e9,
     };
-    gate.observe(response(503), capped, 1);
+    gate.observe(response(429), capped, 1);
     expect(gate.closedUntilMs).toBe(60_000);
-    expect(events).toMatchObject([{ type: 'throttled', delayMs: 9e9, until: 60_000 }]);
+    expect(events.filter((e) => e.type === 'throttled')).toMatchObject([
+      { type: 'throttled', delayMs: 9e9, until: 60_000 },
+    ]);
   });
 
   it('closes for the throttling backoff on a 429 without a delay, strictly', async () => {

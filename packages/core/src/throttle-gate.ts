@@ -1,13 +1,12 @@
-import {
-  backoffDelay,
-  type Policy,
-  parseRetryAfter,
-  type Verdict,
-  type VerdictReason,
-} from '@breakwater/policies';
+import type { Policy, Verdict } from '@breakwater/policies';
+import { AdaptiveRate } from './adaptive-rate.ts';
+import { ClosingRule } from './closing-rule.ts';
 import { ThrottledError } from './errors.ts';
+import { Probe } from './paced-release.ts';
 import type { Reporter } from './reporter.ts';
+import { SendQueue, type SendQueueHost } from './send-queue.ts';
 import { sleep } from './sleep.ts';
+import type { ThrottlePhase } from './types.ts';
 
 /**
  * What a call learnt at the gate, shown again just before its request goes out: another caller's
@@ -18,34 +17,35 @@ export interface GatePass {
   letsThrough(): boolean;
 }
 
-/** Verdicts of a status in the retry lists: classify read the response's delay headers for them. */
-const DELAY_READ: ReadonlySet<VerdictReason> = new Set([
-  'throttled',
-  'transient-status',
-  'not-idempotent',
-  'retry-after-exceeds-cap',
-]);
-
 /**
  * The throttle gate of one endpoint key. No JavaScript client shares what one caller was told with the
  * others: ky and undici honour Retry-After per call, cockatiel and p-retry not at all, so concurrent
- * callers keep sending into a cool-down. Here a server delay closes the gate for every call to the key,
- * and the calls that waited are released each at a random moment within `releaseSpreadMs` after the
- * gate opens, so the upstream does not meet them all in the same millisecond the cool-down ends.
- * Spreading (rather than releasing one call per fixed interval) never caps the endpoint's throughput
- * below what the callers offer, so a queue cannot build up behind the gate.
+ * callers keep sending into a cool-down. Here a server delay closes the gate for every call to the key.
  *
- * The gate owns its rule (which response closes it, for how long), its state and its events
- * (`throttled`, `gate-open`).
+ * After a 429 (a strict closure) the recovery is paced (`throttle.adaptive`): the first call out after
+ * the cool-down goes alone as a probe, the others wait for its response, and from then every send takes
+ * a slot of the key's adaptive rate (adaptive-rate.ts), so the calls that piled up during the cool-down
+ * do not trip the limiter again. After a closure that set no rate (a 503's delay), the calls that waited
+ * are released each at a random moment within `releaseSpreadMs`, which never caps the throughput below
+ * what the callers offer.
+ *
+ * The gate owns its state and its events (`throttled`, `gate-open`); which response closes it, for how
+ * long and how strictly is its {@link ClosingRule}'s.
  */
 export class ThrottleGate {
   private readonly policy: Pick<Policy, 'throttle' | 'retry'>;
   private readonly random: () => number;
   private readonly report: Reporter;
+  private readonly rule: ClosingRule;
   private closedUntil = 0;
   /** The part of the closure that a 429 set: it holds every call, however long it has waited. */
   private strictUntil = 0;
   private announcedOpen = true;
+  private readonly rate: AdaptiveRate;
+  private readonly probe = new Probe();
+  private readonly queue = new SendQueue(this.queueHost());
+  /** Moves on every throttle: a pass (and the send slot it holds) taken before one is void. */
+  private epoch = 0;
   /** Calls waiting at the gate now. */
   waiting = 0;
 
@@ -53,6 +53,22 @@ export class ThrottleGate {
     this.policy = policy;
     this.random = random;
     this.report = report;
+    this.rule = new ClosingRule(policy, random);
+    this.rate = new AdaptiveRate(policy.throttle.quietMs, (rate, reason, at) =>
+      report.send('rate-change', { rate, reason }, at),
+    );
+  }
+
+  /** The pace of the key in calls/s, null when there is no limit. */
+  get rateLimit(): number | null {
+    return this.policy.throttle.adaptive ? this.rate.peek(Date.now(), this.queue.length > 0) : null;
+  }
+
+  /** Where the key stands: closed, waiting for a probe's answer, paced at a rate, or open. */
+  get phase(): ThrottlePhase {
+    if (this.closedUntilMs !== null) return 'closed';
+    if (this.rateLimit === null) return 'open';
+    return this.probe.pending ? 'probing' : 'paced';
   }
 
   /** Epoch ms until which the gate is closed, or null when it is open. */
@@ -61,26 +77,21 @@ export class ThrottleGate {
   }
 
   /**
-   * Learns from a response (its status and the verdict classify gave it) after attempt `attempt`. A
-   * server delay on one of `throttle.statuses` (429, 503) closes the gate for every caller of the key;
-   * a 429 without one closes it for the throttling backoff. No response closes it for longer than
-   * `retry.maxRetryAfterMs`: one absurd or hostile `Retry-After` must not lock every caller out for
-   * days. The `throttled` event reports the server's delay as sent.
+   * Learns from a response (its status and the verdict classify gave it) after attempt `attempt`, and
+   * closes the gate as the key's {@link ClosingRule} says. The `throttled` event reports what the server
+   * asked for as sent, and why.
    */
   observe(
     response: { readonly status: number; readonly headers: Headers },
     verdict: Verdict,
     attempt: number,
   ): void {
-    const { status } = response;
-    if (!this.policy.throttle.enabled || !this.policy.throttle.statuses.includes(status)) return;
-    const delayMs =
-      serverDelay(response, verdict) ?? (status === 429 ? this.throttlingBackoff(attempt) : undefined);
-    if (delayMs === undefined) return;
-    const closedForMs = Math.min(delayMs, this.policy.retry.maxRetryAfterMs);
-    if (closedForMs <= 0 || !this.close(closedForMs, status === 429)) return;
+    this.learn(response.status);
+    const closure = this.rule.decide(response, verdict, attempt);
+    if (closure === undefined || !this.close(closure.closedForMs, closure.strict)) return;
+    const { delayMs, closedForMs, source } = closure;
     const at = Date.now();
-    this.report.send('throttled', { delayMs, until: at + closedForMs, status }, at);
+    this.report.send('throttled', { delayMs, until: at + closedForMs, status: response.status, source }, at);
   }
 
   /**
@@ -94,7 +105,10 @@ export class ThrottleGate {
    * @returns true when this call moved the gate's reopening later.
    */
   close(delayMs: number, strict: boolean): boolean {
-    const until = Date.now() + delayMs;
+    const now = Date.now();
+    const until = now + delayMs;
+    // A 429 arriving while a 429's closure lasts answers a request sent before it, at the old rate.
+    if (strict && this.strictUntil <= now) this.throttled(now, until);
     if (strict) this.strictUntil = Math.max(this.strictUntil, until);
     if (until <= this.closedUntil) return false;
     this.closedUntil = until;
@@ -103,28 +117,77 @@ export class ThrottleGate {
   }
 
   /**
-   * Waits until the gate lets this call through. Rejects at once with ThrottledError, sending nothing,
-   * when the call's release falls after its deadline; rejects with the signal's reason on abort.
+   * Waits until the gate lets this call through: the closure, then (after a 429's) the probe's answer,
+   * then the call's send slot. Rejects at once with ThrottledError, sending nothing, when the call's
+   * release falls after its deadline; rejects with the signal's reason on abort.
    */
   async pass(signal: AbortSignal, deadlineAt: number): Promise<GatePass> {
+    if (!this.policy.throttle.enabled) return OPEN;
+    const waited = await this.waitOpen(signal, deadlineAt);
+    if (this.policy.throttle.adaptive) await this.waitFor(() => this.queue.take(signal, deadlineAt));
+    const { epoch } = this;
+    if (!this.announcedOpen) {
+      this.announcedOpen = true;
+      this.report.send('gate-open', {});
+    }
+    return { letsThrough: () => this.until(waited) <= Date.now() && epoch === this.epoch };
+  }
+
+  /**
+   * Waits out the closure, abortably. True when the call waited: a 503's closure holds a call only
+   * once.
+   */
+  private async waitOpen(signal: AbortSignal, deadlineAt: number): Promise<boolean> {
     let now = Date.now();
     let waited = false;
     // A call released while another response closed the gate again waits for the new closure,
     // unless it has waited once already and the new closure is not a 429's.
     for (let until = this.until(waited); until > now; until = this.until(waited)) {
-      const wakeAt = until + Math.floor(this.random() * this.policy.throttle.releaseSpreadMs);
-      if (wakeAt > deadlineAt) {
-        throw new ThrottledError({ endpoint: this.report.key, retryAfterMs: this.closedUntil - now });
-      }
-      await this.wait(wakeAt - now, signal);
+      // After a 429 the send queue spreads the release at the rate; after other closures, a random
+      // moment within the spread does.
+      const paced = this.rateLimit !== null;
+      const spread = paced ? 0 : Math.floor(this.random() * this.policy.throttle.releaseSpreadMs);
+      if (until + spread > deadlineAt) throw this.refusal(this.closedUntil);
+      await this.wait(until + spread - now, signal);
       waited = true;
       now = Date.now();
     }
-    if (!this.announcedOpen) {
-      this.announcedOpen = true;
-      this.report.send('gate-open', {});
-    }
-    return { letsThrough: () => this.until(waited) <= Date.now() };
+    return waited;
+  }
+
+  /** The send queue's view of this gate: the rate's interval, what holds every call, the probe. */
+  private queueHost(): SendQueueHost {
+    return {
+      interval: (now) => {
+        const rate = this.rate.rate(now, this.queue.length > 0);
+        return rate === null ? 0 : 1_000 / rate;
+      },
+      blockedUntil: (now) => Math.max(this.strictUntil, this.probe.heldUntil(now)),
+      released: (now) => {
+        this.rate.onSend(now);
+        // The first call out after a 429's cool-down goes alone, as the probe.
+        if (this.rate.peek(now) !== null) this.probe.take(now);
+      },
+      refusal: (slotAt) => this.refusal(slotAt),
+    };
+  }
+
+  private refusal(until: number): ThrottledError {
+    return new ThrottledError({ endpoint: this.report.key, retryAfterMs: Math.ceil(until - Date.now()) });
+  }
+
+  /** A response of the key arrived: it answers the probe, and any but a throttle status was accepted. */
+  private learn(status: number): void {
+    if (this.probe.answer()) this.queue.kick();
+    if (!this.policy.throttle.statuses.includes(status)) this.rate.onAccepted(Date.now());
+  }
+
+  /** The client is over the upstream's rate: cut the rate, void passes taken at the old one, probe. */
+  private throttled(now: number, reopensAt: number): void {
+    if (!this.policy.throttle.enabled || !this.policy.throttle.adaptive) return;
+    this.rate.onThrottle(now, reopensAt);
+    this.epoch++;
+    this.probe.arm();
   }
 
   /** When the gate opens for a call that has (or has not) waited once already; 0 when it is off. */
@@ -133,26 +196,19 @@ export class ThrottleGate {
     return waited ? this.strictUntil : this.closedUntil;
   }
 
-  private async wait(ms: number, signal: AbortSignal): Promise<void> {
+  private wait(ms: number, signal: AbortSignal): Promise<void> {
+    return this.waitFor(() => sleep(ms, signal));
+  }
+
+  private async waitFor(wait: () => Promise<void>): Promise<void> {
     this.waiting++;
     try {
-      await sleep(ms, signal);
+      await wait();
     } finally {
       this.waiting--;
     }
   }
-
-  private throttlingBackoff(attempt: number): number {
-    const state = { retry: attempt, previousDelayMs: undefined, throttled: true };
-    return backoffDelay(this.policy.retry.backoff, state, this.random);
-  }
 }
 
-/**
- * The server's delay, as classify read it into the verdict. Classify reads the delay headers only for
- * statuses it may retry; a throttle status outside those lists (configurable) is read here, once.
- */
-function serverDelay(response: { readonly headers: Headers }, verdict: Verdict): number | undefined {
-  if (DELAY_READ.has(verdict.reason)) return verdict.delayMs;
-  return parseRetryAfter(response.headers, Date.now())?.delayMs;
-}
+/** The pass of a gate that is switched off. */
+const OPEN: GatePass = { letsThrough: () => true };

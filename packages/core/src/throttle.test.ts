@@ -19,20 +19,21 @@ function throttledOnce(): ReturnType<typeof fakeFetch> {
 }
 
 describe('throttle gate', () => {
-  it('one caller told to wait 2 s holds every caller of the endpoint for 2 s, then all complete', async () => {
+  it('one caller told to wait 2 s holds every caller of the endpoint for 2 s, then the probe goes alone and the rest follow paced', async () => {
     const events: BreakwaterEvent[] = [];
     const fetch = throttledOnce();
-    // A deterministic "random" source walking through [0, 1), so release moments are known to differ.
-    let draw = 0;
-    const random = (): number => (draw++ % 10) / 10;
-    const wrapped = wrapFetch(fetch, { onEvent: (e) => events.push(e), random });
+    const wrapped = wrapFetch(fetch, { onEvent: (e) => events.push(e), random: () => 0 });
     const t0 = Date.now();
     const first = wrapped(URL_A);
     await vi.advanceTimersByTimeAsync(0);
     expect(fetch.calls).toHaveLength(1);
     const others = Array.from({ length: 9 }, () => wrapped(URL_A));
     await vi.advanceTimersByTimeAsync(100);
-    expect(wrapped.breakers()[0]).toMatchObject({ throttledUntil: t0 + 2_000, waiting: 9 });
+    expect(wrapped.breakers()[0]).toMatchObject({
+      throttledUntil: t0 + 2_000,
+      waiting: 9,
+      throttlePhase: 'closed',
+    });
 
     await vi.advanceTimersByTimeAsync(1_899);
     expect(fetch.calls).toHaveLength(1);
@@ -41,28 +42,60 @@ describe('throttle gate', () => {
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
     const sentAt = fetch.calls.slice(1).map((c) => c.at - t0);
     expect(sentAt).toHaveLength(10);
-    for (const at of sentAt) {
-      expect(at).toBeGreaterThanOrEqual(2_000);
-      // Released within the spread (200 ms by default) after the gate opens.
-      expect(at).toBeLessThan(2_000 + 200);
-    }
-    // Not all in the same millisecond: the nine waiters leave at distinct moments.
-    expect(new Set(fetch.calls.slice(2).map((c) => c.at)).size).toBeGreaterThanOrEqual(9);
+    // Nothing accepted yet: the rate is cut from what was sent, one request (10/s over the shortest
+    // span measured, 100 ms), to 0.7 x 10/s.
+    const [cut] = events.filter((e) => e.type === 'rate-change');
+    expect(cut).toMatchObject({ rate: expect.closeTo(7, 9), reason: 'throttled' });
+    // The probe goes alone the moment the gate opens; the next send one interval of 7/s later, and
+    // each later one a slot of the (rising) rate after the one before: never two in the same moment.
+    expect(sentAt[0]).toBe(2_000);
+    expect(sentAt[1]).toBe(2_000 + Math.ceil(1_000 / 7));
+    expect(new Set(sentAt).size).toBe(10);
     expect(events.filter((e) => e.type === 'throttled')).toMatchObject([{ delayMs: 2_000, status: 429 }]);
     expect(events.filter((e) => e.type === 'gate-open')).toHaveLength(1);
+    expect(wrapped.breakers()[0]).toMatchObject({ throttlePhase: 'paced', throttledUntil: null });
   });
 
-  it('a 503 with Retry-After closes the gate too', async () => {
+  it("an occasional 503 with Retry-After delays only its own call's retry, not the other callers", async () => {
     const fetch = fakeFetch({ status: 503, headers: { 'retry-after': '1' } }, { status: 200 });
     const wrapped = wrapFetch(fetch);
+    const t0 = Date.now();
     const first = wrapped(URL_A);
     await vi.advanceTimersByTimeAsync(0);
     const second = wrapped(URL_A);
-    await vi.advanceTimersByTimeAsync(999);
-    expect(fetch.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetch.calls).toHaveLength(2);
+    expect(wrapped.breakers()[0]?.throttledUntil).toBeNull();
+    expect((await second).status).toBe(200);
     await vi.runAllTimersAsync();
     expect((await first).status).toBe(200);
-    expect((await second).status).toBe(200);
+    // The call that got the 503 retried after the server's delay.
+    expect((fetch.calls[2]?.at ?? 0) - t0).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('503s with Retry-After on every request (an outage) close the gate for every caller after a few', async () => {
+    const events: BreakwaterEvent[] = [];
+    const fetch = fakeFetch({ status: 503, headers: { 'retry-after': '2' } });
+    const wrapped = wrapFetch(fetch, {
+      onEvent: (e) => events.push(e),
+      policy: { retry: { maxAttempts: 1 }, breaker: { enabled: false } },
+    });
+    const t0 = Date.now();
+    for (let i = 0; i < 3; i++) expect((await wrapped(URL_A)).status).toBe(503);
+    expect(wrapped.breakers()[0]?.throttledUntil).toBe(t0 + 2_000);
+    const waiting = wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(fetch.calls).toHaveLength(3);
+    await vi.runAllTimersAsync();
+    await waiting;
+    expect((fetch.calls[3]?.at ?? 0) - t0).toBeGreaterThanOrEqual(2_000);
+    // The third 503 closed the gate (the fourth, after it opened, closed it again).
+    expect(events.find((e) => e.type === 'throttled')).toMatchObject({
+      at: t0,
+      status: 503,
+      delayMs: 2_000,
+      source: 'retry-after',
+    });
   });
 
   it('a 429 without a delay header closes the gate for the throttling backoff', async () => {
@@ -113,25 +146,29 @@ describe('throttle gate', () => {
   ] as const) {
     it(`a call released from the gate is ${heldAgain ? '' : 'not '}held again by a later ${status}`, async () => {
       let answerX: (r: Response) => void = () => {};
+      const unavailable = async () => new Response(null, { status: 503, headers: { 'retry-after': '1' } });
       const answers: (() => Promise<Response>)[] = [
         () => new Promise<Response>((resolve) => (answerX = resolve)),
-        async () => new Response(null, { status: 503, headers: { 'retry-after': '1' } }),
+        unavailable,
+        unavailable,
+        unavailable,
       ];
       const fetch = fakeFetch(async () => (answers.shift() ?? (async () => new Response(null)))());
       const wrapped = wrapFetch(fetch, { random: () => 0, policy: { retry: { maxAttempts: 1 } } });
       const t0 = Date.now();
       const x = wrapped(URL_A); // in flight while the gate closes
-      await wrapped(URL_A); // 503 Retry-After: 1 closes the gate until t0 + 1 s
+      // Three 503s with Retry-After: 1 in a row (the server is unavailable) close the gate until t0 + 1 s.
+      for (let i = 0; i < 3; i++) await wrapped(URL_A);
       const b = wrapped(URL_A); // waits at the gate
       await vi.advanceTimersByTimeAsync(900);
       // X's answer arrives while B waits, and closes the gate again until t0 + 2.9 s.
       answerX(new Response(null, { status, headers: { 'retry-after': '2' } }));
       await x;
       await vi.advanceTimersByTimeAsync(200);
-      expect(fetch.calls).toHaveLength(heldAgain ? 2 : 3);
+      expect(fetch.calls).toHaveLength(heldAgain ? 4 : 5);
       await vi.runAllTimersAsync();
       await b;
-      expect((fetch.calls[2]?.at ?? 0) - t0).toBe(heldAgain ? 2_900 : 1_000);
+      expect((fetch.calls[4]?.at ?? 0) - t0).toBe(heldAgain ? 2_900 : 1_000);
     });
   }
 

@@ -8,8 +8,11 @@ export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promis
 
 /** The breaker part of a `breakers()` snapshot. */
 export interface BreakerState {
-  /** `closed` also when the endpoint's breaker is disabled (see `enabled`). */
-  readonly state: 'closed' | 'open' | 'half-open';
+  /**
+   * `closed` also when the endpoint's breaker is disabled (see `enabled`). `isolated`: held open by
+   * hand (`fetch.isolate(key)`) until `fetch.reset(key)`, with no probe.
+   */
+  readonly state: 'closed' | 'open' | 'half-open' | 'isolated';
   readonly enabled: boolean;
   /** Failures among the calls of the breaker's window. */
   readonly failures: number;
@@ -17,12 +20,25 @@ export interface BreakerState {
   readonly calls: number;
   /** failures / calls, 0 when there were no calls. */
   readonly failureRatio: number;
+  /** Slow calls among the calls of the breaker's window (`breaker.slowCallMs`; 0 while it is off). */
+  readonly slowCalls: number;
   readonly consecutiveFailures: number;
-  /** Epoch ms when the breaker last opened, or null while it has not opened since it last closed. */
+  /**
+   * Epoch ms when the breaker last opened (or was isolated), or null while it has not opened since it
+   * last closed.
+   */
   readonly openedAt: number | null;
   /** Epoch ms when the next probe may go through, while open; null otherwise. */
   readonly nextProbeAt: number | null;
 }
+
+/**
+ * Where an endpoint's throttle gate stands: `open` (no limit), `closed` (a server delay holds every
+ * call), `probing` (after a 429's cool-down, one call is out alone and the others wait for its
+ * answer), `paced` (every send takes a slot of the adaptive rate, which rises while the upstream
+ * accepts).
+ */
+export type ThrottlePhase = 'open' | 'closed' | 'probing' | 'paced';
 
 /** What `fetch.breakers()` reports for one endpoint key. */
 export interface BreakerSnapshot extends BreakerState {
@@ -34,6 +50,13 @@ export interface BreakerSnapshot extends BreakerState {
   readonly throttledUntil: number | null;
   /** Calls waiting at the throttle gate. */
   readonly waiting: number;
+  /**
+   * The adaptive rate the key's sends are paced at, in calls/s; null while there is no limit (never
+   * throttled, `throttle.adaptive` off, or quiet for `throttle.quietMs`).
+   */
+  readonly rateLimit: number | null;
+  /** Where the key's throttle gate stands: see {@link ThrottlePhase}. */
+  readonly throttlePhase: ThrottlePhase;
   /** Retries the endpoint's retry budget still allows in its window; null when the budget is off. */
   readonly retryBudgetLeft: number | null;
 }

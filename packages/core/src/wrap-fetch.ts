@@ -14,7 +14,8 @@ import {
 import { discardBody, readWithin } from './body-reads.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
 import { HttpError } from './http-error.ts';
-import { checkOptions, ENDPOINT_OPTIONS } from './options.ts';
+import { type ManualControl, manualControl } from './manual-control.ts';
+import { checkOptions, ENDPOINT_OPTIONS, telemetryCheck } from './options.ts';
 import { type CallEnd, EndpointPipeline } from './pipeline.ts';
 import { randomUuid } from './random-id.ts';
 import { DEFAULT_MAX_ENDPOINTS, EndpointRegistry } from './registry.ts';
@@ -25,6 +26,8 @@ import {
   prepareRequest,
   targetOf,
 } from './replay.ts';
+import { publish } from './telemetry/diagnostics.ts';
+import type { Telemetry } from './telemetry/hooks.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
 
 /** Options of {@link wrapFetch}. Validated when `wrapFetch` is called, never at the first request. */
@@ -39,8 +42,8 @@ export interface WrapFetchOptions {
    */
   readonly throwHttpErrors?: boolean;
   /**
-   * Receives every event (attempt, retry, give-up, break, half-open, reset, reject, timeout, throttled,
-   * gate-open). Default: none.
+   * Receives every event (attempt, retry, give-up, break, half-open, reset, isolate, reject, timeout,
+   * throttled, gate-open, rate-change, resume, hedge). Default: none.
    */
   readonly onEvent?: (event: BreakwaterEvent) => void;
   /** Live endpoint keys kept before idle closed breakers are dropped, least recently used first. Default 1000. */
@@ -61,12 +64,21 @@ export interface WrapFetchOptions {
   readonly baseUrl?: string | URL;
   /** Random source in [0, 1) for backoff jitter. Default Math.random; inject one for reproducible tests. */
   readonly random?: () => number;
+  /**
+   * OpenTelemetry traces and metrics: `openTelemetry()` from `@breakwater/core/telemetry` (which needs
+   * the optional peer `@opentelemetry/api`). Default: none, and nothing of OpenTelemetry is loaded.
+   * Events are published on `diagnostics_channel` (`breakwater:<type>`) either way, where Node has it.
+   */
+  readonly telemetry?: Telemetry;
 }
 
-/** What {@link wrapFetch} returns: fetch's exact call signature plus a view of the breakers. */
-export interface WrappedFetch {
+/**
+ * What {@link wrapFetch} returns: fetch's exact call signature plus a view of the breakers and their
+ * manual control (`isolate`, `reset`).
+ */
+export interface WrappedFetch extends ManualControl {
   (input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
-  /** A snapshot of every live endpoint's breaker. */
+  /** A snapshot of every live endpoint's breaker (and of every key isolated before its first call). */
   breakers(): BreakerSnapshot[];
 }
 
@@ -89,6 +101,7 @@ export const WRAP_FETCH_OPTIONS: Shape = {
   maxBufferBytes: integerAtLeast(0),
   baseUrl: httpUrl,
   random: func,
+  telemetry: telemetryCheck,
 };
 
 /**
@@ -109,11 +122,21 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     ...(options.policy !== undefined ? { policy: options.policy } : {}),
     ...(options.endpoints !== undefined ? { endpoints: options.endpoints } : {}),
   });
+  // Held by the wrapped fetch (as `breakers`), so that telemetry's weak hold on it ends with it.
+  const breakers = (): BreakerSnapshot[] => registry.snapshots();
+  const telemetry = options.telemetry?.bind(breakers);
+  const onEvent = emitter(options.onEvent);
+  const emit = (event: BreakwaterEvent): void => {
+    onEvent(event);
+    publish(event);
+    telemetry?.event(event);
+  };
   const deps = {
     fetch,
-    emit: emitter(options.onEvent),
+    emit,
     listening: options.onEvent !== undefined,
     random: options.random ?? Math.random,
+    telemetry,
   };
   const registry = new EndpointRegistry(
     options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS,
@@ -136,7 +159,9 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
         // Generated once per call, so every attempt carries the same value (an idempotency key must).
         if (!request.headers.has(name)) request.setHeader(name, randomUuid());
       }
-      const end = await registry.get(key, policy).execute(request, callerSignal);
+      const pipeline = registry.get(key, policy);
+      const run = () => pipeline.execute(request, callerSignal);
+      const end = await (telemetry ? telemetry.call(key, request, run) : run());
       if (!throwHttpErrors) return handBack(end);
       return await asHttpError(end, request, key, callerSignal);
     } catch (error) {
@@ -146,7 +171,7 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
       throw error;
     }
   };
-  return Object.assign(wrapped, { breakers: () => registry.snapshots() });
+  return Object.assign(wrapped, { breakers, ...manualControl(registry, resolver, emit) });
 }
 
 /** Hands a call's end back as fetch would: the Response, or the error thrown. */

@@ -34,14 +34,25 @@ export const DEFAULT_POLICY: Policy = deepFreeze({
     windowMs: 10_000,
     halfOpenAfterMs: 5_000,
     maxHalfOpenAfterMs: 60_000,
+    slowCallMs: null,
+    slowCallRatio: 1,
   },
   timeout: { attemptMs: 10_000, totalMs: 30_000 },
-  throttle: { enabled: true, statuses: [429, 503], releaseSpreadMs: 200 },
+  throttle: {
+    enabled: true,
+    statuses: [429, 503],
+    releaseSpreadMs: 200,
+    rateLimitHeaders: true,
+    adaptive: true,
+    quietMs: 30_000,
+  },
   retryBudget: { enabled: true, ratio: 0.2, minRetries: 10, windowMs: 10_000 },
   bulkhead: null,
   permanentStatuses: [501],
   generateHeaders: [],
   generateHeadersHosts: null,
+  resumeDownloads: false,
+  hedging: { enabled: false, maxHedgedAttempts: 1, delayMs: 2_000 },
 });
 
 /** Freezes an object graph of plain data. */

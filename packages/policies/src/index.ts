@@ -2,7 +2,8 @@
  * @breakwater/policies: the pure HTTP rules behind breakwater, with no I/O, timers or dependencies.
  *
  * - What to do with an outcome: {@link classify} applies the default outcome table (or an endpoint's
- *   own) to a response or error, using {@link parseRetryAfter} for server delays, {@link recognizeError}
+ *   own) to a response or error, using {@link parseRetryAfter} for server delays
+ *   ({@link parseRateLimit} reads a spent quota from RateLimit headers for the throttle gate), {@link recognizeError}
  *   for thrown errors and {@link isIdempotent} for whether a request may be repeated.
  * - How long to wait: {@link backoffDelay}; whether to retry at all: {@link nextStep}, the one retry
  *   decision of core's loop and its cockatiel and p-retry adapters.
@@ -45,6 +46,7 @@ export {
   type StopReason,
 } from './next-step.ts';
 export { partnerCenter } from './presets.ts';
+export { parseRateLimit, type QuotaSpent } from './rate-limit-headers.ts';
 export { parseHttpDate, parseRetryAfter, type ServerDelay } from './retry-after.ts';
 export { isToken, TOKEN_CHAR } from './token.ts';
 export type * from './types.ts';

@@ -42,6 +42,8 @@ export function mergePolicy(base: Policy, input: PolicyInput | undefined): Polic
     permanentStatuses: mergeData(base.permanentStatuses, input.permanentStatuses),
     generateHeaders: mergeData(base.generateHeaders, input.generateHeaders),
     generateHeadersHosts: mergeData(base.generateHeadersHosts, input.generateHeadersHosts),
+    resumeDownloads: mergeData(base.resumeDownloads, input.resumeDownloads),
+    hedging: mergeData(base.hedging, input.hedging),
   } as Policy);
   return deepFreeze(merged);
 }

@@ -23,6 +23,7 @@ const USER_WRITTEN: Record<string, readonly string[] | null> = {
   TimeoutPolicy: ['timeout'],
   ThrottlePolicy: ['throttle'],
   RetryBudgetPolicy: ['retryBudget'],
+  HedgingPolicy: ['hedging'],
   BulkheadPolicy: null,
   EndpointRule: null,
   EndpointsConfig: null,

@@ -213,6 +213,21 @@ export interface BreakerPolicy {
    * @default 60_000
    */
   readonly maxHalfOpenAfterMs: number;
+  /**
+   * Slow-call breaking (resilience4j's `slowCallDurationThreshold`): a call whose attempt takes
+   * strictly longer than this to its response headers (ms, > 0) is slow, whatever its outcome, and an
+   * attempt that times out is slow too. Slow calls are counted in the breaker's window beside
+   * failures; `null` switches slow-call breaking off.
+   * @default null
+   */
+  readonly slowCallMs: number | null;
+  /**
+   * With `slowCallMs` set, the breaker also opens when at least this share of the calls in the window,
+   * in (0, 1], were slow, once the window holds `minimumCalls` calls (resilience4j's
+   * `slowCallRateThreshold`, whose default is 100 %).
+   * @default 1
+   */
+  readonly slowCallRatio: number;
 }
 
 /** Timeouts. */
@@ -235,9 +250,10 @@ export interface TimeoutPolicy {
 }
 
 /**
- * The throttle gate of an endpoint key: once a response carries a server delay (429, or 503 with
- * Retry-After or friends), every call to the key waits until the delay has elapsed, first attempts
- * included. A 429 with no delay header closes the gate for the throttling backoff.
+ * The throttle gate of an endpoint key: once a 429 arrives, or RateLimit headers say the quota is spent,
+ * every call to the key waits until the delay or the reset has elapsed, first attempts included. A 429
+ * with no delay header closes the gate for the throttling backoff; a 503's delay closes it only while
+ * the server looks broadly unavailable (see `statuses`).
  */
 export interface ThrottlePolicy {
   /**
@@ -246,17 +262,44 @@ export interface ThrottlePolicy {
    */
   readonly enabled: boolean;
   /**
-   * Statuses whose server delay closes the gate. A 429 without a delay header closes it for the
-   * throttling backoff; other statuses close it only when they carry a delay.
+   * Statuses whose server delay closes the gate. A 429 closes it at once, for its delay or, without a
+   * delay header, for the throttling backoff. Other statuses close it only when they carry a delay and
+   * the key's recent responses show the server broadly unavailable (at least half of the last 20 responses
+   * within 10 s, and at least 3, asked for a delay); an occasional one delays only its own call's retry.
    * @default [429, 503]
    */
   readonly statuses: readonly number[];
   /**
-   * When the gate opens, each waiting call is released at a random moment within this many ms, rather
-   * than all in the same millisecond.
+   * When the gate opens after a closure that set no rate (a 503's delay, or any closure with `adaptive`
+   * off), each waiting call is released at a random moment within this many ms, rather than all in the
+   * same millisecond. After a 429 the adaptive rate paces the release instead.
    * @default 200
    */
   readonly releaseSpreadMs: number;
+  /**
+   * A response of any status (2xx included) whose RateLimit headers say the quota is spent (`RateLimit:
+   * "default";r=0;t=2`, `RateLimit-Remaining: 0` with `RateLimit-Reset`, or `X-RateLimit-Remaining: 0`
+   * with `X-RateLimit-Reset`; see `parseRateLimit`) closes the gate until the reset, for every call, so
+   * that no request is spent learning it from a 429. `false` ignores these headers.
+   * @default true
+   */
+  readonly rateLimitHeaders: boolean;
+  /**
+   * `true`: once a 429 closed the gate, the key is paced at an adaptive client-side rate (calls/s):
+   * after the cool-down one call goes alone as a probe, then every send (first attempts and retries)
+   * takes a slot, one per 1/rate. Each 429 cuts the rate to 0.7 x what the upstream accepted over the
+   * last second, from where it recovers along a cubic curve to 0.95 x that (AWS SDK's adaptive retry
+   * mode, without its probing above). A call whose slot falls after its deadline fails at once with
+   * `ThrottledError`. `false`: the gate only waits out server delays.
+   * @default true
+   */
+  readonly adaptive: boolean;
+  /**
+   * After this many ms without a 429 (from the end of the last cool-down), the adaptive rate is
+   * dropped: the key goes back to no limit. This is how a key finds out that its limit was raised.
+   * @default 30_000
+   */
+  readonly quietMs: number;
 }
 
 /**
@@ -299,6 +342,32 @@ export interface BulkheadPolicy {
   readonly maxQueued: number;
 }
 
+/**
+ * Hedging for tail latency (Polly's hedging strategy, gRPC's A6 hedging policy): when an attempt has
+ * not answered after `delayMs`, another is started beside it, up to `maxHedgedAttempts` extra; the
+ * first acceptable response (one the retry policy would not retry) wins and the others are aborted.
+ * Idempotent requests with a replayable body only. Each hedged attempt passes the throttle gate and
+ * the breaker and takes one retry from the retry budget: no budget left, no hedge.
+ */
+export interface HedgingPolicy {
+  /**
+   * `true` turns hedging on for the endpoint.
+   * @default false
+   */
+  readonly enabled: boolean;
+  /**
+   * Attempts started beside the first while none has answered acceptably, at most 9 (gRPC caps a
+   * hedged call at 5 attempts in all).
+   * @default 1
+   */
+  readonly maxHedgedAttempts: number;
+  /**
+   * How long an attempt may go unanswered before the next hedged attempt starts, in ms.
+   * @default 2_000
+   */
+  readonly delayMs: number;
+}
+
 /** The whole policy of one endpoint, every field filled. Users write {@link PolicyInput}. */
 export interface Policy {
   /** When and how to retry. */
@@ -338,6 +407,17 @@ export interface Policy {
    * @default null
    */
   readonly generateHeadersHosts: readonly string[] | null;
+  /**
+   * Resume a GET whose response body fails mid-stream (a reset after some bytes): breakwater asks for
+   * the rest with `Range: bytes=N-` and `If-Match` on the response's ETag, checks the 206's
+   * `Content-Range` and ETag, and the caller's body keeps flowing. Only a 200 with a strong ETag,
+   * `Accept-Ranges: bytes` and no `Content-Encoding` is resumed, at most `retry.maxAttempts - 1`
+   * times, within the call's deadline; otherwise the body fails with its original error.
+   * @default false
+   */
+  readonly resumeDownloads: boolean;
+  /** Hedged attempts for tail latency: {@link HedgingPolicy}. */
+  readonly hedging: HedgingPolicy;
 }
 
 /**
@@ -397,6 +477,16 @@ export interface PolicyInput {
    * @default null
    */
   readonly generateHeadersHosts?: readonly string[] | null;
+  /**
+   * Resume a GET whose body fails mid-stream (see {@link Policy.resumeDownloads}).
+   * @default false
+   */
+  readonly resumeDownloads?: boolean;
+  /**
+   * Hedged attempts for tail latency: {@link HedgingPolicy}, any of its fields.
+   * @default DEFAULT_POLICY.hedging
+   */
+  readonly hedging?: Partial<HedgingPolicy>;
 }
 
 /** One endpoint rule. */

@@ -64,6 +64,8 @@ describe('validatePolicyInput', () => {
       '>= 0',
     ],
     ['throttle enabled not boolean', { throttle: { enabled: 'yes' } }, 'policy.throttle.enabled', 'boolean'],
+    ['throttle adaptive not boolean', { throttle: { adaptive: 1 } }, 'policy.throttle.adaptive', 'boolean'],
+    ['throttle quiet period 0', { throttle: { quietMs: 0 } }, 'policy.throttle.quietMs', '> 0'],
     ['section not an object', { retry: [] }, 'policy.retry', 'must be an object, got an array'],
     [
       'maxAttempts 0',

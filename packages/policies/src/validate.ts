@@ -181,11 +181,24 @@ const BREAKER: Shape = {
   // 0 would send a probe the moment the breaker opens: an open breaker that never holds anything back.
   halfOpenAfterMs: positiveDuration,
   maxHalfOpenAfterMs: positiveDuration,
+  // `null` is "no slow-call breaking"; 0 would make every call slow.
+  slowCallMs: (value, path, required) => {
+    if (value !== null) positiveDuration(value, path, required);
+  },
+  slowCallRatio: ratio,
 };
 
 const TIMEOUT: Shape = { attemptMs: positiveDuration, totalMs: positiveDuration };
 
-const THROTTLE: Shape = { enabled: boolean, statuses, releaseSpreadMs: delay };
+const THROTTLE: Shape = {
+  enabled: boolean,
+  statuses,
+  releaseSpreadMs: delay,
+  rateLimitHeaders: boolean,
+  adaptive: boolean,
+  // 0 would drop the rate the moment it is set: an adaptive mode that never paces anything.
+  quietMs: positiveDuration,
+};
 
 const RETRY_BUDGET: Shape = {
   enabled: boolean,
@@ -202,6 +215,15 @@ const bulkhead: Check = (value, path, required) => {
   if (value !== null) checkObject(value, BULKHEAD, path, required);
 };
 
+/** Hedged attempts beside the first: gRPC caps a hedged call at 5 attempts; 10 in all is already a storm. */
+const hedgedAttempts: Check = (value, path, required) => {
+  integerAtLeast(1)(value, path, required);
+  if ((value as number) > 9)
+    fail(path, `must be at most 9 (10 attempts in flight at once), got ${value as number}`);
+};
+
+const HEDGING: Shape = { enabled: boolean, maxHedgedAttempts: hedgedAttempts, delayMs: delay };
+
 const POLICY: Shape = {
   retry: RETRY,
   breaker: BREAKER,
@@ -212,6 +234,8 @@ const POLICY: Shape = {
   permanentStatuses: statuses,
   generateHeaders: listOf(generatedHeader),
   generateHeadersHosts: hostNames,
+  resumeDownloads: boolean,
+  hedging: HEDGING,
 };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,0 +1,117 @@
+/**
+ * Hedged attempts (`hedging`), after Polly's hedging strategy and gRPC's A6 hedging policy: when no
+ * attempt has answered `delayMs` after the latest one started, another starts beside it, up to
+ * `maxHedged` extra. The first acceptable result (one the retry policy would not retry) wins; the
+ * other attempts are aborted and their bodies released. A result that is not acceptable (a 503, a
+ * reset) does not win: the group waits for the attempts still running and, when none is left, ends
+ * on the latest such result, for the retry loop to decide on as it would on one attempt's.
+ */
+import type { AttemptResult } from './attempt.ts';
+import { discardBody } from './body-reads.ts';
+import { after } from './sleep.ts';
+
+/** What one attempt of a group gives: its result, `circuit-open` (refused, the call has an outcome), or nothing sent. */
+export type Sent = AttemptResult | 'circuit-open' | undefined;
+
+/** Sends one attempt under `signal`, which aborts when the caller does or when another attempt won. */
+export type Send = (signal: AbortSignal) => Promise<Sent>;
+
+export interface HedgeDeps {
+  /** Wait after an attempt starts before the next hedged attempt, in ms. */
+  readonly delayMs: number;
+  /** Hedged attempts allowed beside the first. */
+  readonly maxHedged: number;
+  readonly callerSignal: AbortSignal | undefined;
+  /** Sends the first attempt of the group. */
+  readonly first: Send;
+  /**
+   * Asked when attempt number `attempt` could start beside the others: its sender when the gate, the
+   * breaker, the retry budget and the deadline allow it (the budget is taken then), else undefined.
+   */
+  readonly hedge: (attempt: number) => Promise<Send | undefined>;
+}
+
+/** How a group ended: the result the call goes on with, and the highest attempt number started. */
+export interface HedgeEnd {
+  readonly result: AttemptResult | 'circuit-open';
+  readonly attempts: number;
+}
+
+/** Whether a result ends the group: the retry policy would hand it back, or the deadline passed. */
+function acceptable(result: AttemptResult): boolean {
+  return !result.gateClosed && (result.verdict.action === 'return' || result.deadlineExceeded === true);
+}
+
+/** Runs attempt number `first` and its hedges; rejects when an attempt throws with nothing else left. */
+export function hedge(first: number, deps: HedgeDeps): Promise<HedgeEnd> {
+  return new Promise((resolve, reject) => {
+    const running = new Map<number, AbortController>();
+    let fallback: AttemptResult | undefined;
+    let notSent: AttemptResult | undefined;
+    let latest = first;
+    let hedges = 0;
+    let done = false;
+    let cancelTimer = (): void => {};
+
+    const end = (): void => {
+      done = true;
+      cancelTimer();
+      for (const controller of running.values()) controller.abort();
+      running.clear();
+    };
+    const win = (result: AttemptResult | 'circuit-open'): void => {
+      end();
+      if (result !== fallback) discardBody(fallback?.response);
+      resolve({ result, attempts: latest });
+    };
+    const settle = (attempt: number, sent: Sent): void => {
+      running.delete(attempt);
+      if (done) {
+        if (typeof sent === 'object') discardBody(sent.response);
+        return;
+      }
+      if (sent === 'circuit-open' || (sent !== undefined && acceptable(sent))) {
+        win(sent);
+        return;
+      }
+      if (sent?.gateClosed) notSent = sent;
+      else if (sent) {
+        discardBody(fallback?.response);
+        fallback = sent;
+      }
+      if (running.size === 0) win(fallback ?? (notSent as AttemptResult));
+    };
+    const fail = (attempt: number, error: unknown): void => {
+      running.delete(attempt);
+      if (done || running.size > 0) return;
+      if (fallback) {
+        win(fallback);
+        return;
+      }
+      end();
+      reject(error);
+    };
+    const launch = (attempt: number, send: Send): void => {
+      const controller = new AbortController();
+      running.set(attempt, controller);
+      const { callerSignal } = deps;
+      const signal = callerSignal ? AbortSignal.any([callerSignal, controller.signal]) : controller.signal;
+      send(signal).then(
+        (sent) => settle(attempt, sent),
+        (error: unknown) => fail(attempt, error),
+      );
+      if (hedges < deps.maxHedged) cancelTimer = after(deps.delayMs, () => void next());
+    };
+    const next = async (): Promise<void> => {
+      if (done) return;
+      const attempt = latest + 1;
+      const send = await deps.hedge(attempt).catch(() => undefined);
+      // Refused (gate, breaker, budget, deadline): no more hedges; the attempts running go on.
+      if (!send || done) return;
+      hedges += 1;
+      latest = attempt;
+      launch(attempt, send);
+    };
+    launch(first, deps.first);
+  });
+}

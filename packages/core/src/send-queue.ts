@@ -1,0 +1,133 @@
+import { after } from './sleep.ts';
+
+/** What the queue asks of the gate it serves. */
+export interface SendQueueHost {
+  /** Ms between two sends now; 0 when there is no limit. */
+  interval(now: number): number;
+  /** Epoch ms until which no call may go (a 429's closure, a probe out); 0 when none may be held. */
+  blockedUntil(now: number): number;
+  /** A call leaves the queue to send, at `now`. */
+  released(now: number): void;
+  /** The error for a call that cannot get a slot by its deadline: the slot expected at `slotAt`. */
+  refusal(slotAt: number): Error;
+}
+
+interface Waiter {
+  readonly deadlineAt: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * The send slots of one paced key: calls leave one at a time, first come first served, each one
+ * interval (1 / rate, read when the slot comes, so a rising rate speeds up the calls already waiting)
+ * after the last. Rather than reserving slots ahead at the rate of the moment, which would lock every
+ * queued call to the rate it arrived at. A call that cannot expect its slot by its deadline leaves at
+ * once, sending nothing; an abort takes a call out at once.
+ */
+export class SendQueue {
+  private readonly host: SendQueueHost;
+  private readonly waiters: Waiter[] = [];
+  private last = Number.NEGATIVE_INFINITY;
+  private cancelTimer: (() => void) | undefined;
+
+  constructor(host: SendQueueHost) {
+    this.host = host;
+  }
+
+  get length(): number {
+    return this.waiters.length;
+  }
+
+  /** Resolves when the call may send; rejects with `refusal` or the signal's reason. */
+  take(signal: AbortSignal, deadlineAt: number): Promise<void> {
+    const now = Date.now();
+    if (this.waiters.length === 0 && this.nextAt(now) <= now) {
+      this.release(now);
+      return Promise.resolve();
+    }
+    const expected = this.expectedAt(now, this.waiters.length);
+    if (expected > deadlineAt) return Promise.reject(this.host.refusal(expected));
+    signal.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        deadlineAt,
+        resolve: () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (error) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      const onAbort = (): void => {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        waiter.reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+      this.schedule(now);
+    });
+  }
+
+  /** Something the queue waits for changed (a probe answered): look again now. */
+  kick(): void {
+    if (this.waiters.length > 0) this.tick(Date.now());
+  }
+
+  /** When the next call may leave: after any hold, one interval after the last. */
+  private nextAt(now: number): number {
+    return Math.max(now, this.host.blockedUntil(now), this.last + this.host.interval(now));
+  }
+
+  /** When the call at `position` in the queue (0 = head) can expect its slot, at the rate of now. */
+  private expectedAt(now: number, position: number): number {
+    return this.nextAt(now) + position * this.host.interval(now);
+  }
+
+  /** Lets one call out at `now`; `dueAt`: when it was due, if a timer let it out (maybe late). */
+  private release(now: number, dueAt = now): void {
+    // A timer that fired late must not push every later slot back (under load timers fire a few ms
+    // late, and the pace fell 15 % short of the rate): the call counts from when it was due, at most
+    // one interval back, as a token bucket of one token would.
+    this.last = Math.max(dueAt, now - this.host.interval(now));
+    this.host.released(now);
+  }
+
+  private tick(dueAt: number): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    const now = Date.now();
+    // The queue may have emptied (aborts) since the timer was set: then there is no one to let out.
+    const head = this.waiters[0];
+    if (head && this.nextAt(now) <= now) {
+      this.waiters.shift();
+      this.release(now, Math.min(dueAt, now));
+      head.resolve();
+    }
+    this.refuseLate(now);
+    if (this.waiters.length > 0) this.schedule(now);
+  }
+
+  /** Calls that can no longer expect a slot by their deadline (a new closure came) leave now. */
+  private refuseLate(now: number): void {
+    for (let i = 0; i < this.waiters.length; ) {
+      const waiter = this.waiters[i] as Waiter;
+      const expected = this.expectedAt(now, i);
+      if (expected <= waiter.deadlineAt) {
+        i++;
+        continue;
+      }
+      this.waiters.splice(i, 1);
+      waiter.reject(this.host.refusal(expected));
+    }
+  }
+
+  private schedule(now: number): void {
+    if (this.cancelTimer) return;
+    // Rounded up: a timer cut to whole ms must not let a call out before its slot.
+    const dueAt = this.nextAt(now);
+    this.cancelTimer = after(Math.max(1, Math.ceil(dueAt - now)), () => this.tick(dueAt));
+  }
+}

@@ -1,0 +1,332 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { ConfigError } from '@breakwater/policies';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { MeterProvider, type MetricData, MetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createEndpointBreakers } from './call-breakers.ts';
+import { BrokenCircuitError, ThrottledError } from './errors.ts';
+import type { BreakwaterEvent } from './events.ts';
+import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
+import { channelName, openTelemetry } from './telemetry.ts';
+import { type WrapFetchOptions, wrapFetch } from './wrap-fetch.ts';
+
+/** A reader the test collects from when it wants: what a Prometheus scrape does. */
+class TestReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+const fast = { retry: { backoff: { initialDelayMs: 1, maxDelayMs: 5, throttleInitialDelayMs: 1 } } } as const;
+
+let server: RoutedServer;
+let contextManager: AsyncLocalStorageContextManager;
+let exporter: InMemorySpanExporter;
+let tracerProvider: TracerProvider;
+let reader: TestReader;
+let meterProvider: MeterProvider;
+
+beforeAll(async () => {
+  server = await startRoutedServer();
+  contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+});
+afterAll(async () => {
+  context.disable();
+  await server.close();
+});
+afterEach(() => server.reset());
+
+/** A wrapped fetch with a fresh SDK (tracer and meter providers with in-memory exporters). */
+function instrumented(options: WrapFetchOptions = {}) {
+  exporter = new InMemorySpanExporter();
+  tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+  reader = new TestReader();
+  meterProvider = new MeterProvider({ readers: [reader] });
+  return wrapFetch(globalThis.fetch, {
+    policy: fast,
+    ...options,
+    telemetry: openTelemetry({ tracerProvider, meterProvider }),
+  });
+}
+
+/** Runs `fn` inside a recording span of the caller's, and returns that span (ended) with the result. */
+async function inCallerSpan<T>(fn: () => Promise<T>): Promise<{ caller: ReadableSpan; result: T | unknown }> {
+  const tracer = tracerProvider.getTracer('caller');
+  let result: T | unknown;
+  await context.with(ROOT_CONTEXT, () =>
+    tracer.startActiveSpan('caller', async (span) => {
+      try {
+        result = await fn();
+      } catch (error) {
+        result = error;
+      }
+      span.end();
+    }),
+  );
+  await tracerProvider.forceFlush();
+  const caller = exporter.getFinishedSpans().find((s) => s.name === 'caller');
+  if (!caller) throw new Error('no caller span');
+  return { caller, result };
+}
+
+const attemptSpans = () => exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT);
+
+async function metricsByName(): Promise<Map<string, MetricData>> {
+  const { resourceMetrics } = await reader.collect();
+  return new Map(
+    resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).map((m) => [m.descriptor.name, m]),
+  );
+}
+
+function points(metric: MetricData | undefined) {
+  return (metric?.dataPoints ?? []) as { attributes: Record<string, unknown>; value: unknown }[];
+}
+
+/** The `breakwater.events` counter's value per `name/reason`. */
+async function eventCounts(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const p of points((await metricsByName()).get('breakwater.events'))) {
+    const reason = p.attributes['breakwater.event.reason'];
+    out[`${p.attributes['breakwater.event.name']}${reason === undefined ? '' : `/${reason}`}`] =
+      p.value as number;
+  }
+  return out;
+}
+
+describe('OpenTelemetry traces', () => {
+  it('a success: one CLIENT span named by its method, child of the caller, semconv attributes, query values redacted', async () => {
+    const url = server.route('/v1/customers', (_req, res) => res.end('{}'));
+    const fetch = instrumented({ endpoints: [{ name: 'customers', match: 'GET */v1/customers' }] });
+    const { caller } = await inCallerSpan(async () => (await fetch(`${url}?id=42`)).text());
+    const [span, ...more] = attemptSpans();
+    expect(more).toHaveLength(0);
+    expect(span?.name).toBe('GET');
+    expect(span?.parentSpanContext?.spanId).toBe(caller.spanContext().spanId);
+    expect(span?.spanContext().traceId).toBe(caller.spanContext().traceId);
+    const port = Number(new URL(url).port);
+    expect(span?.attributes).toEqual({
+      'http.request.method': 'GET',
+      'server.address': '127.0.0.1',
+      'server.port': port,
+      'url.full': `${url}?id=REDACTED`,
+      'breakwater.endpoint': 'customers',
+      'http.response.status_code': 200,
+    });
+    expect(span?.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it('a retried call: one span per attempt with http.request.resend_count, error.type, and the waits on the caller span', async () => {
+    const url = server.route('/flaky', (_req, res, hit) => res.writeHead(hit < 3 ? 503 : 200).end());
+    const fetch = instrumented();
+    const { caller, result } = await inCallerSpan(() => fetch(url));
+    expect((result as Response).status).toBe(200);
+    const spans = attemptSpans();
+    expect(spans.map((s) => s.attributes['http.request.resend_count'])).toEqual([undefined, 1, 2]);
+    expect(spans.map((s) => s.attributes['error.type'])).toEqual(['503', '503', undefined]);
+    expect(spans.map((s) => s.status.code)).toEqual([
+      SpanStatusCode.ERROR,
+      SpanStatusCode.ERROR,
+      SpanStatusCode.UNSET,
+    ]);
+    for (const span of spans) expect(span.parentSpanContext?.spanId).toBe(caller.spanContext().spanId);
+    const waits = caller.events.filter((e) => e.name === 'breakwater.wait');
+    expect(waits.map((e) => e.attributes?.['breakwater.wait.source'])).toEqual(['backoff', 'backoff']);
+    expect(waits.map((e) => e.attributes?.['breakwater.attempt'])).toEqual([2, 3]);
+    for (const wait of waits) expect(wait.attributes?.['breakwater.wait.delay_ms']).toBeTypeOf('number');
+  });
+});
+
+describe('OpenTelemetry metrics', () => {
+  it('http.client.request.duration per attempt and breakwater.call.duration per call, in seconds, with the rule name and never the URL', async () => {
+    const url = server.route('/v1/orders/7', (_req, res, hit) => res.writeHead(hit === 1 ? 502 : 200).end());
+    const fetch = instrumented({ endpoints: [{ name: 'orders', match: 'GET */v1/orders/:id' }] });
+    await (await fetch(`${url}?secret=s3cr3t`)).text();
+    const byName = await metricsByName();
+    const attempt = byName.get('http.client.request.duration');
+    expect(attempt?.descriptor.unit).toBe('s');
+    const port = Number(new URL(url).port);
+    const base = {
+      'http.request.method': 'GET',
+      'server.address': '127.0.0.1',
+      'server.port': port,
+      'breakwater.endpoint': 'orders',
+    };
+    expect(points(attempt).map((p) => [p.attributes, (p.value as { count: number }).count])).toEqual([
+      [{ ...base, 'http.response.status_code': 502, 'error.type': '502' }, 1],
+      [{ ...base, 'http.response.status_code': 200 }, 1],
+    ]);
+    const call = byName.get('breakwater.call.duration');
+    expect(call?.descriptor.unit).toBe('s');
+    expect(points(call).map((p) => p.attributes)).toEqual([
+      { ...base, 'http.response.status_code': 200, 'breakwater.attempts': 2 },
+    ]);
+    const sum = (points(call)[0]?.value as { sum: number } | undefined)?.sum;
+    expect(sum).toBeGreaterThan(0);
+    expect(sum).toBeLessThan(5);
+    expect(await eventCounts()).toEqual({ 'retry/transient-status': 1 });
+  });
+
+  it('a breaker opening: break and reject counted, the state gauge reads open (2) for the key, the refused call has 0 attempts', async () => {
+    const url = server.route('/down', (_req, res) => res.writeHead(500).end());
+    const fetch = instrumented({
+      endpoints: [{ name: 'down', match: '* */down', policy: { breaker: { consecutiveFailures: 2 } } }],
+    });
+    await fetch(url);
+    await fetch(url);
+    const { caller, result } = await inCallerSpan(() => fetch(url));
+    expect(result).toBeInstanceOf(BrokenCircuitError);
+    expect(await eventCounts()).toEqual({ break: 1, 'reject/circuit-open': 1 });
+    expect(caller.events.map((e) => [e.name, e.attributes?.['breakwater.event.reason']])).toEqual([
+      ['breakwater.reject', 'circuit-open'],
+    ]);
+    const byName = await metricsByName();
+    const key = `down ${server.origin}`;
+    expect(points(byName.get('breakwater.breaker.state'))).toEqual([
+      expect.objectContaining({
+        attributes: { 'breakwater.endpoint': 'down', 'breakwater.endpoint.key': key },
+        value: 2,
+      }),
+    ]);
+    expect(points(byName.get('breakwater.gate.waiting'))).toEqual([expect.objectContaining({ value: 0 })]);
+    expect(points(byName.get('breakwater.retry_budget.remaining'))).toEqual([
+      expect.objectContaining({ value: expect.any(Number) }),
+    ]);
+    const refused = points(byName.get('breakwater.call.duration')).find(
+      (p) => p.attributes['error.type'] === 'BrokenCircuitError',
+    );
+    expect(refused?.attributes['breakwater.attempts']).toBe(0);
+  });
+
+  it('an endpoint isolated by hand: the state gauge reads isolated (3) and the isolate event is counted', async () => {
+    const url = server.route('/maintenance', (_req, res) => res.writeHead(200).end());
+    const fetch = instrumented({ endpoints: [{ name: 'maintenance', match: '* */maintenance' }] });
+    const key = `maintenance ${server.origin}`;
+    fetch.isolate(key);
+    await expect(fetch(url)).rejects.toBeInstanceOf(BrokenCircuitError);
+    expect(await eventCounts()).toMatchObject({ isolate: 1, 'reject/isolated': 1 });
+    const byName = await metricsByName();
+    expect(points(byName.get('breakwater.breaker.state'))).toEqual([
+      expect.objectContaining({
+        attributes: expect.objectContaining({ 'breakwater.endpoint.key': key }),
+        value: 3,
+      }),
+    ]);
+  });
+
+  it('a throttled call: throttled, give-up and reject counted; a call held at the gate gets a wait event with source gate', async () => {
+    const url = server.route('/limited', (_req, res, hit) =>
+      hit === 1 ? res.writeHead(429, { 'retry-after': '30' }).end() : res.end('ok'),
+    );
+    const fetch = instrumented({ policy: { timeout: { attemptMs: 1000, totalMs: 1000 } } });
+    const first = await fetch(url);
+    expect(first.status).toBe(429);
+    const { result } = await inCallerSpan(() => fetch(url));
+    expect(result).toBeInstanceOf(ThrottledError);
+    expect(await eventCounts()).toEqual({
+      throttled: 1,
+      'give-up/deadline': 1,
+      'reject/throttled': 1,
+    });
+
+    // A 429 without a delay closes the gate for the throttling backoff: a call arriving meanwhile waits.
+    const held = server.route('/held', (_req, res, hit) => res.writeHead(hit === 1 ? 429 : 200).end());
+    let second: Promise<{ caller: ReadableSpan }> | undefined;
+    const gated = instrumented({
+      policy: { retry: { backoff: { throttleInitialDelayMs: 100, maxDelayMs: 200 } } },
+      onEvent: (event) => {
+        if (event.type === 'throttled') second = inCallerSpan(() => gated(held));
+      },
+    });
+    await gated(held);
+    const { caller } = await (second as Promise<{ caller: ReadableSpan }>);
+    const wait = caller.events.find((e) => e.name === 'breakwater.wait');
+    expect(wait?.attributes?.['breakwater.wait.source']).toBe('gate');
+    expect(wait?.attributes?.['breakwater.wait.delay_ms']).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('no secret in any span, span event or metric attribute', () => {
+  it('Authorization, cookies, API keys and URL tokens stay out', async () => {
+    const url = server.route('/secret', (_req, res, hit) => res.writeHead(hit === 1 ? 503 : 401).end());
+    const fetch = instrumented({ onEvent: () => {} });
+    await inCallerSpan(() =>
+      fetch(`${url}?access_token=tok-SECRET-1&sig=SIG-SECRET-2#frag-SECRET-3`, {
+        headers: {
+          authorization: 'Bearer AUTH-SECRET-4',
+          cookie: 'session=COOKIE-SECRET-5',
+          'x-api-key': 'KEY-SECRET-6',
+          'ocp-apim-subscription-key': 'KEY-SECRET-7',
+        },
+      }),
+    );
+    const everything = JSON.stringify({
+      spans: exporter.getFinishedSpans().map((s) => ({ n: s.name, a: s.attributes, e: s.events })),
+      metrics: [...(await metricsByName()).values()].map((m) => m.dataPoints.map((p) => p.attributes)),
+    });
+    expect(everything).toContain('access_token=REDACTED');
+    expect(everything).not.toMatch(/SECRET|Bearer|session=/);
+  });
+});
+
+describe('telemetry off or without an SDK', () => {
+  it('openTelemetry() with no SDK registered: a retried call works as without it', async () => {
+    const url = server.route('/plain', (_req, res, hit) => res.writeHead(hit === 1 ? 503 : 200).end());
+    const fetch = wrapFetch(globalThis.fetch, { policy: fast, telemetry: openTelemetry() });
+    expect((await fetch(url)).status).toBe(200);
+  });
+
+  it('a telemetry option that is not openTelemetry()’s is refused, naming the option', () => {
+    expect(() => wrapFetch(globalThis.fetch, { telemetry: {} as never })).toThrow(ConfigError);
+    expect(() => wrapFetch(globalThis.fetch, { telemetry: {} as never })).toThrow(
+      /telemetry: must be openTelemetry\(\)'s, got/,
+    );
+    expect(() => wrapFetch(globalThis.fetch, { telemetry: (() => {}) as never })).toThrow(ConfigError);
+  });
+});
+
+describe('diagnostics_channel', () => {
+  it('publishes every event on breakwater:<type>, without the telemetry option, only to subscribers', async () => {
+    const url = server.route('/dc', (_req, res, hit) => res.writeHead(hit === 1 ? 503 : 200).end());
+    const received: BreakwaterEvent[] = [];
+    const onMessage = (message: unknown) => received.push(message as BreakwaterEvent);
+    subscribe(channelName('attempt'), onMessage);
+    subscribe(channelName('retry'), onMessage);
+    try {
+      const fetch = wrapFetch(globalThis.fetch, { policy: fast });
+      expect((await fetch(`${url}?token=t0k`)).status).toBe(200);
+    } finally {
+      unsubscribe(channelName('attempt'), onMessage);
+      unsubscribe(channelName('retry'), onMessage);
+    }
+    expect(channelName('retry')).toBe('breakwater:retry');
+    expect(received.map((e) => e.type)).toEqual(['attempt', 'retry', 'attempt']);
+    expect(received[0]).toMatchObject({ type: 'attempt', status: 503, url: `${url}?token=REDACTED` });
+    expect(received[1]).toMatchObject({ type: 'retry', attempt: 2, delaySource: 'backoff' });
+  });
+
+  it('publishes the events of createEndpointBreakers (the p-retry and cockatiel adapters) too', async () => {
+    const received: BreakwaterEvent[] = [];
+    const onMessage = (message: unknown) => received.push(message as BreakwaterEvent);
+    subscribe(channelName('break'), onMessage);
+    subscribe(channelName('reject'), onMessage);
+    try {
+      const breakers = createEndpointBreakers({ policy: { breaker: { consecutiveFailures: 1 } } });
+      const target = { method: 'GET', url: 'https://api.example.com/v1/status' };
+      const failing = () => Promise.reject(Object.assign(new Error('down'), { status: 503 }));
+      await expect(breakers.run(target, failing)).rejects.toThrow('down');
+      await expect(breakers.run(target, failing)).rejects.toBeInstanceOf(BrokenCircuitError);
+    } finally {
+      unsubscribe(channelName('break'), onMessage);
+      unsubscribe(channelName('reject'), onMessage);
+    }
+    expect(received.map((e) => e.type)).toEqual(['break', 'reject']);
+    expect(received[0]?.key).toBe('default https://api.example.com');
+  });
+});
