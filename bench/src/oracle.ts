@@ -145,7 +145,7 @@ export const ORACLE = 'oracle';
 export const oracleClient: ClientSpec = {
   name: ORACLE,
   description:
-    "knows the server's token bucket (rate, burst) and sends each call only when a token is there, queueing locally: the limit",
+    "knows the server's token bucket (rate, burst) and sends each call only when a token is there, queueing locally: the limit (runs only where a route has a token bucket)",
   appliesTo: (routes) => routes.some((r) => r.bucket),
   async create(context) {
     const pacers = new Map<string, BucketPacer>();

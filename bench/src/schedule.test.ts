@@ -40,6 +40,16 @@ describe('validatePhases', () => {
         },
       ]),
     ).toThrow(/sum to <= 1/);
+    expect(() =>
+      validatePhases([
+        {
+          at: 0,
+          label: 'both',
+          throttle: { perSecond: 1, retryAfterS: 1 },
+          bucket: { perSecond: 1, burst: 1 },
+        },
+      ]),
+    ).toThrow(/"both": a throttle and a bucket cannot share a phase/);
   });
 });
 
