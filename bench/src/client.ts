@@ -34,6 +34,11 @@ export interface ContextRoute {
    * the oracle lane reads it: the other clients know no more than a real client would.
    */
   readonly bucket?: { readonly perSecond: number; readonly burst: number };
+  /**
+   * Some answers on this route are slow (a `slow` phase): lanes that exist for tail latency (hedging,
+   * slow-call breaking) run only where there is a tail to show.
+   */
+  readonly slowTail?: true;
 }
 
 /** Extra request headers of one logical call (a tenant id); none for most scenarios. */

@@ -64,6 +64,15 @@ describe('clients', () => {
     await expect(spec('opossum').create(context(false).context)).rejects.toThrow(ClientUnavailableError);
   });
 
+  it('runs the tail-latency lanes (hedging, slow-call breaking) only where a route has a slow tail', () => {
+    const route = { name: 'customers', path: '/v1/customers', match: 'GET */v1/customers' };
+    for (const name of ['breakwater-hedge', 'breakwater-slowcall']) {
+      expect(spec(name).appliesTo?.([route])).toBe(false);
+      expect(spec(name).appliesTo?.([route, { ...route, slowTail: true }])).toBe(true);
+    }
+    expect(spec('breakwater').appliesTo).toBeUndefined();
+  });
+
   it('charts endpoint keys by rule name, and by tenant for a partitioned key', () => {
     expect(keyName('customers http://127.0.0.1:1')).toBe('customers');
     expect(keyName('customers http://127.0.0.1:1 x-tenant-id=contoso')).toBe('customers contoso');

@@ -27,6 +27,7 @@ import {
   type ClientContext,
   type ClientSpec,
   ClientUnavailableError,
+  type ContextRoute,
   okOrThrow,
   routeOf,
   type Transition,
@@ -211,15 +212,36 @@ const eventStates: Readonly<Partial<Record<BreakwaterEvent['type'], BreakerState
   reset: 'closed',
 };
 
+/** What sets a tail-latency lane apart from breakwater's default lane. */
+interface TailLane {
+  /** The lane runs only in scenarios with slow answers (`slow` phases): elsewhere it shows nothing new. */
+  readonly slowTailOnly?: boolean;
+  /** Breaks on slow calls: an answer later than half the attempt timeout is slow, 10 % of them open. */
+  readonly slowCalls?: boolean;
+}
+
+const hasSlowTail = (routes: readonly ContextRoute[]): boolean => routes.some((r) => r.slowTail);
+
+function slowCallBreaker(lane: TailLane, context: ClientContext): PolicyInput {
+  if (!lane.slowCalls) return {};
+  return { breaker: { slowCallMs: context.attemptTimeoutMs / 2, slowCallRatio: 0.1 } };
+}
+
 /**
  * breakwater: one endpoint rule per route, the scenario's attempt timeout, defaults or a preset. A route
  * the server limits per tenant is partitioned by the tenant header (`keyHeader`), as a careful user
  * would; with breakers off the rule switches its breaker off (`breaker.enabled: false`).
  */
-function breakwater(name: string, description: string, policy: PolicyInput | undefined): ClientSpec {
+function breakwater(
+  name: string,
+  description: string,
+  policy: PolicyInput | undefined,
+  lane: TailLane = {},
+): ClientSpec {
   return {
     name,
     description,
+    ...(lane.slowTailOnly ? { appliesTo: hasSlowTail } : {}),
     async create(context) {
       const log: Transition[] = [];
       const counts: Record<string, number> = {};
@@ -231,11 +253,7 @@ function breakwater(name: string, description: string, policy: PolicyInput | und
           ...(r.tenantHeader === undefined ? {} : { keyHeader: r.tenantHeader }),
           policy: {
             timeout: { attemptMs: context.attemptTimeoutMs },
-            // Slow-call breaking: an answer later than half the attempt timeout is slow. Only the `slow`
-            // scenario has slow answers (its 1 s timeout makes 500 ms); elsewhere 5 s is never reached.
-            breaker: context.breakers
-              ? { slowCallMs: context.attemptTimeoutMs / 2, slowCallRatio: 0.1 }
-              : { enabled: false },
+            ...(context.breakers ? slowCallBreaker(lane, context) : { breaker: { enabled: false } }),
           },
         })),
         onEvent: (e) => {
@@ -272,9 +290,18 @@ export const CLIENTS: readonly ClientSpec[] = [
     'breakwater with the partnerCenter() preset, one endpoint rule per route',
     partnerCenter(),
   ),
-  breakwater('breakwater-hedge', 'breakwater defaults plus hedging: one hedged attempt after 250 ms', {
-    hedging: { enabled: true, delayMs: 250 },
-  }),
+  breakwater(
+    'breakwater-hedge',
+    'breakwater defaults plus hedging: one hedged attempt after 250 ms (scenarios with a slow tail)',
+    { hedging: { enabled: true, delayMs: 250 } },
+    { slowTailOnly: true },
+  ),
+  breakwater(
+    'breakwater-slowcall',
+    'breakwater defaults plus slow-call breaking: slowCallMs half the attempt timeout, slowCallRatio 0.1 (scenarios with a slow tail)',
+    undefined,
+    { slowTailOnly: true, slowCalls: true },
+  ),
   oracleClient,
 ];
 

@@ -157,10 +157,19 @@ const routeBase = (r: RouteSpec): { name: string; path: string; tenantHeader?: s
   ...(r.tenants ? { tenantHeader: r.tenants.header } : {}),
 });
 
-/** A route as its clients are told it: with its first token bucket, which only the oracle reads. */
+/**
+ * A route as its clients are told it: with its first token bucket, which only the oracle reads, and
+ * whether it has a slow tail.
+ */
 function contextRoute(r: RouteSpec): ContextRoute {
   const bucket = r.phases.find((p) => p.bucket)?.bucket;
-  return { ...routeBase(r), match: r.match, ...(bucket ? { bucket } : {}) };
+  const slowTail = r.phases.some((p) => p.slow);
+  return {
+    ...routeBase(r),
+    match: r.match,
+    ...(bucket ? { bucket } : {}),
+    ...(slowTail ? { slowTail } : {}),
+  };
 }
 
 /**

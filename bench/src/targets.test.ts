@@ -183,6 +183,48 @@ describe('flap targets', () => {
   });
 });
 
+describe('slow targets (issue 13)', () => {
+  const latency = (p99: number) => ({ p50: 1, p95: p99, p99 });
+  const run = (opened: boolean, hedgeP99: number) =>
+    checkTargets(
+      [
+        scenario('slow', [
+          ['breakwater', metrics({ latency: latency(3_700), amplification: 1.14 })],
+          ['breakwater-hedge', metrics({ latency: latency(hedgeP99), amplification: 1.18 })],
+          ['breakwater-slowcall', metrics({ breakerOpened: opened, successRate: 0.45, amplification: 0.54 })],
+        ]),
+      ],
+      null,
+    );
+
+  it('are met when the slow-call lane opens and hedging cuts the p99, with the amplification beside it', () => {
+    const checks = run(true, 1_800);
+    expect(find(checks, 'slow: the slow-call breaker opens')).toMatchObject({
+      met: true,
+      measured: 'opened; success 45.0 %, amplification 0.54',
+    });
+    expect(find(checks, "slow: hedging's p99")).toMatchObject({
+      met: true,
+      measured: 'p99 1800 vs 3700 ms; amplification 1.18 vs 1.14',
+    });
+  });
+
+  it('are missed when the slow-call breaker stays closed or hedging does not cut the tail', () => {
+    const checks = run(false, 4_000);
+    expect(find(checks, 'slow: the slow-call breaker opens')).toMatchObject({
+      met: false,
+      miss: 'stayed closed',
+    });
+    expect(find(checks, "slow: hedging's p99")).toMatchObject({ met: false, miss: '300 ms slower' });
+  });
+
+  it('are not checked (null) when the lanes did not run', () => {
+    const checks = checkTargets([scenario('slow', [['breakwater', metrics({})]])], null);
+    expect(find(checks, 'slow: the slow-call breaker opens')?.met).toBeNull();
+    expect(find(checks, "slow: hedging's p99")?.met).toBeNull();
+  });
+});
+
 describe('throttle-tenant targets', () => {
   const tenant = (successRate: number, early: number, earlyAfterSeen: number): TenantMetrics => ({
     logical: 50,

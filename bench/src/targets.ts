@@ -231,6 +231,37 @@ function flapP50({ metrics: m, result }: TargetRun): TargetCheck {
   );
 }
 
+/** A lane of the target's scenario other than breakwater's default one, when it ran. */
+function lane(result: ScenarioResult, client: string): Metrics | undefined {
+  return result.lanes.find((l) => l.client === client)?.metrics;
+}
+
+/** Issue 13: on a slow upstream the slow-call breaker opens (a lane with `breaker.slowCallMs` set). */
+function slowCallBreakerOpens({ result }: TargetRun): TargetCheck {
+  const m = lane(result, 'breakwater-slowcall');
+  return check(
+    'slow: the slow-call breaker opens (breakwater-slowcall)',
+    m ? m.breakerOpened : null,
+    m
+      ? `${m.breakerOpened ? 'opened' : 'stayed closed'}; success ${fmt(100 * m.successRate, 1)} %, amplification ${fmt(m.amplification)}`
+      : 'lane not run',
+    'stayed closed',
+  );
+}
+
+/** Issue 13: hedging cuts the tail, at the amplification it costs, beside the retry-only lane. */
+function hedgingCutsTail({ metrics: retryOnly, result }: TargetRun): TargetCheck {
+  const m = lane(result, 'breakwater-hedge');
+  return check(
+    "slow: hedging's p99 below the retry-only lane's (breakwater-hedge vs breakwater)",
+    m ? m.latency.p99 < retryOnly.latency.p99 : null,
+    m
+      ? `p99 ${fmt(m.latency.p99, 0)} vs ${fmt(retryOnly.latency.p99, 0)} ms; amplification ${fmt(m.amplification)} vs ${fmt(retryOnly.amplification)}`
+      : 'lane not run',
+    m ? `${fmt(m.latency.p99 - retryOnly.latency.p99, 0)} ms slower` : '',
+  );
+}
+
 function tenantNeverEarly({ metrics: m }: TargetRun): TargetCheck {
   const perTenant = Object.entries(m.tenants);
   return check(
@@ -328,6 +359,8 @@ const SCENARIO_TARGETS: readonly ScenarioTarget[] = [
   },
   { scenario: 'flap', check: flapP50 },
   { scenario: 'flap', check: successAtLeast('flap', 0.995) },
+  { scenario: 'slow', check: slowCallBreakerOpens },
+  { scenario: 'slow', check: hedgingCutsTail },
 ];
 
 const micros = (ms: number): string => fmt(ms * 1000, 1);
