@@ -39,12 +39,16 @@ export class SendQueue {
     return this.waiters.length;
   }
 
-  /** Resolves when the call may send; rejects with `refusal` or the signal's reason. */
-  take(signal: AbortSignal, deadlineAt: number): Promise<void> {
+  /**
+   * Takes a send slot: undefined when the call may send now (no promise, so no turn lost on the path of
+   * a key that is not paced); else a promise that resolves when it may, or rejects with `refusal` or
+   * the signal's reason.
+   */
+  take(signal: AbortSignal, deadlineAt: number): Promise<void> | undefined {
     const now = Date.now();
     if (this.waiters.length === 0 && this.nextAt(now) <= now) {
       this.release(now);
-      return Promise.resolve();
+      return undefined;
     }
     const expected = this.expectedAt(now, this.waiters.length);
     if (expected > deadlineAt) return Promise.reject(this.host.refusal(expected));

@@ -252,6 +252,26 @@ describe('OpenTelemetry metrics', () => {
   });
 });
 
+describe('the gate hold on the caller span', () => {
+  const slowPass = (held: boolean) => async () => {
+    // A pass that takes a while (a busy event loop) without the gate holding the call.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    return { held, letsThrough: () => true };
+  };
+  const waits = (caller: { events: { name: string }[] }) =>
+    caller.events.filter((e) => e.name === 'breakwater.wait').length;
+
+  it('is recorded when the gate says it held the call, not when passing merely took time', async () => {
+    instrumented(); // a fresh SDK: the providers and exporter below
+    const hooks = openTelemetry({ tracerProvider, meterProvider }).bind(() => []);
+    const notHeld = await inCallerSpan(() => hooks.gate('k', slowPass(false)));
+    expect(waits(notHeld.caller)).toBe(0);
+    exporter.reset();
+    const held = await inCallerSpan(() => hooks.gate('k', slowPass(true)));
+    expect(waits(held.caller)).toBe(1);
+  });
+});
+
 describe('no secret in any span, span event or metric attribute', () => {
   it('Authorization, cookies, API keys and URL tokens stay out', async () => {
     const url = server.route('/secret', (_req, res, hit) => res.writeHead(hit === 1 ? 503 : 401).end());

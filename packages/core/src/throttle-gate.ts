@@ -15,6 +15,8 @@ import type { ThrottlePhase } from './types.ts';
 export interface GatePass {
   /** True when the gate still lets this call's request out now. */
   letsThrough(): boolean;
+  /** True when the gate held the call (a closure, the probe's answer or a send slot) before letting it by. */
+  readonly held: boolean;
 }
 
 /**
@@ -124,13 +126,17 @@ export class ThrottleGate {
   async pass(signal: AbortSignal, deadlineAt: number): Promise<GatePass> {
     if (!this.policy.throttle.enabled) return OPEN;
     const waited = await this.waitOpen(signal, deadlineAt);
-    if (this.policy.throttle.adaptive) await this.waitFor(() => this.queue.take(signal, deadlineAt));
+    const slot = this.policy.throttle.adaptive ? this.queue.take(signal, deadlineAt) : undefined;
+    if (slot) await this.waitFor(() => slot);
     const { epoch } = this;
     if (!this.announcedOpen) {
       this.announcedOpen = true;
       this.report.send('gate-open', {});
     }
-    return { letsThrough: () => this.until(waited) <= Date.now() && epoch === this.epoch };
+    return {
+      letsThrough: () => this.until(waited) <= Date.now() && epoch === this.epoch,
+      held: waited || slot !== undefined,
+    };
   }
 
   /**
@@ -211,4 +217,4 @@ export class ThrottleGate {
 }
 
 /** The pass of a gate that is switched off. */
-const OPEN: GatePass = { letsThrough: () => true };
+const OPEN: GatePass = { letsThrough: () => true, held: false };

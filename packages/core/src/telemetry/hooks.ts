@@ -43,8 +43,11 @@ export interface TelemetryHooks {
   event(event: BreakwaterEvent): void;
   /** A physical attempt of `key` starts now; the function returned is called once when it ends. */
   attempt(key: string, request: RequestLike, attempt: number): (end: AttemptEnd) => void;
-  /** Runs `pass`, a call of `key` passing its throttle gate, and settles as it does. */
-  gate<T>(key: string, pass: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `pass`, a call of `key` passing its throttle gate, and settles as it does; `held` says
+   * whether the gate made the call wait.
+   */
+  gate<T extends { readonly held: boolean }>(key: string, pass: () => Promise<T>): Promise<T>;
   /**
    * Runs one call of `key` (`run`: from reaching its pipeline to its end, queue and waits included),
    * measures it and settles as `run` does: with its end, or its error.

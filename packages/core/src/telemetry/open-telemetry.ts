@@ -83,13 +83,15 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
 
 const NOTHING = (): void => {};
 
-/** Runs `pass` and adds the hold, if it lasted, to the caller's span. */
-async function heldAt<T>(pass: () => Promise<T>, spans: Spans): Promise<T> {
+/** Runs `pass` and adds the hold, if the gate held the call, to the caller's span. */
+async function heldAt<T extends { readonly held: boolean }>(
+  pass: () => Promise<T>,
+  spans: Spans,
+): Promise<T> {
   const arrived = performance.now();
   const passed = await pass();
-  const waitedMs = performance.now() - arrived;
-  // A gate that let the call through at once held nothing worth a span event.
-  if (waitedMs >= 1) guard(() => spans.held(waitedMs))();
+  // The gate says whether it held the call: a pass that merely took a while (a busy event loop) is no hold.
+  if (passed.held) guard(() => spans.held(performance.now() - arrived))();
   return passed;
 }
 
