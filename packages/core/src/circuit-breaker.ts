@@ -53,10 +53,18 @@ export class CircuitBreaker {
   private isolatedAt: number | null = null;
   /** True while `close` drives cockatiel through isolation: those transitions are not reported. */
   private quiet = false;
+  /** The fleet's half-open probe lease (a shared store's); none for a lone process. */
+  private readonly lease: ((ms: number) => boolean | Promise<boolean>) | undefined;
 
-  constructor(key: string, policy: BreakerPolicy, emit: (event: BreakwaterEvent) => void) {
+  constructor(
+    key: string,
+    policy: BreakerPolicy,
+    emit: (event: BreakwaterEvent) => void,
+    lease?: (ms: number) => boolean | Promise<boolean>,
+  ) {
     this.key = key;
     this.emit = emit;
+    this.lease = lease;
     this.counts = new OpeningRule(policy);
     this.slowCallMs = policy.slowCallMs;
     if (!policy.enabled) return;
@@ -139,6 +147,7 @@ export class CircuitBreaker {
     if (!breaker) return run();
     if (breaker.state === CircuitState.HalfOpen) throw this.reject('half-open');
     const probe = breaker.state === CircuitState.Open;
+    if (probe && this.lease && this.probeDue()) await this.leaseProbe(this.lease);
     try {
       const counted = await breaker.execute(async (): Promise<Counted<R>> => {
         const started = Date.now();
@@ -162,6 +171,26 @@ export class CircuitBreaker {
       }
       throw error;
     }
+  }
+
+  /** True when cockatiel would let the next call through as the half-open probe. */
+  private probeDue(): boolean {
+    return this.openedAt !== null && Date.now() >= this.openedAt + this.openForMs;
+  }
+
+  /**
+   * With a shared store, one probe per half-open interval for the whole fleet: a call that finds the
+   * probe due here probes only if this instance takes the fleet's lease; else it is refused as if the
+   * breaker were still open. The store answers true when it is down: the local breaker decides alone.
+   */
+  private async leaseProbe(lease: (ms: number) => boolean | Promise<boolean>): Promise<void> {
+    const granted = lease(this.openForMs);
+    if (granted === true || (granted !== false && (await granted))) {
+      // Another call of this process may have become the probe while this one waited for the lease.
+      if (this.breaker?.state === CircuitState.HalfOpen) throw this.reject('half-open');
+      return;
+    }
+    throw this.reject('circuit-open');
   }
 
   /**

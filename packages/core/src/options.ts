@@ -38,3 +38,12 @@ export const telemetryCheck: Check = (value, path) => {
     refuse(path, `must be openTelemetry()'s, got ${describeValue(value)}`);
   }
 };
+
+/** The `store` option: a store such as `redisStore()` returns (what `BreakwaterStore` describes). */
+export const storeCheck: Check = (value, path) => {
+  const store = value as Record<string, unknown> | null;
+  const methods = ['closeUntil', 'closures', 'tryLease', 'attach'];
+  if (typeof store !== 'object' || store === null || methods.some((m) => typeof store[m] !== 'function')) {
+    refuse(path, `must be a store such as redisStore() returns, got ${describeValue(value)}`);
+  }
+};
