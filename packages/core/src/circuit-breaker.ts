@@ -147,7 +147,14 @@ export class CircuitBreaker {
     if (!breaker) return run();
     if (breaker.state === CircuitState.HalfOpen) throw this.reject('half-open');
     const probe = breaker.state === CircuitState.Open;
-    if (probe && this.lease && this.probeDue()) await this.leaseProbe(this.lease);
+    // With a shared store, one probe per half-open interval for the whole fleet: a call due to probe
+    // here probes only if this instance takes the fleet's lease (granted at once when the store is
+    // down: the local breaker decides alone); else it is refused as if the breaker were still open.
+    if (probe && this.lease && this.openedAt !== null && Date.now() >= this.openedAt + this.openForMs) {
+      if (!(await this.lease(this.openForMs))) throw this.reject('circuit-open');
+      // Another call of this process may have become the probe while this one waited for the lease.
+      if ((breaker.state as CircuitState) === CircuitState.HalfOpen) throw this.reject('half-open');
+    }
     try {
       const counted = await breaker.execute(async (): Promise<Counted<R>> => {
         const started = Date.now();
@@ -171,26 +178,6 @@ export class CircuitBreaker {
       }
       throw error;
     }
-  }
-
-  /** True when cockatiel would let the next call through as the half-open probe. */
-  private probeDue(): boolean {
-    return this.openedAt !== null && Date.now() >= this.openedAt + this.openForMs;
-  }
-
-  /**
-   * With a shared store, one probe per half-open interval for the whole fleet: a call that finds the
-   * probe due here probes only if this instance takes the fleet's lease; else it is refused as if the
-   * breaker were still open. The store answers true when it is down: the local breaker decides alone.
-   */
-  private async leaseProbe(lease: (ms: number) => boolean | Promise<boolean>): Promise<void> {
-    const granted = lease(this.openForMs);
-    if (granted === true || (granted !== false && (await granted))) {
-      // Another call of this process may have become the probe while this one waited for the lease.
-      if (this.breaker?.state === CircuitState.HalfOpen) throw this.reject('half-open');
-      return;
-    }
-    throw this.reject('circuit-open');
   }
 
   /**

@@ -41,9 +41,7 @@ export const telemetryCheck: Check = (value, path) => {
 
 /** The `store` option: a store such as `redisStore()` returns (what `BreakwaterStore` describes). */
 export const storeCheck: Check = (value, path) => {
-  const store = value as Record<string, unknown> | null;
-  const methods = ['closeUntil', 'closures', 'tryLease', 'attach'];
-  if (typeof store !== 'object' || store === null || methods.some((m) => typeof store[m] !== 'function')) {
+  if (typeof (value as { attach?: unknown } | null)?.attach !== 'function') {
     refuse(path, `must be a store such as redisStore() returns, got ${describeValue(value)}`);
   }
 };

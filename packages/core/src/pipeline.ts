@@ -74,7 +74,8 @@ export class EndpointPipeline {
   private readonly report: Reporter;
   readonly breaker: CircuitBreaker;
   private readonly bulkhead: Bulkhead | undefined;
-  private readonly gate: ThrottleGate;
+  /** Public for the store, which closes it when another instance of the fleet did. */
+  readonly gate: ThrottleGate;
   private readonly budget: RetryBudget;
   private readonly attemptDeps: AttemptDeps;
   private readonly live: EndpointState;
@@ -122,11 +123,6 @@ export class EndpointPipeline {
 
   snapshot(): BreakerSnapshot {
     return this.live.snapshot();
-  }
-
-  /** Another instance of the fleet closed this key's gate for `ms` from now (told by the store). */
-  closedElsewhere(ms: number, strict: boolean): void {
-    this.gate.close(ms, strict);
   }
 
   /**

@@ -48,17 +48,16 @@ export interface StoreListener {
   status(up: boolean): void;
 }
 
-const NO_CLOSURES: readonly StoreClosure[] = [];
-
 /**
- * The default store: this process alone. Every method is synchronous and does nothing, so a single
- * process pays no await and no allocation for the store's existence.
+ * The default store: this process alone. Every method is synchronous and does nothing; `wrapFetch`
+ * passes no hook to the gates and breakers of a store that is not shared, so a single process pays
+ * no await and no allocation on its calls for the store's existence.
  */
 export const MEMORY_STORE: BreakwaterStore = {
   shared: false,
   up: true,
   closeUntil() {},
-  closures: () => NO_CLOSURES,
+  closures: () => [],
   tryLease: () => true,
   attach() {},
 };
