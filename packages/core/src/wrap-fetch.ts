@@ -44,7 +44,7 @@ export interface WrapFetchOptions {
   readonly throwHttpErrors?: boolean;
   /**
    * Receives every event (attempt, retry, give-up, break, half-open, reset, isolate, reject, timeout,
-   * throttled, gate-open, rate-change, resume, hedge). Default: none.
+   * throttled, gate-open, rate-change, resume, hedge, store-down, store-up). Default: none.
    */
   readonly onEvent?: (event: BreakwaterEvent) => void;
   /** Live endpoint keys kept before idle closed breakers are dropped, least recently used first. Default 1000. */
