@@ -167,6 +167,30 @@ describe('redisStore', () => {
       'store-up',
     ]);
     expect(a.fetch.breakers().every((s) => s.sharing === 'shared')).toBe(true);
+
+    // The restarted Redis lost its scripts: the next probe's lease is taken all the same (EVAL after
+    // NOSCRIPT), and is in Redis for the other instances to see.
+    const probeAt = a.fetch.breakers().find((s) => s.key.startsWith('down'))?.nextProbeAt ?? 0;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, probeAt - Date.now()) + 20));
+    await a.fetch(down);
+    const raw = await connectClient(redis);
+    cleanups.push(() => raw.destroy());
+    expect(await raw.pTTL(`t3:probe:down ${server.origin}`)).toBeGreaterThan(0);
+  });
+
+  it('a closure that pub/sub did not carry reaches the instances by the periodic refresh', async () => {
+    const b = await instance('t4:');
+    await b.fetch(`${server.origin}/ok`);
+    expect(key(b.fetch)?.throttledUntil).toBeNull();
+    // Written as an instance whose message was lost would have left it: the key, no PUBLISH.
+    const raw = await connectClient(redis);
+    cleanups.push(() => raw.destroy());
+    const written = Date.now();
+    await raw.set(`t4:gate:strict:default ${server.origin}`, 'elsewhere', { PX: 1_500 });
+    await until(() => key(b.fetch)?.throttledUntil != null, 1_000);
+    const until_ = key(b.fetch)?.throttledUntil ?? 0;
+    expect(until_ - written).toBeGreaterThan(1_000);
+    expect(until_ - written).toBeLessThanOrEqual(1_600);
   });
 });
 
