@@ -45,6 +45,7 @@ beforeAll(async () => {
   let throttled = 0;
   server = await upstream((path, res) => {
     if (path === '/throttled' && throttled++ === 0) res.writeHead(429, { 'retry-after': '1' }).end();
+    else if (path === '/throttled-while-down') res.writeHead(429, { 'retry-after': '3' }).end();
     else if (path === '/down') res.writeHead(503).end();
     else res.writeHead(200).end('ok');
   });
@@ -160,6 +161,9 @@ describe('redisStore', () => {
     expect(durations[Math.floor(durations.length / 2)]).toBeLessThan(50);
     expect(durations.at(-1)).toBeLessThan(500);
 
+    // A 429 while Redis is down closes the gate here; no one else can be told until Redis is back.
+    expect((await a.fetch(`${server.origin}/throttled-while-down`)).status).toBe(429);
+
     await redis.restart();
     await until(() => a.events.some((e) => e.type === 'store-up'), 5_000);
     expect(a.events.filter((e) => e.type.startsWith('store-')).map((e) => e.type)).toEqual([
@@ -176,6 +180,8 @@ describe('redisStore', () => {
     const raw = await connectClient(redis);
     cleanups.push(() => raw.destroy());
     expect(await raw.pTTL(`t3:probe:down ${server.origin}`)).toBeGreaterThan(0);
+    // The closure made while Redis was down was written back when it returned.
+    expect(await raw.pTTL(`t3:gate:strict:default ${server.origin}`)).toBeGreaterThan(0);
   });
 
   it('a closure that pub/sub did not carry reaches the instances by the periodic refresh', async () => {

@@ -236,13 +236,13 @@ class RedisBackedStore implements RedisStore {
     for (const listener of this.listeners) listener.closed(key, ms, strict);
   }
 
-  /** Records a closure in the local view; true when it ends later than what the view knew (by >5 ms). */
+  /** Records a closure in the local view; true when it ends later than what the view knew (by >50 ms). */
   private learn(key: string, ms: number, strict: boolean): boolean {
     const view = this.watch(key);
     const until = Date.now() + ms;
     const known = strict ? view.strict : view.loose;
-    // A refresh reads what this instance already heard, a few ms later: not news.
-    if (until <= known + 5) return false;
+    // A refresh reads what this instance already heard, a round trip later: not news.
+    if (until <= known + 50) return false;
     if (strict) view.strict = until;
     else view.loose = until;
     return true;
@@ -314,8 +314,20 @@ class RedisBackedStore implements RedisStore {
     if (this.up === up) return;
     this.up = up;
     for (const listener of this.listeners) listener.status(up);
-    // Back from an outage: what was closed meanwhile is read now, not at the next period.
-    if (up) void this.refresh();
+    // Back from an outage: what was closed meanwhile is read now, not at the next period, and what
+    // this instance knows to be closed is written back (a closure made while down was told to no one).
+    if (up) {
+      void this.refresh();
+      this.republish();
+    }
+  }
+
+  private republish(): void {
+    const now = Date.now();
+    for (const [key, view] of this.views) {
+      if (view.strict > now) this.closeUntil(key, view.strict - now, true);
+      if (view.loose > now) this.closeUntil(key, view.loose - now, false);
+    }
   }
 }
 
