@@ -11,6 +11,7 @@ export default defineConfig({
     projects: [
       { ...shared, test: { name: 'policies', root: './packages/policies', include: ['src/**/*.test.ts'] } },
       { ...shared, test: { name: 'core', root: './packages/core', include: ['src/**/*.test.ts'] } },
+      { ...shared, test: { name: 'redis', root: './packages/redis', include: ['src/**/*.test.ts'] } },
       { ...shared, test: { name: 'bench', root: './bench', include: ['src/**/*.test.ts'] } },
       { ...shared, test: { name: 'examples', root: './examples', include: ['*.test.ts'] } },
     ],

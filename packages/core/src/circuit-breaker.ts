@@ -53,10 +53,18 @@ export class CircuitBreaker {
   private isolatedAt: number | null = null;
   /** True while `close` drives cockatiel through isolation: those transitions are not reported. */
   private quiet = false;
+  /** The fleet's half-open probe lease (a shared store's); none for a lone process. */
+  private readonly lease: ((ms: number) => boolean | Promise<boolean>) | undefined;
 
-  constructor(key: string, policy: BreakerPolicy, emit: (event: BreakwaterEvent) => void) {
+  constructor(
+    key: string,
+    policy: BreakerPolicy,
+    emit: (event: BreakwaterEvent) => void,
+    lease?: (ms: number) => boolean | Promise<boolean>,
+  ) {
     this.key = key;
     this.emit = emit;
+    this.lease = lease;
     this.counts = new OpeningRule(policy);
     this.slowCallMs = policy.slowCallMs;
     if (!policy.enabled) return;
@@ -139,6 +147,14 @@ export class CircuitBreaker {
     if (!breaker) return run();
     if (breaker.state === CircuitState.HalfOpen) throw this.reject('half-open');
     const probe = breaker.state === CircuitState.Open;
+    // With a shared store, one probe per half-open interval for the whole fleet: a call due to probe
+    // here probes only if this instance takes the fleet's lease (granted at once when the store is
+    // down: the local breaker decides alone); else it is refused as if the breaker were still open.
+    if (probe && this.lease && this.openedAt !== null && Date.now() >= this.openedAt + this.openForMs) {
+      if (!(await this.lease(this.openForMs))) throw this.reject('circuit-open');
+      // Another call of this process may have become the probe while this one waited for the lease.
+      if ((breaker.state as CircuitState) === CircuitState.HalfOpen) throw this.reject('half-open');
+    }
     try {
       const counted = await breaker.execute(async (): Promise<Counted<R>> => {
         const started = Date.now();

@@ -147,6 +147,15 @@ export interface HedgeEvent extends EventBase {
   readonly attempt: number;
 }
 
+/**
+ * The `store` option's shared store (e.g. `redisStore()`) stopped answering in time (`store-down`):
+ * every key then runs on its local state alone, and no call waits for the store; or it answers again
+ * (`store-up`). Not about one endpoint: `key` is the empty string.
+ */
+export interface StoreStatusEvent extends EventBase {
+  readonly type: 'store-down' | 'store-up';
+}
+
 /** Everything `onEvent` receives. Switch on `type`. */
 export type BreakwaterEvent =
   | AttemptEvent
@@ -162,7 +171,8 @@ export type BreakwaterEvent =
   | GateOpenEvent
   | RateChangeEvent
   | ResumeEvent
-  | HedgeEvent;
+  | HedgeEvent
+  | StoreStatusEvent;
 
 /**
  * Delivers an event; a listener that throws must not break the call it observes. Nor may one that

@@ -38,3 +38,10 @@ export const telemetryCheck: Check = (value, path) => {
     refuse(path, `must be openTelemetry()'s, got ${describeValue(value)}`);
   }
 };
+
+/** The `store` option: a store such as `redisStore()` returns (what `BreakwaterStore` describes). */
+export const storeCheck: Check = (value, path) => {
+  if (typeof (value as { attach?: unknown } | null)?.attach !== 'function') {
+    refuse(path, `must be a store such as redisStore() returns, got ${describeValue(value)}`);
+  }
+};

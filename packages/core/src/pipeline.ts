@@ -25,6 +25,7 @@ import { Reporter } from './reporter.ts';
 import { resumable } from './resume-download.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { sleep } from './sleep.ts';
+import type { BreakwaterStore } from './store.ts';
 import type { TelemetryHooks } from './telemetry/hooks.ts';
 import { type GatePass, ThrottleGate } from './throttle-gate.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
@@ -42,6 +43,8 @@ export interface PipelineDeps {
   /** The `telemetry` option's hooks. Default none. */
   readonly telemetry?: TelemetryHooks | undefined;
   readonly random: () => number;
+  /** The `store` option: what the pipelines share with other instances. Default the in-memory store. */
+  readonly store: BreakwaterStore;
 }
 
 /**
@@ -71,7 +74,8 @@ export class EndpointPipeline {
   private readonly report: Reporter;
   readonly breaker: CircuitBreaker;
   private readonly bulkhead: Bulkhead | undefined;
-  private readonly gate: ThrottleGate;
+  /** Public for the store, which closes it when another instance of the fleet did. */
+  readonly gate: ThrottleGate;
   private readonly budget: RetryBudget;
   private readonly attemptDeps: AttemptDeps;
   private readonly live: EndpointState;
@@ -81,8 +85,14 @@ export class EndpointPipeline {
     this.policy = policy;
     this.random = deps.random;
     this.report = new Reporter(key, deps.emit, deps.listening);
-    this.breaker = new CircuitBreaker(key, policy.breaker, deps.emit);
-    this.gate = new ThrottleGate(policy, deps.random, this.report);
+    const { store } = deps;
+    // A lone process passes no hooks: its breaker and gate then do exactly what they did before stores.
+    const shared = store.shared;
+    const lease = shared ? (ms: number) => store.tryLease(key, ms) : undefined;
+    const share = shared ? (ms: number, strict: boolean) => store.closeUntil(key, ms, strict) : undefined;
+    this.breaker = new CircuitBreaker(key, policy.breaker, deps.emit, lease);
+    this.gate = new ThrottleGate(policy, deps.random, this.report, share);
+    for (const { ms, strict } of store.closures(key)) this.gate.close(ms, strict);
     this.budget = new RetryBudget(policy.retryBudget);
     this.live = new EndpointState(key, this.breaker, () => ({
       throttledUntil: this.gate.closedUntilMs,
@@ -90,6 +100,7 @@ export class EndpointPipeline {
       rateLimit: this.gate.rateLimit,
       throttlePhase: this.gate.phase,
       retryBudgetLeft: policy.retryBudget.enabled ? this.budget.left() : null,
+      sharing: shared && store.up ? 'shared' : 'local',
     }));
     const attemptTimeout: CockatielTimeout = attemptTimeoutOf(policy.timeout.attemptMs);
     this.attemptDeps = {

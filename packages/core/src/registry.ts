@@ -19,11 +19,11 @@ export interface LiveEndpoint {
 /** The throttle gate and retry budget part of a snapshot. */
 export type ThrottleState = Pick<
   BreakerSnapshot,
-  'throttledUntil' | 'waiting' | 'retryBudgetLeft' | 'rateLimit' | 'throttlePhase'
+  'throttledUntil' | 'waiting' | 'retryBudgetLeft' | 'rateLimit' | 'throttlePhase' | 'sharing'
 >;
 
 /** The part of {@link ThrottleState} only a throttle gate has: an endpoint without one leaves it out. */
-type GateOnly = 'rateLimit' | 'throttlePhase';
+type GateOnly = 'rateLimit' | 'throttlePhase' | 'sharing';
 
 /** What an endpoint with neither gate nor budget (a breaker for calls that are not fetch) reports. */
 const UNTHROTTLED: ThrottleState = {
@@ -32,6 +32,7 @@ const UNTHROTTLED: ThrottleState = {
   retryBudgetLeft: null,
   rateLimit: null,
   throttlePhase: 'open',
+  sharing: 'local',
 };
 
 /**
@@ -122,6 +123,11 @@ export class EndpointRegistry<T extends LiveEndpoint> {
   /** The keys of the live endpoints and of those isolated before their first call. */
   keys(): string[] {
     return [...new Set([...this.live.keys(), ...this.held.keys()])];
+  }
+
+  /** The endpoint of `key` when it is live; never builds one. */
+  find(key: string): T | undefined {
+    return this.live.get(key);
   }
 
   /** The endpoint of `key`, built with `policy` if it is not live. */

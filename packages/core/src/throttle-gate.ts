@@ -50,11 +50,19 @@ export class ThrottleGate {
   private epoch = 0;
   /** Calls waiting at the gate now. */
   waiting = 0;
+  /** Tells the fleet (a shared store) of a closure a response made here; none for a lone process. */
+  private readonly share: ((ms: number, strict: boolean) => void) | undefined;
 
-  constructor(policy: Pick<Policy, 'throttle' | 'retry'>, random: () => number, report: Reporter) {
+  constructor(
+    policy: Pick<Policy, 'throttle' | 'retry'>,
+    random: () => number,
+    report: Reporter,
+    share?: (ms: number, strict: boolean) => void,
+  ) {
     this.policy = policy;
     this.random = random;
     this.report = report;
+    this.share = share;
     this.rule = new ClosingRule(policy, random);
     this.rate = new AdaptiveRate(policy.throttle.quietMs, (rate, reason, at) =>
       report.send('rate-change', { rate, reason }, at),
@@ -92,6 +100,7 @@ export class ThrottleGate {
     const closure = this.rule.decide(response, verdict, attempt);
     if (closure === undefined || !this.close(closure.closedForMs, closure.strict)) return;
     const { delayMs, closedForMs, source } = closure;
+    this.share?.(closedForMs, closure.strict);
     const at = Date.now();
     this.report.send('throttled', { delayMs, until: at + closedForMs, status: response.status, source }, at);
   }

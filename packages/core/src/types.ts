@@ -59,4 +59,9 @@ export interface BreakerSnapshot extends BreakerState {
   readonly throttlePhase: ThrottlePhase;
   /** Retries the endpoint's retry budget still allows in its window; null when the budget is off. */
   readonly retryBudgetLeft: number | null;
+  /**
+   * `shared` while the key's gate closures and half-open probe are shared with other instances through
+   * the `store` option's store (and it is up); `local` with the in-memory store or while it is down.
+   */
+  readonly sharing: 'shared' | 'local';
 }

@@ -15,7 +15,7 @@ import { discardBody, readWithin } from './body-reads.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
 import { HttpError } from './http-error.ts';
 import { type ManualControl, manualControl } from './manual-control.ts';
-import { checkOptions, ENDPOINT_OPTIONS, telemetryCheck } from './options.ts';
+import { checkOptions, ENDPOINT_OPTIONS, storeCheck, telemetryCheck } from './options.ts';
 import { type CallEnd, EndpointPipeline } from './pipeline.ts';
 import { randomUuid } from './random-id.ts';
 import { DEFAULT_MAX_ENDPOINTS, EndpointRegistry } from './registry.ts';
@@ -26,6 +26,7 @@ import {
   prepareRequest,
   targetOf,
 } from './replay.ts';
+import { type BreakwaterStore, MEMORY_STORE } from './store.ts';
 import { publish } from './telemetry/diagnostics.ts';
 import type { Telemetry } from './telemetry/hooks.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
@@ -43,7 +44,7 @@ export interface WrapFetchOptions {
   readonly throwHttpErrors?: boolean;
   /**
    * Receives every event (attempt, retry, give-up, break, half-open, reset, isolate, reject, timeout,
-   * throttled, gate-open, rate-change, resume, hedge). Default: none.
+   * throttled, gate-open, rate-change, resume, hedge, store-down, store-up). Default: none.
    */
   readonly onEvent?: (event: BreakwaterEvent) => void;
   /** Live endpoint keys kept before idle closed breakers are dropped, least recently used first. Default 1000. */
@@ -70,6 +71,13 @@ export interface WrapFetchOptions {
    * Events are published on `diagnostics_channel` (`breakwater:<type>`) either way, where Node has it.
    */
   readonly telemetry?: Telemetry;
+  /**
+   * Where the endpoints' gate closures and half-open probes are shared with the other instances of a
+   * fleet: `redisStore()` from `@breakwater/redis`. Default: the in-memory store, this process alone
+   * (nothing shared, nothing paid). A store that is down or slow never fails or delays a call: the
+   * endpoints use their local state, with `store-down` / `store-up` events.
+   */
+  readonly store?: BreakwaterStore;
 }
 
 /**
@@ -102,6 +110,7 @@ export const WRAP_FETCH_OPTIONS: Shape = {
   baseUrl: httpUrl,
   random: func,
   telemetry: telemetryCheck,
+  store: storeCheck,
 };
 
 /**
@@ -131,17 +140,23 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     publish(event);
     telemetry?.event(event);
   };
+  const store = options.store ?? MEMORY_STORE;
   const deps = {
     fetch,
     emit,
     listening: options.onEvent !== undefined,
     random: options.random ?? Math.random,
     telemetry,
+    store,
   };
   const registry = new EndpointRegistry(
     options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS,
     (key, policy) => new EndpointPipeline(key, policy, deps),
   );
+  store.attach({
+    closed: (key, ms, strict) => registry.find(key)?.gate.close(ms, strict),
+    status: (up) => emit({ type: up ? 'store-up' : 'store-down', key: '', at: Date.now() }),
+  });
   const throwHttpErrors = options.throwHttpErrors ?? false;
 
   const { maxBufferBytes = DEFAULT_MAX_BUFFER_BYTES } = options;

@@ -1,0 +1,63 @@
+/**
+ * What an endpoint pipeline shares with the other instances of a fleet (issue 14), behind one
+ * interface: the in-memory store (the default: nothing is shared, and nothing is paid for it) or
+ * `redisStore()` from `@breakwater/redis`.
+ *
+ * A store never sits on the hot path of a healthy call: a closure is told to it only when a response
+ * closed the gate (fire and forget), what others closed reaches the pipelines through
+ * {@link StoreListener.closed}, and a probe lease is asked for only by a call that finds its breaker
+ * open and due for a probe. A store that cannot answer in time answers from local state: no call may
+ * fail or wait longer because the store is down.
+ */
+export interface BreakwaterStore {
+  /** True when the state is shared beyond this process (`breakers()` then shows `sharing: 'shared'`). */
+  readonly shared: boolean;
+  /** False while the store cannot be reached: the pipelines then use their local state alone. */
+  readonly up: boolean;
+  /**
+   * A response closed `key`'s gate here for `ms` from now (`strict`: a 429's closure, which holds every
+   * call). Tells the other instances; never throws, never awaited.
+   */
+  closeUntil(key: string, ms: number, strict: boolean): void;
+  /**
+   * What the store knows of `key`'s closures now, for a pipeline being built (its gate starts closed
+   * when another instance closed it), and a sign that this instance uses `key`: the store then keeps
+   * it in its periodic refresh.
+   */
+  closures(key: string): readonly StoreClosure[];
+  /**
+   * Asks for the fleet's half-open probe lease of `key` for `ms`: true when this instance may probe.
+   * Answers true when the store is down (the local breaker alone decides then).
+   */
+  tryLease(key: string, ms: number): boolean | Promise<boolean>;
+  /** Adds a listener for what the other instances closed and for the store going down or up. */
+  attach(listener: StoreListener): void;
+}
+
+/** A closure of a key's gate known to the store: `ms` from now, strict (a 429's) or not. */
+export interface StoreClosure {
+  readonly ms: number;
+  readonly strict: boolean;
+}
+
+/** What a store tells each wrapped fetch that uses it. */
+export interface StoreListener {
+  /** Another instance closed `key`'s gate for `ms` from now. */
+  closed(key: string, ms: number, strict: boolean): void;
+  /** The store went down (`false`) or came back (`true`). */
+  status(up: boolean): void;
+}
+
+/**
+ * The default store: this process alone. Every method is synchronous and does nothing; `wrapFetch`
+ * passes no hook to the gates and breakers of a store that is not shared, so a single process pays
+ * no await and no allocation on its calls for the store's existence.
+ */
+export const MEMORY_STORE: BreakwaterStore = {
+  shared: false,
+  up: true,
+  closeUntil() {},
+  closures: () => [],
+  tryLease: () => true,
+  attach() {},
+};

@@ -1,0 +1,7 @@
+export {
+  type RedisClientLike,
+  type RedisStore,
+  type RedisStoreOptions,
+  type RedisSubscriberLike,
+  redisStore,
+} from './redis-store.ts';

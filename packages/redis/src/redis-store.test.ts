@@ -1,0 +1,204 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type BreakwaterEvent, type WrappedFetch, wrapFetch } from '@breakwater/core';
+import { isConfigError } from '@breakwater/policies';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connectClient, type RedisServer, startRedis } from './redis-server.test-util.ts';
+import { type RedisStore, redisStore } from './redis-store.ts';
+
+/** A loopback upstream whose answer per path is the test's; every request's arrival time is kept. */
+async function upstream(answer: (path: string, res: ServerResponse, req: IncomingMessage) => void) {
+  const arrivals: { path: string; at: number }[] = [];
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    arrivals.push({ path, at: Date.now() });
+    answer(path, res, req);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    arrivals: (path: string) => arrivals.filter((a) => a.path === path),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Polls `condition` every 10 ms, for at most `ms`. */
+async function until(condition: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+let redis: RedisServer;
+let server: Awaited<ReturnType<typeof upstream>>;
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  let throttled = 0;
+  server = await upstream((path, res) => {
+    if (path === '/throttled' && throttled++ === 0) res.writeHead(429, { 'retry-after': '1' }).end();
+    else if (path === '/throttled-while-down') res.writeHead(429, { 'retry-after': '3' }).end();
+    else if (path === '/down') res.writeHead(503).end();
+    else res.writeHead(200).end('ok');
+  });
+});
+afterAll(async () => {
+  await server.close();
+  await redis.stop();
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** One "instance": its own node-redis client, store and wrapped fetch, as a process of a fleet has. */
+async function instance(prefix: string, options: Parameters<typeof wrapFetch>[1] = {}) {
+  const client = await connectClient(redis);
+  const store = redisStore({ client, prefix, refreshMs: 100 });
+  cleanups.push(
+    () => client.destroy(),
+    () => store.close(),
+  );
+  const events: BreakwaterEvent[] = [];
+  const fetch = wrapFetch(globalThis.fetch, { ...options, store, onEvent: (e) => events.push(e) });
+  return { fetch, store, events };
+}
+
+const key = (fetch: WrappedFetch) => fetch.breakers()[0];
+
+describe('redisStore', () => {
+  it('refuses bad options, naming them', () => {
+    expect(() => redisStore({} as never)).toThrow(/client/);
+    expect(() => redisStore({ client: {} as never })).toThrow(/client: must be a node-redis client/);
+    let error: unknown;
+    try {
+      redisStore({ client: { sendCommand: () => {}, duplicate: () => {} } as never, timeoutMs: 0 });
+    } catch (e) {
+      error = e;
+    }
+    expect(isConfigError(error)).toBe(true);
+    expect(String(error)).toMatch(/timeoutMs/);
+  });
+
+  it("a 429 seen by one instance holds the other's calls for its Retry-After, fleet-wide", async () => {
+    const a = await instance('t1:', { random: () => 0 });
+    const b = await instance('t1:', { random: () => 0 });
+    const url = `${server.origin}/throttled`;
+    const first = a.fetch(url);
+    await until(() => a.events.some((e) => e.type === 'throttled'), 2_000);
+    const throttledAt = server.arrivals('/throttled')[0]?.at ?? 0;
+    // B never called this key: it learns the closure from A through Redis, not from the upstream.
+    await until(() => b.store.closures(`default ${server.origin}`).length > 0, 2_000);
+    const second = await b.fetch(url);
+    expect(second.status).toBe(200);
+    expect((await first).status).toBe(200);
+    const fromB = server.arrivals('/throttled').slice(1);
+    // Nothing reached the upstream inside the announced second, from either instance.
+    for (const { at } of fromB) expect(at - throttledAt).toBeGreaterThanOrEqual(900);
+    expect(key(b.fetch)).toMatchObject({ sharing: 'shared' });
+  });
+
+  it('one half-open probe per interval for both instances', async () => {
+    const policy = {
+      breaker: { minimumCalls: 1, failureRatio: 0.5, halfOpenAfterMs: 300 },
+      retry: { maxAttempts: 1 },
+      throttle: { enabled: false },
+    };
+    const a = await instance('t2:', { policy });
+    const b = await instance('t2:', { policy });
+    const url = `${server.origin}/down`;
+    await a.fetch(url);
+    await b.fetch(url);
+    expect([key(a.fetch)?.state, key(b.fetch)?.state]).toEqual(['open', 'open']);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    const before = server.arrivals('/down').length;
+    const results = await Promise.allSettled([a.fetch(url), b.fetch(url), a.fetch(url), b.fetch(url)]);
+    expect(server.arrivals('/down').length - before).toBe(1);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) {
+      if (r.status === 'rejected') expect(r.reason).toMatchObject({ name: 'BrokenCircuitError' });
+    }
+  });
+
+  it('Redis killed: calls go on without added wait, store-down then store-up, sharing local meanwhile', async () => {
+    const policy = {
+      breaker: { minimumCalls: 1, failureRatio: 0.5, halfOpenAfterMs: 200 },
+      retry: { maxAttempts: 1 },
+    };
+    // Two keys: the healthy one's calls, and the down one's probe.
+    const a = await instance('t3:', { policy, endpoints: [{ name: 'down', match: '*/down' }] });
+    const ok = `${server.origin}/ok`;
+    const down = `${server.origin}/down`;
+    await a.fetch(ok);
+    await a.fetch(down);
+    expect(a.fetch.breakers().find((s) => s.key.startsWith('down'))?.state).toBe('open');
+    await redis.kill();
+    await until(() => a.events.some((e) => e.type === 'store-down'), 2_000);
+    expect(a.fetch.breakers().every((s) => s.sharing === 'local')).toBe(true);
+
+    // The probe of an open breaker goes out on the local breaker's word: no lease to wait for.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const before = server.arrivals('/down').length;
+    const started = Date.now();
+    expect((await a.fetch(down)).status).toBe(503);
+    expect(server.arrivals('/down').length - before).toBe(1);
+    const durations: number[] = [Date.now() - started];
+    for (let i = 0; i < 10; i++) {
+      const t = Date.now();
+      expect((await a.fetch(ok)).status).toBe(200);
+      durations.push(Date.now() - t);
+    }
+    // Loopback calls take a few ms; the store's 50 ms command timeout must not be among them (a
+    // loaded 2-core machine can stretch one call, hence the bound on the median and the max apart).
+    durations.sort((x, y) => x - y);
+    expect(durations[Math.floor(durations.length / 2)]).toBeLessThan(50);
+    expect(durations.at(-1)).toBeLessThan(500);
+
+    // A 429 while Redis is down closes the gate here; no one else can be told until Redis is back.
+    expect((await a.fetch(`${server.origin}/throttled-while-down`)).status).toBe(429);
+
+    await redis.restart();
+    await until(() => a.events.some((e) => e.type === 'store-up'), 5_000);
+    expect(a.events.filter((e) => e.type.startsWith('store-')).map((e) => e.type)).toEqual([
+      'store-down',
+      'store-up',
+    ]);
+    expect(a.fetch.breakers().every((s) => s.sharing === 'shared')).toBe(true);
+
+    // The restarted Redis lost its scripts: the next probe's lease is taken all the same (EVAL after
+    // NOSCRIPT), and is in Redis for the other instances to see.
+    const probeAt = a.fetch.breakers().find((s) => s.key.startsWith('down'))?.nextProbeAt ?? 0;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, probeAt - Date.now()) + 20));
+    await a.fetch(down);
+    const raw = await connectClient(redis);
+    cleanups.push(() => raw.destroy());
+    expect(await raw.pTTL(`t3:probe:down ${server.origin}`)).toBeGreaterThan(0);
+    // The closure made while Redis was down was written back when it returned.
+    expect(await raw.pTTL(`t3:gate:strict:default ${server.origin}`)).toBeGreaterThan(0);
+  });
+
+  it('a closure that pub/sub did not carry reaches the instances by the periodic refresh', async () => {
+    const b = await instance('t4:');
+    await b.fetch(`${server.origin}/ok`);
+    expect(key(b.fetch)?.throttledUntil).toBeNull();
+    // Written as an instance whose message was lost would have left it: the key, no PUBLISH.
+    const raw = await connectClient(redis);
+    cleanups.push(() => raw.destroy());
+    const written = Date.now();
+    await raw.set(`t4:gate:strict:default ${server.origin}`, 'elsewhere', { PX: 1_500 });
+    await until(() => key(b.fetch)?.throttledUntil != null, 1_000);
+    const until_ = key(b.fetch)?.throttledUntil ?? 0;
+    expect(until_ - written).toBeGreaterThan(1_000);
+    expect(until_ - written).toBeLessThanOrEqual(1_600);
+  });
+});
+
+// Typed use with a real client: the package's structural client type accepts node-redis's.
+export type Accepts = RedisStore;
