@@ -165,6 +165,25 @@ describe('breakwaterKy: breakers', () => {
   });
 });
 
+describe('breakwaterKy: isolating an endpoint by hand', () => {
+  it('isolate() refuses calls without a request until reset(), as wrapFetch does', async () => {
+    server.script('/maintenance', { status: 200 });
+    const api = breakwaterKy({
+      endpoints: [{ name: 'maintenance', match: '*/maintenance' }],
+      kyOptions: { baseUrl: server.origin },
+    });
+    const key = `maintenance ${server.origin}`;
+    api.isolate(key);
+    await expect(api.get('maintenance')).rejects.toBeInstanceOf(BrokenCircuitError);
+    expect(server.count('/maintenance')).toBe(0);
+    expect(api.breakers()).toMatchObject([{ key, state: 'isolated' }]);
+    api.reset(key);
+    expect((await api.get('maintenance')).status).toBe(200);
+    expect(server.count('/maintenance')).toBe(1);
+    expect(() => api.isolate('no-such-rule https://example.com')).toThrow(TypeError);
+  });
+});
+
 describe('breakwaterKy: options', () => {
   it('rejects ky retry settings, with the path and what to use instead', () => {
     const bad = { kyOptions: { retry: 3 } } as unknown as Parameters<typeof breakwaterKy>[0];

@@ -14,9 +14,10 @@
  */
 import { type Check, describeValue, func, integerAtLeast, refuse, type Shape } from '@breakwater/policies';
 import kyDefault, { type KyInstance, type Options as KyOptions } from 'ky';
+import type { ManualControl } from './manual-control.ts';
 import { checkOptions } from './options.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
-import { WRAP_FETCH_OPTIONS, type WrapFetchOptions, wrapFetch } from './wrap-fetch.ts';
+import { WRAP_FETCH_OPTIONS, type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
 
 /** Options of {@link breakwaterKy}: those of `wrapFetch` (but `throwHttpErrors`, which is ky's), plus ky's. */
 export interface BreakwaterKyOptions extends Omit<WrapFetchOptions, 'throwHttpErrors'> {
@@ -33,11 +34,15 @@ export interface BreakwaterKyOptions extends Omit<WrapFetchOptions, 'throwHttpEr
   readonly forcedRetries?: number;
 }
 
-/** A ky instance that goes through breakwater, plus a view of its breakers. */
-export type BreakwaterKyInstance = KyInstance & {
-  /** A snapshot of every live endpoint's breaker. */
-  breakers(): BreakerSnapshot[];
-};
+/**
+ * A ky instance that goes through breakwater, plus a view of its breakers and their manual control
+ * (`isolate`, `reset`: see `wrapFetch`).
+ */
+export type BreakwaterKyInstance = KyInstance &
+  ManualControl & {
+    /** A snapshot of every live endpoint's breaker. */
+    breakers(): BreakerSnapshot[];
+  };
 
 const kyInstance: Check = (value, path) => {
   if (typeof value !== 'function' || typeof (value as Partial<KyInstance>).extend !== 'function') {
@@ -82,7 +87,7 @@ const KY_OPTIONS: Shape = {
  * - ky's `HTTPError` (with `throwHttpErrors`, ky's default) is thrown for the final non-2xx response.
  *   breakwater's own errors (`BrokenCircuitError`, `TimeoutError`, ...) pass through ky as they are.
  *
- * Calling `.extend()` on the result keeps breakwater but not `breakers()`; a later `retry` option
+ * Calling `.extend()` on the result keeps breakwater but not `breakers()`, `isolate()` or `reset()`; a later `retry` option
  * there turns ky's retry back on, so leave it out.
  *
  * @throws ConfigError when the options are invalid (including `kyOptions.retry` or `kyOptions.fetch`).
@@ -91,14 +96,13 @@ export function breakwaterKy(options: BreakwaterKyOptions = {}): BreakwaterKyIns
   checkOptions(options, KY_OPTIONS);
   const { ky = kyDefault, kyOptions = {}, fetch, forcedRetries = 2, ...wrapOptions } = options;
 
-  let breakers: () => BreakerSnapshot[] = () => [];
+  let wrapped: WrappedFetch | undefined;
   const instance = ky.extend((parent) => {
     const inner: FetchLike =
       fetch ??
       parent.fetch ??
       ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
-    const wrapped = wrapFetch(inner, wrapOptions);
-    breakers = wrapped.breakers;
+    wrapped = wrapFetch(inner, wrapOptions);
     return {
       timeout: false,
       ...kyOptions,
@@ -106,5 +110,14 @@ export function breakwaterKy(options: BreakwaterKyOptions = {}): BreakwaterKyIns
       retry: { limit: forcedRetries, shouldRetry: () => false },
     };
   });
-  return Object.assign(instance, { breakers: () => breakers() });
+  // ky builds the options (and so the wrapped fetch) when it extends, before this line runs.
+  const control = (): WrappedFetch => {
+    if (!wrapped) throw new Error('breakwater: the ky instance has not built its fetch yet');
+    return wrapped;
+  };
+  return Object.assign(instance, {
+    breakers: () => wrapped?.breakers() ?? [],
+    isolate: (key: string) => control().isolate(key),
+    reset: (key: string) => control().reset(key),
+  });
 }
