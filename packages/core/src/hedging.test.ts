@@ -10,13 +10,21 @@ import { wrapFetch } from './wrap-fetch.ts';
 const URL_ = 'https://api.example.com/v1/items';
 
 /** Answers call n (from 0) with `answers[n]` after its delay, or rejects with the signal's reason on abort. */
-function timedFetch(...answers: Array<{ afterMs: number; status?: number; body?: string }>) {
+function timedFetch(
+  ...answers: Array<{ afterMs: number; status?: number; body?: string; headers?: HeadersInit }>
+) {
   const fetch = fakeFetch((call: RecordedCall) => {
     const n = fetch.calls.length - 1;
     const answer = answers[Math.min(n, answers.length - 1)] ?? { afterMs: 0 };
     return new Promise<Response>((resolve, reject) => {
       const timer = setTimeout(
-        () => resolve(new Response(answer.body ?? `answer ${n + 1}`, { status: answer.status ?? 200 })),
+        () =>
+          resolve(
+            new Response(answer.body ?? `answer ${n + 1}`, {
+              status: answer.status ?? 200,
+              ...(answer.headers ? { headers: answer.headers } : {}),
+            }),
+          ),
         answer.afterMs,
       );
       call.signal?.addEventListener('abort', () => {
@@ -188,6 +196,27 @@ describe('hedging (fake timers)', () => {
     expect((await slow).status).toBe(200);
     expect(fetch.calls).toHaveLength(2);
     expect(events.some((e) => e.type === 'hedge')).toBe(false);
+  });
+
+  it('does not hedge while the throttle gate is closed', async () => {
+    const fetch = timedFetch(
+      { afterMs: 3000 },
+      { afterMs: 0, status: 429, headers: { 'Retry-After': '5' } },
+      { afterMs: 0 },
+    );
+    const { wrapped, events } = hedgingFetch(fetch);
+    const slow = wrapped(URL_);
+    await vi.advanceTimersByTimeAsync(100);
+    const throttled = wrapped(URL_);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(events.some((e) => e.type === 'throttled')).toBe(true);
+    // The slow attempt passes its hedging delay (1000 ms) while the gate is closed (until 5.1 s).
+    await vi.advanceTimersByTimeAsync(2890);
+    expect((await slow).status).toBe(200);
+    expect(fetch.calls).toHaveLength(2);
+    expect(events.some((e) => e.type === 'hedge')).toBe(false);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect((await throttled).status).toBe(200);
   });
 
   it('ends at the total deadline with every hedged attempt aborted', async () => {
