@@ -102,4 +102,16 @@ describe('the output folder', () => {
     expect(lines.at(-1)).toMatch(/^targets: \d+ met, \d+ missed/);
     expect(run.stderr.split('\n')[0]).toBe('bench: loading the clients…');
   }, 60_000);
+
+  it('refuses a bad argument with what was wrong and the usage, no stack, exit code 2', () => {
+    const run = spawnSync(
+      process.execPath,
+      ['--conditions=@breakwater/source', 'src/main.ts', '--scenario', 'nope'],
+      { cwd: BENCH_DIR, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('bench: unknown scenario "nope"; known: outage,');
+    expect(run.stderr).toContain('usage: pnpm bench');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  }, 30_000);
 });

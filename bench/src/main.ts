@@ -79,7 +79,15 @@ async function writeResults(
 }
 
 async function main(): Promise<void> {
-  const plan = parseCommandLine(process.argv.slice(2));
+  let plan: Plan | null;
+  try {
+    plan = parseCommandLine(process.argv.slice(2));
+  } catch (error) {
+    // Bad arguments: what was wrong and the usage, not a stack.
+    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   if (!plan) {
     process.stdout.write(USAGE);
     return;
