@@ -1,86 +1,42 @@
 /**
- * `pnpm bench [--scenario name[,name]] [--client name[,name]] [--scale n] [--no-overhead]`
+ * `pnpm bench [--scenario name[,name]] [--client name[,name]] [--scale n] [--no-overhead] [--publish]`
  *
  * With no filter it runs every scenario with every client, then the overhead benchmark, and writes
- * bench/results/ (latest.json, report.md, one SVG per scenario). A filtered or scaled run writes to
- * bench/results/partial/ instead, so it never overwrites the committed full run.
+ * bench/out/ (latest.json, report.md, one SVG per scenario); a filtered or scaled run writes
+ * bench/out/partial/. Both are git-ignored: a run leaves the clone unchanged. `--publish` (a full run
+ * only) writes bench/results/ instead, the committed report the READMEs link. See cli.ts.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import type { Plan } from './cli.ts';
 import type { ClientSpec } from './client.ts';
-import { CLIENTS, cockatielBare } from './clients.ts';
-import { type OverheadResult, runOverhead } from './overhead.ts';
-import { formatProgress, ProgressLine } from './progress.ts';
-import { markdownReport, type ReportMeta, terminalReport } from './report.ts';
-import { runScenario, type ScenarioResult } from './run-scenario.ts';
-import { SCENARIOS, type Scenario } from './scenarios.ts';
-import { renderScenarioSvg } from './svg.ts';
-import { checkTargets, type TargetCheck } from './targets.ts';
+import type { OverheadResult } from './overhead.ts';
+import { ProgressReporter, planned } from './progress.ts';
+import type { ReportMeta } from './report.ts';
+import type { ScenarioResult } from './run-scenario.ts';
+import type { TargetCheck } from './targets.ts';
 
-function pickByName<T extends { readonly name: string }>(
-  all: readonly T[],
-  wanted: string[] | undefined,
-  what: string,
-): T[] {
-  if (!wanted || wanted.length === 0) return [...all];
-  const names = wanted.flatMap((w) => w.split(',')).filter((w) => w !== '');
-  return names.map((name) => {
-    const found = all.find((x) => x.name === name);
-    if (!found) throw new Error(`unknown ${what} "${name}"; known: ${all.map((x) => x.name).join(', ')}`);
-    return found;
-  });
-}
+// Loading the clients and the core from source takes a second or two: the first line comes before it,
+// and the modules that need them are imported after it.
+process.stderr.write('bench: loading the clients…\n');
+const { parseCommandLine, USAGE } = await import('./cli.ts');
+const { CLIENTS, cockatielBare } = await import('./clients.ts');
+const { consoleSummary } = await import('./console.ts');
+const { runOverhead } = await import('./overhead.ts');
+const { markdownReport } = await import('./report.ts');
+const { runScenario } = await import('./run-scenario.ts');
+const { renderScenarioSvg } = await import('./svg.ts');
+const { checkTargets } = await import('./targets.ts');
 
-/** What the command line asks for; null when it asks for the usage line. */
-interface Plan {
-  readonly scenarios: readonly Scenario[];
-  readonly clients: readonly ClientSpec[];
-  readonly scale: number;
-  readonly withOverhead: boolean;
-  readonly outDir: string;
-}
-
-function parseCommandLine(args: readonly string[]): Plan | null {
-  const { values } = parseArgs({
-    args: args.filter((a) => a !== '--'),
-    options: {
-      scenario: { type: 'string', multiple: true },
-      client: { type: 'string', multiple: true },
-      scale: { type: 'string' },
-      overhead: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowNegative: true,
-  });
-  if (values.help) return null;
-  const scenarios = pickByName(SCENARIOS, values.scenario, 'scenario');
-  const clients = pickByName(CLIENTS, values.client, 'client');
-  const scale = values.scale === undefined ? 1 : Number(values.scale);
-  if (!(scale > 0 && scale <= 1)) throw new RangeError(`--scale must be in (0, 1], got ${values.scale}`);
-  const full = values.scenario === undefined && values.client === undefined && scale === 1;
-  const here = dirname(fileURLToPath(import.meta.url));
-  return {
-    scenarios,
-    clients,
-    scale,
-    withOverhead: values.overhead ?? full,
-    outDir: join(here, '..', 'results', full ? '' : 'partial'),
-  };
-}
-
-async function runScenarios(plan: Plan, progress: ProgressLine): Promise<ScenarioResult[]> {
+async function runScenarios(plan: Plan, progress: ProgressReporter): Promise<ScenarioResult[]> {
   const { scenarios, clients, scale } = plan;
   const results: ScenarioResult[] = [];
   for (const [i, scenario] of scenarios.entries()) {
     const wallStart = performance.now();
-    const result = await runScenario(scenario, clients, {
-      scale,
-      onProgress: (p) => progress.update(formatProgress(p, i + 1, scenarios.length)),
-    });
+    progress.scenario(i);
+    const result = await runScenario(scenario, clients, { scale, onProgress: (p) => progress.update(p) });
     results.push(result);
     progress.log(
       `[${i + 1}/${scenarios.length}] ${scenario.name} done (${(result.durationMs / 1000).toFixed(1)} s scripted, ${((performance.now() - wallStart) / 1000).toFixed(1)} s with drain)`,
@@ -92,9 +48,9 @@ async function runScenarios(plan: Plan, progress: ProgressLine): Promise<Scenari
 /** The overhead of the chosen clients, raw fetch first (added when not chosen) and cockatiel bare last. */
 async function runOverheadOf(
   clients: readonly ClientSpec[],
-  progress: ProgressLine,
+  progress: ProgressReporter,
 ): Promise<OverheadResult> {
-  progress.update('overhead: in-memory fetch, then loopback HTTP…');
+  progress.overhead();
   const overheadClients = [
     ...clients.filter((c) => c.name === 'fetch'),
     ...clients.filter((c) => c.name !== 'fetch'),
@@ -123,21 +79,30 @@ async function writeResults(
 }
 
 async function main(): Promise<void> {
-  const plan = parseCommandLine(process.argv.slice(2));
+  let plan: Plan | null;
+  try {
+    plan = parseCommandLine(process.argv.slice(2));
+  } catch (error) {
+    // Bad arguments: what was wrong and the usage, not a stack.
+    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   if (!plan) {
-    process.stdout.write(
-      `usage: pnpm bench [--scenario ${SCENARIOS.map((s) => s.name).join('|')}] [--client ${CLIENTS.map((c) => c.name).join('|')}] [--scale 0.2] [--no-overhead]\n`,
-    );
+    process.stdout.write(USAGE);
     return;
   }
   const began = performance.now();
-  const progress = new ProgressLine();
+  const progress = new ProgressReporter({
+    scenarios: plan.scenarios.map((s) => planned(s, plan.scale)),
+    overhead: plan.withOverhead,
+  });
+  progress.start();
   const results = await runScenarios(plan, progress);
   const overhead = plan.withOverhead ? await runOverheadOf(plan.clients, progress) : null;
   const totalMs = performance.now() - began;
   const targets = checkTargets(results, overhead);
-  progress.clear();
-  process.stdout.write(`${terminalReport(results, overhead, targets)}\n`);
+  progress.stop();
   const meta: ReportMeta = {
     date: new Date().toISOString(),
     node: process.versions.node,
@@ -146,7 +111,9 @@ async function main(): Promise<void> {
     clients: plan.clients.map((c) => ({ name: c.name, description: c.description })),
   };
   await writeResults(plan.outDir, results, overhead, targets, meta);
-  process.stdout.write(`\nwrote ${plan.outDir} in ${(totalMs / 1000).toFixed(1)} s\n`);
+  progress.log(`wrote ${relative(process.cwd(), plan.outDir)} in ${(totalMs / 1000).toFixed(1)} s`);
+  const report = relative(process.cwd(), join(plan.outDir, 'report.md'));
+  process.stdout.write(`${consoleSummary(results, targets, report).join('\n')}\n`);
 }
 
 main().catch((error: unknown) => {

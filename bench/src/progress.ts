@@ -1,37 +1,163 @@
 /**
- * The progress line on stderr: rewritten in place on a terminal, one line per scenario otherwise (CI logs).
+ * Progress on stderr from the first second: the scenario, the time elapsed and the time expected to
+ * remain (from the scenario table's durations). On a terminal one line is rewritten every second;
+ * elsewhere (CI logs, a pipe) a line at each scenario's start and end and at most one every
+ * `LOG_EVERY_MS` in between, so a log is not flooded.
  */
 import type { Progress } from './run-scenario.ts';
 
-export function formatProgress(p: Progress, index: number, count: number): string {
-  const pct = Math.min(100, Math.round((p.elapsedMs / p.durationMs) * 100));
-  const lanes = p.lanes.map((l) => `${l.client} ${l.settled}/${l.started}`).join(' · ');
-  return `[${index}/${count}] ${p.scenario} ${(p.elapsedMs / 1000).toFixed(1)}/${(p.durationMs / 1000).toFixed(0)} s ${pct}% · ${lanes}`;
+/**
+ * Wall time a scenario takes beyond its script (starting the servers, draining late calls): a full run
+ * took 131 s for 90 s of scripts and the overhead benchmark; a run at scale 0.3, 51 s for 27 s. The
+ * drain lasts as long as calls are held, which does not shrink with the scale.
+ */
+export const SCENARIO_EXTRA_MS = 3_000;
+/** Wall time of the overhead benchmark, for the estimate only. */
+export const OVERHEAD_ESTIMATE_MS = 15_000;
+/** Off a terminal, at most one progress line this often within a scenario. */
+export const LOG_EVERY_MS = 10_000;
+/** The widest line written off a terminal (the console's width budget). */
+export const MAX_WIDTH = 100;
+
+/** The part of a stream progress writes to (process.stderr, or a test's). */
+export interface ProgressStream {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
 }
 
-export class ProgressLine {
-  readonly #stream: NodeJS.WriteStream;
+/** What the run will do, scaled: the estimate of what remains is made from it. */
+export interface ProgressPlan {
+  readonly scenarios: readonly PlannedScenario[];
+  readonly overhead: boolean;
+}
+
+/** A scenario as progress shows it: its scripted duration and the wall time it is expected to take. */
+export interface PlannedScenario {
+  readonly name: string;
+  readonly durationMs: number;
+  readonly expectedMs: number;
+}
+
+/** A scenario of the table at `scale`, with the wall time it is expected to take. */
+export function planned(scenario: { name: string; durationMs: number }, scale: number): PlannedScenario {
+  const durationMs = scenario.durationMs * scale;
+  return { name: scenario.name, durationMs, expectedMs: durationMs + SCENARIO_EXTRA_MS };
+}
+
+const s = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+
+/** `text` cut to `width` columns, an ellipsis marking the cut. */
+export function fit(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+}
+
+export class ProgressReporter {
+  readonly #plan: ProgressPlan;
+  readonly #stream: ProgressStream;
+  readonly #now: () => number;
   readonly #tty: boolean;
+  readonly #began: number;
+  #index = -1;
+  #phaseStart: number;
+  #latest: Progress | null = null;
+  #lastLogged = Number.NEGATIVE_INFINITY;
+  #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(stream: NodeJS.WriteStream = process.stderr) {
+  /** `now` in ms; default `performance.now`. */
+  constructor(plan: ProgressPlan, stream: ProgressStream = process.stderr, now = () => performance.now()) {
+    this.#plan = plan;
     this.#stream = stream;
+    this.#now = now;
     this.#tty = stream.isTTY === true;
+    this.#began = now();
+    this.#phaseStart = this.#began;
   }
 
-  /** Replaces the line (on a terminal; elsewhere progress updates are dropped). */
-  update(text: string): void {
-    if (!this.#tty) return;
-    const width = this.#stream.columns ?? 120;
-    this.#stream.write(`\r\x1b[2K${text.length > width - 1 ? `${text.slice(0, width - 2)}…` : text}`);
+  /** Says what the run will do and how long it should take, then keeps the line fresh every second. */
+  start(): void {
+    const n = this.#plan.scenarios.length;
+    this.log(
+      `bench: ${n} scenario${n === 1 ? '' : 's'}${this.#plan.overhead ? ' and the overhead' : ''}, ~${s(this.remainingMs())} expected`,
+    );
+    this.#timer = setInterval(() => this.#tick(), 1_000);
+    this.#timer.unref();
   }
 
-  /** Prints a line that stays. */
+  /** Scenario `index` (0-based, in the plan's order) starts. */
+  scenario(index: number): void {
+    this.#index = index;
+    this.#phaseStart = this.#now();
+    this.#latest = null;
+    this.#lastLogged = Number.NEGATIVE_INFINITY;
+    this.#tick();
+  }
+
+  /** The run's own progress report for the running scenario (lanes' calls started and settled). */
+  update(progress: Progress): void {
+    this.#latest = progress;
+  }
+
+  /** The overhead benchmark starts. */
+  overhead(): void {
+    this.#index = this.#plan.scenarios.length;
+    this.#phaseStart = this.#now();
+    this.#latest = null;
+    this.#lastLogged = Number.NEGATIVE_INFINITY;
+    this.#tick();
+  }
+
+  /** Expected wall time left: the rest of the current step and every step after it. */
+  remainingMs(): number {
+    const { scenarios, overhead } = this.#plan;
+    const inPhase = this.#now() - this.#phaseStart;
+    let left = overhead ? OVERHEAD_ESTIMATE_MS : 0;
+    if (this.#index >= scenarios.length) return Math.max(0, left - inPhase);
+    for (const [i, sc] of scenarios.entries()) {
+      if (i < this.#index) continue;
+      left += i === this.#index ? Math.max(0, sc.expectedMs - inPhase) : sc.expectedMs;
+    }
+    return left;
+  }
+
+  /** The status line: step, scenario, time in it, elapsed, expected remaining, and the lanes' calls. */
+  line(): string {
+    const { scenarios } = this.#plan;
+    const elapsed = this.#now() - this.#began;
+    const inPhase = this.#now() - this.#phaseStart;
+    const times = `elapsed ${s(elapsed)} · ~${s(this.remainingMs())} left`;
+    if (this.#index < 0) return `bench: starting · ${times}`;
+    if (this.#index >= scenarios.length) return `overhead benchmark ${s(inPhase)} · ${times}`;
+    const sc = scenarios[this.#index];
+    const head = `[${this.#index + 1}/${scenarios.length}] ${sc?.name} ${s(inPhase)}/${s(sc?.durationMs ?? 0)}`;
+    const lanes = this.#latest?.lanes.map((l) => `${l.client} ${l.settled}/${l.started}`).join(' ');
+    return `${head} · ${times}${lanes ? ` · ${lanes}` : ''}`;
+  }
+
+  /** Prints a line that stays (the rewritten line, on a terminal, comes back on the next tick). */
   log(text: string): void {
-    if (this.#tty) this.#stream.write('\r\x1b[2K');
-    this.#stream.write(`${text}\n`);
+    this.#clearLine();
+    this.#stream.write(`${fit(text, MAX_WIDTH)}\n`);
   }
 
-  clear(): void {
+  /** Stops the ticking and clears the line. */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#clearLine();
+  }
+
+  #tick(): void {
+    if (this.#tty) {
+      const width = Math.min(this.#stream.columns ?? MAX_WIDTH, MAX_WIDTH);
+      this.#stream.write(`\r\x1b[2K${fit(this.line(), width - 1)}`);
+      return;
+    }
+    if (this.#now() - this.#lastLogged < LOG_EVERY_MS) return;
+    this.#lastLogged = this.#now();
+    this.#stream.write(`${fit(this.line(), MAX_WIDTH)}\n`);
+  }
+
+  #clearLine(): void {
     if (this.#tty) this.#stream.write('\r\x1b[2K');
   }
 }

@@ -2,7 +2,7 @@
  * The committed full run (bench/results/) rendered again by the code as it is: the charts, the targets
  * and the Markdown report must come out byte for byte as committed. It holds the renderers to their
  * output while they are restructured, and the committed files to the code that claims to produce them
- * (a change to what they show reruns `pnpm bench` and commits the new results with it).
+ * (a change to what they show reruns `pnpm bench --publish` and commits the new results with it).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
