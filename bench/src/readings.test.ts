@@ -90,6 +90,19 @@ describe('the reading under a chart', () => {
     );
   });
 
+  it('tells the second better peer by what it sent even when its own p99 passed a second (a loaded machine)', () => {
+    const loaded = scenario(
+      outage.lanes.map((l) =>
+        l.client === 'fetch' && l.metrics
+          ? { ...l, metrics: { ...l.metrics, latency: { p50: 26, p95: 900, p99: 1_307 } } }
+          : l,
+      ),
+    );
+    expect(readingOf(loaded)).toContain(
+      "fetch's (45.5 %) from sending every call upstream (x1.00 requests per call against x0.32) where breakwater's breaker rejected 600 calls untried.",
+    );
+  });
+
   it('does not call a return slower when breakwater came back with its peers', () => {
     const quick = scenario([
       lane('fetch', { recoveryMs: 4 }),
@@ -148,6 +161,19 @@ describe('the reading under a chart', () => {
     expect(readingOf(flap)).toContain(
       "cockatiel got as much through sooner, p99 336 ms against breakwater's 1.6 s.",
     );
+  });
+
+  it('where nothing else stands out, still says how it compares: the quickest as successful, or none as successful', () => {
+    const even = scenario([
+      lane('p-retry', { latency: { p50: 3, p95: 900, p99: 3_000 } }),
+      lane('ky', { successRate: 0.996, latency: { p50: 3, p95: 900, p99: 2_000 } }),
+      lane('breakwater', { latency: { p50: 3, p95: 900, p99: 1_700 } }),
+    ]);
+    expect(readingOf(even)).toContain(
+      "No other client got more through; of those that got as much, ky had the lowest p99, 2.0 s against breakwater's 1.7 s.",
+    );
+    const alone = scenario([lane('fetch', { successRate: 0.5 }), lane('breakwater', {})]);
+    expect(readingOf(alone)).toContain('No other client got as much through.');
   });
 
   it('is empty where breakwater did not run, and formats durations for reading', () => {

@@ -114,7 +114,7 @@ function limiter(subject: Named, peers: readonly Named[]): string | null {
  * sent upstream that breakwater's breaker rejected untried. Otherwise a peer as successful but quicker,
  * or the one that loaded the server most.
  */
-function trade(subject: Named, peers: readonly Named[]): string | null {
+function trade(subject: Named, peers: readonly Named[]): string {
   const { m } = subject;
   const better = [...peers]
     .filter((p) => p.m.successRate > m.successRate + SAME_SUCCESS)
@@ -123,7 +123,9 @@ function trade(subject: Named, peers: readonly Named[]): string | null {
   const isWaiting = (p: Named): boolean =>
     p.m.latency.p99 >= 1000 && p.m.latency.p99 >= WAITING_FACTOR * m.latency.p99;
   const waiting = better.find(isWaiting);
-  const other = better.find((p) => !isWaiting(p));
+  // The next peer is told apart by what it sent, whatever its latency: on a loaded machine a raw
+  // fetch's p99 can pass a second too, without it having waited for anything.
+  const other = better.find((p) => p !== waiting);
   const clauses: string[] = [];
   if (waiting) {
     clauses.push(
@@ -147,16 +149,19 @@ const loadClause = (peer: Named, m: Metrics): string =>
     ? `, and from sending ${amp(peer.m)} requests per call against ${amp(m)}`
     : '';
 
-/** Where no peer got more through: a peer as successful but quicker, or the peer that loaded the server most. */
-function slowerAtSameSuccess(subject: Named, peers: readonly Named[]): string | null {
+/**
+ * Where no peer got more through: a peer as successful but quicker, the peer that loaded the server
+ * most, or else the quickest of those as successful.
+ */
+function slowerAtSameSuccess(subject: Named, peers: readonly Named[]): string {
   const { m } = subject;
-  const quicker = peers
+  const same = peers
     .filter((p) => p.m.successRate >= m.successRate - SAME_SUCCESS)
-    .filter((p) => p.m.latency.p99 * WAITING_FACTOR <= m.latency.p99)
-    .sort((a, b) => a.m.latency.p99 - b.m.latency.p99)[0];
-  if (quicker) {
+    .sort((a, b) => a.m.latency.p99 - b.m.latency.p99);
+  const quickest = same[0];
+  if (quickest && quickest.m.latency.p99 * WAITING_FACTOR <= m.latency.p99) {
     return (
-      `${quicker.client} got as much through sooner, p99 ${duration(quicker.m.latency.p99)} against breakwater's ` +
+      `${quickest.client} got as much through sooner, p99 ${duration(quickest.m.latency.p99)} against breakwater's ` +
       `${duration(m.latency.p99)}.`
     );
   }
@@ -164,5 +169,9 @@ function slowerAtSameSuccess(subject: Named, peers: readonly Named[]): string | 
   if (loudest && loudest.m.amplification >= MORE_LOAD_FACTOR * m.amplification) {
     return `No other client got more through; ${loudest.client} sent the most, ${amp(loudest.m)} requests per call.`;
   }
-  return null;
+  if (!quickest) return 'No other client got as much through.';
+  return (
+    `No other client got more through; of those that got as much, ${quickest.client} had the lowest p99, ` +
+    `${duration(quickest.m.latency.p99)} against breakwater's ${duration(m.latency.p99)}.`
+  );
 }
