@@ -5,6 +5,7 @@
 import { DEFAULT_POLICY } from '@breakwater/policies';
 import { earlyPerCoolDown } from './metrics.ts';
 import type { OverheadResult, OverheadRow } from './overhead.ts';
+import { readingOf } from './readings.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 import { budgetBound, type TargetCheck } from './targets.ts';
 
@@ -341,9 +342,10 @@ function scenarioSection(result: ScenarioResult): string[] {
     '',
     `![${result.name}](${result.name}.svg)`,
     '',
-    markdownTable(HEADER, scenarioRows(result)),
-    '',
   ];
+  const reading = readingOf(result);
+  if (reading) parts.push(`*Reading:* ${reading}`, '');
+  parts.push(markdownTable(HEADER, scenarioRows(result)), '');
   const notRun = notRunLines(result);
   if (notRun.length > 0) parts.push(...notRun.map((line) => `- ${line}`), '');
   const limiter = limiterRows(result);

@@ -17,7 +17,14 @@ import {
   tenantRates,
 } from './scenarios.ts';
 import type { Phase } from './schedule.ts';
-import { bin, runsFromTransitions, type StateRun, StateTimeline } from './timeline.ts';
+import {
+  bin,
+  type LatencyBins,
+  latencyBins,
+  runsFromTransitions,
+  type StateRun,
+  StateTimeline,
+} from './timeline.ts';
 
 /** Breaker states are sampled this often (ms), whatever the scale. */
 export const SAMPLE_EVERY_MS = 50;
@@ -33,6 +40,8 @@ export interface LaneResult {
   readonly bins?: Readonly<Record<Outcome, number[]>>;
   /** Requests reaching the server per bucket. */
   readonly upstreamBins?: number[];
+  /** p50 and p99 latency of the logical calls started in each bucket. */
+  readonly latencyBins?: LatencyBins;
   /** Breaker runs sampled every 50 ms from the library's state. */
   readonly sampledRuns?: readonly StateRun[];
   /** Breaker runs from the library's own events (exact; empty when it has none). */
@@ -325,6 +334,7 @@ function collectLane(scenario: Scenario, r: Running, window: RunWindow, bucketMs
       scenario.durationMs,
     ),
     upstreamBins: upstream.all,
+    latencyBins: latencyBins(records, bucketMs, scenario.durationMs),
     sampledRuns,
     eventRuns,
     events: { ...r.client.events() },

@@ -1,6 +1,8 @@
 /**
  * One hand-written SVG per scenario: a lane per client with the rate of logical calls stacked by
- * outcome, the upstream request rate as a line, and a band per breaker showing its state over time.
+ * outcome, the upstream request rate as a line (every lane on one scale that fits the highest rate, so
+ * amplification compares across lanes), a strip of p50/p99 latency per bucket on a log scale, and,
+ * for a client that has breakers in a scenario that keeps them on, a band per breaker showing its state.
  * White background and dark text, so it reads the same on GitHub's light and dark themes.
  */
 import type { BreakerState } from './client.ts';
@@ -29,7 +31,12 @@ const LEFT = 120;
 const RIGHT = 16;
 const PLOT_W = WIDTH - LEFT - RIGHT;
 const CHART_H = 54;
+const LATENCY_H = 28;
 const BAND_H = 9;
+/** The latency strip's floor (ms): loopback calls below it would stretch the scale for nothing. */
+const LATENCY_FLOOR_MS = 1;
+
+export const LATENCY_COLORS = { p50: '#1f5fa8', p99: '#b5179e' } as const;
 const LANE_GAP = 16;
 
 const esc = (s: string): string =>
@@ -99,8 +106,10 @@ interface Chart {
   /** Buckets of start time in the run. */
   readonly n: number;
   readonly bucketsPerSecond: number;
-  /** Calls per second at the top of a lane. */
+  /** Calls or requests per second at the top of a lane: the same for every lane. */
   readonly yMaxRate: number;
+  /** Latency (ms) at the top of the latency strip, a power of ten; the bottom is LATENCY_FLOOR_MS. */
+  readonly latencyMaxMs: number;
   /** x of a time (ms from the start), clamped to the run. */
   readonly tx: (t: number) => number;
   /** x of the start of bucket i. */
@@ -112,15 +121,33 @@ function chartOf(result: ScenarioResult): Chart {
   const bucketsPerSecond = 1000 / result.bucketMs;
   const tx = (t: number): number => LEFT + (Math.min(Math.max(t, 0), duration) / duration) * PLOT_W;
   const n = Math.ceil(duration / result.bucketMs);
-  // Scaled to the offered load with headroom; an upstream rate above it (retry storms) is clipped at the top.
-  const yMaxRate = Math.ceil((1.5 * mostCallsInABucket(result, n) * bucketsPerSecond) / 10) * 10;
-  return { result, duration, n, bucketsPerSecond, yMaxRate, tx, bx: (i) => tx(i * result.bucketMs) };
+  // One scale for every lane, fitting the highest calls or upstream rate of any: a retry storm shows
+  // at its height, and one lane's amplification reads against another's.
+  const yMaxRate = niceCeil(mostInABucket(result, n) * bucketsPerSecond);
+  return {
+    result,
+    duration,
+    n,
+    bucketsPerSecond,
+    yMaxRate,
+    latencyMaxMs: latencyCeiling(result),
+    tx,
+    bx: (i) => tx(i * result.bucketMs),
+  };
 }
 
-/** The most logical calls any lane started in one bucket, at least 1. */
-function mostCallsInABucket(result: ScenarioResult, n: number): number {
+/** The smallest of 1, 2, 5 x 10^k at or above `v` (at least 1). */
+export function niceCeil(v: number): number {
+  let decade = 1;
+  while (decade * 10 < v) decade *= 10;
+  return [1, 2, 5, 10].map((m) => m * decade).find((c) => c >= v) ?? decade * 10;
+}
+
+/** The most logical calls started, or requests reaching the server, in one bucket of any lane; at least 1. */
+function mostInABucket(result: ScenarioResult, n: number): number {
   let most = 1;
   for (const lane of result.lanes) {
+    for (const v of lane.upstreamBins ?? []) most = Math.max(most, v);
     if (!lane.bins) continue;
     for (let i = 0; i < n; i++) {
       most = Math.max(
@@ -131,6 +158,17 @@ function mostCallsInABucket(result: ScenarioResult, n: number): number {
   }
   return most;
 }
+
+/** The power of ten at or above every lane's highest bucket p99, at least 100 ms. */
+function latencyCeiling(result: ScenarioResult): number {
+  let most = 100;
+  for (const lane of result.lanes) for (const v of lane.latencyBins?.p99 ?? []) most = Math.max(most, v ?? 0);
+  return 10 ** Math.ceil(Math.log10(most));
+}
+
+/** Whether a lane draws breaker bands: only a client with breakers, in a scenario that keeps them on. */
+const hasBreakerBands = (result: ScenarioResult, lane: LaneResult): boolean =>
+  result.breakers && laneKeys(lane).length > 0;
 
 /** Renders the chart of one scenario result. */
 export function renderScenarioSvg(result: ScenarioResult): string {
@@ -194,8 +232,7 @@ function laneChart(chart: Chart, lane: LaneResult, top: number): Block {
   }
   const m = lane.metrics;
   const base = top + CHART_H;
-  const yv = (v: number): number =>
-    base - Math.min((v * chart.bucketsPerSecond) / chart.yMaxRate, 1) * CHART_H;
+  const yv = (v: number): number => base - ((v * chart.bucketsPerSecond) / chart.yMaxRate) * CHART_H;
   const lines = [
     label,
     text(
@@ -206,14 +243,60 @@ function laneChart(chart: Chart, lane: LaneResult, top: number): Block {
     ),
     rect(LEFT, top, PLOT_W, CHART_H, 'fill="#fafafa" stroke="#e0e0e0"'),
     ...outcomeAreas(chart, lane.bins, yv, base),
+    text(LEFT + PLOT_W - 4, top + 10, 'font-size="8" text-anchor="end" fill="#555"', `${chart.yMaxRate}/s`),
   ];
   if (lane.upstreamBins) {
     lines.push(
       `<path d="${stepLine(lane.upstreamBins, chart.bx, yv)}" fill="none" stroke="#222" stroke-width="1"/>`,
     );
   }
-  const bands = breakerBands(chart, lane, base + 2);
-  return { lines: [...lines, ...bands.lines], bottom: bands.bottom + LANE_GAP - 2 };
+  const latency = latencyStrip(chart, lane, base + 2);
+  const bands = hasBreakerBands(chart.result, lane)
+    ? breakerBands(chart, lane, latency.bottom + 2)
+    : { lines: [], bottom: latency.bottom };
+  return { lines: [...lines, ...latency.lines, ...bands.lines], bottom: bands.bottom + LANE_GAP - 2 };
+}
+
+/** p50 and p99 of the calls started in each bucket, on a log scale from the floor to the ceiling. */
+function latencyStrip(chart: Chart, lane: LaneResult, top: number): Block {
+  const base = top + LATENCY_H;
+  const span = Math.log10(chart.latencyMaxMs / LATENCY_FLOOR_MS);
+  const yl = (ms: number): number =>
+    base - (Math.log10(Math.max(ms, LATENCY_FLOOR_MS) / LATENCY_FLOOR_MS) / span) * LATENCY_H;
+  const lines = [
+    rect(LEFT, top, PLOT_W, LATENCY_H, 'fill="#ffffff" stroke="#e0e0e0"'),
+    text(LEFT - 6, top + LATENCY_H / 2 + 3, 'font-size="8" text-anchor="end" fill="#555"', 'p50 / p99'),
+    text(LEFT + 2, top + 8, 'font-size="7" fill="#777"', latencyLabel(chart.latencyMaxMs)),
+    text(LEFT + 2, base - 2, 'font-size="7" fill="#777"', latencyLabel(LATENCY_FLOOR_MS)),
+  ];
+  for (const p of ['p99', 'p50'] as const) {
+    const d = gappedStepLine(lane.latencyBins?.[p] ?? [], chart.bx, yl);
+    if (d) lines.push(`<path d="${d}" fill="none" stroke="${LATENCY_COLORS[p]}" stroke-width="1.2"/>`);
+  }
+  return { lines, bottom: base };
+}
+
+const latencyLabel = (ms: number): string => (ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`);
+
+/** A step line through the buckets that have a value, broken where a bucket has none. */
+function gappedStepLine(
+  values: readonly (number | null)[],
+  x: (i: number) => number,
+  y: (v: number) => number,
+): string {
+  let d = '';
+  let prev: string | null = null;
+  values.forEach((v, i) => {
+    if (v === null || v === undefined) {
+      prev = null;
+      return;
+    }
+    const yv = r1(y(v));
+    d += prev === null ? `M${r1(x(i))},${yv}` : prev === yv ? '' : `V${yv}`;
+    d += `H${r1(x(i + 1))}`;
+    prev = yv;
+  });
+  return d;
 }
 
 /** The logical calls stacked by outcome, drawn top of the stack first so each area shows its own share. */
@@ -297,24 +380,37 @@ function legendRow(items: readonly LegendItem[], y: number): string[] {
 }
 
 function legend(chart: Chart, top: number): Block {
+  const { result } = chart;
   const outcomes = OUTCOMES.map((o): LegendItem => ({ color: OUTCOME_COLORS[o], label: o }));
-  const states = (['closed', 'open', 'half-open'] as const).map(
-    (s): LegendItem => ({ color: STATE_COLORS[s], label: `breaker ${s}` }),
+  const latency = (['p50', 'p99'] as const).map(
+    (p): LegendItem => ({ color: LATENCY_COLORS[p], label: `${p} latency`, line: true }),
   );
-  // The note gets a line of its own: beside the breaker legend it ran past the right edge.
+  const bands = result.lanes.some((lane) => hasBreakerBands(result, lane));
+  const states = bands
+    ? (['closed', 'open', 'half-open'] as const).map(
+        (s): LegendItem => ({ color: STATE_COLORS[s], label: `breaker ${s}` }),
+      )
+    : [];
+  // The notes get lines of their own: beside the legend rows they ran past the right edge.
   const noteY = top + 16 + 14;
   return {
     lines: [
       ...legendRow([...outcomes, { color: '#222', label: 'upstream req/s', line: true }], top),
-      ...legendRow(states, top + 16),
+      ...legendRow([...latency, ...states], top + 16),
       text(
         LEFT,
         noteY,
         'font-size="10" fill="#555"',
-        `lane height = ${chart.yMaxRate} calls/s (upstream clipped above) · logical calls by start time, ${chart.result.bucketMs} ms buckets · breaker sampled every ${SAMPLE_EVERY_MS} ms`,
+        `lane height = ${chart.yMaxRate} calls or requests/s, every lane · logical calls and their latency by start time, ${result.bucketMs} ms buckets`,
+      ),
+      text(
+        LEFT,
+        noteY + 13,
+        'font-size="10" fill="#555"',
+        `latency strip: log scale ${latencyLabel(LATENCY_FLOOR_MS)} to ${latencyLabel(chart.latencyMaxMs)}${bands ? ` · breaker sampled every ${SAMPLE_EVERY_MS} ms` : result.breakers ? '' : ' · breakers off in this scenario'}`,
       ),
     ],
-    bottom: noteY + 12,
+    bottom: noteY + 25,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bin, runsFromTransitions, StateTimeline, stateAt } from './timeline.ts';
+import { bin, latencyBins, runsFromTransitions, StateTimeline, stateAt } from './timeline.ts';
 
 describe('StateTimeline', () => {
   it('folds 50 ms samples into runs per breaker', () => {
@@ -83,5 +83,18 @@ describe('bin', () => {
         300,
       ),
     ).toThrow(RangeError);
+  });
+});
+
+describe('latencyBins', () => {
+  it('gives p50 and p99 of the calls started in each bucket, null where none started', () => {
+    const calls = [
+      ...Array.from({ length: 100 }, (_, i) => ({ start: 10, end: 10 + i + 1 })),
+      { start: 250, end: 5_250 },
+      { start: -5, end: 100 },
+      { start: 300, end: 301 },
+    ];
+    expect(latencyBins(calls, 100, 300)).toEqual({ p50: [50, null, 5_000], p99: [99, null, 5_000] });
+    expect(() => latencyBins(calls, 0, 300)).toThrow(RangeError);
   });
 });

@@ -104,3 +104,32 @@ export function bin<T, C extends string>(
   }
   return out;
 }
+
+/** p50 and p99 latency (ms) per bucket; null where the bucket has no call. */
+export interface LatencyBins {
+  readonly p50: (number | null)[];
+  readonly p99: (number | null)[];
+}
+
+/**
+ * Latency of the calls started in each `bucketMs` bucket over [0, durationMs): by start time, like the
+ * outcome bins, so a bucket's latency sits above the calls it belongs to.
+ */
+export function latencyBins(
+  calls: readonly { readonly start: number; readonly end: number }[],
+  bucketMs: number,
+  durationMs: number,
+): LatencyBins {
+  if (!(bucketMs > 0)) throw new RangeError(`bucketMs must be > 0, got ${bucketMs}`);
+  const n = Math.max(1, Math.ceil(durationMs / bucketMs));
+  const buckets = Array.from({ length: n }, (): number[] => []);
+  for (const c of calls) {
+    if (c.start >= 0 && c.start < durationMs) buckets[Math.floor(c.start / bucketMs)]?.push(c.end - c.start);
+  }
+  const rank = (values: number[], p: number): number | null => {
+    if (values.length === 0) return null;
+    return values[Math.max(1, Math.ceil((p / 100) * values.length)) - 1] as number;
+  };
+  const sorted = buckets.map((b) => b.sort((x, y) => x - y));
+  return { p50: sorted.map((b) => rank(b, 50)), p99: sorted.map((b) => rank(b, 99)) };
+}
