@@ -66,7 +66,7 @@ export class CircuitBreaker {
     this.key = key;
     this.emit = emit;
     this.fleet = fleet;
-    this.counts = new OpeningRule(policy, fleet?.counter(`breaker:${key}`, policy.windowMs));
+    this.counts = new OpeningRule(policy, fleet?.counter?.(`breaker:${key}`, policy.windowMs));
     this.slowCallMs = policy.slowCallMs;
     if (!policy.enabled) return;
     const breaker = circuitBreaker(

@@ -92,10 +92,10 @@ export class EndpointPipeline {
     this.breaker = new CircuitBreaker(key, policy.breaker, deps.emit, shared ? store : undefined);
     this.gate = new ThrottleGate(policy, deps.random, this.report, share);
     for (const { ms, strict } of store.closures(key)) this.gate.close(ms, strict);
-    // The in-memory store counts nothing for a fleet: its counter is undefined.
+    // The in-memory store has no counter: it counts nothing for a fleet.
     this.budget = new RetryBudget(
       policy.retryBudget,
-      store.counter(`budget:${key}`, policy.retryBudget.windowMs),
+      store.counter?.(`budget:${key}`, policy.retryBudget.windowMs),
     );
     this.live = new EndpointState(key, this.breaker, () => ({
       throttledUntil: this.gate.closedUntilMs,

@@ -47,7 +47,6 @@ export function fleetStore(): { instance(): BreakwaterStore; setUp(up: boolean):
             if (member !== self) for (const l of member.listeners) l.probeClosed(key);
           }
         },
-        counter: () => undefined,
         attach(listener) {
           self.listeners.push(listener);
         },

@@ -35,9 +35,9 @@ export interface BreakwaterStore {
   probeClosed(key: string): void;
   /**
    * This instance's share of the fleet's counts named `name` over the last `windowMs` (the retry
-   * budget's calls and retries, the breaker's calls and failures); undefined when nothing is shared.
+   * budget's calls and retries, the breaker's calls and failures). Absent when nothing is shared.
    */
-  counter(name: string, windowMs: number): FleetCounter | undefined;
+  counter?(name: string, windowMs: number): FleetCounter;
   /** Adds a listener for what the other instances closed and for the store going down or up. */
   attach(listener: StoreListener): void;
 }
@@ -88,6 +88,5 @@ export const MEMORY_STORE: BreakwaterStore = {
   closures: () => [],
   tryLease: () => true,
   probeClosed() {},
-  counter: () => undefined,
   attach() {},
 };
