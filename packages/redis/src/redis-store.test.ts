@@ -201,8 +201,15 @@ describe('redisStore', () => {
   });
 });
 
-/** Waits `ms`: what the other instances counted reaches this one by the 100 ms refresh. */
+/** Waits `ms`. */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `store`'s view of the breaker's fleet count holds `calls` calls of the other instances. */
+async function seen(store: RedisStore, calls: number): Promise<void> {
+  const counter = store.counter(`breaker:default ${server.origin}`, 10_000);
+  const others = () => counter.others().reduce((sum, o) => sum + o.calls, 0);
+  await until(() => others() === calls, 2_000);
+}
 
 describe('redisStore, fleet counts and the probe', () => {
   const noThrottle = { throttle: { enabled: false } };
@@ -243,7 +250,7 @@ describe('redisStore, fleet counts and the probe', () => {
       await fetch(down);
       await fetch(down);
     }
-    await sleep(400);
+    for (const { store } of fleet) await seen(store, 4);
     for (const { fetch } of [...fleet, { fetch: alone }]) await fetch(down);
     // 3 failures each: under minimumCalls alone, 9 for the fleet, every instance failing.
     expect(fleet.map(({ fetch }) => key(fetch)?.state)).toEqual(['open', 'open', 'open']);
@@ -271,7 +278,8 @@ describe('redisStore, fleet counts and the probe', () => {
     const c = await instance('t7:', { policy });
     for (let i = 0; i < 12; i++) await sick(`${server.origin}/ok`).catch(() => undefined);
     for (const { fetch } of [b, c]) for (let i = 0; i < 3; i++) await fetch(`${server.origin}/ok`);
-    await sleep(400);
+    await seen(b.store, 9);
+    await seen(c.store, 9);
     // The sick instance's breaker opened at its 6th failure. Pooled, B's window would then hold 7
     // failures in 13 calls (a share over 0.5): its own share is 1 in 4, and the sick one's volume is
     // still one vote.

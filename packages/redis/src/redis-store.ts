@@ -50,6 +50,8 @@ export interface RedisStoreOptions {
 
 /** What {@link redisStore} returns: a store for `wrapFetch`'s `store` option. */
 export interface RedisStore extends BreakwaterStore {
+  /** This instance's share of the fleet count `name`: one counter per name, flushed by the refresh. */
+  counter(name: string, windowMs: number): FleetCounter;
   /** Stops the refresh and closes the store's subscriber connection; the client stays the caller's. */
   close(): void;
 }
