@@ -11,6 +11,7 @@ import { BrokenCircuitError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { HalfOpenBackoff } from './half-open-backoff.ts';
 import { type Judged, OpeningRule } from './opening-rule.ts';
+import type { BreakwaterStore } from './store.ts';
 import type { BreakerState } from './types.ts';
 
 /**
@@ -53,19 +54,19 @@ export class CircuitBreaker {
   private isolatedAt: number | null = null;
   /** True while `close` drives cockatiel through isolation: those transitions are not reported. */
   private quiet = false;
-  /** The fleet's half-open probe lease (a shared store's); none for a lone process. */
-  private readonly lease: ((ms: number) => boolean | Promise<boolean>) | undefined;
+  /** A shared store, for the fleet's probe lease and counts; none for a lone process. */
+  private readonly fleet: BreakwaterStore | undefined;
 
   constructor(
     key: string,
     policy: BreakerPolicy,
     emit: (event: BreakwaterEvent) => void,
-    lease?: (ms: number) => boolean | Promise<boolean>,
+    fleet?: BreakwaterStore,
   ) {
     this.key = key;
     this.emit = emit;
-    this.lease = lease;
-    this.counts = new OpeningRule(policy);
+    this.fleet = fleet;
+    this.counts = new OpeningRule(policy, fleet?.counter?.(`breaker:${key}`, policy.windowMs));
     this.slowCallMs = policy.slowCallMs;
     if (!policy.enabled) return;
     const breaker = circuitBreaker(
@@ -86,7 +87,9 @@ export class CircuitBreaker {
     breaker.onHalfOpen(() => emit({ type: 'half-open', key, at: Date.now() }));
     breaker.onReset(() => {
       this.openedAt = null;
-      if (!this.quiet) emit({ type: 'reset', key, at: Date.now() });
+      if (this.quiet) return;
+      emit({ type: 'reset', key, at: Date.now() });
+      this.fleet?.probeClosed(key);
     });
     this.breaker = breaker;
   }
@@ -135,6 +138,16 @@ export class CircuitBreaker {
   }
 
   /**
+   * Another instance's probe succeeded: an open breaker here closes too (not one isolated by hand, nor
+   * one whose own probe is in flight, which decides for itself), and says so.
+   */
+  closedByFleet(): void {
+    if (this.hold !== undefined || this.breaker?.state !== CircuitState.Open) return;
+    this.close();
+    this.emit({ type: 'reset', key: this.key, at: Date.now() });
+  }
+
+  /**
    * Runs `run` through the breaker, which counts the result's verdict and, with `slowCallMs` set, its
    * duration (until `run` settles: for a fetch attempt, until the response headers). Rejects at once
    * with BrokenCircuitError while the breaker is open or isolated, and while a probe is in flight:
@@ -150,8 +163,9 @@ export class CircuitBreaker {
     // With a shared store, one probe per half-open interval for the whole fleet: a call due to probe
     // here probes only if this instance takes the fleet's lease (granted at once when the store is
     // down: the local breaker decides alone); else it is refused as if the breaker were still open.
-    if (probe && this.lease && this.openedAt !== null && Date.now() >= this.openedAt + this.openForMs) {
-      if (!(await this.lease(this.openForMs))) throw this.reject('circuit-open');
+    if (probe && this.fleet && this.openedAt !== null && Date.now() >= this.openedAt + this.openForMs) {
+      const lease = await this.fleet.tryLease(this.key, this.openForMs);
+      if (lease !== true) throw this.reject('circuit-open', lease);
       // Another call of this process may have become the probe while this one waited for the lease.
       if ((breaker.state as CircuitState) === CircuitState.HalfOpen) throw this.reject('half-open');
     }
@@ -208,11 +222,14 @@ export class CircuitBreaker {
     };
   }
 
-  private reject(cause: 'circuit-open' | 'half-open' | 'isolated'): BrokenCircuitError {
+  /** `leaseMs`: the time left of another instance's probe lease, which refused this call. */
+  private reject(cause: 'circuit-open' | 'half-open' | 'isolated', leaseMs?: number): BrokenCircuitError {
     const { nextProbeAt } = this.snapshot();
     // An isolation ends only by hand: no time to tell (and an event's Infinity would not survive JSON).
     const retryAfterMs =
-      cause === 'isolated' ? Infinity : nextProbeAt === null ? 0 : Math.max(0, nextProbeAt - Date.now());
+      cause === 'isolated'
+        ? Infinity
+        : (leaseMs ?? (nextProbeAt === null ? 0 : Math.max(0, nextProbeAt - Date.now())));
     const wait = cause === 'isolated' ? {} : { retryAfterMs };
     this.emit({ type: 'reject', key: this.key, at: Date.now(), cause, ...wait });
     const state = cause === 'circuit-open' ? 'open' : cause;

@@ -60,7 +60,7 @@ export { HttpError, type HttpErrorContext, type HttpErrorOptions, isHttpError } 
 export type { ManualControl } from './manual-control.ts';
 export { type ErrorPayload, parseErrorPayload, readErrorPayload } from './payload.ts';
 export { isSecretHeader, redactHeaders, redactUrl } from './redact.ts';
-export type { BreakwaterStore, StoreClosure, StoreListener } from './store.ts';
+export type { BreakwaterStore, FleetCounter, FleetCounts, StoreClosure, StoreListener } from './store.ts';
 export type { BreakerSnapshot, BreakerState, FetchLike, ThrottlePhase } from './types.ts';
 export { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
 export { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';

@@ -1,6 +1,7 @@
 import type { BreakerPolicy } from '@breakwater/policies';
 import { CircuitState, type IBreaker } from 'cockatiel';
 import { SlidingWindow } from './sliding-window.ts';
+import type { FleetCounter } from './store.ts';
 
 /** What the window counts: every judged call, the failed ones, the slow ones. */
 type Counts = { calls: number; failures: number; slow: number };
@@ -28,9 +29,12 @@ export class OpeningRule implements IBreaker {
   private readonly policy: BreakerPolicy;
   private readonly window: SlidingWindow<Counts>;
   private consecutive = 0;
+  /** The fleet's counts, per instance (a shared store's): see {@link OpeningRule.fleetOpens}. */
+  private readonly fleet: FleetCounter | undefined;
 
-  constructor(policy: BreakerPolicy) {
+  constructor(policy: BreakerPolicy, fleet?: FleetCounter) {
     this.policy = policy;
+    this.fleet = fleet;
     this.window = new SlidingWindow(policy.windowMs, () => ({ calls: 0, failures: 0, slow: 0 }));
   }
 
@@ -48,13 +52,43 @@ export class OpeningRule implements IBreaker {
     counts.calls++;
     if (failed) counts.failures++;
     if (slow) counts.slow++;
+    this.fleet?.add('calls');
+    if (failed) this.fleet?.add('failures');
     if (failed && this.consecutive >= this.policy.consecutiveFailures) return true;
     // Each share can only have grown with a call of its own kind: a plain success opens nothing.
     if (!failed && !slow) return false;
     const total = this.window.total();
+    if (failed && this.fleetOpens(total)) return true;
     if (total.calls < this.policy.minimumCalls) return false;
     if (failed && total.failures / total.calls >= this.policy.failureRatio) return true;
     return slow && total.slow / total.calls >= this.policy.slowCallRatio;
+  }
+
+  /**
+   * The fleet's word on opening: a quorum of instances, not pooled counts. Each instance active in the
+   * window votes once, "failing" when its own failure share reaches `failureRatio`; the breaker opens
+   * when this instance votes so, with a strict majority of the voters and at least two, and the
+   * voters' calls together reach `minimumCalls`. One instance whose own network is broken is one vote
+   * whatever its volume, so it cannot open the others' breakers (Polly's objection, #215); an outage
+   * seen by all reaches `minimumCalls` with the fleet's calls, sooner than with one instance's.
+   */
+  private fleetOpens(own: Counts): boolean {
+    const ratio = this.policy.failureRatio;
+    let voters = 1;
+    let failing = 1;
+    let { calls } = own;
+    for (const other of this.fleet?.others() ?? []) {
+      if (!other.calls) continue;
+      voters++;
+      calls += other.calls;
+      if (other.failures / other.calls >= ratio) failing++;
+    }
+    return (
+      own.failures / own.calls >= ratio &&
+      failing > 1 &&
+      failing * 2 > voters &&
+      calls >= this.policy.minimumCalls
+    );
   }
 
   /** A successful probe closes the circuit: what happened before the outage must not reopen it. */

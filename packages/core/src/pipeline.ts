@@ -88,12 +88,15 @@ export class EndpointPipeline {
     const { store } = deps;
     // A lone process passes no hooks: its breaker and gate then do exactly what they did before stores.
     const shared = store.shared;
-    const lease = shared ? (ms: number) => store.tryLease(key, ms) : undefined;
     const share = shared ? (ms: number, strict: boolean) => store.closeUntil(key, ms, strict) : undefined;
-    this.breaker = new CircuitBreaker(key, policy.breaker, deps.emit, lease);
+    this.breaker = new CircuitBreaker(key, policy.breaker, deps.emit, shared ? store : undefined);
     this.gate = new ThrottleGate(policy, deps.random, this.report, share);
     for (const { ms, strict } of store.closures(key)) this.gate.close(ms, strict);
-    this.budget = new RetryBudget(policy.retryBudget);
+    // The in-memory store has no counter: it counts nothing for a fleet.
+    this.budget = new RetryBudget(
+      policy.retryBudget,
+      store.counter?.(`budget:${key}`, policy.retryBudget.windowMs),
+    );
     this.live = new EndpointState(key, this.breaker, () => ({
       throttledUntil: this.gate.closedUntilMs,
       waiting: this.gate.waiting,

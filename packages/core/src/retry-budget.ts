@@ -1,5 +1,6 @@
 import type { RetryBudgetPolicy } from '@breakwater/policies';
 import { SlidingWindow } from './sliding-window.ts';
+import type { FleetCounter } from './store.ts';
 
 /**
  * The retry budget of one endpoint key. Per-call retry limits do not stop a fleet of callers from
@@ -10,15 +11,19 @@ import { SlidingWindow } from './sliding-window.ts';
 export class RetryBudget {
   private readonly policy: RetryBudgetPolicy;
   private readonly window: SlidingWindow<{ calls: number; retries: number }>;
+  /** The fleet's counts (a shared store's): the bound then holds for the fleet, not one process. */
+  private readonly fleet: FleetCounter | undefined;
 
-  constructor(policy: RetryBudgetPolicy) {
+  constructor(policy: RetryBudgetPolicy, fleet?: FleetCounter) {
     this.policy = policy;
+    this.fleet = fleet;
     this.window = new SlidingWindow(policy.windowMs, () => ({ calls: 0, retries: 0 }));
   }
 
   /** Counts a first attempt (never refused). */
   recordCall(): void {
     this.window.current().calls++;
+    this.fleet?.add('calls');
   }
 
   /** Takes one retry from the budget; false when the budget is spent (the retry must not happen). */
@@ -26,13 +31,19 @@ export class RetryBudget {
     if (!this.policy.enabled) return true;
     if (this.left() < 1) return false;
     this.window.current().retries++;
+    this.fleet?.add('retries');
     return true;
   }
 
   /** Retries still allowed in the current window (Infinity when the budget is switched off). */
   left(): number {
     if (!this.policy.enabled) return Number.POSITIVE_INFINITY;
-    const { calls, retries } = this.window.total();
+    let { calls, retries } = this.window.total();
+    // The other instances' counts as of the last refresh: deciding never waits for the store.
+    for (const other of this.fleet?.others() ?? []) {
+      calls += other.calls;
+      retries += other.retries;
+    }
     return Math.max(0, Math.floor(this.policy.minRetries + this.policy.ratio * calls) - retries);
   }
 }

@@ -37,9 +37,15 @@ export function fleetStore(): { instance(): BreakwaterStore; setUp(up: boolean):
         },
         tryLease(key, ms) {
           const now = Date.now();
-          if ((leases.get(key) ?? 0) > now) return false;
+          const held = (leases.get(key) ?? 0) - now;
+          if (held > 0) return held;
           leases.set(key, now + ms);
           return true;
+        },
+        probeClosed(key) {
+          for (const member of members) {
+            if (member !== self) for (const l of member.listeners) l.probeClosed(key);
+          }
         },
         attach(listener) {
           self.listeners.push(listener);

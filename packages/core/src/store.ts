@@ -26,10 +26,18 @@ export interface BreakwaterStore {
    */
   closures(key: string): readonly StoreClosure[];
   /**
-   * Asks for the fleet's half-open probe lease of `key` for `ms`: true when this instance may probe.
-   * Answers true when the store is down (the local breaker alone decides then).
+   * Asks for the fleet's half-open probe lease of `key` for `ms`: true when this instance may probe,
+   * else the ms the holder's lease still runs (the refused call's `retryAfterMs`). Answers true when
+   * the store is down (the local breaker alone decides then).
    */
-  tryLease(key: string, ms: number): boolean | Promise<boolean>;
+  tryLease(key: string, ms: number): true | number | Promise<true | number>;
+  /** This instance's probe of `key` closed its breaker: the other instances close theirs. Never throws. */
+  probeClosed(key: string): void;
+  /**
+   * This instance's share of the fleet's counts named `name` over the last `windowMs` (the retry
+   * budget's calls and retries, the breaker's calls and failures). Absent when nothing is shared.
+   */
+  counter?(name: string, windowMs: number): FleetCounter;
   /** Adds a listener for what the other instances closed and for the store going down or up. */
   attach(listener: StoreListener): void;
 }
@@ -40,10 +48,30 @@ export interface StoreClosure {
   readonly strict: boolean;
 }
 
+/**
+ * Counts kept for the fleet without a round trip on the call's path: `add` counts locally (the store
+ * flushes in the background), `others` answers from the last refresh.
+ */
+export interface FleetCounter {
+  /** Adds 1 to this instance's count `name`. */
+  add(name: keyof FleetCounts): void;
+  /** Each other instance's counts in the window, as of the last refresh; none while the store is down. */
+  others(): readonly FleetCounts[];
+}
+
+/** One instance's counts in a window: the retry budget's calls and retries, the breaker's calls and failures. */
+export interface FleetCounts {
+  readonly calls: number;
+  readonly retries: number;
+  readonly failures: number;
+}
+
 /** What a store tells each wrapped fetch that uses it. */
 export interface StoreListener {
   /** Another instance closed `key`'s gate for `ms` from now. */
   closed(key: string, ms: number, strict: boolean): void;
+  /** Another instance's half-open probe of `key` succeeded: its breaker may close here too. */
+  probeClosed(key: string): void;
   /** The store went down (`false`) or came back (`true`). */
   status(up: boolean): void;
 }
@@ -59,5 +87,6 @@ export const MEMORY_STORE: BreakwaterStore = {
   closeUntil() {},
   closures: () => [],
   tryLease: () => true,
+  probeClosed() {},
   attach() {},
 };

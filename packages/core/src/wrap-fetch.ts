@@ -155,6 +155,7 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
   );
   store.attach({
     closed: (key, ms, strict) => registry.find(key)?.gate.close(ms, strict),
+    probeClosed: (key) => registry.find(key)?.breaker.closedByFleet(),
     status: (up) => emit({ type: up ? 'store-up' : 'store-down', key: '', at: Date.now() }),
   });
   const throwHttpErrors = options.throwHttpErrors ?? false;

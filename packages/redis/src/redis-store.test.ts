@@ -47,6 +47,7 @@ beforeAll(async () => {
     if (path === '/throttled' && throttled++ === 0) res.writeHead(429, { 'retry-after': '1' }).end();
     else if (path === '/throttled-while-down') res.writeHead(429, { 'retry-after': '3' }).end();
     else if (path === '/down') res.writeHead(503).end();
+    else if (path === '/slow-ok') setTimeout(() => res.writeHead(200).end('ok'), 150);
     else res.writeHead(200).end('ok');
   });
 });
@@ -197,6 +198,122 @@ describe('redisStore', () => {
     const until_ = key(b.fetch)?.throttledUntil ?? 0;
     expect(until_ - written).toBeGreaterThan(1_000);
     expect(until_ - written).toBeLessThanOrEqual(1_600);
+  });
+});
+
+/** Waits `ms`. */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `store`'s view of the breaker's fleet count holds `calls` calls of the other instances. */
+async function seen(store: RedisStore, calls: number): Promise<void> {
+  const counter = store.counter(`breaker:default ${server.origin}`, 10_000);
+  const others = () => counter.others().reduce((sum, o) => sum + o.calls, 0);
+  await until(() => others() === calls, 2_000);
+}
+
+describe('redisStore, fleet counts and the probe', () => {
+  const noThrottle = { throttle: { enabled: false } };
+
+  it("the retry budget is the fleet's: the second instance's retries are limited by the first's", async () => {
+    const policy = {
+      ...noThrottle,
+      breaker: { enabled: false },
+      retry: { maxAttempts: 2, backoff: { initialDelayMs: 1, maxDelayMs: 2 } },
+      retryBudget: { ratio: 0.01, minRetries: 3 },
+    };
+    const a = await instance('t5:', { policy, random: () => 0 });
+    const b = await instance('t5:', { policy, random: () => 0 });
+    const down = `${server.origin}/down`;
+    await b.fetch(`${server.origin}/ok`);
+    const before = server.arrivals('/down').length;
+    for (let i = 0; i < 5; i++) expect((await a.fetch(down)).status).toBe(503);
+    // 5 first attempts and the 3 retries the budget holds.
+    expect(server.arrivals('/down').length - before).toBe(8);
+    expect(key(a.fetch)?.retryBudgetLeft).toBe(0);
+    // No Redis round trip on B's calls: B's view moves with its refresh, not with A's calls.
+    await until(() => key(b.fetch)?.retryBudgetLeft === 0, 2_000);
+    for (let i = 0; i < 3; i++) expect((await b.fetch(down)).status).toBe(503);
+    expect(server.arrivals('/down').length - before).toBe(11);
+  });
+
+  it('an outage seen by every instance opens their breakers sooner than one instance alone', async () => {
+    const policy = {
+      ...noThrottle,
+      breaker: { minimumCalls: 6, failureRatio: 0.5, consecutiveFailures: 100 },
+      retry: { maxAttempts: 1 },
+    };
+    const fleet = [await instance('t6:', { policy }), await instance('t6:', { policy })];
+    fleet.push(await instance('t6:', { policy }));
+    const alone = wrapFetch(globalThis.fetch, { policy });
+    const down = `${server.origin}/down`;
+    for (const { fetch } of [...fleet, { fetch: alone }]) {
+      await fetch(down);
+      await fetch(down);
+    }
+    for (const { store } of fleet) await seen(store, 4);
+    for (const { fetch } of [...fleet, { fetch: alone }]) await fetch(down);
+    // 3 failures each: under minimumCalls alone, 9 for the fleet, every instance failing.
+    expect(fleet.map(({ fetch }) => key(fetch)?.state)).toEqual(['open', 'open', 'open']);
+    expect(key(alone)?.state).toBe('closed');
+  });
+
+  it("one instance whose network is broken does not open the others' breakers", async () => {
+    const policy = {
+      ...noThrottle,
+      breaker: { minimumCalls: 6, failureRatio: 0.5, consecutiveFailures: 100 },
+      retry: { maxAttempts: 1 },
+    };
+    // Its network is broken: every connection it opens is refused (a loopback port just closed).
+    const closed = await upstream(() => {});
+    await closed.close();
+    const broken = (_: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(closed.origin, init);
+    const client = await connectClient(redis);
+    const store = redisStore({ client, prefix: 't7:', refreshMs: 100 });
+    cleanups.push(
+      () => client.destroy(),
+      () => store.close(),
+    );
+    const sick = wrapFetch(broken, { policy, store });
+    const b = await instance('t7:', { policy });
+    const c = await instance('t7:', { policy });
+    for (let i = 0; i < 12; i++) await sick(`${server.origin}/ok`).catch(() => undefined);
+    for (const { fetch } of [b, c]) for (let i = 0; i < 3; i++) await fetch(`${server.origin}/ok`);
+    await seen(b.store, 9);
+    await seen(c.store, 9);
+    // The sick instance's breaker opened at its 6th failure. Pooled, B's window would then hold 7
+    // failures in 13 calls (a share over 0.5): its own share is 1 in 4, and the sick one's volume is
+    // still one vote.
+    for (const { fetch } of [b, c]) expect((await fetch(`${server.origin}/down`)).status).toBe(503);
+    expect(key(sick)?.state).toBe('open');
+    expect([key(b.fetch)?.state, key(c.fetch)?.state]).toEqual(['closed', 'closed']);
+    for (const { fetch } of [b, c]) expect((await fetch(`${server.origin}/ok`)).status).toBe(200);
+  });
+
+  it("a probe refused for another's lease waits the lease's time; the probe's success closes every breaker", async () => {
+    const policy = {
+      ...noThrottle,
+      breaker: { minimumCalls: 1, failureRatio: 0.5, halfOpenAfterMs: 300 },
+      retry: { maxAttempts: 1 },
+    };
+    const a = await instance('t8:', { policy });
+    const b = await instance('t8:', { policy });
+    await a.fetch(`${server.origin}/down`);
+    await b.fetch(`${server.origin}/down`);
+    await sleep(350);
+    const before = server.arrivals('/slow-ok').length;
+    const probe = a.fetch(`${server.origin}/slow-ok`);
+    await until(() => server.arrivals('/slow-ok').length > before, 1_000);
+    const refused = await b.fetch(`${server.origin}/ok`).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ name: 'BrokenCircuitError' });
+    const { retryAfterMs } = refused as { retryAfterMs: number };
+    expect(retryAfterMs).toBeGreaterThan(100);
+    expect(retryAfterMs).toBeLessThanOrEqual(300);
+    expect((await probe).status).toBe(200);
+    expect(key(a.fetch)?.state).toBe('closed');
+    // B's breaker closes on A's word, before any call of B's.
+    await until(() => key(b.fetch)?.state === 'closed', 1_000);
+    expect(b.events.some((e) => e.type === 'reset')).toBe(true);
+    expect((await b.fetch(`${server.origin}/ok`)).status).toBe(200);
   });
 });
 

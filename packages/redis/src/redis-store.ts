@@ -1,6 +1,12 @@
-import type { BreakwaterStore, StoreClosure, StoreListener } from '@breakwater/core';
+import type {
+  BreakwaterStore,
+  FleetCounter,
+  FleetCounts,
+  StoreClosure,
+  StoreListener,
+} from '@breakwater/core';
 import { checkShape, describeValue, integerAtLeast, refuse } from '@breakwater/policies';
-import { CLOSE, LEASE, READ } from './scripts.ts';
+import { CLOSE, COUNT, LEASE, READ } from './scripts.ts';
 
 /**
  * The part of a node-redis client (`createClient()` of the `redis` package, v5 or v6) that the store
@@ -44,6 +50,8 @@ export interface RedisStoreOptions {
 
 /** What {@link redisStore} returns: a store for `wrapFetch`'s `store` option. */
 export interface RedisStore extends BreakwaterStore {
+  /** This instance's share of the fleet count `name`: one counter per name, flushed by the refresh. */
+  counter(name: string, windowMs: number): FleetCounter;
   /** Stops the refresh and closes the store's subscriber connection; the client stays the caller's. */
   close(): void;
 }
@@ -62,6 +70,42 @@ interface Message {
   readonly ms: number;
   readonly strict: boolean;
   readonly from: string;
+  /** Set when the message says the key's probe closed its breaker (no closure then). */
+  readonly closedBreaker?: true;
+}
+
+/** The names a fleet count holds; any other field in Redis is not this version's, and is skipped. */
+const COUNTED: readonly string[] = ['calls', 'retries', 'failures'];
+
+/** Buckets per counted window, as the in-process sliding window's. */
+const BUCKETS = 10;
+
+/**
+ * One fleet count of this instance: what was added since the last flush, and the other instances'
+ * counts as the last refresh read them.
+ */
+class Counter implements FleetCounter {
+  readonly windowMs: number;
+  pending = new Map<keyof FleetCounts, number>();
+  seen: FleetCounts[] = [];
+  /**
+   * Set by the first count: a counter nothing counted with (a switched-off breaker or budget) costs no
+   * round trip.
+   */
+  used = false;
+
+  constructor(windowMs: number) {
+    this.windowMs = windowMs;
+  }
+
+  add(name: keyof FleetCounts): void {
+    this.used = true;
+    this.pending.set(name, (this.pending.get(name) ?? 0) + 1);
+  }
+
+  others(): readonly FleetCounts[] {
+    return this.seen;
+  }
 }
 
 /**
@@ -118,6 +162,7 @@ class RedisBackedStore implements RedisStore {
   /** Local epoch ms until which another instance holds a key's probe lease: no need to ask again. */
   private readonly leasedElsewhere = new Map<string, number>();
   private readonly shas = new Map<string, string>();
+  private readonly counters = new Map<string, Counter>();
   private readonly timer: ReturnType<typeof setInterval>;
   private subscriber: RedisSubscriberLike | undefined;
 
@@ -157,10 +202,29 @@ class RedisBackedStore implements RedisStore {
     return found;
   }
 
-  tryLease(key: string, ms: number): boolean | Promise<boolean> {
+  tryLease(key: string, ms: number): true | number | Promise<true | number> {
     if (!this.up) return true;
-    if ((this.leasedElsewhere.get(key) ?? 0) > Date.now()) return false;
+    const held = (this.leasedElsewhere.get(key) ?? 0) - Date.now();
+    if (held > 0) return held;
     return this.lease(key, ms);
+  }
+
+  probeClosed(key: string): void {
+    this.leasedElsewhere.delete(key);
+    const message: Message = { key, ms: 0, strict: false, from: this.id, closedBreaker: true };
+    void this.command(['PUBLISH', this.channel, JSON.stringify(message)]);
+  }
+
+  counter(name: string, windowMs: number): FleetCounter {
+    let counter = this.counters.get(name);
+    if (counter) return counter;
+    counter = new Counter(windowMs);
+    this.counters.set(name, counter);
+    if (this.counters.size > 2 * MAX_WATCHED) {
+      const oldest = this.counters.keys().next().value;
+      if (oldest !== undefined) this.counters.delete(oldest);
+    }
+    return counter;
   }
 
   close(): void {
@@ -169,7 +233,7 @@ class RedisBackedStore implements RedisStore {
     this.subscriber = undefined;
   }
 
-  private async lease(key: string, ms: number): Promise<boolean> {
+  private async lease(key: string, ms: number): Promise<true | number> {
     const reply = await this.script<number>(
       LEASE,
       [`${this.prefix}probe:${key}`],
@@ -178,11 +242,12 @@ class RedisBackedStore implements RedisStore {
     // No answer in time: the local breaker decides alone.
     if (reply === undefined || reply < 0) return true;
     this.leasedElsewhere.set(key, Date.now() + reply);
-    return false;
+    return reply;
   }
 
   /** Re-reads the closures of the keys in use: pub/sub's backstop, and the way back after an outage. */
   private async refresh(): Promise<void> {
+    void this.flushCounts();
     const keys = [...this.views.keys()];
     if (keys.length === 0) {
       await this.command(['PING'], true);
@@ -199,6 +264,40 @@ class RedisBackedStore implements RedisStore {
     });
   }
 
+  /**
+   * Writes each count's increments since the last flush and reads the fleet's back, one round trip per
+   * count: the only way counts reach Redis, so a call never waits for it. Increments that fail to reach
+   * Redis are dropped (the local window still holds them).
+   */
+  private async flushCounts(): Promise<void> {
+    await Promise.all(
+      [...this.counters].map(async ([name, counter]) => {
+        if (!counter.used) return;
+        const pending = [...counter.pending].flatMap(([k, n]) => [k, String(n)]);
+        counter.pending.clear();
+        const bucketMs = Math.max(1, Math.ceil(counter.windowMs / BUCKETS));
+        const args = [this.id, String(bucketMs), String(BUCKETS), ...pending];
+        const buckets = await this.script<string[][]>(COUNT, [`${this.prefix}count:${name}`], args);
+        counter.seen = buckets === undefined ? [] : this.othersOf(buckets);
+      }),
+    );
+  }
+
+  /** Sums the buckets' "instance|name" fields per instance, leaving out this one's. */
+  private othersOf(buckets: string[][]): FleetCounts[] {
+    const byInstance = new Map<string, { -readonly [K in keyof FleetCounts]: number }>();
+    for (const fields of buckets) {
+      for (let i = 0; i + 1 < fields.length; i += 2) {
+        const [instance = '', name = ''] = (fields[i] ?? '').split('|');
+        if (instance === this.id || !COUNTED.includes(name)) continue;
+        const counts = byInstance.get(instance) ?? { calls: 0, retries: 0, failures: 0 };
+        counts[name as keyof FleetCounts] += Number(fields[i + 1]);
+        byInstance.set(instance, counts);
+      }
+    }
+    return [...byInstance.values()];
+  }
+
   private async subscribe(): Promise<void> {
     const subscriber = this.client.duplicate();
     this.subscriber = subscriber;
@@ -213,7 +312,7 @@ class RedisBackedStore implements RedisStore {
   }
 
   private async loadScripts(): Promise<void> {
-    for (const script of [CLOSE, LEASE, READ]) {
+    for (const script of [CLOSE, LEASE, READ, COUNT]) {
       const sha = await this.command<string>(['SCRIPT', 'LOAD', script], true);
       if (sha !== undefined) this.shas.set(script, sha);
     }
@@ -227,6 +326,11 @@ class RedisBackedStore implements RedisStore {
       return;
     }
     if (message.from === this.id || typeof message.key !== 'string' || typeof message.ms !== 'number') return;
+    if (message.closedBreaker === true) {
+      this.leasedElsewhere.delete(message.key);
+      for (const listener of this.listeners) listener.probeClosed(message.key);
+      return;
+    }
     this.heard(message.key, message.ms, message.strict === true);
   }
 
@@ -313,6 +417,8 @@ class RedisBackedStore implements RedisStore {
   private status(up: boolean): void {
     if (this.up === up) return;
     this.up = up;
+    // Counts read before the outage grow stale: the local windows decide alone until Redis answers.
+    if (!up) for (const counter of this.counters.values()) counter.seen = [];
     for (const listener of this.listeners) listener.status(up);
     // Back from an outage: what was closed meanwhile is read now, not at the next period, and what
     // this instance knows to be closed is written back (a closure made while down was told to no one).

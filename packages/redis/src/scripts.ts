@@ -31,3 +31,25 @@ local out = {}
 for i, key in ipairs(KEYS) do out[i] = redis.call('PTTL', key) end
 return out
 `;
+
+/**
+ * Adds this instance's counts and reads the fleet's, in time buckets numbered by Redis's clock (`TIME`),
+ * never an instance's: KEYS[1] the counts' key (a bucket is KEYS[1]..':'..n, a hash of
+ * "instance|name" fields), ARGV the instance id, the bucket's ms, the buckets per window, then name and
+ * count pairs. Each written bucket expires once out of the window. Returns each bucket's fields and
+ * values, oldest first.
+ */
+export const COUNT = `
+local t = redis.call('TIME')
+local bucketMs = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local b = math.floor((tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) / bucketMs)
+if #ARGV > 3 then
+  local key = KEYS[1] .. ':' .. b
+  for i = 4, #ARGV, 2 do redis.call('HINCRBY', key, ARGV[1] .. '|' .. ARGV[i], ARGV[i + 1]) end
+  redis.call('PEXPIRE', key, bucketMs * (n + 1))
+end
+local out = {}
+for i = b - n + 1, b do out[#out + 1] = redis.call('HGETALL', KEYS[1] .. ':' .. i) end
+return out
+`;
