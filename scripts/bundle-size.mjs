@@ -28,13 +28,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * Bytes of gzip, level 9, allowed for `wrapFetch` with the defaults: a guard against growth nobody
  * chose. Moved only on purpose, with the reason: 24 200 after the first cuts (issue 10); 25 300 for
  * the restructure of issue 11 (one concern per module, the error family, the reporter, the shared
- * registry), which measured 24 091 -> 25 107; 30 600 for the features of issues 12, 13, 14 and 15,
+ * registry), which measured 24 091 -> 25 107; 30 800 for the features of issues 12, 13, 14 and 15,
  * which every defaults bundle carries because they are switched on by plain options (the closing rule
  * with RateLimit parsing and the paced, adaptive release: ~2.5 KB; isolation, slow calls, hedging and
  * resumable downloads: ~2.3 KB; the telemetry hooks and diagnostics_channel: 0.3 KB; the store
- * hooks: 0.3 KB), measured 24 966 -> 30 114 before the store.
+ * hooks, fleet budget and quorum opening: 0.6 KB), measured 24 966 -> 30 705.
  */
-export const BUDGET_GZIP_BYTES = 30_600;
+export const BUDGET_GZIP_BYTES = 30_800;
 
 /** What a user of `wrapFetch` with the defaults writes; the call keeps it from being tree-shaken away. */
 export const WRAP_FETCH_DEFAULTS =
