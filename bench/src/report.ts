@@ -204,7 +204,7 @@ export function notRunLines(result: ScenarioResult): string[] {
   );
 }
 
-/** A figure with its interval, e.g. `9.40 [8.90, 10.1]`. */
+/** A figure with its interval, e.g. `9.40 [8.90, 10.10]`. */
 function withInterval(e: Estimate, digits: number, unit = ''): string {
   const f = (n: number): string => `${n.toFixed(digits)}${unit}`;
   return `${f(e.median)} [${f(e.low)}, ${f(e.high)}]`;
@@ -317,7 +317,7 @@ export function terminalReport(
     parts.push('\ntargets (breakwater):');
     for (const t of targets) {
       parts.push(
-        `${mark(t).padStart(6)}  ${t.target}: ${t.measured}${t.miss ? ` (missed by ${t.miss})` : ''}`,
+        `${mark(t).padStart(7)}  ${t.target}: ${t.measured}${t.miss ? ` (missed by ${t.miss})` : ''}`,
       );
     }
   }
