@@ -19,7 +19,8 @@ describe('overhead sampling', () => {
       memoryCalls: 20,
       loopbackCalls: 32,
       concurrency: 8,
-      rounds: 2,
+      memoryRounds: 2,
+      loopbackRounds: 2,
       warmup: 4,
       onBatch: (done) => batches.push(done),
     });

@@ -44,7 +44,8 @@ export interface OverheadMethod {
   readonly memoryCalls: number;
   readonly loopbackCalls: number;
   readonly concurrency: number;
-  readonly rounds: number;
+  readonly memoryRounds: number;
+  readonly loopbackRounds: number;
   /** The intervals' coverage: at least the aimed-for confidence when there are enough batches. */
   readonly coverage: number;
   /** The sorted sample ranks (1-based) the intervals run between. */
@@ -70,8 +71,14 @@ export interface OverheadOptions {
   readonly loopbackCalls?: number;
   /** Loopback calls in flight at once (keep-alive). Default 32, as issue 17 measured. */
   readonly concurrency?: number;
-  /** Rounds per batch, alternating the clients' order. Default 4. */
-  readonly rounds?: number;
+  /**
+   * In-memory rounds per batch, alternating the clients' order; each client's fastest counts. Default
+   * 12: short rounds (100 calls) interleave the clients finely, so a slow spell of the machine hits
+   * each of them in some rounds and not in their fastest.
+   */
+  readonly memoryRounds?: number;
+  /** Loopback rounds per batch, as for `memoryRounds`. Default 4 (120 calls: ~4 waves of 32 each). */
+  readonly loopbackRounds?: number;
   /** Untimed calls per client and mode before a batch's first round. Default 100. */
   readonly warmup?: number;
   /** Called after each batch (for the progress line). */
@@ -205,7 +212,8 @@ export async function runOverhead(
   const memoryCalls = options.memoryCalls ?? 1200;
   const loopbackCalls = options.loopbackCalls ?? 480;
   const concurrency = options.concurrency ?? 32;
-  const rounds = options.rounds ?? 4;
+  const memoryRounds = options.memoryRounds ?? 12;
+  const loopbackRounds = options.loopbackRounds ?? 4;
   const names = chosen.map((c) => c.name).filter(measured);
   const withTelemetry = names.includes(BREAKWATER);
   const memoryNames = withTelemetry ? [...names, ...TELEMETRY_CLIENTS.map((c) => c.name)] : names;
@@ -217,12 +225,12 @@ export async function runOverhead(
       samples.push(
         await runBatch({
           batch,
-          rounds,
           warmup: options.warmup ?? 100,
-          memory: { clients: memoryNames, calls: memoryCalls, concurrency: 1 },
+          memory: { clients: memoryNames, calls: memoryCalls, rounds: memoryRounds, concurrency: 1 },
           loopback: {
             clients: names,
             calls: loopbackCalls,
+            rounds: loopbackRounds,
             concurrency,
             url: `http://127.0.0.1:${port}/v1/customers`,
           },
@@ -238,7 +246,8 @@ export async function runOverhead(
         memoryCalls,
         loopbackCalls,
         concurrency,
-        rounds,
+        memoryRounds,
+        loopbackRounds,
         coverage: coverage(batches, k),
         ranks: [k + 1, batches - k],
       },

@@ -252,7 +252,8 @@ function overheadMethod(overhead: OverheadResult): string {
   const m = overhead.method;
   return (
     `Median over ${m.batches} batches, each a child process of its own timing ${m.memoryCalls} in-memory ` +
-    `and ${m.loopbackCalls} loopback calls per client in ${m.rounds} rounds of alternating order. ` +
+    `and ${m.loopbackCalls} loopback calls per client in ${m.memoryRounds} and ${m.loopbackRounds} rounds ` +
+    'of alternating order, each client counting its fastest round. ' +
     `[brackets]: the ${(m.coverage * 100).toFixed(1)} % interval of the median from order statistics ` +
     `(sorted samples ${m.ranks[0]} and ${m.ranks[1]} of ${m.batches}); ratios are paired per batch. ` +
     'A target whose interval straddles its threshold is "no difference", neither met nor missed.'
