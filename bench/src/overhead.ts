@@ -1,108 +1,88 @@
 /**
- * Per-call cost of each client, measured with tinybench in one run: over an in-memory fetch that
- * answers at once (the library's own cost) and over real loopback HTTP (what it adds to a real call).
- * Figures are ratios to raw fetch measured in the same run, so machines compare.
+ * Per-call cost of each client: over an in-memory fetch that answers at once (the library's own cost)
+ * and as throughput over real loopback HTTP against a server in its own process (what it does to a real
+ * call). Each sample is a batch run in a child process of its own; within it every client is timed in
+ * alternating order, so each batch holds paired figures. The report gives the median over the batches
+ * with an order-statistics interval ({@link medianInterval}), and ratios computed per batch (paired),
+ * so that machines and runs compare.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { type WrapFetchOptions, wrapFetch } from '@breakwater/core';
 import { openTelemetry } from '@breakwater/core/telemetry';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { Bench } from 'tinybench';
 import type { ClientContext, ClientSpec } from './client.ts';
-import { DEFAULT_ATTEMPT_TIMEOUT_MS } from './scenarios.ts';
+import { ORACLE } from './oracle.ts';
+import type { WorkerJob, WorkerSample } from './overhead-worker.ts';
+import { CONFIDENCE, coverage, type Estimate, medianInterval, pairedRatio, trimFor } from './stats.ts';
 
+/** One client's figures over the batches. */
 export interface OverheadRow {
   readonly client: string;
-  /** Mean ms per call. */
-  readonly meanMs: number;
-  /** Relative margin of error of the mean, in %. */
-  readonly rme: number;
-  readonly samples: number;
-  /** mean / raw fetch's mean in the same run. */
-  readonly ratioToFetch: number;
+  /** In-memory: µs per call. Loopback: requests per second. */
+  readonly value: Estimate;
+  /**
+   * Paired per batch, against raw fetch. In-memory: cost ratio (client's µs / fetch's; lower is
+   * cheaper). Loopback: throughput ratio (client's requests/s / fetch's; higher is faster).
+   */
+  readonly vsFetch: Estimate;
+  /** The same ratio against breakwater (defaults); null when breakwater was not measured. */
+  readonly vsBreakwater: Estimate | null;
+}
+
+/** A telemetry setting's per-call cost over breakwater with telemetry off, paired per batch. */
+export interface TelemetryRow {
+  readonly client: string;
+  readonly vsOff: Estimate;
+}
+
+/** How the figures were taken, for the report. */
+export interface OverheadMethod {
+  /** Batches (child processes), i.e. samples per figure. */
+  readonly batches: number;
+  readonly memoryCalls: number;
+  readonly loopbackCalls: number;
+  readonly concurrency: number;
+  readonly memoryRounds: number;
+  readonly loopbackRounds: number;
+  /** The intervals' coverage: at least the aimed-for confidence when there are enough batches. */
+  readonly coverage: number;
+  /** The sorted sample ranks (1-based) the intervals run between. */
+  readonly ranks: readonly [number, number];
 }
 
 export interface OverheadResult {
+  readonly method: OverheadMethod;
   readonly memory: readonly OverheadRow[];
   readonly loopback: readonly OverheadRow[];
+  readonly telemetry: readonly TelemetryRow[];
 }
 
 export interface OverheadOptions {
   /**
-   * Time budget per task, mode and round (ms). Default 100 (was 150: cut, with a round, to keep the full
-   * bench under two minutes once the throttle-tenant and budget scenarios joined it).
+   * Batches, each in a child process of its own. Default 9: the fewest whose order-statistics interval
+   * drops the extreme sample at each end and still covers the median with >= 95 % (96.1 %).
    */
-  readonly timeMs?: number;
-  /** Rounds; each task keeps its fastest round, which discounts JIT warm-up and GC noise. Default 2 (one in each order). */
-  readonly rounds?: number;
-}
-
-type Call = () => Promise<void>;
-
-async function measure(
-  clients: readonly ClientSpec[],
-  fetchImpl: typeof globalThis.fetch,
-  url: string,
-  readBody: boolean,
-  timeMs: number,
-  rounds: number,
-): Promise<OverheadRow[]> {
-  const signal = new AbortController().signal;
-  const calls: [string, Call][] = [];
-  const closers: (() => void)[] = [];
-  for (const spec of clients) {
-    const client = await spec.create({
-      fetch: fetchImpl,
-      routes: [{ name: 'customers', path: '/v1/customers', match: 'GET */v1/customers' }],
-      attemptTimeoutMs: DEFAULT_ATTEMPT_TIMEOUT_MS,
-      breakers: true,
-      now: () => performance.now(),
-    });
-    closers.push(() => client.close());
-    calls.push([
-      spec.name,
-      async () => {
-        const response = await client.call(url, signal);
-        if (readBody) await response.arrayBuffer();
-      },
-    ]);
-  }
-  const best = new Map<string, OverheadRow>();
-  try {
-    for (let round = 0; round < rounds; round++) {
-      // Alternate the order: whichever task runs first pays for warming the shared machinery.
-      const ordered = round % 2 === 0 ? calls : [...calls].reverse();
-      for (const row of await measureOnce(ordered, timeMs)) {
-        const prev = best.get(row.client);
-        if (!prev || row.meanMs < prev.meanMs) best.set(row.client, row);
-      }
-    }
-  } finally {
-    for (const close of closers) close();
-  }
-  const rows = calls.map(([name]) => best.get(name) as OverheadRow);
-  const raw = rows[0]?.meanMs ?? Number.NaN;
-  return rows.map((r) => ({ ...r, ratioToFetch: r.meanMs / raw }));
-}
-
-async function measureOnce(calls: readonly [string, Call][], timeMs: number): Promise<OverheadRow[]> {
-  const bench = new Bench({ time: timeMs, warmupTime: Math.round(timeMs / 2), throws: true });
-  for (const [name, call] of calls) bench.add(name, call);
-  await bench.run();
-  return bench.tasks.map((task) => {
-    const result = task.result;
-    if (result.state !== 'completed')
-      throw new Error(`overhead: ${task.name} did not complete (${result.state})`);
-    return {
-      client: task.name,
-      meanMs: result.latency.mean,
-      rme: result.latency.rme,
-      samples: result.latency.samplesCount,
-      ratioToFetch: Number.NaN,
-    };
-  });
+  readonly batches?: number;
+  /** Timed in-memory calls per client per batch. Default 1200. */
+  readonly memoryCalls?: number;
+  /** Timed loopback calls per client per batch. Default 480. */
+  readonly loopbackCalls?: number;
+  /** Loopback calls in flight at once (keep-alive). Default 32, as issue 17 measured. */
+  readonly concurrency?: number;
+  /**
+   * In-memory rounds per batch, alternating the clients' order; each client's fastest counts. Default
+   * 12: short rounds (100 calls) interleave the clients finely, so a slow spell of the machine hits
+   * each of them in some rounds and not in their fastest.
+   */
+  readonly memoryRounds?: number;
+  /** Loopback rounds per batch, as for `memoryRounds`. Default 4 (120 calls: ~4 waves of 32 each). */
+  readonly loopbackRounds?: number;
+  /** Untimed calls per client and mode before a batch's first round. Default 100. */
+  readonly warmup?: number;
+  /** Called after each batch (for the progress line). */
+  readonly onBatch?: (done: number, of: number) => void;
 }
 
 /** A reader nobody collects from: the SDK aggregates every measurement, as it does between scrapes. */
@@ -162,45 +142,132 @@ function telemetryClient(
   };
 }
 
+const WORKER = fileURLToPath(new URL('./overhead-worker.ts', import.meta.url));
+/** The workspace's package conditions, so the child loads @breakwater/* from source as this process does. */
+const CHILD_ARGS = ['--conditions=@breakwater/source', '--no-warnings'];
+
+/** Runs the worker with `arg`; resolves with its first stdout line once it has printed one. */
+function startWorker(arg: string): { child: ChildProcess; line: Promise<string> } {
+  const child = spawn(process.execPath, [...CHILD_ARGS, WORKER, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const line = new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const end = out.indexOf('\n');
+      if (end >= 0) resolve(out.slice(0, end));
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      reject(new Error(`overhead: worker exited (${code}) before answering: ${err.slice(-2000)}`)),
+    );
+  });
+  return { child, line };
+}
+
+async function runBatch(job: WorkerJob): Promise<WorkerSample> {
+  return JSON.parse(await startWorker(JSON.stringify(job)).line) as WorkerSample;
+}
+
+const BREAKWATER = 'breakwater';
+
+/**
+ * Whether a client gets overhead figures: not the oracle (it is no library, only the scenarios' limit)
+ * nor breakwater's other configurations (they share its hot path; the time goes to the peers).
+ */
+function measured(name: string): boolean {
+  return name !== ORACLE && !name.startsWith(`${BREAKWATER}-`);
+}
+const TELEMETRY_OFF = 'breakwater telemetry: off';
+
+/** Rows of one mode from the batches' samples; `toValue` turns ms per call into the reported unit. */
+function rows(
+  clients: readonly string[],
+  samples: readonly Readonly<Record<string, number>>[],
+  toValue: (ms: number) => number,
+): OverheadRow[] {
+  const series = (name: string): number[] => samples.map((s) => toValue(s[name] as number));
+  const hasBreakwater = clients.includes(BREAKWATER);
+  return clients.map((client) => ({
+    client,
+    value: medianInterval(series(client)),
+    vsFetch: pairedRatio(series(client), series(clients[0] as string)),
+    vsBreakwater: hasBreakwater ? pairedRatio(series(client), series(BREAKWATER)) : null,
+  }));
+}
+
 /**
  * Runs both measurements. The first client must be raw fetch: ratios are to it. When breakwater is
- * among the clients, its telemetry variants ({@link TELEMETRY_CLIENTS}) are measured in the same run.
+ * among the clients, its telemetry variants ({@link TELEMETRY_CLIENTS}) are measured in the same
+ * batches over the in-memory fetch.
  */
 export async function runOverhead(
   chosen: readonly ClientSpec[],
   options: OverheadOptions = {},
 ): Promise<OverheadResult> {
-  const timeMs = options.timeMs ?? 100;
-  const rounds = options.rounds ?? 2;
-  const clients = chosen.some((c) => c.name === 'breakwater') ? [...chosen, ...TELEMETRY_CLIENTS] : chosen;
-  const memoryFetch: typeof globalThis.fetch = async () => new Response('{}', { status: 200 });
-  const memory = await measure(
-    clients,
-    memoryFetch,
-    'http://in-memory.test/v1/customers',
-    false,
-    timeMs,
-    rounds,
-  );
-
-  const server = createServer({ keepAlive: true }, (_req, res) => {
-    res.setHeader('content-type', 'application/json');
-    res.end('{}');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const batches = options.batches ?? 9;
+  const memoryCalls = options.memoryCalls ?? 1200;
+  const loopbackCalls = options.loopbackCalls ?? 480;
+  const concurrency = options.concurrency ?? 32;
+  const memoryRounds = options.memoryRounds ?? 12;
+  const loopbackRounds = options.loopbackRounds ?? 4;
+  const names = chosen.map((c) => c.name).filter(measured);
+  const withTelemetry = names.includes(BREAKWATER);
+  const memoryNames = withTelemetry ? [...names, ...TELEMETRY_CLIENTS.map((c) => c.name)] : names;
+  const server = startWorker('server');
   try {
-    const loopback = await measure(
-      clients,
-      globalThis.fetch,
-      `http://127.0.0.1:${port}/v1/customers`,
-      true,
-      timeMs,
-      rounds,
-    );
-    return { memory, loopback };
+    const { port } = JSON.parse(await server.line) as { port: number };
+    const samples: WorkerSample[] = [];
+    for (let batch = 0; batch < batches; batch++) {
+      samples.push(
+        await runBatch({
+          batch,
+          warmup: options.warmup ?? 100,
+          memory: { clients: memoryNames, calls: memoryCalls, rounds: memoryRounds, concurrency: 1 },
+          loopback: {
+            clients: names,
+            calls: loopbackCalls,
+            rounds: loopbackRounds,
+            concurrency,
+            url: `http://127.0.0.1:${port}/v1/customers`,
+          },
+        }),
+      );
+      options.onBatch?.(batch + 1, batches);
+    }
+    const memory = samples.map((s) => s.memory);
+    const k = trimFor(batches, CONFIDENCE);
+    return {
+      method: {
+        batches,
+        memoryCalls,
+        loopbackCalls,
+        concurrency,
+        memoryRounds,
+        loopbackRounds,
+        coverage: coverage(batches, k),
+        ranks: [k + 1, batches - k],
+      },
+      memory: rows(names, memory, (ms) => ms * 1000),
+      loopback: rows(
+        names,
+        samples.map((s) => s.loopback),
+        (ms) => 1000 / ms,
+      ),
+      telemetry: withTelemetry
+        ? TELEMETRY_CLIENTS.slice(1).map(({ name }) => ({
+            client: name,
+            vsOff: pairedRatio(
+              memory.map((s) => s[name] as number),
+              memory.map((s) => s[TELEMETRY_OFF] as number),
+            ),
+          }))
+        : [],
+    };
   } finally {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    server.child.kill();
   }
 }

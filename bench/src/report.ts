@@ -7,6 +7,7 @@ import { earlyPerCoolDown } from './metrics.ts';
 import type { OverheadResult, OverheadRow } from './overhead.ts';
 import { readingOf } from './readings.ts';
 import type { ScenarioResult } from './run-scenario.ts';
+import type { Estimate } from './stats.ts';
 import { budgetBound, type TargetCheck } from './targets.ts';
 
 const HEADER = [
@@ -204,17 +205,61 @@ export function notRunLines(result: ScenarioResult): string[] {
   );
 }
 
-function overheadRows(rows: readonly OverheadRow[]): string[][] {
+/** A figure with its interval, e.g. `9.40 [8.90, 10.10]`. */
+function withInterval(e: Estimate, digits: number, unit = ''): string {
+  const f = (n: number): string => `${n.toFixed(digits)}${unit}`;
+  return `${f(e.median)} [${f(e.low)}, ${f(e.high)}]`;
+}
+
+function overheadRows(rows: readonly OverheadRow[], digits: number): string[][] {
   return rows.map((r) => [
     r.client,
-    (r.meanMs * 1000).toFixed(2),
-    `±${r.rme.toFixed(1)} %`,
-    String(r.samples),
-    `${r.ratioToFetch.toFixed(2)}x`,
+    withInterval(r.value, digits),
+    withInterval(r.vsFetch, 2, 'x'),
+    r.vsBreakwater ? withInterval(r.vsBreakwater, 2, 'x') : 'n/a',
   ]);
 }
 
-const OVERHEAD_HEADER = ['client', 'µs per call', 'rme', 'samples', 'vs fetch'];
+const MEMORY_HEADER = ['client', 'µs per call', 'vs fetch', 'vs breakwater'];
+const LOOPBACK_HEADER = ['client', 'requests/s', 'throughput vs fetch', 'vs breakwater'];
+const TELEMETRY_HEADER = ['breakwater', 'per call vs telemetry off'];
+
+function telemetryRows(overhead: OverheadResult): string[][] {
+  return overhead.telemetry.map((t) => [t.client, withInterval(t.vsOff, 2, 'x')]);
+}
+
+/** The overhead tables, each with its heading, for either renderer. */
+function overheadTables(overhead: OverheadResult): { title: string; header: string[]; rows: string[][] }[] {
+  const tables = [
+    {
+      title: "In-memory fetch (answers at once: the library's own cost)",
+      header: MEMORY_HEADER,
+      rows: overheadRows(overhead.memory, 2),
+    },
+    {
+      title: `Loopback HTTP to a server in its own process, ${overhead.method.concurrency} keep-alive calls in flight`,
+      header: LOOPBACK_HEADER,
+      rows: overheadRows(overhead.loopback, 0),
+    },
+  ];
+  const telemetry = telemetryRows(overhead);
+  return telemetry.length > 0
+    ? [...tables, { title: 'Telemetry, in-memory fetch', header: TELEMETRY_HEADER, rows: telemetry }]
+    : tables;
+}
+
+/** How the overhead figures were taken and what their brackets mean. */
+function overheadMethod(overhead: OverheadResult): string {
+  const m = overhead.method;
+  return (
+    `Median over ${m.batches} batches, each a child process of its own timing ${m.memoryCalls} in-memory ` +
+    `and ${m.loopbackCalls} loopback calls per client in ${m.memoryRounds} and ${m.loopbackRounds} rounds ` +
+    'of alternating order, each client counting its fastest round. ' +
+    `[brackets]: the ${(m.coverage * 100).toFixed(1)} % interval of the median from order statistics ` +
+    `(sorted samples ${m.ranks[0]} and ${m.ranks[1]} of ${m.batches}); ratios are paired per batch. ` +
+    'A target whose interval straddles its threshold is "no difference", neither met nor missed.'
+  );
+}
 
 /** A fixed-width table for the terminal. */
 export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -241,7 +286,8 @@ function routeHeader(result: ScenarioResult): string[] {
   ];
 }
 
-const mark = (t: TargetCheck): string => (t.met === null ? 'n/a' : t.met ? 'met' : 'MISSED');
+const mark = (t: TargetCheck): string =>
+  t.verdict === 'no difference' ? 'no diff' : t.met === null ? 'n/a' : t.met ? 'met' : 'MISSED';
 
 /** Everything for the terminal, after the run. */
 export function terminalReport(
@@ -265,16 +311,15 @@ export function terminalReport(
     if (down.length > 0) parts.push(`\nwhile down, breakers off:\n${textTable(DOWN_HEADER, down)}`);
   }
   if (overhead) {
-    parts.push('\noverhead, in-memory fetch:');
-    parts.push(textTable(OVERHEAD_HEADER, overheadRows(overhead.memory)));
-    parts.push('\noverhead, loopback HTTP:');
-    parts.push(textTable(OVERHEAD_HEADER, overheadRows(overhead.loopback)));
+    for (const t of overheadTables(overhead)) {
+      parts.push(`\noverhead, ${t.title.toLowerCase()}:`, textTable(t.header, t.rows));
+    }
   }
   if (targets.length > 0) {
     parts.push('\ntargets (breakwater):');
     for (const t of targets) {
       parts.push(
-        `${mark(t).padStart(6)}  ${t.target}: ${t.measured}${t.miss ? ` (missed by ${t.miss})` : ''}`,
+        `${mark(t).padStart(7)}  ${t.target}: ${t.measured}${t.miss ? ` (missed by ${t.miss})` : ''}`,
       );
     }
   }
@@ -393,15 +438,8 @@ function overheadSection(overhead: OverheadResult): string[] {
   return [
     '## Overhead',
     '',
-    'Per-call cost measured with tinybench in this run, as ratios to raw fetch measured alongside.',
+    overheadMethod(overhead),
     '',
-    "In-memory fetch (answers at once: the library's own cost):",
-    '',
-    markdownTable(OVERHEAD_HEADER, overheadRows(overhead.memory)),
-    '',
-    'Loopback HTTP (node:http on 127.0.0.1, body read):',
-    '',
-    markdownTable(OVERHEAD_HEADER, overheadRows(overhead.loopback)),
-    '',
+    ...overheadTables(overhead).flatMap((t) => [`${t.title}:`, '', markdownTable(t.header, t.rows), '']),
   ];
 }

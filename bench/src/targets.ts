@@ -6,8 +6,9 @@
 import { DEFAULT_POLICY, type RetryBudgetPolicy } from '@breakwater/policies';
 import { earlyPerCoolDown, type Metrics } from './metrics.ts';
 import { ORACLE } from './oracle.ts';
-import type { OverheadResult, OverheadRow } from './overhead.ts';
+import type { OverheadResult } from './overhead.ts';
 import type { ScenarioResult } from './run-scenario.ts';
+import { type Estimate, type Verdict, verdict } from './stats.ts';
 
 export interface TargetCheck {
   readonly target: string;
@@ -16,6 +17,11 @@ export interface TargetCheck {
   readonly measured: string;
   /** By how much it was missed, when it was. */
   readonly miss?: string;
+  /**
+   * Overhead targets only: the three-valued verdict; 'no difference' (with `met` null) when the
+   * figure's interval straddles the threshold, i.e. is wider than the difference it would claim.
+   */
+  readonly verdict?: Verdict;
 }
 
 /** The client the targets are about. */
@@ -63,10 +69,15 @@ interface ScenarioTarget {
   readonly check: (run: TargetRun) => TargetCheck;
 }
 
-/** One overhead target: breakwater's per-call cost over in-memory fetch against a peer's. */
+/**
+ * One overhead target: a paired ratio (median and interval over the batches) against a threshold. The
+ * figure is picked from the run's overhead result; a run without it skips the target.
+ */
 interface OverheadTarget {
-  readonly peer: string;
-  readonly check: (breakwater: OverheadRow, peer: OverheadRow) => TargetCheck;
+  readonly target: string;
+  readonly figure: (overhead: OverheadResult) => Estimate | undefined;
+  readonly relation: 'at most' | 'at least';
+  readonly threshold: number;
 }
 
 /** The peers of a scenario: every client that ran and is neither a breakwater configuration nor the oracle. */
@@ -363,32 +374,70 @@ const SCENARIO_TARGETS: readonly ScenarioTarget[] = [
   { scenario: 'slow', check: hedgingCutsTail },
 ];
 
-const micros = (ms: number): string => fmt(ms * 1000, 1);
+/** x / y from the estimate of y / x: order statistics map through 1/r exactly (bounds swap). */
+const inverse = (e: Estimate): Estimate => ({ median: 1 / e.median, low: 1 / e.high, high: 1 / e.low });
+
+const memoryRow = (o: OverheadResult, client: string) => o.memory.find((r) => r.client === client);
+
+/** breakwater's in-memory per-call cost over `peer`'s, paired per batch. */
+function memoryVs(peer: string): (o: OverheadResult) => Estimate | undefined {
+  return (o) => {
+    const vsBreakwater = memoryRow(o, peer)?.vsBreakwater;
+    return vsBreakwater ? inverse(vsBreakwater) : undefined;
+  };
+}
 
 const OVERHEAD_TARGETS: readonly OverheadTarget[] = [
   {
-    peer: 'cockatiel (retry+breaker only)',
-    check: (bw, cockatiel) => {
-      const ratio = bw.meanMs / cockatiel.meanMs;
-      return check(
-        "overhead: per call over in-memory fetch <= 1.3x cockatiel's retry+breaker",
-        ratio <= 1.3,
-        `${micros(bw.meanMs)} µs vs ${micros(cockatiel.meanMs)} µs = ${fmt(ratio)}x`,
-        `${fmt(ratio - 1.3)}x over (${micros(bw.meanMs - 1.3 * cockatiel.meanMs)} µs per call)`,
-      );
-    },
+    target: "overhead: per call over in-memory fetch <= 1.3x cockatiel's retry+breaker",
+    figure: memoryVs('cockatiel (retry+breaker only)'),
+    relation: 'at most',
+    threshold: 1.3,
   },
   {
-    peer: 'ky',
-    check: (bw, ky) =>
-      check(
-        "overhead: per call over in-memory fetch lower than ky's",
-        bw.meanMs < ky.meanMs,
-        `${micros(bw.meanMs)} µs vs ky ${micros(ky.meanMs)} µs`,
-        `${micros(bw.meanMs - ky.meanMs)} µs slower`,
-      ),
+    target: "overhead: per call over in-memory fetch lower than ky's",
+    figure: memoryVs('ky'),
+    relation: 'at most',
+    threshold: 1,
+  },
+  {
+    target: 'overhead: loopback throughput >= 0.95x raw fetch (issue 17)',
+    figure: (o) => o.loopback.find((r) => r.client === TARGET_CLIENT)?.vsFetch,
+    relation: 'at least',
+    threshold: 0.95,
+  },
+  {
+    target: 'overhead: telemetry on, no SDK, per call within 5 % of telemetry off (issue 15)',
+    figure: (o) => o.telemetry.find((r) => r.client === 'breakwater telemetry: no SDK')?.vsOff,
+    relation: 'at most',
+    threshold: 1.05,
+  },
+  {
+    target: 'overhead: telemetry with the in-memory SDK, per call <= 2x telemetry off (issue 15)',
+    figure: (o) => o.telemetry.find((r) => r.client === 'breakwater telemetry: in-memory SDK')?.vsOff,
+    relation: 'at most',
+    threshold: 2,
   },
 ];
+
+/** A ratio and its interval, e.g. `1.21x [1.02x, 1.35x]`. */
+export const formatRatio = (e: Estimate): string => `${fmt(e.median)}x [${fmt(e.low)}x, ${fmt(e.high)}x]`;
+
+function overheadCheck(t: OverheadTarget, figure: Estimate): TargetCheck {
+  const v = verdict(figure, t.relation, t.threshold);
+  const measured = `${formatRatio(figure)}`;
+  if (v === 'missed') {
+    const by = t.relation === 'at most' ? figure.low - t.threshold : t.threshold - figure.high;
+    return {
+      target: t.target,
+      met: false,
+      measured,
+      miss: `${fmt(by)}x beyond the whole interval`,
+      verdict: v,
+    };
+  }
+  return { target: t.target, met: v === 'met' ? true : null, measured, verdict: v };
+}
 
 /** breakwater's lane of a scenario, when the run includes both. */
 function targetRun(results: readonly ScenarioResult[], scenario: string): TargetRun | undefined {
@@ -398,11 +447,9 @@ function targetRun(results: readonly ScenarioResult[], scenario: string): Target
 }
 
 function overheadChecks(overhead: OverheadResult): TargetCheck[] {
-  const row = (name: string) => overhead.memory.find((r) => r.client === name);
-  const bw = row(TARGET_CLIENT);
-  return OVERHEAD_TARGETS.flatMap(({ peer, check }) => {
-    const other = row(peer);
-    return bw && other ? [check(bw, other)] : [];
+  return OVERHEAD_TARGETS.flatMap((t) => {
+    const figure = t.figure(overhead);
+    return figure ? [overheadCheck(t, figure)] : [];
   });
 }
 

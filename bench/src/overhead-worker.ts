@@ -1,0 +1,135 @@
+/**
+ * One sample batch of the overhead section, in a process of its own so that one batch's JIT state, GC
+ * debt and heap layout do not carry into the next (in one process, run-to-run error reached ±127 %).
+ * `node overhead-worker.ts '<WorkerJob JSON>'` prints one line of {@link WorkerSample} JSON;
+ * `node overhead-worker.ts server` runs the loopback server, prints `{"port": n}` and serves until killed.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import type { BenchClient, ClientSpec } from './client.ts';
+import { CLIENTS, cockatielBare } from './clients.ts';
+import { TELEMETRY_CLIENTS } from './overhead.ts';
+import { DEFAULT_ATTEMPT_TIMEOUT_MS } from './scenarios.ts';
+
+/** One way of calling: sequential calls on an in-memory fetch, or concurrent ones over loopback. */
+export interface WorkerMode {
+  readonly clients: readonly string[];
+  /** Calls per client per batch, split evenly over the rounds. */
+  readonly calls: number;
+  /** Rounds; the order of the clients reverses every round. */
+  readonly rounds: number;
+  /** Calls in flight at once (1: sequential). */
+  readonly concurrency: number;
+  /** The loopback server's URL; absent: the in-memory fetch. */
+  readonly url?: string;
+}
+
+export interface WorkerJob {
+  /** The batch's index: it rotates the order of the clients. */
+  readonly batch: number;
+  /** Untimed calls per client before the first round. */
+  readonly warmup: number;
+  readonly memory: WorkerMode;
+  readonly loopback: WorkerMode;
+}
+
+/**
+ * Milliseconds per call of each client in its fastest round (wall time / calls), per mode. The fastest:
+ * on a shared machine, preemption by other processes only ever adds time to a round.
+ */
+export interface WorkerSample {
+  readonly memory: Readonly<Record<string, number>>;
+  readonly loopback: Readonly<Record<string, number>>;
+}
+
+const KNOWN: readonly ClientSpec[] = [...CLIENTS, cockatielBare, ...TELEMETRY_CLIENTS];
+const MEMORY_URL = 'http://in-memory.test/v1/customers';
+const memoryFetch: typeof globalThis.fetch = async () => new Response('{}', { status: 200 });
+
+async function create(name: string, fetchImpl: typeof globalThis.fetch): Promise<BenchClient> {
+  const spec = KNOWN.find((c) => c.name === name);
+  if (!spec) throw new Error(`overhead-worker: unknown client "${name}"`);
+  return spec.create({
+    fetch: fetchImpl,
+    routes: [{ name: 'customers', path: '/v1/customers', match: 'GET */v1/customers' }],
+    attemptTimeoutMs: DEFAULT_ATTEMPT_TIMEOUT_MS,
+    breakers: true,
+    now: () => performance.now(),
+  });
+}
+
+/** Wall time (ms) of `calls` calls, `concurrency` at a time, bodies read over loopback. */
+async function timeCalls(
+  client: BenchClient,
+  url: string,
+  calls: number,
+  concurrency: number,
+): Promise<number> {
+  const signal = new AbortController().signal;
+  let started = 0;
+  const lane = async (): Promise<void> => {
+    while (started++ < calls) {
+      const response = await client.call(url, signal);
+      await response.arrayBuffer();
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, calls) }, lane));
+  return performance.now() - t0;
+}
+
+/** The clients' order in one round: rotated by the batch, reversed on alternate rounds. */
+export function roundOrder<T>(items: readonly T[], batch: number, round: number): T[] {
+  const shift = batch % Math.max(items.length, 1);
+  const rotated = [...items.slice(shift), ...items.slice(0, shift)];
+  return (batch + round) % 2 === 0 ? rotated : rotated.reverse();
+}
+
+async function runMode(mode: WorkerMode, job: WorkerJob): Promise<Record<string, number>> {
+  const url = mode.url ?? MEMORY_URL;
+  const clients = await Promise.all(
+    mode.clients.map(
+      async (name) => [name, await create(name, mode.url ? globalThis.fetch : memoryFetch)] as const,
+    ),
+  );
+  try {
+    for (const [, client] of clients) await timeCalls(client, url, job.warmup, mode.concurrency);
+    const perRound = Math.max(1, Math.round(mode.calls / mode.rounds));
+    const bestMs = new Map<string, number>(mode.clients.map((n) => [n, Number.POSITIVE_INFINITY]));
+    for (let round = 0; round < mode.rounds; round++) {
+      for (const [name, client] of roundOrder(clients, job.batch, round)) {
+        const ms = await timeCalls(client, url, perRound, mode.concurrency);
+        bestMs.set(name, Math.min(bestMs.get(name) ?? ms, ms));
+      }
+    }
+    return Object.fromEntries([...bestMs].map(([n, ms]) => [n, ms / perRound]));
+  } finally {
+    for (const [, client] of clients) client.close();
+  }
+}
+
+async function serve(): Promise<void> {
+  const server = createServer({ keepAlive: true }, (_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end('{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+}
+
+async function sample(job: WorkerJob): Promise<void> {
+  const memory = await runMode(job.memory, job);
+  const loopback = job.loopback.clients.length > 0 ? await runMode(job.loopback, job) : {};
+  process.stdout.write(`${JSON.stringify({ memory, loopback } satisfies WorkerSample)}\n`);
+  // Keep-alive sockets and client timers would hold the process open.
+  process.exit(0);
+}
+
+// Only when run as a script: tests import roundOrder.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const arg = process.argv[2];
+  if (arg === 'server') await serve();
+  else if (arg) await sample(JSON.parse(arg) as WorkerJob);
+}

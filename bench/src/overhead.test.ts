@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { CLIENTS } from './clients.ts';
+import { runOverhead } from './overhead.ts';
+import { roundOrder } from './overhead-worker.ts';
+
+describe('overhead sampling', () => {
+  it('rotates the clients by batch and reverses their order every round', () => {
+    expect(roundOrder(['a', 'b', 'c'], 0, 0)).toEqual(['a', 'b', 'c']);
+    expect(roundOrder(['a', 'b', 'c'], 0, 1)).toEqual(['c', 'b', 'a']);
+    expect(roundOrder(['a', 'b', 'c'], 1, 0)).toEqual(['a', 'c', 'b']);
+    expect(roundOrder(['a', 'b', 'c'], 1, 1)).toEqual(['b', 'c', 'a']);
+  });
+
+  it('runs each batch in a child process against a loopback server of its own, with paired ratios', async () => {
+    const chosen = CLIENTS.filter((c) => ['fetch', 'breakwater', 'oracle'].includes(c.name));
+    const batches: number[] = [];
+    const result = await runOverhead(chosen, {
+      batches: 3,
+      memoryCalls: 20,
+      loopbackCalls: 32,
+      concurrency: 8,
+      memoryRounds: 2,
+      loopbackRounds: 2,
+      warmup: 4,
+      onBatch: (done) => batches.push(done),
+    });
+    expect(batches).toEqual([1, 2, 3]);
+    expect(result.method).toMatchObject({ batches: 3, ranks: [1, 3], coverage: 0.75 });
+    // The oracle is no library: no overhead figure.
+    expect(result.memory.map((r) => r.client)).toEqual(['fetch', 'breakwater']);
+    expect(result.loopback.map((r) => r.client)).toEqual(['fetch', 'breakwater']);
+    for (const row of [...result.memory, ...result.loopback]) {
+      expect(row.value.low).toBeGreaterThan(0);
+      expect(row.value.low).toBeLessThanOrEqual(row.value.median);
+      expect(row.value.median).toBeLessThanOrEqual(row.value.high);
+    }
+    expect(result.memory[0]?.vsFetch).toEqual({ median: 1, low: 1, high: 1 });
+    expect(result.memory[1]?.vsBreakwater).toEqual({ median: 1, low: 1, high: 1 });
+    expect(result.telemetry.map((t) => t.client)).toEqual([
+      'breakwater telemetry: no SDK',
+      'breakwater telemetry: in-memory SDK',
+    ]);
+    for (const t of result.telemetry) expect(t.vsOff.median).toBeGreaterThan(0);
+  }, 60_000);
+});
