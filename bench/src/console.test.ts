@@ -56,6 +56,10 @@ describe('the console summary', () => {
       'targets: 2 met, 1 missed (1 not judged by this run)',
     );
     expect(targetsLine([t(false)])).toBe('targets: 0 met, 1 missed');
+    const noDifference: TargetCheck = { ...t(null), verdict: 'no difference' };
+    expect(targetsLine([t(true), noDifference, t(null)])).toBe(
+      'targets: 1 met, 0 missed (1 no difference, 1 not judged by this run)',
+    );
     expect(consoleSummary([], [], report).at(-1)).toBe('targets: 0 met, 0 missed');
   });
 });

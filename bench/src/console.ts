@@ -65,14 +65,21 @@ function scenarioLines(result: ScenarioResult): string[] {
   return ['', ...wrap(`${result.name}: ${result.description}`), ...table(rows), ...notRun];
 }
 
-const mark = (t: TargetCheck): string => (t.met === null ? 'n/a' : t.met ? 'met' : 'MISSED');
+const mark = (t: TargetCheck): string =>
+  t.verdict === 'no difference' ? 'no diff' : t.met === null ? 'n/a' : t.met ? 'met' : 'MISSED';
 
 /** `targets: N met, M missed`, and how many could not be judged by this run when some could not. */
 export function targetsLine(targets: readonly TargetCheck[]): string {
   const met = targets.filter((t) => t.met === true).length;
   const missed = targets.filter((t) => t.met === false).length;
-  const open = targets.length - met - missed;
-  return `targets: ${met} met, ${missed} missed${open > 0 ? ` (${open} not judged by this run)` : ''}`;
+  // An interval that straddles its threshold was judged: the figures cannot tell, which is no difference.
+  const same = targets.filter((t) => t.verdict === 'no difference').length;
+  const open = targets.length - met - missed - same;
+  const notes = [
+    ...(same > 0 ? [`${same} no difference`] : []),
+    ...(open > 0 ? [`${open} not judged by this run`] : []),
+  ];
+  return `targets: ${met} met, ${missed} missed${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`;
 }
 
 /**
