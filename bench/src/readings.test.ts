@@ -153,6 +153,16 @@ describe('the reading under a chart', () => {
     );
   });
 
+  it('counts one refused request in the singular', () => {
+    const limited = scenario([
+      lane('breakwater', {
+        throttled: 1,
+        limiter: { perSecond: 20, burst: 20, busyMs: 12_000, goodput: 0.85 },
+      }),
+    ]);
+    expect(readingOf(limited)).toContain('with 1 request refused (429)');
+  });
+
   it('where a peer got as much through sooner, says so', () => {
     const flap = scenario([
       lane('cockatiel', { successRate: 0.996, latency: { p50: 3, p95: 100, p99: 336 } }),

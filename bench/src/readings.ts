@@ -95,6 +95,8 @@ function budget(subject: Named, peers: readonly Named[]): string {
   );
 }
 
+const requests = (n: number): string => `${n} request${n === 1 ? '' : 's'}`;
+
 /** Sentence 2 behind a limiter: what the limiter refused, and how many requests came inside its windows. */
 function limiter(subject: Named, peers: readonly Named[]): string | null {
   const { m } = subject;
@@ -102,7 +104,7 @@ function limiter(subject: Named, peers: readonly Named[]): string | null {
   const most = [...peers].sort((a, b) => b.m.throttled - a.m.throttled)[0];
   let s =
     `Through the ${m.limiter.perSecond}/s limiter it used ${pct(m.limiter.goodput)} of what the limiter admitted, ` +
-    `with ${m.throttled} requests refused (429) and ${m.earlyAfterSeen} sent inside a Retry-After it had received`;
+    `with ${requests(m.throttled)} refused (429) and ${m.earlyAfterSeen} sent inside a Retry-After it had received`;
   if (most && most.m.throttled > m.throttled) {
     s += `, against ${most.m.throttled} refused and ${most.m.earlyAfterSeen} such for ${most.client}`;
   }
