@@ -7,14 +7,15 @@ import { pnpm, run } from './commands.test-util.ts';
 import { type PartnerCenterStub, readmeQuickStart, startPartnerCenterStub } from './quick-start.test-util.ts';
 
 /**
- * The packages as npm users get them: `pnpm pack` of policies and core, both tarballs installed with
- * plain `npm install` into an empty npm project outside the repository (cockatiel and @noble/hashes
- * come from the registry), README's quick start type-checked there as a user's strict `nodenext`
- * project and run on Node 22, the lowest Node that `engines` allows, against a loopback server.
+ * The packages as npm users get them: `pnpm pack` of policies, core and redis, the tarballs installed
+ * with plain `npm install` into an empty npm project outside the repository (cockatiel and node-redis
+ * come from the registry), each package's README snippets and the README's quick start type-checked
+ * there as a user's strict `nodenext` project, and the quick start run on Node 22, the lowest Node
+ * that `engines` allows, against a loopback server.
  */
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const PACKAGES = ['policies', 'core'] as const;
+const PACKAGES = ['policies', 'core', 'redis'] as const;
 const PARTNER_CENTER = 'https://api.partnercenter.microsoft.com';
 const NODE22 = `${ROOT}node_modules/node22/bin/node`;
 
@@ -86,6 +87,17 @@ const TSCONFIG = {
     outDir: 'out',
   },
   include: ['*.ts'],
+  // The Redis store's snippets need Node's types (node-redis's own declarations use Buffer and
+  // node:stream): they get a project of their own, so this one still proves core and policies need none.
+  exclude: ['readme-redis-*.ts'],
+};
+
+/** The Redis store's README snippets, type-checked with Node's types as its users have them. */
+const TSCONFIG_REDIS = {
+  extends: './tsconfig.json',
+  compilerOptions: { types: ['node'] },
+  include: ['readme-redis-*.ts'],
+  exclude: [],
 };
 
 /** Preloaded before the quick start: its Partner Center calls go to the test's loopback server instead. */
@@ -116,8 +128,9 @@ describe('the packed tarballs', () => {
       await run(command, [...prefix, 'pack', '--out', out], { cwd: `${ROOT}packages/${pkg}` });
       tarballs.set(pkg, out);
     }
-    // A user's project depends on both, as the quick start imports both; the override makes core's
-    // `@breakwater/policies` range resolve to the tarball too, not to whatever the registry holds.
+    // A user's project depends on all three (the quick start imports core and policies, the Redis
+    // store's README node-redis too); the overrides make the packages' own `@breakwater/*` ranges
+    // resolve to the tarballs, not to whatever the registry holds.
     const manifest = {
       name: 'breakwater-tarball-user',
       private: true,
@@ -125,8 +138,11 @@ describe('the packed tarballs', () => {
       dependencies: {
         '@breakwater/core': 'file:core.tgz',
         '@breakwater/policies': 'file:policies.tgz',
+        '@breakwater/redis': 'file:redis.tgz',
+        redis: '^5.0.0',
+        '@types/node': '^22.0.0',
       },
-      overrides: { '@breakwater/policies': '$@breakwater/policies' },
+      overrides: { '@breakwater/policies': '$@breakwater/policies', '@breakwater/core': '$@breakwater/core' },
     };
     writeFileSync(join(project, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     await run('npm', ['install'], { cwd: project, env: userEnv() });
@@ -153,7 +169,7 @@ describe('the packed tarballs', () => {
     expect(license).toMatch(/^MIT License\n\nCopyright \(c\) 2026 the breakwater authors\n/);
   });
 
-  it('installs with plain npm install: policies from its tarball once, no workspace: range left', () => {
+  it('installs with plain npm install: policies and core from their tarballs once, no workspace: range left', () => {
     const core = readJson<Manifest>(join(project, 'node_modules/@breakwater/core/package.json'));
     const policies = readJson<Manifest>(join(project, 'node_modules/@breakwater/policies/package.json'));
     expect(core.dependencies?.['@breakwater/policies']).toBe(`^${policies.version}`);
@@ -163,6 +179,11 @@ describe('the packed tarballs', () => {
       join(project, 'package-lock.json'),
     );
     expect(lock.packages['node_modules/@breakwater/policies']?.resolved).toBe('file:policies.tgz');
+    expect(lock.packages['node_modules/@breakwater/core']?.resolved).toBe('file:core.tgz');
+    const redis = readJson<Manifest>(join(project, 'node_modules/@breakwater/redis/package.json'));
+    expect(redis.dependencies?.['@breakwater/core']).toBe(`^${core.version}`);
+    expect(JSON.stringify(redis)).not.toContain('workspace:');
+    expect(existsSync(join(project, 'node_modules/@breakwater/redis/node_modules'))).toBe(false);
     expect(lock.packages['node_modules/cockatiel']?.version).toMatch(/^4\./);
     expect(lock.packages['node_modules/cockatiel']?.resolved ?? 'registry').not.toMatch(/^file:/);
   });
@@ -179,6 +200,7 @@ describe('the packed tarballs', () => {
           writeFileSync(join(project, `readme-${pkg}-${i}.ts`), block);
       }
       writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
+      writeFileSync(join(project, 'tsconfig.redis.json'), JSON.stringify(TSCONFIG_REDIS, null, 2));
       writeFileSync(join(project, 'loopback.mjs'), LOOPBACK);
       server = await startPartnerCenterStub();
     });
@@ -192,7 +214,9 @@ describe('the packed tarballs', () => {
       "type-checks with %s (strict, nodenext), the packages' own README snippets too",
       async (_name, typescript) => {
         const tsc = `${ROOT}node_modules/${typescript}/bin/tsc`;
-        await run(NODE22, [tsc, '-p', 'tsconfig.json', '--noEmit'], { cwd: project, env: userEnv() });
+        for (const config of ['tsconfig.json', 'tsconfig.redis.json']) {
+          await run(NODE22, [tsc, '-p', config, '--noEmit'], { cwd: project, env: userEnv() });
+        }
       },
       // TypeScript 5.9 takes ~10 s here on its own, more beside the rest of the suite.
       60_000,
