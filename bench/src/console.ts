@@ -3,6 +3,7 @@
  * most CONSOLE_WIDTH columns (the wide tables are in the report file), and last the count of targets
  * met and missed. Built from the metrics, not the report's rows, so the report's columns can change.
  */
+import { mark } from './report.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 import type { TargetCheck } from './targets.ts';
 
@@ -64,9 +65,6 @@ function scenarioLines(result: ScenarioResult): string[] {
   );
   return ['', ...wrap(`${result.name}: ${result.description}`), ...table(rows), ...notRun];
 }
-
-const mark = (t: TargetCheck): string =>
-  t.verdict === 'no difference' ? 'no diff' : t.met === null ? 'n/a' : t.met ? 'met' : 'MISSED';
 
 /** `targets: N met, M missed`, and how many could not be judged by this run when some could not. */
 export function targetsLine(targets: readonly TargetCheck[]): string {

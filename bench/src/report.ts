@@ -261,14 +261,6 @@ function overheadMethod(overhead: OverheadResult): string {
   );
 }
 
-/** A fixed-width table for the terminal. */
-export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
 /** A GitHub Markdown table. */
 export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const esc = (c: string): string => c.replace(/\|/g, '\\|');
@@ -286,45 +278,9 @@ function routeHeader(result: ScenarioResult): string[] {
   ];
 }
 
-const mark = (t: TargetCheck): string =>
+/** A target's verdict as a word: met, MISSED, no diff (its interval straddles the threshold), n/a. */
+export const mark = (t: TargetCheck): string =>
   t.verdict === 'no difference' ? 'no diff' : t.met === null ? 'n/a' : t.met ? 'met' : 'MISSED';
-
-/** Everything for the terminal, after the run. */
-export function terminalReport(
-  results: readonly ScenarioResult[],
-  overhead: OverheadResult | null,
-  targets: readonly TargetCheck[],
-): string {
-  const parts: string[] = [];
-  for (const result of results) {
-    parts.push(`\n${result.name}: ${result.description}`);
-    parts.push(textTable(HEADER, scenarioRows(result)), ...notRunLines(result));
-    const limiter = limiterRows(result);
-    if (limiter.length > 0) {
-      parts.push(`\nthrough the limiter (${limiterOf(result)}):\n${textTable(LIMITER_HEADER, limiter)}`);
-    }
-    const routes = routeRows(result);
-    if (routes.length > 0) parts.push(`\nper route:\n${textTable(routeHeader(result), routes)}`);
-    const tenants = tenantRows(result);
-    if (tenants.length > 0) parts.push(`\nper tenant:\n${textTable(tenantHeader(result), tenants)}`);
-    const down = downPhaseRows(result);
-    if (down.length > 0) parts.push(`\nwhile down, breakers off:\n${textTable(DOWN_HEADER, down)}`);
-  }
-  if (overhead) {
-    for (const t of overheadTables(overhead)) {
-      parts.push(`\noverhead, ${t.title.toLowerCase()}:`, textTable(t.header, t.rows));
-    }
-  }
-  if (targets.length > 0) {
-    parts.push('\ntargets (breakwater):');
-    for (const t of targets) {
-      parts.push(
-        `${mark(t).padStart(7)}  ${t.target}: ${t.measured}${t.miss ? ` (missed by ${t.miss})` : ''}`,
-      );
-    }
-  }
-  return parts.join('\n');
-}
 
 export interface ReportMeta {
   readonly date: string;
