@@ -23,6 +23,13 @@ describe('store option', () => {
     );
   });
 
+  it('never echoes a connection URL passed as the store (its password stays out)', () => {
+    const bad = () =>
+      wrapFetch(fakeFetch({ status: 200 }), { store: 'redis://default:hunter2@cache:6379' as never });
+    expect(bad).toThrow(/store: must be a store such as redisStore\(\) returns, got a string/);
+    expect(bad).not.toThrow(/hunter2/);
+  });
+
   it('defaults to the in-memory store: keys are local, and a healthy call never asks it anything', async () => {
     const spy = vi.spyOn(MEMORY_STORE, 'tryLease');
     const wrapped = wrapFetch(fakeFetch({ status: 200 }));

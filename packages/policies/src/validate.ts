@@ -278,6 +278,27 @@ function checkObject(value: unknown, shape: Shape, path: string, required: boole
 }
 
 /**
+ * How an option that must be an object (a client, a store, the options themselves) is named when it is
+ * not: a string there is most likely a connection URL, whose password must not reach the message.
+ */
+export function describeNotObject(value: unknown): string {
+  return typeof value === 'string' ? 'a string' : describeValue(value);
+}
+
+/**
+ * Checks the options object of an entry point against its table: an object (else refused at the path
+ * `options`), then {@link checkShape}, which names each option from the root (`maxEndpoints`).
+ *
+ * @throws ConfigError naming the first offending option.
+ */
+export function checkOptions(options: unknown, shape: Shape): void {
+  if (options === null || typeof options !== 'object') {
+    fail('options', `must be an object, got ${describeNotObject(options)}`);
+  }
+  checkShape(options, shape, '');
+}
+
+/**
  * Checks an object against a {@link Shape}: an object (not an array or `null`), no key the shape does
  * not know (the nearest known key suggested, the known keys listed), and each key's check or nested
  * shape applied to its value; an `undefined` value counts as absent and is not checked. Rules that tie

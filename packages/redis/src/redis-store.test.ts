@@ -75,6 +75,14 @@ async function instance(prefix: string, options: Parameters<typeof wrapFetch>[1]
 const key = (fetch: WrappedFetch) => fetch.breakers()[0];
 
 describe('redisStore', () => {
+  it('never echoes a connection URL passed where the client or the options go (its password stays out)', () => {
+    const url = 'redis://default:hunter2@cache.internal:6379';
+    for (const bad of [() => redisStore({ client: url as never }), () => redisStore(url as never)]) {
+      expect(bad).toThrow(/a string/);
+      expect(bad).not.toThrow(/hunter2|redis:\/\//);
+    }
+  });
+
   it('refuses bad options, naming them', () => {
     expect(() => redisStore({} as never)).toThrow(/client/);
     expect(() => redisStore({ client: {} as never })).toThrow(/client: must be a node-redis client/);

@@ -5,7 +5,7 @@ import type {
   StoreClosure,
   StoreListener,
 } from '@breakwater/core';
-import { checkShape, describeValue, integerAtLeast, refuse } from '@breakwater/policies';
+import { checkOptions, describeNotObject, describeValue, integerAtLeast, refuse } from '@breakwater/policies';
 import { CLOSE, COUNT, LEASE, READ } from './scripts.ts';
 
 /**
@@ -119,19 +119,17 @@ class Counter implements FleetCounter {
  * @throws ConfigError when an option is invalid, naming it.
  */
 export function redisStore(options: RedisStoreOptions): RedisStore {
-  checkOptions(options);
+  checkRedisOptions(options);
   return new RedisBackedStore(options);
 }
 
-function checkOptions(options: RedisStoreOptions): void {
-  if (typeof options !== 'object' || options === null) {
-    refuse('options', `must be an object, got ${describeValue(options)}`);
-  }
-  checkShape(
-    options,
-    { client: clientCheck, prefix: stringCheck, timeoutMs: integerAtLeast(1), refreshMs: integerAtLeast(10) },
-    '',
-  );
+function checkRedisOptions(options: RedisStoreOptions): void {
+  checkOptions(options, {
+    client: clientCheck,
+    prefix: stringCheck,
+    timeoutMs: integerAtLeast(1),
+    refreshMs: integerAtLeast(10),
+  });
   if (options.client === undefined) refuse('client', 'is required: a connected node-redis client');
 }
 
@@ -140,7 +138,7 @@ function clientCheck(value: unknown, path: string): void {
   if (typeof client?.sendCommand !== 'function' || typeof client.duplicate !== 'function') {
     refuse(
       path,
-      `must be a node-redis client (createClient() of the redis package), got ${describeValue(value)}`,
+      `must be a node-redis client (createClient() of the redis package), got ${describeNotObject(value)}`,
     );
   }
 }
