@@ -302,6 +302,22 @@ describe('telemetry off or without an SDK', () => {
     expect((await fetch(url)).status).toBe(200);
   });
 
+  it('an abort during the call whose reason is null still rejects with that reason, metrics on', async () => {
+    const url = server.route('/late', (_req, res) => {
+      setTimeout(() => res.writeHead(200).end(), 500);
+    });
+    const fetch = instrumented();
+    const controller = new AbortController();
+    const call = fetch(url, { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    controller.abort(null);
+    const settled = await call.then(
+      () => 'resolved',
+      (reason: unknown) => reason,
+    );
+    expect(settled).toBeNull();
+  });
+
   it('a telemetry option that is not openTelemetry()’s is refused, naming the option', () => {
     expect(() => wrapFetch(globalThis.fetch, { telemetry: {} as never })).toThrow(ConfigError);
     expect(() => wrapFetch(globalThis.fetch, { telemetry: {} as never })).toThrow(

@@ -116,7 +116,8 @@ async function measuredCall<T extends CallEnd>(
     tell(end.attempts, response?.status, response ? undefined : nameOf(error));
     return end;
   } catch (error) {
-    const { attempts } = error as { attempts?: unknown };
+    // Anything may be thrown (an abort reason of null, say): reading it must not replace it.
+    const attempts = (error as { attempts?: unknown } | null | undefined)?.attempts;
     tell(typeof attempts === 'number' ? attempts : 0, undefined, nameOf(error));
     throw error;
   }
