@@ -23,7 +23,7 @@ describe('option tables of the five entry points', () => {
       'wrapFetch, not an object',
       () => wrapFetch(fetch, 'x' as never),
       'options',
-      "must be an object, got 'x'",
+      'must be an object, got a string',
     ],
     [
       'wrapFetch, a boolean',
