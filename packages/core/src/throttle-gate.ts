@@ -134,7 +134,8 @@ export class ThrottleGate {
    */
   async pass(signal: AbortSignal, deadlineAt: number): Promise<GatePass> {
     if (!this.policy.throttle.enabled) return OPEN;
-    const waited = await this.waitOpen(signal, deadlineAt);
+    // An open gate costs no turn: waitOpen is only awaited when there is a closure to wait out.
+    const waited = this.closedUntil > Date.now() && (await this.waitOpen(signal, deadlineAt));
     const slot = this.policy.throttle.adaptive ? this.queue.take(signal, deadlineAt) : undefined;
     if (slot) await this.waitFor(() => slot);
     const { epoch } = this;
@@ -193,6 +194,8 @@ export class ThrottleGate {
 
   /** A response of the key arrived: it answers the probe, and any but a throttle status was accepted. */
   private learn(status: number): void {
+    // Only the adaptive rate reads what was accepted, and only it arms the probe.
+    if (!this.policy.throttle.enabled || !this.policy.throttle.adaptive) return;
     if (this.probe.answer()) this.queue.kick();
     if (!this.policy.throttle.statuses.includes(status)) this.rate.onAccepted(Date.now());
   }
