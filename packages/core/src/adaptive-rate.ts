@@ -3,7 +3,7 @@ import { BETA, cubicRate } from './cubic.ts';
 import { RateMeter } from './rate-meter.ts';
 
 /** The slowest pace, calls/s (botocore's minimum fill rate): a key is never shut by its rate alone. */
-export const MIN_RATE = 0.5;
+const MIN_RATE = 0.5;
 /** The rate never runs further ahead of what the callers send than this (botocore's 2x cap). */
 const MAX_AHEAD_OF_SENT = 2;
 
@@ -15,7 +15,7 @@ const MAX_AHEAD_OF_SENT = 2;
 const PLATEAU = 0.95;
 
 /** Why the rate changed: a throttle cut it, or a quiet period without one dropped it. */
-export type RateChangeReason = 'throttled' | 'quiet';
+type RateChangeReason = 'throttled' | 'quiet';
 
 /**
  * The client-side send rate of one endpoint key, active only once the key has been throttled; the

@@ -101,11 +101,6 @@ export class CircuitBreaker {
     );
   }
 
-  /** True while isolated by hand. */
-  get isolated(): boolean {
-    return this.hold !== undefined;
-  }
-
   /**
    * Holds the breaker open by hand, until {@link CircuitBreaker.close}: every call is refused, with no
    * probe, even when the breaker is switched off. A probe in flight is forgotten. Silent: the registry,

@@ -8,7 +8,7 @@
 /** The multiplicative cut on a throttle (botocore `beta`). */
 export const BETA = 0.7;
 /** How fast the curve grows, in calls/s per s^3 (botocore `scale_constant`). */
-export const SCALE = 0.4;
+const SCALE = 0.4;
 
 /**
  * The rate `seconds` after a throttle hit at `wMax` calls/s: `BETA` x `wMax` at 0, `wMax` at K, above

@@ -11,7 +11,7 @@ import { discardBody } from './body-reads.ts';
 import { after } from './sleep.ts';
 
 /** What one attempt of a group gives: its result, `circuit-open` (refused, the call has an outcome), or nothing sent. */
-export type Sent = AttemptResult | 'circuit-open' | undefined;
+type Sent = AttemptResult | 'circuit-open' | undefined;
 
 /** Sends one attempt under `signal`, which aborts when the caller does or when another attempt won. */
 export type Send = (signal: AbortSignal) => Promise<Sent>;

@@ -30,9 +30,6 @@ import type { TelemetryHooks } from './telemetry/hooks.ts';
 import { type GatePass, ThrottleGate } from './throttle-gate.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
 
-// Re-exported for one release, for modules that imported them from here: their home is types.ts.
-export type { BreakerSnapshot, FetchLike } from './types.ts';
-
 /** Shared by every endpoint pipeline of one wrapped fetch. */
 export interface PipelineDeps {
   /** The user's fetch. Always called unbound (never as `deps.fetch(...)`): see attempt.ts. */
@@ -297,8 +294,8 @@ export class EndpointPipeline {
    * left, and a retry taken from the budget (gRPC's throttling rule: hedges are retries to the budget).
    */
   private async hedgeSender(call: Call, n: number): Promise<Send | undefined> {
-    const closedUntil = this.gate.closedUntilMs;
-    if (!this.breaker.closed || (closedUntil !== null && closedUntil > Date.now())) return undefined;
+    // closedUntilMs is null unless the gate is closed now.
+    if (!this.breaker.closed || this.gate.closedUntilMs !== null) return undefined;
     if (Date.now() >= call.deadlineAt) return undefined;
     const pass = await this.gate.pass(call.signal, call.deadlineAt);
     if (!this.budget.tryRetry()) return undefined;

@@ -17,7 +17,7 @@ export interface LiveEndpoint {
 }
 
 /** The throttle gate and retry budget part of a snapshot. */
-export type ThrottleState = Pick<
+type ThrottleState = Pick<
   BreakerSnapshot,
   'throttledUntil' | 'waiting' | 'retryBudgetLeft' | 'rateLimit' | 'throttlePhase' | 'sharing'
 >;

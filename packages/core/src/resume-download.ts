@@ -26,7 +26,7 @@ export interface ResumeDeps {
 }
 
 /** The strong ETag of a response that allows resuming its body, or undefined when it does not. */
-export function resumeValidator(response: Response): string | undefined {
+function resumeValidator(response: Response): string | undefined {
   if (response.status !== 200 || response.body === null) return undefined;
   const { headers } = response;
   const etag = headers.get('etag')?.trim();

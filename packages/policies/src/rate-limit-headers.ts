@@ -1,4 +1,4 @@
-import { type BareItem, parseStructuredList } from './structured-field.ts';
+import { type BareItem, isCount, parseStructuredList } from './structured-field.ts';
 import type { HeadersLike } from './types.ts';
 
 /** A quota the server says is spent, read from its RateLimit headers. */
@@ -81,10 +81,6 @@ function policyWindow(headers: HeadersLike, name: BareItem | undefined): number 
   const policy = parseStructuredList(value)?.find((member) => member.item === name);
   const w = policy?.params.get('w');
   return isCount(w) ? w : undefined;
-}
-
-function isCount(value: BareItem | undefined): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
 }
 
 /** `<prefix>-remaining` with `<prefix>-reset`, the reset turned into ms from now by `toMs`. */

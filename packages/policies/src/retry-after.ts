@@ -1,4 +1,4 @@
-import { parseStructuredList } from './structured-field.ts';
+import { isCount, parseStructuredList } from './structured-field.ts';
 import type { HeadersLike } from './types.ts';
 
 /**
@@ -205,7 +205,7 @@ function rateLimitField(value: string | null): number | undefined {
   for (const { params } of members) {
     const r = params.get('r');
     const t = params.get('t');
-    if (r !== 0 || typeof t !== 'number' || !Number.isInteger(t) || t < 0) continue;
+    if (r !== 0 || !isCount(t)) continue;
     result = Math.max(result ?? 0, t * 1000);
   }
   return result;

@@ -3,6 +3,11 @@ import { TOKEN_CHAR } from './token.ts';
 /** A bare item's value: Integers and Decimals as numbers, Booleans as booleans, the rest as text. */
 export type BareItem = number | string | boolean;
 
+/** A whole, non-negative number: what the RateLimit fields' `r`, `t`, `q` and `w` must be. */
+export function isCount(value: BareItem | undefined): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
 /** One member of a Structured Field List: its item (an inner list has none) and its parameters. */
 export interface ListMember {
   readonly item: BareItem | undefined;

@@ -3,7 +3,6 @@
  * breakwater's own, under `breakwater.`. Nothing here reads a header or a query value.
  */
 import type { Attributes } from '@opentelemetry/api';
-import { redactUrl } from '../redact.ts';
 import type { RequestLike } from './hooks.ts';
 
 /** The methods the HTTP semantic conventions know; any other is reported as `_OTHER`. */
@@ -42,11 +41,6 @@ export function serverAttributes(url: URL): Attributes {
 /** What the duration histograms of one attempt or call share: method, server and the rule's name. */
 export function requestAttributes(key: string, { method, url }: RequestLike): Attributes {
   return { ...methodAttributes(method), ...serverAttributes(url), 'breakwater.endpoint': ruleOf(key) };
-}
-
-/** `url.full` with userinfo and fragment dropped and every query value replaced (redact.ts). */
-export function fullUrl(url: URL): string {
-  return redactUrl(url);
 }
 
 /**

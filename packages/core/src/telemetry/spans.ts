@@ -6,7 +6,8 @@
  */
 import { type Attributes, context, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type { BreakwaterEvent } from '../events.ts';
-import { fullUrl, methodAttributes, ruleOf, serverAttributes } from './attributes.ts';
+import { redactUrl } from '../redact.ts';
+import { methodAttributes, ruleOf, serverAttributes } from './attributes.ts';
 import type { RequestLike } from './hooks.ts';
 
 export class Spans {
@@ -31,7 +32,8 @@ export class Spans {
     span.setAttributes({
       ...methodAttrs,
       ...serverAttributes(url),
-      'url.full': fullUrl(url),
+      // userinfo and fragment dropped, every query value replaced
+      'url.full': redactUrl(url),
       'breakwater.endpoint': ruleOf(key),
       ...(attempt > 1 ? { 'http.request.resend_count': attempt - 1 } : {}),
     });
