@@ -51,6 +51,11 @@ describe('throttle gate', () => {
     expect(sentAt[0]).toBe(2_000);
     expect(sentAt[1]).toBe(2_000 + Math.ceil(1_000 / 7));
     expect(new Set(sentAt).size).toBe(10);
+    // The rate only rises while nothing is refused: no gap is longer than the first, so the tenth send
+    // leaves at most nine slots of 7/s after the probe.
+    const gaps = sentAt.slice(1).map((at, i) => at - (sentAt[i] ?? 0));
+    for (const gap of gaps) expect(gap).toBeGreaterThan(0);
+    for (const gap of gaps) expect(gap).toBeLessThanOrEqual(Math.ceil(1_000 / 7));
     expect(events.filter((e) => e.type === 'throttled')).toMatchObject([{ delayMs: 2_000, status: 429 }]);
     expect(events.filter((e) => e.type === 'gate-open')).toHaveLength(1);
     expect(wrapped.breakers()[0]).toMatchObject({ throttlePhase: 'paced', throttledUntil: null });
