@@ -317,6 +317,11 @@ describe("README's code blocks", () => {
     expect(located).toBe('');
   });
 
+  it('names only README blocks that exist in its extra assertions (a renamed heading would skip them)', () => {
+    const names = new Set(TS_BLOCKS.map((block) => `${block.heading} ${block.index}`));
+    expect(Object.keys(EXPECT).filter((name) => !names.has(name))).toEqual([]);
+  });
+
   for (const block of TS_BLOCKS) {
     const name = `${block.heading} ${block.index}`;
     it(`runs: ${name} (README.md:${block.line})`, { timeout: 20_000 }, async () => {
