@@ -117,6 +117,7 @@ describe('throttleFigures', () => {
       perCoolDown: 1,
       calls: 2,
       ok: 1,
+      storeDowns: 0,
     });
     expect(throttleFigures([], 0, []).perCoolDown).toBe(0);
   });
@@ -127,12 +128,18 @@ describe('healthFigures', () => {
     const sick = instance(0, {
       broken: true,
       records: [call(0, 1, { outcome: 'network' }), call(1, 2, { outcome: 'fail-fast' })],
-      events: [breakAt(1), { t: 2, type: 'break', key: 'pulse' }, breakAt(3)],
+      events: [
+        { t: -5, type: 'store-down', key: '' }, // before the run: not counted
+        breakAt(1),
+        { t: 2, type: 'break', key: 'pulse' },
+        breakAt(3),
+        { t: 4, type: 'store-down', key: '' },
+      ],
     });
     const well = instance(1, { records: [call(0, 1), call(1, 2)] });
     expect(healthFigures([sick, well])).toEqual([
-      { id: 0, broken: true, calls: 2, successRate: 0, breaks: 2 },
-      { id: 1, broken: false, calls: 2, successRate: 1, breaks: 0 },
+      { id: 0, broken: true, calls: 2, successRate: 0, breaks: 2, storeDowns: 1 },
+      { id: 1, broken: false, calls: 2, successRate: 1, breaks: 0, storeDowns: 0 },
     ]);
   });
 });

@@ -25,6 +25,18 @@ export function openedAt(instance: InstanceRecord, from: number): number | null 
   return opened ? opened.t : null;
 }
 
+/**
+ * `store-down` events of the instances during the run (from its start): Redis answered later than the
+ * store's timeout, and the instance went on alone until the next `store-up`. On a loaded machine they
+ * explain shared figures that look independent.
+ */
+export function storeDowns(instances: readonly InstanceRecord[]): number {
+  return instances.reduce(
+    (n, i) => n + i.events.filter((e) => e.type === 'store-down' && e.t >= 0).length,
+    0,
+  );
+}
+
 export interface OutageFigures {
   /** When each instance's breaker opened (null: never), by instance. */
   readonly openedAt: readonly (number | null)[];
@@ -41,6 +53,7 @@ export interface OutageFigures {
   readonly inFlightAtOpen: number;
   /** All requests reaching the down upstream. */
   readonly downRequests: number;
+  readonly storeDowns: number;
 }
 
 /**
@@ -92,6 +105,7 @@ export function outageFigures(
     failuresBeforeOpen,
     inFlightAtOpen,
     downRequests: downArrivals.length,
+    storeDowns: storeDowns(instances),
   };
 }
 
@@ -105,6 +119,7 @@ export interface ThrottleFigures {
   readonly perCoolDown: number;
   readonly calls: number;
   readonly ok: number;
+  readonly storeDowns: number;
 }
 
 export function throttleFigures(
@@ -123,6 +138,7 @@ export function throttleFigures(
     perCoolDown: coolDowns > 0 ? inWindow / coolDowns : 0,
     calls: records.length,
     ok: records.filter((r) => r.outcome === 'ok').length,
+    storeDowns: storeDowns(instances),
   };
 }
 
@@ -133,6 +149,7 @@ export interface InstanceHealth {
   readonly successRate: number;
   /** Times its breaker on the load's endpoint opened. */
   readonly breaks: number;
+  readonly storeDowns: number;
 }
 
 /** Per instance: success and breaker openings (the broken-network run). */
@@ -143,6 +160,7 @@ export function healthFigures(instances: readonly InstanceRecord[]): InstanceHea
     calls: i.records.length,
     successRate: i.records.filter((r) => r.outcome === 'ok').length / Math.max(1, i.records.length),
     breaks: i.events.filter((e) => e.type === 'break' && e.key === MAIN_KEY).length,
+    storeDowns: storeDowns([i]),
   }));
 }
 

@@ -16,6 +16,7 @@ const outage = (max: number, failures: number) => ({
   failuresBeforeOpen: failures,
   inFlightAtOpen: 8,
   downRequests: 40,
+  storeDowns: 0,
 });
 const throttle = (inWindow: number) => ({
   requests: 70,
@@ -25,6 +26,7 @@ const throttle = (inWindow: number) => ({
   perCoolDown: inWindow / 2,
   calls: 64,
   ok: 64,
+  storeDowns: 0,
 });
 const FLEET: FleetResult = {
   instances: 4,
@@ -37,8 +39,8 @@ const FLEET: FleetResult = {
   broken: {
     description: 'one broken',
     instances: [
-      { id: 0, broken: true, calls: 50, successRate: 0, breaks: 5 },
-      ...[1, 2, 3].map((id) => ({ id, broken: false, calls: 50, successRate: 1, breaks: 0 })),
+      { id: 0, broken: true, calls: 50, successRate: 0, breaks: 5, storeDowns: 0 },
+      ...[1, 2, 3].map((id) => ({ id, broken: false, calls: 50, successRate: 1, breaks: 0, storeDowns: 0 })),
     ],
   },
   redisKill: {
@@ -122,7 +124,7 @@ describe('the fleet part in the bench', () => {
       expect(report).toContain(heading);
     }
     expect(report).toContain(
-      '| shared (Redis) | 1.40 s, 1.45 s, 1.30 s, 1.35 s | 40 | 12 | 5 + 8 | 1 | 0.90 |',
+      '| shared (Redis) | 1.40 s, 1.45 s, 1.30 s, 1.35 s | 40 | 12 | 5 + 8 | 1 | 0.90 | 0 |',
     );
     expect(report).toContain('| p99 added while down | 18.0 ms |');
     expect(report).toContain('3.00 s: 3 (Redis down)');

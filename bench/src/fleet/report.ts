@@ -11,6 +11,10 @@ const fmt = (n: number | null, digits = 1): string =>
 const pct = (share: number): string => `${fmt(share * 100)} %`;
 const seconds = (ms: number | null): string => (ms === null ? 'never' : `${fmt(ms / 1000, 2)} s`);
 
+const STORE_DOWNS =
+  "*store-down* = the instances' `store-down` events during the run: Redis answered a command later " +
+  'than the store timeout (50 ms) and the instance went on alone until the next `store-up`.';
+
 function outageTable(fleet: FleetResult): string[] {
   const o = fleet.outage;
   if (!o) return [];
@@ -22,6 +26,7 @@ function outageTable(fleet: FleetResult): string[] {
     `${fleet.threshold} + ${f.inFlightAtOpen}`,
     f.maxPerInterval === null ? '–' : String(f.maxPerInterval),
     fmt(f.meanPerInterval, 2),
+    String(f.storeDowns),
   ];
   return [
     `### Outage: ${o.description}`,
@@ -29,7 +34,8 @@ function outageTable(fleet: FleetResult): string[] {
     '*Failures before opening* = requests reaching the down upstream from an instance whose breaker had not ' +
       'opened yet, fleet-wide; *bound* = the breaker threshold (consecutive failures) + the calls in flight at ' +
       'each instance when its breaker opened; *per interval* = requests reaching the down upstream after every ' +
-      'breaker had opened, the most in any half-open interval (sliding) and the mean.',
+      'breaker had opened, the most in any half-open interval (sliding) and the mean. ' +
+      STORE_DOWNS,
     '',
     markdownTable(
       [
@@ -40,6 +46,7 @@ function outageTable(fleet: FleetResult): string[] {
         'bound',
         'max per interval',
         'mean per interval',
+        'store-down',
       ],
       [row('independent', o.independent), row('shared (Redis)', o.shared)],
     ),
@@ -58,15 +65,16 @@ function throttleTable(fleet: FleetResult): string[] {
     String(f.inWindow),
     fmt(f.perCoolDown, 2),
     `${f.ok}/${f.calls}`,
+    String(f.storeDowns),
   ];
   return [
     `### Throttle: ${t.description}`,
     '',
     '*In window* = requests that arrived inside a Retry-After window the bucket had announced (to any instance), ' +
-      'in-flight included; *cool-downs* = windows announced while none was running.',
+      `in-flight included; *cool-downs* = windows announced while none was running. ${STORE_DOWNS}`,
     '',
     markdownTable(
-      ['fleet', 'requests', '429s', 'cool-downs', 'in window', 'per cool-down', 'success'],
+      ['fleet', 'requests', '429s', 'cool-downs', 'in window', 'per cool-down', 'success', 'store-down'],
       [row('independent', t.independent), row('shared (Redis)', t.shared)],
     ),
     '',
@@ -80,13 +88,14 @@ function brokenTable(fleet: FleetResult): string[] {
     `### One broken instance: ${b.description}`,
     '',
     markdownTable(
-      ['instance', 'network', 'calls', 'success', 'breaker openings'],
+      ['instance', 'network', 'calls', 'success', 'breaker openings', 'store-down'],
       b.instances.map((i) => [
         String(i.id),
         i.broken ? 'broken' : 'healthy',
         String(i.calls),
         pct(i.successRate),
         String(i.breaks),
+        String(i.storeDowns),
       ]),
     ),
     '',

@@ -28,6 +28,9 @@ const T_FAILED = 'fleet Redis killed: 0 calls fail because of Redis';
 const T_P99 = `fleet Redis killed: p99 added while Redis is down <= ${ADDED_P99_MS} ms`;
 const T_RESUME = `fleet Redis killed: shared behaviour resumes within ${RESUME_MS / 1000} s of Redis returning`;
 
+/** The shared run's store-down events, when there were any: Redis was too slow for the store's timeout. */
+const downs = (n: number): string => (n > 0 ? ` (${n} store-down event(s))` : '');
+
 function outageTargets(fleet: FleetResult): TargetCheck[] {
   const o = fleet.outage;
   if (!o) return [];
@@ -41,7 +44,7 @@ function outageTargets(fleet: FleetResult): TargetCheck[] {
     check(
       T_PROBES,
       s.maxPerInterval !== null && s.maxPerInterval <= 1,
-      `shared ${per(s)}; independent ${per(i)}`,
+      `shared ${per(s)}${downs(s.storeDowns)}; independent ${per(i)}`,
       s.maxPerInterval === null ? 'never opened' : `${s.maxPerInterval - 1} extra request(s) in one interval`,
     ),
     check(
@@ -61,7 +64,7 @@ function throttleTargets(fleet: FleetResult): TargetCheck[] {
     check(
       T_WINDOWS,
       s.perCoolDown <= 1,
-      `shared ${s.inWindow} in ${s.coolDowns} cool-down(s) = ${fmt(s.perCoolDown, 2)}; independent ${i.inWindow} in ${i.coolDowns} = ${fmt(i.perCoolDown, 2)}`,
+      `shared ${s.inWindow} in ${s.coolDowns} cool-down(s) = ${fmt(s.perCoolDown, 2)}${downs(s.storeDowns)}; independent ${i.inWindow} in ${i.coolDowns} = ${fmt(i.perCoolDown, 2)}`,
       `${fmt(s.perCoolDown - 1, 2)} per cool-down over`,
     ),
   ];
