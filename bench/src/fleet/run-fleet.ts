@@ -291,9 +291,9 @@ function specs(scale: number) {
 }
 
 /**
- * Runs the fleet part: the outage and throttle runs with independent and shared instances side by
- * side (separate servers and prefixes), then the broken-network and Redis-kill runs side by side, the
- * last on a Redis of its own. Never throws for a missing redis-server: the result says so.
+ * Runs the fleet part: the outage and throttle runs with independent and shared instances and the
+ * broken-network run side by side (separate servers and prefixes), then the Redis-kill run alone, on
+ * a Redis of its own. Never throws: a missing redis-server, or a run that failed, is in the result.
  */
 export async function runFleet(options: FleetOptions = {}): Promise<FleetResult> {
   const scale = options.scale ?? 1;
@@ -376,6 +376,11 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
         },
       }),
     };
+  } catch (error) {
+    // The bench reports what it could measure: a fleet part that broke is said, the rest still written.
+    const message = error instanceof Error ? error.message : String(error);
+    const unavailable = `failed: ${message.split('\n')[0]}`;
+    return { ...base, threshold, unavailable, wallMs: fleetNow() - began };
   } finally {
     hosts.close();
     await shared.stop();
