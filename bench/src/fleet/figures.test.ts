@@ -157,7 +157,10 @@ describe('pulseFigures', () => {
       pulseArrival(2000, 3), // the window is over
     ];
     expect(pulseFigures(arrivals, [pulse])).toEqual([{ ...pulse, others: 1, shared: false }]);
-    expect(pulseFigures(arrivals.slice(0, 2), [pulse])[0]?.shared).toBe(true);
+    const heldBack = [...arrivals.slice(0, 2), pulseArrival(2100, 2)];
+    expect(pulseFigures(heldBack, [pulse])[0]?.shared).toBe(true);
+    // The others sent nothing after the window either: they were idle, not held back.
+    expect(pulseFigures(arrivals.slice(0, 2), [pulse])[0]?.shared).toBe(false);
   });
 });
 
@@ -186,7 +189,12 @@ describe('redisKillFigures', () => {
       { at: 4200, until: 5200, instance: 0 },
       { at: 5500, until: 6500, instance: 1 },
     ];
-    const arrivals = [pulseArrival(3500, 1), pulseArrival(4700, 1), pulseArrival(6000, 1)];
+    const arrivals = [
+      pulseArrival(3500, 1),
+      pulseArrival(4700, 1),
+      pulseArrival(6000, 1),
+      pulseArrival(7000, 0),
+    ];
     const f = redisKillFigures(arrivals, pulses, instances, killAt, restartAt);
     expect(f.calls).toBe(201);
     expect(f.failed).toBe(1);
@@ -202,7 +210,8 @@ describe('redisKillFigures', () => {
 
   it('never resumed when an instance never said store-up again', () => {
     const instances = [instance(0, { records, events: ups(1000) })];
-    const f = redisKillFigures([], [{ at: 4500, until: 5500, instance: 0 }], instances, killAt, restartAt);
+    const pulse = { at: 4500, until: 5500, instance: 0 };
+    const f = redisKillFigures([pulseArrival(5600, 1)], [pulse], instances, killAt, restartAt);
     expect(f.storeUpMs).toBeNull();
     expect(f.closureSharedMs).toBe(500);
     expect(f.resumedMs).toBeNull();

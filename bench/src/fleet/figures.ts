@@ -168,6 +168,7 @@ export function healthFigures(instances: readonly InstanceRecord[]): InstanceHea
 export interface PulseFigure extends Pulse {
   /** Pulse requests from the other instances that arrived inside the window after the grace. */
   readonly others: number;
+  /** None of them inside the window, and some in as long a stretch after it. */
   readonly shared: boolean;
 }
 
@@ -177,12 +178,18 @@ export interface PulseFigure extends Pulse {
  */
 export const PULSE_GRACE_MS = 100;
 
+/**
+ * Each pulse with the other instances' requests inside its window. It counts as shared only when they
+ * held back inside it and sent again in as long a stretch after it: silence from instances that had
+ * nothing to send proves nothing.
+ */
 export function pulseFigures(arrivals: readonly FleetArrival[], pulses: readonly Pulse[]): PulseFigure[] {
+  const othersIn = (p: Pulse, from: number, to: number): number =>
+    arrivals.filter((a) => a.route === 'pulse' && a.instance !== p.instance && a.t > from && a.t < to).length;
   return pulses.map((p) => {
-    const others = arrivals.filter(
-      (a) => a.route === 'pulse' && a.instance !== p.instance && a.t > p.at + PULSE_GRACE_MS && a.t < p.until,
-    ).length;
-    return { ...p, others, shared: others === 0 };
+    const others = othersIn(p, p.at + PULSE_GRACE_MS, p.until);
+    const after = othersIn(p, p.until, p.until + (p.until - p.at));
+    return { ...p, others, shared: others === 0 && after > 0 };
   });
 }
 

@@ -129,7 +129,8 @@ function redisTable(fleet: FleetResult): string[] {
       ],
     ),
     '',
-    `Pulses (when the 429 was given: requests of the other instances inside its Retry-After window, ${PULSE_GRACE_MS} ms after it): ${pulses}.`,
+    `Pulses (when the 429 was given: requests of the other instances inside its Retry-After window, from ${PULSE_GRACE_MS} ms after it; ` +
+      `it counts as shared when there were none and they sent again after it): ${pulses}.`,
     '',
   ];
 }
