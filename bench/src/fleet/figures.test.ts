@@ -179,6 +179,13 @@ describe('redisKillFigures', () => {
   ];
   const pulseArrival = (t: number, i: number) => arrival(t, i, { route: 'pulse', down: false, status: 200 });
 
+  it('p99 before the kill is of as long a stretch as the outage, just before it', () => {
+    const warmUp = [call(0, 900), call(1000, 1005), call(1500, 1510), call(killAt, killAt + 20)];
+    const f = redisKillFigures([], [], [instance(0, { records: warmUp })], killAt, 3000);
+    expect(f.p99Before).toBe(10);
+    expect(f.p99Down).toBe(20);
+  });
+
   it('failures, the p99 Redis added, and the time to shared behaviour again', () => {
     const instances = [
       instance(0, { records, events: ups(4300) }),

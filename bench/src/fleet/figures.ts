@@ -199,7 +199,9 @@ export interface RedisKillFigures {
   readonly calls: number;
   /** Calls on the load's endpoint that did not succeed, on a healthy upstream: failed because of Redis. */
   readonly failed: number;
+  /** p99 of the calls started in as long a stretch as Redis's absence, just before the kill. */
   readonly p99Before: number;
+  /** p99 of the calls started while Redis was down. */
   readonly p99Down: number;
   /** p99Down - p99Before. */
   readonly addedP99: number;
@@ -227,7 +229,8 @@ export function redisKillFigures(
       records.filter((r) => r.start >= from && r.start < to).map((r) => r.end - r.start),
       99,
     );
-  const p99Before = latency(0, killAt);
+  // Before: as long a stretch as the outage, just before it: as many calls, past the run's warm-up.
+  const p99Before = latency(Math.max(0, killAt - (restartAt - killAt)), killAt);
   const p99Down = latency(killAt, restartAt);
   const firstAfter = (i: InstanceRecord, type: string, from: number): number | null =>
     i.events.find((e) => e.type === type && e.t >= from)?.t ?? null;

@@ -119,7 +119,7 @@ function redisTable(fleet: FleetResult): string[] {
       [
         ['calls on the load endpoint', String(r.calls)],
         ['failed (the upstream is healthy: because of Redis)', String(r.failed)],
-        ['p99 of calls started before the kill', `${fmt(r.p99Before)} ms`],
+        ['p99 of calls started in as long a stretch before the kill', `${fmt(r.p99Before)} ms`],
         ['p99 of calls started while Redis was down', `${fmt(r.p99Down)} ms`],
         ['p99 added while down', `${fmt(r.addedP99)} ms`],
         ['instances that emitted store-down', `${r.sawDown} of ${fleet.instances}`],

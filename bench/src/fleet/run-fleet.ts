@@ -279,13 +279,14 @@ function specs(scale: number) {
   const redisKill = {
     name: 'redis-kill',
     script: { pulses },
-    durationMs: s(9_000),
+    durationMs: s(10_000),
     drainMs: 2_000,
-    rps: RPS,
+    // Twice the others' rate, so that each p99 is of 200 calls, not decided by one.
+    rps: 2 * RPS,
     pulseRps: 4,
     halfOpenMs,
-    killAt: s(2_500),
-    restartAt: s(4_500),
+    killAt: s(3_500),
+    restartAt: s(6_000),
   };
   return { halfOpenMs, down, outage, bucket, throttle, broken, pulses, redisKill };
 }
@@ -365,7 +366,7 @@ export async function runFleet(options: FleetOptions = {}): Promise<FleetResult>
       }),
       ...(redisKill && {
         redisKill: {
-          description: `shared; ${INSTANCES} x ${RPS} calls/s for ${seconds(sp.redisKill.durationMs)} on a healthy upstream, plus ${sp.redisKill.pulseRps} calls/s each on a second endpoint where one request every ${seconds(sp.pulses.everyMs)} gets a 429 with Retry-After: ${sp.pulses.retryAfterS}; Redis SIGKILLed at ${seconds(sp.redisKill.killAt)}, restarted at ${seconds(sp.redisKill.restartAt)}`,
+          description: `shared; ${INSTANCES} x ${sp.redisKill.rps} calls/s for ${seconds(sp.redisKill.durationMs)} on a healthy upstream, plus ${sp.redisKill.pulseRps} calls/s each on a second endpoint where one request every ${seconds(sp.pulses.everyMs)} gets a 429 with Retry-After: ${sp.pulses.retryAfterS}; Redis SIGKILLed at ${seconds(sp.redisKill.killAt)}, restarted at ${seconds(sp.redisKill.restartAt)}`,
           figures: redisKillFigures(
             redisKill.arrivals,
             redisKill.pulses,
