@@ -13,6 +13,7 @@ import { openTelemetry } from '@breakwater/core/telemetry';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { ClientContext, ClientSpec } from './client.ts';
+import { REDIS_LANE } from './fleet/overhead-lane.ts';
 import { ORACLE } from './oracle.ts';
 import type { WorkerJob, WorkerSample } from './overhead-worker.ts';
 import { CONFIDENCE, coverage, type Estimate, medianInterval, pairedRatio, trimFor } from './stats.ts';
@@ -52,11 +53,21 @@ export interface OverheadMethod {
   readonly ranks: readonly [number, number];
 }
 
+/**
+ * breakwater with `redisStore` beside the in-memory store (`breakwater telemetry: off`, the same
+ * configuration), in-memory fetch, paired per batch (issue 14); or why it was not measured.
+ */
+export type RedisStoreRow =
+  | { readonly client: string; readonly value: Estimate; readonly vsInMemory: Estimate }
+  | { readonly unavailable: string };
+
 export interface OverheadResult {
   readonly method: OverheadMethod;
   readonly memory: readonly OverheadRow[];
   readonly loopback: readonly OverheadRow[];
   readonly telemetry: readonly TelemetryRow[];
+  /** Present when breakwater was measured in a run that knows of the Redis lane. */
+  readonly redis?: RedisStoreRow;
 }
 
 export interface OverheadOptions {
@@ -83,6 +94,11 @@ export interface OverheadOptions {
   readonly warmup?: number;
   /** Called after each batch (for the progress line). */
   readonly onBatch?: (done: number, of: number) => void;
+  /**
+   * The redis-server of the Redis store lane, measured with breakwater's telemetry variants; or why
+   * there is none (reported as such). Default: no Redis lane, nothing reported.
+   */
+  readonly redis?: { readonly url: string } | { readonly unavailable: string };
 }
 
 /** A reader nobody collects from: the SDK aggregates every measurement, as it does between scrapes. */
@@ -199,6 +215,19 @@ function rows(
   }));
 }
 
+function redisRow(
+  redis: { readonly url: string } | { readonly unavailable: string },
+  memory: readonly Readonly<Record<string, number>>[],
+): RedisStoreRow {
+  if ('unavailable' in redis) return { unavailable: redis.unavailable };
+  const series = (name: string): number[] => memory.map((s) => s[name] as number);
+  return {
+    client: REDIS_LANE,
+    value: medianInterval(series(REDIS_LANE).map((ms) => ms * 1000)),
+    vsInMemory: pairedRatio(series(REDIS_LANE), series(TELEMETRY_OFF)),
+  };
+}
+
 /**
  * Runs both measurements. The first client must be raw fetch: ratios are to it. When breakwater is
  * among the clients, its telemetry variants ({@link TELEMETRY_CLIENTS}) are measured in the same
@@ -216,7 +245,10 @@ export async function runOverhead(
   const loopbackRounds = options.loopbackRounds ?? 4;
   const names = chosen.map((c) => c.name).filter(measured);
   const withTelemetry = names.includes(BREAKWATER);
-  const memoryNames = withTelemetry ? [...names, ...TELEMETRY_CLIENTS.map((c) => c.name)] : names;
+  const redisUrl = withTelemetry && options.redis && 'url' in options.redis ? options.redis.url : undefined;
+  const memoryNames = withTelemetry
+    ? [...names, ...TELEMETRY_CLIENTS.map((c) => c.name), ...(redisUrl ? [REDIS_LANE] : [])]
+    : names;
   const server = startWorker('server');
   try {
     const { port } = JSON.parse(await server.line) as { port: number };
@@ -234,6 +266,7 @@ export async function runOverhead(
             concurrency,
             url: `http://127.0.0.1:${port}/v1/customers`,
           },
+          ...(redisUrl ? { redisUrl } : {}),
         }),
       );
       options.onBatch?.(batch + 1, batches);
@@ -266,6 +299,7 @@ export async function runOverhead(
             ),
           }))
         : [],
+      ...(withTelemetry && options.redis ? { redis: redisRow(options.redis, memory) } : {}),
     };
   } finally {
     server.child.kill();
