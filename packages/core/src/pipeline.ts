@@ -5,8 +5,8 @@ import {
   type RetryDecision,
   type RetryFacts,
 } from '@breakwater/policies';
-import type { TimeoutPolicy as CockatielTimeout } from 'cockatiel';
-import { type AttemptDeps, type AttemptResult, attemptTimeoutOf, type Call, runAttempt } from './attempt.ts';
+import { type AttemptDeps, type AttemptResult, type Call, runAttempt } from './attempt.ts';
+import type { AttemptClock } from './attempt-clock.ts';
 import { discardBody, readWithin } from './body-reads.ts';
 import { Bulkhead } from './bulkhead.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
@@ -42,6 +42,8 @@ export interface PipelineDeps {
   readonly random: () => number;
   /** The `store` option: what the pipelines share with other instances. Default the in-memory store. */
   readonly store: BreakwaterStore;
+  /** Times out the attempts of every endpoint of the wrapped fetch. */
+  readonly clock: AttemptClock;
 }
 
 /**
@@ -102,13 +104,12 @@ export class EndpointPipeline {
       retryBudgetLeft: policy.retryBudget.enabled ? this.budget.left() : null,
       sharing: shared && store.up ? 'shared' : 'local',
     }));
-    const attemptTimeout: CockatielTimeout = attemptTimeoutOf(policy.timeout.attemptMs);
     this.attemptDeps = {
       policy,
       fetch: deps.fetch,
       gate: this.gate,
       report: this.report,
-      attemptTimeout,
+      clock: deps.clock,
       telemetry: deps.telemetry,
     };
     if (policy.bulkhead) {

@@ -72,11 +72,12 @@ export interface PreparedRequest {
   /** Adds a header to every attempt, sent with the name in the case given here. */
   setHeader(name: string, value: string): void;
   /**
-   * The `(input, init)` pair for one attempt, carrying `signal` instead of the caller's signal. Every
-   * call returns a fresh body where one is needed. Throws an `Error` when called again on a request
-   * that is not replayable.
+   * The `(input, init)` pair for one attempt, carrying `signal` instead of the caller's signal; given a
+   * holder of the signal, init's `signal` reads it only when the wrapped fetch does (so that a signal
+   * is made only for a fetch that uses it). Every call returns a fresh body where one is needed.
+   * Throws an `Error` when called again on a request that is not replayable.
    */
-  attempt(signal: AbortSignal): [RequestInfo | URL, RequestInit];
+  attempt(signal: AbortSignal | { readonly signal: AbortSignal }): [RequestInfo | URL, RequestInit];
   /**
    * Ends a call that handed no Response back: a stream body that nothing will read any more is
    * cancelled with `reason`, so its source (a file, a socket) is released.
@@ -221,8 +222,11 @@ class Prepared implements PreparedRequest {
   readonly #input: RequestInfo | URL;
   readonly #init: Readonly<Record<string, unknown>>;
   readonly #givenHeaders: unknown;
-  /** Lower-case names present before any was added; the rest were added for the call. */
-  readonly #givenNames: ReadonlySet<string>;
+  /**
+   * Lower-case names present before any was added; the rest were added for the call. Taken at the
+   * first `setHeader`: a call that adds none (most) never lists its headers.
+   */
+  #givenNames: ReadonlySet<string> | undefined;
   /** The case an added header was given in (a Headers object forgets it). */
   readonly #addedCase = new Map<string, string>();
   readonly #body: PreparedBody;
@@ -236,7 +240,6 @@ class Prepared implements PreparedRequest {
     const { signal: _signal, ...init } = (parts.init ?? {}) as Record<string, unknown>;
     this.#init = init;
     this.#givenHeaders = parts.givenHeaders;
-    this.#givenNames = new Set(parts.headers.keys());
     this.#body = parts.body;
   }
 
@@ -253,11 +256,12 @@ class Prepared implements PreparedRequest {
   }
 
   setHeader(name: string, value: string): void {
+    this.#givenNames ??= new Set(this.headers.keys());
     this.headers.set(name, value);
     this.#addedCase.set(name.toLowerCase(), name);
   }
 
-  attempt(signal: AbortSignal): [RequestInfo | URL, RequestInit] {
+  attempt(signal: AbortSignal | { readonly signal: AbortSignal }): [RequestInfo | URL, RequestInit] {
     if (this.#attempts > 0 && !this.replayable) {
       throw new Error(
         `breakwater: this request cannot be sent again (${this.notReplayableReason}): its body was a ` +
@@ -266,7 +270,15 @@ class Prepared implements PreparedRequest {
       );
     }
     this.#attempts += 1;
-    const init: Record<string, unknown> = { ...this.#init, signal };
+    const init: Record<string, unknown> =
+      signal instanceof AbortSignal
+        ? { ...this.#init, signal }
+        : {
+            ...this.#init,
+            get signal() {
+              return signal.signal;
+            },
+          };
     const headers = this.#attemptHeaders();
     if (headers) init.headers = headers;
     const body = this.#body;
@@ -287,9 +299,11 @@ class Prepared implements PreparedRequest {
    * attempt sees another's edits) in which every name keeps the case it was written in.
    */
   #attemptHeaders(): Array<[string, string]> | undefined {
+    const given = this.#givenNames;
+    if (given === undefined) return undefined;
     const added: Array<[string, string]> = [];
     for (const [name, value] of this.headers) {
-      if (!this.#givenNames.has(name)) added.push([this.#addedCase.get(name) ?? name, value]);
+      if (!given.has(name)) added.push([this.#addedCase.get(name) ?? name, value]);
     }
     if (added.length === 0) return undefined;
     return [...headerPairs(this.#givenHeaders), ...added];
@@ -560,15 +574,27 @@ function urlTextOf(input: unknown): string {
 
 /** The absolute URL of `text`: as it is, or against the base fetch would use. Undefined when none. */
 function resolveUrl(text: string, baseUrl: string | URL | undefined): URL | undefined {
-  if (URL.canParse(text)) return new URL(text);
+  // One parse per call: `canParse` then `new URL` would parse an absolute URL twice.
+  const absolute = parseUrl(text);
+  if (absolute) return absolute;
   // undici's setGlobalOrigin() (Node's fetch too) is fetch's base outside a browser; location inside.
   const globalOrigin: unknown = (globalThis as Record<symbol, unknown>)[UNDICI_GLOBAL_ORIGIN];
   const location: unknown = (globalThis as { location?: { href?: unknown } }).location?.href;
   for (const base of [baseUrl, globalOrigin, location]) {
     const href = base instanceof URL ? base.href : base;
-    if (typeof href === 'string' && URL.canParse(text, href)) return new URL(text, href);
+    const url = typeof href === 'string' ? parseUrl(text, href) : undefined;
+    if (url) return url;
   }
   return undefined;
+}
+
+/** `text` parsed (against `base`), or undefined where `new URL` would throw. */
+function parseUrl(text: string, base?: string): URL | undefined {
+  try {
+    return new URL(text, base);
+  } catch {
+    return undefined;
+  }
 }
 
 function relativeUrlError(text: string): TypeError {

@@ -11,6 +11,7 @@ import {
   refuse,
   type Shape,
 } from '@breakwater/policies';
+import { AttemptClock } from './attempt-clock.ts';
 import { discardBody, readWithin } from './body-reads.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
 import { HttpError } from './http-error.ts';
@@ -148,6 +149,7 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     random: options.random ?? Math.random,
     telemetry,
     store,
+    clock: new AttemptClock(),
   };
   const registry = new EndpointRegistry(
     options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS,
