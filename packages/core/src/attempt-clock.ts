@@ -30,7 +30,7 @@ export class AttemptClock {
 
   /** Runs `fire` once `ms` have passed (see {@link COARSE_FROM_MS} for how precisely); returns a cancel. */
   after(ms: number, fire: () => void): () => void {
-    if (ms < COARSE_FROM_MS) return after(Math.max(0, ms), fire);
+    if (ms < COARSE_FROM_MS) return after(ms, fire);
     const entry: Entry = { due: Date.now() + ms, fire };
     this.entries.add(entry);
     if (this.ticker === undefined) {
@@ -56,34 +56,38 @@ export class AttemptClock {
   }
 }
 
+/** The signal of one attempt and whether its time ran out (see {@link attemptSignal}). */
+export interface AttemptSignal {
+  readonly signal: AbortSignal;
+  readonly expired: boolean;
+  expire(): void;
+}
+
 /**
  * The signal of one attempt, made only when the wrapped fetch reads it (an in-memory or test fetch
  * that never does costs no AbortController), following the caller's signal too so that the caller's
  * abort stops the body of the Response handed back after the attempt ended.
  */
-export class AttemptSignal {
-  private readonly caller: AbortSignal | undefined;
-  private controller: AbortController | undefined;
-  private made: AbortSignal | undefined;
-  /** The attempt's time ran out. */
-  expired = false;
-
-  constructor(caller: AbortSignal | undefined) {
-    this.caller = caller;
-  }
-
-  get signal(): AbortSignal {
-    if (this.made) return this.made;
-    const controller = new AbortController();
-    // The reason a timer-aborted controller has: fetch rejects with an AbortError, as it always did.
-    if (this.expired) controller.abort();
-    this.controller = controller;
-    this.made = this.caller ? AbortSignal.any([controller.signal, this.caller]) : controller.signal;
-    return this.made;
-  }
-
-  expire(): void {
-    this.expired = true;
-    this.controller?.abort();
-  }
+export function attemptSignal(caller: AbortSignal | undefined): AttemptSignal {
+  let controller: AbortController | undefined;
+  let made: AbortSignal | undefined;
+  let expired = false;
+  return {
+    get signal() {
+      if (!made) {
+        controller = new AbortController();
+        // The reason a timer-aborted controller has: fetch rejects with an AbortError, as it always did.
+        if (expired) controller.abort();
+        made = caller ? AbortSignal.any([controller.signal, caller]) : controller.signal;
+      }
+      return made;
+    },
+    get expired() {
+      return expired;
+    },
+    expire() {
+      expired = true;
+      controller?.abort();
+    },
+  };
 }

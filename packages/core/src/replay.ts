@@ -155,6 +155,19 @@ export async function prepareRequest(
   init: RequestInit | undefined,
   options: ReplayOptions = {},
 ): Promise<PreparedRequest> {
+  return prepare(input, init, options);
+}
+
+/**
+ * {@link prepareRequest}, in the same turn unless a body must be read or cancelled first (a `Request`
+ * input's body, an aborted call's stream): most calls need not wait for anything. May throw where
+ * `prepareRequest` rejects.
+ */
+export function prepare(
+  input: RequestInfo | URL,
+  init: RequestInit | undefined,
+  options: ReplayOptions = {},
+): PreparedRequest | Promise<PreparedRequest> {
   // Checked once, by wrapFetch's options, not again on every call.
   const maxBufferBytes = options.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
 
@@ -179,21 +192,21 @@ export async function prepareRequest(
   }
 
   const { signal } = options;
-  if (signal?.aborted) {
-    // As fetch: an aborted call cancels its body and rejects with the signal's reason.
-    await chunkSource(initBody ?? requestBody)
-      ?.cancel(signal.reason)
-      .catch(() => {});
-    throw signal.reason;
-  }
-  const body =
-    initBody !== null
-      ? freezeInitBody(initBody, maxBufferBytes)
-      : requestBody !== null
-        ? await readRequestBody(requestBody, maxBufferBytes, signal)
-        : NO_BODY;
+  if (signal?.aborted) return cancelled(initBody ?? requestBody, signal);
   const sentInput: RequestInfo | URL = request ?? (typeof input === 'string' ? input : text);
-  return new Prepared({ method, url, headers, givenHeaders, input: sentInput, init, body });
+  const prepared = (body: PreparedBody): Prepared =>
+    new Prepared({ method, url, headers, givenHeaders, input: sentInput, init, body });
+  if (initBody !== null) return prepared(freezeInitBody(initBody, maxBufferBytes));
+  if (requestBody === null) return prepared(NO_BODY);
+  return readRequestBody(requestBody, maxBufferBytes, signal).then(prepared);
+}
+
+/** As fetch: an aborted call cancels its body and rejects with the signal's reason. */
+async function cancelled(body: unknown, signal: AbortSignal): Promise<never> {
+  await chunkSource(body)
+    ?.cancel(signal.reason)
+    .catch(() => {});
+  throw signal.reason;
 }
 
 /** A body in the form it is replayed. */

@@ -24,7 +24,7 @@ import {
   callerSignalOf,
   DEFAULT_MAX_BUFFER_BYTES,
   type PreparedRequest,
-  prepareRequest,
+  prepare,
   targetOf,
 } from './replay.ts';
 import { type BreakwaterStore, MEMORY_STORE } from './store.ts';
@@ -170,7 +170,8 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     const url = targetOf(input, init, baseUrl);
     if (!(url instanceof URL)) return fetch(input, init);
     const callerSignal = callerSignalOf(input, init);
-    const request = await prepareRequest(input, init, { maxBufferBytes, signal: callerSignal, url });
+    const prepared = prepare(input, init, { maxBufferBytes, signal: callerSignal, url });
+    const request = prepared instanceof Promise ? await prepared : prepared;
     try {
       const { key, policy } = resolver.resolve(request.method, request.url, request.headers);
       for (const name of policy.generateHeaders) {
