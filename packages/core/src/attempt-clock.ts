@@ -56,38 +56,36 @@ export class AttemptClock {
   }
 }
 
-/** The signal of one attempt and whether its time ran out (see {@link attemptSignal}). */
-export interface AttemptSignal {
-  readonly signal: AbortSignal;
-  readonly expired: boolean;
-  expire(): void;
-}
-
 /**
  * The signal of one attempt, made only when the wrapped fetch reads it (an in-memory or test fetch
  * that never does costs no AbortController), following the caller's signal too so that the caller's
  * abort stops the body of the Response handed back after the attempt ended.
  */
-export function attemptSignal(caller: AbortSignal | undefined): AttemptSignal {
-  let controller: AbortController | undefined;
-  let made: AbortSignal | undefined;
-  let expired = false;
-  return {
-    get signal() {
-      if (!made) {
-        controller = new AbortController();
-        // The reason a timer-aborted controller has: fetch rejects with an AbortError, as it always did.
-        if (expired) controller.abort();
-        made = caller ? AbortSignal.any([controller.signal, caller]) : controller.signal;
-      }
-      return made;
-    },
-    get expired() {
-      return expired;
-    },
-    expire() {
-      expired = true;
-      controller?.abort();
-    },
-  };
+export class AttemptSignal {
+  private readonly caller: AbortSignal | undefined;
+  private controller: AbortController | undefined;
+  private made: AbortSignal | undefined;
+  /** The attempt's time ran out. */
+  expired = false;
+
+  constructor(caller: AbortSignal | undefined) {
+    this.caller = caller;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.made) {
+      this.controller = new AbortController();
+      // The reason a timer-aborted controller has: fetch rejects with an AbortError, as it always did.
+      if (this.expired) this.controller.abort();
+      this.made = this.caller
+        ? AbortSignal.any([this.controller.signal, this.caller])
+        : this.controller.signal;
+    }
+    return this.made;
+  }
+
+  expire(): void {
+    this.expired = true;
+    this.controller?.abort();
+  }
 }

@@ -1,5 +1,5 @@
 import { classify, type Outcome, type Policy, type Verdict } from '@breakwater/policies';
-import { type AttemptClock, type AttemptSignal, attemptSignal } from './attempt-clock.ts';
+import { type AttemptClock, AttemptSignal } from './attempt-clock.ts';
 import { BreakwaterTimeoutError } from './errors.ts';
 import { redactUrl } from './redact.ts';
 import type { PreparedRequest } from './replay.ts';
@@ -76,7 +76,7 @@ export async function runAttempt(
   const cut = left <= attemptMs;
   const ended = deps.telemetry?.attempt(deps.report.key, call.request, attempt);
   // Until the headers arrive: the body of the Response handed back must stay readable.
-  const signal = attemptSignal(call.callerSignal);
+  const signal = new AttemptSignal(call.callerSignal);
   const cancel = deps.clock.after(cut ? left : attemptMs, () => signal.expire());
   let result: AttemptResult;
   try {

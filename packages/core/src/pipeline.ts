@@ -334,16 +334,13 @@ export class EndpointPipeline {
     attempt: number,
     previousDelayMs: number | undefined,
   ): RetryDecision | Promise<RetryDecision> {
-    const { budget } = this;
     const facts = <V extends boolean | undefined>(payloadVetoes: V): RetryFacts & { payloadVetoes: V } => ({
       now: Date.now(),
       deadlineAt: call.deadlineAt,
       replayable: call.request.replayable,
       payloadVetoes,
-      // Summed over the window only when nextStep asks: a call that succeeds never does.
-      get budgetAllows() {
-        return budget.left() >= 1;
-      },
+      // Summed over the window only when nextStep may ask: never for a response it returns (a success).
+      budgetAllows: result.verdict.action === 'return' || this.budget.left() >= 1,
       previousDelayMs,
       random: this.random,
     });

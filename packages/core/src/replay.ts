@@ -587,27 +587,18 @@ function urlTextOf(input: unknown): string {
 
 /** The absolute URL of `text`: as it is, or against the base fetch would use. Undefined when none. */
 function resolveUrl(text: string, baseUrl: string | URL | undefined): URL | undefined {
-  // One parse per call: `canParse` then `new URL` would parse an absolute URL twice.
-  const absolute = parseUrl(text);
-  if (absolute) return absolute;
+  // One parse for an absolute URL (most calls): `canParse` then `new URL` would parse it twice.
+  try {
+    return new URL(text);
+  } catch {}
   // undici's setGlobalOrigin() (Node's fetch too) is fetch's base outside a browser; location inside.
   const globalOrigin: unknown = (globalThis as Record<symbol, unknown>)[UNDICI_GLOBAL_ORIGIN];
   const location: unknown = (globalThis as { location?: { href?: unknown } }).location?.href;
   for (const base of [baseUrl, globalOrigin, location]) {
     const href = base instanceof URL ? base.href : base;
-    const url = typeof href === 'string' ? parseUrl(text, href) : undefined;
-    if (url) return url;
+    if (typeof href === 'string' && URL.canParse(text, href)) return new URL(text, href);
   }
   return undefined;
-}
-
-/** `text` parsed (against `base`), or undefined where `new URL` would throw. */
-function parseUrl(text: string, base?: string): URL | undefined {
-  try {
-    return new URL(text, base);
-  } catch {
-    return undefined;
-  }
 }
 
 function relativeUrlError(text: string): TypeError {
