@@ -1,6 +1,14 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { ConfigError } from '@breakwater/policies';
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import {
+  type Attributes,
+  context,
+  type MeterProvider as MeterProviderApi,
+  metrics,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider, type MetricData, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
@@ -364,5 +372,52 @@ describe('diagnostics_channel', () => {
     }
     expect(received.map((e) => e.type)).toEqual(['break', 'reject']);
     expect(received[0]?.key).toBe('default https://api.example.com');
+  });
+});
+
+describe('the known gaps', () => {
+  it('reads the global meter provider at the first call: an SDK registered after the wrapped fetch is built records', async () => {
+    const url = server.route('/late-sdk', (_req, res) => res.writeHead(200).end());
+    const fetch = wrapFetch(globalThis.fetch, { telemetry: openTelemetry() });
+    reader = new TestReader();
+    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+    try {
+      expect((await fetch(url)).status).toBe(200);
+      const byName = await metricsByName();
+      expect(points(byName.get('http.client.request.duration'))).toHaveLength(1);
+      expect(points(byName.get('breakwater.breaker.state'))).toEqual([expect.objectContaining({ value: 0 })]);
+    } finally {
+      metrics.disable();
+    }
+  });
+
+  it('hands the SDK one attribute object per endpoint, method and outcome, reused on every record', async () => {
+    const recorded: Attributes[] = [];
+    const sdk = new MeterProvider({ readers: [new TestReader()] });
+    const spying: MeterProviderApi = {
+      getMeter(name, version, opts) {
+        const meter = sdk.getMeter(name, version, opts);
+        return Object.assign(Object.create(meter), {
+          createHistogram: (n: string, o: object) => {
+            const histogram = meter.createHistogram(n, o);
+            return {
+              record(value: number, attributes: Attributes) {
+                recorded.push(attributes);
+                histogram.record(value, attributes);
+              },
+            };
+          },
+        });
+      },
+    };
+    const url = server.route('/same', (_req, res) => res.writeHead(200).end());
+    const fetch = wrapFetch(globalThis.fetch, { telemetry: openTelemetry({ meterProvider: spying }) });
+    await fetch(url);
+    await fetch(url);
+    // Per call: the attempt's record, then the call's.
+    expect(recorded).toHaveLength(4);
+    expect(recorded[2]).toBe(recorded[0]);
+    expect(recorded[3]).toBe(recorded[1]);
+    expect(recorded[0]).not.toBe(recorded[1]);
   });
 });
