@@ -22,6 +22,7 @@ import { createEndpointBreakers } from './call-breakers.ts';
 import { BrokenCircuitError, ThrottledError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
+import { fleetStore } from './store.test-util.ts';
 import { channelName, openTelemetry } from './telemetry.ts';
 import { type WrapFetchOptions, wrapFetch } from './wrap-fetch.ts';
 
@@ -228,7 +229,7 @@ describe('OpenTelemetry metrics', () => {
     ]);
   });
 
-  it('a throttled call: throttled, give-up and reject counted; a call held at the gate gets a wait event with source gate', async () => {
+  it('a throttled call: throttled, the rate cut, give-up and reject counted; a call held at the gate gets a wait event with source gate', async () => {
     const url = server.route('/limited', (_req, res, hit) =>
       hit === 1 ? res.writeHead(429, { 'retry-after': '30' }).end() : res.end('ok'),
     );
@@ -239,6 +240,7 @@ describe('OpenTelemetry metrics', () => {
     expect(result).toBeInstanceOf(ThrottledError);
     expect(await eventCounts()).toEqual({
       throttled: 1,
+      'rate-change/throttled': 1,
       'give-up/deadline': 1,
       'reject/throttled': 1,
     });
@@ -376,6 +378,19 @@ describe('diagnostics_channel', () => {
 });
 
 describe('the known gaps', () => {
+  it('counts the rate changes and the store going down and up, the store events with no endpoint', async () => {
+    const fleet = fleetStore();
+    const fetch = instrumented({ store: fleet.instance() });
+    const url = server.route('/rated', (_req, res, hit) => res.writeHead(hit === 1 ? 429 : 200).end());
+    expect((await fetch(url)).status).toBe(200);
+    fleet.setUp(false);
+    fleet.setUp(true);
+    const counted = points((await metricsByName()).get('breakwater.events'));
+    expect(await eventCounts()).toMatchObject({ 'rate-change/throttled': 1, 'store-down': 1, 'store-up': 1 });
+    expect(counted.find((p) => p.attributes['breakwater.event.name'] === 'store-down')?.attributes).toEqual({
+      'breakwater.event.name': 'store-down',
+    });
+  });
   it('reads the global meter provider at the first call: an SDK registered after the wrapped fetch is built records', async () => {
     const url = server.route('/late-sdk', (_req, res) => res.writeHead(200).end());
     const fetch = wrapFetch(globalThis.fetch, { telemetry: openTelemetry() });
