@@ -435,4 +435,30 @@ describe('the known gaps', () => {
     expect(recorded[3]).toBe(recorded[1]);
     expect(recorded[0]).not.toBe(recorded[1]);
   });
+  it('createEndpointBreakers takes the same telemetry option: events counted, state gauge per key, bad values refused', async () => {
+    instrumented(); // a fresh SDK: the providers and reader below
+    const breakers = createEndpointBreakers({
+      policy: { breaker: { consecutiveFailures: 1 } },
+      telemetry: openTelemetry({ tracerProvider, meterProvider }),
+    });
+    const target = { method: 'GET', url: 'https://api.example.com/v1/status' };
+    const failing = () => Promise.reject(Object.assign(new Error('down'), { status: 503 }));
+    await expect(breakers.run(target, failing)).rejects.toThrow('down');
+    const { caller, result } = await inCallerSpan(() => breakers.run(target, failing));
+    expect(result).toBeInstanceOf(BrokenCircuitError);
+    expect(await eventCounts()).toEqual({ break: 1, 'reject/circuit-open': 1 });
+    expect(caller.events.map((e) => e.name)).toEqual(['breakwater.reject']);
+    expect(points((await metricsByName()).get('breakwater.breaker.state'))).toEqual([
+      expect.objectContaining({
+        attributes: {
+          'breakwater.endpoint': 'default',
+          'breakwater.endpoint.key': 'default https://api.example.com',
+        },
+        value: 2,
+      }),
+    ]);
+    expect(() => createEndpointBreakers({ telemetry: {} as never })).toThrow(
+      /telemetry: must be openTelemetry\(\)'s, got/,
+    );
+  });
 });
