@@ -5,9 +5,11 @@ import {
   context,
   type MeterProvider as MeterProviderApi,
   metrics,
+  propagation,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
+  trace,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider, type MetricData, MetricReader } from '@opentelemetry/sdk-metrics';
@@ -460,5 +462,37 @@ describe('the known gaps', () => {
     expect(() => createEndpointBreakers({ telemetry: {} as never })).toThrow(
       /telemetry: must be openTelemetry\(\)'s, got/,
     );
+  });
+  it('injects no traceparent: the caller’s own propagation headers go out unchanged on every attempt', async () => {
+    const seen: (string | undefined)[] = [];
+    const traced = (path: string) =>
+      server.route(path, (req, res, hit) => {
+        seen.push(req.headers.traceparent as string | undefined);
+        res.writeHead(hit === 1 ? 503 : 200).end();
+      });
+    const fetch = instrumented();
+    propagation.setGlobalPropagator({
+      inject: (ctx, carrier, setter) => {
+        const span = trace.getSpanContext(ctx);
+        if (span) setter.set(carrier, 'traceparent', `00-${span.traceId}-${span.spanId}-01`);
+      },
+      extract: (ctx) => ctx,
+      fields: () => ['traceparent'],
+    });
+    try {
+      await inCallerSpan(() => fetch(traced('/untraced')));
+      expect(seen).toEqual([undefined, undefined]);
+      exporter.reset();
+      const url = traced('/traced');
+      const headers: Record<string, string> = {};
+      const { caller } = await inCallerSpan(async () => {
+        propagation.inject(context.active(), headers);
+        return fetch(url, { headers });
+      });
+      const own = `00-${caller.spanContext().traceId}-${caller.spanContext().spanId}-01`;
+      expect(seen.slice(2)).toEqual([own, own]);
+    } finally {
+      propagation.disable();
+    }
   });
 });
