@@ -10,8 +10,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type WrapFetchOptions, wrapFetch } from '@breakwater/core';
 import { openTelemetry } from '@breakwater/core/telemetry';
+import { type Attributes, SpanKind } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  BatchSpanProcessor,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import type { ClientContext, ClientSpec } from './client.ts';
 import { ORACLE } from './oracle.ts';
 import type { WorkerJob, WorkerSample } from './overhead-worker.ts';
@@ -96,19 +102,34 @@ const MAX_KEPT_SPANS = 10_000;
 
 /**
  * breakwater with telemetry off, on without an SDK (the API's no-ops) and on with the SDK's in-memory
- * span exporter and an uncollected metric reader, same configuration otherwise (no `onEvent`): what
- * the `telemetry` option costs per call. No context manager is registered: its cost is the SDK's.
+ * span exporter (behind a SimpleSpanProcessor, then a BatchSpanProcessor, production's usual one) and
+ * an uncollected metric reader, same configuration otherwise (no `onEvent`): what the `telemetry`
+ * option costs per call. Last, the same SDK work with no breakwater at all: what the SDK alone costs,
+ * the floor of the figures above. No context manager is registered: its cost is the SDK's.
  */
 export const TELEMETRY_CLIENTS: readonly ClientSpec[] = [
   telemetryClient('breakwater telemetry: off', () => undefined),
   telemetryClient('breakwater telemetry: no SDK', () => openTelemetry()),
   telemetryClient('breakwater telemetry: in-memory SDK', (spans) =>
-    openTelemetry({
-      tracerProvider: new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] }),
-      meterProvider: new MeterProvider({ readers: [new UncollectedReader()] }),
-    }),
+    openTelemetry(inMemorySdk(new SimpleSpanProcessor({ exporter: spans }))),
   ),
+  telemetryClient('breakwater telemetry: in-memory SDK, batch processor', (spans) =>
+    openTelemetry(inMemorySdk(new BatchSpanProcessor({ exporter: spans }))),
+  ),
+  sdkAloneClient('in-memory SDK alone, no breakwater'),
 ];
+
+function inMemorySdk(processor: SimpleSpanProcessor | BatchSpanProcessor) {
+  return {
+    tracerProvider: new TracerProvider({ spanProcessors: [processor] }),
+    meterProvider: new MeterProvider({ readers: [new UncollectedReader()] }),
+  };
+}
+
+/** Empties `spans` now and then, so that a long run does not measure the GC of kept spans. */
+function bounded(spans: InMemorySpanExporter): void {
+  if (spans.getFinishedSpans().length > MAX_KEPT_SPANS) spans.reset();
+}
 
 function telemetryClient(
   name: string,
@@ -130,13 +151,58 @@ function telemetryClient(
       });
       return {
         call: (url, signal) => {
-          if (spans.getFinishedSpans().length > MAX_KEPT_SPANS) spans.reset();
+          bounded(spans);
           return f(url, { signal });
         },
-        breakers: () => [],
-        transitions: () => [],
-        events: () => ({}),
-        close() {},
+        ...NO_BREAKERS,
+      };
+    },
+  };
+}
+
+const NO_BREAKERS = { breakers: () => [], transitions: () => [], events: () => ({}), close() {} };
+
+/**
+ * Raw fetch with what breakwater's telemetry asks of the SDK for a call that succeeds at once: one
+ * CLIENT span with the same attributes, and one record in each of two histograms with the same
+ * attribute sets (no counter: a success counts no event). Only the SDK's cost, none of breakwater's.
+ */
+function sdkAloneClient(name: string): ClientSpec {
+  return {
+    name,
+    description: `${name}: raw fetch, one span and two histogram records per call`,
+    async create(context: ClientContext) {
+      const spans = new InMemorySpanExporter();
+      const { tracerProvider, meterProvider } = inMemorySdk(new SimpleSpanProcessor({ exporter: spans }));
+      const tracer = tracerProvider.getTracer('sdk-alone');
+      const meter = meterProvider.getMeter('sdk-alone');
+      const attempts = meter.createHistogram('http.client.request.duration', { unit: 's' });
+      const calls = meter.createHistogram('breakwater.call.duration', { unit: 's' });
+      const request: Attributes = {
+        'http.request.method': 'GET',
+        'server.address': 'in-memory.test',
+        'server.port': 80,
+        'breakwater.endpoint': 'customers',
+      };
+      const attempt = { ...request, 'http.response.status_code': 200 };
+      const call = { ...attempt, 'breakwater.attempts': 1 };
+      const options = { kind: SpanKind.CLIENT };
+      return {
+        async call(url, signal) {
+          bounded(spans);
+          const started = performance.now();
+          const span = tracer.startSpan('GET', options);
+          span.setAttributes(request);
+          span.setAttribute('url.full', url);
+          const response = await context.fetch(url, { signal });
+          span.setAttribute('http.response.status_code', response.status);
+          span.end();
+          const seconds = (performance.now() - started) / 1000;
+          attempts.record(seconds, attempt);
+          calls.record(seconds, call);
+          return response;
+        },
+        ...NO_BREAKERS,
       };
     },
   };
