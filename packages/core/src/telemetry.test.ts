@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '@breakwater/policies';
 import {
   type Attributes,
@@ -494,5 +495,54 @@ describe('the known gaps', () => {
     } finally {
       propagation.disable();
     }
+  });
+});
+
+describe("README's Telemetry section", () => {
+  it('names every instrument, attribute, span event and counted event name these calls produce', async () => {
+    const fleet = fleetStore();
+    const fetch = instrumented({
+      store: fleet.instance(),
+      endpoints: [{ name: 'down', match: '* */all-down', policy: { breaker: { consecutiveFailures: 1 } } }],
+    });
+    const retried = server.route('/all-retried', (_req, res, hit) =>
+      res.writeHead(hit === 1 ? 503 : 200).end(),
+    );
+    const limited = server.route('/all-limited', (_req, res, hit) =>
+      res.writeHead(hit === 1 ? 429 : 200).end(),
+    );
+    const down = server.route('/all-down', (_req, res) => res.writeHead(500).end());
+    await inCallerSpan(async () => {
+      await fetch(`${retried}?page=2`, { method: 'PROPFIND' });
+      await fetch(limited);
+      await fetch(down);
+      await fetch(down).catch(() => undefined);
+    });
+    fleet.setUp(false);
+    fleet.setUp(true);
+    const named = new Set<string>();
+    for (const metric of (await metricsByName()).values()) {
+      named.add(metric.descriptor.name);
+      for (const point of points(metric)) {
+        for (const key of Object.keys(point.attributes)) named.add(key);
+        const event = point.attributes['breakwater.event.name'];
+        if (typeof event === 'string') named.add(event);
+      }
+    }
+    for (const span of exporter.getFinishedSpans()) {
+      if (span.kind === SpanKind.CLIENT) for (const key of Object.keys(span.attributes)) named.add(key);
+      for (const event of span.events) {
+        named.add(event.name);
+        for (const key of Object.keys(event.attributes ?? {})) named.add(key);
+      }
+    }
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(
+      readme.indexOf('### Telemetry'),
+      readme.indexOf('\n### ', readme.indexOf('### Telemetry') + 1),
+    );
+    const missing = [...named].filter((name) => !section.includes(`\`${name}\``));
+    expect(named.size).toBeGreaterThan(30);
+    expect(missing).toEqual([]);
   });
 });
