@@ -331,6 +331,18 @@ describe('telemetry off or without an SDK', () => {
     expect(settled).toBeNull();
   });
 
+  it('a provider that throws when first read leaves the calls working, unobserved', async () => {
+    const url = server.route('/broken-provider', (_req, res) => res.writeHead(200).end());
+    const broken = {
+      getMeter: () => {
+        throw new Error('meter provider broken');
+      },
+    };
+    const fetch = wrapFetch(globalThis.fetch, { telemetry: openTelemetry({ meterProvider: broken }) });
+    expect((await fetch(url)).status).toBe(200);
+    expect((await fetch(url)).status).toBe(200);
+  });
+
   it('a telemetry option that is not openTelemetry()’s is refused, naming the option', () => {
     expect(() => wrapFetch(globalThis.fetch, { telemetry: {} as never })).toThrow(ConfigError);
     expect(() => wrapFetch(globalThis.fetch, { telemetry: {} as never })).toThrow(

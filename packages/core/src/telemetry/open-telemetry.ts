@@ -9,6 +9,7 @@ import {
   type Meter,
   type MeterProvider,
   metrics,
+  ProxyTracerProvider,
   type Span,
   type TracerProvider,
   trace,
@@ -61,7 +62,15 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
   let wiring: Wiring | undefined;
   const wired = (): Wiring => {
     if (wiring) return wiring;
-    wiring = wire(options, attributes);
+    try {
+      wiring = wire(options, attributes);
+    } catch {
+      // A provider that throws is the application's to fix; its calls go on, unobserved.
+      wiring = {
+        spans: new Spans(new ProxyTracerProvider().getTracer(INSTRUMENTATION_SCOPE), attributes),
+        recorder: undefined,
+      };
+    }
     for (const ref of bound) {
       const endpoints = ref.deref();
       if (endpoints) wiring.recorder?.watch(endpoints);
