@@ -10,8 +10,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type WrapFetchOptions, wrapFetch } from '@breakwater/core';
 import { openTelemetry } from '@breakwater/core/telemetry';
+import { type Attributes, SpanKind } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  BatchSpanProcessor,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import type { ClientContext, ClientSpec } from './client.ts';
 import { REDIS_LANE } from './fleet/overhead-lane.ts';
 import { ORACLE } from './oracle.ts';
@@ -112,19 +118,36 @@ const MAX_KEPT_SPANS = 10_000;
 
 /**
  * breakwater with telemetry off, on without an SDK (the API's no-ops) and on with the SDK's in-memory
- * span exporter and an uncollected metric reader, same configuration otherwise (no `onEvent`): what
- * the `telemetry` option costs per call. No context manager is registered: its cost is the SDK's.
+ * span exporter (behind a SimpleSpanProcessor, then a BatchSpanProcessor, production's usual one) and
+ * an uncollected metric reader, same configuration otherwise (no `onEvent`): what the `telemetry`
+ * option costs per call. Last, the SDK work of such a call done by hand around raw fetch and around
+ * breakwater with telemetry off: what the SDK alone costs, with no breakwater telemetry code, the floor
+ * of the with-SDK figures. No context manager is registered: its cost is the SDK's.
  */
 export const TELEMETRY_CLIENTS: readonly ClientSpec[] = [
   telemetryClient('breakwater telemetry: off', () => undefined),
   telemetryClient('breakwater telemetry: no SDK', () => openTelemetry()),
   telemetryClient('breakwater telemetry: in-memory SDK', (spans) =>
-    openTelemetry({
-      tracerProvider: new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] }),
-      meterProvider: new MeterProvider({ readers: [new UncollectedReader()] }),
-    }),
+    openTelemetry(inMemorySdk(new SimpleSpanProcessor({ exporter: spans }))),
   ),
+  telemetryClient('breakwater telemetry: in-memory SDK, batch processor', (spans) =>
+    openTelemetry(inMemorySdk(new BatchSpanProcessor({ exporter: spans }))),
+  ),
+  sdkByHandClient('in-memory SDK alone, no breakwater', (context) => context.fetch),
+  sdkByHandClient('breakwater telemetry: off, the same SDK work by hand', breakwaterOff),
 ];
+
+function inMemorySdk(processor: SimpleSpanProcessor | BatchSpanProcessor) {
+  return {
+    tracerProvider: new TracerProvider({ spanProcessors: [processor] }),
+    meterProvider: new MeterProvider({ readers: [new UncollectedReader()] }),
+  };
+}
+
+/** Empties `spans` now and then, so that a long run does not measure the GC of kept spans. */
+function bounded(spans: InMemorySpanExporter): void {
+  if (spans.getFinishedSpans().length > MAX_KEPT_SPANS) spans.reset();
+}
 
 function telemetryClient(
   name: string,
@@ -135,24 +158,78 @@ function telemetryClient(
     description: `${name}: one endpoint rule per route, no onEvent`,
     async create(context: ClientContext) {
       const spans = new InMemorySpanExporter();
-      const chosen = telemetry(spans);
-      const f = wrapFetch(context.fetch, {
-        endpoints: context.routes.map((r) => ({
-          name: r.name,
-          match: r.match,
-          policy: { timeout: { attemptMs: context.attemptTimeoutMs } },
-        })),
-        ...(chosen ? { telemetry: chosen } : {}),
-      });
+      const f = breakwaterOff(context, telemetry(spans));
       return {
         call: (url, signal) => {
-          if (spans.getFinishedSpans().length > MAX_KEPT_SPANS) spans.reset();
+          bounded(spans);
           return f(url, { signal });
         },
-        breakers: () => [],
-        transitions: () => [],
-        events: () => ({}),
-        close() {},
+        ...NO_BREAKERS,
+      };
+    },
+  };
+}
+
+/** breakwater as the telemetry clients configure it, with `telemetry` when given. */
+function breakwaterOff(context: ClientContext, telemetry?: WrapFetchOptions['telemetry']) {
+  return wrapFetch(context.fetch, {
+    endpoints: context.routes.map((r) => ({
+      name: r.name,
+      match: r.match,
+      policy: { timeout: { attemptMs: context.attemptTimeoutMs } },
+    })),
+    ...(telemetry ? { telemetry } : {}),
+  });
+}
+
+const NO_BREAKERS = { breakers: () => [], transitions: () => [], events: () => ({}), close() {} };
+
+/**
+ * `inner(context)` (raw fetch, or breakwater with telemetry off) with what breakwater's telemetry asks
+ * of the SDK for a call that succeeds at once, done by hand around it: one CLIENT span with the same
+ * attributes, and one record in each of two histograms with the same attribute sets (no counter: a
+ * success counts no event). The SDK's cost, none of breakwater's telemetry code.
+ */
+function sdkByHandClient(
+  name: string,
+  inner: (context: ClientContext) => (url: string, init: RequestInit) => Promise<Response>,
+): ClientSpec {
+  return {
+    name,
+    description: `${name}: one span and two histogram records per call`,
+    async create(context: ClientContext) {
+      const fetch = inner(context);
+      const spans = new InMemorySpanExporter();
+      const { tracerProvider, meterProvider } = inMemorySdk(new SimpleSpanProcessor({ exporter: spans }));
+      const tracer = tracerProvider.getTracer('sdk-alone');
+      const meter = meterProvider.getMeter('sdk-alone');
+      const attempts = meter.createHistogram('http.client.request.duration', { unit: 's' });
+      const calls = meter.createHistogram('breakwater.call.duration', { unit: 's' });
+      const request: Attributes = {
+        'http.request.method': 'GET',
+        'server.address': 'in-memory.test',
+        'server.port': 80,
+        'breakwater.endpoint': 'customers',
+      };
+      const attempt = { ...request, 'http.response.status_code': 200 };
+      const call = { ...attempt, 'breakwater.attempts': 1 };
+      const options = { kind: SpanKind.CLIENT };
+      return {
+        async call(url, signal) {
+          bounded(spans);
+          const started = performance.now();
+          const span = tracer.startSpan('GET', options);
+          span.setAttributes(request);
+          span.setAttribute('url.full', url);
+          const response = await fetch(url, { signal });
+          span.setAttribute('http.response.status_code', response.status);
+          span.end();
+          const seconds = (performance.now() - started) / 1000;
+          attempts.record(seconds, attempt);
+          calls.record(seconds, call);
+          return response;
+        },
+        ...NO_BREAKERS,
       };
     },
   };
