@@ -1,7 +1,6 @@
 import {
   type Check,
   checkedElsewhere,
-  checkShape,
   describeNotObject,
   describeValue,
   func,
