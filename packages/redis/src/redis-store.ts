@@ -2,10 +2,13 @@ import type {
   BreakwaterStore,
   FleetCounter,
   FleetCounts,
+  GateProbe,
+  RateCut,
   StoreClosure,
   StoreListener,
 } from '@breakwater/core';
 import { checkOptions, describeNotObject, describeValue, integerAtLeast, refuse } from '@breakwater/policies';
+import { FleetProbe } from './gate-probe.ts';
 import { CLOSE, COUNT, LEASE, READ } from './scripts.ts';
 
 /**
@@ -63,6 +66,8 @@ interface View {
   /** Local epoch ms until which another instance's (or this one's) strict and loose closures hold. */
   strict: number;
   loose: number;
+  /** The rate cut published with the strict closure, if any. */
+  cut?: RateCut | undefined;
 }
 
 interface Message {
@@ -72,6 +77,10 @@ interface Message {
   readonly from: string;
   /** Set when the message says the key's probe closed its breaker (no closure then). */
   readonly closedBreaker?: true;
+  /** Set when the message says the key's gate probe was accepted (no closure then). */
+  readonly gateProbeAnswered?: true;
+  /** The fleet's rate cut, with a strict closure. */
+  readonly cut?: RateCut | undefined;
 }
 
 /** The names a fleet count holds; any other field in Redis is not this version's, and is skipped. */
@@ -88,6 +97,11 @@ class Counter implements FleetCounter {
   readonly windowMs: number;
   pending = new Map<keyof FleetCounts, number>();
   seen: FleetCounts[] = [];
+  /**
+   * Other instances in the window at the last answered refresh. Kept while Redis is down: an instance
+   * pacing its share of a fleet's rate keeps to its share rather than growing to the whole rate.
+   */
+  peers = 0;
   /**
    * Set by the first count: a counter nothing counted with (a switched-off breaker or budget) costs no
    * round trip.
@@ -161,6 +175,8 @@ class RedisBackedStore implements RedisStore {
   private readonly leasedElsewhere = new Map<string, number>();
   private readonly shas = new Map<string, string>();
   private readonly counters = new Map<string, Counter>();
+  /** The gate probe of each key in use here (the last gate built for it, with several wrapped fetches). */
+  private readonly probes = new Map<string, FleetProbe>();
   private readonly timer: ReturnType<typeof setInterval>;
   private subscriber: RedisSubscriberLike | undefined;
 
@@ -180,10 +196,10 @@ class RedisBackedStore implements RedisStore {
     this.listeners.push(listener);
   }
 
-  closeUntil(key: string, ms: number, strict: boolean): void {
-    this.learn(key, ms, strict);
+  closeUntil(key: string, ms: number, strict: boolean, cut?: RateCut): void {
+    this.learn(key, ms, strict, cut);
     if (!this.up) return;
-    const message = JSON.stringify({ key, ms, strict, from: this.id } satisfies Message);
+    const message = JSON.stringify({ key, ms, strict, from: this.id, cut } satisfies Message);
     void this.script(
       CLOSE,
       [this.gateKey(key, strict)],
@@ -195,7 +211,7 @@ class RedisBackedStore implements RedisStore {
     const view = this.watch(key);
     const now = Date.now();
     const found: StoreClosure[] = [];
-    if (view.strict > now) found.push({ ms: view.strict - now, strict: true });
+    if (view.strict > now) found.push({ ms: view.strict - now, strict: true, cut: view.cut });
     if (view.loose > now) found.push({ ms: view.loose - now, strict: false });
     return found;
   }
@@ -205,6 +221,27 @@ class RedisBackedStore implements RedisStore {
     const held = (this.leasedElsewhere.get(key) ?? 0) - Date.now();
     if (held > 0) return held;
     return this.lease(key, ms);
+  }
+
+  gateProbe(key: string, kick: () => void): GateProbe {
+    const probe = new FleetProbe(
+      {
+        lease: (ms) => (this.up ? this.lease(`gate:${key}`, ms) : true),
+        accepted: () => this.gateProbeAccepted(key),
+      },
+      kick,
+    );
+    this.probes.set(key, probe);
+    if (this.probes.size > MAX_WATCHED) this.probes.delete(this.probes.keys().next().value ?? key);
+    return probe;
+  }
+
+  instances(key: string): number {
+    let others = 0;
+    for (const name of [`budget:${key}`, `breaker:${key}`]) {
+      others = Math.max(others, this.counters.get(name)?.peers ?? 0);
+    }
+    return 1 + others;
   }
 
   probeClosed(key: string): void {
@@ -229,6 +266,13 @@ class RedisBackedStore implements RedisStore {
     clearInterval(this.timer);
     this.subscriber?.destroy();
     this.subscriber = undefined;
+  }
+
+  /** Frees the gate's probe lease (the next cool-down's probe need not wait for it) and tells the fleet. */
+  private gateProbeAccepted(key: string): void {
+    const message: Message = { key, ms: 0, strict: false, from: this.id, gateProbeAnswered: true };
+    void this.command(['DEL', `${this.prefix}probe:gate:${key}`]);
+    void this.command(['PUBLISH', this.channel, JSON.stringify(message)]);
   }
 
   private async lease(key: string, ms: number): Promise<true | number> {
@@ -277,6 +321,7 @@ class RedisBackedStore implements RedisStore {
         const args = [this.id, String(bucketMs), String(BUCKETS), ...pending];
         const buckets = await this.script<string[][]>(COUNT, [`${this.prefix}count:${name}`], args);
         counter.seen = buckets === undefined ? [] : this.othersOf(buckets);
+        if (buckets !== undefined) counter.peers = counter.seen.length;
       }),
     );
   }
@@ -329,24 +374,31 @@ class RedisBackedStore implements RedisStore {
       for (const listener of this.listeners) listener.probeClosed(message.key);
       return;
     }
-    this.heard(message.key, message.ms, message.strict === true);
+    if (message.gateProbeAnswered === true) {
+      this.leasedElsewhere.delete(`gate:${message.key}`);
+      this.probes.get(message.key)?.fleetAnswered();
+      return;
+    }
+    this.heard(message.key, message.ms, message.strict === true, rateCut(message.cut));
   }
 
   /** Another instance closed `key` for `ms`: tell the wrapped fetches when it moves their view. */
-  private heard(key: string, ms: number, strict: boolean): void {
-    if (!this.learn(key, ms, strict)) return;
-    for (const listener of this.listeners) listener.closed(key, ms, strict);
+  private heard(key: string, ms: number, strict: boolean, cut?: RateCut): void {
+    if (!this.learn(key, ms, strict, cut)) return;
+    for (const listener of this.listeners) listener.closed(key, ms, strict, cut);
   }
 
   /** Records a closure in the local view; true when it ends later than what the view knew (by >50 ms). */
-  private learn(key: string, ms: number, strict: boolean): boolean {
+  private learn(key: string, ms: number, strict: boolean, cut?: RateCut): boolean {
     const view = this.watch(key);
     const until = Date.now() + ms;
     const known = strict ? view.strict : view.loose;
     // A refresh reads what this instance already heard, a round trip later: not news.
     if (until <= known + 50) return false;
-    if (strict) view.strict = until;
-    else view.loose = until;
+    if (strict) {
+      view.strict = until;
+      view.cut = cut;
+    } else view.loose = until;
     return true;
   }
 
@@ -436,3 +488,10 @@ class RedisBackedStore implements RedisStore {
 }
 
 const NOSCRIPT: unique symbol = Symbol('NOSCRIPT');
+
+/** A cut read from a message, kept only when well formed (another version may send otherwise). */
+function rateCut(value: unknown): RateCut | undefined {
+  const cut = value as Partial<RateCut> | undefined;
+  if (typeof cut?.wMax !== 'number' || !(cut.wMax > 0) || typeof cut.known !== 'boolean') return undefined;
+  return { wMax: cut.wMax, known: cut.known };
+}
