@@ -1,7 +1,7 @@
 import { type GateProbe, PROBE_WAIT_MS } from '@breakwater/core';
 
 /** What a {@link FleetProbe} asks of the store. */
-export interface ProbeLease {
+export interface FleetProbeHost {
   /** The fleet's probe lease for `ms`: true when this instance probes, else the ms the holder's runs. */
   lease(ms: number): true | number | Promise<true | number>;
   /** This instance's probe was accepted: tell the others, and free the lease. */
@@ -18,7 +18,7 @@ export interface ProbeLease {
  * again (its closure is shared), so the others need no answer then.
  */
 export class FleetProbe implements GateProbe {
-  private readonly fleet: ProbeLease;
+  private readonly fleet: FleetProbeHost;
   private readonly kick: () => void;
   private armed = false;
   private asked = false;
@@ -30,7 +30,7 @@ export class FleetProbe implements GateProbe {
   /** Moves on every arm and fleet answer: a lease answer that comes after either is void. */
   private round = 0;
 
-  constructor(fleet: ProbeLease, kick: () => void) {
+  constructor(fleet: FleetProbeHost, kick: () => void) {
     this.fleet = fleet;
     this.kick = kick;
   }
