@@ -77,27 +77,28 @@ export class FleetCountBook {
   }
 
   /**
-   * Writes each count's increments since the last flush and reads the fleet's back, one round trip per
-   * count: the only way counts reach Redis, so a call never waits for it. Increments that fail to reach
-   * Redis are dropped (the local window still holds them).
+   * Writes every count's increments since the last flush and reads the fleet's back, in one round trip
+   * for all of them: the only way counts reach Redis, so a call never waits for it. Increments that
+   * fail to reach Redis are dropped (the local window still holds them).
    */
   async flush(): Promise<void> {
-    await Promise.all(
-      [...this.counters].map(async ([name, counter]) => {
-        if (!counter.used) return;
-        const pending = [...counter.pending].flatMap(([k, n]) => [k, String(n)]);
-        counter.pending.clear();
-        const bucketMs = Math.max(1, Math.ceil(counter.windowMs / BUCKETS));
-        const args = [this.id, String(bucketMs), String(BUCKETS), ...pending];
-        const buckets = await this.connection.script<string[][]>(
-          COUNT,
-          [`${this.prefix}count:${name}`],
-          args,
-        );
-        counter.seen = buckets === undefined ? [] : this.othersOf(buckets);
-        if (buckets !== undefined) counter.peers = counter.seen.length;
-      }),
-    );
+    const used = [...this.counters].filter(([, counter]) => counter.used);
+    if (used.length === 0) return;
+    const keys: string[] = [];
+    const args = [this.id];
+    for (const [name, counter] of used) {
+      const pending = [...counter.pending].flatMap(([k, n]) => [k, String(n)]);
+      counter.pending.clear();
+      const bucketMs = Math.max(1, Math.ceil(counter.windowMs / BUCKETS));
+      keys.push(`${this.prefix}count:${name}`);
+      args.push(String(bucketMs), String(BUCKETS), String(pending.length / 2), ...pending);
+    }
+    const replies = await this.connection.script<string[][][]>(COUNT, keys, args);
+    used.forEach(([, counter], i) => {
+      const buckets = replies?.[i];
+      counter.seen = buckets === undefined ? [] : this.othersOf(buckets);
+      if (buckets !== undefined) counter.peers = counter.seen.length;
+    });
   }
 
   /** Sums the buckets' "instance|name" fields per instance, leaving out this one's. */
