@@ -27,7 +27,11 @@ async function countingStore(prefix: string) {
     prefix,
     refreshMs: 100,
   });
-  return { store, counted, close: () => (store.close(), client.destroy()) };
+  const close = (): void => {
+    store.close();
+    client.destroy();
+  };
+  return { store, counted, close };
 }
 
 it('the refresh flushes and reads every fleet count in one round trip, each name with its own counts', async () => {
@@ -42,7 +46,9 @@ it('the refresh flushes and reads every fleet count in one round trip, each name
     });
     const others = (name: string) => b.store.counter(name, 10_000).others();
     await until(() => names.every((name) => others(name).length === 1), 2_000);
-    names.forEach((name, i) => expect(others(name)).toEqual([{ calls: i + 1, retries: 0, failures: 0 }]));
+    for (const [i, name] of names.entries()) {
+      expect(others(name)).toEqual([{ calls: i + 1, retries: 0, failures: 0 }]);
+    }
     // A quiet instance: no key watched, so a refresh is a PING and the counts' flush.
     const before = a.counted.commands;
     await sleep(1_000);
