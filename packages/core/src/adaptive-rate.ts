@@ -66,10 +66,11 @@ export class AdaptiveRate {
     this.instances = instances;
   }
 
-  /** The last throttle's cut, to publish with its closure; undefined while there is no limit. */
-  get cut(): RateCut | undefined {
-    return this.wMax === undefined ? undefined : { wMax: this.wMax, known: this.known };
-  }
+  /**
+   * The last throttle's cut, to publish with its closure (the closures that follow a throttle belong
+   * to it; only a strict one's cut is read). Undefined before the first.
+   */
+  cut: RateCut | undefined;
 
   /**
    * The pace now in calls/s, null when there is no limit. Reports the drop after a quiet period.
@@ -105,9 +106,11 @@ export class AdaptiveRate {
     const current = this.rate(now);
     const accepted = this.accepted.perSecond(now);
     const measured = accepted ?? current ?? this.sent.perSecond(now);
-    const own = Math.max(MIN_RATE, Math.min(measured, current ?? Number.POSITIVE_INFINITY));
-    this.known = cut?.known ?? accepted !== undefined;
-    this.wMax = cut?.wMax ?? own * this.instances();
+    this.cut = cut ?? {
+      wMax: Math.max(MIN_RATE, Math.min(measured, current ?? Number.POSITIVE_INFINITY)) * this.instances(),
+      known: accepted !== undefined,
+    };
+    ({ wMax: this.wMax, known: this.known } = this.cut);
     this.since = reopensAt;
     this.changed(this.rateAt(now, this.wMax), 'throttled', now);
   }
@@ -131,8 +134,7 @@ export class AdaptiveRate {
     // it never holds the rate below where the last throttle put it, nor while calls queue for slots
     // (the measured send rate still counts the cool-down's silence then, and held the pace at its
     // post-cut value for a second on the loopback test).
-    if (backlog) return Math.max(MIN_RATE, curve) / n;
-    const cap = Math.max(MAX_AHEAD_OF_SENT * this.sent.perSecond(now) * n, BETA * wMax);
+    const cap = backlog ? curve : Math.max(MAX_AHEAD_OF_SENT * this.sent.perSecond(now) * n, BETA * wMax);
     return Math.max(MIN_RATE, Math.min(curve, cap)) / n;
   }
 }

@@ -65,13 +65,12 @@ export class ThrottleGate {
     this.report = report;
     this.fleet = fleet;
     this.rule = new ClosingRule(policy, random);
-    const { key } = report;
     this.rate = new AdaptiveRate(
       policy.throttle.quietMs,
       (rate, reason, at) => report.send('rate-change', { rate, reason }, at),
-      () => fleet?.instances?.(key) ?? 1,
+      () => fleet?.instances?.(report.key) ?? 1,
     );
-    this.probe = fleet?.gateProbe?.(key, () => this.queue.kick()) ?? new Probe();
+    this.probe = fleet?.gateProbe?.(report.key, () => this.queue.kick()) ?? new Probe();
   }
 
   /** The pace of the key in calls/s, null when there is no limit. */
