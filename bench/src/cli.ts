@@ -41,13 +41,18 @@ export interface Plan {
   readonly clients: readonly ClientSpec[];
   readonly scale: number;
   readonly withOverhead: boolean;
+  /** Run the fleet part (issue 14): on a full run, with `--fleet`, or when `--scenario` names `fleet`. */
+  readonly withFleet: boolean;
   readonly outDir: string;
 }
 
+/** The `--scenario` name of the fleet part, which is not a scenario of the table but runs with them. */
+export const FLEET = 'fleet';
+
 export const USAGE =
-  `usage: pnpm bench [--scenario ${SCENARIOS.map((s) => s.name).join('|')}]\n` +
+  `usage: pnpm bench [--scenario ${[...SCENARIOS.map((s) => s.name), FLEET].join('|')}]\n` +
   `                  [--client ${CLIENTS.map((c) => c.name).join('|')}]\n` +
-  '                  [--scale 0.2] [--no-overhead] [--publish]\n' +
+  '                  [--scale 0.2] [--no-overhead] [--no-fleet] [--publish]\n' +
   'A run writes bench/out/ (a filtered or scaled one bench/out/partial/), both git-ignored.\n' +
   '--publish: a full run that writes bench/results/, the committed report.\n';
 
@@ -60,24 +65,30 @@ export function parseCommandLine(args: readonly string[]): Plan | null {
       client: { type: 'string', multiple: true },
       scale: { type: 'string' },
       overhead: { type: 'boolean' },
+      fleet: { type: 'boolean' },
       publish: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     allowNegative: true,
   });
   if (values.help) return null;
-  const scenarios = pickByName(SCENARIOS, values.scenario, 'scenario');
+  const named = values.scenario?.flatMap((w) => w.split(',')).filter((w) => w !== '');
+  const fleetNamed = named?.includes(FLEET) === true;
+  const others = named?.filter((n) => n !== FLEET);
+  // `--scenario fleet` alone runs the fleet part and no scenario of the table.
+  const scenarios = fleetNamed && others?.length === 0 ? [] : pickByName(SCENARIOS, others, 'scenario');
   const clients = pickByName(CLIENTS, values.client, 'client');
   const scale = values.scale === undefined ? 1 : Number(values.scale);
   if (!(scale > 0 && scale <= 1)) throw new RangeError(`--scale must be in (0, 1], got ${values.scale}`);
   const full = values.scenario === undefined && values.client === undefined && scale === 1;
   const withOverhead = values.overhead ?? full;
+  const withFleet = values.fleet ?? (full || fleetNamed);
   const publish = values.publish === true;
   // The committed report is read as the whole bench: a part of it must not replace it.
-  if (publish && !(full && withOverhead)) {
+  if (publish && !(full && withOverhead && withFleet)) {
     throw new Error(
-      '--publish writes the committed report: it takes a full run (no --scenario, --client, --scale or --no-overhead)',
+      '--publish writes the committed report: it takes a full run (no --scenario, --client, --scale, --no-overhead or --no-fleet)',
     );
   }
-  return { scenarios, clients, scale, withOverhead, outDir: outputDir({ full, publish }) };
+  return { scenarios, clients, scale, withOverhead, withFleet, outDir: outputDir({ full, publish }) };
 }

@@ -3,6 +3,8 @@
  * most CONSOLE_WIDTH columns (the wide tables are in the report file), and last the count of targets
  * met and missed. Built from the metrics, not the report's rows, so the report's columns can change.
  */
+import { fleetConsoleLines } from './fleet/report.ts';
+import type { FleetResult } from './fleet/run-fleet.ts';
 import { mark } from './report.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 import type { TargetCheck } from './targets.ts';
@@ -88,8 +90,12 @@ export function consoleSummary(
   results: readonly ScenarioResult[],
   targets: readonly TargetCheck[],
   reportPath: string,
+  fleet?: FleetResult,
 ): string[] {
-  const lines = results.flatMap(scenarioLines);
+  const lines = [
+    ...results.flatMap(scenarioLines),
+    ...(fleet ? fleetConsoleLines(fleet).flatMap((l) => wrap(l)) : []),
+  ];
   if (targets.length > 0) {
     lines.push('', 'targets (breakwater):');
     for (const t of targets) {

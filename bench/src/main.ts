@@ -12,6 +12,7 @@ import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Plan } from './cli.ts';
 import type { ClientSpec } from './client.ts';
+import type { FleetResult } from './fleet/run-fleet.ts';
 import type { OverheadResult } from './overhead.ts';
 import { ProgressReporter, planned } from './progress.ts';
 import type { ReportMeta } from './report.ts';
@@ -25,6 +26,8 @@ const { parseCommandLine, USAGE } = await import('./cli.ts');
 const { CLIENTS, cockatielBare } = await import('./clients.ts');
 const { consoleSummary } = await import('./console.ts');
 const { runOverhead } = await import('./overhead.ts');
+const { runFleet } = await import('./fleet/run-fleet.ts');
+const { tryStartRedis } = await import('./fleet/redis.ts');
 const { markdownReport } = await import('./report.ts');
 const { runScenario } = await import('./run-scenario.ts');
 const { renderScenarioSvg } = await import('./svg.ts');
@@ -56,9 +59,17 @@ async function runOverheadOf(
     ...clients.filter((c) => c.name !== 'fetch'),
   ];
   if (overheadClients[0]?.name !== 'fetch') overheadClients.unshift(CLIENTS[0] as ClientSpec);
-  const overhead = await runOverhead([...overheadClients, cockatielBare]);
-  progress.log('overhead done');
-  return overhead;
+  // The Redis store lane (issue 14) needs a redis-server of its own for the section's batches.
+  const redis = await tryStartRedis();
+  try {
+    const overhead = await runOverhead([...overheadClients, cockatielBare], {
+      redis: 'unavailable' in redis ? redis : { url: redis.url },
+    });
+    progress.log('overhead done');
+    return overhead;
+  } finally {
+    if (!('unavailable' in redis)) await redis.stop();
+  }
 }
 
 async function writeResults(
@@ -67,13 +78,14 @@ async function writeResults(
   overhead: OverheadResult | null,
   targets: readonly TargetCheck[],
   meta: ReportMeta,
+  fleet: FleetResult | undefined,
 ): Promise<void> {
   await mkdir(outDir, { recursive: true });
   await writeFile(
     join(outDir, 'latest.json'),
-    `${JSON.stringify({ meta, targets, scenarios: results, overhead }, null, 1)}\n`,
+    `${JSON.stringify({ meta, targets, scenarios: results, overhead, ...(fleet ? { fleet } : {}) }, null, 1)}\n`,
   );
-  await writeFile(join(outDir, 'report.md'), markdownReport(results, overhead, targets, meta));
+  await writeFile(join(outDir, 'report.md'), markdownReport(results, overhead, targets, meta, fleet));
   for (const result of results)
     await writeFile(join(outDir, `${result.name}.svg`), renderScenarioSvg(result));
 }
@@ -99,9 +111,12 @@ async function main(): Promise<void> {
   });
   progress.start();
   const results = await runScenarios(plan, progress);
+  const fleet = plan.withFleet
+    ? await runFleet({ scale: plan.scale, onLog: (line) => progress.log(line) })
+    : undefined;
   const overhead = plan.withOverhead ? await runOverheadOf(plan.clients, progress) : null;
   const totalMs = performance.now() - began;
-  const targets = checkTargets(results, overhead);
+  const targets = checkTargets(results, overhead, fleet);
   progress.stop();
   const meta: ReportMeta = {
     date: new Date().toISOString(),
@@ -110,10 +125,10 @@ async function main(): Promise<void> {
     totalMs,
     clients: plan.clients.map((c) => ({ name: c.name, description: c.description })),
   };
-  await writeResults(plan.outDir, results, overhead, targets, meta);
+  await writeResults(plan.outDir, results, overhead, targets, meta, fleet);
   progress.log(`wrote ${relative(process.cwd(), plan.outDir)} in ${(totalMs / 1000).toFixed(1)} s`);
   const report = relative(process.cwd(), join(plan.outDir, 'report.md'));
-  process.stdout.write(`${consoleSummary(results, targets, report).join('\n')}\n`);
+  process.stdout.write(`${consoleSummary(results, targets, report, fleet).join('\n')}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { BenchClient, ClientSpec } from './client.ts';
 import { CLIENTS, cockatielBare } from './clients.ts';
+import { REDIS_LANE, redisLane } from './fleet/overhead-lane.ts';
 import { TELEMETRY_CLIENTS } from './overhead.ts';
 import { DEFAULT_ATTEMPT_TIMEOUT_MS } from './scenarios.ts';
 
@@ -33,6 +34,8 @@ export interface WorkerJob {
   readonly warmup: number;
   readonly memory: WorkerMode;
   readonly loopback: WorkerMode;
+  /** The redis-server of the Redis lane (issue 14); absent: no such lane. */
+  readonly redisUrl?: string;
 }
 
 /**
@@ -48,8 +51,15 @@ const KNOWN: readonly ClientSpec[] = [...CLIENTS, cockatielBare, ...TELEMETRY_CL
 const MEMORY_URL = 'http://in-memory.test/v1/customers';
 const memoryFetch: typeof globalThis.fetch = async () => new Response('{}', { status: 200 });
 
-async function create(name: string, fetchImpl: typeof globalThis.fetch): Promise<BenchClient> {
-  const spec = KNOWN.find((c) => c.name === name);
+async function create(
+  name: string,
+  fetchImpl: typeof globalThis.fetch,
+  job: WorkerJob,
+): Promise<BenchClient> {
+  const spec =
+    name === REDIS_LANE && job.redisUrl !== undefined
+      ? redisLane(job.redisUrl, `bench-overhead-${job.batch}:`)
+      : KNOWN.find((c) => c.name === name);
   if (!spec) throw new Error(`overhead-worker: unknown client "${name}"`);
   return spec.create({
     fetch: fetchImpl,
@@ -91,7 +101,7 @@ async function runMode(mode: WorkerMode, job: WorkerJob): Promise<Record<string,
   const url = mode.url ?? MEMORY_URL;
   const clients = await Promise.all(
     mode.clients.map(
-      async (name) => [name, await create(name, mode.url ? globalThis.fetch : memoryFetch)] as const,
+      async (name) => [name, await create(name, mode.url ? globalThis.fetch : memoryFetch, job)] as const,
     ),
   );
   try {

@@ -39,6 +39,9 @@ describe('overhead sampling', () => {
     expect(result.telemetry.map((t) => t.client)).toEqual([
       'breakwater telemetry: no SDK',
       'breakwater telemetry: in-memory SDK',
+      'breakwater telemetry: in-memory SDK, batch processor',
+      'in-memory SDK alone, no breakwater',
+      'breakwater telemetry: off, the same SDK work by hand',
     ]);
     for (const t of result.telemetry) expect(t.vsOff.median).toBeGreaterThan(0);
   }, 60_000);

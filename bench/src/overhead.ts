@@ -10,9 +10,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type WrapFetchOptions, wrapFetch } from '@breakwater/core';
 import { openTelemetry } from '@breakwater/core/telemetry';
+import { type Attributes, SpanKind } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  BatchSpanProcessor,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import type { ClientContext, ClientSpec } from './client.ts';
+import { REDIS_LANE } from './fleet/overhead-lane.ts';
 import { ORACLE } from './oracle.ts';
 import type { WorkerJob, WorkerSample } from './overhead-worker.ts';
 import { CONFIDENCE, coverage, type Estimate, medianInterval, pairedRatio, trimFor } from './stats.ts';
@@ -52,11 +59,21 @@ export interface OverheadMethod {
   readonly ranks: readonly [number, number];
 }
 
+/**
+ * breakwater with `redisStore` beside the in-memory store (`breakwater telemetry: off`, the same
+ * configuration), in-memory fetch, paired per batch (issue 14); or why it was not measured.
+ */
+export type RedisStoreRow =
+  | { readonly client: string; readonly value: Estimate; readonly vsInMemory: Estimate }
+  | { readonly unavailable: string };
+
 export interface OverheadResult {
   readonly method: OverheadMethod;
   readonly memory: readonly OverheadRow[];
   readonly loopback: readonly OverheadRow[];
   readonly telemetry: readonly TelemetryRow[];
+  /** Present when breakwater was measured in a run that knows of the Redis lane. */
+  readonly redis?: RedisStoreRow;
 }
 
 export interface OverheadOptions {
@@ -83,6 +100,11 @@ export interface OverheadOptions {
   readonly warmup?: number;
   /** Called after each batch (for the progress line). */
   readonly onBatch?: (done: number, of: number) => void;
+  /**
+   * The redis-server of the Redis store lane, measured with breakwater's telemetry variants; or why
+   * there is none (reported as such). Default: no Redis lane, nothing reported.
+   */
+  readonly redis?: { readonly url: string } | { readonly unavailable: string };
 }
 
 /** A reader nobody collects from: the SDK aggregates every measurement, as it does between scrapes. */
@@ -96,19 +118,36 @@ const MAX_KEPT_SPANS = 10_000;
 
 /**
  * breakwater with telemetry off, on without an SDK (the API's no-ops) and on with the SDK's in-memory
- * span exporter and an uncollected metric reader, same configuration otherwise (no `onEvent`): what
- * the `telemetry` option costs per call. No context manager is registered: its cost is the SDK's.
+ * span exporter (behind a SimpleSpanProcessor, then a BatchSpanProcessor, production's usual one) and
+ * an uncollected metric reader, same configuration otherwise (no `onEvent`): what the `telemetry`
+ * option costs per call. Last, the SDK work of such a call done by hand around raw fetch and around
+ * breakwater with telemetry off: what the SDK alone costs, with no breakwater telemetry code, the floor
+ * of the with-SDK figures. No context manager is registered: its cost is the SDK's.
  */
 export const TELEMETRY_CLIENTS: readonly ClientSpec[] = [
   telemetryClient('breakwater telemetry: off', () => undefined),
   telemetryClient('breakwater telemetry: no SDK', () => openTelemetry()),
   telemetryClient('breakwater telemetry: in-memory SDK', (spans) =>
-    openTelemetry({
-      tracerProvider: new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] }),
-      meterProvider: new MeterProvider({ readers: [new UncollectedReader()] }),
-    }),
+    openTelemetry(inMemorySdk(new SimpleSpanProcessor({ exporter: spans }))),
   ),
+  telemetryClient('breakwater telemetry: in-memory SDK, batch processor', (spans) =>
+    openTelemetry(inMemorySdk(new BatchSpanProcessor({ exporter: spans }))),
+  ),
+  sdkByHandClient('in-memory SDK alone, no breakwater', (context) => context.fetch),
+  sdkByHandClient('breakwater telemetry: off, the same SDK work by hand', breakwaterOff),
 ];
+
+function inMemorySdk(processor: SimpleSpanProcessor | BatchSpanProcessor) {
+  return {
+    tracerProvider: new TracerProvider({ spanProcessors: [processor] }),
+    meterProvider: new MeterProvider({ readers: [new UncollectedReader()] }),
+  };
+}
+
+/** Empties `spans` now and then, so that a long run does not measure the GC of kept spans. */
+function bounded(spans: InMemorySpanExporter): void {
+  if (spans.getFinishedSpans().length > MAX_KEPT_SPANS) spans.reset();
+}
 
 function telemetryClient(
   name: string,
@@ -119,24 +158,78 @@ function telemetryClient(
     description: `${name}: one endpoint rule per route, no onEvent`,
     async create(context: ClientContext) {
       const spans = new InMemorySpanExporter();
-      const chosen = telemetry(spans);
-      const f = wrapFetch(context.fetch, {
-        endpoints: context.routes.map((r) => ({
-          name: r.name,
-          match: r.match,
-          policy: { timeout: { attemptMs: context.attemptTimeoutMs } },
-        })),
-        ...(chosen ? { telemetry: chosen } : {}),
-      });
+      const f = breakwaterOff(context, telemetry(spans));
       return {
         call: (url, signal) => {
-          if (spans.getFinishedSpans().length > MAX_KEPT_SPANS) spans.reset();
+          bounded(spans);
           return f(url, { signal });
         },
-        breakers: () => [],
-        transitions: () => [],
-        events: () => ({}),
-        close() {},
+        ...NO_BREAKERS,
+      };
+    },
+  };
+}
+
+/** breakwater as the telemetry clients configure it, with `telemetry` when given. */
+function breakwaterOff(context: ClientContext, telemetry?: WrapFetchOptions['telemetry']) {
+  return wrapFetch(context.fetch, {
+    endpoints: context.routes.map((r) => ({
+      name: r.name,
+      match: r.match,
+      policy: { timeout: { attemptMs: context.attemptTimeoutMs } },
+    })),
+    ...(telemetry ? { telemetry } : {}),
+  });
+}
+
+const NO_BREAKERS = { breakers: () => [], transitions: () => [], events: () => ({}), close() {} };
+
+/**
+ * `inner(context)` (raw fetch, or breakwater with telemetry off) with what breakwater's telemetry asks
+ * of the SDK for a call that succeeds at once, done by hand around it: one CLIENT span with the same
+ * attributes, and one record in each of two histograms with the same attribute sets (no counter: a
+ * success counts no event). The SDK's cost, none of breakwater's telemetry code.
+ */
+function sdkByHandClient(
+  name: string,
+  inner: (context: ClientContext) => (url: string, init: RequestInit) => Promise<Response>,
+): ClientSpec {
+  return {
+    name,
+    description: `${name}: one span and two histogram records per call`,
+    async create(context: ClientContext) {
+      const fetch = inner(context);
+      const spans = new InMemorySpanExporter();
+      const { tracerProvider, meterProvider } = inMemorySdk(new SimpleSpanProcessor({ exporter: spans }));
+      const tracer = tracerProvider.getTracer('sdk-alone');
+      const meter = meterProvider.getMeter('sdk-alone');
+      const attempts = meter.createHistogram('http.client.request.duration', { unit: 's' });
+      const calls = meter.createHistogram('breakwater.call.duration', { unit: 's' });
+      const request: Attributes = {
+        'http.request.method': 'GET',
+        'server.address': 'in-memory.test',
+        'server.port': 80,
+        'breakwater.endpoint': 'customers',
+      };
+      const attempt = { ...request, 'http.response.status_code': 200 };
+      const call = { ...attempt, 'breakwater.attempts': 1 };
+      const options = { kind: SpanKind.CLIENT };
+      return {
+        async call(url, signal) {
+          bounded(spans);
+          const started = performance.now();
+          const span = tracer.startSpan('GET', options);
+          span.setAttributes(request);
+          span.setAttribute('url.full', url);
+          const response = await fetch(url, { signal });
+          span.setAttribute('http.response.status_code', response.status);
+          span.end();
+          const seconds = (performance.now() - started) / 1000;
+          attempts.record(seconds, attempt);
+          calls.record(seconds, call);
+          return response;
+        },
+        ...NO_BREAKERS,
       };
     },
   };
@@ -199,6 +292,19 @@ function rows(
   }));
 }
 
+function redisRow(
+  redis: { readonly url: string } | { readonly unavailable: string },
+  memory: readonly Readonly<Record<string, number>>[],
+): RedisStoreRow {
+  if ('unavailable' in redis) return { unavailable: redis.unavailable };
+  const series = (name: string): number[] => memory.map((s) => s[name] as number);
+  return {
+    client: REDIS_LANE,
+    value: medianInterval(series(REDIS_LANE).map((ms) => ms * 1000)),
+    vsInMemory: pairedRatio(series(REDIS_LANE), series(TELEMETRY_OFF)),
+  };
+}
+
 /**
  * Runs both measurements. The first client must be raw fetch: ratios are to it. When breakwater is
  * among the clients, its telemetry variants ({@link TELEMETRY_CLIENTS}) are measured in the same
@@ -216,7 +322,10 @@ export async function runOverhead(
   const loopbackRounds = options.loopbackRounds ?? 4;
   const names = chosen.map((c) => c.name).filter(measured);
   const withTelemetry = names.includes(BREAKWATER);
-  const memoryNames = withTelemetry ? [...names, ...TELEMETRY_CLIENTS.map((c) => c.name)] : names;
+  const redisUrl = withTelemetry && options.redis && 'url' in options.redis ? options.redis.url : undefined;
+  const memoryNames = withTelemetry
+    ? [...names, ...TELEMETRY_CLIENTS.map((c) => c.name), ...(redisUrl ? [REDIS_LANE] : [])]
+    : names;
   const server = startWorker('server');
   try {
     const { port } = JSON.parse(await server.line) as { port: number };
@@ -234,6 +343,7 @@ export async function runOverhead(
             concurrency,
             url: `http://127.0.0.1:${port}/v1/customers`,
           },
+          ...(redisUrl ? { redisUrl } : {}),
         }),
       );
       options.onBatch?.(batch + 1, batches);
@@ -266,6 +376,7 @@ export async function runOverhead(
             ),
           }))
         : [],
+      ...(withTelemetry && options.redis ? { redis: redisRow(options.redis, memory) } : {}),
     };
   } finally {
     server.child.kill();

@@ -3,6 +3,8 @@
  */
 
 import { DEFAULT_POLICY } from '@breakwater/policies';
+import { fleetSection } from './fleet/report.ts';
+import type { FleetResult } from './fleet/run-fleet.ts';
 import { earlyPerCoolDown } from './metrics.ts';
 import type { OverheadResult, OverheadRow } from './overhead.ts';
 import { readingOf } from './readings.ts';
@@ -228,6 +230,20 @@ function telemetryRows(overhead: OverheadResult): string[][] {
   return overhead.telemetry.map((t) => [t.client, withInterval(t.vsOff, 2, 'x')]);
 }
 
+/** The Redis store beside the in-memory store (issue 14), when the run measured it or tried to. */
+function redisStoreTable(
+  overhead: OverheadResult,
+): { title: string; header: string[]; rows: string[][] } | null {
+  const r = overhead.redis;
+  if (!r) return null;
+  const title =
+    'Shared store, in-memory fetch (breakwater telemetry off, same configuration, with `redisStore`)';
+  const header = ['breakwater', 'µs per call', 'per call vs the in-memory store'];
+  if ('unavailable' in r)
+    return { title, header, rows: [['breakwater-redis', `not run: ${r.unavailable}`, '']] };
+  return { title, header, rows: [[r.client, withInterval(r.value, 2), withInterval(r.vsInMemory, 2, 'x')]] };
+}
+
 /** The overhead tables, each with its heading, for either renderer. */
 function overheadTables(overhead: OverheadResult): { title: string; header: string[]; rows: string[][] }[] {
   const tables = [
@@ -243,9 +259,12 @@ function overheadTables(overhead: OverheadResult): { title: string; header: stri
     },
   ];
   const telemetry = telemetryRows(overhead);
-  return telemetry.length > 0
-    ? [...tables, { title: 'Telemetry, in-memory fetch', header: TELEMETRY_HEADER, rows: telemetry }]
-    : tables;
+  const withTelemetry =
+    telemetry.length > 0
+      ? [...tables, { title: 'Telemetry, in-memory fetch', header: TELEMETRY_HEADER, rows: telemetry }]
+      : tables;
+  const redis = redisStoreTable(overhead);
+  return redis ? [...withTelemetry, redis] : withTelemetry;
 }
 
 /** How the overhead figures were taken and what their brackets mean. */
@@ -296,10 +315,12 @@ export function markdownReport(
   overhead: OverheadResult | null,
   targets: readonly TargetCheck[],
   meta: ReportMeta,
+  fleet?: FleetResult,
 ): string {
   const parts = [
     ...introSection(targets, meta),
     ...results.flatMap(scenarioSection),
+    ...(fleet ? fleetSection(fleet) : []),
     ...(overhead ? overheadSection(overhead) : []),
   ];
   return `${parts.join('\n')}\n`;

@@ -4,6 +4,8 @@
  * order: one row per scenario target, one per overhead comparison.
  */
 import { DEFAULT_POLICY, type RetryBudgetPolicy } from '@breakwater/policies';
+import type { FleetResult } from './fleet/run-fleet.ts';
+import { fleetTargets } from './fleet/targets.ts';
 import { earlyPerCoolDown, type Metrics } from './metrics.ts';
 import { ORACLE } from './oracle.ts';
 import type { OverheadResult } from './overhead.ts';
@@ -387,6 +389,8 @@ function memoryVs(peer: string): (o: OverheadResult) => Estimate | undefined {
   };
 }
 
+const REDIS_OVERHEAD_TARGET = 'overhead: Redis store per call <= 1.2x the in-memory store (issue 14)';
+
 const OVERHEAD_TARGETS: readonly OverheadTarget[] = [
   {
     target: "overhead: per call over in-memory fetch <= 1.3x cockatiel's retry+breaker",
@@ -417,6 +421,12 @@ const OVERHEAD_TARGETS: readonly OverheadTarget[] = [
     figure: (o) => o.telemetry.find((r) => r.client === 'breakwater telemetry: in-memory SDK')?.vsOff,
     relation: 'at most',
     threshold: 2,
+  },
+  {
+    target: REDIS_OVERHEAD_TARGET,
+    figure: (o) => (o.redis && 'vsInMemory' in o.redis ? o.redis.vsInMemory : undefined),
+    relation: 'at most',
+    threshold: 1.2,
   },
 ];
 
@@ -449,7 +459,13 @@ function targetRun(results: readonly ScenarioResult[], scenario: string): Target
 function overheadChecks(overhead: OverheadResult): TargetCheck[] {
   return OVERHEAD_TARGETS.flatMap((t) => {
     const figure = t.figure(overhead);
-    return figure ? [overheadCheck(t, figure)] : [];
+    if (figure) return [overheadCheck(t, figure)];
+    // A lane the run tried and could not measure (no redis-server) is said, never left out silently.
+    const redis = overhead.redis;
+    if (t.target === REDIS_OVERHEAD_TARGET && redis && 'unavailable' in redis) {
+      return [{ target: t.target, met: null, measured: `not run: ${redis.unavailable}` }];
+    }
+    return [];
   });
 }
 
@@ -457,10 +473,12 @@ function overheadChecks(overhead: OverheadResult): TargetCheck[] {
 export function checkTargets(
   results: readonly ScenarioResult[],
   overhead: OverheadResult | null,
+  fleet?: FleetResult,
 ): TargetCheck[] {
   const scenarios = SCENARIO_TARGETS.flatMap(({ scenario, check }) => {
     const run = targetRun(results, scenario);
     return run ? [check(run)] : [];
   });
-  return overhead ? [...scenarios, ...overheadChecks(overhead)] : scenarios;
+  const withFleet = fleet ? [...scenarios, ...fleetTargets(fleet)] : scenarios;
+  return overhead ? [...withFleet, ...overheadChecks(overhead)] : withFleet;
 }

@@ -1,12 +1,11 @@
 import { classify, type Outcome, type Policy, type Verdict } from '@breakwater/policies';
-import { type TimeoutPolicy as CockatielTimeout, TimeoutStrategy, timeout } from 'cockatiel';
+import { type AttemptClock, AttemptSignal } from './attempt-clock.ts';
 import { BreakwaterTimeoutError } from './errors.ts';
 import { redactUrl } from './redact.ts';
 import type { PreparedRequest } from './replay.ts';
 import { type Reporter, statusOf } from './reporter.ts';
-import { MAX_TIMER_MS } from './sleep.ts';
 import { attemptSubscribed } from './telemetry/diagnostics.ts';
-import type { AttemptEnd, TelemetryHooks } from './telemetry/hooks.ts';
+import type { TelemetryHooks } from './telemetry/hooks.ts';
 import type { GatePass, ThrottleGate } from './throttle-gate.ts';
 import type { FetchLike } from './types.ts';
 
@@ -41,8 +40,8 @@ export interface AttemptDeps {
   readonly fetch: FetchLike;
   readonly gate: ThrottleGate;
   readonly report: Reporter;
-  /** The attempt timeout at `timeout.attemptMs`, built once per key. */
-  readonly attemptTimeout: CockatielTimeout;
+  /** Times the attempts out: one clock for every attempt of the wrapped fetch. */
+  readonly clock: AttemptClock;
   /** Told when each physical attempt starts and ends (spans, the duration histogram). Default none. */
   readonly telemetry?: TelemetryHooks | undefined;
 }
@@ -58,18 +57,6 @@ export interface Call {
 }
 
 /**
- * A cooperative cockatiel timeout that leaves the signal alone when the function returns
- * (`abortOnReturn: false`): the Response handed back must stay readable, and cockatiel would otherwise
- * abort the signal its body is streamed under as soon as the headers arrive.
- */
-export function attemptTimeoutOf(ms: number): CockatielTimeout {
-  return timeout(Math.min(Math.max(0, ms), MAX_TIMER_MS), {
-    strategy: TimeoutStrategy.Cooperative,
-    abortOnReturn: false,
-  });
-}
-
-/**
  * Attempt number `attempt` of `call`, under the attempt timeout, classified and reported; `pass` is
  * what the call learnt at the throttle gate. Never throws for a fetch failure.
  */
@@ -79,19 +66,24 @@ export async function runAttempt(
   attempt: number,
   pass: GatePass,
 ): Promise<AttemptResult> {
+  if (!pass.letsThrough()) return GATE_CLOSED;
   const started = performance.now();
+  const now = Date.now();
   const { attemptMs } = deps.policy.timeout;
-  // The attempt's timer doubles as the call's deadline when less than an attempt's time is left.
-  const left = call.deadlineAt - Date.now();
-  const readBy = Math.min(Date.now() + attemptMs, call.deadlineAt);
+  // The attempt's timeout doubles as the call's deadline when less than an attempt's time is left.
+  const left = call.deadlineAt - now;
+  const readBy = Math.min(now + attemptMs, call.deadlineAt);
   const cut = left <= attemptMs;
-  let ended: ((end: AttemptEnd) => void) | undefined;
-  const result = await (cut ? attemptTimeoutOf(left) : deps.attemptTimeout).execute(({ signal }) => {
-    if (!pass.letsThrough()) return GATE_CLOSED;
-    ended = deps.telemetry?.attempt(deps.report.key, call.request, attempt);
-    return send(deps, call, attempt, signal, cut);
-  }, call.callerSignal);
-  if (result === GATE_CLOSED) return result;
+  const ended = deps.telemetry?.attempt(deps.report.key, call.request, attempt);
+  // Until the headers arrive: the body of the Response handed back must stay readable.
+  const signal = new AttemptSignal(call.callerSignal);
+  const cancel = deps.clock.after(cut ? left : attemptMs, () => signal.expire());
+  let result: AttemptResult;
+  try {
+    result = await send(deps, call, attempt, signal, cut);
+  } finally {
+    cancel();
+  }
   ended?.(result);
   reportAttempt(deps.report, call, attempt, result, performance.now() - started);
   return { ...result, readBy };
@@ -105,19 +97,16 @@ async function send(
   deps: AttemptDeps,
   call: Call,
   attempt: number,
-  signal: AbortSignal,
+  signal: AttemptSignal,
   cutByDeadline: boolean,
 ): Promise<AttemptResult> {
   const { callerSignal, request } = call;
-  // The attempt signal follows the caller only until the attempt returns; the caller's own signal is
-  // added so that aborting also stops the body of the Response handed back.
-  const fetchSignal = callerSignal ? AbortSignal.any([signal, callerSignal]) : signal;
   // Called unbound: a browser's fetch throws `Illegal invocation` when called as a method of any
   // object but the global one, and `deps.fetch(...)` would pass `deps` as `this`.
   const { fetch } = deps;
   let error: unknown;
   try {
-    const response = await fetch(...request.attempt(fetchSignal));
+    const response = await fetch(...request.attempt(signal));
     const outcome: Outcome = { kind: 'response', status: response.status, headers: response.headers };
     const verdict = classify(outcome, request, deps.policy, { now: Date.now() });
     // The gate learns on the first turn after the response, so that no other caller of the key slips
@@ -129,8 +118,8 @@ async function send(
   }
   // Stopped by its caller or its deadline, an attempt says nothing about the upstream: never retried,
   // ignored by the breaker.
-  const deadlineExceeded = signal.aborted && cutByDeadline && !callerSignal?.aborted;
-  if (signal.aborted && !cutByDeadline && !callerSignal?.aborted) error = timedOut(deps, attempt, error);
+  const deadlineExceeded = signal.expired && cutByDeadline && !callerSignal?.aborted;
+  if (signal.expired && !cutByDeadline && !callerSignal?.aborted) error = timedOut(deps, attempt, error);
   const outcome: Outcome = { kind: 'error', error };
   const callerAborted = callerSignal?.aborted === true || deadlineExceeded;
   const verdict = classify(outcome, request, deps.policy, { now: Date.now(), callerAborted });

@@ -13,10 +13,11 @@ import { outcomeOfError, outcomeOfResult } from './call-outcome.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
 import { type ManualControl, manualControl } from './manual-control.ts';
-import { checkOptions, ENDPOINT_OPTIONS } from './options.ts';
+import { checkOptions, ENDPOINT_OPTIONS, telemetryCheck } from './options.ts';
 import { DEFAULT_MAX_ENDPOINTS, EndpointRegistry, EndpointState } from './registry.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { publish } from './telemetry/diagnostics.ts';
+import type { Telemetry } from './telemetry/hooks.ts';
 import type { BreakerSnapshot } from './types.ts';
 
 /** The call a breaker guards, as the endpoint rules see it: what it would be as an HTTP request. */
@@ -39,7 +40,16 @@ export interface EndpointBreakersOptions {
   readonly onEvent?: (event: BreakwaterEvent) => void;
   /** Live endpoint keys kept before idle closed breakers are dropped, least recently used first. Default 1000. */
   readonly maxEndpoints?: number;
+  /**
+   * OpenTelemetry metrics: `openTelemetry()` from `@breakwater/core/telemetry`, as `wrapFetch` takes
+   * it. These calls are not fetch calls, so there is no attempt span or duration histogram: the
+   * events counter, the per-key gauges and the span events on the caller's span. Default: none.
+   */
+  readonly telemetry?: Telemetry;
 }
+
+/** `createEndpointBreakers`' options: the endpoint configuration, and `telemetry`. */
+const BREAKERS_OPTIONS = { ...ENDPOINT_OPTIONS, telemetry: telemetryCheck };
 
 /** One attempt's result as a breaker saw it. */
 export type SettledCall<T> =
@@ -83,16 +93,20 @@ export interface EndpointBreakers extends ManualControl {
  * @throws ConfigError when the options are invalid, naming the offending path.
  */
 export function createEndpointBreakers(options: EndpointBreakersOptions = {}): EndpointBreakers {
-  checkOptions(options, ENDPOINT_OPTIONS);
+  checkOptions(options, BREAKERS_OPTIONS);
   const { onEvent, maxEndpoints = DEFAULT_MAX_ENDPOINTS } = options;
   const resolver = createEndpointResolver({
     ...(options.policy !== undefined ? { policy: options.policy } : {}),
     ...(options.endpoints !== undefined ? { endpoints: options.endpoints } : {}),
   });
   const toListener = emitter(onEvent);
+  // Held by the breakers (as `breakers()`), so that telemetry's weak hold on it ends with them.
+  const snapshots = (): BreakerSnapshot[] => registry.snapshots();
+  const telemetry = options.telemetry?.bind(snapshots);
   const emit = (event: BreakwaterEvent) => {
     toListener(event);
     publish(event);
+    telemetry?.event(event);
   };
   const registry = new EndpointRegistry(maxEndpoints, (key, policy) => new CallBreaker(key, policy, emit));
 
@@ -114,7 +128,7 @@ export function createEndpointBreakers(options: EndpointBreakersOptions = {}): E
       if (settled.ok) return settled.value;
       throw settled.error;
     },
-    breakers: () => registry.snapshots(),
+    breakers: snapshots,
     ...manualControl(registry, resolver, emit),
   };
   shareBudgets(breakers, (key, policy) => registry.get(key, policy).budget);

@@ -54,8 +54,12 @@ const EVIDENCE_MIN = 3;
 export class ClosingRule {
   private readonly policy: Pick<Policy, 'throttle' | 'retry'>;
   private readonly random: () => number;
-  /** The key's last responses: when each arrived, and whether it asked for a delay. */
+  /**
+   * The key's last responses, a ring of at most `EVIDENCE_RESPONSES` overwritten in place (no shift
+   * per response): when each arrived, and whether it asked for a delay.
+   */
   private readonly recent: { at: number; delayed: boolean }[] = [];
+  private next = 0;
 
   constructor(policy: Pick<Policy, 'throttle' | 'retry'>, random: () => number) {
     this.policy = policy;
@@ -104,8 +108,8 @@ export class ClosingRule {
 
   /** Records a response in the evidence window. */
   private remember(delayed: boolean): void {
-    this.recent.push({ at: Date.now(), delayed });
-    if (this.recent.length > EVIDENCE_RESPONSES) this.recent.shift();
+    this.recent[this.next] = { at: Date.now(), delayed };
+    this.next = (this.next + 1) % EVIDENCE_RESPONSES;
   }
 
   private broadlyUnavailable(): boolean {

@@ -5,8 +5,8 @@ import {
   type RetryDecision,
   type RetryFacts,
 } from '@breakwater/policies';
-import type { TimeoutPolicy as CockatielTimeout } from 'cockatiel';
-import { type AttemptDeps, type AttemptResult, attemptTimeoutOf, type Call, runAttempt } from './attempt.ts';
+import { type AttemptDeps, type AttemptResult, type Call, runAttempt } from './attempt.ts';
+import type { AttemptClock } from './attempt-clock.ts';
 import { discardBody, readWithin } from './body-reads.ts';
 import { Bulkhead } from './bulkhead.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
@@ -42,6 +42,8 @@ export interface PipelineDeps {
   readonly random: () => number;
   /** The `store` option: what the pipelines share with other instances. Default the in-memory store. */
   readonly store: BreakwaterStore;
+  /** Times out the attempts of every endpoint of the wrapped fetch. */
+  readonly clock: AttemptClock;
 }
 
 /**
@@ -101,13 +103,12 @@ export class EndpointPipeline {
       retryBudgetLeft: policy.retryBudget.enabled ? this.budget.left() : null,
       sharing: shared && store.up ? 'shared' : 'local',
     }));
-    const attemptTimeout: CockatielTimeout = attemptTimeoutOf(policy.timeout.attemptMs);
     this.attemptDeps = {
       policy,
       fetch: deps.fetch,
       gate: this.gate,
       report: this.report,
-      attemptTimeout,
+      clock: deps.clock,
       telemetry: deps.telemetry,
     };
     if (policy.bulkhead) {
@@ -129,7 +130,7 @@ export class EndpointPipeline {
    * starts here, so time spent queued at the bulkhead counts: a queued call leaves the queue at its
    * deadline (BreakwaterTimeoutError, scope `total`, 0 attempts) or at once on abort, and never takes a slot.
    */
-  async execute(request: PreparedRequest, callerSignal: AbortSignal | undefined): Promise<CallEnd> {
+  execute(request: PreparedRequest, callerSignal: AbortSignal | undefined): Promise<CallEnd> {
     const signal = callerSignal ?? NEVER_ABORTED;
     const call: Call = {
       request,
@@ -137,8 +138,8 @@ export class EndpointPipeline {
       signal,
       deadlineAt: Date.now() + this.policy.timeout.totalMs,
     };
-    const end = await this.live.track(() => this.throughBulkhead(call));
-    return this.policy.resumeDownloads ? this.resumableEnd(end, call) : end;
+    const end = this.live.track(() => this.throughBulkhead(call));
+    return this.policy.resumeDownloads ? end.then((e) => this.resumableEnd(e, call)) : end;
   }
 
   /**
@@ -164,9 +165,12 @@ export class EndpointPipeline {
     return body === response ? end : { ...end, result: { ...end.result, response: body } };
   }
 
-  private async throughBulkhead(call: Call): Promise<CallEnd> {
+  private throughBulkhead(call: Call): Promise<CallEnd> {
     const { bulkhead } = this;
-    if (!bulkhead) return this.retryLoop(call);
+    return bulkhead ? this.queued(call, bulkhead) : this.retryLoop(call);
+  }
+
+  private async queued(call: Call, bulkhead: Bulkhead): Promise<CallEnd> {
     const admission = await bulkhead.acquire(call.callerSignal, call.deadlineAt);
     if (admission === 'full') throw this.bulkheadFull();
     if (admission === 'deadline') throw this.deadlineExceeded(0);
@@ -190,7 +194,10 @@ export class EndpointPipeline {
     let previousDelayMs: number | undefined;
     try {
       for (let attempt = 1; ; ) {
-        const pass = await this.passGate(call, last, attempt - 1);
+        // The healthy path awaits only what is asynchronous: an open gate, a decision without a
+        // payload to read, and a single attempt are taken in the same turn.
+        const gated = this.passGate(call, last, attempt - 1);
+        const pass = gated instanceof Promise ? await gated : gated;
         if (!pass) return this.end(call, last, attempt - 1, 'deadline');
         const hedged = await this.attemptOrHedge(call, attempt, pass, last !== undefined);
         const { result } = hedged;
@@ -204,7 +211,8 @@ export class EndpointPipeline {
         last = result;
         call.callerSignal?.throwIfAborted();
         if (result.deadlineExceeded) throw this.deadlineExceeded(attempt);
-        const step = await this.decide(call, result, attempt, previousDelayMs);
+        const decided = this.decide(call, result, attempt, previousDelayMs);
+        const step = decided instanceof Promise ? await decided : decided;
         if (step.action !== 'retry') return this.end(call, result, attempt, step.giveUp);
         previousDelayMs = step.delayMs;
         this.report.retry(result, attempt + 1, step.delayMs, step.delaySource);
@@ -224,26 +232,31 @@ export class EndpointPipeline {
    * last outcome: the deadline passed, or the gate will not open before it. A call with no outcome yet
    * fails instead, having sent nothing: BreakwaterTimeoutError, or ThrottledError with the remaining delay.
    */
-  private async passGate(
+  private passGate(
     call: Call,
     last: AttemptResult | undefined,
     attempts: number,
-  ): Promise<GatePass | undefined> {
+  ): GatePass | undefined | Promise<GatePass | undefined> {
     call.callerSignal?.throwIfAborted();
     if (Date.now() >= call.deadlineAt) {
       if (!last) throw this.deadlineExceeded(attempts);
       return undefined;
     }
-    try {
-      const pass = () => this.gate.pass(call.signal, call.deadlineAt);
-      const { telemetry } = this.attemptDeps;
-      return await (telemetry ? telemetry.gate(this.key, pass) : pass());
-    } catch (error) {
+    const refused = (error: unknown): undefined => {
       call.callerSignal?.throwIfAborted();
       if (!(error instanceof ThrottledError)) throw error;
       if (last) return undefined;
       this.report.reject('throttled', error.retryAfterMs);
       throw error;
+    };
+    const { telemetry } = this.attemptDeps;
+    try {
+      const entered = telemetry
+        ? telemetry.gate(this.key, () => this.gate.pass(call.signal, call.deadlineAt))
+        : this.gate.enter(call.signal, call.deadlineAt);
+      return entered instanceof Promise ? entered.catch(refused) : entered;
+    } catch (error) {
+      return refused(error);
     }
   }
 
@@ -314,18 +327,19 @@ export class EndpointPipeline {
    * call: a Partner Center payload with `isRetryable: false`, read from a clone, bounded in bytes and
    * in time (the attempt's timeout, the call's deadline, the caller's abort). A cut read is no veto.
    */
-  private async decide(
+  private decide(
     call: Call,
     result: AttemptResult,
     attempt: number,
     previousDelayMs: number | undefined,
-  ): Promise<RetryDecision> {
+  ): RetryDecision | Promise<RetryDecision> {
     const facts = <V extends boolean | undefined>(payloadVetoes: V): RetryFacts & { payloadVetoes: V } => ({
       now: Date.now(),
       deadlineAt: call.deadlineAt,
       replayable: call.request.replayable,
       payloadVetoes,
-      budgetAllows: this.budget.left() >= 1,
+      // Summed over the window only when nextStep may ask: never for a response it returns (a success).
+      budgetAllows: result.verdict.action === 'return' || this.budget.left() >= 1,
       previousDelayMs,
       random: this.random,
     });
@@ -336,9 +350,10 @@ export class EndpointPipeline {
       facts(result.response ? undefined : false),
     );
     if (step.action !== 'check-payload') return this.spend(step);
-    const vetoes = await payloadVetoes(result, call.callerSignal);
-    call.callerSignal?.throwIfAborted();
-    return this.spend(nextStep(result.verdict, attempt, this.policy.retry, facts(vetoes)));
+    return payloadVetoes(result, call.callerSignal).then((vetoes) => {
+      call.callerSignal?.throwIfAborted();
+      return this.spend(nextStep(result.verdict, attempt, this.policy.retry, facts(vetoes)));
+    });
   }
 
   /**

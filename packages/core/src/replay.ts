@@ -72,11 +72,12 @@ export interface PreparedRequest {
   /** Adds a header to every attempt, sent with the name in the case given here. */
   setHeader(name: string, value: string): void;
   /**
-   * The `(input, init)` pair for one attempt, carrying `signal` instead of the caller's signal. Every
-   * call returns a fresh body where one is needed. Throws an `Error` when called again on a request
-   * that is not replayable.
+   * The `(input, init)` pair for one attempt, carrying `signal` instead of the caller's signal; given a
+   * holder of the signal, init's `signal` reads it only when the wrapped fetch does (so that a signal
+   * is made only for a fetch that uses it). Every call returns a fresh body where one is needed.
+   * Throws an `Error` when called again on a request that is not replayable.
    */
-  attempt(signal: AbortSignal): [RequestInfo | URL, RequestInit];
+  attempt(signal: AbortSignal | { readonly signal: AbortSignal }): [RequestInfo | URL, RequestInit];
   /**
    * Ends a call that handed no Response back: a stream body that nothing will read any more is
    * cancelled with `reason`, so its source (a file, a socket) is released.
@@ -154,6 +155,19 @@ export async function prepareRequest(
   init: RequestInit | undefined,
   options: ReplayOptions = {},
 ): Promise<PreparedRequest> {
+  return prepare(input, init, options);
+}
+
+/**
+ * {@link prepareRequest}, in the same turn unless a body must be read or cancelled first (a `Request`
+ * input's body, an aborted call's stream): most calls need not wait for anything. May throw where
+ * `prepareRequest` rejects.
+ */
+export function prepare(
+  input: RequestInfo | URL,
+  init: RequestInit | undefined,
+  options: ReplayOptions = {},
+): PreparedRequest | Promise<PreparedRequest> {
   // Checked once, by wrapFetch's options, not again on every call.
   const maxBufferBytes = options.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
 
@@ -178,21 +192,21 @@ export async function prepareRequest(
   }
 
   const { signal } = options;
-  if (signal?.aborted) {
-    // As fetch: an aborted call cancels its body and rejects with the signal's reason.
-    await chunkSource(initBody ?? requestBody)
-      ?.cancel(signal.reason)
-      .catch(() => {});
-    throw signal.reason;
-  }
-  const body =
-    initBody !== null
-      ? freezeInitBody(initBody, maxBufferBytes)
-      : requestBody !== null
-        ? await readRequestBody(requestBody, maxBufferBytes, signal)
-        : NO_BODY;
+  if (signal?.aborted) return cancelled(initBody ?? requestBody, signal);
   const sentInput: RequestInfo | URL = request ?? (typeof input === 'string' ? input : text);
-  return new Prepared({ method, url, headers, givenHeaders, input: sentInput, init, body });
+  const prepared = (body: PreparedBody): Prepared =>
+    new Prepared({ method, url, headers, givenHeaders, input: sentInput, init, body });
+  if (initBody !== null) return prepared(freezeInitBody(initBody, maxBufferBytes));
+  if (requestBody === null) return prepared(NO_BODY);
+  return readRequestBody(requestBody, maxBufferBytes, signal).then(prepared);
+}
+
+/** As fetch: an aborted call cancels its body and rejects with the signal's reason. */
+async function cancelled(body: unknown, signal: AbortSignal): Promise<never> {
+  await chunkSource(body)
+    ?.cancel(signal.reason)
+    .catch(() => {});
+  throw signal.reason;
 }
 
 /** A body in the form it is replayed. */
@@ -221,8 +235,11 @@ class Prepared implements PreparedRequest {
   readonly #input: RequestInfo | URL;
   readonly #init: Readonly<Record<string, unknown>>;
   readonly #givenHeaders: unknown;
-  /** Lower-case names present before any was added; the rest were added for the call. */
-  readonly #givenNames: ReadonlySet<string>;
+  /**
+   * Lower-case names present before any was added; the rest were added for the call. Taken at the
+   * first `setHeader`: a call that adds none (most) never lists its headers.
+   */
+  #givenNames: ReadonlySet<string> | undefined;
   /** The case an added header was given in (a Headers object forgets it). */
   readonly #addedCase = new Map<string, string>();
   readonly #body: PreparedBody;
@@ -236,7 +253,6 @@ class Prepared implements PreparedRequest {
     const { signal: _signal, ...init } = (parts.init ?? {}) as Record<string, unknown>;
     this.#init = init;
     this.#givenHeaders = parts.givenHeaders;
-    this.#givenNames = new Set(parts.headers.keys());
     this.#body = parts.body;
   }
 
@@ -253,11 +269,12 @@ class Prepared implements PreparedRequest {
   }
 
   setHeader(name: string, value: string): void {
+    this.#givenNames ??= new Set(this.headers.keys());
     this.headers.set(name, value);
     this.#addedCase.set(name.toLowerCase(), name);
   }
 
-  attempt(signal: AbortSignal): [RequestInfo | URL, RequestInit] {
+  attempt(signal: AbortSignal | { readonly signal: AbortSignal }): [RequestInfo | URL, RequestInit] {
     if (this.#attempts > 0 && !this.replayable) {
       throw new Error(
         `breakwater: this request cannot be sent again (${this.notReplayableReason}): its body was a ` +
@@ -266,7 +283,15 @@ class Prepared implements PreparedRequest {
       );
     }
     this.#attempts += 1;
-    const init: Record<string, unknown> = { ...this.#init, signal };
+    const init: Record<string, unknown> =
+      signal instanceof AbortSignal
+        ? { ...this.#init, signal }
+        : {
+            ...this.#init,
+            get signal() {
+              return signal.signal;
+            },
+          };
     const headers = this.#attemptHeaders();
     if (headers) init.headers = headers;
     const body = this.#body;
@@ -287,9 +312,11 @@ class Prepared implements PreparedRequest {
    * attempt sees another's edits) in which every name keeps the case it was written in.
    */
   #attemptHeaders(): Array<[string, string]> | undefined {
+    const given = this.#givenNames;
+    if (given === undefined) return undefined;
     const added: Array<[string, string]> = [];
     for (const [name, value] of this.headers) {
-      if (!this.#givenNames.has(name)) added.push([this.#addedCase.get(name) ?? name, value]);
+      if (!given.has(name)) added.push([this.#addedCase.get(name) ?? name, value]);
     }
     if (added.length === 0) return undefined;
     return [...headerPairs(this.#givenHeaders), ...added];
@@ -560,7 +587,10 @@ function urlTextOf(input: unknown): string {
 
 /** The absolute URL of `text`: as it is, or against the base fetch would use. Undefined when none. */
 function resolveUrl(text: string, baseUrl: string | URL | undefined): URL | undefined {
-  if (URL.canParse(text)) return new URL(text);
+  // One parse for an absolute URL (most calls): `canParse` then `new URL` would parse it twice.
+  try {
+    return new URL(text);
+  } catch {}
   // undici's setGlobalOrigin() (Node's fetch too) is fetch's base outside a browser; location inside.
   const globalOrigin: unknown = (globalThis as Record<symbol, unknown>)[UNDICI_GLOBAL_ORIGIN];
   const location: unknown = (globalThis as { location?: { href?: unknown } }).location?.href;

@@ -33,7 +33,8 @@ export class SlidingWindow<C extends Record<string, number>> {
     this.prune();
     const sum = this.zero() as Record<string, number>;
     for (const { counts } of this.buckets) {
-      for (const [k, v] of Object.entries(counts)) sum[k] = (sum[k] ?? 0) + v;
+      // for...in, not Object.entries: no array of pairs per bucket on every breaker or budget read.
+      for (const k in counts) sum[k] = (sum[k] ?? 0) + (counts[k] as number);
     }
     return sum as C;
   }

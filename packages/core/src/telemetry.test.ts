@@ -1,6 +1,17 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '@breakwater/policies';
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import {
+  type Attributes,
+  context,
+  type MeterProvider as MeterProviderApi,
+  metrics,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider, type MetricData, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
@@ -14,6 +25,7 @@ import { createEndpointBreakers } from './call-breakers.ts';
 import { BrokenCircuitError, ThrottledError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
+import { fleetStore } from './store.test-util.ts';
 import { channelName, openTelemetry } from './telemetry.ts';
 import { type WrapFetchOptions, wrapFetch } from './wrap-fetch.ts';
 
@@ -220,7 +232,7 @@ describe('OpenTelemetry metrics', () => {
     ]);
   });
 
-  it('a throttled call: throttled, give-up and reject counted; a call held at the gate gets a wait event with source gate', async () => {
+  it('a throttled call: throttled, the rate cut, give-up and reject counted; a call held at the gate gets a wait event with source gate', async () => {
     const url = server.route('/limited', (_req, res, hit) =>
       hit === 1 ? res.writeHead(429, { 'retry-after': '30' }).end() : res.end('ok'),
     );
@@ -231,6 +243,7 @@ describe('OpenTelemetry metrics', () => {
     expect(result).toBeInstanceOf(ThrottledError);
     expect(await eventCounts()).toEqual({
       throttled: 1,
+      'rate-change/throttled': 1,
       'give-up/deadline': 1,
       'reject/throttled': 1,
     });
@@ -318,6 +331,18 @@ describe('telemetry off or without an SDK', () => {
     expect(settled).toBeNull();
   });
 
+  it('a provider that throws when first read leaves the calls working, unobserved', async () => {
+    const url = server.route('/broken-provider', (_req, res) => res.writeHead(200).end());
+    const broken = {
+      getMeter: () => {
+        throw new Error('meter provider broken');
+      },
+    };
+    const fetch = wrapFetch(globalThis.fetch, { telemetry: openTelemetry({ meterProvider: broken }) });
+    expect((await fetch(url)).status).toBe(200);
+    expect((await fetch(url)).status).toBe(200);
+  });
+
   it('a telemetry option that is not openTelemetry()’s is refused, naming the option', () => {
     expect(() => wrapFetch(globalThis.fetch, { telemetry: {} as never })).toThrow(ConfigError);
     expect(() => wrapFetch(globalThis.fetch, { telemetry: {} as never })).toThrow(
@@ -364,5 +389,172 @@ describe('diagnostics_channel', () => {
     }
     expect(received.map((e) => e.type)).toEqual(['break', 'reject']);
     expect(received[0]?.key).toBe('default https://api.example.com');
+  });
+});
+
+describe('the known gaps', () => {
+  it('counts the rate changes and the store going down and up, the store events with no endpoint', async () => {
+    const fleet = fleetStore();
+    const fetch = instrumented({ store: fleet.instance() });
+    const url = server.route('/rated', (_req, res, hit) => res.writeHead(hit === 1 ? 429 : 200).end());
+    expect((await fetch(url)).status).toBe(200);
+    fleet.setUp(false);
+    fleet.setUp(true);
+    const counted = points((await metricsByName()).get('breakwater.events'));
+    expect(await eventCounts()).toMatchObject({ 'rate-change/throttled': 1, 'store-down': 1, 'store-up': 1 });
+    expect(counted.find((p) => p.attributes['breakwater.event.name'] === 'store-down')?.attributes).toEqual({
+      'breakwater.event.name': 'store-down',
+    });
+  });
+  it('reads the global meter provider at the first call: an SDK registered after the wrapped fetch is built records', async () => {
+    const url = server.route('/late-sdk', (_req, res) => res.writeHead(200).end());
+    const fetch = wrapFetch(globalThis.fetch, { telemetry: openTelemetry() });
+    reader = new TestReader();
+    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+    try {
+      expect((await fetch(url)).status).toBe(200);
+      const byName = await metricsByName();
+      expect(points(byName.get('http.client.request.duration'))).toHaveLength(1);
+      expect(points(byName.get('breakwater.breaker.state'))).toEqual([expect.objectContaining({ value: 0 })]);
+    } finally {
+      metrics.disable();
+    }
+  });
+
+  it('hands the SDK one attribute object per endpoint, method and outcome, reused on every record', async () => {
+    const recorded: Attributes[] = [];
+    const sdk = new MeterProvider({ readers: [new TestReader()] });
+    const spying: MeterProviderApi = {
+      getMeter(name, version, opts) {
+        const meter = sdk.getMeter(name, version, opts);
+        return Object.assign(Object.create(meter), {
+          createHistogram: (n: string, o: object) => {
+            const histogram = meter.createHistogram(n, o);
+            return {
+              record(value: number, attributes: Attributes) {
+                recorded.push(attributes);
+                histogram.record(value, attributes);
+              },
+            };
+          },
+        });
+      },
+    };
+    const url = server.route('/same', (_req, res) => res.writeHead(200).end());
+    const fetch = wrapFetch(globalThis.fetch, { telemetry: openTelemetry({ meterProvider: spying }) });
+    await fetch(url);
+    await fetch(url);
+    // Per call: the attempt's record, then the call's.
+    expect(recorded).toHaveLength(4);
+    expect(recorded[2]).toBe(recorded[0]);
+    expect(recorded[3]).toBe(recorded[1]);
+    expect(recorded[0]).not.toBe(recorded[1]);
+  });
+  it('createEndpointBreakers takes the same telemetry option: events counted, state gauge per key, bad values refused', async () => {
+    instrumented(); // a fresh SDK: the providers and reader below
+    const breakers = createEndpointBreakers({
+      policy: { breaker: { consecutiveFailures: 1 } },
+      telemetry: openTelemetry({ tracerProvider, meterProvider }),
+    });
+    const target = { method: 'GET', url: 'https://api.example.com/v1/status' };
+    const failing = () => Promise.reject(Object.assign(new Error('down'), { status: 503 }));
+    await expect(breakers.run(target, failing)).rejects.toThrow('down');
+    const { caller, result } = await inCallerSpan(() => breakers.run(target, failing));
+    expect(result).toBeInstanceOf(BrokenCircuitError);
+    expect(await eventCounts()).toEqual({ break: 1, 'reject/circuit-open': 1 });
+    expect(caller.events.map((e) => e.name)).toEqual(['breakwater.reject']);
+    expect(points((await metricsByName()).get('breakwater.breaker.state'))).toEqual([
+      expect.objectContaining({
+        attributes: {
+          'breakwater.endpoint': 'default',
+          'breakwater.endpoint.key': 'default https://api.example.com',
+        },
+        value: 2,
+      }),
+    ]);
+    expect(() => createEndpointBreakers({ telemetry: {} as never })).toThrow(
+      /telemetry: must be openTelemetry\(\)'s, got/,
+    );
+  });
+  it('injects no traceparent: the caller’s own propagation headers go out unchanged on every attempt', async () => {
+    const seen: (string | undefined)[] = [];
+    const traced = (path: string) =>
+      server.route(path, (req, res, hit) => {
+        seen.push(req.headers.traceparent as string | undefined);
+        res.writeHead(hit === 1 ? 503 : 200).end();
+      });
+    const fetch = instrumented();
+    propagation.setGlobalPropagator({
+      inject: (ctx, carrier, setter) => {
+        const span = trace.getSpanContext(ctx);
+        if (span) setter.set(carrier, 'traceparent', `00-${span.traceId}-${span.spanId}-01`);
+      },
+      extract: (ctx) => ctx,
+      fields: () => ['traceparent'],
+    });
+    try {
+      await inCallerSpan(() => fetch(traced('/untraced')));
+      expect(seen).toEqual([undefined, undefined]);
+      exporter.reset();
+      const url = traced('/traced');
+      const headers: Record<string, string> = {};
+      const { caller } = await inCallerSpan(async () => {
+        propagation.inject(context.active(), headers);
+        return fetch(url, { headers });
+      });
+      const own = `00-${caller.spanContext().traceId}-${caller.spanContext().spanId}-01`;
+      expect(seen.slice(2)).toEqual([own, own]);
+    } finally {
+      propagation.disable();
+    }
+  });
+});
+
+describe("README's Telemetry section", () => {
+  it('names every instrument, attribute, span event and counted event name these calls produce', async () => {
+    const fleet = fleetStore();
+    const fetch = instrumented({
+      store: fleet.instance(),
+      endpoints: [{ name: 'down', match: '* */all-down', policy: { breaker: { consecutiveFailures: 1 } } }],
+    });
+    const retried = server.route('/all-retried', (_req, res, hit) =>
+      res.writeHead(hit === 1 ? 503 : 200).end(),
+    );
+    const limited = server.route('/all-limited', (_req, res, hit) =>
+      res.writeHead(hit === 1 ? 429 : 200).end(),
+    );
+    const down = server.route('/all-down', (_req, res) => res.writeHead(500).end());
+    await inCallerSpan(async () => {
+      await fetch(`${retried}?page=2`, { method: 'PROPFIND' });
+      await fetch(limited);
+      await fetch(down);
+      await fetch(down).catch(() => undefined);
+    });
+    fleet.setUp(false);
+    fleet.setUp(true);
+    const named = new Set<string>();
+    for (const metric of (await metricsByName()).values()) {
+      named.add(metric.descriptor.name);
+      for (const point of points(metric)) {
+        for (const key of Object.keys(point.attributes)) named.add(key);
+        const event = point.attributes['breakwater.event.name'];
+        if (typeof event === 'string') named.add(event);
+      }
+    }
+    for (const span of exporter.getFinishedSpans()) {
+      if (span.kind === SpanKind.CLIENT) for (const key of Object.keys(span.attributes)) named.add(key);
+      for (const event of span.events) {
+        named.add(event.name);
+        for (const key of Object.keys(event.attributes ?? {})) named.add(key);
+      }
+    }
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(
+      readme.indexOf('### Telemetry'),
+      readme.indexOf('\n### ', readme.indexOf('### Telemetry') + 1),
+    );
+    const missing = [...named].filter((name) => !section.includes(`\`${name}\``));
+    expect(named.size).toBeGreaterThan(30);
+    expect(missing).toEqual([]);
   });
 });

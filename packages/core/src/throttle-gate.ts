@@ -139,11 +139,26 @@ export class ThrottleGate {
    * release falls after its deadline; rejects with the signal's reason on abort.
    */
   async pass(signal: AbortSignal, deadlineAt: number): Promise<GatePass> {
+    return this.enter(signal, deadlineAt);
+  }
+
+  /**
+   * {@link pass}, except that a call the gate lets through at once (open, no send slot to wait for)
+   * gets its pass in the same turn, not a promise: the healthy path awaits nothing here. May throw
+   * where `pass` rejects.
+   */
+  enter(signal: AbortSignal, deadlineAt: number, waited?: boolean): GatePass | Promise<GatePass> {
     if (!this.policy.throttle.enabled) return OPEN;
-    // An open gate costs no turn: waitOpen is only awaited when there is a closure to wait out.
-    const waited = this.closedUntil > Date.now() && (await this.waitOpen(signal, deadlineAt));
+    // A closure is waited out once (a 503's holds a call only once), then the send slot is taken.
+    if (waited === undefined && this.closedUntil > Date.now()) {
+      return this.waitOpen(signal, deadlineAt).then((w) => this.enter(signal, deadlineAt, w));
+    }
     const slot = this.policy.throttle.adaptive ? this.queue.take(signal, deadlineAt) : undefined;
-    if (slot) await this.waitFor(() => slot);
+    if (slot) return this.waitFor(() => slot).then(() => this.granted(!!waited, true));
+    return this.granted(!!waited, false);
+  }
+
+  private granted(waited: boolean, queued: boolean): GatePass {
     const { epoch } = this;
     if (!this.announcedOpen) {
       this.announcedOpen = true;
@@ -151,7 +166,7 @@ export class ThrottleGate {
     }
     return {
       letsThrough: () => this.until(waited) <= Date.now() && epoch === this.epoch,
-      held: waited || slot !== undefined,
+      held: waited || queued,
     };
   }
 

@@ -11,6 +11,7 @@ import {
   refuse,
   type Shape,
 } from '@breakwater/policies';
+import { AttemptClock } from './attempt-clock.ts';
 import { discardBody, readWithin } from './body-reads.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
 import { HttpError } from './http-error.ts';
@@ -23,7 +24,7 @@ import {
   callerSignalOf,
   DEFAULT_MAX_BUFFER_BYTES,
   type PreparedRequest,
-  prepareRequest,
+  prepare,
   targetOf,
 } from './replay.ts';
 import { type BreakwaterStore, MEMORY_STORE } from './store.ts';
@@ -148,6 +149,7 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     random: options.random ?? Math.random,
     telemetry,
     store,
+    clock: new AttemptClock(),
   };
   const registry = new EndpointRegistry(
     options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS,
@@ -168,7 +170,8 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     const url = targetOf(input, init, baseUrl);
     if (!(url instanceof URL)) return fetch(input, init);
     const callerSignal = callerSignalOf(input, init);
-    const request = await prepareRequest(input, init, { maxBufferBytes, signal: callerSignal, url });
+    const prepared = prepare(input, init, { maxBufferBytes, signal: callerSignal, url });
+    const request = prepared instanceof Promise ? await prepared : prepared;
     try {
       const { key, policy } = resolver.resolve(request.method, request.url, request.headers);
       for (const name of policy.generateHeaders) {

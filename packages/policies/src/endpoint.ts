@@ -357,22 +357,38 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
 
   const scopedDefault = scopeByHost(defaultPolicy);
   const listed = Object.freeze(rules.map(({ name, match }) => Object.freeze({ name, match })));
+  // The rules and their policies never change for the life of the resolver, so neither does the
+  // match of a method, origin and path: a URL (what wrapFetch passes) is matched once, until
+  // MAX_CACHED_MATCHES are kept, when the cache starts again empty.
+  const cache = new Map<string, CachedMatch>();
   return {
     rules: listed,
     resolve(method, url, headers) {
-      const request = requestParts(method, url);
-      for (const rule of rules) {
-        if (matchesParts(rule.pattern, request)) {
-          const partition = rule.keyHeader === undefined ? '' : partitionOf(rule.keyHeader, headers);
-          const policy = policyFor(rule.policy, request);
-          return { key: `${rule.name} ${request.origin}${partition}`, name: rule.name, policy };
-        }
+      const id = url instanceof URL ? `${method} ${url.origin}${url.pathname}` : '';
+      let found = cache.get(id);
+      if (!found) {
+        const request = requestParts(method, url);
+        const rule = rules.find((r) => matchesParts(r.pattern, request));
+        const name = rule?.name ?? DEFAULT_NAME;
+        const policy = policyFor(rule?.policy ?? scopedDefault, request);
+        found = [Object.freeze({ key: `${name} ${request.origin}`, name, policy }), rule?.keyHeader];
+        if (cache.size >= MAX_CACHED_MATCHES) cache.clear();
+        if (id) cache.set(id, found);
       }
-      const policy = policyFor(scopedDefault, request);
-      return { key: `${DEFAULT_NAME} ${request.origin}`, name: DEFAULT_NAME, policy };
+      const [resolved, keyHeader] = found;
+      return keyHeader ? { ...resolved, key: `${resolved.key}${partitionOf(keyHeader, headers)}` } : resolved;
     },
   };
 }
+
+/**
+ * What a request's method, origin and path resolve to, before any partition by a header: returned as
+ * is when no header partitions the key (the same key string, whose hash is kept), and the header.
+ */
+type CachedMatch = readonly [ResolvedEndpoint, KeyHeader | undefined];
+
+/** Matches kept per resolver. */
+const MAX_CACHED_MATCHES = 512;
 
 /**
  * Checks rule `index` of `endpoints` and compiles it: its pattern parsed, its policy merged over the

@@ -89,12 +89,14 @@ function pairOfFields(
   prefix: 'ratelimit' | 'x-ratelimit',
   toMs: (value: number) => number | undefined,
 ): Reading {
-  const remaining = members(headers.get(`${prefix}-remaining`), INTEGER);
+  // Constant names, not built per response: every response is read for them.
+  const legacy = prefix === 'x-ratelimit';
+  const remaining = members(headers.get(legacy ? 'x-ratelimit-remaining' : 'ratelimit-remaining'), INTEGER);
   if (remaining === undefined) return undefined;
   if (Math.min(...remaining) > 0) return 'units-left';
-  const resets = members(headers.get(`${prefix}-reset`), DECIMAL)?.map(toMs);
+  const resets = members(headers.get(legacy ? 'x-ratelimit-reset' : 'ratelimit-reset'), DECIMAL)?.map(toMs);
   if (resets === undefined || resets.includes(undefined)) return undefined;
-  const form = prefix === 'ratelimit' ? 'ratelimit-reset' : 'x-ratelimit-reset';
+  const form = legacy ? 'x-ratelimit-reset' : 'ratelimit-reset';
   return { resetMs: Math.max(...(resets as number[])), form };
 }
 

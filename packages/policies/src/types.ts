@@ -236,7 +236,9 @@ export interface TimeoutPolicy {
    * One attempt, in ms. Retried and counted as a breaker failure. `totalMs` instead when a policy
    * sets only `totalMs` and it is smaller: an attempt timeout the user did not write fits inside the
    * deadline they did. One written above a `totalMs` that was written too (beside it, or in an outer
-   * policy or preset) is refused.
+   * policy or preset) is refused. Until the response headers arrive. Precision: from 1 s up, the
+   * timeout fires no earlier than `attemptMs` and at most 100 ms later (one tick of a clock shared by
+   * the attempts in flight, so that no attempt pays a timer of its own); below 1 s, on time.
    * @default 10_000
    */
   readonly attemptMs: number;

@@ -3,7 +3,6 @@
  * breakwater's own, under `breakwater.`. Nothing here reads a header or a query value.
  */
 import type { Attributes } from '@opentelemetry/api';
-import type { RequestLike } from './hooks.ts';
 
 /** The methods the HTTP semantic conventions know; any other is reported as `_OTHER`. */
 const KNOWN_METHODS = new Set([
@@ -18,6 +17,11 @@ const KNOWN_METHODS = new Set([
   'TRACE',
 ]);
 
+/** Semconv names an HTTP client span by its method, or `HTTP` when the method is not a known one. */
+export function spanNameOf(method: string): string {
+  return KNOWN_METHODS.has(method) ? method : 'HTTP';
+}
+
 /** The endpoint rule's name, the part of the key before the origin (`orders https://host` -> `orders`). */
 export function ruleOf(key: string): string {
   const space = key.indexOf(' ');
@@ -25,32 +29,118 @@ export function ruleOf(key: string): string {
 }
 
 /** `http.request.method` (and `http.request.method_original` for a method semconv does not list). */
-export function methodAttributes(method: string): Attributes {
+function methodAttributes(method: string): Attributes {
   return KNOWN_METHODS.has(method)
     ? { 'http.request.method': method }
     : { 'http.request.method': '_OTHER', 'http.request.method_original': method };
 }
 
 /** `server.address` and `server.port` (the scheme's default port when the URL has none). */
-export function serverAttributes(url: URL): Attributes {
+function serverAttributes(url: URL): Attributes {
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
   // A bracketed IPv6 host is reported without its brackets, as semconv's examples show it.
   return { 'server.address': url.hostname.replace(/^\[(.*)\]$/, '$1'), 'server.port': port };
 }
 
-/** What the duration histograms of one attempt or call share: method, server and the rule's name. */
-export function requestAttributes(key: string, { method, url }: RequestLike): Attributes {
-  return { ...methodAttributes(method), ...serverAttributes(url), 'breakwater.endpoint': ruleOf(key) };
+/**
+ * `error.type` of an outcome: the status as a string for a status of 400 or more (semconv's rule for
+ * clients), else the error's kind or name; undefined for a success.
+ */
+export function errorTypeOf(status: number | undefined, errorType: string | undefined): string | undefined {
+  return status !== undefined && status >= 400 ? String(status) : errorType;
+}
+
+/** `http.response.status_code` and `error.type` of an outcome (see {@link errorTypeOf}). */
+function outcomeAttributes(status: number | undefined, errorType: string | undefined): Attributes {
+  const attributes: Attributes = {};
+  if (status !== undefined) attributes['http.response.status_code'] = status;
+  const type = errorTypeOf(status, errorType);
+  if (type !== undefined) attributes['error.type'] = type;
+  return attributes;
+}
+
+/** Most outcomes kept per (key, method); past it the outcomes start over (a bound, never reached in practice). */
+const MAX_OUTCOMES = 64;
+
+/** One map key per outcome, with no string built for the usual ones (a status alone, an error alone). */
+function outcomeId(status: number | undefined, errorType: string | undefined): number | string {
+  if (errorType === undefined) return status ?? '';
+  return status === undefined ? errorType : `${status} ${errorType}`;
 }
 
 /**
- * `http.response.status_code` and `error.type` of an outcome: the status as a string for a status of
- * 400 or more (semconv's rule for clients), else the error's kind or name.
+ * The attribute sets of one endpoint key and method, each built once and then handed out as the same
+ * object: the histograms record one on every attempt and every call, and the span of an attempt
+ * starts with {@link EndpointAttributes.request}. The key holds the origin, so server address and
+ * port follow from it. The objects are frozen: the SDK keeps the first one it sees per series.
  */
-export function outcomeAttributes(status: number | undefined, errorType: string | undefined): Attributes {
-  const attributes: Attributes = {};
-  if (status !== undefined) attributes['http.response.status_code'] = status;
-  if (status !== undefined && status >= 400) attributes['error.type'] = String(status);
-  else if (errorType !== undefined) attributes['error.type'] = errorType;
+export class EndpointAttributes {
+  /** Method, server and the rule's name: what the spans and both duration histograms share. */
+  readonly request: Attributes;
+  private readonly attempts = new Map<number | string, Attributes>();
+  /** Per attempt count, then outcome. */
+  private readonly calls = new Map<number, Map<number | string, Attributes>>();
+
+  constructor(key: string, method: string, url: URL) {
+    this.request = Object.freeze({
+      ...methodAttributes(method),
+      ...serverAttributes(url),
+      'breakwater.endpoint': ruleOf(key),
+    });
+  }
+
+  /** `http.client.request.duration`'s attributes for an attempt that ended so. */
+  attempt(status: number | undefined, errorType: string | undefined): Attributes {
+    return outcomeOf(this.attempts, this.request, status, errorType);
+  }
+
+  /** `breakwater.call.duration`'s attributes for a call of `attempts` attempts that ended so. */
+  call(attempts: number, status: number | undefined, errorType: string | undefined): Attributes {
+    let byOutcome = this.calls.get(attempts);
+    if (!byOutcome) {
+      if (this.calls.size >= MAX_OUTCOMES) this.calls.clear();
+      byOutcome = new Map();
+      this.calls.set(attempts, byOutcome);
+    }
+    return outcomeOf(byOutcome, { ...this.request, 'breakwater.attempts': attempts }, status, errorType);
+  }
+}
+
+function outcomeOf(
+  cache: Map<number | string, Attributes>,
+  base: Attributes,
+  status: number | undefined,
+  errorType: string | undefined,
+): Attributes {
+  const id = outcomeId(status, errorType);
+  let attributes = cache.get(id);
+  if (!attributes) {
+    if (cache.size >= MAX_OUTCOMES) cache.clear();
+    attributes = Object.freeze({ ...base, ...outcomeAttributes(status, errorType) });
+    cache.set(id, attributes);
+  }
   return attributes;
+}
+
+/** Most endpoint keys whose attributes are kept (the default `maxEndpoints`); past it the cache starts over. */
+const MAX_CACHED_KEYS = 1000;
+
+/** {@link EndpointAttributes} per endpoint key and method, keyed by key then method: no string built per lookup. */
+export class AttributeCache {
+  private readonly byKey = new Map<string, Map<string, EndpointAttributes>>();
+
+  of(key: string, method: string, url: URL): EndpointAttributes {
+    let byMethod = this.byKey.get(key);
+    if (!byMethod) {
+      if (this.byKey.size >= MAX_CACHED_KEYS) this.byKey.clear();
+      byMethod = new Map();
+      this.byKey.set(key, byMethod);
+    }
+    let attributes = byMethod.get(method);
+    if (!attributes) {
+      attributes = new EndpointAttributes(key, method, url);
+      byMethod.set(method, attributes);
+    }
+    return attributes;
+  }
 }

@@ -38,7 +38,8 @@ export class Metrics {
     });
     this.events = meter.createCounter('breakwater.events', {
       unit: '{event}',
-      description: 'Resilience events: retry, give-up, break, half-open, reset, reject, throttled, timeout.',
+      description:
+        'Resilience events: retry, give-up, break, half-open, reset, isolate, reject, throttled, timeout, hedge, resume, rate-change, store-down, store-up.',
     });
     const state = meter.createObservableGauge('breakwater.breaker.state', {
       unit: '{state}',
@@ -77,11 +78,11 @@ export class Metrics {
   event(event: BreakwaterEvent): void {
     const reason = reasonOf(event);
     if (reason === null) return;
-    this.events.add(1, {
-      'breakwater.event.name': event.type,
-      'breakwater.endpoint': ruleOf(event.key),
-      ...(reason === undefined ? {} : { 'breakwater.event.reason': reason }),
-    });
+    const attributes: Attributes = { 'breakwater.event.name': event.type };
+    // The store's events are about no endpoint (their key is empty).
+    if (event.key !== '') attributes['breakwater.endpoint'] = ruleOf(event.key);
+    if (reason !== undefined) attributes['breakwater.event.reason'] = reason;
+    this.events.add(1, attributes);
   }
 
   private observe(record: (gauge: ObservableGauge, value: number, attributes: Attributes) => void): void {
@@ -115,6 +116,8 @@ function reasonOf(event: BreakwaterEvent): string | undefined | null {
       return event.cause;
     case 'timeout':
       return event.scope;
+    case 'rate-change':
+      return event.reason;
     case 'break':
     case 'half-open':
     case 'reset':
@@ -122,6 +125,8 @@ function reasonOf(event: BreakwaterEvent): string | undefined | null {
     case 'isolate':
     case 'hedge':
     case 'resume':
+    case 'store-down':
+    case 'store-up':
       return undefined;
     default:
       return null;

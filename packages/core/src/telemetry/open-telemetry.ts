@@ -5,19 +5,21 @@
  * module neither needs the API installed nor carries a byte of it in its bundle.
  */
 import {
-  type Attributes,
   createNoopMeter,
   type Meter,
   type MeterProvider,
   metrics,
+  ProxyTracerProvider,
+  type Span,
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
 import type { BreakwaterEvent } from '../events.ts';
-import { outcomeAttributes, requestAttributes } from './attributes.ts';
-import type { AttemptEnd, CallEnd, RequestLike, Telemetry, TelemetryHooks } from './hooks.ts';
+import type { BreakerSnapshot } from '../types.ts';
+import { AttributeCache, type EndpointAttributes } from './attributes.ts';
+import type { AttemptEnd, CallEnd, Telemetry, TelemetryHooks } from './hooks.ts';
 import { Metrics } from './metrics.ts';
-import { Spans } from './spans.ts';
+import { held, recordingParent, Spans } from './spans.ts';
 
 /** The instrumentation scope of breakwater's tracer and meter. */
 export const INSTRUMENTATION_SCOPE = '@breakwater/core';
@@ -25,128 +27,184 @@ export const INSTRUMENTATION_SCOPE = '@breakwater/core';
 /** Options of {@link openTelemetry}. */
 export interface OpenTelemetryOptions {
   /**
-   * Where the instruments are created. Default: the global one (`metrics.getMeterProvider()`), read when
-   * `openTelemetry` is called: register the SDK's MeterProvider first. With no SDK registered the meter
-   * is the API's no-op one, and breakwater then records nothing at all.
+   * Where the instruments are created. Default: the global one (`metrics.getMeterProvider()`), read at
+   * the first call (or event) of a wrapped fetch that takes this telemetry, not when `openTelemetry`
+   * is called: an SDK registered after the wrapped fetch is built, before its first call, is used. With
+   * no SDK registered by then the meter is the API's no-op one, and breakwater records no metric.
    */
   readonly meterProvider?: MeterProvider;
   /**
    * Where the spans are created. Default: the global one (`trace.getTracerProvider()`), a proxy that
-   * follows a provider registered later. With no SDK registered every span is a no-op.
+   * follows a provider registered at any time. With no SDK registered every span is a no-op.
    */
   readonly tracerProvider?: TracerProvider;
 }
 
+/** The tracer's and meter's side, made at the first call: see {@link OpenTelemetryOptions.meterProvider}. */
+interface Wiring {
+  readonly spans: Spans;
+  /** Undefined under the API's no-op meter: then no instrument is created and no attribute looked up. */
+  readonly recorder: Metrics | undefined;
+}
+
 /**
- * Telemetry for the `telemetry` option of `wrapFetch` (and `breakwaterKy`): a CLIENT span per attempt,
- * `http.client.request.duration`, `breakwater.call.duration`, the `breakwater.events` counter and the
- * per-endpoint gauges (see the README's Telemetry section for every instrument and attribute). One
- * value may serve several wrapped fetches. Telemetry never changes a call: a failure inside it is
- * swallowed.
+ * Telemetry for the `telemetry` option of `wrapFetch` (and `breakwaterKy`, and
+ * `createEndpointBreakers`): a CLIENT span per attempt, `http.client.request.duration`,
+ * `breakwater.call.duration`, the `breakwater.events` counter and the per-endpoint gauges (see the
+ * README's Telemetry section for every instrument and attribute). One value may serve several wrapped
+ * fetches. Telemetry never changes a call: a failure inside it is swallowed. breakwater does not
+ * inject `traceparent` (or any header): propagation is the wrapped fetch's instrumentation's.
  */
 export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
-  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE);
-  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_SCOPE);
-  const recorder = isNoop(meter) ? undefined : new Metrics(meter);
-  const spans = new Spans(tracer);
-  const request = requestAttributesCache();
+  const attributes = new AttributeCache();
+  // Endpoints bound before the first call, watched once the meter is known (weakly, as Metrics does).
+  let bound: WeakRef<Endpoints>[] = [];
+  let wiring: Wiring | undefined;
+  const wired = (): Wiring => {
+    if (wiring) return wiring;
+    try {
+      wiring = wire(options, attributes);
+    } catch {
+      // A provider that throws is the application's to fix; its calls go on, unobserved.
+      wiring = {
+        spans: new Spans(new ProxyTracerProvider().getTracer(INSTRUMENTATION_SCOPE), attributes),
+        recorder: undefined,
+      };
+    }
+    for (const ref of bound) {
+      const endpoints = ref.deref();
+      if (endpoints) wiring.recorder?.watch(endpoints);
+    }
+    bound = [];
+    return wiring;
+  };
   const hooks: TelemetryHooks = {
-    event: guard((event: BreakwaterEvent) => {
-      recorder?.event(event);
-      spans.event(event);
-    }),
+    event(event: BreakwaterEvent) {
+      try {
+        const { recorder, spans } = wired();
+        recorder?.event(event);
+        spans.event(event);
+      } catch {
+        // An SDK's failure is its own; the call goes on.
+      }
+    },
     attempt(key, req, attempt) {
       try {
-        const endSpan = spans.attempt(key, req, attempt);
-        if (!endSpan && !recorder) return NOTHING;
-        const started = performance.now();
-        return guard((end: AttemptEnd) => {
-          const outcome = outcomeAttributes(end.response?.status, end.verdict.errorKind);
-          endSpan?.(outcome);
-          recorder?.attempt({ ...request(key, req), ...outcome }, (performance.now() - started) / 1000);
-        });
+        const { recorder, spans } = wired();
+        const span = spans.attempt(key, req, attempt);
+        if (!span && !recorder) return NOTHING;
+        return attemptEnd(span, recorder && attributes.of(key, req.method, req.url), spans, recorder);
       } catch {
         return NOTHING;
       }
     },
-    // Only a recording caller span can show the hold: otherwise the gate's promise is handed back as is.
-    gate: (_key, pass) => (spans.parentRecording() ? heldAt(pass, spans) : pass()),
-    call: (key, req, run) => (recorder ? measuredCall(key, req, run, recorder, request) : run()),
+    gate(_key, pass) {
+      // Only a recording caller span can show the hold: otherwise the gate's promise is handed back as is.
+      const parent = recordingParent();
+      return parent ? heldAt(pass, parent) : pass();
+    },
+    call(key, req, run) {
+      const { recorder } = wired();
+      return recorder ? measuredCall(run, recorder, attributes.of(key, req.method, req.url)) : run();
+    },
   };
   return {
     bind(endpoints) {
-      recorder?.watch(endpoints);
+      if (wiring) wiring.recorder?.watch(endpoints);
+      else bound.push(new WeakRef(endpoints));
       return hooks;
     },
   };
 }
 
+/** A wrapped fetch's live endpoints, as `bind` receives them. */
+type Endpoints = () => readonly BreakerSnapshot[];
+
+/** The providers read now: the global ones unless given. */
+function wire(options: OpenTelemetryOptions, attributes: AttributeCache): Wiring {
+  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE);
+  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_SCOPE);
+  return { spans: new Spans(tracer, attributes), recorder: isNoop(meter) ? undefined : new Metrics(meter) };
+}
+
 const NOTHING = (): void => {};
 
-/** Runs `pass` and adds the hold, if the gate held the call, to the caller's span. */
+/** The end of an attempt: its span ended and its duration recorded, whichever of them is on. */
+function attemptEnd(
+  span: Span | undefined,
+  endpoint: EndpointAttributes | undefined,
+  spans: Spans,
+  recorder: Metrics | undefined,
+): (end: AttemptEnd) => void {
+  const started = performance.now();
+  return (end) => {
+    try {
+      const status = end.response?.status;
+      const { errorKind } = end.verdict;
+      if (span) spans.end(span, status, errorKind);
+      if (recorder && endpoint) {
+        recorder.attempt(endpoint.attempt(status, errorKind), (performance.now() - started) / 1000);
+      }
+    } catch {
+      // An SDK's failure is its own; the call goes on.
+    }
+  };
+}
+
+/** Runs `pass` and adds the hold, if the gate held the call, to the caller's span `parent`. */
 async function heldAt<T extends { readonly held: boolean }>(
   pass: () => Promise<T>,
-  spans: Spans,
+  parent: Span,
 ): Promise<T> {
   const arrived = performance.now();
   const passed = await pass();
   // The gate says whether it held the call: a pass that merely took a while (a busy event loop) is no hold.
-  if (passed.held) guard(() => spans.held(performance.now() - arrived))();
+  if (passed.held) {
+    try {
+      held(parent, performance.now() - arrived);
+    } catch {
+      // An SDK's failure is its own; the call goes on.
+    }
+  }
   return passed;
 }
 
 /** Runs `run` and records its duration, attempts and outcome in `breakwater.call.duration`. */
 async function measuredCall<T extends CallEnd>(
-  key: string,
-  req: RequestLike,
   run: () => Promise<T>,
   recorder: Metrics,
-  request: (key: string, req: RequestLike) => Attributes,
+  endpoint: EndpointAttributes,
 ): Promise<T> {
   const started = performance.now();
-  const tell = guard((attempts: number, status: number | undefined, errorType: string | undefined) =>
-    recorder.call(
-      { ...request(key, req), ...outcomeAttributes(status, errorType), 'breakwater.attempts': attempts },
-      (performance.now() - started) / 1000,
-    ),
-  );
+  let end: T;
   try {
-    const end = await run();
-    const { response, error } = end.result;
-    tell(end.attempts, response?.status, response ? undefined : nameOf(error));
-    return end;
+    end = await run();
   } catch (error) {
     // Anything may be thrown (an abort reason of null, say): reading it must not replace it.
     const attempts = (error as { attempts?: unknown } | null | undefined)?.attempts;
-    tell(typeof attempts === 'number' ? attempts : 0, undefined, nameOf(error));
+    record(recorder, endpoint, started, typeof attempts === 'number' ? attempts : 0, undefined, error);
     throw error;
   }
+  const { response, error } = end.result;
+  record(recorder, endpoint, started, end.attempts, response?.status, error);
+  return end;
 }
 
-/** Most endpoint keys whose attributes are kept (the default `maxEndpoints`); past it the cache starts over. */
-const MAX_CACHED_KEYS = 1000;
-
-/**
- * `requestAttributes`, built once per endpoint key and method: the key holds the origin, so server
- * address and port follow from it, and the histograms record on every attempt.
- */
-function requestAttributesCache(): (key: string, req: RequestLike) => Attributes {
-  // Keyed by key, then method: no string is built per lookup.
-  const cache = new Map<string, Map<string, Attributes>>();
-  return (key, req) => {
-    let byMethod = cache.get(key);
-    if (!byMethod) {
-      if (cache.size >= MAX_CACHED_KEYS) cache.clear();
-      byMethod = new Map();
-      cache.set(key, byMethod);
-    }
-    let attributes = byMethod.get(req.method);
-    if (!attributes) {
-      attributes = requestAttributes(key, req);
-      byMethod.set(req.method, attributes);
-    }
-    return attributes;
-  };
+/** Records a call that ended on `status`, or else on `error`. */
+function record(
+  recorder: Metrics,
+  endpoint: EndpointAttributes,
+  started: number,
+  attempts: number,
+  status: number | undefined,
+  error: unknown,
+): void {
+  try {
+    const errorType = status === undefined ? nameOf(error) : undefined;
+    recorder.call(endpoint.call(attempts, status, errorType), (performance.now() - started) / 1000);
+  } catch {
+    // An SDK's failure is its own; the call goes on.
+  }
 }
 
 /** `error.type` of a call that ended on an error: its class's name (`BrokenCircuitError`, `TypeError`). */
@@ -157,15 +215,4 @@ function nameOf(error: unknown): string {
 /** The API's no-op meter (no SDK registered): recording on it would only cost the attribute objects. */
 function isNoop(meter: Meter): boolean {
   return meter.constructor === createNoopMeter().constructor;
-}
-
-/** `fn`, made unable to throw: telemetry must never change the outcome of a call. */
-function guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
-  return (...args) => {
-    try {
-      fn(...args);
-    } catch {
-      // An SDK's failure is its own; the call goes on.
-    }
-  };
 }

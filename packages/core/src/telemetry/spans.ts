@@ -4,70 +4,97 @@
  * events on that same parent, since they happen between attempts, outside any attempt's span.
  * Attributes are built only for a span that records: with no SDK the cost is one no-op span.
  */
-import { type Attributes, context, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import {
+  type Attributes,
+  context,
+  type Span,
+  SpanKind,
+  type SpanOptions,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
 import type { BreakwaterEvent } from '../events.ts';
 import { redactUrl } from '../redact.ts';
-import { methodAttributes, ruleOf, serverAttributes } from './attributes.ts';
+import { type AttributeCache, errorTypeOf, spanNameOf } from './attributes.ts';
 import type { RequestLike } from './hooks.ts';
+
+/** Shared by every attempt's span: a no-op tracer drops the options object it is given. */
+const CLIENT: SpanOptions = { kind: SpanKind.CLIENT };
+const ERROR = { code: SpanStatusCode.ERROR };
+/** Most redacted URLs kept; past it the cache starts over (a URL with an id in it is seldom sent twice). */
+const MAX_CACHED_URLS = 256;
 
 export class Spans {
   private readonly tracer: Tracer;
+  private readonly attributes: AttributeCache;
+  private readonly urls = new Map<string, string>();
 
-  constructor(tracer: Tracer) {
+  constructor(tracer: Tracer, attributes: AttributeCache) {
     this.tracer = tracer;
+    this.attributes = attributes;
   }
 
-  /** Starts attempt number `attempt`'s span; the function returned ends it with the attempt's outcome. */
-  /** Undefined when the span does not record (no SDK, or sampled out): there is nothing to end then. */
-  attempt(
-    key: string,
-    { method, url }: RequestLike,
-    attempt: number,
-  ): ((outcome: Attributes) => void) | undefined {
-    const methodAttrs = methodAttributes(method);
-    // Semconv names an HTTP client span by its method, or `HTTP` when the method is not a known one.
-    const name = methodAttrs['http.request.method'] === '_OTHER' ? 'HTTP' : method;
-    const span = this.tracer.startSpan(name, { kind: SpanKind.CLIENT }, context.active());
+  /**
+   * Starts attempt number `attempt`'s span; attributes are looked up only for a span that records.
+   * Undefined when the span does not record (no SDK, or sampled out): there is nothing to end then.
+   */
+  attempt(key: string, { method, url }: RequestLike, attempt: number): Span | undefined {
+    const span = this.tracer.startSpan(spanNameOf(method), CLIENT, context.active());
     if (!span.isRecording()) return undefined;
-    span.setAttributes({
-      ...methodAttrs,
-      ...serverAttributes(url),
-      // userinfo and fragment dropped, every query value replaced
-      'url.full': redactUrl(url),
-      'breakwater.endpoint': ruleOf(key),
-      ...(attempt > 1 ? { 'http.request.resend_count': attempt - 1 } : {}),
-    });
-    return (outcome) => {
-      span.setAttributes(outcome);
-      if (outcome['error.type'] !== undefined) span.setStatus({ code: SpanStatusCode.ERROR });
-      span.end();
-    };
+    span.setAttributes(this.attributes.of(key, method, url).request);
+    span.setAttribute('url.full', this.redacted(url));
+    if (attempt > 1) span.setAttribute('http.request.resend_count', attempt - 1);
+    return span;
   }
 
-  /** True when the caller's active span records: only then do span events go anywhere. */
-  parentRecording(): boolean {
-    return trace.getActiveSpan()?.isRecording() === true;
+  /**
+   * `url.full`: userinfo and fragment dropped, every query value replaced. Kept per URL, since parsing
+   * it again costs more than the SDK's whole span for a URL with a query, and retries repeat the URL.
+   */
+  private redacted(url: URL): string {
+    const { href } = url;
+    let redacted = this.urls.get(href);
+    if (redacted === undefined) {
+      if (this.urls.size >= MAX_CACHED_URLS) this.urls.clear();
+      redacted = redactUrl(url);
+      this.urls.set(href, redacted);
+    }
+    return redacted;
+  }
+
+  /** Ends an attempt's span with its outcome. */
+  end(span: Span, status: number | undefined, errorType: string | undefined): void {
+    if (status !== undefined) span.setAttribute('http.response.status_code', status);
+    const type = errorTypeOf(status, errorType);
+    if (type !== undefined) {
+      span.setAttribute('error.type', type);
+      span.setStatus(ERROR);
+    }
+    span.end();
   }
 
   /** Adds `event` to the caller's active span, when there is one that records. */
   event(event: BreakwaterEvent): void {
-    if (!this.parentRecording()) return;
+    const parent = recordingParent();
+    if (!parent) return;
     const named = spanEventOf(event);
-    if (named) addToActive(named[0], named[1], event.at);
-  }
-
-  /** The call waited `waitedMs` at the throttle gate. */
-  held(waitedMs: number): void {
-    addToActive('breakwater.wait', {
-      'breakwater.wait.source': 'gate',
-      'breakwater.wait.delay_ms': waitedMs,
-    });
+    if (named) parent.addEvent(named[0], named[1], event.at);
   }
 }
 
-function addToActive(name: string, attributes: Attributes, at?: number): void {
+/** The caller's active span when it records (the context is read once): only then do span events go anywhere. */
+export function recordingParent(): Span | undefined {
   const parent = trace.getActiveSpan();
-  if (parent?.isRecording()) parent.addEvent(name, attributes, at);
+  return parent?.isRecording() ? parent : undefined;
+}
+
+/** The call waited `waitedMs` at the throttle gate: a wait event on `parent`. */
+export function held(parent: Span, waitedMs: number): void {
+  parent.addEvent('breakwater.wait', {
+    'breakwater.wait.source': 'gate',
+    'breakwater.wait.delay_ms': waitedMs,
+  });
 }
 
 /** The span event of a breakwater event, or undefined for those spans already show (attempt, gate-open). */

@@ -1,0 +1,71 @@
+/**
+ * The overhead section's Redis lane: measured in the same batches as the in-memory store, on a real
+ * redis-server, and its target judged from the paired ratio; without redis-server, said, not faked.
+ */
+import { describe, expect, it } from 'vitest';
+import { CLIENTS } from '../clients.ts';
+import { runOverhead } from '../overhead.ts';
+import { markdownReport } from '../report.ts';
+import { checkTargets } from '../targets.ts';
+import { startRedis } from './redis.ts';
+
+const TARGET = 'overhead: Redis store per call <= 1.2x the in-memory store (issue 14)';
+const meta = { date: 'd', node: 'n', cpus: 'c', totalMs: 1, clients: [] };
+
+describe('the Redis store lane of the overhead section', () => {
+  it('is timed beside the in-memory store, paired per batch, and judged against 1.2x', async () => {
+    const redis = await startRedis();
+    try {
+      const chosen = CLIENTS.filter((c) => ['fetch', 'breakwater'].includes(c.name));
+      const result = await runOverhead(chosen, {
+        batches: 3,
+        memoryCalls: 20,
+        loopbackCalls: 16,
+        concurrency: 4,
+        memoryRounds: 2,
+        loopbackRounds: 1,
+        warmup: 4,
+        redis: { url: redis.url },
+      });
+      const row = result.redis;
+      if (!row || !('vsInMemory' in row)) throw new Error(`no Redis row: ${JSON.stringify(row)}`);
+      expect(row.client).toBe('breakwater-redis');
+      expect(row.value.median).toBeGreaterThan(0);
+      expect(row.vsInMemory.low).toBeLessThanOrEqual(row.vsInMemory.median);
+      const target = checkTargets([], result).find((t) => t.target === TARGET);
+      expect(target?.verdict).toBeDefined();
+      expect(target?.measured).toMatch(/^\d+\.\d\dx \[/);
+      expect(markdownReport([], result, [], meta)).toContain('| breakwater-redis |');
+    } finally {
+      await redis.stop();
+    }
+  }, 60_000);
+
+  it('without redis-server: the row and the target say why, with no figure', () => {
+    const e = { median: 1, low: 1, high: 1 };
+    const overhead = {
+      method: {
+        batches: 1,
+        memoryCalls: 1,
+        loopbackCalls: 1,
+        concurrency: 1,
+        memoryRounds: 1,
+        loopbackRounds: 1,
+        coverage: 0,
+        ranks: [1, 1] as const,
+      },
+      memory: [{ client: 'fetch', value: e, vsFetch: e, vsBreakwater: null }],
+      loopback: [],
+      telemetry: [],
+      redis: { unavailable: 'redis-server not found' },
+    };
+    expect(checkTargets([], overhead).find((t) => t.target === TARGET)).toEqual({
+      target: TARGET,
+      met: null,
+      measured: 'not run: redis-server not found',
+    });
+    expect(markdownReport([], overhead, [], meta)).toContain(
+      '| breakwater-redis | not run: redis-server not found |',
+    );
+  });
+});

@@ -1,0 +1,91 @@
+import { after } from './sleep.ts';
+
+/**
+ * The shared clock's tick: an attempt timeout on it fires at most this late (plus the event loop's
+ * own lag), never early.
+ */
+export const CLOCK_TICK_MS = 100;
+
+/**
+ * Timeouts at least this long go on the shared clock, where one tick late is at most a tenth of the
+ * timeout; a shorter one (a short `attemptMs`, an attempt cut to a deadline about to pass) keeps a
+ * timer of its own and fires on time.
+ */
+export const COARSE_FROM_MS = 1_000;
+
+interface Entry {
+  readonly due: number;
+  readonly fire: () => void;
+}
+
+/**
+ * The attempt timeouts of one wrapped fetch. A timer per attempt costs an insertion and a removal in
+ * the runtime's timer list on every call, for a timeout that almost never fires: instead one interval
+ * ticks every {@link CLOCK_TICK_MS} while attempts are in flight (unref'd, so it holds no process
+ * open) and fires those that are due; with none in flight, no timer runs.
+ */
+export class AttemptClock {
+  private readonly entries = new Set<Entry>();
+  private ticker: ReturnType<typeof setInterval> | undefined;
+
+  /** Runs `fire` once `ms` have passed (see {@link COARSE_FROM_MS} for how precisely); returns a cancel. */
+  after(ms: number, fire: () => void): () => void {
+    if (ms < COARSE_FROM_MS) return after(ms, fire);
+    const entry: Entry = { due: Date.now() + ms, fire };
+    this.entries.add(entry);
+    if (this.ticker === undefined) {
+      this.ticker = setInterval(() => this.tick(), CLOCK_TICK_MS);
+      (this.ticker as { unref?: () => void }).unref?.();
+    }
+    return () => this.remove(entry);
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const entry of this.entries) {
+      if (entry.due > now) continue;
+      this.remove(entry);
+      entry.fire();
+    }
+  }
+
+  private remove(entry: Entry): void {
+    if (!this.entries.delete(entry) || this.entries.size > 0) return;
+    clearInterval(this.ticker);
+    this.ticker = undefined;
+  }
+}
+
+/**
+ * The signal of one attempt, made only when the wrapped fetch reads it (an in-memory or test fetch
+ * that never does costs no AbortController), following the caller's signal too so that the caller's
+ * abort stops the body of the Response handed back after the attempt ended.
+ */
+export class AttemptSignal {
+  private readonly caller: AbortSignal | undefined;
+  private controller: AbortController | undefined;
+  private made: AbortSignal | undefined;
+  /** The attempt's time ran out. */
+  expired = false;
+
+  constructor(caller: AbortSignal | undefined) {
+    this.caller = caller;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.made) {
+      this.controller = new AbortController();
+      // The reason a timer-aborted controller has: fetch rejects with an AbortError, as it always did.
+      if (this.expired) this.controller.abort();
+      this.made = this.caller
+        ? AbortSignal.any([this.controller.signal, this.caller])
+        : this.controller.signal;
+    }
+    return this.made;
+  }
+
+  expire(): void {
+    this.expired = true;
+    this.controller?.abort();
+  }
+}

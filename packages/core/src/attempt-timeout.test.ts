@@ -1,0 +1,116 @@
+import { fetch as undiciFetch } from 'undici';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CLOCK_TICK_MS, COARSE_FROM_MS } from './attempt-clock.ts';
+import { TimeoutError } from './errors.ts';
+import { fakeFetch, hangingFetch, type RecordedCall } from './fake-fetch.test-util.ts';
+import { listenOnLoopback } from './local-server.test-util.ts';
+import type { FetchLike } from './types.ts';
+import { wrapFetch } from './wrap-fetch.ts';
+
+const URL_A = 'https://api.test/v1/things';
+const ONE_ATTEMPT = { retry: { maxAttempts: 1 } };
+
+/** Never answers; rejects with the signal's reason once it aborts. */
+const hang = ({ signal }: RecordedCall): Promise<Response> =>
+  new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
+
+describe('attempt timeout precision (fake timers)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: new Date('2026-11-26T12:00:00Z') });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  for (const attemptMs of [1_000, 5_000, 10_000]) {
+    it(`an attempt timeout of ${attemptMs} ms fires in [${attemptMs}, ${attemptMs + CLOCK_TICK_MS}] ms`, async () => {
+      const fetch = hangingFetch();
+      const wrapped = wrapFetch(fetch, {
+        policy: { ...ONE_ATTEMPT, timeout: { attemptMs, totalMs: 60_000 } },
+      });
+      const call = wrapped(URL_A).catch((error: unknown) => error);
+      await vi.advanceTimersByTimeAsync(attemptMs - 1);
+      expect(fetch.calls[0]?.signal?.aborted).toBe(false);
+      await vi.advanceTimersByTimeAsync(1 + CLOCK_TICK_MS);
+      expect(fetch.calls[0]?.signal?.aborted).toBe(true);
+      const error = await call;
+      expect(error).toBeInstanceOf(TimeoutError);
+      expect((error as TimeoutError).scope).toBe('attempt');
+    });
+  }
+
+  it(`an attempt timeout under ${COARSE_FROM_MS} ms fires on time, to the millisecond`, async () => {
+    const fetch = hangingFetch();
+    const wrapped = wrapFetch(fetch, {
+      policy: { ...ONE_ATTEMPT, timeout: { attemptMs: 300, totalMs: 60_000 } },
+    });
+    const call = wrapped(URL_A).catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(299);
+    expect(fetch.calls[0]?.signal?.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fetch.calls[0]?.signal?.aborted).toBe(true);
+    expect(((await call) as TimeoutError).scope).toBe('attempt');
+  });
+
+  it(`the total deadline cutting an attempt fires in [totalMs, totalMs + ${CLOCK_TICK_MS}] ms`, async () => {
+    // The second attempt starts at 2 s with 3 s left of the call: its timeout is the deadline's.
+    const fetch = fakeFetch({ status: 503, headers: { 'retry-after': '2' } }, hang);
+    const wrapped = wrapFetch(fetch, { policy: { timeout: { attemptMs: 3_000, totalMs: 5_000 } } });
+    const call = wrapped(URL_A).catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(fetch.calls).toHaveLength(2);
+    expect(fetch.calls[1]?.signal?.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1 + CLOCK_TICK_MS);
+    expect(fetch.calls[1]?.signal?.aborted).toBe(true);
+    expect(((await call) as TimeoutError).scope).toBe('total');
+  });
+
+  it('attempts in flight share one timer, and none runs once they end', async () => {
+    const fetch = hangingFetch();
+    const wrapped = wrapFetch(fetch, {
+      policy: { ...ONE_ATTEMPT, timeout: { attemptMs: 5_000, totalMs: 60_000 } },
+    });
+    const calls = Array.from({ length: 32 }, () => wrapped(URL_A).catch((error: unknown) => error));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(fetch.calls).toHaveLength(32);
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(5_000 + CLOCK_TICK_MS);
+    for (const error of await Promise.all(calls)) expect(error).toBeInstanceOf(TimeoutError);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a wrapped fetch that never reads the signal is given none to make (no AbortSignal.any per attempt)', async () => {
+    const any = vi.spyOn(AbortSignal, 'any');
+    try {
+      const wrapped = wrapFetch(async () => new Response('{}'));
+      const caller = new AbortController();
+      for (let i = 0; i < 5; i++) expect((await wrapped(URL_A, { signal: caller.signal })).status).toBe(200);
+      expect(any).not.toHaveBeenCalled();
+    } finally {
+      any.mockRestore();
+    }
+  });
+});
+
+describe('attempt signal over real undici', () => {
+  it("the caller's abort still stops the body of the Response handed back", async () => {
+    const server = await listenOnLoopback((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first chunk');
+      // The rest never comes: only an abort ends the read.
+    });
+    try {
+      const wrapped = wrapFetch(undiciFetch as unknown as FetchLike);
+      const caller = new AbortController();
+      const response = await wrapped(`${server.origin}/stream`, { signal: caller.signal });
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      await reader.read();
+      const reason = new Error('caller gave up');
+      const pending = reader.read();
+      caller.abort(reason);
+      await expect(pending).rejects.toBe(reason);
+    } finally {
+      await server.close();
+    }
+  });
+});
