@@ -1,6 +1,7 @@
 import { AcceptedWindow } from './accepted-window.ts';
 import { BETA, cubicRate } from './cubic.ts';
 import { RateMeter } from './rate-meter.ts';
+import type { RateCut } from './store.ts';
 
 /** The slowest pace, calls/s (botocore's minimum fill rate): a key is never shut by its rate alone. */
 const MIN_RATE = 0.5;
@@ -35,23 +36,41 @@ type RateChangeReason = 'throttled' | 'quiet';
  * cool-down too: what the limiter refilled while the gate was closed it hands out after, and counted
  * from the reopening only, the count ran up to 1.5x the limit and the bench's `throttle` scenario
  * lost 7 of 240 calls to 4 extra cool-downs.
+ *
+ * In a fleet (a shared store's `instances`), `wMax` is the fleet's: an instance cuts from its own
+ * accepted rate times the instances on the key, publishes that cut with the closure, the others adopt
+ * it, and each sends 1/n of the one curve, so the fleet's sum grows as one client's would, not n
+ * curves each growing at the full pace (and the floor is the fleet's, not n floors).
  */
 export class AdaptiveRate {
   private readonly quietMs: number;
   private readonly changed: (rate: number | null, reason: RateChangeReason, at: number) => void;
   private readonly sent = new RateMeter();
   private readonly accepted = new AcceptedWindow();
-  /** The rate the last throttle hit (Wmax), undefined while there is no limit. */
+  /** The instances sharing the key's rate (1 for a lone process). */
+  private readonly instances: () => number;
+  /** The rate the last throttle hit (Wmax, for the whole fleet), undefined while there is no limit. */
   private wMax: number | undefined;
   /** When the cool-down of the last throttle ended: the curve's and the quiet period's origin. */
   private since = 0;
   /** The last cut came from what the upstream accepted (its rate is known), not from a guess. */
   private known = false;
 
-  constructor(quietMs: number, changed: (rate: number | null, reason: RateChangeReason, at: number) => void) {
+  constructor(
+    quietMs: number,
+    changed: (rate: number | null, reason: RateChangeReason, at: number) => void,
+    instances: () => number,
+  ) {
     this.quietMs = quietMs;
     this.changed = changed;
+    this.instances = instances;
   }
+
+  /**
+   * The last throttle's cut, to publish with its closure (the closures that follow a throttle belong
+   * to it; only a strict one's cut is read). Undefined before the first.
+   */
+  cut: RateCut | undefined;
 
   /**
    * The pace now in calls/s, null when there is no limit. Reports the drop after a quiet period.
@@ -77,15 +96,21 @@ export class AdaptiveRate {
     this.accepted.record(now);
   }
 
-  /** The upstream throttled: cut the rate; the recovery starts when the cool-down ends, at `reopensAt`. */
-  onThrottle(now: number, reopensAt: number): void {
+  /**
+   * The upstream throttled: cut the rate; the recovery starts when the cool-down ends, at `reopensAt`.
+   * `cut`: the fleet's, published by the instance that was throttled (this one measures nothing then).
+   */
+  onThrottle(now: number, reopensAt: number, cut?: RateCut): void {
     // Nothing accepted in the last second: the rate that was just throttled is the best estimate, and
     // botocore's measured send rate before there was one.
     const current = this.rate(now);
     const accepted = this.accepted.perSecond(now);
-    this.known = accepted !== undefined;
     const measured = accepted ?? current ?? this.sent.perSecond(now);
-    this.wMax = Math.max(MIN_RATE, Math.min(measured, current ?? Number.POSITIVE_INFINITY));
+    this.cut = cut ?? {
+      wMax: Math.max(MIN_RATE, Math.min(measured, current ?? Number.POSITIVE_INFINITY)) * this.instances(),
+      known: accepted !== undefined,
+    };
+    ({ wMax: this.wMax, known: this.known } = this.cut);
     this.since = reopensAt;
     this.changed(this.rateAt(now, this.wMax), 'throttled', now);
   }
@@ -101,14 +126,15 @@ export class AdaptiveRate {
     // fixed each 429 costs a whole cool-down (bench `throttle`: a 429 every 3.5 s, 63 % goodput,
     // 215/240 calls); the quiet period's drop to no limit is the probe instead. A cut from a guess
     // (nothing accepted in the last second) keeps the whole curve, so a low guess is soon outgrown.
+    // In a fleet, the fleet's curve, floor and cap, of which this instance sends its share.
+    const n = this.instances();
     const cubic = cubicRate(wMax, Math.max(0, now - this.since) / 1_000);
     const curve = this.known ? Math.min(PLATEAU * wMax, cubic) : cubic;
     // The cap keeps a quiet key from climbing to a rate its callers never sent, then bursting at it;
     // it never holds the rate below where the last throttle put it, nor while calls queue for slots
     // (the measured send rate still counts the cool-down's silence then, and held the pace at its
     // post-cut value for a second on the loopback test).
-    if (backlog) return Math.max(MIN_RATE, curve);
-    const cap = Math.max(MAX_AHEAD_OF_SENT * this.sent.perSecond(now), BETA * wMax);
-    return Math.max(MIN_RATE, Math.min(curve, cap));
+    const cap = backlog ? curve : Math.max(MAX_AHEAD_OF_SENT * this.sent.perSecond(now) * n, BETA * wMax);
+    return Math.max(MIN_RATE, Math.min(curve, cap)) / n;
   }
 }

@@ -58,9 +58,19 @@ export type {
 } from './events.ts';
 export { HttpError, type HttpErrorContext, type HttpErrorOptions, isHttpError } from './http-error.ts';
 export type { ManualControl } from './manual-control.ts';
+export { PROBE_WAIT_MS } from './paced-release.ts';
 export { type ErrorPayload, parseErrorPayload, readErrorPayload } from './payload.ts';
 export { isSecretHeader, redactHeaders, redactUrl } from './redact.ts';
-export type { BreakwaterStore, FleetCounter, FleetCounts, StoreClosure, StoreListener } from './store.ts';
+export { DEFAULT_MAX_ENDPOINTS } from './registry.ts';
+export type {
+  BreakwaterStore,
+  FleetCounter,
+  FleetCounts,
+  GateProbe,
+  RateCut,
+  StoreClosure,
+  StoreListener,
+} from './store.ts';
 export type { BreakerSnapshot, BreakerState, FetchLike, ThrottlePhase } from './types.ts';
 export { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
 export { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';

@@ -1,3 +1,5 @@
+import type { GateProbe } from './store.ts';
+
 /**
  * How long the calls held behind a probe wait for its response at most, ms. A limiter refuses in a
  * round trip; a probe still out after 1 s (the shortest cool-down `Retry-After` can state) says the
@@ -11,7 +13,7 @@ export const PROBE_WAIT_MS = 1_000;
  * wait for its response (bounded by {@link PROBE_WAIT_MS}) before the rate releases them. A probe that
  * meets a 429 closes the gate again, so only one request learns that the cool-down was not enough.
  */
-export class Probe {
+export class Probe implements GateProbe {
   private armed = false;
   private holdUntil = 0;
 

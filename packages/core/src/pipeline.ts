@@ -87,10 +87,9 @@ export class EndpointPipeline {
     const { store } = deps;
     // A lone process passes no hooks: its breaker and gate then do exactly what they did before stores.
     const shared = store.shared;
-    const share = shared ? (ms: number, strict: boolean) => store.closeUntil(key, ms, strict) : undefined;
     this.breaker = new CircuitBreaker(key, policy.breaker, deps.emit, shared ? store : undefined);
-    this.gate = new ThrottleGate(policy, deps.random, this.report, share);
-    for (const { ms, strict } of store.closures(key)) this.gate.close(ms, strict);
+    this.gate = new ThrottleGate(policy, deps.random, this.report, shared ? store : undefined);
+    for (const { ms, strict, cut } of store.closures(key)) this.gate.close(ms, strict, cut);
     // The in-memory store has no counter: it counts nothing for a fleet.
     this.budget = new RetryBudget(
       policy.retryBudget,

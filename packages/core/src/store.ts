@@ -16,9 +16,10 @@ export interface BreakwaterStore {
   readonly up: boolean;
   /**
    * A response closed `key`'s gate here for `ms` from now (`strict`: a 429's closure, which holds every
-   * call). Tells the other instances; never throws, never awaited.
+   * call). `cut`: the rate the fleet's paced recovery follows after it (a 429's, with an adaptive gate).
+   * Tells the other instances; never throws, never awaited.
    */
-  closeUntil(key: string, ms: number, strict: boolean): void;
+  closeUntil(key: string, ms: number, strict: boolean, cut?: RateCut): void;
   /**
    * What the store knows of `key`'s closures now, for a pipeline being built (its gate starts closed
    * when another instance closed it), and a sign that this instance uses `key`: the store then keeps
@@ -38,14 +39,52 @@ export interface BreakwaterStore {
    * budget's calls and retries, the breaker's calls and failures). Absent when nothing is shared.
    */
   counter?(name: string, windowMs: number): FleetCounter;
+  /**
+   * The probe of `key`'s paced recovery for a gate being built: one request after a 429's cool-down
+   * for the whole fleet, the other instances holding their calls until its answer. `kick`: the probe's
+   * hold changed without a call of the gate (an answer from the fleet). Absent when nothing is shared:
+   * each gate then probes alone (paced-release.ts).
+   */
+  gateProbe?(key: string, kick: () => void): GateProbe;
+  /**
+   * Instances that used `key` lately, this one included (1 when unknown): a paced key's instances
+   * each send their share of the fleet's rate. Answers from memory, never waits.
+   */
+  instances?(key: string): number;
   /** Adds a listener for what the other instances closed and for the store going down or up. */
   attach(listener: StoreListener): void;
+}
+
+/** The probe of a paced recovery, as the throttle gate drives it (paced-release.ts has its rules). */
+export interface GateProbe {
+  /** A 429's cool-down started, to end at `reopensAt`: the first call after it goes alone. */
+  arm(reopensAt: number): void;
+  /** The call let out at `now` goes as the probe, if one is due. */
+  take(now: number): void;
+  /** Epoch ms until which calls wait for a probe (0 when none). */
+  heldUntil(now: number): number;
+  /** True from the cool-down until the probe's answer (or its bound). */
+  readonly pending: boolean;
+  /** A response of the key arrived (`accepted`: not a throttle status). True when it answered a probe. */
+  answer(accepted: boolean): boolean;
 }
 
 /** A closure of a key's gate known to the store: `ms` from now, strict (a 429's) or not. */
 export interface StoreClosure {
   readonly ms: number;
   readonly strict: boolean;
+  /** The rate cut published with a 429's closure, if any. */
+  readonly cut?: RateCut | undefined;
+}
+
+/**
+ * The fleet's rate after a 429, published with the closure: the curve's peak (Wmax, calls/s for the
+ * whole fleet) and whether it came from what the upstream accepted. The curve's origin is the
+ * closure's end, so only durations travel.
+ */
+export interface RateCut {
+  readonly wMax: number;
+  readonly known: boolean;
 }
 
 /**
@@ -69,7 +108,7 @@ export interface FleetCounts {
 /** What a store tells each wrapped fetch that uses it. */
 export interface StoreListener {
   /** Another instance closed `key`'s gate for `ms` from now. */
-  closed(key: string, ms: number, strict: boolean): void;
+  closed(key: string, ms: number, strict: boolean, cut?: RateCut): void;
   /** Another instance's half-open probe of `key` succeeded: its breaker may close here too. */
   probeClosed(key: string): void;
   /** The store went down (`false`) or came back (`true`). */

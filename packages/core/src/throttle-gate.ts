@@ -6,6 +6,7 @@ import { Probe } from './paced-release.ts';
 import type { Reporter } from './reporter.ts';
 import { SendQueue, type SendQueueHost } from './send-queue.ts';
 import { sleep } from './sleep.ts';
+import type { BreakwaterStore, GateProbe, RateCut } from './store.ts';
 import type { ThrottlePhase } from './types.ts';
 
 /**
@@ -44,29 +45,32 @@ export class ThrottleGate {
   private strictUntil = 0;
   private announcedOpen = true;
   private readonly rate: AdaptiveRate;
-  private readonly probe = new Probe();
+  private readonly probe: GateProbe;
   private readonly queue = new SendQueue(this.queueHost());
   /** Moves on every throttle: a pass (and the send slot it holds) taken before one is void. */
   private epoch = 0;
   /** Calls waiting at the gate now. */
   waiting = 0;
-  /** Tells the fleet (a shared store) of a closure a response made here; none for a lone process. */
-  private readonly share: ((ms: number, strict: boolean) => void) | undefined;
+  /** A shared store: told of the closures made here, and the paced recovery's fleet; none alone. */
+  private readonly fleet: BreakwaterStore | undefined;
 
   constructor(
     policy: Pick<Policy, 'throttle' | 'retry'>,
     random: () => number,
     report: Reporter,
-    share?: (ms: number, strict: boolean) => void,
+    fleet?: BreakwaterStore,
   ) {
     this.policy = policy;
     this.random = random;
     this.report = report;
-    this.share = share;
+    this.fleet = fleet;
     this.rule = new ClosingRule(policy, random);
-    this.rate = new AdaptiveRate(policy.throttle.quietMs, (rate, reason, at) =>
-      report.send('rate-change', { rate, reason }, at),
+    this.rate = new AdaptiveRate(
+      policy.throttle.quietMs,
+      (rate, reason, at) => report.send('rate-change', { rate, reason }, at),
+      () => fleet?.instances?.(report.key) ?? 1,
     );
+    this.probe = fleet?.gateProbe?.(report.key, () => this.queue.kick()) ?? new Probe();
   }
 
   /** The pace of the key in calls/s, null when there is no limit. */
@@ -100,7 +104,8 @@ export class ThrottleGate {
     const closure = this.rule.decide(response, verdict, attempt);
     if (closure === undefined || !this.close(closure.closedForMs, closure.strict)) return;
     const { delayMs, closedForMs, source } = closure;
-    this.share?.(closedForMs, closure.strict);
+    // The cut goes with every closure; only a 429's (a strict one) is read by the others.
+    this.fleet?.closeUntil(this.report.key, closedForMs, closure.strict, this.rate.cut);
     const at = Date.now();
     this.report.send('throttled', { delayMs, until: at + closedForMs, status: response.status, source }, at);
   }
@@ -113,13 +118,14 @@ export class ThrottleGate {
    * already released from the gate goes on even if another 503 closed it again meanwhile. A server
    * that puts Retry-After on a few percent of its 503s would otherwise keep the gate shut and starve
    * every caller (measured in the bench's `flap` scenario).
+   * `cut`: the rate the fleet's recovery follows, when another instance's 429 closed it.
    * @returns true when this call moved the gate's reopening later.
    */
-  close(delayMs: number, strict: boolean): boolean {
+  close(delayMs: number, strict: boolean, cut?: RateCut): boolean {
     const now = Date.now();
     const until = now + delayMs;
     // A 429 arriving while a 429's closure lasts answers a request sent before it, at the old rate.
-    if (strict && this.strictUntil <= now) this.throttled(now, until);
+    if (strict && this.strictUntil <= now) this.throttled(now, until, cut);
     if (strict) this.strictUntil = Math.max(this.strictUntil, until);
     if (until <= this.closedUntil) return false;
     this.closedUntil = until;
@@ -211,16 +217,17 @@ export class ThrottleGate {
   private learn(status: number): void {
     // Only the adaptive rate reads what was accepted, and only it arms the probe.
     if (!this.policy.throttle.enabled || !this.policy.throttle.adaptive) return;
-    if (this.probe.answer()) this.queue.kick();
-    if (!this.policy.throttle.statuses.includes(status)) this.rate.onAccepted(Date.now());
+    const accepted = !this.policy.throttle.statuses.includes(status);
+    if (this.probe.answer(accepted)) this.queue.kick();
+    if (accepted) this.rate.onAccepted(Date.now());
   }
 
   /** The client is over the upstream's rate: cut the rate, void passes taken at the old one, probe. */
-  private throttled(now: number, reopensAt: number): void {
+  private throttled(now: number, reopensAt: number, cut: RateCut | undefined): void {
     if (!this.policy.throttle.enabled || !this.policy.throttle.adaptive) return;
-    this.rate.onThrottle(now, reopensAt);
+    this.rate.onThrottle(now, reopensAt, cut);
     this.epoch++;
-    this.probe.arm();
+    this.probe.arm(reopensAt);
   }
 
   /** When the gate opens for a call that has (or has not) waited once already; 0 when it is off. */

@@ -156,7 +156,7 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     (key, policy) => new EndpointPipeline(key, policy, deps),
   );
   store.attach({
-    closed: (key, ms, strict) => registry.find(key)?.gate.close(ms, strict),
+    closed: (key, ms, strict, cut) => registry.find(key)?.gate.close(ms, strict, cut),
     probeClosed: (key) => registry.find(key)?.breaker.closedByFleet(),
     status: (up) => emit({ type: up ? 'store-up' : 'store-down', key: '', at: Date.now() }),
   });

@@ -1,40 +1,9 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type BreakwaterEvent, type WrappedFetch, wrapFetch } from '@breakwater/core';
 import { isConfigError } from '@breakwater/policies';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, type RedisServer, startRedis } from './redis-server.test-util.ts';
 import { type RedisStore, redisStore } from './redis-store.ts';
-
-/** A loopback upstream whose answer per path is the test's; every request's arrival time is kept. */
-async function upstream(answer: (path: string, res: ServerResponse, req: IncomingMessage) => void) {
-  const arrivals: { path: string; at: number }[] = [];
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    arrivals.push({ path, at: Date.now() });
-    answer(path, res, req);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    arrivals: (path: string) => arrivals.filter((a) => a.path === path),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-/** Polls `condition` every 10 ms, for at most `ms`. */
-async function until(condition: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { until, upstream } from './upstream.test-util.ts';
 
 let redis: RedisServer;
 let server: Awaited<ReturnType<typeof upstream>>;

@@ -1,52 +1,21 @@
 import type {
   BreakwaterStore,
   FleetCounter,
-  FleetCounts,
+  GateProbe,
+  RateCut,
   StoreClosure,
   StoreListener,
 } from '@breakwater/core';
-import { checkOptions, describeNotObject, describeValue, integerAtLeast, refuse } from '@breakwater/policies';
-import { CLOSE, COUNT, LEASE, READ } from './scripts.ts';
+import { addBounded } from './bounded.ts';
+import { RedisConnection } from './connection.ts';
+import { FleetCountBook } from './fleet-counts.ts';
+import { GateViews, gateKey, type Message, parseMessage } from './gate-closures.ts';
+import { FleetProbe } from './gate-probe.ts';
+import { checkRedisOptions, type RedisStoreOptions, type RedisSubscriberLike } from './options.ts';
+import { ProbeLeases } from './probe-lease.ts';
+import { CLOSE, READ } from './scripts.ts';
 
-/**
- * The part of a node-redis client (`createClient()` of the `redis` package, v5 or v6) that the store
- * uses. The client is the caller's: connected by them, closed by them.
- */
-export interface RedisClientLike {
-  sendCommand<T = unknown>(args: readonly string[], options?: { abortSignal?: AbortSignal }): Promise<T>;
-  /** The store subscribes on a duplicate of the client, which it owns and closes in `close()`. */
-  duplicate(): RedisSubscriberLike;
-}
-
-/** The duplicate connection the store subscribes on. */
-export interface RedisSubscriberLike {
-  connect(): Promise<unknown>;
-  subscribe(channel: string, listener: (message: string) => unknown): Promise<void>;
-  on(event: 'error', listener: (error: unknown) => void): unknown;
-  destroy(): void;
-}
-
-/** Options of {@link redisStore}. */
-export interface RedisStoreOptions {
-  /** A connected node-redis client (`createClient()` of the `redis` package). Required. */
-  readonly client: RedisClientLike;
-  /**
-   * Prefix of every key and of the channel the store uses; instances that share state use the same.
-   * Default `breakwater:`.
-   */
-  readonly prefix?: string;
-  /**
-   * Longest wait for one Redis command, in ms. Past it the call goes on with its instance's local state
-   * and the store counts as down (`store-down`) until a refresh gets an answer again. Default 50.
-   */
-  readonly timeoutMs?: number;
-  /**
-   * Period of the refresh, in ms: it re-reads the closures of the keys this instance uses (the backstop
-   * of pub/sub, whose messages a reconnecting subscriber misses) and notices Redis coming back. Default
-   * 1000.
-   */
-  readonly refreshMs?: number;
-}
+export type { RedisClientLike, RedisStoreOptions, RedisSubscriberLike } from './options.ts';
 
 /** What {@link redisStore} returns: a store for `wrapFetch`'s `store` option. */
 export interface RedisStore extends BreakwaterStore {
@@ -56,65 +25,14 @@ export interface RedisStore extends BreakwaterStore {
   close(): void;
 }
 
-/** Keys of the local view kept, past which the oldest is forgotten (as `maxEndpoints`). */
-const MAX_WATCHED = 1000;
-
-interface View {
-  /** Local epoch ms until which another instance's (or this one's) strict and loose closures hold. */
-  strict: number;
-  loose: number;
-}
-
-interface Message {
-  readonly key: string;
-  readonly ms: number;
-  readonly strict: boolean;
-  readonly from: string;
-  /** Set when the message says the key's probe closed its breaker (no closure then). */
-  readonly closedBreaker?: true;
-}
-
-/** The names a fleet count holds; any other field in Redis is not this version's, and is skipped. */
-const COUNTED: readonly string[] = ['calls', 'retries', 'failures'];
-
-/** Buckets per counted window, as the in-process sliding window's. */
-const BUCKETS = 10;
-
-/**
- * One fleet count of this instance: what was added since the last flush, and the other instances'
- * counts as the last refresh read them.
- */
-class Counter implements FleetCounter {
-  readonly windowMs: number;
-  pending = new Map<keyof FleetCounts, number>();
-  seen: FleetCounts[] = [];
-  /**
-   * Set by the first count: a counter nothing counted with (a switched-off breaker or budget) costs no
-   * round trip.
-   */
-  used = false;
-
-  constructor(windowMs: number) {
-    this.windowMs = windowMs;
-  }
-
-  add(name: keyof FleetCounts): void {
-    this.used = true;
-    this.pending.set(name, (this.pending.get(name) ?? 0) + 1);
-  }
-
-  others(): readonly FleetCounts[] {
-    return this.seen;
-  }
-}
-
 /**
  * A store for `wrapFetch(fetch, { store })` that shares, through Redis, the throttle gate's closures
- * (a server delay seen by any instance closes the key's gate on all of them) and the breaker's
- * half-open probe (one per interval for the fleet). Durations come from Redis's key expiries (`PX`,
- * `PTTL`), never from comparing instance clocks. A healthy call never waits for Redis: closures arrive
- * by pub/sub into a local view, and every command is bounded by `timeoutMs`, past which the instance
- * goes on with its local state.
+ * (a server delay seen by any instance closes the key's gate on all of them) and its paced recovery
+ * (one probe for the fleet, each instance pacing its share of one rate), and the breaker's half-open
+ * probe (one per interval for the fleet). Durations come from Redis's key expiries (`PX`, `PTTL`),
+ * never from comparing instance clocks. A healthy call never waits for Redis: closures arrive by
+ * pub/sub into a local view, and every command is bounded by `timeoutMs`, past which the instance goes
+ * on with its local state.
  *
  * @throws ConfigError when an option is invalid, naming it.
  */
@@ -123,106 +41,84 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   return new RedisBackedStore(options);
 }
 
-function checkRedisOptions(options: RedisStoreOptions): void {
-  checkOptions(options, {
-    client: clientCheck,
-    prefix: stringCheck,
-    timeoutMs: integerAtLeast(1),
-    refreshMs: integerAtLeast(10),
-  });
-  if (options.client === undefined) refuse('client', 'is required: a connected node-redis client');
-}
-
-function clientCheck(value: unknown, path: string): void {
-  const client = value as Partial<RedisClientLike> | null;
-  if (typeof client?.sendCommand !== 'function' || typeof client.duplicate !== 'function') {
-    refuse(
-      path,
-      `must be a node-redis client (createClient() of the redis package), got ${describeNotObject(value)}`,
-    );
-  }
-}
-
-function stringCheck(value: unknown, path: string): void {
-  if (typeof value !== 'string') refuse(path, `must be a string, got ${describeValue(value)}`);
-}
-
+/** The store itself: what the fleet says, told to the wrapped fetches; what they say, told to Redis. */
 class RedisBackedStore implements RedisStore {
   readonly shared = true;
-  up = true;
-  private readonly client: RedisClientLike;
   private readonly prefix: string;
   private readonly channel: string;
-  private readonly timeoutMs: number;
   private readonly id = crypto.randomUUID();
   private readonly listeners: StoreListener[] = [];
-  private readonly views = new Map<string, View>();
-  /** Local epoch ms until which another instance holds a key's probe lease: no need to ask again. */
-  private readonly leasedElsewhere = new Map<string, number>();
-  private readonly shas = new Map<string, string>();
-  private readonly counters = new Map<string, Counter>();
+  private readonly connection: RedisConnection;
+  private readonly views = new GateViews();
+  private readonly leases: ProbeLeases;
+  private readonly counts: FleetCountBook;
+  /** The gate probe of each key in use here (the last gate built for it, with several wrapped fetches). */
+  private readonly probes = new Map<string, FleetProbe>();
   private readonly timer: ReturnType<typeof setInterval>;
   private subscriber: RedisSubscriberLike | undefined;
 
   constructor(options: RedisStoreOptions) {
-    this.client = options.client;
     this.prefix = options.prefix ?? 'breakwater:';
     this.channel = `${this.prefix}gate`;
-    this.timeoutMs = options.timeoutMs ?? 50;
+    this.connection = new RedisConnection(options.client, options.timeoutMs ?? 50, (up) => this.status(up));
+    this.leases = new ProbeLeases(this.connection, this.prefix, this.id);
+    this.counts = new FleetCountBook(this.connection, this.prefix, this.id);
     this.timer = setInterval(() => void this.refresh(), options.refreshMs ?? 1_000);
     // A refresh timer must not keep a process alive that has nothing else to do.
     (this.timer as { unref?: () => void }).unref?.();
-    void this.subscribe();
-    void this.loadScripts();
+    void this.subscribe(options);
+    void this.connection.loadScripts();
+  }
+
+  get up(): boolean {
+    return this.connection.up;
   }
 
   attach(listener: StoreListener): void {
     this.listeners.push(listener);
   }
 
-  closeUntil(key: string, ms: number, strict: boolean): void {
-    this.learn(key, ms, strict);
+  closeUntil(key: string, ms: number, strict: boolean, cut?: RateCut): void {
+    this.views.learn(key, ms, strict, cut);
     if (!this.up) return;
-    const message = JSON.stringify({ key, ms, strict, from: this.id } satisfies Message);
-    void this.script(
+    const message = JSON.stringify({ key, ms, strict, from: this.id, cut } satisfies Message);
+    void this.connection.script(
       CLOSE,
-      [this.gateKey(key, strict)],
+      [gateKey(this.prefix, key, strict)],
       [String(Math.ceil(ms)), this.id, this.channel, message],
     );
   }
 
   closures(key: string): readonly StoreClosure[] {
-    const view = this.watch(key);
-    const now = Date.now();
-    const found: StoreClosure[] = [];
-    if (view.strict > now) found.push({ ms: view.strict - now, strict: true });
-    if (view.loose > now) found.push({ ms: view.loose - now, strict: false });
-    return found;
+    return this.views.closures(key);
   }
 
   tryLease(key: string, ms: number): true | number | Promise<true | number> {
-    if (!this.up) return true;
-    const held = (this.leasedElsewhere.get(key) ?? 0) - Date.now();
-    if (held > 0) return held;
-    return this.lease(key, ms);
+    return this.leases.tryLease(key, ms);
   }
 
   probeClosed(key: string): void {
-    this.leasedElsewhere.delete(key);
-    const message: Message = { key, ms: 0, strict: false, from: this.id, closedBreaker: true };
-    void this.command(['PUBLISH', this.channel, JSON.stringify(message)]);
+    this.leases.forget(key);
+    this.publish({ key, ms: 0, strict: false, from: this.id, closedBreaker: true });
+  }
+
+  gateProbe(key: string, kick: () => void): GateProbe {
+    const lease = `gate:${key}`;
+    const accepted = (): void => {
+      // Freed, so that the next cool-down's probe need not wait for this lease to expire.
+      this.leases.free(lease);
+      this.publish({ key, ms: 0, strict: false, from: this.id, gateProbeAnswered: true });
+    };
+    const probe = new FleetProbe({ lease: (ms) => this.leases.tryLease(lease, ms), accepted }, kick);
+    return addBounded(this.probes, key, probe);
+  }
+
+  instances(key: string): number {
+    return this.counts.instances(key);
   }
 
   counter(name: string, windowMs: number): FleetCounter {
-    let counter = this.counters.get(name);
-    if (counter) return counter;
-    counter = new Counter(windowMs);
-    this.counters.set(name, counter);
-    if (this.counters.size > 2 * MAX_WATCHED) {
-      const oldest = this.counters.keys().next().value;
-      if (oldest !== undefined) this.counters.delete(oldest);
-    }
-    return counter;
+    return this.counts.counter(name, windowMs);
   }
 
   close(): void {
@@ -231,28 +127,23 @@ class RedisBackedStore implements RedisStore {
     this.subscriber = undefined;
   }
 
-  private async lease(key: string, ms: number): Promise<true | number> {
-    const reply = await this.script<number>(
-      LEASE,
-      [`${this.prefix}probe:${key}`],
-      [this.id, String(Math.ceil(ms))],
-    );
-    // No answer in time: the local breaker decides alone.
-    if (reply === undefined || reply < 0) return true;
-    this.leasedElsewhere.set(key, Date.now() + reply);
-    return reply;
+  private publish(message: Message): void {
+    void this.connection.command(['PUBLISH', this.channel, JSON.stringify(message)]);
   }
 
   /** Re-reads the closures of the keys in use: pub/sub's backstop, and the way back after an outage. */
   private async refresh(): Promise<void> {
-    void this.flushCounts();
-    const keys = [...this.views.keys()];
+    void this.counts.flush();
+    const keys = this.views.keys();
     if (keys.length === 0) {
-      await this.command(['PING'], true);
+      await this.connection.command(['PING'], true);
       return;
     }
-    const gateKeys = keys.flatMap((key) => [this.gateKey(key, true), this.gateKey(key, false)]);
-    const ttls = await this.script<number[]>(READ, gateKeys, [], true);
+    const gateKeys = keys.flatMap((key) => [
+      gateKey(this.prefix, key, true),
+      gateKey(this.prefix, key, false),
+    ]);
+    const ttls = await this.connection.script<number[]>(READ, gateKeys, [], true);
     if (ttls === undefined) return;
     keys.forEach((key, i) => {
       const strictMs = ttls[2 * i] ?? -2;
@@ -262,42 +153,8 @@ class RedisBackedStore implements RedisStore {
     });
   }
 
-  /**
-   * Writes each count's increments since the last flush and reads the fleet's back, one round trip per
-   * count: the only way counts reach Redis, so a call never waits for it. Increments that fail to reach
-   * Redis are dropped (the local window still holds them).
-   */
-  private async flushCounts(): Promise<void> {
-    await Promise.all(
-      [...this.counters].map(async ([name, counter]) => {
-        if (!counter.used) return;
-        const pending = [...counter.pending].flatMap(([k, n]) => [k, String(n)]);
-        counter.pending.clear();
-        const bucketMs = Math.max(1, Math.ceil(counter.windowMs / BUCKETS));
-        const args = [this.id, String(bucketMs), String(BUCKETS), ...pending];
-        const buckets = await this.script<string[][]>(COUNT, [`${this.prefix}count:${name}`], args);
-        counter.seen = buckets === undefined ? [] : this.othersOf(buckets);
-      }),
-    );
-  }
-
-  /** Sums the buckets' "instance|name" fields per instance, leaving out this one's. */
-  private othersOf(buckets: string[][]): FleetCounts[] {
-    const byInstance = new Map<string, { -readonly [K in keyof FleetCounts]: number }>();
-    for (const fields of buckets) {
-      for (let i = 0; i + 1 < fields.length; i += 2) {
-        const [instance = '', name = ''] = (fields[i] ?? '').split('|');
-        if (instance === this.id || !COUNTED.includes(name)) continue;
-        const counts = byInstance.get(instance) ?? { calls: 0, retries: 0, failures: 0 };
-        counts[name as keyof FleetCounts] += Number(fields[i + 1]);
-        byInstance.set(instance, counts);
-      }
-    }
-    return [...byInstance.values()];
-  }
-
-  private async subscribe(): Promise<void> {
-    const subscriber = this.client.duplicate();
+  private async subscribe(options: RedisStoreOptions): Promise<void> {
+    const subscriber = options.client.duplicate();
     this.subscriber = subscriber;
     // A subscriber that loses Redis reconnects by itself; its errors must not end the process.
     subscriber.on('error', () => {});
@@ -309,114 +166,26 @@ class RedisBackedStore implements RedisStore {
     }
   }
 
-  private async loadScripts(): Promise<void> {
-    for (const script of [CLOSE, LEASE, READ, COUNT]) {
-      const sha = await this.command<string>(['SCRIPT', 'LOAD', script], true);
-      if (sha !== undefined) this.shas.set(script, sha);
-    }
-  }
-
   private onMessage(raw: string): void {
-    let message: Message;
-    try {
-      message = JSON.parse(raw) as Message;
-    } catch {
-      return;
-    }
-    if (message.from === this.id || typeof message.key !== 'string' || typeof message.ms !== 'number') return;
+    const message = parseMessage(raw);
+    if (message === undefined || message.from === this.id) return;
     if (message.closedBreaker === true) {
-      this.leasedElsewhere.delete(message.key);
+      this.leases.forget(message.key);
       for (const listener of this.listeners) listener.probeClosed(message.key);
-      return;
-    }
-    this.heard(message.key, message.ms, message.strict === true);
+    } else if (message.gateProbeAnswered === true) {
+      this.leases.forget(`gate:${message.key}`);
+      this.probes.get(message.key)?.fleetAnswered();
+    } else this.heard(message.key, message.ms, message.strict === true, message.cut);
   }
 
   /** Another instance closed `key` for `ms`: tell the wrapped fetches when it moves their view. */
-  private heard(key: string, ms: number, strict: boolean): void {
-    if (!this.learn(key, ms, strict)) return;
-    for (const listener of this.listeners) listener.closed(key, ms, strict);
-  }
-
-  /** Records a closure in the local view; true when it ends later than what the view knew (by >50 ms). */
-  private learn(key: string, ms: number, strict: boolean): boolean {
-    const view = this.watch(key);
-    const until = Date.now() + ms;
-    const known = strict ? view.strict : view.loose;
-    // A refresh reads what this instance already heard, a round trip later: not news.
-    if (until <= known + 50) return false;
-    if (strict) view.strict = until;
-    else view.loose = until;
-    return true;
-  }
-
-  private watch(key: string): View {
-    let view = this.views.get(key);
-    if (view) return view;
-    view = { strict: 0, loose: 0 };
-    this.views.set(key, view);
-    if (this.views.size > MAX_WATCHED) {
-      const oldest = this.views.keys().next().value;
-      if (oldest !== undefined) this.views.delete(oldest);
-    }
-    return view;
-  }
-
-  private gateKey(key: string, strict: boolean): string {
-    return `${this.prefix}gate:${strict ? 'strict' : 'loose'}:${key}`;
-  }
-
-  /** Runs a script by its SHA (loaded once); a Redis that lost its script cache gets it sent again. */
-  private async script<T>(
-    script: string,
-    keys: string[],
-    args: string[],
-    probing = false,
-  ): Promise<T | undefined> {
-    const sha = this.shas.get(script);
-    const count = String(keys.length);
-    if (sha !== undefined) {
-      const sent = await this.send<T>(['EVALSHA', sha, count, ...keys, ...args], probing);
-      if (sent !== NOSCRIPT) return sent;
-      this.shas.delete(script);
-      void this.loadScripts();
-    }
-    const sent = await this.send<T>(['EVAL', script, count, ...keys, ...args], probing);
-    return sent === NOSCRIPT ? undefined : sent;
-  }
-
-  private async command<T>(args: string[], probing = false): Promise<T | undefined> {
-    const sent = await this.send<T>(args, probing);
-    return sent === NOSCRIPT ? undefined : sent;
-  }
-
-  /**
-   * One command, bounded by `timeoutMs`: undefined when Redis does not answer in time or fails (the
-   * store is then down), NOSCRIPT when Redis lacks a script. While down, only the refresh (`probing`)
-   * asks Redis anything.
-   */
-  private async send<T>(args: string[], probing: boolean): Promise<T | typeof NOSCRIPT | undefined> {
-    if (!this.up && !probing) return undefined;
-    const signal = AbortSignal.timeout(this.timeoutMs);
-    const late = new Promise<never>((_, reject) => {
-      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-    });
-    try {
-      const reply = await Promise.race([this.client.sendCommand<T>(args, { abortSignal: signal }), late]);
-      this.status(true);
-      return reply;
-    } catch (error) {
-      const noscript = String((error as Error | undefined)?.message).startsWith('NOSCRIPT');
-      this.status(noscript);
-      return noscript ? NOSCRIPT : undefined;
-    }
+  private heard(key: string, ms: number, strict: boolean, cut?: RateCut): void {
+    if (!this.views.learn(key, ms, strict, cut)) return;
+    for (const listener of this.listeners) listener.closed(key, ms, strict, cut);
   }
 
   private status(up: boolean): void {
-    if (this.up === up) return;
-    this.up = up;
-    // Counts read before the outage grow stale: the local windows decide alone until Redis answers.
-    if (!up) for (const counter of this.counters.values()) counter.seen = [];
+    if (!up) this.counts.forgetOthers();
     for (const listener of this.listeners) listener.status(up);
     // Back from an outage: what was closed meanwhile is read now, not at the next period, and what
     // this instance knows to be closed is written back (a closure made while down was told to no one).
@@ -427,12 +196,8 @@ class RedisBackedStore implements RedisStore {
   }
 
   private republish(): void {
-    const now = Date.now();
-    for (const [key, view] of this.views) {
-      if (view.strict > now) this.closeUntil(key, view.strict - now, true);
-      if (view.loose > now) this.closeUntil(key, view.loose - now, false);
+    for (const { key, closures } of this.views.held()) {
+      for (const { ms, strict, cut } of closures) this.closeUntil(key, ms, strict, cut);
     }
   }
 }
-
-const NOSCRIPT: unique symbol = Symbol('NOSCRIPT');

@@ -33,23 +33,32 @@ return out
 `;
 
 /**
- * Adds this instance's counts and reads the fleet's, in time buckets numbered by Redis's clock (`TIME`),
- * never an instance's: KEYS[1] the counts' key (a bucket is KEYS[1]..':'..n, a hash of
- * "instance|name" fields), ARGV the instance id, the bucket's ms, the buckets per window, then name and
- * count pairs. Each written bucket expires once out of the window. Returns each bucket's fields and
- * values, oldest first.
+ * Adds this instance's counts and reads the fleet's, for every count at once (one round trip per
+ * refresh, however many keys are counted), in time buckets numbered by Redis's clock (`TIME`), never
+ * an instance's: KEYS the counts' keys (a bucket of KEYS[k] is KEYS[k]..':'..n, a hash of
+ * "instance|name" fields); ARGV the instance id, then for each key in turn the bucket's ms, the
+ * buckets per window, the number of name and count pairs, and those pairs. Each written bucket expires
+ * once out of the window. Returns, per key, each bucket's fields and values, oldest first.
  */
 export const COUNT = `
 local t = redis.call('TIME')
-local bucketMs = tonumber(ARGV[2])
-local n = tonumber(ARGV[3])
-local b = math.floor((tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) / bucketMs)
-if #ARGV > 3 then
-  local key = KEYS[1] .. ':' .. b
-  for i = 4, #ARGV, 2 do redis.call('HINCRBY', key, ARGV[1] .. '|' .. ARGV[i], ARGV[i + 1]) end
-  redis.call('PEXPIRE', key, bucketMs * (n + 1))
-end
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
-for i = b - n + 1, b do out[#out + 1] = redis.call('HGETALL', KEYS[1] .. ':' .. i) end
+local a = 2
+for k, key in ipairs(KEYS) do
+  local bucketMs = tonumber(ARGV[a])
+  local n = tonumber(ARGV[a + 1])
+  local last = a + 2 + 2 * tonumber(ARGV[a + 2])
+  local b = math.floor(now / bucketMs)
+  if last > a + 2 then
+    local bucket = key .. ':' .. b
+    for i = a + 3, last, 2 do redis.call('HINCRBY', bucket, ARGV[1] .. '|' .. ARGV[i], ARGV[i + 1]) end
+    redis.call('PEXPIRE', bucket, bucketMs * (n + 1))
+  end
+  local buckets = {}
+  for i = b - n + 1, b do buckets[#buckets + 1] = redis.call('HGETALL', key .. ':' .. i) end
+  out[k] = buckets
+  a = last + 1
+end
 return out
 `;

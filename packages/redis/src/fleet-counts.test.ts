@@ -1,0 +1,61 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { connectClient, type RedisServer, startRedis } from './redis-server.test-util.ts';
+import { redisStore } from './redis-store.ts';
+import { until } from './upstream.test-util.ts';
+
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+/** A store on its own client, with every command it sends counted (Redis itself answers them). */
+async function countingStore(prefix: string) {
+  const client = await connectClient(redis);
+  const counted = { commands: 0 };
+  const store = redisStore({
+    client: {
+      sendCommand: (args, options) => {
+        counted.commands++;
+        return client.sendCommand(args, options);
+      },
+      duplicate: () => client.duplicate(),
+    },
+    prefix,
+    refreshMs: 100,
+  });
+  const close = (): void => {
+    store.close();
+    client.destroy();
+  };
+  return { store, counted, close };
+}
+
+it('the refresh flushes and reads every fleet count in one round trip, each name with its own counts', async () => {
+  const names = Array.from({ length: 20 }, (_, i) => `budget:https://api${i}.example`);
+  const a = await countingStore('batch:');
+  const b = await countingStore('batch:');
+  try {
+    names.forEach((name, i) => {
+      const counter = a.store.counter(name, 10_000);
+      for (let n = 0; n <= i; n++) counter.add('calls');
+      b.store.counter(name, 10_000).add('retries');
+    });
+    const others = (name: string) => b.store.counter(name, 10_000).others();
+    await until(() => names.every((name) => others(name).length === 1), 2_000);
+    for (const [i, name] of names.entries()) {
+      expect(others(name)).toEqual([{ calls: i + 1, retries: 0, failures: 0 }]);
+    }
+    // A quiet instance: no key watched, so a refresh is a PING and the counts' flush.
+    const before = a.counted.commands;
+    await sleep(1_000);
+    const refreshes = 10;
+    expect(a.counted.commands - before).toBeLessThanOrEqual(2 * (refreshes + 1));
+  } finally {
+    a.close();
+    b.close();
+  }
+});

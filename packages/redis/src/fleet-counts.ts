@@ -1,0 +1,118 @@
+import type { FleetCounter, FleetCounts } from '@breakwater/core';
+import { addBounded, MAX_WATCHED } from './bounded.ts';
+import type { RedisConnection } from './connection.ts';
+import { COUNT } from './scripts.ts';
+
+/** The names a fleet count holds; any other field in Redis is not this version's, and is skipped. */
+const COUNTED: readonly string[] = ['calls', 'retries', 'failures'];
+
+/** Buckets per counted window, as the in-process sliding window's. */
+const BUCKETS = 10;
+
+/**
+ * One fleet count of this instance: what was added since the last flush, and the other instances'
+ * counts as the last refresh read them.
+ */
+class Counter implements FleetCounter {
+  readonly windowMs: number;
+  pending = new Map<keyof FleetCounts, number>();
+  seen: FleetCounts[] = [];
+  /**
+   * Other instances in the window at the last answered refresh. Kept while Redis is down: an instance
+   * pacing its share of a fleet's rate keeps to its share rather than growing to the whole rate.
+   */
+  peers = 0;
+  /**
+   * Set by the first count: a counter nothing counted with (a switched-off breaker or budget) costs no
+   * round trip.
+   */
+  used = false;
+
+  constructor(windowMs: number) {
+    this.windowMs = windowMs;
+  }
+
+  add(name: keyof FleetCounts): void {
+    this.used = true;
+    this.pending.set(name, (this.pending.get(name) ?? 0) + 1);
+  }
+
+  others(): readonly FleetCounts[] {
+    return this.seen;
+  }
+}
+
+/**
+ * This instance's fleet counts (the retry budget's `budget:<key>`, the opening rule's
+ * `breaker:<key>`), flushed to Redis and read back by the refresh, in time buckets numbered by Redis's
+ * clock (the `COUNT` script).
+ */
+export class FleetCountBook {
+  private readonly connection: RedisConnection;
+  private readonly prefix: string;
+  private readonly id: string;
+  private readonly counters = new Map<string, Counter>();
+
+  constructor(connection: RedisConnection, prefix: string, id: string) {
+    this.connection = connection;
+    this.prefix = prefix;
+    this.id = id;
+  }
+
+  /** The counter named `name`, made on first use; two per key in use (budget and breaker). */
+  counter(name: string, windowMs: number): FleetCounter {
+    return this.counters.get(name) ?? addBounded(this.counters, name, new Counter(windowMs), 2 * MAX_WATCHED);
+  }
+
+  /** Instances that counted on `key` in the window at the last answered refresh, this one included. */
+  instances(key: string): number {
+    const budget = this.counters.get(`budget:${key}`)?.peers ?? 0;
+    const breaker = this.counters.get(`breaker:${key}`)?.peers ?? 0;
+    return 1 + Math.max(budget, breaker);
+  }
+
+  /** Redis is down: counts read before grow stale, and the local windows decide alone until it answers. */
+  forgetOthers(): void {
+    for (const counter of this.counters.values()) counter.seen = [];
+  }
+
+  /**
+   * Writes every count's increments since the last flush and reads the fleet's back, in one round trip
+   * for all of them: the only way counts reach Redis, so a call never waits for it. Increments that
+   * fail to reach Redis are dropped (the local window still holds them).
+   */
+  async flush(): Promise<void> {
+    const used = [...this.counters].filter(([, counter]) => counter.used);
+    if (used.length === 0) return;
+    const keys: string[] = [];
+    const args = [this.id];
+    for (const [name, counter] of used) {
+      const pending = [...counter.pending].flatMap(([k, n]) => [k, String(n)]);
+      counter.pending.clear();
+      const bucketMs = Math.max(1, Math.ceil(counter.windowMs / BUCKETS));
+      keys.push(`${this.prefix}count:${name}`);
+      args.push(String(bucketMs), String(BUCKETS), String(pending.length / 2), ...pending);
+    }
+    const replies = await this.connection.script<string[][][]>(COUNT, keys, args);
+    used.forEach(([, counter], i) => {
+      const buckets = replies?.[i];
+      counter.seen = buckets === undefined ? [] : this.othersOf(buckets);
+      if (buckets !== undefined) counter.peers = counter.seen.length;
+    });
+  }
+
+  /** Sums the buckets' "instance|name" fields per instance, leaving out this one's. */
+  private othersOf(buckets: string[][]): FleetCounts[] {
+    const byInstance = new Map<string, { -readonly [K in keyof FleetCounts]: number }>();
+    for (const fields of buckets) {
+      for (let i = 0; i + 1 < fields.length; i += 2) {
+        const [instance = '', name = ''] = (fields[i] ?? '').split('|');
+        if (instance === this.id || !COUNTED.includes(name)) continue;
+        const counts = byInstance.get(instance) ?? { calls: 0, retries: 0, failures: 0 };
+        counts[name as keyof FleetCounts] += Number(fields[i + 1]);
+        byInstance.set(instance, counts);
+      }
+    }
+    return [...byInstance.values()];
+  }
+}

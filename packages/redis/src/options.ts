@@ -1,0 +1,66 @@
+import { checkOptions, describeNotObject, describeValue, integerAtLeast, refuse } from '@breakwater/policies';
+
+/**
+ * The part of a node-redis client (`createClient()` of the `redis` package, v5 or v6) that the store
+ * uses. The client is the caller's: connected by them, closed by them.
+ */
+export interface RedisClientLike {
+  sendCommand<T = unknown>(args: readonly string[], options?: { abortSignal?: AbortSignal }): Promise<T>;
+  /** The store subscribes on a duplicate of the client, which it owns and closes in `close()`. */
+  duplicate(): RedisSubscriberLike;
+}
+
+/** The duplicate connection the store subscribes on. */
+export interface RedisSubscriberLike {
+  connect(): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string) => unknown): Promise<void>;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  destroy(): void;
+}
+
+/** Options of `redisStore()`. */
+export interface RedisStoreOptions {
+  /** A connected node-redis client (`createClient()` of the `redis` package). Required. */
+  readonly client: RedisClientLike;
+  /**
+   * Prefix of every key and of the channel the store uses; instances that share state use the same.
+   * Default `breakwater:`.
+   */
+  readonly prefix?: string;
+  /**
+   * Longest wait for one Redis command, in ms. Past it the call goes on with its instance's local state
+   * and the store counts as down (`store-down`) until a refresh gets an answer again. Default 50.
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Period of the refresh, in ms: it re-reads the closures of the keys this instance uses (the backstop
+   * of pub/sub, whose messages a reconnecting subscriber misses) and notices Redis coming back. Default
+   * 1000.
+   */
+  readonly refreshMs?: number;
+}
+
+/** Refuses options `redisStore()` cannot run with, naming the option. */
+export function checkRedisOptions(options: RedisStoreOptions): void {
+  checkOptions(options, {
+    client: clientCheck,
+    prefix: stringCheck,
+    timeoutMs: integerAtLeast(1),
+    refreshMs: integerAtLeast(10),
+  });
+  if (options.client === undefined) refuse('client', 'is required: a connected node-redis client');
+}
+
+function clientCheck(value: unknown, path: string): void {
+  const client = value as Partial<RedisClientLike> | null;
+  if (typeof client?.sendCommand !== 'function' || typeof client.duplicate !== 'function') {
+    refuse(
+      path,
+      `must be a node-redis client (createClient() of the redis package), got ${describeNotObject(value)}`,
+    );
+  }
+}
+
+function stringCheck(value: unknown, path: string): void {
+  if (typeof value !== 'string') refuse(path, `must be a string, got ${describeValue(value)}`);
+}

@@ -1,0 +1,56 @@
+import type { RedisConnection } from './connection.ts';
+import { LEASE } from './scripts.ts';
+
+/**
+ * The fleet's probe leases: the breaker's half-open probe (named by its key) and the gate's paced
+ * recovery probe (`gate:<key>`), each `SET NX PX` in a script (`LEASE`) that answers the holder's
+ * remaining `PTTL` when refused, so the refused instance does not ask again until it ends.
+ */
+export class ProbeLeases {
+  private readonly connection: RedisConnection;
+  private readonly prefix: string;
+  private readonly id: string;
+  /** Local epoch ms until which another instance holds a lease: no need to ask again. */
+  private readonly leasedElsewhere = new Map<string, number>();
+
+  constructor(connection: RedisConnection, prefix: string, id: string) {
+    this.connection = connection;
+    this.prefix = prefix;
+    this.id = id;
+  }
+
+  /** True when this instance may probe (at once while Redis is down), else the holder's ms left. */
+  tryLease(name: string, ms: number): true | number | Promise<true | number> {
+    if (!this.connection.up) return true;
+    const held = (this.leasedElsewhere.get(name) ?? 0) - Date.now();
+    if (held > 0) return held;
+    return this.lease(name, ms);
+  }
+
+  /** The holder's probe ended (told by the fleet or seen here): the next one asks Redis again. */
+  forget(name: string): void {
+    this.leasedElsewhere.delete(name);
+  }
+
+  /** Frees this instance's lease in Redis, so that the next probe need not wait for its expiry. */
+  free(name: string): void {
+    this.forget(name);
+    void this.connection.command(['DEL', this.key(name)]);
+  }
+
+  private async lease(name: string, ms: number): Promise<true | number> {
+    const reply = await this.connection.script<number>(
+      LEASE,
+      [this.key(name)],
+      [this.id, String(Math.ceil(ms))],
+    );
+    // No answer in time: the local breaker (or gate) decides alone.
+    if (reply === undefined || reply < 0) return true;
+    this.leasedElsewhere.set(name, Date.now() + reply);
+    return reply;
+  }
+
+  private key(name: string): string {
+    return `${this.prefix}probe:${name}`;
+  }
+}
