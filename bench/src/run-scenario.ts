@@ -118,6 +118,8 @@ interface Setup {
   readonly scale: number;
   readonly attemptTimeoutMs: number;
   readonly now: () => number;
+  /** When the script starts on the `now` clock: set as the load begins. */
+  readonly start: { at: number };
 }
 
 /** What has been started so far, and so must be closed, also when starting fails part way. */
@@ -147,6 +149,7 @@ export async function runScenario(
     scale,
     attemptTimeoutMs: scenario.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS,
     now: () => performance.now(),
+    start: { at: Number.NaN },
   };
   const started: Started = { servers: [], running: [], unavailable: [] };
   try {
@@ -167,18 +170,12 @@ const routeBase = (r: RouteSpec): { name: string; path: string; tenantHeader?: s
 });
 
 /**
- * A route as its clients are told it: with its first token bucket, which only the oracle reads, and
- * whether it has a slow tail.
+ * A route as its clients are told it: with its fault script, which only the oracle reads, and whether
+ * it has a slow tail.
  */
 function contextRoute(r: RouteSpec): ContextRoute {
-  const bucket = r.phases.find((p) => p.bucket)?.bucket;
   const slowTail = r.phases.some((p) => p.slow);
-  return {
-    ...routeBase(r),
-    match: r.match,
-    ...(bucket ? { bucket } : {}),
-    ...(slowTail ? { slowTail } : {}),
-  };
+  return { ...routeBase(r), match: r.match, phases: r.phases, ...(slowTail ? { slowTail } : {}) };
 }
 
 /**
@@ -201,6 +198,7 @@ async function startLane(setup: Setup, spec: ClientSpec, started: Started): Prom
       attemptTimeoutMs: setup.attemptTimeoutMs,
       breakers: scenario.breakers ?? true,
       now,
+      scenarioStart: () => setup.start.at,
     });
     const lane: Lane = { name: spec.name, client, origin: server.origin, records: [], started: 0 };
     started.running.push({ spec, server, client, lane, timeline: new StateTimeline() });
@@ -219,6 +217,7 @@ async function runLoad(
   const { scenario, scale, now } = setup;
   const plan = planCalls(scenario.routes, scenario.durationMs);
   const startAt = now() + 20;
+  setup.start.at = startAt;
   for (const r of running) r.server.begin(startAt);
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
