@@ -9,6 +9,7 @@ import { readingOf } from './readings.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 import type { Estimate } from './stats.ts';
 import { budgetBound, type TargetCheck } from './targets.ts';
+import { VS_ORACLE_HEADER, vsOracleIntro, vsOracleRows } from './vs-oracle.ts';
 
 const HEADER = [
   'client',
@@ -349,6 +350,10 @@ function scenarioSection(result: ScenarioResult): string[] {
   parts.push(markdownTable(HEADER, scenarioRows(result)), '');
   const notRun = notRunLines(result);
   if (notRun.length > 0) parts.push(...notRun.map((line) => `- ${line}`), '');
+  const vsOracle = vsOracleRows(result);
+  if (vsOracle.length > 0) {
+    parts.push(vsOracleIntro(result), '', markdownTable(VS_ORACLE_HEADER, vsOracle), '');
+  }
   const limiter = limiterRows(result);
   if (limiter.length > 0) {
     parts.push(
