@@ -47,8 +47,9 @@ export interface Plan {
 export const USAGE =
   `usage: pnpm bench [--scenario ${SCENARIOS.map((s) => s.name).join('|')}]\n` +
   `                  [--client ${CLIENTS.map((c) => c.name).join('|')}]\n` +
-  '                  [--scale 0.2] [--no-overhead] [--publish]\n' +
+  '                  [--scale 0.2] [--no-overhead] [--overhead-only] [--publish]\n' +
   'A run writes bench/out/ (a filtered or scaled one bench/out/partial/), both git-ignored.\n' +
+  '--overhead-only: the overhead section alone (bench/out/partial/).\n' +
   '--publish: a full run that writes bench/results/, the committed report.\n';
 
 /** Parses the arguments after `pnpm bench`; null when they ask for the usage text. */
@@ -60,12 +61,14 @@ export function parseCommandLine(args: readonly string[]): Plan | null {
       client: { type: 'string', multiple: true },
       scale: { type: 'string' },
       overhead: { type: 'boolean' },
+      'overhead-only': { type: 'boolean' },
       publish: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     allowNegative: true,
   });
   if (values.help) return null;
+  if (values['overhead-only']) return overheadOnly(values);
   const scenarios = pickByName(SCENARIOS, values.scenario, 'scenario');
   const clients = pickByName(CLIENTS, values.client, 'client');
   const scale = values.scale === undefined ? 1 : Number(values.scale);
@@ -80,4 +83,29 @@ export function parseCommandLine(args: readonly string[]): Plan | null {
     );
   }
   return { scenarios, clients, scale, withOverhead, outDir: outputDir({ full, publish }) };
+}
+
+/**
+ * `--overhead-only`: the overhead section and no scenario, written to bench/out/partial/ (to check that
+ * two runs in a row agree within their intervals without the scenarios' two minutes).
+ */
+function overheadOnly(values: {
+  readonly scenario?: string[];
+  readonly client?: string[];
+  readonly scale?: string;
+  readonly overhead?: boolean;
+  readonly publish?: boolean;
+}): Plan {
+  if (values.scenario || values.scale !== undefined || values.overhead === false || values.publish) {
+    throw new Error(
+      '--overhead-only runs no scenario: it takes no --scenario, --scale, --no-overhead or --publish',
+    );
+  }
+  return {
+    scenarios: [],
+    clients: pickByName(CLIENTS, values.client, 'client'),
+    scale: 1,
+    withOverhead: true,
+    outDir: outputDir({ full: false, publish: false }),
+  };
 }
