@@ -164,6 +164,8 @@ export interface OpenLoopOptions {
   readonly startAt: number;
   /** How long to wait for calls still running after the last start, before aborting them (ms). */
   readonly drainMs: number;
+  /** Called once every call of the plan has started, before the drain. */
+  readonly onScheduled?: () => void;
 }
 
 /** Runs the plan through every lane; resolves when every call has settled (or been given up on). */
@@ -215,6 +217,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<void> {
     if (next) await sleep(Math.max(0, next.at - (now() - startAt)));
   }
 
+  options.onScheduled?.();
   const settled = (): Promise<unknown> => Promise.allSettled([...pending]);
   const timer = (ms: number) => sleep(ms, undefined, { ref: false });
   await Promise.race([settled(), timer(options.drainMs)]);

@@ -102,6 +102,11 @@ export interface RunOptions {
   readonly scale?: number;
   /** Called about four times a second. */
   readonly onProgress?: (progress: Progress) => void;
+  /**
+   * Called once the scripted load is over (every call started), before the late calls settle: the
+   * next scenario may start then, while this one's drain runs.
+   */
+  readonly onLoadEnd?: () => void;
 }
 
 interface Running {
@@ -154,7 +159,7 @@ export async function runScenario(
   const started: Started = { servers: [], running: [], unavailable: [] };
   try {
     for (const spec of clients) await startLane(setup, spec, started);
-    const window = await runLoad(setup, started.running, options.onProgress);
+    const window = await runLoad(setup, started.running, options);
     return collect(setup, clients, started, window);
   } finally {
     for (const r of started.running) r.client.close();
@@ -209,11 +214,8 @@ async function startLane(setup: Setup, spec: ClientSpec, started: Started): Prom
 }
 
 /** Runs the open-loop load on every lane at once, sampling the breakers while it runs. */
-async function runLoad(
-  setup: Setup,
-  running: readonly Running[],
-  onProgress: RunOptions['onProgress'],
-): Promise<RunWindow> {
+async function runLoad(setup: Setup, running: readonly Running[], options: RunOptions): Promise<RunWindow> {
+  const { onProgress, onLoadEnd } = options;
   const { scenario, scale, now } = setup;
   const plan = planCalls(scenario.routes, scenario.durationMs);
   const startAt = now() + 20;
@@ -230,6 +232,7 @@ async function runLoad(
       startAt,
       // Long enough for p-retry's 1 + 2 + 4 s of backoff; the run only waits as long as calls are running.
       drainMs: Math.max(1_500, 8_000 * Math.min(1, scale * 2)),
+      ...(onLoadEnd ? { onScheduled: onLoadEnd } : {}),
     });
   } finally {
     stopSampling();
