@@ -312,7 +312,14 @@ function introSection(targets: readonly TargetCheck[], meta: ReportMeta): string
     '',
     `Run ${meta.date} on Node ${meta.node}, ${meta.cpus}; whole run ${(meta.totalMs / 1000).toFixed(1)} s. ` +
       'Every client of a scenario ran at the same time against its own fault server (same script, same seed). ' +
-      'Load is open-loop: calls start on a fixed schedule whatever happened to earlier ones. Raw data: [latest.json](latest.json).',
+      'Load is open-loop: calls start on a fixed schedule whatever happened to earlier ones. Each scenario starts as the ' +
+      "previous one's scripted load ends, while that one's late calls settle on their own servers. Raw data: [latest.json](latest.json).",
+    '',
+    "The *oracle* lane is the limit of each scenario: it is told the route's fault script (which no other client is) and " +
+      'sends only what will succeed, when it will: nothing while the route is down (a call that cannot succeed within 30 s ' +
+      'fails at once, unsent), each call through a limiter once the limiter has room, again at once after a random fault ' +
+      'or a slow draw (abandoned at 100 ms: there its latency is an upper bound of the limit), at most 200 requests a ' +
+      "second. Under each scenario's table, every client's figures as a ratio to the oracle's.",
     '',
     '## Targets (breakwater with defaults)',
     '',
