@@ -313,7 +313,7 @@ function introSection(targets: readonly TargetCheck[], meta: ReportMeta): string
     `Run ${meta.date} on Node ${meta.node}, ${meta.cpus}; whole run ${(meta.totalMs / 1000).toFixed(1)} s. ` +
       'Every client of a scenario ran at the same time against its own fault server (same script, same seed). ' +
       'Load is open-loop: calls start on a fixed schedule whatever happened to earlier ones. Each scenario starts as the ' +
-      "previous one's scripted load ends, while that one's late calls settle on their own servers. Raw data: [latest.json](latest.json).",
+      "previous one's scripted load ends and at most 20 of its calls still run (late ones, settling on their own servers). Raw data: [latest.json](latest.json).",
     '',
     "The *oracle* lane is the limit of each scenario: it is told the route's fault script (which no other client is) and " +
       'sends only what will succeed, when it will: nothing while the route is down (a call that cannot succeed within 30 s ' +

@@ -26,6 +26,14 @@ import {
   StateTimeline,
 } from './timeline.ts';
 
+/**
+ * The next scenario may start once this one's load is over and at most this many of its calls are
+ * still running: a few late ones asleep in a backoff (p-retry's 1 + 2 + 4 s) cost the next one nothing,
+ * but starting beside a queue still draining (calls held behind a limiter) raised the next scenario's
+ * event-loop delay p99 from ~100 to ~300-500 ms.
+ */
+export const QUIET_CALLS = 20;
+
 /** Breaker states are sampled this often (ms), whatever the scale. */
 export const SAMPLE_EVERY_MS = 50;
 
@@ -103,8 +111,8 @@ export interface RunOptions {
   /** Called about four times a second. */
   readonly onProgress?: (progress: Progress) => void;
   /**
-   * Called once the scripted load is over (every call started), before the late calls settle: the
-   * next scenario may start then, while this one's drain runs.
+   * Called once the scripted load is over (every call started) and at most QUIET_CALLS calls are still
+   * running: the next scenario may start then, while this one's last late calls settle.
    */
   readonly onLoadEnd?: () => void;
 }
@@ -232,7 +240,7 @@ async function runLoad(setup: Setup, running: readonly Running[], options: RunOp
       startAt,
       // Long enough for p-retry's 1 + 2 + 4 s of backoff; the run only waits as long as calls are running.
       drainMs: Math.max(1_500, 8_000 * Math.min(1, scale * 2)),
-      ...(onLoadEnd ? { onScheduled: onLoadEnd } : {}),
+      ...(onLoadEnd ? { onScheduled: onLoadEnd, quietCalls: QUIET_CALLS } : {}),
     });
   } finally {
     stopSampling();

@@ -63,7 +63,7 @@ const orders = { name: 'orders', path: '/v1/orders', match: 'GET */v1/orders' } 
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'outage',
-    description: '2 s healthy, 11 s of HTTP 500 on every request, 5 s recovered',
+    description: '2 s healthy, 11.5 s of HTTP 500 on every request, 5.5 s recovered',
     // breakwater's breaker opens at ~2.2 s and probes at ~7.2 s, while down; the next probe comes twice
     // the interval after that probe's answer (~17.2 s, later on a loaded machine): the upstream heals
     // within one interval (5 s) of it, and the run lasts ~2 s past it, so both the probe while down and
@@ -77,7 +77,7 @@ export const SCENARIOS: readonly Scenario[] = [
         phases: [
           { at: 0, label: 'healthy' },
           { at: 2_000, label: 'outage 500', down: true, status: 500 },
-          { at: 13_000, label: 'recovered' },
+          { at: 13_500, label: 'recovered' },
         ],
       },
     ],
