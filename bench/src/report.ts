@@ -190,7 +190,8 @@ export function downPhaseRows(result: ScenarioResult): string[][] {
         String(d.firstAttempts),
         String(d.requests),
         String(d.requests - d.firstAttempts),
-        d.amplification.toFixed(2),
+        // The oracle sends nothing while down: no first attempt, no ratio (NaN, null once in JSON).
+        Number.isFinite(d.amplification) ? d.amplification.toFixed(2) : '–',
         budgetBound(d.firstAttempts, d.firstAttemptsBefore, d.durationMs, DEFAULT_POLICY.retryBudget).toFixed(
           0,
         ),
