@@ -64,6 +64,21 @@ describe('the output folder', () => {
     expect(() => parseCommandLine(['--scenario', 'nope'])).toThrow(/unknown scenario "nope"/);
   });
 
+  it('--overhead-only runs the overhead section alone into bench/out/partial/, and refuses scenarios', () => {
+    const plan = parseCommandLine(['--overhead-only']);
+    expect(plan?.scenarios).toEqual([]);
+    expect(plan?.withOverhead).toBe(true);
+    expect(plan?.outDir).toBe(join(out, 'partial'));
+    expect(
+      parseCommandLine(['--overhead-only', '--client', 'fetch,breakwater'])?.clients.map((c) => c.name),
+    ).toEqual(['fetch', 'breakwater']);
+    for (const args of [['--scenario', 'flap'], ['--no-overhead'], ['--publish'], ['--scale', '0.5']]) {
+      expect(() => parseCommandLine(['--overhead-only', ...args])).toThrow(
+        /--overhead-only runs no scenario/,
+      );
+    }
+  });
+
   it('bench/out/ is git-ignored', () => {
     expect(
       git('check-ignore', join(out, 'report.md'), join(out, 'partial', 'flap.svg'))

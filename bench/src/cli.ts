@@ -52,8 +52,9 @@ export const FLEET = 'fleet';
 export const USAGE =
   `usage: pnpm bench [--scenario ${[...SCENARIOS.map((s) => s.name), FLEET].join('|')}]\n` +
   `                  [--client ${CLIENTS.map((c) => c.name).join('|')}]\n` +
-  '                  [--scale 0.2] [--no-overhead] [--no-fleet] [--publish]\n' +
+  '                  [--scale 0.2] [--no-overhead] [--no-fleet] [--overhead-only] [--publish]\n' +
   'A run writes bench/out/ (a filtered or scaled one bench/out/partial/), both git-ignored.\n' +
+  '--overhead-only: the overhead section alone (bench/out/partial/).\n' +
   '--publish: a full run that writes bench/results/, the committed report.\n';
 
 /** Parses the arguments after `pnpm bench`; null when they ask for the usage text. */
@@ -66,12 +67,14 @@ export function parseCommandLine(args: readonly string[]): Plan | null {
       scale: { type: 'string' },
       overhead: { type: 'boolean' },
       fleet: { type: 'boolean' },
+      'overhead-only': { type: 'boolean' },
       publish: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     allowNegative: true,
   });
   if (values.help) return null;
+  if (values['overhead-only']) return overheadOnly(values);
   const named = values.scenario?.flatMap((w) => w.split(',')).filter((w) => w !== '');
   const fleetNamed = named?.includes(FLEET) === true;
   const others = named?.filter((n) => n !== FLEET);
@@ -91,4 +94,37 @@ export function parseCommandLine(args: readonly string[]): Plan | null {
     );
   }
   return { scenarios, clients, scale, withOverhead, withFleet, outDir: outputDir({ full, publish }) };
+}
+
+/**
+ * `--overhead-only`: the overhead section and no scenario, written to bench/out/partial/ (to check that
+ * two runs in a row agree within their intervals without the scenarios' two minutes).
+ */
+function overheadOnly(values: {
+  readonly scenario?: string[];
+  readonly client?: string[];
+  readonly scale?: string;
+  readonly overhead?: boolean;
+  readonly fleet?: boolean;
+  readonly publish?: boolean;
+}): Plan {
+  if (
+    values.scenario ||
+    values.scale !== undefined ||
+    values.overhead === false ||
+    values.fleet ||
+    values.publish
+  ) {
+    throw new Error(
+      '--overhead-only runs no scenario: it takes no --scenario, --scale, --no-overhead, --fleet or --publish',
+    );
+  }
+  return {
+    scenarios: [],
+    clients: pickByName(CLIENTS, values.client, 'client'),
+    scale: 1,
+    withOverhead: true,
+    withFleet: false,
+    outDir: outputDir({ full: false, publish: false }),
+  };
 }

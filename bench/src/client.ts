@@ -2,6 +2,7 @@
  * The shape every client under test takes in the bench: one logical call in, a Response out (or a
  * throw), plus whatever breaker state the library exposes.
  */
+import type { Phase } from './schedule.ts';
 
 /** Breaker states as the bench charts them. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -30,10 +31,10 @@ export interface ContextRoute {
    */
   readonly tenantHeader?: string;
   /**
-   * The token bucket the server limits this route with (per tenant), from its first bucket phase. Only
+   * The route's fault script, as the server follows it (phases timed from the scenario start). Only
    * the oracle lane reads it: the other clients know no more than a real client would.
    */
-  readonly bucket?: { readonly perSecond: number; readonly burst: number };
+  readonly phases?: readonly Phase[];
   /**
    * Some answers on this route are slow (a `slow` phase): lanes that exist for tail latency (hedging,
    * slow-call breaking) run only where there is a tail to show.
@@ -59,6 +60,11 @@ export interface ClientContext {
   readonly breakers: boolean;
   /** The bench clock, for transition timestamps. */
   readonly now: () => number;
+  /**
+   * When the scenario's script starts, on the `now` clock (known once the load begins). Only the oracle
+   * reads it, to place a call in the script; absent outside scenarios.
+   */
+  readonly scenarioStart?: () => number;
 }
 
 /** A client instance under test. */
@@ -84,8 +90,8 @@ export interface ClientSpec {
   /** One line for the report: what it is and how it is configured. */
   readonly description: string;
   /**
-   * Whether the client belongs in a scenario with these routes (the oracle only where it knows the
-   * limiter); a client it does not apply to gets no lane at all. Default: every scenario.
+   * Whether the client belongs in a scenario with these routes (the tail-latency lanes only where
+   * answers are slow); a client it does not apply to gets no lane at all. Default: every scenario.
    */
   readonly appliesTo?: (routes: readonly ContextRoute[]) => boolean;
   /** Builds an instance; rejects with ClientUnavailableError when it cannot run here. */

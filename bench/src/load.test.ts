@@ -1,6 +1,7 @@
+import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { HttpStatusError } from './client.ts';
-import { outcomeOfError, outcomeOfStatus, planCalls, tenantRotation } from './load.ts';
+import { outcomeOfError, outcomeOfStatus, planCalls, runOpenLoop, tenantRotation } from './load.ts';
 
 describe('planCalls', () => {
   it('starts calls on a fixed schedule per route, merged in time order', () => {
@@ -98,5 +99,46 @@ describe('outcomes', () => {
     expect(outcomeOfError(new Error('Timed out after 1000ms'), 1, false).outcome).toBe('timeout');
     expect(outcomeOfError(new TypeError('fetch failed'), 1, false).outcome).toBe('network');
     expect(outcomeOfError(new TypeError('fetch failed'), 1, true).outcome).toBe('aborted');
+  });
+});
+
+describe('runOpenLoop: when the next scenario may start', () => {
+  it('says so once every call has started and at most `quietCalls` are still running', async () => {
+    const held: (() => void)[] = [];
+    const client = {
+      call: () =>
+        new Promise<Response>((resolve) => {
+          held.push(() => resolve(new Response('{}')));
+        }),
+      breakers: () => [],
+      transitions: () => [],
+      events: () => ({}),
+      close() {},
+    };
+    const lane = { name: 'x', client, origin: 'http://127.0.0.1:1', records: [], started: 0 };
+    let told = 0;
+    const startAt = performance.now();
+    const run = runOpenLoop({
+      plan: [0, 1, 2].map((at) => ({ at, route: 'r', path: '/v1/customers' })),
+      lanes: [lane],
+      now: () => performance.now(),
+      startAt,
+      drainMs: 5_000,
+      onScheduled: () => told++,
+      quietCalls: 1,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // All three started, three still running: not yet.
+    expect(held).toHaveLength(3);
+    expect(told).toBe(0);
+    held[0]?.();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(told).toBe(0);
+    held[1]?.();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(told).toBe(1);
+    held[2]?.();
+    await run;
+    expect(told).toBe(1);
   });
 });

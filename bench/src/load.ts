@@ -164,6 +164,13 @@ export interface OpenLoopOptions {
   readonly startAt: number;
   /** How long to wait for calls still running after the last start, before aborting them (ms). */
   readonly drainMs: number;
+  /**
+   * Called once every call of the plan has started and at most `quietCalls` are still running (a few
+   * late calls, mostly asleep in a backoff), before the drain ends.
+   */
+  readonly onScheduled?: () => void;
+  /** See `onScheduled`. Default 0. */
+  readonly quietCalls?: number;
 }
 
 /** Runs the plan through every lane; resolves when every call has settled (or been given up on). */
@@ -201,7 +208,17 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<void> {
       lane.records.push(call.tenant === undefined ? record : { ...record, tenant: call.tenant });
     });
     pending.add(done);
-    void done.finally(() => pending.delete(done));
+    void done.finally(() => {
+      pending.delete(done);
+      if (scheduled) quiet();
+    });
+  };
+  let scheduled = false;
+  let told = false;
+  const quiet = (): void => {
+    if (told || pending.size > (options.quietCalls ?? 0)) return;
+    told = true;
+    options.onScheduled?.();
   };
 
   let i = 0;
@@ -215,6 +232,8 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<void> {
     if (next) await sleep(Math.max(0, next.at - (now() - startAt)));
   }
 
+  scheduled = true;
+  quiet();
   const settled = (): Promise<unknown> => Promise.allSettled([...pending]);
   const timer = (ms: number) => sleep(ms, undefined, { ref: false });
   await Promise.race([settled(), timer(options.drainMs)]);

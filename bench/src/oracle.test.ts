@@ -1,10 +1,20 @@
 import { getEventListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ContextRoute } from './client.ts';
+import type { BenchClient, ContextRoute } from './client.ts';
 import { FaultServer } from './fault-server.ts';
 import { instrumentFetch } from './instrument.ts';
-import { BucketPacer, oracleClient, type Slot } from './oracle.ts';
+import {
+  BucketPacer,
+  ORACLE_SLOW_CUT_MS,
+  OracleRefusal,
+  oracleClient,
+  oracleStep,
+  type Slot,
+  sendsAgain,
+  WindowPacer,
+} from './oracle.ts';
+import type { Phase } from './schedule.ts';
 
 describe('BucketPacer', () => {
   beforeEach(() => {
@@ -99,48 +109,192 @@ describe('BucketPacer', () => {
   });
 });
 
-describe('the oracle client', () => {
+describe('WindowPacer', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.setSystemTime(0);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('lets `perSecond` calls hold the window, each until a second after its answer', async () => {
+    const pacer = new WindowPacer(2, () => Date.now());
+    const times: number[] = [];
+    const slots: Slot[] = [];
+    for (let i = 0; i < 4; i++) {
+      void pacer.take().then((slot) => {
+        times.push(Date.now());
+        slots.push(slot);
+      });
+    }
+    await vi.advanceTimersByTimeAsync(0);
+    expect(times).toEqual([0, 0]);
+    // Unanswered, they may not have reached the server yet: no time passing frees the window.
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(times).toEqual([0, 0]);
+    slots[0]?.answered();
+    await vi.advanceTimersByTimeAsync(500);
+    slots[1]?.answered();
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(times).toEqual([0, 0, 3_000, 3_500]);
+  });
+});
+
+describe('oracleStep: what the oracle does at a moment of the script, per fault kind', () => {
+  const outage: Phase[] = [
+    { at: 0, label: 'healthy' },
+    { at: 2_000, label: 'down', down: true, status: 500 },
+    { at: 14_000, label: 'recovered' },
+  ];
+
+  it('an outage: sends nothing while the route is down, waits for its end within the deadline', () => {
+    expect(oracleStep(outage, 1_000, 31_000)).toEqual({ kind: 'send', phase: 0 });
+    expect(oracleStep(outage, 5_000, 35_000)).toEqual({ kind: 'wait', untilMs: 14_000 });
+    // A request sent now would arrive in the outage.
+    expect(oracleStep(outage, 1_990, 31_990, 20)).toEqual({ kind: 'wait', untilMs: 14_000 });
+    expect(oracleStep(outage, 14_000, 44_000)).toEqual({ kind: 'send', phase: 2 });
+  });
+
+  it('a call that cannot succeed within its deadline fails at once, unsent', () => {
+    expect(oracleStep(outage, 3_000, 10_000)).toMatchObject({ kind: 'refuse' });
+    const forever: Phase[] = [{ at: 0, label: 'down', down: true, status: 503 }];
+    expect(oracleStep(forever, 0, 30_000)).toEqual({
+      kind: 'refuse',
+      why: 'the route fails to the end of its script',
+    });
+  });
+
+  it('random faults: sends at once and again at once after a 5xx or a reset, keeps a 4xx', () => {
+    const flaky: Phase[] = [{ at: 0, label: 'flaky', faults: [{ p: 0.3, status: 503 }] }];
+    expect(oracleStep(flaky, 500, 30_500)).toEqual({ kind: 'send', phase: 0 });
+    expect([500, 502, 503, 504, 429].map(sendsAgain)).toEqual([true, true, true, true, true]);
+    // A 4xx is the answer the caller needs: the one send.
+    expect([200, 400, 401, 404, 409].map(sendsAgain)).toEqual([false, false, false, false, false]);
+  });
+
+  it('slow answers: abandons an attempt not answered within the cut, only while the phase is slow', () => {
+    const slow: Phase[] = [
+      { at: 0, label: 'healthy' },
+      { at: 2_000, label: 'slow', slow: { p: 0.2, delayMs: 3_000 } },
+    ];
+    expect(oracleStep(slow, 1_000, 31_000)).toEqual({ kind: 'send', phase: 0 });
+    expect(oracleStep(slow, 2_500, 32_500)).toEqual({ kind: 'send', phase: 1, cutMs: ORACLE_SLOW_CUT_MS });
+  });
+
+  it('a limiter: sends through the limiter of the phase it is in (the server keeps one per phase)', () => {
+    const limited: Phase[] = [
+      { at: 0, label: 'bucket', bucket: { perSecond: 20, burst: 20 } },
+      { at: 4_000, label: 'limit', throttle: { perSecond: 10, retryAfterS: 1 } },
+    ];
+    expect(oracleStep(limited, 100, 30_100)).toEqual({ kind: 'send', phase: 0 });
+    expect(oracleStep(limited, 4_100, 34_100)).toEqual({ kind: 'send', phase: 1 });
+  });
+});
+
+describe('the oracle client against the fault server', () => {
   const servers: FaultServer[] = [];
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((s) => s.close()));
   });
 
-  const bucket = { perSecond: 50, burst: 5 };
-  const route: ContextRoute = { name: 'customers', path: '/v1/customers', match: 'GET */v1/customers' };
+  const route = { name: 'customers', path: '/v1/customers', match: 'GET */v1/customers' } as const;
+  const now = () => performance.now();
 
-  it('runs only where a route has a bucket it knows', () => {
-    expect(oracleClient.appliesTo?.([route])).toBe(false);
-    expect(oracleClient.appliesTo?.([{ ...route, bucket }])).toBe(true);
-  });
-
-  it('gets a burst of calls through a token bucket without a single 429', async () => {
-    const server = await FaultServer.start({
-      routes: [{ ...route, phases: [{ at: 0, label: 'bucket', bucket }] }],
-      seed: 1,
-    });
+  /** A fault server following `phases` from now, and the oracle told them. */
+  async function start(
+    phases: Phase[],
+    attemptTimeoutMs = 1_000,
+  ): Promise<{ server: FaultServer; client: BenchClient }> {
+    const server = await FaultServer.start({ routes: [{ ...route, phases }], seed: 1 });
     servers.push(server);
-    const now = () => performance.now();
-    server.begin(now());
-    const client = await oracleClient.create({
+    const startAt = now();
+    server.begin(startAt);
+    const context = {
       fetch: instrumentFetch(globalThis.fetch, server, now),
-      routes: [{ ...route, bucket }],
-      attemptTimeoutMs: 1_000,
+      routes: [{ ...route, phases } satisfies ContextRoute],
+      attemptTimeoutMs,
       breakers: true,
       now,
-    });
-    const began = now();
-    const statuses = await Promise.all(
-      Array.from({ length: 20 }, async () => {
+      scenarioStart: () => startAt,
+    };
+    return { server, client: await oracleClient.create(context) };
+  }
+
+  async function calls(server: FaultServer, client: BenchClient, n: number): Promise<number[]> {
+    return Promise.all(
+      Array.from({ length: n }, async () => {
         const res = await client.call(`${server.origin}/v1/customers`, new AbortController().signal);
         await res.arrayBuffer();
         return res.status;
       }),
     );
+  }
+
+  it('gets a burst of calls through a token bucket without a single 429', async () => {
+    const { server, client } = await start([{ at: 0, label: 'bucket', bucket: { perSecond: 50, burst: 5 } }]);
+    const began = now();
+    const statuses = await calls(server, client, 20);
     const tookMs = now() - began;
-    client.close();
     expect(statuses).toEqual(new Array(20).fill(200));
     expect(server.counts().customers).toMatchObject({ requests: 20, throttled: 0, early: 0, coolDowns: 0 });
     // 5 at once, then 15 at 50/s: no sooner than 300 ms.
     expect(tookMs).toBeGreaterThanOrEqual(300);
+  });
+
+  it('gets calls through a sliding-window throttle without a single 429', async () => {
+    const { server, client } = await start([
+      { at: 0, label: 'limit', throttle: { perSecond: 5, retryAfterS: 1 } },
+    ]);
+    expect(await calls(server, client, 8)).toEqual(new Array(8).fill(200));
+    expect(server.counts().customers).toMatchObject({ requests: 8, throttled: 0 });
+  });
+
+  it('sends nothing while the route is down and succeeds once it recovers', async () => {
+    const { server, client } = await start([
+      { at: 0, label: 'down', down: true, status: 500 },
+      { at: 300, label: 'recovered' },
+    ]);
+    const began = now();
+    expect(await calls(server, client, 5)).toEqual(new Array(5).fill(200));
+    expect(now() - began).toBeGreaterThanOrEqual(290);
+    expect(server.counts().customers).toMatchObject({ requests: 5, whileDown: 0 });
+  });
+
+  it('fails a call at once, unsent, when the route never recovers', async () => {
+    const { server, client } = await start([{ at: 0, label: 'down', down: true, status: 503 }]);
+    await expect(calls(server, client, 1)).rejects.toBeInstanceOf(OracleRefusal);
+    expect(server.counts().customers?.requests).toBe(0);
+  });
+
+  it('keeps a 4xx (one send) and sends again at once after a 5xx or a reset', async () => {
+    const fourxx = await start([{ at: 0, label: '4xx', faults: [{ p: 1, status: 404 }] }]);
+    expect(await calls(fourxx.server, fourxx.client, 3)).toEqual([404, 404, 404]);
+    expect(fourxx.server.counts().customers?.requests).toBe(3);
+    const flaky = await start([
+      {
+        at: 0,
+        label: 'flaky',
+        faults: [
+          { p: 0.3, status: 503 },
+          { p: 0.1, reset: true },
+        ],
+      },
+    ]);
+    expect(await calls(flaky.server, flaky.client, 20)).toEqual(new Array(20).fill(200));
+    const { requests = 0 } = flaky.server.counts().customers ?? {};
+    expect(requests).toBeGreaterThan(20);
+  });
+
+  it('abandons a slow attempt at the cut and gets an answer sent at once instead', async () => {
+    const { server, client } = await start(
+      [{ at: 0, label: 'slow', slow: { p: 0.5, delayMs: 3_000 } }],
+      1_000,
+    );
+    const began = now();
+    expect(await calls(server, client, 10)).toEqual(new Array(10).fill(200));
+    // Within the 1 s attempt timeout: each slow draw cost one cut, not the timeout.
+    expect(now() - began).toBeLessThan(1_000);
+    expect(server.counts().customers?.requests).toBeGreaterThan(10);
   });
 });

@@ -82,21 +82,21 @@ export interface OverheadOptions {
    * drops the extreme sample at each end and still covers the median with >= 95 % (96.1 %).
    */
   readonly batches?: number;
-  /** Timed in-memory calls per client per batch. Default 1200. */
+  /** Timed in-memory calls per client per batch. Default 600. */
   readonly memoryCalls?: number;
-  /** Timed loopback calls per client per batch. Default 480. */
+  /** Timed loopback calls per client per batch. Default 240. */
   readonly loopbackCalls?: number;
   /** Loopback calls in flight at once (keep-alive). Default 32, as issue 17 measured. */
   readonly concurrency?: number;
   /**
    * In-memory rounds per batch, alternating the clients' order; each client's fastest counts. Default
-   * 12: short rounds (100 calls) interleave the clients finely, so a slow spell of the machine hits
+   * 12: short rounds (50 calls) interleave the clients finely, so a slow spell of the machine hits
    * each of them in some rounds and not in their fastest.
    */
   readonly memoryRounds?: number;
-  /** Loopback rounds per batch, as for `memoryRounds`. Default 4 (120 calls: ~4 waves of 32 each). */
+  /** Loopback rounds per batch, as for `memoryRounds`. Default 4 (60 calls: ~2 waves of 32 each). */
   readonly loopbackRounds?: number;
-  /** Untimed calls per client and mode before a batch's first round. Default 100. */
+  /** Untimed calls per client and mode before a batch's first round. Default 50. */
   readonly warmup?: number;
   /** Called after each batch (for the progress line). */
   readonly onBatch?: (done: number, of: number) => void;
@@ -315,8 +315,8 @@ export async function runOverhead(
   options: OverheadOptions = {},
 ): Promise<OverheadResult> {
   const batches = options.batches ?? 9;
-  const memoryCalls = options.memoryCalls ?? 1200;
-  const loopbackCalls = options.loopbackCalls ?? 480;
+  const memoryCalls = options.memoryCalls ?? 600;
+  const loopbackCalls = options.loopbackCalls ?? 240;
   const concurrency = options.concurrency ?? 32;
   const memoryRounds = options.memoryRounds ?? 12;
   const loopbackRounds = options.loopbackRounds ?? 4;
@@ -334,7 +334,7 @@ export async function runOverhead(
       samples.push(
         await runBatch({
           batch,
-          warmup: options.warmup ?? 100,
+          warmup: options.warmup ?? 50,
           memory: { clients: memoryNames, calls: memoryCalls, rounds: memoryRounds, concurrency: 1 },
           loopback: {
             clients: names,

@@ -7,16 +7,16 @@
 import type { Progress } from './run-scenario.ts';
 
 /**
- * Wall time a scenario takes beyond its script (starting the servers, draining late calls): a full run
- * took 131 s for 90 s of scripts and the overhead benchmark; a run at scale 0.3, 51 s for 27 s. The
- * drain lasts as long as calls are held, which does not shrink with the scale.
+ * Wall time a scenario takes beyond its script (starting the servers and clients): the next scenario
+ * starts as the script ends, while the late calls settle (main.ts), so only the last one's drain adds
+ * to the run, a few seconds.
  */
-export const SCENARIO_EXTRA_MS = 3_000;
+export const SCENARIO_EXTRA_MS = 500;
 /**
- * Wall time of the overhead benchmark, for the estimate only: 9 child-process batches took 39-46 s on
- * this 2-core machine.
+ * Wall time of the overhead benchmark, for the estimate only: 9 child-process batches of 600
+ * in-memory and 240 loopback calls per client.
  */
-export const OVERHEAD_ESTIMATE_MS = 40_000;
+export const OVERHEAD_ESTIMATE_MS = 25_000;
 /** Off a terminal, at most one progress line this often within a scenario. */
 export const LOG_EVERY_MS = 10_000;
 /** The widest line written off a terminal (the console's width budget). */

@@ -146,7 +146,8 @@ describe('the reading under a chart', () => {
     ]);
     expect(readingOf(limited)).toBe(
       'breakwater got 100.0 % of calls through (p50 2.6 s, p99 6.4 s, x1.00 requests per call); the most among ' +
-        'the others, ky, 69.0 % (p99 20 ms, x1.80); the oracle, which knows the limit, 100.0 % (p99 5.0 s). ' +
+        'the others, ky, 69.0 % (p99 20 ms, x1.80); the oracle, which knows the fault script, 100.0 % (p99 5.0 s, ' +
+        'x1.00), so breakwater got 1.00x the success of the limit. ' +
         'Through the 20/s limiter it used 93.0 % of what the limiter admitted, with 4 requests refused (429) and 0 ' +
         'sent inside a Retry-After it had received, against 266 refused and 391 such for ky. No other client got ' +
         'more through; ky sent the most, x1.80 requests per call.',

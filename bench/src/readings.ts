@@ -4,7 +4,9 @@
  * the words follow the figures when a run changes them.
  */
 import type { Metrics } from './metrics.ts';
+import { ORACLE } from './oracle.ts';
 import type { ScenarioResult } from './run-scenario.ts';
+import { ratio } from './vs-oracle.ts';
 
 /** The lane the readings are about: breakwater with its defaults. */
 const SUBJECT = 'breakwater';
@@ -37,8 +39,8 @@ export function readingOf(result: ScenarioResult): string {
   const lanes: Named[] = result.lanes.flatMap((l) => (l.metrics ? [{ client: l.client, m: l.metrics }] : []));
   const subject = lanes.find((l) => l.client === SUBJECT);
   if (!subject) return '';
-  const peers = lanes.filter((l) => !l.client.startsWith(SUBJECT) && l.client !== 'oracle');
-  const oracle = lanes.find((l) => l.client === 'oracle');
+  const peers = lanes.filter((l) => !l.client.startsWith(SUBJECT) && l.client !== ORACLE);
+  const oracle = lanes.find((l) => l.client === ORACLE);
   const sentences = [
     whatHappened(subject, peers, oracle),
     downPhase(result, subject, peers) ?? limiter(subject, peers),
@@ -56,7 +58,9 @@ function whatHappened(subject: Named, peers: readonly Named[], oracle: Named | u
     s += `; the most among the others, ${best.client}, ${pct(best.m.successRate)} (p99 ${duration(best.m.latency.p99)}, ${amp(best.m)})`;
   }
   if (oracle) {
-    s += `; the oracle, which knows the limit, ${pct(oracle.m.successRate)} (p99 ${duration(oracle.m.latency.p99)})`;
+    s +=
+      `; the oracle, which knows the fault script, ${pct(oracle.m.successRate)} (p99 ${duration(oracle.m.latency.p99)}, ` +
+      `${amp(oracle.m)}), so breakwater got ${ratio(m.successRate, oracle.m.successRate)} the success of the limit`;
   }
   return `${s}.`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Metrics } from './metrics.ts';
-import { limiterRows, markdownReport } from './report.ts';
+import { downPhaseRows, limiterRows, markdownReport } from './report.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 
 const lane = (client: string, over: Partial<Metrics>) => ({
@@ -60,5 +60,21 @@ describe('the limiter table', () => {
     expect(report).toContain(
       '| breakwater | 300 | 60 (20.0 %) | 4 | 6 | 1.50 | 90.0 % | 80.0 % | 1500 | 6000 |',
     );
+  });
+});
+
+describe('the down-phase table', () => {
+  it('shows no amplification for a client that sent nothing while down (the oracle), as the JSON keeps it', () => {
+    const oracle = lane('oracle', {
+      downPhase: {
+        durationMs: 5_000,
+        requests: 0,
+        firstAttempts: 0,
+        firstAttemptsBefore: 20,
+        amplification: null,
+      },
+    } as unknown as Partial<Metrics>);
+    const rows = downPhaseRows({ ...result([oracle]), breakers: false } as ScenarioResult);
+    expect(rows[0]?.slice(0, 5)).toEqual(['oracle', '0', '0', '0', '–']);
   });
 });

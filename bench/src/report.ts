@@ -11,6 +11,7 @@ import { readingOf } from './readings.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 import type { Estimate } from './stats.ts';
 import { budgetBound, type TargetCheck } from './targets.ts';
+import { VS_ORACLE_HEADER, vsOracleIntro, vsOracleRows } from './vs-oracle.ts';
 
 const HEADER = [
   'client',
@@ -191,7 +192,8 @@ export function downPhaseRows(result: ScenarioResult): string[][] {
         String(d.firstAttempts),
         String(d.requests),
         String(d.requests - d.firstAttempts),
-        d.amplification.toFixed(2),
+        // The oracle sends nothing while down: no first attempt, no ratio (NaN, null once in JSON).
+        Number.isFinite(d.amplification) ? d.amplification.toFixed(2) : '–',
         budgetBound(d.firstAttempts, d.firstAttemptsBefore, d.durationMs, DEFAULT_POLICY.retryBudget).toFixed(
           0,
         ),
@@ -332,7 +334,14 @@ function introSection(targets: readonly TargetCheck[], meta: ReportMeta): string
     '',
     `Run ${meta.date} on Node ${meta.node}, ${meta.cpus}; whole run ${(meta.totalMs / 1000).toFixed(1)} s. ` +
       'Every client of a scenario ran at the same time against its own fault server (same script, same seed). ' +
-      'Load is open-loop: calls start on a fixed schedule whatever happened to earlier ones. Raw data: [latest.json](latest.json).',
+      'Load is open-loop: calls start on a fixed schedule whatever happened to earlier ones. Each scenario starts as the ' +
+      "previous one's scripted load ends and at most 20 of its calls still run (late ones, settling on their own servers). Raw data: [latest.json](latest.json).",
+    '',
+    "The *oracle* lane is the limit of each scenario: it is told the route's fault script (which no other client is) and " +
+      'sends only what will succeed, when it will: nothing while the route is down (a call that cannot succeed within 30 s ' +
+      'fails at once, unsent), each call through a limiter once the limiter has room, again at once after a random fault ' +
+      'or a slow draw (abandoned at 100 ms: there its latency is an upper bound of the limit), at most 200 requests a ' +
+      "second. Under each scenario's table, every client's figures as a ratio to the oracle's.",
     '',
     '## Targets (breakwater with defaults)',
     '',
@@ -370,6 +379,10 @@ function scenarioSection(result: ScenarioResult): string[] {
   parts.push(markdownTable(HEADER, scenarioRows(result)), '');
   const notRun = notRunLines(result);
   if (notRun.length > 0) parts.push(...notRun.map((line) => `- ${line}`), '');
+  const vsOracle = vsOracleRows(result);
+  if (vsOracle.length > 0) {
+    parts.push(vsOracleIntro(result), '', markdownTable(VS_ORACLE_HEADER, vsOracle), '');
+  }
   const limiter = limiterRows(result);
   if (limiter.length > 0) {
     parts.push(

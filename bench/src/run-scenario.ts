@@ -26,6 +26,14 @@ import {
   StateTimeline,
 } from './timeline.ts';
 
+/**
+ * The next scenario may start once this one's load is over and at most this many of its calls are
+ * still running: a few late ones asleep in a backoff (p-retry's 1 + 2 + 4 s) cost the next one nothing,
+ * but starting beside a queue still draining (calls held behind a limiter) raised the next scenario's
+ * event-loop delay p99 from ~100 to ~300-500 ms.
+ */
+export const QUIET_CALLS = 20;
+
 /** Breaker states are sampled this often (ms), whatever the scale. */
 export const SAMPLE_EVERY_MS = 50;
 
@@ -102,6 +110,11 @@ export interface RunOptions {
   readonly scale?: number;
   /** Called about four times a second. */
   readonly onProgress?: (progress: Progress) => void;
+  /**
+   * Called once the scripted load is over (every call started) and at most QUIET_CALLS calls are still
+   * running: the next scenario may start then, while this one's last late calls settle.
+   */
+  readonly onLoadEnd?: () => void;
 }
 
 interface Running {
@@ -118,6 +131,8 @@ interface Setup {
   readonly scale: number;
   readonly attemptTimeoutMs: number;
   readonly now: () => number;
+  /** When the script starts on the `now` clock: set as the load begins. */
+  readonly start: { at: number };
 }
 
 /** What has been started so far, and so must be closed, also when starting fails part way. */
@@ -147,11 +162,12 @@ export async function runScenario(
     scale,
     attemptTimeoutMs: scenario.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS,
     now: () => performance.now(),
+    start: { at: Number.NaN },
   };
   const started: Started = { servers: [], running: [], unavailable: [] };
   try {
     for (const spec of clients) await startLane(setup, spec, started);
-    const window = await runLoad(setup, started.running, options.onProgress);
+    const window = await runLoad(setup, started.running, options);
     return collect(setup, clients, started, window);
   } finally {
     for (const r of started.running) r.client.close();
@@ -167,18 +183,12 @@ const routeBase = (r: RouteSpec): { name: string; path: string; tenantHeader?: s
 });
 
 /**
- * A route as its clients are told it: with its first token bucket, which only the oracle reads, and
- * whether it has a slow tail.
+ * A route as its clients are told it: with its fault script, which only the oracle reads, and whether
+ * it has a slow tail.
  */
 function contextRoute(r: RouteSpec): ContextRoute {
-  const bucket = r.phases.find((p) => p.bucket)?.bucket;
   const slowTail = r.phases.some((p) => p.slow);
-  return {
-    ...routeBase(r),
-    match: r.match,
-    ...(bucket ? { bucket } : {}),
-    ...(slowTail ? { slowTail } : {}),
-  };
+  return { ...routeBase(r), match: r.match, phases: r.phases, ...(slowTail ? { slowTail } : {}) };
 }
 
 /**
@@ -201,6 +211,7 @@ async function startLane(setup: Setup, spec: ClientSpec, started: Started): Prom
       attemptTimeoutMs: setup.attemptTimeoutMs,
       breakers: scenario.breakers ?? true,
       now,
+      scenarioStart: () => setup.start.at,
     });
     const lane: Lane = { name: spec.name, client, origin: server.origin, records: [], started: 0 };
     started.running.push({ spec, server, client, lane, timeline: new StateTimeline() });
@@ -211,14 +222,12 @@ async function startLane(setup: Setup, spec: ClientSpec, started: Started): Prom
 }
 
 /** Runs the open-loop load on every lane at once, sampling the breakers while it runs. */
-async function runLoad(
-  setup: Setup,
-  running: readonly Running[],
-  onProgress: RunOptions['onProgress'],
-): Promise<RunWindow> {
+async function runLoad(setup: Setup, running: readonly Running[], options: RunOptions): Promise<RunWindow> {
+  const { onProgress, onLoadEnd } = options;
   const { scenario, scale, now } = setup;
   const plan = planCalls(scenario.routes, scenario.durationMs);
   const startAt = now() + 20;
+  setup.start.at = startAt;
   for (const r of running) r.server.begin(startAt);
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
@@ -231,6 +240,7 @@ async function runLoad(
       startAt,
       // Long enough for p-retry's 1 + 2 + 4 s of backoff; the run only waits as long as calls are running.
       drainMs: Math.max(1_500, 8_000 * Math.min(1, scale * 2)),
+      ...(onLoadEnd ? { onScheduled: onLoadEnd, quietCalls: QUIET_CALLS } : {}),
     });
   } finally {
     stopSampling();

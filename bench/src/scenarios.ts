@@ -63,8 +63,12 @@ const orders = { name: 'orders', path: '/v1/orders', match: 'GET */v1/orders' } 
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'outage',
-    description: '2 s healthy, 12 s of HTTP 500 on every request, 8 s recovered',
-    durationMs: 22_000,
+    description: '2 s healthy, 11.5 s of HTTP 500 on every request, 5.5 s recovered',
+    // breakwater's breaker opens at ~2.2 s and probes at ~7.2 s, while down; the next probe comes twice
+    // the interval after that probe's answer (~17.2 s, later on a loaded machine): the upstream heals
+    // within one interval (5 s) of it, and the run lasts ~2 s past it, so both the probe while down and
+    // the return are measured.
+    durationMs: 19_000,
     seed: 1,
     routes: [
       {
@@ -73,7 +77,7 @@ export const SCENARIOS: readonly Scenario[] = [
         phases: [
           { at: 0, label: 'healthy' },
           { at: 2_000, label: 'outage 500', down: true, status: 500 },
-          { at: 14_000, label: 'recovered' },
+          { at: 13_500, label: 'recovered' },
         ],
       },
     ],
@@ -81,6 +85,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'throttle',
     description: '30 req/s against a 20 req/s limit: 429 with Retry-After: 1 (gateway payload)',
+    // 240 calls: long enough for the peers' retries to run out (at 5 s p-retry got every call through).
     durationMs: 8_000,
     seed: 2,
     routes: [
@@ -111,7 +116,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'throttle-tenant',
     description:
       'per-tenant limit of 10 req/s (429, Retry-After: 1, one window per tenant): contoso sends 15/s, fabrikam and northwind 5/s each',
-    durationMs: 4_000,
+    durationMs: 3_000,
     seed: 8,
     routes: [
       {
@@ -132,8 +137,8 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'budget',
     description:
-      '1 s healthy, 10 s of HTTP 503 (no Retry-After) on every request, 1 s recovered; every breaker off to isolate retries',
-    durationMs: 12_000,
+      '1 s healthy, 5 s of HTTP 503 (no Retry-After) on every request, 1 s recovered; every breaker off to isolate retries',
+    durationMs: 7_000,
     seed: 9,
     breakers: false,
     routes: [
@@ -143,7 +148,7 @@ export const SCENARIOS: readonly Scenario[] = [
         phases: [
           { at: 0, label: 'healthy' },
           { at: 1_000, label: '503, no Retry-After', down: true, status: 503 },
-          { at: 11_000, label: 'recovered' },
+          { at: 6_000, label: 'recovered' },
         ],
       },
     ],
@@ -173,7 +178,8 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'flap',
     description: '15 % 502/503/504 flaps; the 503s carry Retry-After: 1',
-    durationMs: 6_000,
+    // 200 calls, as flaky: one failure is 99.5 %, the success target's bound.
+    durationMs: 5_000,
     seed: 4,
     routes: [
       {
@@ -196,7 +202,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'client-errors',
     description: '30 % 4xx (400, 401, 404, 409 with Partner Center bodies): nothing may be retried',
-    durationMs: 5_000,
+    durationMs: 3_000,
     seed: 5,
     routes: [
       {
@@ -220,8 +226,8 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'slow',
     description:
-      '20 % of responses take 3 s (past the 1 s attempt timeout every client gets) from 2 s to 7 s',
-    durationMs: 9_000,
+      '20 % of responses take 3 s (past the 1 s attempt timeout every client gets) from 1 s to 4 s',
+    durationMs: 5_000,
     seed: 6,
     attemptTimeoutMs: 1_000,
     routes: [
@@ -230,16 +236,17 @@ export const SCENARIOS: readonly Scenario[] = [
         rps: 30,
         phases: [
           { at: 0, label: 'healthy' },
-          { at: 2_000, label: 'slow spikes', slow: { p: 0.2, delayMs: 3_000 } },
-          { at: 7_000, label: 'healthy' },
+          { at: 1_000, label: 'slow spikes', slow: { p: 0.2, delayMs: 3_000 } },
+          { at: 4_000, label: 'healthy' },
         ],
       },
     ],
   },
   {
     name: 'multi-endpoint',
-    description: 'orders down (500) from 2 s to 6 s while customers stays healthy',
-    durationMs: 10_000,
+    description: 'orders down (500) from 2 s to 5 s while customers stays healthy',
+    // Until a breaker's half-open probe (5 s after it opens, at ~7 s) finds orders healed.
+    durationMs: 8_000,
     seed: 7,
     routes: [
       { ...customers, rps: 20, phases: [{ at: 0, label: 'healthy' }] },
@@ -249,7 +256,7 @@ export const SCENARIOS: readonly Scenario[] = [
         phases: [
           { at: 0, label: 'healthy' },
           { at: 2_000, label: 'outage 500', down: true, status: 500 },
-          { at: 6_000, label: 'recovered' },
+          { at: 5_000, label: 'recovered' },
         ],
       },
     ],

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import type { OverheadResult, OverheadRow } from './overhead.ts';
+import { compareOverhead } from './overhead-compare.ts';
+
+const e = (median: number, low: number, high: number) => ({ median, low, high });
+const row = (client: string, value: number): OverheadRow => ({
+  client,
+  value: e(value, value * 0.9, value * 1.1),
+  vsFetch: e(1, 0.95, 1.05),
+  vsBreakwater: null,
+});
+const run = (memory: OverheadRow[]): OverheadResult =>
+  ({ method: {}, memory, loopback: [], telemetry: [] }) as unknown as OverheadResult;
+
+describe('compareOverhead', () => {
+  it("checks every median of the second run against the first run's interval", () => {
+    const rows = compareOverhead(
+      run([row('fetch', 10), row('ky', 50)]),
+      run([row('fetch', 10.9), row('ky', 56)]),
+    );
+    expect(rows.map((r) => [r.figure, r.within])).toEqual([
+      ['memory fetch', true],
+      ['memory fetch vs fetch', true],
+      ['memory ky', false],
+      ['memory ky vs fetch', true],
+    ]);
+  });
+});
