@@ -252,7 +252,7 @@ export class EndpointPipeline {
     const { telemetry } = this.attemptDeps;
     try {
       const entered = telemetry
-        ? telemetry.gate(this.key, () => this.gate.pass(call.signal, call.deadlineAt))
+        ? telemetry.gate(this.key, () => this.gate.enter(call.signal, call.deadlineAt))
         : this.gate.enter(call.signal, call.deadlineAt);
       return entered instanceof Promise ? entered.catch(refused) : entered;
     } catch (error) {

@@ -69,7 +69,9 @@ function instrumented(options: WrapFetchOptions = {}) {
 }
 
 /** Runs `fn` inside a recording span of the caller's, and returns that span (ended) with the result. */
-async function inCallerSpan<T>(fn: () => Promise<T>): Promise<{ caller: ReadableSpan; result: T | unknown }> {
+async function inCallerSpan<T>(
+  fn: () => T | Promise<T>,
+): Promise<{ caller: ReadableSpan; result: T | unknown }> {
   const tracer = tracerProvider.getTracer('caller');
   let result: T | unknown;
   await context.with(ROOT_CONTEXT, () =>

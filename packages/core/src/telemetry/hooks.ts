@@ -45,9 +45,11 @@ export interface TelemetryHooks {
   attempt(key: string, request: RequestLike, attempt: number): (end: AttemptEnd) => void;
   /**
    * Runs `pass`, a call of `key` passing its throttle gate, and settles as it does; `held` says
-   * whether the gate made the call wait.
+   * whether the gate made the call wait. A gate that lets the call through at once answers in the same
+   * turn (not a promise), and so should the hook when it has nothing to record: the healthy path then
+   * awaits nothing here.
    */
-  gate<T extends { readonly held: boolean }>(key: string, pass: () => Promise<T>): Promise<T>;
+  gate<T extends { readonly held: boolean }>(key: string, pass: () => T | Promise<T>): T | Promise<T>;
   /**
    * Runs one call of `key` (`run`: from reaching its pipeline to its end, queue and waits included),
    * measures it and settles as `run` does: with its end, or its error.

@@ -153,7 +153,7 @@ function attemptEnd(
 
 /** Runs `pass` and adds the hold, if the gate held the call, to the caller's span `parent`. */
 async function heldAt<T extends { readonly held: boolean }>(
-  pass: () => Promise<T>,
+  pass: () => T | Promise<T>,
   parent: Span,
 ): Promise<T> {
   const arrived = performance.now();
