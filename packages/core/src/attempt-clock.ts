@@ -21,8 +21,9 @@ interface Entry {
 /**
  * The attempt timeouts of one wrapped fetch. A timer per attempt costs an insertion and a removal in
  * the runtime's timer list on every call, for a timeout that almost never fires: instead one interval
- * ticks every {@link CLOCK_TICK_MS} while attempts are in flight (unref'd, so it holds no process
- * open) and fires those that are due; with none in flight, no timer runs.
+ * ticks every {@link CLOCK_TICK_MS} while attempts are in flight and fires those that are due; with
+ * none in flight, no timer runs. Like the timer per attempt it replaces, it holds the process open
+ * while an attempt is pending, so a call cannot be dropped silently by the process ending.
  */
 export class AttemptClock {
   private readonly entries = new Set<Entry>();
@@ -31,17 +32,18 @@ export class AttemptClock {
   /** Runs `fire` once `ms` have passed (see {@link COARSE_FROM_MS} for how precisely); returns a cancel. */
   after(ms: number, fire: () => void): () => void {
     if (ms < COARSE_FROM_MS) return after(ms, fire);
-    const entry: Entry = { due: Date.now() + ms, fire };
+    // The monotonic clock, as a timer's: a step of the wall clock (NTP, a resumed VM) must neither fire
+    // every timeout at once nor hold them back.
+    const entry: Entry = { due: performance.now() + ms, fire };
     this.entries.add(entry);
     if (this.ticker === undefined) {
       this.ticker = setInterval(() => this.tick(), CLOCK_TICK_MS);
-      (this.ticker as { unref?: () => void }).unref?.();
     }
     return () => this.remove(entry);
   }
 
   private tick(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const entry of this.entries) {
       if (entry.due > now) continue;
       this.remove(entry);

@@ -65,6 +65,22 @@ describe('attempt timeout precision (fake timers)', () => {
     expect(((await call) as TimeoutError).scope).toBe('total');
   });
 
+  it('a step of the wall clock (NTP, a resumed VM) neither fires an attempt timeout early nor holds it back', async () => {
+    const fetch = hangingFetch();
+    const wrapped = wrapFetch(fetch, {
+      policy: { ...ONE_ATTEMPT, timeout: { attemptMs: 10_000, totalMs: 60_000 } },
+    });
+    const call = wrapped(URL_A).catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(50);
+    vi.setSystemTime(Date.now() + 20_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(fetch.calls[0]?.signal?.aborted).toBe(false);
+    vi.setSystemTime(Date.now() - 60_000);
+    await vi.advanceTimersByTimeAsync(10_000 - 1_050 + CLOCK_TICK_MS);
+    expect(fetch.calls[0]?.signal?.aborted).toBe(true);
+    expect(((await call) as TimeoutError).scope).toBe('attempt');
+  });
+
   it('attempts in flight share one timer, and none runs once they end', async () => {
     const fetch = hangingFetch();
     const wrapped = wrapFetch(fetch, {

@@ -364,7 +364,8 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
   return {
     rules: listed,
     resolve(method, url, headers) {
-      const id = url instanceof URL ? `${method} ${url.origin}${url.pathname}` : '';
+      // Not `url.origin`: it is 'null' for every host of a non-special scheme (foo://a, foo://b).
+      const id = url instanceof URL ? `${method} ${url.protocol}//${url.host}${url.pathname}` : '';
       let found = cache.get(id);
       if (!found) {
         const request = requestParts(method, url);

@@ -27,6 +27,11 @@ describe('endpoint resolution of repeated requests', () => {
     expect(resolver.resolve('GET', new URL('https://api.example.com/v1/items/7/parts')).name).toBe('default');
   });
 
+  it('hosts of a scheme whose URL origin is "null" (foo://) are told apart', () => {
+    expect(resolver.resolve('GET', new URL('foo://a.example/x')).key).toBe('default foo://a.example');
+    expect(resolver.resolve('GET', new URL('foo://b.example/x')).key).toBe('default foo://b.example');
+  });
+
   it('a partitioning header is read on every request, whatever was matched before', () => {
     const url = new URL('https://api.example.com/v1/tenants/a');
     const key = (tenant: string) => resolver.resolve('GET', url, new Headers({ 'x-tenant': tenant })).key;

@@ -245,7 +245,8 @@ export interface TimeoutPolicy {
   /**
    * The whole call, every attempt and wait, in ms; `attemptMs` instead when a policy sets a larger
    * `attemptMs` and the deadline was set nowhere: a deadline the user did not write never cuts an
-   * attempt timeout they did. Not retried.
+   * attempt timeout they did. Not retried. Precision: an attempt the deadline cuts with 1 s or more
+   * left is stopped no earlier than the deadline and at most 100 ms after it (see `attemptMs`).
    * @default 30_000
    */
   readonly totalMs: number;

@@ -91,7 +91,7 @@ export class EndpointAttributes {
 
   /** `http.client.request.duration`'s attributes for an attempt that ended so. */
   attempt(status: number | undefined, errorType: string | undefined): Attributes {
-    return outcomeOf(this.attempts, this.request, status, errorType);
+    return outcomeOf(this.attempts, () => this.request, status, errorType);
   }
 
   /** `breakwater.call.duration`'s attributes for a call of `attempts` attempts that ended so. */
@@ -102,13 +102,15 @@ export class EndpointAttributes {
       byOutcome = new Map();
       this.calls.set(attempts, byOutcome);
     }
-    return outcomeOf(byOutcome, { ...this.request, 'breakwater.attempts': attempts }, status, errorType);
+    // The base is built only for an outcome not seen yet: a cached lookup allocates nothing.
+    const base = () => ({ ...this.request, 'breakwater.attempts': attempts });
+    return outcomeOf(byOutcome, base, status, errorType);
   }
 }
 
 function outcomeOf(
   cache: Map<number | string, Attributes>,
-  base: Attributes,
+  base: () => Attributes,
   status: number | undefined,
   errorType: string | undefined,
 ): Attributes {
@@ -116,7 +118,7 @@ function outcomeOf(
   let attributes = cache.get(id);
   if (!attributes) {
     if (cache.size >= MAX_OUTCOMES) cache.clear();
-    attributes = Object.freeze({ ...base, ...outcomeAttributes(status, errorType) });
+    attributes = Object.freeze({ ...base(), ...outcomeAttributes(status, errorType) });
     cache.set(id, attributes);
   }
   return attributes;

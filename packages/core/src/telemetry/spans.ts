@@ -22,13 +22,11 @@ import type { RequestLike } from './hooks.ts';
 /** Shared by every attempt's span: a no-op tracer drops the options object it is given. */
 const CLIENT: SpanOptions = { kind: SpanKind.CLIENT };
 const ERROR = { code: SpanStatusCode.ERROR };
-/** Most redacted URLs kept; past it the cache starts over (a URL with an id in it is seldom sent twice). */
-const MAX_CACHED_URLS = 256;
 
 export class Spans {
   private readonly tracer: Tracer;
   private readonly attributes: AttributeCache;
-  private readonly urls = new Map<string, string>();
+  private readonly urls = new WeakMap<URL, string>();
 
   constructor(tracer: Tracer, attributes: AttributeCache) {
     this.tracer = tracer;
@@ -49,16 +47,15 @@ export class Spans {
   }
 
   /**
-   * `url.full`: userinfo and fragment dropped, every query value replaced. Kept per URL, since parsing
-   * it again costs more than the SDK's whole span for a URL with a query, and retries repeat the URL.
+   * `url.full`: userinfo and fragment dropped, every query value replaced. Kept per URL object (a
+   * call's attempts share it), weakly: a cache keyed by the raw href would hold query tokens and
+   * userinfo in a long-lived map, where a heap dump shows them.
    */
   private redacted(url: URL): string {
-    const { href } = url;
-    let redacted = this.urls.get(href);
+    let redacted = this.urls.get(url);
     if (redacted === undefined) {
-      if (this.urls.size >= MAX_CACHED_URLS) this.urls.clear();
       redacted = redactUrl(url);
-      this.urls.set(href, redacted);
+      this.urls.set(url, redacted);
     }
     return redacted;
   }
