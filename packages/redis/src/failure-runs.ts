@@ -23,19 +23,12 @@ export class FailureRunBook {
   private readonly id: string;
   private readonly publish: (raw: string) => void;
   private readonly instances: (key: string) => number;
-  private readonly up: () => boolean;
   private readonly byKey = new Map<string, Map<string, Heard>>();
 
-  constructor(
-    id: string,
-    publish: (raw: string) => void,
-    instances: (key: string) => number,
-    up: () => boolean,
-  ) {
+  constructor(id: string, publish: (raw: string) => void, instances: (key: string) => number) {
     this.id = id;
     this.publish = publish;
     this.instances = instances;
-    this.up = up;
   }
 
   /**
@@ -48,10 +41,9 @@ export class FailureRunBook {
       add: (name) => counter.add(name),
       others: () => counter.others(),
       run: (run) => {
-        if (this.up()) this.publish(JSON.stringify({ key, from: this.id, run } satisfies RunMessage));
+        this.publish(JSON.stringify({ key, from: this.id, run } satisfies RunMessage));
       },
       opens: (own, threshold) => {
-        if (!this.up()) return false;
         const since = Date.now() - maxAgeMs;
         const others: number[] = [];
         for (const { run, at } of heard.values()) if (at >= since) others.push(run);
@@ -78,7 +70,11 @@ export class FailureRunBook {
     else heard.delete(from);
   }
 
-  /** Redis is down: runs heard before grow stale, and the local rule decides alone until it answers. */
+  /**
+   * Redis went down: runs heard before grow stale and are forgotten, so the local rule decides alone.
+   * A run heard after it came through Redis, so it counts: a store marked down by one slow answer
+   * (a loaded machine) keeps the fleet's rule, a Redis really down delivers nothing.
+   */
   forget(): void {
     for (const heard of this.byKey.values()) heard.clear();
   }

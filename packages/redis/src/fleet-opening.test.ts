@@ -110,4 +110,25 @@ describe('fleet opening on consecutive failures (issue 14)', () => {
     // Only the upstream's own lone failures: no healthy call refused by a breaker.
     expect(statuses.filter((s) => s !== 200 && s !== 500)).toEqual([]);
   });
+
+  it('Redis down: runs heard before are forgotten, each instance opens on its own run alone', async () => {
+    const fleet = await Promise.all([1, 2, 3].map(() => instance('open3:')));
+    const [a, b, c] = fleet;
+    if (!a || !b || !c) throw new Error('unreachable');
+    await warm(fleet, '/outage');
+    down = true;
+    // B and C are 3 failures into a run, heard by A.
+    for (let i = 0; i < 3; i++) await round([b, c], '/outage');
+    await redis.kill();
+    try {
+      await until(() => a.breakers()[0]?.sharing === 'local', 2_000);
+      // With the stale runs (3 + 3), A's 2nd failure would open it; alone it takes its own 5.
+      await round([a, a, a, a], '/outage');
+      expect(state(a)).toBe('closed');
+      await round([a], '/outage');
+      expect(state(a)).toBe('open');
+    } finally {
+      await redis.restart();
+    }
+  });
 });

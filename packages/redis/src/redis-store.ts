@@ -67,11 +67,12 @@ class RedisBackedStore implements RedisStore {
     this.counts = new FleetCountBook(this.connection, this.prefix, this.id);
     // Runs travel on their own channel: a version that does not know them never reads them as closures.
     const runs = `${this.prefix}runs`;
+    // Sent even while the store is marked down (`probing`): a failure is off the healthy path, no call
+    // waits for it, and one slow answer must not silence the fleet's runs until the next refresh.
     this.runs = new FailureRunBook(
       this.id,
-      (raw) => void this.connection.command(['PUBLISH', runs, raw]),
+      (raw) => void this.connection.command(['PUBLISH', runs, raw], true),
       (key) => this.counts.instances(key),
-      () => this.up,
     );
     this.timer = setInterval(() => void this.refresh(), options.refreshMs ?? 1_000);
     // A refresh timer must not keep a process alive that has nothing else to do.
