@@ -56,6 +56,7 @@ export type {
   ThrottledEvent,
   TimeoutEvent,
 } from './events.ts';
+export { fleetRunOpens } from './fleet-runs.ts';
 export { HttpError, type HttpErrorContext, type HttpErrorOptions, isHttpError } from './http-error.ts';
 export type { ManualControl } from './manual-control.ts';
 export { PROBE_WAIT_MS } from './paced-release.ts';

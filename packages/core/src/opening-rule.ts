@@ -29,7 +29,10 @@ export class OpeningRule implements IBreaker {
   private readonly policy: BreakerPolicy;
   private readonly window: SlidingWindow<Counts>;
   private consecutive = 0;
-  /** The fleet's counts, per instance (a shared store's): see {@link OpeningRule.fleetOpens}. */
+  /**
+   * The fleet's counts, per instance, and its runs of consecutive failures (a shared store's): see
+   * {@link OpeningRule.fleetOpens} and `fleetRunOpens`.
+   */
   private readonly fleet: FleetCounter | undefined;
 
   constructor(policy: BreakerPolicy, fleet?: FleetCounter) {
@@ -46,7 +49,10 @@ export class OpeningRule implements IBreaker {
    * breaker half-open) is not counted: it opens the breaker again when it failed or was slow.
    */
   record({ failed, slow }: Judged, probe: boolean): boolean {
-    this.consecutive = failed ? this.consecutive + 1 : 0;
+    const run = failed ? this.consecutive + 1 : 0;
+    // A success tells the fleet only when it ends a run: the healthy path sends nothing.
+    if (run || this.consecutive) this.fleet?.run?.(run);
+    this.consecutive = run;
     if (probe) return failed || slow;
     const counts = this.window.current();
     counts.calls++;
@@ -54,7 +60,8 @@ export class OpeningRule implements IBreaker {
     if (slow) counts.slow++;
     this.fleet?.add('calls');
     if (failed) this.fleet?.add('failures');
-    if (failed && this.consecutive >= this.policy.consecutiveFailures) return true;
+    const threshold = this.policy.consecutiveFailures;
+    if (failed && (run >= threshold || this.fleet?.opens?.(run, threshold))) return true;
     // Each share can only have grown with a call of its own kind: a plain success opens nothing.
     if (!failed && !slow) return false;
     const total = this.window.total();
@@ -103,6 +110,7 @@ export class OpeningRule implements IBreaker {
 
   /** Forgets every count: the breaker starts afresh (a successful probe, a reset by hand). */
   clear(): void {
+    if (this.consecutive > 0) this.fleet?.run?.(0);
     this.consecutive = 0;
     this.window.clear();
   }

@@ -96,6 +96,18 @@ export interface FleetCounter {
   add(name: keyof FleetCounts): void;
   /** Each other instance's counts in the window, as of the last refresh; none while the store is down. */
   others(): readonly FleetCounts[];
+  /**
+   * The breaker's counter (`breaker:<key>`) only: this instance's run of consecutive failures is now
+   * `run` long (0: a success ended it). Told on failures and on the success that ends a run, so a
+   * healthy call tells nothing; never throws, never awaited.
+   */
+  run?(run: number): void;
+  /**
+   * The breaker's counter only: true when this instance's run `own`, with the other instances' runs as
+   * last heard, opens the breaker by the fleet's rule (`fleetRunOpens`, fleet-runs.ts); false while
+   * the store is down.
+   */
+  opens?(own: number, threshold: number): boolean;
 }
 
 /** One instance's counts in a window: the retry budget's calls and retries, the breaker's calls and failures. */

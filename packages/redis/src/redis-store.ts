@@ -8,6 +8,7 @@ import type {
 } from '@breakwater/core';
 import { addBounded } from './bounded.ts';
 import { RedisConnection } from './connection.ts';
+import { FailureRunBook } from './failure-runs.ts';
 import { FleetCountBook } from './fleet-counts.ts';
 import { GateViews, gateKey, type Message, parseMessage } from './gate-closures.ts';
 import { FleetProbe } from './gate-probe.ts';
@@ -52,6 +53,7 @@ class RedisBackedStore implements RedisStore {
   private readonly views = new GateViews();
   private readonly leases: ProbeLeases;
   private readonly counts: FleetCountBook;
+  private readonly runs: FailureRunBook;
   /** The gate probe of each key in use here (the last gate built for it, with several wrapped fetches). */
   private readonly probes = new Map<string, FleetProbe>();
   private readonly timer: ReturnType<typeof setInterval>;
@@ -63,6 +65,15 @@ class RedisBackedStore implements RedisStore {
     this.connection = new RedisConnection(options.client, options.timeoutMs ?? 50, (up) => this.status(up));
     this.leases = new ProbeLeases(this.connection, this.prefix, this.id);
     this.counts = new FleetCountBook(this.connection, this.prefix, this.id);
+    // Runs travel on their own channel: a version that does not know them never reads them as closures.
+    const runs = `${this.prefix}runs`;
+    // Sent even while the store is marked down (`probing`): a failure is off the healthy path, no call
+    // waits for it, and one slow answer must not silence the fleet's runs until the next refresh.
+    this.runs = new FailureRunBook(
+      this.id,
+      (raw) => void this.connection.command(['PUBLISH', runs, raw], true),
+      (key) => this.counts.instances(key),
+    );
     this.timer = setInterval(() => void this.refresh(), options.refreshMs ?? 1_000);
     // A refresh timer must not keep a process alive that has nothing else to do.
     (this.timer as { unref?: () => void }).unref?.();
@@ -118,7 +129,10 @@ class RedisBackedStore implements RedisStore {
   }
 
   counter(name: string, windowMs: number): FleetCounter {
-    return this.counts.counter(name, windowMs);
+    const counter = this.counts.counter(name, windowMs);
+    // The breaker's counter also carries the fleet's runs of consecutive failures.
+    const key = name.startsWith('breaker:') ? name.slice('breaker:'.length) : undefined;
+    return key === undefined ? counter : this.runs.withRuns(counter, key, windowMs);
   }
 
   close(): void {
@@ -161,6 +175,7 @@ class RedisBackedStore implements RedisStore {
     try {
       await subscriber.connect();
       await subscriber.subscribe(this.channel, (raw) => this.onMessage(raw));
+      await subscriber.subscribe(`${this.prefix}runs`, (raw) => this.runs.onMessage(raw));
     } catch {
       // Redis unreachable at start: the refresh reads what pub/sub would have told.
     }
@@ -185,7 +200,10 @@ class RedisBackedStore implements RedisStore {
   }
 
   private status(up: boolean): void {
-    if (!up) this.counts.forgetOthers();
+    if (!up) {
+      this.counts.forgetOthers();
+      this.runs.forget();
+    }
     for (const listener of this.listeners) listener.status(up);
     // Back from an outage: what was closed meanwhile is read now, not at the next period, and what
     // this instance knows to be closed is written back (a closure made while down was told to no one).
