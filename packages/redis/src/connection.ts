@@ -1,5 +1,5 @@
 import type { RedisClientLike } from './options.ts';
-import { CLOSE, COUNT, LEASE, READ } from './scripts.ts';
+import { CLOSE, COUNT, FREE, LEASE, READ } from './scripts.ts';
 
 const NOSCRIPT: unique symbol = Symbol('NOSCRIPT');
 
@@ -24,7 +24,7 @@ export class RedisConnection {
 
   /** Loads the scripts once (`SCRIPT LOAD`), so that they run by SHA. */
   async loadScripts(): Promise<void> {
-    for (const script of [CLOSE, LEASE, READ, COUNT]) {
+    for (const script of [CLOSE, LEASE, READ, COUNT, FREE]) {
       const sha = await this.command<string>(['SCRIPT', 'LOAD', script], true);
       if (sha !== undefined) this.shas.set(script, sha);
     }

@@ -34,7 +34,7 @@ async function countingStore(prefix: string) {
   return { store, counted, close };
 }
 
-it('the refresh flushes and reads every fleet count in one round trip, each name with its own counts', async () => {
+it('the refresh flushes and reads every fleet count, each name with its own counts', async () => {
   const names = Array.from({ length: 20 }, (_, i) => `budget:https://api${i}.example`);
   const a = await countingStore('batch:');
   const b = await countingStore('batch:');
@@ -57,5 +57,77 @@ it('the refresh flushes and reads every fleet count in one round trip, each name
   } finally {
     a.close();
     b.close();
+  }
+});
+
+/** COUNT calls' key counts, read from what the store sends (`EVALSHA sha n key...`). */
+function countCalls(args: readonly string[]): number | undefined {
+  if (!/^EVAL/.test(args[0] ?? '') || !(args[3] ?? '').includes('count:')) return undefined;
+  return Number(args[2]);
+}
+
+it('a flush of many counts goes in short script calls of at most 64 counts, each count reaching the others', async () => {
+  const client = await connectClient(redis);
+  const sizes: number[] = [];
+  const a = redisStore({
+    client: {
+      sendCommand: (args, options) => {
+        const n = countCalls(args);
+        if (n !== undefined) sizes.push(n);
+        return client.sendCommand(args, options);
+      },
+      duplicate: () => client.duplicate(),
+    },
+    prefix: 'chunks:',
+    refreshMs: 100,
+  });
+  const b = await countingStore('chunks:');
+  const names = Array.from({ length: 300 }, (_, i) => `budget:https://api${i}.example`);
+  try {
+    for (const name of names) a.counter(name, 10_000).add('calls');
+    for (const name of names) b.store.counter(name, 10_000).add('calls');
+    await until(() => names.every((name) => b.store.counter(name, 10_000).others().length === 1), 3_000);
+    expect(sizes.length).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(64);
+  } finally {
+    a.close();
+    b.close();
+    client.destroy();
+  }
+});
+
+it("a COUNT call that fails drops only its own counts' increments: the next ones arrive once Redis answers", async () => {
+  const client = await connectClient(redis);
+  let failed = false;
+  const a = redisStore({
+    client: {
+      sendCommand: async (args, options) => {
+        if (countCalls(args) === undefined || failed) return client.sendCommand(args, options);
+        failed = true;
+        throw new Error('Connection is closed.');
+      },
+      duplicate: () => client.duplicate(),
+    },
+    prefix: 'late:',
+    refreshMs: 100,
+    timeoutMs: 50,
+  });
+  const b = await countingStore('late:');
+  const names = Array.from({ length: 200 }, (_, i) => `budget:https://api${i}.example`);
+  try {
+    for (const name of names) a.counter(name, 10_000).add('calls');
+    for (const name of names) b.store.counter(name, 10_000).add('calls');
+    const seen = (name: string) => b.store.counter(name, 10_000).others().length === 1;
+    await until(() => names.slice(64).every(seen), 3_000);
+    expect(failed).toBe(true);
+    for (const name of names.slice(64)) {
+      expect(b.store.counter(name, 10_000).others()).toEqual([{ calls: 1, retries: 0, failures: 0 }]);
+    }
+    // The failed call's own increments are dropped (the local windows still hold them).
+    for (const name of names.slice(0, 64)) expect(b.store.counter(name, 10_000).others()).toEqual([]);
+  } finally {
+    a.close();
+    b.close();
+    client.destroy();
   }
 });

@@ -1,5 +1,5 @@
 import type { FleetCounter, FleetCounts } from '@breakwater/core';
-import { addBounded, MAX_WATCHED } from './bounded.ts';
+import { addBounded, MAX_WATCHED, touch } from './bounded.ts';
 import type { RedisConnection } from './connection.ts';
 import { COUNT } from './scripts.ts';
 
@@ -8,6 +8,13 @@ const COUNTED: readonly string[] = ['calls', 'retries', 'failures'];
 
 /** Buckets per counted window, as the in-process sliding window's. */
 const BUCKETS = 10;
+
+/**
+ * Counts per `COUNT` script call: each costs Redis about 14 operations, and a script blocks Redis
+ * while it runs, so a flush of many counts goes as several short calls, one after the other (64
+ * counts: a few ms), rather than one that outlasts the command timeout.
+ */
+export const COUNTS_PER_CALL = 64;
 
 /**
  * One fleet count of this instance: what was added since the last flush, and the other instances'
@@ -27,6 +34,8 @@ class Counter implements FleetCounter {
    * round trip.
    */
   used = false;
+  /** Local epoch ms of the oldest increment not yet flushed. */
+  pendingSince = 0;
 
   constructor(windowMs: number) {
     this.windowMs = windowMs;
@@ -34,11 +43,23 @@ class Counter implements FleetCounter {
 
   add(name: keyof FleetCounts): void {
     this.used = true;
+    if (this.pending.size === 0) this.pendingSince = Date.now();
     this.pending.set(name, (this.pending.get(name) ?? 0) + 1);
   }
 
   others(): readonly FleetCounts[] {
     return this.seen;
+  }
+
+  /**
+   * Forgotten by the book (least recently used past the bound): no longer flushed nor refreshed, so
+   * it answers no other instance rather than counts that would never change again.
+   */
+  evicted(): void {
+    this.seen = [];
+    this.peers = 0;
+    this.used = false;
+    this.pending.clear();
   }
 }
 
@@ -52,6 +73,8 @@ export class FleetCountBook {
   private readonly prefix: string;
   private readonly id: string;
   private readonly counters = new Map<string, Counter>();
+  /** A flush still sending its calls: the next refresh's waits for the one after. */
+  private flushing = false;
 
   constructor(connection: RedisConnection, prefix: string, id: string) {
     this.connection = connection;
@@ -61,7 +84,10 @@ export class FleetCountBook {
 
   /** The counter named `name`, made on first use; two per key in use (budget and breaker). */
   counter(name: string, windowMs: number): FleetCounter {
-    return this.counters.get(name) ?? addBounded(this.counters, name, new Counter(windowMs), 2 * MAX_WATCHED);
+    return (
+      touch(this.counters, name) ??
+      addBounded(this.counters, name, new Counter(windowMs), 2 * MAX_WATCHED, (old) => old.evicted())
+    );
   }
 
   /** Instances that counted on `key` in the window at the last answered refresh, this one included. */
@@ -77,16 +103,34 @@ export class FleetCountBook {
   }
 
   /**
-   * Writes every count's increments since the last flush and reads the fleet's back, in one round trip
-   * for all of them: the only way counts reach Redis, so a call never waits for it. Increments that
-   * fail to reach Redis are dropped (the local window still holds them).
+   * Writes every count's increments since the last flush and reads the fleet's back, in calls of at
+   * most {@link COUNTS_PER_CALL} counts made one after the other: the only way counts reach Redis, so
+   * a call never waits for it. A call that gets no answer in time drops its own counts' increments
+   * (the local window still holds them; the script may have run, so sending them again could count
+   * them twice) and clears their fleet view; the flush stops there (Redis is then marked down), and
+   * the counts not yet sent keep their increments for the first flush once Redis answers again, as
+   * do counts made while it is down, unless they are older than their window by then.
    */
   async flush(): Promise<void> {
-    const used = [...this.counters].filter(([, counter]) => counter.used);
-    if (used.length === 0) return;
+    if (!this.connection.up || this.flushing) return;
+    this.flushing = true;
+    try {
+      const used = [...this.counters].filter(([, counter]) => counter.used);
+      for (let start = 0; start < used.length; start += COUNTS_PER_CALL) {
+        if (!(await this.flushChunk(used.slice(start, start + COUNTS_PER_CALL)))) return;
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** One `COUNT` call for `chunk`; false when Redis did not answer it. */
+  private async flushChunk(chunk: [string, Counter][]): Promise<boolean> {
     const keys: string[] = [];
     const args = [this.id];
-    for (const [name, counter] of used) {
+    for (const [name, counter] of chunk) {
+      // Sent late, counts out of their window would count in the fleet's current one.
+      if (Date.now() - counter.pendingSince > counter.windowMs) counter.pending.clear();
       const pending = [...counter.pending].flatMap(([k, n]) => [k, String(n)]);
       counter.pending.clear();
       const bucketMs = Math.max(1, Math.ceil(counter.windowMs / BUCKETS));
@@ -94,11 +138,12 @@ export class FleetCountBook {
       args.push(String(bucketMs), String(BUCKETS), String(pending.length / 2), ...pending);
     }
     const replies = await this.connection.script<string[][][]>(COUNT, keys, args);
-    used.forEach(([, counter], i) => {
+    chunk.forEach(([, counter], i) => {
       const buckets = replies?.[i];
       counter.seen = buckets === undefined ? [] : this.othersOf(buckets);
       if (buckets !== undefined) counter.peers = counter.seen.length;
     });
+    return replies !== undefined;
   }
 
   /** Sums the buckets' "instance|name" fields per instance, leaving out this one's. */

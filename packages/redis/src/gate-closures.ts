@@ -1,5 +1,5 @@
 import type { RateCut, StoreClosure } from '@breakwater/core';
-import { addBounded } from './bounded.ts';
+import { addBounded, touch } from './bounded.ts';
 
 /** What the store publishes on `<prefix>gate`: a closure, or news of a probe (then no closure). */
 export interface Message {
@@ -54,6 +54,12 @@ interface View {
  */
 export class GateViews {
   private readonly views = new Map<string, View>();
+  /**
+   * Closures heard for keys not in use here: kept aside (bounded), so they push out no key in use and
+   * the refresh does not read them, until a pipeline uses the key and starts with the fleet's closure
+   * and cut (which only pub/sub carries).
+   */
+  private readonly aside = new Map<string, View>();
 
   /** The keys in use here, for the refresh. */
   keys(): string[] {
@@ -75,9 +81,12 @@ export class GateViews {
     return this.keys().map((key) => ({ key, closures: this.closures(key) }));
   }
 
-  /** Records a closure; true when it ends later than what the view knew (by more than 50 ms). */
-  learn(key: string, ms: number, strict: boolean, cut?: RateCut): boolean {
-    const view = this.watch(key);
+  /**
+   * Records a closure; true when it ends later than what the view knew (by more than 50 ms). `heard`:
+   * another instance's, which does not mark the key as in use.
+   */
+  learn(key: string, ms: number, strict: boolean, cut?: RateCut, heard = false): boolean {
+    const view = heard && !this.views.has(key) ? this.setAside(key) : this.watch(key);
     const until = Date.now() + ms;
     const known = strict ? view.strict : view.loose;
     // A refresh reads what this instance already heard, a round trip later: not news.
@@ -90,6 +99,14 @@ export class GateViews {
   }
 
   private watch(key: string): View {
-    return this.views.get(key) ?? addBounded(this.views, key, { strict: 0, loose: 0 });
+    const view = touch(this.views, key);
+    if (view !== undefined) return view;
+    const heard = this.aside.get(key);
+    this.aside.delete(key);
+    return addBounded(this.views, key, heard ?? { strict: 0, loose: 0 });
+  }
+
+  private setAside(key: string): View {
+    return this.aside.get(key) ?? addBounded(this.aside, key, { strict: 0, loose: 0 });
   }
 }

@@ -1,5 +1,6 @@
+import { addBounded, MAX_WATCHED } from './bounded.ts';
 import type { RedisConnection } from './connection.ts';
-import { LEASE } from './scripts.ts';
+import { FREE, LEASE } from './scripts.ts';
 
 /**
  * The fleet's probe leases: the breaker's half-open probe (named by its key) and the gate's paced
@@ -10,7 +11,11 @@ export class ProbeLeases {
   private readonly connection: RedisConnection;
   private readonly prefix: string;
   private readonly id: string;
-  /** Local epoch ms until which another instance holds a lease: no need to ask again. */
+  /**
+   * Local epoch ms until which another instance holds a lease: no need to ask again. An entry goes
+   * when its lease ends (at the next ask), and the map keeps the most recent per key in use (two:
+   * the breaker's and the gate's), so names asked for once do not pile up.
+   */
   private readonly leasedElsewhere = new Map<string, number>();
 
   constructor(connection: RedisConnection, prefix: string, id: string) {
@@ -24,6 +29,7 @@ export class ProbeLeases {
     if (!this.connection.up) return true;
     const held = (this.leasedElsewhere.get(name) ?? 0) - Date.now();
     if (held > 0) return held;
+    this.leasedElsewhere.delete(name);
     return this.lease(name, ms);
   }
 
@@ -32,10 +38,13 @@ export class ProbeLeases {
     this.leasedElsewhere.delete(name);
   }
 
-  /** Frees this instance's lease in Redis, so that the next probe need not wait for its expiry. */
+  /**
+   * Frees this instance's lease in Redis, so that the next probe need not wait for its expiry; a
+   * lease that expired and was taken by another instance meanwhile stays that instance's.
+   */
   free(name: string): void {
     this.forget(name);
-    void this.connection.command(['DEL', this.key(name)]);
+    void this.connection.script(FREE, [this.key(name)], [this.id]);
   }
 
   private async lease(name: string, ms: number): Promise<true | number> {
@@ -46,7 +55,7 @@ export class ProbeLeases {
     );
     // No answer in time: the local breaker (or gate) decides alone.
     if (reply === undefined || reply < 0) return true;
-    this.leasedElsewhere.set(name, Date.now() + reply);
+    addBounded(this.leasedElsewhere, name, Date.now() + reply, 2 * MAX_WATCHED);
     return reply;
   }
 

@@ -195,7 +195,7 @@ class RedisBackedStore implements RedisStore {
 
   /** Another instance closed `key` for `ms`: tell the wrapped fetches when it moves their view. */
   private heard(key: string, ms: number, strict: boolean, cut?: RateCut): void {
-    if (!this.views.learn(key, ms, strict, cut)) return;
+    if (!this.views.learn(key, ms, strict, cut, true)) return;
     for (const listener of this.listeners) listener.closed(key, ms, strict, cut);
   }
 

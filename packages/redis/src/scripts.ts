@@ -18,11 +18,26 @@ return 1
 
 /**
  * Takes the half-open probe lease: KEYS[1] the lease key, ARGV the instance id and the lease's ms.
- * Returns -1 when taken, else the ms the holder's lease still runs.
+ * Returns -1 when taken (also when this instance holds it already: it runs `ms` from now then), else
+ * the ms the holder's lease still runs.
  */
 export const LEASE = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return -1
+end
 return redis.call('PTTL', KEYS[1])
+`;
+
+/**
+ * Frees a probe lease only if this instance still holds it: KEYS[1] the lease key, ARGV[1] the
+ * instance id. An answer that comes after its lease expired must not free another instance's.
+ * Returns 1 when it freed it.
+ */
+export const FREE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 `;
 
 /** Reads the ms each of KEYS still runs (-2 when gone), in one round trip. */
@@ -33,8 +48,8 @@ return out
 `;
 
 /**
- * Adds this instance's counts and reads the fleet's, for every count at once (one round trip per
- * refresh, however many keys are counted), in time buckets numbered by Redis's clock (`TIME`), never
+ * Adds this instance's counts and reads the fleet's, for several counts at once (the flush sends them
+ * in chunks of a few dozen, so that no call blocks Redis for long), in time buckets numbered by Redis's clock (`TIME`), never
  * an instance's: KEYS the counts' keys (a bucket of KEYS[k] is KEYS[k]..':'..n, a hash of
  * "instance|name" fields); ARGV the instance id, then for each key in turn the bucket's ms, the
  * buckets per window, the number of name and count pairs, and those pairs. Each written bucket expires
