@@ -27,12 +27,15 @@ class Counter implements FleetCounter {
    * round trip.
    */
   used = false;
+  private readonly firstUse: () => void;
 
-  constructor(windowMs: number) {
+  constructor(windowMs: number, firstUse: () => void) {
     this.windowMs = windowMs;
+    this.firstUse = firstUse;
   }
 
   add(name: keyof FleetCounts): void {
+    if (!this.used) this.firstUse();
     this.used = true;
     this.pending.set(name, (this.pending.get(name) ?? 0) + 1);
   }
@@ -52,6 +55,8 @@ export class FleetCountBook {
   private readonly prefix: string;
   private readonly id: string;
   private readonly counters = new Map<string, Counter>();
+  /** A first count's flush is due (one for the counters that start together). */
+  private early = false;
 
   constructor(connection: RedisConnection, prefix: string, id: string) {
     this.connection = connection;
@@ -61,7 +66,25 @@ export class FleetCountBook {
 
   /** The counter named `name`, made on first use; two per key in use (budget and breaker). */
   counter(name: string, windowMs: number): FleetCounter {
-    return this.counters.get(name) ?? addBounded(this.counters, name, new Counter(windowMs), 2 * MAX_WATCHED);
+    const made = (): Counter => new Counter(windowMs, () => this.soon());
+    return this.counters.get(name) ?? addBounded(this.counters, name, made(), 2 * MAX_WATCHED);
+  }
+
+  /**
+   * A counter's first count is flushed at once, not at the next refresh: the others learn that this
+   * instance is on the key a round trip after its first call. A fleet that starts together and is
+   * throttled in its first second cut its rate from one instance's share times the instances it knew
+   * then; with those not flushed yet, the fleet's pace was a fraction of the limiter's (bench fleet:
+   * 44 of 64 calls done).
+   */
+  private soon(): void {
+    if (this.early) return;
+    this.early = true;
+    // After the call's turn: the first call does not carry the round trip.
+    setTimeout(() => {
+      this.early = false;
+      void this.flush();
+    }, 0);
   }
 
   /** Instances that counted on `key` in the window at the last answered refresh, this one included. */
