@@ -145,10 +145,11 @@ describe('healthFigures', () => {
 });
 
 describe('pulseFigures', () => {
+  const pulse = { at: 1000, until: 2000, instance: 0 };
+  const pulseArrival = (t: number, i: number) => arrival(t, i, { route: 'pulse', down: false, status: 200 });
+  const pulseCall = (start: number, end: number) => call(start, end, { route: 'pulse' });
+
   it("counts the other instances' pulse requests inside the window after the grace", () => {
-    const pulse = { at: 1000, until: 2000, instance: 0 };
-    const pulseArrival = (t: number, i: number) =>
-      arrival(t, i, { route: 'pulse', down: false, status: 200 });
     const arrivals = [
       pulseArrival(1000 + PULSE_GRACE_MS / 2, 1), // in flight
       pulseArrival(1500, 0), // its own instance waits out its own closure elsewhere
@@ -156,11 +157,25 @@ describe('pulseFigures', () => {
       arrival(1500, 3, { down: false, status: 200 }), // the load's endpoint
       pulseArrival(2000, 3), // the window is over
     ];
-    expect(pulseFigures(arrivals, [pulse])).toEqual([{ ...pulse, others: 1, shared: false }]);
-    const heldBack = [...arrivals.slice(0, 2), pulseArrival(2100, 2)];
-    expect(pulseFigures(heldBack, [pulse])[0]?.shared).toBe(true);
-    // The others sent nothing after the window either: they were idle, not held back.
-    expect(pulseFigures(arrivals.slice(0, 2), [pulse])[0]?.shared).toBe(false);
+    const instances = [instance(0), instance(2, { records: [pulseCall(1500, 1510)] })];
+    expect(pulseFigures(arrivals, [pulse], instances)).toEqual([
+      { ...pulse, others: 1, waiting: 1, shared: false },
+    ]);
+    // The others sent nothing inside the window, with nothing to send: idle, not held back.
+    expect(pulseFigures(arrivals.slice(0, 2), [pulse], [instance(0), instance(2)])[0]?.shared).toBe(false);
+    // Their own instance's calls say nothing of the others.
+    const own = [instance(0, { records: [pulseCall(1200, 2100)] })];
+    expect(pulseFigures(arrivals.slice(0, 2), [pulse], own)[0]?.shared).toBe(false);
+  });
+
+  it('held back: the others had calls through the window and sent none in it, even if none soon after', () => {
+    // A fleet pacing its recovery at one shared rate: after the window one probe (here instance 0's),
+    // the others' calls still wait for their share of the rate.
+    const arrivals = [pulseArrival(1050, 1), pulseArrival(2010, 0), pulseArrival(3500, 1)];
+    const waiting = [instance(0), instance(1, { records: [pulseCall(1300, 3500), pulseCall(1800, 3600)] })];
+    expect(pulseFigures(arrivals, [pulse], waiting)).toEqual([
+      { ...pulse, others: 0, waiting: 2, shared: true },
+    ]);
   });
 });
 
@@ -188,8 +203,11 @@ describe('redisKillFigures', () => {
 
   it('failures, the p99 Redis added, and the time to shared behaviour again', () => {
     const instances = [
-      instance(0, { records, events: ups(4300) }),
-      instance(1, { records: [call(5000, 5100, { outcome: 'server-error' })], events: ups(4600) }),
+      instance(0, { records: [...records, call(5550, 7000, { route: 'pulse' })], events: ups(4300) }),
+      instance(1, {
+        records: [call(5000, 5100, { outcome: 'server-error' }), call(4300, 4800, { route: 'pulse' })],
+        events: ups(4600),
+      }),
     ];
     const pulses = [
       { at: 3000, until: 4000, instance: 0 },
@@ -216,7 +234,8 @@ describe('redisKillFigures', () => {
   });
 
   it('never resumed when an instance never said store-up again', () => {
-    const instances = [instance(0, { records, events: ups(1000) })];
+    const held = [call(4550, 5600, { route: 'pulse' })];
+    const instances = [instance(0, { records, events: ups(1000) }), instance(1, { records: held })];
     const pulse = { at: 4500, until: 5500, instance: 0 };
     const f = redisKillFigures([pulseArrival(5600, 1)], [pulse], instances, killAt, restartAt);
     expect(f.storeUpMs).toBeNull();

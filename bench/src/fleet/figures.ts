@@ -168,7 +168,9 @@ export function healthFigures(instances: readonly InstanceRecord[]): InstanceHea
 export interface PulseFigure extends Pulse {
   /** Pulse requests from the other instances that arrived inside the window after the grace. */
   readonly others: number;
-  /** None of them inside the window, and some in as long a stretch after it. */
+  /** The other instances' pulse calls in progress inside the window (after the grace): they had calls to send. */
+  readonly waiting: number;
+  /** None of them inside the window, while they had calls to send in it. */
   readonly shared: boolean;
 }
 
@@ -179,17 +181,27 @@ export interface PulseFigure extends Pulse {
 export const PULSE_GRACE_MS = 100;
 
 /**
- * Each pulse with the other instances' requests inside its window. It counts as shared only when they
- * held back inside it and sent again in as long a stretch after it: silence from instances that had
- * nothing to send proves nothing.
+ * Each pulse with the other instances' requests inside its window. It counts as shared only when
+ * they held back inside it: calls of theirs were in progress in the window, and none of their
+ * requests arrived in it. Silence from instances that had nothing to send proves nothing. Whether
+ * they sent soon after the window does not count: a fleet pacing its recovery at one shared rate
+ * (one probe, then each instance its share) may well send nothing from the others for a second.
  */
-export function pulseFigures(arrivals: readonly FleetArrival[], pulses: readonly Pulse[]): PulseFigure[] {
-  const othersIn = (p: Pulse, from: number, to: number): number =>
-    arrivals.filter((a) => a.route === 'pulse' && a.instance !== p.instance && a.t > from && a.t < to).length;
+export function pulseFigures(
+  arrivals: readonly FleetArrival[],
+  pulses: readonly Pulse[],
+  instances: readonly InstanceRecord[],
+): PulseFigure[] {
   return pulses.map((p) => {
-    const others = othersIn(p, p.at + PULSE_GRACE_MS, p.until);
-    const after = othersIn(p, p.until, p.until + (p.until - p.at));
-    return { ...p, others, shared: others === 0 && after > 0 };
+    const from = p.at + PULSE_GRACE_MS;
+    const others = arrivals.filter(
+      (a) => a.route === 'pulse' && a.instance !== p.instance && a.t > from && a.t < p.until,
+    ).length;
+    const waiting = instances
+      .filter((i) => i.id !== p.instance)
+      .flatMap((i) => i.records)
+      .filter((r) => r.route === 'pulse' && r.start < p.until && r.end > from).length;
+    return { ...p, others, waiting, shared: others === 0 && waiting > 0 };
   });
 }
 
@@ -236,7 +248,7 @@ export function redisKillFigures(
     i.events.find((e) => e.type === type && e.t >= from)?.t ?? null;
   const ups = instances.map((i) => firstAfter(i, 'store-up', restartAt));
   const storeUpMs = ups.every((t) => t !== null) ? Math.max(...(ups as number[])) - restartAt : null;
-  const pulseList = pulseFigures(arrivals, pulses);
+  const pulseList = pulseFigures(arrivals, pulses, instances);
   const shared = pulseList.find((p) => p.at >= restartAt && p.shared);
   const closureSharedMs = shared ? shared.at - restartAt : null;
   return {

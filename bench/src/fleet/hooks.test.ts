@@ -55,7 +55,7 @@ const FLEET: FleetResult = {
       addedP99: 18,
       sawDown: 4,
       storeUpMs: 300,
-      pulses: [{ at: 3000, until: 4000, instance: 1, others: 3, shared: false }],
+      pulses: [{ at: 3000, until: 4000, instance: 1, others: 3, waiting: 5, shared: false }],
       closureSharedMs: 1200,
       resumedMs: 1200,
     },
@@ -127,7 +127,7 @@ describe('the fleet part in the bench', () => {
       '| shared (Redis) | 1.40 s, 1.45 s, 1.30 s, 1.35 s | 40 | 12 | 5 + 8 | 1 | 0.90 | 0 |',
     );
     expect(report).toContain('| p99 added while down | 18.0 ms |');
-    expect(report).toContain('3.00 s: 3 (Redis down)');
+    expect(report).toContain('3.00 s: 3 of 5 (Redis down)');
     const lines = consoleSummary([], checkTargets([], null, FLEET), 'r.md', FLEET);
     expect(lines).toContain('  outage: most per half-open interval while down: independent 4, shared 1');
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(CONSOLE_WIDTH);

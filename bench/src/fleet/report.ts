@@ -108,7 +108,8 @@ function redisTable(fleet: FleetResult): string[] {
   const r = k.figures;
   const pulses = r.pulses
     .map(
-      (p) => `${seconds(p.at)}: ${p.others}${p.at >= r.killAt && p.at < r.restartAt ? ' (Redis down)' : ''}`,
+      (p) =>
+        `${seconds(p.at)}: ${p.others} of ${p.waiting}${p.at >= r.killAt && p.at < r.restartAt ? ' (Redis down)' : ''}`,
     )
     .join(', ');
   return [
@@ -129,8 +130,8 @@ function redisTable(fleet: FleetResult): string[] {
       ],
     ),
     '',
-    `Pulses (when the 429 was given: requests of the other instances inside its Retry-After window, from ${PULSE_GRACE_MS} ms after it; ` +
-      `it counts as shared when there were none and they sent again after it): ${pulses}.`,
+    `Pulses (when the 429 was given: requests of the other instances inside its Retry-After window, from ${PULSE_GRACE_MS} ms after it, ` +
+      `of their calls in progress in it; it counts as shared when they had calls to send and sent none): ${pulses}.`,
     '',
   ];
 }

@@ -131,3 +131,29 @@ it("a COUNT call that fails drops only its own counts' increments: the next ones
     client.destroy();
   }
 });
+
+it('an instance that starts counting on a key is known to the fleet at once, not a refresh later', async () => {
+  // A throttle soon after the fleet starts cuts the fleet's rate from this instance's share times the
+  // instances it knows: one not yet seen shrinks the whole fleet's pace (bench fleet: 44/64 calls).
+  const slow = async () => {
+    const client = await connectClient(redis);
+    const store = redisStore({ client, prefix: 'joining:', refreshMs: 60_000 });
+    const close = (): void => {
+      store.close();
+      client.destroy();
+    };
+    return { store, close };
+  };
+  const a = await slow();
+  const b = await slow();
+  try {
+    a.store.counter('budget:k', 10_000).add('calls');
+    await sleep(100);
+    b.store.counter('budget:k', 10_000).add('calls');
+    await until(() => b.store.instances?.('k') === 2, 500);
+    expect(b.store.instances?.('k')).toBe(2);
+  } finally {
+    a.close();
+    b.close();
+  }
+});

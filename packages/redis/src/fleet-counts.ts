@@ -36,12 +36,15 @@ class Counter implements FleetCounter {
   used = false;
   /** Local epoch ms of the oldest increment not yet flushed. */
   pendingSince = 0;
+  private readonly firstUse: () => void;
 
-  constructor(windowMs: number) {
+  constructor(windowMs: number, firstUse: () => void) {
     this.windowMs = windowMs;
+    this.firstUse = firstUse;
   }
 
   add(name: keyof FleetCounts): void {
+    if (!this.used) this.firstUse();
     this.used = true;
     if (this.pending.size === 0) this.pendingSince = Date.now();
     this.pending.set(name, (this.pending.get(name) ?? 0) + 1);
@@ -75,6 +78,8 @@ export class FleetCountBook {
   private readonly counters = new Map<string, Counter>();
   /** A flush still sending its calls: the next refresh's waits for the one after. */
   private flushing = false;
+  /** A first count's flush is due (one for the counters that start together). */
+  private early = false;
 
   constructor(connection: RedisConnection, prefix: string, id: string) {
     this.connection = connection;
@@ -86,8 +91,27 @@ export class FleetCountBook {
   counter(name: string, windowMs: number): FleetCounter {
     return (
       touch(this.counters, name) ??
-      addBounded(this.counters, name, new Counter(windowMs), 2 * MAX_WATCHED, (old) => old.evicted())
+      addBounded(this.counters, name, new Counter(windowMs, () => this.soon()), 2 * MAX_WATCHED, (old) =>
+        old.evicted(),
+      )
     );
+  }
+
+  /**
+   * A counter's first count is flushed at once, not at the next refresh: the others learn that this
+   * instance is on the key a round trip after its first call. A fleet that starts together and is
+   * throttled in its first second cut its rate from one instance's share times the instances it knew
+   * then; with those not flushed yet, the fleet's pace was a fraction of the limiter's (bench fleet:
+   * 44 of 64 calls done).
+   */
+  private soon(): void {
+    if (this.early) return;
+    this.early = true;
+    // After the call's turn: the first call does not carry the round trip.
+    setTimeout(() => {
+      this.early = false;
+      void this.flush();
+    }, 0);
   }
 
   /** Instances that counted on `key` in the window at the last answered refresh, this one included. */
