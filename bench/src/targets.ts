@@ -399,6 +399,12 @@ const OVERHEAD_TARGETS: readonly OverheadTarget[] = [
     threshold: 1.3,
   },
   {
+    target: "overhead: per call over in-memory fetch within 1.5x cockatiel's retry+breaker (issue 17)",
+    figure: memoryVs('cockatiel (retry+breaker only)'),
+    relation: 'at most',
+    threshold: 1.5,
+  },
+  {
     target: "overhead: per call over in-memory fetch lower than ky's",
     figure: memoryVs('ky'),
     relation: 'at most',
