@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { FleetResult } from './fleet/run-fleet.ts';
 import type { OverheadResult } from './overhead.ts';
 import { markdownReport, type ReportMeta } from './report.ts';
 import type { ScenarioResult } from './run-scenario.ts';
@@ -20,6 +21,7 @@ const latest = JSON.parse(read('latest.json')) as {
   readonly targets: TargetCheck[];
   readonly scenarios: ScenarioResult[];
   readonly overhead: OverheadResult | null;
+  readonly fleet?: FleetResult;
 };
 
 describe('the committed full run, rendered again', () => {
@@ -28,11 +30,11 @@ describe('the committed full run, rendered again', () => {
   });
 
   it('checks the same targets with the same words', () => {
-    expect(checkTargets(latest.scenarios, latest.overhead)).toEqual(latest.targets);
+    expect(checkTargets(latest.scenarios, latest.overhead, latest.fleet)).toEqual(latest.targets);
   });
 
   it('writes the same report.md', () => {
-    expect(markdownReport(latest.scenarios, latest.overhead, latest.targets, latest.meta)).toBe(
+    expect(markdownReport(latest.scenarios, latest.overhead, latest.targets, latest.meta, latest.fleet)).toBe(
       read('report.md'),
     );
   });
