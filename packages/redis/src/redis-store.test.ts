@@ -16,6 +16,7 @@ beforeAll(async () => {
     if (path === '/throttled' && throttled++ === 0) res.writeHead(429, { 'retry-after': '1' }).end();
     else if (path === '/throttled-while-down') res.writeHead(429, { 'retry-after': '3' }).end();
     else if (path === '/down') res.writeHead(503).end();
+    else if (path === '/throttled-after-restart') res.writeHead(429, { 'retry-after': '1' }).end();
     else if (path === '/slow-ok') setTimeout(() => res.writeHead(200).end('ok'), 150);
     else res.writeHead(200).end('ok');
   });
@@ -161,6 +162,28 @@ describe('redisStore', () => {
     // The closure made while Redis was down was written back when it returned.
     expect(await raw.pTTL(`t3:gate:strict:default ${server.origin}`)).toBeGreaterThan(0);
   });
+
+  it('after Redis returns, a 429 seen by one instance holds the other again: sharing resumes', async () => {
+    const a = await instance('t9:');
+    const b = await instance('t9:');
+    const ok = `${server.origin}/ok`;
+    await a.fetch(ok);
+    await b.fetch(ok);
+    const saw = (type: string) => (x: { events: BreakwaterEvent[] }) => x.events.some((e) => e.type === type);
+    await redis.kill();
+    await until(() => [a, b].every(saw('store-down')), 2_000);
+    await redis.restart();
+    await until(() => [a, b].every(saw('store-up')), 5_000);
+
+    expect((await a.fetch(`${server.origin}/throttled-after-restart`)).status).toBe(429);
+    await until(() => key(b.fetch)?.throttledUntil != null, 1_000);
+    const before = server.arrivals('/ok').length;
+    const held = b.fetch(ok);
+    await sleep(500);
+    // Inside the 1 s Retry-After that A was told: B sends nothing.
+    expect(server.arrivals('/ok').length).toBe(before);
+    expect((await held).status).toBe(200);
+  }, 15_000);
 
   it('a closure that pub/sub did not carry reaches the instances by the periodic refresh', async () => {
     const b = await instance('t4:');
