@@ -236,10 +236,31 @@ describe('redisKillFigures', () => {
   it('never resumed when an instance never said store-up again', () => {
     const held = [call(4550, 5600, { route: 'pulse' })];
     const instances = [instance(0, { records, events: ups(1000) }), instance(1, { records: held })];
-    const pulse = { at: 4500, until: 5500, instance: 0 };
-    const f = redisKillFigures([pulseArrival(5600, 1)], [pulse], instances, killAt, restartAt);
+    const pulses = [
+      { at: 2500, until: 3500, instance: 0 }, // while Redis was down: instance 1 sent into it
+      { at: 4500, until: 5500, instance: 0 },
+    ];
+    const arrivals = [pulseArrival(3000, 1), pulseArrival(5600, 1)];
+    const f = redisKillFigures(arrivals, pulses, instances, killAt, restartAt);
     expect(f.storeUpMs).toBeNull();
     expect(f.closureSharedMs).toBe(500);
+    expect(f.resumedMs).toBeNull();
+  });
+
+  it('claims no time to shared behaviour when the others held back while Redis was down too', () => {
+    // Held back with Redis down (their own pacing, say): holding back then tells nothing of sharing.
+    const held = [call(2400, 3600, { route: 'pulse' }), call(4550, 5600, { route: 'pulse' })];
+    const instances = [
+      instance(0, { records, events: ups(4300) }),
+      instance(1, { records: held, events: ups(4300) }),
+    ];
+    const pulses = [
+      { at: 2500, until: 3500, instance: 0 },
+      { at: 4500, until: 5500, instance: 0 },
+    ];
+    const f = redisKillFigures([pulseArrival(5600, 1)], pulses, instances, killAt, restartAt);
+    expect(f.pulses.map((p) => p.shared)).toEqual([true, true]);
+    expect(f.closureSharedMs).toBeNull();
     expect(f.resumedMs).toBeNull();
   });
 });

@@ -222,7 +222,10 @@ export interface RedisKillFigures {
   /** From the restart to the last instance's `store-up`; null when one never said it. */
   readonly storeUpMs: number | null;
   readonly pulses: readonly PulseFigure[];
-  /** From the restart to the first pulse after it whose window the others respected; null: none. */
+  /**
+   * From the restart to the first pulse after it whose window the others respected; null: none, or no
+   * pulse while Redis was down showed the others sending (nothing then tells sharing from holding back).
+   */
   readonly closureSharedMs: number | null;
   /** The later of the two: shared behaviour is back once both are; null when either never was. */
   readonly resumedMs: number | null;
@@ -249,7 +252,10 @@ export function redisKillFigures(
   const ups = instances.map((i) => firstAfter(i, 'store-up', restartAt));
   const storeUpMs = ups.every((t) => t !== null) ? Math.max(...(ups as number[])) - restartAt : null;
   const pulseList = pulseFigures(arrivals, pulses, instances);
-  const shared = pulseList.find((p) => p.at >= restartAt && p.shared);
+  // The control: while Redis was down a closure cannot be shared, so some pulse then must show the
+  // others sending into its window; if none does, holding back proves nothing and no time is claimed.
+  const controlled = pulseList.some((p) => p.at >= killAt && p.until <= restartAt && p.others > 0);
+  const shared = controlled ? pulseList.find((p) => p.at >= restartAt && p.shared) : undefined;
   const closureSharedMs = shared ? shared.at - restartAt : null;
   return {
     killAt,

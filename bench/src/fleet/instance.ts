@@ -109,16 +109,19 @@ async function build(config: InstanceConfig): Promise<Built> {
   const events: { at: number; type: string; key: string }[] = [];
   const { store, close } = await storeOf(config);
   const base = config.broken ? brokenNetwork : globalThis.fetch;
-  const rule = (name: string, path: string) => ({
+  const rule = (name: string, path: string, throttle = {}) => ({
     name,
     match: `GET */${path.replace(/^\//, '')}`,
     policy: {
       timeout: { attemptMs: config.attemptTimeoutMs },
       breaker: { halfOpenAfterMs: config.halfOpenMs, maxHalfOpenAfterMs: config.halfOpenMs },
+      throttle,
     },
   });
   const f = wrapFetch(instrumentFetch(base, { seen() {} }, fleetNow), {
-    endpoints: [rule('customers', '/v1/customers'), rule('pulse', '/v1/pulse')],
+    // The pulse route tells whether a closure is shared by whether the others hold back in its window:
+    // paced sends after a 429 would hold them back too, shared or not, so that route is not paced.
+    endpoints: [rule('customers', '/v1/customers'), rule('pulse', '/v1/pulse', { adaptive: false })],
     ...(store ? { store } : {}),
     onEvent: (e) => events.push({ at: fleetNow(), type: e.type, key: ruleOf(e.key) }),
   });
