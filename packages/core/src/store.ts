@@ -123,8 +123,11 @@ export interface StoreListener {
   closed(key: string, ms: number, strict: boolean, cut?: RateCut): void;
   /** Another instance's half-open probe of `key` succeeded: its breaker may close here too. */
   probeClosed(key: string): void;
-  /** The store went down (`false`) or came back (`true`). */
-  status(up: boolean): void;
+  /**
+   * The store went down (`false`, with why: `timeout` or the store's error, told again when that
+   * changes while down) or came back (`true`).
+   */
+  status(up: boolean, cause?: string): void;
 }
 
 /**

@@ -158,7 +158,7 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
   store.attach({
     closed: (key, ms, strict, cut) => registry.find(key)?.gate.close(ms, strict, cut),
     probeClosed: (key) => registry.find(key)?.breaker.closedByFleet(),
-    status: (up) => emit({ type: up ? 'store-up' : 'store-down', key: '', at: Date.now() }),
+    status: (up, cause) => emit({ type: up ? 'store-up' : 'store-down', key: '', at: Date.now(), cause }),
   });
   const throwHttpErrors = options.throwHttpErrors ?? false;
 

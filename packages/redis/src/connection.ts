@@ -3,20 +3,44 @@ import { CLOSE, COUNT, FREE, LEASE, READ } from './scripts.ts';
 
 const NOSCRIPT: unique symbol = Symbol('NOSCRIPT');
 
+/** At most this much of a Redis error's message goes into a `store-down` event's cause. */
+const CAUSE_CHARS = 200;
+
+/**
+ * Why a command failed, for `store-down`: the error's message (a reply error's starts
+ * with its code: `NOPERM`, `WRONGTYPE`, `READONLY`, `ERR` for a Lua error), with the command's
+ * arguments and any URL cut out: a script's error may quote what it was sent, and a connection
+ * error the client's URL, password included.
+ */
+function causeOf(error: unknown, args: readonly string[]): string {
+  const raw = error instanceof Error ? error.message || error.constructor.name : String(error);
+  let cause = raw.replace(/\w+:\/\/\S*/g, '…');
+  for (const arg of args.slice(1)) if (arg.length > 2) cause = cause.split(arg).join('…');
+  return cause.slice(0, CAUSE_CHARS);
+}
+
 /**
  * The store's commands to Redis, each bounded by `timeoutMs` (of this process's time: a timer that
- * fired late is given one more), and whether Redis is up: a command that times out or fails marks it down, the next answer marks it up again (`onStatus` is told of both).
+ * fired late is given one more), and whether Redis is up: a command that times out or fails marks it
+ * down, with its cause (`onStatus` is told once per distinct cause while down); an answer marks it up
+ * again, except that while Redis refuses the scripts (an ACL without `EVALSHA`, a Lua error) only a
+ * script's answer does: a `PING` or `PUBLISH` that passes says nothing of the commands the store
+ * lives on, and taking it for recovery made such a store flap down and up at every refresh.
  * While down, only the refresh's commands (`probing`) ask Redis anything, so a call waits for a dead
  * Redis at most once, for one timeout.
  */
 export class RedisConnection {
   up = true;
+  /** The causes told in this outage: a store that keeps failing the same way tells it once. */
+  private readonly causes = new Set<string>();
+  /** The last script got a reply error: only a script's answer marks the store up. */
+  private refused = false;
   private readonly client: RedisClientLike;
   private readonly timeoutMs: number;
-  private readonly onStatus: (up: boolean) => void;
+  private readonly onStatus: (up: boolean, cause?: string) => void;
   private readonly shas = new Map<string, string>();
 
-  constructor(client: RedisClientLike, timeoutMs: number, onStatus: (up: boolean) => void) {
+  constructor(client: RedisClientLike, timeoutMs: number, onStatus: (up: boolean, cause?: string) => void) {
     this.client = client;
     this.timeoutMs = timeoutMs;
     this.onStatus = onStatus;
@@ -74,25 +98,32 @@ export class RedisConnection {
       };
       arm(false);
     });
+    const script = args[0] === 'EVALSHA' || args[0] === 'EVAL';
     try {
       const reply = await Promise.race([
         this.client.sendCommand<T>(args, { abortSignal: abort.signal }),
         late,
       ]);
-      this.status(true);
+      if (script) this.refused = false;
+      if (!this.refused) this.status(true);
       return reply;
     } catch (error) {
-      const noscript = String((error as Error | undefined)?.message).startsWith('NOSCRIPT');
-      this.status(noscript);
-      return noscript ? NOSCRIPT : undefined;
+      // Aborted: node-redis may reject the command (dropped from its queue) before the timer does.
+      const cause = abort.signal.aborted ? 'timeout' : causeOf(error, args);
+      if (cause.startsWith('NOSCRIPT')) return NOSCRIPT;
+      if (script && cause !== 'timeout') this.refused = true;
+      this.status(false, cause);
+      return undefined;
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private status(up: boolean): void {
-    if (this.up === up) return;
+  private status(up: boolean, cause = ''): void {
+    if (up ? this.up : this.causes.has(cause)) return;
+    if (up) this.causes.clear();
+    else this.causes.add(cause);
     this.up = up;
-    this.onStatus(up);
+    this.onStatus(up, up ? undefined : cause);
   }
 }

@@ -49,7 +49,7 @@ it('the refresh flushes and reads every fleet count, each name with its own coun
     for (const [i, name] of names.entries()) {
       expect(others(name)).toEqual([{ calls: i + 1, retries: 0, failures: 0 }]);
     }
-    // A quiet instance: no key watched, so a refresh is a PING and the counts' flush.
+    // A quiet instance: no key watched, so a refresh is a `READ` of no key and the counts' flush.
     const before = a.counted.commands;
     await sleep(1_000);
     const refreshes = 10;

@@ -80,6 +80,8 @@ export class FleetCountBook {
   private flushing = false;
   /** A first count's flush is due (one for the counters that start together). */
   private early = false;
+  /** A first count came while a flush was in flight: another flush follows it at once. */
+  private again = false;
 
   constructor(connection: RedisConnection, prefix: string, id: string) {
     this.connection = connection;
@@ -110,7 +112,10 @@ export class FleetCountBook {
     // After the call's turn: the first call does not carry the round trip.
     setTimeout(() => {
       this.early = false;
-      void this.flush();
+      // A flush in flight may have taken its counters before this one counted: skipped, the first
+      // count would wait for the next refresh.
+      if (this.flushing) this.again = true;
+      else void this.flush();
     }, 0);
   }
 
@@ -145,6 +150,10 @@ export class FleetCountBook {
       }
     } finally {
       this.flushing = false;
+      if (this.again) {
+        this.again = false;
+        void this.flush();
+      }
     }
   }
 

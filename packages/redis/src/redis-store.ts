@@ -62,7 +62,9 @@ class RedisBackedStore implements RedisStore {
   constructor(options: RedisStoreOptions) {
     this.prefix = options.prefix ?? 'breakwater:';
     this.channel = `${this.prefix}gate`;
-    this.connection = new RedisConnection(options.client, options.timeoutMs ?? 50, (up) => this.status(up));
+    this.connection = new RedisConnection(options.client, options.timeoutMs ?? 50, (up, cause) =>
+      this.status(up, cause),
+    );
     this.leases = new ProbeLeases(this.connection, this.prefix, this.id);
     this.counts = new FleetCountBook(this.connection, this.prefix, this.id);
     // Runs travel on their own channel: a version that does not know them never reads them as closures.
@@ -149,10 +151,8 @@ class RedisBackedStore implements RedisStore {
   private async refresh(): Promise<void> {
     void this.counts.flush();
     const keys = this.views.keys();
-    if (keys.length === 0) {
-      await this.connection.command(['PING'], true);
-      return;
-    }
+    // A script even with no key to read (not a PING): a store whose scripts Redis refuses is down,
+    // and only a script's answer says they run again.
     const gateKeys = keys.flatMap((key) => [
       gateKey(this.prefix, key, true),
       gateKey(this.prefix, key, false),
@@ -199,12 +199,12 @@ class RedisBackedStore implements RedisStore {
     for (const listener of this.listeners) listener.closed(key, ms, strict, cut);
   }
 
-  private status(up: boolean): void {
+  private status(up: boolean, cause?: string): void {
     if (!up) {
       this.counts.forgetOthers();
       this.runs.forget();
     }
-    for (const listener of this.listeners) listener.status(up);
+    for (const listener of this.listeners) listener.status(up, cause);
     // Back from an outage: what was closed meanwhile is read now, not at the next period, and what
     // this instance knows to be closed is written back (a closure made while down was told to no one).
     if (up) {
