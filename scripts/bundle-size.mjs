@@ -33,8 +33,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * with RateLimit parsing and the paced, adaptive release: ~2.5 KB; isolation, slow calls, hedging and
  * resumable downloads: ~2.3 KB; the telemetry hooks and diagnostics_channel: 0.3 KB; the store
  * hooks, fleet budget and quorum opening: 0.6 KB), measured 24 966 -> 30 705; 30 950 for issue 14's
- * fleet-wide paced recovery (the store's gate probe and rate cut: +77 B) and issue 17's shared
- * attempt clock and endpoint resolution cache (+90 B), measured 30 705 -> 30 870.
+ * fleet-wide paced recovery (the store's gate probe and rate cut: +77 B), fleet failure runs (+58 B)
+ * and the store's down cause (+3 B), and issue 17's shared attempt clock and endpoint resolution
+ * cache (+90 B), measured 30 705 -> 30 930.
  */
 export const BUDGET_GZIP_BYTES = 30_950;
 
