@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 
-/** A real redis-server (Debian's, as .ci/run installs it) on 127.0.0.1, in a temp dir, for one test file. */
+/**
+ * A real redis-server (Debian's, as .ci/run installs it) on 127.0.0.1, in a temp dir, for one test file
+ * (and for the bench's fleet part and Redis lane, which import this file).
+ */
 export interface RedisServer {
   readonly url: string;
   readonly port: number;
@@ -27,65 +30,54 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+/**
+ * Starts redis-server once it says it is ready. A machine without it rejects with an Error whose `code`
+ * is `ENOENT` (the bench reports its parts "not run" on that, rather than failing).
+ */
+function launch(port: number, dir: string): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const child = spawn('redis-server', [...args, '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise<ChildProcess>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) resolve(child);
+    });
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      const message =
+        "redis-server did not start. Install Debian's redis-server " +
+        `(\`apt-get update && apt-get install -y redis-server\`, as .ci/run does): ${error.message}`;
+      reject(Object.assign(new Error(message), { code: error.code }));
+    });
+    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output.slice(-500)}`)));
+  });
+}
+
 export async function startRedis(): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'breakwater-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
-  const launch = async (): Promise<void> => {
-    const args = [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-    ];
-    const started = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = started;
-    let output = '';
-    started.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    await new Promise<void>((resolve, reject) => {
-      const check = setInterval(() => {
-        if (output.includes('Ready to accept connections')) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 10);
-      started.once('error', (error) => {
-        clearInterval(check);
-        reject(
-          new Error(
-            "breakwater redis test: redis-server did not start. Install Debian's redis-server " +
-              `(\`apt-get update && apt-get install -y redis-server\`, as .ci/run does): ${error.message}`,
-          ),
-        );
-      });
-      started.once('exit', (code) => {
-        clearInterval(check);
-        reject(new Error(`redis-server exited (${code}): ${output}`));
-      });
-    });
-  };
+  try {
+    child = await launch(port, dir);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const kill = async (): Promise<void> => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null) return;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
     const exited = new Promise((resolve) => running.once('exit', resolve));
     running.kill('SIGKILL');
     await exited;
   };
-  await launch();
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     kill,
-    restart: launch,
+    async restart() {
+      child = await launch(port, dir);
+    },
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });
