@@ -1,44 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { OUTCOMES, type Outcome } from './load.ts';
-import type { DownPhaseSummary, Metrics } from './metrics.ts';
+import { lane, outcomes } from './metrics.test-util.ts';
+import type { DownPhaseSummary } from './metrics.ts';
 import { duration, readingOf } from './readings.ts';
 import { markdownReport } from './report.ts';
 import type { LaneResult, ScenarioResult } from './run-scenario.ts';
-
-const outcomes = (over: Partial<Record<Outcome, number>> = {}): Record<Outcome, number> =>
-  ({ ...Object.fromEntries(OUTCOMES.map((o) => [o, 0])), ...over }) as Record<Outcome, number>;
-
-/** Fixed metrics: a client that got everything through quickly, one request per call. */
-const metrics = (over: Partial<Metrics>): Metrics => ({
-  logical: 1_000,
-  unfinished: 0,
-  successRate: 1,
-  upstream: 1_000,
-  amplification: 1,
-  whileDown: 0,
-  early: 0,
-  earlyAfterSeen: 0,
-  throttled: 0,
-  coolDowns: 0,
-  limiter: null,
-  latency: { p50: 3, p95: 10, p99: 20 },
-  failFastMs: null,
-  recoveryMs: null,
-  whileOpen: null,
-  probes: null,
-  breakerOpened: false,
-  outcomes: outcomes(),
-  routes: {},
-  tenants: {},
-  downPhase: null,
-  ...over,
-});
-
-const lane = (client: string, over: Partial<Metrics>): LaneResult => ({
-  client,
-  description: client,
-  metrics: metrics(over),
-});
 
 const scenario = (lanes: LaneResult[], over: Partial<ScenarioResult> = {}): ScenarioResult => ({
   name: 'outage',

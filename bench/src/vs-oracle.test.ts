@@ -1,41 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { OUTCOMES, type Outcome } from './load.ts';
-import type { Metrics } from './metrics.ts';
+import { lane } from './metrics.test-util.ts';
 import { readingOf } from './readings.ts';
 import { markdownReport } from './report.ts';
 import type { LaneResult, ScenarioResult } from './run-scenario.ts';
 import { ratio, vsOracleRows } from './vs-oracle.ts';
-
-const metrics = (over: Partial<Metrics>): Metrics => ({
-  logical: 480,
-  unfinished: 0,
-  successRate: 1,
-  upstream: 480,
-  amplification: 1,
-  whileDown: 0,
-  early: 0,
-  earlyAfterSeen: 0,
-  throttled: 0,
-  coolDowns: 0,
-  limiter: null,
-  latency: { p50: 4, p95: 10, p99: 20 },
-  failFastMs: null,
-  recoveryMs: null,
-  whileOpen: null,
-  probes: null,
-  breakerOpened: false,
-  outcomes: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>,
-  routes: {},
-  tenants: {},
-  downPhase: null,
-  ...over,
-});
-
-const lane = (client: string, over: Partial<Metrics>): LaneResult => ({
-  client,
-  description: client,
-  metrics: metrics(over),
-});
 
 const outage = (lanes: LaneResult[]): ScenarioResult => ({
   name: 'outage',
