@@ -286,12 +286,12 @@ export class EndpointPipeline {
     hasOutcome: boolean,
   ): Promise<HedgeEnd> {
     const { hedging, retry } = this.policy;
-    const first = (signal?: AbortSignal): Promise<AttemptResult | typeof CIRCUIT_OPEN> =>
-      this.attempt(signal ? { ...call, callerSignal: signal } : call, attempt, pass, hasOutcome);
     const maxHedged = Math.min(hedging.maxHedgedAttempts, retry.maxAttempts - attempt);
     if (!hedging.enabled || maxHedged < 1 || !call.request.concurrent || !isIdempotent(call.request, retry)) {
-      return { result: await first(), attempts: attempt };
+      return { result: await this.attempt(call, attempt, pass, hasOutcome), attempts: attempt };
     }
+    const first = (signal?: AbortSignal): Promise<AttemptResult | typeof CIRCUIT_OPEN> =>
+      this.attempt(signal ? { ...call, callerSignal: signal } : call, attempt, pass, hasOutcome);
     return hedge(attempt, {
       delayMs: hedging.delayMs,
       maxHedged,

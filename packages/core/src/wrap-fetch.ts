@@ -179,8 +179,9 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
         if (!request.headers.has(name)) request.setHeader(name, randomUuid());
       }
       const pipeline = registry.get(key, policy);
-      const run = () => pipeline.execute(request, callerSignal);
-      const end = await (telemetry ? telemetry.call(key, request, run) : run());
+      const end = await (telemetry
+        ? telemetry.call(key, request, () => pipeline.execute(request, callerSignal))
+        : pipeline.execute(request, callerSignal));
       if (!throwHttpErrors) return handBack(end);
       return await asHttpError(end, request, key, callerSignal);
     } catch (error) {
