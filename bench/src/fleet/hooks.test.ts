@@ -96,6 +96,20 @@ describe('the fleet part in the bench', () => {
     expect(checkTargets([], null)).toEqual([]);
   });
 
+  it('a run that measured nothing meets nothing: no healthy instance reported, no call made', () => {
+    const [sick] = FLEET.broken?.instances ?? [];
+    const figures = FLEET.redisKill?.figures;
+    if (!sick || !figures) throw new Error('fixture');
+    const empty: FleetResult = {
+      ...FLEET,
+      broken: { description: 'one broken', instances: [sick] },
+      redisKill: { description: 'Redis killed', figures: { ...figures, calls: 0 } },
+    };
+    const met = (name: string) => checkTargets([], null, empty).find((t) => t.target.startsWith(name))?.met;
+    expect(met('fleet broken network')).toBe(false);
+    expect(met('fleet Redis killed: 0 calls fail')).toBe(false);
+  });
+
   it('a missing redis-server: every fleet target n/a with the reason, the section and console say it', () => {
     const missing: FleetResult = {
       instances: 4,

@@ -80,7 +80,11 @@ function brokenTargets(fleet: FleetResult): TargetCheck[] {
   return [
     check(
       T_BROKEN,
-      opened === 0 && worst >= HEALTHY_SUCCESS,
+      // Every healthy instance reported, each with calls: none at all would read as "closed, 100 %".
+      healthy.length === fleet.instances - 1 &&
+        healthy.every((x) => x.calls > 0) &&
+        opened === 0 &&
+        worst >= HEALTHY_SUCCESS,
       `healthy: ${opened} breaker opening(s), lowest success ${fmt(worst * 100)} %; broken instance: ${sick ? `${sick.breaks} opening(s), success ${fmt(sick.successRate * 100)} %` : 'n/a'}`,
       opened > 0 ? `${opened} opening(s)` : `${fmt((HEALTHY_SUCCESS - worst) * 100)} points short`,
     ),
@@ -93,7 +97,7 @@ function redisTargets(fleet: FleetResult): TargetCheck[] {
   return [
     check(
       T_FAILED,
-      r.failed === 0,
+      r.calls > 0 && r.failed === 0,
       `${r.failed} of ${r.calls} calls failed; ${r.sawDown} of ${fleet.instances} instances saw store-down`,
       `${r.failed} call(s)`,
     ),
