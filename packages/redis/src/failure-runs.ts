@@ -1,5 +1,5 @@
 import { type FleetCounter, fleetRunOpens } from '@breakwater/core';
-import { addBounded } from './bounded.ts';
+import { addBounded, touch } from './bounded.ts';
 
 /** What the store publishes on `<prefix>runs`: the run of consecutive failures of `from` on `key`. */
 interface RunMessage {
@@ -41,6 +41,9 @@ export class FailureRunBook {
       add: (name) => counter.add(name),
       others: () => counter.others(),
       run: (run) => {
+        // The breaker asked for this once, when built: its failures keep the key in use (and bring it
+        // back if it was evicted meanwhile), so it goes on hearing the fleet's runs.
+        if (touch(this.byKey, key) === undefined) addBounded(this.byKey, key, heard);
         this.publish(JSON.stringify({ key, from: this.id, run } satisfies RunMessage));
       },
       opens: (own, threshold) => {

@@ -145,6 +145,9 @@ export class FleetCountBook {
     this.flushing = true;
     try {
       const used = [...this.counters].filter(([, counter]) => counter.used);
+      // A pipeline asks for its counter once, when built: counting on it is what keeps it in use, so a
+      // busy key is not the one evicted when new keys come (touched here, off the calls' path).
+      for (const [name, counter] of used) if (counter.pending.size > 0) touch(this.counters, name);
       for (let start = 0; start < used.length; start += COUNTS_PER_CALL) {
         if (!(await this.flushChunk(used.slice(start, start + COUNTS_PER_CALL)))) return;
       }
