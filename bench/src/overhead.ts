@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type WrapFetchOptions, wrapFetch } from '@breakwater/core';
+import type { WrapFetchOptions } from '@breakwater/core';
 import { openTelemetry } from '@breakwater/core/telemetry';
 import { type Attributes, SpanKind } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
@@ -18,6 +18,7 @@ import {
   SimpleSpanProcessor,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
+import { breakwaterOff, NO_BREAKERS } from './breakwater-off.ts';
 import type { ClientContext, ClientSpec } from './client.ts';
 import { REDIS_LANE } from './fleet/overhead-lane.ts';
 import { ORACLE } from './oracle.ts';
@@ -169,20 +170,6 @@ function telemetryClient(
     },
   };
 }
-
-/** breakwater as the telemetry clients configure it, with `telemetry` when given. */
-function breakwaterOff(context: ClientContext, telemetry?: WrapFetchOptions['telemetry']) {
-  return wrapFetch(context.fetch, {
-    endpoints: context.routes.map((r) => ({
-      name: r.name,
-      match: r.match,
-      policy: { timeout: { attemptMs: context.attemptTimeoutMs } },
-    })),
-    ...(telemetry ? { telemetry } : {}),
-  });
-}
-
-const NO_BREAKERS = { breakers: () => [], transitions: () => [], events: () => ({}), close() {} };
 
 /**
  * `inner(context)` (raw fetch, or breakwater with telemetry off) with what breakwater's telemetry asks

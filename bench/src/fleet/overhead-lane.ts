@@ -3,9 +3,9 @@
  * lane (one endpoint rule per route, no onEvent), with `redisStore` on the bench's redis-server, so the
  * two are paired per batch: the healthy path's cost of sharing state through Redis.
  */
-import { wrapFetch } from '@breakwater/core';
 import { redisStore } from '@breakwater/redis';
 import { createClient } from 'redis';
+import { breakwaterOff, NO_BREAKERS } from '../breakwater-off.ts';
 import type { ClientSpec } from '../client.ts';
 
 /** The lane's name in the overhead tables. */
@@ -21,19 +21,10 @@ export function redisLane(url: string, prefix: string): ClientSpec {
       client.on('error', () => {});
       await client.connect();
       const store = redisStore({ client, prefix });
-      const f = wrapFetch(context.fetch, {
-        endpoints: context.routes.map((r) => ({
-          name: r.name,
-          match: r.match,
-          policy: { timeout: { attemptMs: context.attemptTimeoutMs } },
-        })),
-        store,
-      });
+      const f = breakwaterOff(context, undefined, { store });
       return {
         call: (url, signal) => f(url, { signal }),
-        breakers: () => [],
-        transitions: () => [],
-        events: () => ({}),
+        ...NO_BREAKERS,
         close() {
           store.close();
           client.destroy();
