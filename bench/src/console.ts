@@ -5,7 +5,7 @@
  */
 import { fleetConsoleLines } from './fleet/report.ts';
 import type { FleetResult } from './fleet/run-fleet.ts';
-import { mark } from './report.ts';
+import { mark, ms } from './report.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 import type { TargetCheck } from './targets.ts';
 
@@ -14,10 +14,6 @@ export const CONSOLE_WIDTH = 100;
 
 const HEADER = ['client', 'success', 'amplif.', 'p50 ms', 'p99 ms', 'fail-fast', 'recovered'];
 
-const ms = (n: number | null | undefined): string => {
-  if (n === null || n === undefined || !Number.isFinite(n)) return '–';
-  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
-};
 const after = (n: number | null): string => (n === null ? '–' : `${ms(n)} ms`);
 
 /** `text` broken at spaces into lines of at most `width`, lines after the first indented. */

@@ -29,7 +29,8 @@ const HEADER = [
   'breaker',
 ];
 
-const ms = (n: number | null | undefined): string => {
+/** Milliseconds with as many decimals as they need (– for none). */
+export const ms = (n: number | null | undefined): string => {
   if (n === null || n === undefined || !Number.isFinite(n)) return '–';
   return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
 };

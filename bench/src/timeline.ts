@@ -3,6 +3,7 @@
  * is all a chart or a metric needs and keeps the JSON small. Outcome counts are binned by start time.
  */
 import type { BreakerSample, BreakerState, Transition } from './client.ts';
+import { percentile } from './metrics.ts';
 
 /** A stretch of time during which one breaker stayed in one state. Times in ms from the start. */
 export interface StateRun {
@@ -126,10 +127,6 @@ export function latencyBins(
   for (const c of calls) {
     if (c.start >= 0 && c.start < durationMs) buckets[Math.floor(c.start / bucketMs)]?.push(c.end - c.start);
   }
-  const rank = (values: number[], p: number): number | null => {
-    if (values.length === 0) return null;
-    return values[Math.max(1, Math.ceil((p / 100) * values.length)) - 1] as number;
-  };
-  const sorted = buckets.map((b) => b.sort((x, y) => x - y));
-  return { p50: sorted.map((b) => rank(b, 50)), p99: sorted.map((b) => rank(b, 99)) };
+  const at = (p: number) => buckets.map((b) => (b.length === 0 ? null : percentile(b, p)));
+  return { p50: at(50), p99: at(99) };
 }
