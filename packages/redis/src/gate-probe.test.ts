@@ -60,9 +60,12 @@ describe('FleetProbe', () => {
     fleet.arm(now);
     fleet.heldUntil(now);
     fleet.arm(now + 2_000);
-    answer(true);
+    // A refusal for the old cool-down, applied, would disarm the new one: no lease asked when it ends.
+    answer(300);
     await vi.advanceTimersByTimeAsync(1);
     expect(seen.kicks).toBe(0);
     expect(fleet.pending).toBe(true);
+    fleet.heldUntil(now + 2_000);
+    expect(seen.asks).toBe(2);
   });
 });

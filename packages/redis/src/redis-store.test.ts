@@ -318,6 +318,3 @@ describe('redisStore, fleet counts and the probe', () => {
     expect((await b.fetch(`${server.origin}/ok`)).status).toBe(200);
   });
 });
-
-// Typed use with a real client: the package's structural client type accepts node-redis's.
-export type Accepts = RedisStore;
