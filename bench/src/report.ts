@@ -276,10 +276,12 @@ function overheadMethod(overhead: OverheadResult): string {
   return (
     `Median over ${m.batches} batches, each a child process of its own timing ${m.memoryCalls} in-memory ` +
     `and ${m.loopbackCalls} loopback calls per client in ${m.memoryRounds} and ${m.loopbackRounds} rounds ` +
-    'of alternating order, each client counting its fastest round. ' +
-    `[brackets]: the ${(m.coverage * 100).toFixed(1)} % interval of the median from order statistics ` +
-    `(sorted samples ${m.ranks[0]} and ${m.ranks[1]} of ${m.batches}); ratios are paired per batch. ` +
-    'A target whose interval straddles its threshold is "no difference", neither met nor missed.'
+    `of alternating order, after ${m.warmup} untimed in-memory calls per client (a warm JIT, as in a ` +
+    'long-running service), each client counting its fastest round. ' +
+    `[brackets]: where the median of a repeated run falls with ${(m.coverage * 100).toFixed(1)} % ` +
+    `probability, from order statistics (sorted samples ${m.ranks[0]} and ${m.ranks[1]} of ${m.batches}); ` +
+    'ratios are paired per batch. A target whose interval straddles its threshold is "no difference", ' +
+    'neither met nor missed: a verdict is one a repeated run would keep.'
   );
 }
 

@@ -365,6 +365,7 @@ describe('overhead targets', () => {
         concurrency: 1,
         memoryRounds: 1,
         loopbackRounds: 1,
+        warmup: 1,
         coverage: 0.96,
         ranks: [2, 8],
       },
