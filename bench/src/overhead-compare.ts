@@ -33,6 +33,7 @@ export function compareOverhead(first: OverheadResult, second: OverheadResult): 
       add(`${mode} ${row.client}`, row.value, other?.value);
       add(`${mode} ${row.client} vs fetch`, row.vsFetch, other?.vsFetch);
       add(`${mode} ${row.client} vs breakwater`, row.vsBreakwater, other?.vsBreakwater);
+      add(`${mode} ${row.client} µs above fetch`, row.aboveFetch, other?.aboveFetch);
     }
   }
   for (const row of first.telemetry) {

@@ -23,7 +23,15 @@ import type { ClientContext, ClientSpec } from './client.ts';
 import { REDIS_LANE } from './fleet/overhead-lane.ts';
 import { ORACLE } from './oracle.ts';
 import type { WorkerJob, WorkerSample } from './overhead-worker.ts';
-import { CONFIDENCE, type Estimate, medianInterval, pairedRatio, repeatCoverage, trimFor } from './stats.ts';
+import {
+  CONFIDENCE,
+  type Estimate,
+  medianInterval,
+  pairedDifference,
+  pairedRatio,
+  repeatCoverage,
+  trimFor,
+} from './stats.ts';
 
 /** One client's figures over the batches. */
 export interface OverheadRow {
@@ -37,6 +45,8 @@ export interface OverheadRow {
   readonly vsFetch: Estimate;
   /** The same ratio against breakwater (defaults); null when breakwater was not measured. */
   readonly vsBreakwater: Estimate | null;
+  /** In-memory only: µs per call above raw fetch's, paired per batch (issue 17's "at most 3 µs above"). */
+  readonly aboveFetch?: Estimate;
 }
 
 /** A telemetry setting's per-call cost over breakwater with telemetry off, paired per batch. */
@@ -281,14 +291,17 @@ function rows(
   clients: readonly string[],
   samples: readonly Readonly<Record<string, number>>[],
   toValue: (ms: number) => number,
+  withDifference = false,
 ): OverheadRow[] {
   const series = (name: string): number[] => samples.map((s) => toValue(s[name] as number));
   const hasBreakwater = clients.includes(BREAKWATER);
+  const fetch = series(clients[0] as string);
   return clients.map((client) => ({
     client,
     value: medianInterval(series(client)),
-    vsFetch: pairedRatio(series(client), series(clients[0] as string)),
+    vsFetch: pairedRatio(series(client), fetch),
     vsBreakwater: hasBreakwater ? pairedRatio(series(client), series(BREAKWATER)) : null,
+    ...(withDifference ? { aboveFetch: pairedDifference(series(client), fetch) } : {}),
   }));
 }
 
@@ -372,7 +385,7 @@ export async function runOverhead(
         coverage: repeatCoverage(batches, k),
         ranks: [k + 1, batches - k],
       },
-      memory: rows(names, memory, (ms) => ms * 1000),
+      memory: rows(names, memory, (ms) => ms * 1000, true),
       loopback: rows(
         names,
         samples.map((s) => s.loopback),

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from './prng.ts';
-import { median, medianInterval, pairedRatio, repeatCoverage, trimFor, verdict } from './stats.ts';
+import {
+  median,
+  medianInterval,
+  pairedDifference,
+  pairedRatio,
+  repeatCoverage,
+  trimFor,
+  verdict,
+} from './stats.ts';
 
 describe('median and its order-statistics interval', () => {
   it('takes the middle sample, or the mean of the two middle ones', () => {
@@ -47,6 +55,17 @@ describe('median and its order-statistics interval', () => {
     const fetch = [1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1];
     const client = fetch.map((x) => 2 * x);
     expect(pairedRatio(client, fetch)).toEqual({ median: 2, low: 2, high: 2 });
+  });
+
+  it('pairs differences per sample, so a batch that is slow for both by as much cancels out', () => {
+    const fetch = [1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1];
+    expect(
+      pairedDifference(
+        fetch.map((x) => x + 3),
+        fetch,
+      ),
+    ).toEqual({ median: 3, low: 3, high: 3 });
+    expect(() => pairedDifference([1, 2, 3], [1])).toThrow('3 samples paired with 1');
   });
 
   it('refuses what it cannot summarise, saying what', () => {

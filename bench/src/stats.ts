@@ -89,6 +89,19 @@ export function pairedRatio(a: readonly number[], b: readonly number[], confiden
   );
 }
 
+/** Per-sample differences a[i] - b[i] of paired samples (measured in the same process), as an estimate. */
+export function pairedDifference(
+  a: readonly number[],
+  b: readonly number[],
+  confidence = CONFIDENCE,
+): Estimate {
+  if (a.length !== b.length) throw new Error(`stats: ${a.length} samples paired with ${b.length}`);
+  return medianInterval(
+    a.map((x, i) => x - (b[i] as number)),
+    confidence,
+  );
+}
+
 /** What a figure says about a threshold: a verdict only when its whole interval is on one side. */
 export type Verdict = 'met' | 'missed' | 'no difference';
 
