@@ -83,7 +83,7 @@ export class EndpointAttributes {
   private readonly calls = new Map<number, Map<number | string, Attributes>>();
 
   constructor(key: string, method: string, url: URL) {
-    this.request = Object.freeze({
+    this.request = sortedFrozen({
       ...methodAttributes(method),
       ...serverAttributes(url),
       'breakwater.endpoint': ruleOf(key),
@@ -92,7 +92,7 @@ export class EndpointAttributes {
 
   /** `http.client.request.duration`'s attributes for an attempt that ended so. */
   attempt(status: number | undefined, errorType: string | undefined): Attributes {
-    return outcomeOf(this.attempts, () => this.request, status, errorType);
+    return outcomeOf(this.attempts, this.request, undefined, status, errorType);
   }
 
   /** `breakwater.call.duration`'s attributes for a call of `attempts` attempts that ended so. */
@@ -103,15 +103,15 @@ export class EndpointAttributes {
       byOutcome = new Map();
       this.calls.set(attempts, byOutcome);
     }
-    // The base is built only for an outcome not seen yet: a cached lookup allocates nothing.
-    const base = () => ({ ...this.request, 'breakwater.attempts': attempts });
-    return outcomeOf(byOutcome, base, status, errorType);
+    return outcomeOf(byOutcome, this.request, attempts, status, errorType);
   }
 }
 
+/** The cached attributes of an outcome (with `breakwater.attempts` for a call's); a hit allocates nothing. */
 function outcomeOf(
   cache: Map<number | string, Attributes>,
-  base: () => Attributes,
+  request: Attributes,
+  attempts: number | undefined,
   status: number | undefined,
   errorType: string | undefined,
 ): Attributes {
@@ -119,10 +119,22 @@ function outcomeOf(
   let attributes = cache.get(id);
   if (!attributes) {
     if (cache.size >= MAX_OUTCOMES) cache.clear();
-    attributes = Object.freeze({ ...base(), ...outcomeAttributes(status, errorType) });
+    const counted = attempts === undefined ? {} : { 'breakwater.attempts': attempts };
+    attributes = sortedFrozen({ ...request, ...counted, ...outcomeAttributes(status, errorType) });
     cache.set(id, attributes);
   }
   return attributes;
+}
+
+/**
+ * `attributes` frozen with its keys in sorted order: the metrics SDK sorts an attribute set's keys to
+ * hash it on every record, and a sort over keys already in order is one pass of comparisons.
+ */
+function sortedFrozen(attributes: Attributes): Attributes {
+  const keys = Object.keys(attributes).sort();
+  const sorted: Attributes = {};
+  for (const key of keys) sorted[key] = attributes[key];
+  return Object.freeze(sorted);
 }
 
 /** Most endpoint keys whose attributes are kept (the default `maxEndpoints`); past it the cache starts over. */
