@@ -83,7 +83,7 @@ export class EndpointAttributes {
   private readonly calls = new Map<number, Map<number | string, Attributes>>();
 
   constructor(key: string, method: string, url: URL) {
-    this.request = sortedFrozen({
+    this.request = Object.freeze({
       ...methodAttributes(method),
       ...serverAttributes(url),
       'breakwater.endpoint': ruleOf(key),
@@ -120,21 +120,10 @@ function outcomeOf(
   if (!attributes) {
     if (cache.size >= MAX_OUTCOMES) cache.clear();
     const counted = attempts === undefined ? {} : { 'breakwater.attempts': attempts };
-    attributes = sortedFrozen({ ...request, ...counted, ...outcomeAttributes(status, errorType) });
+    attributes = Object.freeze({ ...request, ...counted, ...outcomeAttributes(status, errorType) });
     cache.set(id, attributes);
   }
   return attributes;
-}
-
-/**
- * `attributes` frozen with its keys in sorted order: the metrics SDK sorts an attribute set's keys to
- * hash it on every record, and a sort over keys already in order is one pass of comparisons.
- */
-function sortedFrozen(attributes: Attributes): Attributes {
-  const keys = Object.keys(attributes).sort();
-  const sorted: Attributes = {};
-  for (const key of keys) sorted[key] = attributes[key];
-  return Object.freeze(sorted);
 }
 
 /** Most endpoint keys whose attributes are kept (the default `maxEndpoints`); past it the cache starts over. */
