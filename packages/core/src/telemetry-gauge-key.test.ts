@@ -3,7 +3,7 @@ import { MeterProvider, type MetricData, MetricReader } from '@opentelemetry/sdk
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
 import { openTelemetry } from './telemetry.ts';
-import { wrapFetch } from './wrap-fetch.ts';
+import { type WrapFetchOptions, wrapFetch } from './wrap-fetch.ts';
 
 /** A reader the test collects from when it wants: what a Prometheus scrape does. */
 class TestReader extends MetricReader {
@@ -16,6 +16,14 @@ beforeAll(async () => {
   server = await startRoutedServer();
 });
 afterAll(() => server.close());
+
+/** A wrapped fetch with `endpoints` and a fresh meter provider, and the reader to collect from. */
+function instrumented(endpoints: NonNullable<WrapFetchOptions['endpoints']>) {
+  const reader = new TestReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  const fetch = wrapFetch(globalThis.fetch, { endpoints, telemetry: openTelemetry({ meterProvider }) });
+  return { fetch, reader, meterProvider };
+}
 
 const GAUGES = ['breakwater.breaker.state', 'breakwater.gate.waiting', 'breakwater.retry_budget.remaining'];
 
@@ -33,12 +41,9 @@ async function gaugeKeys(reader: TestReader): Promise<{ keys: string[]; exported
 
 it("the gauges' breakwater.endpoint.key carries no keyHeader value: a keyed hash per value, stable, one series per partition", async () => {
   const url = server.route('/v1/orders', (_req, res) => res.end('{}'));
-  const reader = new TestReader();
-  const meterProvider = new MeterProvider({ readers: [reader] });
-  const fetch = wrapFetch(globalThis.fetch, {
-    endpoints: [{ name: 'orders', match: 'GET */v1/orders', keyHeader: 'X-Tenant' }],
-    telemetry: openTelemetry({ meterProvider }),
-  });
+  const { fetch, reader, meterProvider } = instrumented([
+    { name: 'orders', match: 'GET */v1/orders', keyHeader: 'X-Tenant' },
+  ]);
   // A tenant id and an e-mail enter the endpoint key verbatim (short plain values), a long value as an
   // unkeyed FNV digest, whose few guessable inputs a reader could try offline.
   const values = ['acme-corp', 'jane.doe@example.com', `${'x'.repeat(70)} long tenant`];
@@ -67,12 +72,7 @@ it("the gauges' breakwater.endpoint.key carries no keyHeader value: a keyed hash
 
 it('a key without a header partition is exported as it is', async () => {
   const url = server.route('/v1/plain', (_req, res) => res.end('{}'));
-  const reader = new TestReader();
-  const meterProvider = new MeterProvider({ readers: [reader] });
-  const fetch = wrapFetch(globalThis.fetch, {
-    endpoints: [{ name: 'plain', match: 'GET */v1/plain' }],
-    telemetry: openTelemetry({ meterProvider }),
-  });
+  const { fetch, reader, meterProvider } = instrumented([{ name: 'plain', match: 'GET */v1/plain' }]);
   await (await fetch(url)).text();
   expect((await gaugeKeys(reader)).keys).toEqual([`plain ${server.origin}`]);
   await meterProvider.shutdown();
@@ -80,12 +80,9 @@ it('a key without a header partition is exported as it is', async () => {
 
 it("a credential keyHeader's key, already a keyed hash, is exported as fetch.breakers() shows it", async () => {
   const url = server.route('/v1/billing', (_req, res) => res.end('{}'));
-  const reader = new TestReader();
-  const meterProvider = new MeterProvider({ readers: [reader] });
-  const fetch = wrapFetch(globalThis.fetch, {
-    endpoints: [{ name: 'billing', match: 'GET */v1/billing', keyHeader: 'Ocp-Apim-Subscription-Key' }],
-    telemetry: openTelemetry({ meterProvider }),
-  });
+  const { fetch, reader, meterProvider } = instrumented([
+    { name: 'billing', match: 'GET */v1/billing', keyHeader: 'Ocp-Apim-Subscription-Key' },
+  ]);
   await (await fetch(url, { headers: { 'ocp-apim-subscription-key': 'sub-key-1' } })).text();
   const [key] = fetch.breakers().map((b) => b.key);
   expect(key).toMatch(/ ocp-apim-subscription-key=hmac:[0-9a-f]{16}$/);
