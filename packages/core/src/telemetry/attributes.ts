@@ -1,6 +1,7 @@
 /**
  * Attribute names and values shared by spans and metrics: the HTTP semantic conventions' (stable) and
- * breakwater's own, under `breakwater.`. Nothing here reads a header or a query value.
+ * breakwater's own, under `breakwater.`. Nothing here reads a header or a query value; the header value
+ * an endpoint key may carry leaves only as a keyed hash ({@link exportedKey}).
  */
 import { secretValueHash } from '@breakwater/policies';
 import type { Attributes } from '@opentelemetry/api';
@@ -190,7 +191,10 @@ export class ExportedKeys {
   }
 }
 
-/** The process's keyed hash; without `crypto.getRandomValues` no value is shown at all. */
+/**
+ * The process's keyed hash. Without `crypto.getRandomValues` (no runtime breakwater supports lacks it)
+ * no value is shown at all, and the partitions of a rule share one series.
+ */
 function keyedHash(): (value: string) => string {
   try {
     return secretValueHash();
