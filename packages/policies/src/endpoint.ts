@@ -239,35 +239,53 @@ interface RequestParts {
   readonly segments: readonly string[];
 }
 
-function requestParts(method: string, url: string | URL): RequestParts {
+function checkMethod(method: string): void {
   if (typeof method !== 'string' || !isToken(method)) {
     throw new TypeError(`breakwater: the method must be an HTTP method name, got ${describeValue(method)}`);
   }
-  let parsed: URL;
-  if (url instanceof URL) {
-    parsed = url;
-  } else if (typeof url === 'string' && URL.canParse(url)) {
-    parsed = new URL(url);
-  } else {
-    // The URL itself is not echoed: its query may hold a secret.
-    throw new TypeError(
-      'breakwater: endpoint resolution needs an absolute URL (scheme://host/path); got a relative or invalid URL. ' +
-        'Resolve it against a base URL first.',
-    );
-  }
+}
+
+function absoluteUrl(url: string | URL): URL {
+  if (url instanceof URL) return url;
+  if (typeof url === 'string' && URL.canParse(url)) return new URL(url);
+  // The URL itself is not echoed: its query may hold a secret.
+  throw new TypeError(
+    'breakwater: endpoint resolution needs an absolute URL (scheme://host/path); got a relative or invalid URL. ' +
+      'Resolve it against a base URL first.',
+  );
+}
+
+/** Not `url.origin`: it is 'null' for every host of a non-special scheme (foo://a, foo://b). */
+function originOf(url: URL): string {
+  return url.origin !== 'null' ? url.origin : `${url.protocol}//${url.host}`;
+}
+
+/** The path's segments as matching compares them (percent-encoding normalised). */
+function pathSegments(pathname: string): readonly string[] {
+  const segments = splitPath(pathname);
+  return pathname.includes('%') ? segments.map(normaliseSegment) : segments;
+}
+
+function requestParts(method: string, url: string | URL): RequestParts {
+  checkMethod(method);
+  const parsed = absoluteUrl(url);
   return {
     method: method.toUpperCase(),
-    origin: parsed.origin !== 'null' ? parsed.origin : `${parsed.protocol}//${parsed.host}`,
+    origin: originOf(parsed),
     hostname: parsed.hostname,
-    segments: splitPath(parsed.pathname).map(normaliseSegment),
+    segments: pathSegments(parsed.pathname),
   };
 }
 
-function matchesParts(pattern: CompiledPattern, request: RequestParts): boolean {
-  if (pattern.methods !== null && !pattern.methods.includes(request.method)) return false;
-  if (pattern.origin !== null && pattern.origin !== request.origin) return false;
+/** The method and origin part of a match: what a request's path does not change. */
+function matchesTarget(pattern: CompiledPattern, method: string, origin: string): boolean {
+  if (pattern.methods !== null && !pattern.methods.includes(method)) return false;
+  return pattern.origin === null || pattern.origin === origin;
+}
+
+/** The path part of a match. */
+function matchesPath(pattern: CompiledPattern, actual: readonly string[]): boolean {
   const { segments } = pattern;
-  const actual = request.segments;
   if (pattern.rest ? actual.length < segments.length : actual.length !== segments.length) return false;
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i] as PathSegment;
@@ -275,6 +293,10 @@ function matchesParts(pattern: CompiledPattern, request: RequestParts): boolean 
     if (segment.kind === 'literal' ? value !== segment.value : value === '') return false;
   }
   return true;
+}
+
+function matchesParts(pattern: CompiledPattern, request: RequestParts): boolean {
+  return matchesTarget(pattern, request.method, request.origin) && matchesPath(pattern, request.segments);
 }
 
 /**
@@ -314,8 +336,8 @@ function scopeByHost(policy: Policy): HostScopedPolicy {
   };
 }
 
-function policyFor(scoped: HostScopedPolicy, request: RequestParts): Policy {
-  return scoped.hosts === null || scoped.hosts.has(request.hostname) ? scoped.policy : scoped.elsewhere;
+function policyFor(scoped: HostScopedPolicy, hostname: string): Policy {
+  return scoped.hosts === null || scoped.hosts.has(hostname) ? scoped.policy : scoped.elsewhere;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -357,26 +379,12 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
 
   const scopedDefault = scopeByHost(defaultPolicy);
   const listed = Object.freeze(rules.map(({ name, match }) => Object.freeze({ name, match })));
-  // The rules and their policies never change for the life of the resolver, so neither does the
-  // match of a method, origin and path: a URL (what wrapFetch passes) is matched once, until
-  // MAX_CACHED_MATCHES are kept, when the cache starts again empty.
-  const cache = new Map<string, CachedMatch>();
+  const targets = new TargetCache(rules, scopedDefault);
   return {
     rules: listed,
     resolve(method, url, headers) {
-      // Not `url.origin`: it is 'null' for every host of a non-special scheme (foo://a, foo://b).
-      const id = url instanceof URL ? `${method} ${url.protocol}//${url.host}${url.pathname}` : '';
-      let found = cache.get(id);
-      if (!found) {
-        const request = requestParts(method, url);
-        const rule = rules.find((r) => matchesParts(r.pattern, request));
-        const name = rule?.name ?? DEFAULT_NAME;
-        const policy = policyFor(rule?.policy ?? scopedDefault, request);
-        found = [Object.freeze({ key: `${name} ${request.origin}`, name, policy }), rule?.keyHeader];
-        if (cache.size >= MAX_CACHED_MATCHES) cache.clear();
-        if (id) cache.set(id, found);
-      }
-      const [resolved, keyHeader] = found;
+      const parsed = absoluteUrl(url);
+      const [resolved, keyHeader] = targets.of(method, parsed).match(parsed.pathname);
       return keyHeader ? { ...resolved, key: `${resolved.key}${partitionOf(keyHeader, headers)}` } : resolved;
     },
   };
@@ -388,8 +396,99 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
  */
 type CachedMatch = readonly [ResolvedEndpoint, KeyHeader | undefined];
 
-/** Matches kept per resolver. */
-const MAX_CACHED_MATCHES = 512;
+/** Method and origin pairs kept per resolver. */
+const MAX_CACHED_TARGETS = 512;
+
+/**
+ * The rules and their policies never change for the life of a resolver, so neither does what a method
+ * and an origin resolve to for each rule: that part is worked out once per method and origin (until
+ * {@link MAX_CACHED_TARGETS} are kept, when the cache starts again empty), and only the path is matched
+ * per request. Keyed by method and origin rather than by path, so that per-id paths
+ * (`/v1/customers/123`) share one entry instead of filling the cache with one each.
+ */
+class TargetCache {
+  readonly #rules: readonly CompiledRule[];
+  readonly #fallback: HostScopedPolicy;
+  readonly #targets = new Map<string, TargetMatch>();
+  /** The target used last: most traffic repeats it, and comparing three strings beats building a key. */
+  #last: TargetMatch | undefined;
+
+  constructor(rules: readonly CompiledRule[], fallback: HostScopedPolicy) {
+    this.#rules = rules;
+    this.#fallback = fallback;
+  }
+
+  of(method: string, url: URL): TargetMatch {
+    const { protocol, host } = url;
+    const last = this.#last;
+    if (last?.method === method && last.host === host && last.protocol === protocol) return last;
+    checkMethod(method);
+    const id = `${method} ${protocol}//${host}`;
+    let target = this.#targets.get(id);
+    if (!target) {
+      target = this.#build(method, url);
+      if (this.#targets.size >= MAX_CACHED_TARGETS) this.#targets.clear();
+      this.#targets.set(id, target);
+    }
+    this.#last = target;
+    return target;
+  }
+
+  #build(method: string, url: URL): TargetMatch {
+    const upper = method.toUpperCase();
+    const origin = originOf(url);
+    const endpoint = (
+      name: string,
+      scoped: HostScopedPolicy,
+      keyHeader: KeyHeader | undefined,
+    ): CachedMatch => [
+      Object.freeze({ key: `${name} ${origin}`, name, policy: policyFor(scoped, url.hostname) }),
+      keyHeader,
+    ];
+    const candidates = this.#rules
+      .filter((rule) => matchesTarget(rule.pattern, upper, origin))
+      .map((rule) => ({ pattern: rule.pattern, found: endpoint(rule.name, rule.policy, rule.keyHeader) }));
+    return new TargetMatch(method, url, candidates, endpoint(DEFAULT_NAME, this.#fallback, undefined));
+  }
+}
+
+/** The rules left to try for one method and origin, in order, each with the endpoint it resolves to. */
+class TargetMatch {
+  readonly method: string;
+  readonly protocol: string;
+  readonly host: string;
+  readonly #candidates: readonly { readonly pattern: CompiledPattern; readonly found: CachedMatch }[];
+  readonly #fallback: CachedMatch;
+  /** The first candidate takes every path (its pattern is `*` from the root), or there is none. */
+  readonly #pathFree: boolean;
+  #lastPath: string | undefined;
+  #lastFound: CachedMatch;
+
+  constructor(
+    method: string,
+    url: URL,
+    candidates: readonly { readonly pattern: CompiledPattern; readonly found: CachedMatch }[],
+    fallback: CachedMatch,
+  ) {
+    this.method = method;
+    this.protocol = url.protocol;
+    this.host = url.host;
+    this.#candidates = candidates;
+    this.#fallback = fallback;
+    const first = candidates[0];
+    this.#pathFree = first === undefined || (first.pattern.rest && first.pattern.segments.length === 0);
+    this.#lastFound = first?.found ?? fallback;
+  }
+
+  match(pathname: string): CachedMatch {
+    if (this.#pathFree || pathname === this.#lastPath) return this.#lastFound;
+    const segments = pathSegments(pathname);
+    const hit = this.#candidates.find((candidate) => matchesPath(candidate.pattern, segments));
+    this.#lastPath = pathname;
+    this.#lastFound = hit?.found ?? this.#fallback;
+    return this.#lastFound;
+  }
+}
 
 /**
  * Checks rule `index` of `endpoints` and compiles it: its pattern parsed, its policy merged over the
