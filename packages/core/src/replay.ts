@@ -53,8 +53,18 @@ export type NotReplayableReason = 'body-too-large-to-buffer' | 'body-stream-erro
 export interface PreparedRequest {
   /** The HTTP method; upper case for DELETE GET HEAD OPTIONS POST PUT, as given otherwise (as fetch does). */
   readonly method: string;
-  /** The absolute request URL (resolved against the base; the wrapped fetch gets the URL as given). */
+  /**
+   * The absolute request URL (resolved against the base; the wrapped fetch gets the URL as given). Each
+   * request has a URL object of its own, made when first read.
+   */
   readonly url: URL;
+  /** `url.href`, without making the URL object. Default: `url.href`. */
+  readonly href?: string;
+  /**
+   * The URL object when one was made already, else its href: for a reader that takes either (the
+   * endpoint resolver, URL redaction) and would otherwise make one. Default: `url`.
+   */
+  readonly target?: URL | string;
   /**
    * The request headers, for reading. Add a header generated once per call (an idempotency key, a
    * correlation id) with {@link PreparedRequest.setHeader}, before the first attempt.
@@ -125,16 +135,26 @@ export function intake(
     return 'stream-without-duplex';
   const request = isRequestLike(input) ? input : undefined;
   const text = request ? request.url : urlTextOf(input);
-  let url: URL | undefined;
-  try {
-    url = resolveUrl(text, baseUrl);
-  } catch {
-    return 'no-base-url';
+  let target: URL | string;
+  if (lastTarget !== undefined && text === lastTarget.text) {
+    target = lastTarget.href;
+  } else {
+    let url = absoluteUrl(text);
+    const absolute = url !== undefined;
+    try {
+      url ??= resolveUrl(text, baseUrl);
+    } catch {
+      return 'no-base-url';
+    }
+    if (!url) return 'no-base-url';
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'not-http';
+    checkCredentials(url);
+    // Only an absolute text: a relative one depends on the base too.
+    if (absolute) lastTarget = { text, href: url.href };
+    target = url;
   }
-  if (!url) return 'no-base-url';
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'not-http';
   const callerSignal = signal !== undefined ? signal : request?.signal;
-  return build(input, init, request, text, url, {
+  return build(input, init, request, text, target, {
     maxBufferBytes,
     signal: callerSignal instanceof AbortSignal ? callerSignal : undefined,
   });
@@ -178,22 +198,32 @@ export function prepare(
   const text = urlTextOf(input);
   const url = options.url ?? resolveUrl(text, options.baseUrl);
   if (!url) throw relativeUrlError(text);
+  checkCredentials(url);
   return build(input, init, request, text, url, {
     maxBufferBytes: options.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES,
     signal: options.signal,
   });
 }
 
-/** {@link prepare} once the URL is known: `maxBufferBytes` was checked once, by wrapFetch's options. */
+/**
+ * The last absolute URL text {@link intake} took in, and its href: most calls repeat the URL of the
+ * call before, and parsing it is the dearest step of taking a call in. Strings only, since a string
+ * cannot change; the URL object, which can, is made per request (when read).
+ */
+let lastTarget: { readonly text: string; readonly href: string } | undefined;
+
+/**
+ * {@link prepare} once the URL is known and checked (as a URL, or as the href of one checked before):
+ * `maxBufferBytes` was checked once, by wrapFetch's options.
+ */
 function build(
   input: RequestInfo | URL,
   init: RequestInit | undefined,
   request: Request | undefined,
   text: string,
-  url: URL,
+  url: URL | string,
   { maxBufferBytes, signal }: { readonly maxBufferBytes: number; readonly signal: AbortSignal | undefined },
 ): PreparedRequest | Promise<PreparedRequest> {
-  checkCredentials(url);
   const method = normaliseMethod(init?.method ?? request?.method ?? 'GET');
   const givenHeaders: unknown = init?.headers !== undefined ? init.headers : request?.headers;
   // Copied into a Headers only when something reads them (undici's Headers is slow to build); given
@@ -213,11 +243,10 @@ function build(
 
   if (signal?.aborted) return cancelled(initBody ?? requestBody, signal);
   const sentInput: RequestInfo | URL = request ?? (typeof input === 'string' ? input : text);
-  const prepared = (body: PreparedBody): Prepared =>
-    new Prepared({ method, url, headers, givenHeaders, input: sentInput, init, body, signal });
-  if (initBody !== null) return prepared(freezeInitBody(initBody, maxBufferBytes));
-  if (requestBody === null) return prepared(NO_BODY);
-  return readRequestBody(requestBody, maxBufferBytes, signal).then(prepared);
+  const parts: PreparedParts = { method, url, headers, givenHeaders, input: sentInput, init, signal };
+  if (initBody !== null) return new Prepared(parts, freezeInitBody(initBody, maxBufferBytes));
+  if (requestBody === null) return new Prepared(parts, NO_BODY);
+  return readRequestBody(requestBody, maxBufferBytes, signal).then((body) => new Prepared(parts, body));
 }
 
 /** As fetch: an aborted call cancels its body and rejects with the signal's reason. */
@@ -239,19 +268,20 @@ const NO_BODY: PreparedBody = { kind: 'none' };
 
 interface PreparedParts {
   readonly method: string;
-  readonly url: URL;
+  /** The URL, or its href to make it from when read. */
+  readonly url: URL | string;
   /** The given headers already copied, or undefined to copy them when first read. */
   readonly headers: Headers | undefined;
   readonly givenHeaders: unknown;
   readonly input: RequestInfo | URL;
   readonly init: RequestInit | undefined;
-  readonly body: PreparedBody;
   readonly signal: AbortSignal | undefined;
 }
 
 class Prepared implements PreparedRequest {
   readonly method: string;
-  readonly url: URL;
+  readonly href: string;
+  #url: URL | undefined;
   readonly callerSignal: AbortSignal | undefined;
   #headers: Headers | undefined;
   readonly #input: RequestInfo | URL;
@@ -268,15 +298,29 @@ class Prepared implements PreparedRequest {
   readonly #body: PreparedBody;
   #attempts = 0;
 
-  constructor(parts: PreparedParts) {
+  constructor(parts: PreparedParts, body: PreparedBody) {
     this.method = parts.method;
-    this.url = parts.url;
+    if (typeof parts.url === 'string') {
+      this.href = parts.url;
+    } else {
+      this.#url = parts.url;
+      this.href = parts.url.href;
+    }
     this.callerSignal = parts.signal;
     this.#headers = parts.headers;
     this.#input = parts.input;
     this.#init = parts.init;
     this.#givenHeaders = parts.givenHeaders;
-    this.#body = parts.body;
+    this.#body = body;
+  }
+
+  get url(): URL {
+    this.#url ??= new URL(this.href);
+    return this.#url;
+  }
+
+  get target(): URL | string {
+    return this.#url ?? this.href;
   }
 
   /**
@@ -649,10 +693,8 @@ function urlTextOf(input: unknown): string {
 
 /** The absolute URL of `text`: as it is, or against the base fetch would use. Undefined when none. */
 function resolveUrl(text: string, baseUrl: string | URL | undefined): URL | undefined {
-  // One parse for an absolute URL (most calls): `canParse` then `new URL` would parse it twice.
-  try {
-    return new URL(text);
-  } catch {}
+  const absolute = absoluteUrl(text);
+  if (absolute) return absolute;
   // undici's setGlobalOrigin() (Node's fetch too) is fetch's base outside a browser; location inside.
   const globalOrigin: unknown = (globalThis as Record<symbol, unknown>)[UNDICI_GLOBAL_ORIGIN];
   const location: unknown = (globalThis as { location?: { href?: unknown } }).location?.href;
@@ -661,6 +703,15 @@ function resolveUrl(text: string, baseUrl: string | URL | undefined): URL | unde
     if (typeof href === 'string' && URL.canParse(text, href)) return new URL(text, href);
   }
   return undefined;
+}
+
+/** One parse for an absolute URL (most calls): `canParse` then `new URL` would parse it twice. */
+function absoluteUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function relativeUrlError(text: string): TypeError {

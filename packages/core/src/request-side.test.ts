@@ -2,7 +2,9 @@ import { DEFAULT_POLICY } from '@breakwater/policies';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { HttpError } from './http-error.ts';
+import { redactUrl } from './redact.ts';
 import { EndpointState } from './registry.ts';
+import { intake, type PreparedRequest } from './replay.ts';
 import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
@@ -93,6 +95,68 @@ describe('the request side of the healthy path (issue 17)', () => {
     const headers = { 'x-a': ' padded ', 'x-n': 7 } as unknown as HeadersInit;
     expect((await wrapped(URL_A, { headers })).status).toBe(200);
     expect(fetch.inits[0]?.headers).toBe(headers);
+  });
+});
+
+describe('one URL parse for a repeated URL (issue 17)', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  /** The global URL, counting what is built through it. */
+  function countUrls(): { built: number } {
+    const count = { built: 0 };
+    const Real = globalThis.URL;
+    vi.stubGlobal(
+      'URL',
+      class extends Real {
+        constructor(url: string | URL, base?: string | URL) {
+          super(url, base);
+          count.built += 1;
+        }
+      },
+    );
+    return count;
+  }
+
+  it('calls to the URL of the call before parse it no more, events listened to and per-id rules alike', async () => {
+    const fetch = keeping();
+    const urls: string[] = [];
+    const wrapped = wrapFetch(fetch, {
+      endpoints: [{ name: 'customers', match: 'GET */v1/customers/:id' }],
+      onEvent: (event) => {
+        if (event.type === 'attempt') urls.push(event.url);
+      },
+    });
+    await wrapped(`${URL_A}?token=s3cret`);
+    const count = countUrls();
+    for (let i = 0; i < 3; i++) expect((await wrapped(`${URL_A}?token=s3cret`)).status).toBe(200);
+    expect(count.built).toBe(0);
+    expect(urls).toEqual(Array(4).fill(`${URL_A}?token=REDACTED`));
+    // Another id: parsed once, for the call, and that URL read by the resolver and the event.
+    await wrapped('https://api.test/v1/customers/43');
+    expect(count.built).toBe(1);
+  });
+
+  it('each request still has a URL object of its own: changing one changes no other', () => {
+    const [a, b] = [0, 1].map(() => intake(URL_A, undefined, 1024, undefined) as PreparedRequest);
+    expect(a?.url).not.toBe(b?.url);
+    if (a) a.url.pathname = '/elsewhere';
+    expect(b?.url.href).toBe(URL_A);
+    expect(b?.href).toBe(URL_A);
+  });
+
+  it('a URL that is refused is refused every time, also right after one that was not', async () => {
+    const fetch = keeping();
+    const wrapped = wrapFetch(fetch);
+    await wrapped(URL_A);
+    for (let i = 0; i < 2; i++) {
+      await expect(wrapped('https://user:pw@api.test/v1/customers/42')).rejects.toThrow(/credentials/);
+    }
+    expect(redactUrl('')).toBe('[invalid URL]');
+    expect(redactUrl('https://api.test/a?k=v')).toBe('https://api.test/a?k=REDACTED');
+    expect(redactUrl('https://api.test/a?k=v')).toBe('https://api.test/a?k=REDACTED');
+    expect(redactUrl('')).toBe('[invalid URL]');
   });
 });
 

@@ -167,7 +167,11 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     const request = taken instanceof Promise ? await taken : taken;
     const { callerSignal } = request;
     try {
-      const { key, policy } = resolver.resolve(request.method, request.url, new HeadersOnRead(request));
+      const { key, policy } = resolver.resolve(
+        request.method,
+        request.target ?? request.url,
+        new HeadersOnRead(request),
+      );
       if (policy.generateHeaders.length > 0) generateHeaders(request, policy.generateHeaders);
       const pipeline = registry.get(key, policy);
       const end = await (telemetry

@@ -247,7 +247,11 @@ function checkMethod(method: string): void {
 
 function absoluteUrl(url: string | URL): URL {
   if (url instanceof URL) return url;
-  if (typeof url === 'string' && URL.canParse(url)) return new URL(url);
+  if (typeof url === 'string') {
+    try {
+      return new URL(url);
+    } catch {}
+  }
   // The URL itself is not echoed: its query may hold a secret.
   throw new TypeError(
     'breakwater: endpoint resolution needs an absolute URL (scheme://host/path); got a relative or invalid URL. ' +
@@ -383,8 +387,7 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
   return {
     rules: listed,
     resolve(method, url, headers) {
-      const parsed = absoluteUrl(url);
-      const [resolved, keyHeader] = targets.of(method, parsed).match(parsed.pathname);
+      const [resolved, keyHeader] = targets.match(method, url);
       return keyHeader ? { ...resolved, key: `${resolved.key}${partitionOf(keyHeader, headers)}` } : resolved;
     },
   };
@@ -412,13 +415,29 @@ class TargetCache {
   readonly #targets = new Map<string, TargetMatch>();
   /** The target used last: most traffic repeats it, and comparing three strings beats building a key. */
   #last: TargetMatch | undefined;
+  /** The URL matched last, and its match: most traffic repeats that too (`href` is the cheapest read). */
+  #lastHref: string | undefined;
+  #lastMethod: string | undefined;
+  #lastFound: CachedMatch | undefined;
 
   constructor(rules: readonly CompiledRule[], fallback: HostScopedPolicy) {
     this.#rules = rules;
     this.#fallback = fallback;
   }
 
-  of(method: string, url: URL): TargetMatch {
+  /** A URL given as a string is parsed only when it is not the one matched last. */
+  match(method: string, url: string | URL): CachedMatch {
+    const href = typeof url === 'string' ? url : absoluteUrl(url).href;
+    if (href === this.#lastHref && method === this.#lastMethod) return this.#lastFound as CachedMatch;
+    const parsed = absoluteUrl(url);
+    const found = this.#of(method, parsed).match(parsed.pathname);
+    this.#lastHref = href;
+    this.#lastMethod = method;
+    this.#lastFound = found;
+    return found;
+  }
+
+  #of(method: string, url: URL): TargetMatch {
     const { protocol, host } = url;
     const last = this.#last;
     if (last?.method === method && last.host === host && last.protocol === protocol) return last;
@@ -461,8 +480,6 @@ class TargetMatch {
   readonly #fallback: CachedMatch;
   /** The first candidate takes every path (its pattern is `*` from the root), or there is none. */
   readonly #pathFree: boolean;
-  #lastPath: string | undefined;
-  #lastFound: CachedMatch;
 
   constructor(
     method: string,
@@ -477,16 +494,14 @@ class TargetMatch {
     this.#fallback = fallback;
     const first = candidates[0];
     this.#pathFree = first === undefined || (first.pattern.rest && first.pattern.segments.length === 0);
-    this.#lastFound = first?.found ?? fallback;
   }
 
   match(pathname: string): CachedMatch {
-    if (this.#pathFree || pathname === this.#lastPath) return this.#lastFound;
+    if (this.#pathFree) return this.#candidates[0]?.found ?? this.#fallback;
     const segments = pathSegments(pathname);
-    const hit = this.#candidates.find((candidate) => matchesPath(candidate.pattern, segments));
-    this.#lastPath = pathname;
-    this.#lastFound = hit?.found ?? this.#fallback;
-    return this.#lastFound;
+    return (
+      this.#candidates.find((candidate) => matchesPath(candidate.pattern, segments))?.found ?? this.#fallback
+    );
   }
 }
 
