@@ -230,15 +230,6 @@ function normaliseSegment(segment: string): string {
   });
 }
 
-/** What matching needs from a request, computed once per resolve whatever the number of rules. */
-interface RequestParts {
-  readonly method: string;
-  readonly origin: string;
-  /** Lower-case host name, no port (`api.example.com`, `[::1]`). */
-  readonly hostname: string;
-  readonly segments: readonly string[];
-}
-
 function checkMethod(method: string): void {
   if (typeof method !== 'string' || !isToken(method)) {
     throw new TypeError(`breakwater: the method must be an HTTP method name, got ${describeValue(method)}`);
@@ -270,17 +261,6 @@ function pathSegments(pathname: string): readonly string[] {
   return pathname.includes('%') ? segments.map(normaliseSegment) : segments;
 }
 
-function requestParts(method: string, url: string | URL): RequestParts {
-  checkMethod(method);
-  const parsed = absoluteUrl(url);
-  return {
-    method: method.toUpperCase(),
-    origin: originOf(parsed),
-    hostname: parsed.hostname,
-    segments: pathSegments(parsed.pathname),
-  };
-}
-
 /** The method and origin part of a match: what a request's path does not change. */
 function matchesTarget(pattern: CompiledPattern, method: string, origin: string): boolean {
   if (pattern.methods !== null && !pattern.methods.includes(method)) return false;
@@ -299,16 +279,17 @@ function matchesPath(pattern: CompiledPattern, actual: readonly string[]): boole
   return true;
 }
 
-function matchesParts(pattern: CompiledPattern, request: RequestParts): boolean {
-  return matchesTarget(pattern, request.method, request.origin) && matchesPath(pattern, request.segments);
-}
-
 /**
  * Tests one request against a compiled pattern (the query string is ignored).
  * @throws TypeError for a relative URL or an invalid method.
  */
 export function matchesPattern(pattern: CompiledPattern, method: string, url: string | URL): boolean {
-  return matchesParts(pattern, requestParts(method, url));
+  checkMethod(method);
+  const parsed = absoluteUrl(url);
+  return (
+    matchesTarget(pattern, method.toUpperCase(), originOf(parsed)) &&
+    matchesPath(pattern, pathSegments(parsed.pathname))
+  );
 }
 
 interface CompiledRule {
@@ -383,11 +364,11 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
 
   const scopedDefault = scopeByHost(defaultPolicy);
   const listed = Object.freeze(rules.map(({ name, match }) => Object.freeze({ name, match })));
-  const targets = new TargetCache(rules, scopedDefault);
+  const match = cachedMatcher(rules, scopedDefault);
   return {
     rules: listed,
     resolve(method, url, headers) {
-      const [resolved, keyHeader] = targets.match(method, url);
+      const [resolved, keyHeader] = match(method, url);
       return keyHeader ? { ...resolved, key: `${resolved.key}${partitionOf(keyHeader, headers)}` } : resolved;
     },
   };
@@ -402,107 +383,88 @@ type CachedMatch = readonly [ResolvedEndpoint, KeyHeader | undefined];
 /** Method and origin pairs kept per resolver. */
 const MAX_CACHED_TARGETS = 512;
 
+/** The rules left to try for one method and origin, in order, each with the endpoint it resolves to. */
+interface Target {
+  readonly method: string;
+  readonly protocol: string;
+  readonly host: string;
+  readonly candidates: readonly { readonly pattern: CompiledPattern; readonly found: CachedMatch }[];
+  readonly fallback: CachedMatch;
+}
+
 /**
  * The rules and their policies never change for the life of a resolver, so neither does what a method
  * and an origin resolve to for each rule: that part is worked out once per method and origin (until
  * {@link MAX_CACHED_TARGETS} are kept, when the cache starts again empty), and only the path is matched
  * per request. Keyed by method and origin rather than by path, so that per-id paths
- * (`/v1/customers/123`) share one entry instead of filling the cache with one each.
+ * (`/v1/customers/123`) share one entry instead of filling the cache with one each. The URL matched
+ * last is remembered whole (most traffic repeats it; a string URL is then not even parsed), and so is
+ * the target used last (comparing three strings beats building a key).
  */
-class TargetCache {
-  readonly #rules: readonly CompiledRule[];
-  readonly #fallback: HostScopedPolicy;
-  readonly #targets = new Map<string, TargetMatch>();
-  /** The target used last: most traffic repeats it, and comparing three strings beats building a key. */
-  #last: TargetMatch | undefined;
-  /** The URL matched last, and its match: most traffic repeats that too (`href` is the cheapest read). */
-  #lastHref: string | undefined;
-  #lastMethod: string | undefined;
-  #lastFound: CachedMatch | undefined;
-
-  constructor(rules: readonly CompiledRule[], fallback: HostScopedPolicy) {
-    this.#rules = rules;
-    this.#fallback = fallback;
-  }
-
-  /** A URL given as a string is parsed only when it is not the one matched last. */
-  match(method: string, url: string | URL): CachedMatch {
-    const href = typeof url === 'string' ? url : absoluteUrl(url).href;
-    if (href === this.#lastHref && method === this.#lastMethod) return this.#lastFound as CachedMatch;
-    const parsed = absoluteUrl(url);
-    const found = this.#of(method, parsed).match(parsed.pathname);
-    this.#lastHref = href;
-    this.#lastMethod = method;
-    this.#lastFound = found;
-    return found;
-  }
-
-  #of(method: string, url: URL): TargetMatch {
+function cachedMatcher(
+  rules: readonly CompiledRule[],
+  fallback: HostScopedPolicy,
+): (method: string, url: string | URL) => CachedMatch {
+  const targets = new Map<string, Target>();
+  let last: Target | undefined;
+  let lastHref: string | undefined;
+  let lastMethod: string | undefined;
+  let lastFound: CachedMatch | undefined;
+  const targetOf = (method: string, url: URL): Target => {
     const { protocol, host } = url;
-    const last = this.#last;
     if (last?.method === method && last.host === host && last.protocol === protocol) return last;
     checkMethod(method);
     const id = `${method} ${protocol}//${host}`;
-    let target = this.#targets.get(id);
+    let target = targets.get(id);
     if (!target) {
-      target = this.#build(method, url);
-      if (this.#targets.size >= MAX_CACHED_TARGETS) this.#targets.clear();
-      this.#targets.set(id, target);
+      target = compileTarget(rules, fallback, method, url);
+      if (targets.size >= MAX_CACHED_TARGETS) targets.clear();
+      targets.set(id, target);
     }
-    this.#last = target;
+    last = target;
     return target;
-  }
-
-  #build(method: string, url: URL): TargetMatch {
-    const upper = method.toUpperCase();
-    const origin = originOf(url);
-    const endpoint = (
-      name: string,
-      scoped: HostScopedPolicy,
-      keyHeader: KeyHeader | undefined,
-    ): CachedMatch => [
-      Object.freeze({ key: `${name} ${origin}`, name, policy: policyFor(scoped, url.hostname) }),
-      keyHeader,
-    ];
-    const candidates = this.#rules
-      .filter((rule) => matchesTarget(rule.pattern, upper, origin))
-      .map((rule) => ({ pattern: rule.pattern, found: endpoint(rule.name, rule.policy, rule.keyHeader) }));
-    return new TargetMatch(method, url, candidates, endpoint(DEFAULT_NAME, this.#fallback, undefined));
-  }
+  };
+  return (method, url) => {
+    const href = typeof url === 'string' ? url : absoluteUrl(url).href;
+    if (href !== lastHref || method !== lastMethod || !lastFound) {
+      const parsed = absoluteUrl(url);
+      lastFound = matchPath(targetOf(method, parsed), parsed.pathname);
+      lastHref = href;
+      lastMethod = method;
+    }
+    return lastFound;
+  };
 }
 
-/** The rules left to try for one method and origin, in order, each with the endpoint it resolves to. */
-class TargetMatch {
-  readonly method: string;
-  readonly protocol: string;
-  readonly host: string;
-  readonly #candidates: readonly { readonly pattern: CompiledPattern; readonly found: CachedMatch }[];
-  readonly #fallback: CachedMatch;
-  /** The first candidate takes every path (its pattern is `*` from the root), or there is none. */
-  readonly #pathFree: boolean;
+function compileTarget(
+  rules: readonly CompiledRule[],
+  fallback: HostScopedPolicy,
+  method: string,
+  url: URL,
+): Target {
+  const upper = method.toUpperCase();
+  const origin = originOf(url);
+  const endpoint = (name: string, scoped: HostScopedPolicy, keyHeader?: KeyHeader): CachedMatch => [
+    Object.freeze({ key: `${name} ${origin}`, name, policy: policyFor(scoped, url.hostname) }),
+    keyHeader,
+  ];
+  return {
+    method,
+    protocol: url.protocol,
+    host: url.host,
+    candidates: rules
+      .filter((rule) => matchesTarget(rule.pattern, upper, origin))
+      .map((rule) => ({ pattern: rule.pattern, found: endpoint(rule.name, rule.policy, rule.keyHeader) })),
+    fallback: endpoint(DEFAULT_NAME, fallback),
+  };
+}
 
-  constructor(
-    method: string,
-    url: URL,
-    candidates: readonly { readonly pattern: CompiledPattern; readonly found: CachedMatch }[],
-    fallback: CachedMatch,
-  ) {
-    this.method = method;
-    this.protocol = url.protocol;
-    this.host = url.host;
-    this.#candidates = candidates;
-    this.#fallback = fallback;
-    const first = candidates[0];
-    this.#pathFree = first === undefined || (first.pattern.rest && first.pattern.segments.length === 0);
-  }
-
-  match(pathname: string): CachedMatch {
-    if (this.#pathFree) return this.#candidates[0]?.found ?? this.#fallback;
-    const segments = pathSegments(pathname);
-    return (
-      this.#candidates.find((candidate) => matchesPath(candidate.pattern, segments))?.found ?? this.#fallback
-    );
-  }
+function matchPath({ candidates, fallback }: Target, pathname: string): CachedMatch {
+  const first = candidates[0];
+  // A first rule that takes every path (`*` from the root) needs no look at the path.
+  if (!first || (first.pattern.rest && first.pattern.segments.length === 0)) return first?.found ?? fallback;
+  const segments = pathSegments(pathname);
+  return candidates.find((candidate) => matchesPath(candidate.pattern, segments))?.found ?? fallback;
 }
 
 /**
