@@ -11,15 +11,15 @@ import { wrapFetch } from './wrap-fetch.ts';
 const URL_A = 'https://api.test/v1/customers/42';
 const HEADERS = { Accept: 'application/json', 'X-Trace': 'abc 1' };
 
-/** The global Headers, counting what is built through it (undici's Response does not use the global). */
-function countHeaders(): { built: number } {
+/** The global Headers or URL, counting what is built through it (undici's Response uses neither). */
+function countBuilt(name: 'Headers' | 'URL'): { built: number } {
   const count = { built: 0 };
-  const Real = globalThis.Headers;
+  const Real = globalThis[name] as new (...args: never[]) => object;
   vi.stubGlobal(
-    'Headers',
+    name,
     class extends Real {
-      constructor(init?: HeadersInit) {
-        super(init);
+      constructor(...args: never[]) {
+        super(...args);
         count.built += 1;
       }
     },
@@ -43,7 +43,7 @@ describe('the request side of the healthy path (issue 17)', () => {
   });
 
   it('a call whose rules read no header copies none: the caller headers go to fetch as given', async () => {
-    const count = countHeaders();
+    const count = countBuilt('Headers');
     const fetch = keeping();
     const wrapped = wrapFetch(fetch, { endpoints: [{ name: 'customers', match: 'GET */v1/customers/:id' }] });
     for (const headers of [HEADERS, Object.entries(HEADERS), new Headers(HEADERS)]) {
@@ -103,22 +103,6 @@ describe('one URL parse for a repeated URL (issue 17)', () => {
     vi.unstubAllGlobals();
   });
 
-  /** The global URL, counting what is built through it. */
-  function countUrls(): { built: number } {
-    const count = { built: 0 };
-    const Real = globalThis.URL;
-    vi.stubGlobal(
-      'URL',
-      class extends Real {
-        constructor(url: string | URL, base?: string | URL) {
-          super(url, base);
-          count.built += 1;
-        }
-      },
-    );
-    return count;
-  }
-
   it('calls to the URL of the call before parse it no more, events listened to and per-id rules alike', async () => {
     const fetch = keeping();
     const urls: string[] = [];
@@ -129,7 +113,7 @@ describe('one URL parse for a repeated URL (issue 17)', () => {
       },
     });
     await wrapped(`${URL_A}?token=s3cret`);
-    const count = countUrls();
+    const count = countBuilt('URL');
     for (let i = 0; i < 3; i++) expect((await wrapped(`${URL_A}?token=s3cret`)).status).toBe(200);
     expect(count.built).toBe(0);
     expect(urls).toEqual(Array(4).fill(`${URL_A}?token=REDACTED`));
