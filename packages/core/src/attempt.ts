@@ -151,7 +151,7 @@ function reportAttempt(
   report.send('attempt', {
     attempt,
     method: call.request.method,
-    url: redactUrl(call.request.url),
+    url: redactUrl(call.request.target ?? call.request.url),
     durationMs,
     reason,
     ...statusOf(result),
