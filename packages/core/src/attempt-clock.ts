@@ -21,9 +21,11 @@ interface Entry {
 /**
  * The attempt timeouts of one wrapped fetch. A timer per attempt costs an insertion and a removal in
  * the runtime's timer list on every call, for a timeout that almost never fires: instead one interval
- * ticks every {@link CLOCK_TICK_MS} while attempts are in flight and fires those that are due; with
- * none in flight, no timer runs. Like the timer per attempt it replaces, it holds the process open
- * while an attempt is pending, so a call cannot be dropped silently by the process ending.
+ * ticks every {@link CLOCK_TICK_MS} while attempts are in flight and fires those that are due. Like the
+ * timer per attempt it replaces, it holds the process open while an attempt is pending, so a call
+ * cannot be dropped silently by the process ending. When the last attempt ends the interval is kept
+ * for one more tick, unref'd (it holds nothing open): calls made one after the other then reuse it
+ * instead of starting and clearing an interval each; a tick that finds nothing in flight stops it.
  */
 export class AttemptClock {
   private readonly entries = new Set<Entry>();
@@ -36,13 +38,23 @@ export class AttemptClock {
     // every timeout at once nor hold them back.
     const entry: Entry = { due: performance.now() + ms, fire };
     this.entries.add(entry);
-    if (this.ticker === undefined) {
-      this.ticker = setInterval(() => this.tick(), CLOCK_TICK_MS);
-    }
+    if (this.entries.size === 1) this.hold();
     return () => this.remove(entry);
   }
 
+  /** The first attempt in flight: the ticker runs, and holds the process open. */
+  private hold(): void {
+    if (this.ticker === undefined) this.ticker = setInterval(() => this.tick(), CLOCK_TICK_MS);
+    // Browsers' timers are numbers, with nothing to hold open.
+    else if (typeof this.ticker === 'object') this.ticker.ref();
+  }
+
   private tick(): void {
+    if (this.entries.size === 0) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+      return;
+    }
     const now = performance.now();
     for (const entry of this.entries) {
       if (entry.due > now) continue;
@@ -53,8 +65,7 @@ export class AttemptClock {
 
   private remove(entry: Entry): void {
     if (!this.entries.delete(entry) || this.entries.size > 0) return;
-    clearInterval(this.ticker);
-    this.ticker = undefined;
+    if (typeof this.ticker === 'object') this.ticker.unref();
   }
 }
 
