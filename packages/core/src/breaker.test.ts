@@ -143,6 +143,33 @@ describe('circuit breaker per endpoint', () => {
     expect(events.map((e) => e.type)).toContain('reset');
   });
 
+  it('a failure of a call sent before the break, answered while the probe is out, leaves the decision to the probe', async () => {
+    const events: BreakwaterEvent[] = [];
+    const up = switchable();
+    const wrapped = wrapFetch(up.fetch, {
+      policy: { retry: { maxAttempts: 1 } },
+      onEvent: (e) => events.push(e),
+    });
+    const answerLate = up.holdNext();
+    const late = wrapped(A);
+    await vi.advanceTimersByTimeAsync(0);
+    up.set(500);
+    for (let i = 0; i < 5; i++) await call(wrapped, A);
+    expect(wrapped.breakers()[0]?.state).toBe('open');
+    await vi.advanceTimersByTimeAsync(5_000);
+    const answerProbe = up.holdNext();
+    const probe = wrapped(A);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(wrapped.breakers()[0]?.state).toBe('half-open');
+    answerLate(new Response(null, { status: 500 }));
+    expect((await late).status).toBe(500);
+    expect(wrapped.breakers()[0]?.state).toBe('half-open');
+    answerProbe(new Response(null));
+    expect((await probe).status).toBe(200);
+    expect(wrapped.breakers()[0]?.state).toBe('closed');
+    expect(events.filter((e) => e.type === 'break')).toHaveLength(1);
+  });
+
   it('reopens with a doubled wait when the probe fails, up to the maximum', async () => {
     const up = switchable();
     up.set(500);

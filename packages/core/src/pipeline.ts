@@ -199,12 +199,15 @@ export class EndpointPipeline {
         const gated = this.passGate(call, last, attempt - 1);
         const pass = gated instanceof Promise ? await gated : gated;
         if (!pass) return this.end(call, last, attempt - 1, 'deadline');
-        const hedged = await this.attemptOrHedge(call, attempt, pass, last !== undefined);
-        const { result } = hedged;
+        const maxHedged = this.maxHedged(call, attempt);
+        // One attempt is awaited as its own promise: a group's end (HedgeEnd) costs a layer more.
+        const hedged =
+          maxHedged > 0 ? await this.hedged(call, attempt, pass, last !== undefined, maxHedged) : undefined;
+        const result = hedged ? hedged.result : await this.attempt(call, attempt, pass, last !== undefined);
         if (result === CIRCUIT_OPEN) return this.end(call, last, attempt - 1, 'circuit-open');
         // Nothing was sent and no attempt used: wait at the gate again.
         if (result.gateClosed) continue;
-        attempt = hedged.attempts;
+        if (hedged) attempt = hedged.attempts;
         // The new outcome supersedes the last one; its body is released only now, for until now the
         // call could still end on it, and hand it back readable, as fetch would have.
         discardBody(last?.response);
@@ -261,39 +264,39 @@ export class EndpointPipeline {
   }
 
   /** One attempt through the breaker. An open breaker stops a call that already has an outcome. */
-  private async attempt(
+  private attempt(
     call: Call,
     attempt: number,
     pass: GatePass,
     hasOutcome: boolean,
   ): Promise<AttemptResult | typeof CIRCUIT_OPEN> {
-    try {
-      return await this.breaker.execute(() => runAttempt(this.attemptDeps, call, attempt, pass));
-    } catch (error) {
-      if (error instanceof BrokenCircuitError && hasOutcome) return CIRCUIT_OPEN;
-      throw error;
-    }
+    const sent = this.breaker.execute(() => runAttempt(this.attemptDeps, call, attempt, pass));
+    // No handler on a first attempt: there is no outcome to end on, and a handler is a promise more.
+    return hasOutcome ? sent.catch(circuitOpen) : sent;
   }
 
   /**
-   * One attempt, or with `hedging` a group of attempts side by side (hedging.ts) for an idempotent
-   * request whose body is not a stream; `attempts` is the highest attempt number started.
+   * How many hedged attempts may go beside attempt `attempt`: none unless `hedging` is on, the request
+   * idempotent and its body not a stream.
    */
-  private async attemptOrHedge(
+  private maxHedged(call: Call, attempt: number): number {
+    const { hedging, retry } = this.policy;
+    if (!hedging.enabled || !call.request.concurrent || !isIdempotent(call.request, retry)) return 0;
+    return Math.min(hedging.maxHedgedAttempts, retry.maxAttempts - attempt);
+  }
+
+  /** A group of attempts side by side (hedging.ts); `attempts` is the highest attempt number started. */
+  private hedged(
     call: Call,
     attempt: number,
     pass: GatePass,
     hasOutcome: boolean,
+    maxHedged: number,
   ): Promise<HedgeEnd> {
-    const { hedging, retry } = this.policy;
-    const maxHedged = Math.min(hedging.maxHedgedAttempts, retry.maxAttempts - attempt);
-    if (!hedging.enabled || maxHedged < 1 || !call.request.concurrent || !isIdempotent(call.request, retry)) {
-      return { result: await this.attempt(call, attempt, pass, hasOutcome), attempts: attempt };
-    }
     const first = (signal?: AbortSignal): Promise<AttemptResult | typeof CIRCUIT_OPEN> =>
       this.attempt(signal ? { ...call, callerSignal: signal } : call, attempt, pass, hasOutcome);
     return hedge(attempt, {
-      delayMs: hedging.delayMs,
+      delayMs: this.policy.hedging.delayMs,
       maxHedged,
       callerSignal: call.callerSignal,
       first,
@@ -405,6 +408,12 @@ export class EndpointPipeline {
     this.report.timeout('total', timeoutMs, attempts);
     return new BreakwaterTimeoutError({ scope: 'total', timeoutMs, endpoint: this.key, attempts });
   }
+}
+
+/** An open breaker met by a call that has an outcome: the call ends on it. */
+function circuitOpen(error: unknown): typeof CIRCUIT_OPEN {
+  if (error instanceof BrokenCircuitError) return CIRCUIT_OPEN;
+  throw error;
 }
 
 async function payloadVetoes(result: AttemptResult, callerSignal: AbortSignal | undefined): Promise<boolean> {
