@@ -31,12 +31,15 @@ export class AttemptClock {
   private readonly entries = new Set<Entry>();
   private ticker: ReturnType<typeof setInterval> | undefined;
 
-  /** Runs `fire` once `ms` have passed (see {@link COARSE_FROM_MS} for how precisely); returns a cancel. */
-  after(ms: number, fire: () => void): () => void {
+  /**
+   * Runs `fire` once `ms` have passed (see {@link COARSE_FROM_MS} for how precisely); returns a cancel.
+   * `now`: `performance.now()` as the caller just read it, if it did. Default read here.
+   */
+  after(ms: number, fire: () => void, now = performance.now()): () => void {
     if (ms < COARSE_FROM_MS) return after(ms, fire);
     // The monotonic clock, as a timer's: a step of the wall clock (NTP, a resumed VM) must neither fire
     // every timeout at once nor hold them back.
-    const entry: Entry = { due: performance.now() + ms, fire };
+    const entry: Entry = { due: now + ms, fire };
     this.entries.add(entry);
     if (this.entries.size === 1) this.hold();
     return () => this.remove(entry);

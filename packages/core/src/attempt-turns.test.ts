@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const URL_A = 'https://api.test/v1/things';
@@ -27,5 +27,23 @@ describe('the healthy path in microtask turns (issue 17)', () => {
     // Warm: the first call of a key builds its pipeline.
     await wrapped(URL_A);
     expect(await turnsToSettle(() => wrapped(URL_A))).toBeLessThanOrEqual(6);
+  });
+});
+
+describe('clock reads of a healthy call (issue 17)', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('a healthy call with a listener reads the wall clock at most 7 times and the monotonic clock twice (16 and 5 before)', async () => {
+    const wrapped = wrapFetch(() => Promise.resolve(new Response('{}')), { onEvent: () => {} });
+    await wrapped(URL_A);
+    const wall = vi.spyOn(Date, 'now');
+    const monotonic = vi.spyOn(performance, 'now');
+    expect((await wrapped(URL_A)).status).toBe(200);
+    // Each read costs 50-100 ns on a loaded machine: the attempt's end is read once, for its verdict,
+    // the gate and its event; the duration only for a listener.
+    expect(wall.mock.calls.length).toBeLessThanOrEqual(7);
+    expect(monotonic.mock.calls.length).toBeLessThanOrEqual(2);
   });
 });

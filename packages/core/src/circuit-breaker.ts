@@ -154,15 +154,18 @@ export class CircuitBreaker {
     const breaker = this.breaker;
     if (!breaker) return run();
     if (breaker.state !== CircuitState.Closed) return this.executeOpen(breaker, run);
-    // The monotonic clock: a step of the wall clock is no slow call.
-    const started = performance.now();
+    // The monotonic clock: a step of the wall clock is no slow call. Read only when a duration counts.
+    const timed = this.slowCallMs !== null;
+    const started = timed ? performance.now() : 0;
     let running: Promise<R>;
     try {
       running = run();
     } catch (error) {
       return Promise.reject(error);
     }
-    return running.then((result) => this.closedResult(breaker, result, performance.now() - started));
+    return running.then((result) =>
+      this.closedResult(breaker, result, timed ? performance.now() - started : 0),
+    );
   }
 
   /**

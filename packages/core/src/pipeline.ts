@@ -340,11 +340,11 @@ export class EndpointPipeline {
     previousDelayMs: number | undefined,
   ): RetryDecision | Promise<RetryDecision> {
     const facts = <V extends boolean | undefined>(payloadVetoes: V): RetryFacts & { payloadVetoes: V } => ({
-      now: Date.now(),
+      // nextStep reads neither for a verdict that says return (a success): no clock, no budget sum.
+      now: result.verdict.action === 'return' ? 0 : Date.now(),
       deadlineAt: call.deadlineAt,
       replayable: call.request.replayable,
       payloadVetoes,
-      // Summed over the window only when nextStep may ask: never for a response it returns (a success).
       budgetAllows: result.verdict.action === 'return' || this.budget.left() >= 1,
       previousDelayMs,
       random: this.random,

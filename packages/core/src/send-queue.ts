@@ -44,8 +44,7 @@ export class SendQueue {
    * a key that is not paced); else a promise that resolves when it may, or rejects with `refusal` or
    * the signal's reason.
    */
-  take(signal: AbortSignal, deadlineAt: number): Promise<void> | undefined {
-    const now = Date.now();
+  take(signal: AbortSignal, deadlineAt: number, now = Date.now()): Promise<void> | undefined {
     if (this.waiters.length === 0 && this.nextAt(now) <= now) {
       this.release(now);
       return undefined;
