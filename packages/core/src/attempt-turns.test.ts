@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AdaptiveRate } from './adaptive-rate.ts';
+import { BrokenCircuitError } from './errors.ts';
+import { SlidingWindow } from './sliding-window.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const URL_A = 'https://api.test/v1/things';
@@ -45,5 +48,37 @@ describe('clock reads of a healthy call (issue 17)', () => {
     // the gate and its event; the duration only for a listener.
     expect(wall.mock.calls.length).toBeLessThanOrEqual(7);
     expect(monotonic.mock.calls.length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('the paced rate on a healthy send (issue 17)', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('is computed once per send of a key that is not paced (twice before)', async () => {
+    const wrapped = wrapFetch(() => Promise.resolve(new Response('{}')));
+    await wrapped(URL_A);
+    const rate = vi.spyOn(AdaptiveRate.prototype, 'rate');
+    expect((await wrapped(URL_A)).status).toBe(200);
+    expect(rate).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('an open breaker refusing calls (issue 17)', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('refuses without summing its window (the snapshot is for breakers(), not for each refusal)', async () => {
+    const wrapped = wrapFetch(() => Promise.resolve(new Response(null, { status: 500 })), {
+      policy: { retry: { maxAttempts: 1 }, breaker: { consecutiveFailures: 1 } },
+    });
+    expect((await wrapped(URL_A)).status).toBe(500);
+    const total = vi.spyOn(SlidingWindow.prototype, 'total');
+    const refused = await wrapped(URL_A).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(BrokenCircuitError);
+    expect((refused as BrokenCircuitError).retryAfterMs).toBeGreaterThan(0);
+    expect(total).not.toHaveBeenCalled();
   });
 });

@@ -260,7 +260,9 @@ export class CircuitBreaker {
 
   /** `leaseMs`: the time left of another instance's probe lease, which refused this call. */
   private reject(cause: 'circuit-open' | 'half-open' | 'isolated', leaseMs?: number): BrokenCircuitError {
-    const { nextProbeAt } = this.snapshot();
+    // As the snapshot's, without its sums over the window: an open breaker refuses at the callers' rate.
+    const open = this.hold === undefined && this.breaker?.state === CircuitState.Open;
+    const nextProbeAt = open && this.openedAt !== null ? this.openedAt + this.openForMs : null;
     // An isolation ends only by hand: no time to tell (and an event's Infinity would not survive JSON).
     const retryAfterMs =
       cause === 'isolated'
