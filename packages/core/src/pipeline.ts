@@ -245,22 +245,25 @@ export class EndpointPipeline {
       if (!last) throw this.deadlineExceeded(attempts);
       return undefined;
     }
-    const refused = (error: unknown): undefined => {
-      call.callerSignal?.throwIfAborted();
-      if (!(error instanceof ThrottledError)) throw error;
-      if (last) return undefined;
-      this.report.reject('throttled', error.retryAfterMs);
-      throw error;
-    };
     const { telemetry } = this.attemptDeps;
     try {
       const entered = telemetry
         ? telemetry.gate(this.key, () => this.gate.enter(call.signal, call.deadlineAt))
         : this.gate.enter(call.signal, call.deadlineAt);
-      return entered instanceof Promise ? entered.catch(refused) : entered;
+      // The handler is made only for a gate that holds the call: none on the healthy path.
+      return entered instanceof Promise ? entered.catch((error) => this.refused(error, call, last)) : entered;
     } catch (error) {
-      return refused(error);
+      return this.refused(error, call, last);
     }
+  }
+
+  /** The gate refused the call: it ends on its last outcome, or fails with the ThrottledError. */
+  private refused(error: unknown, call: Call, last: AttemptResult | undefined): undefined {
+    call.callerSignal?.throwIfAborted();
+    if (!(error instanceof ThrottledError)) throw error;
+    if (last) return undefined;
+    this.report.reject('throttled', error.retryAfterMs);
+    throw error;
   }
 
   /** One attempt through the breaker. An open breaker stops a call that already has an outcome. */
@@ -339,27 +342,33 @@ export class EndpointPipeline {
     attempt: number,
     previousDelayMs: number | undefined,
   ): RetryDecision | Promise<RetryDecision> {
-    const facts = <V extends boolean | undefined>(payloadVetoes: V): RetryFacts & { payloadVetoes: V } => ({
-      // nextStep reads neither for a verdict that says return (a success): no clock, no budget sum.
-      now: result.verdict.action === 'return' ? 0 : Date.now(),
-      deadlineAt: call.deadlineAt,
-      replayable: call.request.replayable,
-      payloadVetoes,
-      budgetAllows: result.verdict.action === 'return' || this.budget.left() >= 1,
-      previousDelayMs,
-      random: this.random,
-    });
-    const step = nextStep(
-      result.verdict,
-      attempt,
-      this.policy.retry,
-      facts(result.response ? undefined : false),
-    );
+    const first = this.facts(call, result, previousDelayMs, result.response ? undefined : false);
+    const step = nextStep(result.verdict, attempt, this.policy.retry, first);
     if (step.action !== 'check-payload') return this.spend(step);
     return payloadVetoes(result, call.callerSignal).then((vetoes) => {
       call.callerSignal?.throwIfAborted();
-      return this.spend(nextStep(result.verdict, attempt, this.policy.retry, facts(vetoes)));
+      const known = this.facts(call, result, previousDelayMs, vetoes);
+      return this.spend(nextStep(result.verdict, attempt, this.policy.retry, known));
     });
+  }
+
+  private facts<V extends boolean | undefined>(
+    call: Call,
+    result: AttemptResult,
+    previousDelayMs: number | undefined,
+    payloadVetoes: V,
+  ): RetryFacts & { payloadVetoes: V } {
+    // nextStep reads neither for a verdict that says return (a success): no clock, no budget sum.
+    const returned = result.verdict.action === 'return';
+    return {
+      now: returned ? 0 : Date.now(),
+      deadlineAt: call.deadlineAt,
+      replayable: call.request.replayable,
+      payloadVetoes,
+      budgetAllows: returned || this.budget.left() >= 1,
+      previousDelayMs,
+      random: this.random,
+    };
   }
 
   /**
