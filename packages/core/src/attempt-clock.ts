@@ -48,8 +48,7 @@ export class AttemptClock {
   /** The first attempt in flight: the ticker runs, and holds the process open. */
   private hold(): void {
     if (this.ticker === undefined) this.ticker = setInterval(() => this.tick(), CLOCK_TICK_MS);
-    // Browsers' timers are numbers, with nothing to hold open.
-    else if (typeof this.ticker === 'object') this.ticker.ref();
+    else holdOpen(this.ticker, true);
   }
 
   private tick(): void {
@@ -68,8 +67,15 @@ export class AttemptClock {
 
   private remove(entry: Entry): void {
     if (!this.entries.delete(entry) || this.entries.size > 0) return;
-    if (typeof this.ticker === 'object') this.ticker.unref();
+    holdOpen(this.ticker, false);
   }
+}
+
+/** Whether a timer holds the process open: Node's can be told; a browser's are numbers, holding nothing. */
+function holdOpen(timer: unknown, hold: boolean): void {
+  const t = timer as { ref?: () => unknown; unref?: () => unknown };
+  if (hold) t.ref?.();
+  else t.unref?.();
 }
 
 /**
