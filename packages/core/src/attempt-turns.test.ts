@@ -25,11 +25,11 @@ describe('the healthy path in microtask turns (issue 17)', () => {
   // A fetch that has its answer at once: every turn counted is breakwater's own.
   const answered = (): Promise<Response> => Promise.resolve(new Response('{}'));
 
-  it('a healthy call through a closed breaker settles within 6 turns of the call (12 before the attempt-side cuts)', async () => {
+  it('a healthy call through a closed breaker settles within 5 turns of the call (12 before the attempt-side cuts)', async () => {
     const wrapped = wrapFetch(answered);
     // Warm: the first call of a key builds its pipeline.
     await wrapped(URL_A);
-    expect(await turnsToSettle(() => wrapped(URL_A))).toBeLessThanOrEqual(6);
+    expect(await turnsToSettle(() => wrapped(URL_A))).toBeLessThanOrEqual(5);
   });
 });
 

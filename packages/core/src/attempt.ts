@@ -1,5 +1,6 @@
 import { classify, type Outcome, type Policy, type Verdict } from '@breakwater/policies';
 import { type AttemptClock, AttemptSignal } from './attempt-clock.ts';
+import type { Count } from './circuit-breaker.ts';
 import { BreakwaterTimeoutError } from './errors.ts';
 import type { AttemptEvent } from './events.ts';
 import { redactUrl } from './redact.ts';
@@ -70,6 +71,7 @@ export function runAttempt(
   call: Call,
   attempt: number,
   pass: GatePass,
+  count: Count<AttemptResult> = (result) => result,
 ): Promise<AttemptResult> {
   if (!pass.letsThrough()) return Promise.resolve(GATE_CLOSED);
   const started = performance.now();
@@ -84,13 +86,13 @@ export function runAttempt(
   const signal = new AttemptSignal(call.callerSignal);
   const cancel = deps.clock.after(cut ? left : attemptMs, () => signal.expire(), started);
   // `at`: epoch ms when the attempt ended, read once for its verdict and its event.
-  const finish = (result: AttemptResult, at: number): AttemptResult => {
+  const finish = (result: AttemptResult, at: number): AttemptResult | Promise<AttemptResult> => {
     cancel();
     ended?.(result);
     reportAttempt(deps.report, call, attempt, result, started, at);
-    return result;
+    return count(result);
   };
-  const failed = (error: unknown): AttemptResult => {
+  const failed = (error: unknown): AttemptResult | Promise<AttemptResult> => {
     const at = Date.now();
     return finish(failure(deps, call, attempt, signal, cut, readBy, error, at), at);
   };

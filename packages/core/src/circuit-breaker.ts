@@ -26,6 +26,12 @@ class Ignored<R> {
   }
 }
 
+/** Counts a result of a call as it settles: see {@link CircuitBreaker.execute}. */
+export type Count<R> = (result: R) => R | Promise<R>;
+
+/** The count of a call cockatiel runs (it counts the result itself) or of a switched-off breaker. */
+const uncounted = <R>(result: R): R => result;
+
 /** A result on its way through cockatiel, with {@link OpeningRule.record}'s answer. */
 interface Counted<R> {
   readonly result: R;
@@ -148,24 +154,23 @@ export class CircuitBreaker {
    * with BrokenCircuitError while the breaker is open or isolated, and while a probe is in flight:
    * cockatiel would make those calls wait for the probe, which may take a whole attempt timeout, and
    * fail-fast is the point.
+   *
+   * `run` is given `count`, to apply to its result in the turn the result is known and settle with what
+   * it returns: the count then costs the healthy path no promise (a `then` of its own would).
    */
-  execute<R extends { readonly verdict: Verdict }>(run: () => Promise<R>): Promise<R> {
+  execute<R extends { readonly verdict: Verdict }>(run: (count: Count<R>) => Promise<R>): Promise<R> {
     if (this.hold !== undefined) return Promise.reject(this.reject('isolated'));
     const breaker = this.breaker;
-    if (!breaker) return run();
+    if (!breaker) return run(uncounted);
     if (breaker.state !== CircuitState.Closed) return this.executeOpen(breaker, run);
     // The monotonic clock: a step of the wall clock is no slow call. Read only when a duration counts.
     const timed = this.slowCallMs !== null;
     const started = timed ? performance.now() : 0;
-    let running: Promise<R>;
     try {
-      running = run();
+      return run((result) => this.closedResult(breaker, result, timed ? performance.now() - started : 0));
     } catch (error) {
       return Promise.reject(error);
     }
-    return running.then((result) =>
-      this.closedResult(breaker, result, timed ? performance.now() - started : 0),
-    );
   }
 
   /**
@@ -192,7 +197,7 @@ export class CircuitBreaker {
   /** {@link execute} while the breaker is open or half-open: cockatiel's execute decides (the probe). */
   private async executeOpen<R extends { readonly verdict: Verdict }>(
     breaker: CircuitBreakerPolicy,
-    run: () => Promise<R>,
+    run: (count: Count<R>) => Promise<R>,
   ): Promise<R> {
     if (breaker.state === CircuitState.HalfOpen) throw this.reject('half-open');
     const probe = breaker.state === CircuitState.Open;
@@ -208,7 +213,7 @@ export class CircuitBreaker {
     try {
       const counted = await breaker.execute(async (): Promise<Counted<R>> => {
         const started = performance.now();
-        let result = await run();
+        let result = await run(uncounted);
         const durationMs = performance.now() - started;
         const { verdict } = result;
         // A probe that ends without telling anything about the upstream (the caller gave up, an

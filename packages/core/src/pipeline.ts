@@ -273,7 +273,9 @@ export class EndpointPipeline {
     pass: GatePass,
     hasOutcome: boolean,
   ): Promise<AttemptResult | typeof CIRCUIT_OPEN> {
-    const sent = this.breaker.execute(() => runAttempt(this.attemptDeps, call, attempt, pass));
+    const sent = this.breaker.execute<AttemptResult>((count) =>
+      runAttempt(this.attemptDeps, call, attempt, pass, count),
+    );
     // No handler on a first attempt: there is no outcome to end on, and a handler is a promise more.
     return hasOutcome ? sent.catch(circuitOpen) : sent;
   }
@@ -323,7 +325,9 @@ export class EndpointPipeline {
     this.report.send('hedge', { attempt: n });
     return (signal) =>
       this.breaker
-        .execute(() => runAttempt(this.attemptDeps, { ...call, callerSignal: signal }, n, pass))
+        .execute<AttemptResult>((count) =>
+          runAttempt(this.attemptDeps, { ...call, callerSignal: signal }, n, pass, count),
+        )
         .catch((error: unknown) => {
           // The breaker opened meanwhile: this hedge is not sent; the attempts running go on.
           if (error instanceof BrokenCircuitError) return undefined;
