@@ -21,28 +21,42 @@ interface Entry {
 /**
  * The attempt timeouts of one wrapped fetch. A timer per attempt costs an insertion and a removal in
  * the runtime's timer list on every call, for a timeout that almost never fires: instead one interval
- * ticks every {@link CLOCK_TICK_MS} while attempts are in flight and fires those that are due; with
- * none in flight, no timer runs. Like the timer per attempt it replaces, it holds the process open
- * while an attempt is pending, so a call cannot be dropped silently by the process ending.
+ * ticks every {@link CLOCK_TICK_MS} while attempts are in flight and fires those that are due. Like the
+ * timer per attempt it replaces, it holds the process open while an attempt is pending, so a call
+ * cannot be dropped silently by the process ending. When the last attempt ends the interval is kept
+ * for one more tick, unref'd (it holds nothing open): calls made one after the other then reuse it
+ * instead of starting and clearing an interval each; a tick that finds nothing in flight stops it.
  */
 export class AttemptClock {
   private readonly entries = new Set<Entry>();
   private ticker: ReturnType<typeof setInterval> | undefined;
 
-  /** Runs `fire` once `ms` have passed (see {@link COARSE_FROM_MS} for how precisely); returns a cancel. */
-  after(ms: number, fire: () => void): () => void {
+  /**
+   * Runs `fire` once `ms` have passed (see {@link COARSE_FROM_MS} for how precisely); returns a cancel.
+   * `now`: `performance.now()` as the caller just read it, if it did. Default read here.
+   */
+  after(ms: number, fire: () => void, now = performance.now()): () => void {
     if (ms < COARSE_FROM_MS) return after(ms, fire);
     // The monotonic clock, as a timer's: a step of the wall clock (NTP, a resumed VM) must neither fire
     // every timeout at once nor hold them back.
-    const entry: Entry = { due: performance.now() + ms, fire };
+    const entry: Entry = { due: now + ms, fire };
     this.entries.add(entry);
-    if (this.ticker === undefined) {
-      this.ticker = setInterval(() => this.tick(), CLOCK_TICK_MS);
-    }
+    if (this.entries.size === 1) this.hold();
     return () => this.remove(entry);
   }
 
+  /** The first attempt in flight: the ticker runs, and holds the process open. */
+  private hold(): void {
+    if (this.ticker === undefined) this.ticker = setInterval(() => this.tick(), CLOCK_TICK_MS);
+    else holdOpen(this.ticker, true);
+  }
+
   private tick(): void {
+    if (this.entries.size === 0) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+      return;
+    }
     const now = performance.now();
     for (const entry of this.entries) {
       if (entry.due > now) continue;
@@ -53,9 +67,15 @@ export class AttemptClock {
 
   private remove(entry: Entry): void {
     if (!this.entries.delete(entry) || this.entries.size > 0) return;
-    clearInterval(this.ticker);
-    this.ticker = undefined;
+    holdOpen(this.ticker, false);
   }
+}
+
+/** Whether a timer holds the process open: Node's can be told; a browser's are numbers, holding nothing. */
+function holdOpen(timer: unknown, hold: boolean): void {
+  const t = timer as { ref?: () => unknown; unref?: () => unknown };
+  if (hold) t.ref?.();
+  else t.unref?.();
 }
 
 /**

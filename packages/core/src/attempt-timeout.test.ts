@@ -95,6 +95,23 @@ describe('attempt timeout precision (fake timers)', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('calls one after the other reuse one interval; it stops at the first tick with no attempt in flight', async () => {
+    const setInterval = vi.spyOn(globalThis, 'setInterval');
+    try {
+      const wrapped = wrapFetch(fakeFetch({ status: 200 }), { policy: { timeout: { attemptMs: 5_000 } } });
+      for (let i = 0; i < 5; i++) expect((await wrapped(URL_A)).status).toBe(200);
+      expect(setInterval).toHaveBeenCalledTimes(1);
+      // Idle, it is kept one tick more, then stopped: nothing runs for an idle wrapped fetch.
+      expect(vi.getTimerCount()).toBe(1);
+      await vi.advanceTimersByTimeAsync(CLOCK_TICK_MS);
+      expect(vi.getTimerCount()).toBe(0);
+      expect((await wrapped(URL_A)).status).toBe(200);
+      expect(setInterval).toHaveBeenCalledTimes(2);
+    } finally {
+      setInterval.mockRestore();
+    }
+  });
+
   it('a wrapped fetch that never reads the signal is given none to make (no AbortSignal.any per attempt)', async () => {
     const any = vi.spyOn(AbortSignal, 'any');
     try {
@@ -104,6 +121,27 @@ describe('attempt timeout precision (fake timers)', () => {
       expect(any).not.toHaveBeenCalled();
     } finally {
       any.mockRestore();
+    }
+  });
+});
+
+describe('attempt clock and the process (real timers)', () => {
+  const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+  it('holds the process open while an attempt is pending, and not once the calls have ended', async () => {
+    const before = timers();
+    let answer = (_: Response): void => {};
+    const wrapped = wrapFetch(() => new Promise<Response>((resolve) => (answer = resolve)), {
+      policy: { ...ONE_ATTEMPT, timeout: { attemptMs: 5_000 } },
+    });
+    // The second call revives the interval kept after the first: it holds the process open again.
+    for (let call = 0; call < 2; call++) {
+      const pending = wrapped(URL_A);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(timers()).toBe(before + 1);
+      answer(new Response('{}'));
+      expect((await pending).status).toBe(200);
+      expect(timers()).toBe(before);
     }
   });
 });

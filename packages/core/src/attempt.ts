@@ -1,9 +1,11 @@
 import { classify, type Outcome, type Policy, type Verdict } from '@breakwater/policies';
 import { type AttemptClock, AttemptSignal } from './attempt-clock.ts';
+import type { Count } from './circuit-breaker.ts';
 import { BreakwaterTimeoutError } from './errors.ts';
+import type { AttemptEvent } from './events.ts';
 import { redactUrl } from './redact.ts';
 import type { PreparedRequest } from './replay.ts';
-import { type Reporter, statusOf } from './reporter.ts';
+import type { Reporter } from './reporter.ts';
 import { attemptSubscribed } from './telemetry/diagnostics.ts';
 import type { TelemetryHooks } from './telemetry/hooks.ts';
 import type { GatePass, ThrottleGate } from './throttle-gate.ts';
@@ -58,15 +60,20 @@ export interface Call {
 
 /**
  * Attempt number `attempt` of `call`, under the attempt timeout, classified and reported; `pass` is
- * what the call learnt at the throttle gate. Never throws for a fetch failure.
+ * what the call learnt at the throttle gate. Never rejects for a fetch failure.
+ *
+ * Sends with no await between the gate's last look and the send: another caller's response may have
+ * closed the gate while this call made its way from the gate. A chain on fetch's promise rather than
+ * async functions: on the healthy path, each async layer was a promise and microtask hops more.
  */
-export async function runAttempt(
+export function runAttempt(
   deps: AttemptDeps,
   call: Call,
   attempt: number,
   pass: GatePass,
+  count: Count<AttemptResult> = (result) => result,
 ): Promise<AttemptResult> {
-  if (!pass.letsThrough()) return GATE_CLOSED;
+  if (!pass.letsThrough()) return Promise.resolve(GATE_CLOSED);
   const started = performance.now();
   const now = Date.now();
   const { attemptMs } = deps.policy.timeout;
@@ -77,53 +84,77 @@ export async function runAttempt(
   const ended = deps.telemetry?.attempt(deps.report.key, call.request, attempt);
   // Until the headers arrive: the body of the Response handed back must stay readable.
   const signal = new AttemptSignal(call.callerSignal);
-  const cancel = deps.clock.after(cut ? left : attemptMs, () => signal.expire());
-  let result: AttemptResult;
-  try {
-    result = await send(deps, call, attempt, signal, cut);
-  } finally {
+  const cancel = deps.clock.after(cut ? left : attemptMs, () => signal.expire(), started);
+  // `at`: epoch ms when the attempt ended, read once for its verdict and its event.
+  const finish = (result: AttemptResult, at: number): AttemptResult | Promise<AttemptResult> => {
     cancel();
+    ended?.(result);
+    reportAttempt(deps.report, call, attempt, result, started, at);
+    return count(result);
+  };
+  const failed = (error: unknown): AttemptResult | Promise<AttemptResult> => {
+    const at = Date.now();
+    return finish(failure(deps, call, attempt, signal, cut, readBy, error, at), at);
+  };
+  // Called unbound: a browser's fetch throws `Illegal invocation` when called as a method of any
+  // object but the global one, and `deps.fetch(...)` would pass `deps` as `this`.
+  const { fetch } = deps;
+  let response: Promise<Response>;
+  try {
+    response = Promise.resolve(fetch(...call.request.attempt(signal)));
+  } catch (thrown) {
+    return Promise.resolve(failed(thrown));
   }
-  ended?.(result);
-  reportAttempt(deps.report, call, attempt, result, performance.now() - started);
-  return { ...result, readBy };
+  return response.then((r) => {
+    const at = Date.now();
+    let result: AttemptResult;
+    try {
+      result = answered(deps, call, attempt, r, readBy, at);
+    } catch (thrown) {
+      return failed(thrown);
+    }
+    return finish(result, at);
+  }, failed);
+}
+
+function answered(
+  deps: AttemptDeps,
+  call: Call,
+  attempt: number,
+  response: Response,
+  readBy: number,
+  now: number,
+): AttemptResult {
+  const outcome: Outcome = { kind: 'response', status: response.status, headers: response.headers };
+  const verdict = classify(outcome, call.request, deps.policy, { now });
+  // The gate learns on the first turn after the response, so that no other caller of the key slips
+  // a request in while this outcome travels back through the pipeline.
+  deps.gate.observe(response, verdict, attempt, now);
+  return { outcome, response, verdict, readBy };
 }
 
 /**
- * Sends the request, with no await between the gate's last look (see `runAttempt`) and the send:
- * another caller's response may have closed the gate while this call made its way from the gate.
+ * What an attempt that threw (or whose response could not be judged) gives. Stopped by its caller or
+ * its deadline, an attempt says nothing about the upstream: never retried, ignored by the breaker.
  */
-async function send(
+function failure(
   deps: AttemptDeps,
   call: Call,
   attempt: number,
   signal: AttemptSignal,
-  cutByDeadline: boolean,
-): Promise<AttemptResult> {
-  const { callerSignal, request } = call;
-  // Called unbound: a browser's fetch throws `Illegal invocation` when called as a method of any
-  // object but the global one, and `deps.fetch(...)` would pass `deps` as `this`.
-  const { fetch } = deps;
-  let error: unknown;
-  try {
-    const response = await fetch(...request.attempt(signal));
-    const outcome: Outcome = { kind: 'response', status: response.status, headers: response.headers };
-    const verdict = classify(outcome, request, deps.policy, { now: Date.now() });
-    // The gate learns on the first turn after the response, so that no other caller of the key slips
-    // a request in while this outcome travels back through the pipeline.
-    deps.gate.observe(response, verdict, attempt);
-    return { outcome, response, verdict };
-  } catch (thrown) {
-    error = thrown;
-  }
-  // Stopped by its caller or its deadline, an attempt says nothing about the upstream: never retried,
-  // ignored by the breaker.
-  const deadlineExceeded = signal.expired && cutByDeadline && !callerSignal?.aborted;
-  if (signal.expired && !cutByDeadline && !callerSignal?.aborted) error = timedOut(deps, attempt, error);
+  cut: boolean,
+  readBy: number,
+  thrown: unknown,
+  now: number,
+): AttemptResult {
+  const { callerSignal } = call;
+  let error = thrown;
+  const deadlineExceeded = signal.expired && cut && !callerSignal?.aborted;
+  if (signal.expired && !cut && !callerSignal?.aborted) error = timedOut(deps, attempt, error);
   const outcome: Outcome = { kind: 'error', error };
   const callerAborted = callerSignal?.aborted === true || deadlineExceeded;
-  const verdict = classify(outcome, request, deps.policy, { now: Date.now(), callerAborted });
-  return { outcome, error, verdict, ...(deadlineExceeded ? { deadlineExceeded } : {}) };
+  const verdict = classify(outcome, call.request, deps.policy, { now, callerAborted });
+  return { outcome, error, verdict, readBy, ...(deadlineExceeded ? { deadlineExceeded } : {}) };
 }
 
 function timedOut(deps: AttemptDeps, attempt: number, cause: unknown): BreakwaterTimeoutError {
@@ -143,19 +174,28 @@ function reportAttempt(
   call: Call,
   attempt: number,
   result: AttemptResult,
-  durationMs: number,
+  started: number,
+  at: number,
 ): void {
   // A `breakwater:attempt` subscriber may come at any time, so it is asked at each attempt.
   if (!report.listening && !attemptSubscribed()) return;
+  const durationMs = performance.now() - started;
   const { reason, errorKind, errorCode } = result.verdict;
-  report.send('attempt', {
+  // Built as one object, the optional fields set on it: spreads cost an object each, on every call.
+  const event: Mutable<AttemptEvent> = {
+    type: 'attempt',
+    key: report.key,
+    at,
     attempt,
     method: call.request.method,
-    url: redactUrl(call.request.url),
+    url: redactUrl(call.request.target ?? call.request.url),
     durationMs,
     reason,
-    ...statusOf(result),
-    ...(errorKind ? { errorKind } : {}),
-    ...(errorCode ? { errorCode } : {}),
-  });
+  };
+  if (result.response) event.status = result.response.status;
+  if (errorKind) event.errorKind = errorKind;
+  if (errorCode) event.errorCode = errorCode;
+  report.emit(event);
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -14,9 +14,19 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/**
+ * Makes a call and moves the fake time on only until it settles: the attempt clock keeps its interval
+ * one idle tick after a call, which running every timer would take as 100 ms more.
+ */
 async function call(wrapped: (u: string) => Promise<Response>, url: string): Promise<Response | unknown> {
-  const p = wrapped(url).catch((e: unknown) => e);
-  await vi.runAllTimersAsync();
+  let settled = false;
+  const p = wrapped(url)
+    .catch((e: unknown) => e)
+    .finally(() => {
+      settled = true;
+    });
+  await vi.advanceTimersByTimeAsync(0);
+  while (!settled) await vi.advanceTimersToNextTimerAsync();
   return p;
 }
 
@@ -131,6 +141,33 @@ describe('circuit breaker per endpoint', () => {
     expect(wrapped.breakers()[0]?.state).toBe('closed');
     expect(events.map((e) => e.type)).toContain('half-open');
     expect(events.map((e) => e.type)).toContain('reset');
+  });
+
+  it('a failure of a call sent before the break, answered while the probe is out, leaves the decision to the probe', async () => {
+    const events: BreakwaterEvent[] = [];
+    const up = switchable();
+    const wrapped = wrapFetch(up.fetch, {
+      policy: { retry: { maxAttempts: 1 } },
+      onEvent: (e) => events.push(e),
+    });
+    const answerLate = up.holdNext();
+    const late = wrapped(A);
+    await vi.advanceTimersByTimeAsync(0);
+    up.set(500);
+    for (let i = 0; i < 5; i++) await call(wrapped, A);
+    expect(wrapped.breakers()[0]?.state).toBe('open');
+    await vi.advanceTimersByTimeAsync(5_000);
+    const answerProbe = up.holdNext();
+    const probe = wrapped(A);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(wrapped.breakers()[0]?.state).toBe('half-open');
+    answerLate(new Response(null, { status: 500 }));
+    expect((await late).status).toBe(500);
+    expect(wrapped.breakers()[0]?.state).toBe('half-open');
+    answerProbe(new Response(null));
+    expect((await probe).status).toBe(200);
+    expect(wrapped.breakers()[0]?.state).toBe('closed');
+    expect(events.filter((e) => e.type === 'break')).toHaveLength(1);
   });
 
   it('reopens with a doubled wait when the probe fails, up to the maximum', async () => {

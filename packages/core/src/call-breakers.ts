@@ -164,7 +164,7 @@ class CallBreaker extends EndpointState {
   }
 
   attempt<T>(call: () => PromiseLike<T> | T, facts: RequestFacts): Promise<SettledCall<T>> {
-    return this.track(() => this.breaker.execute(() => this.settle(call, facts)));
+    return this.track(() => this.breaker.execute((count) => this.settle(call, facts).then(count)));
   }
 
   private async settle<T>(call: () => PromiseLike<T> | T, facts: RequestFacts): Promise<SettledCall<T>> {

@@ -66,18 +66,22 @@ export class ClosingRule {
     this.random = random;
   }
 
-  /** The closure a response after attempt `attempt` calls for, or `undefined` for none. */
+  /**
+   * The closure a response after attempt `attempt` calls for, or `undefined` for none. `now`: epoch
+   * ms when it arrived. Default now.
+   */
   decide(
     response: { readonly status: number; readonly headers: Headers },
     verdict: Verdict,
     attempt: number,
+    now = Date.now(),
   ): Closure | undefined {
     const { throttle } = this.policy;
     if (!throttle.enabled) return undefined;
     let byStatus: Closure | undefined;
     if (throttle.statuses.includes(response.status)) byStatus = this.byStatus(response, verdict, attempt);
-    else this.remember(false);
-    const quota = throttle.rateLimitHeaders ? parseRateLimit(response.headers, Date.now()) : undefined;
+    else this.remember(false, now);
+    const quota = throttle.rateLimitHeaders ? parseRateLimit(response.headers, now) : undefined;
     const byQuota = quota && this.closure(quota.resetMs, true, 'ratelimit');
     if (byStatus === undefined || (byQuota !== undefined && byQuota.closedForMs >= byStatus.closedForMs)) {
       return byQuota;
@@ -107,8 +111,8 @@ export class ClosingRule {
   }
 
   /** Records a response in the evidence window. */
-  private remember(delayed: boolean): void {
-    this.recent[this.next] = { at: Date.now(), delayed };
+  private remember(delayed: boolean, at = Date.now()): void {
+    this.recent[this.next] = { at, delayed };
     this.next = (this.next + 1) % EVIDENCE_RESPONSES;
   }
 

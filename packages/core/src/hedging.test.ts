@@ -164,6 +164,36 @@ describe('hedging (fake timers)', () => {
     expect(events.some((e) => e.type === 'hedge')).toBe(false);
   });
 
+  it("a hedge the retry budget refuses takes no send slot: it does not consume the paced recovery's probe", async () => {
+    const fetch = timedFetch(
+      { afterMs: 5000 },
+      { afterMs: 0, status: 429, headers: { 'Retry-After': '1' } },
+      { afterMs: 0 },
+    );
+    const { wrapped, events } = hedgingFetch(fetch, {
+      hedging: { enabled: true, delayMs: 2000 },
+      retryBudget: { minRetries: 0, ratio: 0.1 },
+    });
+    const slow = wrapped(URL_);
+    await vi.advanceTimersByTimeAsync(100);
+    // Closes the gate strictly until 1.1 s and arms the probe: the first call out after it goes alone.
+    const throttled = wrapped(URL_);
+    await vi.advanceTimersByTimeAsync(10);
+    expect((await throttled).status).toBe(429);
+    // The slow attempt's hedge is due at 2 s, after the cool-down: the budget (spent) refuses it.
+    await vi.advanceTimersByTimeAsync(1900);
+    const startedAt = Date.now();
+    const next = wrapped(URL_);
+    await vi.advanceTimersByTimeAsync(10);
+    // It goes as the probe at once, not held behind a probe that was never sent (up to 1 s).
+    expect(fetch.calls).toHaveLength(3);
+    expect(fetch.calls[2]?.at).toBe(startedAt);
+    expect((await next).status).toBe(200);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect((await slow).status).toBe(200);
+    expect(events.some((e) => e.type === 'hedge')).toBe(false);
+  });
+
   const neverHedged: Array<[string, () => RequestInit]> = [
     ['a request that is not idempotent', () => ({ method: 'POST', body: '{}' })],
     [

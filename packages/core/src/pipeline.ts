@@ -199,12 +199,15 @@ export class EndpointPipeline {
         const gated = this.passGate(call, last, attempt - 1);
         const pass = gated instanceof Promise ? await gated : gated;
         if (!pass) return this.end(call, last, attempt - 1, 'deadline');
-        const hedged = await this.attemptOrHedge(call, attempt, pass, last !== undefined);
-        const { result } = hedged;
+        const maxHedged = this.maxHedged(call, attempt);
+        // One attempt is awaited as its own promise: a group's end (HedgeEnd) costs a layer more.
+        const hedged =
+          maxHedged > 0 ? await this.hedged(call, attempt, pass, last !== undefined, maxHedged) : undefined;
+        const result = hedged ? hedged.result : await this.attempt(call, attempt, pass, last !== undefined);
         if (result === CIRCUIT_OPEN) return this.end(call, last, attempt - 1, 'circuit-open');
         // Nothing was sent and no attempt used: wait at the gate again.
         if (result.gateClosed) continue;
-        attempt = hedged.attempts;
+        if (hedged) attempt = hedged.attempts;
         // The new outcome supersedes the last one; its body is released only now, for until now the
         // call could still end on it, and hand it back readable, as fetch would have.
         discardBody(last?.response);
@@ -242,58 +245,63 @@ export class EndpointPipeline {
       if (!last) throw this.deadlineExceeded(attempts);
       return undefined;
     }
-    const refused = (error: unknown): undefined => {
-      call.callerSignal?.throwIfAborted();
-      if (!(error instanceof ThrottledError)) throw error;
-      if (last) return undefined;
-      this.report.reject('throttled', error.retryAfterMs);
-      throw error;
-    };
     const { telemetry } = this.attemptDeps;
     try {
       const entered = telemetry
         ? telemetry.gate(this.key, () => this.gate.enter(call.signal, call.deadlineAt))
         : this.gate.enter(call.signal, call.deadlineAt);
-      return entered instanceof Promise ? entered.catch(refused) : entered;
+      // The handler is made only for a gate that holds the call: none on the healthy path.
+      return entered instanceof Promise ? entered.catch((error) => this.refused(error, call, last)) : entered;
     } catch (error) {
-      return refused(error);
+      return this.refused(error, call, last);
     }
   }
 
+  /** The gate refused the call: it ends on its last outcome, or fails with the ThrottledError. */
+  private refused(error: unknown, call: Call, last: AttemptResult | undefined): undefined {
+    call.callerSignal?.throwIfAborted();
+    if (!(error instanceof ThrottledError)) throw error;
+    if (last) return undefined;
+    this.report.reject('throttled', error.retryAfterMs);
+    throw error;
+  }
+
   /** One attempt through the breaker. An open breaker stops a call that already has an outcome. */
-  private async attempt(
+  private attempt(
     call: Call,
     attempt: number,
     pass: GatePass,
     hasOutcome: boolean,
   ): Promise<AttemptResult | typeof CIRCUIT_OPEN> {
-    try {
-      return await this.breaker.execute(() => runAttempt(this.attemptDeps, call, attempt, pass));
-    } catch (error) {
-      if (error instanceof BrokenCircuitError && hasOutcome) return CIRCUIT_OPEN;
-      throw error;
-    }
+    const sent = this.breaker.execute<AttemptResult>((count) =>
+      runAttempt(this.attemptDeps, call, attempt, pass, count),
+    );
+    // No handler on a first attempt: there is no outcome to end on, and a handler is a promise more.
+    return hasOutcome ? sent.catch(circuitOpen) : sent;
   }
 
   /**
-   * One attempt, or with `hedging` a group of attempts side by side (hedging.ts) for an idempotent
-   * request whose body is not a stream; `attempts` is the highest attempt number started.
+   * How many hedged attempts may go beside attempt `attempt`: none unless `hedging` is on, the request
+   * idempotent and its body not a stream.
    */
-  private async attemptOrHedge(
+  private maxHedged(call: Call, attempt: number): number {
+    const { hedging, retry } = this.policy;
+    if (!hedging.enabled || !call.request.concurrent || !isIdempotent(call.request, retry)) return 0;
+    return Math.min(hedging.maxHedgedAttempts, retry.maxAttempts - attempt);
+  }
+
+  /** A group of attempts side by side (hedging.ts); `attempts` is the highest attempt number started. */
+  private hedged(
     call: Call,
     attempt: number,
     pass: GatePass,
     hasOutcome: boolean,
+    maxHedged: number,
   ): Promise<HedgeEnd> {
-    const { hedging, retry } = this.policy;
-    const maxHedged = Math.min(hedging.maxHedgedAttempts, retry.maxAttempts - attempt);
-    if (!hedging.enabled || maxHedged < 1 || !call.request.concurrent || !isIdempotent(call.request, retry)) {
-      return { result: await this.attempt(call, attempt, pass, hasOutcome), attempts: attempt };
-    }
     const first = (signal?: AbortSignal): Promise<AttemptResult | typeof CIRCUIT_OPEN> =>
       this.attempt(signal ? { ...call, callerSignal: signal } : call, attempt, pass, hasOutcome);
     return hedge(attempt, {
-      delayMs: hedging.delayMs,
+      delayMs: this.policy.hedging.delayMs,
       maxHedged,
       callerSignal: call.callerSignal,
       first,
@@ -304,17 +312,22 @@ export class EndpointPipeline {
   /**
    * The sender of hedged attempt `n`, when it may start now: the breaker closed, the gate open, time
    * left, and a retry taken from the budget (gRPC's throttling rule: hedges are retries to the budget).
+   * Everything that can refuse is asked before the gate's send slot is taken: a slot taken and not
+   * used may be the paced recovery's probe, which would hold every other call for its answer.
    */
   private async hedgeSender(call: Call, n: number): Promise<Send | undefined> {
     // closedUntilMs is null unless the gate is closed now.
     if (!this.breaker.closed || this.gate.closedUntilMs !== null) return undefined;
     if (Date.now() >= call.deadlineAt) return undefined;
-    const pass = await this.gate.pass(call.signal, call.deadlineAt);
+    // Taken before the pass: a hedge then refused at the gate has spent a retry, erring towards fewer.
     if (!this.budget.tryRetry()) return undefined;
+    const pass = await this.gate.pass(call.signal, call.deadlineAt);
     this.report.send('hedge', { attempt: n });
     return (signal) =>
       this.breaker
-        .execute(() => runAttempt(this.attemptDeps, { ...call, callerSignal: signal }, n, pass))
+        .execute<AttemptResult>((count) =>
+          runAttempt(this.attemptDeps, { ...call, callerSignal: signal }, n, pass, count),
+        )
         .catch((error: unknown) => {
           // The breaker opened meanwhile: this hedge is not sent; the attempts running go on.
           if (error instanceof BrokenCircuitError) return undefined;
@@ -333,27 +346,33 @@ export class EndpointPipeline {
     attempt: number,
     previousDelayMs: number | undefined,
   ): RetryDecision | Promise<RetryDecision> {
-    const facts = <V extends boolean | undefined>(payloadVetoes: V): RetryFacts & { payloadVetoes: V } => ({
-      now: Date.now(),
-      deadlineAt: call.deadlineAt,
-      replayable: call.request.replayable,
-      payloadVetoes,
-      // Summed over the window only when nextStep may ask: never for a response it returns (a success).
-      budgetAllows: result.verdict.action === 'return' || this.budget.left() >= 1,
-      previousDelayMs,
-      random: this.random,
-    });
-    const step = nextStep(
-      result.verdict,
-      attempt,
-      this.policy.retry,
-      facts(result.response ? undefined : false),
-    );
+    const first = this.facts(call, result, previousDelayMs, result.response ? undefined : false);
+    const step = nextStep(result.verdict, attempt, this.policy.retry, first);
     if (step.action !== 'check-payload') return this.spend(step);
     return payloadVetoes(result, call.callerSignal).then((vetoes) => {
       call.callerSignal?.throwIfAborted();
-      return this.spend(nextStep(result.verdict, attempt, this.policy.retry, facts(vetoes)));
+      const known = this.facts(call, result, previousDelayMs, vetoes);
+      return this.spend(nextStep(result.verdict, attempt, this.policy.retry, known));
     });
+  }
+
+  private facts<V extends boolean | undefined>(
+    call: Call,
+    result: AttemptResult,
+    previousDelayMs: number | undefined,
+    payloadVetoes: V,
+  ): RetryFacts & { payloadVetoes: V } {
+    // nextStep reads neither for a verdict that says return (a success): no clock, no budget sum.
+    const returned = result.verdict.action === 'return';
+    return {
+      now: returned ? 0 : Date.now(),
+      deadlineAt: call.deadlineAt,
+      replayable: call.request.replayable,
+      payloadVetoes,
+      budgetAllows: returned || this.budget.left() >= 1,
+      previousDelayMs,
+      random: this.random,
+    };
   }
 
   /**
@@ -402,6 +421,12 @@ export class EndpointPipeline {
     this.report.timeout('total', timeoutMs, attempts);
     return new BreakwaterTimeoutError({ scope: 'total', timeoutMs, endpoint: this.key, attempts });
   }
+}
+
+/** An open breaker met by a call that has an outcome: the call ends on it. */
+function circuitOpen(error: unknown): typeof CIRCUIT_OPEN {
+  if (error instanceof BrokenCircuitError) return CIRCUIT_OPEN;
+  throw error;
 }
 
 async function payloadVetoes(result: AttemptResult, callerSignal: AbortSignal | undefined): Promise<boolean> {

@@ -24,6 +24,18 @@ export function redactUrl(url: string | URL): string {
   if (typeof url !== 'string' && !url.search && !url.hash && !url.username && !url.password) {
     if (url.protocol !== 'data:') return url.href;
   }
+  // The answer depends on the text alone, so the last one holds for the same text (a request's href,
+  // at each attempt of each call to it).
+  const text = typeof url === 'string' ? url : url.href;
+  if (lastRedacted !== undefined && text === lastRedacted.text) return lastRedacted.safe;
+  const safe = redactOnce(url);
+  lastRedacted = { text, safe };
+  return safe;
+}
+
+let lastRedacted: { readonly text: string; readonly safe: string } | undefined;
+
+function redactOnce(url: string | URL): string {
   const relative = typeof url === 'string' && url.startsWith('/') && !url.startsWith('//');
   let parsed: URL;
   try {

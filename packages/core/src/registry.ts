@@ -55,15 +55,26 @@ export class EndpointState implements LiveEndpoint {
     this.throttle = throttle;
   }
 
-  /** Runs `call` counted as in progress, so that the endpoint is not dropped under it. */
-  async track<R>(call: () => Promise<R>): Promise<R> {
+  /**
+   * Runs `call` counted as in progress, so that the endpoint is not dropped under it. Hands back the
+   * call's own promise: waiting on it here would cost every call a turn and a promise.
+   */
+  track<R>(call: () => Promise<R>): Promise<R> {
     this.inFlight++;
+    let running: Promise<R>;
     try {
-      return await call();
-    } finally {
+      running = call();
+    } catch (error) {
       this.inFlight--;
+      return Promise.reject(error);
     }
+    running.then(this.#done, this.#done);
+    return running;
   }
+
+  readonly #done = (): void => {
+    this.inFlight--;
+  };
 
   get evictable(): boolean {
     // A paced key keeps its rate: dropped, it would be met again at full speed.

@@ -42,7 +42,7 @@ export interface ReplayOptions {
    * origin (`setGlobalOrigin`), else `globalThis.location`.
    */
   readonly baseUrl?: string | URL | undefined;
-  /** The call's absolute URL when the caller has resolved it already ({@link targetOf}). Default: resolved here. */
+  /** The call's absolute URL when the caller has resolved it already. Default: resolved here. */
   readonly url?: URL | undefined;
 }
 
@@ -53,8 +53,18 @@ export type NotReplayableReason = 'body-too-large-to-buffer' | 'body-stream-erro
 export interface PreparedRequest {
   /** The HTTP method; upper case for DELETE GET HEAD OPTIONS POST PUT, as given otherwise (as fetch does). */
   readonly method: string;
-  /** The absolute request URL (resolved against the base; the wrapped fetch gets the URL as given). */
+  /**
+   * The absolute request URL (resolved against the base; the wrapped fetch gets the URL as given). Each
+   * request has a URL object of its own, made when first read.
+   */
   readonly url: URL;
+  /** `url.href`, without making the URL object. Default: `url.href`. */
+  readonly href?: string;
+  /**
+   * The URL object when one was made already, else its href: for a reader that takes either (the
+   * endpoint resolver, URL redaction) and would otherwise make one. Default: `url`.
+   */
+  readonly target?: URL | string;
   /**
    * The request headers, for reading. Add a header generated once per call (an idempotency key, a
    * correlation id) with {@link PreparedRequest.setHeader}, before the first attempt.
@@ -69,6 +79,11 @@ export interface PreparedRequest {
   readonly notReplayableReason?: NotReplayableReason | undefined;
   /** False when the body is a stream, which one attempt at a time reads: attempts cannot run side by side (hedging). */
   readonly concurrent?: boolean;
+  /**
+   * The caller's signal: `options.signal`, or for a call taken in by {@link intake} init's signal (`null`
+   * detaches from a Request's), else the Request input's. Default: none.
+   */
+  readonly callerSignal?: AbortSignal | undefined;
   /** Adds a header to every attempt, sent with the name in the case given here. */
   setHeader(name: string, value: string): void;
   /**
@@ -96,42 +111,53 @@ const UNDICI_GLOBAL_ORIGIN = Symbol.for('undici.globalOrigin.1');
 export type PassThroughReason = 'not-http' | 'no-base-url' | 'invalid-signal' | 'stream-without-duplex';
 
 /**
- * The absolute URL of a call breakwater handles, or why the call goes to the wrapped fetch as it is,
- * once, without retries or breaker. The URL is resolved here once and handed to `prepareRequest`. Breakwater only judges what it understands: an `http:`/`https:` URL it can
- * resolve, a real `AbortSignal` and a stream body sent with `duplex: 'half'`. Anything else (a `blob:`,
- * `data:` or `file:` URL, a relative URL with no base, a signal or a stream body fetch would refuse)
- * means what the wrapped fetch makes of it, its error
- * included; retrying it would only repeat that answer.
+ * What wrapFetch makes of one call, reading `(input, init)` once: the call prepared for replay (as
+ * {@link prepare}, its URL resolved against `baseUrl` and its {@link PreparedRequest.callerSignal} set),
+ * or why it goes to the wrapped fetch as it is, once, without retries or breaker. Breakwater only judges
+ * what it understands: an `http:`/`https:` URL it can resolve, a real `AbortSignal` and a stream body
+ * sent with `duplex: 'half'`. Anything else (a `blob:`, `data:` or `file:` URL, a relative URL with no
+ * base, a signal or a stream body fetch would refuse) means what the wrapped fetch makes of it, its
+ * error included; retrying it would only repeat that answer.
+ *
+ * @throws where {@link prepare} throws.
  */
-export function targetOf(
+export function intake(
   input: RequestInfo | URL,
   init: RequestInit | undefined,
-  baseUrl?: string | URL,
-): URL | PassThroughReason {
+  maxBufferBytes: number,
+  baseUrl: string | undefined,
+): PreparedRequest | Promise<PreparedRequest> | PassThroughReason {
   const signal: unknown = init?.signal;
   if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) return 'invalid-signal';
   // The fetch standard refuses a stream body without `duplex` before reading it (undici, browsers),
   // leaving the caller's stream untouched; a fetch that accepts it (node-fetch) sends it once.
   if (isStreamBody(init?.body) && (init as { duplex?: unknown }).duplex == null)
     return 'stream-without-duplex';
-  let url: URL | undefined;
-  try {
-    url = resolveUrl(urlTextOf(input), baseUrl);
-  } catch {
-    return 'no-base-url';
+  const request = isRequestLike(input) ? input : undefined;
+  const text = request ? request.url : urlTextOf(input);
+  let target: URL | string;
+  if (lastTarget !== undefined && text === lastTarget.text) {
+    target = lastTarget.href;
+  } else {
+    let url = absoluteUrl(text);
+    const absolute = url !== undefined;
+    try {
+      url ??= resolveUrl(text, baseUrl);
+    } catch {
+      return 'no-base-url';
+    }
+    if (!url) return 'no-base-url';
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'not-http';
+    checkCredentials(url);
+    // Only an absolute text: a relative one depends on the base too.
+    if (absolute) lastTarget = { text, href: url.href };
+    target = url;
   }
-  if (!url) return 'no-base-url';
-  return url.protocol === 'http:' || url.protocol === 'https:' ? url : 'not-http';
-}
-
-/** The caller's signal of a call: init's (`null` detaches from a Request's), else the Request input's. */
-export function callerSignalOf(
-  input: RequestInfo | URL,
-  init: RequestInit | undefined,
-): AbortSignal | undefined {
-  const signal: unknown =
-    init?.signal !== undefined ? init.signal : isRequestLike(input) ? input.signal : undefined;
-  return signal instanceof AbortSignal ? signal : undefined;
+  const callerSignal = signal !== undefined ? signal : request?.signal;
+  return build(input, init, request, text, target, {
+    maxBufferBytes,
+    signal: callerSignal instanceof AbortSignal ? callerSignal : undefined,
+  });
 }
 
 /**
@@ -168,17 +194,41 @@ export function prepare(
   init: RequestInit | undefined,
   options: ReplayOptions = {},
 ): PreparedRequest | Promise<PreparedRequest> {
-  // Checked once, by wrapFetch's options, not again on every call.
-  const maxBufferBytes = options.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
-
   const request = isRequestLike(input) ? input : undefined;
   const text = urlTextOf(input);
   const url = options.url ?? resolveUrl(text, options.baseUrl);
   if (!url) throw relativeUrlError(text);
   checkCredentials(url);
+  return build(input, init, request, text, url, {
+    maxBufferBytes: options.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES,
+    signal: options.signal,
+  });
+}
+
+/**
+ * The last absolute URL text {@link intake} took in, and its href: most calls repeat the URL of the
+ * call before, and parsing it is the dearest step of taking a call in. Strings only, since a string
+ * cannot change; the URL object, which can, is made per request (when read).
+ */
+let lastTarget: { readonly text: string; readonly href: string } | undefined;
+
+/**
+ * {@link prepare} once the URL is known and checked (as a URL, or as the href of one checked before):
+ * `maxBufferBytes` was checked once, by wrapFetch's options.
+ */
+function build(
+  input: RequestInfo | URL,
+  init: RequestInit | undefined,
+  request: Request | undefined,
+  text: string,
+  url: URL | string,
+  { maxBufferBytes, signal }: { readonly maxBufferBytes: number; readonly signal: AbortSignal | undefined },
+): PreparedRequest | Promise<PreparedRequest> {
   const method = normaliseMethod(init?.method ?? request?.method ?? 'GET');
   const givenHeaders: unknown = init?.headers !== undefined ? init.headers : request?.headers;
-  const headers = new Headers(givenHeaders as HeadersInit | undefined);
+  // Copied into a Headers only when something reads them (undici's Headers is slow to build); given
+  // in a form that may be invalid, they are copied now, so that fetch's TypeError comes before any attempt.
+  const headers = plainHeaders(givenHeaders) ? undefined : new Headers(givenHeaders as HeadersInit);
 
   const initBody: unknown = init?.body ?? null;
   const requestBody = initBody === null && request ? request.body : null;
@@ -191,14 +241,12 @@ export function prepare(
     );
   }
 
-  const { signal } = options;
   if (signal?.aborted) return cancelled(initBody ?? requestBody, signal);
   const sentInput: RequestInfo | URL = request ?? (typeof input === 'string' ? input : text);
-  const prepared = (body: PreparedBody): Prepared =>
-    new Prepared({ method, url, headers, givenHeaders, input: sentInput, init, body });
-  if (initBody !== null) return prepared(freezeInitBody(initBody, maxBufferBytes));
-  if (requestBody === null) return prepared(NO_BODY);
-  return readRequestBody(requestBody, maxBufferBytes, signal).then(prepared);
+  const parts: PreparedParts = { method, url, headers, givenHeaders, input: sentInput, init, signal };
+  if (initBody !== null) return new Prepared(parts, freezeInitBody(initBody, maxBufferBytes));
+  if (requestBody === null) return new Prepared(parts, NO_BODY);
+  return readRequestBody(requestBody, maxBufferBytes, signal).then((body) => new Prepared(parts, body));
 }
 
 /** As fetch: an aborted call cancels its body and rejects with the signal's reason. */
@@ -220,20 +268,25 @@ const NO_BODY: PreparedBody = { kind: 'none' };
 
 interface PreparedParts {
   readonly method: string;
-  readonly url: URL;
-  readonly headers: Headers;
+  /** The URL, or its href to make it from when read. */
+  readonly url: URL | string;
+  /** The given headers already copied, or undefined to copy them when first read. */
+  readonly headers: Headers | undefined;
   readonly givenHeaders: unknown;
   readonly input: RequestInfo | URL;
   readonly init: RequestInit | undefined;
-  readonly body: PreparedBody;
+  readonly signal: AbortSignal | undefined;
 }
 
 class Prepared implements PreparedRequest {
   readonly method: string;
-  readonly url: URL;
-  readonly headers: Headers;
+  readonly href: string;
+  #url: URL | undefined;
+  readonly callerSignal: AbortSignal | undefined;
+  #headers: Headers | undefined;
   readonly #input: RequestInfo | URL;
-  readonly #init: Readonly<Record<string, unknown>>;
+  /** The caller's init as given: each attempt copies it with its own signal over the caller's. */
+  readonly #init: RequestInit | undefined;
   readonly #givenHeaders: unknown;
   /**
    * Lower-case names present before any was added; the rest were added for the call. Taken at the
@@ -245,15 +298,38 @@ class Prepared implements PreparedRequest {
   readonly #body: PreparedBody;
   #attempts = 0;
 
-  constructor(parts: PreparedParts) {
+  constructor(parts: PreparedParts, body: PreparedBody) {
     this.method = parts.method;
-    this.url = parts.url;
-    this.headers = parts.headers;
+    if (typeof parts.url === 'string') {
+      this.href = parts.url;
+    } else {
+      this.#url = parts.url;
+      this.href = parts.url.href;
+    }
+    this.callerSignal = parts.signal;
+    this.#headers = parts.headers;
     this.#input = parts.input;
-    const { signal: _signal, ...init } = (parts.init ?? {}) as Record<string, unknown>;
-    this.#init = init;
+    this.#init = parts.init;
     this.#givenHeaders = parts.givenHeaders;
-    this.#body = parts.body;
+    this.#body = body;
+  }
+
+  get url(): URL {
+    this.#url ??= new URL(this.href);
+    return this.#url;
+  }
+
+  get target(): URL | string {
+    return this.#url ?? this.href;
+  }
+
+  /**
+   * Copied from the caller's headers at the first read (a rule reading a header, a generated header, an
+   * HttpError): most calls never read them. The caller's headers are read then, as each attempt reads them.
+   */
+  get headers(): Headers {
+    this.#headers ??= new Headers(this.#givenHeaders as HeadersInit | undefined);
+    return this.#headers;
   }
 
   get replayable(): boolean {
@@ -283,6 +359,7 @@ class Prepared implements PreparedRequest {
       );
     }
     this.#attempts += 1;
+    // The attempt's signal is written after the caller's members, over the caller's signal.
     const init: Record<string, unknown> =
       signal instanceof AbortSignal
         ? { ...this.#init, signal }
@@ -333,6 +410,35 @@ function headerPairs(given: unknown): Array<[string, string]> {
     });
   }
   return Object.entries(given as Record<string, unknown>).map(([name, value]) => [name, String(value)]);
+}
+
+/** A header value `Headers` keeps as it is: printable ASCII (tabs within), no whitespace at either end. */
+const PLAIN_VALUE = /^(?:[!-~](?:[\t -~]*[!-~])?)?$/;
+
+/**
+ * True when `new Headers(given)` certainly accepts `given`, so that copying it can wait: none, a
+ * global `Headers` (already checked), or a plain record or array of pairs of token names and plain
+ * values. Anything else (another implementation's Headers, odd values) is copied at once, as before.
+ */
+function plainHeaders(given: unknown): boolean {
+  if (given === undefined || given instanceof Headers) return true;
+  if (Array.isArray(given)) {
+    return given.every(
+      (pair: unknown) =>
+        Array.isArray(pair) && pair.length === 2 && plainHeader(pair[0] as unknown, pair[1] as unknown),
+    );
+  }
+  if (typeof given !== 'object' || given === null) return false;
+  const proto: unknown = Object.getPrototypeOf(given);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const names = Object.keys(given);
+  // A symbol or a hidden key is something `Headers` reads or refuses in its own way.
+  if (Reflect.ownKeys(given).length !== names.length) return false;
+  return names.every((name) => plainHeader(name, (given as Record<string, unknown>)[name]));
+}
+
+function plainHeader(name: unknown, value: unknown): boolean {
+  return typeof name === 'string' && typeof value === 'string' && isToken(name) && PLAIN_VALUE.test(value);
 }
 
 function freezeInitBody(body: unknown, maxBufferBytes: number): PreparedBody {
@@ -587,10 +693,8 @@ function urlTextOf(input: unknown): string {
 
 /** The absolute URL of `text`: as it is, or against the base fetch would use. Undefined when none. */
 function resolveUrl(text: string, baseUrl: string | URL | undefined): URL | undefined {
-  // One parse for an absolute URL (most calls): `canParse` then `new URL` would parse it twice.
-  try {
-    return new URL(text);
-  } catch {}
+  const absolute = absoluteUrl(text);
+  if (absolute) return absolute;
   // undici's setGlobalOrigin() (Node's fetch too) is fetch's base outside a browser; location inside.
   const globalOrigin: unknown = (globalThis as Record<symbol, unknown>)[UNDICI_GLOBAL_ORIGIN];
   const location: unknown = (globalThis as { location?: { href?: unknown } }).location?.href;
@@ -599,6 +703,15 @@ function resolveUrl(text: string, baseUrl: string | URL | undefined): URL | unde
     if (typeof href === 'string' && URL.canParse(text, href)) return new URL(text, href);
   }
   return undefined;
+}
+
+/** One parse for an absolute URL (most calls): `canParse` then `new URL` would parse it twice. */
+function absoluteUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function relativeUrlError(text: string): TypeError {
@@ -619,6 +732,8 @@ function checkCredentials(url: URL): void {
 }
 
 function normaliseMethod(method: string): string {
+  // Most calls give one of these, as fetch would send it: nothing to check or change.
+  if (NORMALISED_METHODS.has(method)) return method;
   if (!isToken(method)) {
     throw new TypeError(`breakwater: "${method.slice(0, 40)}" is not a valid HTTP method`);
   }

@@ -15,7 +15,8 @@ export class Reporter {
   readonly key: string;
   /** False when nobody listens: events that cost work to build (the attempt's redacted URL) are skipped. */
   readonly listening: boolean;
-  private readonly emit: (event: BreakwaterEvent) => void;
+  /** Emits an event built whole by its caller (the attempt event, built on every call). */
+  readonly emit: (event: BreakwaterEvent) => void;
 
   constructor(key: string, emit: (event: BreakwaterEvent) => void, listening: boolean) {
     this.key = key;
@@ -56,6 +57,6 @@ export class Reporter {
 }
 
 /** The status of a result's Response, as events carry it. */
-export function statusOf(result: AttemptResult): { status?: number } {
+function statusOf(result: AttemptResult): { status?: number } {
   return result.response ? { status: result.response.status } : {};
 }

@@ -44,10 +44,11 @@ export class SendQueue {
    * a key that is not paced); else a promise that resolves when it may, or rejects with `refusal` or
    * the signal's reason.
    */
-  take(signal: AbortSignal, deadlineAt: number): Promise<void> | undefined {
-    const now = Date.now();
-    if (this.waiters.length === 0 && this.nextAt(now) <= now) {
-      this.release(now);
+  take(signal: AbortSignal, deadlineAt: number, now = Date.now()): Promise<void> | undefined {
+    // The rate read once for the check and the release: it is asked on every send of the key.
+    const interval = this.host.interval(now);
+    if (this.waiters.length === 0 && this.nextAt(now, interval) <= now) {
+      this.release(now, now, interval);
       return undefined;
     }
     const expected = this.expectedAt(now, this.waiters.length);
@@ -81,8 +82,8 @@ export class SendQueue {
   }
 
   /** When the next call may leave: after any hold, one interval after the last. */
-  private nextAt(now: number): number {
-    return Math.max(now, this.host.blockedUntil(now), this.last + this.host.interval(now));
+  private nextAt(now: number, interval = this.host.interval(now)): number {
+    return Math.max(now, this.host.blockedUntil(now), this.last + interval);
   }
 
   /** When the call at `position` in the queue (0 = head) can expect its slot, at the rate of now. */
@@ -91,11 +92,11 @@ export class SendQueue {
   }
 
   /** Lets one call out at `now`; `dueAt`: when it was due, if a timer let it out (maybe late). */
-  private release(now: number, dueAt = now): void {
+  private release(now: number, dueAt = now, interval = this.host.interval(now)): void {
     // A timer that fired late must not push every later slot back (under load timers fire a few ms
     // late, and the pace fell 15 % short of the rate): the call counts from when it was due, at most
     // one interval back, as a token bucket of one token would.
-    this.last = Math.max(dueAt, now - this.host.interval(now));
+    this.last = Math.max(dueAt, now - interval);
     this.host.released(now);
   }
 

@@ -17,8 +17,9 @@ export class SlidingWindow<C extends Record<string, number>> {
 
   /** The counters of the bucket that holds the present moment, to increment. */
   current(): C {
-    this.prune();
+    // One clock read for the prune and the bucket: it is read on every call of the key.
     const t = Date.now();
+    this.prune(t);
     const start = t - (t % this.bucketMs);
     let last = this.buckets.at(-1);
     if (!last || last.start !== start) {
@@ -30,7 +31,7 @@ export class SlidingWindow<C extends Record<string, number>> {
 
   /** The sums over the window. */
   total(): C {
-    this.prune();
+    this.prune(Date.now());
     const sum = this.zero() as Record<string, number>;
     for (const { counts } of this.buckets) {
       // for...in, not Object.entries: no array of pairs per bucket on every breaker or budget read.
@@ -43,8 +44,8 @@ export class SlidingWindow<C extends Record<string, number>> {
     this.buckets.length = 0;
   }
 
-  private prune(): void {
-    const horizon = Date.now() - this.windowMs;
+  private prune(now: number): void {
+    const horizon = now - this.windowMs;
     while (this.buckets.length > 0 && (this.buckets[0]?.start ?? 0) + this.bucketMs <= horizon) {
       this.buckets.shift();
     }

@@ -155,6 +155,18 @@ describe('OpenTelemetry traces', () => {
     expect(waits.map((e) => e.attributes?.['breakwater.attempt'])).toEqual([2, 3]);
     for (const wait of waits) expect(wait.attributes?.['breakwater.wait.delay_ms']).toBeTypeOf('number');
   });
+
+  it('every attempt of a retried call redacts url.full: no query value or fragment reaches a span', async () => {
+    const url = server.route('/flaky-query', (_req, res, hit) => res.writeHead(hit < 2 ? 503 : 200).end());
+    const fetch = instrumented();
+    await inCallerSpan(() => fetch(`${url}?token=s3cr3t&page=2#frag`));
+    const spans = attemptSpans();
+    expect(spans).toHaveLength(2);
+    for (const span of spans) {
+      expect(span.attributes['url.full']).toBe(`${url}?token=REDACTED&page=REDACTED`);
+    }
+    expect(JSON.stringify(spans.map((s) => s.attributes))).not.toMatch(/s3cr3t|frag/);
+  });
 });
 
 describe('OpenTelemetry metrics', () => {

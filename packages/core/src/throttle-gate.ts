@@ -93,15 +93,16 @@ export class ThrottleGate {
   /**
    * Learns from a response (its status and the verdict classify gave it) after attempt `attempt`, and
    * closes the gate as the key's {@link ClosingRule} says. The `throttled` event reports what the server
-   * asked for as sent, and why.
+   * asked for as sent, and why. `now`: epoch ms when the response arrived. Default now.
    */
   observe(
     response: { readonly status: number; readonly headers: Headers },
     verdict: Verdict,
     attempt: number,
+    now = Date.now(),
   ): void {
-    this.learn(response.status);
-    const closure = this.rule.decide(response, verdict, attempt);
+    this.learn(response.status, now);
+    const closure = this.rule.decide(response, verdict, attempt, now);
     if (closure === undefined || !this.close(closure.closedForMs, closure.strict)) return;
     const { delayMs, closedForMs, source } = closure;
     // The cut goes with every closure; only a 429's (a strict one) is read by the others.
@@ -150,10 +151,11 @@ export class ThrottleGate {
   enter(signal: AbortSignal, deadlineAt: number, waited?: boolean): GatePass | Promise<GatePass> {
     if (!this.policy.throttle.enabled) return OPEN;
     // A closure is waited out once (a 503's holds a call only once), then the send slot is taken.
-    if (waited === undefined && this.closedUntil > Date.now()) {
+    const now = Date.now();
+    if (waited === undefined && this.closedUntil > now) {
       return this.waitOpen(signal, deadlineAt).then((w) => this.enter(signal, deadlineAt, w));
     }
-    const slot = this.policy.throttle.adaptive ? this.queue.take(signal, deadlineAt) : undefined;
+    const slot = this.policy.throttle.adaptive ? this.queue.take(signal, deadlineAt, now) : undefined;
     if (slot) return this.waitFor(() => slot).then(() => this.granted(!!waited, true));
     return this.granted(!!waited, false);
   }
@@ -165,7 +167,11 @@ export class ThrottleGate {
       this.report.send('gate-open', {});
     }
     return {
-      letsThrough: () => this.until(waited) <= Date.now() && epoch === this.epoch,
+      letsThrough: () => {
+        const until = this.until(waited);
+        // A key never closed (until 0) needs no clock read.
+        return epoch === this.epoch && (until === 0 || until <= Date.now());
+      },
       held: waited || queued,
     };
   }
@@ -214,12 +220,12 @@ export class ThrottleGate {
   }
 
   /** A response of the key arrived: it answers the probe, and any but a throttle status was accepted. */
-  private learn(status: number): void {
+  private learn(status: number, now: number): void {
     // Only the adaptive rate reads what was accepted, and only it arms the probe.
     if (!this.policy.throttle.enabled || !this.policy.throttle.adaptive) return;
     const accepted = !this.policy.throttle.statuses.includes(status);
     if (this.probe.answer(accepted)) this.queue.kick();
-    if (accepted) this.rate.onAccepted(Date.now());
+    if (accepted) this.rate.onAccepted(now);
   }
 
   /** The client is over the upstream's rate: cut the rate, void passes taken at the old one, probe. */

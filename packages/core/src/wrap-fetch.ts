@@ -6,6 +6,7 @@ import {
   type EndpointResolver,
   type EndpointRule,
   func,
+  type HeadersLike,
   integerAtLeast,
   type PolicyInput,
   refuse,
@@ -20,13 +21,7 @@ import { checkOptions, ENDPOINT_OPTIONS, storeCheck, telemetryCheck } from './op
 import { type CallEnd, EndpointPipeline } from './pipeline.ts';
 import { randomUuid } from './random-id.ts';
 import { DEFAULT_MAX_ENDPOINTS, EndpointRegistry } from './registry.ts';
-import {
-  callerSignalOf,
-  DEFAULT_MAX_BUFFER_BYTES,
-  type PreparedRequest,
-  prepare,
-  targetOf,
-} from './replay.ts';
+import { DEFAULT_MAX_BUFFER_BYTES, intake, type PreparedRequest } from './replay.ts';
 import { type BreakwaterStore, MEMORY_STORE } from './store.ts';
 import { publish } from './telemetry/diagnostics.ts';
 import type { Telemetry } from './telemetry/hooks.ts';
@@ -167,17 +162,17 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
   const wrapped = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     // What breakwater cannot judge (not http(s), no base for a relative URL, a signal fetch refuses)
     // is the wrapped fetch's to answer, once: retrying its error would only repeat it.
-    const url = targetOf(input, init, baseUrl);
-    if (!(url instanceof URL)) return fetch(input, init);
-    const callerSignal = callerSignalOf(input, init);
-    const prepared = prepare(input, init, { maxBufferBytes, signal: callerSignal, url });
-    const request = prepared instanceof Promise ? await prepared : prepared;
+    const taken = intake(input, init, maxBufferBytes, baseUrl);
+    if (typeof taken === 'string') return fetch(input, init);
+    const request = taken instanceof Promise ? await taken : taken;
+    const { callerSignal } = request;
     try {
-      const { key, policy } = resolver.resolve(request.method, request.url, request.headers);
-      for (const name of policy.generateHeaders) {
-        // Generated once per call, so every attempt carries the same value (an idempotency key must).
-        if (!request.headers.has(name)) request.setHeader(name, randomUuid());
-      }
+      const { key, policy } = resolver.resolve(
+        request.method,
+        request.target ?? request.url,
+        new HeadersOnRead(request),
+      );
+      if (policy.generateHeaders.length > 0) generateHeaders(request, policy.generateHeaders);
       const pipeline = registry.get(key, policy);
       const end = await (telemetry
         ? telemetry.call(key, request, () => pipeline.execute(request, callerSignal))
@@ -192,6 +187,33 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     }
   };
   return Object.assign(wrapped, { breakers, ...manualControl(registry, resolver, emit) });
+}
+
+/**
+ * A request's headers as the resolver sees them: a rule with `keyHeader` reads them, and so copies
+ * them ({@link PreparedRequest.headers}); for any other rule they stay uncopied.
+ */
+class HeadersOnRead implements HeadersLike {
+  readonly #request: PreparedRequest;
+
+  constructor(request: PreparedRequest) {
+    this.#request = request;
+  }
+
+  get(name: string): string | null {
+    return this.#request.headers.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.#request.headers.has(name);
+  }
+}
+
+/** Generated once per call, so that every attempt carries the same value (an idempotency key must). */
+function generateHeaders(request: PreparedRequest, names: readonly string[]): void {
+  for (const name of names) {
+    if (!request.headers.has(name)) request.setHeader(name, randomUuid());
+  }
 }
 
 /** Hands a call's end back as fetch would: the Response, or the error thrown. */

@@ -230,44 +230,46 @@ function normaliseSegment(segment: string): string {
   });
 }
 
-/** What matching needs from a request, computed once per resolve whatever the number of rules. */
-interface RequestParts {
-  readonly method: string;
-  readonly origin: string;
-  /** Lower-case host name, no port (`api.example.com`, `[::1]`). */
-  readonly hostname: string;
-  readonly segments: readonly string[];
-}
-
-function requestParts(method: string, url: string | URL): RequestParts {
+function checkMethod(method: string): void {
   if (typeof method !== 'string' || !isToken(method)) {
     throw new TypeError(`breakwater: the method must be an HTTP method name, got ${describeValue(method)}`);
   }
-  let parsed: URL;
-  if (url instanceof URL) {
-    parsed = url;
-  } else if (typeof url === 'string' && URL.canParse(url)) {
-    parsed = new URL(url);
-  } else {
-    // The URL itself is not echoed: its query may hold a secret.
-    throw new TypeError(
-      'breakwater: endpoint resolution needs an absolute URL (scheme://host/path); got a relative or invalid URL. ' +
-        'Resolve it against a base URL first.',
-    );
-  }
-  return {
-    method: method.toUpperCase(),
-    origin: parsed.origin !== 'null' ? parsed.origin : `${parsed.protocol}//${parsed.host}`,
-    hostname: parsed.hostname,
-    segments: splitPath(parsed.pathname).map(normaliseSegment),
-  };
 }
 
-function matchesParts(pattern: CompiledPattern, request: RequestParts): boolean {
-  if (pattern.methods !== null && !pattern.methods.includes(request.method)) return false;
-  if (pattern.origin !== null && pattern.origin !== request.origin) return false;
+function absoluteUrl(url: string | URL): URL {
+  if (url instanceof URL) return url;
+  if (typeof url === 'string') {
+    try {
+      return new URL(url);
+    } catch {}
+  }
+  // The URL itself is not echoed: its query may hold a secret.
+  throw new TypeError(
+    'breakwater: endpoint resolution needs an absolute URL (scheme://host/path); got a relative or invalid URL. ' +
+      'Resolve it against a base URL first.',
+  );
+}
+
+/** Not `url.origin`: it is 'null' for every host of a non-special scheme (foo://a, foo://b). */
+function originOf(url: URL): string {
+  return url.origin !== 'null' ? url.origin : `${url.protocol}//${url.host}`;
+}
+
+/** The path's segments as matching compares them (percent-encoding normalised). */
+function pathSegments(pathname: string): readonly string[] {
+  const segments = splitPath(pathname);
+  return pathname.includes('%') ? segments.map(normaliseSegment) : segments;
+}
+
+/** The method and origin part of a match: what a request's path does not change. */
+function matchesTarget(pattern: CompiledPattern, method: string, origin: string): boolean {
+  if (pattern.methods !== null && !pattern.methods.includes(method)) return false;
+  return pattern.origin === null || pattern.origin === origin;
+}
+
+/** The path part of a match. */
+function matchesPath(pattern: CompiledPattern, actual: readonly string[]): boolean {
   const { segments } = pattern;
-  const actual = request.segments;
   if (pattern.rest ? actual.length < segments.length : actual.length !== segments.length) return false;
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i] as PathSegment;
@@ -282,7 +284,12 @@ function matchesParts(pattern: CompiledPattern, request: RequestParts): boolean 
  * @throws TypeError for a relative URL or an invalid method.
  */
 export function matchesPattern(pattern: CompiledPattern, method: string, url: string | URL): boolean {
-  return matchesParts(pattern, requestParts(method, url));
+  checkMethod(method);
+  const parsed = absoluteUrl(url);
+  return (
+    matchesTarget(pattern, method.toUpperCase(), originOf(parsed)) &&
+    matchesPath(pattern, pathSegments(parsed.pathname))
+  );
 }
 
 interface CompiledRule {
@@ -314,8 +321,8 @@ function scopeByHost(policy: Policy): HostScopedPolicy {
   };
 }
 
-function policyFor(scoped: HostScopedPolicy, request: RequestParts): Policy {
-  return scoped.hosts === null || scoped.hosts.has(request.hostname) ? scoped.policy : scoped.elsewhere;
+function policyFor(scoped: HostScopedPolicy, hostname: string): Policy {
+  return scoped.hosts === null || scoped.hosts.has(hostname) ? scoped.policy : scoped.elsewhere;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -357,26 +364,11 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
 
   const scopedDefault = scopeByHost(defaultPolicy);
   const listed = Object.freeze(rules.map(({ name, match }) => Object.freeze({ name, match })));
-  // The rules and their policies never change for the life of the resolver, so neither does the
-  // match of a method, origin and path: a URL (what wrapFetch passes) is matched once, until
-  // MAX_CACHED_MATCHES are kept, when the cache starts again empty.
-  const cache = new Map<string, CachedMatch>();
+  const match = cachedMatcher(rules, scopedDefault);
   return {
     rules: listed,
     resolve(method, url, headers) {
-      // Not `url.origin`: it is 'null' for every host of a non-special scheme (foo://a, foo://b).
-      const id = url instanceof URL ? `${method} ${url.protocol}//${url.host}${url.pathname}` : '';
-      let found = cache.get(id);
-      if (!found) {
-        const request = requestParts(method, url);
-        const rule = rules.find((r) => matchesParts(r.pattern, request));
-        const name = rule?.name ?? DEFAULT_NAME;
-        const policy = policyFor(rule?.policy ?? scopedDefault, request);
-        found = [Object.freeze({ key: `${name} ${request.origin}`, name, policy }), rule?.keyHeader];
-        if (cache.size >= MAX_CACHED_MATCHES) cache.clear();
-        if (id) cache.set(id, found);
-      }
-      const [resolved, keyHeader] = found;
+      const [resolved, keyHeader] = match(method, url);
       return keyHeader ? { ...resolved, key: `${resolved.key}${partitionOf(keyHeader, headers)}` } : resolved;
     },
   };
@@ -388,8 +380,92 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
  */
 type CachedMatch = readonly [ResolvedEndpoint, KeyHeader | undefined];
 
-/** Matches kept per resolver. */
-const MAX_CACHED_MATCHES = 512;
+/** Method and origin pairs kept per resolver. */
+const MAX_CACHED_TARGETS = 512;
+
+/** The rules left to try for one method and origin, in order, each with the endpoint it resolves to. */
+interface Target {
+  readonly method: string;
+  readonly protocol: string;
+  readonly host: string;
+  readonly candidates: readonly { readonly pattern: CompiledPattern; readonly found: CachedMatch }[];
+  readonly fallback: CachedMatch;
+}
+
+/**
+ * The rules and their policies never change for the life of a resolver, so neither does what a method
+ * and an origin resolve to for each rule: that part is worked out once per method and origin (until
+ * {@link MAX_CACHED_TARGETS} are kept, when the cache starts again empty), and only the path is matched
+ * per request. Keyed by method and origin rather than by path, so that per-id paths
+ * (`/v1/customers/123`) share one entry instead of filling the cache with one each. The URL matched
+ * last is remembered whole (most traffic repeats it; a string URL is then not even parsed), and so is
+ * the target used last (comparing three strings beats building a key).
+ */
+function cachedMatcher(
+  rules: readonly CompiledRule[],
+  fallback: HostScopedPolicy,
+): (method: string, url: string | URL) => CachedMatch {
+  const targets = new Map<string, Target>();
+  let last: Target | undefined;
+  let lastHref: string | undefined;
+  let lastMethod: string | undefined;
+  let lastFound: CachedMatch | undefined;
+  const targetOf = (method: string, url: URL): Target => {
+    const { protocol, host } = url;
+    if (last?.method === method && last.host === host && last.protocol === protocol) return last;
+    checkMethod(method);
+    const id = `${method} ${protocol}//${host}`;
+    let target = targets.get(id);
+    if (!target) {
+      target = compileTarget(rules, fallback, method, url);
+      if (targets.size >= MAX_CACHED_TARGETS) targets.clear();
+      targets.set(id, target);
+    }
+    last = target;
+    return target;
+  };
+  return (method, url) => {
+    const href = typeof url === 'string' ? url : absoluteUrl(url).href;
+    if (href !== lastHref || method !== lastMethod || !lastFound) {
+      const parsed = absoluteUrl(url);
+      lastFound = matchPath(targetOf(method, parsed), parsed.pathname);
+      lastHref = href;
+      lastMethod = method;
+    }
+    return lastFound;
+  };
+}
+
+function compileTarget(
+  rules: readonly CompiledRule[],
+  fallback: HostScopedPolicy,
+  method: string,
+  url: URL,
+): Target {
+  const upper = method.toUpperCase();
+  const origin = originOf(url);
+  const endpoint = (name: string, scoped: HostScopedPolicy, keyHeader?: KeyHeader): CachedMatch => [
+    Object.freeze({ key: `${name} ${origin}`, name, policy: policyFor(scoped, url.hostname) }),
+    keyHeader,
+  ];
+  return {
+    method,
+    protocol: url.protocol,
+    host: url.host,
+    candidates: rules
+      .filter((rule) => matchesTarget(rule.pattern, upper, origin))
+      .map((rule) => ({ pattern: rule.pattern, found: endpoint(rule.name, rule.policy, rule.keyHeader) })),
+    fallback: endpoint(DEFAULT_NAME, fallback),
+  };
+}
+
+function matchPath({ candidates, fallback }: Target, pathname: string): CachedMatch {
+  const first = candidates[0];
+  // A first rule that takes every path (`*` from the root) needs no look at the path.
+  if (!first || (first.pattern.rest && first.pattern.segments.length === 0)) return first?.found ?? fallback;
+  const segments = pathSegments(pathname);
+  return candidates.find((candidate) => matchesPath(candidate.pattern, segments))?.found ?? fallback;
+}
 
 /**
  * Checks rule `index` of `endpoints` and compiles it: its pattern parsed, its policy merged over the

@@ -37,6 +37,7 @@ export {
 export { type RecognizedError, recognizeError } from './fetch-errors.ts';
 export { isFetchManagedHeader, isSecretHeader } from './headers.ts';
 export { isIdempotent } from './idempotency.ts';
+export { secretValueHash } from './keyed-hash.ts';
 export { definePolicy, mergePolicy } from './merge.ts';
 export {
   type NextStep,

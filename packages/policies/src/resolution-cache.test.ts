@@ -17,6 +17,15 @@ describe('endpoint resolution of repeated requests', () => {
     expect(Object.isFrozen(first)).toBe(true);
   });
 
+  it('per-id paths of one rule share one resolution: ids do not each take a cache entry (issue 17)', () => {
+    const first = resolver.resolve('GET', new URL('https://api.example.com/v1/items/1'));
+    for (let id = 2; id < 2_000; id++) {
+      expect(resolver.resolve('GET', new URL(`https://api.example.com/v1/items/${id}`))).toBe(first);
+    }
+    expect(resolver.resolve('GET', new URL('https://api.example.com/v1/items/1/parts')).name).toBe('default');
+    expect(resolver.resolve('GET', new URL('https://api.example.com/v1/items/caf%C3%A9'))).toBe(first);
+  });
+
   it('the method, the origin and the path each still decide the match', () => {
     const url = new URL('https://api.example.com/v1/items/7');
     expect(resolver.resolve('GET', url).name).toBe('item');

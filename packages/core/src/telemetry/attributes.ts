@@ -1,7 +1,9 @@
 /**
  * Attribute names and values shared by spans and metrics: the HTTP semantic conventions' (stable) and
- * breakwater's own, under `breakwater.`. Nothing here reads a header or a query value.
+ * breakwater's own, under `breakwater.`. Nothing here reads a header or a query value; the header value
+ * an endpoint key may carry leaves only as a keyed hash ({@link exportedKey}).
  */
+import { secretValueHash } from '@breakwater/policies';
 import type { Attributes } from '@opentelemetry/api';
 
 /** The methods the HTTP semantic conventions know; any other is reported as `_OTHER`. */
@@ -91,7 +93,7 @@ export class EndpointAttributes {
 
   /** `http.client.request.duration`'s attributes for an attempt that ended so. */
   attempt(status: number | undefined, errorType: string | undefined): Attributes {
-    return outcomeOf(this.attempts, () => this.request, status, errorType);
+    return outcomeOf(this.attempts, this.request, undefined, status, errorType);
   }
 
   /** `breakwater.call.duration`'s attributes for a call of `attempts` attempts that ended so. */
@@ -102,15 +104,15 @@ export class EndpointAttributes {
       byOutcome = new Map();
       this.calls.set(attempts, byOutcome);
     }
-    // The base is built only for an outcome not seen yet: a cached lookup allocates nothing.
-    const base = () => ({ ...this.request, 'breakwater.attempts': attempts });
-    return outcomeOf(byOutcome, base, status, errorType);
+    return outcomeOf(byOutcome, this.request, attempts, status, errorType);
   }
 }
 
+/** The cached attributes of an outcome (with `breakwater.attempts` for a call's); a hit allocates nothing. */
 function outcomeOf(
   cache: Map<number | string, Attributes>,
-  base: () => Attributes,
+  request: Attributes,
+  attempts: number | undefined,
   status: number | undefined,
   errorType: string | undefined,
 ): Attributes {
@@ -118,7 +120,8 @@ function outcomeOf(
   let attributes = cache.get(id);
   if (!attributes) {
     if (cache.size >= MAX_OUTCOMES) cache.clear();
-    attributes = Object.freeze({ ...base(), ...outcomeAttributes(status, errorType) });
+    const counted = attempts === undefined ? {} : { 'breakwater.attempts': attempts };
+    attributes = Object.freeze({ ...request, ...counted, ...outcomeAttributes(status, errorType) });
     cache.set(id, attributes);
   }
   return attributes;
@@ -144,5 +147,58 @@ export class AttributeCache {
       byMethod.set(method, attributes);
     }
     return attributes;
+  }
+}
+
+/** A key's header partition that shows no value: the header absent, or a credential's keyed hash. */
+const VALUELESS_PARTITION = /^[^\s=]+=(hmac:[0-9a-f]{16})?$/;
+
+/**
+ * `breakwater.endpoint.key` as the gauges export it. An endpoint key is `rule origin`, then for a rule
+ * with a `keyHeader` ` name=value`, whose value may be a tenant id or an e-mail taken verbatim (or an
+ * unkeyed FNV digest of a long one, which a reader can reverse by trying guesses): personal data in a
+ * metrics backend, and one series per value forever. The value is replaced by the keyed hash that
+ * credential headers already get (`hmac:` and 16 hex digits, keyed per process), so each partition
+ * keeps its own series within a process and nothing of the value leaves it.
+ */
+export function exportedKey(key: string, hash: (value: string) => string): string {
+  const second = key.indexOf(' ', key.indexOf(' ') + 1);
+  if (second === -1) return key;
+  const partition = key.slice(second + 1);
+  if (VALUELESS_PARTITION.test(partition)) return key;
+  const equals = partition.indexOf('=');
+  return `${key.slice(0, second + 1 + equals + 1)}hmac:${hash(partition.slice(equals + 1))}`;
+}
+
+/**
+ * {@link exportedKey} per live key, kept from one collection to the next (an HMAC per key and scrape
+ * would cost milliseconds at a thousand keys) and dropped with the keys that are gone.
+ */
+export class ExportedKeys {
+  private previous = new Map<string, string>();
+
+  /** The exported form of each key of one collection; keys not asked for by then are forgotten. */
+  collection(): (key: string) => string {
+    const previous = this.previous;
+    const current = new Map<string, string>();
+    this.previous = current;
+    return (key) => {
+      let exported = current.get(key) ?? previous.get(key);
+      if (exported === undefined) exported = exportedKey(key, keyedHash());
+      current.set(key, exported);
+      return exported;
+    };
+  }
+}
+
+/**
+ * The process's keyed hash. Without `crypto.getRandomValues` (no runtime breakwater supports lacks it)
+ * no value is shown at all, and the partitions of a rule share one series.
+ */
+function keyedHash(): (value: string) => string {
+  try {
+    return secretValueHash();
+  } catch {
+    return () => 'REDACTED';
   }
 }

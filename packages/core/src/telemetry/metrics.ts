@@ -5,7 +5,7 @@
 import type { Attributes, Counter, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
 import type { BreakwaterEvent } from '../events.ts';
 import type { BreakerSnapshot } from '../types.ts';
-import { ruleOf } from './attributes.ts';
+import { ExportedKeys, ruleOf } from './attributes.ts';
 
 /** The HTTP semantic conventions' advisory buckets for `http.client.request.duration`, in seconds. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
@@ -22,6 +22,7 @@ export class Metrics {
   private readonly events: Counter;
   private readonly sources = new Set<WeakRef<Endpoints>>();
   private readonly gauges: { state: ObservableGauge; waiting: ObservableGauge; budget: ObservableGauge };
+  private readonly keys = new ExportedKeys();
 
   constructor(meter: Meter) {
     const advice = { explicitBucketBoundaries: DURATION_BUCKETS };
@@ -87,6 +88,7 @@ export class Metrics {
 
   private observe(record: (gauge: ObservableGauge, value: number, attributes: Attributes) => void): void {
     const { state, waiting, budget } = this.gauges;
+    const exportedKey = this.keys.collection();
     for (const ref of this.sources) {
       const endpoints = ref.deref();
       if (!endpoints) {
@@ -96,7 +98,7 @@ export class Metrics {
       for (const snapshot of endpoints()) {
         const attributes = {
           'breakwater.endpoint': ruleOf(snapshot.key),
-          'breakwater.endpoint.key': snapshot.key,
+          'breakwater.endpoint.key': exportedKey(snapshot.key),
         };
         record(state, BREAKER_STATE_VALUES[snapshot.state], attributes);
         record(waiting, snapshot.waiting, attributes);

@@ -63,11 +63,11 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
   const wired = (): Wiring => {
     if (wiring) return wiring;
     try {
-      wiring = wire(options, attributes);
+      wiring = wire(options);
     } catch {
       // A provider that throws is the application's to fix; its calls go on, unobserved.
       wiring = {
-        spans: new Spans(new ProxyTracerProvider().getTracer(INSTRUMENTATION_SCOPE), attributes),
+        spans: new Spans(new ProxyTracerProvider().getTracer(INSTRUMENTATION_SCOPE)),
         recorder: undefined,
       };
     }
@@ -91,9 +91,12 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
     attempt(key, req, attempt) {
       try {
         const { recorder, spans } = wired();
-        const span = spans.attempt(key, req, attempt);
+        const span = spans.start(req.method);
         if (!span && !recorder) return NOTHING;
-        return attemptEnd(span, recorder && attributes.of(key, req.method, req.url), spans, recorder);
+        // Looked up once for the span and the histogram, and only when one of them records.
+        const endpoint = attributes.of(key, req.method, req.url);
+        if (span) spans.describe(span, endpoint.request, req.url, attempt);
+        return attemptEnd(span, recorder && endpoint, spans, recorder);
       } catch {
         return NOTHING;
       }
@@ -121,10 +124,10 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
 type Endpoints = () => readonly BreakerSnapshot[];
 
 /** The providers read now: the global ones unless given. */
-function wire(options: OpenTelemetryOptions, attributes: AttributeCache): Wiring {
+function wire(options: OpenTelemetryOptions): Wiring {
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE);
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_SCOPE);
-  return { spans: new Spans(tracer, attributes), recorder: isNoop(meter) ? undefined : new Metrics(meter) };
+  return { spans: new Spans(tracer), recorder: isNoop(meter) ? undefined : new Metrics(meter) };
 }
 
 const NOTHING = (): void => {};

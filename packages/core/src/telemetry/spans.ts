@@ -16,8 +16,7 @@ import {
 } from '@opentelemetry/api';
 import type { BreakwaterEvent } from '../events.ts';
 import { redactUrl } from '../redact.ts';
-import { type AttributeCache, errorTypeOf, spanNameOf } from './attributes.ts';
-import type { RequestLike } from './hooks.ts';
+import { errorTypeOf, spanNameOf } from './attributes.ts';
 
 /** Shared by every attempt's span: a no-op tracer drops the options object it is given. */
 const CLIENT: SpanOptions = { kind: SpanKind.CLIENT };
@@ -25,39 +24,28 @@ const ERROR = { code: SpanStatusCode.ERROR };
 
 export class Spans {
   private readonly tracer: Tracer;
-  private readonly attributes: AttributeCache;
-  private readonly urls = new WeakMap<URL, string>();
 
-  constructor(tracer: Tracer, attributes: AttributeCache) {
+  constructor(tracer: Tracer) {
     this.tracer = tracer;
-    this.attributes = attributes;
   }
 
   /**
-   * Starts attempt number `attempt`'s span; attributes are looked up only for a span that records.
-   * Undefined when the span does not record (no SDK, or sampled out): there is nothing to end then.
+   * Starts an attempt's span. Undefined when the span does not record (no SDK, or sampled out): there
+   * is nothing to describe or end then, and no attribute is looked up.
    */
-  attempt(key: string, { method, url }: RequestLike, attempt: number): Span | undefined {
+  start(method: string): Span | undefined {
     const span = this.tracer.startSpan(spanNameOf(method), CLIENT, context.active());
-    if (!span.isRecording()) return undefined;
-    span.setAttributes(this.attributes.of(key, method, url).request);
-    span.setAttribute('url.full', this.redacted(url));
-    if (attempt > 1) span.setAttribute('http.request.resend_count', attempt - 1);
-    return span;
+    return span.isRecording() ? span : undefined;
   }
 
-  /**
-   * `url.full`: userinfo and fragment dropped, every query value replaced. Kept per URL object (a
-   * call's attempts share it), weakly: a cache keyed by the raw href would hold query tokens and
-   * userinfo in a long-lived map, where a heap dump shows them.
-   */
-  private redacted(url: URL): string {
-    let redacted = this.urls.get(url);
-    if (redacted === undefined) {
-      redacted = redactUrl(url);
-      this.urls.set(url, redacted);
-    }
-    return redacted;
+  /** Gives attempt number `attempt`'s span its request attributes (`request`: the endpoint's). */
+  describe(span: Span, request: Attributes, url: URL, attempt: number): void {
+    span.setAttributes(request);
+    // Redacted on every attempt, not kept per URL: each call brings a new URL object, and a WeakMap
+    // entry per call cost more (insertion, and ephemerons for the GC) than redactUrl's fast path; a
+    // cache keyed by the href would hold query tokens and userinfo where a heap dump shows them.
+    span.setAttribute('url.full', redactUrl(url));
+    if (attempt > 1) span.setAttribute('http.request.resend_count', attempt - 1);
   }
 
   /** Ends an attempt's span with its outcome. */

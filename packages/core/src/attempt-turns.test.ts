@@ -1,0 +1,84 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AdaptiveRate } from './adaptive-rate.ts';
+import { BrokenCircuitError } from './errors.ts';
+import { SlidingWindow } from './sliding-window.ts';
+import { wrapFetch } from './wrap-fetch.ts';
+
+const URL_A = 'https://api.test/v1/things';
+
+/** Microtask turns from the call until its promise settles (each one is time the caller waits). */
+async function turnsToSettle(call: () => Promise<unknown>): Promise<number> {
+  let settled = false;
+  void call().then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  let turns = 0;
+  while (!settled && turns < 1_000) {
+    await Promise.resolve();
+    turns++;
+  }
+  return turns;
+}
+
+describe('the healthy path in microtask turns (issue 17)', () => {
+  // A fetch that has its answer at once: every turn counted is breakwater's own.
+  const answered = (): Promise<Response> => Promise.resolve(new Response('{}'));
+
+  it('a healthy call through a closed breaker settles within 5 turns of the call (12 before the attempt-side cuts)', async () => {
+    const wrapped = wrapFetch(answered);
+    // Warm: the first call of a key builds its pipeline.
+    await wrapped(URL_A);
+    expect(await turnsToSettle(() => wrapped(URL_A))).toBeLessThanOrEqual(5);
+  });
+});
+
+describe('clock reads of a healthy call (issue 17)', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('a healthy call with a listener reads the wall clock at most 7 times and the monotonic clock twice (16 and 5 before)', async () => {
+    const wrapped = wrapFetch(() => Promise.resolve(new Response('{}')), { onEvent: () => {} });
+    await wrapped(URL_A);
+    const wall = vi.spyOn(Date, 'now');
+    const monotonic = vi.spyOn(performance, 'now');
+    expect((await wrapped(URL_A)).status).toBe(200);
+    // Each read costs 50-100 ns on a loaded machine: the attempt's end is read once, for its verdict,
+    // the gate and its event; the duration only for a listener.
+    expect(wall.mock.calls.length).toBeLessThanOrEqual(7);
+    expect(monotonic.mock.calls.length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('the paced rate on a healthy send (issue 17)', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('is computed once per send of a key that is not paced (twice before)', async () => {
+    const wrapped = wrapFetch(() => Promise.resolve(new Response('{}')));
+    await wrapped(URL_A);
+    const rate = vi.spyOn(AdaptiveRate.prototype, 'rate');
+    expect((await wrapped(URL_A)).status).toBe(200);
+    expect(rate).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('an open breaker refusing calls (issue 17)', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('refuses without summing its window (the snapshot is for breakers(), not for each refusal)', async () => {
+    const wrapped = wrapFetch(() => Promise.resolve(new Response(null, { status: 500 })), {
+      policy: { retry: { maxAttempts: 1 }, breaker: { consecutiveFailures: 1 } },
+    });
+    expect((await wrapped(URL_A)).status).toBe(500);
+    const total = vi.spyOn(SlidingWindow.prototype, 'total');
+    const refused = await wrapped(URL_A).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(BrokenCircuitError);
+    expect((refused as BrokenCircuitError).retryAfterMs).toBeGreaterThan(0);
+    expect(total).not.toHaveBeenCalled();
+  });
+});
