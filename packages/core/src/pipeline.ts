@@ -241,15 +241,16 @@ export class EndpointPipeline {
     attempts: number,
   ): GatePass | undefined | Promise<GatePass | undefined> {
     call.callerSignal?.throwIfAborted();
-    if (Date.now() >= call.deadlineAt) {
+    const now = Date.now();
+    if (now >= call.deadlineAt) {
       if (!last) throw this.deadlineExceeded(attempts);
       return undefined;
     }
     const { telemetry } = this.attemptDeps;
     try {
       const entered = telemetry
-        ? telemetry.gate(this.key, () => this.gate.enter(call.signal, call.deadlineAt))
-        : this.gate.enter(call.signal, call.deadlineAt);
+        ? telemetry.gate(this.key, () => this.gate.enter(call.signal, call.deadlineAt, undefined, now))
+        : this.gate.enter(call.signal, call.deadlineAt, undefined, now);
       // The handler is made only for a gate that holds the call: none on the healthy path.
       return entered instanceof Promise ? entered.catch((error) => this.refused(error, call, last)) : entered;
     } catch (error) {

@@ -49,6 +49,8 @@ export class ThrottleGate {
   private readonly queue = new SendQueue(this.queueHost());
   /** Moves on every throttle: a pass (and the send slot it holds) taken before one is void. */
   private epoch = 0;
+  /** The pass of a call let by unheld, shared by every such call of its epoch. */
+  private openPass: { readonly epoch: number; readonly pass: GatePass } | undefined;
   /** Calls waiting at the gate now. */
   waiting = 0;
   /** A shared store: told of the closures made here, and the paced recovery's fleet; none alone. */
@@ -146,12 +148,16 @@ export class ThrottleGate {
   /**
    * {@link pass}, except that a call the gate lets through at once (open, no send slot to wait for)
    * gets its pass in the same turn, not a promise: the healthy path awaits nothing here. May throw
-   * where `pass` rejects.
+   * where `pass` rejects. `now`: epoch ms as the caller just read it, if it did. Default read here.
    */
-  enter(signal: AbortSignal, deadlineAt: number, waited?: boolean): GatePass | Promise<GatePass> {
+  enter(
+    signal: AbortSignal,
+    deadlineAt: number,
+    waited?: boolean,
+    now = Date.now(),
+  ): GatePass | Promise<GatePass> {
     if (!this.policy.throttle.enabled) return OPEN;
     // A closure is waited out once (a 503's holds a call only once), then the send slot is taken.
-    const now = Date.now();
     if (waited === undefined && this.closedUntil > now) {
       return this.waitOpen(signal, deadlineAt).then((w) => this.enter(signal, deadlineAt, w));
     }
@@ -166,7 +172,10 @@ export class ThrottleGate {
       this.announcedOpen = true;
       this.report.send('gate-open', {});
     }
-    return {
+    // A pass says the same for every call let by unheld in one epoch: one object, not one per call.
+    const shared = !waited && !queued;
+    if (shared && this.openPass?.epoch === epoch) return this.openPass.pass;
+    const pass: GatePass = {
       letsThrough: () => {
         const until = this.until(waited);
         // A key never closed (until 0) needs no clock read.
@@ -174,6 +183,8 @@ export class ThrottleGate {
       },
       held: waited || queued,
     };
+    if (shared) this.openPass = { epoch, pass };
+    return pass;
   }
 
   /**
