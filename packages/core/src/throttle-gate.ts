@@ -49,8 +49,6 @@ export class ThrottleGate {
   private readonly queue = new SendQueue(this.queueHost());
   /** Moves on every throttle: a pass (and the send slot it holds) taken before one is void. */
   private epoch = 0;
-  /** The pass of a call let by unheld, shared by every such call of its epoch. */
-  private openPass: { readonly epoch: number; readonly pass: GatePass } | undefined;
   /** Calls waiting at the gate now. */
   waiting = 0;
   /** A shared store: told of the closures made here, and the paced recovery's fleet; none alone. */
@@ -172,10 +170,7 @@ export class ThrottleGate {
       this.announcedOpen = true;
       this.report.send('gate-open', {});
     }
-    // A pass says the same for every call let by unheld in one epoch: one object, not one per call.
-    const shared = !waited && !queued;
-    if (shared && this.openPass?.epoch === epoch) return this.openPass.pass;
-    const pass: GatePass = {
+    return {
       letsThrough: () => {
         const until = this.until(waited);
         // A key never closed (until 0) needs no clock read.
@@ -183,8 +178,6 @@ export class ThrottleGate {
       },
       held: waited || queued,
     };
-    if (shared) this.openPass = { epoch, pass };
-    return pass;
   }
 
   /**
