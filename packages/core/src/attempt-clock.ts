@@ -96,20 +96,19 @@ export class AttemptSignal {
 
   constructor(caller: AbortSignal | undefined) {
     this.caller = caller;
-    if (caller === undefined) {
+    if (!caller) {
       this.controller = new AbortController();
       this.ready = this.controller.signal;
     }
   }
 
   get signal(): AbortSignal {
+    // Not made yet: there is a caller's signal.
     if (!this.ready) {
       this.controller = new AbortController();
       // The reason a timer-aborted controller has: fetch rejects with an AbortError, as it always did.
       if (this.expired) this.controller.abort();
-      this.ready = this.caller
-        ? AbortSignal.any([this.controller.signal, this.caller])
-        : this.controller.signal;
+      this.ready = AbortSignal.any([this.controller.signal, this.caller as AbortSignal]);
     }
     return this.ready;
   }

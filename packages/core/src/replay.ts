@@ -378,7 +378,7 @@ class Prepared implements PreparedRequest {
           },
         };
     const headers = this.#attemptHeaders();
-    if (headers !== undefined) init.headers = headers;
+    if (headers) init.headers = headers;
     const body = this.#body;
     if (body.kind === 'value') init.body = body.value;
     if (body.kind === 'stream') {
@@ -406,7 +406,7 @@ class Prepared implements PreparedRequest {
       if (added.length > 0) return [...headerPairs(this.#givenHeaders), ...added];
     }
     // Init's headers as taken at the call; a Request input's own are fetch's to read.
-    return this.#init?.headers === undefined ? undefined : this.#givenHeaders;
+    return this.#init?.headers && this.#givenHeaders;
   }
 }
 
@@ -415,8 +415,8 @@ class Prepared implements PreparedRequest {
  * Request's too) is kept as given: a copy would lower-case the names, which fetch sends as written.
  */
 function snapshotHeaders(given: unknown): unknown {
-  if (Array.isArray(given)) return given.map((pair: unknown) => (Array.isArray(pair) ? [...pair] : pair));
-  return typeof given !== 'object' || given === null || Symbol.iterator in given ? given : { ...given };
+  if (Array.isArray(given)) return given.map((pair: unknown) => (Array.isArray(pair) ? pair.slice() : pair));
+  return !given || typeof given !== 'object' || Symbol.iterator in given ? given : { ...given };
 }
 
 /** The pairs of a HeadersInit, names in the case they were written (a Headers object lowercases them). */
