@@ -79,31 +79,38 @@ function holdOpen(timer: unknown, hold: boolean): void {
 }
 
 /**
- * The signal of one attempt, made only when the wrapped fetch reads it (an in-memory or test fetch
- * that never does costs no AbortController), following the caller's signal too so that the caller's
- * abort stops the body of the Response handed back after the attempt ended.
+ * The signal of one attempt, following the caller's signal too so that the caller's abort stops the
+ * body of the Response handed back after the attempt ended. Without a caller's signal it is a plain
+ * AbortController's, made at once: cheaper than handing fetch a getter that makes it when read. With
+ * one, it is made only when the wrapped fetch reads it: `AbortSignal.any` (which holds the caller's
+ * signal weakly, so a long-lived one gathers no listener per call) is the dear part, and a fetch that
+ * never reads the signal (an in-memory or test fetch) is spared it.
  */
 export class AttemptSignal {
   private readonly caller: AbortSignal | undefined;
   private controller: AbortController | undefined;
-  private made: AbortSignal | undefined;
+  /** The signal when it is made already (always, without a caller's signal): no need to defer it. */
+  ready: AbortSignal | undefined;
   /** The attempt's time ran out. */
   expired = false;
 
   constructor(caller: AbortSignal | undefined) {
     this.caller = caller;
+    if (!caller) {
+      this.controller = new AbortController();
+      this.ready = this.controller.signal;
+    }
   }
 
   get signal(): AbortSignal {
-    if (!this.made) {
+    // Not made yet: there is a caller's signal.
+    if (!this.ready) {
       this.controller = new AbortController();
       // The reason a timer-aborted controller has: fetch rejects with an AbortError, as it always did.
       if (this.expired) this.controller.abort();
-      this.made = this.caller
-        ? AbortSignal.any([this.controller.signal, this.caller])
-        : this.controller.signal;
+      this.ready = AbortSignal.any([this.controller.signal, this.caller as AbortSignal]);
     }
-    return this.made;
+    return this.ready;
   }
 
   expire(): void {

@@ -132,13 +132,9 @@ export class EndpointPipeline {
    */
   execute(request: PreparedRequest, callerSignal: AbortSignal | undefined): Promise<CallEnd> {
     const signal = callerSignal ?? NEVER_ABORTED;
-    const call: Call = {
-      request,
-      callerSignal,
-      signal,
-      deadlineAt: Date.now() + this.policy.timeout.totalMs,
-    };
-    const end = this.live.track(() => this.throughBulkhead(call));
+    const now = Date.now();
+    const call: Call = { request, callerSignal, signal, deadlineAt: now + this.policy.timeout.totalMs };
+    const end = this.live.track(() => this.throughBulkhead(call, now));
     return this.policy.resumeDownloads ? end.then((e) => this.resumableEnd(e, call)) : end;
   }
 
@@ -165,9 +161,11 @@ export class EndpointPipeline {
     return body === response ? end : { ...end, result: { ...end.result, response: body } };
   }
 
-  private throughBulkhead(call: Call): Promise<CallEnd> {
+  /** `now`: epoch ms as the call's start was just read, if it was. */
+  private throughBulkhead(call: Call, now?: number): Promise<CallEnd> {
     const { bulkhead } = this;
-    return bulkhead ? this.queued(call, bulkhead) : this.retryLoop(call);
+    // A queued call starts its loop later: its first attempt counts when it leaves the queue.
+    return bulkhead ? this.queued(call, bulkhead) : this.retryLoop(call, now);
   }
 
   private async queued(call: Call, bulkhead: Bulkhead): Promise<CallEnd> {
@@ -188,8 +186,8 @@ export class EndpointPipeline {
    * wait ends at once when the call is aborted. The total deadline needs no timer of its own: no wait
    * starts that would pass it, and each attempt's timeout is cut to what is left of it.
    */
-  private async retryLoop(call: Call): Promise<CallEnd> {
-    this.budget.recordCall();
+  private async retryLoop(call: Call, now?: number): Promise<CallEnd> {
+    this.budget.recordCall(now);
     let last: AttemptResult | undefined;
     let previousDelayMs: number | undefined;
     try {
@@ -241,15 +239,16 @@ export class EndpointPipeline {
     attempts: number,
   ): GatePass | undefined | Promise<GatePass | undefined> {
     call.callerSignal?.throwIfAborted();
-    if (Date.now() >= call.deadlineAt) {
+    const now = Date.now();
+    if (now >= call.deadlineAt) {
       if (!last) throw this.deadlineExceeded(attempts);
       return undefined;
     }
     const { telemetry } = this.attemptDeps;
     try {
       const entered = telemetry
-        ? telemetry.gate(this.key, () => this.gate.enter(call.signal, call.deadlineAt))
-        : this.gate.enter(call.signal, call.deadlineAt);
+        ? telemetry.gate(this.key, () => this.gate.enter(call.signal, call.deadlineAt, undefined, now))
+        : this.gate.enter(call.signal, call.deadlineAt, undefined, now);
       // The handler is made only for a gate that holds the call: none on the healthy path.
       return entered instanceof Promise ? entered.catch((error) => this.refused(error, call, last)) : entered;
     } catch (error) {

@@ -49,6 +49,12 @@ export interface ReplayOptions {
 /** Why a prepared request can be sent only once. */
 export type NotReplayableReason = 'body-too-large-to-buffer' | 'body-stream-errored';
 
+/** An attempt's signal, made when first read; `ready` is it when made already (then read at once). */
+export interface AttemptSignalHolder {
+  readonly signal: AbortSignal;
+  readonly ready?: AbortSignal | undefined;
+}
+
 /** One logical fetch call, ready to be sent once per attempt. */
 export interface PreparedRequest {
   /** The HTTP method; upper case for DELETE GET HEAD OPTIONS POST PUT, as given otherwise (as fetch does). */
@@ -88,11 +94,11 @@ export interface PreparedRequest {
   setHeader(name: string, value: string): void;
   /**
    * The `(input, init)` pair for one attempt, carrying `signal` instead of the caller's signal; given a
-   * holder of the signal, init's `signal` reads it only when the wrapped fetch does (so that a signal
-   * is made only for a fetch that uses it). Every call returns a fresh body where one is needed.
+   * holder of a signal not made yet, init's `signal` reads it only when the wrapped fetch does (so that
+   * a signal is made only for a fetch that uses it). Every call returns a fresh body where one is needed.
    * Throws an `Error` when called again on a request that is not replayable.
    */
-  attempt(signal: AbortSignal | { readonly signal: AbortSignal }): [RequestInfo | URL, RequestInit];
+  attempt(signal: AbortSignal | AttemptSignalHolder): [RequestInfo | URL, RequestInit];
   /**
    * Ends a call that handed no Response back: a stream body that nothing will read any more is
    * cancelled with `reason`, so its source (a file, a socket) is released.
@@ -225,7 +231,9 @@ function build(
   { maxBufferBytes, signal }: { readonly maxBufferBytes: number; readonly signal: AbortSignal | undefined },
 ): PreparedRequest | Promise<PreparedRequest> {
   const method = normaliseMethod(init?.method ?? request?.method ?? 'GET');
-  const givenHeaders: unknown = init?.headers !== undefined ? init.headers : request?.headers;
+  // Taken now, as fetch takes them when called: a caller that reuses its headers object and changes it
+  // after calling must not change what a retry sends.
+  const givenHeaders = snapshotHeaders(init?.headers !== undefined ? init.headers : request?.headers);
   // Copied into a Headers only when something reads them (undici's Headers is slow to build); given
   // in a form that may be invalid, they are copied now, so that fetch's TypeError comes before any attempt.
   const headers = plainHeaders(givenHeaders) ? undefined : new Headers(givenHeaders as HeadersInit);
@@ -350,7 +358,7 @@ class Prepared implements PreparedRequest {
     this.#addedCase.set(name.toLowerCase(), name);
   }
 
-  attempt(signal: AbortSignal | { readonly signal: AbortSignal }): [RequestInfo | URL, RequestInit] {
+  attempt(signal: AbortSignal | AttemptSignalHolder): [RequestInfo | URL, RequestInit] {
     if (this.#attempts > 0 && !this.replayable) {
       throw new Error(
         `breakwater: this request cannot be sent again (${this.notReplayableReason}): its body was a ` +
@@ -360,15 +368,15 @@ class Prepared implements PreparedRequest {
     }
     this.#attempts += 1;
     // The attempt's signal is written after the caller's members, over the caller's signal.
-    const init: Record<string, unknown> =
-      signal instanceof AbortSignal
-        ? { ...this.#init, signal }
-        : {
-            ...this.#init,
-            get signal() {
-              return signal.signal;
-            },
-          };
+    const made = signal instanceof AbortSignal ? signal : signal.ready;
+    const init: Record<string, unknown> = made
+      ? { ...this.#init, signal: made }
+      : {
+          ...this.#init,
+          get signal() {
+            return (signal as AttemptSignalHolder).signal;
+          },
+        };
     const headers = this.#attemptHeaders();
     if (headers) init.headers = headers;
     const body = this.#body;
@@ -385,19 +393,30 @@ class Prepared implements PreparedRequest {
   }
 
   /**
-   * The caller's headers as given, unless headers were added: then a fresh list of pairs (so that no
-   * attempt sees another's edits) in which every name keeps the case it was written in.
+   * The caller's headers as they were at the call, unless headers were added: then a fresh list of
+   * pairs (so that no attempt sees another's edits) in which every name keeps the case it was written in.
    */
-  #attemptHeaders(): Array<[string, string]> | undefined {
+  #attemptHeaders(): unknown {
     const given = this.#givenNames;
-    if (given === undefined) return undefined;
-    const added: Array<[string, string]> = [];
-    for (const [name, value] of this.headers) {
-      if (!given.has(name)) added.push([this.#addedCase.get(name) ?? name, value]);
+    if (given !== undefined) {
+      const added: Array<[string, string]> = [];
+      for (const [name, value] of this.headers) {
+        if (!given.has(name)) added.push([this.#addedCase.get(name) ?? name, value]);
+      }
+      if (added.length > 0) return [...headerPairs(this.#givenHeaders), ...added];
     }
-    if (added.length === 0) return undefined;
-    return [...headerPairs(this.#givenHeaders), ...added];
+    // Init's headers as taken at the call; a Request input's own are fetch's to read.
+    return this.#init?.headers && this.#givenHeaders;
   }
+}
+
+/**
+ * The caller's record or array of pairs as it is now, names in the case given. A Headers object (a
+ * Request's too) is kept as given: a copy would lower-case the names, which fetch sends as written.
+ */
+function snapshotHeaders(given: unknown): unknown {
+  if (Array.isArray(given)) return given.map((pair: unknown) => (Array.isArray(pair) ? pair.slice() : pair));
+  return !given || typeof given !== 'object' || Symbol.iterator in given ? given : { ...given };
 }
 
 /** The pairs of a HeadersInit, names in the case they were written (a Headers object lowercases them). */

@@ -42,14 +42,19 @@ describe('the request side of the healthy path (issue 17)', () => {
     vi.unstubAllGlobals();
   });
 
-  it('a call whose rules read no header copies none: the caller headers go to fetch as given', async () => {
+  it('a call whose rules read no header copies none into a Headers: the caller headers go to fetch as given', async () => {
     const count = countBuilt('Headers');
     const fetch = keeping();
     const wrapped = wrapFetch(fetch, { endpoints: [{ name: 'customers', match: 'GET */v1/customers/:id' }] });
-    for (const headers of [HEADERS, Object.entries(HEADERS), new Headers(HEADERS)]) {
+    for (const headers of [HEADERS, Object.entries(HEADERS)]) {
       expect((await wrapped(URL_A, { headers })).status).toBe(200);
-      expect(fetch.inits.at(-1)?.headers).toBe(headers);
+      // A copy taken at the call (issue 17: a reused headers object), names in the case given.
+      expect(fetch.inits.at(-1)?.headers).toEqual(headers);
     }
+    const headers = new Headers(HEADERS);
+    expect((await wrapped(URL_A, { headers })).status).toBe(200);
+    // Kept as given: a copy would lower-case the names, which fetch sends as written.
+    expect(fetch.inits.at(-1)?.headers).toBe(headers);
     // The one built above, by the test itself.
     expect(count.built).toBe(1);
   });
@@ -94,7 +99,7 @@ describe('the request side of the healthy path (issue 17)', () => {
     const wrapped = wrapFetch(fetch, { throwHttpErrors: true });
     const headers = { 'x-a': ' padded ', 'x-n': 7 } as unknown as HeadersInit;
     expect((await wrapped(URL_A, { headers })).status).toBe(200);
-    expect(fetch.inits[0]?.headers).toBe(headers);
+    expect(fetch.inits[0]?.headers).toEqual(headers);
   });
 });
 

@@ -20,9 +20,9 @@ export class RetryBudget {
     this.window = new SlidingWindow(policy.windowMs, () => ({ calls: 0, retries: 0 }));
   }
 
-  /** Counts a first attempt (never refused). */
-  recordCall(): void {
-    this.window.current().calls++;
+  /** Counts a first attempt (never refused). `now`: epoch ms, if the caller just read it. Default now. */
+  recordCall(now?: number): void {
+    this.window.current(now).calls++;
     this.fleet?.add('calls');
   }
 

@@ -15,10 +15,13 @@ export class SlidingWindow<C extends Record<string, number>> {
     this.zero = zero;
   }
 
-  /** The counters of the bucket that holds the present moment, to increment. */
-  current(): C {
-    // One clock read for the prune and the bucket: it is read on every call of the key.
-    const t = Date.now();
+  /**
+   * The counters of the bucket that holds the present moment, to increment. `now`: epoch ms, if the
+   * caller just read it. Default now.
+   */
+  current(now?: number): C {
+    // One clock read for the prune and the bucket, none when the caller has one: read on every call.
+    const t = now ?? Date.now();
     this.prune(t);
     const start = t - (t % this.bucketMs);
     let last = this.buckets.at(-1);

@@ -146,12 +146,16 @@ export class ThrottleGate {
   /**
    * {@link pass}, except that a call the gate lets through at once (open, no send slot to wait for)
    * gets its pass in the same turn, not a promise: the healthy path awaits nothing here. May throw
-   * where `pass` rejects.
+   * where `pass` rejects. `now`: epoch ms as the caller just read it, if it did. Default read here.
    */
-  enter(signal: AbortSignal, deadlineAt: number, waited?: boolean): GatePass | Promise<GatePass> {
+  enter(
+    signal: AbortSignal,
+    deadlineAt: number,
+    waited?: boolean,
+    now = Date.now(),
+  ): GatePass | Promise<GatePass> {
     if (!this.policy.throttle.enabled) return OPEN;
     // A closure is waited out once (a 503's holds a call only once), then the send slot is taken.
-    const now = Date.now();
     if (waited === undefined && this.closedUntil > now) {
       return this.waitOpen(signal, deadlineAt).then((w) => this.enter(signal, deadlineAt, w));
     }

@@ -1,0 +1,82 @@
+import type { IncomingMessage } from 'node:http';
+import { fetch as undiciFetch } from 'undici';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HttpError } from './http-error.ts';
+import { type LoopbackServer, listenOnLoopback } from './local-server.test-util.ts';
+import type { FetchLike } from './types.ts';
+import { wrapFetch } from './wrap-fetch.ts';
+
+const ID = 'ms-correlationid';
+
+/** Three attempts, 1 ms apart: every one answered 503, so the call ends in an HttpError. */
+function wrapped() {
+  return wrapFetch(undiciFetch as unknown as FetchLike, {
+    throwHttpErrors: true,
+    policy: {
+      retry: { maxAttempts: 3, backoff: { initialDelayMs: 1, maxDelayMs: 1 } },
+      breaker: { enabled: false },
+    },
+  });
+}
+
+describe('headers are taken when fetch is called, as fetch takes them (issue 17)', () => {
+  let server: LoopbackServer;
+  /** The correlation id each request reached the server with, in arrival order. */
+  let seen: (string | undefined)[];
+
+  beforeEach(async () => {
+    seen = [];
+    server = await listenOnLoopback((req: IncomingMessage, res) => {
+      seen.push(req.headers[ID] as string | undefined);
+      res.writeHead(503).end();
+    });
+  });
+  afterEach(() => server.close());
+
+  /** Starts a call, changes the caller's headers at once, and returns the HttpError's correlation id. */
+  async function callThenChange(init: RequestInit, change: () => void): Promise<string | undefined> {
+    const call = wrapped()(`${server.origin}/v1/items`, init).catch((e: unknown) => e);
+    change();
+    const error = await call;
+    expect(error).toBeInstanceOf(HttpError);
+    return (error as HttpError).correlationId;
+  }
+
+  it('a record reused and changed after the call: every retry and the HttpError carry the values at call time', async () => {
+    const headers: Record<string, string> = { 'Ms-CorrelationId': 'call-1' };
+    const id = await callThenChange({ headers }, () => {
+      headers['Ms-CorrelationId'] = 'call-2';
+    });
+    expect(seen).toEqual(['call-1', 'call-1', 'call-1']);
+    expect(id).toBe('call-1');
+  });
+
+  it('an array of pairs changed after the call (a pair replaced, a pair edited)', async () => {
+    const pair: [string, string] = ['Ms-CorrelationId', 'call-1'];
+    const headers: [string, string][] = [pair];
+    const id = await callThenChange({ headers }, () => {
+      pair[1] = 'call-2';
+      headers.push(['Ms-CorrelationId', 'call-3']);
+    });
+    expect(seen).toEqual(['call-1', 'call-1', 'call-1']);
+    expect(id).toBe('call-1');
+  });
+
+  it('many calls sharing one headers object, not awaited in between, each keep their own value', async () => {
+    const headers: Record<string, string> = {};
+    const fetch = wrapped();
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < 4; i++) {
+      headers['Ms-CorrelationId'] = `call-${i}`;
+      calls.push(fetch(`${server.origin}/v1/items`, { headers }).catch((e: unknown) => e));
+    }
+    const errors = await Promise.all(calls);
+    expect(errors.map((e) => (e as HttpError).correlationId)).toEqual([
+      'call-0',
+      'call-1',
+      'call-2',
+      'call-3',
+    ]);
+    for (let i = 0; i < 4; i++) expect(seen.filter((id) => id === `call-${i}`)).toHaveLength(3);
+  });
+});
