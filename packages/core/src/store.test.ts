@@ -107,5 +107,7 @@ describe('store option', () => {
     fleet.setUp(false);
     fleet.setUp(true);
     expect(events.map((e) => e.type)).toEqual(['store-down', 'store-up']);
+    // A store-up has no cause: no `cause` key printed as `cause: undefined` in a log line.
+    expect(Object.keys(events[1] ?? {})).not.toContain('cause');
   });
 });

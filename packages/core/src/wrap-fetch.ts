@@ -153,7 +153,13 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
   store.attach({
     closed: (key, ms, strict, cut) => registry.find(key)?.gate.close(ms, strict, cut),
     probeClosed: (key) => registry.find(key)?.breaker.closedByFleet(),
-    status: (up, cause) => emit({ type: up ? 'store-up' : 'store-down', key: '', at: Date.now(), cause }),
+    // `cause` is store-down's: a store-up carries no `cause` key at all (not one holding undefined).
+    status: (up, cause) =>
+      emit(
+        up || cause === undefined
+          ? { type: up ? 'store-up' : 'store-down', key: '', at: Date.now() }
+          : { type: 'store-down', key: '', at: Date.now(), cause },
+      ),
   });
   const throwHttpErrors = options.throwHttpErrors ?? false;
 
