@@ -9,8 +9,8 @@ const row = (client: string, value: number): OverheadRow => ({
   vsFetch: e(1, 0.95, 1.05),
   vsBreakwater: null,
 });
-const run = (memory: OverheadRow[]): OverheadResult =>
-  ({ method: {}, memory, loopback: [], telemetry: [] }) as unknown as OverheadResult;
+const run = (memory: OverheadRow[], redis?: OverheadResult['redis']): OverheadResult =>
+  ({ method: {}, memory, loopback: [], telemetry: [], redis }) as unknown as OverheadResult;
 
 describe('compareOverhead', () => {
   it("checks every median of the second run against the first run's interval", () => {
@@ -24,5 +24,19 @@ describe('compareOverhead', () => {
       ['memory ky', false],
       ['memory ky vs fetch', true],
     ]);
+  });
+
+  it('checks the Redis store lane too, when both runs have it', () => {
+    const lane = (value: number, ratio: number) => ({
+      client: 'breakwater-redis',
+      value: e(value, value * 0.9, value * 1.1),
+      vsInMemory: e(ratio, ratio - 0.05, ratio + 0.05),
+    });
+    const rows = compareOverhead(run([], lane(40, 1.02)), run([], lane(41, 1.2)));
+    expect(rows.map((r) => [r.figure, r.within])).toEqual([
+      ['breakwater-redis', true],
+      ['breakwater-redis vs the in-memory store', false],
+    ]);
+    expect(compareOverhead(run([], lane(40, 1)), run([], { unavailable: 'no redis-server' }))).toEqual([]);
   });
 });

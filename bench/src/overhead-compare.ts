@@ -17,7 +17,10 @@ export interface Comparison {
   readonly within: boolean;
 }
 
-/** Every figure both runs have (values, ratios to fetch and to breakwater, telemetry), in report order. */
+/**
+ * Every figure both runs have (values, ratios to fetch and to breakwater, telemetry, the Redis store
+ * lane), in report order.
+ */
 export function compareOverhead(first: OverheadResult, second: OverheadResult): Comparison[] {
   const out: Comparison[] = [];
   const add = (figure: string, a: Estimate | null | undefined, b: Estimate | null | undefined): void => {
@@ -30,10 +33,16 @@ export function compareOverhead(first: OverheadResult, second: OverheadResult): 
       add(`${mode} ${row.client}`, row.value, other?.value);
       add(`${mode} ${row.client} vs fetch`, row.vsFetch, other?.vsFetch);
       add(`${mode} ${row.client} vs breakwater`, row.vsBreakwater, other?.vsBreakwater);
+      add(`${mode} ${row.client} µs above fetch`, row.aboveFetch, other?.aboveFetch);
     }
   }
   for (const row of first.telemetry) {
     add(`${row.client} vs off`, row.vsOff, second.telemetry.find((r) => r.client === row.client)?.vsOff);
+  }
+  const [a, b] = [first.redis, second.redis];
+  if (a && b && 'value' in a && 'value' in b) {
+    add(a.client, a.value, b.value);
+    add(`${a.client} vs the in-memory store`, a.vsInMemory, b.vsInMemory);
   }
   return out;
 }

@@ -23,6 +23,8 @@ export interface WorkerMode {
   readonly rounds: number;
   /** Calls in flight at once (1: sequential). */
   readonly concurrency: number;
+  /** Untimed calls per client before the first round. */
+  readonly warmup: number;
   /** The loopback server's URL; absent: the in-memory fetch. */
   readonly url?: string;
 }
@@ -30,8 +32,6 @@ export interface WorkerMode {
 export interface WorkerJob {
   /** The batch's index: it rotates the order of the clients. */
   readonly batch: number;
-  /** Untimed calls per client before the first round. */
-  readonly warmup: number;
   readonly memory: WorkerMode;
   readonly loopback: WorkerMode;
   /** The redis-server of the Redis lane (issue 14); absent: no such lane. */
@@ -105,7 +105,7 @@ async function runMode(mode: WorkerMode, job: WorkerJob): Promise<Record<string,
     ),
   );
   try {
-    for (const [, client] of clients) await timeCalls(client, url, job.warmup, mode.concurrency);
+    for (const [, client] of clients) await timeCalls(client, url, mode.warmup, mode.concurrency);
     const perRound = Math.max(1, Math.round(mode.calls / mode.rounds));
     const bestMs = new Map<string, number>(mode.clients.map((n) => [n, Number.POSITIVE_INFINITY]));
     for (let round = 0; round < mode.rounds; round++) {

@@ -23,7 +23,15 @@ import type { ClientContext, ClientSpec } from './client.ts';
 import { REDIS_LANE } from './fleet/overhead-lane.ts';
 import { ORACLE } from './oracle.ts';
 import type { WorkerJob, WorkerSample } from './overhead-worker.ts';
-import { CONFIDENCE, coverage, type Estimate, medianInterval, pairedRatio, trimFor } from './stats.ts';
+import {
+  CONFIDENCE,
+  type Estimate,
+  medianInterval,
+  pairedDifference,
+  pairedRatio,
+  repeatCoverage,
+  trimFor,
+} from './stats.ts';
 
 /** One client's figures over the batches. */
 export interface OverheadRow {
@@ -37,6 +45,8 @@ export interface OverheadRow {
   readonly vsFetch: Estimate;
   /** The same ratio against breakwater (defaults); null when breakwater was not measured. */
   readonly vsBreakwater: Estimate | null;
+  /** In-memory only: µs per call above raw fetch's, paired per batch (issue 17's "at most 3 µs above"). */
+  readonly aboveFetch?: Estimate;
 }
 
 /** A telemetry setting's per-call cost over breakwater with telemetry off, paired per batch. */
@@ -54,7 +64,12 @@ export interface OverheadMethod {
   readonly concurrency: number;
   readonly memoryRounds: number;
   readonly loopbackRounds: number;
-  /** The intervals' coverage: at least the aimed-for confidence when there are enough batches. */
+  /** Untimed in-memory calls per client before the rounds. */
+  readonly warmup: number;
+  /**
+   * The probability that a repeated run's median falls within a figure's interval: at least the
+   * aimed-for confidence when there are enough batches.
+   */
   readonly coverage: number;
   /** The sorted sample ranks (1-based) the intervals run between. */
   readonly ranks: readonly [number, number];
@@ -79,8 +94,10 @@ export interface OverheadResult {
 
 export interface OverheadOptions {
   /**
-   * Batches, each in a child process of its own. Default 9: the fewest whose order-statistics interval
-   * drops the extreme sample at each end and still covers the median with >= 95 % (96.1 %).
+   * Batches, each in a child process of its own; odd (the median is then one of them). Default 11:
+   * their full range holds a repeated run's median with 98.8 % (see stats.ts), so that of the ~50
+   * figures a run states about one in a hundred moves out of its brackets on a repeat; dropping the
+   * extreme batch at each end would take 13 for 97.0 %, and the run's time.
    */
   readonly batches?: number;
   /** Timed in-memory calls per client per batch. Default 600. */
@@ -97,7 +114,13 @@ export interface OverheadOptions {
   readonly memoryRounds?: number;
   /** Loopback rounds per batch, as for `memoryRounds`. Default 4 (60 calls: ~2 waves of 32 each). */
   readonly loopbackRounds?: number;
-  /** Untimed calls per client and mode before a batch's first round. Default 50. */
+  /**
+   * Untimed in-memory calls per client before a batch's first round. Default 1000: enough for the
+   * JIT to have compiled every client's hot path (with 50, a round timed code still being tiered up,
+   * and a client's figure depended on when the compiler got to it: up to 3x the steady cost). The
+   * loopback mode runs after it in the same process, its clients' code already warm: it warms up
+   * with two waves of calls (2 x `concurrency`), for the connections.
+   */
   readonly warmup?: number;
   /** Called after each batch (for the progress line). */
   readonly onBatch?: (done: number, of: number) => void;
@@ -268,14 +291,17 @@ function rows(
   clients: readonly string[],
   samples: readonly Readonly<Record<string, number>>[],
   toValue: (ms: number) => number,
+  withDifference = false,
 ): OverheadRow[] {
   const series = (name: string): number[] => samples.map((s) => toValue(s[name] as number));
   const hasBreakwater = clients.includes(BREAKWATER);
+  const fetch = series(clients[0] as string);
   return clients.map((client) => ({
     client,
     value: medianInterval(series(client)),
-    vsFetch: pairedRatio(series(client), series(clients[0] as string)),
+    vsFetch: pairedRatio(series(client), fetch),
     vsBreakwater: hasBreakwater ? pairedRatio(series(client), series(BREAKWATER)) : null,
+    ...(withDifference ? { aboveFetch: pairedDifference(series(client), fetch) } : {}),
   }));
 }
 
@@ -301,12 +327,16 @@ export async function runOverhead(
   chosen: readonly ClientSpec[],
   options: OverheadOptions = {},
 ): Promise<OverheadResult> {
-  const batches = options.batches ?? 9;
+  const batches = options.batches ?? 11;
+  if (!Number.isInteger(batches) || batches < 1 || batches % 2 === 0) {
+    throw new Error(`overhead: batches must be an odd count (the median is then one sample), got ${batches}`);
+  }
   const memoryCalls = options.memoryCalls ?? 600;
   const loopbackCalls = options.loopbackCalls ?? 240;
   const concurrency = options.concurrency ?? 32;
   const memoryRounds = options.memoryRounds ?? 12;
   const loopbackRounds = options.loopbackRounds ?? 4;
+  const warmup = options.warmup ?? 1000;
   const names = chosen.map((c) => c.name).filter(measured);
   const withTelemetry = names.includes(BREAKWATER);
   const redisUrl = withTelemetry && options.redis && 'url' in options.redis ? options.redis.url : undefined;
@@ -321,13 +351,19 @@ export async function runOverhead(
       samples.push(
         await runBatch({
           batch,
-          warmup: options.warmup ?? 50,
-          memory: { clients: memoryNames, calls: memoryCalls, rounds: memoryRounds, concurrency: 1 },
+          memory: {
+            clients: memoryNames,
+            calls: memoryCalls,
+            rounds: memoryRounds,
+            concurrency: 1,
+            warmup,
+          },
           loopback: {
             clients: names,
             calls: loopbackCalls,
             rounds: loopbackRounds,
             concurrency,
+            warmup: 2 * concurrency,
             url: `http://127.0.0.1:${port}/v1/customers`,
           },
           ...(redisUrl ? { redisUrl } : {}),
@@ -345,10 +381,11 @@ export async function runOverhead(
         concurrency,
         memoryRounds,
         loopbackRounds,
-        coverage: coverage(batches, k),
+        warmup,
+        coverage: repeatCoverage(batches, k),
         ranks: [k + 1, batches - k],
       },
-      memory: rows(names, memory, (ms) => ms * 1000),
+      memory: rows(names, memory, (ms) => ms * 1000, true),
       loopback: rows(
         names,
         samples.map((s) => s.loopback),

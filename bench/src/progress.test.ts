@@ -46,13 +46,13 @@ describe('progress', () => {
     const p = new ProgressReporter(plan, s, () => Date.now());
     p.start();
     p.scenario(0);
-    expect(s.out[1]).toBe('[1/2] outage 0.0 s/22 s · elapsed 0.0 s · ~54 s left\n');
+    expect(s.out[1]).toBe('[1/2] outage 0.0 s/22 s · elapsed 0.0 s · ~74 s left\n');
     vi.advanceTimersByTime(22_000);
     // 22 s of a scenario at one tick a second: the start line and two more, not 22.
     expect(s.out).toHaveLength(1 + 1 + Math.floor(22_000 / LOG_EVERY_MS));
-    expect(s.out[2]).toBe('[1/2] outage 10 s/22 s · elapsed 10 s · ~44 s left\n');
+    expect(s.out[2]).toBe('[1/2] outage 10 s/22 s · elapsed 10 s · ~64 s left\n');
     p.scenario(1);
-    expect(s.out.at(-1)).toBe('[2/2] flap 0.0 s/6.0 s · elapsed 22 s · ~32 s left\n');
+    expect(s.out.at(-1)).toBe('[2/2] flap 0.0 s/6.0 s · elapsed 22 s · ~52 s left\n');
     p.stop();
     for (const line of s.out) expect(line.length).toBeLessThanOrEqual(101);
   });
@@ -71,7 +71,7 @@ describe('progress', () => {
     vi.advanceTimersByTime(3_000);
     const ticks = s.out.filter((t) => t.startsWith('\r\x1b[2K['));
     expect(ticks).toHaveLength(1 + 3);
-    expect(ticks.at(-1)).toBe('\r\x1b[2K[1/2] outage 3.0 s/22 s · elapsed 3.0 s · ~51 s left · ky 8/9');
+    expect(ticks.at(-1)).toBe('\r\x1b[2K[1/2] outage 3.0 s/22 s · elapsed 3.0 s · ~71 s left · ky 8/9');
     p.stop();
     expect(s.out.at(-1)).toBe('\r\x1b[2K');
   });
@@ -84,7 +84,7 @@ describe('progress', () => {
     p.overhead();
     vi.advanceTimersByTime(5_000);
     expect(p.remainingMs()).toBe(OVERHEAD_ESTIMATE_MS - 5_000);
-    expect(p.line()).toBe('overhead benchmark 5.0 s · elapsed 25 s · ~20 s left');
+    expect(p.line()).toBe('overhead benchmark 5.0 s · elapsed 25 s · ~40 s left');
   });
 
   it('scales the script, not the time a scenario takes beyond it', () => {

@@ -13,10 +13,10 @@ import type { Progress } from './run-scenario.ts';
  */
 export const SCENARIO_EXTRA_MS = 500;
 /**
- * Wall time of the overhead benchmark, for the estimate only: 9 child-process batches of 600
- * in-memory and 240 loopback calls per client.
+ * Wall time of the overhead benchmark, for the estimate only: 11 child-process batches of 1000
+ * warm-up, 600 in-memory and 240 loopback calls per client (~4 s each on a quiet 2-core machine).
  */
-export const OVERHEAD_ESTIMATE_MS = 25_000;
+export const OVERHEAD_ESTIMATE_MS = 45_000;
 /** Off a terminal, at most one progress line this often within a scenario. */
 export const LOG_EVERY_MS = 10_000;
 /** The widest line written off a terminal (the console's width budget). */

@@ -6,9 +6,10 @@ import { DEFAULT_POLICY } from '@breakwater/policies';
 import { fleetSection } from './fleet/report.ts';
 import type { FleetResult } from './fleet/run-fleet.ts';
 import { earlyPerCoolDown } from './metrics.ts';
+import { ORACLE_DEADLINE_MS, ORACLE_MAX_RATE, ORACLE_SLOW_CUT_MS } from './oracle.ts';
 import type { OverheadResult, OverheadRow } from './overhead.ts';
 import { readingOf } from './readings.ts';
-import type { ScenarioResult } from './run-scenario.ts';
+import { QUIET_CALLS, type ScenarioResult } from './run-scenario.ts';
 import type { Estimate } from './stats.ts';
 import { budgetBound, type TargetCheck } from './targets.ts';
 import { VS_ORACLE_HEADER, vsOracleIntro, vsOracleRows } from './vs-oracle.ts';
@@ -276,10 +277,12 @@ function overheadMethod(overhead: OverheadResult): string {
   return (
     `Median over ${m.batches} batches, each a child process of its own timing ${m.memoryCalls} in-memory ` +
     `and ${m.loopbackCalls} loopback calls per client in ${m.memoryRounds} and ${m.loopbackRounds} rounds ` +
-    'of alternating order, each client counting its fastest round. ' +
-    `[brackets]: the ${(m.coverage * 100).toFixed(1)} % interval of the median from order statistics ` +
-    `(sorted samples ${m.ranks[0]} and ${m.ranks[1]} of ${m.batches}); ratios are paired per batch. ` +
-    'A target whose interval straddles its threshold is "no difference", neither met nor missed.'
+    `of alternating order, after ${m.warmup} untimed in-memory calls per client (a warm JIT, as in a ` +
+    'long-running service), each client counting its fastest round. ' +
+    `[brackets]: where the median of a repeated run falls with ${(m.coverage * 100).toFixed(1)} % ` +
+    `probability, from order statistics (sorted samples ${m.ranks[0]} and ${m.ranks[1]} of ${m.batches}); ` +
+    'ratios are paired per batch. A target whose interval straddles its threshold is "no difference", ' +
+    'neither met nor missed: a verdict is one a repeated run would keep.'
   );
 }
 
@@ -336,12 +339,12 @@ function introSection(targets: readonly TargetCheck[], meta: ReportMeta): string
     `Run ${meta.date} on Node ${meta.node}, ${meta.cpus}; whole run ${(meta.totalMs / 1000).toFixed(1)} s. ` +
       'Every client of a scenario ran at the same time against its own fault server (same script, same seed). ' +
       'Load is open-loop: calls start on a fixed schedule whatever happened to earlier ones. Each scenario starts as the ' +
-      "previous one's scripted load ends and at most 20 of its calls still run (late ones, settling on their own servers). Raw data: [latest.json](latest.json).",
+      `previous one's scripted load ends and at most ${QUIET_CALLS} of its calls still run (late ones, settling on their own servers). Raw data: [latest.json](latest.json).`,
     '',
     "The *oracle* lane is the limit of each scenario: it is told the route's fault script (which no other client is) and " +
-      'sends only what will succeed, when it will: nothing while the route is down (a call that cannot succeed within 30 s ' +
+      `sends only what will succeed, when it will: nothing while the route is down (a call that cannot succeed within ${ORACLE_DEADLINE_MS / 1000} s ` +
       'fails at once, unsent), each call through a limiter once the limiter has room, again at once after a random fault ' +
-      'or a slow draw (abandoned at 100 ms: there its latency is an upper bound of the limit), at most 200 requests a ' +
+      `or a slow draw (abandoned at ${ORACLE_SLOW_CUT_MS} ms: there its latency is an upper bound of the limit), at most ${ORACLE_MAX_RATE.perSecond} requests a ` +
       "second. Under each scenario's table, every client's figures as a ratio to the oracle's.",
     '',
     '## Targets (breakwater with defaults)',

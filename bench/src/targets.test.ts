@@ -365,6 +365,7 @@ describe('overhead targets', () => {
         concurrency: 1,
         memoryRounds: 1,
         loopbackRounds: 1,
+        warmup: 1,
         coverage: 0.96,
         ranks: [2, 8],
       },
@@ -402,6 +403,28 @@ describe('overhead targets', () => {
     expect(byTarget(checks, 'no SDK')).toMatchObject({ met: true, verdict: 'met' });
     // No SDK figure for the in-memory SDK target in this run: skipped, not guessed.
     expect(byTarget(checks, 'in-memory SDK')).toBeUndefined();
+    // No paired difference in this run (a run before issue 17's target): skipped.
+    expect(byTarget(checks, 'µs above')).toBeUndefined();
+  });
+
+  it("judges issue 17's µs above raw fetch from the paired difference, in µs", () => {
+    const base = overhead({
+      cockatiel: est(1, 1, 1),
+      ky: est(3, 2, 4),
+      loopback: est(1, 1, 1),
+      noSdk: est(1, 1, 1),
+    });
+    const above = (e: Estimate): TargetCheck | undefined => {
+      const memory = base.memory.map((r) => (r.client === 'breakwater' ? { ...r, aboveFetch: e } : r));
+      return byTarget(checkTargets([], { ...base, memory }), 'µs above');
+    };
+    expect(above(est(2.1, 1.8, 2.6))).toMatchObject({ met: true, measured: '2.10 µs [1.80 µs, 2.60 µs]' });
+    expect(above(est(2.8, 2.2, 3.4))).toMatchObject({ met: null, verdict: 'no difference' });
+    expect(above(est(19.5, 17, 24))).toMatchObject({
+      met: false,
+      measured: '19.50 µs [17.00 µs, 24.00 µs]',
+      miss: '14.00 µs beyond the whole interval',
+    });
   });
 
   it('is "no difference", neither met nor missed, when the interval straddles the threshold', () => {

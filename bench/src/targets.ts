@@ -80,6 +80,8 @@ interface OverheadTarget {
   readonly figure: (overhead: OverheadResult) => Estimate | undefined;
   readonly relation: 'at most' | 'at least';
   readonly threshold: number;
+  /** The figure's unit as printed. Default `x` (a ratio). */
+  readonly unit?: 'x' | ' µs';
 }
 
 /** The peers of a scenario: every client that ran and is neither a breakwater configuration nor the oracle. */
@@ -405,6 +407,13 @@ const OVERHEAD_TARGETS: readonly OverheadTarget[] = [
     threshold: 1.5,
   },
   {
+    target: "overhead: per call at most 3 µs above raw fetch's, in-memory (issue 17)",
+    figure: (o) => memoryRow(o, TARGET_CLIENT)?.aboveFetch,
+    relation: 'at most',
+    threshold: 3,
+    unit: ' µs',
+  },
+  {
     target: "overhead: per call over in-memory fetch lower than ky's",
     figure: memoryVs('ky'),
     relation: 'at most',
@@ -437,18 +446,20 @@ const OVERHEAD_TARGETS: readonly OverheadTarget[] = [
 ];
 
 /** A ratio and its interval, e.g. `1.21x [1.02x, 1.35x]`. */
-export const formatRatio = (e: Estimate): string => `${fmt(e.median)}x [${fmt(e.low)}x, ${fmt(e.high)}x]`;
+export const formatRatio = (e: Estimate, unit = 'x'): string =>
+  `${fmt(e.median)}${unit} [${fmt(e.low)}${unit}, ${fmt(e.high)}${unit}]`;
 
 function overheadCheck(t: OverheadTarget, figure: Estimate): TargetCheck {
   const v = verdict(figure, t.relation, t.threshold);
-  const measured = `${formatRatio(figure)}`;
+  const unit = t.unit ?? 'x';
+  const measured = formatRatio(figure, unit);
   if (v === 'missed') {
     const by = t.relation === 'at most' ? figure.low - t.threshold : t.threshold - figure.high;
     return {
       target: t.target,
       met: false,
       measured,
-      miss: `${fmt(by)}x beyond the whole interval`,
+      miss: `${fmt(by)}${unit} beyond the whole interval`,
       verdict: v,
     };
   }

@@ -51,6 +51,7 @@ describe('the Redis store lane of the overhead section', () => {
         concurrency: 1,
         memoryRounds: 1,
         loopbackRounds: 1,
+        warmup: 1,
         coverage: 0,
         ranks: [1, 1] as const,
       },
