@@ -153,11 +153,11 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
   store.attach({
     closed: (key, ms, strict, cut) => registry.find(key)?.gate.close(ms, strict, cut),
     probeClosed: (key) => registry.find(key)?.breaker.closedByFleet(),
-    // `cause` is store-down's: a store-up carries no `cause` key at all (not one holding undefined).
+    // A store-up carries no `cause` key at all (not one holding undefined, printed in log lines).
     status: (up, cause) =>
       emit(
-        up || cause === undefined
-          ? { type: up ? 'store-up' : 'store-down', key: '', at: Date.now() }
+        up
+          ? { type: 'store-up', key: '', at: Date.now() }
           : { type: 'store-down', key: '', at: Date.now(), cause },
       ),
   });
