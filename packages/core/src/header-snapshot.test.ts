@@ -80,3 +80,44 @@ describe('headers are taken when fetch is called, as fetch takes them (issue 17)
     for (let i = 0; i < 4; i++) expect(seen.filter((id) => id === `call-${i}`)).toHaveLength(3);
   });
 });
+
+describe("the caller's init is taken when fetch is called, as fetch takes it", () => {
+  let server: LoopbackServer;
+  /** Method, path and correlation id of each request the server saw, in arrival order. */
+  let seen: string[];
+  let answer: number;
+
+  beforeEach(async () => {
+    seen = [];
+    answer = 200;
+    server = await listenOnLoopback((req: IncomingMessage, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers[ID] ?? '-'}`);
+      res.writeHead(answer).end();
+    });
+  });
+  afterEach(() => server.close());
+
+  it('one init reused for calls queued at a bulkhead: each is sent with the method and headers it had at its call', async () => {
+    const f = wrapFetch(undiciFetch as unknown as FetchLike, {
+      policy: { bulkhead: { maxConcurrent: 1, maxQueued: 10 }, breaker: { enabled: false } },
+    });
+    const init: RequestInit = {};
+    const calls = ['a', 'b', 'c'].map((id, i) => {
+      init.method = i === 2 ? 'DELETE' : 'GET';
+      init.headers = { 'Ms-CorrelationId': id };
+      return f(`${server.origin}/v1/items/${id}`, init);
+    });
+    await Promise.all(calls);
+    expect(seen).toEqual(['GET /v1/items/a a', 'GET /v1/items/b b', 'DELETE /v1/items/c c']);
+  });
+
+  it('init changed after the call: the retry is sent as the call was made', async () => {
+    answer = 503;
+    const init: RequestInit = { method: 'GET', headers: { 'Ms-CorrelationId': 'call-1' } };
+    const call = wrapped()(`${server.origin}/v1/items`, init).catch((e: unknown) => e);
+    init.method = 'DELETE';
+    delete init.headers;
+    expect(await call).toBeInstanceOf(HttpError);
+    expect(seen).toEqual(['GET /v1/items call-1', 'GET /v1/items call-1', 'GET /v1/items call-1']);
+  });
+});

@@ -155,8 +155,12 @@ export function intake(
     if (!url) return 'no-base-url';
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'not-http';
     checkCredentials(url);
-    // Only an absolute text: a relative one depends on the base too.
-    if (absolute) lastTarget = { text, href: url.href };
+    // Only an absolute text (a relative one depends on the base too), and never one with a query,
+    // fragment or userinfo: a module-wide memo would keep its token reachable (a heap dump) for good.
+    // `includes`, not a RegExp: a RegExp keeps its last input reachable (`RegExp.input`).
+    if (absolute && !text.includes('?') && !text.includes('#') && !text.includes('@')) {
+      lastTarget = { text, href: url.href };
+    }
     target = url;
   }
   const callerSignal = signal !== undefined ? signal : request?.signal;
@@ -317,7 +321,10 @@ class Prepared implements PreparedRequest {
     this.callerSignal = parts.signal;
     this.#headers = parts.headers;
     this.#input = parts.input;
-    this.#init = parts.init;
+    // Taken now, as fetch takes its init when called: a caller that reuses one init object and changes
+    // it after calling (its method, headers, redirect...) must not change what a queued call or a
+    // retry sends. The attempt's signal is written over the caller's at each attempt.
+    this.#init = parts.init && { ...parts.init };
     this.#givenHeaders = parts.givenHeaders;
     this.#body = body;
   }
