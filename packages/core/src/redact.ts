@@ -29,7 +29,11 @@ export function redactUrl(url: string | URL): string {
   const text = typeof url === 'string' ? url : url.href;
   if (lastRedacted !== undefined && text === lastRedacted.text) return lastRedacted.safe;
   const safe = redactOnce(url);
-  lastRedacted = { text, safe };
+  // Never a text with a query, fragment, userinfo or a data: payload: the memo would keep it reachable.
+  // `includes`, not a RegExp: a RegExp keeps its last input reachable (`RegExp.input`).
+  if (!text.includes('?') && !text.includes('#') && !text.includes('@') && !text.startsWith('data:')) {
+    lastRedacted = { text, safe };
+  }
   return safe;
 }
 

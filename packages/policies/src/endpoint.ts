@@ -429,7 +429,8 @@ function cachedMatcher(
     if (href !== lastHref || method !== lastMethod || !lastFound) {
       const parsed = absoluteUrl(url);
       lastFound = matchPath(targetOf(method, parsed), parsed.pathname);
-      lastHref = href;
+      // Never a href with a query, fragment or userinfo: the memo would keep its token reachable.
+      lastHref = href.includes('?') || href.includes('#') || href.includes('@') ? undefined : href;
       lastMethod = method;
     }
     return lastFound;
