@@ -115,9 +115,10 @@ export interface OverheadOptions {
   /** Loopback rounds per batch, as for `memoryRounds`. Default 4 (60 calls: ~2 waves of 32 each). */
   readonly loopbackRounds?: number;
   /**
-   * Untimed in-memory calls per client before a batch's first round. Default 1000: enough for the
-   * JIT to have compiled every client's hot path (with 50, a round timed code still being tiered up,
-   * and a client's figure depended on when the compiler got to it: up to 3x the steady cost). The
+   * Untimed in-memory calls per client before a batch's first round. Default 1000: with 50, rounds
+   * timed code still being compiled (breakwater 72 µs per call against 25 µs after 2000 warm-up
+   * calls, one batch each); between 1000 and 5000 no difference showed beyond this machine's
+   * process-to-process spread (up to 2-3x in absolute figures, much less in paired ratios). The
    * loopback mode runs after it in the same process, its clients' code already warm: it warms up
    * with two waves of calls (2 x `concurrency`), for the connections.
    */
