@@ -1,20 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { MAX_WATCHED } from './bounded.ts';
-import { connectClient, type RedisServer, startRedis } from './redis-server.test-util.ts';
 import { redisStore } from './redis-store.ts';
 import { until } from './upstream.test-util.ts';
+import { useRedis } from './use-redis.test-util.ts';
 
-let redis: RedisServer;
-let client: Awaited<ReturnType<typeof connectClient>>;
-beforeAll(async () => {
-  redis = await startRedis();
-  client = await connectClient(redis);
-});
-afterAll(async () => {
-  client.destroy();
-  await redis.stop();
-});
+const redis = useRedis();
 
 /** A store whose refresh's `READ` sizes (gate keys read per call) are recorded. */
 function store(prefix: string) {
@@ -24,9 +15,9 @@ function store(prefix: string) {
       sendCommand: (args, options) => {
         if (/^EVAL/.test(args[0] ?? '') && (args[3] ?? '').includes(`${prefix}gate:`))
           reads.push(Number(args[2]));
-        return client.sendCommand(args, options);
+        return redis.client.sendCommand(args, options);
       },
-      duplicate: () => client.duplicate(),
+      duplicate: () => redis.client.duplicate(),
     },
     prefix,
     refreshMs: 100,
@@ -101,7 +92,7 @@ it("closures heard for keys not in use here do not push out this instance's keys
     // The refresh reads this instance's one key (its strict and loose closures), as before the news.
     expect(Math.max(...reads)).toBe(2);
     // Still watched: a closure of it made while pub/sub is not heard is read back by the refresh.
-    await client.sendCommand(['SET', `heard:gate:strict:${mine}`, 'x', 'PX', '5000']);
+    await redis.client.sendCommand(['SET', `heard:gate:strict:${mine}`, 'x', 'PX', '5000']);
     await until(() => a.closures(mine).length === 1, 2_000);
     // A key heard before its first use here starts with the fleet's closure.
     expect(a.closures(`https://elsewhere${MAX_WATCHED + 9}.example`)).toHaveLength(1);

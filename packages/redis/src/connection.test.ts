@@ -1,14 +1,9 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { RedisConnection } from './connection.ts';
-import { connectClient, type RedisServer, startRedis } from './redis-server.test-util.ts';
+import { connectClient } from './redis-server.test-util.ts';
+import { useRedis } from './use-redis.test-util.ts';
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.stop();
-});
+const redis = useRedis();
 
 /** Keeps this process's event loop busy for `ms`, as a start-up's module loading or a CPU burst does. */
 function busy(ms: number): void {

@@ -1,16 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connectClient, type RedisServer, startRedis } from './redis-server.test-util.ts';
+import { expect, it } from 'vitest';
+import { connectClient } from './redis-server.test-util.ts';
 import { redisStore } from './redis-store.ts';
 import { until } from './upstream.test-util.ts';
+import { useRedis } from './use-redis.test-util.ts';
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.stop();
-});
+const redis = useRedis();
 
 /** A store on its own client, with every command it sends counted (Redis itself answers them). */
 async function countingStore(prefix: string) {

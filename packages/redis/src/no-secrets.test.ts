@@ -1,16 +1,11 @@
 import { wrapFetch } from '@breakwater/core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connectClient, type RedisServer, startRedis } from './redis-server.test-util.ts';
+import { expect, it } from 'vitest';
+import { connectClient } from './redis-server.test-util.ts';
 import { redisStore } from './redis-store.ts';
 import { until, upstream } from './upstream.test-util.ts';
+import { useRedis } from './use-redis.test-util.ts';
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.stop();
-});
+const redis = useRedis();
 
 const SECRETS = /Bearer|tok-Secret99|cred-Key77|q-Token55|session-Cookie31/;
 

@@ -1,24 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { MAX_WATCHED } from './bounded.ts';
 import { RedisConnection } from './connection.ts';
 import { ProbeLeases } from './probe-lease.ts';
-import { connectClient, type RedisServer, startRedis } from './redis-server.test-util.ts';
+import { useRedis } from './use-redis.test-util.ts';
 
-let redis: RedisServer;
-let client: Awaited<ReturnType<typeof connectClient>>;
-beforeAll(async () => {
-  redis = await startRedis();
-  client = await connectClient(redis);
-});
-afterAll(async () => {
-  client.destroy();
-  await redis.stop();
-});
+const redis = useRedis();
 
 /** One instance's leases, on the shared client (each instance is told apart by its id). */
 function instance(id: string, prefix: string): ProbeLeases {
-  return new ProbeLeases(new RedisConnection(client, 1_000, () => {}), prefix, id);
+  return new ProbeLeases(new RedisConnection(redis.client, 1_000, () => {}), prefix, id);
 }
 
 /** The names an instance remembers as leased elsewhere (its memory, which must stay bounded). */
@@ -41,7 +32,7 @@ it("a late free leaves another instance's lease alone", async () => {
   // a's lease expired before its probe answered: b took the next one.
   expect(await b.tryLease('probe', 5_000)).toBe(true);
   a.free('probe');
-  await client.sendCommand(['PING']);
+  await redis.client.sendCommand(['PING']);
   const refused = await c.tryLease('probe', 5_000);
   expect(typeof refused).toBe('number');
   expect(refused).toBeGreaterThan(4_000);

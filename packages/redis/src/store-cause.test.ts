@@ -1,20 +1,15 @@
 import { inspect } from 'node:util';
 import { type BreakwaterEvent, wrapFetch } from '@breakwater/core';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { RedisConnection } from './connection.ts';
 import { FleetCountBook } from './fleet-counts.ts';
-import { connectClient, type RedisServer, startRedis } from './redis-server.test-util.ts';
+import { connectClient } from './redis-server.test-util.ts';
 import { redisStore } from './redis-store.ts';
 import { until, upstream } from './upstream.test-util.ts';
+import { useRedis } from './use-redis.test-util.ts';
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.stop();
-});
+const redis = useRedis();
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
