@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it } from 'vitest';
+import { COUNTS_PER_CALL } from './fleet-counts.ts';
 import { connectClient } from './redis-server.test-util.ts';
 import { redisStore } from './redis-store.ts';
 import { until } from './upstream.test-util.ts';
@@ -83,7 +84,7 @@ it('a flush of many counts goes in short script calls of at most 64 counts, each
     for (const name of names) b.store.counter(name, 10_000).add('calls');
     await until(() => names.every((name) => b.store.counter(name, 10_000).others().length === 1), 3_000);
     expect(sizes.length).toBeGreaterThanOrEqual(5);
-    expect(Math.max(...sizes)).toBeLessThanOrEqual(64);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(COUNTS_PER_CALL);
   } finally {
     a.close();
     b.close();
@@ -113,13 +114,14 @@ it("a COUNT call that fails drops only its own counts' increments: the next ones
     for (const name of names) a.counter(name, 10_000).add('calls');
     for (const name of names) b.store.counter(name, 10_000).add('calls');
     const seen = (name: string) => b.store.counter(name, 10_000).others().length === 1;
-    await until(() => names.slice(64).every(seen), 3_000);
+    await until(() => names.slice(COUNTS_PER_CALL).every(seen), 3_000);
     expect(failed).toBe(true);
-    for (const name of names.slice(64)) {
+    for (const name of names.slice(COUNTS_PER_CALL)) {
       expect(b.store.counter(name, 10_000).others()).toEqual([{ calls: 1, retries: 0, failures: 0 }]);
     }
     // The failed call's own increments are dropped (the local windows still hold them).
-    for (const name of names.slice(0, 64)) expect(b.store.counter(name, 10_000).others()).toEqual([]);
+    for (const name of names.slice(0, COUNTS_PER_CALL))
+      expect(b.store.counter(name, 10_000).others()).toEqual([]);
   } finally {
     a.close();
     b.close();

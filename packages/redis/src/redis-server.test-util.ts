@@ -85,8 +85,10 @@ export async function startRedis(): Promise<RedisServer> {
   };
 }
 
-/** A connected node-redis client of `server`, whose errors (a killed server) do not end the test. */
-export async function connectClient(server: RedisServer): Promise<ReturnType<typeof createClient>> {
+/** A connected node-redis client of `server` (or of any URL), whose errors (a killed server) do not end the test. */
+export async function connectClient(server: {
+  readonly url: string;
+}): Promise<ReturnType<typeof createClient>> {
   const client = createClient({ url: server.url, socket: { reconnectStrategy: () => 100 } });
   client.on('error', () => {});
   await client.connect();

@@ -47,6 +47,8 @@ class RedisBackedStore implements RedisStore {
   readonly shared = true;
   private readonly prefix: string;
   private readonly channel: string;
+  /** Runs travel on their own channel: a version that does not know them never reads them as closures. */
+  private readonly runsChannel: string;
   private readonly id = crypto.randomUUID();
   private readonly listeners: StoreListener[] = [];
   private readonly connection: RedisConnection;
@@ -62,18 +64,17 @@ class RedisBackedStore implements RedisStore {
   constructor(options: RedisStoreOptions) {
     this.prefix = options.prefix ?? 'breakwater:';
     this.channel = `${this.prefix}gate`;
+    this.runsChannel = `${this.prefix}runs`;
     this.connection = new RedisConnection(options.client, options.timeoutMs ?? 50, (up, cause) =>
       this.status(up, cause),
     );
     this.leases = new ProbeLeases(this.connection, this.prefix, this.id);
     this.counts = new FleetCountBook(this.connection, this.prefix, this.id);
-    // Runs travel on their own channel: a version that does not know them never reads them as closures.
-    const runs = `${this.prefix}runs`;
     // Sent even while the store is marked down (`probing`): a failure is off the healthy path, no call
     // waits for it, and one slow answer must not silence the fleet's runs until the next refresh.
     this.runs = new FailureRunBook(
       this.id,
-      (raw) => void this.connection.command(['PUBLISH', runs, raw], true),
+      (raw) => void this.connection.command(['PUBLISH', this.runsChannel, raw], true),
       (key) => this.counts.instances(key),
     );
     this.timer = setInterval(() => void this.refresh(), options.refreshMs ?? 1_000);
@@ -175,7 +176,7 @@ class RedisBackedStore implements RedisStore {
     try {
       await subscriber.connect();
       await subscriber.subscribe(this.channel, (raw) => this.onMessage(raw));
-      await subscriber.subscribe(`${this.prefix}runs`, (raw) => this.runs.onMessage(raw));
+      await subscriber.subscribe(this.runsChannel, (raw) => this.runs.onMessage(raw));
     } catch {
       // Redis unreachable at start: the refresh reads what pub/sub would have told.
     }

@@ -1,6 +1,5 @@
 import { inspect } from 'node:util';
 import { type BreakwaterEvent, wrapFetch } from '@breakwater/core';
-import { createClient } from 'redis';
 import { expect, it } from 'vitest';
 import { RedisConnection } from './connection.ts';
 import { FleetCountBook } from './fleet-counts.ts';
@@ -72,9 +71,7 @@ it('a store whose scripts an ACL refuses stays down, told once with NOPERM, and 
     '-eval',
   ]);
   const url = `redis://app:pw-Hunter2@127.0.0.1:${redis.port}`;
-  const client = createClient({ url, socket: { reconnectStrategy: () => 100 } });
-  client.on('error', () => {});
-  await client.connect();
+  const client = await connectClient({ url });
   const server = await upstream((_, res) => res.writeHead(200).end('ok'));
   const store = redisStore({ client, prefix: 'acl:', refreshMs: 50 });
   const events: BreakwaterEvent[] = [];
