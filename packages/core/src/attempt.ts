@@ -71,7 +71,7 @@ export function runAttempt(
   call: Call,
   attempt: number,
   pass: GatePass,
-  count: Count<AttemptResult> = (result) => result,
+  count: Count<AttemptResult>,
 ): Promise<AttemptResult> {
   if (!pass.letsThrough()) return Promise.resolve(GATE_CLOSED);
   const started = performance.now();

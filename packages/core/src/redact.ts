@@ -3,7 +3,7 @@
  * far (log aggregators, bug reports), so anything that can carry a credential is removed here once.
  */
 
-import { isSecretHeader } from '@breakwater/policies';
+import { isSecretHeader, memoizableUrl } from '@breakwater/policies';
 
 /** The value that replaces a secret. */
 export const REDACTED = 'REDACTED';
@@ -29,11 +29,7 @@ export function redactUrl(url: string | URL): string {
   const text = typeof url === 'string' ? url : url.href;
   if (lastRedacted !== undefined && text === lastRedacted.text) return lastRedacted.safe;
   const safe = redactOnce(url);
-  // Never a text with a query, fragment, userinfo or a data: payload: the memo would keep it reachable.
-  // `includes`, not a RegExp: a RegExp keeps its last input reachable (`RegExp.input`).
-  if (!text.includes('?') && !text.includes('#') && !text.includes('@') && !text.startsWith('data:')) {
-    lastRedacted = { text, safe };
-  }
+  if (memoizableUrl(text)) lastRedacted = { text, safe };
   return safe;
 }
 

@@ -16,7 +16,7 @@
  * wire and into a replay copy, which a retry sends before it continues pulling the source. Past
  * `maxBufferBytes` the copy is dropped and the request is no longer replayable.
  */
-import { isToken } from '@breakwater/policies';
+import { isToken, memoizableUrl } from '@breakwater/policies';
 
 /** The default for {@link ReplayOptions.maxBufferBytes}: 1 MiB. */
 export const DEFAULT_MAX_BUFFER_BYTES = 1024 * 1024;
@@ -42,8 +42,6 @@ export interface ReplayOptions {
    * origin (`setGlobalOrigin`), else `globalThis.location`.
    */
   readonly baseUrl?: string | URL | undefined;
-  /** The call's absolute URL when the caller has resolved it already. Default: resolved here. */
-  readonly url?: URL | undefined;
 }
 
 /** Why a prepared request can be sent only once. */
@@ -155,12 +153,8 @@ export function intake(
     if (!url) return 'no-base-url';
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'not-http';
     checkCredentials(url);
-    // Only an absolute text (a relative one depends on the base too), and never one with a query,
-    // fragment or userinfo: a module-wide memo would keep its token reachable (a heap dump) for good.
-    // `includes`, not a RegExp: a RegExp keeps its last input reachable (`RegExp.input`).
-    if (absolute && !text.includes('?') && !text.includes('#') && !text.includes('@')) {
-      lastTarget = { text, href: url.href };
-    }
+    // Only an absolute text: a relative one depends on the base too.
+    if (absolute && memoizableUrl(text)) lastTarget = { text, href: url.href };
     target = url;
   }
   const callerSignal = signal !== undefined ? signal : request?.signal;
@@ -206,7 +200,7 @@ export function prepare(
 ): PreparedRequest | Promise<PreparedRequest> {
   const request = isRequestLike(input) ? input : undefined;
   const text = urlTextOf(input);
-  const url = options.url ?? resolveUrl(text, options.baseUrl);
+  const url = resolveUrl(text, options.baseUrl);
   if (!url) throw relativeUrlError(text);
   checkCredentials(url);
   return build(input, init, request, text, url, {

@@ -42,6 +42,7 @@ import { mergePolicy } from './merge.ts';
 import { methodProblem } from './methods.ts';
 import { isToken } from './token.ts';
 import type { EndpointsConfig, HeadersLike, Policy, PolicyInput, ResolvedEndpoint } from './types.ts';
+import { memoizableUrl } from './url-memo.ts';
 import { rejectUnknownKeys, validatePolicy, validatePolicyInput } from './validate.ts';
 
 /** One compiled path segment. */
@@ -429,8 +430,7 @@ function cachedMatcher(
     if (href !== lastHref || method !== lastMethod || !lastFound) {
       const parsed = absoluteUrl(url);
       lastFound = matchPath(targetOf(method, parsed), parsed.pathname);
-      // Never a href with a query, fragment or userinfo: the memo would keep its token reachable.
-      lastHref = href.includes('?') || href.includes('#') || href.includes('@') ? undefined : href;
+      lastHref = memoizableUrl(href) ? href : undefined;
       lastMethod = method;
     }
     return lastFound;

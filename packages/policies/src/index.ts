@@ -51,6 +51,7 @@ export { parseRateLimit, type QuotaSpent } from './rate-limit-headers.ts';
 export { parseHttpDate, parseRetryAfter, type ServerDelay } from './retry-after.ts';
 export { isToken, TOKEN_CHAR } from './token.ts';
 export type * from './types.ts';
+export { memoizableUrl } from './url-memo.ts';
 export {
   boolean,
   type Check,

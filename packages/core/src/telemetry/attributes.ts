@@ -3,8 +3,10 @@
  * breakwater's own, under `breakwater.`. Nothing here reads a header or a query value; the header value
  * an endpoint key may carry leaves only as a keyed hash ({@link exportedKey}).
  */
+
 import { secretValueHash } from '@breakwater/policies';
 import type { Attributes } from '@opentelemetry/api';
+import { DEFAULT_MAX_ENDPOINTS } from '../registry.ts';
 
 /** The methods the HTTP semantic conventions know; any other is reported as `_OTHER`. */
 const KNOWN_METHODS = new Set([
@@ -128,7 +130,7 @@ function outcomeOf(
 }
 
 /** Most endpoint keys whose attributes are kept (the default `maxEndpoints`); past it the cache starts over. */
-const MAX_CACHED_KEYS = 1000;
+const MAX_CACHED_KEYS = DEFAULT_MAX_ENDPOINTS;
 
 /** {@link EndpointAttributes} per endpoint key and method, keyed by key then method: no string built per lookup. */
 export class AttributeCache {
