@@ -5,12 +5,12 @@
 import { DEFAULT_POLICY } from '@breakwater/policies';
 import { fleetSection } from './fleet/report.ts';
 import type { FleetResult } from './fleet/run-fleet.ts';
+import { withInterval } from './format.ts';
 import { earlyPerCoolDown } from './metrics.ts';
 import { ORACLE_DEADLINE_MS, ORACLE_MAX_RATE, ORACLE_SLOW_CUT_MS } from './oracle.ts';
 import type { OverheadResult, OverheadRow } from './overhead.ts';
 import { readingOf } from './readings.ts';
 import { QUIET_CALLS, type ScenarioResult } from './run-scenario.ts';
-import type { Estimate } from './stats.ts';
 import { budgetBound, type TargetCheck } from './targets.ts';
 import { VS_ORACLE_HEADER, vsOracleIntro, vsOracleRows } from './vs-oracle.ts';
 
@@ -209,12 +209,6 @@ export function notRunLines(result: ScenarioResult): string[] {
   return result.lanes.flatMap((l) =>
     l.metrics ? [] : [`${l.client} not run: ${l.unavailable ?? 'unknown'}`],
   );
-}
-
-/** A figure with its interval, e.g. `9.40 [8.90, 10.10]`. */
-function withInterval(e: Estimate, digits: number, unit = ''): string {
-  const f = (n: number): string => `${n.toFixed(digits)}${unit}`;
-  return `${f(e.median)} [${f(e.low)}, ${f(e.high)}]`;
 }
 
 function overheadRows(rows: readonly OverheadRow[], digits: number): string[][] {

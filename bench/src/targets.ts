@@ -6,11 +6,13 @@
 import { DEFAULT_POLICY, type RetryBudgetPolicy } from '@breakwater/policies';
 import type { FleetResult } from './fleet/run-fleet.ts';
 import { fleetTargets } from './fleet/targets.ts';
+import { fmt, percent, withInterval } from './format.ts';
 import { earlyPerCoolDown, type Metrics } from './metrics.ts';
 import { ORACLE } from './oracle.ts';
 import type { OverheadResult } from './overhead.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 import { type Estimate, type Verdict, verdict } from './stats.ts';
+import { check } from './target-check.ts';
 
 export interface TargetCheck {
   readonly target: string;
@@ -33,8 +35,6 @@ const HALF_OPEN_MS = DEFAULT_POLICY.breaker.halfOpenAfterMs;
 /** The share of calls under which a tenant counts as unaffected by the others' throttling. */
 const UNAFFECTED_SUCCESS = 0.99;
 
-const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-
 /**
  * The most requests a retry budget lets through during a down phase: every first attempt, and as
  * retries `ratio` of the first attempts its window holds plus `minRetries` per window the phase spans.
@@ -53,10 +53,6 @@ export function budgetBound(
     budget.ratio * (firstAttempts + firstAttemptsBefore) +
     budget.minRetries * Math.ceil(phaseMs / budget.windowMs)
   );
-}
-
-function check(target: string, met: boolean | null, measured: string, miss: string): TargetCheck {
-  return met === false ? { target, met, measured, miss } : { target, met, measured };
 }
 
 /** What a scenario target is checked against: breakwater's lane and the whole scenario, for its peers. */
@@ -99,8 +95,6 @@ function others(result: ScenarioResult, figure: (m: Metrics) => string): string 
     .flatMap((l) => (l.metrics && l.client !== TARGET_CLIENT ? [`${l.client} ${figure(l.metrics)}`] : []))
     .join(', ');
 }
-
-const percent = (share: number): string => `${fmt(share * 100, 1)} %`;
 
 function outageProbes({ metrics }: TargetRun): TargetCheck {
   const p = metrics.probes;
@@ -445,14 +439,10 @@ const OVERHEAD_TARGETS: readonly OverheadTarget[] = [
   },
 ];
 
-/** A ratio and its interval, e.g. `1.21x [1.02x, 1.35x]`. */
-export const formatRatio = (e: Estimate, unit = 'x'): string =>
-  `${fmt(e.median)}${unit} [${fmt(e.low)}${unit}, ${fmt(e.high)}${unit}]`;
-
 function overheadCheck(t: OverheadTarget, figure: Estimate): TargetCheck {
   const v = verdict(figure, t.relation, t.threshold);
   const unit = t.unit ?? 'x';
-  const measured = formatRatio(figure, unit);
+  const measured = withInterval(figure, 2, unit);
   if (v === 'missed') {
     const by = t.relation === 'at most' ? figure.low - t.threshold : t.threshold - figure.high;
     return {

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { wrapFetch } from '@breakwater/core';
 import { redisStore } from '@breakwater/redis';
 import { createClient } from 'redis';
+import { NO_BREAKERS } from '../breakwater-off.ts';
 import type { BenchClient } from '../client.ts';
 import { instrumentFetch } from '../instrument.ts';
 import { type CallRecord, type PlannedCall, runOpenLoop } from '../load.ts';
@@ -65,7 +66,7 @@ export interface InstanceReport {
   readonly breakers: readonly { readonly key: string; readonly state: string; readonly sharing: string }[];
 }
 
-export type ParentMessage = SetupMessage | StartMessage | { readonly type: 'exit' };
+type ParentMessage = SetupMessage | StartMessage | { readonly type: 'exit' };
 
 export type InstanceMessage =
   | { readonly type: 'ready'; readonly run: string }
@@ -127,10 +128,7 @@ async function build(config: InstanceConfig): Promise<Built> {
   });
   const call: BenchClient = {
     call: (url, signal, headers) => f(url, headers ? { signal, headers } : { signal }),
-    breakers: () => [],
-    transitions: () => [],
-    events: () => ({}),
-    close() {},
+    ...NO_BREAKERS,
   };
   const breakers = () =>
     f.breakers().map((b) => ({ key: ruleOf(b.key), state: b.state, sharing: b.sharing }));

@@ -2,13 +2,14 @@
  * The fleet part in the report ("Fleet (issue 14)", a table per run) and on the console (one line per
  * run). Figures only: the targets table says what was met.
  */
+import { fmt as format, percent } from '../format.ts';
 import { markdownTable } from '../report.ts';
 import { PULSE_GRACE_MS } from './figures.ts';
 import type { FleetResult } from './run-fleet.ts';
 
-const fmt = (n: number | null, digits = 1): string =>
-  n === null || !Number.isFinite(n) ? '–' : n.toFixed(digits);
-const pct = (share: number): string => `${fmt(share * 100)} %`;
+/** Figures absent from a run print as a dash in the fleet's tables. */
+const fmt = (n: number | null, digits = 1): string => format(n, digits, '–');
+const pct = (share: number): string => percent(share, '–');
 const seconds = (ms: number | null): string => (ms === null ? 'never' : `${fmt(ms / 1000, 2)} s`);
 
 const STORE_DOWNS =

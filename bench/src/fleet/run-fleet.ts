@@ -104,7 +104,7 @@ interface RunData {
 }
 
 /** Instance `id`'s share of the plan: every INSTANCES-th call, carrying its instance header. */
-export function instanceCalls(plan: readonly PlannedCall[], id: number, instances: number): PlannedCall[] {
+function instanceCalls(plan: readonly PlannedCall[], id: number, instances: number): PlannedCall[] {
   return plan
     .filter((_, k) => k % instances === id)
     .map((call) => ({ ...call, headers: { ...call.headers, [INSTANCE_HEADER]: String(id) } }));

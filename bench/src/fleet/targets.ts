@@ -2,22 +2,17 @@
  * Issue 14's "Done when" as targets of the fleet part, one per line: met or missed from the figures of
  * one run, n/a (met null) when the fleet part could not run. Rows only for the runs that ran.
  */
+import { fmt } from '../format.ts';
+import { check } from '../target-check.ts';
 import type { TargetCheck } from '../targets.ts';
 import type { FleetResult } from './run-fleet.ts';
 
 /** The most p99 latency Redis's absence may add (ms). */
-export const ADDED_P99_MS = 50;
+const ADDED_P99_MS = 50;
 /** The longest time from Redis's return to shared behaviour again (ms). */
-export const RESUME_MS = 5_000;
+const RESUME_MS = 5_000;
 /** The healthy instances' success rate that counts as kept, on a healthy upstream. */
 const HEALTHY_SUCCESS = 0.99;
-
-const fmt = (n: number | null, digits = 1): string =>
-  n === null || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits);
-
-function check(target: string, met: boolean, measured: string, miss: string): TargetCheck {
-  return met ? { target, met, measured } : { target, met, measured, miss };
-}
 
 const T_PROBES =
   'fleet outage: requests to the down upstream after the breakers opened <= 1 per half-open interval (shared)';
@@ -85,8 +80,8 @@ function brokenTargets(fleet: FleetResult): TargetCheck[] {
         healthy.every((x) => x.calls > 0) &&
         opened === 0 &&
         worst >= HEALTHY_SUCCESS,
-      `healthy: ${opened} breaker opening(s), lowest success ${fmt(worst * 100)} %; broken instance: ${sick ? `${sick.breaks} opening(s), success ${fmt(sick.successRate * 100)} %` : 'n/a'}`,
-      opened > 0 ? `${opened} opening(s)` : `${fmt((HEALTHY_SUCCESS - worst) * 100)} points short`,
+      `healthy: ${opened} breaker opening(s), lowest success ${fmt(worst * 100, 1)} %; broken instance: ${sick ? `${sick.breaks} opening(s), success ${fmt(sick.successRate * 100, 1)} %` : 'n/a'}`,
+      opened > 0 ? `${opened} opening(s)` : `${fmt((HEALTHY_SUCCESS - worst) * 100, 1)} points short`,
     ),
   ];
 }
@@ -104,8 +99,8 @@ function redisTargets(fleet: FleetResult): TargetCheck[] {
     check(
       T_P99,
       r.addedP99 <= ADDED_P99_MS,
-      `${fmt(r.addedP99)} ms (p99 ${fmt(r.p99Down)} ms while down, ${fmt(r.p99Before)} ms before)`,
-      `${fmt(r.addedP99 - ADDED_P99_MS)} ms over`,
+      `${fmt(r.addedP99, 1)} ms (p99 ${fmt(r.p99Down, 1)} ms while down, ${fmt(r.p99Before, 1)} ms before)`,
+      `${fmt(r.addedP99 - ADDED_P99_MS, 1)} ms over`,
     ),
     check(
       T_RESUME,
