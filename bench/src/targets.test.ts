@@ -2,6 +2,7 @@ import { DEFAULT_POLICY } from '@breakwater/policies';
 import { describe, expect, it } from 'vitest';
 import type { Outcome } from './load.ts';
 import type { Metrics, TenantMetrics } from './metrics.ts';
+import { overheadResult } from './overhead.test-util.ts';
 import type { OverheadResult, OverheadRow } from './overhead.ts';
 import type { LaneResult, RouteResult, ScenarioResult } from './run-scenario.ts';
 import type { Estimate } from './stats.ts';
@@ -357,18 +358,7 @@ describe('overhead targets', () => {
     loopback: Estimate;
     noSdk: Estimate;
   }): OverheadResult {
-    return {
-      method: {
-        batches: 9,
-        memoryCalls: 1,
-        loopbackCalls: 1,
-        concurrency: 1,
-        memoryRounds: 1,
-        loopbackRounds: 1,
-        warmup: 1,
-        coverage: 0.96,
-        ranks: [2, 8],
-      },
+    return overheadResult({
       memory: [
         row('breakwater', est(1, 1, 1)),
         row('cockatiel (retry+breaker only)', over.cockatiel),
@@ -376,7 +366,7 @@ describe('overhead targets', () => {
       ],
       loopback: [row('breakwater', est(1, 1, 1), over.loopback)],
       telemetry: [{ client: 'breakwater telemetry: no SDK', vsOff: over.noSdk }],
-    };
+    });
   }
   const byTarget = (checks: TargetCheck[], word: string) => checks.find((c) => c.target.includes(word));
 

@@ -385,7 +385,7 @@ function memoryVs(peer: string): (o: OverheadResult) => Estimate | undefined {
   };
 }
 
-const REDIS_OVERHEAD_TARGET = 'overhead: Redis store per call <= 1.2x the in-memory store (issue 14)';
+export const REDIS_OVERHEAD_TARGET = 'overhead: Redis store per call <= 1.2x the in-memory store (issue 14)';
 
 const OVERHEAD_TARGETS: readonly OverheadTarget[] = [
   {

@@ -4,12 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CLIENTS } from '../clients.ts';
+import { overheadResult } from '../overhead.test-util.ts';
 import { runOverhead } from '../overhead.ts';
 import { markdownReport } from '../report.ts';
-import { checkTargets } from '../targets.ts';
+import { checkTargets, REDIS_OVERHEAD_TARGET } from '../targets.ts';
 import { startRedis } from './redis.ts';
 
-const TARGET = 'overhead: Redis store per call <= 1.2x the in-memory store (issue 14)';
+const TARGET = REDIS_OVERHEAD_TARGET;
 const meta = { date: 'd', node: 'n', cpus: 'c', totalMs: 1, clients: [] };
 
 describe('the Redis store lane of the overhead section', () => {
@@ -43,23 +44,10 @@ describe('the Redis store lane of the overhead section', () => {
 
   it('without redis-server: the row and the target say why, with no figure', () => {
     const e = { median: 1, low: 1, high: 1 };
-    const overhead = {
-      method: {
-        batches: 1,
-        memoryCalls: 1,
-        loopbackCalls: 1,
-        concurrency: 1,
-        memoryRounds: 1,
-        loopbackRounds: 1,
-        warmup: 1,
-        coverage: 0,
-        ranks: [1, 1] as const,
-      },
+    const overhead = overheadResult({
       memory: [{ client: 'fetch', value: e, vsFetch: e, vsBreakwater: null }],
-      loopback: [],
-      telemetry: [],
       redis: { unavailable: 'redis-server not found' },
-    };
+    });
     expect(checkTargets([], overhead).find((t) => t.target === TARGET)).toEqual({
       target: TARGET,
       met: null,
