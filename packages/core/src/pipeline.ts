@@ -247,8 +247,8 @@ export class EndpointPipeline {
     const { telemetry } = this.attemptDeps;
     try {
       const entered = telemetry
-        ? telemetry.gate(this.key, () => this.gate.enter(call.signal, call.deadlineAt, undefined, now))
-        : this.gate.enter(call.signal, call.deadlineAt, undefined, now);
+        ? telemetry.gate(this.key, () => this.gate.enter(call.signal, call.deadlineAt, now))
+        : this.gate.enter(call.signal, call.deadlineAt, now);
       // The handler is made only for a gate that holds the call: none on the healthy path.
       return entered instanceof Promise ? entered.catch((error) => this.refused(error, call, last)) : entered;
     } catch (error) {

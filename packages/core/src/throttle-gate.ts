@@ -148,20 +148,25 @@ export class ThrottleGate {
    * gets its pass in the same turn, not a promise: the healthy path awaits nothing here. May throw
    * where `pass` rejects. `now`: epoch ms as the caller just read it, if it did. Default read here.
    */
-  enter(
-    signal: AbortSignal,
-    deadlineAt: number,
-    waited?: boolean,
-    now = Date.now(),
-  ): GatePass | Promise<GatePass> {
+  enter(signal: AbortSignal, deadlineAt: number, now = Date.now()): GatePass | Promise<GatePass> {
     if (!this.policy.throttle.enabled) return OPEN;
     // A closure is waited out once (a 503's holds a call only once), then the send slot is taken.
-    if (waited === undefined && this.closedUntil > now) {
-      return this.waitOpen(signal, deadlineAt).then((w) => this.enter(signal, deadlineAt, w));
+    if (this.closedUntil > now) {
+      return this.waitOpen(signal, deadlineAt).then((w) => this.takeSlot(signal, deadlineAt, w, Date.now()));
     }
+    return this.takeSlot(signal, deadlineAt, false, now);
+  }
+
+  /** The call's send slot, once any closure is behind it; `waited`: it waited one out. */
+  private takeSlot(
+    signal: AbortSignal,
+    deadlineAt: number,
+    waited: boolean,
+    now: number,
+  ): GatePass | Promise<GatePass> {
     const slot = this.policy.throttle.adaptive ? this.queue.take(signal, deadlineAt, now) : undefined;
-    if (slot) return this.waitFor(() => slot).then(() => this.granted(!!waited, true));
-    return this.granted(!!waited, false);
+    if (slot) return this.waitFor(() => slot).then(() => this.granted(waited, true));
+    return this.granted(waited, false);
   }
 
   private granted(waited: boolean, queued: boolean): GatePass {

@@ -94,9 +94,9 @@ function pairOfFields(
   const remaining = members(headers.get(legacy ? 'x-ratelimit-remaining' : 'ratelimit-remaining'), INTEGER);
   if (remaining === undefined) return undefined;
   if (Math.min(...remaining) > 0) return 'units-left';
-  const resets = members(headers.get(legacy ? 'x-ratelimit-reset' : 'ratelimit-reset'), DECIMAL)?.map(toMs);
-  if (resets === undefined || resets.includes(undefined)) return undefined;
   const form = legacy ? 'x-ratelimit-reset' : 'ratelimit-reset';
+  const resets = members(headers.get(form), DECIMAL)?.map(toMs);
+  if (resets === undefined || resets.includes(undefined)) return undefined;
   return { resetMs: Math.max(...(resets as number[])), form };
 }
 
