@@ -8,20 +8,29 @@ import { useRedis } from './use-redis.test-util.ts';
 
 const redis = useRedis();
 
+/** How a test store's client is set up: each command seen first (it may throw), and its timings. */
+interface StoreSetup {
+  readonly intercept?: (args: readonly string[]) => void;
+  readonly refreshMs?: number;
+  readonly timeoutMs?: number;
+}
+
 /** A store on its own client, with every command it sends counted (Redis itself answers them). */
-async function countingStore(prefix: string) {
+async function countingStore(prefix: string, { intercept, refreshMs = 100, timeoutMs }: StoreSetup = {}) {
   const client = await connectClient(redis);
   const counted = { commands: 0 };
   const store = redisStore({
     client: {
-      sendCommand: (args, options) => {
+      sendCommand: async (args, options) => {
         counted.commands++;
+        intercept?.(args);
         return client.sendCommand(args, options);
       },
       duplicate: () => client.duplicate(),
     },
     prefix,
-    refreshMs: 100,
+    refreshMs,
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
   });
   const close = (): void => {
     store.close();
@@ -63,24 +72,17 @@ function countCalls(args: readonly string[]): number | undefined {
 }
 
 it('a flush of many counts goes in short script calls of at most 64 counts, each count reaching the others', async () => {
-  const client = await connectClient(redis);
   const sizes: number[] = [];
-  const a = redisStore({
-    client: {
-      sendCommand: (args, options) => {
-        const n = countCalls(args);
-        if (n !== undefined) sizes.push(n);
-        return client.sendCommand(args, options);
-      },
-      duplicate: () => client.duplicate(),
+  const a = await countingStore('chunks:', {
+    intercept: (args) => {
+      const n = countCalls(args);
+      if (n !== undefined) sizes.push(n);
     },
-    prefix: 'chunks:',
-    refreshMs: 100,
   });
   const b = await countingStore('chunks:');
   const names = Array.from({ length: 300 }, (_, i) => `budget:https://api${i}.example`);
   try {
-    for (const name of names) a.counter(name, 10_000).add('calls');
+    for (const name of names) a.store.counter(name, 10_000).add('calls');
     for (const name of names) b.store.counter(name, 10_000).add('calls');
     await until(() => names.every((name) => b.store.counter(name, 10_000).others().length === 1), 3_000);
     expect(sizes.length).toBeGreaterThanOrEqual(5);
@@ -88,30 +90,23 @@ it('a flush of many counts goes in short script calls of at most 64 counts, each
   } finally {
     a.close();
     b.close();
-    client.destroy();
   }
 });
 
 it("a COUNT call that fails drops only its own counts' increments: the next ones arrive once Redis answers", async () => {
-  const client = await connectClient(redis);
   let failed = false;
-  const a = redisStore({
-    client: {
-      sendCommand: async (args, options) => {
-        if (countCalls(args) === undefined || failed) return client.sendCommand(args, options);
-        failed = true;
-        throw new Error('Connection is closed.');
-      },
-      duplicate: () => client.duplicate(),
-    },
-    prefix: 'late:',
-    refreshMs: 100,
+  const a = await countingStore('late:', {
     timeoutMs: 50,
+    intercept: (args) => {
+      if (countCalls(args) === undefined || failed) return;
+      failed = true;
+      throw new Error('Connection is closed.');
+    },
   });
   const b = await countingStore('late:');
   const names = Array.from({ length: 200 }, (_, i) => `budget:https://api${i}.example`);
   try {
-    for (const name of names) a.counter(name, 10_000).add('calls');
+    for (const name of names) a.store.counter(name, 10_000).add('calls');
     for (const name of names) b.store.counter(name, 10_000).add('calls');
     const seen = (name: string) => b.store.counter(name, 10_000).others().length === 1;
     await until(() => names.slice(COUNTS_PER_CALL).every(seen), 3_000);
@@ -125,22 +120,13 @@ it("a COUNT call that fails drops only its own counts' increments: the next ones
   } finally {
     a.close();
     b.close();
-    client.destroy();
   }
 });
 
 it('an instance that starts counting on a key is known to the fleet at once, not a refresh later', async () => {
   // A throttle soon after the fleet starts cuts the fleet's rate from this instance's share times the
   // instances it knows: one not yet seen shrinks the whole fleet's pace (bench fleet: 44/64 calls).
-  const slow = async () => {
-    const client = await connectClient(redis);
-    const store = redisStore({ client, prefix: 'joining:', refreshMs: 60_000 });
-    const close = (): void => {
-      store.close();
-      client.destroy();
-    };
-    return { store, close };
-  };
+  const slow = () => countingStore('joining:', { refreshMs: 60_000 });
   const a = await slow();
   const b = await slow();
   try {
