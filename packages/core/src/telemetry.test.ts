@@ -329,6 +329,22 @@ describe('telemetry off or without an SDK', () => {
     expect((await fetch(url)).status).toBe(200);
   });
 
+  it('follows the global tracer provider: no span before an SDK is registered, spans from the next call after', async () => {
+    const url = server.route('/late-tracer', (_req, res) => res.writeHead(200).end());
+    const fetch = wrapFetch(globalThis.fetch, { telemetry: openTelemetry() });
+    expect((await fetch(url)).status).toBe(200);
+    exporter = new InMemorySpanExporter();
+    trace.setGlobalTracerProvider(
+      new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }),
+    );
+    try {
+      expect((await fetch(url)).status).toBe(200);
+      expect(exporter.getFinishedSpans().map((s) => [s.name, s.kind])).toEqual([['GET', SpanKind.CLIENT]]);
+    } finally {
+      trace.disable();
+    }
+  });
+
   it('an abort during the call whose reason is null still rejects with that reason, metrics on', async () => {
     const url = server.route('/late', (_req, res) => {
       setTimeout(() => res.writeHead(200).end(), 500);

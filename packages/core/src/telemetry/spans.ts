@@ -24,9 +24,12 @@ const ERROR = { code: SpanStatusCode.ERROR };
 
 export class Spans {
   private readonly tracer: Tracer;
+  /** False while no SDK is behind the tracer: no span is made at all then. */
+  private readonly live: () => boolean;
 
-  constructor(tracer: Tracer) {
+  constructor(tracer: Tracer, live: () => boolean = () => true) {
     this.tracer = tracer;
+    this.live = live;
   }
 
   /**
@@ -34,6 +37,7 @@ export class Spans {
    * is nothing to describe or end then, and no attribute is looked up.
    */
   start(method: string): Span | undefined {
+    if (!this.live()) return undefined;
     const span = this.tracer.startSpan(spanNameOf(method), CLIENT, context.active());
     return span.isRecording() ? span : undefined;
   }
