@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import type { BenchClient, ClientSpec } from './client.ts';
 import { CLIENTS, cockatielBare } from './clients.ts';
 import { REDIS_LANE, redisLane } from './fleet/overhead-lane.ts';
-import { TELEMETRY_CLIENTS } from './overhead.ts';
+import { TELEMETRY_CLIENTS, TELEMETRY_CONTROL } from './overhead.ts';
 import { DEFAULT_ATTEMPT_TIMEOUT_MS } from './scenarios.ts';
 
 /** One way of calling: sequential calls on an in-memory fetch, or concurrent ones over loopback. */
@@ -36,6 +36,22 @@ export interface WorkerJob {
   readonly loopback: WorkerMode;
   /** The redis-server of the Redis lane (issue 14); absent: no such lane. */
   readonly redisUrl?: string;
+  /** Lanes timed in adjacent pairs against a base lane, over the in-memory fetch; absent: none. */
+  readonly pairs?: PairsMode;
+}
+
+/**
+ * Each lane against `base`, timed back to back (`calls` calls each, their order swapped every round)
+ * for `rounds` rounds: a difference of a few per cent is then measurable, where the best rounds of
+ * lanes timed far apart in a round of every client differ by more than that between two identical lanes.
+ */
+export interface PairsMode {
+  readonly base: string;
+  readonly lanes: readonly string[];
+  readonly rounds: number;
+  readonly calls: number;
+  /** Untimed calls per client first. */
+  readonly warmup: number;
 }
 
 /**
@@ -45,9 +61,11 @@ export interface WorkerJob {
 export interface WorkerSample {
   readonly memory: Readonly<Record<string, number>>;
   readonly loopback: Readonly<Record<string, number>>;
+  /** Per paired lane: the median over rounds of its time per call over the base lane's next to it. */
+  readonly pairs?: Readonly<Record<string, number>>;
 }
 
-const KNOWN: readonly ClientSpec[] = [...CLIENTS, cockatielBare, ...TELEMETRY_CLIENTS];
+const KNOWN: readonly ClientSpec[] = [...CLIENTS, cockatielBare, ...TELEMETRY_CLIENTS, TELEMETRY_CONTROL];
 const MEMORY_URL = 'http://in-memory.test/v1/customers';
 const memoryFetch: typeof globalThis.fetch = async () => new Response('{}', { status: 200 });
 
@@ -120,6 +138,41 @@ async function runMode(mode: WorkerMode, job: WorkerJob): Promise<Record<string,
   }
 }
 
+/**
+ * A pair round's ratio, the lane's time over the base's, from the times of the first and second timed:
+ * the base goes first in even rounds.
+ */
+export function laneOverBase(round: number, firstMs: number, secondMs: number): number {
+  return round % 2 === 0 ? secondMs / firstMs : firstMs / secondMs;
+}
+
+/** The median of `values` (an odd count, or the upper middle one). */
+function middle(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[values.length >> 1] as number;
+}
+
+async function runPairs(mode: PairsMode, job: WorkerJob): Promise<Record<string, number>> {
+  const [base, ...lanes] = await Promise.all(
+    [mode.base, ...mode.lanes].map((name) => create(name, memoryFetch, job)),
+  );
+  if (!base) return {};
+  try {
+    for (const client of [base, ...lanes]) await timeCalls(client, MEMORY_URL, mode.warmup, 1);
+    const ratios: number[][] = lanes.map(() => []);
+    for (let round = 0; round < mode.rounds; round++) {
+      for (const [i, lane] of lanes.entries()) {
+        const [first, second] = round % 2 === 0 ? [base, lane] : [lane, base];
+        const a = await timeCalls(first, MEMORY_URL, mode.calls, 1);
+        const b = await timeCalls(second, MEMORY_URL, mode.calls, 1);
+        ratios[i]?.push(laneOverBase(round, a, b));
+      }
+    }
+    return Object.fromEntries(mode.lanes.map((name, i) => [name, middle(ratios[i] ?? [])]));
+  } finally {
+    for (const client of [base, ...lanes]) client.close();
+  }
+}
+
 async function serve(): Promise<void> {
   const server = createServer({ keepAlive: true }, (_req, res) => {
     res.setHeader('content-type', 'application/json');
@@ -132,7 +185,10 @@ async function serve(): Promise<void> {
 async function sample(job: WorkerJob): Promise<void> {
   const memory = await runMode(job.memory, job);
   const loopback = job.loopback.clients.length > 0 ? await runMode(job.loopback, job) : {};
-  process.stdout.write(`${JSON.stringify({ memory, loopback } satisfies WorkerSample)}\n`);
+  const pairs = job.pairs ? await runPairs(job.pairs, job) : undefined;
+  process.stdout.write(
+    `${JSON.stringify({ memory, loopback, ...(pairs ? { pairs } : {}) } satisfies WorkerSample)}\n`,
+  );
   // Keep-alive sockets and client timers would hold the process open.
   process.exit(0);
 }

@@ -9,6 +9,8 @@ export const TEST_METHOD: OverheadMethod = {
   memoryRounds: 1,
   loopbackRounds: 1,
   warmup: 1,
+  pairRounds: 1,
+  pairCalls: 1,
   coverage: 0,
   ranks: [1, 1],
 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CLIENTS } from './clients.ts';
 import { runOverhead } from './overhead.ts';
-import { roundOrder } from './overhead-worker.ts';
+import { laneOverBase, roundOrder } from './overhead-worker.ts';
 
 describe('overhead sampling', () => {
   it('rotates the clients by batch and reverses their order every round', () => {
@@ -9,6 +9,12 @@ describe('overhead sampling', () => {
     expect(roundOrder(['a', 'b', 'c'], 0, 1)).toEqual(['c', 'b', 'a']);
     expect(roundOrder(['a', 'b', 'c'], 1, 0)).toEqual(['a', 'c', 'b']);
     expect(roundOrder(['a', 'b', 'c'], 1, 1)).toEqual(['b', 'c', 'a']);
+  });
+
+  it('pairs each telemetry lane with telemetry off, whichever of the two ran first in a round', () => {
+    // Even rounds time telemetry off first; odd rounds the lane first. A lane twice as dear reads 2.
+    expect(laneOverBase(0, 10, 20)).toBe(2);
+    expect(laneOverBase(1, 20, 10)).toBe(2);
   });
 
   it('runs each batch in a child process against a loopback server of its own, with paired ratios', async () => {
@@ -22,10 +28,18 @@ describe('overhead sampling', () => {
       memoryRounds: 2,
       loopbackRounds: 2,
       warmup: 4,
+      pairRounds: 3,
+      pairCalls: 5,
       onBatch: (done) => batches.push(done),
     });
     expect(batches).toEqual([1, 2, 3]);
-    expect(result.method).toMatchObject({ batches: 3, ranks: [1, 3], coverage: 0.6 });
+    expect(result.method).toMatchObject({
+      batches: 3,
+      ranks: [1, 3],
+      coverage: 0.6,
+      pairRounds: 3,
+      pairCalls: 5,
+    });
     // The oracle is no library: no overhead figure.
     expect(result.memory.map((r) => r.client)).toEqual(['fetch', 'breakwater']);
     expect(result.loopback.map((r) => r.client)).toEqual(['fetch', 'breakwater']);
@@ -37,6 +51,7 @@ describe('overhead sampling', () => {
     expect(result.memory[0]?.vsFetch).toEqual({ median: 1, low: 1, high: 1 });
     expect(result.memory[1]?.vsBreakwater).toEqual({ median: 1, low: 1, high: 1 });
     expect(result.telemetry.map((t) => t.client)).toEqual([
+      'breakwater telemetry: off, a second instance (control)',
       'breakwater telemetry: no SDK',
       'breakwater telemetry: in-memory SDK',
       'breakwater telemetry: in-memory SDK, batch processor',

@@ -22,7 +22,7 @@ import { breakwaterOff, NO_BREAKERS } from './breakwater-off.ts';
 import type { ClientContext, ClientSpec } from './client.ts';
 import { REDIS_LANE } from './fleet/overhead-lane.ts';
 import { ORACLE } from './oracle.ts';
-import type { WorkerJob, WorkerSample } from './overhead-worker.ts';
+import type { PairsMode, WorkerJob, WorkerSample } from './overhead-worker.ts';
 import {
   CONFIDENCE,
   type Estimate,
@@ -49,7 +49,10 @@ export interface OverheadRow {
   readonly aboveFetch?: Estimate;
 }
 
-/** A telemetry setting's per-call cost over breakwater with telemetry off, paired per batch. */
+/**
+ * A telemetry setting's per-call cost over breakwater with telemetry off: per batch, the median over
+ * rounds of its time next to telemetry off's (see {@link PairsMode}).
+ */
 export interface TelemetryRow {
   readonly client: string;
   readonly vsOff: Estimate;
@@ -66,6 +69,12 @@ export interface OverheadMethod {
   readonly loopbackRounds: number;
   /** Untimed in-memory calls per client before the rounds. */
   readonly warmup: number;
+  /**
+   * The telemetry pairs: rounds per batch and calls per lane per round (see {@link PairsMode}); absent
+   * in runs from before the pairing, whose telemetry lanes were timed in the rounds of every client.
+   */
+  readonly pairRounds?: number;
+  readonly pairCalls?: number;
   /**
    * The probability that a repeated run's median falls within a figure's interval: at least the
    * aimed-for confidence when there are enough batches.
@@ -123,6 +132,13 @@ export interface OverheadOptions {
    * with two waves of calls (2 x `concurrency`), for the connections.
    */
   readonly warmup?: number;
+  /**
+   * Rounds of the telemetry pairs per batch (odd: the median is one of them). Default 41: each a
+   * lane's calls back to back with telemetry off's, the order swapped every round.
+   */
+  readonly pairRounds?: number;
+  /** Calls per lane per pair round. Default 100. */
+  readonly pairCalls?: number;
   /** Called after each batch (for the progress line). */
   readonly onBatch?: (done: number, of: number) => void;
   /**
@@ -287,6 +303,15 @@ function measured(name: string): boolean {
 }
 const TELEMETRY_OFF = 'breakwater telemetry: off';
 
+/**
+ * A second, identical instance of {@link TELEMETRY_OFF}, paired with it as the telemetry lanes are: its
+ * figure shows what the pairing resolves (an identical lane's ratio: 1.00x, within what brackets).
+ */
+export const TELEMETRY_CONTROL: ClientSpec = telemetryClient(
+  'breakwater telemetry: off, a second instance (control)',
+  () => undefined,
+);
+
 /** Rows of one mode from the batches' samples; `toValue` turns ms per call into the reported unit. */
 function rows(
   clients: readonly string[],
@@ -319,6 +344,17 @@ function redisRow(
   };
 }
 
+/** The telemetry lanes and the control, each paired with telemetry off. */
+function pairsMode(options: OverheadOptions, warmup: number): PairsMode {
+  return {
+    base: TELEMETRY_OFF,
+    lanes: [TELEMETRY_CONTROL.name, ...TELEMETRY_CLIENTS.slice(1).map((c) => c.name)],
+    rounds: options.pairRounds ?? 41,
+    calls: options.pairCalls ?? 100,
+    warmup,
+  };
+}
+
 /**
  * Runs both measurements. The first client must be raw fetch: ratios are to it. When breakwater is
  * among the clients, its telemetry variants ({@link TELEMETRY_CLIENTS}) are measured in the same
@@ -341,9 +377,9 @@ export async function runOverhead(
   const names = chosen.map((c) => c.name).filter(measured);
   const withTelemetry = names.includes(BREAKWATER);
   const redisUrl = withTelemetry && options.redis && 'url' in options.redis ? options.redis.url : undefined;
-  const memoryNames = withTelemetry
-    ? [...names, ...TELEMETRY_CLIENTS.map((c) => c.name), ...(redisUrl ? [REDIS_LANE] : [])]
-    : names;
+  // The telemetry lanes are timed in pairs against telemetry off; the Redis lane next to it here.
+  const memoryNames = withTelemetry ? [...names, TELEMETRY_OFF, ...(redisUrl ? [REDIS_LANE] : [])] : names;
+  const pairs = withTelemetry ? pairsMode(options, warmup) : undefined;
   const server = startWorker('server');
   try {
     const { port } = JSON.parse(await server.line) as { port: number };
@@ -368,6 +404,7 @@ export async function runOverhead(
             url: `http://127.0.0.1:${port}/v1/customers`,
           },
           ...(redisUrl ? { redisUrl } : {}),
+          ...(pairs ? { pairs } : {}),
         }),
       );
       options.onBatch?.(batch + 1, batches);
@@ -383,6 +420,7 @@ export async function runOverhead(
         memoryRounds,
         loopbackRounds,
         warmup,
+        ...(pairs ? { pairRounds: pairs.rounds, pairCalls: pairs.calls } : {}),
         coverage: repeatCoverage(batches, k),
         ranks: [k + 1, batches - k],
       },
@@ -392,15 +430,10 @@ export async function runOverhead(
         samples.map((s) => s.loopback),
         (ms) => 1000 / ms,
       ),
-      telemetry: withTelemetry
-        ? TELEMETRY_CLIENTS.slice(1).map(({ name }) => ({
-            client: name,
-            vsOff: pairedRatio(
-              memory.map((s) => s[name] as number),
-              memory.map((s) => s[TELEMETRY_OFF] as number),
-            ),
-          }))
-        : [],
+      telemetry: (pairs?.lanes ?? []).map((name) => ({
+        client: name,
+        vsOff: medianInterval(samples.map((s) => s.pairs?.[name] as number)),
+      })),
       ...(withTelemetry && options.redis ? { redis: redisRow(options.redis, memory) } : {}),
     };
   } finally {

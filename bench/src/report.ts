@@ -8,7 +8,7 @@ import type { FleetResult } from './fleet/run-fleet.ts';
 import { withInterval } from './format.ts';
 import { earlyPerCoolDown } from './metrics.ts';
 import { ORACLE_DEADLINE_MS, ORACLE_MAX_RATE, ORACLE_SLOW_CUT_MS } from './oracle.ts';
-import type { OverheadResult, OverheadRow } from './overhead.ts';
+import type { OverheadMethod, OverheadResult, OverheadRow } from './overhead.ts';
 import { readingOf } from './readings.ts';
 import { QUIET_CALLS, type ScenarioResult } from './run-scenario.ts';
 import { budgetBound, type TargetCheck } from './targets.ts';
@@ -228,6 +228,15 @@ function telemetryRows(overhead: OverheadResult): string[][] {
   return overhead.telemetry.map((t) => [t.client, withInterval(t.vsOff, 2, 'x')]);
 }
 
+function telemetryTitle(m: OverheadMethod): string {
+  if (m.pairRounds === undefined) return 'Telemetry, in-memory fetch';
+  return (
+    `Telemetry, in-memory fetch (each lane timed back to back with telemetry off, ${m.pairCalls} calls ` +
+    `each, the order swapped every round; per batch the median ratio of ${m.pairRounds} rounds; the ` +
+    'control is a second, identical instance of telemetry off: how finely the pairing resolves)'
+  );
+}
+
 /** The Redis store beside the in-memory store (issue 14), when the run measured it or tried to. */
 function redisStoreTable(
   overhead: OverheadResult,
@@ -259,7 +268,7 @@ function overheadTables(overhead: OverheadResult): { title: string; header: stri
   const telemetry = telemetryRows(overhead);
   const withTelemetry =
     telemetry.length > 0
-      ? [...tables, { title: 'Telemetry, in-memory fetch', header: TELEMETRY_HEADER, rows: telemetry }]
+      ? [...tables, { title: telemetryTitle(overhead.method), header: TELEMETRY_HEADER, rows: telemetry }]
       : tables;
   const redis = redisStoreTable(overhead);
   return redis ? [...withTelemetry, redis] : withTelemetry;
