@@ -345,6 +345,17 @@ describe('telemetry off or without an SDK', () => {
     }
   });
 
+  it('with no SDK behind the global provider, adds nothing to a caller span of a provider the app keeps to itself', async () => {
+    const url = server.route('/own-provider', (_req, res, hit) => res.writeHead(hit < 2 ? 503 : 200).end());
+    instrumented();
+    const fetch = wrapFetch(globalThis.fetch, { policy: fast, telemetry: openTelemetry() });
+    const { caller, result } = await inCallerSpan(() => fetch(url));
+    expect((result as Response).status).toBe(200);
+    // Not half of breakwater's telemetry (the waits without the attempts' spans): none of it.
+    expect(attemptSpans()).toEqual([]);
+    expect(caller.events).toEqual([]);
+  });
+
   it('an abort during the call whose reason is null still rejects with that reason, metrics on', async () => {
     const url = server.route('/late', (_req, res) => {
       setTimeout(() => res.writeHead(200).end(), 500);

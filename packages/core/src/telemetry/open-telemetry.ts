@@ -19,7 +19,7 @@ import type { BreakerSnapshot } from '../types.ts';
 import { AttributeCache, type EndpointAttributes } from './attributes.ts';
 import type { AttemptEnd, CallEnd, Telemetry, TelemetryHooks } from './hooks.ts';
 import { Metrics } from './metrics.ts';
-import { held, recordingParent, Spans } from './spans.ts';
+import { held, Spans } from './spans.ts';
 
 /** The instrumentation scope of breakwater's tracer and meter. */
 export const INSTRUMENTATION_SCOPE = '@breakwater/core';
@@ -35,7 +35,8 @@ export interface OpenTelemetryOptions {
   readonly meterProvider?: MeterProvider;
   /**
    * Where the spans are created. Default: the global one (`trace.getTracerProvider()`), a proxy that
-   * follows a provider registered at any time. With no SDK registered every span is a no-op.
+   * follows a provider registered at any time. While no SDK is registered there, breakwater makes no
+   * span and adds no span event (not even to a caller's span from a provider of its own).
    */
   readonly tracerProvider?: TracerProvider;
 }
@@ -103,7 +104,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
     },
     gate(_key, pass) {
       // Only a recording caller span can show the hold: otherwise the gate's promise is handed back as is.
-      const parent = recordingParent();
+      const parent = wired().spans.parent();
       return parent ? heldAt(pass, parent) : pass();
     },
     call(key, req, run) {

@@ -63,9 +63,18 @@ export class Spans {
     span.end();
   }
 
+  /**
+   * The caller's active span when it records and an SDK is behind this tracer: with none (the global
+   * provider before an SDK registers), breakwater adds no span event either, and skips the API's
+   * context lookups on every call.
+   */
+  parent(): Span | undefined {
+    return this.live() ? recordingParent() : undefined;
+  }
+
   /** Adds `event` to the caller's active span, when there is one that records. */
   event(event: BreakwaterEvent): void {
-    const parent = recordingParent();
+    const parent = this.parent();
     if (!parent) return;
     const named = spanEventOf(event);
     if (named) parent.addEvent(named[0], named[1], event.at);
@@ -73,7 +82,7 @@ export class Spans {
 }
 
 /** The caller's active span when it records (the context is read once): only then do span events go anywhere. */
-export function recordingParent(): Span | undefined {
+function recordingParent(): Span | undefined {
   const parent = trace.getActiveSpan();
   return parent?.isRecording() ? parent : undefined;
 }
