@@ -26,6 +26,17 @@ describe('compareOverhead', () => {
     ]);
   });
 
+  it('checks the loopback pairs too, when both runs have them', () => {
+    const paired = (ratio: number): OverheadResult => ({
+      ...run([]),
+      loopbackPairs: [{ client: 'breakwater', vsFetch: e(ratio, ratio - 0.02, ratio + 0.02) }],
+    });
+    expect(compareOverhead(paired(0.97), paired(0.9)).map((r) => [r.figure, r.within])).toEqual([
+      ['loopback pairs breakwater vs fetch', false],
+    ]);
+    expect(compareOverhead(paired(0.97), run([]))).toEqual([]);
+  });
+
   it('checks the Redis store lane too, when both runs have it', () => {
     const lane = (value: number, ratio: number) => ({
       client: 'breakwater-redis',

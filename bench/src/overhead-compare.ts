@@ -18,8 +18,8 @@ export interface Comparison {
 }
 
 /**
- * Every figure both runs have (values, ratios to fetch and to breakwater, telemetry, the Redis store
- * lane), in report order.
+ * Every figure both runs have (values, ratios to fetch and to breakwater, the loopback pairs,
+ * telemetry, the Redis store lane), in report order.
  */
 export function compareOverhead(first: OverheadResult, second: OverheadResult): Comparison[] {
   const out: Comparison[] = [];
@@ -35,6 +35,10 @@ export function compareOverhead(first: OverheadResult, second: OverheadResult): 
       add(`${mode} ${row.client} vs breakwater`, row.vsBreakwater, other?.vsBreakwater);
       add(`${mode} ${row.client} µs above fetch`, row.aboveFetch, other?.aboveFetch);
     }
+  }
+  for (const row of first.loopbackPairs ?? []) {
+    const other = second.loopbackPairs?.find((r) => r.client === row.client);
+    add(`loopback pairs ${row.client} vs fetch`, row.vsFetch, other?.vsFetch);
   }
   for (const row of first.telemetry) {
     add(`${row.client} vs off`, row.vsOff, second.telemetry.find((r) => r.client === row.client)?.vsOff);

@@ -36,8 +36,10 @@ export interface WorkerJob {
   readonly loopback: WorkerMode;
   /** The redis-server of the Redis lane (issue 14); absent: no such lane. */
   readonly redisUrl?: string;
-  /** Lanes timed in adjacent pairs against a base lane, over the in-memory fetch; absent: none. */
+  /** Telemetry lanes timed in adjacent pairs against telemetry off, in-memory; absent: none. */
   readonly pairs?: PairsMode;
+  /** Clients timed in adjacent pairs against raw fetch over loopback; absent: none. */
+  readonly loopbackPairs?: PairsMode;
 }
 
 /**
@@ -52,6 +54,10 @@ export interface PairsMode {
   readonly calls: number;
   /** Untimed calls per client first. */
   readonly warmup: number;
+  /** The loopback server's URL; absent: the in-memory fetch. */
+  readonly url?: string;
+  /** Calls in flight at once. Default 1. */
+  readonly concurrency?: number;
 }
 
 /**
@@ -63,6 +69,8 @@ export interface WorkerSample {
   readonly loopback: Readonly<Record<string, number>>;
   /** Per paired lane: the median over rounds of its time per call over the base lane's next to it. */
   readonly pairs?: Readonly<Record<string, number>>;
+  /** The same, over loopback. */
+  readonly loopbackPairs?: Readonly<Record<string, number>>;
 }
 
 const KNOWN: readonly ClientSpec[] = [...CLIENTS, cockatielBare, ...TELEMETRY_CLIENTS, TELEMETRY_CONTROL];
@@ -152,18 +160,20 @@ function middle(values: readonly number[]): number {
 }
 
 async function runPairs(mode: PairsMode, job: WorkerJob): Promise<Record<string, number>> {
+  const url = mode.url ?? MEMORY_URL;
+  const concurrency = mode.concurrency ?? 1;
   const [base, ...lanes] = await Promise.all(
-    [mode.base, ...mode.lanes].map((name) => create(name, memoryFetch, job)),
+    [mode.base, ...mode.lanes].map((name) => create(name, mode.url ? globalThis.fetch : memoryFetch, job)),
   );
   if (!base) return {};
   try {
-    for (const client of [base, ...lanes]) await timeCalls(client, MEMORY_URL, mode.warmup, 1);
+    for (const client of [base, ...lanes]) await timeCalls(client, url, mode.warmup, concurrency);
     const ratios: number[][] = lanes.map(() => []);
     for (let round = 0; round < mode.rounds; round++) {
       for (const [i, lane] of lanes.entries()) {
         const [first, second] = round % 2 === 0 ? [base, lane] : [lane, base];
-        const a = await timeCalls(first, MEMORY_URL, mode.calls, 1);
-        const b = await timeCalls(second, MEMORY_URL, mode.calls, 1);
+        const a = await timeCalls(first, url, mode.calls, concurrency);
+        const b = await timeCalls(second, url, mode.calls, concurrency);
         ratios[i]?.push(laneOverBase(round, a, b));
       }
     }
@@ -178,6 +188,10 @@ async function serve(): Promise<void> {
     res.setHeader('content-type', 'application/json');
     res.end('{}');
   });
+  // Node closes a keep-alive socket idle for 5 s by default; a batch's in-memory modes take longer
+  // than that between its loopback rounds, and a raw fetch reusing a socket the server is closing fails
+  // ("other side closed") with no retry to hide it.
+  server.keepAliveTimeout = 10 * 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
 }
@@ -185,10 +199,15 @@ async function serve(): Promise<void> {
 async function sample(job: WorkerJob): Promise<void> {
   const memory = await runMode(job.memory, job);
   const loopback = job.loopback.clients.length > 0 ? await runMode(job.loopback, job) : {};
+  const loopbackPairs = job.loopbackPairs ? await runPairs(job.loopbackPairs, job) : undefined;
   const pairs = job.pairs ? await runPairs(job.pairs, job) : undefined;
-  process.stdout.write(
-    `${JSON.stringify({ memory, loopback, ...(pairs ? { pairs } : {}) } satisfies WorkerSample)}\n`,
-  );
+  const sampled: WorkerSample = {
+    memory,
+    loopback,
+    ...(pairs ? { pairs } : {}),
+    ...(loopbackPairs ? { loopbackPairs } : {}),
+  };
+  process.stdout.write(`${JSON.stringify(sampled)}\n`);
   // Keep-alive sockets and client timers would hold the process open.
   process.exit(0);
 }

@@ -30,6 +30,8 @@ describe('overhead sampling', () => {
       warmup: 4,
       pairRounds: 3,
       pairCalls: 5,
+      loopbackPairRounds: 3,
+      loopbackPairCalls: 8,
       onBatch: (done) => batches.push(done),
     });
     expect(batches).toEqual([1, 2, 3]);
@@ -39,6 +41,8 @@ describe('overhead sampling', () => {
       coverage: 0.6,
       pairRounds: 3,
       pairCalls: 5,
+      loopbackPairRounds: 3,
+      loopbackPairCalls: 8,
     });
     // The oracle is no library: no overhead figure.
     expect(result.memory.map((r) => r.client)).toEqual(['fetch', 'breakwater']);
@@ -59,5 +63,8 @@ describe('overhead sampling', () => {
       'breakwater telemetry: off, the same SDK work by hand',
     ]);
     for (const t of result.telemetry) expect(t.vsOff.median).toBeGreaterThan(0);
+    expect(result.loopbackPairs?.map((r) => r.client)).toEqual(['fetch', 'breakwater']);
+    for (const r of result.loopbackPairs ?? []) expect(r.vsFetch.median).toBeGreaterThan(0);
+    expect(result.method).toMatchObject({ loopbackPairRounds: 3, loopbackPairCalls: 8 });
   }, 60_000);
 });

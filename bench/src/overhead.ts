@@ -58,6 +58,12 @@ export interface TelemetryRow {
   readonly vsOff: Estimate;
 }
 
+/** A client's loopback throughput over raw fetch's, each round's pair timed back to back. */
+export interface LoopbackPairRow {
+  readonly client: string;
+  readonly vsFetch: Estimate;
+}
+
 /** How the figures were taken, for the report. */
 export interface OverheadMethod {
   /** Batches (child processes), i.e. samples per figure. */
@@ -75,6 +81,9 @@ export interface OverheadMethod {
    */
   readonly pairRounds?: number;
   readonly pairCalls?: number;
+  /** The loopback pairs, likewise (absent in earlier runs). */
+  readonly loopbackPairRounds?: number;
+  readonly loopbackPairCalls?: number;
   /**
    * The probability that a repeated run's median falls within a figure's interval: at least the
    * aimed-for confidence when there are enough batches.
@@ -97,6 +106,11 @@ export interface OverheadResult {
   readonly memory: readonly OverheadRow[];
   readonly loopback: readonly OverheadRow[];
   readonly telemetry: readonly TelemetryRow[];
+  /**
+   * breakwater (and raw fetch, the control) timed back to back with raw fetch over loopback; absent in
+   * earlier runs and without breakwater.
+   */
+  readonly loopbackPairs?: readonly LoopbackPairRow[];
   /** Present when breakwater was measured in a run that knows of the Redis lane. */
   readonly redis?: RedisStoreRow;
 }
@@ -139,6 +153,10 @@ export interface OverheadOptions {
   readonly pairRounds?: number;
   /** Calls per lane per pair round. Default 100. */
   readonly pairCalls?: number;
+  /** Rounds of the loopback pairs per batch (odd). Default 15. */
+  readonly loopbackPairRounds?: number;
+  /** Calls per client per loopback pair round. Default 64: two waves of 32 in flight. */
+  readonly loopbackPairCalls?: number;
   /** Called after each batch (for the progress line). */
   readonly onBatch?: (done: number, of: number) => void;
   /**
@@ -355,6 +373,24 @@ function pairsMode(options: OverheadOptions, warmup: number): PairsMode {
   };
 }
 
+/** breakwater and a control (raw fetch against itself), each paired with raw fetch over loopback. */
+function loopbackPairsMode(
+  options: OverheadOptions,
+  fetch: string,
+  url: string,
+  concurrency: number,
+): PairsMode {
+  return {
+    base: fetch,
+    lanes: [fetch, BREAKWATER],
+    rounds: options.loopbackPairRounds ?? 15,
+    calls: options.loopbackPairCalls ?? 2 * concurrency,
+    warmup: 2 * concurrency,
+    url,
+    concurrency,
+  };
+}
+
 /**
  * Runs both measurements. The first client must be raw fetch: ratios are to it. When breakwater is
  * among the clients, its telemetry variants ({@link TELEMETRY_CLIENTS}) are measured in the same
@@ -383,6 +419,10 @@ export async function runOverhead(
   const server = startWorker('server');
   try {
     const { port } = JSON.parse(await server.line) as { port: number };
+    const url = `http://127.0.0.1:${port}/v1/customers`;
+    const loopbackPairs = withTelemetry
+      ? loopbackPairsMode(options, names[0] as string, url, concurrency)
+      : undefined;
     const samples: WorkerSample[] = [];
     for (let batch = 0; batch < batches; batch++) {
       samples.push(
@@ -401,10 +441,11 @@ export async function runOverhead(
             rounds: loopbackRounds,
             concurrency,
             warmup: 2 * concurrency,
-            url: `http://127.0.0.1:${port}/v1/customers`,
+            url,
           },
           ...(redisUrl ? { redisUrl } : {}),
           ...(pairs ? { pairs } : {}),
+          ...(loopbackPairs ? { loopbackPairs } : {}),
         }),
       );
       options.onBatch?.(batch + 1, batches);
@@ -421,6 +462,9 @@ export async function runOverhead(
         loopbackRounds,
         warmup,
         ...(pairs ? { pairRounds: pairs.rounds, pairCalls: pairs.calls } : {}),
+        ...(loopbackPairs
+          ? { loopbackPairRounds: loopbackPairs.rounds, loopbackPairCalls: loopbackPairs.calls }
+          : {}),
         coverage: repeatCoverage(batches, k),
         ranks: [k + 1, batches - k],
       },
@@ -434,6 +478,15 @@ export async function runOverhead(
         client: name,
         vsOff: medianInterval(samples.map((s) => s.pairs?.[name] as number)),
       })),
+      ...(loopbackPairs
+        ? {
+            loopbackPairs: loopbackPairs.lanes.map((client) => ({
+              client,
+              // Time over fetch's, turned into throughput over fetch's.
+              vsFetch: medianInterval(samples.map((s) => 1 / (s.loopbackPairs?.[client] as number))),
+            })),
+          }
+        : {}),
       ...(withTelemetry && options.redis ? { redis: redisRow(options.redis, memory) } : {}),
     };
   } finally {

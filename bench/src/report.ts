@@ -237,6 +237,26 @@ function telemetryTitle(m: OverheadMethod): string {
   );
 }
 
+/** breakwater's loopback throughput timed back to back with raw fetch's, when the run paired them. */
+function loopbackPairsTable(
+  overhead: OverheadResult,
+): { title: string; header: string[]; rows: string[][] } | null {
+  const { loopbackPairs } = overhead;
+  const m = overhead.method;
+  if (!loopbackPairs) return null;
+  return {
+    title:
+      `Loopback, each client back to back with raw fetch (${m.loopbackPairCalls} calls each, ` +
+      `${m.concurrency} in flight, the order swapped every round; per batch the median ratio of ` +
+      `${m.loopbackPairRounds} rounds; the first row is raw fetch against itself, the control)`,
+    header: ['client', 'throughput vs fetch'],
+    rows: loopbackPairs.map((r, i) => [
+      i === 0 ? `${r.client} (control)` : r.client,
+      withInterval(r.vsFetch, 2, 'x'),
+    ]),
+  };
+}
+
 /** The Redis store beside the in-memory store (issue 14), when the run measured it or tried to. */
 function redisStoreTable(
   overhead: OverheadResult,
@@ -270,8 +290,10 @@ function overheadTables(overhead: OverheadResult): { title: string; header: stri
     telemetry.length > 0
       ? [...tables, { title: telemetryTitle(overhead.method), header: TELEMETRY_HEADER, rows: telemetry }]
       : tables;
+  const pairs = loopbackPairsTable(overhead);
+  const withPairs = pairs ? [...tables.slice(0, 2), pairs, ...withTelemetry.slice(2)] : withTelemetry;
   const redis = redisStoreTable(overhead);
-  return redis ? [...withTelemetry, redis] : withTelemetry;
+  return redis ? [...withPairs, redis] : withPairs;
 }
 
 /** How the overhead figures were taken and what their brackets mean. */

@@ -417,6 +417,29 @@ describe('overhead targets', () => {
     });
   });
 
+  it('judges loopback throughput from the back-to-back pairs with fetch when the run has them', () => {
+    const base = overhead({
+      cockatiel: est(1, 1, 1),
+      ky: est(3, 2, 4),
+      // The rounds of every client straddle 0.95x ...
+      loopback: est(0.97, 0.7, 1.2),
+      noSdk: est(1, 1, 1),
+    });
+    expect(byTarget(checkTargets([], base), 'loopback')).toMatchObject({ verdict: 'no difference' });
+    // ... the pairs, when present, decide: the control row (fetch against itself) is not the target's.
+    const paired = {
+      ...base,
+      loopbackPairs: [
+        { client: 'fetch', vsFetch: est(1, 0.99, 1.01) },
+        { client: 'breakwater', vsFetch: est(0.9, 0.88, 0.93) },
+      ],
+    };
+    expect(byTarget(checkTargets([], paired), 'loopback')).toMatchObject({
+      verdict: 'missed',
+      measured: '0.90x [0.88x, 0.93x]',
+    });
+  });
+
   it('is "no difference", neither met nor missed, when the interval straddles the threshold', () => {
     const checks = checkTargets(
       [],

@@ -26,6 +26,10 @@ describe('the Redis store lane of the overhead section', () => {
         memoryRounds: 2,
         loopbackRounds: 1,
         warmup: 4,
+        pairRounds: 1,
+        pairCalls: 2,
+        loopbackPairRounds: 1,
+        loopbackPairCalls: 4,
         redis: { url: redis.url },
       });
       const row = result.redis;
