@@ -17,13 +17,19 @@ const KEY_REFUSAL = /^WRONGTYPE |^NOPERM .*channel|^ERR .*can't publish to the c
 /** Distinct refusals told at most, so a Redis that varies its messages cannot grow the set for ever. */
 const MAX_REFUSALS_TOLD = 32;
 
-/** The default report of a refusal: a process warning, printed once per cause. */
+type EmitWarning = (warning: string, options: { code: string }) => void;
+
+/**
+ * The default report of a refusal: a process warning (an app can route it by its code), else the
+ * console. Read from `globalThis`: the published code leans on no Node global's types.
+ */
 function warnRefused(cause: string): void {
-  process.emitWarning(
+  const warning =
     `breakwater: Redis refused a command for one of the store's keys or channels (${cause}); the store ` +
-      'stays up, and that part (a fleet count, or the messages of a channel) runs on local state while it does',
-    { code: 'BREAKWATER_REDIS_REFUSED' },
-  );
+    'stays up, and that part (a fleet count, or the messages of a channel) runs on local state while it does';
+  const { process } = globalThis as { process?: { emitWarning?: EmitWarning } };
+  if (process?.emitWarning) process.emitWarning(warning, { code: 'BREAKWATER_REDIS_REFUSED' });
+  else console.warn(warning);
 }
 
 /**
