@@ -157,9 +157,8 @@ export interface StoreStatusEvent extends EventBase {
   readonly type: 'store-down' | 'store-up';
   /**
    * `store-down` only: why. `timeout` (no answer within the store's `timeoutMs`) or the store's
-   * error, for Redis its reply's code then message (`NOPERM …` an ACL refusing a command, `WRONGTYPE
-   * …` the prefix clashing with other keys, `READONLY …` a replica, `ERR …` a script's error); never
-   * the command's arguments nor the client's URL.
+   * error, for Redis its reply's code then message (`NOPERM …` an ACL refusing a command, `READONLY
+   * …` a replica, `ERR …` a script's error); never the command's arguments nor the client's URL.
    */
   readonly cause?: string | undefined;
 }

@@ -27,8 +27,11 @@ export interface HedgeDeps {
   /**
    * Asked when attempt number `attempt` could start beside the others: its sender when the gate, the
    * breaker, the retry budget and the deadline allow it (the budget is taken then), else undefined.
+   * `signal` aborts when the caller does or the group ends: a hedge waiting for a send slot then
+   * leaves the queue, for a slot it took and did not use (maybe the paced recovery's probe) would
+   * hold every other caller of the key.
    */
-  readonly hedge: (attempt: number) => Promise<Send | undefined>;
+  readonly hedge: (attempt: number, signal: AbortSignal) => Promise<Send | undefined>;
 }
 
 /** How a group ended: the result the call goes on with, and the highest attempt number started. */
@@ -52,10 +55,13 @@ export function hedge(first: number, deps: HedgeDeps): Promise<HedgeEnd> {
     let hedges = 0;
     let done = false;
     let cancelTimer = (): void => {};
+    /** Aborts the ask for the next hedge's sender: the group ended while it waited at the gate. */
+    let asking: AbortController | undefined;
 
     const end = (): void => {
       done = true;
       cancelTimer();
+      asking?.abort();
       for (const controller of running.values()) controller.abort();
       running.clear();
     };
@@ -105,7 +111,11 @@ export function hedge(first: number, deps: HedgeDeps): Promise<HedgeEnd> {
     const next = async (): Promise<void> => {
       if (done) return;
       const attempt = latest + 1;
-      const send = await deps.hedge(attempt).catch(() => undefined);
+      asking = new AbortController();
+      const { callerSignal } = deps;
+      const signal = callerSignal ? AbortSignal.any([callerSignal, asking.signal]) : asking.signal;
+      const send = await deps.hedge(attempt, signal).catch(() => undefined);
+      asking = undefined;
       // Refused (gate, breaker, budget, deadline): no more hedges; the attempts running go on.
       if (!send || done) return;
       hedges += 1;

@@ -304,7 +304,7 @@ export class EndpointPipeline {
       maxHedged,
       callerSignal: call.callerSignal,
       first,
-      hedge: (n) => this.hedgeSender(call, n),
+      hedge: (n, groupSignal) => this.hedgeSender(call, n, groupSignal),
     });
   }
 
@@ -312,15 +312,16 @@ export class EndpointPipeline {
    * The sender of hedged attempt `n`, when it may start now: the breaker closed, the gate open, time
    * left, and a retry taken from the budget (gRPC's throttling rule: hedges are retries to the budget).
    * Everything that can refuse is asked before the gate's send slot is taken: a slot taken and not
-   * used may be the paced recovery's probe, which would hold every other call for its answer.
+   * used may be the paced recovery's probe, which would hold every other call for its answer; for the
+   * same reason it waits for the slot under `groupSignal`, which aborts when the group ends.
    */
-  private async hedgeSender(call: Call, n: number): Promise<Send | undefined> {
+  private async hedgeSender(call: Call, n: number, groupSignal: AbortSignal): Promise<Send | undefined> {
     // closedUntilMs is null unless the gate is closed now.
     if (!this.breaker.closed || this.gate.closedUntilMs !== null) return undefined;
     if (Date.now() >= call.deadlineAt) return undefined;
     // Taken before the pass: a hedge then refused at the gate has spent a retry, erring towards fewer.
     if (!this.budget.tryRetry()) return undefined;
-    const pass = await this.gate.pass(call.signal, call.deadlineAt);
+    const pass = await this.gate.pass(groupSignal, call.deadlineAt);
     this.report.send('hedge', { attempt: n });
     return (signal) =>
       this.breaker

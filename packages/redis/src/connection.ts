@@ -7,6 +7,32 @@ const NOSCRIPT: unique symbol = Symbol('NOSCRIPT');
 const CAUSE_CHARS = 200;
 
 /**
+ * A reply error about one key or channel, not about Redis nor the store's scripts: another app's key of
+ * another type under the prefix (`WRONGTYPE`), or an ACL that keeps the user off a channel (a `PUBLISH`,
+ * or one inside a script). Redis answered: marking the store down for it made the store flap down and
+ * up at every refresh (each up lost the fleet's counts and runs) and left every other key local.
+ */
+const KEY_REFUSAL = /^WRONGTYPE |^NOPERM .*channel|^ERR .*can't publish to the channel/;
+
+/** Distinct refusals told at most, so a Redis that varies its messages cannot grow the set for ever. */
+const MAX_REFUSALS_TOLD = 32;
+
+type EmitWarning = (warning: string, options: { code: string }) => void;
+
+/**
+ * The default report of a refusal: a process warning (an app can route it by its code), else the
+ * console. Read from `globalThis`: the published code leans on no Node global's types.
+ */
+function warnRefused(cause: string): void {
+  const warning =
+    `breakwater: Redis refused a command for one of the store's keys or channels (${cause}); the store ` +
+    'stays up, and that part (a fleet count, or the messages of a channel) runs on local state while it does';
+  const { process } = globalThis as { process?: { emitWarning?: EmitWarning } };
+  if (process?.emitWarning) process.emitWarning(warning, { code: 'BREAKWATER_REDIS_REFUSED' });
+  else console.warn(warning);
+}
+
+/**
  * Why a command failed, for `store-down`: the error's message (a reply error's starts
  * with its code: `NOPERM`, `WRONGTYPE`, `READONLY`, `ERR` for a Lua error), with the command's
  * arguments and any URL cut out: a script's error may quote what it was sent, and a connection
@@ -27,7 +53,9 @@ function causeOf(error: unknown, args: readonly string[]): string {
  * script's answer does: a `PING` or `PUBLISH` that passes says nothing of the commands the store
  * lives on, and taking it for recovery made such a store flap down and up at every refresh.
  * While down, only the refresh's commands (`probing`) ask Redis anything, so a call waits for a dead
- * Redis at most once, for one timeout.
+ * Redis at most once, for one timeout. A refusal for one key or channel (`WRONGTYPE`, a channel an ACL
+ * forbids) leaves the store as it is: the command answers nothing, its part runs locally, and
+ * `onRefused` is told once per cause (default: a process warning, `BREAKWATER_REDIS_REFUSED`).
  */
 export class RedisConnection {
   up = true;
@@ -39,11 +67,31 @@ export class RedisConnection {
   private readonly timeoutMs: number;
   private readonly onStatus: (up: boolean, cause?: string) => void;
   private readonly shas = new Map<string, string>();
+  private readonly onRefused: (cause: string) => void;
+  /** The refusals told: each once for the store's life, since they do not come and go as outages do. */
+  private readonly refusals = new Set<string>();
 
-  constructor(client: RedisClientLike, timeoutMs: number, onStatus: (up: boolean, cause?: string) => void) {
+  constructor(
+    client: RedisClientLike,
+    timeoutMs: number,
+    onStatus: (up: boolean, cause?: string) => void,
+    onRefused: (cause: string) => void = warnRefused,
+  ) {
     this.client = client;
     this.timeoutMs = timeoutMs;
     this.onStatus = onStatus;
+    this.onRefused = onRefused;
+  }
+
+  /**
+   * Redis refused one key or channel: told once per cause, with `args` (what the command was sent) and
+   * any URL cut out of it, as a `store-down` cause is.
+   */
+  keyRefused(cause: string, args: readonly string[] = []): void {
+    const told = causeOf(cause, ['', ...args]);
+    if (this.refusals.has(told) || this.refusals.size >= MAX_REFUSALS_TOLD) return;
+    this.refusals.add(told);
+    this.onRefused(told);
   }
 
   /** Loads the scripts once (`SCRIPT LOAD`), so that they run by SHA. */
@@ -111,6 +159,10 @@ export class RedisConnection {
       // Aborted: node-redis may reject the command (dropped from its queue) before the timer does.
       const cause = abort.signal.aborted ? 'timeout' : causeOf(error, args);
       if (cause.startsWith('NOSCRIPT')) return NOSCRIPT;
+      if (KEY_REFUSAL.test(cause)) {
+        this.keyRefused(cause);
+        return undefined;
+      }
       if (script && cause !== 'timeout') this.refused = true;
       this.status(false, cause);
       return undefined;

@@ -173,11 +173,14 @@ export class FleetCountBook {
       keys.push(`${this.prefix}count:${name}`);
       args.push(String(bucketMs), String(BUCKETS), String(pending.length / 2), ...pending);
     }
-    const replies = await this.connection.script<string[][][]>(COUNT, keys, args);
+    const replies = await this.connection.script<(string[][] | string)[]>(COUNT, keys, args);
     chunk.forEach(([, counter], i) => {
       const buckets = replies?.[i];
-      counter.seen = buckets === undefined ? [] : this.othersOf(buckets);
-      if (buckets !== undefined) counter.peers = counter.seen.length;
+      // A count whose key Redis refused (a clash with another app's key) is this instance's alone
+      // until it no longer is; the store and the other counts stay shared.
+      if (typeof buckets === 'string') this.connection.keyRefused(buckets, keys);
+      counter.seen = buckets === undefined || typeof buckets === 'string' ? [] : this.othersOf(buckets);
+      if (Array.isArray(buckets)) counter.peers = counter.seen.length;
     });
     return replies !== undefined;
   }

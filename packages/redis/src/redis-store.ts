@@ -96,11 +96,12 @@ class RedisBackedStore implements RedisStore {
     this.views.learn(key, ms, strict, cut);
     if (!this.up) return;
     const message = JSON.stringify({ key, ms, strict, from: this.id, cut } satisfies Message);
-    void this.connection.script(
-      CLOSE,
-      [gateKey(this.prefix, key, strict)],
-      [String(Math.ceil(ms)), this.id, this.channel, message],
-    );
+    const keys = [gateKey(this.prefix, key, strict)];
+    const args = [String(Math.ceil(ms)), this.id, this.channel, message];
+    void this.connection
+      .script<number | string>(CLOSE, keys, args)
+      // A PUBLISH the ACL refuses: the closure is written, and the others read it at their refresh.
+      .then((reply) => typeof reply === 'string' && this.connection.keyRefused(reply, [...keys, ...args]));
   }
 
   closures(key: string): readonly StoreClosure[] {

@@ -6,13 +6,16 @@
 
 /**
  * Closes a gate: KEYS[1] the gate key, ARGV ms, the instance id, the channel, the message. Extends the
- * key's expiry only when the new closure ends later, and only then publishes it. Returns 1 when it did.
+ * key's expiry only when the new closure ends later, and only then publishes it. Returns 1 when it did,
+ * 0 when it did not, or the error of a refused `PUBLISH` (an ACL that keeps the user off the channel):
+ * the closure is written all the same, and the others read it at their refresh.
  */
 export const CLOSE = `
 local ms = tonumber(ARGV[1])
 if redis.call('PTTL', KEYS[1]) >= ms then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ms)
-redis.call('PUBLISH', ARGV[3], ARGV[4])
+local sent = redis.pcall('PUBLISH', ARGV[3], ARGV[4])
+if type(sent) == 'table' and sent.err then return sent.err end
 return 1
 `;
 
@@ -53,17 +56,14 @@ return out
  * an instance's: KEYS the counts' keys (a bucket of KEYS[k] is KEYS[k]..':'..n, a hash of
  * "instance|name" fields); ARGV the instance id, then for each key in turn the bucket's ms, the
  * buckets per window, the number of name and count pairs, and those pairs. Each written bucket expires
- * once out of the window. Returns, per key, each bucket's fields and values, oldest first.
+ * once out of the window. Returns, per key, each bucket's fields and values, oldest first; or, for a
+ * key whose bucket Redis refuses (another app's key of another type under the prefix), the error, so
+ * that one clash costs that count alone, not the others of the call.
  */
 export const COUNT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local out = {}
-local a = 2
-for k, key in ipairs(KEYS) do
-  local bucketMs = tonumber(ARGV[a])
-  local n = tonumber(ARGV[a + 1])
-  local last = a + 2 + 2 * tonumber(ARGV[a + 2])
+local function count(key, a, bucketMs, n, last)
   local b = math.floor(now / bucketMs)
   if last > a + 2 then
     local bucket = key .. ':' .. b
@@ -72,6 +72,14 @@ for k, key in ipairs(KEYS) do
   end
   local buckets = {}
   for i = b - n + 1, b do buckets[#buckets + 1] = redis.call('HGETALL', key .. ':' .. i) end
+  return buckets
+end
+local out = {}
+local a = 2
+for k, key in ipairs(KEYS) do
+  local last = a + 2 + 2 * tonumber(ARGV[a + 2])
+  local ok, buckets = pcall(count, key, a, tonumber(ARGV[a]), tonumber(ARGV[a + 1]), last)
+  if not ok then buckets = type(buckets) == 'table' and buckets.err or tostring(buckets) end
   out[k] = buckets
   a = last + 1
 end

@@ -22,15 +22,19 @@ it('a reply error marks the store down with its code and message, once per cause
   const seen: [boolean, string | undefined][] = [];
   const c = new RedisConnection(client, 1_000, (up, cause) => seen.push([up, cause]));
   try {
-    await client.sendCommand(['SET', 'clash:secret-key', 'secret-value']);
-    const wrongType = ['EVAL', "return redis.call('HGET', KEYS[1], 'f')", '1', 'clash:secret-key'];
-    expect(await c.command(wrongType)).toBeUndefined();
-    // The same error again, as every refresh of a store whose prefix clashes would meet it: told once.
-    expect(await c.command(wrongType, true)).toBeUndefined();
+    const readOnly = [
+      'EVAL',
+      "return redis.error_reply('READONLY replica ' .. ARGV[1])",
+      '0',
+      'secret-value',
+    ];
+    expect(await c.command(readOnly)).toBeUndefined();
+    // The same error again, as every refresh of a store on a replica would meet it: told once.
+    expect(await c.command(readOnly, true)).toBeUndefined();
     const lua = ['EVAL', "return redis.error_reply('ERR refused ' .. ARGV[1])", '0', 'token-abc123'];
     expect(await c.command(lua, true)).toBeUndefined();
     expect(seen).toEqual([
-      [false, expect.stringMatching(/^WRONGTYPE Operation against a key holding the wrong kind of value/)],
+      [false, 'READONLY replica …'],
       [false, 'ERR refused …'],
     ]);
     expect(JSON.stringify(seen)).not.toMatch(/secret|token-abc123/);
@@ -39,6 +43,32 @@ it('a reply error marks the store down with its code and message, once per cause
     expect(c.up).toBe(false);
     expect(await c.command(['EVAL', 'return 1', '0'], true)).toBe(1);
     expect(seen.slice(2)).toEqual([[true, undefined]]);
+  } finally {
+    client.destroy();
+  }
+});
+
+it("a WRONGTYPE reply (another app's key under the prefix) leaves the store up and is told once, without the key", async () => {
+  const client = await connectClient(redis);
+  const seen: [boolean, string | undefined][] = [];
+  const refused: string[] = [];
+  const c = new RedisConnection(
+    client,
+    1_000,
+    (up, cause) => seen.push([up, cause]),
+    (cause) => refused.push(cause),
+  );
+  try {
+    await client.sendCommand(['SET', 'clash:secret-key', 'secret-value']);
+    const wrongType = ['EVAL', "return redis.call('HGET', KEYS[1], 'f')", '1', 'clash:secret-key'];
+    expect(await c.command(wrongType)).toBeUndefined();
+    expect(await c.command(wrongType)).toBeUndefined();
+    expect(c.up).toBe(true);
+    expect(seen).toEqual([]);
+    expect(refused).toEqual([
+      expect.stringMatching(/^WRONGTYPE Operation against a key holding the wrong kind of value/),
+    ]);
+    expect(refused.join()).not.toMatch(/secret/);
   } finally {
     client.destroy();
   }

@@ -1,0 +1,109 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { BreakwaterEvent } from './events.ts';
+import { fakeFetch, type RecordedCall } from './fake-fetch.test-util.ts';
+import { wrapFetch } from './wrap-fetch.ts';
+
+const URL_ = 'https://api.example.com/v1/items';
+
+type Answer = { afterMs: number; status?: number; headers?: Record<string, string> };
+
+/** Answers call n (from 0) with `answers[n]` after its delay (the last repeats); rejects on abort. */
+function slowFetch(...answers: Answer[]) {
+  const fetch = fakeFetch((call: RecordedCall) => {
+    const n = fetch.calls.length - 1;
+    const answer = answers[Math.min(n, answers.length - 1)] as Answer;
+    return new Promise<Response>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          resolve(
+            new Response(`answer ${n + 1}`, { status: answer.status ?? 200, headers: answer.headers ?? {} }),
+          ),
+        answer.afterMs,
+      );
+      call.signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(call.signal?.reason);
+      });
+    });
+  });
+  return fetch;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 0 });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/**
+ * A key in paced recovery whose next send slot (the probe's) comes at about 1.5 s, with call A's
+ * attempt out since 0 and its hedge due at 1.4 s, while the slot is not yet there: one request
+ * accepted at 0, a 429 at 300 (1 s cool-down, the rate cut to 0.74/s, a slot every 1.36 s).
+ * `aAnswersAfterMs`: when call A's attempt is answered.
+ */
+async function hedgeQueuedForTheProbe(aAnswersAfterMs: number) {
+  const fetch = slowFetch(
+    { afterMs: aAnswersAfterMs },
+    { afterMs: 0 },
+    { afterMs: 0, status: 429, headers: { 'retry-after': '1' } },
+    { afterMs: 0 },
+  );
+  const events: BreakwaterEvent[] = [];
+  const wrapped = wrapFetch(fetch, {
+    policy: { hedging: { enabled: true, delayMs: 1400 } },
+    onEvent: (e) => events.push(e),
+    random: () => 0,
+  });
+  const callerA = new AbortController();
+  const a = wrapped(URL_, { signal: callerA.signal }).catch((e: unknown) => e);
+  const accepted = wrapped(URL_);
+  await vi.advanceTimersByTimeAsync(300);
+  await accepted;
+  // Throttled, then gone: its retry would have been the probe.
+  const callerB = new AbortController();
+  const throttled = wrapped(URL_, { signal: callerB.signal }).catch((e: unknown) => e);
+  await vi.advanceTimersByTimeAsync(10);
+  callerB.abort(new Error('B gave up'));
+  await throttled;
+  await vi.advanceTimersByTimeAsync(1090);
+  // 1.4 s: the hedge has asked for a send slot and waits for it.
+  expect(wrapped.breakers()[0]).toMatchObject({ waiting: 1, throttlePhase: 'probing' });
+  return { fetch, wrapped, events, a, callerA };
+}
+
+/**
+ * A caller arriving 1.51 s in, after the probe's slot (about 1.507 s) came: it goes out at once as the
+ * probe, not 1 s later behind a probe that was never sent, and no hedge was sent.
+ */
+async function nextCallerGoesAtOnce({
+  fetch,
+  wrapped,
+  events,
+}: Awaited<ReturnType<typeof hedgeQueuedForTheProbe>>) {
+  await vi.advanceTimersByTimeAsync(1510 - Date.now());
+  const next = wrapped(URL_);
+  await vi.advanceTimersByTimeAsync(1);
+  expect(fetch.calls.map((c) => c.at)).toEqual([0, 0, 300, 1510]);
+  expect((await next).status).toBe(200);
+  expect(events.some((e) => e.type === 'hedge')).toBe(false);
+  expect(wrapped.breakers()[0]?.waiting).toBe(0);
+}
+
+describe('a hedged attempt waiting for a send slot', () => {
+  it('leaves the queue when its call is answered, so the next caller goes out as the probe at that slot', async () => {
+    const queued = await hedgeQueuedForTheProbe(1500);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await queued.a).toMatchObject({ status: 200 });
+    await nextCallerGoesAtOnce(queued);
+  });
+
+  it('leaves the queue when its caller aborts, so the next caller goes out as the probe at that slot', async () => {
+    const queued = await hedgeQueuedForTheProbe(9000);
+    await vi.advanceTimersByTimeAsync(50);
+    const reason = new Error('A gave up');
+    queued.callerA.abort(reason);
+    expect(await queued.a).toBe(reason);
+    await nextCallerGoesAtOnce(queued);
+  });
+});
