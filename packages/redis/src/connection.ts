@@ -84,14 +84,22 @@ export class RedisConnection {
   }
 
   /**
-   * Redis refused one key or channel: told once per cause, with `args` (what the command was sent) and
-   * any URL cut out of it, as a `store-down` cause is.
+   * An error a script answered for one of its keys or channels (COUNT's per key, CLOSE's `PUBLISH`),
+   * `args` what the script was sent: a refusal for that key or channel is told once; anything else
+   * (`OOM`, `READONLY` after a failover) is Redis's own trouble and marks the store down, as when a
+   * command fails. One rule for both ways a refusal arrives, so that no outage passes for a key's.
    */
-  keyRefused(cause: string, args: readonly string[] = []): void {
-    const told = causeOf(cause, ['', ...args]);
-    if (this.refusals.has(told) || this.refusals.size >= MAX_REFUSALS_TOLD) return;
-    this.refusals.add(told);
-    this.onRefused(told);
+  replyError(error: string, args: readonly string[]): void {
+    const cause = causeOf(error, ['', ...args]);
+    if (KEY_REFUSAL.test(cause)) this.keyRefused(cause);
+    else this.status(false, cause);
+  }
+
+  /** Redis refused one key or channel (`cause` cut of keys and URLs): told once per cause. */
+  private keyRefused(cause: string): void {
+    if (this.refusals.has(cause) || this.refusals.size >= MAX_REFUSALS_TOLD) return;
+    this.refusals.add(cause);
+    this.onRefused(cause);
   }
 
   /** Loads the scripts once (`SCRIPT LOAD`), so that they run by SHA. */

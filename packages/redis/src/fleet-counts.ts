@@ -178,7 +178,7 @@ export class FleetCountBook {
       const buckets = replies?.[i];
       // A count whose key Redis refused (a clash with another app's key) is this instance's alone
       // until it no longer is; the store and the other counts stay shared.
-      if (typeof buckets === 'string') this.connection.keyRefused(buckets, keys);
+      if (typeof buckets === 'string') this.connection.replyError(buckets, keys);
       counter.seen = buckets === undefined || typeof buckets === 'string' ? [] : this.othersOf(buckets);
       if (Array.isArray(buckets)) counter.peers = counter.seen.length;
     });

@@ -116,3 +116,17 @@ it('a PUBLISH an ACL refuses keeps the store up, told once per cause; the closur
   for (const message of told) expect(message).toMatch(/^breakwater: Redis refused .*channel/);
   expect(told.join()).not.toMatch(/Nopub1|redis:\/\/|api\.example/);
 });
+
+it('a count Redis refuses for itself (OOM at maxmemory) takes the store down, not for a key clash', async () => {
+  const a = await instance('oom:');
+  a.store.counter('budget:x', 10_000).add('calls');
+  await until(() => a.store.up, 1_000);
+  await redis.client.sendCommand(['CONFIG', 'SET', 'maxmemory', '1']);
+  try {
+    await countFor(300, [[a.store, ['budget:x']]]);
+    expect(a.statuses.some((s) => s.startsWith('down OOM'))).toBe(true);
+    expect(refusals()).toEqual([]);
+  } finally {
+    await redis.client.sendCommand(['CONFIG', 'SET', 'maxmemory', '0']);
+  }
+});

@@ -101,7 +101,7 @@ class RedisBackedStore implements RedisStore {
     void this.connection
       .script<number | string>(CLOSE, keys, args)
       // A PUBLISH the ACL refuses: the closure is written, and the others read it at their refresh.
-      .then((reply) => typeof reply === 'string' && this.connection.keyRefused(reply, [...keys, ...args]));
+      .then((reply) => typeof reply === 'string' && this.connection.replyError(reply, [...keys, ...args]));
   }
 
   closures(key: string): readonly StoreClosure[] {

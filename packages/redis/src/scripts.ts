@@ -57,8 +57,8 @@ return out
  * "instance|name" fields); ARGV the instance id, then for each key in turn the bucket's ms, the
  * buckets per window, the number of name and count pairs, and those pairs. Each written bucket expires
  * once out of the window. Returns, per key, each bucket's fields and values, oldest first; or, for a
- * key whose bucket Redis refuses (another app's key of another type under the prefix), the error, so
- * that one clash costs that count alone, not the others of the call.
+ * key whose bucket is another app's key of another type under the prefix, the WRONGTYPE error, so that
+ * one clash costs that count alone, not the others of the call. Any other error fails the call.
  */
 export const COUNT = `
 local t = redis.call('TIME')
@@ -79,7 +79,11 @@ local a = 2
 for k, key in ipairs(KEYS) do
   local last = a + 2 + 2 * tonumber(ARGV[a + 2])
   local ok, buckets = pcall(count, key, a, tonumber(ARGV[a]), tonumber(ARGV[a + 1]), last)
-  if not ok then buckets = type(buckets) == 'table' and buckets.err or tostring(buckets) end
+  if not ok then
+    buckets = type(buckets) == 'table' and buckets.err or tostring(buckets)
+    -- Only a clash with another app's key is this key's alone: OOM, READONLY... fail the whole call.
+    if string.sub(buckets, 1, 10) ~= 'WRONGTYPE ' then return redis.error_reply(buckets) end
+  end
   out[k] = buckets
   a = last + 1
 end
