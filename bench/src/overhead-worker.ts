@@ -13,6 +13,7 @@ import { CLIENTS, cockatielBare } from './clients.ts';
 import { REDIS_LANE, redisLane } from './fleet/overhead-lane.ts';
 import { TELEMETRY_CLIENTS, TELEMETRY_CONTROL } from './overhead.ts';
 import { DEFAULT_ATTEMPT_TIMEOUT_MS } from './scenarios.ts';
+import { median } from './stats.ts';
 
 /** One way of calling: sequential calls on an in-memory fetch, or concurrent ones over loopback. */
 export interface WorkerMode {
@@ -147,16 +148,10 @@ async function runMode(mode: WorkerMode, job: WorkerJob): Promise<Record<string,
 }
 
 /**
- * A pair round's ratio, the lane's time over the base's, from the times of the first and second timed:
- * the base goes first in even rounds.
+ * A pair round's ratio, the lane's time over the base's, from the times of the first and second timed.
  */
-export function laneOverBase(round: number, firstMs: number, secondMs: number): number {
-  return round % 2 === 0 ? secondMs / firstMs : firstMs / secondMs;
-}
-
-/** The median of `values` (an odd count, or the upper middle one). */
-function middle(values: readonly number[]): number {
-  return [...values].sort((a, b) => a - b)[values.length >> 1] as number;
+export function laneOverBase(baseFirst: boolean, firstMs: number, secondMs: number): number {
+  return baseFirst ? secondMs / firstMs : firstMs / secondMs;
 }
 
 async function runPairs(mode: PairsMode, job: WorkerJob): Promise<Record<string, number>> {
@@ -170,14 +165,16 @@ async function runPairs(mode: PairsMode, job: WorkerJob): Promise<Record<string,
     for (const client of [base, ...lanes]) await timeCalls(client, url, mode.warmup, concurrency);
     const ratios: number[][] = lanes.map(() => []);
     for (let round = 0; round < mode.rounds; round++) {
+      // By batch too: with an odd count of rounds, the base would otherwise go first once more in every batch.
+      const baseFirst = (round + job.batch) % 2 === 0;
       for (const [i, lane] of lanes.entries()) {
-        const [first, second] = round % 2 === 0 ? [base, lane] : [lane, base];
+        const [first, second] = baseFirst ? [base, lane] : [lane, base];
         const a = await timeCalls(first, url, mode.calls, concurrency);
         const b = await timeCalls(second, url, mode.calls, concurrency);
-        ratios[i]?.push(laneOverBase(round, a, b));
+        ratios[i]?.push(laneOverBase(baseFirst, a, b));
       }
     }
-    return Object.fromEntries(mode.lanes.map((name, i) => [name, middle(ratios[i] ?? [])]));
+    return Object.fromEntries(mode.lanes.map((name, i) => [name, median(ratios[i] ?? [])]));
   } finally {
     for (const client of [base, ...lanes]) client.close();
   }

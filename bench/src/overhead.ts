@@ -414,7 +414,7 @@ export async function runOverhead(
   const withTelemetry = names.includes(BREAKWATER);
   const redisUrl = withTelemetry && options.redis && 'url' in options.redis ? options.redis.url : undefined;
   // The telemetry lanes are timed in pairs against telemetry off; the Redis lane next to it here.
-  const memoryNames = withTelemetry ? [...names, TELEMETRY_OFF, ...(redisUrl ? [REDIS_LANE] : [])] : names;
+  const memoryNames = redisUrl ? [...names, TELEMETRY_OFF, REDIS_LANE] : names;
   const pairs = withTelemetry ? pairsMode(options, warmup) : undefined;
   const server = startWorker('server');
   try {

@@ -303,7 +303,10 @@ function overheadMethod(overhead: OverheadResult): string {
     `Median over ${m.batches} batches, each a child process of its own timing ${m.memoryCalls} in-memory ` +
     `and ${m.loopbackCalls} loopback calls per client in ${m.memoryRounds} and ${m.loopbackRounds} rounds ` +
     `of alternating order, after ${m.warmup} untimed in-memory calls per client (a warm JIT, as in a ` +
-    'long-running service), each client counting its fastest round. ' +
+    'long-running service), each client counting its fastest round' +
+    (m.pairRounds === undefined
+      ? '. '
+      : ' (the back-to-back pairs below count the median of their rounds). ') +
     `[brackets]: where the median of a repeated run falls with ${(m.coverage * 100).toFixed(1)} % ` +
     `probability, from order statistics (sorted samples ${m.ranks[0]} and ${m.ranks[1]} of ${m.batches}); ` +
     'ratios are paired per batch. A target whose interval straddles its threshold is "no difference", ' +

@@ -97,12 +97,13 @@ export function hedge(first: number, deps: HedgeDeps): Promise<HedgeEnd> {
       end();
       reject(error);
     };
+    /** `own` and the caller's signal, when there is one. */
+    const withCaller = (own: AbortSignal): AbortSignal =>
+      deps.callerSignal ? AbortSignal.any([deps.callerSignal, own]) : own;
     const launch = (attempt: number, send: Send): void => {
       const controller = new AbortController();
       running.set(attempt, controller);
-      const { callerSignal } = deps;
-      const signal = callerSignal ? AbortSignal.any([callerSignal, controller.signal]) : controller.signal;
-      send(signal).then(
+      send(withCaller(controller.signal)).then(
         (sent) => settle(attempt, sent),
         (error: unknown) => fail(attempt, error),
       );
@@ -112,9 +113,7 @@ export function hedge(first: number, deps: HedgeDeps): Promise<HedgeEnd> {
       if (done) return;
       const attempt = latest + 1;
       asking = new AbortController();
-      const { callerSignal } = deps;
-      const signal = callerSignal ? AbortSignal.any([callerSignal, asking.signal]) : asking.signal;
-      const send = await deps.hedge(attempt, signal).catch(() => undefined);
+      const send = await deps.hedge(attempt, withCaller(asking.signal)).catch(() => undefined);
       asking = undefined;
       // Refused (gate, breaker, budget, deadline): no more hedges; the attempts running go on.
       if (!send || done) return;

@@ -329,7 +329,7 @@ describe('telemetry off or without an SDK', () => {
     expect((await fetch(url)).status).toBe(200);
   });
 
-  it('follows the global tracer provider: no span before an SDK is registered, spans from the next call after', async () => {
+  it('follows the global tracer provider: a call after an SDK registers makes its span, though the first call ran without one', async () => {
     const url = server.route('/late-tracer', (_req, res) => res.writeHead(200).end());
     const fetch = wrapFetch(globalThis.fetch, { telemetry: openTelemetry() });
     expect((await fetch(url)).status).toBe(200);

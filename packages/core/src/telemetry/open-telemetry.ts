@@ -68,7 +68,8 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
     } catch {
       // A provider that throws is the application's to fix; its calls go on, unobserved.
       wiring = {
-        spans: new Spans(new ProxyTracerProvider().getTracer(INSTRUMENTATION_SCOPE)),
+        // A proxy no SDK can ever join: no span, no span event.
+        spans: new Spans(new ProxyTracerProvider().getTracer(INSTRUMENTATION_SCOPE), () => false),
         recorder: undefined,
       };
     }
