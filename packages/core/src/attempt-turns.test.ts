@@ -25,11 +25,32 @@ describe('the healthy path in microtask turns (issue 17)', () => {
   // A fetch that has its answer at once: every turn counted is breakwater's own.
   const answered = (): Promise<Response> => Promise.resolve(new Response('{}'));
 
-  it('a healthy call through a closed breaker settles within 5 turns of the call (12 before the attempt-side cuts)', async () => {
+  it('a healthy call through a closed breaker settles within 3 turns of the call (12 before the attempt-side cuts, 4 before round 3)', async () => {
     const wrapped = wrapFetch(answered);
     // Warm: the first call of a key builds its pipeline.
     await wrapped(URL_A);
-    expect(await turnsToSettle(() => wrapped(URL_A))).toBeLessThanOrEqual(5);
+    expect(await turnsToSettle(() => wrapped(URL_A))).toBeLessThanOrEqual(3);
+  });
+
+  it("with a caller's signal too: the first attempt is decided in the callback that has fetch's answer (4 turns before round 3)", async () => {
+    const wrapped = wrapFetch(answered);
+    const caller = new AbortController();
+    await wrapped(URL_A, { signal: caller.signal });
+    expect(await turnsToSettle(() => wrapped(URL_A, { signal: caller.signal }))).toBeLessThanOrEqual(3);
+  });
+
+  it('a call whose first attempt is retried still takes the loop: its second answer is the one handed back', async () => {
+    let calls = 0;
+    const wrapped = wrapFetch(
+      () => Promise.resolve(new Response(null, { status: ++calls === 1 ? 503 : 200 })),
+      {
+        policy: {
+          retry: { backoff: { kind: 'none', initialDelayMs: 1, maxDelayMs: 1, throttleInitialDelayMs: 1 } },
+        },
+      },
+    );
+    expect((await wrapped(URL_A)).status).toBe(200);
+    expect(calls).toBe(2);
   });
 });
 

@@ -1,6 +1,5 @@
 import { classify, type Outcome, type Policy, type Verdict } from '@breakwater/policies';
 import { type AttemptClock, AttemptSignal } from './attempt-clock.ts';
-import type { Count } from './circuit-breaker.ts';
 import { BreakwaterTimeoutError } from './errors.ts';
 import type { AttemptEvent } from './events.ts';
 import { redactUrl } from './redact.ts';
@@ -48,6 +47,12 @@ export interface AttemptDeps {
   readonly telemetry?: TelemetryHooks | undefined;
 }
 
+/**
+ * What the caller makes of an attempt's result, in the turn it is known: the breaker's count
+ * (circuit-breaker.ts), or the count and the retry loop's next step, which then costs no turn of its own.
+ */
+export type Settle<T> = (result: AttemptResult) => T | Promise<T>;
+
 /** One call on its way through the pipeline. */
 export interface Call {
   readonly request: PreparedRequest;
@@ -66,14 +71,15 @@ export interface Call {
  * closed the gate while this call made its way from the gate. A chain on fetch's promise rather than
  * async functions: on the healthy path, each async layer was a promise and microtask hops more.
  */
-export function runAttempt(
+export function runAttempt<T = AttemptResult>(
   deps: AttemptDeps,
   call: Call,
   attempt: number,
   pass: GatePass,
-  count: Count<AttemptResult>,
-): Promise<AttemptResult> {
-  if (!pass.letsThrough()) return Promise.resolve(GATE_CLOSED);
+  count: Settle<T>,
+): Promise<T> {
+  // Nothing was sent: nothing to count (the breaker ignores the verdict), but the caller's step runs.
+  if (!pass.letsThrough()) return Promise.resolve(count(GATE_CLOSED));
   const started = performance.now();
   const now = Date.now();
   const { attemptMs } = deps.policy.timeout;
@@ -86,13 +92,13 @@ export function runAttempt(
   const signal = new AttemptSignal(call.callerSignal);
   const cancel = deps.clock.after(cut ? left : attemptMs, () => signal.expire(), started);
   // `at`: epoch ms when the attempt ended, read once for its verdict and its event.
-  const finish = (result: AttemptResult, at: number): AttemptResult | Promise<AttemptResult> => {
+  const finish = (result: AttemptResult, at: number): T | Promise<T> => {
     cancel();
     ended?.(result);
     reportAttempt(deps.report, call, attempt, result, started, at);
     return count(result);
   };
-  const failed = (error: unknown): AttemptResult | Promise<AttemptResult> => {
+  const failed = (error: unknown): T | Promise<T> => {
     const at = Date.now();
     return finish(failure(deps, call, attempt, signal, cut, readBy, error, at), at);
   };
