@@ -90,10 +90,10 @@ export function runAttempt<T = AttemptResult>(
   const ended = deps.telemetry?.attempt(deps.report.key, call.request, attempt);
   // Until the headers arrive: the body of the Response handed back must stay readable.
   const signal = new AttemptSignal(call.callerSignal);
-  const cancel = deps.clock.after(cut ? left : attemptMs, () => signal.expire(), started);
+  deps.clock.start(signal, cut ? left : attemptMs, started);
   // `at`: epoch ms when the attempt ended, read once for its verdict and its event.
   const finish = (result: AttemptResult, at: number): T | Promise<T> => {
-    cancel();
+    deps.clock.stop(signal);
     ended?.(result);
     reportAttempt(deps.report, call, attempt, result, started, at);
     return count(result);

@@ -299,8 +299,8 @@ class Prepared implements PreparedRequest {
    * first `setHeader`: a call that adds none (most) never lists its headers.
    */
   #givenNames: ReadonlySet<string> | undefined;
-  /** The case an added header was given in (a Headers object forgets it). */
-  readonly #addedCase = new Map<string, string>();
+  /** The case an added header was given in (a Headers object forgets it); made at the first `setHeader`. */
+  #addedCase: Map<string, string> | undefined;
   readonly #body: PreparedBody;
   #attempts = 0;
 
@@ -356,6 +356,7 @@ class Prepared implements PreparedRequest {
   setHeader(name: string, value: string): void {
     this.#givenNames ??= new Set(this.headers.keys());
     this.headers.set(name, value);
+    this.#addedCase ??= new Map();
     this.#addedCase.set(name.toLowerCase(), name);
   }
 
@@ -396,7 +397,7 @@ class Prepared implements PreparedRequest {
     if (given !== undefined) {
       const added: Array<[string, string]> = [];
       for (const [name, value] of this.headers) {
-        if (!given.has(name)) added.push([this.#addedCase.get(name) ?? name, value]);
+        if (!given.has(name)) added.push([this.#addedCase?.get(name) ?? name, value]);
       }
       if (added.length > 0) return [...headerPairs(this.#givenHeaders), ...added];
     }
