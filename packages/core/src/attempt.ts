@@ -65,7 +65,8 @@ export interface Call {
 
 /**
  * Attempt number `attempt` of `call`, under the attempt timeout, classified and reported; `pass` is
- * what the call learnt at the throttle gate. Never rejects for a fetch failure.
+ * what the call learnt at the throttle gate; `sentAt`: epoch ms now, when the caller read it in this
+ * turn (default read here). Never rejects for a fetch failure.
  *
  * Sends with no await between the gate's last look and the send: another caller's response may have
  * closed the gate while this call made its way from the gate. A chain on fetch's promise rather than
@@ -77,11 +78,12 @@ export function runAttempt<T = AttemptResult>(
   attempt: number,
   pass: GatePass,
   count: Settle<T>,
+  sentAt?: number,
 ): Promise<T> {
   // Nothing was sent: nothing to count (the breaker ignores the verdict), but the caller's step runs.
   if (!pass.letsThrough()) return Promise.resolve(count(GATE_CLOSED));
   const started = performance.now();
-  const now = Date.now();
+  const now = sentAt ?? Date.now();
   const { attemptMs } = deps.policy.timeout;
   // The attempt's timeout doubles as the call's deadline when less than an attempt's time is left.
   const left = call.deadlineAt - now;

@@ -195,29 +195,34 @@ export class EndpointPipeline {
     if (this.maxHedged(call, 1) > 0) return this.loop(call, 1);
     let gated: GatePass | undefined | Promise<GatePass | undefined>;
     try {
-      gated = this.passGate(call, undefined, 0);
+      // In the turn the call started (no bulkhead wait): its start time is still now.
+      gated = this.passGate(call, undefined, 0, now);
     } catch (error) {
       return Promise.reject(error);
     }
     // Without an outcome the gate lets the call through or throws: a pass is always given.
     if (gated instanceof Promise) return gated.then((pass) => this.sendFirst(call, pass as GatePass));
-    return this.sendFirst(call, gated as GatePass);
+    return this.sendFirst(call, gated as GatePass, now);
   }
 
-  /** Attempt 1, decided in the callback that has its result when the breaker lets it through itself. */
-  private sendFirst(call: Call, pass: GatePass): Promise<CallEnd> {
+  /**
+   * Attempt 1, decided in the callback that has its result when the breaker lets it through itself.
+   * `now`: epoch ms, when read in this turn already.
+   */
+  private sendFirst(call: Call, pass: GatePass, now?: number): Promise<CallEnd> {
     const count = this.breaker.countIfClosed<AttemptResult>();
     if (!count) {
       return this.attempt(call, 1, pass, false).then((result) =>
         this.afterFirst(call, result as AttemptResult),
       );
     }
-    return runAttempt(this.attemptDeps, call, 1, pass, (result) => {
+    const settle = (result: AttemptResult): CallEnd | Promise<CallEnd> => {
       const counted = count(result);
       return counted instanceof Promise
         ? counted.then((r) => this.afterFirst(call, r))
         : this.afterFirst(call, counted);
-    });
+    };
+    return runAttempt(this.attemptDeps, call, 1, pass, settle, now);
   }
 
   /** What the loop does with attempt 1's result, in the same turn when the call ends on it. */
@@ -306,9 +311,9 @@ export class EndpointPipeline {
     call: Call,
     last: AttemptResult | undefined,
     attempts: number,
+    now = Date.now(),
   ): GatePass | undefined | Promise<GatePass | undefined> {
     call.callerSignal?.throwIfAborted();
-    const now = Date.now();
     if (now >= call.deadlineAt) {
       if (!last) throw this.deadlineExceeded(attempts);
       return undefined;
