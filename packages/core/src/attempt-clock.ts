@@ -13,11 +13,6 @@ export const CLOCK_TICK_MS = 100;
  */
 export const COARSE_FROM_MS = 1_000;
 
-interface Entry {
-  readonly due: number;
-  readonly fire: () => void;
-}
-
 /**
  * The attempt timeouts of one wrapped fetch. A timer per attempt costs an insertion and a removal in
  * the runtime's timer list on every call, for a timeout that almost never fires: instead one interval
@@ -26,23 +21,33 @@ interface Entry {
  * cannot be dropped silently by the process ending. When the last attempt ends the interval is kept
  * for one more tick, unref'd (it holds nothing open): calls made one after the other then reuse it
  * instead of starting and clearing an interval each; a tick that finds nothing in flight stops it.
+ * The attempt's signal is its own entry: no entry, callback or cancel function is made per attempt.
  */
 export class AttemptClock {
-  private readonly entries = new Set<Entry>();
+  private readonly entries = new Set<AttemptSignal>();
   private ticker: ReturnType<typeof setInterval> | undefined;
 
   /**
-   * Runs `fire` once `ms` have passed (see {@link COARSE_FROM_MS} for how precisely); returns a cancel.
-   * `now`: `performance.now()` as the caller just read it, if it did. Default read here.
+   * Expires `signal` once `ms` have passed (see {@link COARSE_FROM_MS} for how precisely), unless
+   * {@link stop} comes first. `now`: `performance.now()` as the caller just read it, if it did. Default
+   * read here.
    */
-  after(ms: number, fire: () => void, now = performance.now()): () => void {
-    if (ms < COARSE_FROM_MS) return after(ms, fire);
+  start(signal: AttemptSignal, ms: number, now = performance.now()): void {
+    if (ms < COARSE_FROM_MS) {
+      signal.cancel = after(ms, () => signal.expire());
+      return;
+    }
     // The monotonic clock, as a timer's: a step of the wall clock (NTP, a resumed VM) must neither fire
     // every timeout at once nor hold them back.
-    const entry: Entry = { due: now + ms, fire };
-    this.entries.add(entry);
+    signal.due = now + ms;
+    this.entries.add(signal);
     if (this.entries.size === 1) this.hold();
-    return () => this.remove(entry);
+  }
+
+  /** The attempt ended: its timeout will not fire. */
+  stop(signal: AttemptSignal): void {
+    if (signal.cancel) signal.cancel();
+    else this.remove(signal);
   }
 
   /** The first attempt in flight: the ticker runs, and holds the process open. */
@@ -61,11 +66,11 @@ export class AttemptClock {
     for (const entry of this.entries) {
       if (entry.due > now) continue;
       this.remove(entry);
-      entry.fire();
+      entry.expire();
     }
   }
 
-  private remove(entry: Entry): void {
+  private remove(entry: AttemptSignal): void {
     if (!this.entries.delete(entry) || this.entries.size > 0) return;
     holdOpen(this.ticker, false);
   }
@@ -93,6 +98,10 @@ export class AttemptSignal {
   ready: AbortSignal | undefined;
   /** The attempt's time ran out. */
   expired = false;
+  /** On the shared clock: when it expires, on `performance.now()`'s scale. */
+  due = 0;
+  /** With a timer of its own (a short timeout): clears it. */
+  cancel: (() => void) | undefined;
 
   constructor(caller: AbortSignal | undefined) {
     this.caller = caller;

@@ -1,6 +1,5 @@
 import { classify, type Outcome, type Policy, type Verdict } from '@breakwater/policies';
 import { type AttemptClock, AttemptSignal } from './attempt-clock.ts';
-import type { Count } from './circuit-breaker.ts';
 import { BreakwaterTimeoutError } from './errors.ts';
 import type { AttemptEvent } from './events.ts';
 import { redactUrl } from './redact.ts';
@@ -48,6 +47,12 @@ export interface AttemptDeps {
   readonly telemetry?: TelemetryHooks | undefined;
 }
 
+/**
+ * What the caller makes of an attempt's result, in the turn it is known: the breaker's count
+ * (circuit-breaker.ts), or the count and the retry loop's next step, which then costs no turn of its own.
+ */
+export type Settle<T> = (result: AttemptResult) => T | Promise<T>;
+
 /** One call on its way through the pipeline. */
 export interface Call {
   readonly request: PreparedRequest;
@@ -60,22 +65,25 @@ export interface Call {
 
 /**
  * Attempt number `attempt` of `call`, under the attempt timeout, classified and reported; `pass` is
- * what the call learnt at the throttle gate. Never rejects for a fetch failure.
+ * what the call learnt at the throttle gate; `sentAt`: epoch ms now, when the caller read it in this
+ * turn (default read here). Never rejects for a fetch failure.
  *
  * Sends with no await between the gate's last look and the send: another caller's response may have
  * closed the gate while this call made its way from the gate. A chain on fetch's promise rather than
  * async functions: on the healthy path, each async layer was a promise and microtask hops more.
  */
-export function runAttempt(
+export function runAttempt<T = AttemptResult>(
   deps: AttemptDeps,
   call: Call,
   attempt: number,
   pass: GatePass,
-  count: Count<AttemptResult>,
-): Promise<AttemptResult> {
-  if (!pass.letsThrough()) return Promise.resolve(GATE_CLOSED);
+  count: Settle<T>,
+  sentAt?: number,
+): Promise<T> {
+  // Nothing was sent: nothing to count (the breaker ignores the verdict), but the caller's step runs.
+  if (!pass.letsThrough()) return Promise.resolve(count(GATE_CLOSED));
   const started = performance.now();
-  const now = Date.now();
+  const now = sentAt ?? Date.now();
   const { attemptMs } = deps.policy.timeout;
   // The attempt's timeout doubles as the call's deadline when less than an attempt's time is left.
   const left = call.deadlineAt - now;
@@ -84,15 +92,15 @@ export function runAttempt(
   const ended = deps.telemetry?.attempt(deps.report.key, call.request, attempt);
   // Until the headers arrive: the body of the Response handed back must stay readable.
   const signal = new AttemptSignal(call.callerSignal);
-  const cancel = deps.clock.after(cut ? left : attemptMs, () => signal.expire(), started);
+  deps.clock.start(signal, cut ? left : attemptMs, started);
   // `at`: epoch ms when the attempt ended, read once for its verdict and its event.
-  const finish = (result: AttemptResult, at: number): AttemptResult | Promise<AttemptResult> => {
-    cancel();
+  const finish = (result: AttemptResult, at: number): T | Promise<T> => {
+    deps.clock.stop(signal);
     ended?.(result);
     reportAttempt(deps.report, call, attempt, result, started, at);
     return count(result);
   };
-  const failed = (error: unknown): AttemptResult | Promise<AttemptResult> => {
+  const failed = (error: unknown): T | Promise<T> => {
     const at = Date.now();
     return finish(failure(deps, call, attempt, signal, cut, readBy, error, at), at);
   };

@@ -161,16 +161,28 @@ export class CircuitBreaker {
   execute<R extends { readonly verdict: Verdict }>(run: (count: Count<R>) => Promise<R>): Promise<R> {
     if (this.hold !== undefined) return Promise.reject(this.reject('isolated'));
     const breaker = this.breaker;
-    if (!breaker) return run(uncounted);
-    if (breaker.state !== CircuitState.Closed) return this.executeOpen(breaker, run);
-    // The monotonic clock: a step of the wall clock is no slow call. Read only when a duration counts.
-    const timed = this.slowCallMs !== null;
-    const started = timed ? performance.now() : 0;
+    if (breaker && breaker.state !== CircuitState.Closed) return this.executeOpen(breaker, run);
     try {
-      return run((result) => this.closedResult(breaker, result, timed ? performance.now() - started : 0));
+      return run(this.countIfClosed() as Count<R>);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * The count of a call this breaker lets through now without cockatiel (closed, or switched off), for
+   * a caller that runs the call itself and applies the count in the turn its result is known, as
+   * {@link execute} does; undefined while the call must go through `execute` (open, half-open, isolated).
+   */
+  countIfClosed<R extends { readonly verdict: Verdict }>(): Count<R> | undefined {
+    const breaker = this.breaker;
+    if (this.hold !== undefined) return undefined;
+    if (!breaker) return uncounted;
+    if (breaker.state !== CircuitState.Closed) return undefined;
+    // The monotonic clock: a step of the wall clock is no slow call. Read only when a duration counts.
+    if (this.slowCallMs === null) return (result) => this.closedResult(breaker, result, 0);
+    const started = performance.now();
+    return (result) => this.closedResult(breaker, result, performance.now() - started);
   }
 
   /**

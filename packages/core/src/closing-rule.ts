@@ -112,7 +112,12 @@ export class ClosingRule {
 
   /** Records a response in the evidence window. */
   private remember(delayed: boolean, at = Date.now()): void {
-    this.recent[this.next] = { at, delayed };
+    // Overwritten in place once the ring is full: no object per response.
+    const slot = this.recent[this.next];
+    if (slot) {
+      slot.at = at;
+      slot.delayed = delayed;
+    } else this.recent[this.next] = { at, delayed };
     this.next = (this.next + 1) % EVIDENCE_RESPONSES;
   }
 

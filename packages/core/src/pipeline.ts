@@ -185,38 +185,100 @@ export class EndpointPipeline {
    * server's delay replaces the backoff, a wait that would pass the deadline is not started, and every
    * wait ends at once when the call is aborted. The total deadline needs no timer of its own: no wait
    * starts that would pass it, and each attempt's timeout is cut to what is left of it.
+   *
+   * The first attempt runs without an async layer (most calls end on it): its result is counted and
+   * decided in the turn fetch's promise settles ({@link afterFirst}); the loop takes over for a retry,
+   * a gate that holds the call, hedging, or a decision that must read the payload.
    */
-  private async retryLoop(call: Call, now?: number): Promise<CallEnd> {
+  private retryLoop(call: Call, now?: number): Promise<CallEnd> {
     this.budget.recordCall(now);
-    let last: AttemptResult | undefined;
+    if (this.maxHedged(call, 1) > 0) return this.loop(call, 1);
+    let gated: GatePass | undefined | Promise<GatePass | undefined>;
+    try {
+      // In the turn the call started (no bulkhead wait): its start time is still now.
+      gated = this.passGate(call, undefined, 0, now);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Without an outcome the gate lets the call through or throws: a pass is always given.
+    if (gated instanceof Promise) return gated.then((pass) => this.sendFirst(call, pass as GatePass));
+    return this.sendFirst(call, gated as GatePass, now);
+  }
+
+  /**
+   * Attempt 1, decided in the callback that has its result when the breaker lets it through itself.
+   * `now`: epoch ms, when read in this turn already.
+   */
+  private sendFirst(call: Call, pass: GatePass, now?: number): Promise<CallEnd> {
+    const count = this.breaker.countIfClosed<AttemptResult>();
+    if (!count) {
+      return this.attempt(call, 1, pass, false).then((result) =>
+        this.afterFirst(call, result as AttemptResult),
+      );
+    }
+    const settle = (result: AttemptResult): CallEnd | Promise<CallEnd> => {
+      const counted = count(result);
+      return counted instanceof Promise
+        ? counted.then((r) => this.afterFirst(call, r))
+        : this.afterFirst(call, counted);
+    };
+    return runAttempt(this.attemptDeps, call, 1, pass, settle, now);
+  }
+
+  /** What the loop does with attempt 1's result, in the same turn when the call ends on it. */
+  private afterFirst(call: Call, result: AttemptResult): CallEnd | Promise<CallEnd> {
+    // Nothing was sent and no attempt used: wait at the gate again.
+    if (result.gateClosed) return this.loop(call, 1);
+    let decided: RetryDecision | Promise<RetryDecision>;
+    try {
+      decided = this.judge(call, result, 1, undefined);
+    } catch (error) {
+      discardBody(result.response);
+      throw error;
+    }
+    if (decided instanceof Promise || decided.action === 'retry') return this.loop(call, 1, result, decided);
+    return this.end(call, result, 1, decided.giveUp);
+  }
+
+  /**
+   * The retry loop from attempt `attempt`; given `last` and its `decided` step, from that attempt's
+   * decision (the first attempt, sent by {@link sendFirst}).
+   */
+  private async loop(
+    call: Call,
+    attempt: number,
+    last?: AttemptResult,
+    decided?: RetryDecision | Promise<RetryDecision>,
+  ): Promise<CallEnd> {
     let previousDelayMs: number | undefined;
     try {
-      for (let attempt = 1; ; ) {
-        // The healthy path awaits only what is asynchronous: an open gate, a decision without a
-        // payload to read, and a single attempt are taken in the same turn.
-        const gated = this.passGate(call, last, attempt - 1);
-        const pass = gated instanceof Promise ? await gated : gated;
-        if (!pass) return this.end(call, last, attempt - 1, 'deadline');
-        const maxHedged = this.maxHedged(call, attempt);
-        // One attempt is awaited as its own promise: a group's end (HedgeEnd) costs a layer more.
-        const hedged =
-          maxHedged > 0 ? await this.hedged(call, attempt, pass, last !== undefined, maxHedged) : undefined;
-        const result = hedged ? hedged.result : await this.attempt(call, attempt, pass, last !== undefined);
-        if (result === CIRCUIT_OPEN) return this.end(call, last, attempt - 1, 'circuit-open');
-        // Nothing was sent and no attempt used: wait at the gate again.
-        if (result.gateClosed) continue;
-        if (hedged) attempt = hedged.attempts;
-        // The new outcome supersedes the last one; its body is released only now, for until now the
-        // call could still end on it, and hand it back readable, as fetch would have.
-        discardBody(last?.response);
-        last = result;
-        call.callerSignal?.throwIfAborted();
-        if (result.deadlineExceeded) throw this.deadlineExceeded(attempt);
-        const decided = this.decide(call, result, attempt, previousDelayMs);
+      for (;;) {
+        if (decided === undefined) {
+          // The healthy path awaits only what is asynchronous: an open gate, a decision without a
+          // payload to read, and a single attempt are taken in the same turn.
+          const gated = this.passGate(call, last, attempt - 1);
+          const pass = gated instanceof Promise ? await gated : gated;
+          if (!pass) return this.end(call, last, attempt - 1, 'deadline');
+          const maxHedged = this.maxHedged(call, attempt);
+          // One attempt is awaited as its own promise: a group's end (HedgeEnd) costs a layer more.
+          const hedged =
+            maxHedged > 0 ? await this.hedged(call, attempt, pass, last !== undefined, maxHedged) : undefined;
+          const result = hedged ? hedged.result : await this.attempt(call, attempt, pass, last !== undefined);
+          if (result === CIRCUIT_OPEN) return this.end(call, last, attempt - 1, 'circuit-open');
+          // Nothing was sent and no attempt used: wait at the gate again.
+          if (result.gateClosed) continue;
+          if (hedged) attempt = hedged.attempts;
+          // The new outcome supersedes the last one; its body is released only now, for until now the
+          // call could still end on it, and hand it back readable, as fetch would have.
+          discardBody(last?.response);
+          last = result;
+          decided = this.judge(call, result, attempt, previousDelayMs);
+        }
         const step = decided instanceof Promise ? await decided : decided;
-        if (step.action !== 'retry') return this.end(call, result, attempt, step.giveUp);
+        decided = undefined;
+        if (step.action !== 'retry') return this.end(call, last, attempt, step.giveUp);
         previousDelayMs = step.delayMs;
-        this.report.retry(result, attempt + 1, step.delayMs, step.delaySource);
+        this.report.retry(last as AttemptResult, attempt + 1, step.delayMs, step.delaySource);
         await this.wait(step.delayMs, call);
         attempt++;
       }
@@ -228,6 +290,18 @@ export class EndpointPipeline {
     }
   }
 
+  /** The step after attempt `attempt` ended on `result`: the caller's abort and the deadline first. */
+  private judge(
+    call: Call,
+    result: AttemptResult,
+    attempt: number,
+    previousDelayMs: number | undefined,
+  ): RetryDecision | Promise<RetryDecision> {
+    call.callerSignal?.throwIfAborted();
+    if (result.deadlineExceeded) throw this.deadlineExceeded(attempt);
+    return this.decide(call, result, attempt, previousDelayMs);
+  }
+
   /**
    * Waits at the throttle gate before attempt `attempts + 1`. Undefined when the call must end on its
    * last outcome: the deadline passed, or the gate will not open before it. A call with no outcome yet
@@ -237,9 +311,9 @@ export class EndpointPipeline {
     call: Call,
     last: AttemptResult | undefined,
     attempts: number,
+    now = Date.now(),
   ): GatePass | undefined | Promise<GatePass | undefined> {
     call.callerSignal?.throwIfAborted();
-    const now = Date.now();
     if (now >= call.deadlineAt) {
       if (!last) throw this.deadlineExceeded(attempts);
       return undefined;
