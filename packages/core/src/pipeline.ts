@@ -396,6 +396,8 @@ export class EndpointPipeline {
     // Taken before the pass: a hedge then refused at the gate has spent a retry, erring towards fewer.
     if (!this.budget.tryRetry()) return undefined;
     const pass = await this.gate.pass(groupSignal, call.deadlineAt);
+    // The group may have ended in the turns since the slot was granted: no hedge goes, none is told.
+    if (groupSignal.aborted) return undefined;
     this.report.send('hedge', { attempt: n });
     return (signal) =>
       this.breaker
