@@ -51,7 +51,7 @@ export interface AttemptDeps {
  * What the caller makes of an attempt's result, in the turn it is known: the breaker's count
  * (circuit-breaker.ts), or the count and the retry loop's next step, which then costs no turn of its own.
  */
-export type Settle<T> = (result: AttemptResult) => T | Promise<T>;
+type Settle<T> = (result: AttemptResult) => T | Promise<T>;
 
 /** One call on its way through the pipeline. */
 export interface Call {

@@ -187,8 +187,9 @@ export class EndpointPipeline {
    * starts that would pass it, and each attempt's timeout is cut to what is left of it.
    *
    * The first attempt runs without an async layer (most calls end on it): its result is counted and
-   * decided in the turn fetch's promise settles ({@link afterFirst}); the loop takes over for a retry,
-   * a gate that holds the call, hedging, or a decision that must read the payload.
+   * decided in the turn fetch's promise settles ({@link afterFirst}); a gate that holds the call and a
+   * breaker that is not closed are waited for on this path too. The loop takes over for a retry,
+   * hedging, a decision that must read the payload, or a gate that closed again between pass and send.
    */
   private retryLoop(call: Call, now?: number): Promise<CallEnd> {
     this.budget.recordCall(now);
