@@ -159,11 +159,14 @@ export class CircuitBreaker {
    * it returns: the count then costs the healthy path no promise (a `then` of its own would).
    */
   execute<R extends { readonly verdict: Verdict }>(run: (count: Count<R>) => Promise<R>): Promise<R> {
-    if (this.hold !== undefined) return Promise.reject(this.reject('isolated'));
-    const breaker = this.breaker;
-    if (breaker && breaker.state !== CircuitState.Closed) return this.executeOpen(breaker, run);
+    // One place decides "closed": countIfClosed.
+    const count = this.countIfClosed<R>();
+    if (!count) {
+      if (this.hold !== undefined) return Promise.reject(this.reject('isolated'));
+      return this.executeOpen(this.breaker as CircuitBreakerPolicy, run);
+    }
     try {
-      return run(this.countIfClosed() as Count<R>);
+      return run(count);
     } catch (error) {
       return Promise.reject(error);
     }
