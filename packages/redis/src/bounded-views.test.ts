@@ -7,14 +7,14 @@ import { useRedis } from './use-redis.test-util.ts';
 
 const redis = useRedis();
 
-/** A store whose refresh's `READ` sizes (gate keys read per call) are recorded. */
+/** A store whose refresh's `READ` sizes (gate keys read per call, past the instance's heartbeat) are recorded. */
 function store(prefix: string) {
   const reads: number[] = [];
   const made = redisStore({
     client: {
       sendCommand: (args, options) => {
         if (/^EVAL/.test(args[0] ?? '') && (args[3] ?? '').includes(`${prefix}gate:`))
-          reads.push(Number(args[2]));
+          reads.push(Number(args[2]) - 1);
         return redis.client.sendCommand(args, options);
       },
       duplicate: () => redis.client.duplicate(),

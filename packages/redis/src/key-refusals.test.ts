@@ -130,3 +130,24 @@ it('a count Redis refuses for itself (OOM at maxmemory) takes the store down, no
     await redis.client.sendCommand(['CONFIG', 'SET', 'maxmemory', '0']);
   }
 });
+
+it('a Redis turned replica (reads answered, writes refused) takes the store down once, not down and up at every refresh', async () => {
+  const a = await instance('replica:');
+  a.store.closures('https://api.example');
+  a.store.counter('budget:x', 10_000).add('calls');
+  await sleep(100);
+  expect(a.store.up).toBe(true);
+  // A replica of a primary that is not there: it answers reads and refuses every write (READONLY).
+  await redis.client.sendCommand(['REPLICAOF', '127.0.0.1', '1']);
+  try {
+    await countFor(600, [[a.store, ['budget:x']]]);
+    expect(a.statuses.length).toBeGreaterThan(0);
+    expect(a.statuses.every((s) => s.startsWith('down READONLY'))).toBe(true);
+    expect(a.store.up).toBe(false);
+  } finally {
+    await redis.client.sendCommand(['REPLICAOF', 'NO', 'ONE']);
+  }
+  // A primary again: the next refresh's write answers, and the store is up.
+  await until(() => a.store.up, 2_000);
+  expect(a.statuses.at(-1)).toBe('up');
+});

@@ -50,6 +50,7 @@ class RedisBackedStore implements RedisStore {
   /** Runs travel on their own channel: a version that does not know them never reads them as closures. */
   private readonly runsChannel: string;
   private readonly id = crypto.randomUUID();
+  private readonly refreshMs: number;
   private readonly listeners: StoreListener[] = [];
   private readonly connection: RedisConnection;
   private readonly views = new GateViews();
@@ -77,7 +78,8 @@ class RedisBackedStore implements RedisStore {
       (raw) => void this.connection.command(['PUBLISH', this.runsChannel, raw], true),
       (key) => this.counts.instances(key),
     );
-    this.timer = setInterval(() => void this.refresh(), options.refreshMs ?? 1_000);
+    this.refreshMs = options.refreshMs ?? 1_000;
+    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
     // A refresh timer must not keep a process alive that has nothing else to do.
     (this.timer as { unref?: () => void }).unref?.();
     void this.subscribe(options);
@@ -159,7 +161,15 @@ class RedisBackedStore implements RedisStore {
       gateKey(this.prefix, key, true),
       gateKey(this.prefix, key, false),
     ]);
-    const ttls = await this.connection.script<number[]>(READ, gateKeys, [], true);
+    // With a write: a Redis that answers reads and refuses writes (a replica) must not mark the store
+    // up at every refresh for the counts' writes to mark it down again.
+    const heartbeat = [`${this.prefix}alive:${this.id}`];
+    const ttls = await this.connection.script<number[]>(
+      READ,
+      [...gateKeys, ...heartbeat],
+      [String(3 * this.refreshMs)],
+      true,
+    );
     if (ttls === undefined) return;
     keys.forEach((key, i) => {
       const strictMs = ttls[2 * i] ?? -2;

@@ -43,10 +43,15 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-/** Reads the ms each of KEYS still runs (-2 when gone), in one round trip. */
+/**
+ * Reads the ms each of KEYS but the last still runs (-2 when gone), in one round trip, and writes the
+ * last, this instance's heartbeat, to expire in ARGV[1] ms: the refresh's answer says the store's
+ * writes work, not only its reads (a replica, after a failover, answers reads and refuses writes).
+ */
 export const READ = `
 local out = {}
-for i, key in ipairs(KEYS) do out[i] = redis.call('PTTL', key) end
+for i = 1, #KEYS - 1 do out[i] = redis.call('PTTL', KEYS[i]) end
+redis.call('SET', KEYS[#KEYS], '1', 'PX', ARGV[1])
 return out
 `;
 
