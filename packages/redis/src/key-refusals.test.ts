@@ -131,7 +131,7 @@ it('a count Redis refuses for itself (OOM at maxmemory) takes the store down, no
   }
 });
 
-it('a Redis turned replica (reads answered, writes refused) takes the store down once, not down and up at every refresh', async () => {
+it('a Redis turned replica (reads answered, writes refused) keeps the store down, each cause told once, not down and up at every refresh', async () => {
   const a = await instance('replica:');
   a.store.closures('https://api.example');
   a.store.counter('budget:x', 10_000).add('calls');
@@ -143,6 +143,7 @@ it('a Redis turned replica (reads answered, writes refused) takes the store down
     await countFor(600, [[a.store, ['budget:x']]]);
     expect(a.statuses.length).toBeGreaterThan(0);
     expect(a.statuses.every((s) => s.startsWith('down READONLY'))).toBe(true);
+    expect(new Set(a.statuses).size).toBe(a.statuses.length);
     expect(a.store.up).toBe(false);
   } finally {
     await redis.client.sendCommand(['REPLICAOF', 'NO', 'ONE']);
