@@ -146,7 +146,7 @@ export function intake(
     let url = absoluteUrl(text);
     const absolute = url !== undefined;
     try {
-      url ??= resolveUrl(text, baseUrl);
+      url ??= againstBase(text, baseUrl);
     } catch {
       return 'no-base-url';
     }
@@ -714,8 +714,11 @@ function urlTextOf(input: unknown): string {
 
 /** The absolute URL of `text`: as it is, or against the base fetch would use. Undefined when none. */
 function resolveUrl(text: string, baseUrl: string | URL | undefined): URL | undefined {
-  const absolute = absoluteUrl(text);
-  if (absolute) return absolute;
+  return absoluteUrl(text) ?? againstBase(text, baseUrl);
+}
+
+/** `text` resolved against the base fetch would use, for a text that is not an absolute URL. */
+function againstBase(text: string, baseUrl: string | URL | undefined): URL | undefined {
   // undici's setGlobalOrigin() (Node's fetch too) is fetch's base outside a browser; location inside.
   const globalOrigin: unknown = (globalThis as Record<symbol, unknown>)[UNDICI_GLOBAL_ORIGIN];
   const location: unknown = (globalThis as { location?: { href?: unknown } }).location?.href;

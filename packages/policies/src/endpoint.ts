@@ -426,7 +426,7 @@ function cachedMatcher(
     return target;
   };
   return (method, url) => {
-    const href = typeof url === 'string' ? url : absoluteUrl(url).href;
+    const href = typeof url === 'string' ? url : url.href;
     if (href !== lastHref || method !== lastMethod || !lastFound) {
       const parsed = absoluteUrl(url);
       lastFound = matchPath(targetOf(method, parsed), parsed.pathname);
