@@ -237,10 +237,15 @@ function telemetryTitle(m: OverheadMethod): string {
   );
 }
 
+/** One table of the overhead section, with its heading, for either renderer. */
+interface Table {
+  readonly title: string;
+  readonly header: string[];
+  readonly rows: string[][];
+}
+
 /** breakwater's loopback throughput timed back to back with raw fetch's, when the run paired them. */
-function loopbackPairsTable(
-  overhead: OverheadResult,
-): { title: string; header: string[]; rows: string[][] } | null {
+function loopbackPairsTable(overhead: OverheadResult): Table | null {
   const { loopbackPairs } = overhead;
   const m = overhead.method;
   if (!loopbackPairs) return null;
@@ -258,9 +263,7 @@ function loopbackPairsTable(
 }
 
 /** The Redis store beside the in-memory store (issue 14), when the run measured it or tried to. */
-function redisStoreTable(
-  overhead: OverheadResult,
-): { title: string; header: string[]; rows: string[][] } | null {
+function redisStoreTable(overhead: OverheadResult): Table | null {
   const r = overhead.redis;
   if (!r) return null;
   const title =
@@ -272,8 +275,9 @@ function redisStoreTable(
 }
 
 /** The overhead tables, each with its heading, for either renderer. */
-function overheadTables(overhead: OverheadResult): { title: string; header: string[]; rows: string[][] }[] {
-  const tables = [
+function overheadTables(overhead: OverheadResult): Table[] {
+  const telemetry = telemetryRows(overhead);
+  const tables: (Table | null)[] = [
     {
       title: "In-memory fetch (answers at once: the library's own cost)",
       header: MEMORY_HEADER,
@@ -284,16 +288,13 @@ function overheadTables(overhead: OverheadResult): { title: string; header: stri
       header: LOOPBACK_HEADER,
       rows: overheadRows(overhead.loopback, 0),
     },
-  ];
-  const telemetry = telemetryRows(overhead);
-  const withTelemetry =
+    loopbackPairsTable(overhead),
     telemetry.length > 0
-      ? [...tables, { title: telemetryTitle(overhead.method), header: TELEMETRY_HEADER, rows: telemetry }]
-      : tables;
-  const pairs = loopbackPairsTable(overhead);
-  const withPairs = pairs ? [...tables.slice(0, 2), pairs, ...withTelemetry.slice(2)] : withTelemetry;
-  const redis = redisStoreTable(overhead);
-  return redis ? [...withPairs, redis] : withPairs;
+      ? { title: telemetryTitle(overhead.method), header: TELEMETRY_HEADER, rows: telemetry }
+      : null,
+    redisStoreTable(overhead),
+  ];
+  return tables.filter((t) => t !== null);
 }
 
 /** How the overhead figures were taken and what their brackets mean. */

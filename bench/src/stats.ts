@@ -82,11 +82,7 @@ export function medianInterval(samples: readonly number[], confidence = CONFIDEN
 
 /** Per-sample ratios a[i] / b[i] of paired samples (measured in the same process), as an estimate. */
 export function pairedRatio(a: readonly number[], b: readonly number[], confidence = CONFIDENCE): Estimate {
-  if (a.length !== b.length) throw new Error(`stats: ${a.length} samples paired with ${b.length}`);
-  return medianInterval(
-    a.map((x, i) => x / (b[i] as number)),
-    confidence,
-  );
+  return paired(a, b, (x, y) => x / y, confidence);
 }
 
 /** Per-sample differences a[i] - b[i] of paired samples (measured in the same process), as an estimate. */
@@ -95,9 +91,18 @@ export function pairedDifference(
   b: readonly number[],
   confidence = CONFIDENCE,
 ): Estimate {
+  return paired(a, b, (x, y) => x - y, confidence);
+}
+
+function paired(
+  a: readonly number[],
+  b: readonly number[],
+  combine: (x: number, y: number) => number,
+  confidence: number,
+): Estimate {
   if (a.length !== b.length) throw new Error(`stats: ${a.length} samples paired with ${b.length}`);
   return medianInterval(
-    a.map((x, i) => x - (b[i] as number)),
+    a.map((x, i) => combine(x, b[i] as number)),
     confidence,
   );
 }
