@@ -352,12 +352,17 @@ describe('overhead targets', () => {
     vsFetch,
     vsBreakwater,
   });
-  function overhead(over: {
-    cockatiel: Estimate;
-    ky: Estimate;
-    loopback: Estimate;
-    noSdk: Estimate;
-  }): OverheadResult {
+  /** An overhead section; figures not given sit where no target is in question. */
+  function overhead(
+    given: Partial<{ cockatiel: Estimate; ky: Estimate; loopback: Estimate; noSdk: Estimate }> = {},
+  ): OverheadResult {
+    const over = {
+      cockatiel: est(1, 1, 1),
+      ky: est(3, 2, 4),
+      loopback: est(1, 1, 1),
+      noSdk: est(1, 1, 1),
+      ...given,
+    };
     return overheadResult({
       memory: [
         row('breakwater', est(1, 1, 1)),
@@ -398,12 +403,7 @@ describe('overhead targets', () => {
   });
 
   it("judges issue 17's µs above raw fetch from the paired difference, in µs", () => {
-    const base = overhead({
-      cockatiel: est(1, 1, 1),
-      ky: est(3, 2, 4),
-      loopback: est(1, 1, 1),
-      noSdk: est(1, 1, 1),
-    });
+    const base = overhead();
     const above = (e: Estimate): TargetCheck | undefined => {
       const memory = base.memory.map((r) => (r.client === 'breakwater' ? { ...r, aboveFetch: e } : r));
       return byTarget(checkTargets([], { ...base, memory }), 'µs above');
@@ -418,13 +418,8 @@ describe('overhead targets', () => {
   });
 
   it('judges loopback throughput from the back-to-back pairs with fetch when the run has them', () => {
-    const base = overhead({
-      cockatiel: est(1, 1, 1),
-      ky: est(3, 2, 4),
-      // The rounds of every client straddle 0.95x ...
-      loopback: est(0.97, 0.7, 1.2),
-      noSdk: est(1, 1, 1),
-    });
+    // The rounds of every client straddle 0.95x ...
+    const base = overhead({ loopback: est(0.97, 0.7, 1.2) });
     expect(byTarget(checkTargets([], base), 'loopback')).toMatchObject({ verdict: 'no difference' });
     // ... the pairs, when present, decide: the control row (fetch against itself) is not the target's.
     const paired = {

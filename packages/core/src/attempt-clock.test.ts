@@ -6,14 +6,20 @@ describe('AttemptClock: the attempt signal is its own entry (issue 17, round 3)'
     vi.useRealTimers();
   });
 
-  it('expires a coarse timeout within one tick, never early, and a stopped one never', async () => {
+  /** Two attempts started on one clock with timeout `ms` under fake timers, the second stopped at once. */
+  function dueAndStopped(ms: number): { due: AttemptSignal; stopped: AttemptSignal } {
     vi.useFakeTimers();
     const clock = new AttemptClock();
     const due = new AttemptSignal(undefined);
     const stopped = new AttemptSignal(undefined);
-    clock.start(due, 2_000);
-    clock.start(stopped, 2_000);
+    clock.start(due, ms);
+    clock.start(stopped, ms);
     clock.stop(stopped);
+    return { due, stopped };
+  }
+
+  it('expires a coarse timeout within one tick, never early, and a stopped one never', async () => {
+    const { due, stopped } = dueAndStopped(2_000);
     await vi.advanceTimersByTimeAsync(1_999);
     expect(due.expired).toBe(false);
     await vi.advanceTimersByTimeAsync(CLOCK_TICK_MS + 1);
@@ -24,13 +30,7 @@ describe('AttemptClock: the attempt signal is its own entry (issue 17, round 3)'
   });
 
   it('gives a short timeout a timer of its own, on time, which stop clears', async () => {
-    vi.useFakeTimers();
-    const clock = new AttemptClock();
-    const due = new AttemptSignal(undefined);
-    const stopped = new AttemptSignal(undefined);
-    clock.start(due, 150);
-    clock.start(stopped, 150);
-    clock.stop(stopped);
+    const { due, stopped } = dueAndStopped(150);
     await vi.advanceTimersByTimeAsync(149);
     expect(due.expired).toBe(false);
     await vi.advanceTimersByTimeAsync(1);

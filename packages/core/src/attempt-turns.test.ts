@@ -21,6 +21,11 @@ async function turnsToSettle(call: () => Promise<unknown>): Promise<number> {
   return turns;
 }
 
+// The spies on clocks and prototypes below must not outlive their test.
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
 describe('the healthy path in microtask turns (issue 17)', () => {
   // A fetch that has its answer at once: every turn counted is breakwater's own.
   const answered = (): Promise<Response> => Promise.resolve(new Response('{}'));
@@ -55,10 +60,6 @@ describe('the healthy path in microtask turns (issue 17)', () => {
 });
 
 describe('clock reads of a healthy call (issue 17)', () => {
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
-
   it('a healthy call with a listener reads the wall clock at most 3 times and the monotonic clock twice (16 and 5 before issue 17, 7 before round 2, 5 before round 3)', async () => {
     const wrapped = wrapFetch(() => Promise.resolve(new Response('{}')), { onEvent: () => {} });
     await wrapped(URL_A);
@@ -76,10 +77,6 @@ describe('clock reads of a healthy call (issue 17)', () => {
 });
 
 describe('the paced rate on a healthy send (issue 17)', () => {
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
-
   it('is computed once per send of a key that is not paced (twice before)', async () => {
     const wrapped = wrapFetch(() => Promise.resolve(new Response('{}')));
     await wrapped(URL_A);
@@ -90,10 +87,6 @@ describe('the paced rate on a healthy send (issue 17)', () => {
 });
 
 describe('an open breaker refusing calls (issue 17)', () => {
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
-
   it('refuses without summing its window (the snapshot is for breakers(), not for each refusal)', async () => {
     const wrapped = wrapFetch(() => Promise.resolve(new Response(null, { status: 500 })), {
       policy: { retry: { maxAttempts: 1 }, breaker: { consecutiveFailures: 1 } },
