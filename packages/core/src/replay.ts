@@ -772,13 +772,20 @@ function redact(text: string): string {
  * A Request from any implementation (the global one, undici's, a polyfill's): recognised by shape,
  * since `instanceof Request` is false for every implementation but the global one.
  */
+/**
+ * A Request of any implementation (the global one, the `undici` package's, node-fetch's). A plain object
+ * with a `url` is none: fetch reads it as a string, as `[object Object]`, and fails on that.
+ */
 function isRequestLike(input: unknown): input is Request {
+  if (input instanceof Request) return true;
+  const candidate = input as { url?: unknown; method?: unknown; clone?: unknown; bodyUsed?: unknown };
   return (
     typeof input === 'object' &&
     input !== null &&
-    typeof (input as { url?: unknown }).url === 'string' &&
-    typeof (input as { method?: unknown }).method === 'string' &&
-    typeof (input as { headers?: unknown }).headers === 'object'
+    typeof candidate.url === 'string' &&
+    typeof candidate.method === 'string' &&
+    typeof candidate.clone === 'function' &&
+    typeof candidate.bodyUsed === 'boolean'
   );
 }
 
