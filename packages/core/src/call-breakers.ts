@@ -17,7 +17,7 @@ import { checkOptions, ENDPOINT_OPTIONS, telemetryCheck } from './options.ts';
 import { DEFAULT_MAX_ENDPOINTS, EndpointRegistry, EndpointState } from './registry.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { publish } from './telemetry/diagnostics.ts';
-import type { Telemetry } from './telemetry/hooks.ts';
+import type { Telemetry, TelemetryHooks } from './telemetry/hooks.ts';
 import type { BreakerSnapshot } from './types.ts';
 
 /** The call a breaker guards, as the endpoint rules see it: what it would be as an HTTP request. */
@@ -102,11 +102,14 @@ export function createEndpointBreakers(options: EndpointBreakersOptions = {}): E
   const toListener = emitter(onEvent);
   // Held by the breakers (as `breakers()`), so that telemetry's weak hold on it ends with them.
   const snapshots = (): BreakerSnapshot[] => registry.snapshots();
-  const telemetry = options.telemetry?.bind(snapshots);
+  // Bound at the first call or event, as a wrapped fetch reads the global meter at its first call: an
+  // SDK registered after the breakers are built is used, and the gauges exist from the first call.
+  let telemetry: TelemetryHooks | undefined;
+  const bound = () => (telemetry ??= options.telemetry?.bind(snapshots));
   const emit = (event: BreakwaterEvent) => {
     toListener(event);
     publish(event);
-    telemetry?.event(event);
+    bound()?.event(event);
   };
   const registry = new EndpointRegistry(maxEndpoints, (key, policy) => new CallBreaker(key, policy, emit));
 
@@ -116,6 +119,7 @@ export function createEndpointBreakers(options: EndpointBreakersOptions = {}): E
   };
   const attempt = <T>(target: CallTarget, call: () => PromiseLike<T> | T): Promise<SettledCall<T>> => {
     const { key, policy } = resolve(target);
+    bound();
     const facts: RequestFacts = { method: target.method.toUpperCase(), headers: new Headers(target.headers) };
     return registry.get(key, policy).attempt(call, facts);
   };
