@@ -43,7 +43,8 @@ export interface EndpointBreakersOptions {
   /**
    * OpenTelemetry metrics: `openTelemetry()` from `@breakwater/core/telemetry`, as `wrapFetch` takes
    * it. These calls are not fetch calls, so there is no attempt span or duration histogram: the
-   * events counter, the per-key gauges and the span events on the caller's span. Default: none.
+   * per-key gauges from the first call, and the breakers' events (break, half-open, reset, isolate,
+   * reject) in the events counter and as span events on the caller's span. Default: none.
    */
   readonly telemetry?: Telemetry;
 }
