@@ -89,6 +89,8 @@ interface CallState {
   startedAt?: number;
   /** The endpoint's retry budget. */
   readonly budget?: RetryBudget;
+  /** Set when the breaker refused a retry: the call ends on the previous attempt's error. */
+  refused?: boolean;
 }
 
 function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
@@ -102,6 +104,7 @@ function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
 
   const shouldRetry = async (context: RetryContext): Promise<boolean> => {
     const { error } = context;
+    if (call.refused) return false;
     if (error instanceof BrokenCircuitError || error instanceof BulkheadRejectedError) return false;
     if (error instanceof ThrottledError) return false;
     if (context.attemptNumber === 1) {
@@ -179,7 +182,9 @@ export interface RetryThroughBreakerOptions {
 /**
  * Runs `call` with p-retry, every attempt through the circuit breaker of the endpoint `target`
  * resolves to, under that endpoint's policy (see {@link pRetryOptions}). While the breaker is open the
- * call rejects at once with `BrokenCircuitError`, and an attempt that finds it open stops the retries.
+ * call rejects at once with `BrokenCircuitError`; a retry that finds it open (it opened mid-call) stops
+ * the retries, and the call rejects with the previous attempt's error, as `wrapFetch` hands back its
+ * last outcome.
  * Retries come out of the endpoint's retry budget, shared by every call through the same `breakers`
  * (the cockatiel adapter's included), and no wait is started that would pass `timeout.totalMs` from
  * the first attempt's start.
@@ -200,10 +205,22 @@ export function retryThroughBreaker<T>(
   const budget = retryBudgetOf(breakers, key, policy);
   const state: CallState = { budget };
   budget.recordCall();
+  let previous: unknown;
   return pRetry(
-    (attemptNumber) => {
+    async (attemptNumber) => {
       state.startedAt ??= Date.now();
-      return breakers.run(target, () => call(attemptNumber));
+      try {
+        return await breakers.run(target, () => call(attemptNumber));
+      } catch (error) {
+        // A retry the breaker refused ends the call on the real failure, as wrapFetch ends on its
+        // last outcome: a BrokenCircuitError would hide what the endpoint answered.
+        if (attemptNumber > 1 && error instanceof BrokenCircuitError) {
+          state.refused = true;
+          throw previous;
+        }
+        previous = error;
+        throw error;
+      }
     },
     retryOptions(
       {
