@@ -27,6 +27,7 @@ import {
   isTaskCancelledError,
 } from 'cockatiel';
 import { discardBody } from './body-reads.ts';
+import { refusedUntil } from './breaker-horizon.ts';
 import {
   type CallTarget,
   createEndpointBreakers,
@@ -92,8 +93,8 @@ const POLICY_OPTIONS: Shape = {
  * that would pass `timeout.totalMs` from the call's start (each attempt is `fn`'s to bound, with a
  * cockatiel `timeout` say), and retries come out of the endpoint's retry budget, shared by every call
  * through the same `breakers`. The last outcome is handed back when retries run out, the deadline or
- * the budget stops them or the breaker opens mid-call; a call refused before its first attempt throws
- * `BrokenCircuitError`.
+ * the budget stops them or the breaker opens mid-call (no wait is started that would end while it
+ * still refuses calls); a call refused before its first attempt throws `BrokenCircuitError`.
  *
  * An attempt a cockatiel `timeout` inside this policy cut short (its `TaskCancelledError`, or an
  * `AbortError` while `signal` has not aborted) is an attempt timeout: retried and counted by the
@@ -162,6 +163,7 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
         budgetAllows: budget.left() >= 1,
         previousDelayMs,
         random: this.random,
+        refusedUntil: last.verdict.action === 'retry' ? refusedUntil(this.breakers, key) : undefined,
       });
       if (step.action === 'stop') return this.finish(last, started);
       budget.tryRetry();

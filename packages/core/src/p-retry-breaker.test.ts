@@ -56,3 +56,22 @@ describe('retryThroughBreaker: a breaker that opens mid-call', () => {
     expect(call.calls).toBe(1);
   });
 });
+
+describe('retryThroughBreaker: no wait for a retry the open breaker would refuse', () => {
+  it('ends at once on the last error when the breaker opens, rather than wait out Retry-After', async () => {
+    vi.useFakeTimers();
+    const breakers = createEndpointBreakers({ policy: opensOnSecond });
+    const errors = [0, 1, 2].map(() => new SdkError(503, { 'retry-after': '2' }));
+    const call = failing(errors);
+    let outcome: unknown = 'pending';
+    void retryThroughBreaker(breakers, target, call).then(
+      (value) => (outcome = value),
+      (error) => (outcome = error),
+    );
+    // The first Retry-After is waited; after the second failure the breaker is open for longer than
+    // the next wait, so there is no second wait.
+    await vi.advanceTimersByTimeAsync(2010);
+    expect(outcome).toBe(errors[1]);
+    expect(call.calls).toBe(2);
+  });
+});
