@@ -149,6 +149,16 @@ export class CircuitBreaker {
   }
 
   /**
+   * Epoch ms until which every call is refused: the next probe's time while open, Infinity while
+   * isolated by hand; undefined while a call may go (closed, half-open, switched off).
+   */
+  refusedUntil(): number | undefined {
+    if (this.hold !== undefined) return Number.POSITIVE_INFINITY;
+    if (this.breaker?.state !== CircuitState.Open || this.openedAt === null) return undefined;
+    return this.openedAt + this.openForMs;
+  }
+
+  /**
    * Runs `run` through the breaker, which counts the result's verdict and, with `slowCallMs` set, its
    * duration (until `run` settles: for a fetch attempt, until the response headers). Rejects at once
    * with BrokenCircuitError while the breaker is open or isolated, and while a probe is in flight:
