@@ -59,7 +59,11 @@ export interface BreakwaterStore {
 export interface GateProbe {
   /** A 429's cool-down started, to end at `reopensAt`: the first call after it goes alone. */
   arm(reopensAt: number): void;
-  /** The call let out at `now` goes as the probe, if one is due; true when it does. */
+  /**
+   * The call let out at `now` goes as the probe, if one is due; true when it does (a probe that does
+   * not say cannot be handed back: see `giveBack`).
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a store's probe written before take told whether it probed returns void, and still fits.
   take(now: number): boolean | void;
   /**
    * The probe's call sent nothing (its breaker refused it): the next call out goes as the probe.
