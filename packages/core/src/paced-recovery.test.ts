@@ -6,7 +6,7 @@ import type { BreakwaterEvent, RateChangeEvent } from './events.ts';
 import { fakeFetch } from './fake-fetch.test-util.ts';
 import { PROBE_WAIT_MS } from './paced-release.ts';
 import { Reporter } from './reporter.ts';
-import { ThrottleGate } from './throttle-gate.ts';
+import { type GatePass, ThrottleGate } from './throttle-gate.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const never = new AbortController().signal;
@@ -120,6 +120,32 @@ describe('paced recovery after a 429', () => {
     expect(released).toEqual([opensAt]);
     await vi.advanceTimersByTimeAsync(1);
     expect(released).toEqual([opensAt, opensAt + PROBE_WAIT_MS]);
+  });
+
+  it("a probe's pass handed back unused (its breaker refused it): the next call goes as the probe, one slot later", async () => {
+    const { gate } = gateWith();
+    await throttledAfterTenPerSecond(gate);
+    const opensAt = Date.now() + 1_000;
+    const passes: GatePass[] = [];
+    const released: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      void gate.pass(never, 60_000).then((pass) => {
+        passes.push(pass);
+        released.push(Date.now());
+      });
+    }
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(released).toEqual([opensAt]);
+    passes[0]?.unused();
+    await vi.advanceTimersByTimeAsync(PROBE_WAIT_MS - 1);
+    // The second goes at its slot, not at the first probe's bound; the third waits for the new probe.
+    expect(released).toHaveLength(2);
+    expect((released[1] ?? 0) - opensAt).toBeLessThan(PROBE_WAIT_MS / 2);
+    expect(gate.phase).toBe('probing');
+    // A pass given back twice gives back no other call's probe: the third still waits.
+    passes[0]?.unused();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(released).toHaveLength(2);
   });
 
   it('ramps: the calls that waited are released one slot apart, the slots shrinking as the rate rises', async () => {

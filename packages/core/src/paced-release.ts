@@ -23,10 +23,18 @@ export class Probe implements GateProbe {
   }
 
   /** The call let out at `now` goes as the probe, if one is due: the others are held from now. */
-  take(now: number): void {
-    if (!this.armed) return;
+  take(now: number): boolean {
+    if (!this.armed) return false;
     this.armed = false;
     this.holdUntil = now + PROBE_WAIT_MS;
+    return true;
+  }
+
+  /** The probe's call sent nothing (its breaker refused it): the next call out goes as the probe. */
+  giveBack(): void {
+    if (this.holdUntil === 0) return;
+    this.holdUntil = 0;
+    this.armed = true;
   }
 
   /** Epoch ms until which calls wait for the probe (0 when none is out), whether one is due to go. */

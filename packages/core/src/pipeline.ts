@@ -347,11 +347,17 @@ export class EndpointPipeline {
     pass: GatePass,
     hasOutcome: boolean,
   ): Promise<AttemptResult | typeof CIRCUIT_OPEN> {
-    const sent = this.breaker.execute<AttemptResult>((count) =>
-      runAttempt(this.attemptDeps, call, attempt, pass, count),
-    );
-    // No handler on a first attempt: there is no outcome to end on, and a handler is a promise more.
-    return hasOutcome ? sent.catch(circuitOpen) : sent;
+    let ran = false;
+    const sent = this.breaker.execute<AttemptResult>((count) => {
+      ran = true;
+      return runAttempt(this.attemptDeps, call, attempt, pass, count);
+    });
+    // Refused by the breaker, the call sends nothing: its send slot, if the paced recovery's probe, goes
+    // to the next call. An open breaker ends a call that has an outcome on it.
+    return sent.catch((error: unknown) => {
+      if (!ran) pass.unused();
+      return hasOutcome ? circuitOpen(error) : Promise.reject(error);
+    });
   }
 
   /**
@@ -398,7 +404,10 @@ export class EndpointPipeline {
     if (!this.budget.tryRetry()) return undefined;
     const pass = await this.gate.pass(groupSignal, call.deadlineAt);
     // The group may have ended in the turns since the slot was granted: no hedge goes, none is told.
-    if (groupSignal.aborted) return undefined;
+    if (groupSignal.aborted) {
+      pass.unused();
+      return undefined;
+    }
     this.report.send('hedge', { attempt: n });
     return (signal) =>
       this.breaker
@@ -407,8 +416,9 @@ export class EndpointPipeline {
         )
         .catch((error: unknown) => {
           // The breaker opened meanwhile: this hedge is not sent; the attempts running go on.
-          if (error instanceof BrokenCircuitError) return undefined;
-          throw error;
+          if (!(error instanceof BrokenCircuitError)) throw error;
+          pass.unused();
+          return undefined;
         });
   }
 

@@ -6,15 +6,15 @@ export interface SendQueueHost {
   interval(now: number): number;
   /** Epoch ms until which no call may go (a 429's closure, a probe out); 0 when none may be held. */
   blockedUntil(now: number): number;
-  /** A call leaves the queue to send, at `now`. */
-  released(now: number): void;
+  /** A call leaves the queue to send, at `now`; true when it goes as the paced recovery's probe. */
+  released(now: number): boolean;
   /** The error for a call that cannot get a slot by its deadline: the slot expected at `slotAt`. */
   refusal(slotAt: number): Error;
 }
 
 interface Waiter {
   readonly deadlineAt: number;
-  readonly resolve: () => void;
+  readonly resolve: (probe: boolean) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -40,26 +40,25 @@ export class SendQueue {
   }
 
   /**
-   * Takes a send slot: undefined when the call may send now (no promise, so no turn lost on the path of
-   * a key that is not paced); else a promise that resolves when it may, or rejects with `refusal` or
-   * the signal's reason.
+   * Takes a send slot: whether the call goes as the probe when it may send now (no promise, so no turn
+   * lost on the path of a key that is not paced); else a promise of that, resolved when it may send,
+   * or rejected with `refusal` or the signal's reason.
    */
-  take(signal: AbortSignal, deadlineAt: number, now = Date.now()): Promise<void> | undefined {
+  take(signal: AbortSignal, deadlineAt: number, now = Date.now()): Promise<boolean> | boolean {
     // The rate read once for the check and the release: it is asked on every send of the key.
     const interval = this.host.interval(now);
     if (this.waiters.length === 0 && this.nextAt(now, interval) <= now) {
-      this.release(now, now, interval);
-      return undefined;
+      return this.release(now, now, interval);
     }
     const expected = this.expectedAt(now, this.waiters.length);
     if (expected > deadlineAt) return Promise.reject(this.host.refusal(expected));
     signal.throwIfAborted();
-    return new Promise((resolve, reject) => {
+    return new Promise<boolean>((resolve, reject) => {
       const waiter: Waiter = {
         deadlineAt,
-        resolve: () => {
+        resolve: (probe) => {
           signal.removeEventListener('abort', onAbort);
-          resolve();
+          resolve(probe);
         },
         reject: (error) => {
           signal.removeEventListener('abort', onAbort);
@@ -91,13 +90,16 @@ export class SendQueue {
     return this.nextAt(now) + position * this.host.interval(now);
   }
 
-  /** Lets one call out at `now`; `dueAt`: when it was due, if a timer let it out (maybe late). */
-  private release(now: number, dueAt = now, interval = this.host.interval(now)): void {
+  /**
+   * Lets one call out at `now`; `dueAt`: when it was due, if a timer let it out (maybe late). True when
+   * it goes as the probe.
+   */
+  private release(now: number, dueAt = now, interval = this.host.interval(now)): boolean {
     // A timer that fired late must not push every later slot back (under load timers fire a few ms
     // late, and the pace fell 15 % short of the rate): the call counts from when it was due, at most
     // one interval back, as a token bucket of one token would.
     this.last = Math.max(dueAt, now - interval);
-    this.host.released(now);
+    return this.host.released(now);
   }
 
   private tick(dueAt: number): void {
@@ -108,8 +110,7 @@ export class SendQueue {
     const head = this.waiters[0];
     if (head && this.nextAt(now) <= now) {
       this.waiters.shift();
-      this.release(now, Math.min(dueAt, now));
-      head.resolve();
+      head.resolve(this.release(now, Math.min(dueAt, now)));
     }
     this.refuseLate(now);
     if (this.waiters.length > 0) this.schedule(now);

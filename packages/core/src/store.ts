@@ -59,8 +59,17 @@ export interface BreakwaterStore {
 export interface GateProbe {
   /** A 429's cool-down started, to end at `reopensAt`: the first call after it goes alone. */
   arm(reopensAt: number): void;
-  /** The call let out at `now` goes as the probe, if one is due. */
-  take(now: number): void;
+  /**
+   * The call let out at `now` goes as the probe, if one is due; true when it does (a probe that does
+   * not say cannot be handed back: see `giveBack`).
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a store's probe written before take told whether it probed returns void, and still fits.
+  take(now: number): boolean | void;
+  /**
+   * The probe's call sent nothing (its breaker refused it): the next call out goes as the probe.
+   * Optional: without it, the calls held behind the probe wait for its bound.
+   */
+  giveBack?(): void;
   /** Epoch ms until which calls wait for a probe (0 when none). */
   heldUntil(now: number): number;
   /** True from the cool-down until the probe's answer (or its bound). */

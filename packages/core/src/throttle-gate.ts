@@ -18,6 +18,11 @@ export interface GatePass {
   letsThrough(): boolean;
   /** True when the gate held the call (a closure, the probe's answer or a send slot) before letting it by. */
   readonly held: boolean;
+  /**
+   * The call will send nothing (its breaker refused it, its hedge group ended): a pass that made it the
+   * paced recovery's probe hands the probe to the next call, instead of holding every call for its bound.
+   */
+  unused(): void;
 }
 
 /**
@@ -164,12 +169,13 @@ export class ThrottleGate {
     waited: boolean,
     now: number,
   ): GatePass | Promise<GatePass> {
-    const slot = this.policy.throttle.adaptive ? this.queue.take(signal, deadlineAt, now) : undefined;
-    if (slot) return this.waitFor(() => slot).then(() => this.granted(waited, true));
-    return this.granted(waited, false);
+    const slot = this.policy.throttle.adaptive && this.queue.take(signal, deadlineAt, now);
+    if (slot instanceof Promise) return this.waitFor(() => slot).then((p) => this.granted(waited, true, p));
+    return this.granted(waited, false, slot);
   }
 
-  private granted(waited: boolean, queued: boolean): GatePass {
+  /** `probe`: the call goes as the paced recovery's probe. */
+  private granted(waited: boolean, queued: boolean, probe: boolean): GatePass {
     const { epoch } = this;
     if (!this.announcedOpen) {
       this.announcedOpen = true;
@@ -182,6 +188,21 @@ export class ThrottleGate {
         return epoch === this.epoch && (until === 0 || until <= Date.now());
       },
       held: waited || queued,
+      unused: probe ? this.giveBack(epoch) : NOTHING,
+    };
+  }
+
+  /**
+   * What a probe's unused pass does, once: the next call goes as the probe (unless a throttle since
+   * re-armed it, voiding the pass).
+   */
+  private giveBack(epoch: number): () => void {
+    let given = false;
+    return () => {
+      if (given || epoch !== this.epoch || !this.probe.giveBack) return;
+      given = true;
+      this.probe.giveBack();
+      this.queue.kick();
     };
   }
 
@@ -218,7 +239,7 @@ export class ThrottleGate {
       released: (now) => {
         this.rate.onSend(now);
         // The first call out after a 429's cool-down goes alone, as the probe.
-        if (this.rate.peek(now) !== null) this.probe.take(now);
+        return this.rate.peek(now) !== null && this.probe.take(now) === true;
       },
       refusal: (slotAt) => this.refusal(slotAt),
     };
@@ -255,15 +276,17 @@ export class ThrottleGate {
     return this.waitFor(() => sleep(ms, signal));
   }
 
-  private async waitFor(wait: () => Promise<void>): Promise<void> {
+  private async waitFor<T>(wait: () => Promise<T>): Promise<T> {
     this.waiting++;
     try {
-      await wait();
+      return await wait();
     } finally {
       this.waiting--;
     }
   }
 }
 
+const NOTHING = (): void => {};
+
 /** The pass of a gate that is switched off. */
-const OPEN: GatePass = { letsThrough: () => true, held: false };
+const OPEN: GatePass = { letsThrough: () => true, held: false, unused: NOTHING };

@@ -35,6 +35,24 @@ describe('FleetProbe', () => {
     expect(seen).toEqual({ asks: 1, kicks: 0, accepted: 1 });
   });
 
+  it('a probe handed back unused: the next call probes under the lease this instance holds, none asked again', () => {
+    const { fleet, seen } = probe(() => true);
+    const now = Date.now();
+    fleet.arm(now);
+    expect(fleet.heldUntil(now)).toBe(0);
+    expect(fleet.take(now)).toBe(true);
+    fleet.giveBack();
+    expect(fleet.heldUntil(now + 1)).toBe(0);
+    expect(fleet.pending).toBe(true);
+    expect(fleet.take(now + 1)).toBe(true);
+    expect(fleet.heldUntil(now + 2)).toBe(now + 1 + PROBE_WAIT_MS);
+    // Given back twice, or after the probe's answer: nothing to hand on.
+    expect(fleet.answer(true)).toBe(true);
+    fleet.giveBack();
+    expect(fleet.pending).toBe(false);
+    expect(seen).toEqual({ asks: 1, kicks: 0, accepted: 1 });
+  });
+
   it("refused: holds the calls for the holder's probe, and lets them go when the fleet hears its answer", async () => {
     const { fleet, seen } = probe(() => Promise.resolve(300));
     const now = Date.now();

@@ -42,11 +42,20 @@ export class FleetProbe implements GateProbe {
     this.round++;
   }
 
-  take(now: number): void {
-    if (!this.armed) return;
+  take(now: number): boolean {
+    if (!this.armed) return false;
     this.armed = false;
     this.out = true;
     this.holdUntil = now + PROBE_WAIT_MS;
+    return true;
+  }
+
+  /** This instance's probe sent nothing: the next call out here probes, under the lease it still holds. */
+  giveBack(): void {
+    if (!this.out) return;
+    this.out = false;
+    this.holdUntil = 0;
+    this.armed = true;
   }
 
   heldUntil(now: number): number {
