@@ -58,7 +58,6 @@ function redactOnce(url: string | URL): string {
 
 /** `?a=1&b&c=` -> `?a=REDACTED&REDACTED&c=REDACTED`; names are kept exactly as sent (still percent-encoded). */
 function redactSearch(search: string): string {
-  if (search === '' || search === '?') return '';
   const parts = search
     .slice(1)
     .split('&')
