@@ -2,7 +2,6 @@ import {
   boolean,
   type Check,
   createEndpointResolver,
-  describeNotObject,
   describeValue,
   type EndpointResolver,
   type EndpointRule,
@@ -88,11 +87,11 @@ export interface WrappedFetch extends ManualControl {
   breakers(): BreakerSnapshot[];
 }
 
-/** An absolute http(s) URL without userinfo, as a string or a URL; never echoed (it may hold a password). */
+/** An absolute http(s) URL without userinfo (it would reach every request), as a string or a URL. */
 const httpUrl: Check = (value, path) => {
   const href = value instanceof URL ? value.href : value;
   if (typeof href !== 'string' || !URL.canParse(href)) {
-    refuse(path, `must be an absolute URL, got ${describeNotObject(value)}`);
+    refuse(path, `must be an absolute URL, got ${describeValue(value)}`);
   }
   const { protocol, username, password } = new URL(href);
   if (protocol !== 'http:' && protocol !== 'https:') {
