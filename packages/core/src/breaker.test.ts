@@ -217,6 +217,37 @@ describe('circuit breaker per endpoint', () => {
     expect((res as Response).status).toBe(503);
   });
 
+  it('a retry the open breaker will refuse when it is due is not waited for: the call ends at once on its last response', async () => {
+    const fetch = fakeFetch({ status: 503, headers: { 'retry-after': '2' } });
+    const events: BreakwaterEvent[] = [];
+    const wrapped = wrapFetch(fetch, {
+      policy: { breaker: { consecutiveFailures: 2 } },
+      onEvent: (e) => events.push(e),
+    });
+    const started = Date.now();
+    const res = await call(wrapped, A);
+    // The second 503 (at 2 s) opens the breaker for 5 s: the third attempt, due at 4 s, would be refused.
+    expect((res as Response).status).toBe(503);
+    expect(fetch.calls).toHaveLength(2);
+    expect(Date.now() - started).toBe(2_000);
+    const types = events.map((e) => e.type).filter((t) => t !== 'attempt');
+    expect(types).toEqual(['retry', 'break', 'give-up']);
+    expect(events.find((e) => e.type === 'give-up')).toMatchObject({ reason: 'circuit-open' });
+  });
+
+  it('a retry due after the breaker may probe again is still waited for', async () => {
+    const fetch = fakeFetch(
+      { status: 503, headers: { 'retry-after': '6' } },
+      { status: 503, headers: { 'retry-after': '6' } },
+      { status: 200 },
+    );
+    const wrapped = wrapFetch(fetch, { policy: { breaker: { consecutiveFailures: 2 } } });
+    const res = await call(wrapped, A);
+    // Open at 6 s for 5 s; the retry is due at 12 s, when the breaker lets a probe through.
+    expect((res as Response).status).toBe(200);
+    expect(fetch.calls).toHaveLength(3);
+  });
+
   it('can be switched off per endpoint', async () => {
     const fetch = fakeFetch({ status: 500 });
     const wrapped = wrapFetch(fetch, { policy: { breaker: { enabled: false } } });

@@ -17,7 +17,7 @@ import { checkOptions, ENDPOINT_OPTIONS, telemetryCheck } from './options.ts';
 import { DEFAULT_MAX_ENDPOINTS, EndpointRegistry, EndpointState } from './registry.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { publish } from './telemetry/diagnostics.ts';
-import type { Telemetry } from './telemetry/hooks.ts';
+import type { Telemetry, TelemetryHooks } from './telemetry/hooks.ts';
 import type { BreakerSnapshot } from './types.ts';
 
 /** The call a breaker guards, as the endpoint rules see it: what it would be as an HTTP request. */
@@ -43,7 +43,8 @@ export interface EndpointBreakersOptions {
   /**
    * OpenTelemetry metrics: `openTelemetry()` from `@breakwater/core/telemetry`, as `wrapFetch` takes
    * it. These calls are not fetch calls, so there is no attempt span or duration histogram: the
-   * events counter, the per-key gauges and the span events on the caller's span. Default: none.
+   * per-key gauges from the first call, and the breakers' events (break, half-open, reset, isolate,
+   * reject) in the events counter and as span events on the caller's span. Default: none.
    */
   readonly telemetry?: Telemetry;
 }
@@ -102,11 +103,14 @@ export function createEndpointBreakers(options: EndpointBreakersOptions = {}): E
   const toListener = emitter(onEvent);
   // Held by the breakers (as `breakers()`), so that telemetry's weak hold on it ends with them.
   const snapshots = (): BreakerSnapshot[] => registry.snapshots();
-  const telemetry = options.telemetry?.bind(snapshots);
+  // Bound at the first call or event, as a wrapped fetch reads the global meter at its first call: an
+  // SDK registered after the breakers are built is used, and the gauges exist from the first call.
+  let telemetry: TelemetryHooks | undefined;
+  const bound = () => (telemetry ??= options.telemetry?.bind(snapshots));
   const emit = (event: BreakwaterEvent) => {
     toListener(event);
     publish(event);
-    telemetry?.event(event);
+    bound()?.event(event);
   };
   const registry = new EndpointRegistry(maxEndpoints, (key, policy) => new CallBreaker(key, policy, emit));
 
@@ -116,6 +120,7 @@ export function createEndpointBreakers(options: EndpointBreakersOptions = {}): E
   };
   const attempt = <T>(target: CallTarget, call: () => PromiseLike<T> | T): Promise<SettledCall<T>> => {
     const { key, policy } = resolve(target);
+    bound();
     const facts: RequestFacts = { method: target.method.toUpperCase(), headers: new Headers(target.headers) };
     return registry.get(key, policy).attempt(call, facts);
   };

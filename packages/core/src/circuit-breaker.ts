@@ -149,6 +149,16 @@ export class CircuitBreaker {
   }
 
   /**
+   * Epoch ms until which every call is refused: the next probe's time while open, Infinity while
+   * isolated by hand; undefined while a call may go (closed, half-open, switched off).
+   */
+  refusedUntil(): number | undefined {
+    if (this.hold !== undefined) return Number.POSITIVE_INFINITY;
+    if (this.breaker?.state !== CircuitState.Open || this.openedAt === null) return undefined;
+    return this.openedAt + this.openForMs;
+  }
+
+  /**
    * Runs `run` through the breaker, which counts the result's verdict and, with `slowCallMs` set, its
    * duration (until `run` settles: for a fetch attempt, until the response headers). Rejects at once
    * with BrokenCircuitError while the breaker is open or isolated, and while a probe is in flight:
@@ -215,11 +225,15 @@ export class CircuitBreaker {
     run: (count: Count<R>) => Promise<R>,
   ): Promise<R> {
     if (breaker.state === CircuitState.HalfOpen) throw this.reject('half-open');
-    const probe = breaker.state === CircuitState.Open;
     // With a shared store, one probe per half-open interval for the whole fleet: a call due to probe
     // here probes only if this instance takes the fleet's lease (granted at once when the store is
     // down: the local breaker decides alone); else it is refused as if the breaker were still open.
-    if (probe && this.fleet && this.openedAt !== null && Date.now() >= this.openedAt + this.openForMs) {
+    if (
+      breaker.state === CircuitState.Open &&
+      this.fleet &&
+      this.openedAt !== null &&
+      Date.now() >= this.openedAt + this.openForMs
+    ) {
       const lease = await this.fleet.tryLease(this.key, this.openForMs);
       if (lease !== true) throw this.reject('circuit-open', lease);
       // Another call of this process may have become the probe while this one waited for the lease.
@@ -227,6 +241,9 @@ export class CircuitBreaker {
     }
     try {
       const counted = await breaker.execute(async (): Promise<Counted<R>> => {
+        // Asked as the call starts: a `half-open` listener may have closed the breaker by hand, and
+        // cockatiel then runs the call as a closed one, whose failure must not count as a failed probe.
+        const probe = breaker.state === CircuitState.HalfOpen;
         const started = performance.now();
         let result = await run(uncounted);
         const durationMs = performance.now() - started;

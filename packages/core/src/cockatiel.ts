@@ -17,6 +17,7 @@ import {
   func,
   nextStep,
   type PolicyInput,
+  recognizeError,
   refuse,
   type Shape,
 } from '@breakwater/policies';
@@ -26,8 +27,10 @@ import {
   type IFailureEvent,
   type IPolicy,
   type ISuccessEvent,
+  isTaskCancelledError,
 } from 'cockatiel';
 import { discardBody } from './body-reads.ts';
+import { refusedUntil } from './breaker-horizon.ts';
 import {
   type CallTarget,
   createEndpointBreakers,
@@ -93,8 +96,13 @@ const POLICY_OPTIONS: Shape = {
  * that would pass `timeout.totalMs` from the call's start (each attempt is `fn`'s to bound, with a
  * cockatiel `timeout` say), and retries come out of the endpoint's retry budget, shared by every call
  * through the same `breakers`. The last outcome is handed back when retries run out, the deadline or
- * the budget stops them or the breaker opens mid-call; a call refused before its first attempt throws
- * `BrokenCircuitError`.
+ * the budget stops them or the breaker opens mid-call (no wait is started that would end while it
+ * still refuses calls); a call refused before its first attempt throws `BrokenCircuitError`.
+ *
+ * An attempt a cockatiel `timeout` inside this policy cut short (its `TaskCancelledError`, or an
+ * `AbortError` while `signal` has not aborted) is an attempt timeout: retried and counted by the
+ * breaker, and thrown at the end as an error named `TimeoutError` whose `cause` is the original. So
+ * pass your own abort signal to `execute`, where this policy sees it, not into `fn` by another way.
  */
 export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
   declare readonly _altReturn: never;
@@ -140,7 +148,7 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
       signal.throwIfAborted();
       const previous = last;
       try {
-        last = await this.breakers.attempt(this.target, () => fn({ signal, attempt }));
+        last = await this.breakers.attempt(this.target, () => cutShortAsTimeout(fn, { signal, attempt }));
       } catch (error) {
         // An open breaker ends the loop; a call that already has an outcome keeps it.
         if (last) return this.finish(last, started);
@@ -158,6 +166,7 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
         budgetAllows: budget.left() >= 1,
         previousDelayMs,
         random: this.random,
+        refusedUntil: last.verdict.action === 'retry' ? refusedUntil(this.breakers, key) : undefined,
       });
       if (step.action === 'stop') return this.finish(last, started);
       budget.tryRetry();
@@ -194,7 +203,10 @@ export function breakwaterPolicy(options: BreakwaterPolicyOptions): BreakwaterPo
 /**
  * Runs every call of `fetch` through a cockatiel policy. The policy's signal (a cockatiel timeout's,
  * say) and the caller's both reach `fetch`. A cockatiel `timeout` must be built with
- * `abortOnReturn: false`, or it aborts the response body as soon as the headers arrive.
+ * `abortOnReturn: false`, or it aborts the response body as soon as the headers arrive. When the
+ * policy cuts a call short (its `TaskCancelledError`, or its signal aborted while the caller's did
+ * not), the call rejects with an error named `TimeoutError` whose `cause` is the original: inside
+ * `wrapFetch`, an attempt timeout, retried and counted by the breaker.
  *
  * Place it outside `wrapFetch` to guard whole calls (a bulkhead shared with other code, a fallback),
  * or inside to guard each attempt: `wrapFetch(fetchWithPolicy(policy, globalThis.fetch), options)`.
@@ -213,10 +225,16 @@ export function fetchWithPolicy(
   }
   return (input, init) => {
     const callerSignal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined;
-    return policy.execute(({ signal }) => {
-      const combined = callerSignal ? AbortSignal.any([callerSignal, signal]) : signal;
-      return fetch(input, { ...init, signal: combined });
-    }, callerSignal);
+    return policy
+      .execute(({ signal }) => {
+        const combined = callerSignal ? AbortSignal.any([callerSignal, signal]) : signal;
+        return fetch(input, { ...init, signal: combined }).catch((error: unknown) => {
+          throw timedOut(error, callerSignal, signal.aborted);
+        });
+      }, callerSignal)
+      .catch((error: unknown) => {
+        throw timedOut(error, callerSignal, false);
+      });
   };
 }
 
@@ -256,6 +274,44 @@ export function wrapFetchWithPolicies(fetch: FetchLike, options: WrapFetchWithPo
   if (!callPolicy) return wrapped;
   const { breakers, isolate, reset } = wrapped;
   return Object.assign(fetchWithPolicy(callPolicy, wrapped), { breakers, isolate, reset });
+}
+
+/**
+ * An attempt (or a call) a cockatiel policy cut short, its `timeout` say: named `TimeoutError` as
+ * `AbortSignal.timeout()`'s error is, so that it is retried and counted by the breaker as a timeout.
+ * What the policy or fetch threw is its `cause`.
+ */
+class PolicyTimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+/**
+ * `error` as a timeout when a policy cut the attempt short: an Aggressive cockatiel timeout throws a
+ * `TaskCancelledError` (an unknown error to the outcome table, never retried); a Cooperative one
+ * aborts the attempt's signal, and fetch throws an `AbortError` (a caller's abort to the outcome
+ * table, never retried or counted). The caller's own abort stays what it is.
+ */
+function timedOut(error: unknown, callerSignal: AbortSignal | undefined, attemptAborted: boolean): unknown {
+  if (callerSignal?.aborted || !(attemptAborted || isTaskCancelledError(error))) return error;
+  return new PolicyTimeoutError('breakwater: a cockatiel policy (its timeout) cut the attempt short', {
+    cause: error,
+  });
+}
+
+/**
+ * Runs one attempt of a {@link BreakwaterPolicy}. The signal of a cockatiel policy inside it is out of
+ * sight, so an `AbortError` while the caller's signal has not aborted stands for that policy's abort:
+ * something that bounds the attempt stopped it, not the caller.
+ */
+async function cutShortAsTimeout<T>(
+  fn: (context: BreakwaterPolicyContext) => PromiseLike<T> | T,
+  context: BreakwaterPolicyContext,
+): Promise<T> {
+  try {
+    return await fn(context);
+  } catch (error) {
+    throw timedOut(error, context.signal, recognizeError(error).kind === 'abort');
+  }
 }
 
 /** Frees the connection of a settled Response that will not be handed back. */

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { fetch as undiciFetch } from 'undici';
+import { Request as UndiciRequest, fetch as undiciFetch } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HttpError } from './http-error.ts';
 import { type LoopbackServer, listenOnLoopback } from './local-server.test-util.ts';
@@ -79,6 +79,32 @@ describe('headers are taken when fetch is called, as fetch takes them (issue 17)
     ]);
     for (let i = 0; i < 4; i++) expect(seen.filter((id) => id === `call-${i}`)).toHaveLength(3);
   });
+  it('a Headers object, a Map or a Request input changed after the call: every retry sends the values at call time', async () => {
+    const headers = new Headers({ 'Ms-CorrelationId': 'call-1' });
+    expect(await callThenChange({ headers }, () => headers.set(ID, 'call-2'))).toBe('call-1');
+    const map = new Map([['Ms-CorrelationId', 'call-1']]);
+    expect(
+      await callThenChange({ headers: map as unknown as HeadersInit }, () =>
+        map.set('Ms-CorrelationId', 'call-2'),
+      ),
+    ).toBe('call-1');
+    // undici's own Request (and so its own Headers), as the wrapped fetch is undici's.
+    const request = new UndiciRequest(`${server.origin}/v1/items`, {
+      headers: { 'Ms-CorrelationId': 'call-1' },
+    });
+    const call = wrapped()(request as unknown as Request).catch((e: unknown) => e);
+    request.headers.set(ID, 'call-2');
+    expect(((await call) as HttpError).correlationId).toBe('call-1');
+    expect(seen).toEqual(Array(9).fill('call-1'));
+  });
+
+  it('headers given as a generator (read once) reach every attempt', async () => {
+    function* pairs(): Generator<[string, string]> {
+      yield ['Ms-CorrelationId', 'call-1'];
+    }
+    expect(await callThenChange({ headers: pairs() as unknown as HeadersInit }, () => {})).toBe('call-1');
+    expect(seen).toEqual(['call-1', 'call-1', 'call-1']);
+  });
 });
 
 describe("the caller's init is taken when fetch is called, as fetch takes it", () => {
@@ -109,6 +135,46 @@ describe("the caller's init is taken when fetch is called, as fetch takes it", (
     });
     await Promise.all(calls);
     expect(seen).toEqual(['GET /v1/items/a a', 'GET /v1/items/b b', 'DELETE /v1/items/c c']);
+  });
+
+  it('an init inheriting its members (a Request as init, an Object.create of defaults): sent as fetch sends it', async () => {
+    const request = new Request(`${server.origin}/v1/items`, {
+      method: 'DELETE',
+      headers: { 'Ms-CorrelationId': 'from-request' },
+    });
+    const defaults = Object.create({ method: 'DELETE', headers: { 'Ms-CorrelationId': 'inherited' } });
+    const f = wrapped();
+    for (const init of [request, defaults] as RequestInit[]) {
+      await f(`${server.origin}/v1/items`, init);
+      await undiciFetch(`${server.origin}/v1/items`, init as Parameters<typeof undiciFetch>[1]);
+    }
+    // Each pair: breakwater's request, then undici's own.
+    expect(seen).toEqual([
+      'DELETE /v1/items from-request',
+      'DELETE /v1/items from-request',
+      'DELETE /v1/items inherited',
+      'DELETE /v1/items inherited',
+    ]);
+  });
+
+  it("an init's getters are read once per call, as fetch reads them, however many attempts there are", async () => {
+    answer = 503;
+    const reads: Record<string, number> = {};
+    class Init {
+      get method(): string {
+        reads.method = (reads.method ?? 0) + 1;
+        return 'GET';
+      }
+      get headers(): Record<string, string> {
+        reads.headers = (reads.headers ?? 0) + 1;
+        return { 'Ms-CorrelationId': 'getter' };
+      }
+    }
+    expect(
+      await wrapped()(`${server.origin}/v1/items`, new Init() as RequestInit).catch((e) => e),
+    ).toBeInstanceOf(HttpError);
+    expect(seen).toEqual(Array(3).fill('GET /v1/items getter'));
+    expect(reads).toEqual({ method: 1, headers: 1 });
   });
 
   it('init changed after the call: the retry is sent as the call was made', async () => {

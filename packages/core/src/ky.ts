@@ -13,7 +13,7 @@
  * @module
  */
 import { type Check, describeValue, func, integerAtLeast, refuse, type Shape } from '@breakwater/policies';
-import kyDefault, { type KyInstance, type Options as KyOptions } from 'ky';
+import kyDefault, { type KyInstance, type Options as KyOptions, type RetryOptions } from 'ky';
 import type { ManualControl } from './manual-control.ts';
 import { checkOptions } from './options.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
@@ -73,12 +73,32 @@ const KY_OPTIONS: Shape = {
   forcedRetries: integerAtLeast(0),
 };
 
+const noRetry = (): boolean => false;
+
+/**
+ * Keeps a request on breakwater: a `retry` of its own sets only how many `ky.retry()` a hook may force
+ * (ky's `shouldRetry` stays false, so ky retries nothing by itself); a `fetch` of its own is refused.
+ */
+function guardRequest(options: KyOptions, wrapped: WrappedFetch | undefined): void {
+  if (options.fetch !== wrapped) {
+    throw new TypeError(
+      'breakwater: a ky request’s `fetch` option would bypass breakwater; pass the fetch to wrap as breakwaterKy’s `fetch` option',
+    );
+  }
+  const { retry } = options;
+  const own: RetryOptions = typeof retry === 'number' ? { limit: retry } : (retry ?? {});
+  options.retry = { ...own, shouldRetry: noRetry };
+}
+
 /**
  * Extends a ky instance so that each of its requests goes through `wrapFetch` with these options:
  * per-endpoint retries, server delays, breakers and timeouts are breakwater's.
  *
  * - ky's own retry is turned off (it would multiply attempts): ky's `shouldRetry` answers false, so
- *   only a hook's `ky.retry()` repeats a request (up to `forcedRetries`).
+ *   only a hook's `ky.retry()` repeats a request (up to `forcedRetries`). A request's own `retry`
+ *   option (or `.extend()`'s) cannot turn it back on: it sets only that limit of forced retries.
+ * - A request's own `fetch` option (or `.extend()`'s) would bypass breakwater: the request throws a
+ *   `TypeError` at once (ky's `init` hooks throw synchronously). Pass the fetch to wrap as `fetch`.
  * - ky's `timeout` defaults to `false`: breakwater's attempt timeout (10 s) and total deadline (30 s)
  *   replace it; a ky timeout would cut breakwater's retries short. Pass `kyOptions.timeout` to keep one.
  * - ky's hooks run as usual, once per call: `beforeRequest` before breakwater's first attempt (what it
@@ -87,8 +107,8 @@ const KY_OPTIONS: Shape = {
  * - ky's `HTTPError` (with `throwHttpErrors`, ky's default) is thrown for the final non-2xx response.
  *   breakwater's own errors (`BrokenCircuitError`, `TimeoutError`, ...) pass through ky as they are.
  *
- * Calling `.extend()` on the result keeps breakwater but not `breakers()`, `isolate()` or `reset()`; a later `retry` option
- * there turns ky's retry back on, so leave it out.
+ * Calling `.extend()` on the result keeps breakwater but not `breakers()`, `isolate()` or `reset()`.
+ * Options that drop breakwater's `init` hook (`hooks: replaceOption(...)`) drop these guards with it.
  *
  * @throws ConfigError when the options are invalid (including `kyOptions.retry` or `kyOptions.fetch`).
  */
@@ -97,7 +117,7 @@ export function breakwaterKy(options: BreakwaterKyOptions = {}): BreakwaterKyIns
   const { ky = kyDefault, kyOptions = {}, fetch, forcedRetries = 2, ...wrapOptions } = options;
 
   let wrapped: WrappedFetch | undefined;
-  const instance = ky.extend((parent) => {
+  const built = ky.extend((parent) => {
     const inner: FetchLike =
       fetch ??
       parent.fetch ??
@@ -107,9 +127,13 @@ export function breakwaterKy(options: BreakwaterKyOptions = {}): BreakwaterKyIns
       timeout: false,
       ...kyOptions,
       fetch: wrapped,
-      retry: { limit: forcedRetries, shouldRetry: () => false },
+      retry: { limit: forcedRetries, shouldRetry: noRetry },
     };
   });
+  // An init hook, because a request's options (or `.extend()`'s) replace the instance's `retry` and
+  // `fetch`, while hooks add up: it sees every request's merged options. Added by a second extend,
+  // after kyOptions' hooks, whatever their form.
+  const instance = built.extend({ hooks: { init: [(merged) => guardRequest(merged, wrapped)] } });
   // ky builds the options (and so the wrapped fetch) when it extends, before this line runs.
   const control = (): WrappedFetch => {
     if (!wrapped) throw new Error('breakwater: the ky instance has not built its fetch yet');

@@ -79,6 +79,41 @@ describe('isolate and reset by hand', () => {
     expect(upstream.calls).toHaveLength(9);
   });
 
+  it('a reset by a half-open listener closes the breaker for good: the call that half-opened it counts as a closed one', async () => {
+    const events: BreakwaterEvent[] = [];
+    const upstream = fakeFetch({ status: 500 });
+    const wrapped: WrappedFetch = wrapFetch(upstream, {
+      onEvent: (e) => {
+        events.push(e);
+        // An operator's hook: close the breaker as soon as it may probe.
+        if (e.type === 'half-open') wrapped.reset(e.key);
+      },
+    });
+    for (let i = 0; i < 5; i++) await call(wrapped);
+    expect(wrapped.breakers()[0]?.state).toBe('open');
+    await vi.advanceTimersByTimeAsync(120_000);
+    // The call that half-opened it fails: one failure on a closed breaker, not a failed probe.
+    expect(await call(wrapped)).toMatchObject({ status: 500 });
+    expect(wrapped.breakers()[0]).toMatchObject({ state: 'closed', consecutiveFailures: 1 });
+    expect(await call(wrapped)).toMatchObject({ status: 500 });
+    expect(upstream.calls).toHaveLength(7);
+    const types = events.map((e) => e.type).filter((t) => t !== 'attempt');
+    expect(types).toEqual(['break', 'half-open', 'reset']);
+  });
+
+  it('isolates and resets the key of a rule whose name holds a space', async () => {
+    const { upstream, wrapped, state } = setup(200, { endpoints: [{ name: 'orders api', match: '*/v1/*' }] });
+    await call(wrapped);
+    const key = 'orders api https://a.test';
+    expect(wrapped.breakers().map((b) => b.key)).toEqual([key]);
+    wrapped.isolate(key);
+    expect(state(key)?.state).toBe('isolated');
+    expect(await call(wrapped)).toBeInstanceOf(BrokenCircuitError);
+    wrapped.reset(key);
+    expect(await call(wrapped)).toMatchObject({ status: 200 });
+    expect(upstream.calls).toHaveLength(2);
+  });
+
   it('holds a key no call has used yet, shows it in breakers(), and refuses its first call', async () => {
     const { types, upstream, wrapped, state } = setup();
     wrapped.isolate(KEY_A);

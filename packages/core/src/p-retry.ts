@@ -24,6 +24,7 @@ import {
   type Shape,
 } from '@breakwater/policies';
 import pRetry, { type Options, type RetryContext } from 'p-retry';
+import { refusedUntil } from './breaker-horizon.ts';
 import type { CallTarget, EndpointBreakers } from './call-breakers.ts';
 import { retryBudgetOf } from './call-budgets.ts';
 import { outcomeOfError } from './call-outcome.ts';
@@ -89,6 +90,10 @@ interface CallState {
   startedAt?: number;
   /** The endpoint's retry budget. */
   readonly budget?: RetryBudget;
+  /** Epoch ms until which the endpoint's breaker refuses calls (see `refusedUntil`). */
+  readonly refusedUntil?: () => number | undefined;
+  /** Set when the breaker refused a retry: the call ends on the previous attempt's error. */
+  refused?: boolean;
 }
 
 function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
@@ -102,6 +107,7 @@ function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
 
   const shouldRetry = async (context: RetryContext): Promise<boolean> => {
     const { error } = context;
+    if (call.refused) return false;
     if (error instanceof BrokenCircuitError || error instanceof BulkheadRejectedError) return false;
     if (error instanceof ThrottledError) return false;
     if (context.attemptNumber === 1) {
@@ -120,6 +126,7 @@ function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
       budgetAllows: (call.budget?.left() ?? 1) >= 1,
       previousDelayMs,
       random,
+      refusedUntil: verdict.action === 'retry' ? call.refusedUntil?.() : undefined,
     });
     if (step.action === 'stop') return false;
     if (options.shouldRetry && !(await options.shouldRetry(context))) return false;
@@ -179,7 +186,10 @@ export interface RetryThroughBreakerOptions {
 /**
  * Runs `call` with p-retry, every attempt through the circuit breaker of the endpoint `target`
  * resolves to, under that endpoint's policy (see {@link pRetryOptions}). While the breaker is open the
- * call rejects at once with `BrokenCircuitError`, and an attempt that finds it open stops the retries.
+ * call rejects at once with `BrokenCircuitError`; a retry that finds it open (it opened mid-call) stops
+ * the retries, and the call rejects with the previous attempt's error, as `wrapFetch` hands back its
+ * last outcome. No wait is started that would end while the breaker still refuses calls (open, before
+ * its next probe): the call rejects with the last attempt's error at once.
  * Retries come out of the endpoint's retry budget, shared by every call through the same `breakers`
  * (the cockatiel adapter's included), and no wait is started that would pass `timeout.totalMs` from
  * the first attempt's start.
@@ -198,12 +208,24 @@ export function retryThroughBreaker<T>(
 ): Promise<T> {
   const { key, policy } = breakers.resolve(target);
   const budget = retryBudgetOf(breakers, key, policy);
-  const state: CallState = { budget };
+  const state: CallState = { budget, refusedUntil: () => refusedUntil(breakers, key) };
   budget.recordCall();
+  let previous: unknown;
   return pRetry(
-    (attemptNumber) => {
+    async (attemptNumber) => {
       state.startedAt ??= Date.now();
-      return breakers.run(target, () => call(attemptNumber));
+      try {
+        return await breakers.run(target, () => call(attemptNumber));
+      } catch (error) {
+        // A retry the breaker refused ends the call on the real failure, as wrapFetch ends on its
+        // last outcome: a BrokenCircuitError would hide what the endpoint answered.
+        if (attemptNumber > 1 && error instanceof BrokenCircuitError) {
+          state.refused = true;
+          throw previous;
+        }
+        previous = error;
+        throw error;
+      }
     },
     retryOptions(
       {

@@ -447,6 +447,8 @@ export class EndpointPipeline {
       replayable: call.request.replayable,
       payloadVetoes,
       budgetAllows: returned || this.budget.left() >= 1,
+      // A retry the breaker will refuse when it is due is not waited for.
+      refusedUntil: returned ? undefined : this.breaker.refusedUntil(),
       previousDelayMs,
       random: this.random,
     };

@@ -464,7 +464,12 @@ describe('prepareRequest: Request input and init', () => {
     const [input, init] = prepared.attempt(new AbortController().signal);
     await fake(input, init);
     expect(calls[0]?.[0]).toBe(request);
-    expect(calls[0]?.[1]).toEqual({ cache: 'reload', signal: expect.any(AbortSignal) });
+    // The Request's headers as they were at the call: the Request's own can be changed after it.
+    expect(calls[0]?.[1]).toEqual({
+      cache: 'reload',
+      signal: expect.any(AbortSignal),
+      headers: expect.any(Headers),
+    });
     const merged = new Request(input as Request, init);
     expect(merged).toMatchObject({ redirect: 'manual', keepalive: true, cache: 'reload', method: 'GET' });
   });

@@ -4,8 +4,9 @@
  *
  * What the wrapped fetch receives is what the caller gave it, with as little changed as possible: the
  * caller's input itself (a `Request` keeps what only its own implementation can read, such as undici's
- * `dispatcher`), the caller's init members and headers as given (undici sends header names in the case
- * they were written), and only the signal, and the body where it has to be replayed, replaced.
+ * `dispatcher`), the caller's init members and headers as they were at the call (init-snapshot.ts:
+ * read as fetch reads them, names in the case they were written), and only the signal, the body where
+ * it has to be replayed, and a Request input's headers (taken at the call) replaced.
  *
  * Buffer bodies are copied when the call is prepared, as fetch itself does when it is called: a caller
  * that reuses or mutates its buffer after calling (a pooled Node Buffer, say) must not change what a
@@ -16,7 +17,9 @@
  * wire and into a replay copy, which a retry sends before it continues pulling the source. Past
  * `maxBufferBytes` the copy is dropped and the request is no longer replayable.
  */
+
 import { isToken, memoizableUrl } from '@breakwater/policies';
+import { snapshotHeaders, snapshotInit } from './init-snapshot.ts';
 
 /** The default for {@link ReplayOptions.maxBufferBytes}: 1 MiB. */
 export const DEFAULT_MAX_BUFFER_BYTES = 1024 * 1024;
@@ -131,11 +134,13 @@ export function intake(
   maxBufferBytes: number,
   baseUrl: string | undefined,
 ): PreparedRequest | Promise<PreparedRequest> | PassThroughReason {
-  const signal: unknown = init?.signal;
+  // Read once, as fetch reads it, before anything else reads it.
+  const given = init && snapshotInit(init);
+  const signal: unknown = given?.signal;
   if (signal !== undefined && signal !== null && !(signal instanceof AbortSignal)) return 'invalid-signal';
   // The fetch standard refuses a stream body without `duplex` before reading it (undici, browsers),
   // leaving the caller's stream untouched; a fetch that accepts it (node-fetch) sends it once.
-  if (isStreamBody(init?.body) && (init as { duplex?: unknown }).duplex == null)
+  if (isStreamBody(given?.body) && (given as { duplex?: unknown }).duplex == null)
     return 'stream-without-duplex';
   const request = isRequestLike(input) ? input : undefined;
   const text = request ? request.url : urlTextOf(input);
@@ -158,7 +163,7 @@ export function intake(
     target = url;
   }
   const callerSignal = signal !== undefined ? signal : request?.signal;
-  return build(input, init, request, text, target, {
+  return build(input, given, request, text, target, {
     maxBufferBytes,
     signal: callerSignal instanceof AbortSignal ? callerSignal : undefined,
   });
@@ -203,7 +208,7 @@ export function prepare(
   const url = resolveUrl(text, options.baseUrl);
   if (!url) throw relativeUrlError(text);
   checkCredentials(url);
-  return build(input, init, request, text, url, {
+  return build(input, init && snapshotInit(init), request, text, url, {
     maxBufferBytes: options.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES,
     signal: options.signal,
   });
@@ -218,7 +223,8 @@ let lastTarget: { readonly text: string; readonly href: string } | undefined;
 
 /**
  * {@link prepare} once the URL is known and checked (as a URL, or as the href of one checked before):
- * `maxBufferBytes` was checked once, by wrapFetch's options.
+ * `maxBufferBytes` was checked once, by wrapFetch's options. `init`: the caller's, as taken by
+ * {@link snapshotInit}.
  */
 function build(
   input: RequestInfo | URL,
@@ -229,8 +235,7 @@ function build(
   { maxBufferBytes, signal }: { readonly maxBufferBytes: number; readonly signal: AbortSignal | undefined },
 ): PreparedRequest | Promise<PreparedRequest> {
   const method = normaliseMethod(init?.method ?? request?.method ?? 'GET');
-  // Taken now, as fetch takes them when called: a caller that reuses its headers object and changes it
-  // after calling must not change what a retry sends.
+  // Taken now, as fetch takes them when called (a Request's too, which can be changed after the call).
   const givenHeaders = snapshotHeaders(init?.headers !== undefined ? init.headers : request?.headers);
   // Copied into a Headers only when something reads them (undici's Headers is slow to build); given
   // in a form that may be invalid, they are copied now, so that fetch's TypeError comes before any attempt.
@@ -291,7 +296,7 @@ class Prepared implements PreparedRequest {
   readonly callerSignal: AbortSignal | undefined;
   #headers: Headers | undefined;
   readonly #input: RequestInfo | URL;
-  /** The caller's init as given: each attempt copies it with its own signal over the caller's. */
+  /** The caller's init as taken at the call: each attempt copies it with its own signal over the caller's. */
   readonly #init: RequestInit | undefined;
   readonly #givenHeaders: unknown;
   /**
@@ -315,10 +320,9 @@ class Prepared implements PreparedRequest {
     this.callerSignal = parts.signal;
     this.#headers = parts.headers;
     this.#input = parts.input;
-    // Taken now, as fetch takes its init when called: a caller that reuses one init object and changes
-    // it after calling (its method, headers, redirect...) must not change what a queued call or a
-    // retry sends. The attempt's signal is written over the caller's at each attempt.
-    this.#init = parts.init && { ...parts.init };
+    // A copy taken at the call (snapshotInit): the attempt's signal is written over the caller's at
+    // each attempt.
+    this.#init = parts.init;
     this.#givenHeaders = parts.givenHeaders;
     this.#body = body;
   }
@@ -407,18 +411,9 @@ class Prepared implements PreparedRequest {
       }
       if (added.length > 0) return [...headerPairs(this.#givenHeaders), ...added];
     }
-    // Init's headers as taken at the call; a Request input's own are fetch's to read.
-    return this.#init?.headers && this.#givenHeaders;
+    // The headers as taken at the call, init's or a Request input's (whose own can change after it).
+    return this.#givenHeaders;
   }
-}
-
-/**
- * The caller's record or array of pairs as it is now, names in the case given. A Headers object (a
- * Request's too) is kept as given: a copy would lower-case the names, which fetch sends as written.
- */
-function snapshotHeaders(given: unknown): unknown {
-  if (Array.isArray(given)) return given.map((pair: unknown) => (Array.isArray(pair) ? pair.slice() : pair));
-  return !given || typeof given !== 'object' || Symbol.iterator in given ? given : { ...given };
 }
 
 /** The pairs of a HeadersInit, names in the case they were written (a Headers object lowercases them). */
@@ -777,13 +772,20 @@ function redact(text: string): string {
  * A Request from any implementation (the global one, undici's, a polyfill's): recognised by shape,
  * since `instanceof Request` is false for every implementation but the global one.
  */
+/**
+ * A Request of any implementation (the global one, the `undici` package's, node-fetch's). A plain object
+ * with a `url` is none: fetch reads it as a string, as `[object Object]`, and fails on that.
+ */
 function isRequestLike(input: unknown): input is Request {
+  if (input instanceof Request) return true;
+  const candidate = input as { url?: unknown; method?: unknown; clone?: unknown; bodyUsed?: unknown };
   return (
     typeof input === 'object' &&
     input !== null &&
-    typeof (input as { url?: unknown }).url === 'string' &&
-    typeof (input as { method?: unknown }).method === 'string' &&
-    typeof (input as { headers?: unknown }).headers === 'object'
+    typeof candidate.url === 'string' &&
+    typeof candidate.method === 'string' &&
+    typeof candidate.clone === 'function' &&
+    typeof candidate.bodyUsed === 'boolean'
   );
 }
 

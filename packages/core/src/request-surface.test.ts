@@ -261,6 +261,23 @@ describe('items 3 and 6: URLs that are not http(s) go to the wrapped fetch once'
     expect(calls).toBe(1);
   });
 
+  it('a plain object shaped like a Request is no Request: fetch reads it as a string, once, with its own error', async () => {
+    let calls = 0;
+    const counting: FetchLike = (input, init) => {
+      calls += 1;
+      return undiciFetch(
+        input as string,
+        init as Parameters<typeof undiciFetch>[1],
+      ) as Promise<unknown> as Promise<Response>;
+    };
+    const lookalike = { url: `${origin}/x`, method: 'GET', headers: {} } as unknown as Request;
+    const plain = await rejection(undiciFetch(lookalike as unknown as string));
+    const wrapped = await rejection(wrapFetch(counting, { policy: FAST })(lookalike));
+    expect(calls).toBe(1);
+    expect(wrapped).toBeInstanceOf(TypeError);
+    expect((wrapped as Error).message).toBe((plain as Error).message);
+  });
+
   it('blob: and data: URLs read as with fetch', async () => {
     const blobUrl = URL.createObjectURL(new Blob(['blob text']));
     try {

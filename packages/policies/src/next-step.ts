@@ -9,7 +9,8 @@ export type StopReason =
   | 'not-idempotent'
   | 'body-not-replayable'
   | 'not-retryable-payload'
-  | 'retry-budget-exhausted';
+  | 'retry-budget-exhausted'
+  | 'circuit-open';
 
 /** What a retry loop knows beside the verdict when it asks {@link nextStep} what to do. */
 export interface RetryFacts {
@@ -31,6 +32,11 @@ export interface RetryFacts {
   readonly previousDelayMs: number | undefined;
   /** A source of numbers in [0, 1) for the backoff's jitter. */
   readonly random: () => number;
+  /**
+   * Epoch ms until which the endpoint's breaker refuses every call (open, before its next probe).
+   * A wait that would end before it is not started: the retry would be refused anyway. Default: none.
+   */
+  readonly refusedUntil?: number | undefined;
 }
 
 /**
@@ -53,7 +59,8 @@ const STOP: RetryDecision = { action: 'stop' };
  * After attempt number `attempt` (1 for the first), in this order: a verdict that says return stops
  * (reported as a give-up when it was the idempotency rule or a server delay above the cap); then the
  * attempts, a body that cannot be replayed and the payload's veto stop; then a wait that would reach
- * the deadline is not started, and a retry the budget refuses is not made.
+ * the deadline, or end while the breaker still refuses calls, is not started, and a retry the budget
+ * refuses is not made.
  */
 export function nextStep(
   verdict: Verdict,
@@ -70,6 +77,8 @@ export function nextStep(verdict: Verdict, attempt: number, retry: RetryPolicy, 
   if (facts.payloadVetoes) return stop('not-retryable-payload');
   const delayMs = verdict.delayMs ?? backoffAfter(verdict, attempt, retry, facts);
   if (facts.now + delayMs >= facts.deadlineAt) return stop('deadline');
+  if (facts.refusedUntil !== undefined && facts.now + delayMs < facts.refusedUntil)
+    return stop('circuit-open');
   if (!facts.budgetAllows) return stop('retry-budget-exhausted');
   return { action: 'retry', delayMs, delaySource: verdict.delayMs === undefined ? 'backoff' : 'server' };
 }

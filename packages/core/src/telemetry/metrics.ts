@@ -86,26 +86,55 @@ export class Metrics {
     this.events.add(1, attributes);
   }
 
+  /**
+   * Observes each attribute set once. Wrapped fetches that share this telemetry and call one origin
+   * have the same key, so the same attributes: the SDK keeps one observation per set and a closed
+   * breaker read last would hide an isolated one. Their endpoints are merged instead (see `merge`).
+   */
   private observe(record: (gauge: ObservableGauge, value: number, attributes: Attributes) => void): void {
     const { state, waiting, budget } = this.gauges;
     const exportedKey = this.keys.collection();
+    const merged = new Map<string, Observed>();
     for (const ref of this.sources) {
       const endpoints = ref.deref();
       if (!endpoints) {
         this.sources.delete(ref);
         continue;
       }
-      for (const snapshot of endpoints()) {
-        const attributes = {
-          'breakwater.endpoint': ruleOf(snapshot.key),
-          'breakwater.endpoint.key': exportedKey(snapshot.key),
-        };
-        record(state, BREAKER_STATE_VALUES[snapshot.state], attributes);
-        record(waiting, snapshot.waiting, attributes);
-        if (snapshot.retryBudgetLeft !== null) record(budget, snapshot.retryBudgetLeft, attributes);
-      }
+      for (const snapshot of endpoints()) merge(merged, exportedKey(snapshot.key), snapshot);
+    }
+    for (const [key, observed] of merged) {
+      const attributes = { 'breakwater.endpoint': ruleOf(key), 'breakwater.endpoint.key': key };
+      record(state, observed.state, attributes);
+      record(waiting, observed.waiting, attributes);
+      if (observed.budget !== null) record(budget, observed.budget, attributes);
     }
   }
+}
+
+/** The gauges' values of one exported key, over every wrapped fetch that has it. */
+interface Observed {
+  state: number;
+  waiting: number;
+  budget: number | null;
+}
+
+/**
+ * Adds `snapshot` to its key's values: the state that holds back most (an isolated or open breaker is
+ * what an alert must see), the calls waiting at every gate, and the fewest retries left (a budget that
+ * is off leaves the others').
+ */
+function merge(merged: Map<string, Observed>, key: string, snapshot: BreakerSnapshot): void {
+  const state = BREAKER_STATE_VALUES[snapshot.state];
+  const left = snapshot.retryBudgetLeft;
+  const seen = merged.get(key);
+  if (!seen) {
+    merged.set(key, { state, waiting: snapshot.waiting, budget: left });
+    return;
+  }
+  seen.state = Math.max(seen.state, state);
+  seen.waiting += snapshot.waiting;
+  if (left !== null) seen.budget = seen.budget === null ? left : Math.min(seen.budget, left);
 }
 
 /** `breakwater.event.reason` of a counted event; null for an event that is not counted. */

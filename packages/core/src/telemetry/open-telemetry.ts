@@ -28,10 +28,11 @@ export const INSTRUMENTATION_SCOPE = '@breakwater/core';
 /** Options of {@link openTelemetry}. */
 export interface OpenTelemetryOptions {
   /**
-   * Where the instruments are created. Default: the global one (`metrics.getMeterProvider()`), read at
-   * the first call (or event) of a wrapped fetch that takes this telemetry, not when `openTelemetry`
-   * is called: an SDK registered after the wrapped fetch is built, before its first call, is used. With
-   * no SDK registered by then the meter is the API's no-op one, and breakwater records no metric.
+   * Where the instruments are created. Default: the global one (`metrics.getMeterProvider()`), read
+   * when a wrapped fetch takes this telemetry if an SDK is registered by then, else at its first call
+   * (or event), not when `openTelemetry` is called: an SDK registered after the wrapped fetch is built,
+   * before its first call, is used. With no SDK registered by then the meter is the API's no-op one,
+   * and breakwater records no metric.
    */
   readonly meterProvider?: MeterProvider;
   /**
@@ -121,6 +122,10 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
   };
   return {
     bind(endpoints) {
+      // A meter already known is connected now, so the gauges exist from the first call even where no
+      // call hook runs (`createEndpointBreakers` calls only `event`); the global one, still the API's
+      // no-op, waits for the first call, where an SDK registered meanwhile is used.
+      if (!wiring && meterKnown(options)) wired();
       if (wiring) wiring.recorder?.watch(endpoints);
       else bound.push(new WeakRef(endpoints));
       return hooks;
@@ -154,6 +159,16 @@ function wire(options: OpenTelemetryOptions): Wiring {
     spans: new Spans(tracer, registered(provider)),
     recorder: isNoop(meter) ? undefined : new Metrics(meter),
   };
+}
+
+/** Whether the meter is there to connect: given, or an SDK registered globally (which stays registered). */
+function meterKnown(options: OpenTelemetryOptions): boolean {
+  if (options.meterProvider !== undefined) return true;
+  try {
+    return !isNoop(metrics.getMeterProvider().getMeter(INSTRUMENTATION_SCOPE));
+  } catch {
+    return true; // `wired` meets the same failure and keeps the calls going unobserved.
+  }
 }
 
 /** The no-op provider the API's global proxy hands out while no SDK is registered. */
