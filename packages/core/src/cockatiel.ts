@@ -10,12 +10,15 @@
  * @module
  */
 import {
+  type Check,
   checkedElsewhere,
+  describeValue,
   type EndpointRule,
   func,
   nextStep,
   type PolicyInput,
   recognizeError,
+  refuse,
   type Shape,
 } from '@breakwater/policies';
 import {
@@ -235,6 +238,15 @@ export function fetchWithPolicy(
   };
 }
 
+/** A cockatiel policy, as `fetchWithPolicy` takes it: anything with an `execute` function. */
+const cockatielPolicy: Check = (value, path) => {
+  if (typeof (value as { execute?: unknown } | null)?.execute !== 'function') {
+    refuse(path, `must be a cockatiel policy (with execute), got ${describeValue(value)}`);
+  }
+};
+
+const COCKATIEL_OPTIONS: Shape = { callPolicy: cockatielPolicy, attemptPolicy: cockatielPolicy };
+
 /** Options of {@link wrapFetchWithPolicies}: those of `wrapFetch`, plus cockatiel policies. */
 export interface WrapFetchWithPoliciesOptions extends WrapFetchOptions {
   /** Runs around each whole call (every attempt and wait), outside breakwater. Default: none. */
@@ -251,10 +263,13 @@ export interface WrapFetchWithPoliciesOptions extends WrapFetchOptions {
  * const fetch = wrapFetchWithPolicies(globalThis.fetch, { policy: partnerCenter(), callPolicy: bulkhead(8) });
  * ```
  *
- * @throws ConfigError when the breakwater options are invalid.
+ * @throws ConfigError when the breakwater options are invalid, or `callPolicy` / `attemptPolicy` is not
+ *   a cockatiel policy (an object with `execute`).
  */
 export function wrapFetchWithPolicies(fetch: FetchLike, options: WrapFetchWithPoliciesOptions): WrappedFetch {
   const { callPolicy, attemptPolicy, ...rest } = options;
+  // Checked here, so that the message names the option rather than fetchWithPolicy's first argument.
+  checkOptions({ callPolicy, attemptPolicy }, COCKATIEL_OPTIONS);
   const wrapped = wrapFetch(attemptPolicy ? fetchWithPolicy(attemptPolicy, fetch) : fetch, rest);
   if (!callPolicy) return wrapped;
   const { breakers, isolate, reset } = wrapped;

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { isSecretHeader, redactHeaders, redactUrl } from './redact.ts';
 
 describe('redactUrl', () => {
-  it('replaces every query value and keeps the names', () => {
+  it('replaces every query value and keeps the names of name=value parts', () => {
     expect(redactUrl('https://api.example.com/v1/customers?size=10&token=abc&flag&empty=')).toBe(
-      'https://api.example.com/v1/customers?size=REDACTED&token=REDACTED&flag&empty=REDACTED',
+      'https://api.example.com/v1/customers?size=REDACTED&token=REDACTED&REDACTED&empty=REDACTED',
     );
   });
 

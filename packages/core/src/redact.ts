@@ -13,7 +13,9 @@ export const INVALID_URL_PLACEHOLDER = '[invalid URL]';
 
 /**
  * A URL safe to show: userinfo dropped, every query value replaced by `REDACTED` (names kept, since
- * they tell what was asked without saying who asked), fragment dropped.
+ * they tell what was asked without saying who asked), a query part with no `=` replaced whole (a bare
+ * `?token` is a value, and `%3D` hides an `=` only from us, not from the server), fragment dropped.
+ * The path is kept as it is: put no secret in a path.
  *
  * Accepts an absolute URL, or a relative reference starting with `/` (as a browser's fetch accepts),
  * which keeps its relative form. A `data:` URL is reduced to `data:REDACTED` (its content is the
@@ -54,16 +56,15 @@ function redactOnce(url: string | URL): string {
   return (relative ? parsed.pathname : parsed.href) + search;
 }
 
-/** `?a=1&b&c=` -> `?a=REDACTED&b&c=REDACTED`; names are kept exactly as sent (still percent-encoded). */
+/** `?a=1&b&c=` -> `?a=REDACTED&REDACTED&c=REDACTED`; names are kept exactly as sent (still percent-encoded). */
 function redactSearch(search: string): string {
-  if (search === '' || search === '?') return '';
   const parts = search
     .slice(1)
     .split('&')
     .filter((part) => part !== '')
     .map((part) => {
       const eq = part.indexOf('=');
-      return eq === -1 ? part : `${part.slice(0, eq)}=${REDACTED}`;
+      return eq === -1 ? REDACTED : `${part.slice(0, eq)}=${REDACTED}`;
     });
   return parts.length === 0 ? '' : `?${parts.join('&')}`;
 }

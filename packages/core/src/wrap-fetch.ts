@@ -56,7 +56,8 @@ export interface WrapFetchOptions {
    * events), for a wrapped fetch that prefixes its own base URL. The wrapped fetch still receives the
    * URL as the caller gave it. Default: undici's global origin (`setGlobalOrigin()`), else
    * `globalThis.location`; a relative URL with no base at all goes to the wrapped fetch once, as
-   * given, without retries or breaker, and gets whatever answer or error that fetch gives.
+   * given, without retries or breaker, and gets whatever answer or error that fetch gives. Refused
+   * with `user:password@`; a query or fragment in it plays no part (matching ignores them).
    */
   readonly baseUrl?: string | URL;
   /** Random source in [0, 1) for backoff jitter. Default Math.random; inject one for reproducible tests. */
@@ -86,16 +87,18 @@ export interface WrappedFetch extends ManualControl {
   breakers(): BreakerSnapshot[];
 }
 
-/** An absolute http(s) URL, as a string or a URL. */
+/** An absolute http(s) URL without userinfo (it would reach every request), as a string or a URL. */
 const httpUrl: Check = (value, path) => {
   const href = value instanceof URL ? value.href : value;
   if (typeof href !== 'string' || !URL.canParse(href)) {
     refuse(path, `must be an absolute URL, got ${describeValue(value)}`);
   }
-  const { protocol } = new URL(href);
+  const { protocol, username, password } = new URL(href);
   if (protocol !== 'http:' && protocol !== 'https:') {
     refuse(path, `must be an http: or https: URL, got ${protocol}`);
   }
+  // Every relative URL resolved against it would carry them, and fetch refuses such a URL.
+  if (username || password) refuse(path, 'must not carry user:password');
 };
 
 /** The options of {@link wrapFetch}, each with its check; `breakwaterKy` extends it. */

@@ -106,7 +106,7 @@ describe('pattern grammar', () => {
     ['/v1/:id/x/:id', "the parameter ':id' appears twice"],
     ['/v1/:/x', 'needs a name'],
     ['/v1/../x', "'.' or '..' segments"],
-    ['GET https://a.example /v1 extra', 'space-separated parts'],
+    ['GET https://a.example extra /v1', 'space-separated parts'],
   ])('rejects %j', (pattern, reason) => {
     const error = configError(() => parseMatch(pattern, 'endpoints[2].match'));
     expect(error.path).toBe('endpoints[2].match');

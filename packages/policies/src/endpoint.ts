@@ -30,7 +30,8 @@
  *
  * A pattern that could never match is a ConfigError when the resolver is built: an empty pattern, a
  * path not starting with `/`, `**` or a `*` inside a segment, an empty segment (`//`) in the middle, `.`
- * or `..` segments, a query or fragment, an invalid or unknown method, an origin with userinfo or a path, or two
+ * or `..` segments, a query or fragment, an invalid or unknown method (`GET|POST` or `GET POST` for
+ * `GET,POST` included), an origin with userinfo or a path, a space in the path, or two
  * `:params` with the same name. Patterns are compiled once, when the resolver is built.
  */
 
@@ -81,6 +82,8 @@ const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SCHEME_PREFIX = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
 const PERCENT = /%([0-9A-Fa-f]{2})/g;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+/** Appended where several methods were likely written apart. */
+const METHOD_LIST = "; list methods as 'GET,POST'";
 
 /**
  * Compiles one `match` pattern (grammar above).
@@ -97,14 +100,17 @@ export function parseMatch(match: string, path = 'match'): CompiledPattern {
   if (trimmed.includes('#')) bad("must not contain a fragment ('#'): fragments are never sent");
 
   const tokens = trimmed.split(/\s+/);
+  const n = tokens.length;
+  // A space splits the path: say so, rather than read its first half as a method or an origin.
+  if (tokens.slice(0, -1).some((t) => /^\*?\//.test(t))) bad('the path must not contain spaces (write %20)');
   let methodsToken: string | undefined;
   let originToken: string | undefined;
   let pathToken: string;
-  if (tokens.length > 3) {
-    return bad(`has ${tokens.length} space-separated parts; expected '[METHODS ]TARGET'`);
-  } else if (tokens.length === 3) {
+  if (n > 3) {
+    return bad(`has ${n} space-separated parts; expected '[METHODS ]TARGET'${METHOD_LIST}`);
+  } else if (n === 3) {
     [methodsToken, originToken, pathToken] = tokens as [string, string, string];
-  } else if (tokens.length === 2) {
+  } else if (n === 2) {
     const [first, second] = tokens as [string, string];
     if (SCHEME_PREFIX.test(first)) [originToken, pathToken] = [first, second];
     else [methodsToken, pathToken] = [first, second];
@@ -144,7 +150,10 @@ function parseMethods(token: string, bad: (reason: string) => never): readonly s
   const methods = token.split(',');
   for (const method of methods) {
     if (method === '') bad(`has an empty method in the list ${describeValue(token)}`);
-    if (!isToken(method)) bad(`has an invalid method ${describeValue(method)} (methods are RFC 9110 tokens)`);
+    // `|` is a token character, but `GET|POST` would be one custom method that never matches.
+    if (!isToken(method) || method.includes('|')) {
+      bad(`has an invalid method ${describeValue(method)} (methods are RFC 9110 tokens${METHOD_LIST})`);
+    }
     const problem = methodProblem(method);
     if (problem !== undefined) bad(`has an ${problem}`);
   }
@@ -154,7 +163,9 @@ function parseMethods(token: string, bad: (reason: string) => never): readonly s
 function parseOrigin(token: string, bad: (reason: string) => never): string {
   const scheme = SCHEME_PREFIX.exec(token)?.[1]?.toLowerCase();
   if (scheme === undefined) {
-    return bad("the origin must be '*' or 'scheme://host[:port]'");
+    // Only the three-part form reaches here without a scheme: part 2 is the origin.
+    const method = /^[A-Z]+$/.test(token) ? METHOD_LIST : '';
+    return bad(`the origin must be '*' or 'scheme://host[:port]', got ${describeValue(token)}${method}`);
   }
   if (scheme !== 'http' && scheme !== 'https') bad(`has an unsupported scheme '${scheme}' (http or https)`);
   const authority = token.slice(scheme.length + 3);

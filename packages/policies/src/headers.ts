@@ -3,23 +3,36 @@
  * it to itself. Names only: no value is ever inspected here.
  */
 
-const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
-const SECRET_PARTS = ['token', 'secret', 'key', 'password', 'credential', 'signature', 'session'];
+/**
+ * Name parts that say a header may carry a credential. `auth` covers `Authorization`,
+ * `Proxy-Authorization`, `x-authorization`, `x-forwarded-authorization`, `x-auth`, `x-ms-authorization*`
+ * and more: a proxy or gateway names its copy of a token freely, and a false positive costs only a hash.
+ */
+const SECRET_PARTS = [
+  'auth',
+  'cookie',
+  'dpop',
+  'token',
+  'secret',
+  'key',
+  'password',
+  'credential',
+  'signature',
+  'session',
+];
 /** Key-named headers that identify a request rather than authorise it, and are needed to trace retries. */
 const NOT_SECRET = new Set(['idempotency-key', 'x-idempotency-key']);
 
 /**
- * True when a header of this name may carry a credential: `Authorization`, `Proxy-Authorization`,
- * `Cookie`, `Set-Cookie`, `x-ms-authorization*`, and any name containing `token`, `secret`, `key`
- * (so `api-key`, `x-api-key`, `Ocp-Apim-Subscription-Key`), `password`, `credential`, `signature` or
- * `session`. `Idempotency-Key` is kept: it names a request, it grants nothing, and it is what ties
- * retries together in a log.
+ * True when a header of this name may carry a credential: any name containing `auth` (`Authorization`,
+ * `Proxy-Authorization`, `x-authorization`, `x-auth-*`, `WWW-Authenticate` too), `cookie` (`Cookie`,
+ * `Set-Cookie`), `dpop`, `token`, `secret`, `key` (so `api-key`, `x-api-key`,
+ * `Ocp-Apim-Subscription-Key`), `password`, `credential`, `signature` or `session`. `Idempotency-Key` is
+ * kept: it names a request, it grants nothing, and it is what ties retries together in a log.
  */
 export function isSecretHeader(name: string): boolean {
   const lower = name.toLowerCase();
-  if (NOT_SECRET.has(lower)) return false;
-  if (SECRET_HEADERS.has(lower) || lower.startsWith('x-ms-authorization')) return true;
-  return SECRET_PARTS.some((part) => lower.includes(part));
+  return !NOT_SECRET.has(lower) && SECRET_PARTS.some((part) => lower.includes(part));
 }
 
 /**

@@ -512,9 +512,11 @@ export interface EndpointRule {
    * A request header whose value partitions the endpoint: each value gets its own key, and so its own
    * breaker, throttle gate and retry budget (e.g. a tenant id, or a subscription key, when the server
    * throttles per tenant or per key). A short plain value appears in the key as it is, a long or unusual
-   * one as an FNV-1a hash; the value of a credential header (`isSecretHeader`: `x-api-key`,
-   * `Ocp-Apim-Subscription-Key`, `Authorization`, ...) only ever as `hmac:` and 16 hex digits of
-   * HMAC-SHA-256 under a random per-process key, so it never appears in keys, events or messages.
+   * one as an FNV-1a hash; the value of a credential header (`isSecretHeader`: a name containing
+   * `auth`, `cookie`, `dpop`, `token`, `secret`, `key`, `password`, `credential`, `signature` or
+   * `session`, such as `Authorization`, `x-authorization`, `x-api-key`, `Ocp-Apim-Subscription-Key`;
+   * `Idempotency-Key` excepted) only ever as `hmac:` and 16 hex digits of HMAC-SHA-256 under a random
+   * per-process key, so it never appears in keys, events or messages.
    * Unset, the rule is one key per origin.
    * @default undefined
    */

@@ -4,6 +4,7 @@
  * `wrapFetch` itself only calls the hooks it is given, so an application that does not import this
  * module neither needs the API installed nor carries a byte of it in its bundle.
  */
+import { type Check, checkOptions, describeValue, refuse, type Shape } from '@breakwater/policies';
 import {
   createNoopMeter,
   type Meter,
@@ -56,8 +57,13 @@ interface Wiring {
  * README's Telemetry section for every instrument and attribute). One value may serve several wrapped
  * fetches. Telemetry never changes a call: a failure inside it is swallowed. breakwater does not
  * inject `traceparent` (or any header): propagation is the wrapped fetch's instrumentation's.
+ *
+ * @throws ConfigError for an unknown option (the nearest known one suggested) or a provider without its
+ *   `getTracer` / `getMeter` function, when called: a wrong provider would otherwise record nothing.
  */
 export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
+  // Checked now: a misspelt or wrong provider would otherwise record nothing, and say nothing.
+  checkOptions(options, OPTIONS);
   const attributes = new AttributeCache();
   // Endpoints bound before the first call, watched once the meter is known (weakly, as Metrics does).
   let bound: WeakRef<Endpoints>[] = [];
@@ -126,6 +132,20 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
     },
   };
 }
+
+/** A provider has its factory method: anything else would throw at the first call, inside telemetry's catch. */
+const provider =
+  (kind: string, method: string): Check =>
+  (value, path) => {
+    if (typeof (value as Record<string, unknown> | null)?.[method] !== 'function') {
+      refuse(path, `must be a ${kind} (an object with a ${method} function), got ${describeValue(value)}`);
+    }
+  };
+
+const OPTIONS: Shape = {
+  meterProvider: provider('MeterProvider', 'getMeter'),
+  tracerProvider: provider('TracerProvider', 'getTracer'),
+};
 
 /** A wrapped fetch's live endpoints, as `bind` receives them. */
 type Endpoints = () => readonly BreakerSnapshot[];

@@ -1,0 +1,43 @@
+/**
+ * `wrapFetchWithPolicies` names the option at fault when `callPolicy` or `attemptPolicy` is not a
+ * cockatiel policy, as every other option is named, rather than blaming an inner function's argument.
+ */
+import { ConfigError } from '@breakwater/policies';
+import { bulkhead } from 'cockatiel';
+import { fetch as undiciFetch } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { wrapFetchWithPolicies } from './cockatiel.ts';
+import type { FetchLike } from './types.ts';
+
+const fetch = undiciFetch as unknown as FetchLike;
+
+function refusal(options: Record<string, unknown>): ConfigError {
+  try {
+    wrapFetchWithPolicies(fetch, options);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('accepted');
+}
+
+describe('wrapFetchWithPolicies: callPolicy and attemptPolicy', () => {
+  it.each<[string, unknown, string]>([
+    ['callPolicy', 5, '5'],
+    ['callPolicy', 0, '0'],
+    ['callPolicy', {}, 'an object'],
+    ['attemptPolicy', 'bulkhead', "'bulkhead'"],
+    ['attemptPolicy', null, 'null'],
+  ])('refuses %s: %j, naming the option', (key, value, shown) => {
+    const error = refusal({ [key]: value });
+    expect(error.path).toBe(key);
+    expect(error.message).toBe(`breakwater: ${key}: must be a cockatiel policy (with execute), got ${shown}`);
+  });
+
+  it('accepts cockatiel policies, and none', () => {
+    expect(typeof wrapFetchWithPolicies(fetch, { callPolicy: bulkhead(2), attemptPolicy: bulkhead(2) })).toBe(
+      'function',
+    );
+    expect(typeof wrapFetchWithPolicies(fetch, {})).toBe('function');
+  });
+});
