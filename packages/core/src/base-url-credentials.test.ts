@@ -41,6 +41,12 @@ describe('baseUrl with userinfo', () => {
     );
     expect(printed).not.toContain(MARK);
   });
+
+  it('refuses a malformed URL holding user:password without echoing it', () => {
+    const error = refusal(`https//user:${MARK}@api.example.com/`);
+    expect(error.message).toMatch(/baseUrl: must be an absolute URL/);
+    expect([inspect(error, { showHidden: true }), JSON.stringify(error)].join('\n')).not.toContain(MARK);
+  });
 });
 
 describe('baseUrl with a query', () => {

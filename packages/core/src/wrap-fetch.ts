@@ -91,7 +91,9 @@ export interface WrappedFetch extends ManualControl {
 const httpUrl: Check = (value, path) => {
   const href = value instanceof URL ? value.href : value;
   if (typeof href !== 'string' || !URL.canParse(href)) {
-    refuse(path, `must be an absolute URL, got ${describeValue(value)}`);
+    // A malformed URL with an `@` may hold a password: not shown.
+    const got = typeof href === 'string' && href.includes('@') ? "a string with '@'" : describeValue(value);
+    refuse(path, `must be an absolute URL, got ${got}`);
   }
   const { protocol, username, password } = new URL(href);
   if (protocol !== 'http:' && protocol !== 'https:') {
