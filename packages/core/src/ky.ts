@@ -107,7 +107,8 @@ function guardRequest(options: KyOptions, wrapped: WrappedFetch | undefined): vo
  * - ky's `HTTPError` (with `throwHttpErrors`, ky's default) is thrown for the final non-2xx response.
  *   breakwater's own errors (`BrokenCircuitError`, `TimeoutError`, ...) pass through ky as they are.
  *
- * Calling `.extend()` on the result keeps breakwater but not `breakers()`, `isolate()` or `reset()`.
+ * Calling `.extend()` on the result keeps breakwater but not `breakers()`, `isolate()` or `reset()`;
+ * ky's `.create()` makes a fresh instance from ky's defaults, without breakwater.
  * Options that drop breakwater's `init` hook (`hooks: replaceOption(...)`) drop these guards with it.
  *
  * @throws ConfigError when the options are invalid (including `kyOptions.retry` or `kyOptions.fetch`).
