@@ -10,6 +10,7 @@ import {
 } from '@breakwater/policies';
 import { shareBudgets } from './call-budgets.ts';
 import { outcomeOfError, outcomeOfResult } from './call-outcome.ts';
+import { shareEvents } from './call-reports.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
 import { type ManualControl, manualControl } from './manual-control.ts';
@@ -36,7 +37,10 @@ export interface EndpointBreakersOptions {
   readonly policy?: PolicyInput;
   /** Per-endpoint rules, tried in order; the first match wins. Default: none. */
   readonly endpoints?: readonly EndpointRule[];
-  /** Receives break, half-open, reset, isolate and reject events. Default: none. */
+  /**
+   * Receives break, half-open, reset, isolate and reject events, and the retry and give-up events of
+   * the adapters' calls through these breakers. Default: none.
+   */
   readonly onEvent?: (event: BreakwaterEvent) => void;
   /** Live endpoint keys kept before idle closed breakers are dropped, least recently used first. Default 1000. */
   readonly maxEndpoints?: number;
@@ -137,6 +141,7 @@ export function createEndpointBreakers(options: EndpointBreakersOptions = {}): E
     ...manualControl(registry, resolver, emit),
   };
   shareBudgets(breakers, (key, policy) => registry.get(key, policy).budget);
+  shareEvents(breakers, emit);
   return breakers;
 }
 

@@ -38,8 +38,11 @@ import {
   type SettledCall,
 } from './call-breakers.ts';
 import { retryBudgetOf } from './call-budgets.ts';
+import { outcomeOfError, outcomeOfResult } from './call-outcome.ts';
+import { callReporter, told } from './call-reports.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { checkOptions } from './options.ts';
+import type { Told } from './reporter.ts';
 import { sleep } from './sleep.ts';
 import type { FetchLike } from './types.ts';
 import { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
@@ -65,7 +68,7 @@ export interface BreakwaterPolicyOptions {
   readonly policy?: PolicyInput;
   /** Per-endpoint rules, when `breakers` is not given. Default: none. */
   readonly endpoints?: readonly EndpointRule[];
-  /** Breaker events, when `breakers` is not given. Default: none. */
+  /** Breaker events and the calls' retry and give-up events, when `breakers` is not given. Default: none. */
   readonly onEvent?: (event: BreakwaterEvent) => void;
   /** Random source in [0, 1) for backoff jitter. Default `Math.random`. */
   readonly random?: () => number;
@@ -139,6 +142,7 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
   ): Promise<T> {
     const { key, policy } = this.breakers.resolve(this.target);
     const budget = retryBudgetOf(this.breakers, key, policy);
+    const report = callReporter(this.breakers, key);
     const started = performance.now();
     const deadlineAt = Date.now() + policy.timeout.totalMs;
     budget.recordCall();
@@ -151,8 +155,9 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
         last = await this.breakers.attempt(this.target, () => cutShortAsTimeout(fn, { signal, attempt }));
       } catch (error) {
         // An open breaker ends the loop; a call that already has an outcome keeps it.
-        if (last) return this.finish(last, started);
-        throw error;
+        if (!last) throw error;
+        report?.giveUp(toldOf(last), attempt - 1, 'circuit-open');
+        return this.finish(last, started);
       }
       // Released only now that a newer outcome supersedes it: until then the call could still end on
       // it (the breaker opened during the wait) and hand it back, readable.
@@ -168,7 +173,11 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
         random: this.random,
         refusedUntil: last.verdict.action === 'retry' ? refusedUntil(this.breakers, key) : undefined,
       });
-      if (step.action === 'stop') return this.finish(last, started);
+      if (step.action === 'stop') {
+        if (step.giveUp) report?.giveUp(toldOf(last), attempt, step.giveUp);
+        return this.finish(last, started);
+      }
+      report?.retry(toldOf(last), attempt + 1, step.delayMs, step.delaySource);
       budget.tryRetry();
       previousDelayMs = step.delayMs;
       await sleep(step.delayMs, signal);
@@ -317,4 +326,9 @@ async function cutShortAsTimeout<T>(
 /** Frees the connection of a settled Response that will not be handed back. */
 function discardSettled<T>(settled: SettledCall<T> | undefined): void {
   if (settled?.ok && settled.value instanceof Response) discardBody(settled.value);
+}
+
+/** What the events tell of a settled call: its verdict, and the status its value or error carried. */
+function toldOf<T>(settled: SettledCall<T>): Told {
+  return told(settled.verdict, settled.ok ? outcomeOfResult(settled.value) : outcomeOfError(settled.error));
 }

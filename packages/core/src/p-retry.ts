@@ -28,8 +28,10 @@ import { refusedUntil } from './breaker-horizon.ts';
 import type { CallTarget, EndpointBreakers } from './call-breakers.ts';
 import { retryBudgetOf } from './call-budgets.ts';
 import { outcomeOfError } from './call-outcome.ts';
+import { callReporter, told } from './call-reports.ts';
 import { BrokenCircuitError, BulkheadRejectedError, ThrottledError } from './errors.ts';
 import { checkOptions } from './options.ts';
+import type { Reporter } from './reporter.ts';
 import type { RetryBudget } from './retry-budget.ts';
 import { sleep } from './sleep.ts';
 
@@ -94,6 +96,8 @@ interface CallState {
   readonly refusedUntil?: () => number | undefined;
   /** Set when the breaker refused a retry: the call ends on the previous attempt's error. */
   refused?: boolean;
+  /** Tells the call's retries and give-ups on the breakers' events. */
+  readonly report?: Reporter | undefined;
 }
 
 function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
@@ -105,36 +109,66 @@ function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
   let previousDelayMs: number | undefined;
   let deadlineAt = 0;
 
+  /** A failed attempt's verdict, and what the events tell of it; none for an error that is a refusal. */
+  const judge = (error: unknown) => {
+    if (error instanceof BrokenCircuitError || error instanceof BulkheadRejectedError) return undefined;
+    if (error instanceof ThrottledError) return undefined;
+    const outcome = outcomeOfError(error);
+    const verdict = classify(outcome, facts, policy, {
+      now: Date.now(),
+      callerAborted: signal?.aborted === true,
+    });
+    return { verdict, told: told(verdict, outcome) };
+  };
+
   const shouldRetry = async (context: RetryContext): Promise<boolean> => {
-    const { error } = context;
-    if (call.refused) return false;
-    if (error instanceof BrokenCircuitError || error instanceof BulkheadRejectedError) return false;
-    if (error instanceof ThrottledError) return false;
+    const judged = judge(context.error);
+    if (!judged) return false;
     if (context.attemptNumber === 1) {
       previousDelayMs = undefined;
       deadlineAt = (call.startedAt ?? Date.now()) + policy.timeout.totalMs;
     }
-    const verdict = classify(outcomeOfError(error), facts, policy, {
-      now: Date.now(),
-      callerAborted: signal?.aborted === true,
-    });
+    const { verdict } = judged;
+    // Refused by the breaker, the attempt was not made: the call ends on the one before.
+    if (call.refused) {
+      call.report?.giveUp(judged.told, context.attemptNumber - 1, 'circuit-open');
+      return false;
+    }
     const step = nextStep(verdict, context.retriesConsumed + 1, policy.retry, {
       now: Date.now(),
       deadlineAt,
       replayable: true,
-      payloadVetoes: (error as { isRetryable?: unknown }).isRetryable === false,
+      payloadVetoes: (context.error as { isRetryable?: unknown }).isRetryable === false,
       budgetAllows: (call.budget?.left() ?? 1) >= 1,
       previousDelayMs,
       random,
       refusedUntil: verdict.action === 'retry' ? call.refusedUntil?.() : undefined,
     });
-    if (step.action === 'stop') return false;
+    if (step.action === 'stop') {
+      if (step.giveUp) call.report?.giveUp(judged.told, context.attemptNumber, step.giveUp);
+      return false;
+    }
     if (options.shouldRetry && !(await options.shouldRetry(context))) return false;
     // Taken now, after the caller's own veto: a retry the caller refused costs no budget.
-    if (call.budget && !call.budget.tryRetry()) return false;
+    if (call.budget && !call.budget.tryRetry()) {
+      call.report?.giveUp(judged.told, context.attemptNumber, 'retry-budget-exhausted');
+      return false;
+    }
+    call.report?.retry(judged.told, context.attemptNumber + 1, step.delayMs, step.delaySource);
     previousDelayMs = step.delayMs;
     await sleep(step.delayMs, signal ?? NEVER);
     return true;
+  };
+
+  // p-retry asks shouldRetry nothing once the retries are spent: the last attempt's give-up is told here.
+  const onFailedAttempt = (context: RetryContext): void => {
+    if (context.retriesLeft > 0 || !call.report) return;
+    const judged = judge(context.error);
+    if (!judged) return;
+    if (call.refused) call.report.giveUp(judged.told, context.attemptNumber - 1, 'circuit-open');
+    else if (judged.verdict.action === 'retry') {
+      call.report.giveUp(judged.told, context.attemptNumber, 'attempts-exhausted');
+    }
   };
 
   return {
@@ -144,6 +178,7 @@ function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
     randomize: false,
     maxRetryTime: policy.timeout.totalMs,
     shouldRetry,
+    ...(call.report ? { onFailedAttempt } : {}),
     ...(signal ? { signal } : {}),
   };
 }
@@ -208,7 +243,11 @@ export function retryThroughBreaker<T>(
 ): Promise<T> {
   const { key, policy } = breakers.resolve(target);
   const budget = retryBudgetOf(breakers, key, policy);
-  const state: CallState = { budget, refusedUntil: () => refusedUntil(breakers, key) };
+  const state: CallState = {
+    budget,
+    refusedUntil: () => refusedUntil(breakers, key),
+    report: callReporter(breakers, key),
+  };
   budget.recordCall();
   let previous: unknown;
   return pRetry(

@@ -1,5 +1,11 @@
-import type { AttemptResult } from './attempt.ts';
+import type { Verdict } from '@breakwater/policies';
 import type { BreakwaterEvent, GiveUpReason, RejectEvent, TimeoutEvent } from './events.ts';
+
+/** What an event tells of an outcome: its verdict, and its status when it was a response. */
+export interface Told {
+  readonly verdict: Verdict;
+  readonly response?: { readonly status: number } | undefined;
+}
 
 type Type = BreakwaterEvent['type'];
 /** What an event of `type` says beside its type, key and time. */
@@ -30,12 +36,12 @@ export class Reporter {
   }
 
   /** Another attempt, number `attempt`, follows `result` after `delayMs`. */
-  retry(result: AttemptResult, attempt: number, delayMs: number, delaySource: 'server' | 'backoff'): void {
+  retry(result: Told, attempt: number, delayMs: number, delaySource: 'server' | 'backoff'): void {
     this.send('retry', { attempt, delayMs, delaySource, reason: result.verdict.reason, ...statusOf(result) });
   }
 
   /** `result` is handed back after `attempts` attempts though a retry (or a server delay) called for more. */
-  giveUp(result: AttemptResult, attempts: number, reason: GiveUpReason, detail?: string): void {
+  giveUp(result: Told, attempts: number, reason: GiveUpReason, detail?: string): void {
     const { errorKind, delayMs } = result.verdict;
     this.send('give-up', {
       attempts,
@@ -57,6 +63,6 @@ export class Reporter {
 }
 
 /** The status of a result's Response, as events carry it. */
-function statusOf(result: AttemptResult): { status?: number } {
+function statusOf(result: Told): { status?: number } {
   return result.response ? { status: result.response.status } : {};
 }
