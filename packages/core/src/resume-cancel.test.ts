@@ -99,3 +99,29 @@ describe('resumeDownloads: the caller cancels the body', () => {
     expect(events.filter((e) => e.type === 'resume')).toHaveLength(1);
   });
 });
+
+describe('resumeDownloads: the Response handed back', () => {
+  it('has immutable headers, as fetch’s Response has, and so do its clones', async () => {
+    const url = server.route('/immutable', (req, res, hit) => {
+      if (hit === 1) return cutAfterCut(res);
+      const start = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1]);
+      res.writeHead(206, {
+        'content-range': `bytes ${start}-${BODY.length - 1}/${BODY.length}`,
+        'content-length': BODY.length - start,
+        etag: ETAG,
+      });
+      res.end(BODY.subarray(start));
+    });
+    const response = await wrapFetch(realFetch, { policy: { ...fast, resumeDownloads: true } })(url);
+    const copy = response.clone();
+    for (const r of [response, copy]) {
+      expect(() => r.headers.set('x-added', '1')).toThrow(TypeError);
+      expect(() => r.headers.delete('etag')).toThrow(TypeError);
+      expect(r.headers.get('etag')).toBe(ETAG);
+      expect(r.headers.has('x-added')).toBe(false);
+      expect([r.status, r.statusText, r.url, r.redirected, r.type]).toEqual([200, 'OK', url, false, 'basic']);
+    }
+    expect(Buffer.from(await copy.arrayBuffer()).equals(BODY)).toBe(true);
+    expect(Buffer.from(await response.arrayBuffer()).equals(BODY)).toBe(true);
+  });
+});

@@ -43,7 +43,8 @@ function resumeValidator(response: Response): string | undefined {
 /**
  * The response with a body that resumes after a network failure mid-stream, or the response itself
  * when it does not allow resuming (see {@link resumeValidator}). The new Response keeps the status,
- * headers, `url`, `redirected` and `type` of the first one, and so do its clones.
+ * headers (the first one's own object: fetch's are immutable), `url`, `redirected` and `type` of the
+ * first one, and so do its clones.
  */
 export function resumable(response: Response, deps: ResumeDeps): Response {
   const etag = resumeValidator(response);
@@ -53,10 +54,14 @@ export function resumable(response: Response, deps: ResumeDeps): Response {
   return sameOrigin(new Response(stream, { status, statusText, headers }), response);
 }
 
-/** Gives `copy` the fields a constructed Response cannot take (it would say `url: ''`, `type: 'default'`). */
+/**
+ * Gives `copy` the fields a constructed Response cannot take (it would say `url: ''`, `type: 'default'`),
+ * and the original's headers: a constructed Response's can be changed, fetch's cannot.
+ */
 function sameOrigin(copy: Response, original: Response): Response {
   const clone = copy.clone.bind(copy);
   return Object.defineProperties(copy, {
+    headers: { value: original.headers },
     url: { value: original.url },
     redirected: { value: original.redirected },
     type: { value: original.type },
