@@ -15,9 +15,10 @@ export interface ResumeDeps {
   /**
    * Sends the call again with the given `Range` and `If-Match` headers, as a new call through the
    * endpoint's pipeline (gate, breaker, attempt timeout, within the first call's deadline). Resolves
-   * with the response, whatever its status; rejects when the pipeline refused or the attempt failed.
+   * with the response, whatever its status; rejects when the pipeline refused or the attempt failed,
+   * or `stop` aborted (the caller cancelled the body: the resume's waits end and its request is aborted).
    */
-  readonly refetch: (range: string, ifMatch: string) => Promise<Response>;
+  readonly refetch: (range: string, ifMatch: string, stop: AbortSignal) => Promise<Response>;
   /** Resumes allowed for the body. */
   readonly maxResumes: number;
   readonly callerSignal: AbortSignal | undefined;
@@ -42,7 +43,8 @@ function resumeValidator(response: Response): string | undefined {
 /**
  * The response with a body that resumes after a network failure mid-stream, or the response itself
  * when it does not allow resuming (see {@link resumeValidator}). The new Response keeps the status,
- * headers, `url`, `redirected` and `type` of the first one, and so do its clones.
+ * headers (the first one's own object: fetch's are immutable), `url`, `redirected` and `type` of the
+ * first one, and so do its clones.
  */
 export function resumable(response: Response, deps: ResumeDeps): Response {
   const etag = resumeValidator(response);
@@ -52,10 +54,14 @@ export function resumable(response: Response, deps: ResumeDeps): Response {
   return sameOrigin(new Response(stream, { status, statusText, headers }), response);
 }
 
-/** Gives `copy` the fields a constructed Response cannot take (it would say `url: ''`, `type: 'default'`). */
+/**
+ * Gives `copy` the fields a constructed Response cannot take (it would say `url: ''`, `type: 'default'`),
+ * and the original's headers: a constructed Response's can be changed, fetch's cannot.
+ */
 function sameOrigin(copy: Response, original: Response): Response {
   const clone = copy.clone.bind(copy);
   return Object.defineProperties(copy, {
+    headers: { value: original.headers },
     url: { value: original.url },
     redirected: { value: original.redirected },
     type: { value: original.type },
@@ -69,17 +75,23 @@ function resumingStream(response: Response, etag: string, deps: ResumeDeps): Rea
   let total = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
   let offset = 0;
   let resumes = 0;
-  let cancelled = false;
+  // Aborted when the caller cancels the body: ends a resume on its way (its waits, its request).
+  const stop = new AbortController();
 
-  /** The next body's reader, or the original error when the body cannot be resumed. */
-  const resumeAfter = async (error: unknown): Promise<ReadableStreamDefaultReader<Uint8Array>> => {
-    if (deps.callerSignal?.aborted || recognizeError(error).kind !== 'network') throw error;
+  /**
+   * Reads on from the next body, or throws the original error when the body cannot be resumed. The
+   * reader is swapped in the turn the cancel was last looked at: a cancel after it cancels the new body.
+   */
+  const resumeAfter = async (error: unknown): Promise<void> => {
+    if (deps.callerSignal?.aborted || stop.signal.aborted || recognizeError(error).kind !== 'network') {
+      throw error;
+    }
     if (resumes >= deps.maxResumes || (total !== undefined && offset >= total)) throw error;
     resumes += 1;
     deps.onResume?.(offset, resumes);
     let next: Response;
     try {
-      next = await deps.refetch(`bytes=${offset}-`, etag);
+      next = await deps.refetch(`bytes=${offset}-`, etag, stop.signal);
     } catch {
       deps.callerSignal?.throwIfAborted();
       throw error;
@@ -87,7 +99,7 @@ function resumingStream(response: Response, etag: string, deps: ResumeDeps): Rea
     const rangeTotal = continuesAt(next, offset, etag);
     // A caller that cancelled the body while the resume was on its way reads nothing more.
     if (
-      cancelled ||
+      stop.signal.aborted ||
       rangeTotal === undefined ||
       (total !== undefined && rangeTotal !== total) ||
       next.body === null
@@ -96,7 +108,7 @@ function resumingStream(response: Response, etag: string, deps: ResumeDeps): Rea
       throw error;
     }
     total = rangeTotal;
-    return next.body.getReader();
+    reader = next.body.getReader();
   };
 
   return new ReadableStream<Uint8Array>(
@@ -107,7 +119,7 @@ function resumingStream(response: Response, etag: string, deps: ResumeDeps): Rea
           try {
             chunk = await reader.read();
           } catch (error) {
-            reader = await resumeAfter(error);
+            await resumeAfter(error);
             continue;
           }
           if (chunk.done) {
@@ -119,9 +131,11 @@ function resumingStream(response: Response, etag: string, deps: ResumeDeps): Rea
           return;
         }
       },
+      // Resolves as fetch's body's cancel does: the reader may be the body that broke, in error, whose
+      // cancel would reject with that error although the caller's stream is not in error.
       cancel: (reason) => {
-        cancelled = true;
-        return reader.cancel(reason);
+        stop.abort(reason);
+        return reader.cancel(reason).catch(() => {});
       },
     },
     { highWaterMark: 0 },
