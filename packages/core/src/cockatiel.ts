@@ -31,16 +31,14 @@ import {
   TaskCancelledError,
 } from 'cockatiel';
 import { discardBody } from './body-reads.ts';
-import { refusedUntil } from './breaker-horizon.ts';
 import {
   type CallTarget,
   createEndpointBreakers,
   type EndpointBreakers,
   type SettledCall,
 } from './call-breakers.ts';
-import { retryBudgetOf } from './call-budgets.ts';
 import { outcomeOfError, outcomeOfResult } from './call-outcome.ts';
-import { callReporter, told } from './call-reports.ts';
+import { callReporter, refusedUntil, retryBudgetOf, told } from './call-side.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { checkOptions } from './options.ts';
 import type { Told } from './reporter.ts';
