@@ -8,9 +8,8 @@ import {
   type ResolvedEndpoint,
   type Verdict,
 } from '@breakwater/policies';
-import { shareBudgets } from './call-budgets.ts';
 import { outcomeOfError, outcomeOfResult } from './call-outcome.ts';
-import { shareEvents } from './call-reports.ts';
+import { shareCallSide } from './call-side.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
 import { type ManualControl, manualControl } from './manual-control.ts';
@@ -140,8 +139,11 @@ export function createEndpointBreakers(options: EndpointBreakersOptions = {}): E
     breakers: snapshots,
     ...manualControl(registry, resolver, emit),
   };
-  shareBudgets(breakers, (key, policy) => registry.get(key, policy).budget);
-  shareEvents(breakers, emit);
+  shareCallSide(breakers, {
+    budgetOf: (key, policy) => registry.get(key, policy).budget,
+    refusedUntil: (key) => registry.find(key)?.breaker.refusedUntil(),
+    emit,
+  });
   return breakers;
 }
 

@@ -112,3 +112,16 @@ describe('wrapFetchWithPolicies: an attemptPolicy timeout is an attempt timeout'
     },
   );
 });
+
+describe('wrapFetchWithPolicies: a callPolicy timeout stays cockatiel’s error to code around the call', () => {
+  it('isTaskCancelledError holds for an Aggressive whole-call timeout, its name TimeoutError', async () => {
+    const url = hangsFirst('/wf/call', Number.POSITIVE_INFINITY);
+    const wrapped = wrapFetchWithPolicies(fetch, {
+      policy: twoAttempts,
+      callPolicy: timeout(100, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false }),
+    });
+    const error = await wrapped(url).catch((e: unknown) => e);
+    expect(isTaskCancelledError(error)).toBe(true);
+    expect(error).toMatchObject({ name: 'TimeoutError' });
+  });
+});

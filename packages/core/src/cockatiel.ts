@@ -28,18 +28,17 @@ import {
   type IPolicy,
   type ISuccessEvent,
   isTaskCancelledError,
+  TaskCancelledError,
 } from 'cockatiel';
 import { discardBody } from './body-reads.ts';
-import { refusedUntil } from './breaker-horizon.ts';
 import {
   type CallTarget,
   createEndpointBreakers,
   type EndpointBreakers,
   type SettledCall,
 } from './call-breakers.ts';
-import { retryBudgetOf } from './call-budgets.ts';
 import { outcomeOfError, outcomeOfResult } from './call-outcome.ts';
-import { callReporter, told } from './call-reports.ts';
+import { callReporter, refusedUntil, retryBudgetOf, told } from './call-side.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { checkOptions } from './options.ts';
 import type { Told } from './reporter.ts';
@@ -215,7 +214,8 @@ export function breakwaterPolicy(options: BreakwaterPolicyOptions): BreakwaterPo
  * `abortOnReturn: false`, or it aborts the response body as soon as the headers arrive. When the
  * policy cuts a call short (its `TaskCancelledError`, or its signal aborted while the caller's did
  * not), the call rejects with an error named `TimeoutError` whose `cause` is the original: inside
- * `wrapFetch`, an attempt timeout, retried and counted by the breaker.
+ * `wrapFetch`, an attempt timeout, retried and counted by the breaker. It is still cockatiel's
+ * `TaskCancelledError` (`isTaskCancelledError` holds), and not breakwater's `BreakwaterTimeoutError`.
  *
  * Place it outside `wrapFetch` to guard whole calls (a bulkhead shared with other code, a fallback),
  * or inside to guard each attempt: `wrapFetch(fetchWithPolicy(policy, globalThis.fetch), options)`.
@@ -287,11 +287,18 @@ export function wrapFetchWithPolicies(fetch: FetchLike, options: WrapFetchWithPo
 
 /**
  * An attempt (or a call) a cockatiel policy cut short, its `timeout` say: named `TimeoutError` as
- * `AbortSignal.timeout()`'s error is, so that it is retried and counted by the breaker as a timeout.
- * What the policy or fetch threw is its `cause`.
+ * `AbortSignal.timeout()`'s error is, so that inside `wrapFetch` it is retried and counted by the
+ * breaker as a timeout; still cockatiel's `TaskCancelledError` (`isTaskCancelledError` holds), so that
+ * code around a whole-call policy that checks for cockatiel's error keeps working. What the policy or
+ * fetch threw is its `cause`.
  */
-class PolicyTimeoutError extends Error {
+class PolicyTimeoutError extends TaskCancelledError {
   override readonly name = 'TimeoutError';
+
+  constructor(cause: unknown) {
+    super('breakwater: a cockatiel policy (its timeout) cut the request short');
+    this.cause = cause;
+  }
 }
 
 /**
@@ -301,10 +308,9 @@ class PolicyTimeoutError extends Error {
  * table, never retried or counted). The caller's own abort stays what it is.
  */
 function timedOut(error: unknown, callerSignal: AbortSignal | undefined, attemptAborted: boolean): unknown {
-  if (callerSignal?.aborted || !(attemptAborted || isTaskCancelledError(error))) return error;
-  return new PolicyTimeoutError('breakwater: a cockatiel policy (its timeout) cut the attempt short', {
-    cause: error,
-  });
+  if (error instanceof PolicyTimeoutError || callerSignal?.aborted) return error;
+  if (!(attemptAborted || isTaskCancelledError(error))) return error;
+  return new PolicyTimeoutError(error);
 }
 
 /**

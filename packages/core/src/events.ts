@@ -34,10 +34,10 @@ export interface RetryEvent extends EventBase {
 }
 
 /**
- * Why a retryable outcome was not retried: the retry decision's reasons (policies' `nextStep`), or
- * `circuit-open` when the endpoint's breaker opened between two attempts.
+ * Why a retryable outcome was not retried: the retry decision's reasons (policies' `nextStep`), among
+ * them `circuit-open` when the endpoint's breaker opened between two attempts.
  */
-export type GiveUpReason = StopReason | 'circuit-open';
+export type GiveUpReason = StopReason;
 
 /** A retryable outcome is handed back instead of retried. */
 export interface GiveUpEvent extends EventBase {

@@ -101,19 +101,6 @@ describe('isolate and reset by hand', () => {
     expect(types).toEqual(['break', 'half-open', 'reset']);
   });
 
-  it('isolates and resets the key of a rule whose name holds a space', async () => {
-    const { upstream, wrapped, state } = setup(200, { endpoints: [{ name: 'orders api', match: '*/v1/*' }] });
-    await call(wrapped);
-    const key = 'orders api https://a.test';
-    expect(wrapped.breakers().map((b) => b.key)).toEqual([key]);
-    wrapped.isolate(key);
-    expect(state(key)?.state).toBe('isolated');
-    expect(await call(wrapped)).toBeInstanceOf(BrokenCircuitError);
-    wrapped.reset(key);
-    expect(await call(wrapped)).toMatchObject({ status: 200 });
-    expect(upstream.calls).toHaveLength(2);
-  });
-
   it('holds a key no call has used yet, shows it in breakers(), and refuses its first call', async () => {
     const { types, upstream, wrapped, state } = setup();
     wrapped.isolate(KEY_A);

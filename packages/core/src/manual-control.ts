@@ -64,13 +64,9 @@ function ruleNames(resolver: EndpointResolver): string[] {
 /** Why `key` cannot be an endpoint key of `resolver`'s rules; undefined when it can. */
 function keyProblem(key: unknown, resolver: EndpointResolver): string | undefined {
   if (typeof key !== 'string') return `not a string but ${typeof key}`;
-  // A rule's name may hold spaces itself: the longest name the key starts with is the rule's.
-  const name = ruleNames(resolver)
-    .filter((rule) => key.startsWith(`${rule} `))
-    .reduce((longest, rule) => (rule.length > longest.length ? rule : longest), '');
+  const [name = '', origin = ''] = key.split(' ');
   // The input is not echoed: a URL passed by mistake may carry a token in its query.
-  if (name === '') return 'no rule of that name';
-  const [origin = ''] = key.slice(name.length + 1).split(' ');
+  if (!ruleNames(resolver).includes(name)) return 'no rule of that name';
   const url = URL.canParse(origin) ? new URL(origin) : undefined;
   if (url === undefined || url.origin !== origin) return 'no origin after the rule';
   return undefined;

@@ -74,4 +74,21 @@ describe('retryThroughBreaker: no wait for a retry the open breaker would refuse
     expect(outcome).toBe(errors[1]);
     expect(call.calls).toBe(2);
   });
+
+  it('nor for a retry a breaker isolated by hand would refuse, as wrapFetch ends such a call', async () => {
+    vi.useFakeTimers();
+    const breakers = createEndpointBreakers({ policy: opensOnSecond });
+    const key = breakers.resolve(target).key;
+    const error = new SdkError(503, { 'retry-after': '2' });
+    let outcome: unknown = 'pending';
+    void retryThroughBreaker(breakers, target, async () => {
+      breakers.isolate(key);
+      throw error;
+    }).then(
+      (value) => (outcome = value),
+      (e) => (outcome = e),
+    );
+    await vi.advanceTimersByTimeAsync(10);
+    expect(outcome).toBe(error);
+  });
 });

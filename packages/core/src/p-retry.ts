@@ -24,11 +24,9 @@ import {
   type Shape,
 } from '@breakwater/policies';
 import pRetry, { type Options, type RetryContext } from 'p-retry';
-import { refusedUntil } from './breaker-horizon.ts';
 import type { CallTarget, EndpointBreakers } from './call-breakers.ts';
-import { retryBudgetOf } from './call-budgets.ts';
 import { outcomeOfError } from './call-outcome.ts';
-import { callReporter, told } from './call-reports.ts';
+import { callReporter, refusedUntil, retryBudgetOf, told } from './call-side.ts';
 import { BrokenCircuitError, BulkheadRejectedError, ThrottledError } from './errors.ts';
 import { checkOptions } from './options.ts';
 import type { Reporter } from './reporter.ts';

@@ -136,14 +136,16 @@ describe('paced recovery after a 429', () => {
     }
     await vi.advanceTimersByTimeAsync(1_000);
     expect(released).toEqual([opensAt]);
-    passes[0]?.unused();
+    // The probe's pass can be handed back; it is the only one that can.
+    expect(passes[0]?.unused).toBeTypeOf('function');
+    passes[0]?.unused?.();
     await vi.advanceTimersByTimeAsync(PROBE_WAIT_MS - 1);
     // The second goes at its slot, not at the first probe's bound; the third waits for the new probe.
     expect(released).toHaveLength(2);
     expect((released[1] ?? 0) - opensAt).toBeLessThan(PROBE_WAIT_MS / 2);
     expect(gate.phase).toBe('probing');
     // A pass given back twice gives back no other call's probe: the third still waits.
-    passes[0]?.unused();
+    passes[0]?.unused?.();
     await vi.advanceTimersByTimeAsync(1);
     expect(released).toHaveLength(2);
   });

@@ -355,10 +355,14 @@ export class EndpointPipeline {
       ran = true;
       return runAttempt(this.attemptDeps, call, attempt, pass, count);
     });
-    // Refused by the breaker, the call sends nothing: its send slot, if the paced recovery's probe, goes
-    // to the next call. An open breaker ends a call that has an outcome on it.
+    const { unused } = pass;
+    // No handler when none is needed (a handler is a promise more): a first attempt has no outcome to
+    // end on, and a pass that is no probe has nothing to hand back.
+    if (!hasOutcome && !unused) return sent;
+    // Refused by the breaker, the call sends nothing: the paced recovery's probe goes to the next call.
+    // An open breaker ends a call that has an outcome on it.
     return sent.catch((error: unknown) => {
-      if (!ran) pass.unused();
+      if (!ran) unused?.();
       return hasOutcome ? circuitOpen(error) : Promise.reject(error);
     });
   }
@@ -408,7 +412,7 @@ export class EndpointPipeline {
     const pass = await this.gate.pass(groupSignal, call.deadlineAt);
     // The group may have ended in the turns since the slot was granted: no hedge goes, none is told.
     if (groupSignal.aborted) {
-      pass.unused();
+      pass.unused?.();
       return undefined;
     }
     this.report.send('hedge', { attempt: n });
@@ -420,7 +424,7 @@ export class EndpointPipeline {
         .catch((error: unknown) => {
           // The breaker opened meanwhile: this hedge is not sent; the attempts running go on.
           if (!(error instanceof BrokenCircuitError)) throw error;
-          pass.unused();
+          pass.unused?.();
           return undefined;
         });
   }

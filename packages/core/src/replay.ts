@@ -769,12 +769,9 @@ function redact(text: string): string {
 }
 
 /**
- * A Request from any implementation (the global one, undici's, a polyfill's): recognised by shape,
- * since `instanceof Request` is false for every implementation but the global one.
- */
-/**
- * A Request of any implementation (the global one, the `undici` package's, node-fetch's). A plain object
- * with a `url` is none: fetch reads it as a string, as `[object Object]`, and fails on that.
+ * A Request of any implementation (the global one, the `undici` package's, node-fetch's), recognised by
+ * shape past the global one's `instanceof`. A plain object with a `url` is none: fetch reads it as a
+ * string, as `[object Object]`, and fails on that.
  */
 function isRequestLike(input: unknown): input is Request {
   if (input instanceof Request) return true;

@@ -19,10 +19,11 @@ export interface GatePass {
   /** True when the gate held the call (a closure, the probe's answer or a send slot) before letting it by. */
   readonly held: boolean;
   /**
-   * The call will send nothing (its breaker refused it, its hedge group ended): a pass that made it the
-   * paced recovery's probe hands the probe to the next call, instead of holding every call for its bound.
+   * Present on the pass that made its call the paced recovery's probe: when the call will send nothing
+   * (its breaker refused it, its hedge group ended), hands the probe to the next call, instead of
+   * holding every call for the probe's bound. Absent on any other pass: nothing to hand back.
    */
-  unused(): void;
+  readonly unused?: (() => void) | undefined;
 }
 
 /**
@@ -188,7 +189,7 @@ export class ThrottleGate {
         return epoch === this.epoch && (until === 0 || until <= Date.now());
       },
       held: waited || queued,
-      unused: probe ? this.giveBack(epoch) : NOTHING,
+      unused: probe ? this.giveBack(epoch) : undefined,
     };
   }
 
@@ -286,7 +287,5 @@ export class ThrottleGate {
   }
 }
 
-const NOTHING = (): void => {};
-
 /** The pass of a gate that is switched off. */
-const OPEN: GatePass = { letsThrough: () => true, held: false, unused: NOTHING };
+const OPEN: GatePass = { letsThrough: () => true, held: false };

@@ -256,6 +256,18 @@ describe('createEndpointResolver', () => {
       "(did you mean 'policy'?)",
     ],
     ['an empty name', { endpoints: [{ name: '', match: '/x' }] }, 'endpoints[0].name', 'non-empty string'],
+    [
+      'a name with a space',
+      { endpoints: [{ name: 'orders api', match: '/x' }] },
+      'endpoints[0].name',
+      'no spaces or control characters',
+    ],
+    [
+      'a name with a newline',
+      { endpoints: [{ name: 'a\nb', match: '/x' }] },
+      'endpoints[0].name',
+      'no spaces or control characters',
+    ],
     ['a missing name', { endpoints: [{ match: '/x' }] }, 'endpoints[0].name', 'non-empty string'],
     ['the reserved name', { endpoints: [{ name: 'default', match: '/x' }] }, 'endpoints[0].name', 'reserved'],
     [

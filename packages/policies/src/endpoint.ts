@@ -511,10 +511,21 @@ function compileRule(
   };
 }
 
-/** A rule's name: a non-empty string, not the reserved `default`, not the name of an earlier rule. */
+/**
+ * A rule's name: a non-empty string without spaces or control characters (an endpoint key is
+ * `<rule> <origin>`, read back by `isolate`, `reset` and telemetry), not the reserved `default`, not
+ * the name of an earlier rule.
+ */
 function checkRuleName(name: unknown, path: string, seen: Map<string, number>): asserts name is string {
   if (typeof name !== 'string' || name.trim() === '') {
     refuse(path, `must be a non-empty string, got ${describeValue(name)}`);
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused.
+  if (/[\s\u0000-\u001f\u007f]/.test(name)) {
+    refuse(
+      path,
+      `must hold no spaces or control characters (keys are '<rule> <origin>'), got ${describeValue(name)}`,
+    );
   }
   if (name === DEFAULT_NAME) {
     refuse(path, `'${DEFAULT_NAME}' is reserved for requests that no rule matches`);

@@ -6,7 +6,8 @@
 /**
  * Name parts that say a header may carry a credential. `auth` covers `Authorization`,
  * `Proxy-Authorization`, `x-authorization`, `x-forwarded-authorization`, `x-auth`, `x-ms-authorization*`
- * and more: a proxy or gateway names its copy of a token freely, and a false positive costs only a hash.
+ * and more: a proxy or gateway names its copy of a token freely. A false positive (`X-Author-Id`) costs
+ * a hash keyed per process, so that key is not shared across a fleet: the price of no token in a key.
  */
 const SECRET_PARTS = [
   'auth',

@@ -33,7 +33,8 @@ export interface RetryFacts {
   /** A source of numbers in [0, 1) for the backoff's jitter. */
   readonly random: () => number;
   /**
-   * Epoch ms until which the endpoint's breaker refuses every call (open, before its next probe).
+   * Epoch ms until which the endpoint's breaker refuses every call (open, before its next probe;
+   * Infinity while isolated by hand).
    * A wait that would end before it is not started: the retry would be refused anyway. Default: none.
    */
   readonly refusedUntil?: number | undefined;

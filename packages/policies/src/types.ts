@@ -494,7 +494,10 @@ export interface PolicyInput {
 
 /** One endpoint rule. */
 export interface EndpointRule {
-  /** Names the endpoint: with the origin, it forms the endpoint key. Unique across rules. Required. */
+  /**
+   * Names the endpoint: with the origin, it forms the endpoint key (`<name> <origin>`), so it holds no
+   * spaces or control characters. Unique across rules. Required.
+   */
   readonly name: string;
   /**
    * `[METHOD[,METHOD...] ]ORIGIN_OR_*PATH`, e.g. `GET https://api.example.com/v1/customers/*` or
