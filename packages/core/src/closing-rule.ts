@@ -16,6 +16,11 @@ export interface Closure {
   readonly closedForMs: number;
   /** Holds every call until it ends (a 429, a spent quota); else each call at most once (a 503). */
   readonly strict: boolean;
+  /**
+   * A 429's (the client is over its rate): the gate cuts the rate and paces the recovery. A spent
+   * quota holds as strictly but cuts nothing: the server said when it resets, not how fast to go.
+   */
+  readonly cuts: boolean;
   readonly source: ThrottledEvent['source'];
 }
 
@@ -83,8 +88,9 @@ export class ClosingRule {
     else this.remember(false, now);
     const quota = throttle.rateLimitHeaders ? parseRateLimit(response.headers, now) : undefined;
     const byQuota = quota && this.closure(quota.resetMs, true, 'ratelimit');
+    // A 429 cuts the rate even when its RateLimit fields hold the gate longer than its delay.
     if (byStatus === undefined || (byQuota !== undefined && byQuota.closedForMs >= byStatus.closedForMs)) {
-      return byQuota;
+      return byQuota && { ...byQuota, cuts: byStatus?.cuts === true };
     }
     return byStatus;
   }
@@ -97,17 +103,23 @@ export class ClosingRule {
     const delayMs = serverDelay(response, verdict);
     if (response.status === 429) {
       this.remember(false);
-      if (delayMs !== undefined) return this.closure(delayMs, true, 'retry-after');
-      return this.closure(this.throttlingBackoff(attempt), true, 'backoff');
+      // `Retry-After: 0` or a past date asks for no pause, but the client is still over its rate.
+      if (delayMs !== undefined && delayMs > 0) return this.closure(delayMs, true, 'retry-after', true);
+      return this.closure(this.throttlingBackoff(attempt), true, 'backoff', true);
     }
     this.remember(delayMs !== undefined);
     if (delayMs === undefined || !this.broadlyUnavailable()) return undefined;
     return this.closure(delayMs, false, 'retry-after');
   }
 
-  private closure(delayMs: number, strict: boolean, source: Closure['source']): Closure | undefined {
+  private closure(
+    delayMs: number,
+    strict: boolean,
+    source: Closure['source'],
+    cuts = false,
+  ): Closure | undefined {
     const closedForMs = Math.min(delayMs, this.policy.retry.maxRetryAfterMs);
-    return closedForMs > 0 ? { delayMs, closedForMs, strict, source } : undefined;
+    return closedForMs > 0 ? { delayMs, closedForMs, strict, cuts, source } : undefined;
   }
 
   /** Records a response in the evidence window. */

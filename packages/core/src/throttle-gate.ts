@@ -108,7 +108,8 @@ export class ThrottleGate {
   ): void {
     this.learn(response.status, now);
     const closure = this.rule.decide(response, verdict, attempt, now);
-    if (closure === undefined || !this.close(closure.closedForMs, closure.strict)) return;
+    if (closure === undefined || !this.close(closure.closedForMs, closure.strict, undefined, closure.cuts))
+      return;
     const { delayMs, closedForMs, source } = closure;
     // The cut goes with every closure; only a 429's (a strict one) is read by the others.
     this.fleet?.closeUntil(this.report.key, closedForMs, closure.strict, this.rate.cut);
@@ -125,13 +126,15 @@ export class ThrottleGate {
    * that puts Retry-After on a few percent of its 503s would otherwise keep the gate shut and starve
    * every caller (measured in the bench's `flap` scenario).
    * `cut`: the rate the fleet's recovery follows, when another instance's 429 closed it.
+   * `cuts`: the closure is a 429's, so the rate is cut and the recovery paced; a spent quota's is
+   * strict but cuts nothing (one request's answer measures no rate). Default `strict`.
    * @returns true when this call moved the gate's reopening later.
    */
-  close(delayMs: number, strict: boolean, cut?: RateCut): boolean {
+  close(delayMs: number, strict: boolean, cut?: RateCut, cuts = strict): boolean {
     const now = Date.now();
     const until = now + delayMs;
-    // A 429 arriving while a 429's closure lasts answers a request sent before it, at the old rate.
-    if (strict && this.strictUntil <= now) this.throttled(now, until, cut);
+    // A 429 arriving while a strict closure lasts answers a request sent before it, at the old rate.
+    if (cuts && this.strictUntil <= now) this.throttled(now, until, cut);
     if (strict) this.strictUntil = Math.max(this.strictUntil, until);
     if (until <= this.closedUntil) return false;
     this.closedUntil = until;
