@@ -5,7 +5,7 @@ import { ThrottledError } from './errors.ts';
 import { Probe } from './paced-release.ts';
 import type { Reporter } from './reporter.ts';
 import { SendQueue, type SendQueueHost } from './send-queue.ts';
-import { sleep } from './sleep.ts';
+import { after, sleep } from './sleep.ts';
 import type { BreakwaterStore, GateProbe, RateCut } from './store.ts';
 import type { ThrottlePhase } from './types.ts';
 
@@ -56,6 +56,9 @@ export class ThrottleGate {
   private epoch = 0;
   /** Calls waiting at the gate now. */
   waiting = 0;
+  /** Calls held by the closure, in arrival order, and the one timer that releases them. */
+  private held: Held[] = [];
+  private cancelOpening: (() => void) | undefined;
   /** A shared store: told of the closures made here, and the paced recovery's fleet; none alone. */
   private readonly fleet: BreakwaterStore | undefined;
 
@@ -224,11 +227,72 @@ export class ThrottleGate {
       const paced = this.rateLimit !== null;
       const spread = paced ? 0 : Math.floor(this.random() * this.policy.throttle.releaseSpreadMs);
       if (until + spread > deadlineAt) throw this.refusal(this.closedUntil);
-      await this.wait(until + spread - now, signal);
+      const ms = await this.waitFor(() => this.hold(until, spread, deadlineAt, signal));
+      await this.wait(ms, signal);
       waited = true;
       now = Date.now();
     }
     return waited;
+  }
+
+  /**
+   * Holds a call, in arrival order, until the gate opens for it; resolves with its share of the
+   * release spread. One timer releases every held call: timers of their own, aimed at one moment,
+   * fired out of arrival order in Node, and the first callers were the ones refused at the send queue.
+   */
+  private hold(until: number, spread: number, deadlineAt: number, signal: AbortSignal): Promise<number> {
+    return new Promise((resolve, reject) => {
+      signal.throwIfAborted();
+      const held: Held = {
+        until,
+        spread,
+        deadlineAt,
+        settle: (error, ms = 0) => {
+          signal.removeEventListener('abort', onAbort);
+          if (error === undefined) resolve(ms);
+          else reject(error);
+        },
+      };
+      const onAbort = (): void => {
+        this.held.splice(this.held.indexOf(held), 1);
+        held.settle(signal.reason);
+        this.sweep();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.held.push(held);
+      this.sweep();
+    });
+  }
+
+  /**
+   * Releases the held calls the gate now opens for, in arrival order (their spreads sorted, so the
+   * random spread keeps that order too), refuses those whose release fell past their deadline (the
+   * gate closed again), and sets the one timer for the rest.
+   */
+  private sweep(): void {
+    this.cancelOpening?.();
+    const now = Date.now();
+    const due: Held[] = [];
+    const kept: Held[] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (const h of this.held) {
+      // Held for the closure it met; a 429's closed the gate since holds it on (a 503's does not).
+      const until = Math.max(h.until, this.strictUntil);
+      if (until <= now) due.push(h);
+      else if (until + h.spread > h.deadlineAt) h.settle(this.refusal(this.closedUntil));
+      else {
+        kept.push(h);
+        next = Math.min(next, until);
+      }
+    }
+    this.held = kept;
+    const spreads = due.map((h) => h.spread).sort((x, y) => x - y);
+    // A tight deadline keeps the spread it was checked against.
+    due.forEach((h, i) => {
+      const ms = spreads[i] as number;
+      h.settle(undefined, now + ms <= h.deadlineAt ? ms : h.spread);
+    });
+    this.cancelOpening = kept[0] && after(Math.max(1, next - now), () => this.sweep());
   }
 
   /** The send queue's view of this gate: the rate's interval, what holds every call, the probe. */
@@ -287,6 +351,16 @@ export class ThrottleGate {
       this.waiting--;
     }
   }
+}
+
+/** A call held at the closed gate. */
+interface Held {
+  /** The end of the closure the call met. */
+  readonly until: number;
+  readonly spread: number;
+  readonly deadlineAt: number;
+  /** Refuses the call with `error`, or releases it to wait `ms` more (its share of the spread). */
+  readonly settle: (error: unknown, ms?: number) => void;
 }
 
 const NOTHING = (): void => {};
