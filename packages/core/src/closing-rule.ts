@@ -48,8 +48,10 @@ const EVIDENCE_MIN = 3;
  * (the key's recent responses) that decides whether a non-429 delay speaks for the whole server.
  *
  * - RateLimit headers saying the quota is spent (any status, `throttle.rateLimitHeaders`): strict, until
- *   the reset. Nothing more is accepted before it, so nothing is sent.
- * - A 429 (the client is over its rate): strict, at once, for its delay or the throttling backoff.
+ *   the reset. Nothing more is accepted before it, so nothing is sent. It cuts no rate: the server
+ *   said when the quota resets, not that the client went too fast.
+ * - A 429 (the client is over its rate): strict, at once, for its delay, or the throttling backoff
+ *   when it gave none or one of 0 (`Retry-After: 0`, a date in the past).
  * - Another status of `throttle.statuses` with a delay (a 503's Retry-After): non-strict, and only when
  *   the evidence shows the server broadly unavailable. An occasional one is the server shedding one
  *   request: its own call's retry waits the delay (nextStep), the other callers go on.
