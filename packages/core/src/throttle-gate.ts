@@ -59,6 +59,8 @@ export class ThrottleGate {
   /** Calls held by the closure, in arrival order, and the one timer that releases them. */
   private held: Held[] = [];
   private cancelOpening: (() => void) | undefined;
+  /** When that timer fires; 0 when none is set. */
+  private openingAt = 0;
   /** A shared store: told of the closures made here, and the paced recovery's fleet; none alone. */
   private readonly fleet: BreakwaterStore | undefined;
 
@@ -256,11 +258,13 @@ export class ThrottleGate {
       const onAbort = (): void => {
         this.held.splice(this.held.indexOf(held), 1);
         held.settle(signal.reason);
-        this.sweep();
+        // The last one out stops the timer: it must not keep the process up until the closure ends.
+        if (this.held.length === 0) this.sweep();
       };
       signal.addEventListener('abort', onAbort, { once: true });
       this.held.push(held);
-      this.sweep();
+      // Swept on arrival only when it is due before the timer: a burst costs no pass over the list.
+      if (this.openingAt === 0 || Math.max(until, this.strictUntil) < this.openingAt) this.sweep();
     });
   }
 
@@ -292,6 +296,7 @@ export class ThrottleGate {
       const ms = spreads[i] as number;
       h.settle(undefined, now + ms <= h.deadlineAt ? ms : h.spread);
     });
+    this.openingAt = kept[0] ? next : 0;
     this.cancelOpening = kept[0] && after(Math.max(1, next - now), () => this.sweep());
   }
 
