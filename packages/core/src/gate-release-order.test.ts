@@ -82,4 +82,23 @@ describe('calls held at the closed gate leave in arrival order', () => {
     expect(served).toEqual(served.map((_, i) => i));
     expect(refused.sort((x, y) => x - y)).toEqual(refused.map((_, i) => served.length + i));
   });
+
+  it('an aborted call leaves at once; the others keep their order; the last abort leaves no timer', async () => {
+    const gate = gateWith(() => 0, { adaptive: false });
+    gate.close(1_000, false);
+    const first = new AbortController();
+    const last = new AbortController();
+    const aborted = gate.pass(first.signal, 60_000).catch((e: unknown) => e);
+    const out: string[] = [];
+    arrive(gate, 'B', out);
+    first.abort(new Error('caller gave up'));
+    expect(await aborted).toMatchObject({ message: 'caller gave up' });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(out).toEqual(['B']);
+    gate.close(1_000, false);
+    const alone = gate.pass(last.signal, 60_000).catch((e: unknown) => e);
+    last.abort(new Error('gone'));
+    expect(await alone).toMatchObject({ message: 'gone' });
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });
