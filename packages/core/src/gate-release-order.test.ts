@@ -101,4 +101,15 @@ describe('calls held at the closed gate leave in arrival order', () => {
     expect(await alone).toMatchObject({ message: 'gone' });
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('a held call whose release a later 429 moved past its deadline is refused, sending nothing', async () => {
+    const gate = gateWith(() => 0);
+    gate.observe(answer429, throttled, 1);
+    const out: string[] = [];
+    arrive(gate, 'A', out, 1_400);
+    await vi.advanceTimersByTimeAsync(500);
+    gate.observe(answer429, throttled, 1); // the closure now ends at 1.5 s
+    await vi.advanceTimersByTimeAsync(500);
+    expect(out).toEqual(['refused A']);
+  });
 });
