@@ -168,6 +168,7 @@ describe('ClosingRule: a 503 with Retry-After closes the gate for other callers 
       delayMs: 1_000,
       closedForMs: 1_000,
       strict: false,
+      cuts: false,
       source: 'retry-after',
     });
   });

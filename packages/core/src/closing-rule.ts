@@ -16,6 +16,11 @@ export interface Closure {
   readonly closedForMs: number;
   /** Holds every call until it ends (a 429, a spent quota); else each call at most once (a 503). */
   readonly strict: boolean;
+  /**
+   * A 429's (the client is over its rate): the gate cuts the rate and paces the recovery. A spent
+   * quota holds as strictly but cuts nothing: the server said when it resets, not how fast to go.
+   */
+  readonly cuts: boolean;
   readonly source: ThrottledEvent['source'];
 }
 
@@ -43,8 +48,10 @@ const EVIDENCE_MIN = 3;
  * (the key's recent responses) that decides whether a non-429 delay speaks for the whole server.
  *
  * - RateLimit headers saying the quota is spent (any status, `throttle.rateLimitHeaders`): strict, until
- *   the reset. Nothing more is accepted before it, so nothing is sent.
- * - A 429 (the client is over its rate): strict, at once, for its delay or the throttling backoff.
+ *   the reset. Nothing more is accepted before it, so nothing is sent. It cuts no rate: the server
+ *   said when the quota resets, not that the client went too fast.
+ * - A 429 (the client is over its rate): strict, at once, for its delay, or the throttling backoff
+ *   when it gave none or one of 0 (`Retry-After: 0`, a date in the past).
  * - Another status of `throttle.statuses` with a delay (a 503's Retry-After): non-strict, and only when
  *   the evidence shows the server broadly unavailable. An occasional one is the server shedding one
  *   request: its own call's retry waits the delay (nextStep), the other callers go on.
@@ -83,8 +90,9 @@ export class ClosingRule {
     else this.remember(false, now);
     const quota = throttle.rateLimitHeaders ? parseRateLimit(response.headers, now) : undefined;
     const byQuota = quota && this.closure(quota.resetMs, true, 'ratelimit');
+    // A 429 cuts the rate even when its RateLimit fields hold the gate longer than its delay.
     if (byStatus === undefined || (byQuota !== undefined && byQuota.closedForMs >= byStatus.closedForMs)) {
-      return byQuota;
+      return byQuota && { ...byQuota, cuts: byStatus?.cuts === true };
     }
     return byStatus;
   }
@@ -97,17 +105,23 @@ export class ClosingRule {
     const delayMs = serverDelay(response, verdict);
     if (response.status === 429) {
       this.remember(false);
-      if (delayMs !== undefined) return this.closure(delayMs, true, 'retry-after');
-      return this.closure(this.throttlingBackoff(attempt), true, 'backoff');
+      // `Retry-After: 0` or a past date asks for no pause, but the client is still over its rate.
+      if (delayMs !== undefined && delayMs > 0) return this.closure(delayMs, true, 'retry-after', true);
+      return this.closure(this.throttlingBackoff(attempt), true, 'backoff', true);
     }
     this.remember(delayMs !== undefined);
     if (delayMs === undefined || !this.broadlyUnavailable()) return undefined;
     return this.closure(delayMs, false, 'retry-after');
   }
 
-  private closure(delayMs: number, strict: boolean, source: Closure['source']): Closure | undefined {
+  private closure(
+    delayMs: number,
+    strict: boolean,
+    source: Closure['source'],
+    cuts = false,
+  ): Closure | undefined {
     const closedForMs = Math.min(delayMs, this.policy.retry.maxRetryAfterMs);
-    return closedForMs > 0 ? { delayMs, closedForMs, strict, source } : undefined;
+    return closedForMs > 0 ? { delayMs, closedForMs, strict, cuts, source } : undefined;
   }
 
   /** Records a response in the evidence window. */

@@ -5,7 +5,7 @@ import { ThrottledError } from './errors.ts';
 import { Probe } from './paced-release.ts';
 import type { Reporter } from './reporter.ts';
 import { SendQueue, type SendQueueHost } from './send-queue.ts';
-import { sleep } from './sleep.ts';
+import { after, sleep } from './sleep.ts';
 import type { BreakwaterStore, GateProbe, RateCut } from './store.ts';
 import type { ThrottlePhase } from './types.ts';
 
@@ -57,6 +57,11 @@ export class ThrottleGate {
   private epoch = 0;
   /** Calls waiting at the gate now. */
   waiting = 0;
+  /** Calls held by the closure, in arrival order, and the one timer that releases them. */
+  private held: Held[] = [];
+  private cancelOpening: (() => void) | undefined;
+  /** When that timer fires; 0 when none is set. */
+  private openingAt = 0;
   /** A shared store: told of the closures made here, and the paced recovery's fleet; none alone. */
   private readonly fleet: BreakwaterStore | undefined;
 
@@ -109,7 +114,8 @@ export class ThrottleGate {
   ): void {
     this.learn(response.status, now);
     const closure = this.rule.decide(response, verdict, attempt, now);
-    if (closure === undefined || !this.close(closure.closedForMs, closure.strict)) return;
+    if (closure === undefined || !this.close(closure.closedForMs, closure.strict, undefined, closure.cuts))
+      return;
     const { delayMs, closedForMs, source } = closure;
     // The cut goes with every closure; only a 429's (a strict one) is read by the others.
     this.fleet?.closeUntil(this.report.key, closedForMs, closure.strict, this.rate.cut);
@@ -126,13 +132,15 @@ export class ThrottleGate {
    * that puts Retry-After on a few percent of its 503s would otherwise keep the gate shut and starve
    * every caller (measured in the bench's `flap` scenario).
    * `cut`: the rate the fleet's recovery follows, when another instance's 429 closed it.
+   * `cuts`: the closure is a 429's, so the rate is cut and the recovery paced; a spent quota's is
+   * strict but cuts nothing (one request's answer measures no rate). Default `strict`.
    * @returns true when this call moved the gate's reopening later.
    */
-  close(delayMs: number, strict: boolean, cut?: RateCut): boolean {
+  close(delayMs: number, strict: boolean, cut?: RateCut, cuts = strict): boolean {
     const now = Date.now();
     const until = now + delayMs;
-    // A 429 arriving while a 429's closure lasts answers a request sent before it, at the old rate.
-    if (strict && this.strictUntil <= now) this.throttled(now, until, cut);
+    // A 429 arriving while a strict closure lasts answers a request sent before it, at the old rate.
+    if (cuts && this.strictUntil <= now) this.throttled(now, until, cut);
     if (strict) this.strictUntil = Math.max(this.strictUntil, until);
     if (until <= this.closedUntil) return false;
     this.closedUntil = until;
@@ -222,11 +230,75 @@ export class ThrottleGate {
       const paced = this.rateLimit !== null;
       const spread = paced ? 0 : Math.floor(this.random() * this.policy.throttle.releaseSpreadMs);
       if (until + spread > deadlineAt) throw this.refusal(this.closedUntil);
-      await this.wait(until + spread - now, signal);
+      const ms = await this.waitFor(() => this.hold(until, spread, deadlineAt, signal));
+      await this.wait(ms, signal);
       waited = true;
       now = Date.now();
     }
     return waited;
+  }
+
+  /**
+   * Holds a call, in arrival order, until the gate opens for it; resolves with its share of the
+   * release spread. One timer releases every held call: timers of their own, aimed at one moment,
+   * fired out of arrival order in Node, and the first callers were the ones refused at the send queue.
+   */
+  private hold(until: number, spread: number, deadlineAt: number, signal: AbortSignal): Promise<number> {
+    return new Promise((resolve, reject) => {
+      signal.throwIfAborted();
+      const held: Held = {
+        until,
+        spread,
+        deadlineAt,
+        settle: (error, ms = 0) => {
+          signal.removeEventListener('abort', onAbort);
+          if (error === undefined) resolve(ms);
+          else reject(error);
+        },
+      };
+      const onAbort = (): void => {
+        this.held.splice(this.held.indexOf(held), 1);
+        held.settle(signal.reason);
+        // The last one out stops the timer: it must not keep the process up until the closure ends.
+        if (this.held.length === 0) this.sweep();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.held.push(held);
+      // Swept on arrival only when it is due before the timer: a burst costs no pass over the list.
+      if (this.openingAt === 0 || Math.max(until, this.strictUntil) < this.openingAt) this.sweep();
+    });
+  }
+
+  /**
+   * Releases the held calls the gate now opens for, in arrival order (their spreads sorted, so the
+   * random spread keeps that order too), refuses those whose release fell past their deadline (the
+   * gate closed again), and sets the one timer for the rest.
+   */
+  private sweep(): void {
+    this.cancelOpening?.();
+    const now = Date.now();
+    const due: Held[] = [];
+    const kept: Held[] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (const h of this.held) {
+      // Held for the closure it met; a 429's closed the gate since holds it on (a 503's does not).
+      const until = Math.max(h.until, this.strictUntil);
+      if (until <= now) due.push(h);
+      else if (until + h.spread > h.deadlineAt) h.settle(this.refusal(this.closedUntil));
+      else {
+        kept.push(h);
+        next = Math.min(next, until);
+      }
+    }
+    this.held = kept;
+    const spreads = due.map((h) => h.spread).sort((x, y) => x - y);
+    // A tight deadline keeps the spread it was checked against.
+    due.forEach((h, i) => {
+      const ms = spreads[i] as number;
+      h.settle(undefined, now + ms <= h.deadlineAt ? ms : h.spread);
+    });
+    this.openingAt = kept[0] ? next : 0;
+    this.cancelOpening = kept[0] && after(Math.max(1, next - now), () => this.sweep());
   }
 
   /** The send queue's view of this gate: the rate's interval, what holds every call, the probe. */
@@ -285,6 +357,16 @@ export class ThrottleGate {
       this.waiting--;
     }
   }
+}
+
+/** A call held at the closed gate. */
+interface Held {
+  /** The end of the closure the call met. */
+  readonly until: number;
+  readonly spread: number;
+  readonly deadlineAt: number;
+  /** Refuses the call with `error`, or releases it to wait `ms` more (its share of the spread). */
+  readonly settle: (error: unknown, ms?: number) => void;
 }
 
 /** The pass of a gate that is switched off. */
