@@ -57,8 +57,11 @@ export class ThrottleGate {
   private epoch = 0;
   /** Calls waiting at the gate now. */
   waiting = 0;
-  /** Calls held by the closure, in arrival order, and the one timer that releases them. */
-  private held: Held[] = [];
+  /**
+   * Calls held by the closure, in arrival order (a Set keeps it, and lets an aborted call leave without
+   * a pass over the others), and the one timer that releases them.
+   */
+  private readonly held = new Set<Held>();
   private cancelOpening: (() => void) | undefined;
   /** When that timer fires; 0 when none is set. */
   private openingAt = 0;
@@ -257,13 +260,13 @@ export class ThrottleGate {
         },
       };
       const onAbort = (): void => {
-        this.held.splice(this.held.indexOf(held), 1);
+        this.held.delete(held);
         held.settle(signal.reason);
         // The last one out stops the timer: it must not keep the process up until the closure ends.
-        if (this.held.length === 0) this.sweep();
+        if (this.held.size === 0) this.sweep();
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      this.held.push(held);
+      this.held.add(held);
       // Swept on arrival only when it is due before the timer: a burst costs no pass over the list.
       if (this.openingAt === 0 || Math.max(until, this.strictUntil) < this.openingAt) this.sweep();
     });
@@ -278,27 +281,27 @@ export class ThrottleGate {
     this.cancelOpening?.();
     const now = Date.now();
     const due: Held[] = [];
-    const kept: Held[] = [];
     let next = Number.POSITIVE_INFINITY;
     for (const h of this.held) {
       // Held for the closure it met; a 429's closed the gate since holds it on (a 503's does not).
       const until = Math.max(h.until, this.strictUntil);
-      if (until <= now) due.push(h);
-      else if (until + h.spread > h.deadlineAt) h.settle(this.refusal(this.closedUntil));
-      else {
-        kept.push(h);
+      if (until > now && until + h.spread <= h.deadlineAt) {
         next = Math.min(next, until);
+        continue;
       }
+      this.held.delete(h);
+      if (until <= now) due.push(h);
+      else h.settle(this.refusal(this.closedUntil));
     }
-    this.held = kept;
     const spreads = due.map((h) => h.spread).sort((x, y) => x - y);
     // A tight deadline keeps the spread it was checked against.
     due.forEach((h, i) => {
       const ms = spreads[i] as number;
       h.settle(undefined, now + ms <= h.deadlineAt ? ms : h.spread);
     });
-    this.openingAt = kept[0] ? next : 0;
-    this.cancelOpening = kept[0] && after(Math.max(1, next - now), () => this.sweep());
+    const left = this.held.size > 0;
+    this.openingAt = left ? next : 0;
+    this.cancelOpening = left ? after(Math.max(1, next - now), () => this.sweep()) : undefined;
   }
 
   /** The send queue's view of this gate: the rate's interval, what holds every call, the probe. */
