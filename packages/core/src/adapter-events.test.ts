@@ -59,6 +59,23 @@ describe('the adapters tell their retries and give-ups on the breakers’ events
     ]);
   });
 
+  it('retryThroughBreaker: the give-up of a call whose deadline passed during an attempt', async () => {
+    const events: BreakwaterEvent[] = [];
+    const breakers = createEndpointBreakers({
+      policy: { ...policy, timeout: { totalMs: 100 } },
+      onEvent: (e) => events.push(e),
+    });
+    const call = retryThroughBreaker(breakers, target, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      throw new SdkError(503);
+    }).catch((e: unknown) => e);
+    await vi.runAllTimersAsync();
+    expect(await call).toBeInstanceOf(SdkError);
+    expect(told(events)).toEqual([
+      { type: 'give-up', key: KEY, attempts: 1, reason: 'deadline', status: 503 },
+    ]);
+  });
+
   it('breakwaterPolicy: a retry told with the server’s delay, and no give-up for a call that succeeds', async () => {
     const events: BreakwaterEvent[] = [];
     const cockatiel = breakwaterPolicy({ target, policy, onEvent: (e) => events.push(e) });

@@ -96,6 +96,10 @@ interface CallState {
   refused?: boolean;
   /** Tells the call's retries and give-ups on the breakers' events. */
   readonly report?: Reporter | undefined;
+  /** Epoch ms just before p-retry was called: p-retry's `maxRetryTime` counts from a moment after it. */
+  readonly calledAt?: number;
+  /** Set when the call's end was told from `onFailedAttempt`: no retry follows, whatever p-retry asks. */
+  ended?: boolean;
 }
 
 function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
@@ -121,7 +125,7 @@ function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
 
   const shouldRetry = async (context: RetryContext): Promise<boolean> => {
     const judged = judge(context.error);
-    if (!judged) return false;
+    if (!judged || call.ended) return false;
     if (context.attemptNumber === 1) {
       previousDelayMs = undefined;
       deadlineAt = (call.startedAt ?? Date.now()) + policy.timeout.totalMs;
@@ -159,13 +163,18 @@ function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
   };
 
   // p-retry asks shouldRetry nothing once the retries are spent: the last attempt's give-up is told here.
+  // p-retry asks shouldRetry nothing once the retries are spent or `maxRetryTime` has passed (counted
+  // from a moment after `calledAt`, so a call late here may be asked once more: `ended` answers it).
   const onFailedAttempt = (context: RetryContext): void => {
-    if (context.retriesLeft > 0 || !call.report) return;
+    const spent = context.retriesLeft <= 0;
+    const late = Date.now() - (call.calledAt ?? Date.now()) >= policy.timeout.totalMs;
+    if ((!spent && !late) || !call.report) return;
     const judged = judge(context.error);
     if (!judged) return;
+    call.ended = true;
     if (call.refused) call.report.giveUp(judged.told, context.attemptNumber - 1, 'circuit-open');
     else if (judged.verdict.action === 'retry') {
-      call.report.giveUp(judged.told, context.attemptNumber, 'attempts-exhausted');
+      call.report.giveUp(judged.told, context.attemptNumber, spent ? 'attempts-exhausted' : 'deadline');
     }
   };
 
@@ -245,6 +254,7 @@ export function retryThroughBreaker<T>(
     budget,
     refusedUntil: () => refusedUntil(breakers, key),
     report: callReporter(breakers, key),
+    calledAt: Date.now(),
   };
   budget.recordCall();
   let previous: unknown;
