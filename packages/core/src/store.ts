@@ -15,8 +15,8 @@ export interface BreakwaterStore {
   /** False while the store cannot be reached: the pipelines then use their local state alone. */
   readonly up: boolean;
   /**
-   * A response closed `key`'s gate here for `ms` from now (`strict`: a 429's closure, which holds every
-   * call). `cut`: the rate the fleet's paced recovery follows after it (a 429's, with an adaptive gate).
+   * A response closed `key`'s gate here for `ms` from now (`strict`: a 429's or a spent quota's
+   * closure, which holds every call; the other instances cut their rate on either, not told apart yet). `cut`: the rate the fleet's paced recovery follows after it (a 429's, with an adaptive gate).
    * Tells the other instances; never throws, never awaited.
    */
   closeUntil(key: string, ms: number, strict: boolean, cut?: RateCut): void;

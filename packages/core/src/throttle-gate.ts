@@ -106,8 +106,9 @@ export class ThrottleGate {
 
   /**
    * Learns from a response (its status and the verdict classify gave it) after attempt `attempt`, and
-   * closes the gate as the key's {@link ClosingRule} says. The `throttled` event reports what the server
-   * asked for as sent, and why. `now`: epoch ms when the response arrived. Default now.
+   * closes the gate as the key's {@link ClosingRule} says. The `throttled` event reports the delay the
+   * gate follows and its source: the server's as sent, or the backoff's (a 429 with no delay, or one
+   * of 0 or in the past). `now`: epoch ms when the response arrived. Default now.
    */
   observe(
     response: { readonly status: number; readonly headers: Headers },
@@ -120,7 +121,8 @@ export class ThrottleGate {
     if (closure === undefined || !this.close(closure.closedForMs, closure.strict, undefined, closure.cuts))
       return;
     const { delayMs, closedForMs, source } = closure;
-    // The cut goes with every closure; only a 429's (a strict one) is read by the others.
+    // The cut goes with every closure; the others read it with a strict one (a 429's or, not told
+    // apart yet, a spent quota's).
     this.fleet?.closeUntil(this.report.key, closedForMs, closure.strict, this.rate.cut);
     const at = Date.now();
     this.report.send('throttled', { delayMs, until: at + closedForMs, status: response.status, source }, at);
