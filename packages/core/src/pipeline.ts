@@ -89,7 +89,7 @@ export class EndpointPipeline {
     const shared = store.shared;
     this.breaker = new CircuitBreaker(key, policy.breaker, deps.emit, shared ? store : undefined);
     this.gate = new ThrottleGate(policy, deps.random, this.report, shared ? store : undefined);
-    for (const { ms, strict, cut } of store.closures(key)) this.gate.close(ms, strict, cut);
+    for (const { ms, strict, cut, cuts } of store.closures(key)) this.gate.close(ms, strict, cut, cuts);
     // The in-memory store has no counter: it counts nothing for a fleet.
     this.budget = new RetryBudget(
       policy.retryBudget,

@@ -16,10 +16,12 @@ export interface BreakwaterStore {
   readonly up: boolean;
   /**
    * A response closed `key`'s gate here for `ms` from now (`strict`: a 429's or a spent quota's
-   * closure, which holds every call; the other instances cut their rate on either, not told apart yet). `cut`: the rate the fleet's paced recovery follows after it (a 429's, with an adaptive gate).
+   * closure, which holds every call). `cut`: the rate the fleet's paced recovery follows after it (a
+   * 429's, with an adaptive gate). `cuts`: false for a strict closure that cuts no rate (a spent
+   * quota's: one answer measures no rate); absent, as `strict` (a store of an earlier version).
    * Tells the other instances; never throws, never awaited.
    */
-  closeUntil(key: string, ms: number, strict: boolean, cut?: RateCut): void;
+  closeUntil(key: string, ms: number, strict: boolean, cut?: RateCut, cuts?: boolean): void;
   /**
    * What the store knows of `key`'s closures now, for a pipeline being built (its gate starts closed
    * when another instance closed it), and a sign that this instance uses `key`: the store then keeps
@@ -84,6 +86,8 @@ export interface StoreClosure {
   readonly strict: boolean;
   /** The rate cut published with a 429's closure, if any. */
   readonly cut?: RateCut | undefined;
+  /** False for a strict closure that cuts no rate (a spent quota's); absent: as `strict`. */
+  readonly cuts?: boolean | undefined;
 }
 
 /**
@@ -129,7 +133,7 @@ export interface FleetCounts {
 /** What a store tells each wrapped fetch that uses it. */
 export interface StoreListener {
   /** Another instance closed `key`'s gate for `ms` from now. */
-  closed(key: string, ms: number, strict: boolean, cut?: RateCut): void;
+  closed(key: string, ms: number, strict: boolean, cut?: RateCut, cuts?: boolean): void;
   /** Another instance's half-open probe of `key` succeeded: its breaker may close here too. */
   probeClosed(key: string): void;
   /**

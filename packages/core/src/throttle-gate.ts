@@ -121,9 +121,15 @@ export class ThrottleGate {
     if (closure === undefined || !this.close(closure.closedForMs, closure.strict, undefined, closure.cuts))
       return;
     const { delayMs, closedForMs, source } = closure;
-    // The cut goes with every closure; the others read it with a strict one (a 429's or, not told
-    // apart yet, a spent quota's).
-    this.fleet?.closeUntil(this.report.key, closedForMs, closure.strict, this.rate.cut);
+    // The cut goes with a closure that cuts (a 429's): a spent quota's would carry the last 429's.
+    const { cuts } = closure;
+    this.fleet?.closeUntil(
+      this.report.key,
+      closedForMs,
+      closure.strict,
+      cuts ? this.rate.cut : undefined,
+      cuts,
+    );
     const at = Date.now();
     this.report.send('throttled', { delayMs, until: at + closedForMs, status: response.status, source }, at);
   }

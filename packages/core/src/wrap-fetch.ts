@@ -156,7 +156,7 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     (key, policy) => new EndpointPipeline(key, policy, deps),
   );
   store.attach({
-    closed: (key, ms, strict, cut) => registry.find(key)?.gate.close(ms, strict, cut),
+    closed: (key, ms, strict, cut, cuts) => registry.find(key)?.gate.close(ms, strict, cut, cuts),
     probeClosed: (key) => registry.find(key)?.breaker.closedByFleet(),
     // A store-up carries no `cause` key at all (not one holding undefined, printed in log lines).
     status: (up, cause) =>

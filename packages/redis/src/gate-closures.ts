@@ -13,6 +13,8 @@ export interface Message {
   readonly gateProbeAnswered?: true;
   /** The fleet's rate cut, with a strict closure. */
   readonly cut?: RateCut | undefined;
+  /** False for a strict closure that cuts no rate (a spent quota's); absent: as `strict`. */
+  readonly cuts?: boolean | undefined;
 }
 
 /** A message read from the channel, or undefined when it is not one (another version's, or garbage). */
@@ -24,7 +26,7 @@ export function parseMessage(raw: string): Message | undefined {
     return undefined;
   }
   if (typeof message?.key !== 'string' || typeof message.ms !== 'number') return undefined;
-  return { ...message, cut: rateCut(message.cut) };
+  return { ...message, cut: rateCut(message.cut), cuts: message.cuts === false ? false : undefined };
 }
 
 /** A cut read from a message, kept only when well formed (another version may send otherwise). */
@@ -45,6 +47,8 @@ interface View {
   loose: number;
   /** The rate cut published with the strict closure, if any. */
   cut?: RateCut | undefined;
+  /** False when the strict closure cuts no rate (a spent quota's). */
+  cuts?: boolean | undefined;
 }
 
 /**
@@ -71,7 +75,8 @@ export class GateViews {
     const view = this.watch(key);
     const now = Date.now();
     const found: StoreClosure[] = [];
-    if (view.strict > now) found.push({ ms: view.strict - now, strict: true, cut: view.cut });
+    if (view.strict > now)
+      found.push({ ms: view.strict - now, strict: true, cut: view.cut, cuts: view.cuts });
     if (view.loose > now) found.push({ ms: view.loose - now, strict: false });
     return found;
   }
@@ -85,7 +90,7 @@ export class GateViews {
    * Records a closure; true when it ends later than what the view knew (by more than 50 ms). `heard`:
    * another instance's, which does not mark the key as in use.
    */
-  learn(key: string, ms: number, strict: boolean, cut?: RateCut, heard = false): boolean {
+  learn(key: string, ms: number, strict: boolean, cut?: RateCut, heard = false, cuts?: boolean): boolean {
     const view = heard && !this.views.has(key) ? this.setAside(key) : this.watch(key);
     const until = Date.now() + ms;
     const known = strict ? view.strict : view.loose;
@@ -94,6 +99,7 @@ export class GateViews {
     if (strict) {
       view.strict = until;
       view.cut = cut;
+      view.cuts = cuts;
     } else view.loose = until;
     return true;
   }

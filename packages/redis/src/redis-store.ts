@@ -94,10 +94,10 @@ class RedisBackedStore implements RedisStore {
     this.listeners.push(listener);
   }
 
-  closeUntil(key: string, ms: number, strict: boolean, cut?: RateCut): void {
-    this.views.learn(key, ms, strict, cut);
+  closeUntil(key: string, ms: number, strict: boolean, cut?: RateCut, cuts?: boolean): void {
+    this.views.learn(key, ms, strict, cut, false, cuts);
     if (!this.up) return;
-    const message = JSON.stringify({ key, ms, strict, from: this.id, cut } satisfies Message);
+    const message = JSON.stringify({ key, ms, strict, from: this.id, cut, cuts } satisfies Message);
     const keys = [gateKey(this.prefix, key, strict)];
     const args = [String(Math.ceil(ms)), this.id, this.channel, message];
     void this.connection
@@ -202,13 +202,13 @@ class RedisBackedStore implements RedisStore {
     } else if (message.gateProbeAnswered === true) {
       this.leases.forget(`gate:${message.key}`);
       this.probes.get(message.key)?.fleetAnswered();
-    } else this.heard(message.key, message.ms, message.strict === true, message.cut);
+    } else this.heard(message.key, message.ms, message.strict === true, message.cut, message.cuts);
   }
 
   /** Another instance closed `key` for `ms`: tell the wrapped fetches when it moves their view. */
-  private heard(key: string, ms: number, strict: boolean, cut?: RateCut): void {
-    if (!this.views.learn(key, ms, strict, cut, true)) return;
-    for (const listener of this.listeners) listener.closed(key, ms, strict, cut);
+  private heard(key: string, ms: number, strict: boolean, cut?: RateCut, cuts?: boolean): void {
+    if (!this.views.learn(key, ms, strict, cut, true, cuts)) return;
+    for (const listener of this.listeners) listener.closed(key, ms, strict, cut, cuts);
   }
 
   private status(up: boolean, cause?: string): void {
@@ -227,7 +227,7 @@ class RedisBackedStore implements RedisStore {
 
   private republish(): void {
     for (const { key, closures } of this.views.held()) {
-      for (const { ms, strict, cut } of closures) this.closeUntil(key, ms, strict, cut);
+      for (const { ms, strict, cut, cuts } of closures) this.closeUntil(key, ms, strict, cut, cuts);
     }
   }
 }
