@@ -9,6 +9,12 @@ describe('redactUrl', () => {
     );
   });
 
+  it('keeps only a name that reads as a name: a part whose text before its = is not one goes whole', () => {
+    expect(redactUrl('https://h.example/x?S3CR3T;a=1&ids[]=2&a.b-c~d=3&p%20q=4')).toBe(
+      'https://h.example/x?REDACTED&ids[]=REDACTED&a.b-c~d=REDACTED&p%20q=REDACTED',
+    );
+  });
+
   it('drops userinfo and the fragment', () => {
     expect(redactUrl('https://user:p%40ss@api.example.com:8443/a/b?q=1#access_token=xyz')).toBe(
       'https://api.example.com:8443/a/b?q=REDACTED',

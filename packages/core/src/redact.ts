@@ -56,6 +56,12 @@ function redactOnce(url: string | URL): string {
   return (relative ? parsed.pathname : parsed.href) + search;
 }
 
+/**
+ * What a query name is made of (unreserved characters, percent-escapes, brackets): text before an `=`
+ * that holds anything else (`S3CR3T;a=1`, a token with a `;`-separated part) is no name to keep.
+ */
+const QUERY_NAME = /^[\w.~\-%[\]]+$/;
+
 /** `?a=1&b&c=` -> `?a=REDACTED&REDACTED&c=REDACTED`; names are kept exactly as sent (still percent-encoded). */
 function redactSearch(search: string): string {
   const parts = search
@@ -63,8 +69,8 @@ function redactSearch(search: string): string {
     .split('&')
     .filter((part) => part !== '')
     .map((part) => {
-      const eq = part.indexOf('=');
-      return eq === -1 ? REDACTED : `${part.slice(0, eq)}=${REDACTED}`;
+      const name = part.slice(0, part.indexOf('='));
+      return part.includes('=') && QUERY_NAME.test(name) ? `${name}=${REDACTED}` : REDACTED;
     });
   return parts.length === 0 ? '' : `?${parts.join('&')}`;
 }
