@@ -228,23 +228,28 @@ describe('baseUrl option', () => {
   });
 });
 
+/** The wrapped undici fetch rejects `input` with undici's own TypeError, having called it once. */
+async function expectFetchsErrorOnce(input: RequestInfo): Promise<void> {
+  let calls = 0;
+  const counting: FetchLike = (given, init) => {
+    calls += 1;
+    return undiciFetch(
+      given as string,
+      init as Parameters<typeof undiciFetch>[1],
+    ) as Promise<unknown> as Promise<Response>;
+  };
+  const plain = await rejection(undiciFetch(input as string));
+  const wrapped = await rejection(wrapFetch(counting, { policy: FAST })(input));
+  expect(calls).toBe(1);
+  expect(wrapped).toBeInstanceOf(TypeError);
+  expect((wrapped as Error).message).toBe((plain as Error).message);
+}
+
 describe('items 3 and 6: URLs that are not http(s) go to the wrapped fetch once', () => {
   it('a revoked blob: URL fails as with fetch, and is not retried', async () => {
     const blobUrl = URL.createObjectURL(new Blob(['gone']));
     URL.revokeObjectURL(blobUrl);
-    let calls = 0;
-    const counting: FetchLike = (input, init) => {
-      calls += 1;
-      return undiciFetch(
-        input as string,
-        init as Parameters<typeof undiciFetch>[1],
-      ) as Promise<unknown> as Promise<Response>;
-    };
-    const plain = await rejection(undiciFetch(blobUrl));
-    const wrapped = await rejection(wrapFetch(counting, { policy: FAST })(blobUrl));
-    expect(calls).toBe(1);
-    expect(wrapped).toBeInstanceOf(TypeError);
-    expect((wrapped as Error).message).toBe((plain as Error).message);
+    await expectFetchsErrorOnce(blobUrl);
   });
 
   it('a blob: URL that fails as browsers fail it ("Failed to fetch") is not retried', async () => {
@@ -262,20 +267,7 @@ describe('items 3 and 6: URLs that are not http(s) go to the wrapped fetch once'
   });
 
   it('a plain object shaped like a Request is no Request: fetch reads it as a string, once, with its own error', async () => {
-    let calls = 0;
-    const counting: FetchLike = (input, init) => {
-      calls += 1;
-      return undiciFetch(
-        input as string,
-        init as Parameters<typeof undiciFetch>[1],
-      ) as Promise<unknown> as Promise<Response>;
-    };
-    const lookalike = { url: `${origin}/x`, method: 'GET', headers: {} } as unknown as Request;
-    const plain = await rejection(undiciFetch(lookalike as unknown as string));
-    const wrapped = await rejection(wrapFetch(counting, { policy: FAST })(lookalike));
-    expect(calls).toBe(1);
-    expect(wrapped).toBeInstanceOf(TypeError);
-    expect((wrapped as Error).message).toBe((plain as Error).message);
+    await expectFetchsErrorOnce({ url: `${origin}/x`, method: 'GET', headers: {} } as unknown as Request);
   });
 
   it('blob: and data: URLs read as with fetch', async () => {
