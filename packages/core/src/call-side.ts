@@ -10,7 +10,7 @@ import { RetryBudget } from './retry-budget.ts';
  * every call, and the events to tell retries and give-ups on. Kept out of `EndpointBreakers`' public
  * shape; `createEndpointBreakers` shares it.
  */
-export interface CallSide {
+interface CallSide {
   /** The retry budget of `key`, kept with its breaker in the registry, bounded and evicted with it. */
   budgetOf(key: string, policy: Policy): RetryBudget;
   /** Epoch ms until which the breaker of `key` refuses every call (`CircuitBreaker.refusedUntil`). */

@@ -154,8 +154,13 @@ export class CircuitBreaker {
    */
   refusedUntil(): number | undefined {
     if (this.hold !== undefined) return Number.POSITIVE_INFINITY;
-    if (this.breaker?.state !== CircuitState.Open || this.openedAt === null) return undefined;
-    return this.openedAt + this.openForMs;
+    return this.nextProbeAt() ?? undefined;
+  }
+
+  /** While the breaker is open by failures (not isolated), epoch ms when its next probe may go; else null. */
+  private nextProbeAt(): number | null {
+    const open = this.hold === undefined && this.breaker?.state === CircuitState.Open;
+    return open && this.openedAt !== null ? this.openedAt + this.openForMs : null;
   }
 
   /**
@@ -228,12 +233,8 @@ export class CircuitBreaker {
     // With a shared store, one probe per half-open interval for the whole fleet: a call due to probe
     // here probes only if this instance takes the fleet's lease (granted at once when the store is
     // down: the local breaker decides alone); else it is refused as if the breaker were still open.
-    if (
-      breaker.state === CircuitState.Open &&
-      this.fleet &&
-      this.openedAt !== null &&
-      Date.now() >= this.openedAt + this.openForMs
-    ) {
+    const dueAt = this.nextProbeAt();
+    if (this.fleet && dueAt !== null && Date.now() >= dueAt) {
       const lease = await this.fleet.tryLease(this.key, this.openForMs);
       if (lease !== true) throw this.reject('circuit-open', lease);
       // Another call of this process may have become the probe while this one waited for the lease.
@@ -291,15 +292,14 @@ export class CircuitBreaker {
       slowCalls: slow,
       consecutiveFailures: consecutive,
       openedAt: isolated ? this.isolatedAt : state === CircuitState.Closed ? null : this.openedAt,
-      nextProbeAt: open && this.openedAt !== null ? this.openedAt + this.openForMs : null,
+      nextProbeAt: this.nextProbeAt(),
     };
   }
 
   /** `leaseMs`: the time left of another instance's probe lease, which refused this call. */
   private reject(cause: 'circuit-open' | 'half-open' | 'isolated', leaseMs?: number): BrokenCircuitError {
     // As the snapshot's, without its sums over the window: an open breaker refuses at the callers' rate.
-    const open = this.hold === undefined && this.breaker?.state === CircuitState.Open;
-    const nextProbeAt = open && this.openedAt !== null ? this.openedAt + this.openForMs : null;
+    const nextProbeAt = this.nextProbeAt();
     // An isolation ends only by hand: no time to tell (and an event's Infinity would not survive JSON).
     const retryAfterMs =
       cause === 'isolated'

@@ -162,7 +162,6 @@ function retryOptions(options: PRetryPolicyOptions, call: CallState): Options {
     return true;
   };
 
-  // p-retry asks shouldRetry nothing once the retries are spent: the last attempt's give-up is told here.
   // p-retry asks shouldRetry nothing once the retries are spent or `maxRetryTime` has passed (counted
   // from a moment after `calledAt`, so a call late here may be asked once more: `ended` answers it).
   const onFailedAttempt = (context: RetryContext): void => {

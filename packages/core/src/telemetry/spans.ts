@@ -27,7 +27,7 @@ export class Spans {
   /** False while no SDK is behind the tracer: no span is made at all then. */
   private readonly live: () => boolean;
 
-  constructor(tracer: Tracer, live: () => boolean = () => true) {
+  constructor(tracer: Tracer, live: () => boolean) {
     this.tracer = tracer;
     this.live = live;
   }
