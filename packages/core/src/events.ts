@@ -35,7 +35,8 @@ export interface RetryEvent extends EventBase {
 
 /**
  * Why a retryable outcome was not retried: the retry decision's reasons (policies' `nextStep`), among
- * them `circuit-open` when the endpoint's breaker opened between two attempts.
+ * them `circuit-open` when the endpoint's breaker opened between two attempts, or will still refuse
+ * calls when the retry is due (no wait is started for it).
  */
 export type GiveUpReason = StopReason;
 

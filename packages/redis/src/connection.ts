@@ -34,7 +34,8 @@ function warnRefused(cause: string): void {
 
 /**
  * Why a command failed, for `store-down`: the error's message (a reply error's starts
- * with its code: `NOPERM`, `WRONGTYPE`, `READONLY`, `ERR` for a Lua error), with the command's
+ * with its code: `NOPERM`, `READONLY`, `ERR` for a Lua error; a `WRONGTYPE` of one key is told as a
+ * process warning instead, see `replyError`), with the command's
  * arguments and any URL cut out: a script's error may quote what it was sent, and a connection
  * error the client's URL, password included.
  */
