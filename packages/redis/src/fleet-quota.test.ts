@@ -52,4 +52,38 @@ describe('a spent quota shared across a fleet', () => {
       await server.close();
     }
   });
+  it('an instance that reads the closure at its refresh, its message missed, cuts no rate either', async () => {
+    let spend = true;
+    const server = await upstream((_path, res) => {
+      const r = spend ? 0 : 99;
+      spend = false;
+      res.writeHead(200, { RateLimit: `"default";r=${r};t=2`, 'RateLimit-Policy': '"default";q=100;w=2' });
+      res.end('ok');
+    });
+    const first = await connectClient(redis);
+    const clients = [first];
+    const early = redisStore({ client: first, prefix: 'quota-late:', refreshMs: 100 });
+    const stores = [early];
+    try {
+      const a = wrapFetch(globalThis.fetch, { store: early });
+      const url = `${server.origin}/items`;
+      await (await a(url)).arrayBuffer();
+      // B starts after the closure was published: only its refresh can tell it.
+      const client = await connectClient(redis);
+      clients.push(client);
+      const late = redisStore({ client, prefix: 'quota-late:', refreshMs: 100 });
+      stores.push(late);
+      const events: BreakwaterEvent[] = [];
+      const b = wrapFetch(globalThis.fetch, { store: late, onEvent: (e) => events.push(e) });
+      // B's own calls, before it has read the closure, give its gate a rate that a 429 would cut.
+      for (let i = 0; i < 5; i++) await (await b(url)).arrayBuffer();
+      await until(() => b.breakers()[0]?.throttlePhase === 'closed', 2_000);
+      expect(b.breakers()[0]?.rateLimit).toBeNull();
+      expect(events.filter((e) => e.type === 'rate-change')).toEqual([]);
+    } finally {
+      for (const store of stores) store.close();
+      for (const client of clients) client.destroy();
+      await server.close();
+    }
+  });
 });

@@ -14,7 +14,7 @@ import { GateViews, gateKey, type Message, parseMessage } from './gate-closures.
 import { FleetProbe } from './gate-probe.ts';
 import { checkRedisOptions, type RedisStoreOptions, type RedisSubscriberLike } from './options.ts';
 import { ProbeLeases } from './probe-lease.ts';
-import { CLOSE, READ } from './scripts.ts';
+import { CLOSE, NO_CUT, READ } from './scripts.ts';
 
 export type { RedisClientLike, RedisStoreOptions, RedisSubscriberLike } from './options.ts';
 
@@ -99,7 +99,9 @@ class RedisBackedStore implements RedisStore {
     if (!this.up) return;
     const message = JSON.stringify({ key, ms, strict, from: this.id, cut, cuts } satisfies Message);
     const keys = [gateKey(this.prefix, key, strict)];
-    const args = [String(Math.ceil(ms)), this.id, this.channel, message];
+    // Marked so that an instance reading the closure at its refresh, its message missed, cuts no rate either.
+    const value = cuts === false ? `${this.id}${NO_CUT}` : this.id;
+    const args = [String(Math.ceil(ms)), value, this.channel, message];
     void this.connection
       .script<number | string>(CLOSE, keys, args)
       // A PUBLISH the ACL refuses: the closure is written, and the others read it at their refresh.
@@ -164,17 +166,18 @@ class RedisBackedStore implements RedisStore {
     // With a write: a Redis that answers reads and refuses writes (a replica) must not mark the store
     // up at every refresh for the counts' writes to mark it down again.
     const heartbeat = [`${this.prefix}alive:${this.id}`];
-    const ttls = await this.connection.script<number[]>(
+    const read = await this.connection.script<[number[], number[]]>(
       READ,
       [...gateKeys, ...heartbeat],
-      [String(3 * this.refreshMs)],
+      [String(3 * this.refreshMs), NO_CUT],
       true,
     );
-    if (ttls === undefined) return;
+    if (read === undefined) return;
+    const [ttls, marks] = read;
     keys.forEach((key, i) => {
       const strictMs = ttls[2 * i] ?? -2;
       const looseMs = ttls[2 * i + 1] ?? -2;
-      if (strictMs > 0) this.heard(key, strictMs, true);
+      if (strictMs > 0) this.heard(key, strictMs, true, undefined, marks[2 * i] === 1 ? false : undefined);
       if (looseMs > 0) this.heard(key, looseMs, false);
     });
   }
