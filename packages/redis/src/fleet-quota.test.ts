@@ -2,6 +2,7 @@ import { type BreakwaterEvent, wrapFetch } from '@breakwater/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, type RedisServer, startRedis } from './redis-server.test-util.ts';
 import { redisStore } from './redis-store.ts';
+import { NO_CUT } from './scripts.ts';
 import { until, upstream } from './upstream.test-util.ts';
 
 /**
@@ -53,36 +54,25 @@ describe('a spent quota shared across a fleet', () => {
     }
   });
   it('an instance that reads the closure at its refresh, its message missed, cuts no rate either', async () => {
-    let spend = true;
-    const server = await upstream((_path, res) => {
-      const r = spend ? 0 : 99;
-      spend = false;
-      res.writeHead(200, { RateLimit: `"default";r=${r};t=2`, 'RateLimit-Policy': '"default";q=100;w=2' });
-      res.end('ok');
-    });
-    const first = await connectClient(redis);
-    const clients = [first];
-    const early = redisStore({ client: first, prefix: 'quota-late:', refreshMs: 100 });
-    const stores = [early];
+    const server = await upstream((_path, res) => res.writeHead(200).end('ok'));
+    const client = await connectClient(redis);
+    const raw = await connectClient(redis);
+    const store = redisStore({ client, prefix: 'quota-late:', refreshMs: 100 });
+    const events: BreakwaterEvent[] = [];
+    const b = wrapFetch(globalThis.fetch, { store, onEvent: (e) => events.push(e) });
     try {
-      const a = wrapFetch(globalThis.fetch, { store: early });
       const url = `${server.origin}/items`;
-      await (await a(url)).arrayBuffer();
-      // B starts after the closure was published: only its refresh can tell it.
-      const client = await connectClient(redis);
-      clients.push(client);
-      const late = redisStore({ client, prefix: 'quota-late:', refreshMs: 100 });
-      stores.push(late);
-      const events: BreakwaterEvent[] = [];
-      const b = wrapFetch(globalThis.fetch, { store: late, onEvent: (e) => events.push(e) });
-      // B's own calls, before it has read the closure, give its gate a rate that a 429 would cut.
+      // B's own calls give its gate a rate that a 429 would cut.
       for (let i = 0; i < 5; i++) await (await b(url)).arrayBuffer();
+      // Written as another instance's spent quota whose message was lost leaves it: the key, no PUBLISH.
+      await raw.set(`quota-late:gate:strict:default ${server.origin}`, `elsewhere${NO_CUT}`, { PX: 2_000 });
       await until(() => b.breakers()[0]?.throttlePhase === 'closed', 2_000);
       expect(b.breakers()[0]?.rateLimit).toBeNull();
       expect(events.filter((e) => e.type === 'rate-change')).toEqual([]);
     } finally {
-      for (const store of stores) store.close();
-      for (const client of clients) client.destroy();
+      store.close();
+      client.destroy();
+      raw.destroy();
       await server.close();
     }
   });

@@ -61,6 +61,8 @@ class RedisBackedStore implements RedisStore {
   private readonly probes = new Map<string, FleetProbe>();
   private readonly timer: ReturnType<typeof setInterval>;
   private subscriber: RedisSubscriberLike | undefined;
+  /** Keys first used in this turn, read together at its end (see `closures`). */
+  private fresh: string[] = [];
 
   constructor(options: RedisStoreOptions) {
     this.prefix = options.prefix ?? 'breakwater:';
@@ -109,6 +111,9 @@ class RedisBackedStore implements RedisStore {
   }
 
   closures(key: string): readonly StoreClosure[] {
+    // A key first used here (an instance just started, a scale-out) is read at once, not at the next
+    // refresh: its calls would otherwise go out, for up to `refreshMs`, into a cool-down the fleet holds.
+    if (!this.views.watched(key)) this.readSoon(key);
     return this.views.closures(key);
   }
 
@@ -156,7 +161,21 @@ class RedisBackedStore implements RedisStore {
   /** Re-reads the closures of the keys in use: pub/sub's backstop, and the way back after an outage. */
   private async refresh(): Promise<void> {
     void this.counts.flush();
-    const keys = this.views.keys();
+    await this.read(this.views.keys(), true);
+  }
+
+  /** Reads `key`'s closures soon: the keys first used in one turn share one round trip. */
+  private readSoon(key: string): void {
+    if (this.fresh.push(key) > 1) return;
+    queueMicrotask(() => {
+      const keys = this.fresh;
+      this.fresh = [];
+      void this.read(keys, false);
+    });
+  }
+
+  /** Reads the closures of `keys` (`probing`: also while the store is down, as the refresh does). */
+  private async read(keys: string[], probing: boolean): Promise<void> {
     // A script even with no key to read (not a PING): a store whose scripts Redis refuses is down,
     // and only a script's answer says they run again.
     const gateKeys = keys.flatMap((key) => [
@@ -170,7 +189,7 @@ class RedisBackedStore implements RedisStore {
       READ,
       [...gateKeys, ...heartbeat],
       [String(3 * this.refreshMs), NO_CUT],
-      true,
+      probing,
     );
     if (read === undefined) return;
     const [ttls, marks] = read;
