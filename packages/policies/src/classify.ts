@@ -1,5 +1,6 @@
 import { recognizeError } from './fetch-errors.ts';
 import { isIdempotent } from './idempotency.ts';
+import { parseRateLimit } from './rate-limit-headers.ts';
 import { parseRetryAfter } from './retry-after.ts';
 import type {
   ClassifyContext,
@@ -20,7 +21,9 @@ import type {
  * Responses, first rule that applies:
  * 1. `permanentStatuses` (default [501]): return, breaker ignore, reason `permanent`. Wins over every list.
  * 2. `retry.statuses` (default [408, 429, 502, 503, 504]) or `retry.retryAnyMethodStatuses` (default
- *    none): retry, with the server's delay (`Retry-After` and friends) as `delayMs` when it sent one.
+ *    none): retry, with the server's delay (`Retry-After` and friends) as `delayMs` when it sent one,
+ *    else, with `throttle.rateLimitHeaders`, the reset of a quota its RateLimit headers say is spent
+ *    (`parseRateLimit`: the time the throttle gate will hold the key anyway).
  *    Only for an idempotent request (see `isIdempotent`) unless the status is in
  *    `retryAnyMethodStatuses`; otherwise return, reason `not-idempotent`. A server delay above
  *    `retry.maxRetryAfterMs` is not waited for: return, reason `retry-after-exceeds-cap`. Reason
@@ -82,7 +85,7 @@ function classifyResponse(
   const { retry } = policy;
   const anyMethod = retry.retryAnyMethodStatuses.includes(status);
   if (anyMethod || retry.statuses.includes(status)) {
-    const delayMs = parseRetryAfter(headers, context.now)?.delayMs;
+    const delayMs = serverDelay(headers, policy, context.now);
     const hint = delayMs === undefined ? (status === 429 ? { throttled: true } : {}) : { delayMs };
     const reason: VerdictReason = status === 429 ? 'throttled' : 'transient-status';
     if (!anyMethod && !isIdempotent(request, retry)) {
@@ -96,6 +99,12 @@ function classifyResponse(
 
   const reason: VerdictReason = status < 400 ? 'success' : status < 500 ? 'client-error' : 'server-error';
   return { action: 'return', breaker, reason };
+}
+
+function serverDelay(headers: HeadersLike, policy: Policy, now: number): number | undefined {
+  const delay = parseRetryAfter(headers, now);
+  if (delay !== undefined || !policy.throttle.rateLimitHeaders) return delay?.delayMs;
+  return parseRateLimit(headers, now)?.resetMs;
 }
 
 function responseBreaker(status: number, policy: Policy): Verdict['breaker'] {
