@@ -27,8 +27,8 @@ import type {
  *    Only for an idempotent request (see `isIdempotent`) unless the status is in
  *    `retryAnyMethodStatuses`; otherwise return, reason `not-idempotent`. A server delay above
  *    `retry.maxRetryAfterMs` is not waited for: return, reason `retry-after-exceeds-cap`. Reason
- *    `throttled` for 429 (with `throttled: true` when it carried no delay, so core uses the throttling
- *    backoff), else `transient-status`.
+ *    `throttled` for 429 (with `throttled: true` when it carried no delay, or one of 0: `Retry-After:
+ *    0` or a past date, so core uses the throttling backoff), else `transient-status`.
  * 3. 1xx-3xx: return, reason `success`; 4xx: return, reason `client-error`; 5xx and above: return,
  *    reason `server-error`.
  *
@@ -86,7 +86,9 @@ function classifyResponse(
   const anyMethod = retry.retryAnyMethodStatuses.includes(status);
   if (anyMethod || retry.statuses.includes(status)) {
     const delayMs = serverDelay(headers, policy, context.now);
-    const hint = delayMs === undefined ? (status === 429 ? { throttled: true } : {}) : { delayMs };
+    // A 429 that asks for no pause (0, a past date) is still over its rate: the throttling backoff.
+    const noPause = delayMs === undefined || (delayMs === 0 && status === 429);
+    const hint = noPause ? (status === 429 ? { throttled: true } : {}) : { delayMs };
     const reason: VerdictReason = status === 429 ? 'throttled' : 'transient-status';
     if (!anyMethod && !isIdempotent(request, retry)) {
       return { action: 'return', breaker, reason: 'not-idempotent', ...hint };

@@ -57,7 +57,10 @@ export interface Verdict {
    * It replaces the backoff. Set also when the reason is `retry-after-exceeds-cap`, so callers can see it.
    */
   readonly delayMs?: number;
-  /** True for 429 without a delay header: the throttling backoff (larger base) applies. */
+  /**
+   * True for a 429 without a delay header, or with a delay of 0 (`Retry-After: 0`, a past date): the
+   * throttling backoff (larger base) applies.
+   */
   readonly throttled?: boolean;
   /** For errors: the recognised kind and, where known, the low-level code (ECONNRESET, ...). */
   readonly errorKind?: ErrorKind;
