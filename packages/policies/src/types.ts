@@ -200,7 +200,8 @@ export interface BreakerPolicy {
    */
   readonly minimumCalls: number;
   /**
-   * ...in this window (ms).
+   * ...in this window (ms). Counted in ten buckets of `windowMs / 10`: a call stays counted until its
+   * bucket ends a whole window ago, so between `windowMs` and `1.1 x windowMs` after it was made.
    * @default 10_000
    */
   readonly windowMs: number;
@@ -331,7 +332,8 @@ export interface RetryBudgetPolicy {
    */
   readonly minRetries: number;
   /**
-   * Window (ms).
+   * Window (ms). Counted in ten buckets of `windowMs / 10`, as the breaker's window: a first attempt
+   * or retry stays counted for between `windowMs` and `1.1 x windowMs`.
    * @default 10_000
    */
   readonly windowMs: number;
