@@ -85,10 +85,11 @@ function classifyResponse(
   const { retry } = policy;
   const anyMethod = retry.retryAnyMethodStatuses.includes(status);
   if (anyMethod || retry.statuses.includes(status)) {
-    const delayMs = serverDelay(headers, policy, context.now);
-    // A 429 that asks for no pause (0, a past date) is still over its rate: the throttling backoff.
-    const noPause = delayMs === undefined || (delayMs === 0 && status === 429);
-    const hint = noPause ? (status === 429 ? { throttled: true } : {}) : { delayMs };
+    let delayMs = parseRetryAfter(headers, context.now)?.delayMs;
+    // No delay header: a spent quota's reset is the wait the gate will impose anyway.
+    if (policy.throttle.rateLimitHeaders) delayMs ??= parseRateLimit(headers, context.now)?.resetMs;
+    // A 429 that asks for no pause (none, 0, a past date) is still over its rate: the throttling backoff.
+    const hint = !delayMs && status === 429 ? { throttled: true } : delayMs === undefined ? {} : { delayMs };
     const reason: VerdictReason = status === 429 ? 'throttled' : 'transient-status';
     if (!anyMethod && !isIdempotent(request, retry)) {
       return { action: 'return', breaker, reason: 'not-idempotent', ...hint };
@@ -101,12 +102,6 @@ function classifyResponse(
 
   const reason: VerdictReason = status < 400 ? 'success' : status < 500 ? 'client-error' : 'server-error';
   return { action: 'return', breaker, reason };
-}
-
-function serverDelay(headers: HeadersLike, policy: Policy, now: number): number | undefined {
-  const delay = parseRetryAfter(headers, now);
-  if (delay !== undefined || !policy.throttle.rateLimitHeaders) return delay?.delayMs;
-  return parseRateLimit(headers, now)?.resetMs;
 }
 
 function responseBreaker(status: number, policy: Policy): Verdict['breaker'] {

@@ -221,11 +221,9 @@ function rateLimitReset(headers: HeadersLike): number | undefined {
     const left = largest(remaining, (m) => decimalToMs(m, 0));
     if (left !== undefined && left > 0) return undefined;
   }
-  return largest(headers.get('ratelimit-reset'), deltaSecondsToMs);
-}
-
-/** Delta seconds as ms, `undefined` from 10^9 s on (an epoch, not a delay). */
-function deltaSecondsToMs(text: string): number | undefined {
-  const ms = decimalToMs(text, 3);
-  return ms !== undefined && ms < EPOCH_SECONDS_FROM * 1000 ? ms : undefined;
+  // From 10^9 s on, an epoch, not a delay: undefined (garbage), as `undefined < n` is false.
+  return largest(headers.get('ratelimit-reset'), (m) => {
+    const ms = decimalToMs(m, 3);
+    return (ms as number) < EPOCH_SECONDS_FROM * 1000 ? ms : undefined;
+  });
 }
