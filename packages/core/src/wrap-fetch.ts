@@ -82,7 +82,7 @@ export interface WrapFetchOptions {
  * manual control (`isolate`, `reset`).
  */
 export interface WrappedFetch extends ManualControl {
-  (input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  (input: string | URL | Request, init?: RequestInit): Promise<Response>;
   /** A snapshot of every live endpoint's breaker (and of every key isolated before its first call). */
   breakers(): BreakerSnapshot[];
 }
