@@ -94,6 +94,26 @@ async function breaker(origin: string, limit = 10): Promise<Report> {
 }
 
 /**
+ * GETs to paths whose first request loses its connection before any response (reset, or closed
+ * without a word), then answer 200: each is retried once, as a network error of the runtime's fetch.
+ */
+async function networkErrors(origin: string): Promise<Report> {
+  const events: BreakwaterEvent[] = [];
+  const fetch = wrapFetch(globalThis.fetch, { onEvent: (event) => events.push(event) });
+  const outcomes: unknown[] = [];
+  for (const path of ['/reset', '/closed']) {
+    try {
+      const res = await fetch(`${origin}${path}`);
+      outcomes.push([path, res.status, await res.text()]);
+    } catch (error) {
+      outcomes.push([path, String(error), String((error as Error).cause)]);
+    }
+  }
+  const retries = events.flatMap((event) => (event.type === 'retry' ? [[event.attempt, event.reason]] : []));
+  return { outcomes, retries };
+}
+
+/**
  * The wrapped fetch's `preconnect` (Bun's fetch has one; Deno's has none, nor must the wrapped one):
  * called for `target`, then the test's `probe` server is asked until `target` saw the connection.
  */
@@ -118,6 +138,7 @@ async function main(): Promise<Report> {
   if (scenario === 'quick-start' && file) return quickStart(origin, file);
   if (scenario === 'retry-after') return retryAfter(origin);
   if (scenario === 'breaker') return breaker(origin);
+  if (scenario === 'network-errors') return networkErrors(origin);
   if (scenario === 'preconnect' && file?.startsWith('http://127.0.0.1:')) return preconnect(origin, file);
   throw new Error(`unknown scenario ${scenario}`);
 }

@@ -291,6 +291,34 @@ for (const runtime of RUNTIMES) {
       }
     });
 
+    it('retries a GET whose connection is reset, or closed, before any response', async () => {
+      const server = await startTimedServer();
+      for (const path of ['/reset', '/closed']) {
+        let calls = 0;
+        server.route(path, (req, res) => {
+          calls += 1;
+          // Each request on a connection of its own: a runtime retries on its own a request whose reused
+          // keep-alive connection was closed, and that retry is not breakwater's.
+          if (calls > 1) res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' }).end('ok');
+          else if (path === '/reset') req.socket.resetAndDestroy();
+          else req.socket.end();
+        });
+      }
+      try {
+        const report = await scenario(runtime, 'network-errors', server.origin);
+        expect(report.outcomes).toEqual([
+          ['/reset', 200, 'ok'],
+          ['/closed', 200, 'ok'],
+        ]);
+        expect(report.retries).toEqual([
+          [2, 'network-error'],
+          [2, 'network-error'],
+        ]);
+      } finally {
+        await server.close();
+      }
+    });
+
     it(`keeps the runtime's fetch.preconnect on the wrapped fetch (Bun's opens a connection; Deno has none)`, async () => {
       const target = await countingServer();
       const probe = await startTimedServer({

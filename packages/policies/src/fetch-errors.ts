@@ -77,9 +77,14 @@ export const NETWORK_ERROR_MESSAGES: readonly RegExp[] = [
   /^Could not connect to the server\.?$/i, // Safari
   /^Network request failed$/i, // React Native, whatwg-fetch
   /^terminated$/i, // undici: the body read lost its socket
-  /^error sending request (?:from \S+ )?for url\b/i, // Deno
+  // Deno: `for url (<url>)`; since 2.x also `from <local address> for <url> (<address>)`, a connection
+  // closed before any response (a dropped keep-alive socket, a restarting upstream).
+  /^error sending request (?:from \S+ )?for (?:url\b|[a-z][a-z0-9+.-]*:\/\/)/i,
   /^connection error\b/i, // Deno (hyper)
   /^error reading a body from connection\b/i, // Deno
+  // Deno 2.x: a bare OS error as the cause of `fetch failed` (a reset before the response), with no code
+  // or error class: the texts of the POSIX codes above (Linux's, macOS's), as Rust's io::Error shows them.
+  /^(?:connection (?:reset by peer|refused|timed out)|software caused connection abort|broken pipe|operation timed out|no route to host|host is down|network is (?:unreachable|down)|network dropped connection on reset) \(os error \d+\)$/i,
 ];
 
 /** Error names that decide the kind whatever else the error says. */
