@@ -129,6 +129,14 @@ describe('recognizeError: Deno', () => {
     expect(JSON.stringify(result)).not.toContain('secret');
   });
 
+  it('Deno 2: a TLS certificate it does not trust is unknown (no retry fixes it), as under undici and Bun', () => {
+    // As Deno 2.9 threw it for a loopback HTTPS server with a self-signed certificate.
+    const cause = new Error(
+      'error sending request for url (https://127.0.0.1:38433/): client error (Connect): invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))',
+    );
+    expect(recognizeError(new TypeError('fetch failed', { cause }))).toEqual({ kind: 'unknown' });
+  });
+
   it('Deno 2: an OS error that is not a connection failure stays unknown', () => {
     const cause = new Error('Permission denied (os error 13)');
     expect(recognizeError(new TypeError('fetch failed', { cause }))).toEqual({ kind: 'unknown' });

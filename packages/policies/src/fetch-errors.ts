@@ -87,6 +87,14 @@ export const NETWORK_ERROR_MESSAGES: readonly RegExp[] = [
   /^(?:connection (?:reset by peer|refused|timed out)|software caused connection abort|broken pipe|operation timed out|no route to host|host is down|network is (?:unreachable|down)|network dropped connection on reset) \(os error \d+\)$/i,
 ];
 
+/**
+ * Messages of a connection refused for a reason no retry changes, a TLS certificate the runtime does
+ * not trust: `unknown`, though Deno words them as its connection failures (`error sending request for
+ * url (...): client error (Connect): invalid peer certificate: UnknownIssuer`), which three retries
+ * and their backoff only delayed. undici and Bun give a code (`DEPTH_ZERO_SELF_SIGNED_CERT`) instead.
+ */
+const NOT_NETWORK_ERROR_MESSAGES: readonly RegExp[] = [/\binvalid peer certificate\b/i];
+
 /** Error names that decide the kind whatever else the error says. */
 const KIND_BY_NAME: ReadonlyMap<string, ErrorKind> = new Map([
   ['AbortError', 'abort'],
@@ -137,9 +145,9 @@ function decide(node: ErrorNode): ErrorKind | undefined {
   if (node.code !== undefined && NETWORK_ERROR_CODES.has(node.code)) return 'network';
   if (node.name !== undefined && NETWORK_ERROR_CODES.has(node.name)) return 'network';
   const message = node.message?.trim();
-  if (message !== undefined && NETWORK_ERROR_MESSAGES.some((pattern) => pattern.test(message))) {
-    return 'network';
-  }
+  if (message === undefined) return undefined;
+  if (NOT_NETWORK_ERROR_MESSAGES.some((pattern) => pattern.test(message))) return 'unknown';
+  if (NETWORK_ERROR_MESSAGES.some((pattern) => pattern.test(message))) return 'network';
   return undefined;
 }
 
