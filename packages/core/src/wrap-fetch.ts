@@ -208,10 +208,9 @@ export function wrapFetch<F extends FetchLike>(
 }
 
 /** The given fetch's `preconnect` (Bun's), called on that fetch as `fetch.preconnect(url)` would be. */
-function preconnectOf(fetch: FetchLike): { preconnect?: (...args: unknown[]) => unknown } {
+function preconnectOf(fetch: FetchLike): { preconnect?: unknown } {
   const { preconnect } = fetch as { preconnect?: unknown };
-  if (typeof preconnect !== 'function') return {};
-  return { preconnect: (...args: unknown[]) => preconnect.apply(fetch, args) };
+  return typeof preconnect === 'function' ? { preconnect: preconnect.bind(fetch) } : {};
 }
 
 /**
