@@ -27,7 +27,7 @@ export interface CallTarget {
   /** The URL the call goes to; only its origin and path pick the endpoint rule. */
   readonly url: string | URL;
   /** Request headers; an idempotency key header (`Idempotency-Key`, `MS-RequestId`) makes a POST retryable. */
-  readonly headers?: HeadersInit;
+  readonly headers?: NonNullable<RequestInit['headers']>;
 }
 
 /** Options of {@link createEndpointBreakers}: the endpoint configuration of `wrapFetch`. */

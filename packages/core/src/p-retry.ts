@@ -44,7 +44,7 @@ export interface PRetryPolicyOptions {
    */
   readonly method: string;
   /** Headers the call sends; an idempotency key (`Idempotency-Key`, `MS-RequestId`) makes it retryable. Default none. */
-  readonly headers?: HeadersInit;
+  readonly headers?: NonNullable<RequestInit['headers']>;
   /** The policy, merged over the built-in defaults. Default: the defaults (4 attempts, 200 ms decorrelated jitter). */
   readonly policy?: PolicyInput;
   /** Ends the retries and any wait at once; p-retry rejects with its reason. Default: none. */

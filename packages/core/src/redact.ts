@@ -83,7 +83,7 @@ export { isSecretHeader };
  * the value of every {@link isSecretHeader} header replaced by `REDACTED`. Accepts anything `HeadersInit`
  * does (a `Headers`, an array of pairs, a record) and never throws on values `Headers` would reject.
  */
-export function redactHeaders(h: HeadersInit): Record<string, string> {
+export function redactHeaders(h: NonNullable<RequestInit['headers']>): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
   for (const [name, value] of entries(h)) {
     const lower = name.toLowerCase();

@@ -1,7 +1,7 @@
 /**
  * The scenarios runtimes.test.ts runs under Bun and Deno, one per process:
  *
- *   <runtime> runtime-scenario.test-util.ts <scenario> <loopback origin> [quick start file]
+ *   <runtime> runtime-scenario.test-util.ts <scenario> <loopback origin> [quick start file | origin]
  *
  * It imports breakwater by its package names, resolved to the TypeScript sources through the
  * `@breakwater/source` condition the test passes to the runtime, and prints one line of JSON for the
@@ -93,12 +93,53 @@ async function breaker(origin: string, limit = 10): Promise<Report> {
   return { statuses, refusal: null };
 }
 
+/**
+ * GETs to paths whose first request loses its connection before any response (reset, or closed
+ * without a word), then answer 200: each is retried once, as a network error of the runtime's fetch.
+ */
+async function networkErrors(origin: string): Promise<Report> {
+  const events: BreakwaterEvent[] = [];
+  const fetch = wrapFetch(globalThis.fetch, { onEvent: (event) => events.push(event) });
+  const outcomes: unknown[] = [];
+  for (const path of ['/reset', '/closed']) {
+    try {
+      const res = await fetch(`${origin}${path}`);
+      outcomes.push([path, res.status, await res.text()]);
+    } catch (error) {
+      outcomes.push([path, String(error), String((error as Error).cause)]);
+    }
+  }
+  const retries = events.flatMap((event) => (event.type === 'retry' ? [[event.attempt, event.reason]] : []));
+  return { outcomes, retries };
+}
+
+/**
+ * The wrapped fetch's `preconnect` (Bun's fetch has one; Deno's has none, nor must the wrapped one):
+ * called for `target`, then the test's `probe` server is asked until `target` saw the connection.
+ */
+async function preconnect(probe: string, target: string): Promise<Report> {
+  // Typed with lib dom's fetch here, which has no preconnect: Bun's is there at run time only.
+  const fetch = wrapFetch(globalThis.fetch) as unknown as { preconnect?: (url: string) => void };
+  const kind = typeof fetch.preconnect;
+  if (typeof fetch.preconnect !== 'function') return { preconnect: kind };
+  fetch.preconnect(`${target}/`);
+  let connections = 0;
+  const started = performance.now();
+  while (connections === 0 && performance.now() - started < 5000) {
+    connections = Number(await (await globalThis.fetch(`${probe}/connections`)).text());
+    if (connections === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { preconnect: kind, connections };
+}
+
 async function main(): Promise<Report> {
   const [scenario, origin, file] = process.argv.slice(2);
   if (!origin?.startsWith('http://127.0.0.1:')) throw new Error(`not a loopback origin: ${origin}`);
   if (scenario === 'quick-start' && file) return quickStart(origin, file);
   if (scenario === 'retry-after') return retryAfter(origin);
   if (scenario === 'breaker') return breaker(origin);
+  if (scenario === 'network-errors') return networkErrors(origin);
+  if (scenario === 'preconnect' && file?.startsWith('http://127.0.0.1:')) return preconnect(origin, file);
   throw new Error(`unknown scenario ${scenario}`);
 }
 

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,12 +130,12 @@ async function checkRuntime(runtime: Runtime): Promise<string> {
   return result.stdout.trim().split('\n')[0] ?? '';
 }
 
-/** Runs one scenario under `runtime`; returns what it printed, parsed. */
+/** Runs one scenario under `runtime`; returns what it printed, parsed. `extra`: a file or an origin. */
 async function scenario(
   runtime: Runtime,
   name: string,
   origin: string,
-  quickStartFile?: string,
+  extra?: string,
 ): Promise<Record<string, unknown>> {
   await version(runtime);
   const env = {
@@ -145,13 +147,7 @@ async function scenario(
     NPM_CONFIG_REGISTRY: 'http://127.0.0.1:9/',
     BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0',
   };
-  const args = [
-    ...runtime.args(scratch),
-    SCENARIO,
-    name,
-    origin,
-    ...(quickStartFile ? [quickStartFile] : []),
-  ];
+  const args = [...runtime.args(scratch), SCENARIO, name, origin, ...(extra ? [extra] : [])];
   const result = await run(binaryOf(runtime), args, env);
   const line = result.stdout.trim().split('\n').at(-1) ?? '';
   let report: Record<string, unknown>;
@@ -294,5 +290,80 @@ for (const runtime of RUNTIMES) {
         await server.close();
       }
     });
+
+    it('retries a GET whose connection is reset, or closed, before any response', async () => {
+      const server = await startTimedServer();
+      for (const path of ['/reset', '/closed']) {
+        let calls = 0;
+        server.route(path, (req, res) => {
+          calls += 1;
+          // Each request on a connection of its own: a runtime retries on its own a request whose reused
+          // keep-alive connection was closed, and that retry is not breakwater's.
+          if (calls > 1) res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' }).end('ok');
+          else if (path === '/reset') req.socket.resetAndDestroy();
+          else req.socket.end();
+        });
+      }
+      try {
+        const report = await scenario(runtime, 'network-errors', server.origin);
+        expect(report.outcomes).toEqual([
+          ['/reset', 200, 'ok'],
+          ['/closed', 200, 'ok'],
+        ]);
+        expect(report.retries).toEqual([
+          [2, 'network-error'],
+          [2, 'network-error'],
+        ]);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it(`keeps the runtime's fetch.preconnect on the wrapped fetch (Bun's opens a connection; Deno has none)`, async () => {
+      const target = await countingServer();
+      const probe = await startTimedServer({
+        '/connections': (_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/plain' }).end(String(target.connections()));
+        },
+      });
+      try {
+        const report = await scenario(runtime, 'preconnect', probe.origin, target.origin);
+        if (runtime.name === 'bun') expect(report).toMatchObject({ preconnect: 'function', connections: 1 });
+        else expect(report.preconnect).toBe('undefined');
+        expect(target.requests()).toBe(0);
+      } finally {
+        await Promise.all([probe.close(), target.close()]);
+      }
+    });
   });
+}
+
+/** A loopback server that counts the connections made to it and the requests sent over them. */
+async function countingServer(): Promise<{
+  origin: string;
+  connections(): number;
+  requests(): number;
+  close(): Promise<void>;
+}> {
+  let connections = 0;
+  let requests = 0;
+  const server = createServer((_req, res) => {
+    requests += 1;
+    res.end();
+  });
+  server.on('connection', () => {
+    connections += 1;
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    connections: () => connections,
+    requests: () => requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -100,6 +100,43 @@ const TSCONFIG_REDIS = {
   exclude: [],
 };
 
+/**
+ * A Node project's own setup (as @tsconfig/node22's): lib without "dom", Node's types. Global names
+ * that only lib dom declares (`RequestInfo`, `HeadersInit`) must not appear in the published types:
+ * `skipLibCheck: false` reports them, and under `skipLibCheck: true` they would silently be `any`.
+ */
+const TSCONFIG_NODE = {
+  extends: './tsconfig.json',
+  compilerOptions: { lib: ['es2024'], types: ['node'] },
+  include: ['node-types.ts'],
+  exclude: [],
+};
+
+/** Every entry point used as a Node user would, with lib dom's names absent. */
+const NODE_TYPES = `
+import { type CallTarget, redactHeaders, wrapFetch, type WrappedFetch } from '@breakwater/core';
+import { breakwaterKy } from '@breakwater/core/ky';
+import { fetchWithPolicy } from '@breakwater/core/cockatiel';
+import { pRetryOptions } from '@breakwater/core/p-retry';
+import { partnerCenter } from '@breakwater/policies';
+
+const wrapped: WrappedFetch = wrapFetch(fetch, { policy: partnerCenter() });
+export const asFetch: typeof fetch = wrapped;
+globalThis.fetch = wrapFetch(globalThis.fetch);
+export const calls: Promise<Response>[] = [
+  wrapped('https://example.com/'),
+  wrapped(new URL('https://example.com/')),
+  wrapped(new Request('https://example.com/'), { headers: [['a', 'b']] }),
+];
+export const target: CallTarget = { method: 'POST', url: 'https://example.com/', headers: { 'Idempotency-Key': 'k' } };
+export const safe: Record<string, string> = redactHeaders(new Headers({ authorization: 'Bearer x' }));
+export const adapters = [breakwaterKy, fetchWithPolicy, pRetryOptions({ method: 'GET', headers: { a: 'b' } })];
+// @ts-expect-error fetch takes no number as its input, nor does the wrapped fetch
+export const notAUrl = wrapped(12345);
+// @ts-expect-error nor headers of a number
+export const notHeaders = redactHeaders(99);
+`;
+
 /** Preloaded before the quick start: its Partner Center calls go to the test's loopback server instead. */
 const LOOPBACK = `
 const realFetch = globalThis.fetch;
@@ -141,6 +178,9 @@ describe('the packed tarballs', () => {
         '@breakwater/redis': 'file:redis.tgz',
         redis: '^5.0.0',
         '@types/node': '^22.0.0',
+        // The optional peers of the /ky and /p-retry entry points, for the project without lib dom.
+        ky: '^2.0.0',
+        'p-retry': '^9.0.0',
       },
       overrides: { '@breakwater/policies': '$@breakwater/policies', '@breakwater/core': '$@breakwater/core' },
     };
@@ -201,26 +241,38 @@ describe('the packed tarballs', () => {
       }
       writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
       writeFileSync(join(project, 'tsconfig.redis.json'), JSON.stringify(TSCONFIG_REDIS, null, 2));
+      writeFileSync(join(project, 'node-types.ts'), NODE_TYPES);
+      writeFileSync(join(project, 'tsconfig.node.json'), JSON.stringify(TSCONFIG_NODE, null, 2));
       writeFileSync(join(project, 'loopback.mjs'), LOOPBACK);
       server = await startPartnerCenterStub();
     });
 
     afterAll(() => server.close());
 
-    it.each([
+    /** Each type-check: TypeScript 5.9 takes ~10 s here on its own, more beside the rest of the suite. */
+    const typeCheck = (typescript: string, configs: readonly string[]) => async (): Promise<void> => {
+      const tsc = `${ROOT}node_modules/${typescript}/bin/tsc`;
+      for (const config of configs) {
+        await run(NODE22, [tsc, '-p', config, '--noEmit'], { cwd: project, env: userEnv() });
+      }
+    };
+
+    describe.each([
       ['TypeScript 5.9', 'typescript5'],
       ['TypeScript 7', 'typescript'],
-    ])(
-      "type-checks with %s (strict, nodenext), the packages' own README snippets too",
-      async (_name, typescript) => {
-        const tsc = `${ROOT}node_modules/${typescript}/bin/tsc`;
-        for (const config of ['tsconfig.json', 'tsconfig.redis.json']) {
-          await run(NODE22, [tsc, '-p', config, '--noEmit'], { cwd: project, env: userEnv() });
-        }
-      },
-      // TypeScript 5.9 takes ~10 s here on its own, more beside the rest of the suite.
-      60_000,
-    );
+    ])('with %s', (_name, typescript) => {
+      it(
+        "type-checks (strict, nodenext), the packages' own README snippets too",
+        typeCheck(typescript, ['tsconfig.json', 'tsconfig.redis.json']),
+        60_000,
+      );
+
+      it(
+        "type-checks a Node project without lib dom: the wrapped fetch is Node's fetch, no `any`",
+        typeCheck(typescript, ['tsconfig.node.json']),
+        60_000,
+      );
+    });
 
     it('runs on Node 22: the rule applies, HttpError is caught, breakers() reads', async () => {
       const tsc = `${ROOT}node_modules/typescript/bin/tsc`;

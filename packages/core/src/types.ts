@@ -3,8 +3,12 @@
  * adapters. A module of its own, so that none of them imports another just for a type.
  */
 
-/** Any function with fetch's call signature. */
-export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+/**
+ * Any function with fetch's call signature. The input is spelled `string | URL | Request` (lib dom's
+ * `RequestInfo | URL`), names that Node's types declare too: a project without lib dom has no
+ * `RequestInfo`, and the type would fall to `any`.
+ */
+export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 /** The breaker part of a `breakers()` snapshot. */
 export interface BreakerState {

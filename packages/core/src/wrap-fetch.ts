@@ -82,7 +82,7 @@ export interface WrapFetchOptions {
  * manual control (`isolate`, `reset`).
  */
 export interface WrappedFetch extends ManualControl {
-  (input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  (input: string | URL | Request, init?: RequestInit): Promise<Response>;
   /** A snapshot of every live endpoint's breaker (and of every key isolated before its first call). */
   breakers(): BreakerSnapshot[];
 }
@@ -119,9 +119,15 @@ export const WRAP_FETCH_OPTIONS: Shape = {
  * every call retries what is worth retrying, fails fast on client errors, and stops calling an endpoint
  * whose breaker is open — per endpoint, as the options configure.
  *
+ * Bun's `fetch.preconnect` (a hint that opens a connection, with no request) stays on the wrapped
+ * fetch, the given fetch's own, so the result is still Bun's `typeof fetch`; a fetch without one gets none.
+ *
  * @throws ConfigError when the options are invalid, naming the offending path.
  */
-export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): WrappedFetch {
+export function wrapFetch<F extends FetchLike>(
+  fetch: F,
+  options: WrapFetchOptions = {},
+): WrappedFetch & Pick<F, 'preconnect' & keyof F> {
   if (typeof fetch !== 'function') {
     throw new TypeError(
       `breakwater: wrapFetch: the first argument must be a fetch function, got ${describeValue(fetch)}`,
@@ -197,7 +203,14 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
       throw error;
     }
   };
-  return Object.assign(wrapped, { breakers, ...manualControl(registry, resolver, emit) });
+  const members = { breakers, ...manualControl(registry, resolver, emit), ...preconnectOf(fetch) };
+  return Object.assign(wrapped, members) as WrappedFetch & Pick<F, 'preconnect' & keyof F>;
+}
+
+/** The given fetch's `preconnect` (Bun's), called on that fetch as `fetch.preconnect(url)` would be. */
+function preconnectOf(fetch: FetchLike): { preconnect?: unknown } {
+  const { preconnect } = fetch as { preconnect?: unknown };
+  return typeof preconnect === 'function' ? { preconnect: preconnect.bind(fetch) } : {};
 }
 
 /**

@@ -113,6 +113,35 @@ describe('recognizeError: Deno', () => {
     expect(recognizeError(error)).toEqual({ kind: 'network' });
   });
 
+  // Deno 2.9's shapes, as its fetch threw them against a loopback server: `fetch failed`, the reason in
+  // `cause`, a plain Error with neither a code nor an error class name.
+  it.each([
+    ['a reset before the response', 'Connection reset by peer (os error 104)'],
+    [
+      'a connection closed before any response',
+      'error sending request from 127.0.0.1:50522 for http://127.0.0.1:34507/empty?token=secret (127.0.0.1:34507): client error (SendRequest): connection closed before message completed',
+    ],
+    ['a broken pipe', 'Broken pipe (os error 32)'],
+    ['a refused connection (macOS has the same text)', 'Connection refused (os error 61)'],
+  ])('Deno 2: %s is a network error, and the URL does not leak', (_case, message) => {
+    const result = recognizeError(new TypeError('fetch failed', { cause: new Error(message) }));
+    expect(result).toEqual({ kind: 'network' });
+    expect(JSON.stringify(result)).not.toContain('secret');
+  });
+
+  it('Deno 2: a TLS certificate it does not trust is unknown (no retry fixes it), as under undici and Bun', () => {
+    // As Deno 2.9 threw it for a loopback HTTPS server with a self-signed certificate.
+    const cause = new Error(
+      'error sending request for url (https://127.0.0.1:38433/): client error (Connect): invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))',
+    );
+    expect(recognizeError(new TypeError('fetch failed', { cause }))).toEqual({ kind: 'unknown' });
+  });
+
+  it('Deno 2: an OS error that is not a connection failure stays unknown', () => {
+    const cause = new Error('Permission denied (os error 13)');
+    expect(recognizeError(new TypeError('fetch failed', { cause }))).toEqual({ kind: 'unknown' });
+  });
+
   it('connection error is a network error', () => {
     expect(recognizeError(new TypeError('connection error: Connection reset by peer'))).toEqual({
       kind: 'network',

@@ -77,10 +77,23 @@ export const NETWORK_ERROR_MESSAGES: readonly RegExp[] = [
   /^Could not connect to the server\.?$/i, // Safari
   /^Network request failed$/i, // React Native, whatwg-fetch
   /^terminated$/i, // undici: the body read lost its socket
-  /^error sending request (?:from \S+ )?for url\b/i, // Deno
+  // Deno: `for url (<url>)`; since 2.x also `from <local address> for <url> (<address>)`, a connection
+  // closed before any response (a dropped keep-alive socket, a restarting upstream).
+  /^error sending request (?:from \S+ )?for\b/i,
   /^connection error\b/i, // Deno (hyper)
   /^error reading a body from connection\b/i, // Deno
+  // Deno 2.x: a bare OS error as the cause of `fetch failed` (a reset before the response), with no code
+  // or error class, as Rust's io::Error shows ECONNRESET, ECONNREFUSED, ETIMEDOUT and EPIPE.
+  /^(?:connection (?:reset|refused|timed out)|broken pipe)\b.*\(os error \d+\)$/i,
 ];
+
+/**
+ * The message of a connection refused for a reason no retry changes, a TLS certificate the runtime does
+ * not trust: `unknown`, though Deno words them as its connection failures (`error sending request for
+ * url (...): client error (Connect): invalid peer certificate: UnknownIssuer`), which three retries
+ * and their backoff only delayed. undici and Bun give a code (`DEPTH_ZERO_SELF_SIGNED_CERT`) instead.
+ */
+const NOT_NETWORK_ERROR_MESSAGE = /\binvalid peer certificate\b/i;
 
 /** Error names that decide the kind whatever else the error says. */
 const KIND_BY_NAME: ReadonlyMap<string, ErrorKind> = new Map([
@@ -132,9 +145,9 @@ function decide(node: ErrorNode): ErrorKind | undefined {
   if (node.code !== undefined && NETWORK_ERROR_CODES.has(node.code)) return 'network';
   if (node.name !== undefined && NETWORK_ERROR_CODES.has(node.name)) return 'network';
   const message = node.message?.trim();
-  if (message !== undefined && NETWORK_ERROR_MESSAGES.some((pattern) => pattern.test(message))) {
-    return 'network';
-  }
+  if (message === undefined) return undefined;
+  if (NOT_NETWORK_ERROR_MESSAGE.test(message)) return 'unknown';
+  if (NETWORK_ERROR_MESSAGES.some((pattern) => pattern.test(message))) return 'network';
   return undefined;
 }
 
