@@ -29,6 +29,13 @@ export interface ErrorPayload {
   raw?: unknown;
 }
 
+/**
+ * Deepest nesting of a JSON body parsed as JSON. `JSON.stringify`, `util.inspect` and loggers recurse:
+ * a body of 30 000 brackets, well inside the byte bound, kept in `raw` would make printing the error
+ * throw a RangeError in the caller's catch block.
+ */
+export const MAX_JSON_DEPTH = 64;
+
 /** Longest description or message kept, in characters, as Partner Center documents for `description`. */
 export const MAX_TEXT_LENGTH = 1024;
 
@@ -127,8 +134,9 @@ async function readBoundedText(
  * - older or foreign schemas: `error_code`/`errorCode`, `error_description`, and an OData-style nested
  *   `{ error: { code, message } }` fill what the fields above leave empty; everything is kept in `raw`.
  *
- * Anything else (text, HTML, broken JSON) becomes the description, truncated to 1024 characters; an
- * empty or blank body gives an empty payload. Never throws.
+ * Anything else (text, HTML, broken JSON, JSON nested deeper than {@link MAX_JSON_DEPTH} levels) becomes
+ * the description, truncated to 1024 characters; an empty or blank body gives an empty payload. Never
+ * throws.
  */
 export function parseErrorPayload(text: string, contentType: string | null): ErrorPayload {
   const trimmed = text.trim();
@@ -140,6 +148,7 @@ export function parseErrorPayload(text: string, contentType: string | null): Err
     } catch {
       return { description: truncate(trimmed) };
     }
+    if (!shallow(parsed)) return { description: truncate(trimmed) };
     if (isRecord(parsed)) return fromObject(parsed);
     if (typeof parsed === 'string' && parsed.trim() !== '')
       return { description: truncate(parsed), raw: parsed };
@@ -180,6 +189,15 @@ function fromObject(body: Record<string, unknown>): ErrorPayload {
   if (parameters !== undefined) payload.parameters = parameters;
   payload.raw = body;
   return payload;
+}
+
+/** True when `value` nests at most {@link MAX_JSON_DEPTH} levels; the recursion stops there. */
+function shallow(value: unknown, depth = 0): boolean {
+  return (
+    typeof value !== 'object' ||
+    value === null ||
+    (depth < MAX_JSON_DEPTH && Object.values(value).every((child) => shallow(child, depth + 1)))
+  );
 }
 
 function isJsonContentType(contentType: string | null): boolean {
