@@ -68,3 +68,56 @@ describe('an error body nested deeper than any logger can print', () => {
     expect(error.payload.raw).toEqual(JSON.parse(body));
   });
 });
+
+describe('a server that echoes the request in its error body', () => {
+  const MARK = 'S3CR3T';
+  const init = (): RequestInit => ({
+    headers: {
+      authorization: `Bearer ${MARK}-bearer-token`,
+      'x-api-key': `${MARK}-api-key`,
+      cookie: `sid=${MARK}-session; theme=dark`,
+    },
+  });
+
+  function echoing(path: string): string {
+    return server.route(path, (req, res) => {
+      const auth = req.headers.authorization ?? '';
+      const parts = [
+        auth,
+        auth.slice('Bearer '.length),
+        req.headers['x-api-key'],
+        req.headers.cookie,
+        req.url,
+      ];
+      const echo = parts.join(' | ');
+      const body = { code: '401', description: `Refused: ${echo}`, data: [`seen ${echo}`], message: echo };
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+  }
+
+  it('has none of its credentials or query secrets in any field, the message or any rendering', async () => {
+    const url = `${echoing('/echo')}?api_key=${MARK}-query&sig=${MARK}0123456789abcdef&page=2`;
+    const error = await failure(url, init());
+    for (const text of [
+      error.message,
+      JSON.stringify(error),
+      inspect(error, { depth: null }),
+      String(error),
+    ]) {
+      expect(text).not.toContain(MARK);
+    }
+    // What is not a secret stays readable: the text around, a query's names, a short ordinary value.
+    expect(error.description).toBe(
+      'Refused: REDACTED | REDACTED | REDACTED | REDACTED | /echo?api_key=REDACTED&sig=REDACTED&page=2',
+    );
+    expect(error.code).toBe('401');
+  });
+
+  it('has none of them after HttpError.from given the request, either', async () => {
+    const url = `${echoing('/echo-by-hand')}?access_token=${MARK}-query`;
+    const headers = new Headers(init().headers);
+    const error = await HttpError.from(await fetch(url, { headers }), { url, requestHeaders: headers });
+    expect(JSON.stringify(error)).not.toContain(MARK);
+    expect(error.message).toContain('Refused: REDACTED | REDACTED |');
+  });
+});

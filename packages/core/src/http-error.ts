@@ -1,7 +1,8 @@
 import type { HeadersLike } from '@breakwater/policies';
 import { BreakwaterError, parseRetryAfter } from '@breakwater/policies';
+import { requestSecrets, withoutSecrets } from './echoed-secrets.ts';
 import { checkCount } from './errors.ts';
-import { type ErrorPayload, readErrorPayload, truncate } from './payload.ts';
+import { type ErrorPayload, parseErrorPayload, readErrorText, truncate } from './payload.ts';
 import { redactUrl } from './redact.ts';
 import { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';
 
@@ -9,7 +10,10 @@ import { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts'
 export interface HttpErrorContext {
   /** The request method; upper-cased. Default: unknown (left out of the message). */
   method?: string;
-  /** The request URL; stored redacted. Default: `response.url` (empty for a constructed Response). */
+  /**
+   * The request URL; stored redacted, and its query values, where the server echoes them, are taken
+   * out of the body by `HttpError.from`. Default: `response.url` (empty for a constructed Response).
+   */
   url?: string | URL;
   /** Attempts made, the last included. Default 1. */
   attempts?: number;
@@ -20,7 +24,10 @@ export interface HttpErrorContext {
    * response's `retry-after-ms`, `x-ms-retry-after-ms`, `Retry-After` and `RateLimit` headers.
    */
   retryAfterMs?: number;
-  /** The request's headers, the fallback source of `MS-RequestId` and `MS-CorrelationId`. */
+  /**
+   * The request's headers: the fallback source of `MS-RequestId` and `MS-CorrelationId`, and the
+   * credentials that `HttpError.from` takes out of the body where the server echoes them. Default: none.
+   */
   requestHeaders?: HeadersLike;
   /** Now, in ms since the epoch, for an HTTP-date `Retry-After`. Default `Date.now()`. */
   now?: number;
@@ -39,7 +46,7 @@ export interface HttpErrorContext {
 export interface HttpErrorOptions extends HttpErrorContext {
   /** The response the caller treats as an error. Required. Its body is not touched. */
   readonly response: Response;
-  /** The response's body, already parsed (see {@link readErrorPayload}). Default `{}` (no payload). */
+  /** The response's body, already parsed (see `readErrorPayload`). Default `{}` (no payload). */
   readonly payload?: ErrorPayload;
 }
 
@@ -185,16 +192,23 @@ export class HttpError extends BreakwaterError {
   }
 
   /**
-   * Reads the response's body (at most 64 KiB, see {@link readErrorPayload}) and builds the error.
+   * Reads the response's body (at most 64 KiB, as `readErrorPayload` does) and builds the error.
    *
    * The body is read from `response` itself, not from a clone: a clone would buffer the unread branch
    * without bound, and the error carries everything parsed from the body. `error.response.bodyUsed` is
-   * therefore true afterwards; clone the response first if you need its raw body. A body already used,
-   * empty, broken or not JSON gives a partial or empty payload: the HTTP error is never replaced by a
-   * parse failure. A body that stalls is read until `context.signal` aborts (see {@link readErrorPayload}).
+   * therefore true afterwards; clone the response first if you need its raw body. A server's echo of the
+   * request's credentials (the values of `context.requestHeaders`' credential headers, the token after
+   * an auth scheme, cookie values, the query values of `context.url` and `response.url` whose name looks
+   * secret or that are 16 characters or more) is replaced by `REDACTED` in the text before it is parsed,
+   * so no field nor the message carries it. A body already used, empty, broken or not JSON gives a
+   * partial or empty payload: the HTTP error is never replaced by a parse failure. A body that stalls
+   * is read until `context.signal` aborts (see `readErrorPayload`).
    */
   static async from(response: Response, context: HttpErrorContext = {}): Promise<HttpError> {
-    const payload = await readErrorPayload(response, context.bodyLimitBytes, context.signal);
+    const { bodyLimitBytes, signal, requestHeaders, url = '' } = context;
+    const text = await readErrorText(response, bodyLimitBytes, signal, 'HttpError.from: bodyLimitBytes');
+    const secrets = requestSecrets(requestHeaders, [String(url), response.url]);
+    const payload = parseErrorPayload(withoutSecrets(text, secrets), response.headers.get('content-type'));
     return new HttpError({ ...context, response, payload });
   }
 

@@ -66,16 +66,27 @@ export async function readErrorPayload(
   limitBytes: number = DEFAULT_PAYLOAD_LIMIT_BYTES,
   signal?: AbortSignal,
 ): Promise<ErrorPayload> {
-  if (!Number.isSafeInteger(limitBytes) || limitBytes < 0) {
-    throw new RangeError(
-      `breakwater: readErrorPayload: limitBytes must be a non-negative integer, got ${String(limitBytes)}`,
-    );
-  }
-  const text = await readBoundedText(response, limitBytes, signal);
+  const text = await readErrorText(response, limitBytes, signal, 'readErrorPayload: limitBytes');
   return parseErrorPayload(text, response.headers.get('content-type'));
 }
 
-/** Reads up to `limitBytes` of the body as UTF-8 text; returns '' when the body cannot be read at all. */
+/**
+ * Reads up to `limitBytes` of the body as UTF-8 text; returns '' when the body cannot be read at all.
+ * `HttpError.from` reads this way to take the request's secrets out of the text before parsing it.
+ */
+export async function readErrorText(
+  response: Response,
+  limitBytes: number = DEFAULT_PAYLOAD_LIMIT_BYTES,
+  signal: AbortSignal | undefined,
+  /** The function and option named by a refusal of `limitBytes`. */
+  where: string,
+): Promise<string> {
+  if (!Number.isSafeInteger(limitBytes) || limitBytes < 0) {
+    throw new RangeError(`breakwater: ${where} must be a non-negative integer, got ${String(limitBytes)}`);
+  }
+  return readBoundedText(response, limitBytes, signal);
+}
+
 async function readBoundedText(
   response: Response,
   limitBytes: number,
