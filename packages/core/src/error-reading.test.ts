@@ -121,3 +121,58 @@ describe('a server that echoes the request in its error body', () => {
     expect(error.message).toContain('Refused: REDACTED | REDACTED |');
   });
 });
+
+describe('JSON.stringify of every error breakwater throws', () => {
+  /** The JSON form a JSON logger writes, parsed back. */
+  const printed = (error: unknown): Record<string, unknown> =>
+    JSON.parse(JSON.stringify(error)) as Record<string, unknown>;
+
+  async function refusals(): Promise<unknown[]> {
+    const throttled = answer('/throttled', 429, { 'retry-after': '100' }, '');
+    const stall = server.route('/stall', () => {});
+    const errors: unknown[] = [];
+    const oneShot = wrapFetch(fetch, { policy: { retry: { maxAttempts: 1 }, timeout: { attemptMs: 30 } } });
+    errors.push(await oneShot(stall).catch((e: unknown) => e));
+    const gated = wrapFetch(fetch, { policy: { timeout: { attemptMs: 1000, totalMs: 1000 } } });
+    errors.push(
+      await gated(throttled)
+        .then(() => gated(throttled))
+        .catch((e: unknown) => e),
+    );
+    oneShot.isolate(`default ${server.origin}`);
+    errors.push(await oneShot(stall).catch((e: unknown) => e));
+    const controller = new AbortController();
+    const narrow = wrapFetch(fetch, { policy: { bulkhead: { maxConcurrent: 1, maxQueued: 0 } } });
+    const held = narrow(stall, { signal: controller.signal }).catch(() => {});
+    errors.push(await narrow(stall).catch((e: unknown) => e));
+    controller.abort();
+    await held;
+    errors.push(
+      await Promise.resolve()
+        .then(() => wrapFetch(fetch, { maxEndpoints: -1 }))
+        .catch((e: unknown) => e),
+    );
+    return errors;
+  }
+
+  it('carries its name and message, as an HttpError does', async () => {
+    const errors = await refusals();
+    expect(errors.map((e) => (e as Error).name)).toEqual([
+      'BreakwaterTimeoutError',
+      'ThrottledError',
+      'BrokenCircuitError',
+      'BulkheadRejectedError',
+      'ConfigError',
+    ]);
+    for (const error of errors) {
+      expect(printed(error)).toMatchObject({
+        name: (error as Error).name,
+        message: (error as Error).message,
+      });
+      expect((error as Error).message).toMatch(/^breakwater: /);
+    }
+    const http = await failure(answer('/missing', 404, {}, 'gone'));
+    expect(printed(http)).toMatchObject({ name: 'HttpError', message: http.message, status: 404 });
+    expect(printed(http)).not.toHaveProperty('response');
+  });
+});

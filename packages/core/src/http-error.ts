@@ -220,11 +220,6 @@ export class HttpError extends BreakwaterError {
     return isHttpError(e);
   }
 
-  /** A log-friendly form: every field but the Response object (see {@link HttpError.response}). */
-  toJSON(): Record<string, unknown> {
-    return { ...Object.fromEntries(Object.entries(this)), message: this.message };
-  }
-
   static {
     Object.defineProperty(HttpError.prototype, BRAND, { value: true });
     Object.defineProperty(HttpError.prototype, INSPECT, { value: inspectWithoutResponse });
