@@ -176,3 +176,20 @@ describe('JSON.stringify of every error breakwater throws', () => {
     expect(printed(http)).not.toHaveProperty('response');
   });
 });
+
+describe('a payload verdict sent as a .NET gateway stringifies it', () => {
+  it('isRetryable "False" stops the retries of a 503, as false does', async () => {
+    const json = { 'content-type': 'application/json' };
+    const url = answer('/busy', 503, json, '{"code":"9","isRetryable":"False"}');
+    const wrapped = wrapFetch(fetch, { throwHttpErrors: true });
+    const error = (await wrapped(url).catch((e: unknown) => e)) as HttpError;
+    expect([error.status, error.isRetryable, error.attempts, server.hits.get('/busy')]).toEqual([
+      503,
+      false,
+      1,
+      1,
+    ]);
+    const shouting = await failure(answer('/yes', 409, json, '{"isRetryable":" TRUE "}'));
+    expect(shouting.isRetryable).toBe(true);
+  });
+});

@@ -233,10 +233,9 @@ function asText(value: unknown): string | undefined {
 
 function asBoolean(value: unknown): boolean | undefined {
   if (typeof value === 'boolean') return value;
-  // Some gateways stringify every field.
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  return undefined;
+  // Some gateways stringify every field, .NET's as `True` / `False`.
+  const text = typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+  return text === 'true' ? true : text === 'false' ? false : undefined;
 }
 
 /** Cuts `text` to at most 1024 characters, marking the cut with an ellipsis and never splitting a surrogate pair. */
