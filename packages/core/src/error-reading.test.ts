@@ -193,3 +193,16 @@ describe('a payload verdict sent as a .NET gateway stringifies it', () => {
     expect(shouting.isRetryable).toBe(true);
   });
 });
+
+describe('an error after a redirect', () => {
+  it('names the URL that answered, redacted, as response.url does', async () => {
+    server.route('/moved', (_req, res) => res.writeHead(302, { location: '/gone?next=S3CR3T' }).end());
+    answer('/gone', 404, { 'content-type': 'application/json' }, '{"code":"3000"}');
+    const error = await failure(`${server.origin}/moved`);
+    expect(error.url).toBe(`${server.origin}/gone?next=REDACTED`);
+    expect(error.message).toBe(
+      `breakwater: HTTP 404 Not Found (code 3000) [GET ${server.origin}/gone?next=REDACTED]`,
+    );
+    expect(error.response.url).toBe(`${server.origin}/gone?next=S3CR3T`);
+  });
+});

@@ -92,7 +92,10 @@ export class HttpError extends BreakwaterError {
   readonly status: number;
   /** The response's status text as sent (often empty over HTTP/2). */
   readonly statusText: string;
-  /** The request URL, redacted; undefined when unknown. */
+  /**
+   * The request URL, redacted; undefined when unknown. From `wrapFetch`, after redirects: the URL that
+   * answered with the error (`response.url`).
+   */
   readonly url: string | undefined;
   /** The upper-case request method; undefined when unknown. */
   readonly method: string | undefined;
