@@ -206,3 +206,16 @@ describe('an error after a redirect', () => {
     expect(error.response.url).toBe(`${server.origin}/gone?next=S3CR3T`);
   });
 });
+
+describe('control characters in an error body', () => {
+  it('stay out of the message, which a terminal or a log would let them act in', async () => {
+    const body = 'bad \u001b[2J\u001b[31mred\r\nINFO forged log line\u0000\u009b';
+    const error = await failure(answer('/ansi', 400, { 'content-type': 'text/plain' }, body));
+    expect(error.message).toMatch(
+      /^breakwater: HTTP 400 Bad Request: bad \[2J \[31mred INFO forged log line \[GET /,
+    );
+    expect(error.message).not.toMatch(/\p{Cc}/u);
+    // The description keeps the text as sent, for whoever needs it.
+    expect(error.description).toBe(body);
+  });
+});

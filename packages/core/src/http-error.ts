@@ -268,7 +268,8 @@ function formatMessage(
   let message = `HTTP ${response.status}${reason === '' ? '' : ` ${reason}`}`;
   const detail = payload.description ?? payload.message;
   if (detail !== undefined)
-    message += `: ${truncate(detail.replace(/\s+/g, ' ').trim(), MESSAGE_DETAIL_LENGTH)}`;
+    // One line, and no control character (an ANSI escape, a NUL) for a terminal or log to act on.
+    message += `: ${truncate(detail.replace(/[\s\p{Cc}]+/gu, ' ').trim(), MESSAGE_DETAIL_LENGTH)}`;
   if (payload.code !== undefined) message += ` (code ${payload.code})`;
   const target = [method, url].filter((part) => part !== undefined).join(' ');
   if (target !== '') message += ` [${target}]`;
