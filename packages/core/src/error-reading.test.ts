@@ -219,3 +219,22 @@ describe('control characters in an error body', () => {
     expect(error.description).toBe(body);
   });
 });
+
+describe('an error body not in UTF-8', () => {
+  it('is decoded by its byte order mark or its charset, so its fields are read', async () => {
+    const json = JSON.stringify({ code: 3000, description: 'Partenaire introuvable' });
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(json, 'utf16le')]);
+    const fromUtf16 = await failure(answer('/utf16', 404, { 'content-type': 'application/json' }, utf16));
+    expect([fromUtf16.code, fromUtf16.description]).toEqual(['3000', 'Partenaire introuvable']);
+
+    const latin1 = Buffer.from('Café fermé', 'latin1');
+    const headers = { 'content-type': 'text/plain; charset=ISO-8859-1' };
+    expect((await failure(answer('/latin1', 503, headers, latin1))).description).toBe('Café fermé');
+
+    // A byte order mark wins over the charset; an unknown charset falls back to UTF-8.
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('Café', 'utf8')]);
+    expect((await failure(answer('/bom', 400, headers, bom))).description).toBe('Café');
+    const unknown = { 'content-type': 'text/plain; charset=x-nonesuch' };
+    expect((await failure(answer('/unknown', 400, unknown, 'Café'))).description).toBe('Café');
+  });
+});

@@ -71,7 +71,8 @@ export async function readErrorPayload(
 }
 
 /**
- * Reads up to `limitBytes` of the body as UTF-8 text; returns '' when the body cannot be read at all.
+ * Reads up to `limitBytes` of the body as text (see {@link decoderFor}); returns '' when the body
+ * cannot be read at all.
  * `HttpError.from` reads this way to take the request's secrets out of the text before parsing it.
  */
 export async function readErrorText(
@@ -107,7 +108,7 @@ async function readBoundedText(
   };
   if (signal?.aborted) stop();
   signal?.addEventListener('abort', stop, { once: true });
-  const decoder = new TextDecoder('utf-8');
+  let decoder: TextDecoder | undefined;
   let text = '';
   let received = 0;
   try {
@@ -117,6 +118,7 @@ async function readBoundedText(
       const room = limitBytes - received;
       const chunk = value.byteLength > room ? value.subarray(0, room) : value;
       received += chunk.byteLength;
+      decoder ??= decoderFor(chunk, response.headers.get('content-type'));
       text += decoder.decode(chunk, { stream: true });
     }
   } catch {
@@ -132,7 +134,31 @@ async function readBoundedText(
     }
   }
   // A multi-byte character cut by the bound decodes as U+FFFD rather than being dropped silently.
-  return text + decoder.decode();
+  return text + (decoder?.decode() ?? '');
+}
+
+/**
+ * The body's encoding, for a readable description: its byte order mark (UTF-16 sent by some Windows
+ * servers), else the content type's `charset` when the runtime knows it (`iso-8859-1`), else UTF-8.
+ * More lenient than `response.text()`, which decodes UTF-8 whatever the body says.
+ */
+function decoderFor(first: Uint8Array, contentType: string | null): TextDecoder {
+  const [a, b, c] = first;
+  const bom =
+    a === 0xef && b === 0xbb && c === 0xbf
+      ? 'utf-8'
+      : a === 0xff && b === 0xfe
+        ? 'utf-16le'
+        : a === 0xfe && b === 0xff
+          ? 'utf-16be'
+          : '';
+  const charset = /;\s*charset\s*=\s*"?([\w.:-]+)/i.exec(contentType ?? '')?.[1];
+  try {
+    return new TextDecoder(bom || charset || 'utf-8');
+  } catch {
+    // An encoding the runtime does not know.
+    return new TextDecoder('utf-8');
+  }
 }
 
 /**
