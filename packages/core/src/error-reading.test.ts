@@ -238,3 +238,28 @@ describe('an error body not in UTF-8', () => {
     expect((await failure(answer('/unknown', 400, unknown, 'Café'))).description).toBe('Café');
   });
 });
+
+describe('standard error bodies other than Partner Center', () => {
+  it('RFC 9457 problem details: the detail is the description and in the message, the title the message', async () => {
+    const problem = {
+      type: 'https://example.com/probs/out-of-credit',
+      title: 'Not enough credit',
+      detail: 'Balance 30, cost 50',
+      status: 403,
+    };
+    const headers = { 'content-type': 'application/problem+json' };
+    const error = await failure(answer('/problem', 403, headers, JSON.stringify(problem)));
+    expect([error.description, error.serverMessage]).toEqual(['Balance 30, cost 50', 'Not enough credit']);
+    expect(error.message).toMatch(/^breakwater: HTTP 403 Forbidden: Balance 30, cost 50 \[GET /);
+    expect(error.payload.raw).toEqual(problem);
+  });
+
+  it('OAuth 2: the error is the code', async () => {
+    const oauth = { error: 'invalid_grant', error_description: 'AADSTS70008: The refresh token has expired' };
+    const error = await failure(
+      answer('/token', 400, { 'content-type': 'application/json' }, JSON.stringify(oauth)),
+    );
+    expect([error.code, error.description]).toEqual(['invalid_grant', oauth.error_description]);
+    expect(error.message).toContain('(code invalid_grant)');
+  });
+});

@@ -9,15 +9,15 @@
  * omitted, never set to `undefined`.
  */
 export interface ErrorPayload {
-  /** The service's error code, always a string (`3000` arrives as a number and becomes `'3000'`). */
+  /** The service's error code (OAuth's string `error`), always a string (`3000` becomes `'3000'`). */
   code?: string;
-  /** Human-readable description, at most 1024 characters. For a non-JSON body: its text. */
+  /** Human-readable description (problem details' `detail`), at most 1024 characters. For a non-JSON body: its text. */
   description?: string;
   /** Extra detail as sent (often an array of strings). */
   data?: unknown;
   /** The component that reported the error, e.g. `PartnerFD`. */
   source?: string;
-  /** The extended schema's / gateway's `message`, at most 1024 characters. */
+  /** The extended schema's / gateway's `message` (problem details' `title`), at most 1024 characters. */
   message?: string;
   /** The extended schema's symbolic name, e.g. `PartnerConfirmedAgreementAlreadyExists`. */
   errorName?: string;
@@ -169,7 +169,9 @@ function decoderFor(first: Uint8Array, contentType: string | null): TextDecoder 
  * - extended: also `message`, `errorName`, `isRetryable`, `parameters`;
  * - gateway throttling: `{ statusCode, message }`;
  * - older or foreign schemas: `error_code`/`errorCode`, `error_description`, and an OData-style nested
- *   `{ error: { code, message } }` fill what the fields above leave empty; everything is kept in `raw`.
+ *   `{ error: { code, message } }` fill what the fields above leave empty; everything is kept in `raw`;
+ * - RFC 9457 problem details: `detail` as the description, `title` as the message;
+ * - OAuth 2: a string `error` (`invalid_grant`) as the code, with `error_description`.
  *
  * Anything else (text, HTML, broken JSON, JSON nested deeper than {@link MAX_JSON_DEPTH} levels) becomes
  * the description, truncated to 1024 characters; an empty or blank body gives an empty payload. Never
@@ -208,15 +210,16 @@ function fromObject(body: Record<string, unknown>): ErrorPayload {
   };
 
   const payload: ErrorPayload = {};
-  const code = asCode(pick('code', 'error_code', 'errorCode'));
+  // OAuth 2 (RFC 6749) sends its code as a string `error`; OData's `error` object is read by pick.
+  const code = asCode(pick('code', 'error_code', 'errorCode')) ?? asCode(body.error);
   if (code !== undefined) payload.code = code;
-  const description = asText(pick('description', 'error_description', 'errorDescription'));
+  const description = asText(pick('description', 'error_description', 'errorDescription', 'detail'));
   if (description !== undefined) payload.description = description;
   const data = pick('data');
   if (data !== undefined) payload.data = data;
   const source = asText(pick('source'));
   if (source !== undefined) payload.source = source;
-  const message = asText(pick('message', 'errorMessage'));
+  const message = asText(pick('message', 'errorMessage', 'title'));
   if (message !== undefined) payload.message = message;
   const errorName = asText(pick('errorName'));
   if (errorName !== undefined) payload.errorName = errorName;
