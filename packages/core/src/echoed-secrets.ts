@@ -35,7 +35,13 @@ export function requestSecrets(headers: HeadersLike | undefined, urls: readonly 
     }
   }
   for (const url of urls) found.push(...querySecrets(url));
-  return [...new Set(found)]
+  // The body is JSON more often than not: a secret echoed in a JSON string has `"` and `\` escaped,
+  // and `/` too by some encoders (PHP's), as in a Basic credential's base64.
+  const escaped = found.flatMap((value) => {
+    const json = JSON.stringify(value).slice(1, -1);
+    return [value, json, json.replaceAll('/', '\\/')];
+  });
+  return [...new Set(escaped)]
     .filter((value) => value.length >= MIN_LENGTH)
     .sort((a, b) => b.length - a.length);
 }

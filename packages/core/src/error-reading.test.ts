@@ -120,6 +120,17 @@ describe('a server that echoes the request in its error body', () => {
     expect(JSON.stringify(error)).not.toContain(MARK);
     expect(error.message).toContain('Refused: REDACTED | REDACTED |');
   });
+  it('has none of them where the JSON escapes them, as PHP escapes a base64 credential', async () => {
+    // PHP's json_encode writes `/` as `\/`; a Basic credential's base64 often holds `/` and `+`.
+    const basic = `Basic ${MARK}/dXNlcjpwYXNz+w==`;
+    const url = server.route('/php', (req, res) => {
+      const echo = String(req.headers.authorization).replaceAll('/', '\\/');
+      res.writeHead(401, { 'content-type': 'application/json' }).end(`{"description":"Bad ${echo}"}`);
+    });
+    const error = await failure(url, { headers: { authorization: basic } });
+    expect(error.description).toBe('Bad REDACTED');
+    expect(JSON.stringify(error)).not.toContain(MARK);
+  });
 });
 
 describe('JSON.stringify of every error breakwater throws', () => {
