@@ -274,3 +274,23 @@ describe('standard error bodies other than Partner Center', () => {
     expect(error.message).toContain('(code invalid_grant)');
   });
 });
+
+describe('the message of an error page', () => {
+  it('shows an HTML page by its title, not its markup, and nothing that only repeats the status', async () => {
+    const page =
+      '<!DOCTYPE html><html><head><title>Upstream is\n down</title></head><body><h1>Oops</h1></body></html>';
+    const html = { 'content-type': 'text/html; charset=utf-8' };
+    const titled = await failure(answer('/page', 400, html, page));
+    expect(titled.message).toMatch(/^breakwater: HTTP 400 Bad Request: Upstream is down \[GET /);
+    expect(titled.description).toBe(page);
+    const untitled = await failure(answer('/bare', 400, html, '<p>Quota <b>spent</b></p>'));
+    expect(untitled.message).toMatch(/^breakwater: HTTP 400 Bad Request: Quota spent \[GET /);
+    const nginx =
+      '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>';
+    const gateway = await failure(answer('/nginx', 502, html, nginx));
+    expect(gateway.message).toBe(`breakwater: HTTP 502 Bad Gateway [GET ${server.origin}/nginx]`);
+    const busy = await failure(answer('/busy', 503, { 'content-type': 'text/plain' }, 'Service Unavailable'));
+    expect(busy.message).toBe(`breakwater: HTTP 503 Service Unavailable [GET ${server.origin}/busy]`);
+    expect(busy.description).toBe('Service Unavailable');
+  });
+});

@@ -253,6 +253,16 @@ function inspectWithoutResponse(this: HttpError, _depth: number, options: object
   return inspect(view, options);
 }
 
+/**
+ * The server's text as the message shows it: an HTML page by its title (else its text without tags),
+ * on one line, with no control character (an ANSI escape, a NUL) for a terminal or a log to act on.
+ */
+function messageDetail(text: string, response: Response): string {
+  const html = response.headers.get('content-type')?.includes('html');
+  const shown = html ? (/<title[^>]*>([^<]*)/i.exec(text)?.[1] ?? text.replace(/<[^>]*>/g, ' ')) : text;
+  return shown.replace(/[\s\p{Cc}]+/gu, ' ').trim();
+}
+
 function header(response: Headers, request: HeadersLike | undefined, name: string): string | undefined {
   return response.get(name) ?? request?.get(name) ?? undefined;
 }
@@ -266,10 +276,10 @@ function formatMessage(
 ): string {
   const reason = response.statusText || REASONS[response.status] || '';
   let message = `HTTP ${response.status}${reason === '' ? '' : ` ${reason}`}`;
-  const detail = payload.description ?? payload.message;
-  if (detail !== undefined)
-    // One line, and no control character (an ANSI escape, a NUL) for a terminal or log to act on.
-    message += `: ${truncate(detail.replace(/[\s\p{Cc}]+/gu, ' ').trim(), MESSAGE_DETAIL_LENGTH)}`;
+  const detail = messageDetail(payload.description ?? payload.message ?? '', response);
+  // Nothing that only repeats the status (`Service Unavailable`, nginx's `502 Bad Gateway` page).
+  const repeats = ['', reason, `${response.status} ${reason}`].map((same) => same.toLowerCase());
+  if (!repeats.includes(detail.toLowerCase())) message += `: ${truncate(detail, MESSAGE_DETAIL_LENGTH)}`;
   if (payload.code !== undefined) message += ` (code ${payload.code})`;
   const target = [method, url].filter((part) => part !== undefined).join(' ');
   if (target !== '') message += ` [${target}]`;
