@@ -1,3 +1,5 @@
+import { webStream } from './body-reads.ts';
+
 /**
  * Reading and normalising error response bodies. A failed request must always surface as its HTTP
  * error, so nothing here throws on what the server sent: a body that is huge, broken, cut short, or not
@@ -93,11 +95,11 @@ async function readBoundedText(
   limitBytes: number,
   signal: AbortSignal | undefined,
 ): Promise<string> {
-  const body = response.body;
-  if (body === null || response.bodyUsed) return '';
+  const body: unknown = response.body;
+  if (body == null || response.bodyUsed) return '';
   let reader: ReadableStreamDefaultReader<Uint8Array>;
   try {
-    reader = body.getReader();
+    reader = webStream(body).getReader();
   } catch {
     // Locked by another reader: the body belongs to someone else.
     return '';
