@@ -49,3 +49,14 @@ describe('wrapFetch around node-fetch', () => {
     ]);
   });
 });
+
+describe('resumeDownloads around node-fetch', () => {
+  it('hands back a resumable 200 as node-fetch gave it, its body readable', async () => {
+    const url = server.route('/file', (_req, res) =>
+      res.writeHead(200, { etag: '"v1"', 'accept-ranges': 'bytes', 'content-length': '5' }).end('hello'),
+    );
+    const wrapped = wrapFetch(fetch, { policy: { resumeDownloads: true } });
+    const response = await wrapped(url);
+    expect([response.status, await response.text()]).toEqual([200, 'hello']);
+  });
+});
