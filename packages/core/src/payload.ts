@@ -175,7 +175,7 @@ function decoderFor(first: Uint8Array, contentType: string | null): TextDecoder 
  * - RFC 9457 problem details: `detail` as the description, `title` as the message;
  * - OAuth 2: a string `error` (`invalid_grant`) as the code, with `error_description`.
  *
- * Anything else (text, HTML, broken JSON, JSON nested deeper than {@link MAX_JSON_DEPTH} levels) becomes
+ * Anything else (text, HTML, broken JSON, JSON nested deeper than 64 levels) becomes
  * the description, truncated to 1024 characters; an empty or blank body gives an empty payload. Never
  * throws.
  */
