@@ -61,6 +61,7 @@ describe('overhead sampling', () => {
       'breakwater telemetry: in-memory SDK, batch processor',
       'in-memory SDK alone, no breakwater',
       'breakwater telemetry: off, the same SDK work by hand',
+      'breakwater telemetry: off, the same SDK work by hand, batch processor',
     ]);
     for (const t of result.telemetry) expect(t.vsOff.median).toBeGreaterThan(0);
     expect(result.loopbackPairs?.map((r) => r.client)).toEqual(['fetch', 'breakwater']);

@@ -180,8 +180,8 @@ const MAX_KEPT_SPANS = 10_000;
  * span exporter (behind a SimpleSpanProcessor, then a BatchSpanProcessor, production's usual one) and
  * an uncollected metric reader, same configuration otherwise (no `onEvent`): what the `telemetry`
  * option costs per call. Last, the SDK work of such a call done by hand around raw fetch and around
- * breakwater with telemetry off: what the SDK alone costs, with no breakwater telemetry code, the floor
- * of the with-SDK figures. No context manager is registered: its cost is the SDK's.
+ * breakwater with telemetry off (behind each processor): what the SDK alone costs, with no breakwater
+ * telemetry code, the floor of the with-SDK figures. No context manager is registered: its cost is the SDK's.
  */
 export const TELEMETRY_CLIENTS: readonly ClientSpec[] = [
   telemetryClient('breakwater telemetry: off', () => undefined),
@@ -194,6 +194,11 @@ export const TELEMETRY_CLIENTS: readonly ClientSpec[] = [
   ),
   sdkByHandClient('in-memory SDK alone, no breakwater', (context) => context.fetch),
   sdkByHandClient('breakwater telemetry: off, the same SDK work by hand', breakwaterOff),
+  sdkByHandClient(
+    'breakwater telemetry: off, the same SDK work by hand, batch processor',
+    breakwaterOff,
+    true,
+  ),
 ];
 
 function inMemorySdk(processor: SimpleSpanProcessor | BatchSpanProcessor) {
@@ -238,6 +243,7 @@ function telemetryClient(
 function sdkByHandClient(
   name: string,
   inner: (context: ClientContext) => (url: string, init: RequestInit) => Promise<Response>,
+  batch = false,
 ): ClientSpec {
   return {
     name,
@@ -245,7 +251,10 @@ function sdkByHandClient(
     async create(context: ClientContext) {
       const fetch = inner(context);
       const spans = new InMemorySpanExporter();
-      const { tracerProvider, meterProvider } = inMemorySdk(new SimpleSpanProcessor({ exporter: spans }));
+      const processor = batch
+        ? new BatchSpanProcessor({ exporter: spans })
+        : new SimpleSpanProcessor({ exporter: spans });
+      const { tracerProvider, meterProvider } = inMemorySdk(processor);
       const tracer = tracerProvider.getTracer('sdk-alone');
       const meter = meterProvider.getMeter('sdk-alone');
       const attempts = meter.createHistogram('http.client.request.duration', { unit: 's' });

@@ -1,7 +1,10 @@
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AdaptiveRate } from './adaptive-rate.ts';
 import { BrokenCircuitError } from './errors.ts';
 import { SlidingWindow } from './sliding-window.ts';
+import { openTelemetry } from './telemetry.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const URL_A = 'https://api.test/v1/things';
@@ -42,6 +45,16 @@ describe('the healthy path in microtask turns (issue 17)', () => {
     const caller = new AbortController();
     await wrapped(URL_A, { signal: caller.signal });
     expect(await turnsToSettle(() => wrapped(URL_A, { signal: caller.signal }))).toBeLessThanOrEqual(3);
+  });
+
+  it('with telemetry on and an SDK recording, no turn more: the call is measured in a callback on its end', async () => {
+    const tracerProvider = new TracerProvider({
+      spanProcessors: [new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() })],
+    });
+    const meterProvider = new MeterProvider({ readers: [new QuietReader()] });
+    const wrapped = wrapFetch(answered, { telemetry: openTelemetry({ tracerProvider, meterProvider }) });
+    await wrapped(URL_A);
+    expect(await turnsToSettle(() => wrapped(URL_A))).toBeLessThanOrEqual(3);
   });
 
   it('a call whose first attempt is retried still takes the loop: its second answer is the one handed back', async () => {
@@ -99,3 +112,9 @@ describe('an open breaker refusing calls (issue 17)', () => {
     expect(total).not.toHaveBeenCalled();
   });
 });
+
+/** A metric reader that is never collected: the instruments record, nothing exports. */
+class QuietReader extends MetricReader {
+  protected async onForceFlush(): Promise<void> {}
+  protected async onShutdown(): Promise<void> {}
+}

@@ -26,6 +26,11 @@ export interface RetryEvent extends EventBase {
   readonly type: 'retry';
   /** The attempt about to be made (2 for the first retry). */
   readonly attempt: number;
+  /**
+   * The wait before it: the server's delay, else the backoff. The attempt then passes the endpoint's
+   * throttle gate, which may hold it longer when a closure outlasts the wait (another call's 429, say:
+   * `throttled`, then `gate-open`).
+   */
   readonly delayMs: number;
   /** Where the delay came from: the server's Retry-After (or friends), or the backoff. */
   readonly delaySource: 'server' | 'backoff';
@@ -49,7 +54,11 @@ export interface GiveUpEvent extends EventBase {
   readonly errorKind?: ErrorKind;
   /** For `body-not-replayable`: why the body could not be replayed. */
   readonly detail?: string;
-  /** For `retry-after-exceeds-cap`: the server's delay. */
+  /**
+   * The server's delay the last outcome asked for, when it asked for one: for
+   * `retry-after-exceeds-cap`, the delay that was not waited for; for `deadline`, the one that would
+   * have passed it.
+   */
   readonly delayMs?: number;
 }
 

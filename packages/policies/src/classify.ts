@@ -1,5 +1,6 @@
 import { recognizeError } from './fetch-errors.ts';
 import { isIdempotent } from './idempotency.ts';
+import { parseRateLimit } from './rate-limit-headers.ts';
 import { parseRetryAfter } from './retry-after.ts';
 import type {
   ClassifyContext,
@@ -20,12 +21,14 @@ import type {
  * Responses, first rule that applies:
  * 1. `permanentStatuses` (default [501]): return, breaker ignore, reason `permanent`. Wins over every list.
  * 2. `retry.statuses` (default [408, 429, 502, 503, 504]) or `retry.retryAnyMethodStatuses` (default
- *    none): retry, with the server's delay (`Retry-After` and friends) as `delayMs` when it sent one.
+ *    none): retry, with the server's delay (`Retry-After` and friends) as `delayMs` when it sent one,
+ *    else, with `throttle.rateLimitHeaders`, the reset of a quota its RateLimit headers say is spent
+ *    (`parseRateLimit`: the time the throttle gate will hold the key anyway).
  *    Only for an idempotent request (see `isIdempotent`) unless the status is in
  *    `retryAnyMethodStatuses`; otherwise return, reason `not-idempotent`. A server delay above
  *    `retry.maxRetryAfterMs` is not waited for: return, reason `retry-after-exceeds-cap`. Reason
- *    `throttled` for 429 (with `throttled: true` when it carried no delay, so core uses the throttling
- *    backoff), else `transient-status`.
+ *    `throttled` for 429 (with `throttled: true` when it carried no delay, or one of 0: `Retry-After:
+ *    0` or a past date, so core uses the throttling backoff), else `transient-status`.
  * 3. 1xx-3xx: return, reason `success`; 4xx: return, reason `client-error`; 5xx and above: return,
  *    reason `server-error`.
  *
@@ -82,8 +85,11 @@ function classifyResponse(
   const { retry } = policy;
   const anyMethod = retry.retryAnyMethodStatuses.includes(status);
   if (anyMethod || retry.statuses.includes(status)) {
-    const delayMs = parseRetryAfter(headers, context.now)?.delayMs;
-    const hint = delayMs === undefined ? (status === 429 ? { throttled: true } : {}) : { delayMs };
+    let delayMs = parseRetryAfter(headers, context.now)?.delayMs;
+    // No delay header: a spent quota's reset is the wait the gate will impose anyway.
+    if (policy.throttle.rateLimitHeaders) delayMs ??= parseRateLimit(headers, context.now)?.resetMs;
+    // A 429 that asks for no pause (none, 0, a past date) is still over its rate: the throttling backoff.
+    const hint = !delayMs && status === 429 ? { throttled: true } : delayMs === undefined ? {} : { delayMs };
     const reason: VerdictReason = status === 429 ? 'throttled' : 'transient-status';
     if (!anyMethod && !isIdempotent(request, retry)) {
       return { action: 'return', breaker, reason: 'not-idempotent', ...hint };

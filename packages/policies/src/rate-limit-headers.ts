@@ -114,8 +114,12 @@ function members(value: string | null, shape: RegExp): number[] | undefined {
   return texts.map(Number);
 }
 
-/** Delta seconds below this are a delay; `X-RateLimit-Reset` values from here on are epochs. */
-const EPOCH_SECONDS_FROM = 1e9;
+/**
+ * Delta seconds below this are a delay; `X-RateLimit-Reset` values from here on are epochs, and an
+ * un-prefixed reset (`RateLimit-Reset`, `t=`) this large is garbage, here and as a server delay
+ * (`parseRetryAfter`), so that a value means the same on a 200 and on a 429.
+ */
+export const EPOCH_SECONDS_FROM = 1e9;
 const EPOCH_SECONDS_TO = 1e11;
 const EPOCH_MS_FROM = 1e12;
 const EPOCH_MS_TO = 1e14;

@@ -1,3 +1,4 @@
+import { EPOCH_SECONDS_FROM } from './rate-limit-headers.ts';
 import { isCount, parseStructuredList } from './structured-field.ts';
 import type { HeadersLike } from './types.ts';
 
@@ -34,6 +35,8 @@ export interface ServerDelay {
  * 3. `RateLimit` (draft-ietf-httpapi-ratelimit-headers): the largest `t=` among quota policies whose
  *    `r=` is 0 (a quota with units left is no reason to wait), e.g. `"default";r=0;t=30`; then the
  *    older draft's `RateLimit-Reset: 30` (seconds), unless `RateLimit-Remaining` says units are left.
+ *    Both are delta seconds: a value of 10^9 (31 years) or more is an epoch sent by mistake, garbage,
+ *    as `parseRateLimit` reads it too.
  *
  * A header repeated by an intermediary arrives comma-joined (`120, 120`): every member must be valid and
  * the largest wins, so that every hint is honoured. Values above MAX_SERVER_DELAY_MS (2^53-1) are reported
@@ -205,7 +208,7 @@ function rateLimitField(value: string | null): number | undefined {
   for (const { params } of members) {
     const r = params.get('r');
     const t = params.get('t');
-    if (r !== 0 || !isCount(t)) continue;
+    if (r !== 0 || !isCount(t) || t >= EPOCH_SECONDS_FROM) continue;
     result = Math.max(result ?? 0, t * 1000);
   }
   return result;
@@ -218,5 +221,9 @@ function rateLimitReset(headers: HeadersLike): number | undefined {
     const left = largest(remaining, (m) => decimalToMs(m, 0));
     if (left !== undefined && left > 0) return undefined;
   }
-  return largest(headers.get('ratelimit-reset'), (m) => decimalToMs(m, 3));
+  // From 10^9 s on, an epoch, not a delay: undefined (garbage), as `undefined < n` is false.
+  return largest(headers.get('ratelimit-reset'), (m) => {
+    const ms = decimalToMs(m, 3);
+    return (ms as number) < EPOCH_SECONDS_FROM * 1000 ? ms : undefined;
+  });
 }

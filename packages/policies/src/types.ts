@@ -57,7 +57,10 @@ export interface Verdict {
    * It replaces the backoff. Set also when the reason is `retry-after-exceeds-cap`, so callers can see it.
    */
   readonly delayMs?: number;
-  /** True for 429 without a delay header: the throttling backoff (larger base) applies. */
+  /**
+   * True for a 429 without a delay header, or with a delay of 0 (`Retry-After: 0`, a past date): the
+   * throttling backoff (larger base) applies.
+   */
   readonly throttled?: boolean;
   /** For errors: the recognised kind and, where known, the low-level code (ECONNRESET, ...). */
   readonly errorKind?: ErrorKind;
@@ -197,7 +200,8 @@ export interface BreakerPolicy {
    */
   readonly minimumCalls: number;
   /**
-   * ...in this window (ms).
+   * ...in this window (ms). Counted in ten buckets of `windowMs / 10`: a call stays counted until its
+   * bucket ends a whole window ago, so between `windowMs` and `1.1 x windowMs` after it was made.
    * @default 10_000
    */
   readonly windowMs: number;
@@ -328,7 +332,8 @@ export interface RetryBudgetPolicy {
    */
   readonly minRetries: number;
   /**
-   * Window (ms).
+   * Window (ms). Counted in ten buckets of `windowMs / 10`, as the breaker's window: a first attempt
+   * or retry stays counted for between `windowMs` and `1.1 x windowMs`.
    * @default 10_000
    */
   readonly windowMs: number;

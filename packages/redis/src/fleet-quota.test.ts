@@ -2,6 +2,7 @@ import { type BreakwaterEvent, wrapFetch } from '@breakwater/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, type RedisServer, startRedis } from './redis-server.test-util.ts';
 import { redisStore } from './redis-store.ts';
+import { NO_CUT } from './scripts.ts';
 import { until, upstream } from './upstream.test-util.ts';
 
 /**
@@ -49,6 +50,29 @@ describe('a spent quota shared across a fleet', () => {
     } finally {
       for (const store of stores) store.close();
       for (const client of clients) client.destroy();
+      await server.close();
+    }
+  });
+  it('an instance that reads the closure at its refresh, its message missed, cuts no rate either', async () => {
+    const server = await upstream((_path, res) => res.writeHead(200).end('ok'));
+    const client = await connectClient(redis);
+    const raw = await connectClient(redis);
+    const store = redisStore({ client, prefix: 'quota-late:', refreshMs: 100 });
+    const events: BreakwaterEvent[] = [];
+    const b = wrapFetch(globalThis.fetch, { store, onEvent: (e) => events.push(e) });
+    try {
+      const url = `${server.origin}/items`;
+      // B's own calls give its gate a rate that a 429 would cut.
+      for (let i = 0; i < 5; i++) await (await b(url)).arrayBuffer();
+      // Written as another instance's spent quota whose message was lost leaves it: the key, no PUBLISH.
+      await raw.set(`quota-late:gate:strict:default ${server.origin}`, `elsewhere${NO_CUT}`, { PX: 2_000 });
+      await until(() => b.breakers()[0]?.throttlePhase === 'closed', 2_000);
+      expect(b.breakers()[0]?.rateLimit).toBeNull();
+      expect(events.filter((e) => e.type === 'rate-change')).toEqual([]);
+    } finally {
+      store.close();
+      client.destroy();
+      raw.destroy();
       await server.close();
     }
   });

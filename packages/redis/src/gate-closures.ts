@@ -70,6 +70,11 @@ export class GateViews {
     return [...this.views.keys()];
   }
 
+  /** Whether `key` is in use here (its closures read at every refresh). */
+  watched(key: string): boolean {
+    return this.views.has(key);
+  }
+
   /** What is known of `key`'s closures now; marks `key` as in use. */
   closures(key: string): StoreClosure[] {
     const view = this.watch(key);

@@ -201,6 +201,24 @@ describe('redisStore', () => {
     expect(until_ - written).toBeGreaterThan(1_000);
     expect(until_ - written).toBeLessThanOrEqual(1_600);
   });
+
+  it('an instance that starts during a closure reads it at its first call of the key, not a refresh later', async () => {
+    // Left by another instance before this one started: no message will come.
+    const raw = await connectClient(redis);
+    cleanups.push(() => raw.destroy());
+    await raw.set(`t5:gate:strict:default ${server.origin}`, 'elsewhere', { PX: 3_000 });
+    const client = await connectClient(redis);
+    // A refresh far off: only the read at the key's first use can tell the closure in time.
+    const store = redisStore({ client, prefix: 't5:', refreshMs: 60_000 });
+    cleanups.push(
+      () => client.destroy(),
+      () => store.close(),
+    );
+    const fetch = wrapFetch(globalThis.fetch, { store });
+    await fetch(`${server.origin}/ok`);
+    await until(() => key(fetch)?.throttlePhase === 'closed', 1_000);
+    expect(key(fetch)?.throttledUntil).toBeGreaterThan(Date.now() + 1_000);
+  });
 });
 
 /** Waits `ms`. */

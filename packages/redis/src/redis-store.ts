@@ -14,7 +14,7 @@ import { GateViews, gateKey, type Message, parseMessage } from './gate-closures.
 import { FleetProbe } from './gate-probe.ts';
 import { checkRedisOptions, type RedisStoreOptions, type RedisSubscriberLike } from './options.ts';
 import { ProbeLeases } from './probe-lease.ts';
-import { CLOSE, READ } from './scripts.ts';
+import { CLOSE, NO_CUT, READ } from './scripts.ts';
 
 export type { RedisClientLike, RedisStoreOptions, RedisSubscriberLike } from './options.ts';
 
@@ -61,6 +61,8 @@ class RedisBackedStore implements RedisStore {
   private readonly probes = new Map<string, FleetProbe>();
   private readonly timer: ReturnType<typeof setInterval>;
   private subscriber: RedisSubscriberLike | undefined;
+  /** Keys first used in this turn, read together at its end (see `closures`). */
+  private fresh: string[] = [];
 
   constructor(options: RedisStoreOptions) {
     this.prefix = options.prefix ?? 'breakwater:';
@@ -99,7 +101,9 @@ class RedisBackedStore implements RedisStore {
     if (!this.up) return;
     const message = JSON.stringify({ key, ms, strict, from: this.id, cut, cuts } satisfies Message);
     const keys = [gateKey(this.prefix, key, strict)];
-    const args = [String(Math.ceil(ms)), this.id, this.channel, message];
+    // Marked so that an instance reading the closure at its refresh, its message missed, cuts no rate either.
+    const value = cuts === false ? `${this.id}${NO_CUT}` : this.id;
+    const args = [String(Math.ceil(ms)), value, this.channel, message];
     void this.connection
       .script<number | string>(CLOSE, keys, args)
       // A PUBLISH the ACL refuses: the closure is written, and the others read it at their refresh.
@@ -107,6 +111,9 @@ class RedisBackedStore implements RedisStore {
   }
 
   closures(key: string): readonly StoreClosure[] {
+    // A key first used here (an instance just started, a scale-out) is read at once, not at the next
+    // refresh: its calls would otherwise go out, for up to `refreshMs`, into a cool-down the fleet holds.
+    if (!this.views.watched(key)) this.readSoon(key);
     return this.views.closures(key);
   }
 
@@ -154,7 +161,21 @@ class RedisBackedStore implements RedisStore {
   /** Re-reads the closures of the keys in use: pub/sub's backstop, and the way back after an outage. */
   private async refresh(): Promise<void> {
     void this.counts.flush();
-    const keys = this.views.keys();
+    await this.read(this.views.keys(), true);
+  }
+
+  /** Reads `key`'s closures soon: the keys first used in one turn share one round trip. */
+  private readSoon(key: string): void {
+    if (this.fresh.push(key) > 1) return;
+    queueMicrotask(() => {
+      const keys = this.fresh;
+      this.fresh = [];
+      void this.read(keys, false);
+    });
+  }
+
+  /** Reads the closures of `keys` (`probing`: also while the store is down, as the refresh does). */
+  private async read(keys: string[], probing: boolean): Promise<void> {
     // A script even with no key to read (not a PING): a store whose scripts Redis refuses is down,
     // and only a script's answer says they run again.
     const gateKeys = keys.flatMap((key) => [
@@ -164,17 +185,18 @@ class RedisBackedStore implements RedisStore {
     // With a write: a Redis that answers reads and refuses writes (a replica) must not mark the store
     // up at every refresh for the counts' writes to mark it down again.
     const heartbeat = [`${this.prefix}alive:${this.id}`];
-    const ttls = await this.connection.script<number[]>(
+    const read = await this.connection.script<[number[], number[]]>(
       READ,
       [...gateKeys, ...heartbeat],
-      [String(3 * this.refreshMs)],
-      true,
+      [String(3 * this.refreshMs), NO_CUT],
+      probing,
     );
-    if (ttls === undefined) return;
+    if (read === undefined) return;
+    const [ttls, marks] = read;
     keys.forEach((key, i) => {
       const strictMs = ttls[2 * i] ?? -2;
       const looseMs = ttls[2 * i + 1] ?? -2;
-      if (strictMs > 0) this.heard(key, strictMs, true);
+      if (strictMs > 0) this.heard(key, strictMs, true, undefined, marks[2 * i] === 1 ? false : undefined);
       if (looseMs > 0) this.heard(key, looseMs, false);
     });
   }

@@ -5,7 +5,8 @@
  */
 
 /**
- * Closes a gate: KEYS[1] the gate key, ARGV ms, the instance id, the channel, the message. Extends the
+ * Closes a gate: KEYS[1] the gate key, ARGV ms, the value (the instance id, ending with `NO_CUT` for a
+ * closure that cuts no rate), the channel, the message. Extends the
  * key's expiry only when the new closure ends later, and only then publishes it. Returns 1 when it did,
  * 0 when it did not, or the error of a refused `PUBLISH` (an ACL that keeps the user off the channel):
  * the closure is written all the same, and the others read it at their refresh.
@@ -47,13 +48,23 @@ return 0
  * Reads the ms each of KEYS but the last still runs (-2 when gone), in one round trip, and writes the
  * last, this instance's heartbeat, to expire in ARGV[1] ms: the refresh's answer says the store's
  * writes work, not only its reads (a replica, after a failover, answers reads and refuses writes).
+ * Returns those ms, then, per key, 1 when its value ends with ARGV[2] (a closure that cuts no rate: a
+ * spent quota's), else 0: an instance that missed the closure's message must not take it for a 429's.
  */
 export const READ = `
-local out = {}
-for i = 1, #KEYS - 1 do out[i] = redis.call('PTTL', KEYS[i]) end
+local ttls, marks = {}, {}
+local mark = ARGV[2]
+for i = 1, #KEYS - 1 do
+  ttls[i] = redis.call('PTTL', KEYS[i])
+  local value = ttls[i] > 0 and redis.call('GET', KEYS[i]) or ''
+  marks[i] = (#value >= #mark and string.sub(value, -#mark) == mark) and 1 or 0
+end
 redis.call('SET', KEYS[#KEYS], '1', 'PX', ARGV[1])
-return out
+return {ttls, marks}
 `;
+
+/** The end of a gate key's value that says its closure cuts no rate (see `READ`). */
+export const NO_CUT = ' no-cut';
 
 /**
  * Adds this instance's counts and reads the fleet's, for several counts at once (the flush sends them

@@ -136,7 +136,9 @@ const MAX_CACHED_KEYS = DEFAULT_MAX_ENDPOINTS;
 export class AttributeCache {
   private readonly byKey = new Map<string, Map<string, EndpointAttributes>>();
 
-  of(key: string, method: string, url: URL): EndpointAttributes {
+  /** `request`'s URL is read only for a key and method not seen yet: reading it may parse it. */
+  of(key: string, request: { readonly method: string; readonly url: URL }): EndpointAttributes {
+    const { method } = request;
     let byMethod = this.byKey.get(key);
     if (!byMethod) {
       if (this.byKey.size >= MAX_CACHED_KEYS) this.byKey.clear();
@@ -145,7 +147,7 @@ export class AttributeCache {
     }
     let attributes = byMethod.get(method);
     if (!attributes) {
-      attributes = new EndpointAttributes(key, method, url);
+      attributes = new EndpointAttributes(key, method, request.url);
       byMethod.set(method, attributes);
     }
     return attributes;

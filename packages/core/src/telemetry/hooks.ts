@@ -21,7 +21,13 @@ export interface Telemetry {
 /** A request as telemetry reads it: its method and URL (whose query values it never records). */
 export interface RequestLike {
   readonly method: string;
+  /** The request's URL, made when first read: a per-call path reads `target` instead. */
   readonly url: URL;
+  /**
+   * The URL object when one was made already, else its href: reading it makes no URL object.
+   * Default: `url`.
+   */
+  readonly target?: URL | string | undefined;
 }
 
 /** How one physical attempt ended: the status of its Response, or the kind of its error. */

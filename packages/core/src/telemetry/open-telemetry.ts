@@ -103,8 +103,8 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
         const span = spans.start(req.method);
         if (!span && !recorder) return NOTHING;
         // Looked up once for the span and the histogram, and only when one of them records.
-        const endpoint = attributes.of(key, req.method, req.url);
-        if (span) spans.describe(span, endpoint.request, req.url, attempt);
+        const endpoint = attributes.of(key, req);
+        if (span) spans.describe(span, endpoint.request, req.target ?? req.url, attempt);
         return attemptEnd(span, recorder && endpoint, spans, recorder);
       } catch {
         return NOTHING;
@@ -117,7 +117,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
     },
     call(key, req, run) {
       const { recorder } = wired();
-      return recorder ? measuredCall(run, recorder, attributes.of(key, req.method, req.url)) : run();
+      return recorder ? measuredCall(run, recorder, attributes.of(key, req)) : run();
     },
   };
   return {
@@ -225,25 +225,37 @@ async function heldAt<T extends { readonly held: boolean }>(
   return passed;
 }
 
-/** Runs `run` and records its duration, attempts and outcome in `breakwater.call.duration`. */
-async function measuredCall<T extends CallEnd>(
+/**
+ * Runs `run` and records its duration, attempts and outcome in `breakwater.call.duration`. The record
+ * is a callback beside the caller's on `run`'s own promise, which is handed back as is: a wrapper
+ * promise (an async function, or `then`'s) cost the caller one more turn per call.
+ */
+function measuredCall<T extends CallEnd>(
   run: () => Promise<T>,
   recorder: Metrics,
   endpoint: EndpointAttributes,
 ): Promise<T> {
   const started = performance.now();
-  let end: T;
+  let ran: Promise<T>;
   try {
-    end = await run();
+    ran = run();
   } catch (error) {
-    // Anything may be thrown (an abort reason of null, say): reading it must not replace it.
-    const attempts = (error as { attempts?: unknown } | null | undefined)?.attempts;
-    record(recorder, endpoint, started, typeof attempts === 'number' ? attempts : 0, undefined, error);
-    throw error;
+    ran = Promise.reject(error);
   }
-  const { response, error } = end.result;
-  record(recorder, endpoint, started, end.attempts, response?.status, error);
-  return end;
+  // Both outcomes handled here, so this branch never leaves a rejection unhandled; the caller sees
+  // `ran`'s own.
+  ran.then(
+    (end) => {
+      const { response, error } = end.result;
+      record(recorder, endpoint, started, end.attempts, response?.status, error);
+    },
+    (error: unknown) => {
+      // Anything may be thrown (an abort reason of null, say): reading it must not replace it.
+      const attempts = (error as { attempts?: unknown } | null | undefined)?.attempts;
+      record(recorder, endpoint, started, typeof attempts === 'number' ? attempts : 0, undefined, error);
+    },
+  );
+  return ran;
 }
 
 /** Records a call that ended on `status`, or else on `error`. */

@@ -43,7 +43,7 @@ export class Spans {
   }
 
   /** Gives attempt number `attempt`'s span its request attributes (`request`: the endpoint's). */
-  describe(span: Span, request: Attributes, url: URL, attempt: number): void {
+  describe(span: Span, request: Attributes, url: URL | string, attempt: number): void {
     span.setAttributes(request);
     // Redacted on every attempt, not kept per URL: each call brings a new URL object, and a WeakMap
     // entry per call cost more (insertion, and ephemerons for the GC) than redactUrl's fast path; a
