@@ -7,8 +7,12 @@ import { REDACTED } from './redact.ts';
  * therefore taken out of the body's text before it is parsed, as out of every URL breakwater shows.
  */
 
-/** Shortest value taken for a secret: shorter ones (`1`, `en`) would cut ordinary words out of the text. */
-const MIN_LENGTH = 4;
+/**
+ * Shortest value taken for a secret. Shorter ones (`3600` of an `X-Session-Timeout`, `true`) would cut
+ * ordinary words, numbers and JSON literals out of the text, and break the JSON around them; a
+ * credential is longer.
+ */
+const MIN_LENGTH = 8;
 
 /**
  * Shortest value of a query part whose name says nothing secret that is still taken for one: an opaque

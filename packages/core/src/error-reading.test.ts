@@ -131,6 +131,22 @@ describe('a server that echoes the request in its error body', () => {
     expect(error.description).toBe('Bad REDACTED');
     expect(JSON.stringify(error)).not.toContain(MARK);
   });
+  it('leaves short values of credential-named headers, which would break the JSON around them', async () => {
+    const url = answer(
+      '/short',
+      409,
+      { 'content-type': 'application/json' },
+      '{"code":"7","retryAfter":3600,"isRetryable":true}',
+    );
+    const error = await failure(url, {
+      headers: { 'x-session-timeout': '3600', 'x-token-required': 'true' },
+    });
+    expect([error.code, error.isRetryable, error.payload.raw]).toEqual([
+      '7',
+      true,
+      { code: '7', retryAfter: 3600, isRetryable: true },
+    ]);
+  });
 });
 
 describe('JSON.stringify of every error breakwater throws', () => {

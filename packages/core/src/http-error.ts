@@ -202,10 +202,10 @@ export class HttpError extends BreakwaterError {
    * therefore true afterwards; clone the response first if you need its raw body. A server's echo of the
    * request's credentials (the values of `context.requestHeaders`' credential headers, the token after
    * an auth scheme, cookie values, the query values of `context.url` and `response.url` whose name looks
-   * secret or that are 16 characters or more) is replaced by `REDACTED` in the text before it is parsed,
-   * so no field nor the message carries it. A body already used, empty, broken or not JSON gives a
-   * partial or empty payload: the HTTP error is never replaced by a parse failure. A body that stalls
-   * is read until `context.signal` aborts (see `readErrorPayload`).
+   * secret or that are 16 characters or more; 8 characters at least) is replaced by `REDACTED` in the
+   * text before it is parsed, so no field nor the message carries it. A body already used, empty,
+   * broken or not JSON gives a partial or empty payload: the HTTP error is never replaced by a parse
+   * failure. A body that stalls is read until `context.signal` aborts (see `readErrorPayload`).
    */
   static async from(response: Response, context: HttpErrorContext = {}): Promise<HttpError> {
     const { bodyLimitBytes, signal, requestHeaders, url = '' } = context;
