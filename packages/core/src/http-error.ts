@@ -1,7 +1,8 @@
 import type { HeadersLike } from '@breakwater/policies';
 import { BreakwaterError, parseRetryAfter } from '@breakwater/policies';
+import { requestSecrets, withoutSecrets } from './echoed-secrets.ts';
 import { checkCount } from './errors.ts';
-import { type ErrorPayload, readErrorPayload, truncate } from './payload.ts';
+import { type ErrorPayload, parseErrorPayload, readErrorText, truncate } from './payload.ts';
 import { redactUrl } from './redact.ts';
 import { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';
 
@@ -9,7 +10,10 @@ import { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts'
 export interface HttpErrorContext {
   /** The request method; upper-cased. Default: unknown (left out of the message). */
   method?: string;
-  /** The request URL; stored redacted. Default: `response.url` (empty for a constructed Response). */
+  /**
+   * The request URL; stored redacted, and its query values, where the server echoes them, are taken
+   * out of the body by `HttpError.from`. Default: `response.url` (empty for a constructed Response).
+   */
   url?: string | URL;
   /** Attempts made, the last included. Default 1. */
   attempts?: number;
@@ -20,7 +24,10 @@ export interface HttpErrorContext {
    * response's `retry-after-ms`, `x-ms-retry-after-ms`, `Retry-After` and `RateLimit` headers.
    */
   retryAfterMs?: number;
-  /** The request's headers, the fallback source of `MS-RequestId` and `MS-CorrelationId`. */
+  /**
+   * The request's headers: the fallback source of `MS-RequestId` and `MS-CorrelationId`, and the
+   * credentials that `HttpError.from` takes out of the body where the server echoes them. Default: none.
+   */
   requestHeaders?: HeadersLike;
   /** Now, in ms since the epoch, for an HTTP-date `Retry-After`. Default `Date.now()`. */
   now?: number;
@@ -39,7 +46,7 @@ export interface HttpErrorContext {
 export interface HttpErrorOptions extends HttpErrorContext {
   /** The response the caller treats as an error. Required. Its body is not touched. */
   readonly response: Response;
-  /** The response's body, already parsed (see {@link readErrorPayload}). Default `{}` (no payload). */
+  /** The response's body, already parsed (see `readErrorPayload`). Default `{}` (no payload). */
   readonly payload?: ErrorPayload;
 }
 
@@ -85,7 +92,10 @@ export class HttpError extends BreakwaterError {
   readonly status: number;
   /** The response's status text as sent (often empty over HTTP/2). */
   readonly statusText: string;
-  /** The request URL, redacted; undefined when unknown. */
+  /**
+   * The request URL, redacted; undefined when unknown. From `wrapFetch`, after redirects: the URL that
+   * answered with the error (`response.url`).
+   */
   readonly url: string | undefined;
   /** The upper-case request method; undefined when unknown. */
   readonly method: string | undefined;
@@ -185,16 +195,23 @@ export class HttpError extends BreakwaterError {
   }
 
   /**
-   * Reads the response's body (at most 64 KiB, see {@link readErrorPayload}) and builds the error.
+   * Reads the response's body (at most 64 KiB, as `readErrorPayload` does) and builds the error.
    *
    * The body is read from `response` itself, not from a clone: a clone would buffer the unread branch
    * without bound, and the error carries everything parsed from the body. `error.response.bodyUsed` is
-   * therefore true afterwards; clone the response first if you need its raw body. A body already used,
-   * empty, broken or not JSON gives a partial or empty payload: the HTTP error is never replaced by a
-   * parse failure. A body that stalls is read until `context.signal` aborts (see {@link readErrorPayload}).
+   * therefore true afterwards; clone the response first if you need its raw body. A server's echo of the
+   * request's credentials (the values of `context.requestHeaders`' credential headers, the token after
+   * an auth scheme, cookie values, the query values of `context.url` and `response.url` whose name looks
+   * secret or that are 16 characters or more; 8 characters at least) is replaced by `REDACTED` in the
+   * text before it is parsed, so no field nor the message carries it. A body already used, empty,
+   * broken or not JSON gives a partial or empty payload: the HTTP error is never replaced by a parse
+   * failure. A body that stalls is read until `context.signal` aborts (see `readErrorPayload`).
    */
   static async from(response: Response, context: HttpErrorContext = {}): Promise<HttpError> {
-    const payload = await readErrorPayload(response, context.bodyLimitBytes, context.signal);
+    const { bodyLimitBytes, signal, requestHeaders, url = '' } = context;
+    const text = await readErrorText(response, bodyLimitBytes, signal, 'HttpError.from: bodyLimitBytes');
+    const secrets = requestSecrets(requestHeaders, [String(url), response.url]);
+    const payload = parseErrorPayload(withoutSecrets(text, secrets), response.headers.get('content-type'));
     return new HttpError({ ...context, response, payload });
   }
 
@@ -204,11 +221,6 @@ export class HttpError extends BreakwaterError {
    */
   static isHttpError(e: unknown): e is HttpError {
     return isHttpError(e);
-  }
-
-  /** A log-friendly form: every field but the Response object (see {@link HttpError.response}). */
-  toJSON(): Record<string, unknown> {
-    return { ...Object.fromEntries(Object.entries(this)), message: this.message };
   }
 
   static {
@@ -241,6 +253,16 @@ function inspectWithoutResponse(this: HttpError, _depth: number, options: object
   return inspect(view, options);
 }
 
+/**
+ * The server's text as the message shows it: an HTML page by its title (else its text without tags),
+ * on one line, with no control character (an ANSI escape, a NUL) for a terminal or a log to act on.
+ */
+function messageDetail(text: string, response: Response): string {
+  const html = response.headers.get('content-type')?.includes('html');
+  const shown = html ? (/<title[^>]*>([^<]*)/i.exec(text)?.[1] ?? text.replace(/<[^>]*>/g, ' ')) : text;
+  return shown.replace(/[\s\p{Cc}]+/gu, ' ').trim();
+}
+
 function header(response: Headers, request: HeadersLike | undefined, name: string): string | undefined {
   return response.get(name) ?? request?.get(name) ?? undefined;
 }
@@ -254,9 +276,10 @@ function formatMessage(
 ): string {
   const reason = response.statusText || REASONS[response.status] || '';
   let message = `HTTP ${response.status}${reason === '' ? '' : ` ${reason}`}`;
-  const detail = payload.description ?? payload.message;
-  if (detail !== undefined)
-    message += `: ${truncate(detail.replace(/\s+/g, ' ').trim(), MESSAGE_DETAIL_LENGTH)}`;
+  const detail = messageDetail(payload.description ?? payload.message ?? '', response);
+  // Nothing that only repeats the status (`Service Unavailable`, nginx's `502 Bad Gateway` page).
+  const repeats = ['', reason, `${response.status} ${reason}`].map((same) => same.toLowerCase());
+  if (!repeats.includes(detail.toLowerCase())) message += `: ${truncate(detail, MESSAGE_DETAIL_LENGTH)}`;
   if (payload.code !== undefined) message += ` (code ${payload.code})`;
   const target = [method, url].filter((part) => part !== undefined).join(' ');
   if (target !== '') message += ` [${target}]`;

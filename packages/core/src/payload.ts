@@ -1,3 +1,5 @@
+import { webStream } from './body-reads.ts';
+
 /**
  * Reading and normalising error response bodies. A failed request must always surface as its HTTP
  * error, so nothing here throws on what the server sent: a body that is huge, broken, cut short, or not
@@ -9,15 +11,15 @@
  * omitted, never set to `undefined`.
  */
 export interface ErrorPayload {
-  /** The service's error code, always a string (`3000` arrives as a number and becomes `'3000'`). */
+  /** The service's error code (OAuth's string `error`), always a string (`3000` becomes `'3000'`). */
   code?: string;
-  /** Human-readable description, at most 1024 characters. For a non-JSON body: its text. */
+  /** Human-readable description (problem details' `detail`), at most 1024 characters. For a non-JSON body: its text. */
   description?: string;
   /** Extra detail as sent (often an array of strings). */
   data?: unknown;
   /** The component that reported the error, e.g. `PartnerFD`. */
   source?: string;
-  /** The extended schema's / gateway's `message`, at most 1024 characters. */
+  /** The extended schema's / gateway's `message` (problem details' `title`), at most 1024 characters. */
   message?: string;
   /** The extended schema's symbolic name, e.g. `PartnerConfirmedAgreementAlreadyExists`. */
   errorName?: string;
@@ -28,6 +30,13 @@ export interface ErrorPayload {
   /** The parsed JSON body as sent, for fields this shape does not name (e.g. `other_errors`). */
   raw?: unknown;
 }
+
+/**
+ * Deepest nesting of a JSON body parsed as JSON. `JSON.stringify`, `util.inspect` and loggers recurse:
+ * a body of 30 000 brackets, well inside the byte bound, kept in `raw` would make printing the error
+ * throw a RangeError in the caller's catch block.
+ */
+export const MAX_JSON_DEPTH = 64;
 
 /** Longest description or message kept, in characters, as Partner Center documents for `description`. */
 export const MAX_TEXT_LENGTH = 1024;
@@ -59,26 +68,38 @@ export async function readErrorPayload(
   limitBytes: number = DEFAULT_PAYLOAD_LIMIT_BYTES,
   signal?: AbortSignal,
 ): Promise<ErrorPayload> {
-  if (!Number.isSafeInteger(limitBytes) || limitBytes < 0) {
-    throw new RangeError(
-      `breakwater: readErrorPayload: limitBytes must be a non-negative integer, got ${String(limitBytes)}`,
-    );
-  }
-  const text = await readBoundedText(response, limitBytes, signal);
+  const text = await readErrorText(response, limitBytes, signal, 'readErrorPayload: limitBytes');
   return parseErrorPayload(text, response.headers.get('content-type'));
 }
 
-/** Reads up to `limitBytes` of the body as UTF-8 text; returns '' when the body cannot be read at all. */
+/**
+ * Reads up to `limitBytes` of the body as text (see {@link decoderFor}); returns '' when the body
+ * cannot be read at all.
+ * `HttpError.from` reads this way to take the request's secrets out of the text before parsing it.
+ */
+export async function readErrorText(
+  response: Response,
+  limitBytes: number = DEFAULT_PAYLOAD_LIMIT_BYTES,
+  signal: AbortSignal | undefined,
+  /** The function and option named by a refusal of `limitBytes`. */
+  where: string,
+): Promise<string> {
+  if (!Number.isSafeInteger(limitBytes) || limitBytes < 0) {
+    throw new RangeError(`breakwater: ${where} must be a non-negative integer, got ${String(limitBytes)}`);
+  }
+  return readBoundedText(response, limitBytes, signal);
+}
+
 async function readBoundedText(
   response: Response,
   limitBytes: number,
   signal: AbortSignal | undefined,
 ): Promise<string> {
-  const body = response.body;
-  if (body === null || response.bodyUsed) return '';
+  const body: unknown = response.body;
+  if (body == null || response.bodyUsed) return '';
   let reader: ReadableStreamDefaultReader<Uint8Array>;
   try {
-    reader = body.getReader();
+    reader = webStream(body).getReader();
   } catch {
     // Locked by another reader: the body belongs to someone else.
     return '';
@@ -89,7 +110,7 @@ async function readBoundedText(
   };
   if (signal?.aborted) stop();
   signal?.addEventListener('abort', stop, { once: true });
-  const decoder = new TextDecoder('utf-8');
+  let decoder: TextDecoder | undefined;
   let text = '';
   let received = 0;
   try {
@@ -99,6 +120,7 @@ async function readBoundedText(
       const room = limitBytes - received;
       const chunk = value.byteLength > room ? value.subarray(0, room) : value;
       received += chunk.byteLength;
+      decoder ??= decoderFor(chunk, response.headers.get('content-type'));
       text += decoder.decode(chunk, { stream: true });
     }
   } catch {
@@ -114,7 +136,31 @@ async function readBoundedText(
     }
   }
   // A multi-byte character cut by the bound decodes as U+FFFD rather than being dropped silently.
-  return text + decoder.decode();
+  return text + (decoder?.decode() ?? '');
+}
+
+/**
+ * The body's encoding, for a readable description: its byte order mark (UTF-16 sent by some Windows
+ * servers), else the content type's `charset` when the runtime knows it (`iso-8859-1`), else UTF-8.
+ * More lenient than `response.text()`, which decodes UTF-8 whatever the body says.
+ */
+function decoderFor(first: Uint8Array, contentType: string | null): TextDecoder {
+  const [a, b, c] = first;
+  const bom =
+    a === 0xef && b === 0xbb && c === 0xbf
+      ? 'utf-8'
+      : a === 0xff && b === 0xfe
+        ? 'utf-16le'
+        : a === 0xfe && b === 0xff
+          ? 'utf-16be'
+          : '';
+  const charset = /;\s*charset\s*=\s*"?([\w.:-]+)/i.exec(contentType ?? '')?.[1];
+  try {
+    return new TextDecoder(bom || charset || 'utf-8');
+  } catch {
+    // An encoding the runtime does not know.
+    return new TextDecoder('utf-8');
+  }
 }
 
 /**
@@ -125,10 +171,13 @@ async function readBoundedText(
  * - extended: also `message`, `errorName`, `isRetryable`, `parameters`;
  * - gateway throttling: `{ statusCode, message }`;
  * - older or foreign schemas: `error_code`/`errorCode`, `error_description`, and an OData-style nested
- *   `{ error: { code, message } }` fill what the fields above leave empty; everything is kept in `raw`.
+ *   `{ error: { code, message } }` fill what the fields above leave empty; everything is kept in `raw`;
+ * - RFC 9457 problem details: `detail` as the description, `title` as the message;
+ * - OAuth 2: a string `error` (`invalid_grant`) as the code, with `error_description`.
  *
- * Anything else (text, HTML, broken JSON) becomes the description, truncated to 1024 characters; an
- * empty or blank body gives an empty payload. Never throws.
+ * Anything else (text, HTML, broken JSON, JSON nested deeper than 64 levels) becomes
+ * the description, truncated to 1024 characters; an empty or blank body gives an empty payload. Never
+ * throws.
  */
 export function parseErrorPayload(text: string, contentType: string | null): ErrorPayload {
   const trimmed = text.trim();
@@ -140,6 +189,7 @@ export function parseErrorPayload(text: string, contentType: string | null): Err
     } catch {
       return { description: truncate(trimmed) };
     }
+    if (!shallow(parsed)) return { description: truncate(trimmed) };
     if (isRecord(parsed)) return fromObject(parsed);
     if (typeof parsed === 'string' && parsed.trim() !== '')
       return { description: truncate(parsed), raw: parsed };
@@ -162,15 +212,16 @@ function fromObject(body: Record<string, unknown>): ErrorPayload {
   };
 
   const payload: ErrorPayload = {};
-  const code = asCode(pick('code', 'error_code', 'errorCode'));
+  // OAuth 2 (RFC 6749) sends its code as a string `error`; OData's `error` object is read by pick.
+  const code = asCode(pick('code', 'error_code', 'errorCode')) ?? asCode(body.error);
   if (code !== undefined) payload.code = code;
-  const description = asText(pick('description', 'error_description', 'errorDescription'));
+  const description = asText(pick('description', 'error_description', 'errorDescription', 'detail'));
   if (description !== undefined) payload.description = description;
   const data = pick('data');
   if (data !== undefined) payload.data = data;
   const source = asText(pick('source'));
   if (source !== undefined) payload.source = source;
-  const message = asText(pick('message', 'errorMessage'));
+  const message = asText(pick('message', 'errorMessage', 'title'));
   if (message !== undefined) payload.message = message;
   const errorName = asText(pick('errorName'));
   if (errorName !== undefined) payload.errorName = errorName;
@@ -180,6 +231,15 @@ function fromObject(body: Record<string, unknown>): ErrorPayload {
   if (parameters !== undefined) payload.parameters = parameters;
   payload.raw = body;
   return payload;
+}
+
+/** True when `value` nests at most {@link MAX_JSON_DEPTH} levels; the recursion stops there. */
+function shallow(value: unknown, depth = 0): boolean {
+  return (
+    typeof value !== 'object' ||
+    value === null ||
+    (depth < MAX_JSON_DEPTH && Object.values(value).every((child) => shallow(child, depth + 1)))
+  );
 }
 
 function isJsonContentType(contentType: string | null): boolean {
@@ -204,10 +264,9 @@ function asText(value: unknown): string | undefined {
 
 function asBoolean(value: unknown): boolean | undefined {
   if (typeof value === 'boolean') return value;
-  // Some gateways stringify every field.
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  return undefined;
+  // Some gateways stringify every field, .NET's as `True` / `False`.
+  const text = typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+  return text === 'true' ? true : text === 'false' ? false : undefined;
 }
 
 /** Cuts `text` to at most 1024 characters, marking the cut with an ellipsis and never splitting a surrogate pair. */

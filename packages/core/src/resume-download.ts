@@ -28,7 +28,8 @@ export interface ResumeDeps {
 
 /** The strong ETag of a response that allows resuming its body, or undefined when it does not. */
 function resumeValidator(response: Response): string | undefined {
-  if (response.status !== 200 || response.body === null) return undefined;
+  // A body that is no web stream (node-fetch's Node Readable) is handed back as it is, not resumed.
+  if (response.status !== 200 || typeof response.body?.getReader !== 'function') return undefined;
   const { headers } = response;
   const etag = headers.get('etag')?.trim();
   // A weak validator (W/"...") says "equivalent", not "byte for byte the same": no byte range from it.

@@ -264,7 +264,8 @@ async function asHttpError(
     const error = await readWithin(readBy, callerSignal, (signal) =>
       HttpError.from(response, {
         method: request.method,
-        url: request.url.href,
+        // After redirects, the URL that answered with the error: the one worth debugging.
+        url: response.redirected ? response.url : request.url.href,
         attempts: end.attempts,
         endpoint,
         requestHeaders: request.headers,

@@ -39,6 +39,14 @@ export class BreakwaterError extends Error {
     if (options.endpoint !== undefined) this.endpoint = options.endpoint;
   }
 
+  /**
+   * What `JSON.stringify` prints: the error's own fields with its `name` and `message` (an Error's
+   * `message` is not enumerable, so a JSON log line would otherwise say nothing readable).
+   */
+  toJSON(): Record<string, unknown> {
+    return { ...Object.fromEntries(Object.entries(this)), message: this.message };
+  }
+
   static {
     Object.defineProperty(BreakwaterError.prototype, BRAND, { value: true });
   }
