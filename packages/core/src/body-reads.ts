@@ -22,8 +22,54 @@ export async function readWithin<T>(
   }
 }
 
+/**
+ * Most bytes of a body read ahead by {@link readAhead} (1 MiB, as the request bodies kept for a
+ * retry): past it, the rest stays with the connection until the body is discarded.
+ */
+export const READ_AHEAD_BYTES = 1_048_576;
+
+/** The clone's reader of each Response being read ahead: discarding the Response stops it too. */
+const readingAhead = new WeakMap<Response, ReadableStreamDefaultReader<Uint8Array>>();
+
+/**
+ * Frees the connection under a Response the call may still hand back (its retry is waited for): the
+ * body is read to its end through a clone, and the tee keeps what the clone read for the Response's
+ * own branch. undici gives a socket back to its pool only once a body is read or cancelled, and a
+ * body larger than its stream buffer (about 64 KiB) held it through the wait and the retry, which then
+ * waited for it (with a pool of one, until its attempt timeout). The Response stays whole and readable.
+ * A body longer than {@link READ_AHEAD_BYTES} is read that far and left; {@link discardBody} cancels it.
+ */
+export function readAhead(response: Response | undefined): void {
+  if (!response?.body || response.bodyUsed || response.body.locked || readingAhead.has(response)) return;
+  const reader = (response.clone().body as ReadableStream<Uint8Array>).getReader();
+  readingAhead.set(response, reader);
+  void drain(reader);
+}
+
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  let read = 0;
+  try {
+    while (read <= READ_AHEAD_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+    }
+  } catch {
+    // The body failed: the Response's branch fails as fetch's would, for whoever reads it.
+    return;
+  }
+  // The clone's branch would otherwise buffer whatever the caller reads of a long body.
+  reader.cancel().catch(() => {});
+}
+
 /** Cancels the body of a Response nobody will read; a body already read or locked is left alone. */
 export function discardBody(response: Response | undefined): void {
   const body = response?.body;
   if (body && !body.locked) body.cancel().catch(() => {});
+  // The tee lets the connection go only once both of its branches are cancelled.
+  if (response)
+    readingAhead
+      .get(response)
+      ?.cancel()
+      .catch(() => {});
 }

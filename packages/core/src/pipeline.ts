@@ -7,7 +7,7 @@ import {
 } from '@breakwater/policies';
 import { type AttemptDeps, type AttemptResult, type Call, runAttempt } from './attempt.ts';
 import type { AttemptClock } from './attempt-clock.ts';
-import { discardBody, readWithin } from './body-reads.ts';
+import { discardBody, readAhead, readWithin } from './body-reads.ts';
 import { Bulkhead } from './bulkhead.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import {
@@ -266,8 +266,12 @@ export class EndpointPipeline {
           const maxHedged = this.maxHedged(call, attempt);
           // One attempt is awaited as its own promise: a group's end (HedgeEnd) costs a layer more.
           const hedged =
-            maxHedged > 0 ? await this.hedged(call, attempt, pass, last !== undefined, maxHedged) : undefined;
-          const result = hedged ? hedged.result : await this.attempt(call, attempt, pass, last !== undefined);
+            maxHedged > 0
+              ? await this.hedged(call, attempt, pass, last !== undefined, maxHedged, last?.response)
+              : undefined;
+          const result = hedged
+            ? hedged.result
+            : await this.attempt(call, attempt, pass, last !== undefined, last?.response);
           if (result === CIRCUIT_OPEN) return this.end(call, last, attempt - 1, 'circuit-open');
           // Nothing was sent and no attempt used: wait at the gate again.
           if (result.gateClosed) continue;
@@ -283,6 +287,8 @@ export class EndpointPipeline {
         if (step.action !== 'retry') return this.end(call, last, attempt, step.giveUp);
         previousDelayMs = step.delayMs;
         this.report.retry(last as AttemptResult, attempt + 1, step.delayMs, step.delaySource);
+        // The call may still end on it (the gate, the breaker, the deadline): read, not cancelled.
+        readAhead(last?.response);
         await this.wait(step.delayMs, call);
         attempt++;
       }
@@ -343,17 +349,21 @@ export class EndpointPipeline {
     throw error;
   }
 
-  /** One attempt through the breaker. An open breaker stops a call that already has an outcome. */
+  /**
+   * One attempt through the breaker. An open breaker stops a call that already has an outcome.
+   * `superseded`: the last outcome's Response, whose body is cancelled once this attempt is sent.
+   */
   private attempt(
     call: Call,
     attempt: number,
     pass: GatePass,
     hasOutcome: boolean,
+    superseded?: Response,
   ): Promise<AttemptResult | typeof CIRCUIT_OPEN> {
     let ran = false;
     const sent = this.breaker.execute<AttemptResult>((count) => {
       ran = true;
-      return runAttempt(this.attemptDeps, call, attempt, pass, count);
+      return runAttempt(this.attemptDeps, call, attempt, pass, count, undefined, superseded);
     });
     const { unused } = pass;
     // No handler when none is needed (a handler is a promise more): a first attempt has no outcome to
@@ -384,9 +394,10 @@ export class EndpointPipeline {
     pass: GatePass,
     hasOutcome: boolean,
     maxHedged: number,
+    superseded: Response | undefined,
   ): Promise<HedgeEnd> {
     const first = (signal?: AbortSignal): Promise<AttemptResult | typeof CIRCUIT_OPEN> =>
-      this.attempt(signal ? { ...call, callerSignal: signal } : call, attempt, pass, hasOutcome);
+      this.attempt(signal ? { ...call, callerSignal: signal } : call, attempt, pass, hasOutcome, superseded);
     return hedge(attempt, {
       delayMs: this.policy.hedging.delayMs,
       maxHedged,
