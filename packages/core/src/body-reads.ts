@@ -23,10 +23,11 @@ export async function readWithin<T>(
 }
 
 /**
- * Most bytes of a body read ahead by {@link readAhead} (1 MiB, as the request bodies kept for a
- * retry): past it, the rest stays with the connection until the body is discarded.
+ * Most bytes of a body read ahead by {@link readAhead} (256 KiB: error pages are far smaller, and a
+ * storm of retried calls must not buffer megabytes each): past it, the rest stays with the connection
+ * until the body is discarded.
  */
-export const READ_AHEAD_BYTES = 1_048_576;
+export const READ_AHEAD_BYTES = 262_144;
 
 /** The clone's reader of each Response being read ahead: discarding the Response stops it too. */
 const readingAhead = new WeakMap<Response, ReadableStreamDefaultReader<Uint8Array>>();

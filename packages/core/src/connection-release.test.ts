@@ -14,7 +14,7 @@ import { wrapFetch } from './wrap-fetch.ts';
 // waiting for that socket until their attempt timeouts.
 
 /** Larger than undici's body buffer, so that an unread body holds its socket. */
-const LARGE = 'x'.repeat(300_000);
+const LARGE = 'x'.repeat(200_000);
 
 type Answer = (res: ServerResponse, hit: number) => void;
 
