@@ -37,7 +37,7 @@ import {
   type EndpointBreakers,
   type SettledCall,
 } from './call-breakers.ts';
-import { outcomeOfError, outcomeOfResult } from './call-outcome.ts';
+import { isResponse, outcomeOfError, outcomeOfResult } from './call-outcome.ts';
 import { callReporter, refusedUntil, retryBudgetOf, told } from './call-side.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { checkOptions } from './options.ts';
@@ -331,7 +331,7 @@ async function cutShortAsTimeout<T>(
 
 /** Frees the connection of a settled Response that will not be handed back. */
 function discardSettled<T>(settled: SettledCall<T> | undefined): void {
-  if (settled?.ok && settled.value instanceof Response) discardBody(settled.value);
+  if (settled?.ok && isResponse(settled.value)) discardBody(settled.value);
 }
 
 /** What the events tell of a settled call: its verdict, and the status its value or error carried. */
