@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { READ_AHEAD_BYTES } from './body-reads.ts';
+import { breakwaterPolicy } from './cockatiel.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { type LoopbackServer, listenOnLoopback } from './local-server.test-util.ts';
 import type { FetchLike } from './types.ts';
@@ -164,5 +165,72 @@ describe('a retried response gives its connection back', () => {
     expect(await res.text()).toBe('ok');
     expect(performance.now() - started).toBeLessThan(1_500);
     expect(events.filter((e) => e.type === 'timeout')).toEqual([]);
+  });
+});
+
+describe("breakwaterPolicy's retry gives the connection back too", () => {
+  it('so that the next attempt of its fn does not wait for the socket the last body holds', async () => {
+    answers.set('/policy', failsOnceLarge(502));
+    const url = `${server.origin}/policy`;
+    const fetch = oneConnectionFetch();
+    const policy = breakwaterPolicy({ target: { method: 'GET', url }, policy: { retry: quick } });
+    const started = performance.now();
+    const res = await policy.execute(({ signal }) =>
+      // Each attempt is the fn's to bound: 2 s, as an attempt timeout would.
+      fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) }),
+    );
+    expect(await res.text()).toBe('ok');
+    expect(performance.now() - started).toBeLessThan(1_500);
+    expect(hits.get('/policy')).toBe(2);
+  });
+
+  it('and reads it ahead during the wait, so that the connection is kept alive and reused', async () => {
+    answers.set('/policy-wait', failsOnceLarge(503, { 'retry-after': '1' }));
+    answers.set('/other', (res) => res.end('other'));
+    const url = `${server.origin}/policy-wait`;
+    const fetch = oneConnectionFetch();
+    let waiting: () => void = () => {};
+    const waitStarted = new Promise<void>((resolve) => {
+      waiting = resolve;
+    });
+    const policy = breakwaterPolicy({
+      target: { method: 'GET', url },
+      onEvent: (event) => {
+        if (event.type === 'retry') waiting();
+      },
+    });
+    const call = policy.execute(({ signal }) => fetch(url, { signal }));
+    call.catch(() => {});
+    await waitStarted;
+    const started = performance.now();
+    const other = await fetch(`${server.origin}/other`, { signal: AbortSignal.timeout(2_000) });
+    expect(await other.text()).toBe('other');
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(await (await call).text()).toBe('ok');
+    expect(sockets.size).toBe(1);
+  });
+
+  it('and cancels it when the caller aborts during the wait', async () => {
+    // A body that stalls: the read-ahead cannot free its socket, only a cancel can.
+    answers.set('/policy-abort', (res) => {
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).write(LARGE);
+    });
+    answers.set('/other', (res) => res.end('other'));
+    const url = `${server.origin}/policy-abort`;
+    const fetch = oneConnectionFetch();
+    const controller = new AbortController();
+    const policy = breakwaterPolicy({
+      target: { method: 'GET', url },
+      policy: { timeout: { totalMs: 10_000 } },
+      onEvent: (event) => {
+        if (event.type === 'retry') controller.abort();
+      },
+    });
+    // A fn that does not pass the signal on: its body is not aborted with it.
+    await expect(policy.execute(() => fetch(url), controller.signal)).rejects.toThrow();
+    const started = performance.now();
+    const other = await fetch(`${server.origin}/other`, { signal: AbortSignal.timeout(2_000) });
+    expect(await other.text()).toBe('other');
+    expect(performance.now() - started).toBeLessThan(500);
   });
 });
