@@ -43,7 +43,12 @@ export interface WrapFetchOptions {
    * throttled, gate-open, rate-change, resume, hedge, store-down, store-up). Default: none.
    */
   readonly onEvent?: (event: BreakwaterEvent) => void;
-  /** Live endpoint keys kept before idle closed breakers are dropped, least recently used first. Default 1000. */
+  /**
+   * Idle endpoint keys kept, past which the least recently used are dropped: closed breakers, and open
+   * ones nobody called for `maxHalfOpenAfterMs` after their probe came due. Keys that must not be
+   * forgotten (a call in progress, a breaker open or isolated, a closed gate) are kept beside them.
+   * Default 1000.
+   */
   readonly maxEndpoints?: number;
   /**
    * Largest stream body (a ReadableStream, a Node Readable or other async iterable, a Request input's
