@@ -22,7 +22,7 @@ import { type CallEnd, EndpointPipeline } from './pipeline.ts';
 import { randomUuid } from './random-id.ts';
 import { DEFAULT_MAX_ENDPOINTS, EndpointRegistry } from './registry.ts';
 import { DEFAULT_MAX_BUFFER_BYTES, intake, type PreparedRequest } from './replay.ts';
-import { type BreakwaterStore, MEMORY_STORE } from './store.ts';
+import { type BreakwaterStore, MEMORY_STORE, type StoreListener } from './store.ts';
 import { publish } from './telemetry/diagnostics.ts';
 import type { Telemetry } from './telemetry/hooks.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
@@ -160,7 +160,7 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
     options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS,
     (key, policy) => new EndpointPipeline(key, policy, deps),
   );
-  store.attach({
+  const listener: StoreListener = {
     closed: (key, ms, strict, cut, cuts) => registry.find(key)?.gate.close(ms, strict, cut, cuts),
     probeClosed: (key) => registry.find(key)?.breaker.closedByFleet(),
     // A store-up carries no `cause` key at all (not one holding undefined, printed in log lines).
@@ -170,7 +170,8 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
           ? { type: 'store-up', key: '', at: Date.now() }
           : { type: 'store-down', key: '', at: Date.now(), cause },
       ),
-  });
+  };
+  store.attach(listener);
   const throwHttpErrors = options.throwHttpErrors ?? false;
 
   const { maxBufferBytes = DEFAULT_MAX_BUFFER_BYTES } = options;
@@ -202,8 +203,13 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
       throw error;
     }
   };
-  return Object.assign(wrapped, { breakers, ...manualControl(registry, resolver, emit) });
+  const wrappedFetch = Object.assign(wrapped, { breakers, ...manualControl(registry, resolver, emit) });
+  listeners.set(wrappedFetch, listener);
+  return wrappedFetch;
 }
+
+/** Each wrapped fetch's store listener, alive as long as the wrapped fetch: the store holds it weakly. */
+const listeners = new WeakMap<WrappedFetch, StoreListener>();
 
 /**
  * A request's headers as the resolver sees them: a rule with `keyHeader` reads them, and so copies
