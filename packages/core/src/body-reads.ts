@@ -42,7 +42,13 @@ const readingAhead = new WeakMap<Response, ReadableStreamDefaultReader<Uint8Arra
  */
 export function readAhead(response: Response | undefined): void {
   if (!response?.body || response.bodyUsed || response.body.locked || readingAhead.has(response)) return;
-  const reader = (response.clone().body as ReadableStream<Uint8Array>).getReader();
+  let reader: ReadableStreamDefaultReader<Uint8Array>;
+  try {
+    reader = (response.clone().body as ReadableStream<Uint8Array>).getReader();
+  } catch {
+    // A Response-like object of a fetch that is not one (no clone, no stream): left as it was.
+    return;
+  }
   readingAhead.set(response, reader);
   void drain(reader);
 }

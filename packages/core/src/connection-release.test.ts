@@ -168,6 +168,29 @@ describe('a retried response gives its connection back', () => {
   });
 });
 
+describe('a fetch whose answer is only Response-like', () => {
+  it('is retried as before: its body is not read ahead (it has no clone)', async () => {
+    let calls = 0;
+    const fetch = wrapFetch(
+      async () => {
+        calls++;
+        if (calls > 1) return new Response('ok');
+        const body = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new Uint8Array(8)) });
+        return {
+          status: 502,
+          ok: false,
+          headers: new Headers(),
+          body,
+          bodyUsed: false,
+        } as unknown as Response;
+      },
+      { policy: { retry: quick } },
+    );
+    expect(await (await fetch('https://api.example.com/')).text()).toBe('ok');
+    expect(calls).toBe(2);
+  });
+});
+
 describe("breakwaterPolicy's retry gives the connection back too", () => {
   it('so that the next attempt of its fn does not wait for the socket the last body holds', async () => {
     answers.set('/policy', failsOnceLarge(502));
