@@ -69,6 +69,21 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<v
   reader.cancel().catch(() => {});
 }
 
+/**
+ * The call hands `response` back after all: its read-ahead (if any) stops, and what it read stays in
+ * the body. Left running, the clone's branch kept the tee from passing the caller's cancel on to the
+ * connection (a tee cancels its source once both branches are), and the caller's `body.cancel()`
+ * waited for it, forever with a body that stalls.
+ */
+export function stopReadAhead(response: Response | undefined): void {
+  if (!response) return;
+  readingAhead
+    .get(response)
+    ?.cancel()
+    .catch(() => {});
+  readingAhead.delete(response);
+}
+
 /** Cancels the body of a Response nobody will read; a body already read or locked is left alone. */
 export function discardBody(response: Response | undefined): void {
   const body = response?.body;

@@ -30,7 +30,7 @@ import {
   isTaskCancelledError,
   TaskCancelledError,
 } from 'cockatiel';
-import { discardBody, readAhead } from './body-reads.ts';
+import { discardBody, readAhead, stopReadAhead } from './body-reads.ts';
 import {
   type CallTarget,
   createEndpointBreakers,
@@ -161,6 +161,8 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
         // An open breaker ends the loop; a call that already has an outcome keeps it.
         if (!last) throw error;
         report?.giveUp(toldOf(last), attempt - 1, 'circuit-open');
+        // Read ahead for the retry the breaker refused: the caller reads it now.
+        if (last.ok && isResponse(last.value)) stopReadAhead(last.value);
         return this.finish(last, started);
       }
       signal.throwIfAborted();

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { READ_AHEAD_BYTES } from './body-reads.ts';
-import { breakwaterPolicy } from './cockatiel.ts';
+import { breakwaterPolicy, createEndpointBreakers } from './cockatiel.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { type LoopbackServer, listenOnLoopback } from './local-server.test-util.ts';
 import type { FetchLike } from './types.ts';
@@ -146,6 +146,26 @@ describe('a retried response gives its connection back', () => {
     expect(hits.get('/isolated')).toBe(1);
   });
 
+  it('and a caller that cancels that body then frees its connection, even while the body stalls', async () => {
+    answers.set('/isolated-stalls', (res) => {
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).write(LARGE);
+    });
+    answers.set('/other', (res) => res.end('other'));
+    const fetch = wrapFetch(oneConnectionFetch(), {
+      endpoints: [{ name: 'isolated', match: '/isolated-stalls' }],
+      policy: { timeout: { attemptMs: 3_000, totalMs: 10_000 } },
+      onEvent: (event) => {
+        if (event.type === 'retry') setTimeout(() => fetch.isolate(event.key), 200);
+      },
+    });
+    const res = await fetch(`${server.origin}/isolated-stalls`);
+    expect(res.status).toBe(503);
+    // Resolves, as fetch's body's cancel does (a tee branch's waits for the other branch's).
+    await res.body?.cancel();
+    const other = await fetch(`${server.origin}/other`, { signal: AbortSignal.timeout(2_000) });
+    expect(await other.text()).toBe('other');
+  });
+
   it('when a hedged attempt waits for the connection of an unacceptable answer', async () => {
     answers.set('/hedged', (res, hit) => {
       if (hit === 1) setTimeout(() => res.writeHead(502, { 'content-type': 'text/plain' }).end(LARGE), 300);
@@ -255,5 +275,25 @@ describe("breakwaterPolicy's retry gives the connection back too", () => {
     const other = await fetch(`${server.origin}/other`, { signal: AbortSignal.timeout(2_000) });
     expect(await other.text()).toBe('other');
     expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  it('and when the breaker refuses the retry, the caller can cancel the body it ends on', async () => {
+    answers.set('/policy-isolated', (res) => {
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).write(LARGE);
+    });
+    answers.set('/other', (res) => res.end('other'));
+    const url = `${server.origin}/policy-isolated`;
+    const fetch = oneConnectionFetch();
+    const breakers = createEndpointBreakers({
+      onEvent: (event) => {
+        if (event.type === 'retry') setTimeout(() => breakers.isolate(event.key), 200);
+      },
+    });
+    const policy = breakwaterPolicy({ target: { method: 'GET', url }, breakers });
+    const res = await policy.execute(({ signal }) => fetch(url, { signal }));
+    expect(res.status).toBe(503);
+    await res.body?.cancel();
+    const other = await fetch(`${server.origin}/other`, { signal: AbortSignal.timeout(2_000) });
+    expect(await other.text()).toBe('other');
   });
 });
