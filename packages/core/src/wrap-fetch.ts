@@ -120,6 +120,12 @@ export const WRAP_FETCH_OPTIONS: Shape = {
 };
 
 /**
+ * Each wrapped fetch's store listener, alive as long as its endpoints (the wrapped fetch and its
+ * manual control hold them): the store holds it weakly.
+ */
+const listeners = new WeakMap<object, StoreListener>();
+
+/**
  * Wraps any fetch-compatible function (global fetch, undici's, a ky instance's, a test double) so that
  * every call retries what is worth retrying, fails fast on client errors, and stops calling an endpoint
  * whose breaker is open — per endpoint, as the options configure.
@@ -172,6 +178,7 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
       ),
   };
   store.attach(listener);
+  listeners.set(registry, listener);
   const throwHttpErrors = options.throwHttpErrors ?? false;
 
   const { maxBufferBytes = DEFAULT_MAX_BUFFER_BYTES } = options;
@@ -203,13 +210,8 @@ export function wrapFetch(fetch: FetchLike, options: WrapFetchOptions = {}): Wra
       throw error;
     }
   };
-  const wrappedFetch = Object.assign(wrapped, { breakers, ...manualControl(registry, resolver, emit) });
-  listeners.set(wrappedFetch, listener);
-  return wrappedFetch;
+  return Object.assign(wrapped, { breakers, ...manualControl(registry, resolver, emit) });
 }
-
-/** Each wrapped fetch's store listener, alive as long as the wrapped fetch: the store holds it weakly. */
-const listeners = new WeakMap<WrappedFetch, StoreListener>();
 
 /**
  * A request's headers as the resolver sees them: a rule with `keyHeader` reads them, and so copies
