@@ -23,6 +23,72 @@ export async function readWithin<T>(
 }
 
 /**
+ * Most bytes of a body read ahead by {@link readAhead} (256 KiB: error pages are far smaller, and a
+ * storm of retried calls must not buffer megabytes each): past it, the rest stays with the connection
+ * until the body is discarded.
+ */
+export const READ_AHEAD_BYTES = 262_144;
+
+/** The clone's reader of each Response being read ahead: discarding the Response stops it too. */
+const readingAhead = new WeakMap<Response, ReadableStreamDefaultReader<Uint8Array>>();
+
+/**
+ * Frees the connection under a Response the call may still hand back (its retry is waited for): the
+ * body is read to its end through a clone, and the tee keeps what the clone read for the Response's
+ * own branch. undici gives a socket back to its pool only once a body is read or cancelled, and a
+ * body larger than its stream buffer (about 64 KiB) held it through the wait and the retry, which then
+ * waited for it (with a pool of one, until its attempt timeout). The Response stays whole and readable.
+ * A body longer than {@link READ_AHEAD_BYTES} is read that far and left; {@link discardBody} cancels it.
+ */
+export function readAhead(response: Response | undefined): void {
+  // A web stream only: node-fetch's clone pipes its Node stream into two, and an unread clone would
+  // stall the original.
+  const body: unknown = response?.body;
+  if (!response || !isWebStream(body) || response.bodyUsed || body.locked || readingAhead.has(response))
+    return;
+  let reader: ReadableStreamDefaultReader<Uint8Array>;
+  try {
+    reader = (response.clone().body as ReadableStream<Uint8Array>).getReader();
+  } catch {
+    // A Response-like object of a fetch that is not one (no clone, no stream): left as it was.
+    return;
+  }
+  readingAhead.set(response, reader);
+  void drain(reader);
+}
+
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  let read = 0;
+  try {
+    while (read <= READ_AHEAD_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+    }
+  } catch {
+    // The body failed: the Response's branch fails as fetch's would, for whoever reads it.
+    return;
+  }
+  // The clone's branch would otherwise buffer whatever the caller reads of a long body.
+  reader.cancel().catch(() => {});
+}
+
+/**
+ * The call hands `response` back after all: its read-ahead (if any) stops, and what it read stays in
+ * the body. Left running, the clone's branch kept the tee from passing the caller's cancel on to the
+ * connection (a tee cancels its source once both branches are), and the caller's `body.cancel()`
+ * waited for it, forever with a body that stalls.
+ */
+export function stopReadAhead(response: Response | undefined): void {
+  if (!response) return;
+  readingAhead
+    .get(response)
+    ?.cancel()
+    .catch(() => {});
+  readingAhead.delete(response);
+}
+
+/**
  * Cancels the body of a Response nobody will read; a body already read or locked is left alone. A
  * Node Readable (node-fetch's body, which has no `cancel`) is destroyed instead.
  */
@@ -31,6 +97,12 @@ export function discardBody(response: Response | undefined): void {
   if (isWebStream(body)) {
     if (!body.locked) body.cancel().catch(() => {});
   } else (body as { destroy?: () => void } | null | undefined)?.destroy?.();
+  // The tee lets the connection go only once both of its branches are cancelled.
+  if (response)
+    readingAhead
+      .get(response)
+      ?.cancel()
+      .catch(() => {});
 }
 
 /**

@@ -41,7 +41,12 @@ export interface EndpointBreakersOptions {
    * the adapters' calls through these breakers. Default: none.
    */
   readonly onEvent?: (event: BreakwaterEvent) => void;
-  /** Live endpoint keys kept before idle closed breakers are dropped, least recently used first. Default 1000. */
+  /**
+   * Idle endpoint keys kept, past which the least recently used are dropped: closed breakers, and open
+   * ones nobody called for `maxHalfOpenAfterMs` after their probe came due. Keys that must not be
+   * forgotten (a call in progress, a breaker open or isolated, a closed gate) are kept beside them.
+   * Default 1000.
+   */
   readonly maxEndpoints?: number;
   /**
    * OpenTelemetry metrics: `openTelemetry()` from `@breakwater/core/telemetry`, as `wrapFetch` takes

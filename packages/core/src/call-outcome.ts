@@ -28,8 +28,17 @@ export function outcomeOfError(error: unknown): Outcome {
 
 /** What a resolved call produced: a `Response` is judged by its status, any other value is a success. */
 export function outcomeOfResult(value: unknown): Outcome {
-  if (value instanceof Response) return { kind: 'response', status: value.status, headers: value.headers };
+  if (isResponse(value)) return { kind: 'response', status: value.status, headers: value.headers };
   return { kind: 'response', status: 200, headers: new Headers() };
+}
+
+/**
+ * A Response of any fetch: the global one's, and those `instanceof Response` misses, npm undici's
+ * (another class than Node's bundled one, the usual fetch to pass a `dispatcher` to) or another
+ * realm's, which all carry the `Response` brand (`Symbol.toStringTag`).
+ */
+export function isResponse(value: unknown): value is Response {
+  return value instanceof Response || Object.prototype.toString.call(value) === '[object Response]';
 }
 
 function httpStatus(value: unknown): number | undefined {

@@ -62,6 +62,8 @@ export class CircuitBreaker {
   private quiet = false;
   /** A shared store, for the fleet's probe lease and counts; none for a lone process. */
   private readonly fleet: BreakwaterStore | undefined;
+  /** `maxHalfOpenAfterMs`: how long a due probe waits for a call before the breaker is {@link idle}. */
+  private readonly forgetAfterMs: number;
 
   constructor(
     key: string,
@@ -74,6 +76,7 @@ export class CircuitBreaker {
     this.fleet = fleet;
     this.counts = new OpeningRule(policy, fleet?.counter?.(`breaker:${key}`, policy.windowMs));
     this.slowCallMs = policy.slowCallMs;
+    this.forgetAfterMs = policy.maxHalfOpenAfterMs;
     if (!policy.enabled) return;
     const breaker = circuitBreaker(
       handleWhenResult((r) => (r as Counted<unknown>).opens),
@@ -105,6 +108,18 @@ export class CircuitBreaker {
     return (
       this.hold === undefined && (this.breaker === undefined || this.breaker.state === CircuitState.Closed)
     );
+  }
+
+  /**
+   * True when forgetting the breaker loses nothing worth its memory: it is {@link closed}, or open by
+   * failures with its probe due for `maxHalfOpenAfterMs` (the longest wait between probes) and no call
+   * since. An endpoint gone for good (a customer's dead webhook) otherwise stayed open, and kept, for
+   * the process's life. Forgotten, its next call goes as a plain call rather than as the probe.
+   */
+  idle(now: number): boolean {
+    if (this.closed) return true;
+    const dueAt = this.nextProbeAt();
+    return dueAt !== null && now >= dueAt + this.forgetAfterMs;
   }
 
   /**

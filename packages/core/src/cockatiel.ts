@@ -30,14 +30,14 @@ import {
   isTaskCancelledError,
   TaskCancelledError,
 } from 'cockatiel';
-import { discardBody } from './body-reads.ts';
+import { discardBody, readAhead, stopReadAhead } from './body-reads.ts';
 import {
   type CallTarget,
   createEndpointBreakers,
   type EndpointBreakers,
   type SettledCall,
 } from './call-breakers.ts';
-import { outcomeOfError, outcomeOfResult } from './call-outcome.ts';
+import { isResponse, outcomeOfError, outcomeOfResult } from './call-outcome.ts';
 import { callReporter, refusedUntil, retryBudgetOf, told } from './call-side.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { checkOptions } from './options.ts';
@@ -151,16 +151,20 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
       signal.throwIfAborted();
       const previous = last;
       try {
-        last = await this.breakers.attempt(this.target, () => cutShortAsTimeout(fn, { signal, attempt }));
+        last = await this.breakers.attempt(this.target, () => {
+          // Let through: the call can no longer end on the last outcome, whose unread body must not
+          // hold a connection this attempt may need.
+          discardSettled(previous);
+          return cutShortAsTimeout(fn, { signal, attempt });
+        });
       } catch (error) {
         // An open breaker ends the loop; a call that already has an outcome keeps it.
         if (!last) throw error;
         report?.giveUp(toldOf(last), attempt - 1, 'circuit-open');
+        // Read ahead for the retry the breaker refused: the caller reads it now.
+        if (last.ok && isResponse(last.value)) stopReadAhead(last.value);
         return this.finish(last, started);
       }
-      // Released only now that a newer outcome supersedes it: until then the call could still end on
-      // it (the breaker opened during the wait) and hand it back, readable.
-      discardSettled(previous);
       signal.throwIfAborted();
       const step = nextStep(last.verdict, attempt, policy.retry, {
         now: Date.now(),
@@ -179,7 +183,13 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
       report?.retry(toldOf(last), attempt + 1, step.delayMs, step.delaySource);
       budget.tryRetry();
       previousDelayMs = step.delayMs;
-      await sleep(step.delayMs, signal);
+      // The call may still end on it (the breaker opens during the wait): read ahead, not cancelled.
+      if (last.ok && isResponse(last.value)) readAhead(last.value);
+      await sleep(step.delayMs, signal).catch((error: unknown) => {
+        // Aborted: nothing will read it.
+        discardSettled(last);
+        throw error;
+      });
     }
   }
 
@@ -331,7 +341,7 @@ async function cutShortAsTimeout<T>(
 
 /** Frees the connection of a settled Response that will not be handed back. */
 function discardSettled<T>(settled: SettledCall<T> | undefined): void {
-  if (settled?.ok && settled.value instanceof Response) discardBody(settled.value);
+  if (settled?.ok && isResponse(settled.value)) discardBody(settled.value);
 }
 
 /** What the events tell of a settled call: its verdict, and the status its value or error carried. */

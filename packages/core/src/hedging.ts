@@ -7,7 +7,7 @@
  * on the latest such result, for the retry loop to decide on as it would on one attempt's.
  */
 import type { AttemptResult } from './attempt.ts';
-import { discardBody } from './body-reads.ts';
+import { discardBody, readAhead } from './body-reads.ts';
 import { after } from './sleep.ts';
 
 /** What one attempt of a group gives: its result, `circuit-open` (refused, the call has an outcome), or nothing sent. */
@@ -84,6 +84,9 @@ export function hedge(first: number, deps: HedgeDeps): Promise<HedgeEnd> {
       else if (sent) {
         discardBody(fallback?.response);
         fallback = sent;
+        // Kept while other attempts run, which may need its connection: read, not cancelled, since
+        // the group may still end on it.
+        readAhead(sent.response);
       }
       if (running.size === 0) win(fallback ?? (notSent as AttemptResult));
     };

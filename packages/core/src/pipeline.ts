@@ -7,7 +7,7 @@ import {
 } from '@breakwater/policies';
 import { type AttemptDeps, type AttemptResult, type Call, runAttempt } from './attempt.ts';
 import type { AttemptClock } from './attempt-clock.ts';
-import { discardBody, readWithin } from './body-reads.ts';
+import { discardBody, readAhead, readWithin, stopReadAhead } from './body-reads.ts';
 import { Bulkhead } from './bulkhead.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import {
@@ -262,13 +262,17 @@ export class EndpointPipeline {
           // payload to read, and a single attempt are taken in the same turn.
           const gated = this.passGate(call, last, attempt - 1);
           const pass = gated instanceof Promise ? await gated : gated;
-          if (!pass) return this.end(call, last, attempt - 1, 'deadline');
+          if (!pass) return this.endAfterRetry(call, last, attempt - 1, 'deadline');
           const maxHedged = this.maxHedged(call, attempt);
           // One attempt is awaited as its own promise: a group's end (HedgeEnd) costs a layer more.
           const hedged =
-            maxHedged > 0 ? await this.hedged(call, attempt, pass, last !== undefined, maxHedged) : undefined;
-          const result = hedged ? hedged.result : await this.attempt(call, attempt, pass, last !== undefined);
-          if (result === CIRCUIT_OPEN) return this.end(call, last, attempt - 1, 'circuit-open');
+            maxHedged > 0
+              ? await this.hedged(call, attempt, pass, last !== undefined, maxHedged, last?.response)
+              : undefined;
+          const result = hedged
+            ? hedged.result
+            : await this.attempt(call, attempt, pass, last !== undefined, last?.response);
+          if (result === CIRCUIT_OPEN) return this.endAfterRetry(call, last, attempt - 1, 'circuit-open');
           // Nothing was sent and no attempt used: wait at the gate again.
           if (result.gateClosed) continue;
           if (hedged) attempt = hedged.attempts;
@@ -280,9 +284,11 @@ export class EndpointPipeline {
         }
         const step = decided instanceof Promise ? await decided : decided;
         decided = undefined;
-        if (step.action !== 'retry') return this.end(call, last, attempt, step.giveUp);
+        if (step.action !== 'retry') return this.endAfterRetry(call, last, attempt, step.giveUp);
         previousDelayMs = step.delayMs;
         this.report.retry(last as AttemptResult, attempt + 1, step.delayMs, step.delaySource);
+        // The call may still end on it (the gate, the breaker, the deadline): read, not cancelled.
+        readAhead(last?.response);
         await this.wait(step.delayMs, call);
         attempt++;
       }
@@ -343,17 +349,21 @@ export class EndpointPipeline {
     throw error;
   }
 
-  /** One attempt through the breaker. An open breaker stops a call that already has an outcome. */
+  /**
+   * One attempt through the breaker. An open breaker stops a call that already has an outcome.
+   * `superseded`: the last outcome's Response, whose body is cancelled once this attempt is sent.
+   */
   private attempt(
     call: Call,
     attempt: number,
     pass: GatePass,
     hasOutcome: boolean,
+    superseded?: Response,
   ): Promise<AttemptResult | typeof CIRCUIT_OPEN> {
     let ran = false;
     const sent = this.breaker.execute<AttemptResult>((count) => {
       ran = true;
-      return runAttempt(this.attemptDeps, call, attempt, pass, count);
+      return runAttempt(this.attemptDeps, call, attempt, pass, count, undefined, superseded);
     });
     const { unused } = pass;
     // No handler when none is needed (a handler is a promise more): a first attempt has no outcome to
@@ -384,9 +394,10 @@ export class EndpointPipeline {
     pass: GatePass,
     hasOutcome: boolean,
     maxHedged: number,
+    superseded: Response | undefined,
   ): Promise<HedgeEnd> {
     const first = (signal?: AbortSignal): Promise<AttemptResult | typeof CIRCUIT_OPEN> =>
-      this.attempt(signal ? { ...call, callerSignal: signal } : call, attempt, pass, hasOutcome);
+      this.attempt(signal ? { ...call, callerSignal: signal } : call, attempt, pass, hasOutcome, superseded);
     return hedge(attempt, {
       delayMs: this.policy.hedging.delayMs,
       maxHedged,
@@ -487,6 +498,20 @@ export class EndpointPipeline {
       call.callerSignal?.throwIfAborted();
       throw error;
     }
+  }
+
+  /**
+   * {@link end}, from the retry loop: the outcome the call ends on may have been read ahead for a
+   * retry (the last one's, or a hedged group's kept result), and the caller reads it from here.
+   */
+  private endAfterRetry(
+    call: Call,
+    result: AttemptResult | undefined,
+    attempts: number,
+    giveUp?: GiveUpReason,
+  ): CallEnd {
+    stopReadAhead(result?.response);
+    return this.end(call, result, attempts, giveUp);
   }
 
   /** Ends the call on `result` after `attempts` attempts, reporting why a retry was not made. */

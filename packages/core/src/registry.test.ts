@@ -4,6 +4,7 @@ import { CircuitBreaker } from './circuit-breaker.ts';
 import * as core from './index.ts';
 import { EndpointRegistry, type LiveEndpoint } from './registry.ts';
 import type { BreakerSnapshot } from './types.ts';
+import { wrapFetch } from './wrap-fetch.ts';
 
 /** A live endpoint whose idleness the test sets. */
 function endpoint(key: string): LiveEndpoint & { evictable: boolean } {
@@ -40,6 +41,87 @@ describe('EndpointRegistry', () => {
     registry.get('x', DEFAULT_POLICY);
     registry.get('y', DEFAULT_POLICY);
     expect(keysOf(registry)).toEqual(['down', 'y']);
+  });
+});
+
+describe('EndpointRegistry past its bound', () => {
+  it('looks for endpoints to drop only when a key is added, not on every call of a live key', () => {
+    let asked = 0;
+    const registry = new EndpointRegistry(2, (key) => ({
+      get evictable() {
+        asked++;
+        return false;
+      },
+      breaker: new CircuitBreaker(key, DEFAULT_POLICY.breaker, () => {}),
+      snapshot: () => ({ key }) as BreakerSnapshot,
+    }));
+    for (const key of ['a', 'b', 'c']) registry.get(key, DEFAULT_POLICY);
+    asked = 0;
+    // Calls alternating between two live keys: the map does not grow, nothing can be dropped.
+    for (let i = 0; i < 100; i++) registry.get(i % 2 === 0 ? 'a' : 'b', DEFAULT_POLICY);
+    expect(asked).toBe(0);
+    registry.get('d', DEFAULT_POLICY);
+    expect(asked).toBeGreaterThan(0);
+  });
+});
+
+describe('past the bound with as many endpoints that cannot be dropped', () => {
+  it('keeps the other endpoints between their calls: a failing one still opens its breaker', async () => {
+    const fetch = wrapFetch(
+      async (input) => new Response('', { status: String(input).includes('ok') ? 200 : 500 }),
+      { maxEndpoints: 2, policy: { retry: { maxAttempts: 1 }, breaker: { consecutiveFailures: 3 } } },
+    );
+    for (const host of ['down1', 'down2']) {
+      for (let i = 0; i < 3; i++) await fetch(`https://${host}.example.com/`);
+    }
+    // Two keys used in turn: each addition dropped every endpoint that could go, the other one too.
+    for (let i = 0; i < 3; i++) {
+      await fetch('https://ok.example.com/');
+      await fetch('https://failing.example.com/');
+    }
+    expect(fetch.breakers().map((b) => [b.key, b.state])).toEqual([
+      ['default https://down1.example.com', 'open'],
+      ['default https://down2.example.com', 'open'],
+      ['default https://ok.example.com', 'closed'],
+      ['default https://failing.example.com', 'open'],
+    ]);
+  });
+});
+
+describe('an endpoint whose breaker opened and that nobody calls any more', () => {
+  const policy = {
+    retry: { maxAttempts: 1 },
+    breaker: { consecutiveFailures: 1, halfOpenAfterMs: 100, maxHalfOpenAfterMs: 200 },
+  };
+
+  it('is dropped past maxEndpoints once its probe has been due for maxHalfOpenAfterMs', async () => {
+    const fetch = wrapFetch(
+      async (input) => new Response('', { status: String(input).includes('gone') ? 500 : 200 }),
+      { maxEndpoints: 1, policy },
+    );
+    for (let i = 0; i < 3; i++) await fetch(`https://gone${i}.example.com/`);
+    await fetch('https://live.example.com/');
+    // Probes due at 100 ms: within maxHalfOpenAfterMs of that, the open breakers are kept.
+    expect(fetch.breakers().map((b) => b.state)).toEqual(['open', 'open', 'open', 'closed']);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    await fetch('https://live2.example.com/');
+    expect(fetch.breakers().map((b) => b.key)).toEqual(['default https://live2.example.com']);
+  });
+
+  it('is kept while held open by hand, and an open one is kept while it is called', async () => {
+    const fetch = wrapFetch(async () => new Response('', { status: 500 }), { maxEndpoints: 1, policy });
+    fetch.isolate('default https://held.example.com');
+    await fetch('https://held.example.com/').catch(() => {});
+    await fetch('https://called.example.com/');
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    // Its probe fails: open again, for a longer wait, and just called.
+    await fetch('https://called.example.com/');
+    await fetch('https://other.example.com/');
+    expect(fetch.breakers().map((b) => [b.key, b.state])).toEqual([
+      ['default https://held.example.com', 'isolated'],
+      ['default https://called.example.com', 'open'],
+      ['default https://other.example.com', 'open'],
+    ]);
   });
 });
 

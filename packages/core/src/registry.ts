@@ -10,7 +10,10 @@ export const DEFAULT_MAX_ENDPOINTS = 1000;
  * whose breaker an operator can hold open or close by hand.
  */
 export interface LiveEndpoint {
-  /** True when dropping it loses nothing: no call in progress, breaker closed, throttle gate open. */
+  /**
+   * True when dropping it loses nothing: no call in progress, breaker closed (or open and long
+   * uncalled, see `CircuitBreaker.idle`), throttle gate open.
+   */
   readonly evictable: boolean;
   readonly breaker: CircuitBreaker;
   snapshot(): BreakerSnapshot;
@@ -79,7 +82,7 @@ export class EndpointState implements LiveEndpoint {
   get evictable(): boolean {
     // A paced key keeps its rate: dropped, it would be met again at full speed.
     const { throttledUntil, rateLimit } = this.throttle();
-    return this.inFlight === 0 && this.breaker.closed && throttledUntil === null && !rateLimit;
+    return this.inFlight === 0 && this.breaker.idle(Date.now()) && throttledUntil === null && !rateLimit;
   }
 
   snapshot(): BreakerSnapshot {
@@ -92,8 +95,10 @@ export class EndpointState implements LiveEndpoint {
  * The live endpoints of one wrapped fetch (its pipelines) or of one `createEndpointBreakers` (its
  * breakers), built lazily per key and bounded: past `max` keys, the least recently used endpoints that
  * are evictable are dropped. One that is not (an open or half-open breaker, a closed gate, a call in
- * progress) is never dropped, since forgetting it would send traffic to an upstream known to be down,
- * so the bound can be exceeded while more than `max` endpoints are failing at once.
+ * progress) is not dropped, since forgetting it would send traffic to an upstream known to be down,
+ * and is not counted either: `max` endpoints that can go are kept beside those. An open breaker nobody
+ * has called for `maxHalfOpenAfterMs` after its probe came due can go. Only a key added looks for
+ * endpoints to drop: a call of a live key leaves the map's size as it was.
  */
 export class EndpointRegistry<T extends LiveEndpoint> {
   private readonly live = new Map<string, T>();
@@ -149,14 +154,17 @@ export class EndpointRegistry<T extends LiveEndpoint> {
     if (endpoint) {
       // Map keeps insertion order: re-inserting marks the key as most recently used.
       this.live.delete(key);
+      this.live.set(key, endpoint);
     } else {
       endpoint = this.create(key, policy);
       const heldSince = this.held.get(key);
       if (heldSince !== undefined) endpoint.breaker.isolate(heldSince);
+      this.live.set(key, endpoint);
+      // Past the bound with endpoints that cannot go, looking on every call cost a walk over all of
+      // them (2 ms a call with a thousand kept).
+      if (this.live.size > this.max) this.evict(key);
     }
-    this.live.set(key, endpoint);
     this.newest = key;
-    if (this.live.size > this.max) this.evict(key);
     return endpoint;
   }
 
@@ -168,11 +176,16 @@ export class EndpointRegistry<T extends LiveEndpoint> {
     return snapshots;
   }
 
+  /**
+   * Drops the least recently used endpoints that can go while more than `max` of them are live; those
+   * that cannot go are not counted. Counted, `max` of them made every addition drop every other
+   * endpoint: two keys used in turn were rebuilt on every call, and a failing one never opened.
+   */
   private evict(keep: string): void {
-    for (const [key, endpoint] of this.live) {
-      if (this.live.size <= this.max) return;
-      if (key !== keep && endpoint.evictable) this.live.delete(key);
-    }
+    const idle: string[] = [];
+    for (const [key, endpoint] of this.live) if (key !== keep && endpoint.evictable) idle.push(key);
+    // `keep`, just built, is one that can go.
+    for (let i = 0; i < idle.length + 1 - this.max; i++) this.live.delete(idle[i] as string);
   }
 }
 

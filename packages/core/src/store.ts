@@ -53,7 +53,11 @@ export interface BreakwaterStore {
    * each send their share of the fleet's rate. Answers from memory, never waits.
    */
   instances?(key: string): number;
-  /** Adds a listener for what the other instances closed and for the store going down or up. */
+  /**
+   * Adds a listener for what the other instances closed and for the store going down or up. The
+   * wrapped fetch holds its listener as long as it lives: a store shared by wrapped fetches that come
+   * and go (one per tenant or job) should hold it weakly (a `WeakRef`), or it keeps them all.
+   */
   attach(listener: StoreListener): void;
 }
 

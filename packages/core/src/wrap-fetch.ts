@@ -22,7 +22,7 @@ import { type CallEnd, EndpointPipeline } from './pipeline.ts';
 import { randomUuid } from './random-id.ts';
 import { DEFAULT_MAX_ENDPOINTS, EndpointRegistry } from './registry.ts';
 import { DEFAULT_MAX_BUFFER_BYTES, intake, type PreparedRequest } from './replay.ts';
-import { type BreakwaterStore, MEMORY_STORE } from './store.ts';
+import { type BreakwaterStore, MEMORY_STORE, type StoreListener } from './store.ts';
 import { publish } from './telemetry/diagnostics.ts';
 import type { Telemetry } from './telemetry/hooks.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
@@ -43,7 +43,12 @@ export interface WrapFetchOptions {
    * throttled, gate-open, rate-change, resume, hedge, store-down, store-up). Default: none.
    */
   readonly onEvent?: (event: BreakwaterEvent) => void;
-  /** Live endpoint keys kept before idle closed breakers are dropped, least recently used first. Default 1000. */
+  /**
+   * Idle endpoint keys kept, past which the least recently used are dropped: closed breakers, and open
+   * ones nobody called for `maxHalfOpenAfterMs` after their probe came due. Keys that must not be
+   * forgotten (a call in progress, a breaker open or isolated, a closed gate) are kept beside them.
+   * Default 1000.
+   */
   readonly maxEndpoints?: number;
   /**
    * Largest stream body (a ReadableStream, a Node Readable or other async iterable, a Request input's
@@ -115,6 +120,12 @@ export const WRAP_FETCH_OPTIONS: Shape = {
 };
 
 /**
+ * Each wrapped fetch's store listener, alive as long as its endpoints (the wrapped fetch and its
+ * manual control hold them): the store holds it weakly.
+ */
+const listeners = new WeakMap<object, StoreListener>();
+
+/**
  * Wraps any fetch-compatible function (global fetch, undici's, a ky instance's, a test double) so that
  * every call retries what is worth retrying, fails fast on client errors, and stops calling an endpoint
  * whose breaker is open — per endpoint, as the options configure.
@@ -161,7 +172,7 @@ export function wrapFetch<F extends FetchLike>(
     options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS,
     (key, policy) => new EndpointPipeline(key, policy, deps),
   );
-  store.attach({
+  const listener: StoreListener = {
     closed: (key, ms, strict, cut, cuts) => registry.find(key)?.gate.close(ms, strict, cut, cuts),
     probeClosed: (key) => registry.find(key)?.breaker.closedByFleet(),
     // A store-up carries no `cause` key at all (not one holding undefined, printed in log lines).
@@ -171,7 +182,9 @@ export function wrapFetch<F extends FetchLike>(
           ? { type: 'store-up', key: '', at: Date.now() }
           : { type: 'store-down', key: '', at: Date.now(), cause },
       ),
-  });
+  };
+  store.attach(listener);
+  listeners.set(registry, listener);
   const throwHttpErrors = options.throwHttpErrors ?? false;
 
   const { maxBufferBytes = DEFAULT_MAX_BUFFER_BYTES } = options;

@@ -51,14 +51,21 @@ class RedisBackedStore implements RedisStore {
   private readonly runsChannel: string;
   private readonly id = crypto.randomUUID();
   private readonly refreshMs: number;
-  private readonly listeners: StoreListener[] = [];
+  /**
+   * Held weakly: each wrapped fetch holds its own listener, and one the app dropped (a wrapped fetch
+   * per tenant or job) must not be kept, with its endpoints, for the store's life.
+   */
+  private readonly listeners = new Set<WeakRef<StoreListener>>();
   private readonly connection: RedisConnection;
   private readonly views = new GateViews();
   private readonly leases: ProbeLeases;
   private readonly counts: FleetCountBook;
   private readonly runs: FailureRunBook;
-  /** The gate probe of each key in use here (the last gate built for it, with several wrapped fetches). */
-  private readonly probes = new Map<string, FleetProbe>();
+  /**
+   * The gate probe of each key in use here (the last gate built for it, with several wrapped fetches),
+   * held weakly as the listeners are: its gate holds it, and a probe reaches its wrapped fetch.
+   */
+  private readonly probes = new Map<string, WeakRef<FleetProbe>>();
   private readonly timer: ReturnType<typeof setInterval>;
   private subscriber: RedisSubscriberLike | undefined;
   /** Keys first used in this turn, read together at its end (see `closures`). */
@@ -93,7 +100,16 @@ class RedisBackedStore implements RedisStore {
   }
 
   attach(listener: StoreListener): void {
-    this.listeners.push(listener);
+    this.listeners.add(new WeakRef(listener));
+  }
+
+  /** The listeners of the wrapped fetches still alive; those collected are forgotten on the way. */
+  private *attached(): Generator<StoreListener> {
+    for (const ref of this.listeners) {
+      const listener = ref.deref();
+      if (listener) yield listener;
+      else this.listeners.delete(ref);
+    }
   }
 
   closeUntil(key: string, ms: number, strict: boolean, cut?: RateCut, cuts?: boolean): void {
@@ -134,7 +150,8 @@ class RedisBackedStore implements RedisStore {
       this.publish({ key, ms: 0, strict: false, from: this.id, gateProbeAnswered: true });
     };
     const probe = new FleetProbe({ lease: (ms) => this.leases.tryLease(lease, ms), accepted }, kick);
-    return addBounded(this.probes, key, probe);
+    addBounded(this.probes, key, new WeakRef(probe));
+    return probe;
   }
 
   instances(key: string): number {
@@ -220,17 +237,17 @@ class RedisBackedStore implements RedisStore {
     if (message === undefined || message.from === this.id) return;
     if (message.closedBreaker === true) {
       this.leases.forget(message.key);
-      for (const listener of this.listeners) listener.probeClosed(message.key);
+      for (const listener of this.attached()) listener.probeClosed(message.key);
     } else if (message.gateProbeAnswered === true) {
       this.leases.forget(`gate:${message.key}`);
-      this.probes.get(message.key)?.fleetAnswered();
+      this.probes.get(message.key)?.deref()?.fleetAnswered();
     } else this.heard(message.key, message.ms, message.strict === true, message.cut, message.cuts);
   }
 
   /** Another instance closed `key` for `ms`: tell the wrapped fetches when it moves their view. */
   private heard(key: string, ms: number, strict: boolean, cut?: RateCut, cuts?: boolean): void {
     if (!this.views.learn(key, ms, strict, cut, true, cuts)) return;
-    for (const listener of this.listeners) listener.closed(key, ms, strict, cut, cuts);
+    for (const listener of this.attached()) listener.closed(key, ms, strict, cut, cuts);
   }
 
   private status(up: boolean, cause?: string): void {
@@ -238,7 +255,7 @@ class RedisBackedStore implements RedisStore {
       this.counts.forgetOthers();
       this.runs.forget();
     }
-    for (const listener of this.listeners) listener.status(up, cause);
+    for (const listener of this.attached()) listener.status(up, cause);
     // Back from an outage: what was closed meanwhile is read now, not at the next period, and what
     // this instance knows to be closed is written back (a closure made while down was told to no one).
     if (up) {
