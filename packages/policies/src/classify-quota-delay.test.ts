@@ -39,9 +39,30 @@ describe('classify: a spent quota is the server delay of a retryable response wi
     expect(verdictOf(503, headers)).toMatchObject({ action: 'retry', reason: 'transient-status', delayMs });
   });
 
-  it('Retry-After still comes first', () => {
-    const headers = { 'Retry-After': '5', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '30' };
-    expect(verdictOf(429, headers).delayMs).toBe(5000);
+  it('with a Retry-After too, the later of the two: the gate holds the key that long', () => {
+    const quota = { 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '30' };
+    expect(verdictOf(429, { 'Retry-After': '5', ...quota }).delayMs).toBe(30_000);
+    expect(verdictOf(429, { 'Retry-After': '0', ...quota })).toMatchObject({ delayMs: 30_000 });
+    expect(verdictOf(503, { 'Retry-After': '0', ...quota })).toMatchObject({ delayMs: 30_000 });
+    expect(verdictOf(503, { 'Retry-After': '45', ...quota }).delayMs).toBe(45_000);
+  });
+
+  it('a reset already past adds nothing: a 503 waits its backoff, a 429 the throttling backoff', () => {
+    const past = { 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(NOW / 1000 - 1) };
+    expect(verdictOf(503, past)).toEqual({ action: 'retry', breaker: 'failure', reason: 'transient-status' });
+    expect(verdictOf(429, past)).toMatchObject({ action: 'retry', throttled: true });
+    expect(verdictOf(429, past).delayMs).toBeUndefined();
+  });
+
+  it("a policy's window longer than maxRetryAfterMs is capped, not given up on: the quota may reset sooner", () => {
+    const headers = { RateLimit: '"h";r=0', 'RateLimit-Policy': '"h";q=1000;w=3600' };
+    expect(verdictOf(429, headers)).toEqual({
+      action: 'retry',
+      breaker: 'ignore',
+      reason: 'throttled',
+      delayMs: DEFAULT_POLICY.retry.maxRetryAfterMs,
+    });
+    expect(verdictOf(503, headers)).toMatchObject({ action: 'retry', delayMs: 60_000 });
   });
 
   it('a reset above maxRetryAfterMs is not waited for, as a Retry-After above it', () => {

@@ -1,6 +1,6 @@
 import { recognizeError } from './fetch-errors.ts';
 import { isIdempotent } from './idempotency.ts';
-import { parseRateLimit } from './rate-limit-headers.ts';
+import { parseRateLimit, type QuotaSpent } from './rate-limit-headers.ts';
 import { parseRetryAfter } from './retry-after.ts';
 import type {
   ClassifyContext,
@@ -23,7 +23,9 @@ import type {
  * 2. `retry.statuses` (default [408, 429, 502, 503, 504]) or `retry.retryAnyMethodStatuses` (default
  *    none): retry, with the server's delay (`Retry-After` and friends) as `delayMs` when it sent one,
  *    else, with `throttle.rateLimitHeaders`, the reset of a quota its RateLimit headers say is spent
- *    (`parseRateLimit`: the time the throttle gate will hold the key anyway).
+ *    (`parseRateLimit`: the time the throttle gate will hold the key anyway), whichever is later; a
+ *    reset already past adds nothing, and a reset known only as the policy's window is capped at
+ *    `retry.maxRetryAfterMs`.
  *    Only for an idempotent request (see `isIdempotent`) unless the status is in
  *    `retryAnyMethodStatuses`; otherwise return, reason `not-idempotent`. A server delay above
  *    `retry.maxRetryAfterMs` is not waited for: return, reason `retry-after-exceeds-cap`. Reason
@@ -86,8 +88,9 @@ function classifyResponse(
   const anyMethod = retry.retryAnyMethodStatuses.includes(status);
   if (anyMethod || retry.statuses.includes(status)) {
     let delayMs = parseRetryAfter(headers, context.now)?.delayMs;
-    // No delay header: a spent quota's reset is the wait the gate will impose anyway.
-    if (policy.throttle.rateLimitHeaders) delayMs ??= parseRateLimit(headers, context.now)?.resetMs;
+    if (policy.throttle.rateLimitHeaders) {
+      delayMs = withQuotaReset(delayMs, parseRateLimit(headers, context.now), retry.maxRetryAfterMs);
+    }
     // A 429 that asks for no pause (none, 0, a past date) is still over its rate: the throttling backoff.
     const hint = !delayMs && status === 429 ? { throttled: true } : delayMs === undefined ? {} : { delayMs };
     const reason: VerdictReason = status === 429 ? 'throttled' : 'transient-status';
@@ -102,6 +105,17 @@ function classifyResponse(
 
   const reason: VerdictReason = status < 400 ? 'success' : status < 500 ? 'client-error' : 'server-error';
   return { action: 'return', breaker, reason };
+}
+
+/**
+ * The wait the throttle gate will impose on a retry: the later of the server's delay and a spent
+ * quota's reset. A reset already past (0) adds nothing, so the backoff applies. A policy's window is
+ * only the longest the reset can take: capped at `capMs` rather than given up on.
+ */
+function withQuotaReset(delayMs: number | undefined, quota: QuotaSpent | undefined, capMs: number) {
+  if (!quota?.resetMs) return delayMs;
+  const reset = quota.fromWindow ? Math.min(quota.resetMs, capMs) : quota.resetMs;
+  return Math.max(delayMs ?? 0, reset);
 }
 
 function responseBreaker(status: number, policy: Policy): Verdict['breaker'] {

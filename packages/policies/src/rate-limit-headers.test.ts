@@ -27,6 +27,12 @@ describe('parseRateLimit: RateLimit (draft-ietf-httpapi-ratelimit-headers)', () 
     expect(spent({ RateLimit: '"daily";r=0', 'RateLimit-Policy': policy })).toEqual({
       resetMs: 86_400_000,
       form: 'ratelimit',
+      fromWindow: true,
+    });
+    // A stated reset that is as long wins over a window, which only bounds the reset.
+    expect(spent({ RateLimit: '"daily";r=0, "burst";r=0;t=86400', 'RateLimit-Policy': policy })).toEqual({
+      resetMs: 86_400_000,
+      form: 'ratelimit',
     });
     expect(spent({ RateLimit: '"other";r=0', 'RateLimit-Policy': policy })).toBeUndefined();
     expect(spent({ RateLimit: '"daily";r=0' })).toBeUndefined();

@@ -7,6 +7,11 @@ export interface QuotaSpent {
   readonly resetMs: number;
   /** The header family it came from. */
   readonly form: 'ratelimit' | 'ratelimit-reset' | 'x-ratelimit-reset';
+  /**
+   * Set when the reset is a policy's window `w` (`RateLimit` sent no `t`): the longest the quota can
+   * take to reset, not when it does. Absent for a reset the server stated.
+   */
+  readonly fromWindow?: true;
 }
 
 /** What one header family says: nothing usable, units left, or spent until a reset. */
@@ -61,17 +66,19 @@ function ietfField(headers: HeadersLike): Reading {
   const members = value === null ? undefined : parseStructuredList(value);
   if (members === undefined) return undefined;
   let usable = false;
-  let resetMs: number | undefined;
+  let spent: QuotaSpent | undefined;
   for (const { item, params } of members) {
     const r = params.get('r');
     if (isCount(r) && r > 0) usable = true;
     if (r !== 0) continue;
     const t = params.get('t');
-    const ms = secondsToMs(isCount(t) ? t : policyWindow(headers, item));
-    if (ms !== undefined) resetMs = Math.max(resetMs ?? 0, ms);
+    const stated = isCount(t);
+    const resetMs = secondsToMs(stated ? t : policyWindow(headers, item));
+    if (resetMs !== undefined && resetMs >= (spent?.resetMs ?? 0)) {
+      spent = stated ? { resetMs, form: 'ratelimit' } : { resetMs, form: 'ratelimit', fromWindow: true };
+    }
   }
-  if (resetMs !== undefined) return { resetMs, form: 'ratelimit' };
-  return usable ? 'units-left' : undefined;
+  return spent ?? (usable ? 'units-left' : undefined);
 }
 
 /** The `w` (seconds) of the policy named `name` in `RateLimit-Policy`, if it has a valid one. */
@@ -138,5 +145,6 @@ function legacyReset(value: number, now: number): number | undefined {
 
 /** Rounds up to the ms, forgiving the float error of a decimal times 1000 (`1.1` s is 1100 ms, not 1101). */
 function ceilMs(ms: number): number {
-  return Math.ceil(ms - 0.001);
+  // `+ 0` turns the -0 of `Math.ceil(-0.001)` into 0.
+  return Math.ceil(ms - 0.001) + 0;
 }
