@@ -2,7 +2,7 @@ import type { HeadersLike } from '@breakwater/policies';
 import { BreakwaterError, parseRetryAfter } from '@breakwater/policies';
 import { requestSecrets, withoutSecrets } from './echoed-secrets.ts';
 import { checkCount } from './errors.ts';
-import { type ErrorPayload, parseErrorPayload, readErrorText, truncate } from './payload.ts';
+import { type ErrorPayload, readErrorText, scrubbedPayload, truncate } from './payload.ts';
 import { redactUrl } from './redact.ts';
 import { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';
 
@@ -207,12 +207,8 @@ export class HttpError extends BreakwaterError {
    * broken or not JSON gives a partial or empty payload: the HTTP error is never replaced by a parse
    * failure. A body that stalls is read until `context.signal` aborts (see `readErrorPayload`).
    */
-  static async from(response: Response, context: HttpErrorContext = {}): Promise<HttpError> {
-    const { bodyLimitBytes, signal, requestHeaders, url = '' } = context;
-    const text = await readErrorText(response, bodyLimitBytes, signal, 'HttpError.from: bodyLimitBytes');
-    const secrets = requestSecrets(requestHeaders, [String(url), response.url]);
-    const payload = parseErrorPayload(withoutSecrets(text, secrets), response.headers.get('content-type'));
-    return new HttpError({ ...context, response, payload });
+  static from(response: Response, context: HttpErrorContext = {}): Promise<HttpError> {
+    return httpErrorFrom(response, context);
   }
 
   /**
@@ -227,6 +223,23 @@ export class HttpError extends BreakwaterError {
     Object.defineProperty(HttpError.prototype, BRAND, { value: true });
     Object.defineProperty(HttpError.prototype, INSPECT, { value: inspectWithoutResponse });
   }
+}
+
+/**
+ * {@link HttpError.from}, whose body is also rid of the query secrets of `sentUrl`: for `wrapFetch`,
+ * the URL requested, which after a redirect is neither `context.url` nor `response.url`.
+ */
+export async function httpErrorFrom(
+  response: Response,
+  context: HttpErrorContext,
+  sentUrl = '',
+): Promise<HttpError> {
+  const { bodyLimitBytes, signal, requestHeaders, url = '' } = context;
+  const text = await readErrorText(response, bodyLimitBytes, signal, 'HttpError.from: bodyLimitBytes');
+  const secrets = requestSecrets(requestHeaders, [String(url), response.url, sentUrl]);
+  const scrub = secrets.length === 0 ? undefined : (value: unknown) => withoutSecrets(value, secrets);
+  const payload = scrubbedPayload(text, response.headers.get('content-type'), scrub);
+  return new HttpError({ ...context, response, payload });
 }
 
 /**
