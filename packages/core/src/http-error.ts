@@ -201,9 +201,11 @@ export class HttpError extends BreakwaterError {
    * without bound, and the error carries everything parsed from the body. `error.response.bodyUsed` is
    * therefore true afterwards; clone the response first if you need its raw body. A server's echo of the
    * request's credentials (the values of `context.requestHeaders`' credential headers, the token after
-   * an auth scheme, cookie values, the query values of `context.url` and `response.url` whose name looks
-   * secret or that are 16 characters or more; 8 characters at least) is replaced by `REDACTED` in the
-   * text before it is parsed, so no field nor the message carries it. A body already used, empty,
+   * an auth scheme and its parts, cookie values, the query values of `context.url` and `response.url`
+   * whose name looks secret or that are 16 characters or more; 8 characters at least) is replaced by
+   * `REDACTED` in every string and key of the parsed JSON body (a number equal to a digits-only secret
+   * becomes the string `REDACTED`), or in a text body's text, so no field nor the message carries it.
+   * A body already used, empty,
    * broken or not JSON gives a partial or empty payload: the HTTP error is never replaced by a parse
    * failure. A body that stalls is read until `context.signal` aborts (see `readErrorPayload`).
    */
