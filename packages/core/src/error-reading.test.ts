@@ -340,6 +340,13 @@ describe('a secret echoed in a JSON body', () => {
     const error = await failure(url, { headers: { authorization: 'Bearer Ab+cdEfgh1234==' } });
     expect(error.description).toBe('Token REDACTED is expired');
     expect(JSON.stringify(error)).not.toContain('cdEfgh1234');
+    // A JSON array is described by its JSON, which would carry the escape through a scrub of its text.
+    const array = answer('/dotnet-array', 401, json, '["Token Ab\\u002BcdEfgh1234== is expired"]');
+    const listed = await failure(array, { headers: { authorization: 'Bearer Ab+cdEfgh1234==' } });
+    expect([listed.description, listed.payload.raw]).toEqual([
+      '["Token REDACTED is expired"]',
+      ['Token REDACTED is expired'],
+    ]);
   });
 
   it('in a body too deep to parse is taken out of its text', async () => {

@@ -205,9 +205,9 @@ export class HttpError extends BreakwaterError {
    * whose name looks secret or that are 16 characters or more; 8 characters at least) is replaced by
    * `REDACTED` in every string and key of the parsed JSON body (a number equal to a digits-only secret
    * becomes the string `REDACTED`), or in a text body's text, so no field nor the message carries it.
-   * A body already used, empty,
-   * broken or not JSON gives a partial or empty payload: the HTTP error is never replaced by a parse
-   * failure. A body that stalls is read until `context.signal` aborts (see `readErrorPayload`).
+   * A body already used, empty, broken or not JSON gives a partial or empty payload: the HTTP error is
+   * never replaced by a parse failure. A body that stalls is read until `context.signal` aborts (see
+   * `readErrorPayload`).
    */
   static from(response: Response, context: HttpErrorContext = {}): Promise<HttpError> {
     return httpErrorFrom(response, context);
