@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
+import type { HeadersLike } from '@breakwater/policies';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HttpError } from './http-error.ts';
@@ -308,5 +309,129 @@ describe('the message of an error page', () => {
     const busy = await failure(answer('/busy', 503, { 'content-type': 'text/plain' }, 'Service Unavailable'));
     expect(busy.message).toBe(`breakwater: HTTP 503 Service Unavailable [GET ${server.origin}/busy]`);
     expect(busy.description).toBe('Service Unavailable');
+  });
+});
+
+describe('a secret echoed in a JSON body', () => {
+  const json = { 'content-type': 'application/json' };
+
+  it('as a JSON number leaves the JSON whole, the number a REDACTED string', async () => {
+    const id = '1234567890123456789';
+    const body = `{"code":"NotFound","isRetryable":false,"userId":${id}}`;
+    const error = await HttpError.from(new Response(body, { status: 400, headers: json }), {
+      url: `https://api.example.com/v1/x?user_id=${id}`,
+    });
+    expect([error.code, error.isRetryable, error.payload.raw]).toEqual([
+      'NotFound',
+      false,
+      { code: 'NotFound', isRetryable: false, userId: 'REDACTED' },
+    ]);
+    // A numeric API key of 8 digits, echoed as a number and inside a key.
+    const url = answer('/numeric-key', 403, json, '{"code":"Denied","key":87654321,"87654321":"seen"}');
+    const keyed = await failure(url, { headers: { 'x-api-key': '87654321' } });
+    expect([keyed.code, keyed.payload.raw]).toEqual([
+      'Denied',
+      { code: 'Denied', key: 'REDACTED', REDACTED: 'seen' },
+    ]);
+  });
+
+  it('under a JSON escape the scrub does not list, as System.Text.Json writes + as \\u002B', async () => {
+    const url = answer('/dotnet', 401, json, '{"description":"Token Ab\\u002BcdEfgh1234== is expired"}');
+    const error = await failure(url, { headers: { authorization: 'Bearer Ab+cdEfgh1234==' } });
+    expect(error.description).toBe('Token REDACTED is expired');
+    expect(JSON.stringify(error)).not.toContain('cdEfgh1234');
+    // A JSON array is described by its JSON, which would carry the escape through a scrub of its text.
+    const array = answer('/dotnet-array', 401, json, '["Token Ab\\u002BcdEfgh1234== is expired"]');
+    const listed = await failure(array, { headers: { authorization: 'Bearer Ab+cdEfgh1234==' } });
+    expect([listed.description, listed.payload.raw]).toEqual([
+      '["Token REDACTED is expired"]',
+      ['Token REDACTED is expired'],
+    ]);
+  });
+
+  it('in a body too deep to parse is taken out of its text', async () => {
+    const body = `{"description":"key S3CR3T-deep-key","data":${'['.repeat(100)}${']'.repeat(100)}}`;
+    const error = await failure(answer('/deep-echo', 400, json, body), {
+      headers: { 'x-api-key': 'S3CR3T-deep-key' },
+    });
+    expect(error.description).toBe(body.replace('S3CR3T-deep-key', 'REDACTED'));
+  });
+});
+
+describe('request secrets in the forms servers echo them', () => {
+  const MARK = 'S3CR3T';
+
+  /** The HttpError of a route that answers 401 with `{ description: echo(request) }`. */
+  async function echoed(
+    init: RequestInit,
+    echo: (req: IncomingMessage) => string,
+    query = '',
+  ): Promise<HttpError> {
+    const url = server.route(`/forms-${Math.random().toString(36).slice(2)}`, (req, res) => {
+      const body = JSON.stringify({ code: 'Refused', description: `seen ${echo(req)}` });
+      res.writeHead(401, { 'content-type': 'application/json' }).end(body);
+    });
+    const error = await failure(`${url}${query}`, init);
+    expect(JSON.stringify(error)).not.toContain(MARK);
+    expect(inspect(error, { depth: null })).not.toContain(MARK);
+    return error;
+  }
+
+  it('a SharedKey or SigV4 signature alone, the words of the scheme kept', async () => {
+    const shared = `SharedKey account1:${MARK}ctzMq410TV3wS7upTBcunJ=`;
+    const azure = await echoed({ headers: { authorization: shared } }, (req) => {
+      const signature = String(req.headers.authorization).split(':')[1];
+      return `The MAC signature found in the HTTP request '${signature}' is not the same`;
+    });
+    expect(azure.description).toBe(
+      "seen The MAC signature found in the HTTP request 'REDACTED' is not the same",
+    );
+    const sigV4 =
+      'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, ' +
+      `SignedHeaders=content-type;host, Signature=${MARK}5d672d79c15b13162d9279b0855cf`;
+    const aws = await echoed({ headers: { authorization: sigV4 } }, (req) => {
+      const signature = String(req.headers.authorization).split('Signature=')[1];
+      return `SignatureDoesNotMatch: Signature ${signature}`;
+    });
+    expect(aws.description).toBe('seen SignatureDoesNotMatch: Signature REDACTED');
+  });
+
+  it('a query value as sent, + and / and = included', async () => {
+    const error = await echoed({}, (req) => String(req.url), `?sig=${MARK}abc+def/ghijklmnopqrs=&page=2`);
+    expect(error.description).toMatch(/^seen \/forms-\w+\?sig=REDACTED&page=2$/);
+  });
+
+  it('a cookie value percent-encoded or quoted, sent as the server decodes it', async () => {
+    const cookie = `sid=${MARK}%2Fsession%3D%3D; pref="${MARK}-quoted-pref"`;
+    const error = await echoed({ headers: { cookie } }, () => `${MARK}/session== and ${MARK}-quoted-pref`);
+    expect(error.description).toBe('seen REDACTED and REDACTED');
+  });
+
+  it('a cookie of request headers that are not a Headers, its name capitalised', async () => {
+    const body = `{"description":"session ${MARK}-map-session expired"}`;
+    const requestHeaders = new Map([['Cookie', `sid=${MARK}-map-session`]]);
+    const error = await HttpError.from(new Response(body, { status: 401 }), {
+      requestHeaders: {
+        get: (name) => requestHeaders.get(name) ?? null,
+        has: (name) => requestHeaders.has(name),
+        [Symbol.iterator]: () => requestHeaders[Symbol.iterator](),
+      } as HeadersLike,
+    });
+    expect(error.description).toBe('session REDACTED expired');
+  });
+
+  it('a query secret of the URL requested, after a redirect to a URL without it', async () => {
+    const start = server.route('/login-redirect', (_req, res) =>
+      res.writeHead(302, { location: '/landing' }).end(),
+    );
+    answer(
+      '/landing',
+      403,
+      { 'content-type': 'application/json' },
+      `{"description":"token ${MARK}-first-token revoked"}`,
+    );
+    const error = await failure(`${start}?access_token=${MARK}-first-token`);
+    expect(error.url).toBe(`${server.origin}/landing`);
+    expect(error.description).toBe('token REDACTED revoked');
   });
 });

@@ -2,7 +2,7 @@ import type { HeadersLike } from '@breakwater/policies';
 import { BreakwaterError, parseRetryAfter } from '@breakwater/policies';
 import { requestSecrets, withoutSecrets } from './echoed-secrets.ts';
 import { checkCount } from './errors.ts';
-import { type ErrorPayload, parseErrorPayload, readErrorText, truncate } from './payload.ts';
+import { type ErrorPayload, readErrorText, scrubbedPayload, truncate } from './payload.ts';
 import { redactUrl } from './redact.ts';
 import { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';
 
@@ -201,18 +201,16 @@ export class HttpError extends BreakwaterError {
    * without bound, and the error carries everything parsed from the body. `error.response.bodyUsed` is
    * therefore true afterwards; clone the response first if you need its raw body. A server's echo of the
    * request's credentials (the values of `context.requestHeaders`' credential headers, the token after
-   * an auth scheme, cookie values, the query values of `context.url` and `response.url` whose name looks
-   * secret or that are 16 characters or more; 8 characters at least) is replaced by `REDACTED` in the
-   * text before it is parsed, so no field nor the message carries it. A body already used, empty,
-   * broken or not JSON gives a partial or empty payload: the HTTP error is never replaced by a parse
-   * failure. A body that stalls is read until `context.signal` aborts (see `readErrorPayload`).
+   * an auth scheme and its parts, cookie values, the query values of `context.url` and `response.url`
+   * whose name looks secret or that are 16 characters or more; 8 characters at least) is replaced by
+   * `REDACTED` in every string and key of the parsed JSON body (a number equal to a digits-only secret
+   * becomes the string `REDACTED`), or in a text body's text, so no field nor the message carries it.
+   * A body already used, empty, broken or not JSON gives a partial or empty payload: the HTTP error is
+   * never replaced by a parse failure. A body that stalls is read until `context.signal` aborts (see
+   * `readErrorPayload`).
    */
-  static async from(response: Response, context: HttpErrorContext = {}): Promise<HttpError> {
-    const { bodyLimitBytes, signal, requestHeaders, url = '' } = context;
-    const text = await readErrorText(response, bodyLimitBytes, signal, 'HttpError.from: bodyLimitBytes');
-    const secrets = requestSecrets(requestHeaders, [String(url), response.url]);
-    const payload = parseErrorPayload(withoutSecrets(text, secrets), response.headers.get('content-type'));
-    return new HttpError({ ...context, response, payload });
+  static from(response: Response, context: HttpErrorContext = {}): Promise<HttpError> {
+    return httpErrorFrom(response, context);
   }
 
   /**
@@ -227,6 +225,23 @@ export class HttpError extends BreakwaterError {
     Object.defineProperty(HttpError.prototype, BRAND, { value: true });
     Object.defineProperty(HttpError.prototype, INSPECT, { value: inspectWithoutResponse });
   }
+}
+
+/**
+ * {@link HttpError.from}, whose body is also rid of the query secrets of `sentUrl`: for `wrapFetch`,
+ * the URL requested, which after a redirect is neither `context.url` nor `response.url`.
+ */
+export async function httpErrorFrom(
+  response: Response,
+  context: HttpErrorContext,
+  sentUrl = '',
+): Promise<HttpError> {
+  const { bodyLimitBytes, signal, requestHeaders, url = '' } = context;
+  const text = await readErrorText(response, bodyLimitBytes, signal, 'HttpError.from: bodyLimitBytes');
+  const secrets = requestSecrets(requestHeaders, [String(url), response.url, sentUrl]);
+  const scrub = secrets.length === 0 ? undefined : (value: unknown) => withoutSecrets(value, secrets);
+  const payload = scrubbedPayload(text, response.headers.get('content-type'), scrub);
+  return new HttpError({ ...context, response, payload });
 }
 
 /**

@@ -180,22 +180,38 @@ function decoderFor(first: Uint8Array, contentType: string | null): TextDecoder 
  * throws.
  */
 export function parseErrorPayload(text: string, contentType: string | null): ErrorPayload {
+  return scrubbedPayload(text, contentType);
+}
+
+/**
+ * {@link parseErrorPayload}, with `scrub` applied before any field is picked or cut: to the parsed
+ * JSON (within the depth bound), else to the text. A JSON body neither object nor string is then
+ * described by its scrubbed JSON rather than its text as sent, which an escape (`\u002B`) would carry
+ * through a scrub of the text. `HttpError.from` takes the request's secrets out this way.
+ */
+export function scrubbedPayload(
+  text: string,
+  contentType: string | null,
+  scrub?: (value: unknown) => unknown,
+): ErrorPayload {
   const trimmed = text.trim();
   if (trimmed === '') return {};
+  const asText = (): ErrorPayload => ({ description: truncate(String(scrub ? scrub(trimmed) : trimmed)) });
   if (isJsonContentType(contentType) || trimmed.startsWith('{') || trimmed.startsWith('[')) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(trimmed);
     } catch {
-      return { description: truncate(trimmed) };
+      return asText();
     }
-    if (!shallow(parsed)) return { description: truncate(trimmed) };
+    if (!shallow(parsed)) return asText();
+    if (scrub) parsed = scrub(parsed);
     if (isRecord(parsed)) return fromObject(parsed);
     if (typeof parsed === 'string' && parsed.trim() !== '')
       return { description: truncate(parsed), raw: parsed };
-    return { description: truncate(trimmed), raw: parsed };
+    return { description: truncate(scrub ? JSON.stringify(parsed) : trimmed), raw: parsed };
   }
-  return { description: truncate(trimmed) };
+  return asText();
 }
 
 function fromObject(body: Record<string, unknown>): ErrorPayload {

@@ -15,7 +15,7 @@ import {
 import { AttemptClock } from './attempt-clock.ts';
 import { discardBody, readWithin } from './body-reads.ts';
 import { type BreakwaterEvent, emitter } from './events.ts';
-import { HttpError } from './http-error.ts';
+import { HttpError, httpErrorFrom } from './http-error.ts';
 import { type ManualControl, manualControl } from './manual-control.ts';
 import { checkOptions, ENDPOINT_OPTIONS, storeCheck, telemetryCheck } from './options.ts';
 import { type CallEnd, EndpointPipeline } from './pipeline.ts';
@@ -275,16 +275,21 @@ async function asHttpError(
   const { readBy, verdict } = end.result;
   try {
     const error = await readWithin(readBy, callerSignal, (signal) =>
-      HttpError.from(response, {
-        method: request.method,
-        // After redirects, the URL that answered with the error: the one worth debugging.
-        url: response.redirected ? response.url : request.url.href,
-        attempts: end.attempts,
-        endpoint,
-        requestHeaders: request.headers,
-        signal,
-        ...(verdict.delayMs !== undefined ? { retryAfterMs: verdict.delayMs } : {}),
-      }),
+      httpErrorFrom(
+        response,
+        {
+          method: request.method,
+          // After redirects, the URL that answered with the error: the one worth debugging.
+          url: response.redirected ? response.url : request.url.href,
+          attempts: end.attempts,
+          endpoint,
+          requestHeaders: request.headers,
+          signal,
+          ...(verdict.delayMs !== undefined ? { retryAfterMs: verdict.delayMs } : {}),
+        },
+        // Its query secrets too, which the server may echo after sending it elsewhere.
+        request.url.href,
+      ),
     );
     callerSignal?.throwIfAborted();
     throw error;
