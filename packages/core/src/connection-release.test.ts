@@ -191,6 +191,30 @@ describe('a retried response gives its connection back', () => {
   });
 });
 
+describe('a hedge beside an unacceptable answer longer than the read-ahead', () => {
+  it("is not kept waiting for its connection: that answer's body is cancelled", async () => {
+    const long = 'y'.repeat(READ_AHEAD_BYTES * 2);
+    answers.set('/hedged-long', (res, hit) => {
+      if (hit === 1) setTimeout(() => res.writeHead(502, { 'content-type': 'text/plain' }).end(long), 300);
+      else res.end('ok');
+    });
+    const events: BreakwaterEvent[] = [];
+    const fetch = wrapFetch(oneConnectionFetch(), {
+      policy: {
+        retry: quick,
+        hedging: { enabled: true, delayMs: 100 },
+        timeout: { attemptMs: 2_000, totalMs: 10_000 },
+      },
+      onEvent: (event) => events.push(event),
+    });
+    const started = performance.now();
+    const res = await fetch(`${server.origin}/hedged-long`);
+    expect(await res.text()).toBe('ok');
+    expect(performance.now() - started).toBeLessThan(1_500);
+    expect(events.filter((e) => e.type === 'timeout')).toEqual([]);
+  });
+});
+
 describe('a fetch whose answer is only Response-like', () => {
   it('is retried as before: its body is not read ahead (it has no clone)', async () => {
     let calls = 0;
