@@ -38,7 +38,8 @@ const readingAhead = new WeakMap<Response, ReadableStreamDefaultReader<Uint8Arra
  * own branch. undici gives a socket back to its pool only once a body is read or cancelled, and a
  * body larger than its stream buffer (about 64 KiB) held it through the wait and the retry, which then
  * waited for it (with a pool of one, until its attempt timeout). The Response stays whole and readable.
- * A body longer than {@link READ_AHEAD_BYTES} is read that far and left; {@link discardBody} cancels it.
+ * A body longer than {@link READ_AHEAD_BYTES} is read that far and left, still holding its socket
+ * ({@link discardBody} cancels it), and `capped` is then told.
  */
 export function readAhead(response: Response | undefined, capped?: () => void): void {
   // A web stream only: node-fetch's clone pipes its Node stream into two, and an unread clone would

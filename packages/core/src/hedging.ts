@@ -88,9 +88,7 @@ export function hedge(first: number, deps: HedgeDeps): Promise<HedgeEnd> {
         // the group may still end on it. A body longer than the read-ahead still holds it, and a
         // hedge on a pool of one waited its attempt timeout for it: cut then (status and headers
         // stay, for the group to end on).
-        readAhead(sent.response, () => {
-          if (!done && fallback === sent) discardBody(sent.response);
-        });
+        readAhead(sent.response, () => !done && fallback === sent && discardBody(sent.response));
       }
       if (running.size === 0) win(fallback ?? (notSent as AttemptResult));
     };

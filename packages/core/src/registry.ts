@@ -81,7 +81,7 @@ export class EndpointState implements LiveEndpoint {
 
   get evictable(): boolean {
     // The cheap conditions first: building the throttle state costs a registry walk ~2 µs an endpoint.
-    if (this.inFlight > 0 || !this.breaker.idle(Date.now())) return false;
+    if (this.inFlight || !this.breaker.idle(Date.now())) return false;
     // A paced key keeps its rate: dropped, it would be met again at full speed.
     const { throttledUntil, rateLimit } = this.throttle();
     return throttledUntil === null && !rateLimit;
@@ -191,10 +191,10 @@ export class EndpointRegistry<T extends LiveEndpoint> {
   private evict(keep: string): void {
     const idle: string[] = [];
     for (const [key, endpoint] of this.live) if (key !== keep && endpoint.evictable) idle.push(key);
-    // `keep`, just built, is one that can go.
-    const left = Math.min(idle.length + 1, this.max - Math.floor(this.max / 10));
-    for (let i = 0; i < idle.length + 1 - left; i++) this.live.delete(idle[i] as string);
-    this.limit = this.live.size - left + this.max;
+    // `max` beside those that cannot go now; `keep`, just built, is one that can.
+    this.limit = this.live.size - idle.length - 1 + this.max;
+    const drop = idle.length + 1 - this.max + Math.floor(this.max / 10);
+    for (let i = 0; i < drop; i++) this.live.delete(idle[i] as string);
   }
 }
 
