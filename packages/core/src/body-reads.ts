@@ -38,9 +38,10 @@ const readingAhead = new WeakMap<Response, ReadableStreamDefaultReader<Uint8Arra
  * own branch. undici gives a socket back to its pool only once a body is read or cancelled, and a
  * body larger than its stream buffer (about 64 KiB) held it through the wait and the retry, which then
  * waited for it (with a pool of one, until its attempt timeout). The Response stays whole and readable.
- * A body longer than {@link READ_AHEAD_BYTES} is read that far and left; {@link discardBody} cancels it.
+ * A body longer than {@link READ_AHEAD_BYTES} is read that far and left, still holding its socket
+ * ({@link discardBody} cancels it), and `capped` is then told.
  */
-export function readAhead(response: Response | undefined): void {
+export function readAhead(response: Response | undefined, capped?: () => void): void {
   // A web stream only: node-fetch's clone pipes its Node stream into two, and an unread clone would
   // stall the original.
   const body: unknown = response?.body;
@@ -54,10 +55,11 @@ export function readAhead(response: Response | undefined): void {
     return;
   }
   readingAhead.set(response, reader);
-  void drain(reader);
+  void drain(reader, capped);
 }
 
-async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+/** Reads `reader` to its end or to the cap, past which `capped` is told: the connection is still held. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, capped?: () => void): Promise<void> {
   let read = 0;
   try {
     while (read <= READ_AHEAD_BYTES) {
@@ -71,6 +73,7 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<v
   }
   // The clone's branch would otherwise buffer whatever the caller reads of a long body.
   reader.cancel().catch(() => {});
+  capped?.();
 }
 
 /**
@@ -98,11 +101,7 @@ export function discardBody(response: Response | undefined): void {
     if (!body.locked) body.cancel().catch(() => {});
   } else (body as { destroy?: () => void } | null | undefined)?.destroy?.();
   // The tee lets the connection go only once both of its branches are cancelled.
-  if (response)
-    readingAhead
-      .get(response)
-      ?.cancel()
-      .catch(() => {});
+  stopReadAhead(response);
 }
 
 /**

@@ -74,6 +74,31 @@ const quick = {
   backoff: { kind: 'none', initialDelayMs: 1, maxDelayMs: 1, throttleInitialDelayMs: 1 },
 } as const;
 
+/**
+ * A hedge, sent 100 ms into a call whose first attempt answers a 502 of `body` at 300 ms, is served on
+ * the one connection at once: the call ends on its `ok` well before its attempt timeout.
+ */
+async function expectHedgeServed(path: string, body: string): Promise<void> {
+  answers.set(path, (res, hit) => {
+    if (hit === 1) setTimeout(() => res.writeHead(502, { 'content-type': 'text/plain' }).end(body), 300);
+    else res.end('ok');
+  });
+  const events: BreakwaterEvent[] = [];
+  const fetch = wrapFetch(oneConnectionFetch(), {
+    policy: {
+      retry: quick,
+      hedging: { enabled: true, delayMs: 100 },
+      timeout: { attemptMs: 2_000, totalMs: 10_000 },
+    },
+    onEvent: (event) => events.push(event),
+  });
+  const started = performance.now();
+  const res = await fetch(`${server.origin}${path}`);
+  expect(await res.text()).toBe('ok');
+  expect(performance.now() - started).toBeLessThan(1_500);
+  expect(events.filter((e) => e.type === 'timeout')).toEqual([]);
+}
+
 describe('a retried response gives its connection back', () => {
   it('so that the retry does not wait for the socket its body holds', async () => {
     answers.set('/retry', failsOnceLarge(502));
@@ -170,24 +195,13 @@ describe('a retried response gives its connection back', () => {
   });
 
   it('when a hedged attempt waits for the connection of an unacceptable answer', async () => {
-    answers.set('/hedged', (res, hit) => {
-      if (hit === 1) setTimeout(() => res.writeHead(502, { 'content-type': 'text/plain' }).end(LARGE), 300);
-      else res.end('ok');
-    });
-    const events: BreakwaterEvent[] = [];
-    const fetch = wrapFetch(oneConnectionFetch(), {
-      policy: {
-        retry: quick,
-        hedging: { enabled: true, delayMs: 100 },
-        timeout: { attemptMs: 2_000, totalMs: 10_000 },
-      },
-      onEvent: (event) => events.push(event),
-    });
-    const started = performance.now();
-    const res = await fetch(`${server.origin}/hedged`);
-    expect(await res.text()).toBe('ok');
-    expect(performance.now() - started).toBeLessThan(1_500);
-    expect(events.filter((e) => e.type === 'timeout')).toEqual([]);
+    await expectHedgeServed('/hedged', LARGE);
+  });
+});
+
+describe('a hedge beside an unacceptable answer longer than the read-ahead', () => {
+  it("is not kept waiting for its connection: that answer's body is cancelled", async () => {
+    await expectHedgeServed('/hedged-long', 'y'.repeat(READ_AHEAD_BYTES * 2));
   });
 });
 

@@ -85,8 +85,10 @@ export function hedge(first: number, deps: HedgeDeps): Promise<HedgeEnd> {
         discardBody(fallback?.response);
         fallback = sent;
         // Kept while other attempts run, which may need its connection: read, not cancelled, since
-        // the group may still end on it.
-        readAhead(sent.response);
+        // the group may still end on it. A body longer than the read-ahead still holds it, and a
+        // hedge on a pool of one waited its attempt timeout for it: cut then (status and headers
+        // stay, for the group to end on).
+        readAhead(sent.response, () => !done && fallback === sent && discardBody(sent.response));
       }
       if (running.size === 0) win(fallback ?? (notSent as AttemptResult));
     };

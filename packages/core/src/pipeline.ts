@@ -116,7 +116,10 @@ export class EndpointPipeline {
     }
   }
 
-  /** True when dropping this pipeline loses nothing: breaker closed, gate open, no call in progress. */
+  /**
+   * True when dropping this pipeline loses nothing: no call in progress, breaker closed (or open and
+   * long uncalled), gate open, no adaptive rate.
+   */
   get evictable(): boolean {
     return this.live.evictable;
   }

@@ -2,7 +2,7 @@ import { DEFAULT_POLICY } from '@breakwater/policies';
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import * as core from './index.ts';
-import { EndpointRegistry, type LiveEndpoint } from './registry.ts';
+import { EndpointRegistry, EndpointState, type LiveEndpoint } from './registry.ts';
 import type { BreakerSnapshot } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
@@ -60,8 +60,60 @@ describe('EndpointRegistry past its bound', () => {
     // Calls alternating between two live keys: the map does not grow, nothing can be dropped.
     for (let i = 0; i < 100; i++) registry.get(i % 2 === 0 ? 'a' : 'b', DEFAULT_POLICY);
     expect(asked).toBe(0);
+    // The last walk found a, b kept: the next looks once two more keys are added.
     registry.get('d', DEFAULT_POLICY);
+    registry.get('e', DEFAULT_POLICY);
     expect(asked).toBeGreaterThan(0);
+  });
+
+  it('asks about ten endpoints per key added, not every live one: a walk drops to 0.9 x max', () => {
+    let asked = 0;
+    let kept = true;
+    const registry = new EndpointRegistry(1000, (key) => {
+      const pinned = kept;
+      return {
+        get evictable() {
+          asked++;
+          return !pinned;
+        },
+        breaker: new CircuitBreaker(key, DEFAULT_POLICY.breaker, () => {}),
+        snapshot: () => ({ key }) as BreakerSnapshot,
+      };
+    });
+    // A thousand that cannot go (open breakers, calls in progress), then a thousand healthy ones.
+    for (let i = 0; i < 1000; i++) registry.get(`down${i}`, DEFAULT_POLICY);
+    kept = false;
+    for (let i = 0; i < 1000; i++) registry.get(`up${i}`, DEFAULT_POLICY);
+    asked = 0;
+    // A new origin per call: every key added is past the bound.
+    for (let i = 0; i < 2000; i++) registry.get(`new${i}`, DEFAULT_POLICY);
+    // Each walk asks of ~2000 endpoints and makes room for 100 keys: ~20 per key (2000 before).
+    expect(asked / 2000).toBeLessThan(25);
+    const live = keysOf(registry);
+    expect(live.filter((key) => key.startsWith('down'))).toHaveLength(1000);
+    expect(live.length).toBeLessThanOrEqual(2000);
+    expect(live.length).toBeGreaterThan(1900);
+    // The most recently added are the ones kept.
+    expect(live.at(-1)).toBe('new1999');
+  });
+});
+
+describe('EndpointState.evictable', () => {
+  it('reads the throttle state only once the cheap conditions hold', async () => {
+    let read = 0;
+    const breaker = new CircuitBreaker('k', DEFAULT_POLICY.breaker, () => {});
+    const state = new EndpointState('k', breaker, () => {
+      read++;
+      return { throttledUntil: null, waiting: 0, retryBudgetLeft: null };
+    });
+    let finish: () => void = () => {};
+    const call = state.track(() => new Promise<void>((resolve) => (finish = resolve)));
+    expect(state.evictable).toBe(false);
+    expect(read).toBe(0);
+    finish();
+    await call;
+    expect(state.evictable).toBe(true);
+    expect(read).toBe(1);
   });
 });
 

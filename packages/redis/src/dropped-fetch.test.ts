@@ -36,3 +36,23 @@ it('does not keep the wrapped fetches the app dropped', async () => {
     await store.close();
   }
 });
+
+it('forgets the listeners of dropped wrapped fetches on a quiet store, not only when it has news', async () => {
+  const store = redisStore({ client: redis.client, prefix: 'quiet:' });
+  // No message, closure or status change comes: nothing walks the listeners to tell them one.
+  const attachDropped = (n: number): void => {
+    for (let i = 0; i < n; i++) store.attach({ closed: () => {}, probeClosed: () => {}, status: () => {} });
+  };
+  try {
+    for (let batch = 0; batch < 50; batch++) {
+      attachDropped(100);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      gc();
+    }
+    const held = (store as unknown as { listeners: Set<WeakRef<object>> }).listeners;
+    // 5000 attached and collected: one dead ref each was kept before.
+    expect(held.size).toBeLessThan(500);
+  } finally {
+    store.close();
+  }
+});

@@ -42,6 +42,9 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   return new RedisBackedStore(options);
 }
 
+/** Listeners held before `attach` first looks for collected ones: a few wrapped fetches never sweep. */
+const SWEEP_FROM = 64;
+
 /** The store itself: what the fleet says, told to the wrapped fetches; what they say, told to Redis. */
 class RedisBackedStore implements RedisStore {
   readonly shared = true;
@@ -56,6 +59,8 @@ class RedisBackedStore implements RedisStore {
    * per tenant or job) must not be kept, with its endpoints, for the store's life.
    */
   private readonly listeners = new Set<WeakRef<StoreListener>>();
+  /** The size of {@link listeners} at which `attach` next forgets those collected. */
+  private sweepAt = SWEEP_FROM;
   private readonly connection: RedisConnection;
   private readonly views = new GateViews();
   private readonly leases: ProbeLeases;
@@ -101,6 +106,11 @@ class RedisBackedStore implements RedisStore {
 
   attach(listener: StoreListener): void {
     this.listeners.add(new WeakRef(listener));
+    // Dead refs are otherwise forgotten only when news walks them: a quiet store kept one per wrapped
+    // fetch made and dropped. Swept at each doubling, the cost per attach stays constant.
+    if (this.listeners.size < this.sweepAt) return;
+    for (const ref of this.listeners) if (!ref.deref()) this.listeners.delete(ref);
+    this.sweepAt = Math.max(SWEEP_FROM, 2 * this.listeners.size);
   }
 
   /** The listeners of the wrapped fetches still alive; those collected are forgotten on the way. */
