@@ -33,28 +33,28 @@ export interface CallTarget {
 /** Options of {@link createEndpointBreakers}: the endpoint configuration of `wrapFetch`. */
 export interface EndpointBreakersOptions {
   /** The policy of every endpoint, merged over the built-in defaults. Default: the defaults. */
-  readonly policy?: PolicyInput;
+  readonly policy?: PolicyInput | undefined;
   /** Per-endpoint rules, tried in order; the first match wins. Default: none. */
-  readonly endpoints?: readonly EndpointRule[];
+  readonly endpoints?: readonly EndpointRule[] | undefined;
   /**
    * Receives break, half-open, reset, isolate and reject events, and the retry and give-up events of
    * the adapters' calls through these breakers. Default: none.
    */
-  readonly onEvent?: (event: BreakwaterEvent) => void;
+  readonly onEvent?: ((event: BreakwaterEvent) => void) | undefined;
   /**
    * Idle endpoint keys kept, past which the least recently used are dropped: closed breakers, and open
    * ones nobody called for `maxHalfOpenAfterMs` after their probe came due. Keys that must not be
    * forgotten (a call in progress, a breaker open or isolated, a closed gate) are kept beside them.
    * Default 1000.
    */
-  readonly maxEndpoints?: number;
+  readonly maxEndpoints?: number | undefined;
   /**
    * OpenTelemetry metrics: `openTelemetry()` from `@breakwater/core/telemetry`, as `wrapFetch` takes
    * it. These calls are not fetch calls, so there is no attempt span or duration histogram: the
    * per-key gauges from the first call, and the breakers' events (break, half-open, reset, isolate,
    * reject) in the events counter and as span events on the caller's span. Default: none.
    */
-  readonly telemetry?: Telemetry;
+  readonly telemetry?: Telemetry | undefined;
 }
 
 /** `createEndpointBreakers`' options: the endpoint configuration, and `telemetry`. */

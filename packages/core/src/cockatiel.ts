@@ -62,15 +62,15 @@ export interface BreakwaterPolicyOptions {
    * Breakers to share with other calls (p-retry calls, other policies) of the same endpoints.
    * Default: breakers of this policy alone, built from `policy`, `endpoints` and `onEvent`.
    */
-  readonly breakers?: EndpointBreakers;
+  readonly breakers?: EndpointBreakers | undefined;
   /** The policy of every endpoint, when `breakers` is not given. Default: the built-in defaults. */
-  readonly policy?: PolicyInput;
+  readonly policy?: PolicyInput | undefined;
   /** Per-endpoint rules, when `breakers` is not given. Default: none. */
-  readonly endpoints?: readonly EndpointRule[];
+  readonly endpoints?: readonly EndpointRule[] | undefined;
   /** Breaker events and the calls' retry and give-up events, when `breakers` is not given. Default: none. */
-  readonly onEvent?: (event: BreakwaterEvent) => void;
+  readonly onEvent?: ((event: BreakwaterEvent) => void) | undefined;
   /** Random source in [0, 1) for backoff jitter. Default `Math.random`. */
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
 }
 
 const NEVER = new AbortController().signal;

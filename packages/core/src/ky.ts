@@ -22,16 +22,16 @@ import { WRAP_FETCH_OPTIONS, type WrapFetchOptions, type WrappedFetch, wrapFetch
 /** Options of {@link breakwaterKy}: those of `wrapFetch` (but `throwHttpErrors`, which is ky's), plus ky's. */
 export interface BreakwaterKyOptions extends Omit<WrapFetchOptions, 'throwHttpErrors'> {
   /** The ky instance to extend; its hooks, headers and other defaults are kept. Default: ky's default instance. */
-  readonly ky?: KyInstance;
+  readonly ky?: KyInstance | undefined;
   /** ky options for the new instance (`baseUrl`, `headers`, `hooks`, `throwHttpErrors`, ...). Default: none. */
-  readonly kyOptions?: Omit<KyOptions, 'retry' | 'fetch'>;
+  readonly kyOptions?: Omit<KyOptions, 'retry' | 'fetch'> | undefined;
   /** The fetch breakwater wraps. Default: the `fetch` of the instance being extended, else the global fetch. */
-  readonly fetch?: FetchLike;
+  readonly fetch?: FetchLike | undefined;
   /**
    * Retries a hook may still ask for with `ky.retry()` (a token refresh on 401, say); ky retries nothing
    * on its own. Default 2 (ky's own default limit). `0` makes `ky.retry()` throw.
    */
-  readonly forcedRetries?: number;
+  readonly forcedRetries?: number | undefined;
 }
 
 /**

@@ -44,18 +44,18 @@ export interface PRetryPolicyOptions {
    */
   readonly method: string;
   /** Headers the call sends; an idempotency key (`Idempotency-Key`, `MS-RequestId`) makes it retryable. Default none. */
-  readonly headers?: NonNullable<RequestInit['headers']>;
+  readonly headers?: NonNullable<RequestInit['headers']> | undefined;
   /** The policy, merged over the built-in defaults. Default: the defaults (4 attempts, 200 ms decorrelated jitter). */
-  readonly policy?: PolicyInput;
+  readonly policy?: PolicyInput | undefined;
   /** Ends the retries and any wait at once; p-retry rejects with its reason. Default: none. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Random source in [0, 1) for backoff jitter. Default `Math.random`. */
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
   /**
    * Your own veto, asked after breakwater's rules said "retry"; return false to stop. Default: none.
    * (Do not override the returned `shouldRetry`: it is where breakwater's rules and waits live.)
    */
-  readonly shouldRetry?: (context: RetryContext) => boolean | Promise<boolean>;
+  readonly shouldRetry?: ((context: RetryContext) => boolean | Promise<boolean>) | undefined;
 }
 
 /**

@@ -30,32 +30,32 @@ import type { BreakerSnapshot, FetchLike } from './types.ts';
 /** Options of {@link wrapFetch}. Validated when `wrapFetch` is called, never at the first request. */
 export interface WrapFetchOptions {
   /** The policy of every endpoint, merged over the built-in defaults (`DEFAULT_POLICY`). Default: the defaults. */
-  readonly policy?: PolicyInput;
+  readonly policy?: PolicyInput | undefined;
   /** Per-endpoint rules, tried in order; the first match wins. Default: none. */
-  readonly endpoints?: readonly EndpointRule[];
+  readonly endpoints?: readonly EndpointRule[] | undefined;
   /**
    * `false` (default): fetch semantics, every HTTP status resolves with the final Response.
    * `true`: a final non-2xx response rejects with {@link HttpError}.
    */
-  readonly throwHttpErrors?: boolean;
+  readonly throwHttpErrors?: boolean | undefined;
   /**
    * Receives every event (attempt, retry, give-up, break, half-open, reset, isolate, reject, timeout,
    * throttled, gate-open, rate-change, resume, hedge, store-down, store-up). Default: none.
    */
-  readonly onEvent?: (event: BreakwaterEvent) => void;
+  readonly onEvent?: ((event: BreakwaterEvent) => void) | undefined;
   /**
    * Idle endpoint keys kept, past which the least recently used are dropped: closed breakers, and open
    * ones nobody called for `maxHalfOpenAfterMs` after their probe came due. Keys that must not be
    * forgotten (a call in progress, a breaker open or isolated, a closed gate) are kept beside them.
    * Default 1000.
    */
-  readonly maxEndpoints?: number;
+  readonly maxEndpoints?: number | undefined;
   /**
    * Largest stream body (a ReadableStream, a Node Readable or other async iterable, a Request input's
    * body) kept in memory while it is sent, so that the call can be retried, in bytes. A larger body is
    * sent once, complete, and not retried. Default 1 MiB.
    */
-  readonly maxBufferBytes?: number;
+  readonly maxBufferBytes?: number | undefined;
   /**
    * Base URL against which a relative request URL is resolved to choose its endpoint (rule, breaker,
    * events), for a wrapped fetch that prefixes its own base URL. The wrapped fetch still receives the
@@ -64,22 +64,22 @@ export interface WrapFetchOptions {
    * given, without retries or breaker, and gets whatever answer or error that fetch gives. Refused
    * with `user:password@`; a query or fragment in it plays no part (matching ignores them).
    */
-  readonly baseUrl?: string | URL;
+  readonly baseUrl?: string | URL | undefined;
   /** Random source in [0, 1) for backoff jitter. Default Math.random; inject one for reproducible tests. */
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
   /**
    * OpenTelemetry traces and metrics: `openTelemetry()` from `@breakwater/core/telemetry` (which needs
    * the optional peer `@opentelemetry/api`). Default: none, and nothing of OpenTelemetry is loaded.
    * Events are published on `diagnostics_channel` (`breakwater:<type>`) either way, where Node has it.
    */
-  readonly telemetry?: Telemetry;
+  readonly telemetry?: Telemetry | undefined;
   /**
    * Where the endpoints' gate closures and half-open probes are shared with the other instances of a
    * fleet: `redisStore()` from `@breakwater/redis`. Default: the in-memory store, this process alone
    * (nothing shared, nothing paid). A store that is down or slow never fails or delays a call: the
    * endpoints use their local state, with `store-down` / `store-up` events.
    */
-  readonly store?: BreakwaterStore;
+  readonly store?: BreakwaterStore | undefined;
 }
 
 /**

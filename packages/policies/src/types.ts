@@ -429,6 +429,13 @@ export interface Policy {
 }
 
 /**
+ * Every member optional, and `undefined` accepted where it is: under `exactOptionalPropertyTypes`, an
+ * option computed from the environment (`attemptMs: env.X ? Number(env.X) : undefined`) type-checks,
+ * as it runs (an `undefined` member counts as absent).
+ */
+export type Loose<T> = { [K in keyof T]?: T[K] | undefined };
+
+/**
  * What users write: any part of a policy, as `wrapFetch`'s `policy`, a rule's `policy`,
  * {@link definePolicy} or `partnerCenter(overrides)`. Objects merge over the defaults (or over the
  * policy they refine: a rule's over the configuration's); arrays replace. Checked when it is built: a
@@ -439,62 +446,64 @@ export interface PolicyInput {
    * When and how to retry: {@link RetryPolicy}, any of its fields, `backoff` in part too.
    * @default DEFAULT_POLICY.retry
    */
-  readonly retry?: Partial<Omit<RetryPolicy, 'backoff'>> & { readonly backoff?: Partial<BackoffPolicy> };
+  readonly retry?:
+    | (Loose<Omit<RetryPolicy, 'backoff'>> & { readonly backoff?: Loose<BackoffPolicy> | undefined })
+    | undefined;
   /**
    * When the circuit breaker opens and how it recovers: {@link BreakerPolicy}, any of its fields.
    * @default DEFAULT_POLICY.breaker
    */
-  readonly breaker?: Partial<BreakerPolicy>;
+  readonly breaker?: Loose<BreakerPolicy> | undefined;
   /**
    * Attempt timeout and total deadline: {@link TimeoutPolicy}. `{ totalMs }` alone also cuts the
    * inherited attempt timeout down to it.
    * @default DEFAULT_POLICY.timeout
    */
-  readonly timeout?: Partial<TimeoutPolicy>;
+  readonly timeout?: Loose<TimeoutPolicy> | undefined;
   /**
    * The throttle gate: {@link ThrottlePolicy}, any of its fields.
    * @default DEFAULT_POLICY.throttle
    */
-  readonly throttle?: Partial<ThrottlePolicy>;
+  readonly throttle?: Loose<ThrottlePolicy> | undefined;
   /**
    * The retry budget: {@link RetryBudgetPolicy}, any of its fields.
    * @default DEFAULT_POLICY.retryBudget
    */
-  readonly retryBudget?: Partial<RetryBudgetPolicy>;
+  readonly retryBudget?: Loose<RetryBudgetPolicy> | undefined;
   /**
    * A concurrency limit per endpoint key ({@link BulkheadPolicy}; `maxConcurrent` is required unless
    * an outer policy set one). `null` removes a bulkhead set by an outer policy.
    * @default null
    */
-  readonly bulkhead?: Partial<BulkheadPolicy> | null;
+  readonly bulkhead?: Loose<BulkheadPolicy> | null | undefined;
   /**
    * Statuses returned at once, never retried and never counted by the breaker (see
    * {@link Policy.permanentStatuses}).
    * @default [501]
    */
-  readonly permanentStatuses?: readonly number[];
+  readonly permanentStatuses?: readonly number[] | undefined;
   /**
    * Headers set once per call to a fresh UUID when the caller did not set them (see
    * {@link Policy.generateHeaders}).
    * @default []
    */
-  readonly generateHeaders?: readonly string[];
+  readonly generateHeaders?: readonly string[] | undefined;
   /**
    * The hosts `generateHeaders` applies to, or `null` for every host (see
    * {@link Policy.generateHeadersHosts}).
    * @default null
    */
-  readonly generateHeadersHosts?: readonly string[] | null;
+  readonly generateHeadersHosts?: readonly string[] | null | undefined;
   /**
    * Resume a GET whose body fails mid-stream (see {@link Policy.resumeDownloads}).
    * @default false
    */
-  readonly resumeDownloads?: boolean;
+  readonly resumeDownloads?: boolean | undefined;
   /**
    * Hedged attempts for tail latency: {@link HedgingPolicy}, any of its fields.
    * @default DEFAULT_POLICY.hedging
    */
-  readonly hedging?: Partial<HedgingPolicy>;
+  readonly hedging?: Loose<HedgingPolicy> | undefined;
 }
 
 /** One endpoint rule. */
@@ -515,7 +524,7 @@ export interface EndpointRule {
    * Merged over the configuration's default policy; `{}` keeps that policy as it is.
    * @default {}
    */
-  readonly policy?: PolicyInput;
+  readonly policy?: PolicyInput | undefined;
   /**
    * A request header whose value partitions the endpoint: each value gets its own key, and so its own
    * breaker, throttle gate and retry budget (e.g. a tenant id, or a subscription key, when the server
@@ -528,7 +537,7 @@ export interface EndpointRule {
    * Unset, the rule is one key per origin.
    * @default undefined
    */
-  readonly keyHeader?: string;
+  readonly keyHeader?: string | undefined;
 }
 
 /** The declarative endpoint configuration. */
@@ -537,13 +546,13 @@ export interface EndpointsConfig {
    * The policy of every endpoint, merged over the built-in defaults.
    * @default {}
    */
-  readonly policy?: PolicyInput;
+  readonly policy?: PolicyInput | undefined;
   /**
    * Rules tried in order; the first that matches wins. A request no rule matches is the `default`
    * endpoint of its origin.
    * @default []
    */
-  readonly endpoints?: readonly EndpointRule[];
+  readonly endpoints?: readonly EndpointRule[] | undefined;
 }
 
 /** What a (method, URL) resolves to. */

@@ -26,18 +26,18 @@ export interface RedisStoreOptions {
    * Prefix of every key and of the channel the store uses; instances that share state use the same.
    * Default `breakwater:`.
    */
-  readonly prefix?: string;
+  readonly prefix?: string | undefined;
   /**
    * Longest wait for one Redis command, in ms. Past it the call goes on with its instance's local state
    * and the store counts as down (`store-down`) until a refresh gets an answer again. Default 50.
    */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /**
    * Period of the refresh, in ms: it re-reads the closures of the keys this instance uses (the backstop
    * of pub/sub, whose messages a reconnecting subscriber misses) and notices Redis coming back. Default
    * 1000.
    */
-  readonly refreshMs?: number;
+  readonly refreshMs?: number | undefined;
 }
 
 /** Refuses options `redisStore()` cannot run with, naming the option. */

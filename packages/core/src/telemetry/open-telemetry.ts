@@ -34,13 +34,13 @@ export interface OpenTelemetryOptions {
    * before its first call, is used. With no SDK registered by then the meter is the API's no-op one,
    * and breakwater records no metric.
    */
-  readonly meterProvider?: MeterProvider;
+  readonly meterProvider?: MeterProvider | undefined;
   /**
    * Where the spans are created. Default: the global one (`trace.getTracerProvider()`), a proxy that
    * follows a provider registered at any time. While no SDK is registered there, breakwater makes no
    * span and adds no span event (not even to a caller's span from a provider of its own).
    */
-  readonly tracerProvider?: TracerProvider;
+  readonly tracerProvider?: TracerProvider | undefined;
 }
 
 /** The tracer's and meter's side, made at the first call: see {@link OpenTelemetryOptions.meterProvider}. */
