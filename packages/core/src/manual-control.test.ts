@@ -185,6 +185,11 @@ describe('isolate and reset by hand', () => {
       expect(text).not.toContain('s3cr3t');
     }
     expect(() => wrapped.reset(42 as unknown as string)).toThrow(/reset\(key\): not a string but number/);
+    // A key with a path after the origin: told what the origin is, not that there is none.
+    expect(() => wrapped.isolate('orders https://a.test/v1?token=s3cr3t')).toThrow(
+      /isolate\(key\): more than the origin https:\/\/a\.test;/,
+    );
+    expect(() => wrapped.isolate('orders')).toThrow(/isolate\(key\): no origin after the rule;/);
     expect(wrapped.breakers().map((b) => b.state)).toEqual(['closed']);
   });
 });

@@ -19,7 +19,7 @@ export interface ManualControl {
    *
    * @param key an endpoint key as `breakers()` and events show it: `${rule name} ${origin}`, plus
    *   the partition for a rule with `keyHeader`.
-   * @throws TypeError when `key` is not such a key (no rule of that name, no origin), naming the
+   * @throws TypeError when `key` is not such a key (no rule of that name, no origin, a path after it), naming the
    *   rules and the keys in use.
    */
   isolate(key: string): void;
@@ -68,6 +68,7 @@ function keyProblem(key: unknown, resolver: EndpointResolver): string | undefine
   // The input is not echoed: a URL passed by mistake may carry a token in its query.
   if (!ruleNames(resolver).includes(name)) return 'no rule of that name';
   const url = URL.canParse(origin) ? new URL(origin) : undefined;
-  if (url === undefined || url.origin !== origin) return 'no origin after the rule';
+  // Only the origin, which holds no path, query or userinfo, is shown of what was given.
+  if (url?.origin !== origin) return url ? `more than the origin ${url.origin}` : 'no origin after the rule';
   return undefined;
 }
