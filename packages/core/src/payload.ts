@@ -74,14 +74,14 @@ export async function readErrorPayload(
 
 /**
  * Reads up to `limitBytes` of the body as text (see {@link decoderFor}); returns '' when the body
- * cannot be read at all.
- * `HttpError.from` reads this way to take the request's secrets out of the text before parsing it.
+ * cannot be read at all. `where` names the function and option a refusal of `limitBytes` points at.
+ * `HttpError.from` reads this way, then parses with {@link scrubbedPayload}, which takes the request's
+ * secrets out of the parsed body.
  */
 export async function readErrorText(
   response: Response,
   limitBytes: number = DEFAULT_PAYLOAD_LIMIT_BYTES,
   signal: AbortSignal | undefined,
-  /** The function and option named by a refusal of `limitBytes`. */
   where: string,
 ): Promise<string> {
   if (!Number.isSafeInteger(limitBytes) || limitBytes < 0) {
