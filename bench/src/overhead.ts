@@ -138,12 +138,15 @@ export interface OverheadOptions {
   /** Loopback rounds per batch, as for `memoryRounds`. Default 4 (60 calls: ~2 waves of 32 each). */
   readonly loopbackRounds?: number;
   /**
-   * Untimed in-memory calls per client before a batch's first round. Default 1000: with 50, rounds
-   * timed code still being compiled (breakwater 72 µs per call against 25 µs after 2000 warm-up
-   * calls, one batch each); between 1000 and 5000 no difference showed beyond this machine's
-   * process-to-process spread (up to 2-3x in absolute figures, much less in paired ratios). The
-   * loopback mode runs after it in the same process, its clients' code already warm: it warms up
-   * with two waves of calls (2 x `concurrency`), for the connections.
+   * Untimed in-memory calls per client before a batch's first round. Default 20 000: V8 compiles the
+   * hot functions with its optimising tier only after about 10 000 to 13 000 calls, and a long-running
+   * service runs past that. Timed in blocks of 500 calls in one process, breakwater went from 38-40 µs
+   * per call to 20-23 µs there (cockatiel retry+breaker 21-23 to 19-20, raw fetch 35-40 to 18-25),
+   * with `--trace-opt` showing breakwater's functions compiled ("hot and stable") in that window;
+   * between 1000 and 5000 calls nothing changes, which is why an earlier default of 1000 looked warm.
+   * With 50, rounds timed code still being compiled by the baseline tiers. The loopback mode runs after
+   * it in the same process, its clients' code already warm: it warms up with two waves of calls
+   * (2 x `concurrency`), for the connections.
    */
   readonly warmup?: number;
   /**
@@ -418,7 +421,7 @@ export async function runOverhead(
   const concurrency = options.concurrency ?? 32;
   const memoryRounds = options.memoryRounds ?? 12;
   const loopbackRounds = options.loopbackRounds ?? 4;
-  const warmup = options.warmup ?? 1000;
+  const warmup = options.warmup ?? 20_000;
   const names = chosen.map((c) => c.name).filter(measured);
   const withTelemetry = names.includes(BREAKWATER);
   const redisUrl = withTelemetry && options.redis && 'url' in options.redis ? options.redis.url : undefined;
