@@ -1,3 +1,4 @@
+import { followCaller, keepWith } from './caller-abort.ts';
 import { after } from './sleep.ts';
 
 /**
@@ -87,9 +88,9 @@ function holdOpen(timer: unknown, hold: boolean): void {
  * The signal of one attempt, following the caller's signal too so that the caller's abort stops the
  * body of the Response handed back after the attempt ended. Without a caller's signal it is a plain
  * AbortController's, made at once: cheaper than handing fetch a getter that makes it when read. With
- * one, it is made only when the wrapped fetch reads it: `AbortSignal.any` (which holds the caller's
- * signal weakly, so a long-lived one gathers no listener per call) is the dear part, and a fetch that
- * never reads the signal (an in-memory or test fetch) is spared it.
+ * one, it is made only when the wrapped fetch reads it (a fetch that never reads the signal, an
+ * in-memory or test fetch, is spared it), and it follows the caller's through caller-abort.ts rather
+ * than `AbortSignal.any` (why: see there).
  */
 export class AttemptSignal {
   private readonly caller: AbortSignal | undefined;
@@ -114,12 +115,25 @@ export class AttemptSignal {
   get signal(): AbortSignal {
     // Not made yet: there is a caller's signal.
     if (!this.ready) {
-      this.controller = new AbortController();
+      const controller = new AbortController();
+      const caller = this.caller as AbortSignal;
+      this.controller = controller;
+      this.ready = controller.signal;
       // The reason a timer-aborted controller has: fetch rejects with an AbortError, as it always did.
-      if (this.expired) this.controller.abort();
-      this.ready = AbortSignal.any([this.controller.signal, this.caller as AbortSignal]);
+      if (this.expired) controller.abort();
+      else if (caller.aborted) controller.abort(caller.reason);
+      else this.ready = followCaller(caller, controller);
     }
     return this.ready;
+  }
+
+  /**
+   * The attempt answered with `response`, which may be handed back: the caller's abort must reach its
+   * body for as long as the caller holds it. Nothing to keep without a caller's signal, or when the
+   * wrapped fetch never read the attempt's.
+   */
+  answered(response: Response): void {
+    if (this.caller && this.controller) keepWith(response, this.controller);
   }
 
   expire(): void {

@@ -124,6 +124,7 @@ export function runAttempt<T = AttemptResult>(
     let result: AttemptResult;
     try {
       result = answered(deps, call, attempt, r, readBy, at);
+      signal.answered(r);
     } catch (thrown) {
       return failed(thrown);
     }

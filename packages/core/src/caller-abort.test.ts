@@ -1,0 +1,98 @@
+import { getEventListeners } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { fetch as undiciFetch } from 'undici';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { followCaller, followedCount } from './caller-abort.ts';
+import { listenOnLoopback } from './local-server.test-util.ts';
+import type { FetchLike } from './types.ts';
+import { wrapFetch } from './wrap-fetch.ts';
+
+setFlagsFromString('--expose_gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** A WeakRef keeps its target until the end of the job that made or read it: collect after it. */
+async function collect(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    gc();
+  }
+}
+
+/** An in-memory fetch that reads the attempt's signal, as every real fetch does. */
+const readingSignal: FetchLike = async (_input, init) => {
+  void init?.signal;
+  return new Response('ok');
+};
+
+describe("the caller's abort, carried to the attempts (issue 17)", () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it('without WeakRef (Cloudflare Workers without enable_weak_ref), the attempt still follows the caller', async () => {
+    vi.stubGlobal('WeakRef', undefined);
+    const caller = new AbortController();
+    const signals: AbortSignal[] = [];
+    const wrapped = wrapFetch((_input, init) => {
+      if (init?.signal) signals.push(init.signal);
+      return new Promise<Response>((_, reject) => {
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason), { once: true });
+      });
+    });
+    const call = wrapped('https://api.test/v1/items', { signal: caller.signal }).catch((e: unknown) => e);
+    const reason = new Error('caller gave up');
+    caller.abort(reason);
+    expect(signals[0]?.aborted).toBe(true);
+    expect(await call).toBe(reason);
+  });
+
+  it('reaches every attempt followed under the signal, with its reason, and then forgets the signal', () => {
+    const caller = new AbortController();
+    const attempts = [new AbortController(), new AbortController()];
+    for (const attempt of attempts) followCaller(caller.signal, attempt);
+    expect(followedCount(caller.signal)).toBe(2);
+    const reason = new Error('caller gave up');
+    caller.abort(reason);
+    expect(attempts.map((a) => a.signal.reason)).toEqual([reason, reason]);
+    expect(followedCount(caller.signal)).toBe(0);
+  });
+
+  it('puts one listener on a long-lived signal and sweeps the finished attempts, over many calls', async () => {
+    const caller = new AbortController();
+    const wrapped = wrapFetch(readingSignal);
+    const calls = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) await (await wrapped('https://api.test/v1/items', caller)).text();
+    };
+    await calls(500);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(1);
+    await collect();
+    // 500 followed, none collected yet: the sweep mark doubled to 512. Reaching it sweeps the dead.
+    expect(followedCount(caller.signal)).toBe(500);
+    await calls(20);
+    expect(followedCount(caller.signal)).toBeLessThan(64);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(1);
+  });
+
+  it('stops the body of a Response the caller still holds after garbage collections, over real undici', async () => {
+    const server = await listenOnLoopback((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first chunk');
+      // The rest never comes: only an abort ends the read.
+    });
+    try {
+      const wrapped = wrapFetch(undiciFetch as unknown as FetchLike);
+      const caller = new AbortController();
+      const response = await wrapped(`${server.origin}/stream`, { signal: caller.signal });
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      await reader.read();
+      await collect();
+      const reason = new Error('caller gave up');
+      const pending = reader.read();
+      caller.abort(reason);
+      await expect(pending).rejects.toBe(reason);
+    } finally {
+      await server.close();
+    }
+  });
+});
