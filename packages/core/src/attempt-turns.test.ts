@@ -1,3 +1,4 @@
+import { createHook } from 'node:async_hooks';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -38,6 +39,27 @@ describe('the healthy path in microtask turns (issue 17)', () => {
     // Warm: the first call of a key builds its pipeline.
     await wrapped(URL_A);
     expect(await turnsToSettle(() => wrapped(URL_A))).toBeLessThanOrEqual(3);
+  });
+
+  it("makes at most 3 promises beside the fetch's own, counted by async_hooks (which counts each await too; 4 before session 20)", async () => {
+    const wrapped = wrapFetch(answered);
+    const caller = new AbortController();
+    const promisesOf = async (call: () => Promise<unknown>): Promise<number> => {
+      let count = 0;
+      const hook = createHook({
+        init(_id, type) {
+          if (type === 'PROMISE') count++;
+        },
+      });
+      hook.enable();
+      for (let i = 0; i < 100; i++) await call();
+      hook.disable();
+      return count / 100;
+    };
+    await wrapped(URL_A, { signal: caller.signal });
+    const bare = await promisesOf(() => answered());
+    const through = await promisesOf(() => wrapped(URL_A, { signal: caller.signal }));
+    expect(through - bare).toBeLessThanOrEqual(3);
   });
 
   it("with a caller's signal too: the first attempt is decided in the callback that has fetch's answer (4 turns before round 3)", async () => {

@@ -128,8 +128,20 @@ export class EndpointPipeline {
     return this.live.snapshot();
   }
 
+  /** A call is in progress: the endpoint must not be dropped under it. Ends with {@link ended}. */
+  started(): void {
+    this.live.started();
+  }
+
+  /** A call {@link started} has ended (resolved or rejected). */
+  ended(): void {
+    this.live.ended();
+  }
+
   /**
-   * Runs one logical call. `callerSignal` is the caller's own AbortSignal, if any. The total deadline
+   * Runs one logical call, which the caller counts as in progress ({@link started} to {@link ended}: it
+   * awaits the call anyway, where a handler on the call's promise here would cost every call a promise
+   * more). `callerSignal` is the caller's own AbortSignal, if any. The total deadline
    * starts here, so time spent queued at the bulkhead counts: a queued call leaves the queue at its
    * deadline (BreakwaterTimeoutError, scope `total`, 0 attempts) or at once on abort, and never takes a slot.
    */
@@ -137,7 +149,7 @@ export class EndpointPipeline {
     const signal = callerSignal ?? NEVER_ABORTED;
     const now = Date.now();
     const call: Call = { request, callerSignal, signal, deadlineAt: now + this.policy.timeout.totalMs };
-    const end = this.live.track(() => this.throughBulkhead(call, now));
+    const end = this.throughBulkhead(call, now);
     return this.policy.resumeDownloads ? end.then((e) => this.resumableEnd(e, call)) : end;
   }
 

@@ -204,3 +204,26 @@ describe('createEndpointBreakers from the root entry point', () => {
     expect(breakers.breakers().map((b) => b.key)).toEqual(['default https://other.example.com']);
   });
 });
+
+describe('a wrapped call in progress', () => {
+  it('counts as in flight until it settles, resolved or rejected, so that its endpoint is not dropped', async () => {
+    let answer: (value: Response) => void = () => {};
+    let fail: (reason: unknown) => void = () => {};
+    const pending = (): Promise<Response> =>
+      new Promise<Response>((resolve, reject) => {
+        answer = resolve;
+        fail = reject;
+      });
+    const wrapped = core.wrapFetch(pending, { policy: { retry: { maxAttempts: 1 } } });
+    const first = wrapped('https://api.example.com/v1/x');
+    expect(wrapped.breakers()).toMatchObject([{ inFlight: 1 }]);
+    answer(new Response('ok'));
+    await first;
+    expect(wrapped.breakers()).toMatchObject([{ inFlight: 0 }]);
+    const second = wrapped('https://api.example.com/v1/x').catch((e: unknown) => e);
+    expect(wrapped.breakers()).toMatchObject([{ inFlight: 1 }]);
+    fail(new TypeError('fetch failed'));
+    expect(await second).toBeInstanceOf(TypeError);
+    expect(wrapped.breakers()).toMatchObject([{ inFlight: 0 }]);
+  });
+});

@@ -63,19 +63,24 @@ export class EndpointState implements LiveEndpoint {
    * call's own promise: waiting on it here would cost every call a turn and a promise.
    */
   track<R>(call: () => Promise<R>): Promise<R> {
-    this.inFlight++;
+    this.started();
     let running: Promise<R>;
     try {
       running = call();
     } catch (error) {
-      this.inFlight--;
+      this.ended();
       return Promise.reject(error);
     }
-    running.then(this.#done, this.#done);
+    running.then(this.ended, this.ended);
     return running;
   }
 
-  readonly #done = (): void => {
+  /** A call is in progress until {@link ended}: for a caller that awaits the call anyway. */
+  started(): void {
+    this.inFlight++;
+  }
+
+  readonly ended = (): void => {
     this.inFlight--;
   };
 

@@ -204,9 +204,15 @@ export function wrapFetch<F extends FetchLike>(
       );
       if (policy.generateHeaders.length > 0) generateHeaders(request, policy.generateHeaders);
       const pipeline = registry.get(key, policy);
-      const end = await (telemetry
-        ? telemetry.call(key, request, () => pipeline.execute(request, callerSignal))
-        : pipeline.execute(request, callerSignal));
+      let end: CallEnd;
+      pipeline.started();
+      try {
+        end = await (telemetry
+          ? telemetry.call(key, request, () => pipeline.execute(request, callerSignal))
+          : pipeline.execute(request, callerSignal));
+      } finally {
+        pipeline.ended();
+      }
       if (!throwHttpErrors) return handBack(end);
       return await asHttpError(end, request, key, callerSignal);
     } catch (error) {
