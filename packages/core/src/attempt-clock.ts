@@ -25,7 +25,12 @@ export const COARSE_FROM_MS = 1_000;
  * The attempt's signal is its own entry: no entry, callback or cancel function is made per attempt.
  */
 export class AttemptClock {
-  private readonly entries = new Set<AttemptSignal>();
+  /**
+   * The attempts on the clock, linked through their signals: adding and removing one allocates nothing
+   * (a Set's table grew and shrank as calls came and went one by one).
+   */
+  private first: AttemptSignal | undefined;
+  private count = 0;
   private ticker: ReturnType<typeof setInterval> | undefined;
 
   /**
@@ -41,8 +46,11 @@ export class AttemptClock {
     // The monotonic clock, as a timer's: a step of the wall clock (NTP, a resumed VM) must neither fire
     // every timeout at once nor hold them back.
     signal.due = now + ms;
-    this.entries.add(signal);
-    if (this.entries.size === 1) this.hold();
+    signal.listed = true;
+    signal.next = this.first;
+    if (this.first) this.first.previous = signal;
+    this.first = signal;
+    if (++this.count === 1) this.hold();
   }
 
   /** The attempt ended: its timeout will not fire. */
@@ -58,22 +66,32 @@ export class AttemptClock {
   }
 
   private tick(): void {
-    if (this.entries.size === 0) {
+    if (this.count === 0) {
       clearInterval(this.ticker);
       this.ticker = undefined;
       return;
     }
     const now = performance.now();
-    for (const entry of this.entries) {
-      if (entry.due > now) continue;
-      this.remove(entry);
-      entry.expire();
+    for (let entry = this.first; entry; ) {
+      const { next } = entry;
+      if (entry.due <= now) {
+        this.remove(entry);
+        entry.expire();
+      }
+      entry = next;
     }
   }
 
   private remove(entry: AttemptSignal): void {
-    if (!this.entries.delete(entry) || this.entries.size > 0) return;
-    holdOpen(this.ticker, false);
+    if (!entry.listed) return;
+    const { previous, next } = entry;
+    if (previous) previous.next = next;
+    else this.first = next;
+    if (next) next.previous = previous;
+    entry.listed = false;
+    entry.previous = undefined;
+    entry.next = undefined;
+    if (--this.count === 0) holdOpen(this.ticker, false);
   }
 }
 
@@ -103,6 +121,10 @@ export class AttemptSignal {
   due = 0;
   /** With a timer of its own (a short timeout): clears it. */
   cancel: (() => void) | undefined;
+  /** On the shared clock's list: its neighbours there. */
+  listed = false;
+  previous: AttemptSignal | undefined;
+  next: AttemptSignal | undefined;
 
   constructor(caller: AbortSignal | undefined) {
     this.caller = caller;

@@ -55,6 +55,8 @@ export class ThrottleGate {
   private readonly queue = new SendQueue(this.queueHost());
   /** Moves on every throttle: a pass (and the send slot it holds) taken before one is void. */
   private epoch = 0;
+  /** The pass of a call let through at once in `epoch` (see {@link granted}). */
+  private openPass: { readonly epoch: number; readonly pass: GatePass } | undefined;
   /** Calls waiting at the gate now. */
   waiting = 0;
   /**
@@ -201,6 +203,16 @@ export class ThrottleGate {
       this.announcedOpen = true;
       this.report.send('gate-open', {});
     }
+    // The healthy path's pass is the same for every call of an epoch: one per call would be garbage.
+    if (!waited && !queued && !probe) {
+      if (this.openPass?.epoch !== epoch)
+        this.openPass = { epoch, pass: this.makePass(epoch, false, false, false) };
+      return this.openPass.pass;
+    }
+    return this.makePass(epoch, waited, queued, probe);
+  }
+
+  private makePass(epoch: number, waited: boolean, queued: boolean, probe: boolean): GatePass {
     return {
       letsThrough: () => {
         const until = this.until(waited);
