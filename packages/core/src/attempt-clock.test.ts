@@ -29,6 +29,35 @@ describe('AttemptClock: the attempt signal is its own entry (issue 17, round 3)'
     expect(stopped.signal.aborted).toBe(false);
   });
 
+  it('keeps every other attempt on the clock whichever ends first, twice, or after it expired', async () => {
+    vi.useFakeTimers();
+    const clock = new AttemptClock();
+    const [a, b, c, d, e] = Array.from({ length: 5 }, () => new AttemptSignal(undefined)) as [
+      AttemptSignal,
+      AttemptSignal,
+      AttemptSignal,
+      AttemptSignal,
+      AttemptSignal,
+    ];
+    clock.start(a, 1_000);
+    clock.start(b, 5_000);
+    clock.start(c, 5_000);
+    clock.start(d, 5_000);
+    // The newest, the oldest and one between; one of them twice.
+    clock.stop(d);
+    clock.stop(b);
+    clock.stop(b);
+    await vi.advanceTimersByTimeAsync(1_000 + CLOCK_TICK_MS);
+    expect(a.expired).toBe(true);
+    // Its attempt ends after the clock expired it: nothing else may come off.
+    clock.stop(a);
+    clock.start(e, 5_000);
+    await vi.advanceTimersByTimeAsync(4_000 + CLOCK_TICK_MS);
+    expect([b.expired, c.expired, d.expired, e.expired]).toEqual([false, true, false, false]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(e.expired).toBe(true);
+  });
+
   it('gives a short timeout a timer of its own, on time, which stop clears', async () => {
     const { due, stopped } = dueAndStopped(150);
     await vi.advanceTimersByTimeAsync(149);

@@ -46,7 +46,6 @@ export class AttemptClock {
     // The monotonic clock, as a timer's: a step of the wall clock (NTP, a resumed VM) must neither fire
     // every timeout at once nor hold them back.
     signal.due = now + ms;
-    signal.listed = true;
     signal.next = this.first;
     if (this.first) this.first.previous = signal;
     this.first = signal;
@@ -83,12 +82,12 @@ export class AttemptClock {
   }
 
   private remove(entry: AttemptSignal): void {
-    if (!entry.listed) return;
     const { previous, next } = entry;
+    // Not on the list (removed already): only the first entry has no previous one.
+    if (!previous && this.first !== entry) return;
     if (previous) previous.next = next;
     else this.first = next;
     if (next) next.previous = previous;
-    entry.listed = false;
     entry.previous = undefined;
     entry.next = undefined;
     if (--this.count === 0) holdOpen(this.ticker, false);
@@ -122,7 +121,6 @@ export class AttemptSignal {
   /** With a timer of its own (a short timeout): clears it. */
   cancel: (() => void) | undefined;
   /** On the shared clock's list: its neighbours there. */
-  listed = false;
   previous: AttemptSignal | undefined;
   next: AttemptSignal | undefined;
 
