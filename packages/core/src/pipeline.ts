@@ -58,6 +58,17 @@ export interface CallEnd {
 /** Stands in for the caller's signal when there is none. */
 const NEVER_ABORTED = new AbortController().signal;
 
+/** The facts handed to nextStep for a verdict that says return, which reads none of them. */
+const RETURNED: RetryFacts = {
+  now: 0,
+  deadlineAt: 0,
+  replayable: true,
+  payloadVetoes: undefined,
+  budgetAllows: true,
+  previousDelayMs: undefined,
+  random: Math.random,
+};
+
 /** What an attempt that found the breaker open returns, when the call already has an outcome. */
 const CIRCUIT_OPEN = 'circuit-open';
 
@@ -466,32 +477,33 @@ export class EndpointPipeline {
     attempt: number,
     previousDelayMs: number | undefined,
   ): RetryDecision | Promise<RetryDecision> {
-    const first = this.facts(call, result, previousDelayMs, result.response ? undefined : false);
+    // nextStep reads no facts for a verdict that says return (a success, most calls): none are gathered.
+    const first =
+      result.verdict.action === 'return'
+        ? RETURNED
+        : this.facts(call, previousDelayMs, result.response ? undefined : false);
     const step = nextStep(result.verdict, attempt, this.policy.retry, first);
     if (step.action !== 'check-payload') return this.spend(step);
     return payloadVetoes(result, call.callerSignal).then((vetoes) => {
       call.callerSignal?.throwIfAborted();
-      const known = this.facts(call, result, previousDelayMs, vetoes);
+      const known = this.facts(call, previousDelayMs, vetoes);
       return this.spend(nextStep(result.verdict, attempt, this.policy.retry, known));
     });
   }
 
   private facts<V extends boolean | undefined>(
     call: Call,
-    result: AttemptResult,
     previousDelayMs: number | undefined,
     payloadVetoes: V,
   ): RetryFacts & { payloadVetoes: V } {
-    // nextStep reads neither for a verdict that says return (a success): no clock, no budget sum.
-    const returned = result.verdict.action === 'return';
     return {
-      now: returned ? 0 : Date.now(),
+      now: Date.now(),
       deadlineAt: call.deadlineAt,
       replayable: call.request.replayable,
       payloadVetoes,
-      budgetAllows: returned || this.budget.left() >= 1,
+      budgetAllows: this.budget.left() >= 1,
       // A retry the breaker will refuse when it is due is not waited for.
-      refusedUntil: returned ? undefined : this.breaker.refusedUntil(),
+      refusedUntil: this.breaker.refusedUntil(),
       previousDelayMs,
       random: this.random,
     };
