@@ -33,7 +33,10 @@ const WHY: Readonly<Record<BrokenCircuitState, string>> = {
   isolated: 'isolated by hand',
 };
 
-/** Thrown at once, without calling fetch, while an endpoint's circuit breaker is open. */
+/**
+ * Thrown at once, without making the call, while an endpoint's circuit breaker refuses calls: open,
+ * half-open with its probe in flight, or isolated by hand.
+ */
 export class BrokenCircuitError extends BreakwaterError {
   override readonly name = 'BrokenCircuitError';
   declare readonly endpoint: string;
