@@ -3,7 +3,7 @@ import type { Hooks as KyHooks } from 'ky';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fetchWithPolicy, wrapFetchWithPolicies } from './cockatiel.ts';
 import { breakwaterKy } from './ky.ts';
-import { startTimedServer } from './local-server.test-util.ts';
+import { startLocalServer } from './local-server.test-util.ts';
 
 /**
  * Bun's fetch is `typeof fetch` only with its `preconnect`: wrapFetch keeps it (preconnect.test.ts),
@@ -65,20 +65,13 @@ describe('wrapFetchWithPolicies keeps the given fetch’s preconnect', () => {
   });
 
   it('still sends every call through the policies and breakwater (a 503 retried)', async () => {
-    let hits = 0;
-    const server = await startTimedServer({
-      '/flaky': (_req, res) => {
-        hits += 1;
-        if (hits === 1) res.writeHead(503, { 'retry-after': '0' }).end('busy');
-        else res.writeHead(200).end('ok');
-      },
-    });
+    const server = await startLocalServer();
+    server.script('/flaky', { status: 503, headers: { 'retry-after': '0' } }, { status: 200, body: 'ok' });
+    const { given } = bunShapedFetch();
+    const wrapped = wrapFetchWithPolicies(given, { attemptPolicy: bulkhead(4), callPolicy: bulkhead(1) });
     try {
-      const { given } = bunShapedFetch();
-      const calls = bulkhead(1);
-      const wrapped = wrapFetchWithPolicies(given, { attemptPolicy: bulkhead(4), callPolicy: calls });
       const res = await wrapped(`${server.origin}/flaky`);
-      expect([res.status, await res.text(), hits]).toEqual([200, 'ok', 2]);
+      expect([res.status, await res.text(), server.count('/flaky')]).toEqual([200, 'ok', 2]);
     } finally {
       await server.close();
     }
