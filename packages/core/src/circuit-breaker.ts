@@ -165,7 +165,8 @@ export class CircuitBreaker {
 
   /**
    * Epoch ms until which every call is refused: the next probe's time while open, Infinity while
-   * isolated by hand; undefined while a call may go (closed, half-open, switched off).
+   * isolated by hand; undefined while a call may go (closed, switched off) or no refusal has a known
+   * end (half-open: the probe in flight decides, and may close the breaker at any moment).
    */
   refusedUntil(): number | undefined {
     if (this.hold !== undefined) return Number.POSITIVE_INFINITY;
