@@ -165,7 +165,8 @@ export class CircuitBreaker {
 
   /**
    * Epoch ms until which every call is refused: the next probe's time while open, Infinity while
-   * isolated by hand; undefined while a call may go (closed, half-open, switched off).
+   * isolated by hand; undefined while a call may go (closed, switched off) or no refusal has a known
+   * end (half-open: the probe in flight decides, and may close the breaker at any moment).
    */
   refusedUntil(): number | undefined {
     if (this.hold !== undefined) return Number.POSITIVE_INFINITY;
@@ -313,17 +314,26 @@ export class CircuitBreaker {
 
   /** `leaseMs`: the time left of another instance's probe lease, which refused this call. */
   private reject(cause: 'circuit-open' | 'half-open' | 'isolated', leaseMs?: number): BrokenCircuitError {
-    // As the snapshot's, without its sums over the window: an open breaker refuses at the callers' rate.
-    const nextProbeAt = this.nextProbeAt();
+    const retryAfterMs = this.retryAfterMs(cause, leaseMs);
     // An isolation ends only by hand: no time to tell (and an event's Infinity would not survive JSON).
-    const retryAfterMs =
-      cause === 'isolated'
-        ? Infinity
-        : (leaseMs ?? (nextProbeAt === null ? 0 : Math.max(0, nextProbeAt - Date.now())));
     const wait = cause === 'isolated' ? {} : { retryAfterMs };
     this.emit({ type: 'reject', key: this.key, at: Date.now(), cause, ...wait });
     const state = cause === 'circuit-open' ? 'open' : cause;
     return new BrokenCircuitError({ endpoint: this.key, retryAfterMs, state });
+  }
+
+  /**
+   * A refused call's hint: see {@link BrokenCircuitError.retryAfterMs}. While a probe is in flight its
+   * end is unknown, and 0 would send a client that honours it straight back to be refused again: the
+   * current half-open interval instead, which a failed probe's next wait is at least.
+   */
+  private retryAfterMs(cause: 'circuit-open' | 'half-open' | 'isolated', leaseMs?: number): number {
+    if (cause === 'isolated') return Infinity;
+    if (leaseMs !== undefined) return leaseMs;
+    if (cause === 'half-open') return this.openForMs;
+    // As the snapshot's, without its sums over the window: an open breaker refuses at the callers' rate.
+    const nextProbeAt = this.nextProbeAt();
+    return nextProbeAt === null ? 0 : Math.max(0, nextProbeAt - Date.now());
   }
 }
 

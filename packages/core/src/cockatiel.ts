@@ -44,7 +44,7 @@ import { checkOptions } from './options.ts';
 import type { Told } from './reporter.ts';
 import { sleep } from './sleep.ts';
 import type { FetchLike } from './types.ts';
-import { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
+import { preconnectOf, type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
 
 export * from './call-breakers.ts';
 
@@ -229,11 +229,12 @@ export function breakwaterPolicy(options: BreakwaterPolicyOptions): BreakwaterPo
  *
  * Place it outside `wrapFetch` to guard whole calls (a bulkhead shared with other code, a fallback),
  * or inside to guard each attempt: `wrapFetch(fetchWithPolicy(policy, globalThis.fetch), options)`.
+ * Bun's `fetch.preconnect` (no request, so no policy) stays, as on `wrapFetch`'s result.
  */
-export function fetchWithPolicy(
+export function fetchWithPolicy<F extends FetchLike>(
   policy: IPolicy<IDefaultPolicyContext, Response>,
-  fetch: FetchLike,
-): FetchLike {
+  fetch: F,
+): FetchLike & Pick<F, 'preconnect' & keyof F> {
   if (typeof policy?.execute !== 'function') {
     throw new TypeError(
       'breakwater: fetchWithPolicy: the first argument must be a cockatiel policy (with execute)',
@@ -242,7 +243,7 @@ export function fetchWithPolicy(
   if (typeof fetch !== 'function') {
     throw new TypeError('breakwater: fetchWithPolicy: the second argument must be a fetch function');
   }
-  return (input, init) => {
+  const guarded: FetchLike = (input, init) => {
     const callerSignal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined;
     return policy
       .execute(({ signal }) => {
@@ -255,6 +256,7 @@ export function fetchWithPolicy(
         throw timedOut(error, callerSignal, false);
       });
   };
+  return Object.assign(guarded, preconnectOf(fetch)) as FetchLike & Pick<F, 'preconnect' & keyof F>;
 }
 
 /** A cockatiel policy, as `fetchWithPolicy` takes it: anything with an `execute` function. */
@@ -276,7 +278,8 @@ export interface WrapFetchWithPoliciesOptions extends WrapFetchOptions {
 
 /**
  * `wrapFetch` that also accepts cockatiel policies: `callPolicy` around each call, `attemptPolicy`
- * around each attempt. The result keeps `breakers()`, `isolate()` and `reset()`.
+ * around each attempt. The result keeps `breakers()`, `isolate()` and `reset()`, and, as `wrapFetch`'s
+ * does, the given fetch's `preconnect` (Bun's).
  *
  * ```ts
  * const fetch = wrapFetchWithPolicies(globalThis.fetch, { policy: partnerCenter(), callPolicy: bulkhead(8) });
@@ -285,14 +288,19 @@ export interface WrapFetchWithPoliciesOptions extends WrapFetchOptions {
  * @throws ConfigError when the breakwater options are invalid, or `callPolicy` / `attemptPolicy` is not
  *   a cockatiel policy (an object with `execute`).
  */
-export function wrapFetchWithPolicies(fetch: FetchLike, options: WrapFetchWithPoliciesOptions): WrappedFetch {
+export function wrapFetchWithPolicies<F extends FetchLike>(
+  fetch: F,
+  options: WrapFetchWithPoliciesOptions,
+): WrappedFetch & Pick<F, 'preconnect' & keyof F> {
   const { callPolicy, attemptPolicy, ...rest } = options;
   // Checked here, so that the message names the option rather than fetchWithPolicy's first argument.
   checkOptions({ callPolicy, attemptPolicy }, COCKATIEL_OPTIONS);
+  // Each layer keeps the preconnect of the fetch it guards, so the result has the given fetch's.
   const wrapped = wrapFetch(attemptPolicy ? fetchWithPolicy(attemptPolicy, fetch) : fetch, rest);
-  if (!callPolicy) return wrapped;
+  if (!callPolicy) return wrapped as WrappedFetch & Pick<F, 'preconnect' & keyof F>;
   const { breakers, isolate, reset } = wrapped;
-  return Object.assign(fetchWithPolicy(callPolicy, wrapped), { breakers, isolate, reset });
+  const guarded = Object.assign(fetchWithPolicy(callPolicy, wrapped), { breakers, isolate, reset });
+  return guarded as WrappedFetch & Pick<F, 'preconnect' & keyof F>;
 }
 
 /**

@@ -17,7 +17,10 @@ export interface BrokenCircuitErrorOptions {
    * `isolated`: held open by hand (`fetch.isolate(key)`) until `fetch.reset(key)`.
    */
   readonly state: BrokenCircuitState;
-  /** Time until the next probe may run, in ms; `Infinity` for a circuit isolated by hand (no probe). */
+  /**
+   * How long to wait before calling again, in ms: see {@link BrokenCircuitError.retryAfterMs}.
+   * `Infinity` for a circuit isolated by hand (no probe).
+   */
   readonly retryAfterMs: number;
 }
 
@@ -30,12 +33,25 @@ const WHY: Readonly<Record<BrokenCircuitState, string>> = {
   isolated: 'isolated by hand',
 };
 
-/** Thrown at once, without calling fetch, while an endpoint's circuit breaker is open. */
+/**
+ * Thrown at once, without making the call, while an endpoint's circuit breaker refuses calls: open,
+ * half-open with its probe in flight, or isolated by hand.
+ */
 export class BrokenCircuitError extends BreakwaterError {
   override readonly name = 'BrokenCircuitError';
   declare readonly endpoint: string;
   readonly state: BrokenCircuitState;
-  /** Time until the next probe may run, in ms (rounded up; never negative; `Infinity` while isolated). */
+  /**
+   * How long to wait before calling again, in ms (rounded up; never negative):
+   * - `open`: the time until the next probe may run (with a shared store, once due, what is left of
+   *   the probe lease another instance holds);
+   * - `half-open`: the current half-open interval, the wait that preceded the probe in flight:
+   *   `breaker.halfOpenAfterMs` (default 5 000 ms), doubled after each failed probe in a row up to
+   *   `breaker.maxHalfOpenAfterMs` (default 60 000 ms). The probe's end is unknown (a probe may take
+   *   the whole attempt timeout, and outside `wrapFetch` nothing bounds it); were it to fail, no call
+   *   would go for at least that long, while 0 would bring a client that honours it straight back;
+   * - `isolated`: `Infinity`, until reset by hand.
+   */
   readonly retryAfterMs: number;
 
   constructor(options: BrokenCircuitErrorOptions) {
@@ -46,16 +62,19 @@ export class BrokenCircuitError extends BreakwaterError {
       );
     }
     const retryAfterMs = checkRemainingMs(options.retryAfterMs, 'BrokenCircuitError', 'retryAfterMs', true);
-    const wait =
-      options.state === 'isolated'
-        ? 'every call is refused until it is reset'
-        : Number.isFinite(retryAfterMs)
-          ? `next probe in ${retryAfterMs} ms`
-          : 'isolated until reset';
+    const wait = waitOf(options.state, retryAfterMs);
     super(`circuit for endpoint "${endpoint}" is ${WHY[options.state]}; ${wait}`, { endpoint });
     this.state = options.state;
     this.retryAfterMs = retryAfterMs;
   }
+}
+
+/** The second half of a BrokenCircuitError's message: when to call again. */
+function waitOf(state: BrokenCircuitState, retryAfterMs: number): string {
+  if (state === 'isolated') return 'every call is refused until it is reset';
+  if (!Number.isFinite(retryAfterMs)) return 'isolated until reset';
+  // A probe is out: the next one may never come (it succeeds), so name the wait, not a probe.
+  return state === 'half-open' ? `retry in ${retryAfterMs} ms` : `next probe in ${retryAfterMs} ms`;
 }
 
 /** True for a {@link BrokenCircuitError}, including one created by another copy of breakwater. */

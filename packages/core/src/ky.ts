@@ -17,7 +17,13 @@ import kyDefault, { type KyInstance, type Options as KyOptions, type RetryOption
 import type { ManualControl } from './manual-control.ts';
 import { checkOptions } from './options.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
-import { WRAP_FETCH_OPTIONS, type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
+import {
+  preconnectOf,
+  WRAP_FETCH_OPTIONS,
+  type WrapFetchOptions,
+  type WrappedFetch,
+  wrapFetch,
+} from './wrap-fetch.ts';
 
 /** Options of {@link breakwaterKy}: those of `wrapFetch` (but `throwHttpErrors`, which is ky's), plus ky's. */
 export interface BreakwaterKyOptions extends Omit<WrapFetchOptions, 'throwHttpErrors'> {
@@ -91,6 +97,15 @@ function guardRequest(options: KyOptions, wrapped: WrappedFetch | undefined): vo
 }
 
 /**
+ * The global fetch as it is at each call (a test's stub, a polyfill installed later), with Bun's
+ * `preconnect` kept, as `wrapFetch` keeps that of a fetch it is given.
+ */
+function globalFetch(): FetchLike {
+  const current: FetchLike = (input, init) => globalThis.fetch(input, init);
+  return Object.assign(current, preconnectOf(globalThis.fetch));
+}
+
+/**
  * Extends a ky instance so that each of its requests goes through `wrapFetch` with these options:
  * per-endpoint retries, server delays, breakers and timeouts are breakwater's.
  *
@@ -107,6 +122,9 @@ function guardRequest(options: KyOptions, wrapped: WrappedFetch | undefined): vo
  * - ky's `HTTPError` (with `throwHttpErrors`, ky's default) is thrown for the final non-2xx response.
  *   breakwater's own errors (`BrokenCircuitError`, `TimeoutError`, ...) pass through ky as they are.
  *
+ * - The fetch ky is given (a hook's `options.fetch`) keeps the `preconnect` (Bun's) of the fetch it
+ *   wraps, the global one included; the ky instance is not a fetch, and has none.
+ *
  * Calling `.extend()` on the result keeps breakwater but not `breakers()`, `isolate()` or `reset()`;
  * ky's `.create()` makes a fresh instance from ky's defaults, without breakwater.
  * Options that drop breakwater's `init` hook (`hooks: replaceOption(...)`) drop these guards with it.
@@ -119,10 +137,7 @@ export function breakwaterKy(options: BreakwaterKyOptions = {}): BreakwaterKyIns
 
   let wrapped: WrappedFetch | undefined;
   const built = ky.extend((parent) => {
-    const inner: FetchLike =
-      fetch ??
-      parent.fetch ??
-      ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+    const inner: FetchLike = fetch ?? parent.fetch ?? globalFetch();
     wrapped = wrapFetch(inner, wrapOptions);
     return {
       timeout: false,

@@ -227,7 +227,7 @@ export function wrapFetch<F extends FetchLike>(
 }
 
 /** The given fetch's `preconnect` (Bun's), called on that fetch as `fetch.preconnect(url)` would be. */
-function preconnectOf(fetch: FetchLike): { preconnect?: unknown } {
+export function preconnectOf(fetch: FetchLike): { preconnect?: unknown } {
   const { preconnect } = fetch as { preconnect?: unknown };
   return typeof preconnect === 'function' ? { preconnect: preconnect.bind(fetch) } : {};
 }
