@@ -62,6 +62,8 @@ export interface Call {
   readonly signal: AbortSignal;
   /** Epoch ms when the call's total deadline passes. */
   readonly deadlineAt: number;
+  /** A resume's call (`resumeDownloads`): the body's resume count, told in its attempt events. */
+  readonly resume?: number;
 }
 
 /**
@@ -210,6 +212,7 @@ function reportAttempt(
   if (result.response) event.status = result.response.status;
   if (errorKind) event.errorKind = errorKind;
   if (errorCode) event.errorCode = errorCode;
+  if (call.resume !== undefined) event.resume = call.resume;
   report.emit(event);
 }
 

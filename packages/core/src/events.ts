@@ -19,6 +19,13 @@ export interface AttemptEvent extends EventBase {
   readonly errorCode?: string;
   readonly durationMs: number;
   readonly reason: VerdictReason;
+  /**
+   * Set on the attempts of a resume (`resumeDownloads`): the body's resume count, as its `resume`
+   * event's. A resume is a call of its own, numbering its attempts from 1: without it, an attempt of a
+   * resume (one aborted by the body's cancel or the caller, say) reads as the first attempt of a new call.
+   * Absent on every other attempt.
+   */
+  readonly resume?: number;
 }
 
 /** Another attempt will follow after `delayMs`. */
@@ -140,7 +147,7 @@ export interface RateChangeEvent extends EventBase {
 
 /**
  * A download's body failed mid-stream and is asked again from `offset` (`resumeDownloads`); the
- * request that follows reports its own `attempt` events.
+ * request that follows reports its own `attempt` events, which carry `resume`.
  */
 export interface ResumeEvent extends EventBase {
   readonly type: 'resume';

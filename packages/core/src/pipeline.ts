@@ -171,13 +171,18 @@ export class EndpointPipeline {
   private resumableEnd(end: CallEnd, call: Call): CallEnd {
     const { response } = end.result;
     if (!response || call.request.method !== 'GET') return end;
-    const refetch = async (range: string, ifMatch: string, stop: AbortSignal): Promise<Response> => {
+    const refetch = async (
+      range: string,
+      ifMatch: string,
+      stop: AbortSignal,
+      resume: number,
+    ): Promise<Response> => {
       call.request.setHeader('Range', range);
       call.request.setHeader('If-Match', ifMatch);
       // The body's cancel stops the resume as the caller's abort would: its waits and its request.
       const signal = call.callerSignal ? AbortSignal.any([call.callerSignal, stop]) : stop;
-      const resume = { ...call, callerSignal: signal, signal };
-      const { result } = await this.live.track(() => this.throughBulkhead(resume));
+      const again: Call = { ...call, callerSignal: signal, signal, resume };
+      const { result } = await this.live.track(() => this.throughBulkhead(again));
       if (!result.response) throw result.error;
       return result.response;
     };

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { fetch as undiciFetch } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BreakwaterEvent } from './events.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
 import type { FetchLike } from './types.ts';
@@ -97,6 +97,72 @@ describe('resumeDownloads: the caller cancels the body', () => {
     await after(500, undefined);
     expect(server.hits.get('/cancel-in-backoff')).toBe(2);
     expect(events.filter((e) => e.type === 'resume')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'attempt').map((e) => [e.status, e.resume])).toEqual([
+      [200, undefined],
+      [503, 1],
+    ]);
+  });
+});
+
+describe('resumeDownloads: a resume cut short reports its attempt as the resume’s', () => {
+  /**
+   * The resume's request is held unanswered, and `leave` ends it from the client's side once it has
+   * arrived: the attempt event that follows is the resume's, aborted, and says so (`resume: 1`).
+   */
+  async function abortedResumeEvents(
+    path: string,
+    leave: (reader: ReadableStreamDefaultReader<Uint8Array>, controller: AbortController) => void,
+  ) {
+    const events: BreakwaterEvent[] = [];
+    let resumeArrived: () => void = () => {};
+    const arrived = new Promise<void>((resolve) => {
+      resumeArrived = resolve;
+    });
+    let resumeClosed: Promise<void> | undefined;
+    const url = server.route(path, (req, res, hit) => {
+      if (hit === 1) return cutAfterCut(res);
+      resumeClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
+      resumeArrived();
+    });
+    const controller = new AbortController();
+    const wrapped = wrapFetch(realFetch, {
+      policy: { ...fast, resumeDownloads: true },
+      onEvent: (event) => events.push(event),
+    });
+    const response = await wrapped(url, { signal: controller.signal });
+    const { reader, pending } = await readPastCut(response.body as ReadableStream<Uint8Array>);
+    await arrived;
+    leave(reader, controller);
+    await pending.catch(() => {});
+    await resumeClosed;
+    // The aborted attempt is reported in the turn its fetch rejects: wait for it, not for a fixed time.
+    await vi.waitUntil(() => events.filter((e) => e.type === 'attempt').length === 2, { timeout: 5000 });
+    return events;
+  }
+
+  const attemptFields = (events: BreakwaterEvent[]) =>
+    events.flatMap((e) => (e.type === 'attempt' ? [[e.attempt, e.status, e.reason, e.resume]] : []));
+
+  it("when the caller's signal aborts the resume in flight", async () => {
+    const events = await abortedResumeEvents('/abort-resume-event', (_reader, controller) =>
+      controller.abort(new Error('caller gave up')),
+    );
+    expect(attemptFields(events)).toEqual([
+      [1, 200, 'success', undefined],
+      [1, undefined, 'aborted', 1],
+    ]);
+    expect(events.map((e) => e.type)).toEqual(['attempt', 'resume', 'attempt']);
+  });
+
+  it('when the caller cancels the body while the resume is in flight', async () => {
+    const events = await abortedResumeEvents('/cancel-resume-event', (reader) => {
+      void reader.cancel('user navigated away');
+    });
+    expect(attemptFields(events)).toEqual([
+      [1, 200, 'success', undefined],
+      [1, undefined, 'aborted', 1],
+    ]);
+    expect(events.map((e) => e.type)).toEqual(['attempt', 'resume', 'attempt']);
   });
 });
 

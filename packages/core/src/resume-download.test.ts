@@ -100,6 +100,13 @@ describe('resumeDownloads: a GET whose body fails mid-stream', () => {
     expect(events.filter((e) => e.type === 'resume')).toEqual([
       expect.objectContaining({ type: 'resume', offset: CUT, resume: 1 }),
     ]);
+    // The resume's own attempt says whose it is: not a second "attempt 1" of some new call.
+    const attempts = events.filter((e) => e.type === 'attempt');
+    expect(attempts.map((e) => [e.attempt, e.status, e.resume])).toEqual([
+      [1, 200, undefined],
+      [1, 206, 1],
+    ]);
+    expect(attempts[0]).not.toHaveProperty('resume');
   });
 
   it('keeps url, redirected and type on the Response and its clones', async () => {

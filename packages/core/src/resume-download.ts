@@ -17,8 +17,9 @@ export interface ResumeDeps {
    * endpoint's pipeline (gate, breaker, attempt timeout, within the first call's deadline). Resolves
    * with the response, whatever its status; rejects when the pipeline refused or the attempt failed,
    * or `stop` aborted (the caller cancelled the body: the resume's waits end and its request is aborted).
+   * `resume`: the resume's number, from 1, for the attempt events it reports.
    */
-  readonly refetch: (range: string, ifMatch: string, stop: AbortSignal) => Promise<Response>;
+  readonly refetch: (range: string, ifMatch: string, stop: AbortSignal, resume: number) => Promise<Response>;
   /** Resumes allowed for the body. */
   readonly maxResumes: number;
   readonly callerSignal: AbortSignal | undefined;
@@ -92,7 +93,7 @@ function resumingStream(response: Response, etag: string, deps: ResumeDeps): Rea
     deps.onResume?.(offset, resumes);
     let next: Response;
     try {
-      next = await deps.refetch(`bytes=${offset}-`, etag, stop.signal);
+      next = await deps.refetch(`bytes=${offset}-`, etag, stop.signal, resumes);
     } catch {
       deps.callerSignal?.throwIfAborted();
       throw error;
