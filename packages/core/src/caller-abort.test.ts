@@ -154,3 +154,14 @@ describe("the caller's abort, carried to the attempts (issue 17)", () => {
     }
   });
 });
+
+describe("the caller's abort, with a Response-like whose body is not a stream", () => {
+  it('hands the answer back as it came', async () => {
+    const answer = { ok: true, status: 200, statusText: 'OK', headers: new Headers(), body: 'text' };
+    const wrapped = wrapFetch(async (_input, init) => {
+      void init?.signal;
+      return answer as unknown as Response;
+    });
+    expect(await wrapped('https://api.test/v1/items', { signal: new AbortController().signal })).toBe(answer);
+  });
+});

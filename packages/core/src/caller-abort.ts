@@ -63,8 +63,9 @@ export function followCaller(caller: AbortSignal, controller: AbortController): 
  * reads after the attempt ended, whether it holds the Response or only the body.
  */
 export function keepWith(response: Response, controller: AbortController): void {
-  const { body } = response;
-  if (body) kept.set(body, controller);
+  // A Response-like of a test double or another library may carry anything there: only an object keys.
+  const body: unknown = response.body;
+  if (typeof body === 'object' && body !== null) kept.set(body as ReadableStream, controller);
 }
 
 /** How many attempts' controllers are followed under `caller`'s signal. For tests. */
