@@ -99,7 +99,12 @@ export interface IsolateEvent extends EventBase {
 export interface RejectEvent extends EventBase {
   readonly type: 'reject';
   readonly cause: 'circuit-open' | 'half-open' | 'isolated' | 'bulkhead-full' | 'throttled';
-  /** Time until the refusal may end, in ms; absent for `isolated` (until a reset by hand). */
+  /**
+   * How long to wait before calling again, in ms, as the error's `retryAfterMs` says: the time until the
+   * next probe (`circuit-open`), the half-open interval while a probe is in flight (`half-open`: its end
+   * is unknown), or the gate's remaining delay (`throttled`). Absent for `isolated` (until a reset by
+   * hand) and `bulkhead-full`.
+   */
   readonly retryAfterMs?: number;
 }
 
