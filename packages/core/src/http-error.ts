@@ -1,8 +1,8 @@
 import type { HeadersLike } from '@breakwater/policies';
 import { BreakwaterError, parseRetryAfter } from '@breakwater/policies';
-import { requestSecrets, secretScrubber, withoutCutSecret } from './echoed-secrets.ts';
+import { requestSecrets, withoutSecrets } from './echoed-secrets.ts';
 import { checkCount } from './errors.ts';
-import { type ErrorPayload, readErrorBody, scrubbedPayload, truncate } from './payload.ts';
+import { type ErrorPayload, readErrorText, scrubbedPayload, truncate } from './payload.ts';
 import { redactUrl } from './redact.ts';
 import { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';
 
@@ -51,14 +51,6 @@ export interface HttpErrorOptions extends HttpErrorContext {
 }
 
 const BRAND = Symbol.for('breakwater.HttpError');
-/** `httpErrorFrom`'s scrub, handed to the constructor: it knows the URL sent, the constructor does not. */
-const SCRUB = Symbol('breakwater.scrub');
-
-type Scrub = (value: unknown) => unknown;
-
-interface ScrubbingOptions extends HttpErrorOptions {
-  readonly [SCRUB]?: Scrub | undefined;
-}
 /** Node's `util.inspect` hook; a registered symbol, so core needs no `node:` import. */
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
@@ -185,13 +177,7 @@ export class HttpError extends BreakwaterError {
     this.attempts = attempts;
     this.requestId = header(response.headers, context.requestHeaders, 'ms-requestid');
     this.correlationId = header(response.headers, context.requestHeaders, 'ms-correlationid');
-    // A 401's challenge may quote the refused token (`error_description="token eyJ… expired"`).
-    const scrub =
-      SCRUB in responseOrOptions
-        ? (responseOrOptions as ScrubbingOptions)[SCRUB]
-        : secretScrubber(requestSecrets(context.requestHeaders, [String(rawUrl), response.url]));
-    const challenges = parseWwwAuthenticate(response.headers.get('www-authenticate'));
-    this.challenges = scrub ? challenges.map((challenge) => scrubbedChallenge(challenge, scrub)) : challenges;
+    this.challenges = parseWwwAuthenticate(response.headers.get('www-authenticate'));
     this.challenge = this.challenges[0];
     this.#response = response;
   }
@@ -251,21 +237,11 @@ export async function httpErrorFrom(
   sentUrl = '',
 ): Promise<HttpError> {
   const { bodyLimitBytes, signal, requestHeaders, url = '' } = context;
-  const read = await readErrorBody(response, bodyLimitBytes, signal, 'HttpError.from: bodyLimitBytes');
+  const text = await readErrorText(response, bodyLimitBytes, signal, 'HttpError.from: bodyLimitBytes');
   const secrets = requestSecrets(requestHeaders, [String(url), response.url, sentUrl]);
-  const text = read.complete ? read.text : withoutCutSecret(read.text, secrets);
-  const scrub = secretScrubber(secrets);
+  const scrub = secrets.length === 0 ? undefined : (value: unknown) => withoutSecrets(value, secrets);
   const payload = scrubbedPayload(text, response.headers.get('content-type'), scrub);
-  const options: ScrubbingOptions = { ...context, response, payload, [SCRUB]: scrub };
-  return new HttpError(options);
-}
-
-/** `challenge` with `scrub` applied to its scheme, parameter names and values, and token68. */
-function scrubbedChallenge(challenge: AuthChallenge, scrub: Scrub): AuthChallenge {
-  const params = Object.setPrototypeOf(scrub({ ...challenge.params }), null) as Record<string, string>;
-  const scrubbed: AuthChallenge = { scheme: String(scrub(challenge.scheme)), params };
-  if (challenge.token68 !== undefined) scrubbed.token68 = String(scrub(challenge.token68));
-  return scrubbed;
+  return new HttpError({ ...context, response, payload });
 }
 
 /**

@@ -84,27 +84,6 @@ export async function readErrorText(
   signal: AbortSignal | undefined,
   where: string,
 ): Promise<string> {
-  return (await readErrorBody(response, limitBytes, signal, where)).text;
-}
-
-/** What a bounded read of an error body gave: its text, and whether that is the whole body. */
-export interface ErrorBodyRead {
-  readonly text: string;
-  /** False when the read stopped before the body's end: at the bound, on abort, or on a stream error. */
-  readonly complete: boolean;
-}
-
-/**
- * {@link readErrorText}, telling also whether the body was read to its end: where it was not, the text
- * may end inside an echoed secret, which `HttpError.from` then takes out (a part of it is no less the
- * request's).
- */
-export async function readErrorBody(
-  response: Response,
-  limitBytes: number = DEFAULT_PAYLOAD_LIMIT_BYTES,
-  signal: AbortSignal | undefined,
-  where: string,
-): Promise<ErrorBodyRead> {
   if (!Number.isSafeInteger(limitBytes) || limitBytes < 0) {
     throw new RangeError(`breakwater: ${where} must be a non-negative integer, got ${String(limitBytes)}`);
   }
@@ -115,15 +94,15 @@ async function readBoundedText(
   response: Response,
   limitBytes: number,
   signal: AbortSignal | undefined,
-): Promise<ErrorBodyRead> {
+): Promise<string> {
   const body: unknown = response.body;
-  if (body == null || response.bodyUsed) return { text: '', complete: true };
+  if (body == null || response.bodyUsed) return '';
   let reader: ReadableStreamDefaultReader<Uint8Array>;
   try {
     reader = webStream(body).getReader();
   } catch {
     // Locked by another reader: the body belongs to someone else.
-    return { text: '', complete: true };
+    return '';
   }
   // Cancelling settles a pending read with `done`, so the loop below ends with what it has.
   const stop = (): void => {
@@ -134,12 +113,9 @@ async function readBoundedText(
   let decoder: TextDecoder | undefined;
   let text = '';
   let received = 0;
-  let complete = false;
   try {
     while (received < limitBytes) {
       const { done, value } = await reader.read();
-      // Cancelled on abort, a read also ends `done`: the body was not read to its end then.
-      complete = done && !signal?.aborted;
       if (done) break;
       const room = limitBytes - received;
       const chunk = value.byteLength > room ? value.subarray(0, room) : value;
@@ -160,7 +136,7 @@ async function readBoundedText(
     }
   }
   // A multi-byte character cut by the bound decodes as U+FFFD rather than being dropped silently.
-  return { text: text + (decoder?.decode() ?? ''), complete };
+  return text + (decoder?.decode() ?? '');
 }
 
 /**
@@ -209,9 +185,9 @@ export function parseErrorPayload(text: string, contentType: string | null): Err
 
 /**
  * {@link parseErrorPayload}, with `scrub` applied before any field is picked or cut: to the parsed
- * JSON (within the depth bound), else to the text. A JSON body neither object nor string is described
- * by its JSON re-serialised (compact), scrubbed or not, so that its shape does not tell whether a
- * secret was taken out. `HttpError.from` takes the request's secrets out this way.
+ * JSON (within the depth bound), else to the text. A JSON body neither object nor string is then
+ * described by its scrubbed JSON rather than its text as sent, which an escape (`\u002B`) would carry
+ * through a scrub of the text. `HttpError.from` takes the request's secrets out this way.
  */
 export function scrubbedPayload(
   text: string,
@@ -233,7 +209,7 @@ export function scrubbedPayload(
     if (isRecord(parsed)) return fromObject(parsed);
     if (typeof parsed === 'string' && parsed.trim() !== '')
       return { description: truncate(parsed), raw: parsed };
-    return { description: truncate(JSON.stringify(parsed)), raw: parsed };
+    return { description: truncate(scrub ? JSON.stringify(parsed) : trimmed), raw: parsed };
   }
   return asText();
 }
