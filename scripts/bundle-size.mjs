@@ -89,7 +89,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * clock's attempts on a linked list instead of a Set +77 B), 35 380; 35 500 for no facts gathered to
  * decide a call that ends on its first answer (one object fewer per call, +25 B), 35 405; then a
  * half-open breaker's retry hint and preconnect kept by the policy adapters (+48 B) and a resume's
- * attempts marked (+18 B), 35 471. (Echoed secrets matched in their escaped forms, +871 B, were merged
+ * attempts marked (+18 B), 35 471; a reason phrase rid of the request's echoed credential (+22 B),
+ * 35 493. (Echoed secrets matched in their escaped forms, +871 B, were merged
  * and reverted: a review found the per-character patterns could throw with the secret in the message.)
  */
 export const BUDGET_GZIP_BYTES = 35_500;

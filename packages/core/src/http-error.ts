@@ -158,10 +158,15 @@ export class HttpError extends BreakwaterError {
     const rawUrl = context.url ?? response.url;
     const url = rawUrl === '' ? undefined : redactUrl(rawUrl);
     const method = context.method?.toUpperCase();
-    super(formatMessage(response, payload, method, url), { endpoint: context.endpoint });
+    // A server may echo the credential in its reason phrase too (`401 Bad token <token>`).
+    const statusText = withoutSecrets(
+      response.statusText,
+      requestSecrets(context.requestHeaders, [String(rawUrl), response.url]),
+    ) as string;
+    super(formatMessage(response, statusText, payload, method, url), { endpoint: context.endpoint });
 
     this.status = response.status;
-    this.statusText = response.statusText;
+    this.statusText = statusText;
     this.url = url;
     this.method = method;
     this.payload = payload;
@@ -285,11 +290,12 @@ function header(response: Headers, request: HeadersLike | undefined, name: strin
 /** `HTTP 404 Not Found: <description> (code 3000) [GET https://host/path?x=REDACTED]`, after `breakwater: `. */
 function formatMessage(
   response: Response,
+  statusText: string,
   payload: ErrorPayload,
   method: string | undefined,
   url: string | undefined,
 ): string {
-  const reason = response.statusText || REASONS[response.status] || '';
+  const reason = statusText || REASONS[response.status] || '';
   let message = `HTTP ${response.status}${reason === '' ? '' : ` ${reason}`}`;
   const detail = messageDetail(payload.description ?? payload.message ?? '', response);
   // Nothing that only repeats the status (`Service Unavailable`, nginx's `502 Bad Gateway` page).
