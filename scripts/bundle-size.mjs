@@ -90,10 +90,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * decide a call that ends on its first answer (one object fewer per call, +25 B), 35 405; then a
  * half-open breaker's retry hint and preconnect kept by the policy adapters (+48 B) and a resume's
  * attempts marked (+18 B), 35 471; a reason phrase rid of the request's echoed credential (+22 B),
- * 35 493. (Echoed secrets matched in their escaped forms, +871 B, were merged
+ * 35 493 from source, 35 510 from dist: 35 600. (Echoed secrets matched in their escaped forms, +871 B, were merged
  * and reverted: a review found the per-character patterns could throw with the secret in the message.)
  */
-export const BUDGET_GZIP_BYTES = 35_500;
+export const BUDGET_GZIP_BYTES = 35_600;
 
 /** What a user of `wrapFetch` with the defaults writes; the call keeps it from being tree-shaken away. */
 export const WRAP_FETCH_DEFAULTS =
