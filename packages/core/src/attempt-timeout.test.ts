@@ -1,10 +1,7 @@
-import { fetch as undiciFetch } from 'undici';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CLOCK_TICK_MS, COARSE_FROM_MS } from './attempt-clock.ts';
 import { TimeoutError } from './errors.ts';
 import { fakeFetch, hangingFetch, type RecordedCall } from './fake-fetch.test-util.ts';
-import { listenOnLoopback } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const realSetInterval = globalThis.setInterval;
@@ -156,29 +153,6 @@ describe('attempt clock and the process (real timers)', () => {
     } finally {
       spy.mockRestore();
       for (const timer of intervals) clearInterval(timer);
-    }
-  });
-});
-
-describe('attempt signal over real undici', () => {
-  it("the caller's abort still stops the body of the Response handed back", async () => {
-    const server = await listenOnLoopback((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.write('first chunk');
-      // The rest never comes: only an abort ends the read.
-    });
-    try {
-      const wrapped = wrapFetch(undiciFetch as unknown as FetchLike);
-      const caller = new AbortController();
-      const response = await wrapped(`${server.origin}/stream`, { signal: caller.signal });
-      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-      await reader.read();
-      const reason = new Error('caller gave up');
-      const pending = reader.read();
-      caller.abort(reason);
-      await expect(pending).rejects.toBe(reason);
-    } finally {
-      await server.close();
     }
   });
 });

@@ -107,53 +107,59 @@ describe("the caller's abort, carried to the attempts (issue 17)", () => {
     expect(made.filter((ref) => ref.deref() !== undefined).length).toBeLessThan(20);
   });
 
-  it('stops a body the caller holds without its Response, after garbage collections, over real undici', async () => {
-    const server = await listenOnLoopback((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.write('first chunk');
-      // The rest never comes: only an abort ends the read.
-    });
-    try {
-      const wrapped = wrapFetch(undiciFetch as unknown as FetchLike);
-      const caller = new AbortController();
-      // `const { body } = await fetch(...)`: the Response itself is dropped.
-      const reader = await (async () => {
-        const { body } = await wrapped(`${server.origin}/stream`, { signal: caller.signal });
-        return (body as ReadableStream<Uint8Array>).getReader();
-      })();
-      await reader.read();
-      await collect();
-      const reason = new Error('caller gave up');
-      const pending = reader.read();
-      caller.abort(reason);
-      await expect(pending).rejects.toBe(reason);
-    } finally {
-      await server.close();
-    }
+  it('stops the body of a Response the caller holds, over real undici', async () => {
+    await expect(abortWhileReading(takeResponse, false)).resolves.toBe('rejected with the reason');
   });
 
-  it('stops the body of a Response the caller still holds after garbage collections, over real undici', async () => {
-    const server = await listenOnLoopback((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.write('first chunk');
-      // The rest never comes: only an abort ends the read.
-    });
-    try {
-      const wrapped = wrapFetch(undiciFetch as unknown as FetchLike);
-      const caller = new AbortController();
-      const response = await wrapped(`${server.origin}/stream`, { signal: caller.signal });
-      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-      await reader.read();
-      await collect();
-      const reason = new Error('caller gave up');
-      const pending = reader.read();
-      caller.abort(reason);
-      await expect(pending).rejects.toBe(reason);
-    } finally {
-      await server.close();
-    }
+  it('stops the body of a Response the caller still holds after garbage collections', async () => {
+    await expect(abortWhileReading(takeResponse, true)).resolves.toBe('rejected with the reason');
+  });
+
+  it('stops a body the caller holds without its Response, after garbage collections', async () => {
+    await expect(abortWhileReading(takeBodyOnly, true)).resolves.toBe('rejected with the reason');
   });
 });
+
+type Take = (response: Promise<Response>) => Promise<ReadableStreamDefaultReader<Uint8Array>>;
+
+/** The caller keeps the Response and reads its body. */
+const takeResponse: Take = async (answer) => {
+  const response = await answer;
+  return (response.body as ReadableStream<Uint8Array>).getReader();
+};
+
+/** `const { body } = await fetch(...)`: the Response itself is dropped. */
+const takeBodyOnly: Take = async (answer) => ((await answer).body as ReadableStream<Uint8Array>).getReader();
+
+/**
+ * Through real undici on loopback, a body whose rest never comes: the caller reads its first chunk,
+ * (after garbage collections, with `collecting`) aborts during the next read, and says how that read ended.
+ */
+async function abortWhileReading(take: Take, collecting: boolean): Promise<string> {
+  const server = await listenOnLoopback((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('first chunk');
+  });
+  try {
+    const wrapped = wrapFetch(undiciFetch as unknown as FetchLike);
+    const caller = new AbortController();
+    const reader = await take(wrapped(`${server.origin}/stream`, { signal: caller.signal }));
+    await reader.read();
+    if (collecting) await collect();
+    const reason = new Error('caller gave up');
+    const pending = reader.read();
+    caller.abort(reason);
+    return await Promise.race([
+      pending.then(
+        () => 'read on',
+        (error: unknown) => (error === reason ? 'rejected with the reason' : `rejected: ${String(error)}`),
+      ),
+      new Promise<string>((resolve) => setTimeout(() => resolve('still reading after 2 s'), 2_000)),
+    ]);
+  } finally {
+    await server.close();
+  }
+}
 
 describe("the caller's abort, with a Response-like whose body is not a stream", () => {
   it('hands the answer back as it came', async () => {
