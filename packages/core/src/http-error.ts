@@ -159,10 +159,15 @@ export class HttpError extends BreakwaterError {
     const url = rawUrl === '' ? undefined : redactUrl(rawUrl);
     const method = context.method?.toUpperCase();
     // A server may echo the credential in its reason phrase too (`401 Bad token <token>`).
-    const statusText = withoutSecrets(
-      response.statusText,
-      requestSecrets(context.requestHeaders, [String(rawUrl), response.url]),
-    ) as string;
+    // HTTP/2 has no reason phrase: no secrets to gather for an empty one.
+    const { statusText: given } = response;
+    const statusText =
+      given === ''
+        ? given
+        : (withoutSecrets(
+            given,
+            requestSecrets(context.requestHeaders, [String(rawUrl), response.url]),
+          ) as string);
     super(formatMessage(response, statusText, payload, method, url), { endpoint: context.endpoint });
 
     this.status = response.status;
