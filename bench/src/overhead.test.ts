@@ -32,6 +32,7 @@ describe('overhead sampling', () => {
       pairCalls: 5,
       loopbackPairRounds: 3,
       loopbackPairCalls: 8,
+      loopbackPairWarmup: 16,
       onBatch: (done) => batches.push(done),
     });
     expect(batches).toEqual([1, 2, 3]);
@@ -66,6 +67,10 @@ describe('overhead sampling', () => {
     for (const t of result.telemetry) expect(t.vsOff.median).toBeGreaterThan(0);
     expect(result.loopbackPairs?.map((r) => r.client)).toEqual(['fetch', 'breakwater']);
     for (const r of result.loopbackPairs ?? []) expect(r.vsFetch.median).toBeGreaterThan(0);
-    expect(result.method).toMatchObject({ loopbackPairRounds: 3, loopbackPairCalls: 8 });
+    expect(result.method).toMatchObject({
+      loopbackPairRounds: 3,
+      loopbackPairCalls: 8,
+      loopbackPairWarmup: 16,
+    });
   }, 60_000);
 });

@@ -81,9 +81,10 @@ export interface OverheadMethod {
    */
   readonly pairRounds?: number;
   readonly pairCalls?: number;
-  /** The loopback pairs, likewise (absent in earlier runs). */
+  /** The loopback pairs, likewise (absent in earlier runs), and their untimed calls per client first. */
   readonly loopbackPairRounds?: number;
   readonly loopbackPairCalls?: number;
+  readonly loopbackPairWarmup?: number;
   /**
    * The probability that a repeated run's median falls within a figure's interval: at least the
    * aimed-for confidence when there are enough batches.
@@ -145,8 +146,9 @@ export interface OverheadOptions {
    * with `--trace-opt` showing breakwater's functions compiled ("hot and stable") in that window;
    * between 1000 and 5000 calls nothing changes, which is why an earlier default of 1000 looked warm.
    * With 50, rounds timed code still being compiled by the baseline tiers. The loopback mode runs after
-   * it in the same process, its clients' code already warm: it warms up with two waves of calls
-   * (2 x `concurrency`), for the connections.
+   * it in the same process and warms up with two waves of calls (2 x `concurrency`), for the
+   * connections only: its per-client table is timed while the clients' code re-optimises (see
+   * {@link OverheadOptions.loopbackPairWarmup}), the target's loopback pairs are not.
    */
   readonly warmup?: number;
   /**
@@ -160,6 +162,16 @@ export interface OverheadOptions {
   readonly loopbackPairRounds?: number;
   /** Calls per client per loopback pair round. Default 64: two waves of 32 in flight. */
   readonly loopbackPairCalls?: number;
+  /**
+   * Untimed loopback calls per client before the loopback pairs' first round. Default 15 000. The
+   * in-memory warm-up does not carry over: switched to a real fetch (another call target, undici's
+   * Response, the signal now read), V8 throws away the optimised code of breakwater's call path
+   * (`--trace-deopt`: wrapped, runAttempt, answered, decide, intake), and compiles it again, with
+   * undici's fetch path, only after 10 000 to 13 000 loopback calls (`--trace-opt`, 32 in flight).
+   * With two waves of warm-up, the pairs timed calls 300 to 1300 after the switch: breakwater's
+   * code deoptimised beside raw fetch's, which has next to none of its own.
+   */
+  readonly loopbackPairWarmup?: number;
   /** Called after each batch (for the progress line). */
   readonly onBatch?: (done: number, of: number) => void;
   /**
@@ -397,7 +409,7 @@ function loopbackPairsMode(
     lanes: [fetch, BREAKWATER],
     rounds: options.loopbackPairRounds ?? 15,
     calls: options.loopbackPairCalls ?? 2 * concurrency,
-    warmup: 2 * concurrency,
+    warmup: options.loopbackPairWarmup ?? 15_000,
     url,
     concurrency,
   };
@@ -475,7 +487,11 @@ export async function runOverhead(
         warmup,
         ...(pairs ? { pairRounds: pairs.rounds, pairCalls: pairs.calls } : {}),
         ...(loopbackPairs
-          ? { loopbackPairRounds: loopbackPairs.rounds, loopbackPairCalls: loopbackPairs.calls }
+          ? {
+              loopbackPairRounds: loopbackPairs.rounds,
+              loopbackPairCalls: loopbackPairs.calls,
+              loopbackPairWarmup: loopbackPairs.warmup,
+            }
           : {}),
         coverage: repeatCoverage(batches, k),
         ranks: [k + 1, batches - k],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Metrics } from './metrics.ts';
+import { overheadResult, TEST_METHOD } from './overhead.test-util.ts';
 import { downPhaseRows, limiterRows, markdownReport } from './report.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 
@@ -76,5 +77,32 @@ describe('the down-phase table', () => {
     } as unknown as Partial<Metrics>);
     const rows = downPhaseRows({ ...result([oracle]), breakers: false } as ScenarioResult);
     expect(rows[0]?.slice(0, 5)).toEqual(['oracle', '0', '0', '0', '–']);
+  });
+});
+
+describe('the loopback pairs table', () => {
+  const meta = { date: 'd', node: '24', cpus: '2', totalMs: 1_000, clients: [] };
+  const pairs = [
+    { client: 'fetch', vsFetch: { median: 1, low: 0.98, high: 1.02 } },
+    { client: 'breakwater', vsFetch: { median: 0.97, low: 0.95, high: 0.99 } },
+  ];
+
+  it('says how many loopback calls warmed each client before its rounds', () => {
+    const method = {
+      ...TEST_METHOD,
+      loopbackPairRounds: 15,
+      loopbackPairCalls: 64,
+      loopbackPairWarmup: 15_000,
+    };
+    const report = markdownReport([], overheadResult({ method, loopbackPairs: pairs }), [], meta);
+    expect(report).toContain(
+      '15 rounds, after 15000 untimed loopback calls each; the first row is raw fetch',
+    );
+  });
+
+  it('says nothing of a warm-up for a run from before it was recorded', () => {
+    const method = { ...TEST_METHOD, loopbackPairRounds: 15, loopbackPairCalls: 64 };
+    const report = markdownReport([], overheadResult({ method, loopbackPairs: pairs }), [], meta);
+    expect(report).toContain('15 rounds; the first row is raw fetch');
   });
 });

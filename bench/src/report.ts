@@ -253,7 +253,11 @@ function loopbackPairsTable(overhead: OverheadResult): Table | null {
     title:
       `Loopback, each client back to back with raw fetch (${m.loopbackPairCalls} calls each, ` +
       `${m.concurrency} in flight, the order swapped every round; per batch the median ratio of ` +
-      `${m.loopbackPairRounds} rounds; the first row is raw fetch against itself, the control)`,
+      `${m.loopbackPairRounds} rounds` +
+      (m.loopbackPairWarmup === undefined
+        ? ''
+        : `, after ${m.loopbackPairWarmup} untimed loopback calls each`) +
+      '; the first row is raw fetch against itself, the control)',
     header: ['client', 'throughput vs fetch'],
     rows: loopbackPairs.map((r, i) => [
       i === 0 ? `${r.client} (control)` : r.client,

@@ -30,6 +30,7 @@ describe('the Redis store lane of the overhead section', () => {
         pairCalls: 2,
         loopbackPairRounds: 1,
         loopbackPairCalls: 4,
+        loopbackPairWarmup: 8,
         redis: { url: redis.url },
       });
       const row = result.redis;
