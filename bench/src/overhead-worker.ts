@@ -41,6 +41,16 @@ export interface WorkerJob {
   readonly pairs?: PairsMode;
   /** Clients timed in adjacent pairs against raw fetch over loopback; absent: none. */
   readonly loopbackPairs?: PairsMode;
+  /** Clients timed in adjacent pairs against each base in turn, in-memory, right after `memory`; absent: none. */
+  readonly memoryPairs?: readonly PairsMode[];
+}
+
+/** A lane against its base: the medians over the rounds of their time ratio and their difference. */
+export interface PairReading {
+  /** The lane's time per call over the base's. */
+  readonly ratio: number;
+  /** The lane's time per call minus the base's, in µs. */
+  readonly aboveUs: number;
 }
 
 /**
@@ -72,6 +82,8 @@ export interface WorkerSample {
   readonly pairs?: Readonly<Record<string, number>>;
   /** The same, over loopback. */
   readonly loopbackPairs?: Readonly<Record<string, number>>;
+  /** Per base, then per lane paired with it: in-memory readings. */
+  readonly memoryPairs?: Readonly<Record<string, Readonly<Record<string, PairReading>>>>;
 }
 
 const KNOWN: readonly ClientSpec[] = [...CLIENTS, cockatielBare, ...TELEMETRY_CLIENTS, TELEMETRY_CONTROL];
@@ -154,7 +166,7 @@ export function laneOverBase(baseFirst: boolean, firstMs: number, secondMs: numb
   return baseFirst ? secondMs / firstMs : firstMs / secondMs;
 }
 
-async function runPairs(mode: PairsMode, job: WorkerJob): Promise<Record<string, number>> {
+async function runPairs(mode: PairsMode, job: WorkerJob): Promise<Record<string, PairReading>> {
   const url = mode.url ?? MEMORY_URL;
   const concurrency = mode.concurrency ?? 1;
   const [base, ...lanes] = await Promise.all(
@@ -164,6 +176,7 @@ async function runPairs(mode: PairsMode, job: WorkerJob): Promise<Record<string,
   try {
     for (const client of [base, ...lanes]) await timeCalls(client, url, mode.warmup, concurrency);
     const ratios: number[][] = lanes.map(() => []);
+    const differences: number[][] = lanes.map(() => []);
     for (let round = 0; round < mode.rounds; round++) {
       // By batch too: with an odd count of rounds, the base would otherwise go first once more in every batch.
       const baseFirst = (round + job.batch) % 2 === 0;
@@ -172,12 +185,33 @@ async function runPairs(mode: PairsMode, job: WorkerJob): Promise<Record<string,
         const a = await timeCalls(first, url, mode.calls, concurrency);
         const b = await timeCalls(second, url, mode.calls, concurrency);
         ratios[i]?.push(laneOverBase(baseFirst, a, b));
+        differences[i]?.push(((baseFirst ? b - a : a - b) * 1000) / mode.calls);
       }
     }
-    return Object.fromEntries(mode.lanes.map((name, i) => [name, median(ratios[i] ?? [])]));
+    return Object.fromEntries(
+      mode.lanes.map((name, i) => [
+        name,
+        { ratio: median(ratios[i] ?? []), aboveUs: median(differences[i] ?? []) },
+      ]),
+    );
   } finally {
     for (const client of [base, ...lanes]) client.close();
   }
+}
+
+/** Each lane's time ratio to its base. */
+function ratiosOf(readings: Record<string, PairReading>): Record<string, number> {
+  return Object.fromEntries(Object.entries(readings).map(([name, reading]) => [name, reading.ratio]));
+}
+
+/** Each mode's pairs, keyed by its base. */
+async function runPairsByBase(
+  modes: readonly PairsMode[],
+  job: WorkerJob,
+): Promise<Record<string, Record<string, PairReading>>> {
+  const byBase: Record<string, Record<string, PairReading>> = {};
+  for (const mode of modes) byBase[mode.base] = await runPairs(mode, job);
+  return byBase;
 }
 
 async function serve(): Promise<void> {
@@ -195,14 +229,17 @@ async function serve(): Promise<void> {
 
 async function sample(job: WorkerJob): Promise<void> {
   const memory = await runMode(job.memory, job);
+  // Before any loopback call: a real fetch makes V8 drop the in-memory path's optimised code.
+  const memoryPairs = job.memoryPairs ? await runPairsByBase(job.memoryPairs, job) : undefined;
   const loopback = job.loopback.clients.length > 0 ? await runMode(job.loopback, job) : {};
-  const loopbackPairs = job.loopbackPairs ? await runPairs(job.loopbackPairs, job) : undefined;
-  const pairs = job.pairs ? await runPairs(job.pairs, job) : undefined;
+  const loopbackPairs = job.loopbackPairs ? ratiosOf(await runPairs(job.loopbackPairs, job)) : undefined;
+  const pairs = job.pairs ? ratiosOf(await runPairs(job.pairs, job)) : undefined;
   const sampled: WorkerSample = {
     memory,
     loopback,
     ...(pairs ? { pairs } : {}),
     ...(loopbackPairs ? { loopbackPairs } : {}),
+    ...(memoryPairs ? { memoryPairs } : {}),
   };
   process.stdout.write(`${JSON.stringify(sampled)}\n`);
   // Keep-alive sockets and client timers would hold the process open.

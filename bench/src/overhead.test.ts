@@ -33,6 +33,8 @@ describe('overhead sampling', () => {
       loopbackPairRounds: 3,
       loopbackPairCalls: 8,
       loopbackPairWarmup: 16,
+      memoryPairRounds: 3,
+      memoryPairCalls: 5,
       onBatch: (done) => batches.push(done),
     });
     expect(batches).toEqual([1, 2, 3]);
@@ -71,6 +73,17 @@ describe('overhead sampling', () => {
       loopbackPairRounds: 3,
       loopbackPairCalls: 8,
       loopbackPairWarmup: 16,
+      memoryPairRounds: 3,
+      memoryPairCalls: 5,
     });
+    // Raw fetch is the only base here (cockatiel retry+breaker was not chosen): its control, then breakwater.
+    expect(result.memoryPairs?.map((r) => [r.base, r.client])).toEqual([
+      ['fetch', 'fetch'],
+      ['fetch', 'breakwater'],
+    ]);
+    for (const r of result.memoryPairs ?? []) {
+      expect(r.vsBase.median).toBeGreaterThan(0);
+      expect(r.aboveBase.low).toBeLessThanOrEqual(r.aboveBase.high);
+    }
   }, 60_000);
 });

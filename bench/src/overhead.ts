@@ -20,9 +20,10 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { breakwaterOff, NO_BREAKERS } from './breakwater-off.ts';
 import type { ClientContext, ClientSpec } from './client.ts';
+import { cockatielBare } from './clients.ts';
 import { REDIS_LANE } from './fleet/overhead-lane.ts';
 import { ORACLE } from './oracle.ts';
-import type { PairsMode, WorkerJob, WorkerSample } from './overhead-worker.ts';
+import type { PairReading, PairsMode, WorkerJob, WorkerSample } from './overhead-worker.ts';
 import {
   CONFIDENCE,
   type Estimate,
@@ -58,6 +59,19 @@ export interface TelemetryRow {
   readonly vsOff: Estimate;
 }
 
+/**
+ * A client's time per call over an in-memory fetch against a base's (raw fetch, cockatiel
+ * retry+breaker), each round's pair timed back to back.
+ */
+export interface MemoryPairRow {
+  readonly base: string;
+  readonly client: string;
+  /** Time per call over the base's. */
+  readonly vsBase: Estimate;
+  /** µs per call above the base's. */
+  readonly aboveBase: Estimate;
+}
+
 /** A client's loopback throughput over raw fetch's, each round's pair timed back to back. */
 export interface LoopbackPairRow {
   readonly client: string;
@@ -85,6 +99,9 @@ export interface OverheadMethod {
   readonly loopbackPairRounds?: number;
   readonly loopbackPairCalls?: number;
   readonly loopbackPairWarmup?: number;
+  /** The in-memory pairs likewise (absent in earlier runs). */
+  readonly memoryPairRounds?: number;
+  readonly memoryPairCalls?: number;
   /**
    * The probability that a repeated run's median falls within a figure's interval: at least the
    * aimed-for confidence when there are enough batches.
@@ -112,6 +129,11 @@ export interface OverheadResult {
    * earlier runs and without breakwater.
    */
   readonly loopbackPairs?: readonly LoopbackPairRow[];
+  /**
+   * breakwater (and each base, the control) timed back to back with raw fetch and with cockatiel
+   * retry+breaker, in-memory; absent in earlier runs and without breakwater.
+   */
+  readonly memoryPairs?: readonly MemoryPairRow[];
   /** Present when breakwater was measured in a run that knows of the Redis lane. */
   readonly redis?: RedisStoreRow;
 }
@@ -172,6 +194,14 @@ export interface OverheadOptions {
    * code deoptimised beside raw fetch's, which has next to none of its own.
    */
   readonly loopbackPairWarmup?: number;
+  /**
+   * Rounds of the in-memory pairs per batch (odd). Default 41. Issue 17's in-memory targets are judged
+   * from them: the fastest of 12 rounds of 50 calls, taken for each client apart, spread a batch's ratio
+   * to cockatiel retry+breaker over 1.24x-1.96x in one run, where pairing resolves a few per cent.
+   */
+  readonly memoryPairRounds?: number;
+  /** Calls per client per in-memory pair round. Default 100. */
+  readonly memoryPairCalls?: number;
   /** Called after each batch (for the progress line). */
   readonly onBatch?: (done: number, of: number) => void;
   /**
@@ -335,6 +365,7 @@ async function runBatch(job: WorkerJob): Promise<WorkerSample> {
 }
 
 const BREAKWATER = 'breakwater';
+const COCKATIEL_BARE = cockatielBare.name;
 
 /**
  * Whether a client gets overhead figures: not the oracle (it is no library, only the scenarios' limit)
@@ -373,6 +404,21 @@ function rows(
   }));
 }
 
+/** Each in-memory pair's figures over the batches. */
+function memoryPairRows(modes: readonly PairsMode[], samples: readonly WorkerSample[]): MemoryPairRow[] {
+  return modes.flatMap(({ base, lanes }) =>
+    lanes.map((client) => {
+      const readings = samples.map((s) => s.memoryPairs?.[base]?.[client] as PairReading);
+      return {
+        base,
+        client,
+        vsBase: medianInterval(readings.map((r) => r.ratio)),
+        aboveBase: medianInterval(readings.map((r) => r.aboveUs)),
+      };
+    }),
+  );
+}
+
 function redisRow(
   redis: { readonly url: string } | { readonly unavailable: string },
   memory: readonly Readonly<Record<string, number>>[],
@@ -395,6 +441,21 @@ function pairsMode(options: OverheadOptions, warmup: number): PairsMode {
     calls: options.pairCalls ?? 100,
     warmup,
   };
+}
+
+/**
+ * Per base (raw fetch, then cockatiel retry+breaker when measured), the base itself (the control) and
+ * breakwater, each paired with it in-memory. Run right after the in-memory mode, whose warm-up carries
+ * over (no loopback call yet); each new instance still takes `warmup` calls.
+ */
+function memoryPairsModes(options: OverheadOptions, bases: readonly string[], warmup: number): PairsMode[] {
+  return bases.map((base) => ({
+    base,
+    lanes: [base, BREAKWATER],
+    rounds: options.memoryPairRounds ?? 41,
+    calls: options.memoryPairCalls ?? 100,
+    warmup,
+  }));
 }
 
 /** breakwater and a control (raw fetch against itself), each paired with raw fetch over loopback. */
@@ -447,6 +508,13 @@ export async function runOverhead(
     const loopbackPairs = withTelemetry
       ? loopbackPairsMode(options, names[0] as string, url, concurrency)
       : undefined;
+    const memoryPairs = withTelemetry
+      ? memoryPairsModes(
+          options,
+          [names[0] as string, COCKATIEL_BARE].filter((name) => names.includes(name)),
+          warmup,
+        )
+      : undefined;
     const samples: WorkerSample[] = [];
     for (let batch = 0; batch < batches; batch++) {
       samples.push(
@@ -470,6 +538,7 @@ export async function runOverhead(
           ...(redisUrl ? { redisUrl } : {}),
           ...(pairs ? { pairs } : {}),
           ...(loopbackPairs ? { loopbackPairs } : {}),
+          ...(memoryPairs ? { memoryPairs } : {}),
         }),
       );
       options.onBatch?.(batch + 1, batches);
@@ -493,6 +562,9 @@ export async function runOverhead(
               loopbackPairWarmup: loopbackPairs.warmup,
             }
           : {}),
+        ...(memoryPairs?.[0]
+          ? { memoryPairRounds: memoryPairs[0].rounds, memoryPairCalls: memoryPairs[0].calls }
+          : {}),
         coverage: repeatCoverage(batches, k),
         ranks: [k + 1, batches - k],
       },
@@ -515,6 +587,7 @@ export async function runOverhead(
             })),
           }
         : {}),
+      ...(memoryPairs ? { memoryPairs: memoryPairRows(memoryPairs, samples) } : {}),
       ...(withTelemetry && options.redis ? { redis: redisRow(options.redis, memory) } : {}),
     };
   } finally {

@@ -106,3 +106,20 @@ describe('the loopback pairs table', () => {
     expect(report).toContain('15 rounds; the first row is raw fetch');
   });
 });
+
+describe('the in-memory pairs table', () => {
+  const meta = { date: 'd', node: '24', cpus: '2', totalMs: 1_000, clients: [] };
+
+  it('shows each client against its base, as a ratio and in µs, the controls marked', () => {
+    const method = { ...TEST_METHOD, memoryPairRounds: 41, memoryPairCalls: 100 };
+    const e = (median: number) => ({ median, low: median - 0.1, high: median + 0.1 });
+    const memoryPairs = [
+      { base: 'fetch', client: 'fetch', vsBase: e(1), aboveBase: e(0) },
+      { base: 'fetch', client: 'breakwater', vsBase: e(1.2), aboveBase: e(2) },
+    ];
+    const report = markdownReport([], overheadResult({ method, memoryPairs }), [], meta);
+    expect(report).toContain('per batch the median of 41 rounds');
+    expect(report).toContain('| fetch | fetch (control) | 1.00x [0.90x, 1.10x] | 0.00 [-0.10, 0.10] |');
+    expect(report).toContain('| fetch | breakwater | 1.20x [1.10x, 1.30x] | 2.00 [1.90, 2.10] |');
+  });
+});

@@ -266,6 +266,26 @@ function loopbackPairsTable(overhead: OverheadResult): Table | null {
   };
 }
 
+/** breakwater's in-memory cost timed back to back with each base's, when the run paired them. */
+function memoryPairsTable(overhead: OverheadResult): Table | null {
+  const { memoryPairs } = overhead;
+  const m = overhead.method;
+  if (!memoryPairs) return null;
+  return {
+    title:
+      `In-memory fetch, each client back to back with a base (${m.memoryPairCalls} calls each, one at a ` +
+      `time, the order swapped every round; per batch the median of ${m.memoryPairRounds} rounds; each ` +
+      "base's first row is the base against itself, the control)",
+    header: ['base', 'client', 'per call vs base', 'µs above base'],
+    rows: memoryPairs.map((r) => [
+      r.base,
+      r.client === r.base ? `${r.client} (control)` : r.client,
+      withInterval(r.vsBase, 2, 'x'),
+      withInterval(r.aboveBase, 2),
+    ]),
+  };
+}
+
 /** The Redis store beside the in-memory store (issue 14), when the run measured it or tried to. */
 function redisStoreTable(overhead: OverheadResult): Table | null {
   const r = overhead.redis;
@@ -287,6 +307,7 @@ function overheadTables(overhead: OverheadResult): Table[] {
       header: MEMORY_HEADER,
       rows: overheadRows(overhead.memory, 2),
     },
+    memoryPairsTable(overhead),
     {
       title: `Loopback HTTP to a server in its own process, ${overhead.method.concurrency} keep-alive calls in flight`,
       header: LOOPBACK_HEADER,

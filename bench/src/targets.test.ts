@@ -417,6 +417,46 @@ describe('overhead targets', () => {
     });
   });
 
+  it("judges issue 17's in-memory targets from the back-to-back pairs when the run has them", () => {
+    // The fastest rounds straddle both thresholds ...
+    const base = overhead({ cockatiel: est(0.66, 0.5, 0.8) });
+    const unpaired = base.memory.map((r) =>
+      r.client === 'breakwater' ? { ...r, aboveFetch: est(1, -1.2, 4.6) } : r,
+    );
+    const rounds = { ...base, memory: unpaired };
+    expect(byTarget(checkTargets([], rounds), 'within 1.5x')).toMatchObject({ verdict: 'no difference' });
+    expect(byTarget(checkTargets([], rounds), 'µs above')).toMatchObject({ verdict: 'no difference' });
+    // ... the pairs decide, each against its own base; the controls (a base against itself) are not the target's.
+    const paired = {
+      ...rounds,
+      memoryPairs: [
+        { base: 'fetch', client: 'fetch', vsBase: est(1, 0.99, 1.01), aboveBase: est(0, -0.1, 0.1) },
+        { base: 'fetch', client: 'breakwater', vsBase: est(1.2, 1.18, 1.23), aboveBase: est(2, 1.8, 2.3) },
+        {
+          base: 'cockatiel (retry+breaker only)',
+          client: 'cockatiel (retry+breaker only)',
+          vsBase: est(1, 0.99, 1.01),
+          aboveBase: est(0, -0.1, 0.1),
+        },
+        {
+          base: 'cockatiel (retry+breaker only)',
+          client: 'breakwater',
+          vsBase: est(1.55, 1.52, 1.6),
+          aboveBase: est(4, 3.8, 4.3),
+        },
+      ],
+    };
+    expect(byTarget(checkTargets([], paired), 'within 1.5x')).toMatchObject({
+      verdict: 'missed',
+      measured: '1.55x [1.52x, 1.60x]',
+    });
+    expect(byTarget(checkTargets([], paired), '<= 1.3x')).toMatchObject({ verdict: 'missed' });
+    expect(byTarget(checkTargets([], paired), 'µs above')).toMatchObject({
+      verdict: 'met',
+      measured: '2.00 µs [1.80 µs, 2.30 µs]',
+    });
+  });
+
   it('judges loopback throughput from the back-to-back pairs with fetch when the run has them', () => {
     // The rounds of every client straddle 0.95x ...
     const base = overhead({ loopback: est(0.97, 0.7, 1.2) });
