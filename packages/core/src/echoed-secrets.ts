@@ -7,6 +7,13 @@ import { REDACTED } from './redact.ts';
  * therefore taken out of the parsed body (every string, key and number of a JSON body; a text body's
  * text), as out of every URL breakwater shows. Parsed first, because a JSON encoder writes a secret in
  * forms no list of escapes covers (`\u002B` for `+`), and a digits-only secret as a bare number.
+ *
+ * A string is searched twice: as it is, and as its canonical text (JSON escapes undone, `%XX` decoded,
+ * `+` and space one character), with a map from each canonical character back to the text it came
+ * from. Every search is Knuth–Morris–Pratt, linear whatever the secret holds: a server picks some of
+ * them (a query value of the URL it redirects to), and a pattern built from a secret (the reverted
+ * session-20 scrub) failed to compile for a long one, with the secret in the SyntaxError, and
+ * backtracked for seconds on a body built to almost match.
  */
 
 /**
@@ -30,70 +37,364 @@ const PARAMETER_NAME = /^\s*[\w-]+=(?=[^=])/;
 /** A secret a JSON encoder may write as a number: digits, no leading zero (`00000000` is every 0). */
 const NUMERIC = /^[1-9]\d*$/;
 
+/** What a text must hold for its canonical text to differ from it. */
+const ESCAPE = /[\\%+]/;
+
+/** JSON's short escapes, which `JSON.stringify` writes (`\/` too: PHP's encoder writes it). */
+const SHORT_ESCAPES: Readonly<Record<string, string>> = {
+  '"': '"',
+  '\\': '\\',
+  '/': '/',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+};
+
+/**
+ * An escape cut by the end of a read (`\u00`, `%2`, the first bytes of a UTF-8 `%C3%B6`): the start of
+ * a character whose value did not arrive. At most 3 bytes, so that a run of them costs no backtracking.
+ */
+const PARTIAL_ESCAPE = /(?:\\(?:u[\da-f]{0,3})?|%[\da-f]?|(?:%[89a-f][\da-f]){1,3})$/i;
+
+/** A scrub of the request's secrets: see {@link secretScrubber}. */
+export type Scrub = (value: unknown) => unknown;
+
+/** What {@link secretScrubber} gives: the scrub, and the scrub of a read's cut end. */
+export interface Scrubber {
+  readonly scrub: Scrub;
+  /** `text`, a read that ended before the body did, without the start of a secret it ends with. */
+  readonly cut: (text: string) => string;
+}
+
+/**
+ * Characters the searches and the canonical text visited: tests check with it that the work grows
+ * linearly with the text and the secrets, which a clock on a shared machine cannot show.
+ */
+export const scrubSteps = { count: 0 };
+
+interface Needle {
+  readonly text: string;
+  /** Its prefix function, made at its first search. */
+  pi?: Int32Array;
+}
+
+interface Canonical {
+  readonly text: string;
+  /** Where the text each character of `text` came from starts, and ends. */
+  readonly from: number[];
+  readonly to: number[];
+}
+
+/** The secrets of a request: every value to take out, and the parts, which begin with secret characters. */
+interface Secrets {
+  readonly whole: string[];
+  readonly parts: string[];
+}
+
+type Add = (part: boolean, ...values: string[]) => void;
+
+/**
+ * The scrub of a request's secrets, or undefined when it has none; see {@link requestSecrets} for what
+ * they are. The scrub takes out every occurrence of a secret written as itself or in JSON or percent
+ * escapes, even mixed (`\u0065`, `\/`, `%2B` or `%2b`, `+` for a space, UTF-8 `%C3%B6`, a surrogate pair
+ * as two `\uXXXX`); a number equal to a digits-only secret becomes the string `REDACTED`; an array or
+ * object (a parsed JSON body) is rebuilt with its keys and values so scrubbed. It fails closed: if
+ * anything throws, the value becomes `REDACTED`, so neither an exception nor a secret gets out.
+ */
+export function secretScrubber(
+  headers: HeadersLike | undefined,
+  urls: readonly string[],
+): Scrubber | undefined {
+  let raw: Needle[];
+  let canonical: Needle[];
+  let parts: Needle[];
+  try {
+    const secrets = requestSecrets(headers, urls);
+    raw = needles(secrets.whole);
+    if (raw.length === 0) return undefined;
+    canonical = needles(secrets.whole.map((secret) => canonicalText(secret).text));
+    parts = needles(secrets.parts.map((secret) => canonicalText(secret).text));
+  } catch {
+    return { scrub: () => REDACTED, cut: () => REDACTED };
+  }
+  return {
+    scrub: (value) => failClosed(() => withoutSecrets(value, raw, canonical)),
+    cut: (text) => failClosed(() => withoutCutSecret(text, parts)),
+  };
+}
+
 /**
  * The values of a request that must not reach an error: each credential header's value
- * ({@link isSecretHeader}), the credential after its auth scheme and each of its parts (a SharedKey's
- * or SigV4's signature alone), each cookie's value (as sent, unquoted and percent-decoded), and the
- * query values of `urls` (as sent and decoded) whose name looks secret or which look like an opaque
- * token. Longest first, so that a value is replaced before a part of it.
+ * ({@link isSecretHeader}), the credential after its auth scheme and each of its parts (see
+ * {@link credentialParts}), a Basic credential's `user:password` and password, each cookie's value (as
+ * sent, unquoted and percent-decoded), and the query values of `urls` (as sent and decoded) whose name
+ * looks secret or which look like an opaque token. Of those, the parts: what begins with secret
+ * characters (not a whole `Bearer …` or Cookie header, not `user:password`), which a read cut short may
+ * end with the start of.
  */
-export function requestSecrets(headers: HeadersLike | undefined, urls: readonly string[]): string[] {
-  const found: string[] = [];
+function requestSecrets(headers: HeadersLike | undefined, urls: readonly string[]): Secrets {
+  const secrets: Secrets = { whole: [], parts: [] };
+  const add: Add = (part, ...values) => {
+    secrets.whole.push(...values);
+    if (part) secrets.parts.push(...values);
+  };
   // HeadersLike promises only get/has; the Headers that wrapFetch and users pass can be listed.
   if (headers !== undefined && Symbol.iterator in headers) {
     for (const [name, value] of headers as Iterable<[string, string]>) {
-      if (isSecretHeader(name)) found.push(...headerSecrets(name.toLowerCase(), value));
+      if (isSecretHeader(name)) headerSecrets(name.toLowerCase(), value, add);
     }
   }
-  for (const url of urls) found.push(...querySecrets(url));
-  // A body that is not JSON, or JSON cut short by the read's bound, is scrubbed as text: a secret
-  // echoed in a JSON string there has `"` and `\` escaped, and `/` too by some encoders (PHP's).
-  const escaped = found.flatMap((value) => {
-    const json = JSON.stringify(value).slice(1, -1);
-    return [value, json, json.replaceAll('/', '\\/')];
-  });
-  return [...new Set(escaped)]
-    .filter((value) => value.length >= MIN_LENGTH)
-    .sort((a, b) => b.length - a.length);
-}
-
-/**
- * `value` without `secrets`: a string with every occurrence replaced by `REDACTED`; a number equal to
- * a digits-only secret replaced by the string `REDACTED`; an array or object (a parsed JSON body, at
- * most as deep as the payload's bound) rebuilt with its keys and values so scrubbed.
- */
-export function withoutSecrets(value: unknown, secrets: readonly string[]): unknown {
-  if (typeof value === 'string') {
-    return secrets.reduce((text, secret) => text.replaceAll(secret, REDACTED), value);
-  }
-  if (typeof value === 'number') {
-    // Compared as numbers: a 19-digit id parses to the nearest double, which prints other digits.
-    return secrets.some((secret) => NUMERIC.test(secret) && Number(secret) === value) ? REDACTED : value;
-  }
-  if (Array.isArray(value)) return value.map((item) => withoutSecrets(item, secrets));
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => [withoutSecrets(key, secrets), withoutSecrets(item, secrets)]),
-  );
-}
-
-function headerSecrets(lowerName: string, value: string): string[] {
-  const credential = AFTER_SCHEME.exec(value)?.[1] ?? '';
-  // `account:signature`, `Credential=…, Signature=…`: a server may echo one part alone.
-  const parts = credential.split(/[:,]/).map((part) => unquoted(part.replace(PARAMETER_NAME, '')));
-  const secrets = [value, credential, ...parts];
-  if (lowerName.includes('cookie')) {
-    for (const pair of value.split(';')) {
-      const cookie = unquoted(pair.slice(pair.indexOf('=') + 1));
-      secrets.push(cookie, decoded(cookie));
-    }
-  }
+  for (const url of urls) querySecrets(url, add);
   return secrets;
 }
 
+/** What `work` gives, or `REDACTED` if it throws: nothing it was working on gets out in an exception. */
+function failClosed<T>(work: () => T): T | typeof REDACTED {
+  try {
+    return work();
+  } catch {
+    return REDACTED;
+  }
+}
+
+function needles(texts: readonly string[]): Needle[] {
+  return [...new Set(texts)].filter((text) => text.length >= MIN_LENGTH).map((text) => ({ text }));
+}
+
+function withoutSecrets(value: unknown, raw: readonly Needle[], canonical: readonly Needle[]): unknown {
+  if (typeof value === 'string') {
+    const spans: number[][] = [];
+    find(value, raw, spans);
+    if (ESCAPE.test(value)) {
+      const text = canonicalText(value);
+      find(text.text, canonical, spans, text);
+    }
+    return replaced(value, spans);
+  }
+  if (typeof value === 'number') {
+    // Compared as numbers: a 19-digit id parses to the nearest double, which prints other digits.
+    return raw.some(({ text }) => NUMERIC.test(text) && Number(text) === value) ? REDACTED : value;
+  }
+  const again = (item: unknown): unknown => withoutSecrets(item, raw, canonical);
+  if (Array.isArray(value)) return value.map(again);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [again(key), again(item)]));
+}
+
+/**
+ * Adds to `spans` where each needle occurs in `hay`, as spans of the text `hay` is the canonical text
+ * of (or of `hay` itself).
+ */
+function find(hay: string, needles: readonly Needle[], spans: number[][], map?: Canonical): void {
+  for (const needle of needles) {
+    const { length } = needle.text;
+    // Its first characters, searched natively: most texts hold none of most secrets. An 8-character
+    // search costs at most 8 comparisons a character, whatever the text.
+    if (hay.includes(needle.text.slice(0, MIN_LENGTH))) {
+      search(hay, needle, (end) =>
+        spans.push(map ? [map.from[end - length] ?? 0, map.to[end - 1] ?? end] : [end - length, end]),
+      );
+    }
+  }
+}
+
+/** `text` with each of `spans` (overlapping or not, in any order) replaced by one `REDACTED`. */
+function replaced(text: string, spans: number[][]): string {
+  let out = '';
+  let at = 0;
+  for (const [start = 0, end = 0] of spans.sort(([a = 0], [b = 0]) => a - b)) {
+    if (start >= at) out += `${text.slice(at, start)}${REDACTED}`;
+    at = Math.max(at, end);
+  }
+  return out + text.slice(at);
+}
+
+/**
+ * `text` without the start of a secret part it ends with: the part before the cut is as much the
+ * secret's as a whole echo is. Taken from {@link MIN_LENGTH} characters of the part (the shortest value
+ * taken for a whole secret, so no likelier an ordinary word than one), or from half of a part shorter
+ * than 16 (so a cut shows at most half of a short password). Only parts are looked for, which begin
+ * with secret characters: the start of `Bearer …` is the word `Bearer`, of `user:password` a name.
+ */
+function withoutCutSecret(text: string, parts: readonly Needle[]): string {
+  const kept = text.replace(PARTIAL_ESCAPE, '');
+  const canonical = canonicalText(kept);
+  let cut = text.length;
+  for (const part of parts) {
+    const { length } = part.text;
+    // The longest end of the text that starts the part is shorter than the part: a whole one is the scrub's.
+    const matched = search(canonical.text.slice(-length), part);
+    if (matched >= Math.min(MIN_LENGTH, Math.ceil(length / 2))) {
+      cut = Math.min(cut, canonical.from[canonical.text.length - matched] ?? 0);
+    }
+  }
+  return cut === text.length ? text : `${text.slice(0, cut)}${REDACTED}`;
+}
+
+/**
+ * Knuth–Morris–Pratt: calls `found` with the end of each non-overlapping occurrence of `needle` in
+ * `hay`, and returns how many of the needle's first characters `hay` ends with. Linear in both lengths,
+ * whatever they hold (a periodic secret, a text built to almost match it), as `indexOf` is not: a
+ * 2 KB run of one letter searched in 64 KiB of near-copies costs it tens of milliseconds.
+ */
+function search(hay: string, needle: Needle, found?: (end: number) => void): number {
+  const { text } = needle;
+  needle.pi ??= prefixFunction(text);
+  const { pi } = needle;
+  let k = 0;
+  for (let i = 0; i < hay.length; i++) {
+    const c = hay.charCodeAt(i);
+    while (k > 0 && c !== text.charCodeAt(k)) {
+      k = pi[k - 1] ?? 0;
+      scrubSteps.count++;
+    }
+    if (c === text.charCodeAt(k) && ++k === text.length) {
+      found?.(i + 1);
+      k = 0;
+    }
+    scrubSteps.count++;
+  }
+  return k;
+}
+
+/** For each length of `text`'s start, the length of its longest proper start that it also ends with. */
+function prefixFunction(text: string): Int32Array {
+  const pi = new Int32Array(text.length);
+  for (let i = 1, k = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    while (k > 0 && c !== text.charCodeAt(k)) {
+      k = pi[k - 1] ?? 0;
+      scrubSteps.count++;
+    }
+    if (c === text.charCodeAt(k)) k++;
+    pi[i] = k;
+    scrubSteps.count++;
+  }
+  return pi;
+}
+
+/**
+ * `text` with JSON's escapes undone (`\uXXXX`, a surrogate pair as two, and the short ones), `%XX`
+ * decoded (hex in either case, UTF-8 sequences as their character), and `+` read as a space (as a
+ * query's form-encoding writes one, and `%2B` decodes to); with where each character came from.
+ * Anything else (`100%`, `\d`) is kept as it is.
+ */
+function canonicalText(text: string): Canonical {
+  let out = '';
+  const from: number[] = [];
+  const to: number[] = [];
+  for (let i = 0; i < text.length; ) {
+    let char = text.charAt(i);
+    let end = i + 1;
+    if (char === '\\') {
+      const next = text.charAt(i + 1);
+      const code = next === 'u' ? hex(text, i + 2, 4) : -1;
+      const short = SHORT_ESCAPES[next];
+      if (code >= 0) [char, end] = [String.fromCharCode(code), i + 6];
+      else if (short !== undefined) [char, end] = [short, i + 2];
+    } else if (char === '%') {
+      [char, end] = percentEscape(text, i);
+    }
+    // A character from 4 bytes of UTF-8 is two UTF-16 units, both from the same escapes.
+    for (const unit of char.split('')) {
+      out += unit === '+' ? ' ' : unit;
+      from.push(i);
+      to.push(end);
+    }
+    i = end;
+    scrubSteps.count++;
+  }
+  return { text: out, from, to };
+}
+
+/**
+ * The character the `%XX` at `at` starts, with the UTF-8 continuation bytes after it, and where it
+ * ends; a byte that starts no UTF-8 character is read as Latin-1 (`%F6` as `ö`); a `%` that starts no
+ * escape, as itself.
+ */
+function percentEscape(text: string, at: number): [string, number] {
+  const lead = hex(text, at + 1, 2);
+  if (lead < 0) return ['%', at + 1];
+  const length = lead < 0xc0 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+  let point = length === 1 ? lead : lead & (0x7f >> length);
+  for (let k = 1; k < length; k++) {
+    const next = text.charAt(at + 3 * k) === '%' ? hex(text, at + 3 * k + 1, 2) : -1;
+    if ((next & 0xc0) !== 0x80) return [String.fromCharCode(lead), at + 3];
+    point = (point << 6) | (next & 0x3f);
+  }
+  return point > 0x10ffff
+    ? [String.fromCharCode(lead), at + 3]
+    : [String.fromCodePoint(point), at + 3 * length];
+}
+
+/** The value of the `digits` hex digits at `at`, or -1 when they are not all there. */
+function hex(text: string, at: number, digits: number): number {
+  const part = text.slice(at, at + digits);
+  return part.length === digits && /^[\da-f]+$/i.test(part) ? Number.parseInt(part, 16) : -1;
+}
+
+function headerSecrets(lowerName: string, value: string, add: Add): void {
+  // The whole value: a part only where it is all credential (an API key with no scheme).
+  const credential = AFTER_SCHEME.exec(value)?.[1];
+  const cookie = lowerName.includes('cookie');
+  add(!cookie && credential === undefined, value);
+  if (cookie) {
+    for (const pair of value.split(';')) {
+      const cookieValue = unquoted(pair.slice(pair.indexOf('=') + 1));
+      add(true, cookieValue, decoded(cookieValue));
+    }
+  } else if (credential !== undefined) {
+    // `Credential=…, Signature=…` begins with the name of a parameter, no secret.
+    add(!PARAMETER_NAME.test(credential), credential);
+    credentialParts(credential, add);
+    basicSecrets(value, credential, add);
+  }
+}
+
+/**
+ * The parts of a credential a server may echo alone: `account` and `signature` of a SharedKey's
+ * `account:signature`, each parameter's value of `Credential=…, Signature=…`. Of an AWS SigV4
+ * `Authorization`, what counts as secret: the signature; the credential (access key id and scope,
+ * together); and the access key id alone, which names the key the request signed with and which AWS's
+ * errors quote alone ("The AWS Access Key Id you provided does not exist"). Not secret, so kept:
+ * `SignedHeaders` (header names) and the scope alone (`20150830/us-east-1/iam/aws4_request`: a date,
+ * region and service the URL tells anyway), which an error about a wrong region quotes.
+ */
+function credentialParts(credential: string, add: Add): void {
+  for (const part of credential.split(/[:,]/)) {
+    if (/^\s*signedheaders=/i.test(part)) continue;
+    const value = unquoted(part.replace(PARAMETER_NAME, ''));
+    add(true, value, ...accessKeyId(value));
+  }
+}
+
+/** The access key id of a SigV4 credential (`AKIA…/20150830/us-east-1/iam/aws4_request`), else none. */
+function accessKeyId(value: string): string[] {
+  return /^([^/\s]+)\/\d{8}\/[^/\s]+\/[^/\s]+\/aws4_request$/.exec(value)?.slice(1, 2) ?? [];
+}
+
+/**
+ * A Basic credential's `user:password` and password, which a server decodes and may echo. The user
+ * name alone is kept: it names an account, as the error's own text often does, and is no credential.
+ */
+function basicSecrets(value: string, credential: string, add: Add): void {
+  if (!/^basic /i.test(value)) return;
+  let pair: string;
+  try {
+    pair = new TextDecoder().decode(Uint8Array.from(atob(credential.trim()), (c) => c.charCodeAt(0)));
+  } catch {
+    // Not base64: the credential as sent is all there is.
+    return;
+  }
+  const colon = pair.indexOf(':');
+  add(false, pair);
+  add(true, pair.slice(colon + 1));
+}
+
 /** The query values of `url` as sent (`+`, `/` and `=` kept as such), percent-decoded, and form-decoded. */
-function querySecrets(url: string): string[] {
-  const secrets: string[] = [];
+function querySecrets(url: string, add: Add): void {
   const search = URL.canParse(url) ? new URL(url).search.slice(1) : '';
   for (const part of search.split('&')) {
     const split = part.indexOf('=');
@@ -101,10 +402,9 @@ function querySecrets(url: string): string[] {
     const [name, sent] = split < 0 ? ['', part] : [part.slice(0, split), part.slice(split + 1)];
     if (sent.length >= MIN_OPAQUE_LENGTH || (sent !== '' && isSecretHeader(decoded(name)))) {
       const form = decoded(sent.replaceAll('+', ' '));
-      secrets.push(sent, decoded(sent), form, encodeURIComponent(form));
+      add(true, sent, decoded(sent), form, encodeURIComponent(form), ...accessKeyId(decoded(sent)));
     }
   }
-  return secrets;
 }
 
 function unquoted(text: string): string {

@@ -1,6 +1,6 @@
 import type { HeadersLike } from '@breakwater/policies';
 import { BreakwaterError, parseRetryAfter } from '@breakwater/policies';
-import { requestSecrets, withoutSecrets } from './echoed-secrets.ts';
+import { type Scrub, secretScrubber } from './echoed-secrets.ts';
 import { checkCount } from './errors.ts';
 import { type ErrorPayload, readErrorText, scrubbedPayload, truncate } from './payload.ts';
 import { redactUrl } from './redact.ts';
@@ -51,6 +51,12 @@ export interface HttpErrorOptions extends HttpErrorContext {
 }
 
 const BRAND = Symbol.for('breakwater.HttpError');
+/** `httpErrorFrom`'s scrub, handed to the constructor: it knows the URL sent, the constructor does not. */
+const SCRUB = Symbol('breakwater.scrub');
+
+interface ScrubbingOptions extends HttpErrorOptions {
+  readonly [SCRUB]?: Scrub;
+}
 /** Node's `util.inspect` hook; a registered symbol, so core needs no `node:` import. */
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
@@ -158,16 +164,16 @@ export class HttpError extends BreakwaterError {
     const rawUrl = context.url ?? response.url;
     const url = rawUrl === '' ? undefined : redactUrl(rawUrl);
     const method = context.method?.toUpperCase();
-    // A server may echo the credential in its reason phrase too (`401 Bad token <token>`).
-    // HTTP/2 has no reason phrase: no secrets to gather for an empty one.
-    const { statusText: given } = response;
-    const statusText =
-      given === ''
-        ? given
-        : (withoutSecrets(
-            given,
-            requestSecrets(context.requestHeaders, [String(rawUrl), response.url]),
-          ) as string);
+    // A server may echo the credential in its reason phrase (`401 Bad token <token>`) and its
+    // challenge (`error_description="token eyJ… expired"`) too. HTTP/2 has no reason phrase and most
+    // errors no challenge: the secrets are gathered at the first text to scrub.
+    let scrub = (responseOrOptions as ScrubbingOptions)[SCRUB];
+    const clean = (text: string): string => {
+      if (text === '') return text;
+      scrub ??= secretScrubber(context.requestHeaders, [String(rawUrl), response.url])?.scrub ?? String;
+      return String(scrub(text));
+    };
+    const statusText = clean(response.statusText);
     super(formatMessage(response, statusText, payload, method, url), { endpoint: context.endpoint });
 
     this.status = response.status;
@@ -187,7 +193,14 @@ export class HttpError extends BreakwaterError {
     this.attempts = attempts;
     this.requestId = header(response.headers, context.requestHeaders, 'ms-requestid');
     this.correlationId = header(response.headers, context.requestHeaders, 'ms-correlationid');
-    this.challenges = parseWwwAuthenticate(response.headers.get('www-authenticate'));
+    this.challenges = parseWwwAuthenticate(response.headers.get('www-authenticate')).map(
+      ({ scheme, params, token68 }) => {
+        const challenge: AuthChallenge = { scheme: clean(scheme), params: Object.create(null) };
+        for (const [name, value] of Object.entries(params)) challenge.params[clean(name)] = clean(value);
+        if (token68 !== undefined) challenge.token68 = clean(token68);
+        return challenge;
+      },
+    );
     this.challenge = this.challenges[0];
     this.#response = response;
   }
@@ -247,11 +260,12 @@ export async function httpErrorFrom(
   sentUrl = '',
 ): Promise<HttpError> {
   const { bodyLimitBytes, signal, requestHeaders, url = '' } = context;
-  const text = await readErrorText(response, bodyLimitBytes, signal, 'HttpError.from: bodyLimitBytes');
-  const secrets = requestSecrets(requestHeaders, [String(url), response.url, sentUrl]);
-  const scrub = secrets.length === 0 ? undefined : (value: unknown) => withoutSecrets(value, secrets);
-  const payload = scrubbedPayload(text, response.headers.get('content-type'), scrub);
-  return new HttpError({ ...context, response, payload });
+  const read = await readErrorText(response, bodyLimitBytes, signal, 'HttpError.from: bodyLimitBytes');
+  const scrubber = secretScrubber(requestHeaders, [String(url), response.url, sentUrl]);
+  const text = read.complete || !scrubber ? read.text : scrubber.cut(read.text);
+  const payload = scrubbedPayload(text, response.headers.get('content-type'), scrubber?.scrub);
+  const options: ScrubbingOptions = { ...context, response, payload, [SCRUB]: scrubber?.scrub ?? String };
+  return new HttpError(options);
 }
 
 /**
