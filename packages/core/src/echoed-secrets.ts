@@ -8,12 +8,12 @@ import { REDACTED } from './redact.ts';
  * text), as out of every URL breakwater shows. Parsed first, because a JSON encoder writes a secret in
  * forms no list of escapes covers (`\u002B` for `+`), and a digits-only secret as a bare number.
  *
- * A string is searched twice: as it is, and as its canonical text (JSON escapes undone, `%XX` decoded,
- * `+` and space one character), with a map from each canonical character back to the text it came
- * from. Every search is Knuth–Morris–Pratt, linear whatever the secret holds: a server picks some of
- * them (a query value of the URL it redirects to), and a pattern built from a secret (the reverted
- * session-20 scrub) failed to compile for a long one, with the secret in the SyntaxError, and
- * backtracked for seconds on a body built to almost match.
+ * A string is searched as its canonical text (JSON escapes undone, `%XX` decoded, `+` and space one
+ * character), with a map from each canonical character back to the text it came from, for each secret
+ * as sent and as its own canonical text. Every search is Knuth–Morris–Pratt, linear whatever the
+ * secret holds: a server picks some of them (a query value of the URL it redirects to), and a pattern
+ * built from a secret (the reverted session-20 scrub) failed to compile for a long one, with the
+ * secret in the SyntaxError, and backtracked for seconds on a body built to almost match.
  */
 
 /**
@@ -37,20 +37,11 @@ const PARAMETER_NAME = /^\s*[\w-]+=(?=[^=])/;
 /** A secret a JSON encoder may write as a number: digits, no leading zero (`00000000` is every 0). */
 const NUMERIC = /^[1-9]\d*$/;
 
-/** What a text must hold for its canonical text to differ from it. */
-const ESCAPE = /[\\%+]/;
-
-/** JSON's short escapes, which `JSON.stringify` writes (`\/` too: PHP's encoder writes it). */
-const SHORT_ESCAPES: Readonly<Record<string, string>> = {
-  '"': '"',
-  '\\': '\\',
-  '/': '/',
-  b: '\b',
-  f: '\f',
-  n: '\n',
-  r: '\r',
-  t: '\t',
-};
+/**
+ * A JSON escape (`\uXXXX`, or a short one: `\/` too, which PHP's encoder writes), or up to 4 `%XX`
+ * (the most one character of UTF-8 takes). Sticky: tried at each character, it fails at its first.
+ */
+const ESCAPED = /\\(?:u[\dA-Fa-f]{4}|["\\/bfnrt])|(?:%[\dA-Fa-f]{2}){1,4}/y;
 
 /**
  * An escape cut by the end of a read (`\u00`, `%2`, the first bytes of a UTF-8 `%C3%B6`): the start of
@@ -82,16 +73,12 @@ interface Needle {
 
 interface Canonical {
   readonly text: string;
-  /** Where the text each character of `text` came from starts, and ends. */
+  /** Where the text each character of `text` came from starts; then the length of the text. */
   readonly from: number[];
-  readonly to: number[];
 }
 
 /** The secrets of a request: every value to take out, and the parts, which begin with secret characters. */
-interface Secrets {
-  readonly whole: string[];
-  readonly parts: string[];
-}
+type Secrets = [whole: string[], parts: string[]];
 
 type Add = (part: boolean, ...values: string[]) => void;
 
@@ -107,20 +94,19 @@ export function secretScrubber(
   headers: HeadersLike | undefined,
   urls: readonly string[],
 ): Scrubber | undefined {
-  let raw: Needle[];
-  let canonical: Needle[];
+  let whole: Needle[];
   let parts: Needle[];
   try {
-    const secrets = requestSecrets(headers, urls);
-    raw = needles(secrets.whole);
-    if (raw.length === 0) return undefined;
-    canonical = needles(secrets.whole.map((secret) => canonicalText(secret).text));
-    parts = needles(secrets.parts.map((secret) => canonicalText(secret).text));
+    const [all, starts] = requestSecrets(headers, urls);
+    // Each as sent, and as its own canonical text (`%2F` of a cookie as sent is the `/` echoed).
+    whole = needles([...all, ...all.map(canonical)]);
+    if (whole.length === 0) return undefined;
+    parts = needles(starts.map(canonical));
   } catch {
     return { scrub: () => REDACTED, cut: () => REDACTED };
   }
   return {
-    scrub: (value) => failClosed(() => withoutSecrets(value, raw, canonical)),
+    scrub: (value) => failClosed(() => withoutSecrets(value, whole)),
     cut: (text) => failClosed(() => withoutCutSecret(text, parts)),
   };
 }
@@ -129,16 +115,16 @@ export function secretScrubber(
  * The values of a request that must not reach an error: each credential header's value
  * ({@link isSecretHeader}), the credential after its auth scheme and each of its parts (see
  * {@link credentialParts}), a Basic credential's `user:password` and password, each cookie's value (as
- * sent, unquoted and percent-decoded), and the query values of `urls` (as sent and decoded) whose name
- * looks secret or which look like an opaque token. Of those, the parts: what begins with secret
+ * sent, unquoted), and the query values of `urls` (as sent) whose name looks secret or which look like
+ * an opaque token; their decoded forms are the scrub's, which searches canonical texts. Of those, the parts: what begins with secret
  * characters (not a whole `Bearer …` or Cookie header, not `user:password`), which a read cut short may
  * end with the start of.
  */
 function requestSecrets(headers: HeadersLike | undefined, urls: readonly string[]): Secrets {
-  const secrets: Secrets = { whole: [], parts: [] };
+  const secrets: Secrets = [[], []];
   const add: Add = (part, ...values) => {
-    secrets.whole.push(...values);
-    if (part) secrets.parts.push(...values);
+    secrets[0].push(...values);
+    if (part) secrets[1].push(...values);
   };
   // HeadersLike promises only get/has; the Headers that wrapFetch and users pass can be listed.
   if (headers !== undefined && Symbol.iterator in headers) {
@@ -163,45 +149,32 @@ function needles(texts: readonly string[]): Needle[] {
   return [...new Set(texts)].filter((text) => text.length >= MIN_LENGTH).map((text) => ({ text }));
 }
 
-function withoutSecrets(value: unknown, raw: readonly Needle[], canonical: readonly Needle[]): unknown {
-  if (typeof value === 'string') {
-    const spans: number[][] = [];
-    find(value, raw, spans);
-    if (ESCAPE.test(value)) {
-      const text = canonicalText(value);
-      find(text.text, canonical, spans, text);
-    }
-    return replaced(value, spans);
-  }
+function withoutSecrets(value: unknown, needles: readonly Needle[]): unknown {
+  if (typeof value === 'string') return withoutNeedles(value, needles);
   if (typeof value === 'number') {
     // Compared as numbers: a 19-digit id parses to the nearest double, which prints other digits.
-    return raw.some(({ text }) => NUMERIC.test(text) && Number(text) === value) ? REDACTED : value;
+    return needles.some(({ text }) => NUMERIC.test(text) && Number(text) === value) ? REDACTED : value;
   }
-  const again = (item: unknown): unknown => withoutSecrets(item, raw, canonical);
+  const again = (item: unknown): unknown => withoutSecrets(item, needles);
   if (Array.isArray(value)) return value.map(again);
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [again(key), again(item)]));
 }
 
 /**
- * Adds to `spans` where each needle occurs in `hay`, as spans of the text `hay` is the canonical text
- * of (or of `hay` itself).
+ * `text` with each occurrence of a needle in its canonical text replaced by one `REDACTED` (overlapping
+ * ones by one in all).
  */
-function find(hay: string, needles: readonly Needle[], spans: number[][], map?: Canonical): void {
+function withoutNeedles(text: string, needles: readonly Needle[]): string {
+  const { text: hay, from } = canonicalText(text);
+  const spans: number[][] = [];
   for (const needle of needles) {
-    const { length } = needle.text;
     // Its first characters, searched natively: most texts hold none of most secrets. An 8-character
     // search costs at most 8 comparisons a character, whatever the text.
     if (hay.includes(needle.text.slice(0, MIN_LENGTH))) {
-      search(hay, needle, (end) =>
-        spans.push(map ? [map.from[end - length] ?? 0, map.to[end - 1] ?? end] : [end - length, end]),
-      );
+      search(hay, needle, (end) => spans.push([from[end - needle.text.length] ?? 0, from[end] ?? 0]));
     }
   }
-}
-
-/** `text` with each of `spans` (overlapping or not, in any order) replaced by one `REDACTED`. */
-function replaced(text: string, spans: number[][]): string {
   let out = '';
   let at = 0;
   for (const [start = 0, end = 0] of spans.sort(([a = 0], [b = 0]) => a - b)) {
@@ -219,18 +192,21 @@ function replaced(text: string, spans: number[][]): string {
  * with secret characters: the start of `Bearer …` is the word `Bearer`, of `user:password` a name.
  */
 function withoutCutSecret(text: string, parts: readonly Needle[]): string {
-  const kept = text.replace(PARTIAL_ESCAPE, '');
-  const canonical = canonicalText(kept);
+  const { text: kept, from } = canonicalText(text.replace(PARTIAL_ESCAPE, ''));
   let cut = text.length;
   for (const part of parts) {
     const { length } = part.text;
     // The longest end of the text that starts the part is shorter than the part: a whole one is the scrub's.
-    const matched = search(canonical.text.slice(-length), part);
+    const matched = search(kept.slice(-length), part);
     if (matched >= Math.min(MIN_LENGTH, Math.ceil(length / 2))) {
-      cut = Math.min(cut, canonical.from[canonical.text.length - matched] ?? 0);
+      cut = Math.min(cut, from[kept.length - matched] ?? 0);
     }
   }
   return cut === text.length ? text : `${text.slice(0, cut)}${REDACTED}`;
+}
+
+function canonical(text: string): string {
+  return canonicalText(text).text;
 }
 
 /**
@@ -241,38 +217,31 @@ function withoutCutSecret(text: string, parts: readonly Needle[]): string {
  */
 function search(hay: string, needle: Needle, found?: (end: number) => void): number {
   const { text } = needle;
-  needle.pi ??= prefixFunction(text);
-  const { pi } = needle;
+  let { pi } = needle;
+  if (!pi) {
+    // The prefix function: for each start of the needle, the longest proper start it also ends with.
+    pi = needle.pi = new Int32Array(text.length);
+    for (let i = 1, k = 0; i < text.length; i++) pi[i] = k = step(text, pi, k, text.charCodeAt(i));
+  }
   let k = 0;
   for (let i = 0; i < hay.length; i++) {
-    const c = hay.charCodeAt(i);
-    while (k > 0 && c !== text.charCodeAt(k)) {
-      k = pi[k - 1] ?? 0;
-      scrubSteps.count++;
-    }
-    if (c === text.charCodeAt(k) && ++k === text.length) {
+    k = step(text, pi, k, hay.charCodeAt(i));
+    if (k === text.length) {
       found?.(i + 1);
       k = 0;
     }
-    scrubSteps.count++;
   }
   return k;
 }
 
-/** For each length of `text`'s start, the length of its longest proper start that it also ends with. */
-function prefixFunction(text: string): Int32Array {
-  const pi = new Int32Array(text.length);
-  for (let i = 1, k = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    while (k > 0 && c !== text.charCodeAt(k)) {
-      k = pi[k - 1] ?? 0;
-      scrubSteps.count++;
-    }
-    if (c === text.charCodeAt(k)) k++;
-    pi[i] = k;
+/** How much of `text` is matched once `c` follows its first `k` characters. */
+function step(text: string, pi: Int32Array, k: number, c: number): number {
+  while (k > 0 && c !== text.charCodeAt(k)) {
+    k = pi[k - 1] ?? 0;
     scrubSteps.count++;
   }
-  return pi;
+  scrubSteps.count++;
+  return c === text.charCodeAt(k) ? k + 1 : k;
 }
 
 /**
@@ -284,55 +253,38 @@ function prefixFunction(text: string): Int32Array {
 function canonicalText(text: string): Canonical {
   let out = '';
   const from: number[] = [];
-  const to: number[] = [];
   for (let i = 0; i < text.length; ) {
-    let char = text.charAt(i);
-    let end = i + 1;
-    if (char === '\\') {
-      const next = text.charAt(i + 1);
-      const code = next === 'u' ? hex(text, i + 2, 4) : -1;
-      const short = SHORT_ESCAPES[next];
-      if (code >= 0) [char, end] = [String.fromCharCode(code), i + 6];
-      else if (short !== undefined) [char, end] = [short, i + 2];
-    } else if (char === '%') {
-      [char, end] = percentEscape(text, i);
-    }
+    ESCAPED.lastIndex = i;
+    const sequence = ESCAPED.exec(text)?.[0];
+    const [char, length] = sequence ? unescaped(sequence) : [text.charAt(i), 1];
     // A character from 4 bytes of UTF-8 is two UTF-16 units, both from the same escapes.
     for (const unit of char.split('')) {
       out += unit === '+' ? ' ' : unit;
       from.push(i);
-      to.push(end);
     }
-    i = end;
+    i += length;
     scrubSteps.count++;
   }
-  return { text: out, from, to };
+  from.push(text.length);
+  return { text: out, from };
 }
 
 /**
- * The character the `%XX` at `at` starts, with the UTF-8 continuation bytes after it, and where it
- * ends; a byte that starts no UTF-8 character is read as Latin-1 (`%F6` as `ö`); a `%` that starts no
- * escape, as itself.
+ * The character at the start of an escape {@link ESCAPED} found, and how much of it that took. A run
+ * of `%XX` gives the character its longest start decodes to as UTF-8, else its first byte read as
+ * Latin-1 (`%F6` as `ö`).
  */
-function percentEscape(text: string, at: number): [string, number] {
-  const lead = hex(text, at + 1, 2);
-  if (lead < 0) return ['%', at + 1];
-  const length = lead < 0xc0 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
-  let point = length === 1 ? lead : lead & (0x7f >> length);
-  for (let k = 1; k < length; k++) {
-    const next = text.charAt(at + 3 * k) === '%' ? hex(text, at + 3 * k + 1, 2) : -1;
-    if ((next & 0xc0) !== 0x80) return [String.fromCharCode(lead), at + 3];
-    point = (point << 6) | (next & 0x3f);
+function unescaped(sequence: string): [string, number] {
+  if (sequence.startsWith('\\')) return [JSON.parse(`"${sequence}"`) as string, sequence.length];
+  for (let end = sequence.length; end > 3; end -= 3) {
+    try {
+      const char = decodeURIComponent(sequence.slice(0, end));
+      if ([...char].length === 1) return [char, end];
+    } catch {
+      // Not UTF-8 this long.
+    }
   }
-  return point > 0x10ffff
-    ? [String.fromCharCode(lead), at + 3]
-    : [String.fromCodePoint(point), at + 3 * length];
-}
-
-/** The value of the `digits` hex digits at `at`, or -1 when they are not all there. */
-function hex(text: string, at: number, digits: number): number {
-  const part = text.slice(at, at + digits);
-  return part.length === digits && /^[\da-f]+$/i.test(part) ? Number.parseInt(part, 16) : -1;
+  return [String.fromCharCode(Number(`0x${sequence.slice(1, 3)}`)), 3];
 }
 
 function headerSecrets(lowerName: string, value: string, add: Add): void {
@@ -343,7 +295,7 @@ function headerSecrets(lowerName: string, value: string, add: Add): void {
   if (cookie) {
     for (const pair of value.split(';')) {
       const cookieValue = unquoted(pair.slice(pair.indexOf('=') + 1));
-      add(true, cookieValue, decoded(cookieValue));
+      add(true, cookieValue);
     }
   } else if (credential !== undefined) {
     // `Credential=…, Signature=…` begins with the name of a parameter, no secret.
@@ -372,7 +324,7 @@ function credentialParts(credential: string, add: Add): void {
 
 /** The access key id of a SigV4 credential (`AKIA…/20150830/us-east-1/iam/aws4_request`), else none. */
 function accessKeyId(value: string): string[] {
-  return /^([^/\s]+)\/\d{8}\/[^/\s]+\/[^/\s]+\/aws4_request$/.exec(value)?.slice(1, 2) ?? [];
+  return /^(\w+)\/\d{8}\/.+\/aws4_request$/.exec(value)?.slice(1, 2) ?? [];
 }
 
 /**
@@ -393,16 +345,15 @@ function basicSecrets(value: string, credential: string, add: Add): void {
   add(true, pair.slice(colon + 1));
 }
 
-/** The query values of `url` as sent (`+`, `/` and `=` kept as such), percent-decoded, and form-decoded. */
+/** The query values of `url` as sent (`+`, `/` and `=` kept as such), and a SigV4 access key id among them. */
 function querySecrets(url: string, add: Add): void {
-  const search = URL.canParse(url) ? new URL(url).search.slice(1) : '';
-  for (const part of search.split('&')) {
+  const query = URL.canParse(url) ? new URL(url).search.slice(1) : '';
+  for (const part of query.split('&')) {
     const split = part.indexOf('=');
     // A part with no `=` is a bare value (`?TOKEN`), as redactUrl has it.
     const [name, sent] = split < 0 ? ['', part] : [part.slice(0, split), part.slice(split + 1)];
     if (sent.length >= MIN_OPAQUE_LENGTH || (sent !== '' && isSecretHeader(decoded(name)))) {
-      const form = decoded(sent.replaceAll('+', ' '));
-      add(true, sent, decoded(sent), form, encodeURIComponent(form), ...accessKeyId(decoded(sent)));
+      add(true, sent, ...accessKeyId(decoded(sent)));
     }
   }
 }

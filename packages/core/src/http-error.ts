@@ -127,7 +127,11 @@ export class HttpError extends BreakwaterError {
   readonly requestId: string | undefined;
   /** `MS-CorrelationId` of the response, else of the request. */
   readonly correlationId: string | undefined;
-  /** Every `WWW-Authenticate` challenge, parsed (Partner Center: `OAuth realm=urn:cpsvc:cpid:<id>`). */
+  /**
+   * Every `WWW-Authenticate` challenge, parsed (Partner Center: `OAuth realm=urn:cpsvc:cpid:<id>`), with
+   * the request's secrets a server echoes there (`error_description="token eyJ… expired"`) replaced
+   * by `REDACTED`.
+   */
   readonly challenges: AuthChallenge[];
   /** The first challenge, or undefined. */
   readonly challenge: AuthChallenge | undefined;
@@ -225,9 +229,11 @@ export class HttpError extends BreakwaterError {
    * therefore true afterwards; clone the response first if you need its raw body. A server's echo of the
    * request's credentials (the values of `context.requestHeaders`' credential headers, the token after
    * an auth scheme and its parts, cookie values, the query values of `context.url` and `response.url`
-   * whose name looks secret or that are 16 characters or more; 8 characters at least) is replaced by
-   * `REDACTED` in every string and key of the parsed JSON body (a number equal to a digits-only secret
-   * becomes the string `REDACTED`), or in a text body's text, so no field nor the message carries it.
+   * whose name looks secret or that are 16 characters or more; 8 characters at least), as sent or in
+   * JSON or percent escapes, is replaced by `REDACTED` in every string and key of the parsed JSON body
+   * (a number equal to a digits-only secret becomes the string `REDACTED`), or in a text body's text,
+   * so no field nor the message carries it; so is the start of one a read cut short ends with. The
+   * reason phrase and the `WWW-Authenticate` challenges are scrubbed the same way.
    * A body already used, empty, broken or not JSON gives a partial or empty payload: the HTTP error is
    * never replaced by a parse failure. A body that stalls is read until `context.signal` aborts (see
    * `readErrorPayload`).
