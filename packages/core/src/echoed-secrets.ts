@@ -9,7 +9,7 @@ import { REDACTED } from './redact.ts';
  * forms no list of escapes covers (`\u002B` for `+`), and a digits-only secret as a bare number.
  *
  * A string is searched as its canonical text (JSON escapes undone, `%XX` decoded, `+` and space one
- * character), with a map from each canonical character back to the text it came from, for each secret
+ * character), with where its escapes start and end in both texts to map a match back, for each secret
  * as sent and as its own canonical text. Every search is Knuth–Morris–Pratt, linear whatever the
  * secret holds: a server picks some of them (a query value of the URL it redirects to), and a pattern
  * built from a secret (the reverted session-20 scrub) failed to compile for a long one, with the
@@ -39,9 +39,9 @@ const NUMERIC = /^[1-9]\d*$/;
 
 /**
  * A JSON escape (`\uXXXX`, or a short one: `\/` too, which PHP's encoder writes), or up to 4 `%XX`
- * (the most one character of UTF-8 takes). Sticky: tried at each character, it fails at its first.
+ * (the most one character of UTF-8 takes).
  */
-const ESCAPED = /\\(?:u[\dA-Fa-f]{4}|["\\/bfnrt])|(?:%[\dA-Fa-f]{2}){1,4}/y;
+const ESCAPED = /\\(?:u[\dA-Fa-f]{4}|["\\/bfnrt])|(?:%[\dA-Fa-f]{2}){1,4}/g;
 
 /**
  * An escape cut by the end of a read (`\u00`, `%2`, the first bytes of a UTF-8 `%C3%B6`): the start of
@@ -73,8 +73,8 @@ interface Needle {
 
 interface Canonical {
   readonly text: string;
-  /** Where the text each character of `text` came from starts; then the length of the text. */
-  readonly from: number[];
+  /** Where the text that `text`'s character at `at` came from starts (`text.length`: the end). */
+  readonly source: (at: number) => number;
 }
 
 /** The secrets of a request: every value to take out, and the parts, which begin with secret characters. */
@@ -166,13 +166,13 @@ function withoutSecrets(value: unknown, needles: readonly Needle[]): unknown {
  * ones by one in all).
  */
 function withoutNeedles(text: string, needles: readonly Needle[]): string {
-  const { text: hay, from } = canonicalText(text);
+  const { text: hay, source } = canonicalText(text);
   const spans: number[][] = [];
   for (const needle of needles) {
     // Its first characters, searched natively: most texts hold none of most secrets. An 8-character
     // search costs at most 8 comparisons a character, whatever the text.
     if (hay.includes(needle.text.slice(0, MIN_LENGTH))) {
-      search(hay, needle, (end) => spans.push([from[end - needle.text.length] ?? 0, from[end] ?? 0]));
+      search(hay, needle, (end) => spans.push([source(end - needle.text.length), source(end)]));
     }
   }
   let out = '';
@@ -192,14 +192,14 @@ function withoutNeedles(text: string, needles: readonly Needle[]): string {
  * with secret characters: the start of `Bearer …` is the word `Bearer`, of `user:password` a name.
  */
 function withoutCutSecret(text: string, parts: readonly Needle[]): string {
-  const { text: kept, from } = canonicalText(text.replace(PARTIAL_ESCAPE, ''));
+  const { text: kept, source } = canonicalText(text.replace(PARTIAL_ESCAPE, ''));
   let cut = text.length;
   for (const part of parts) {
     const { length } = part.text;
     // The longest end of the text that starts the part is shorter than the part: a whole one is the scrub's.
     const matched = search(kept.slice(-length), part);
     if (matched >= Math.min(MIN_LENGTH, Math.ceil(length / 2))) {
-      cut = Math.min(cut, from[kept.length - matched] ?? 0);
+      cut = Math.min(cut, source(kept.length - matched));
     }
   }
   return cut === text.length ? text : `${text.slice(0, cut)}${REDACTED}`;
@@ -248,25 +248,41 @@ function step(text: string, pi: Int32Array, k: number, c: number): number {
  * `text` with JSON's escapes undone (`\uXXXX`, a surrogate pair as two, and the short ones), `%XX`
  * decoded (hex in either case, UTF-8 sequences as their character), and `+` read as a space (as a
  * query's form-encoding writes one, and `%2B` decodes to); with where each character came from.
+ * Found by a native scan for the escapes, the text between them copied whole.
  * Anything else (`100%`, `\d`) is kept as it is.
  */
 function canonicalText(text: string): Canonical {
   let out = '';
-  const from: number[] = [];
-  for (let i = 0; i < text.length; ) {
-    ESCAPED.lastIndex = i;
-    const sequence = ESCAPED.exec(text)?.[0];
-    const [char, length] = sequence ? unescaped(sequence) : [text.charAt(i), 1];
-    // A character from 4 bytes of UTF-8 is two UTF-16 units, both from the same escapes.
-    for (const unit of char.split('')) {
-      out += unit === '+' ? ' ' : unit;
-      from.push(i);
-    }
-    i += length;
-    scrubSteps.count++;
+  // Where each escape starts and ends, in `out` and in `text`: between them, both advance together.
+  const at = [0];
+  const source = [0];
+  let rest = 0;
+  ESCAPED.lastIndex = 0;
+  for (let found = ESCAPED.exec(text); found; found = ESCAPED.exec(text)) {
+    const [char, length] = unescaped(found[0]);
+    out += text.slice(rest, found.index);
+    at.push(out.length, out.length + char.length);
+    out += char;
+    rest = found.index + length;
+    ESCAPED.lastIndex = rest;
+    source.push(found.index, rest);
   }
-  from.push(text.length);
-  return { text: out, from };
+  out += text.slice(rest);
+  scrubSteps.count += text.length;
+  return {
+    // Length-preserving, so done once here: `%2B` decodes to `+` too.
+    text: out.replaceAll('+', ' '),
+    source: (index) => {
+      // The last mark at or before `index`, by bisection: a text has as many as it has escapes.
+      let low = 0;
+      for (let high = at.length - 1; low < high; ) {
+        const middle = (low + high + 1) >> 1;
+        if ((at[middle] ?? 0) <= index) low = middle;
+        else high = middle - 1;
+      }
+      return (source[low] ?? 0) + index - (at[low] ?? 0);
+    },
+  };
 }
 
 /**
