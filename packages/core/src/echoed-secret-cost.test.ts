@@ -259,6 +259,18 @@ describe('other forms', () => {
     expect((error as HttpError).description).toBe('REDACTED REDACTED REDACTED');
   });
 
+  it('a key with a character outside the BMP, echoed as a surrogate pair of \\u escapes or 4 bytes of UTF-8', async () => {
+    const key = `${MARK}-key-\u{1F600}-end`;
+    const url = route((_req, res) =>
+      res
+        .writeHead(403, { 'content-type': 'text/plain' })
+        .end(`${MARK}-key-\\uD83D\\ude00-end / ${encodeURIComponent(key)} / ${MARK}-key-\\uD83D-end`),
+    );
+    const error = await rejection(url, { headers: { 'x-api-key': encodeURIComponent(key) } });
+    // The lone high surrogate is no form of the key: kept.
+    expect((error as HttpError).description).toBe(`REDACTED / REDACTED / ${MARK}-key-\\uD83D-end`);
+  });
+
   it('a form-encoded query value echoed with + for its spaces, or %20', async () => {
     const url = route((_req, res) =>
       res

@@ -49,15 +49,11 @@ const ESCAPED = /\\(?:u[\dA-Fa-f]{4}|["\\/bfnrt])|(?:%[\dA-Fa-f]{2}){1,4}/g;
  */
 const PARTIAL_ESCAPE = /(?:\\(?:u[\da-f]{0,3})?|%[\da-f]?|(?:%[89a-f][\da-f]){1,3})$/i;
 
-/** A scrub of the request's secrets: see {@link secretScrubber}. */
-export type Scrub = (value: unknown) => unknown;
-
-/** What {@link secretScrubber} gives: the scrub, and the scrub of a read's cut end. */
-export interface Scrubber {
-  readonly scrub: Scrub;
-  /** `text`, a read that ended before the body did, without the start of a secret it ends with. */
-  readonly cut: (text: string) => string;
-}
+/**
+ * A scrub of the request's secrets (see {@link secretScrubber}); with `cut`, of the end of a text read
+ * short of the body's end, which may be the start of a secret (see {@link withoutCutSecret}).
+ */
+export type Scrub = (value: unknown, cut?: boolean) => unknown;
 
 /**
  * Characters the searches and the canonical text visited: tests check with it that the work grows
@@ -90,10 +86,7 @@ type Add = (part: boolean, ...values: string[]) => void;
  * object (a parsed JSON body) is rebuilt with its keys and values so scrubbed. It fails closed: if
  * anything throws, the value becomes `REDACTED`, so neither an exception nor a secret gets out.
  */
-export function secretScrubber(
-  headers: HeadersLike | undefined,
-  urls: readonly string[],
-): Scrubber | undefined {
+export function secretScrubber(headers: HeadersLike | undefined, urls: readonly string[]): Scrub | undefined {
   let whole: Needle[];
   let parts: Needle[];
   try {
@@ -103,11 +96,15 @@ export function secretScrubber(
     if (whole.length === 0) return undefined;
     parts = needles(starts.map(canonical));
   } catch {
-    return { scrub: () => REDACTED, cut: () => REDACTED };
+    return () => REDACTED;
   }
-  return {
-    scrub: (value) => failClosed(() => withoutSecrets(value, whole)),
-    cut: (text) => failClosed(() => withoutCutSecret(text, parts)),
+  return (value, cut) => {
+    try {
+      return cut ? withoutCutSecret(String(value), parts) : withoutSecrets(value, whole);
+    } catch {
+      // Whatever it was working on could be in the exception.
+      return REDACTED;
+    }
   };
 }
 
@@ -134,15 +131,6 @@ function requestSecrets(headers: HeadersLike | undefined, urls: readonly string[
   }
   for (const url of urls) querySecrets(url, add);
   return secrets;
-}
-
-/** What `work` gives, or `REDACTED` if it throws: nothing it was working on gets out in an exception. */
-function failClosed<T>(work: () => T): T | typeof REDACTED {
-  try {
-    return work();
-  } catch {
-    return REDACTED;
-  }
 }
 
 function needles(texts: readonly string[]): Needle[] {

@@ -174,7 +174,7 @@ export class HttpError extends BreakwaterError {
     let scrub = (responseOrOptions as ScrubbingOptions)[SCRUB];
     const clean = (text: string): string => {
       if (text === '') return text;
-      scrub ??= secretScrubber(context.requestHeaders, [String(rawUrl), response.url])?.scrub ?? String;
+      scrub ??= secretScrubber(context.requestHeaders, [String(rawUrl), response.url]) ?? String;
       return String(scrub(text));
     };
     const statusText = clean(response.statusText);
@@ -267,10 +267,10 @@ export async function httpErrorFrom(
 ): Promise<HttpError> {
   const { bodyLimitBytes, signal, requestHeaders, url = '' } = context;
   const read = await readErrorText(response, bodyLimitBytes, signal, 'HttpError.from: bodyLimitBytes');
-  const scrubber = secretScrubber(requestHeaders, [String(url), response.url, sentUrl]);
-  const text = read.complete || !scrubber ? read.text : scrubber.cut(read.text);
-  const payload = scrubbedPayload(text, response.headers.get('content-type'), scrubber?.scrub);
-  const options: ScrubbingOptions = { ...context, response, payload, [SCRUB]: scrubber?.scrub ?? String };
+  const scrub = secretScrubber(requestHeaders, [String(url), response.url, sentUrl]);
+  const text = read.complete || !scrub ? read.text : String(scrub(read.text, true));
+  const payload = scrubbedPayload(text, response.headers.get('content-type'), scrub);
+  const options: ScrubbingOptions = { ...context, response, payload, [SCRUB]: scrub ?? String };
   return new HttpError(options);
 }
 
