@@ -6,13 +6,12 @@
  * in steps rather than timed, grows linearly. Real loopback HTTP, undici's fetch, through `wrapFetch`
  * and `HttpError.from`.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import { fetch as undiciFetch } from 'undici';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { routesOnLoopback } from './echoed-secrets.test-util.ts';
 import { scrubSteps } from './echoed-secrets.ts';
 import { HttpError } from './http-error.ts';
-import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
 import { truncate } from './payload.ts';
 import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
@@ -20,18 +19,7 @@ import { wrapFetch } from './wrap-fetch.ts';
 const fetch = undiciFetch as unknown as FetchLike;
 const MARK = 'S3CR3T';
 
-let server: RoutedServer;
-beforeAll(async () => {
-  server = await startRoutedServer();
-});
-beforeEach(() => server.reset());
-afterAll(() => server.close());
-
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-
-function route(handler: Handler): string {
-  return server.route(`/r-${Math.random().toString(36).slice(2)}`, handler);
-}
+const route = routesOnLoopback();
 
 /** A route that redirects to another answering 500 with `body`, the query of the redirect chosen by the server. */
 function redirected(query: string, body: string): string {

@@ -4,12 +4,11 @@
  * in a body read as text, a secret cut by the read's bound, the password of a Basic credential.
  * Real loopback HTTP, undici's fetch, through `wrapFetch` and `HttpError.from`.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import { fetch as undiciFetch } from 'undici';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { routesOnLoopback } from './echoed-secrets.test-util.ts';
 import { HttpError } from './http-error.ts';
-import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
 import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
@@ -17,18 +16,7 @@ const fetch = undiciFetch as unknown as FetchLike;
 const MARK = 'S3CR3T';
 const JSON_TYPE = { 'content-type': 'application/json' };
 
-let server: RoutedServer;
-beforeAll(async () => {
-  server = await startRoutedServer();
-});
-beforeEach(() => server.reset());
-afterAll(() => server.close());
-
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-
-function route(handler: Handler): string {
-  return server.route(`/r-${Math.random().toString(36).slice(2)}`, handler);
-}
+const route = routesOnLoopback();
 
 /** The HttpError a wrapped fetch with `throwHttpErrors` rejects with, one attempt per call. */
 async function failure(url: string, init?: RequestInit, attemptMs = 10_000): Promise<HttpError> {
