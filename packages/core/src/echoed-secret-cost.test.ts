@@ -259,6 +259,18 @@ describe('other forms', () => {
     expect((error as HttpError).description).toBe(`REDACTED / REDACTED / ${MARK}-key-\\uD83D-end`);
   });
 
+  it('near misses in escapes kept as sent: one character off, or the secret with a character missing', async () => {
+    const token = `${MARK}+abc/def==ghij`;
+    const near = [
+      encodeURIComponent(`${MARK}+abc/dEf==ghij`),
+      `${MARK}\\u002babc\\/def=ghij`,
+      `${MARK}%2Babc%2Fdef%3D%3Dghi`,
+    ].join(' ');
+    const url = route((_req, res) => res.writeHead(401, { 'content-type': 'text/plain' }).end(near));
+    const error = await rejection(url, { headers: { authorization: `Bearer ${token}` } });
+    expect((error as HttpError).description).toBe(near);
+  });
+
   it('a form-encoded query value echoed with + for its spaces, or %20', async () => {
     const url = route((_req, res) =>
       res
