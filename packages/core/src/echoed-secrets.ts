@@ -7,6 +7,13 @@ import { REDACTED } from './redact.ts';
  * therefore taken out of the parsed body (every string, key and number of a JSON body; a text body's
  * text), as out of every URL breakwater shows. Parsed first, because a JSON encoder writes a secret in
  * forms no list of escapes covers (`\u002B` for `+`), and a digits-only secret as a bare number.
+ *
+ * A string is searched as its canonical text (JSON escapes undone, `%XX` decoded, `+` and space one
+ * character), with where its escapes start and end in both texts to map a match back, for each secret
+ * as sent and as its own canonical text. Every search is Knuth–Morris–Pratt, linear whatever the
+ * secret holds: a server picks some of them (a query value of the URL it redirects to), and a pattern
+ * built from a secret (the reverted session-20 scrub) failed to compile for a long one, with the
+ * secret in the SyntaxError, and backtracked for seconds on a body built to almost match.
  */
 
 /**
@@ -31,80 +38,328 @@ const PARAMETER_NAME = /^\s*[\w-]+=(?=[^=])/;
 const NUMERIC = /^[1-9]\d*$/;
 
 /**
- * The values of a request that must not reach an error: each credential header's value
- * ({@link isSecretHeader}), the credential after its auth scheme and each of its parts (a SharedKey's
- * or SigV4's signature alone), each cookie's value (as sent, unquoted and percent-decoded), and the
- * query values of `urls` (as sent and decoded) whose name looks secret or which look like an opaque
- * token. Longest first, so that a value is replaced before a part of it.
+ * A JSON escape (`\uXXXX`, or a short one: `\/` too, which PHP's encoder writes), or up to 4 `%XX`
+ * (the most one character of UTF-8 takes).
  */
-export function requestSecrets(headers: HeadersLike | undefined, urls: readonly string[]): string[] {
-  const found: string[] = [];
-  // HeadersLike promises only get/has; the Headers that wrapFetch and users pass can be listed.
-  if (headers !== undefined && Symbol.iterator in headers) {
-    for (const [name, value] of headers as Iterable<[string, string]>) {
-      if (isSecretHeader(name)) found.push(...headerSecrets(name.toLowerCase(), value));
-    }
+const ESCAPED = /\\(?:u[\dA-Fa-f]{4}|["\\/bfnrt])|(?:%[\dA-Fa-f]{2}){1,4}/g;
+
+/**
+ * An escape cut by the end of a read (`\u00`, `%2`, the first bytes of a UTF-8 `%C3%B6`): the start of
+ * a character whose value did not arrive. At most 3 bytes, so that a run of them costs no backtracking.
+ */
+const PARTIAL_ESCAPE = /(?:\\(?:u[\da-f]{0,3})?|%[\da-f]?|(?:%[89a-f][\da-f]){1,3})$/i;
+
+/**
+ * A scrub of the request's secrets (see {@link secretScrubber}); with `cut`, of the end of a text read
+ * short of the body's end, which may be the start of a secret (see {@link withoutCutSecret}).
+ */
+export type Scrub = (value: unknown, cut?: boolean) => unknown;
+
+/**
+ * Characters the searches and the canonical text visited: tests check with it that the work grows
+ * linearly with the text and the secrets, which a clock on a shared machine cannot show.
+ */
+export const scrubSteps = { count: 0 };
+
+interface Needle {
+  readonly text: string;
+  /** Its prefix function, made at its first search. */
+  pi?: Int32Array;
+}
+
+interface Canonical {
+  readonly text: string;
+  /** Where the text that `text`'s character at `at` came from starts (`text.length`: the end). */
+  readonly source: (at: number) => number;
+}
+
+/** The secrets of a request: every value to take out, and the parts, which begin with secret characters. */
+type Secrets = [whole: string[], parts: string[]];
+
+type Add = (part: boolean, ...values: string[]) => void;
+
+/**
+ * The scrub of a request's secrets, or undefined when it has none; see {@link requestSecrets} for what
+ * they are. The scrub takes out every occurrence of a secret written as itself or in JSON or percent
+ * escapes, even mixed (`\u0065`, `\/`, `%2B` or `%2b`, `+` for a space, UTF-8 `%C3%B6`, a surrogate pair
+ * as two `\uXXXX`); a number equal to a digits-only secret becomes the string `REDACTED`; an array or
+ * object (a parsed JSON body) is rebuilt with its keys and values so scrubbed. It fails closed: if
+ * anything throws, the value becomes `REDACTED`, so neither an exception nor a secret gets out.
+ */
+export function secretScrubber(headers: HeadersLike | undefined, urls: readonly string[]): Scrub | undefined {
+  let whole: Needle[];
+  let parts: Needle[];
+  try {
+    const [all, starts] = requestSecrets(headers, urls);
+    // Each as sent, and as its own canonical text (`%2F` of a cookie as sent is the `/` echoed).
+    whole = needles([...all, ...all.map(canonical)]);
+    if (whole.length === 0) return undefined;
+    parts = needles(starts.map(canonical));
+  } catch {
+    return () => REDACTED;
   }
-  for (const url of urls) found.push(...querySecrets(url));
-  // A body that is not JSON, or JSON cut short by the read's bound, is scrubbed as text: a secret
-  // echoed in a JSON string there has `"` and `\` escaped, and `/` too by some encoders (PHP's).
-  const escaped = found.flatMap((value) => {
-    const json = JSON.stringify(value).slice(1, -1);
-    return [value, json, json.replaceAll('/', '\\/')];
-  });
-  return [...new Set(escaped)]
-    .filter((value) => value.length >= MIN_LENGTH)
-    .sort((a, b) => b.length - a.length);
+  return (value, cut) => {
+    try {
+      return cut ? withoutCutSecret(String(value), parts) : withoutSecrets(value, whole);
+    } catch {
+      // Whatever it was working on could be in the exception.
+      return REDACTED;
+    }
+  };
 }
 
 /**
- * `value` without `secrets`: a string with every occurrence replaced by `REDACTED`; a number equal to
- * a digits-only secret replaced by the string `REDACTED`; an array or object (a parsed JSON body, at
- * most as deep as the payload's bound) rebuilt with its keys and values so scrubbed.
+ * The values of a request that must not reach an error: each credential header's value
+ * ({@link isSecretHeader}), the credential after its auth scheme and each of its parts (see
+ * {@link credentialParts}), a Basic credential's `user:password` and password, each cookie's value (as
+ * sent, unquoted), and the query values of `urls` (as sent) whose name looks secret or which look like
+ * an opaque token; their decoded forms are the scrub's, which searches canonical texts. Of those, the parts: what begins with secret
+ * characters (not a whole `Bearer …` or Cookie header, not `user:password`), which a read cut short may
+ * end with the start of.
  */
-export function withoutSecrets(value: unknown, secrets: readonly string[]): unknown {
-  if (typeof value === 'string') {
-    return secrets.reduce((text, secret) => text.replaceAll(secret, REDACTED), value);
-  }
-  if (typeof value === 'number') {
-    // Compared as numbers: a 19-digit id parses to the nearest double, which prints other digits.
-    return secrets.some((secret) => NUMERIC.test(secret) && Number(secret) === value) ? REDACTED : value;
-  }
-  if (Array.isArray(value)) return value.map((item) => withoutSecrets(item, secrets));
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => [withoutSecrets(key, secrets), withoutSecrets(item, secrets)]),
-  );
-}
-
-function headerSecrets(lowerName: string, value: string): string[] {
-  const credential = AFTER_SCHEME.exec(value)?.[1] ?? '';
-  // `account:signature`, `Credential=…, Signature=…`: a server may echo one part alone.
-  const parts = credential.split(/[:,]/).map((part) => unquoted(part.replace(PARAMETER_NAME, '')));
-  const secrets = [value, credential, ...parts];
-  if (lowerName.includes('cookie')) {
-    for (const pair of value.split(';')) {
-      const cookie = unquoted(pair.slice(pair.indexOf('=') + 1));
-      secrets.push(cookie, decoded(cookie));
+function requestSecrets(headers: HeadersLike | undefined, urls: readonly string[]): Secrets {
+  const secrets: Secrets = [[], []];
+  const add: Add = (part, ...values) => {
+    secrets[0].push(...values);
+    if (part) secrets[1].push(...values);
+  };
+  // HeadersLike promises only get/has; the Headers that wrapFetch and users pass can be listed.
+  if (headers !== undefined && Symbol.iterator in headers) {
+    for (const [name, value] of headers as Iterable<[string, string]>) {
+      if (isSecretHeader(name)) headerSecrets(name.toLowerCase(), value, add);
     }
   }
+  for (const url of urls) querySecrets(url, add);
   return secrets;
 }
 
-/** The query values of `url` as sent (`+`, `/` and `=` kept as such), percent-decoded, and form-decoded. */
-function querySecrets(url: string): string[] {
-  const secrets: string[] = [];
-  const search = URL.canParse(url) ? new URL(url).search.slice(1) : '';
-  for (const part of search.split('&')) {
+function needles(texts: readonly string[]): Needle[] {
+  return [...new Set(texts)].filter((text) => text.length >= MIN_LENGTH).map((text) => ({ text }));
+}
+
+function withoutSecrets(value: unknown, needles: readonly Needle[]): unknown {
+  if (typeof value === 'string') return withoutNeedles(value, needles);
+  if (typeof value === 'number') {
+    // Compared as numbers: a 19-digit id parses to the nearest double, which prints other digits.
+    return needles.some(({ text }) => NUMERIC.test(text) && Number(text) === value) ? REDACTED : value;
+  }
+  const again = (item: unknown): unknown => withoutSecrets(item, needles);
+  if (Array.isArray(value)) return value.map(again);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [again(key), again(item)]));
+}
+
+/**
+ * `text` with each occurrence of a needle in its canonical text replaced by one `REDACTED` (overlapping
+ * ones by one in all).
+ */
+function withoutNeedles(text: string, needles: readonly Needle[]): string {
+  const { text: hay, source } = canonicalText(text);
+  const spans: number[][] = [];
+  for (const needle of needles) {
+    // Its first characters, searched natively: most texts hold none of most secrets. An 8-character
+    // search costs at most 8 comparisons a character, whatever the text.
+    if (hay.includes(needle.text.slice(0, MIN_LENGTH))) {
+      search(hay, needle, (end) => spans.push([source(end - needle.text.length), source(end)]));
+    }
+  }
+  let out = '';
+  let at = 0;
+  for (const [start = 0, end = 0] of spans.sort(([a = 0], [b = 0]) => a - b)) {
+    if (start >= at) out += `${text.slice(at, start)}${REDACTED}`;
+    at = Math.max(at, end);
+  }
+  return out + text.slice(at);
+}
+
+/**
+ * `text` without the start of a secret part it ends with: the part before the cut is as much the
+ * secret's as a whole echo is. Taken from {@link MIN_LENGTH} characters of the part (the shortest value
+ * taken for a whole secret, so no likelier an ordinary word than one), or from half of a part shorter
+ * than 16 (so a cut shows at most half of a short password). Only parts are looked for, which begin
+ * with secret characters: the start of `Bearer …` is the word `Bearer`, of `user:password` a name.
+ */
+function withoutCutSecret(text: string, parts: readonly Needle[]): string {
+  const { text: kept, source } = canonicalText(text.replace(PARTIAL_ESCAPE, ''));
+  let cut = text.length;
+  for (const part of parts) {
+    const { length } = part.text;
+    // The longest end of the text that starts the part is shorter than the part: a whole one is the scrub's.
+    const matched = search(kept.slice(-length), part);
+    if (matched >= Math.min(MIN_LENGTH, Math.ceil(length / 2))) {
+      cut = Math.min(cut, source(kept.length - matched));
+    }
+  }
+  return cut === text.length ? text : `${text.slice(0, cut)}${REDACTED}`;
+}
+
+function canonical(text: string): string {
+  return canonicalText(text).text;
+}
+
+/**
+ * Knuth–Morris–Pratt: calls `found` with the end of each non-overlapping occurrence of `needle` in
+ * `hay`, and returns how many of the needle's first characters `hay` ends with. Linear in both lengths,
+ * whatever they hold (a periodic secret, a text built to almost match it), as `indexOf` is not: a
+ * 2 KB run of one letter searched in 64 KiB of near-copies costs it tens of milliseconds.
+ */
+function search(hay: string, needle: Needle, found?: (end: number) => void): number {
+  const { text } = needle;
+  let { pi } = needle;
+  if (!pi) {
+    // The prefix function: for each start of the needle, the longest proper start it also ends with.
+    pi = needle.pi = new Int32Array(text.length);
+    for (let i = 1, k = 0; i < text.length; i++) pi[i] = k = step(text, pi, k, text.charCodeAt(i));
+  }
+  let k = 0;
+  for (let i = 0; i < hay.length; i++) {
+    k = step(text, pi, k, hay.charCodeAt(i));
+    if (k === text.length) {
+      found?.(i + 1);
+      k = 0;
+    }
+  }
+  return k;
+}
+
+/** How much of `text` is matched once `c` follows its first `k` characters. */
+function step(text: string, pi: Int32Array, k: number, c: number): number {
+  while (k > 0 && c !== text.charCodeAt(k)) {
+    k = pi[k - 1] ?? 0;
+    scrubSteps.count++;
+  }
+  scrubSteps.count++;
+  return c === text.charCodeAt(k) ? k + 1 : k;
+}
+
+/**
+ * `text` with JSON's escapes undone (`\uXXXX`, a surrogate pair as two, and the short ones), `%XX`
+ * decoded (hex in either case, UTF-8 sequences as their character), and `+` read as a space (as a
+ * query's form-encoding writes one, and `%2B` decodes to); with where each character came from.
+ * Found by a native scan for the escapes, the text between them copied whole.
+ * Anything else (`100%`, `\d`) is kept as it is.
+ */
+function canonicalText(text: string): Canonical {
+  let out = '';
+  // Where each escape starts and ends, in `out` and in `text`: between them, both advance together.
+  const at = [0];
+  const source = [0];
+  let rest = 0;
+  ESCAPED.lastIndex = 0;
+  for (let found = ESCAPED.exec(text); found; found = ESCAPED.exec(text)) {
+    const [char, length] = unescaped(found[0]);
+    out += text.slice(rest, found.index);
+    at.push(out.length, out.length + char.length);
+    out += char;
+    rest = found.index + length;
+    ESCAPED.lastIndex = rest;
+    source.push(found.index, rest);
+  }
+  out += text.slice(rest);
+  scrubSteps.count += text.length;
+  return {
+    // Length-preserving, so done once here: `%2B` decodes to `+` too.
+    text: out.replaceAll('+', ' '),
+    source: (index) => {
+      // The last mark at or before `index`, by bisection: a text has as many as it has escapes.
+      let low = 0;
+      for (let high = at.length - 1; low < high; ) {
+        const middle = (low + high + 1) >> 1;
+        if ((at[middle] ?? 0) <= index) low = middle;
+        else high = middle - 1;
+      }
+      return (source[low] ?? 0) + index - (at[low] ?? 0);
+    },
+  };
+}
+
+/**
+ * The character at the start of an escape {@link ESCAPED} found, and how much of it that took. A run
+ * of `%XX` gives the character its longest start decodes to as UTF-8, else its first byte read as
+ * Latin-1 (`%F6` as `ö`).
+ */
+function unescaped(sequence: string): [string, number] {
+  if (sequence.startsWith('\\')) return [JSON.parse(`"${sequence}"`) as string, sequence.length];
+  for (let end = sequence.length; end > 3; end -= 3) {
+    try {
+      const char = decodeURIComponent(sequence.slice(0, end));
+      if ([...char].length === 1) return [char, end];
+    } catch {
+      // Not UTF-8 this long.
+    }
+  }
+  return [String.fromCharCode(Number(`0x${sequence.slice(1, 3)}`)), 3];
+}
+
+function headerSecrets(lowerName: string, value: string, add: Add): void {
+  // The whole value: a part only where it is all credential (an API key with no scheme).
+  const credential = AFTER_SCHEME.exec(value)?.[1];
+  const cookie = lowerName.includes('cookie');
+  add(!cookie && credential === undefined, value);
+  if (cookie) {
+    for (const pair of value.split(';')) {
+      const cookieValue = unquoted(pair.slice(pair.indexOf('=') + 1));
+      add(true, cookieValue);
+    }
+  } else if (credential !== undefined) {
+    // `Credential=…, Signature=…` begins with the name of a parameter, no secret.
+    add(!PARAMETER_NAME.test(credential), credential);
+    credentialParts(credential, add);
+    basicSecrets(value, credential, add);
+  }
+}
+
+/**
+ * The parts of a credential a server may echo alone: `account` and `signature` of a SharedKey's
+ * `account:signature`, each parameter's value of `Credential=…, Signature=…`. Of an AWS SigV4
+ * `Authorization`, what counts as secret: the signature; the credential (access key id and scope,
+ * together); and the access key id alone, which names the key the request signed with and which AWS's
+ * errors quote alone ("The AWS Access Key Id you provided does not exist"). Not secret, so kept:
+ * `SignedHeaders` (header names) and the scope alone (`20150830/us-east-1/iam/aws4_request`: a date,
+ * region and service the URL tells anyway), which an error about a wrong region quotes.
+ */
+function credentialParts(credential: string, add: Add): void {
+  for (const part of credential.split(/[:,]/)) {
+    if (/^\s*signedheaders=/i.test(part)) continue;
+    const value = unquoted(part.replace(PARAMETER_NAME, ''));
+    add(true, value, ...accessKeyId(value));
+  }
+}
+
+/** The access key id of a SigV4 credential (`AKIA…/20150830/us-east-1/iam/aws4_request`), else none. */
+function accessKeyId(value: string): string[] {
+  return /^(\w+)\/\d{8}\/.+\/aws4_request$/.exec(value)?.slice(1, 2) ?? [];
+}
+
+/**
+ * A Basic credential's `user:password` and password, which a server decodes and may echo. The user
+ * name alone is kept: it names an account, as the error's own text often does, and is no credential.
+ */
+function basicSecrets(value: string, credential: string, add: Add): void {
+  if (!/^basic /i.test(value)) return;
+  let pair: string;
+  try {
+    pair = new TextDecoder().decode(Uint8Array.from(atob(credential.trim()), (c) => c.charCodeAt(0)));
+  } catch {
+    // Not base64: the credential as sent is all there is.
+    return;
+  }
+  const colon = pair.indexOf(':');
+  add(false, pair);
+  add(true, pair.slice(colon + 1));
+}
+
+/** The query values of `url` as sent (`+`, `/` and `=` kept as such), and a SigV4 access key id among them. */
+function querySecrets(url: string, add: Add): void {
+  const query = URL.canParse(url) ? new URL(url).search.slice(1) : '';
+  for (const part of query.split('&')) {
     const split = part.indexOf('=');
     // A part with no `=` is a bare value (`?TOKEN`), as redactUrl has it.
     const [name, sent] = split < 0 ? ['', part] : [part.slice(0, split), part.slice(split + 1)];
     if (sent.length >= MIN_OPAQUE_LENGTH || (sent !== '' && isSecretHeader(decoded(name)))) {
-      const form = decoded(sent.replaceAll('+', ' '));
-      secrets.push(sent, decoded(sent), form, encodeURIComponent(form));
+      add(true, sent, ...accessKeyId(decoded(sent)));
     }
   }
-  return secrets;
 }
 
 function unquoted(text: string): string {

@@ -1,6 +1,6 @@
 import type { HeadersLike } from '@breakwater/policies';
 import { BreakwaterError, parseRetryAfter } from '@breakwater/policies';
-import { requestSecrets, withoutSecrets } from './echoed-secrets.ts';
+import { type Scrub, secretScrubber } from './echoed-secrets.ts';
 import { checkCount } from './errors.ts';
 import { type ErrorPayload, readErrorText, scrubbedPayload, truncate } from './payload.ts';
 import { redactUrl } from './redact.ts';
@@ -51,6 +51,12 @@ export interface HttpErrorOptions extends HttpErrorContext {
 }
 
 const BRAND = Symbol.for('breakwater.HttpError');
+/** `httpErrorFrom`'s scrub, handed to the constructor: it knows the URL sent, the constructor does not. */
+const SCRUB = Symbol('breakwater.scrub');
+
+interface ScrubbingOptions extends HttpErrorOptions {
+  readonly [SCRUB]?: Scrub;
+}
 /** Node's `util.inspect` hook; a registered symbol, so core needs no `node:` import. */
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
@@ -121,7 +127,11 @@ export class HttpError extends BreakwaterError {
   readonly requestId: string | undefined;
   /** `MS-CorrelationId` of the response, else of the request. */
   readonly correlationId: string | undefined;
-  /** Every `WWW-Authenticate` challenge, parsed (Partner Center: `OAuth realm=urn:cpsvc:cpid:<id>`). */
+  /**
+   * Every `WWW-Authenticate` challenge, parsed (Partner Center: `OAuth realm=urn:cpsvc:cpid:<id>`), with
+   * the request's secrets a server echoes there (`error_description="token eyJ… expired"`) replaced
+   * by `REDACTED`.
+   */
   readonly challenges: AuthChallenge[];
   /** The first challenge, or undefined. */
   readonly challenge: AuthChallenge | undefined;
@@ -158,16 +168,16 @@ export class HttpError extends BreakwaterError {
     const rawUrl = context.url ?? response.url;
     const url = rawUrl === '' ? undefined : redactUrl(rawUrl);
     const method = context.method?.toUpperCase();
-    // A server may echo the credential in its reason phrase too (`401 Bad token <token>`).
-    // HTTP/2 has no reason phrase: no secrets to gather for an empty one.
-    const { statusText: given } = response;
-    const statusText =
-      given === ''
-        ? given
-        : (withoutSecrets(
-            given,
-            requestSecrets(context.requestHeaders, [String(rawUrl), response.url]),
-          ) as string);
+    // A server may echo the credential in its reason phrase (`401 Bad token <token>`) and its
+    // challenge (`error_description="token eyJ… expired"`) too. HTTP/2 has no reason phrase and most
+    // errors no challenge: the secrets are gathered at the first text to scrub.
+    let scrub = (responseOrOptions as ScrubbingOptions)[SCRUB];
+    const clean = (text: string): string => {
+      if (text === '') return text;
+      scrub ??= secretScrubber(context.requestHeaders, [String(rawUrl), response.url]) ?? String;
+      return String(scrub(text));
+    };
+    const statusText = clean(response.statusText);
     super(formatMessage(response, statusText, payload, method, url), { endpoint: context.endpoint });
 
     this.status = response.status;
@@ -187,7 +197,14 @@ export class HttpError extends BreakwaterError {
     this.attempts = attempts;
     this.requestId = header(response.headers, context.requestHeaders, 'ms-requestid');
     this.correlationId = header(response.headers, context.requestHeaders, 'ms-correlationid');
-    this.challenges = parseWwwAuthenticate(response.headers.get('www-authenticate'));
+    this.challenges = parseWwwAuthenticate(response.headers.get('www-authenticate')).map(
+      ({ scheme, params, token68 }) => {
+        const challenge: AuthChallenge = { scheme: clean(scheme), params: Object.create(null) };
+        for (const [name, value] of Object.entries(params)) challenge.params[clean(name)] = clean(value);
+        if (token68 !== undefined) challenge.token68 = clean(token68);
+        return challenge;
+      },
+    );
     this.challenge = this.challenges[0];
     this.#response = response;
   }
@@ -212,9 +229,11 @@ export class HttpError extends BreakwaterError {
    * therefore true afterwards; clone the response first if you need its raw body. A server's echo of the
    * request's credentials (the values of `context.requestHeaders`' credential headers, the token after
    * an auth scheme and its parts, cookie values, the query values of `context.url` and `response.url`
-   * whose name looks secret or that are 16 characters or more; 8 characters at least) is replaced by
-   * `REDACTED` in every string and key of the parsed JSON body (a number equal to a digits-only secret
-   * becomes the string `REDACTED`), or in a text body's text, so no field nor the message carries it.
+   * whose name looks secret or that are 16 characters or more; 8 characters at least), as sent or in
+   * JSON or percent escapes, is replaced by `REDACTED` in every string and key of the parsed JSON body
+   * (a number equal to a digits-only secret becomes the string `REDACTED`), or in a text body's text,
+   * so no field nor the message carries it; so is the start of one a read cut short ends with. The
+   * reason phrase and the `WWW-Authenticate` challenges are scrubbed the same way.
    * A body already used, empty, broken or not JSON gives a partial or empty payload: the HTTP error is
    * never replaced by a parse failure. A body that stalls is read until `context.signal` aborts (see
    * `readErrorPayload`).
@@ -247,11 +266,12 @@ export async function httpErrorFrom(
   sentUrl = '',
 ): Promise<HttpError> {
   const { bodyLimitBytes, signal, requestHeaders, url = '' } = context;
-  const text = await readErrorText(response, bodyLimitBytes, signal, 'HttpError.from: bodyLimitBytes');
-  const secrets = requestSecrets(requestHeaders, [String(url), response.url, sentUrl]);
-  const scrub = secrets.length === 0 ? undefined : (value: unknown) => withoutSecrets(value, secrets);
+  const read = await readErrorText(response, bodyLimitBytes, signal, 'HttpError.from: bodyLimitBytes');
+  const scrub = secretScrubber(requestHeaders, [String(url), response.url, sentUrl]);
+  const text = read.complete || !scrub ? read.text : String(scrub(read.text, true));
   const payload = scrubbedPayload(text, response.headers.get('content-type'), scrub);
-  return new HttpError({ ...context, response, payload });
+  const options: ScrubbingOptions = { ...context, response, payload, [SCRUB]: scrub ?? String };
+  return new HttpError(options);
 }
 
 /**

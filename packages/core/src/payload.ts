@@ -68,12 +68,22 @@ export async function readErrorPayload(
   limitBytes: number = DEFAULT_PAYLOAD_LIMIT_BYTES,
   signal?: AbortSignal,
 ): Promise<ErrorPayload> {
-  const text = await readErrorText(response, limitBytes, signal, 'readErrorPayload: limitBytes');
+  const { text } = await readErrorText(response, limitBytes, signal, 'readErrorPayload: limitBytes');
   return parseErrorPayload(text, response.headers.get('content-type'));
 }
 
+/** What a bounded read of an error body gave. */
+export interface ErrorText {
+  readonly text: string;
+  /**
+   * False when the read stopped before the body's end (at the bound, on abort, on a stream error):
+   * the text may then end inside an echoed secret, whose start `HttpError.from` takes out too.
+   */
+  readonly complete: boolean;
+}
+
 /**
- * Reads up to `limitBytes` of the body as text (see {@link decoderFor}); returns '' when the body
+ * Reads up to `limitBytes` of the body as text (see {@link decoderFor}); gives '' when the body
  * cannot be read at all. `where` names the function and option a refusal of `limitBytes` points at.
  * `HttpError.from` reads this way, then parses with {@link scrubbedPayload}, which takes the request's
  * secrets out of the parsed body.
@@ -83,7 +93,7 @@ export async function readErrorText(
   limitBytes: number = DEFAULT_PAYLOAD_LIMIT_BYTES,
   signal: AbortSignal | undefined,
   where: string,
-): Promise<string> {
+): Promise<ErrorText> {
   if (!Number.isSafeInteger(limitBytes) || limitBytes < 0) {
     throw new RangeError(`breakwater: ${where} must be a non-negative integer, got ${String(limitBytes)}`);
   }
@@ -94,15 +104,15 @@ async function readBoundedText(
   response: Response,
   limitBytes: number,
   signal: AbortSignal | undefined,
-): Promise<string> {
+): Promise<ErrorText> {
   const body: unknown = response.body;
-  if (body == null || response.bodyUsed) return '';
+  if (body == null || response.bodyUsed) return { text: '', complete: true };
   let reader: ReadableStreamDefaultReader<Uint8Array>;
   try {
     reader = webStream(body).getReader();
   } catch {
     // Locked by another reader: the body belongs to someone else.
-    return '';
+    return { text: '', complete: true };
   }
   // Cancelling settles a pending read with `done`, so the loop below ends with what it has.
   const stop = (): void => {
@@ -113,9 +123,12 @@ async function readBoundedText(
   let decoder: TextDecoder | undefined;
   let text = '';
   let received = 0;
+  let complete = false;
   try {
     while (received < limitBytes) {
       const { done, value } = await reader.read();
+      // Cancelled on abort, a read ends `done` too, short of the body's end.
+      complete = done && !signal?.aborted;
       if (done) break;
       const room = limitBytes - received;
       const chunk = value.byteLength > room ? value.subarray(0, room) : value;
@@ -136,7 +149,7 @@ async function readBoundedText(
     }
   }
   // A multi-byte character cut by the bound decodes as U+FFFD rather than being dropped silently.
-  return text + (decoder?.decode() ?? '');
+  return { text: text + (decoder?.decode() ?? ''), complete };
 }
 
 /**
@@ -185,9 +198,10 @@ export function parseErrorPayload(text: string, contentType: string | null): Err
 
 /**
  * {@link parseErrorPayload}, with `scrub` applied before any field is picked or cut: to the parsed
- * JSON (within the depth bound), else to the text. A JSON body neither object nor string is then
- * described by its scrubbed JSON rather than its text as sent, which an escape (`\u002B`) would carry
- * through a scrub of the text. `HttpError.from` takes the request's secrets out this way.
+ * JSON (within the depth bound), else to the text. A JSON body neither object nor string is described
+ * by its JSON re-serialised (compact), scrubbed or not: its text as sent would carry an escape
+ * (`\u002B`) through a scrub, and a shape that changed only with a scrub would tell that a secret was
+ * there. `HttpError.from` takes the request's secrets out this way.
  */
 export function scrubbedPayload(
   text: string,
@@ -209,7 +223,7 @@ export function scrubbedPayload(
     if (isRecord(parsed)) return fromObject(parsed);
     if (typeof parsed === 'string' && parsed.trim() !== '')
       return { description: truncate(parsed), raw: parsed };
-    return { description: truncate(scrub ? JSON.stringify(parsed) : trimmed), raw: parsed };
+    return { description: truncate(JSON.stringify(parsed)), raw: parsed };
   }
   return asText();
 }
