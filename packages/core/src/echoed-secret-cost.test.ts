@@ -259,6 +259,17 @@ describe('other forms', () => {
     expect((error as HttpError).description).toBe(`REDACTED / REDACTED / ${MARK}-key-\\uD83D-end`);
   });
 
+  it('bytes that start no UTF-8 character (a lone lead, an overlong form) are one Latin-1 character each', async () => {
+    const key = `${MARK}-\u00e9-end`;
+    // The key in UTF-8 and in Latin-1 after bytes of %FF; an overlong é (three bytes) is no é.
+    const body = `${'%FF'.repeat(100)} ${MARK}-%C3%A9-end ${MARK}-%E9-end ${MARK}-%E0%83%A9-end`;
+    const url = route((_req, res) => res.writeHead(403, { 'content-type': 'text/plain' }).end(body));
+    const error = await rejection(url, { headers: { 'x-api-key': encodeURIComponent(key) } });
+    expect((error as HttpError).description).toBe(
+      `${'%FF'.repeat(100)} REDACTED REDACTED ${MARK}-%E0%83%A9-end`,
+    );
+  });
+
   it('near misses in escapes kept as sent: one character off, or the secret with a character missing', async () => {
     const token = `${MARK}+abc/def==ghij`;
     const near = [

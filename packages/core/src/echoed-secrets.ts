@@ -180,18 +180,24 @@ function withoutNeedles(text: string, needles: readonly Needle[]): string {
  * with secret characters: the start of `Bearer …` is the word `Bearer`, of `user:password` a name.
  */
 function withoutCutSecret(text: string, parts: readonly Needle[]): string {
-  const { text: kept, source } = canonicalText(text.replace(PARTIAL_ESCAPE, ''));
+  // Only the end that can hold a part's start is read: one character is written in at most 12
+  // (`%F0%9F%98%80`), and the whole text has been canonicalised once already by the whole scrub.
+  const from = Math.max(0, text.length - MAX_WRITTEN * (Math.max(0, ...parts.map((p) => p.text.length)) + 1));
+  const { text: kept, source } = canonicalText(text.slice(from).replace(PARTIAL_ESCAPE, ''));
   let cut = text.length;
   for (const part of parts) {
     const { length } = part.text;
     // The longest end of the text that starts the part is shorter than the part: a whole one is the scrub's.
     const matched = search(kept.slice(-length), part);
     if (matched >= Math.min(MIN_LENGTH, Math.ceil(length / 2))) {
-      cut = Math.min(cut, source(kept.length - matched));
+      cut = Math.min(cut, from + source(kept.length - matched));
     }
   }
   return cut === text.length ? text : `${text.slice(0, cut)}${REDACTED}`;
 }
+
+/** The most characters one character of a canonical text is written in: four `%XX`, or a pair of `\uXXXX`. */
+const MAX_WRITTEN = 12;
 
 function canonical(text: string): string {
   return canonicalText(text).text;
@@ -275,20 +281,38 @@ function canonicalText(text: string): Canonical {
 
 /**
  * The character at the start of an escape {@link ESCAPED} found, and how much of it that took. A run
- * of `%XX` gives the character its longest start decodes to as UTF-8, else its first byte read as
- * Latin-1 (`%F6` as `ö`).
+ * of `%XX` gives the character its bytes start as UTF-8, else its first byte read as Latin-1 (`%F6` as
+ * `ö`).
  */
 function unescaped(sequence: string): [string, number] {
   if (sequence.startsWith('\\')) return [JSON.parse(`"${sequence}"`) as string, sequence.length];
-  for (let end = sequence.length; end > 3; end -= 3) {
-    try {
-      const char = decodeURIComponent(sequence.slice(0, end));
-      if ([...char].length === 1) return [char, end];
-    } catch {
-      // Not UTF-8 this long.
+  return utf8Start(sequence);
+}
+
+/** The least code point a UTF-8 sequence of 1 + n continuation bytes encodes: less is overlong. */
+const LEAST = [0, 0x80, 0x800, 0x10000];
+
+/**
+ * Decoded by hand, not with `decodeURIComponent`: that throws on every byte that starts no UTF-8
+ * character, and a body of 64 KiB of `%FF` took ~300 ms of exceptions. Overlong forms, surrogates and
+ * code points past U+10FFFF are no UTF-8 either (as `decodeURIComponent` has it).
+ */
+function utf8Start(sequence: string): [string, number] {
+  const byte = (k: number): number => Number.parseInt(sequence.slice(3 * k + 1, 3 * k + 3), 16);
+  const lead = byte(0);
+  const more = lead >= 0xf0 ? 3 : lead >= 0xe0 ? 2 : lead >= 0xc0 ? 1 : 0;
+  if (more > 0 && lead < 0xf8 && 3 * (more + 1) <= sequence.length) {
+    let point = lead & (0x3f >> more);
+    for (let k = 1; k <= more && point >= 0; k++) {
+      const next = byte(k);
+      point = (next & 0xc0) === 0x80 ? (point << 6) | (next & 0x3f) : -1;
+    }
+    const least = LEAST[more] ?? 0;
+    if (point >= least && point <= 0x10ffff && (point < 0xd800 || point > 0xdfff)) {
+      return [String.fromCodePoint(point), 3 * (more + 1)];
     }
   }
-  return [String.fromCharCode(Number(`0x${sequence.slice(1, 3)}`)), 3];
+  return [String.fromCharCode(lead), 3];
 }
 
 function headerSecrets(lowerName: string, value: string, add: Add): void {
