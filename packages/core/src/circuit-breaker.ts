@@ -11,6 +11,7 @@ import { BrokenCircuitError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { HalfOpenBackoff } from './half-open-backoff.ts';
 import { type Judged, OpeningRule } from './opening-rule.ts';
+import type { EventCall } from './reporter.ts';
 import type { BreakwaterStore } from './store.ts';
 import type { BreakerState } from './types.ts';
 
@@ -187,14 +188,18 @@ export class CircuitBreaker {
    * fail-fast is the point.
    *
    * `run` is given `count`, to apply to its result in the turn the result is known and settle with what
-   * it returns: the count then costs the healthy path no promise (a `then` of its own would).
+   * it returns: the count then costs the healthy path no promise (a `then` of its own would). `call`:
+   * the call a refusal's `reject` event is about (a resume's carries its count).
    */
-  execute<R extends { readonly verdict: Verdict }>(run: (count: Count<R>) => Promise<R>): Promise<R> {
+  execute<R extends { readonly verdict: Verdict }>(
+    run: (count: Count<R>) => Promise<R>,
+    call?: EventCall,
+  ): Promise<R> {
     // One place decides "closed": countIfClosed.
     const count = this.countIfClosed<R>();
     if (!count) {
-      if (this.hold !== undefined) return Promise.reject(this.reject('isolated'));
-      return this.executeOpen(this.breaker as CircuitBreakerPolicy, run);
+      if (this.hold !== undefined) return Promise.reject(this.reject('isolated', undefined, call));
+      return this.executeOpen(this.breaker as CircuitBreakerPolicy, run, call);
     }
     try {
       return run(count);
@@ -244,17 +249,19 @@ export class CircuitBreaker {
   private async executeOpen<R extends { readonly verdict: Verdict }>(
     breaker: CircuitBreakerPolicy,
     run: (count: Count<R>) => Promise<R>,
+    call: EventCall | undefined,
   ): Promise<R> {
-    if (breaker.state === CircuitState.HalfOpen) throw this.reject('half-open');
+    if (breaker.state === CircuitState.HalfOpen) throw this.reject('half-open', undefined, call);
     // With a shared store, one probe per half-open interval for the whole fleet: a call due to probe
     // here probes only if this instance takes the fleet's lease (granted at once when the store is
     // down: the local breaker decides alone); else it is refused as if the breaker were still open.
     const dueAt = this.nextProbeAt();
     if (this.fleet && dueAt !== null && Date.now() >= dueAt) {
       const lease = await this.fleet.tryLease(this.key, this.openForMs);
-      if (lease !== true) throw this.reject('circuit-open', lease);
+      if (lease !== true) throw this.reject('circuit-open', lease, call);
       // Another call of this process may have become the probe while this one waited for the lease.
-      if ((breaker.state as CircuitState) === CircuitState.HalfOpen) throw this.reject('half-open');
+      if ((breaker.state as CircuitState) === CircuitState.HalfOpen)
+        throw this.reject('half-open', undefined, call);
     }
     try {
       const counted = await breaker.execute(async (): Promise<Counted<R>> => {
@@ -278,7 +285,11 @@ export class CircuitBreaker {
     } catch (error) {
       if (error instanceof Ignored) return error.result as R;
       if (error instanceof CockatielBrokenCircuit) {
-        throw this.reject(breaker.state === CircuitState.Isolated ? 'isolated' : 'circuit-open');
+        throw this.reject(
+          breaker.state === CircuitState.Isolated ? 'isolated' : 'circuit-open',
+          undefined,
+          call,
+        );
       }
       throw error;
     }
@@ -313,11 +324,16 @@ export class CircuitBreaker {
   }
 
   /** `leaseMs`: the time left of another instance's probe lease, which refused this call. */
-  private reject(cause: 'circuit-open' | 'half-open' | 'isolated', leaseMs?: number): BrokenCircuitError {
+  private reject(
+    cause: 'circuit-open' | 'half-open' | 'isolated',
+    leaseMs?: number,
+    call?: EventCall,
+  ): BrokenCircuitError {
     const retryAfterMs = this.retryAfterMs(cause, leaseMs);
     // An isolation ends only by hand: no time to tell (and an event's Infinity would not survive JSON).
     const wait = cause === 'isolated' ? {} : { retryAfterMs };
-    this.emit({ type: 'reject', key: this.key, at: Date.now(), cause, ...wait });
+    const resume = call?.resume === undefined ? {} : { resume: call.resume };
+    this.emit({ type: 'reject', key: this.key, at: Date.now(), cause, ...wait, ...resume });
     const state = cause === 'circuit-open' ? 'open' : cause;
     return new BrokenCircuitError({ endpoint: this.key, retryAfterMs, state });
   }
