@@ -56,6 +56,8 @@ export class CircuitBreaker {
   private readonly breaker: CircuitBreakerPolicy | undefined;
   private openedAt: number | null = null;
   private openForMs = 0;
+  /** Epoch ms when the last probe started (the breaker went half-open): read while half-open only. */
+  private probeAt = 0;
   /** Set while isolated by hand: cockatiel's own isolation, released by `close`. */
   private hold: IDisposable | undefined;
   private isolatedAt: number | null = null;
@@ -94,7 +96,10 @@ export class CircuitBreaker {
       this.openedAt = Date.now();
       emit({ type: 'break', key, at: this.openedAt, nextProbeAt: this.openedAt + this.openForMs });
     });
-    breaker.onHalfOpen(() => emit({ type: 'half-open', key, at: Date.now() }));
+    breaker.onHalfOpen(() => {
+      this.probeAt = Date.now();
+      emit({ type: 'half-open', key, at: this.probeAt });
+    });
     breaker.onReset(() => {
       this.openedAt = null;
       if (this.quiet) return;
@@ -166,11 +171,14 @@ export class CircuitBreaker {
 
   /**
    * Epoch ms until which every call is refused: the next probe's time while open, Infinity while
-   * isolated by hand; undefined while a call may go (closed, switched off) or no refusal has a known
-   * end (half-open: the probe in flight decides, and may close the breaker at any moment).
+   * isolated by hand; while half-open, the earliest a next probe could be let through, the half-open
+   * interval from the start of the probe in flight (were it to fail; a success closes the breaker
+   * sooner, and a failed probe's next wait is at least as long). Undefined while a call may go
+   * (closed, switched off).
    */
   refusedUntil(): number | undefined {
     if (this.hold !== undefined) return Number.POSITIVE_INFINITY;
+    if (this.breaker?.state === CircuitState.HalfOpen) return this.probeAt + this.openForMs;
     return this.nextProbeAt() ?? undefined;
   }
 
@@ -285,11 +293,7 @@ export class CircuitBreaker {
     } catch (error) {
       if (error instanceof Ignored) return error.result as R;
       if (error instanceof CockatielBrokenCircuit) {
-        throw this.reject(
-          breaker.state === CircuitState.Isolated ? 'isolated' : 'circuit-open',
-          undefined,
-          call,
-        );
+        throw this.reject(refusal(breaker.state), undefined, call);
       }
       throw error;
     }
@@ -339,18 +343,27 @@ export class CircuitBreaker {
   }
 
   /**
-   * A refused call's hint: see {@link BrokenCircuitError.retryAfterMs}. While a probe is in flight its
-   * end is unknown, and 0 would send a client that honours it straight back to be refused again: the
-   * current half-open interval instead, which a failed probe's next wait is at least.
+   * A refused call's hint: see {@link BrokenCircuitError.retryAfterMs}. Never 0, which would send a
+   * client that honours it straight back to be refused again, and spin: at least 1 ms, the time a
+   * probe due now (a fleet lease running out, cockatiel's clock a tick behind this one) takes to be
+   * let through. While a probe is in flight its end is unknown: the current half-open interval, which
+   * a failed probe's next wait is at least.
    */
   private retryAfterMs(cause: 'circuit-open' | 'half-open' | 'isolated', leaseMs?: number): number {
     if (cause === 'isolated') return Infinity;
-    if (leaseMs !== undefined) return leaseMs;
-    if (cause === 'half-open') return this.openForMs;
     // As the snapshot's, without its sums over the window: an open breaker refuses at the callers' rate.
-    const nextProbeAt = this.nextProbeAt();
-    return nextProbeAt === null ? 0 : Math.max(0, nextProbeAt - Date.now());
+    const ms = leaseMs ?? (cause === 'half-open' ? this.openForMs : (this.nextProbeAt() ?? 0) - Date.now());
+    return Math.max(1, Math.ceil(ms));
   }
+}
+
+/**
+ * Why cockatiel refused a call, by the state it refused in: a call refused as another became the probe
+ * (it went half-open meanwhile) is told so, with the half-open interval, not an open breaker's 0 ms.
+ */
+function refusal(state: CircuitState): 'circuit-open' | 'half-open' | 'isolated' {
+  if (state === CircuitState.Isolated) return 'isolated';
+  return state === CircuitState.HalfOpen ? 'half-open' : 'circuit-open';
 }
 
 function isBlind(verdict: Verdict): boolean {

@@ -52,22 +52,26 @@ export class Reporter {
     delaySource: 'server' | 'backoff',
     call?: EventCall,
   ): void {
-    const { reason } = result.verdict;
-    this.send('retry', { attempt, delayMs, delaySource, reason, ...statusOf(result) }, undefined, call);
+    const fields = { attempt, delayMs, delaySource, reason: result.verdict.reason, ...statusOf(result) };
+    this.send('retry', fields, undefined, call);
   }
 
   /** `result` is handed back after `attempts` attempts though a retry (or a server delay) called for more. */
   giveUp(result: Told, attempts: number, reason: GiveUpReason, detail?: string, call?: EventCall): void {
     const { errorKind, delayMs } = result.verdict;
-    const fields = {
-      attempts,
-      reason,
-      ...statusOf(result),
-      ...(errorKind ? { errorKind } : {}),
-      ...(delayMs !== undefined ? { delayMs } : {}),
-      ...(detail ? { detail } : {}),
-    };
-    this.send('give-up', fields, undefined, call);
+    this.send(
+      'give-up',
+      {
+        attempts,
+        reason,
+        ...statusOf(result),
+        ...(errorKind ? { errorKind } : {}),
+        ...(delayMs !== undefined ? { delayMs } : {}),
+        ...(detail ? { detail } : {}),
+      },
+      undefined,
+      call,
+    );
   }
 
   reject(cause: RejectEvent['cause'], retryAfterMs?: number, call?: EventCall): void {
