@@ -11,7 +11,7 @@ import { BrokenCircuitError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { HalfOpenBackoff } from './half-open-backoff.ts';
 import { type Judged, OpeningRule } from './opening-rule.ts';
-import type { EventCall } from './reporter.ts';
+import { type EventCall, ofCall } from './reporter.ts';
 import type { BreakwaterStore } from './store.ts';
 import type { BreakerState } from './types.ts';
 
@@ -293,7 +293,10 @@ export class CircuitBreaker {
     } catch (error) {
       if (error instanceof Ignored) return error.result as R;
       if (error instanceof CockatielBrokenCircuit) {
-        throw this.reject(refusal(breaker.state), undefined, call);
+        // Refused as another call became the probe (half-open meanwhile): told so, with the interval.
+        const state = breaker.state as CircuitState;
+        const cause = state === CircuitState.HalfOpen ? 'half-open' : 'circuit-open';
+        throw this.reject(state === CircuitState.Isolated ? 'isolated' : cause, undefined, call);
       }
       throw error;
     }
@@ -336,8 +339,7 @@ export class CircuitBreaker {
     const retryAfterMs = this.retryAfterMs(cause, leaseMs);
     // An isolation ends only by hand: no time to tell (and an event's Infinity would not survive JSON).
     const wait = cause === 'isolated' ? {} : { retryAfterMs };
-    const resume = call?.resume === undefined ? {} : { resume: call.resume };
-    this.emit({ type: 'reject', key: this.key, at: Date.now(), cause, ...wait, ...resume });
+    this.emit(ofCall({ type: 'reject', key: this.key, at: Date.now(), cause, ...wait }, call));
     const state = cause === 'circuit-open' ? 'open' : cause;
     return new BrokenCircuitError({ endpoint: this.key, retryAfterMs, state });
   }
@@ -355,15 +357,6 @@ export class CircuitBreaker {
     const ms = leaseMs ?? (cause === 'half-open' ? this.openForMs : (this.nextProbeAt() ?? 0) - Date.now());
     return Math.max(1, Math.ceil(ms));
   }
-}
-
-/**
- * Why cockatiel refused a call, by the state it refused in: a call refused as another became the probe
- * (it went half-open meanwhile) is told so, with the half-open interval, not an open breaker's 0 ms.
- */
-function refusal(state: CircuitState): 'circuit-open' | 'half-open' | 'isolated' {
-  if (state === CircuitState.Isolated) return 'isolated';
-  return state === CircuitState.HalfOpen ? 'half-open' : 'circuit-open';
 }
 
 function isBlind(verdict: Verdict): boolean {

@@ -12,6 +12,11 @@ export interface EventCall {
   readonly resume?: number | undefined;
 }
 
+/** `event`, marked with the resume count of a resume's `call`; as it is for any other call. */
+export function ofCall<E extends BreakwaterEvent>(event: E, call: EventCall | undefined): E {
+  return call?.resume === undefined ? event : { ...event, resume: call.resume };
+}
+
 type Type = BreakwaterEvent['type'];
 /** What an event of `type` says beside its type, key and time. */
 type Fields<T extends Type> = Omit<Extract<BreakwaterEvent, { type: T }>, 'type' | 'key' | 'at'>;
@@ -40,8 +45,7 @@ export class Reporter {
    * resume's `call`, its resume count.
    */
   send<T extends Type>(type: T, fields: Fields<T>, at = Date.now(), call?: EventCall): void {
-    const event = { type, key: this.key, at, ...fields } as Extract<BreakwaterEvent, { type: T }>;
-    this.emit(call?.resume === undefined ? event : { ...event, resume: call.resume });
+    this.emit(ofCall({ type, key: this.key, at, ...fields } as Extract<BreakwaterEvent, { type: T }>, call));
   }
 
   /** Another attempt, number `attempt`, follows `result` after `delayMs`. */
