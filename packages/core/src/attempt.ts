@@ -167,16 +167,16 @@ function failure(
   const { callerSignal } = call;
   let error = thrown;
   const deadlineExceeded = signal.expired && cut && !callerSignal?.aborted;
-  if (signal.expired && !cut && !callerSignal?.aborted) error = timedOut(deps, attempt, error);
+  if (signal.expired && !cut && !callerSignal?.aborted) error = timedOut(deps, call, attempt, error);
   const outcome: Outcome = { kind: 'error', error };
   const callerAborted = callerSignal?.aborted === true || deadlineExceeded;
   const verdict = classify(outcome, call.request, deps.policy, { now, callerAborted });
   return { outcome, error, verdict, readBy, ...(deadlineExceeded ? { deadlineExceeded } : {}) };
 }
 
-function timedOut(deps: AttemptDeps, attempt: number, cause: unknown): BreakwaterTimeoutError {
+function timedOut(deps: AttemptDeps, call: Call, attempt: number, cause: unknown): BreakwaterTimeoutError {
   const timeoutMs = deps.policy.timeout.attemptMs;
-  deps.report.timeout('attempt', timeoutMs, attempt);
+  deps.report.timeout('attempt', timeoutMs, attempt, call);
   return new BreakwaterTimeoutError({
     scope: 'attempt',
     timeoutMs,

@@ -11,6 +11,7 @@ import { BrokenCircuitError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { HalfOpenBackoff } from './half-open-backoff.ts';
 import { type Judged, OpeningRule } from './opening-rule.ts';
+import { type EventCall, ofCall } from './reporter.ts';
 import type { BreakwaterStore } from './store.ts';
 import type { BreakerState } from './types.ts';
 
@@ -55,6 +56,8 @@ export class CircuitBreaker {
   private readonly breaker: CircuitBreakerPolicy | undefined;
   private openedAt: number | null = null;
   private openForMs = 0;
+  /** Epoch ms when the last probe started (the breaker went half-open): read while half-open only. */
+  private probeAt = 0;
   /** Set while isolated by hand: cockatiel's own isolation, released by `close`. */
   private hold: IDisposable | undefined;
   private isolatedAt: number | null = null;
@@ -93,7 +96,10 @@ export class CircuitBreaker {
       this.openedAt = Date.now();
       emit({ type: 'break', key, at: this.openedAt, nextProbeAt: this.openedAt + this.openForMs });
     });
-    breaker.onHalfOpen(() => emit({ type: 'half-open', key, at: Date.now() }));
+    breaker.onHalfOpen(() => {
+      this.probeAt = Date.now();
+      emit({ type: 'half-open', key, at: this.probeAt });
+    });
     breaker.onReset(() => {
       this.openedAt = null;
       if (this.quiet) return;
@@ -165,11 +171,14 @@ export class CircuitBreaker {
 
   /**
    * Epoch ms until which every call is refused: the next probe's time while open, Infinity while
-   * isolated by hand; undefined while a call may go (closed, switched off) or no refusal has a known
-   * end (half-open: the probe in flight decides, and may close the breaker at any moment).
+   * isolated by hand; while half-open, the earliest a next probe could be let through, the half-open
+   * interval from the start of the probe in flight (were it to fail; a success closes the breaker
+   * sooner, and a failed probe's next wait is at least as long). Undefined while a call may go
+   * (closed, switched off).
    */
   refusedUntil(): number | undefined {
     if (this.hold !== undefined) return Number.POSITIVE_INFINITY;
+    if (this.breaker?.state === CircuitState.HalfOpen) return this.probeAt + this.openForMs;
     return this.nextProbeAt() ?? undefined;
   }
 
@@ -187,14 +196,18 @@ export class CircuitBreaker {
    * fail-fast is the point.
    *
    * `run` is given `count`, to apply to its result in the turn the result is known and settle with what
-   * it returns: the count then costs the healthy path no promise (a `then` of its own would).
+   * it returns: the count then costs the healthy path no promise (a `then` of its own would). `call`:
+   * the call a refusal's `reject` event is about (a resume's carries its count).
    */
-  execute<R extends { readonly verdict: Verdict }>(run: (count: Count<R>) => Promise<R>): Promise<R> {
+  execute<R extends { readonly verdict: Verdict }>(
+    run: (count: Count<R>) => Promise<R>,
+    call?: EventCall,
+  ): Promise<R> {
     // One place decides "closed": countIfClosed.
     const count = this.countIfClosed<R>();
     if (!count) {
-      if (this.hold !== undefined) return Promise.reject(this.reject('isolated'));
-      return this.executeOpen(this.breaker as CircuitBreakerPolicy, run);
+      if (this.hold !== undefined) return Promise.reject(this.reject('isolated', undefined, call));
+      return this.executeOpen(this.breaker as CircuitBreakerPolicy, run, call);
     }
     try {
       return run(count);
@@ -244,17 +257,19 @@ export class CircuitBreaker {
   private async executeOpen<R extends { readonly verdict: Verdict }>(
     breaker: CircuitBreakerPolicy,
     run: (count: Count<R>) => Promise<R>,
+    call: EventCall | undefined,
   ): Promise<R> {
-    if (breaker.state === CircuitState.HalfOpen) throw this.reject('half-open');
+    if (breaker.state === CircuitState.HalfOpen) throw this.reject('half-open', undefined, call);
     // With a shared store, one probe per half-open interval for the whole fleet: a call due to probe
     // here probes only if this instance takes the fleet's lease (granted at once when the store is
     // down: the local breaker decides alone); else it is refused as if the breaker were still open.
     const dueAt = this.nextProbeAt();
     if (this.fleet && dueAt !== null && Date.now() >= dueAt) {
       const lease = await this.fleet.tryLease(this.key, this.openForMs);
-      if (lease !== true) throw this.reject('circuit-open', lease);
+      if (lease !== true) throw this.reject('circuit-open', lease, call);
       // Another call of this process may have become the probe while this one waited for the lease.
-      if ((breaker.state as CircuitState) === CircuitState.HalfOpen) throw this.reject('half-open');
+      if ((breaker.state as CircuitState) === CircuitState.HalfOpen)
+        throw this.reject('half-open', undefined, call);
     }
     try {
       const counted = await breaker.execute(async (): Promise<Counted<R>> => {
@@ -278,7 +293,10 @@ export class CircuitBreaker {
     } catch (error) {
       if (error instanceof Ignored) return error.result as R;
       if (error instanceof CockatielBrokenCircuit) {
-        throw this.reject(breaker.state === CircuitState.Isolated ? 'isolated' : 'circuit-open');
+        // Refused as another call became the probe (half-open meanwhile): told so, with the interval.
+        const state = breaker.state as CircuitState;
+        const cause = state === CircuitState.HalfOpen ? 'half-open' : 'circuit-open';
+        throw this.reject(state === CircuitState.Isolated ? 'isolated' : cause, undefined, call);
       }
       throw error;
     }
@@ -313,27 +331,31 @@ export class CircuitBreaker {
   }
 
   /** `leaseMs`: the time left of another instance's probe lease, which refused this call. */
-  private reject(cause: 'circuit-open' | 'half-open' | 'isolated', leaseMs?: number): BrokenCircuitError {
+  private reject(
+    cause: 'circuit-open' | 'half-open' | 'isolated',
+    leaseMs?: number,
+    call?: EventCall,
+  ): BrokenCircuitError {
     const retryAfterMs = this.retryAfterMs(cause, leaseMs);
     // An isolation ends only by hand: no time to tell (and an event's Infinity would not survive JSON).
     const wait = cause === 'isolated' ? {} : { retryAfterMs };
-    this.emit({ type: 'reject', key: this.key, at: Date.now(), cause, ...wait });
+    this.emit(ofCall({ type: 'reject', key: this.key, at: Date.now(), cause, ...wait }, call));
     const state = cause === 'circuit-open' ? 'open' : cause;
     return new BrokenCircuitError({ endpoint: this.key, retryAfterMs, state });
   }
 
   /**
-   * A refused call's hint: see {@link BrokenCircuitError.retryAfterMs}. While a probe is in flight its
-   * end is unknown, and 0 would send a client that honours it straight back to be refused again: the
-   * current half-open interval instead, which a failed probe's next wait is at least.
+   * A refused call's hint: see {@link BrokenCircuitError.retryAfterMs}. Never 0, which would send a
+   * client that honours it straight back to be refused again, and spin: at least 1 ms, the time a
+   * probe due now (a fleet lease running out, cockatiel's clock a tick behind this one) takes to be
+   * let through. While a probe is in flight its end is unknown: the current half-open interval, which
+   * a failed probe's next wait is at least.
    */
   private retryAfterMs(cause: 'circuit-open' | 'half-open' | 'isolated', leaseMs?: number): number {
     if (cause === 'isolated') return Infinity;
-    if (leaseMs !== undefined) return leaseMs;
-    if (cause === 'half-open') return this.openForMs;
     // As the snapshot's, without its sums over the window: an open breaker refuses at the callers' rate.
-    const nextProbeAt = this.nextProbeAt();
-    return nextProbeAt === null ? 0 : Math.max(0, nextProbeAt - Date.now());
+    const ms = leaseMs ?? (cause === 'half-open' ? this.openForMs : (this.nextProbeAt() ?? 0) - Date.now());
+    return Math.max(1, Math.ceil(ms));
   }
 }
 

@@ -44,7 +44,13 @@ import { checkOptions } from './options.ts';
 import type { Told } from './reporter.ts';
 import { sleep } from './sleep.ts';
 import type { FetchLike } from './types.ts';
-import { preconnectOf, type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
+import {
+  type InitOf,
+  preconnectOf,
+  type WrapFetchOptions,
+  type WrappedFetch,
+  wrapFetch,
+} from './wrap-fetch.ts';
 
 export * from './call-breakers.ts';
 
@@ -234,7 +240,7 @@ export function breakwaterPolicy(options: BreakwaterPolicyOptions): BreakwaterPo
 export function fetchWithPolicy<F extends FetchLike>(
   policy: IPolicy<IDefaultPolicyContext, Response>,
   fetch: F,
-): FetchLike & Pick<F, 'preconnect' & keyof F> {
+): GuardedFetch<F> {
   if (typeof policy?.execute !== 'function') {
     throw new TypeError(
       'breakwater: fetchWithPolicy: the first argument must be a cockatiel policy (with execute)',
@@ -256,8 +262,18 @@ export function fetchWithPolicy<F extends FetchLike>(
         throw timedOut(error, callerSignal, false);
       });
   };
-  return Object.assign(guarded, preconnectOf(fetch)) as FetchLike & Pick<F, 'preconnect' & keyof F>;
+  return Object.assign(guarded, preconnectOf(fetch)) as GuardedFetch<F>;
 }
+
+/**
+ * What {@link fetchWithPolicy} returns: the given fetch's call signature (its init, Bun's or Deno's
+ * members included: see `InitOf`), and its `preconnect` when it has one.
+ */
+export type GuardedFetch<F extends FetchLike> = ((
+  input: string | URL | Request,
+  init?: InitOf<F>,
+) => Promise<Response>) &
+  Pick<F, 'preconnect' & keyof F>;
 
 /** A cockatiel policy, as `fetchWithPolicy` takes it: anything with an `execute` function. */
 const cockatielPolicy: Check = (value, path) => {
@@ -291,16 +307,18 @@ export interface WrapFetchWithPoliciesOptions extends WrapFetchOptions {
 export function wrapFetchWithPolicies<F extends FetchLike>(
   fetch: F,
   options: WrapFetchWithPoliciesOptions,
-): WrappedFetch & Pick<F, 'preconnect' & keyof F> {
+): WrappedFetch<F> & Pick<F, 'preconnect' & keyof F> {
   const { callPolicy, attemptPolicy, ...rest } = options;
   // Checked here, so that the message names the option rather than fetchWithPolicy's first argument.
   checkOptions({ callPolicy, attemptPolicy }, COCKATIEL_OPTIONS);
   // Each layer keeps the preconnect of the fetch it guards, so the result has the given fetch's.
-  const wrapped = wrapFetch(attemptPolicy ? fetchWithPolicy(attemptPolicy, fetch) : fetch, rest);
-  if (!callPolicy) return wrapped as WrappedFetch & Pick<F, 'preconnect' & keyof F>;
+  // Typed as any fetch here: the result is cast to F's signature, which every layer passes on as given.
+  const inner: FetchLike = fetch;
+  const wrapped = wrapFetch(attemptPolicy ? fetchWithPolicy(attemptPolicy, inner) : inner, rest);
+  if (!callPolicy) return wrapped as WrappedFetch<F> & Pick<F, 'preconnect' & keyof F>;
   const { breakers, isolate, reset } = wrapped;
   const guarded = Object.assign(fetchWithPolicy(callPolicy, wrapped), { breakers, isolate, reset });
-  return guarded as WrappedFetch & Pick<F, 'preconnect' & keyof F>;
+  return guarded as WrappedFetch<F> & Pick<F, 'preconnect' & keyof F>;
 }
 
 /**

@@ -7,8 +7,21 @@ interface EventBase {
   readonly at: number;
 }
 
+/**
+ * The events of one call: its `resume`, set when the call is a resume's (`resumeDownloads`). A resume
+ * is a call of its own, numbering its attempts from 1: without it, a resume's attempt, retry, timeout,
+ * reject or give-up reads as a new call's.
+ */
+interface CallEventBase extends EventBase {
+  /**
+   * Set on the events of a resume's request (`resumeDownloads`): the body's resume count, as its
+   * `resume` event's. Absent on every other call's events.
+   */
+  readonly resume?: number;
+}
+
 /** One attempt finished (a response arrived or the attempt threw). */
-export interface AttemptEvent extends EventBase {
+export interface AttemptEvent extends CallEventBase {
   readonly type: 'attempt';
   readonly attempt: number;
   readonly method: string;
@@ -19,17 +32,10 @@ export interface AttemptEvent extends EventBase {
   readonly errorCode?: string;
   readonly durationMs: number;
   readonly reason: VerdictReason;
-  /**
-   * Set on the attempts of a resume (`resumeDownloads`): the body's resume count, as its `resume`
-   * event's. A resume is a call of its own, numbering its attempts from 1: without it, an attempt of a
-   * resume (one aborted by the body's cancel or the caller, say) reads as the first attempt of a new call.
-   * Absent on every other attempt.
-   */
-  readonly resume?: number;
 }
 
 /** Another attempt will follow after `delayMs`. */
-export interface RetryEvent extends EventBase {
+export interface RetryEvent extends CallEventBase {
   readonly type: 'retry';
   /** The attempt about to be made (2 for the first retry). */
   readonly attempt: number;
@@ -53,7 +59,7 @@ export interface RetryEvent extends EventBase {
 export type GiveUpReason = StopReason;
 
 /** A retryable outcome is handed back instead of retried. */
-export interface GiveUpEvent extends EventBase {
+export interface GiveUpEvent extends CallEventBase {
   readonly type: 'give-up';
   readonly attempts: number;
   readonly reason: GiveUpReason;
@@ -96,7 +102,7 @@ export interface IsolateEvent extends EventBase {
  * A call was refused without reaching fetch: breaker open, isolated by hand or a probe in flight,
  * bulkhead full, or a throttle gate that will not open before the call's deadline.
  */
-export interface RejectEvent extends EventBase {
+export interface RejectEvent extends CallEventBase {
   readonly type: 'reject';
   readonly cause: 'circuit-open' | 'half-open' | 'isolated' | 'bulkhead-full' | 'throttled';
   /**
@@ -109,7 +115,7 @@ export interface RejectEvent extends EventBase {
 }
 
 /** An attempt timeout or the call's total deadline fired. */
-export interface TimeoutEvent extends EventBase {
+export interface TimeoutEvent extends CallEventBase {
   readonly type: 'timeout';
   readonly scope: 'attempt' | 'total';
   readonly timeoutMs: number;
@@ -152,7 +158,8 @@ export interface RateChangeEvent extends EventBase {
 
 /**
  * A download's body failed mid-stream and is asked again from `offset` (`resumeDownloads`); the
- * request that follows reports its own `attempt` events, which carry `resume`.
+ * request that follows reports its own `attempt`, `retry`, `timeout`, `hedge`, `reject` and `give-up`
+ * events, which carry `resume`. The endpoint's own events (`break`, `throttled`, ...) do not.
  */
 export interface ResumeEvent extends EventBase {
   readonly type: 'resume';
@@ -163,7 +170,7 @@ export interface ResumeEvent extends EventBase {
 }
 
 /** An attempt had not answered after `hedging.delayMs`: attempt number `attempt` starts beside it. */
-export interface HedgeEvent extends EventBase {
+export interface HedgeEvent extends CallEventBase {
   readonly type: 'hedge';
   /** The attempt being started (2 for the first hedge). */
   readonly attempt: number;

@@ -73,5 +73,5 @@ export type {
   StoreListener,
 } from './store.ts';
 export type { BreakerSnapshot, BreakerState, FetchLike, ThrottlePhase } from './types.ts';
-export { type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
+export { type InitOf, type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
 export { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';

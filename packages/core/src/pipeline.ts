@@ -204,8 +204,8 @@ export class EndpointPipeline {
 
   private async queued(call: Call, bulkhead: Bulkhead): Promise<CallEnd> {
     const admission = await bulkhead.acquire(call.callerSignal, call.deadlineAt);
-    if (admission === 'full') throw this.bulkheadFull();
-    if (admission === 'deadline') throw this.deadlineExceeded(0);
+    if (admission === 'full') throw this.bulkheadFull(call);
+    if (admission === 'deadline') throw this.deadlineExceeded(0, call);
     try {
       return await this.retryLoop(call);
     } finally {
@@ -317,7 +317,7 @@ export class EndpointPipeline {
         decided = undefined;
         if (step.action !== 'retry') return this.endAfterRetry(call, last, attempt, step.giveUp);
         previousDelayMs = step.delayMs;
-        this.report.retry(last as AttemptResult, attempt + 1, step.delayMs, step.delaySource);
+        this.report.retry(last as AttemptResult, attempt + 1, step.delayMs, step.delaySource, call);
         // The call may still end on it (the gate, the breaker, the deadline): read, not cancelled.
         readAhead(last?.response);
         await this.wait(step.delayMs, call);
@@ -339,7 +339,7 @@ export class EndpointPipeline {
     previousDelayMs: number | undefined,
   ): RetryDecision | Promise<RetryDecision> {
     call.callerSignal?.throwIfAborted();
-    if (result.deadlineExceeded) throw this.deadlineExceeded(attempt);
+    if (result.deadlineExceeded) throw this.deadlineExceeded(attempt, call);
     return this.decide(call, result, attempt, previousDelayMs);
   }
 
@@ -356,7 +356,7 @@ export class EndpointPipeline {
   ): GatePass | undefined | Promise<GatePass | undefined> {
     call.callerSignal?.throwIfAborted();
     if (now >= call.deadlineAt) {
-      if (!last) throw this.deadlineExceeded(attempts);
+      if (!last) throw this.deadlineExceeded(attempts, call);
       return undefined;
     }
     const { telemetry } = this.attemptDeps;
@@ -376,7 +376,7 @@ export class EndpointPipeline {
     call.callerSignal?.throwIfAborted();
     if (!(error instanceof ThrottledError)) throw error;
     if (last) return undefined;
-    this.report.reject('throttled', error.retryAfterMs);
+    this.report.reject('throttled', error.retryAfterMs, call);
     throw error;
   }
 
@@ -395,7 +395,7 @@ export class EndpointPipeline {
     const sent = this.breaker.execute<AttemptResult>((count) => {
       ran = true;
       return runAttempt(this.attemptDeps, call, attempt, pass, count, undefined, superseded);
-    });
+    }, call);
     const { unused } = pass;
     // No handler when none is needed (a handler is a promise more): a first attempt has no outcome to
     // end on, and a pass that is no probe has nothing to hand back.
@@ -457,11 +457,12 @@ export class EndpointPipeline {
       pass.unused?.();
       return undefined;
     }
-    this.report.send('hedge', { attempt: n });
+    this.report.send('hedge', { attempt: n }, undefined, call);
     return (signal) =>
       this.breaker
-        .execute<AttemptResult>((count) =>
-          runAttempt(this.attemptDeps, { ...call, callerSignal: signal }, n, pass, count),
+        .execute<AttemptResult>(
+          (count) => runAttempt(this.attemptDeps, { ...call, callerSignal: signal }, n, pass, count),
+          call,
         )
         .catch((error: unknown) => {
           // The breaker opened meanwhile: this hedge is not sent; the attempts running go on.
@@ -556,12 +557,12 @@ export class EndpointPipeline {
     // Only reached with an outcome: without one, the gate and the breaker throw instead.
     const last = result as AttemptResult;
     const detail = giveUp === 'body-not-replayable' ? call.request.notReplayableReason : undefined;
-    if (giveUp) this.report.giveUp(last, attempts, giveUp, detail);
+    if (giveUp) this.report.giveUp(last, attempts, giveUp, detail, call);
     return { result: last, attempts };
   }
 
-  private bulkheadFull(): BulkheadRejectedError {
-    this.report.reject('bulkhead-full');
+  private bulkheadFull(call: Call): BulkheadRejectedError {
+    this.report.reject('bulkhead-full', undefined, call);
     return new BulkheadRejectedError({
       endpoint: this.key,
       maxConcurrent: this.policy.bulkhead?.maxConcurrent ?? 0,
@@ -569,9 +570,9 @@ export class EndpointPipeline {
     });
   }
 
-  private deadlineExceeded(attempts: number): BreakwaterTimeoutError {
+  private deadlineExceeded(attempts: number, call: Call): BreakwaterTimeoutError {
     const timeoutMs = this.policy.timeout.totalMs;
-    this.report.timeout('total', timeoutMs, attempts);
+    this.report.timeout('total', timeoutMs, attempts, call);
     return new BreakwaterTimeoutError({ scope: 'total', timeoutMs, endpoint: this.key, attempts });
   }
 }

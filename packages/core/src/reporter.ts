@@ -7,6 +7,16 @@ export interface Told {
   readonly response?: { readonly status: number } | undefined;
 }
 
+/** The call an event is about, as events tell it: its resume count, for a resume's call. */
+export interface EventCall {
+  readonly resume?: number | undefined;
+}
+
+/** `event`, marked with the resume count of a resume's `call`; as it is for any other call. */
+export function ofCall<E extends BreakwaterEvent>(event: E, call: EventCall | undefined): E {
+  return call?.resume === undefined ? event : { ...event, resume: call.resume };
+}
+
 type Type = BreakwaterEvent['type'];
 /** What an event of `type` says beside its type, key and time. */
 type Fields<T extends Type> = Omit<Extract<BreakwaterEvent, { type: T }>, 'type' | 'key' | 'at'>;
@@ -30,35 +40,50 @@ export class Reporter {
     this.listening = listening;
   }
 
-  /** Emits an event of `type`, stamped with the key and, unless `fields` has one, the time now. */
-  send<T extends Type>(type: T, fields: Fields<T>, at = Date.now()): void {
-    this.emit({ type, key: this.key, at, ...fields } as Extract<BreakwaterEvent, { type: T }>);
+  /**
+   * Emits an event of `type`, stamped with the key, the time now (unless `at` is given) and, for a
+   * resume's `call`, its resume count.
+   */
+  send<T extends Type>(type: T, fields: Fields<T>, at = Date.now(), call?: EventCall): void {
+    this.emit(ofCall({ type, key: this.key, at, ...fields } as Extract<BreakwaterEvent, { type: T }>, call));
   }
 
   /** Another attempt, number `attempt`, follows `result` after `delayMs`. */
-  retry(result: Told, attempt: number, delayMs: number, delaySource: 'server' | 'backoff'): void {
-    this.send('retry', { attempt, delayMs, delaySource, reason: result.verdict.reason, ...statusOf(result) });
+  retry(
+    result: Told,
+    attempt: number,
+    delayMs: number,
+    delaySource: 'server' | 'backoff',
+    call?: EventCall,
+  ): void {
+    const fields = { attempt, delayMs, delaySource, reason: result.verdict.reason, ...statusOf(result) };
+    this.send('retry', fields, undefined, call);
   }
 
   /** `result` is handed back after `attempts` attempts though a retry (or a server delay) called for more. */
-  giveUp(result: Told, attempts: number, reason: GiveUpReason, detail?: string): void {
+  giveUp(result: Told, attempts: number, reason: GiveUpReason, detail?: string, call?: EventCall): void {
     const { errorKind, delayMs } = result.verdict;
-    this.send('give-up', {
-      attempts,
-      reason,
-      ...statusOf(result),
-      ...(errorKind ? { errorKind } : {}),
-      ...(delayMs !== undefined ? { delayMs } : {}),
-      ...(detail ? { detail } : {}),
-    });
+    this.send(
+      'give-up',
+      {
+        attempts,
+        reason,
+        ...statusOf(result),
+        ...(errorKind ? { errorKind } : {}),
+        ...(delayMs !== undefined ? { delayMs } : {}),
+        ...(detail ? { detail } : {}),
+      },
+      undefined,
+      call,
+    );
   }
 
-  reject(cause: RejectEvent['cause'], retryAfterMs?: number): void {
-    this.send('reject', { cause, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+  reject(cause: RejectEvent['cause'], retryAfterMs?: number, call?: EventCall): void {
+    this.send('reject', { cause, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }, undefined, call);
   }
 
-  timeout(scope: TimeoutEvent['scope'], timeoutMs: number, attempt: number): void {
-    this.send('timeout', { scope, timeoutMs, attempt });
+  timeout(scope: TimeoutEvent['scope'], timeoutMs: number, attempt: number, call?: EventCall): void {
+    this.send('timeout', { scope, timeoutMs, attempt }, undefined, call);
   }
 }
 

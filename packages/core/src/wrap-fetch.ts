@@ -83,11 +83,28 @@ export interface WrapFetchOptions {
 }
 
 /**
- * What {@link wrapFetch} returns: fetch's exact call signature plus a view of the breakers and their
- * manual control (`isolate`, `reset`).
+ * The init a fetch takes: Bun's with `unix`, `proxy` and `tls`, Deno's with `client`, undici's with
+ * `dispatcher`, read from its call signatures (every one of up to three overloads: Deno declares
+ * its `client` on the second). `RequestInit` for a fetch that declares no init, or an `any` or
+ * `unknown` one (a test double `(input) => ...`, a mock).
  */
-export interface WrappedFetch extends ManualControl {
-  (input: string | URL | Request, init?: RequestInit): Promise<Response>;
+export type InitOf<F> = F extends {
+  (input: never, init?: infer A): unknown;
+  (input: never, init?: infer B): unknown;
+  (input: never, init?: infer C): unknown;
+}
+  ? unknown extends A | B | C
+    ? RequestInit
+    : A | B | C
+  : RequestInit;
+
+/**
+ * What {@link wrapFetch} returns: the given fetch's call signature (`F`'s init, see {@link InitOf})
+ * plus a view of the breakers and their manual control (`isolate`, `reset`). Default `F`: a fetch
+ * taking `RequestInit`. The input stays `string | URL | Request`, what breakwater reads a request from.
+ */
+export interface WrappedFetch<F extends FetchLike = FetchLike> extends ManualControl {
+  (input: string | URL | Request, init?: InitOf<F>): Promise<Response>;
   /** A snapshot of every live endpoint's breaker (and of every key isolated before its first call). */
   breakers(): BreakerSnapshot[];
 }
@@ -130,6 +147,9 @@ const listeners = new WeakMap<object, StoreListener>();
  * every call retries what is worth retrying, fails fast on client errors, and stops calling an endpoint
  * whose breaker is open — per endpoint, as the options configure.
  *
+ * The wrapped fetch takes the init `fetch` takes (Bun's `unix`, Deno's `client`: see {@link InitOf}),
+ * and hands every attempt the caller's init members, those breakwater does not know included.
+ *
  * Bun's `fetch.preconnect` (a hint that opens a connection, with no request) stays on the wrapped
  * fetch, the given fetch's own, so the result is still Bun's `typeof fetch`; a fetch without one gets none.
  *
@@ -138,7 +158,7 @@ const listeners = new WeakMap<object, StoreListener>();
 export function wrapFetch<F extends FetchLike>(
   fetch: F,
   options: WrapFetchOptions = {},
-): WrappedFetch & Pick<F, 'preconnect' & keyof F> {
+): WrappedFetch<F> & Pick<F, 'preconnect' & keyof F> {
   if (typeof fetch !== 'function') {
     throw new TypeError(
       `breakwater: wrapFetch: the first argument must be a fetch function, got ${describeValue(fetch)}`,
@@ -223,7 +243,7 @@ export function wrapFetch<F extends FetchLike>(
     }
   };
   const members = { breakers, ...manualControl(registry, resolver, emit), ...preconnectOf(fetch) };
-  return Object.assign(wrapped, members) as WrappedFetch & Pick<F, 'preconnect' & keyof F>;
+  return Object.assign(wrapped, members) as WrappedFetch<F> & Pick<F, 'preconnect' & keyof F>;
 }
 
 /** The given fetch's `preconnect` (Bun's), called on that fetch as `fetch.preconnect(url)` would be. */

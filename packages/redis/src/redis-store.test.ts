@@ -1,6 +1,7 @@
 import { type BreakwaterEvent, type WrappedFetch, wrapFetch } from '@breakwater/core';
 import { isConfigError } from '@breakwater/policies';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RedisStoreOptions } from './options.ts';
 import { connectClient, type RedisServer, startRedis } from './redis-server.test-util.ts';
 import { type RedisStore, redisStore } from './redis-store.ts';
 import { until, upstream } from './upstream.test-util.ts';
@@ -29,10 +30,17 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** One "instance": its own node-redis client, store and wrapped fetch, as a process of a fleet has. */
-async function instance(prefix: string, options: Parameters<typeof wrapFetch>[1] = {}) {
+/**
+ * One "instance": its own node-redis client, store and wrapped fetch, as a process of a fleet has.
+ * `storeOptions`: the store's own, over the test's defaults.
+ */
+async function instance(
+  prefix: string,
+  options: Parameters<typeof wrapFetch>[1] = {},
+  storeOptions: Partial<RedisStoreOptions> = {},
+) {
   const client = await connectClient(redis);
-  const store = redisStore({ client, prefix, refreshMs: 100 });
+  const store = redisStore({ client, prefix, refreshMs: 100, ...storeOptions });
   cleanups.push(
     () => client.destroy(),
     () => store.close(),
@@ -90,13 +98,22 @@ describe('redisStore', () => {
       retry: { maxAttempts: 1 },
       throttle: { enabled: false },
     };
-    const a = await instance('t2:', { policy });
-    const b = await instance('t2:', { policy });
+    // A reply later than the default 50 ms (a loaded machine) would count the store as down, and each
+    // instance would then probe on its own, as it should while Redis is down: not this test's case.
+    const store = { timeoutMs: 5_000 };
+    const a = await instance('t2:', { policy }, store);
+    const b = await instance('t2:', { policy }, store);
     const url = `${server.origin}/down`;
     await a.fetch(url);
     await b.fetch(url);
     expect([key(a.fetch)?.state, key(b.fetch)?.state]).toEqual(['open', 'open']);
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    // Until both breakers' probes are due, as their snapshots say (rather than a sleep's guess).
+    const due = () =>
+      [a, b].every(({ fetch }) => {
+        const at = key(fetch)?.nextProbeAt;
+        return typeof at === 'number' && Date.now() >= at;
+      });
+    await until(due, 5_000);
     const before = server.arrivals('/down').length;
     const results = await Promise.allSettled([a.fetch(url), b.fetch(url), a.fetch(url), b.fetch(url)]);
     expect(server.arrivals('/down').length - before).toBe(1);
@@ -104,6 +121,8 @@ describe('redisStore', () => {
     for (const r of results) {
       if (r.status === 'rejected') expect(r.reason).toMatchObject({ name: 'BrokenCircuitError' });
     }
+    // The store answered throughout: the one probe was the fleet's lease, not a lone instance's call.
+    expect([...a.events, ...b.events].filter((e) => e.type === 'store-down')).toEqual([]);
   });
 
   it('Redis killed: calls go on without added wait, store-down then store-up, sharing local meanwhile', async () => {
