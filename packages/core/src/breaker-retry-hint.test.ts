@@ -9,8 +9,9 @@ import { wrapFetch } from './wrap-fetch.ts';
 
 /**
  * A refused call's `retryAfterMs` is what a client that honours it waits: 0 sends it straight back to
- * be refused again, in a tight loop. It is at least 1 ms whatever the cause; and while a probe is in
- * flight, the breaker's `refusedUntil` says when the next probe could go, as the hint does.
+ * be refused again, in a tight loop. It is at least 1 ms whatever the cause. While a probe is in
+ * flight, the breaker's `refusedUntil` tells no end: the probe mostly closes the breaker soon, and a
+ * retry due meanwhile must not give up for it.
  */
 
 const URL_A = 'https://a.test/v1/x';
@@ -82,35 +83,56 @@ describe('BrokenCircuitError.retryAfterMs is never 0', () => {
 });
 
 describe('refusedUntil while a probe is in flight', () => {
-  it('is the half-open interval from the probe’s start, doubled after a failed probe', async () => {
+  it('has no end to tell: undefined, so that a retry due meanwhile waits for the probe', async () => {
     const breakers = createEndpointBreakers({ policy });
     const { key } = breakers.resolve(target);
     const fail = () => Promise.reject(Object.assign(new Error('down'), { status: 503 }));
     await breakers.run(target, fail).catch(() => {});
     expect(refusedUntil(breakers, key)).toBe(T0 + 1_000);
-
     await vi.advanceTimersByTimeAsync(1_000);
     const probe = Promise.withResolvers<string>();
     const probing = breakers.run(target, () => probe.promise);
     await vi.advanceTimersByTimeAsync(300);
     expect(breakers.breakers()[0]?.state).toBe('half-open');
-    // The probe started at T0 + 1 000: no other probe before T0 + 2 000, whatever the clock says now.
-    expect(refusedUntil(breakers, key)).toBe(T0 + 2_000);
-    // The refused call's hint says as much, counted from now (a failed probe's next wait is longer).
-    const error = await refusedWith(breakers.run(target, () => 'never'));
-    expect(Date.now() + error.retryAfterMs).toBeGreaterThanOrEqual(T0 + 2_000);
-
-    probe.reject(Object.assign(new Error('still down'), { status: 503 }));
-    await probing.catch(() => {});
-    // Open again after the failed probe (at T0 + 1 300): the next probe waits 2 s.
-    expect(refusedUntil(breakers, key)).toBe(T0 + 3_300);
-    await vi.advanceTimersByTimeAsync(2_000);
-    const second = Promise.withResolvers<string>();
-    const probing2 = breakers.run(target, () => second.promise);
-    await vi.advanceTimersByTimeAsync(0);
-    expect(refusedUntil(breakers, key)).toBe(T0 + 3_300 + 2_000);
-    second.resolve('back');
-    await expect(probing2).resolves.toBe('back');
     expect(refusedUntil(breakers, key)).toBeUndefined();
+    // A call refused meanwhile is still told the half-open interval.
+    expect(await refusedWith(breakers.run(target, () => 'never'))).toMatchObject({ retryAfterMs: 1_000 });
+    probe.resolve('back');
+    await expect(probing).resolves.toBe('back');
+    expect(refusedUntil(breakers, key)).toBeUndefined();
+  });
+
+  it('a call whose retry falls due while the probe is in flight retries once the probe closes the breaker', async () => {
+    const retrying = {
+      ...policy,
+      retry: { maxAttempts: 3, backoff: { kind: 'none' as const, initialDelayMs: 20, maxDelayMs: 20 } },
+    };
+    const answers: Array<PromiseWithResolvers<Response>> = [];
+    const fetch = () => {
+      const answer = Promise.withResolvers<Response>();
+      answers.push(answer);
+      return answer.promise;
+    };
+    const events: BreakwaterEvent[] = [];
+    const wrapped = wrapFetch(fetch, { policy: retrying, onEvent: (e) => events.push(e) });
+    // C's first attempt is in flight while another call opens the breaker.
+    const c = wrapped(URL_A);
+    const opener = wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(0);
+    answers[1]?.resolve(new Response('down', { status: 500 }));
+    await opener;
+    // The breaker goes half-open and lets a probe through; C's attempt answers 503 meanwhile.
+    await vi.advanceTimersByTimeAsync(1_000);
+    const probe = wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(0);
+    answers[0]?.resolve(new Response('busy', { status: 503 }));
+    await vi.advanceTimersByTimeAsync(2);
+    // The probe succeeds before C's retry is due: C retries, and gets through.
+    answers[2]?.resolve(new Response('ok', { status: 200 }));
+    expect((await probe).status).toBe(200);
+    await vi.advanceTimersByTimeAsync(20);
+    answers[3]?.resolve(new Response('ok', { status: 200 }));
+    expect((await c).status).toBe(200);
+    expect(events.filter((e) => e.type === 'give-up')).toEqual([]);
   });
 });

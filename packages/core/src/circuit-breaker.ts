@@ -56,8 +56,6 @@ export class CircuitBreaker {
   private readonly breaker: CircuitBreakerPolicy | undefined;
   private openedAt: number | null = null;
   private openForMs = 0;
-  /** Epoch ms when the last probe started (the breaker went half-open): read while half-open only. */
-  private probeAt = 0;
   /** Set while isolated by hand: cockatiel's own isolation, released by `close`. */
   private hold: IDisposable | undefined;
   private isolatedAt: number | null = null;
@@ -96,10 +94,7 @@ export class CircuitBreaker {
       this.openedAt = Date.now();
       emit({ type: 'break', key, at: this.openedAt, nextProbeAt: this.openedAt + this.openForMs });
     });
-    breaker.onHalfOpen(() => {
-      this.probeAt = Date.now();
-      emit({ type: 'half-open', key, at: this.probeAt });
-    });
+    breaker.onHalfOpen(() => emit({ type: 'half-open', key, at: Date.now() }));
     breaker.onReset(() => {
       this.openedAt = null;
       if (this.quiet) return;
@@ -171,14 +166,13 @@ export class CircuitBreaker {
 
   /**
    * Epoch ms until which every call is refused: the next probe's time while open, Infinity while
-   * isolated by hand; while half-open, the earliest a next probe could be let through, the half-open
-   * interval from the start of the probe in flight (were it to fail; a success closes the breaker
-   * sooner, and a failed probe's next wait is at least as long). Undefined while a call may go
-   * (closed, switched off).
+   * isolated by hand; undefined while a call may go (closed, switched off) or no refusal has a known
+   * end (half-open: the probe in flight decides, and mostly closes the breaker within a round trip, so
+   * a retry due meanwhile waits for it rather than giving up; the refusal's hint, `retryAfterMs`, is
+   * the half-open interval).
    */
   refusedUntil(): number | undefined {
     if (this.hold !== undefined) return Number.POSITIVE_INFINITY;
-    if (this.breaker?.state === CircuitState.HalfOpen) return this.probeAt + this.openForMs;
     return this.nextProbeAt() ?? undefined;
   }
 

@@ -269,11 +269,11 @@ export function fetchWithPolicy<F extends FetchLike>(
  * What {@link fetchWithPolicy} returns: the given fetch's call signature (its init, Bun's or Deno's
  * members included: see `InitOf`), and its `preconnect` when it has one.
  */
-export type GuardedFetch<F extends FetchLike> = ((
-  input: string | URL | Request,
-  init?: InitOf<F>,
-) => Promise<Response>) &
-  Pick<F, 'preconnect' & keyof F>;
+export type GuardedFetch<F extends FetchLike> = {
+  // `RequestInit` first, for generic code (see `WrappedFetch`).
+  (input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  (input: string | URL | Request, init?: InitOf<F>): Promise<Response>;
+} & Pick<F, 'preconnect' & keyof F>;
 
 /** A cockatiel policy, as `fetchWithPolicy` takes it: anything with an `execute` function. */
 const cockatielPolicy: Check = (value, path) => {

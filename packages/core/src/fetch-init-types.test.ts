@@ -58,7 +58,8 @@ function bunLike(seen: unknown[]): BunFetch {
 describe("the wrapped fetch's init type follows the given fetch's", () => {
   it("takes Bun's unix, proxy and tls, and still refuses what Bun's fetch refuses", () => {
     const wrapped = wrapFetch(bunLike([]));
-    expectTypeOf(wrapped).parameter(1).toEqualTypeOf<BunInit | undefined>();
+    // Its last overload is Bun's (the first takes RequestInit, for generic code: see below).
+    expectTypeOf<Parameters<typeof wrapped>[1]>().toEqualTypeOf<BunInit | undefined>();
     expectTypeOf(wrapped).toExtend<BunFetch>();
     const calls = () => [
       wrapped('http://127.0.0.1:1/', { unix: '/var/run/docker.sock' }),
@@ -98,9 +99,30 @@ describe("the wrapped fetch's init type follows the given fetch's", () => {
     expect([wrapped, standard]).toHaveLength(2);
   });
 
+  it('is called with a RequestInit by generic code that wraps any fetch, as before', () => {
+    function client<F extends FetchLike>(given: F) {
+      const wrapped = wrapFetch(given);
+      const guarded = fetchWithPolicy(noop, given);
+      const asFetch: FetchLike = wrapped;
+      const asStandard: typeof fetch = wrapped;
+      return () => [
+        wrapped('http://127.0.0.1:1/', { method: 'POST' }),
+        guarded('http://127.0.0.1:1/', { method: 'POST' }),
+        asFetch,
+        asStandard,
+      ];
+    }
+    // A double whose init is declared narrower than RequestInit takes RequestInit's members too.
+    const narrow = wrapFetch((_input: string | URL | Request, _init?: { method?: string }) =>
+      Promise.resolve(new Response()),
+    );
+    const calls = () => [narrow('http://127.0.0.1:1/', { method: 'GET', signal: AbortSignal.abort() })];
+    expect([client(fetch), calls]).toHaveLength(2);
+  });
+
   it('follows it through fetchWithPolicy and wrapFetchWithPolicies', () => {
     const guarded = fetchWithPolicy(noop, bunLike([]));
-    expectTypeOf(guarded).parameter(1).toEqualTypeOf<BunInit | undefined>();
+    expectTypeOf<Parameters<typeof guarded>[1]>().toEqualTypeOf<BunInit | undefined>();
     expectTypeOf(guarded.preconnect).toEqualTypeOf<BunFetch['preconnect']>();
     const both = wrapFetchWithPolicies(denoLike([]), { callPolicy: noop });
     const calls = () => [

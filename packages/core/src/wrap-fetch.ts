@@ -83,10 +83,10 @@ export interface WrapFetchOptions {
 }
 
 /**
- * The init a fetch takes: Bun's with `unix`, `proxy` and `tls`, Deno's with `client`, undici's with
- * `dispatcher`, read from its call signatures (every one of up to three overloads: Deno declares
- * its `client` on the second). `RequestInit` for a fetch that declares no init, or an `any` or
- * `unknown` one (a test double `(input) => ...`, a mock).
+ * The init a fetch takes: Bun's with `unix`, `proxy` and `tls`, Deno's with `client`, read from its
+ * call signatures (every one of up to three overloads: Deno declares its `client` on the second).
+ * `RequestInit` for a fetch that declares no init, or an `any` or `unknown` one (a test double
+ * `(input) => ...`, a mock).
  */
 export type InitOf<F> = F extends {
   (input: never, init?: infer A): unknown;
@@ -104,6 +104,9 @@ export type InitOf<F> = F extends {
  * taking `RequestInit`. The input stays `string | URL | Request`, what breakwater reads a request from.
  */
 export interface WrappedFetch<F extends FetchLike = FetchLike> extends ManualControl {
+  // `RequestInit` first: where `F` is a type parameter, `InitOf<F>` is not known yet and takes nothing,
+  // and generic code that wraps a fetch calls it with a RequestInit as it always could.
+  (input: string | URL | Request, init?: RequestInit): Promise<Response>;
   (input: string | URL | Request, init?: InitOf<F>): Promise<Response>;
   /** A snapshot of every live endpoint's breaker (and of every key isolated before its first call). */
   breakers(): BreakerSnapshot[];
