@@ -63,23 +63,18 @@ export type Scrub = (value: unknown, cut?: boolean) => unknown;
  */
 export const scrubSteps = { count: 0 };
 
-interface Needle {
-  readonly text: string;
-  /** How many of its first characters a cut read must end with to be cut there. */
-  readonly least: number;
-  /** Its prefix function, made at its first search. */
-  pi?: Int32Array;
-}
-
 /**
  * The Aho–Corasick automaton of the secrets: a trie (`next`, keyed by node × {@link SPAN} + character
- * code), each node's failure link (the node of its longest proper end that is also in the trie) and the
- * length of the longest secret its text ends with (0: none).
+ * code), and of each node: its failure link (the node of its longest proper end that is also in the
+ * trie), the length of the longest secret its text ends with (0: none), its depth, and the fewest
+ * characters a cut read must end with of the secrets it starts (see {@link withoutCutSecret}).
  */
 interface Automaton {
   readonly next: Map<number, number>;
   readonly fail: number[];
   readonly longest: number[];
+  readonly depth: number[];
+  readonly least: number[];
 }
 
 /** One more than the largest UTF-16 code unit. */
@@ -115,7 +110,7 @@ type Add = (part: boolean | 'long', ...values: string[]) => void;
 export function secretScrubber(headers: HeadersLike | undefined, urls: readonly string[]): Scrub | undefined {
   let whole: Automaton;
   let numbers: Set<number>;
-  let parts: Needle[];
+  let parts: Automaton;
   try {
     const [all, starts] = requestSecrets(headers, urls);
     // Each as sent, and as its own canonical text (`%2F` of a cookie as sent is the `/` echoed).
@@ -123,16 +118,16 @@ export function secretScrubber(headers: HeadersLike | undefined, urls: readonly 
       (text) => text.length >= MIN_LENGTH,
     );
     if (texts.length === 0) return undefined;
-    whole = automaton(texts);
+    whole = automaton(texts.map((text) => [text, 0] as const));
     // Compared as numbers: a 19-digit id parses to the nearest double, which prints other digits.
     numbers = new Set(texts.filter((text) => NUMERIC.test(text)).map(Number));
-    parts = starts
-      .map(([text, long]) => ({ text: canonical(text), long }))
-      .filter(({ text }) => text.length >= MIN_LENGTH)
-      .map(({ text, long }) => ({
-        text,
-        least: long ? MIN_LENGTH : Math.min(MIN_LENGTH, Math.ceil(text.length / 2)),
-      }));
+    parts = automaton(
+      starts.flatMap(([sent, long]) => {
+        const text = canonical(sent);
+        const least = long ? MIN_LENGTH : Math.min(MIN_LENGTH, Math.ceil(text.length / 2));
+        return text.length < MIN_LENGTH ? [] : [[text, least] as const];
+      }),
+    );
   } catch {
     return () => REDACTED;
   }
@@ -223,22 +218,23 @@ function withoutNeedles(text: string, whole: Automaton): string {
  * The automaton of `texts`, its trie built a depth at a time, so that nodes and their `next` entries
  * come in order of depth: a node's failure link is then made from its parent's, made before.
  */
-function automaton(texts: readonly string[]): Automaton {
-  const next = new Map<number, number>();
-  const longest = [0];
-  const byLength = [...texts].sort((a, b) => b.length - a.length);
+function automaton(secrets: readonly (readonly [text: string, least: number])[]): Automaton {
+  const whole: Automaton = { next: new Map(), fail: [0], longest: [0], depth: [0], least: [0] };
+  const { next, longest, depth: depths, least } = whole;
+  const byLength = [...secrets].sort(([a], [b]) => b.length - a.length);
   const nodes = byLength.map(() => 0);
-  for (let depth = 0; depth < (byLength[0]?.length ?? 0); depth++) {
-    for (let i = 0; (byLength[i]?.length ?? 0) > depth; i++) {
-      const text = byLength[i] ?? '';
+  for (let depth = 0; depth < (byLength[0]?.[0].length ?? 0); depth++) {
+    for (let i = 0; (byLength[i]?.[0].length ?? 0) > depth; i++) {
+      const [text, own] = byLength[i] ?? ['', 0];
       const key = (nodes[i] ?? 0) * SPAN + text.charCodeAt(depth);
       const child = next.get(key) ?? longest.push(0) - 1;
       next.set(key, child);
       nodes[i] = child;
+      depths[child] = depth + 1;
+      least[child] = Math.min(least[child] ?? own, own);
       if (depth + 1 === text.length) longest[child] = text.length;
     }
   }
-  const whole: Automaton = { next, fail: [0], longest };
   for (const [key, child] of next) {
     const parent = Math.floor(key / SPAN);
     const fail = parent === 0 ? 0 : move(whole, whole.fail[parent] ?? 0, key % SPAN);
@@ -259,25 +255,22 @@ function move({ next, fail }: Automaton, node: number, c: number): number {
 /**
  * `text` without the start of a secret part it ends with: the part before the cut is as much the
  * secret's as a whole echo is. Taken from {@link MIN_LENGTH} characters of the part (the shortest value
- * taken for a whole secret, so no likelier an ordinary word than one), or from half of a part shorter
- * than 16 (so a cut shows at most half of a short password). Only parts are looked for, which begin
- * with secret characters: the start of `Bearer …` is the word `Bearer`, of `user:password` a name.
+ * taken for a whole secret, so no likelier an ordinary word than one), or from half of a password
+ * shorter than 16 (so a cut shows at most half of a short password). Only parts are looked for, which
+ * begin with secret characters: the start of `Bearer …` is the word `Bearer`, of `user:password` a name.
  */
-function withoutCutSecret(text: string, parts: readonly Needle[]): string {
+function withoutCutSecret(text: string, parts: Automaton): string {
   // Only the end that can hold a part's start is read: one character is written in at most 12
-  // (`%F0%9F%98%80`), and the whole text has been canonicalised once already by the whole scrub.
-  const from = Math.max(0, text.length - MAX_WRITTEN * (Math.max(0, ...parts.map((p) => p.text.length)) + 1));
+  // (`%F0%9F%98%80`), and the whole text has been canonicalised once already by the whole scrub. The
+  // nodes come in order of depth: the last is the end of the longest part.
+  const from = Math.max(0, text.length - MAX_WRITTEN * ((parts.depth.at(-1) ?? 0) + 1));
   const { text: kept, source } = canonicalText(text.slice(from).replace(PARTIAL_ESCAPE, ''));
-  let cut = text.length;
-  for (const part of parts) {
-    const { length } = part.text;
-    // The longest end of the text that starts the part is shorter than the part: a whole one is the scrub's.
-    const matched = search(kept.slice(-length), part);
-    if (matched >= part.least) {
-      cut = Math.min(cut, from + source(kept.length - matched));
-    }
-  }
-  return cut === text.length ? text : `${text.slice(0, cut)}${REDACTED}`;
+  let node = 0;
+  for (let i = 0; i < kept.length; i++) node = move(parts, node, kept.charCodeAt(i));
+  // The ends of the text that start a part, longest first: the first long enough for a part it starts.
+  while (node > 0 && (parts.depth[node] ?? 0) < (parts.least[node] ?? 0)) node = parts.fail[node] ?? 0;
+  const matched = parts.depth[node] ?? 0;
+  return node === 0 ? text : `${text.slice(0, from + source(kept.length - matched))}${REDACTED}`;
 }
 
 /** The most characters one character of a canonical text is written in: four `%XX`, or a pair of `\uXXXX`. */
@@ -285,38 +278,6 @@ const MAX_WRITTEN = 12;
 
 function canonical(text: string): string {
   return canonicalText(text).text;
-}
-
-/**
- * Knuth–Morris–Pratt: how many of the needle's first characters `hay` ends with. Linear in both lengths,
- * whatever they hold (a periodic secret, a text built to almost match it), as `indexOf` is not: a
- * 2 KB run of one letter searched in 64 KiB of near-copies costs it tens of milliseconds.
- */
-function search(hay: string, needle: Needle): number {
-  const { text } = needle;
-  let { pi } = needle;
-  if (!pi) {
-    // The prefix function: for each start of the needle, the longest proper start it also ends with.
-    pi = needle.pi = new Int32Array(text.length);
-    for (let i = 1, k = 0; i < text.length; i++) pi[i] = k = step(text, pi, k, text.charCodeAt(i));
-  }
-  let k = 0;
-  for (let i = 0; i < hay.length; i++) {
-    k = step(text, pi, k, hay.charCodeAt(i));
-    // A whole one is the whole scrub's.
-    if (k === text.length) k = 0;
-  }
-  return k;
-}
-
-/** How much of `text` is matched once `c` follows its first `k` characters. */
-function step(text: string, pi: Int32Array, k: number, c: number): number {
-  while (k > 0 && c !== text.charCodeAt(k)) {
-    k = pi[k - 1] ?? 0;
-    scrubSteps.count++;
-  }
-  scrubSteps.count++;
-  return c === text.charCodeAt(k) ? k + 1 : k;
 }
 
 /**
