@@ -113,6 +113,13 @@ describe('a sent query value with a literal +', () => {
     );
     expectNowhere(error, 'ghijklmnop');
   });
+
+  it('echoed so and cut short: its start before the cut out', async () => {
+    const echo = encodeURIComponent(`https://app/cb?token=${sent}`);
+    const stalled = route((_req, res) => res.writeHead(400, TEXT).write(`invalid ${echo.slice(0, -4)}`));
+    const error = await failure(`${stalled}?token=${sent}`, undefined, 300);
+    expect(error.description).toBe('invalid https%3A%2F%2Fapp%2Fcb%3Ftoken%3DREDACTED');
+  });
 });
 
 describe('a read cut inside a UTF-8 character', () => {

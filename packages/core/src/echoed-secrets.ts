@@ -122,11 +122,13 @@ export function secretScrubber(headers: HeadersLike | undefined, urls: readonly 
     // Compared as numbers: a 19-digit id parses to the nearest double, which prints other digits.
     numbers = new Set(texts.filter((text) => NUMERIC.test(text)).map(Number));
     parts = automaton(
-      starts.flatMap(([sent, long]) => {
-        const text = canonical(sent);
-        const least = long ? MIN_LENGTH : Math.min(MIN_LENGTH, Math.ceil(text.length / 2));
-        return text.length < MIN_LENGTH ? [] : [[text, least] as const];
-      }),
+      // As the whole secrets: as sent, and as their canonical text.
+      starts.flatMap(([sent, long]) =>
+        [canonical(sent), ...asSent(sent)].flatMap((text) => {
+          const least = long ? MIN_LENGTH : Math.min(MIN_LENGTH, Math.ceil(text.length / 2));
+          return text.length < MIN_LENGTH ? [] : [[text, least] as const];
+        }),
+      ),
     );
   } catch {
     return () => REDACTED;
