@@ -7,27 +7,15 @@
 import { inspect } from 'node:util';
 import { fetch as undiciFetch } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { routesOnLoopback } from './echoed-secrets.test-util.ts';
+import { failure, routesOnLoopback } from './echoed-secrets.test-util.ts';
 import { HttpError } from './http-error.ts';
 import type { FetchLike } from './types.ts';
-import { wrapFetch } from './wrap-fetch.ts';
 
 const fetch = undiciFetch as unknown as FetchLike;
 const MARK = 'S3CR3T';
 const JSON_TYPE = { 'content-type': 'application/json' };
 
 const route = routesOnLoopback();
-
-/** The HttpError a wrapped fetch with `throwHttpErrors` rejects with, one attempt per call. */
-async function failure(url: string, init?: RequestInit, attemptMs = 10_000): Promise<HttpError> {
-  const wrapped = wrapFetch(fetch, {
-    throwHttpErrors: true,
-    policy: { retry: { maxAttempts: 1 }, timeout: { attemptMs, totalMs: 30_000 } },
-  });
-  const error = await wrapped(url, init).catch((e: unknown) => e);
-  expect(error).toBeInstanceOf(HttpError);
-  return error as HttpError;
-}
 
 /** Every printed form of `error`, none of which may hold `secret`. */
 function expectNowhere(error: HttpError, ...secrets: string[]): void {

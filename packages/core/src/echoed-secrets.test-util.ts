@@ -1,6 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { fetch as undiciFetch } from 'undici';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
+import { HttpError } from './http-error.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
+import type { FetchLike } from './types.ts';
+import { wrapFetch } from './wrap-fetch.ts';
 
 /** Answers one request to a route of {@link routesOnLoopback}. */
 export type EchoHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -20,4 +24,18 @@ export function routesOnLoopback(): (handler: EchoHandler) => string {
     if (server === undefined) throw new Error('routesOnLoopback: route() called outside a test');
     return server.route(`/r-${Math.random().toString(36).slice(2)}`, handler);
   };
+}
+
+/**
+ * The HttpError that undici's fetch wrapped with `throwHttpErrors` rejects with, one attempt per call,
+ * each attempt cut at `attemptMs` (so a body that stalls is read cut short).
+ */
+export async function failure(url: string, init?: RequestInit, attemptMs = 10_000): Promise<HttpError> {
+  const wrapped = wrapFetch(undiciFetch as unknown as FetchLike, {
+    throwHttpErrors: true,
+    policy: { retry: { maxAttempts: 1 }, timeout: { attemptMs, totalMs: 30_000 } },
+  });
+  const error = await wrapped(url, init).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(HttpError);
+  return error as HttpError;
 }

@@ -10,8 +10,9 @@ import { REDACTED } from './redact.ts';
  *
  * A string is searched as its canonical text (JSON escapes undone, `%XX` decoded, `+` and space one
  * character), with where its escapes start and end in both texts to map a match back, for each secret
- * as sent and as its own canonical text. Every search is Knuth–Morris–Pratt, linear whatever the
- * secret holds: a server picks some of them (a query value of the URL it redirects to), and a pattern
+ * as sent and as its own canonical text, in one pass of an Aho–Corasick automaton: linear in the text
+ * and the secrets whatever they hold and however many. A server picks some of them (the query values
+ * of the URL it redirects to: hundreds, which searched one by one cost a second a body), and a pattern
  * built from a secret (the reverted session-20 scrub) failed to compile for a long one, with the
  * secret in the SyntaxError, and backtracked for seconds on a body built to almost match.
  */
@@ -44,10 +45,11 @@ const NUMERIC = /^[1-9]\d*$/;
 const ESCAPED = /\\(?:u[\dA-Fa-f]{4}|["\\/bfnrt])|(?:%[\dA-Fa-f]{2}){1,4}/g;
 
 /**
- * An escape cut by the end of a read (`\u00`, `%2`, the first bytes of a UTF-8 `%C3%B6`): the start of
- * a character whose value did not arrive. At most 3 bytes, so that a run of them costs no backtracking.
+ * An escape cut by the end of a read (`\u00`, `%2`, the first bytes of a UTF-8 `%C3%B6`), or the one
+ * U+FFFD a decoder's flush gives for a character whose bytes were cut: the start of a character whose
+ * value did not arrive. Bounded, so that a run of them costs no backtracking.
  */
-const PARTIAL_ESCAPE = /(?:\\(?:u[\da-f]{0,3})?|%[\da-f]?|(?:%[89a-f][\da-f]){1,3})$/i;
+const PARTIAL_ESCAPE = /(?:\uFFFD|\\(?:u[\da-f]{0,3})?|%[\da-f]?|(?:%[89a-f][\da-f]){1,3})$/i;
 
 /**
  * A scrub of the request's secrets (see {@link secretScrubber}); with `cut`, of the end of a text read
@@ -61,11 +63,22 @@ export type Scrub = (value: unknown, cut?: boolean) => unknown;
  */
 export const scrubSteps = { count: 0 };
 
-interface Needle {
-  readonly text: string;
-  /** Its prefix function, made at its first search. */
-  pi?: Int32Array;
+/**
+ * The Aho–Corasick automaton of the secrets: a trie (`next`, keyed by node × {@link SPAN} + character
+ * code), and of each node: its failure link (the node of its longest proper end that is also in the
+ * trie), the length of the longest secret its text ends with (0: none), its depth, and the fewest
+ * characters a cut read must end with of the secrets it starts (see {@link withoutCutSecret}).
+ */
+interface Automaton {
+  readonly next: Map<number, number>;
+  readonly fail: number[];
+  readonly longest: number[];
+  readonly depth: number[];
+  readonly least: number[];
 }
+
+/** One more than the largest UTF-16 code unit. */
+const SPAN = 0x10000;
 
 interface Canonical {
   readonly text: string;
@@ -73,10 +86,18 @@ interface Canonical {
   readonly source: (at: number) => number;
 }
 
-/** The secrets of a request: every value to take out, and the parts, which begin with secret characters. */
-type Secrets = [whole: string[], parts: string[]];
+/**
+ * The secrets of a request: every value to take out, and the parts, which begin with secret characters,
+ * each with whether a cut needs {@link MIN_LENGTH} of its characters whatever its length.
+ */
+type Secrets = [whole: string[], parts: [string, boolean][]];
 
-type Add = (part: boolean, ...values: string[]) => void;
+/**
+ * `part`: whether the values are parts (see {@link requestSecrets}); `'long'` for a cookie or query
+ * value, of which a cut keeps up to 7 characters even when short (`consent=accepted`: "acce" of a cut
+ * body is more likely a word than half a secret), where it keeps less than half a short password.
+ */
+type Add = (part: boolean | 'long', ...values: string[]) => void;
 
 /**
  * The scrub of a request's secrets, or undefined when it has none; see {@link requestSecrets} for what
@@ -87,20 +108,34 @@ type Add = (part: boolean, ...values: string[]) => void;
  * anything throws, the value becomes `REDACTED`, so neither an exception nor a secret gets out.
  */
 export function secretScrubber(headers: HeadersLike | undefined, urls: readonly string[]): Scrub | undefined {
-  let whole: Needle[];
-  let parts: Needle[];
+  let whole: Automaton;
+  let numbers: Set<number>;
+  let parts: Automaton;
   try {
     const [all, starts] = requestSecrets(headers, urls);
     // Each as sent, and as its own canonical text (`%2F` of a cookie as sent is the `/` echoed).
-    whole = needles([...all, ...all.map(canonical)]);
-    if (whole.length === 0) return undefined;
-    parts = needles(starts.map(canonical));
+    const texts = [...new Set([...all.flatMap(asSent), ...all.map(canonical)])].filter(
+      (text) => text.length >= MIN_LENGTH,
+    );
+    if (texts.length === 0) return undefined;
+    whole = automaton(texts.map((text) => [text, 0] as const));
+    // Compared as numbers: a 19-digit id parses to the nearest double, which prints other digits.
+    numbers = new Set(texts.filter((text) => NUMERIC.test(text)).map(Number));
+    parts = automaton(
+      // As the whole secrets: as sent, and as their canonical text.
+      starts.flatMap(([sent, long]) =>
+        [canonical(sent), ...asSent(sent)].flatMap((text) => {
+          const least = long ? MIN_LENGTH : Math.min(MIN_LENGTH, Math.ceil(text.length / 2));
+          return text.length < MIN_LENGTH ? [] : [[text, least] as const];
+        }),
+      ),
+    );
   } catch {
     return () => REDACTED;
   }
   return (value, cut) => {
     try {
-      return cut ? withoutCutSecret(String(value), parts) : withoutSecrets(value, whole);
+      return cut ? withoutCutSecret(String(value), parts) : withoutSecrets(value, whole, numbers);
     } catch {
       // Whatever it was working on could be in the exception.
       return REDACTED;
@@ -121,7 +156,7 @@ function requestSecrets(headers: HeadersLike | undefined, urls: readonly string[
   const secrets: Secrets = [[], []];
   const add: Add = (part, ...values) => {
     secrets[0].push(...values);
-    if (part) secrets[1].push(...values);
+    if (part) secrets[1].push(...values.map((value): [string, boolean] => [value, part === 'long']));
   };
   // HeadersLike promises only get/has; the Headers that wrapFetch and users pass can be listed.
   if (headers !== undefined && Symbol.iterator in headers) {
@@ -133,17 +168,21 @@ function requestSecrets(headers: HeadersLike | undefined, urls: readonly string[
   return secrets;
 }
 
-function needles(texts: readonly string[]): Needle[] {
-  return [...new Set(texts)].filter((text) => text.length >= MIN_LENGTH).map((text) => ({ text }));
+/**
+ * A secret as sent, as the canonical text has it: `+` a space (a `+` sent, which form-encoding writes
+ * for one, would never match), and the hex of a `%XX` it holds in either case, as a server that
+ * re-encodes it writes it (`%2F` sent, `%252f` echoed, decoded once to `%2f`).
+ */
+function asSent(text: string): string[] {
+  const spaced = text.replaceAll('+', ' ');
+  const hex = (to: (xx: string) => string): string => spaced.replace(/%[\da-f]{2}/gi, to);
+  return [spaced, hex((xx) => xx.toUpperCase()), hex((xx) => xx.toLowerCase())];
 }
 
-function withoutSecrets(value: unknown, needles: readonly Needle[]): unknown {
-  if (typeof value === 'string') return withoutNeedles(value, needles);
-  if (typeof value === 'number') {
-    // Compared as numbers: a 19-digit id parses to the nearest double, which prints other digits.
-    return needles.some(({ text }) => NUMERIC.test(text) && Number(text) === value) ? REDACTED : value;
-  }
-  const again = (item: unknown): unknown => withoutSecrets(item, needles);
+function withoutSecrets(value: unknown, whole: Automaton, numbers: ReadonlySet<number>): unknown {
+  if (typeof value === 'string') return withoutNeedles(value, whole);
+  if (typeof value === 'number') return numbers.has(value) ? REDACTED : value;
+  const again = (item: unknown): unknown => withoutSecrets(item, whole, numbers);
   if (Array.isArray(value)) return value.map(again);
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [again(key), again(item)]));
@@ -153,47 +192,87 @@ function withoutSecrets(value: unknown, needles: readonly Needle[]): unknown {
  * `text` with each occurrence of a needle in its canonical text replaced by one `REDACTED` (overlapping
  * ones by one in all).
  */
-function withoutNeedles(text: string, needles: readonly Needle[]): string {
+function withoutNeedles(text: string, whole: Automaton): string {
   const { text: hay, source } = canonicalText(text);
-  const spans: number[][] = [];
-  for (const needle of needles) {
-    // Its first characters, searched natively: most texts hold none of most secrets. An 8-character
-    // search costs at most 8 comparisons a character, whatever the text.
-    if (hay.includes(needle.text.slice(0, MIN_LENGTH))) {
-      search(hay, needle, (end) => spans.push([source(end - needle.text.length), source(end)]));
+  // The spans found, overlapping ones merged: they end in order, so only the last ones can overlap.
+  const spans: [number, number][] = [];
+  for (let i = 0, node = 0; i < hay.length; i++) {
+    node = move(whole, node, hay.charCodeAt(i));
+    const length = whole.longest[node] ?? 0;
+    if (length === 0) continue;
+    let start = i + 1 - length;
+    for (let last = spans.at(-1); last && last[1] > start; last = spans.at(-1)) {
+      start = Math.min(start, last[0]);
+      spans.pop();
     }
+    spans.push([start, i + 1]);
   }
   let out = '';
   let at = 0;
-  for (const [start = 0, end = 0] of spans.sort(([a = 0], [b = 0]) => a - b)) {
-    if (start >= at) out += `${text.slice(at, start)}${REDACTED}`;
-    at = Math.max(at, end);
+  for (const [start, end] of spans) {
+    out += `${text.slice(at, source(start))}${REDACTED}`;
+    at = source(end);
   }
   return out + text.slice(at);
 }
 
 /**
- * `text` without the start of a secret part it ends with: the part before the cut is as much the
- * secret's as a whole echo is. Taken from {@link MIN_LENGTH} characters of the part (the shortest value
- * taken for a whole secret, so no likelier an ordinary word than one), or from half of a part shorter
- * than 16 (so a cut shows at most half of a short password). Only parts are looked for, which begin
- * with secret characters: the start of `Bearer …` is the word `Bearer`, of `user:password` a name.
+ * The automaton of `texts`, its trie built a depth at a time, so that nodes and their `next` entries
+ * come in order of depth: a node's failure link is then made from its parent's, made before.
  */
-function withoutCutSecret(text: string, parts: readonly Needle[]): string {
-  // Only the end that can hold a part's start is read: one character is written in at most 12
-  // (`%F0%9F%98%80`), and the whole text has been canonicalised once already by the whole scrub.
-  const from = Math.max(0, text.length - MAX_WRITTEN * (Math.max(0, ...parts.map((p) => p.text.length)) + 1));
-  const { text: kept, source } = canonicalText(text.slice(from).replace(PARTIAL_ESCAPE, ''));
-  let cut = text.length;
-  for (const part of parts) {
-    const { length } = part.text;
-    // The longest end of the text that starts the part is shorter than the part: a whole one is the scrub's.
-    const matched = search(kept.slice(-length), part);
-    if (matched >= Math.min(MIN_LENGTH, Math.ceil(length / 2))) {
-      cut = Math.min(cut, from + source(kept.length - matched));
+function automaton(secrets: readonly (readonly [text: string, least: number])[]): Automaton {
+  const whole: Automaton = { next: new Map(), fail: [0], longest: [0], depth: [0], least: [0] };
+  const { next, longest, depth: depths, least } = whole;
+  const byLength = [...secrets].sort(([a], [b]) => b.length - a.length);
+  const nodes = byLength.map(() => 0);
+  for (let depth = 0; depth < (byLength[0]?.[0].length ?? 0); depth++) {
+    for (let i = 0; (byLength[i]?.[0].length ?? 0) > depth; i++) {
+      const [text, own] = byLength[i] ?? ['', 0];
+      const key = (nodes[i] ?? 0) * SPAN + text.charCodeAt(depth);
+      const child = next.get(key) ?? longest.push(0) - 1;
+      next.set(key, child);
+      nodes[i] = child;
+      depths[child] = depth + 1;
+      least[child] = Math.min(least[child] ?? own, own);
+      if (depth + 1 === text.length) longest[child] = text.length;
     }
   }
-  return cut === text.length ? text : `${text.slice(0, cut)}${REDACTED}`;
+  for (const [key, child] of next) {
+    const parent = Math.floor(key / SPAN);
+    const fail = parent === 0 ? 0 : move(whole, whole.fail[parent] ?? 0, key % SPAN);
+    whole.fail[child] = fail;
+    longest[child] ||= longest[fail] ?? 0;
+  }
+  return whole;
+}
+
+/** The node `c` leads to from `node`: through failure links until one has it, else the root. */
+function move({ next, fail }: Automaton, node: number, c: number): number {
+  let at = node;
+  for (; at > 0 && !next.has(at * SPAN + c); at = fail[at] ?? 0) scrubSteps.count++;
+  scrubSteps.count++;
+  return next.get(at * SPAN + c) ?? 0;
+}
+
+/**
+ * `text` without the start of a secret part it ends with: the part before the cut is as much the
+ * secret's as a whole echo is. Taken from {@link MIN_LENGTH} characters of the part (the shortest value
+ * taken for a whole secret, so no likelier an ordinary word than one), or from half of a password
+ * shorter than 16 (so a cut shows at most half of a short password). Only parts are looked for, which
+ * begin with secret characters: the start of `Bearer …` is the word `Bearer`, of `user:password` a name.
+ */
+function withoutCutSecret(text: string, parts: Automaton): string {
+  // Only the end that can hold a part's start is read: one character is written in at most 12
+  // (`%F0%9F%98%80`), and the whole text has been canonicalised once already by the whole scrub. The
+  // nodes come in order of depth: the last is the end of the longest part.
+  const from = Math.max(0, text.length - MAX_WRITTEN * ((parts.depth.at(-1) ?? 0) + 1));
+  const { text: kept, source } = canonicalText(text.slice(from).replace(PARTIAL_ESCAPE, ''));
+  let node = 0;
+  for (let i = 0; i < kept.length; i++) node = move(parts, node, kept.charCodeAt(i));
+  // The ends of the text that start a part, longest first: the first long enough for a part it starts.
+  while (node > 0 && (parts.depth[node] ?? 0) < (parts.least[node] ?? 0)) node = parts.fail[node] ?? 0;
+  const matched = parts.depth[node] ?? 0;
+  return node === 0 ? text : `${text.slice(0, from + source(kept.length - matched))}${REDACTED}`;
 }
 
 /** The most characters one character of a canonical text is written in: four `%XX`, or a pair of `\uXXXX`. */
@@ -201,41 +280,6 @@ const MAX_WRITTEN = 12;
 
 function canonical(text: string): string {
   return canonicalText(text).text;
-}
-
-/**
- * Knuth–Morris–Pratt: calls `found` with the end of each non-overlapping occurrence of `needle` in
- * `hay`, and returns how many of the needle's first characters `hay` ends with. Linear in both lengths,
- * whatever they hold (a periodic secret, a text built to almost match it), as `indexOf` is not: a
- * 2 KB run of one letter searched in 64 KiB of near-copies costs it tens of milliseconds.
- */
-function search(hay: string, needle: Needle, found?: (end: number) => void): number {
-  const { text } = needle;
-  let { pi } = needle;
-  if (!pi) {
-    // The prefix function: for each start of the needle, the longest proper start it also ends with.
-    pi = needle.pi = new Int32Array(text.length);
-    for (let i = 1, k = 0; i < text.length; i++) pi[i] = k = step(text, pi, k, text.charCodeAt(i));
-  }
-  let k = 0;
-  for (let i = 0; i < hay.length; i++) {
-    k = step(text, pi, k, hay.charCodeAt(i));
-    if (k === text.length) {
-      found?.(i + 1);
-      k = 0;
-    }
-  }
-  return k;
-}
-
-/** How much of `text` is matched once `c` follows its first `k` characters. */
-function step(text: string, pi: Int32Array, k: number, c: number): number {
-  while (k > 0 && c !== text.charCodeAt(k)) {
-    k = pi[k - 1] ?? 0;
-    scrubSteps.count++;
-  }
-  scrubSteps.count++;
-  return c === text.charCodeAt(k) ? k + 1 : k;
 }
 
 /**
@@ -323,7 +367,7 @@ function headerSecrets(lowerName: string, value: string, add: Add): void {
   if (cookie) {
     for (const pair of value.split(';')) {
       const cookieValue = unquoted(pair.slice(pair.indexOf('=') + 1));
-      add(true, cookieValue);
+      add('long', cookieValue);
     }
   } else if (credential !== undefined) {
     // `Credential=…, Signature=…` begins with the name of a parameter, no secret.
@@ -356,21 +400,35 @@ function accessKeyId(value: string): string[] {
 }
 
 /**
- * A Basic credential's `user:password` and password, which a server decodes and may echo. The user
- * name alone is kept: it names an account, as the error's own text often does, and is no credential.
+ * A Basic credential's `user:password` and password, which a server decodes and may echo, read as
+ * UTF-8 and as Latin-1 (what `btoa` encodes, and what a server may decode). The user name alone is
+ * kept: it names an account, as the error's own text often does, and is no credential; unless the
+ * password is shorter than {@link MIN_LENGTH}, as when the user name is an API key (Stripe's
+ * `sk_live_…:`, Freshdesk's `key:X`).
  */
 function basicSecrets(value: string, credential: string, add: Add): void {
   if (!/^basic /i.test(value)) return;
-  let pair: string;
+  let latin1: string;
   try {
-    pair = new TextDecoder().decode(Uint8Array.from(atob(credential.trim()), (c) => c.charCodeAt(0)));
+    latin1 = atob(credential.trim());
   } catch {
     // Not base64: the credential as sent is all there is.
     return;
   }
-  const colon = pair.indexOf(':');
-  add(false, pair);
-  add(true, pair.slice(colon + 1));
+  const pairs = [latin1];
+  try {
+    const bytes = Uint8Array.from(latin1, (c) => c.charCodeAt(0));
+    pairs.push(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    // No UTF-8: Latin-1 is all it can be.
+  }
+  for (const pair of pairs) {
+    const colon = pair.indexOf(':');
+    const password = pair.slice(colon + 1);
+    add(false, pair);
+    add(true, password);
+    if (password.length < MIN_LENGTH) add(true, pair.slice(0, Math.max(0, colon)));
+  }
 }
 
 /** The query values of `url` as sent (`+`, `/` and `=` kept as such), and a SigV4 access key id among them. */
@@ -381,7 +439,7 @@ function querySecrets(url: string, add: Add): void {
     // A part with no `=` is a bare value (`?TOKEN`), as redactUrl has it.
     const [name, sent] = split < 0 ? ['', part] : [part.slice(0, split), part.slice(split + 1)];
     if (sent.length >= MIN_OPAQUE_LENGTH || (sent !== '' && isSecretHeader(decoded(name)))) {
-      add(true, sent, ...accessKeyId(decoded(sent)));
+      add('long', sent, ...accessKeyId(decoded(sent)));
     }
   }
 }
