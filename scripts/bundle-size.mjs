@@ -98,9 +98,12 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * with no pattern built from a secret and no input that makes an error slow; 36 900 for percent escapes
  * decoded by hand (no exception per byte, +60 B) and the wrapped fetch's init typed from the given
  * fetch's, a resume's events marked, BrokenCircuitError's hint at least 1 ms and refusedUntil while
- * half-open (+ ~220 B), 36 874 from dist.
+ * half-open (+ ~220 B), 36 874 from dist; 37 300 for the review's mends of the echoed-secret scrub
+ * (one Aho-Corasick pass for however many secrets a redirect picks, a Basic user name beside a short
+ * password, Latin-1 readings, as-sent values with + as a space and either hex case, a cut mid-character:
+ * +342 B), 37 216 from dist.
  */
-export const BUDGET_GZIP_BYTES = 36_900;
+export const BUDGET_GZIP_BYTES = 37_300;
 
 /** What a user of `wrapFetch` with the defaults writes; the call keeps it from being tree-shaken away. */
 export const WRAP_FETCH_DEFAULTS =
