@@ -114,6 +114,16 @@ describe('a sent query value with a literal +', () => {
     expectNowhere(error, 'ghijklmnop');
   });
 
+  it('echoed percent-encoded with its escapes in mixed case: out', async () => {
+    const mixed = 'abc%2Fdef%3Dghijklmnop';
+    const url = route((_req, res) =>
+      res.writeHead(400, TEXT).end('invalid token%3Dabc%252fdef%253Dghijklmnop'),
+    );
+    const error = await failure(`${url}?token=${mixed}`);
+    expect(error.description).toBe('invalid token%3DREDACTED');
+    expectNowhere(error, 'ghijklmnop');
+  });
+
   it('echoed so and cut short: its start before the cut out', async () => {
     const echo = encodeURIComponent(`https://app/cb?token=${sent}`);
     const stalled = route((_req, res) => res.writeHead(400, TEXT).write(`invalid ${echo.slice(0, -4)}`));
@@ -135,6 +145,19 @@ describe('a read cut inside a UTF-8 character', () => {
     const error = await failure(url, { headers: { authorization: `Basic ${basic}` } }, 300);
     expect(error.description).toBe('wrong password REDACTED');
     expectNowhere(error, 'correct');
+  });
+});
+
+describe('a read cut inside a percent-encoded character', () => {
+  it("the start of the secret before the cut out, the cut falling after the character's first byte or inside its second", async () => {
+    const token = encodeURIComponent('abcdefghijklmnöpqrstuvwxyz');
+    for (const cut of ['%C3%B', '%C3%', '%C3']) {
+      const stalled = route((_req, res) =>
+        res.writeHead(400, TEXT).write(`invalid token=abcdefghijklmn${cut}`),
+      );
+      const error = await failure(`${stalled}?token=${token}`, undefined, 300);
+      expect(error.description).toBe('invalid token=REDACTED');
+    }
   });
 });
 

@@ -45,11 +45,13 @@ const NUMERIC = /^[1-9]\d*$/;
 const ESCAPED = /\\(?:u[\dA-Fa-f]{4}|["\\/bfnrt])|(?:%[\dA-Fa-f]{2}){1,4}/g;
 
 /**
- * An escape cut by the end of a read (`\u00`, `%2`, the first bytes of a UTF-8 `%C3%B6`), or the one
- * U+FFFD a decoder's flush gives for a character whose bytes were cut: the start of a character whose
- * value did not arrive. Bounded, so that a run of them costs no backtracking.
+ * An escape cut by the end of a read (`\u00`, `%2`, the first bytes of a UTF-8 `%C3%B6`, whole or
+ * with their next byte cut: `%C3%B`, `%C3%`), or the one U+FFFD a decoder's flush gives for a
+ * character whose bytes were cut: the start of a character whose value did not arrive (decoded, its
+ * first bytes would be Latin-1 characters no secret goes on with). Bounded, so that a run of them
+ * costs no backtracking.
  */
-const PARTIAL_ESCAPE = /(?:\uFFFD|\\(?:u[\da-f]{0,3})?|%[\da-f]?|(?:%[89a-f][\da-f]){1,3})$/i;
+const PARTIAL_ESCAPE = /(?:\uFFFD|\\(?:u[\da-f]{0,3})?|(?:%[89a-f][\da-f]){0,3}(?:%[\da-f]?)?)$/i;
 
 /**
  * A scrub of the request's secrets (see {@link secretScrubber}); with `cut`, of the end of a text read
@@ -110,9 +112,12 @@ type Add = (part: boolean | 'long', ...values: string[]) => void;
 export function secretScrubber(headers: HeadersLike | undefined, urls: readonly string[]): Scrub | undefined {
   let whole: Automaton;
   let numbers: Set<number>;
-  let parts: Automaton;
+  let starts: Secrets[1];
+  // Built at the first cut read: a read to the body's end needs none.
+  let parts: Automaton | undefined;
   try {
-    const [all, starts] = requestSecrets(headers, urls);
+    let all: string[];
+    [all, starts] = requestSecrets(headers, urls);
     // Each as sent, and as its own canonical text (`%2F` of a cookie as sent is the `/` echoed).
     const texts = [...new Set([...all.flatMap(asSent), ...all.map(canonical)])].filter(
       (text) => text.length >= MIN_LENGTH,
@@ -121,26 +126,31 @@ export function secretScrubber(headers: HeadersLike | undefined, urls: readonly 
     whole = automaton(texts.map((text) => [text, 0] as const));
     // Compared as numbers: a 19-digit id parses to the nearest double, which prints other digits.
     numbers = new Set(texts.filter((text) => NUMERIC.test(text)).map(Number));
-    parts = automaton(
-      // As the whole secrets: as sent, and as their canonical text.
-      starts.flatMap(([sent, long]) =>
-        [canonical(sent), ...asSent(sent)].flatMap((text) => {
-          const least = long ? MIN_LENGTH : Math.min(MIN_LENGTH, Math.ceil(text.length / 2));
-          return text.length < MIN_LENGTH ? [] : [[text, least] as const];
-        }),
-      ),
-    );
   } catch {
     return () => REDACTED;
   }
   return (value, cut) => {
     try {
-      return cut ? withoutCutSecret(String(value), parts) : withoutSecrets(value, whole, numbers);
+      if (!cut) return withoutSecrets(value, whole, numbers);
+      parts ??= partsAutomaton(starts);
+      return withoutCutSecret(String(value), parts);
     } catch {
       // Whatever it was working on could be in the exception.
       return REDACTED;
     }
   };
+}
+
+/** The automaton of the parts a cut read may end with the start of: as sent, and as their canonical text. */
+function partsAutomaton(starts: Secrets[1]): Automaton {
+  return automaton(
+    starts.flatMap(([sent, long]) =>
+      [canonical(sent), ...asSent(sent)].flatMap((text) => {
+        const least = long ? MIN_LENGTH : Math.min(MIN_LENGTH, Math.ceil(text.length / 2));
+        return text.length < MIN_LENGTH ? [] : [[text, least] as const];
+      }),
+    ),
+  );
 }
 
 /**
@@ -174,9 +184,17 @@ function requestSecrets(headers: HeadersLike | undefined, urls: readonly string[
  * re-encodes it writes it (`%2F` sent, `%252f` echoed, decoded once to `%2f`).
  */
 function asSent(text: string): string[] {
-  const spaced = text.replaceAll('+', ' ');
-  const hex = (to: (xx: string) => string): string => spaced.replace(/%[\da-f]{2}/gi, to);
-  return [spaced, hex((xx) => xx.toUpperCase()), hex((xx) => xx.toLowerCase())];
+  return [withUpperHex(text.replaceAll('+', ' '))];
+}
+
+/**
+ * `text` with the hex of each `%XX` in upper case: what is left of a percent escape in a canonical
+ * text (a `%25` decoded) is matched whatever case each side wrote it in, mixed too. Length-preserving,
+ * so a canonical text's map back to its source holds; one form of a secret rather than one per case
+ * (each costs its length in the automaton, built on every error).
+ */
+function withUpperHex(text: string): string {
+  return text.replace(/%[\da-f]{2}/gi, (xx) => xx.toUpperCase());
 }
 
 function withoutSecrets(value: unknown, whole: Automaton, numbers: ReadonlySet<number>): unknown {
@@ -263,8 +281,8 @@ function move({ next, fail }: Automaton, node: number, c: number): number {
  */
 function withoutCutSecret(text: string, parts: Automaton): string {
   // Only the end that can hold a part's start is read: one character is written in at most 12
-  // (`%F0%9F%98%80`), and the whole text has been canonicalised once already by the whole scrub. The
-  // nodes come in order of depth: the last is the end of the longest part.
+  // (`%F0%9F%98%80`), and the whole scrub reads the whole text anyway. The nodes come in order of
+  // depth: the last is the end of the longest part.
   const from = Math.max(0, text.length - MAX_WRITTEN * ((parts.depth.at(-1) ?? 0) + 1));
   const { text: kept, source } = canonicalText(text.slice(from).replace(PARTIAL_ESCAPE, ''));
   let node = 0;
@@ -309,7 +327,7 @@ function canonicalText(text: string): Canonical {
   scrubSteps.count += text.length;
   return {
     // Length-preserving, so done once here: `%2B` decodes to `+` too.
-    text: out.replaceAll('+', ' '),
+    text: withUpperHex(out.replaceAll('+', ' ')),
     source: (index) => {
       // The last mark at or before `index`, by bisection: a text has as many as it has escapes.
       let low = 0;
