@@ -11,6 +11,13 @@ describe('overhead sampling', () => {
     expect(roundOrder(['a', 'b', 'c'], 1, 1)).toEqual(['b', 'c', 'a']);
   });
 
+  it('refuses an even count of batches or of pair rounds, naming the option', async () => {
+    await expect(runOverhead([], { batches: 4 })).rejects.toThrow('batches must be an odd count');
+    for (const name of ['pairRounds', 'loopbackPairRounds', 'memoryPairRounds'] as const) {
+      await expect(runOverhead([], { [name]: 40 })).rejects.toThrow(`${name} must be an odd count`);
+    }
+  });
+
   it('pairs each telemetry lane with telemetry off, whichever of the two ran first in a round', () => {
     // A lane twice as dear reads 2, whether telemetry off was timed first or second.
     expect(laneOverBase(true, 10, 20)).toBe(2);

@@ -476,6 +476,13 @@ function loopbackPairsMode(
   };
 }
 
+/** Refuses a count of samples whose median would not be one of them. */
+function oddCount(name: string, count: number): void {
+  if (!Number.isInteger(count) || count < 1 || count % 2 === 0) {
+    throw new Error(`overhead: ${name} must be an odd count (the median is then one sample), got ${count}`);
+  }
+}
+
 /**
  * Runs both measurements. The first client must be raw fetch: ratios are to it. When breakwater is
  * among the clients, its telemetry variants ({@link TELEMETRY_CLIENTS}) are measured in the same
@@ -486,8 +493,10 @@ export async function runOverhead(
   options: OverheadOptions = {},
 ): Promise<OverheadResult> {
   const batches = options.batches ?? 11;
-  if (!Number.isInteger(batches) || batches < 1 || batches % 2 === 0) {
-    throw new Error(`overhead: batches must be an odd count (the median is then one sample), got ${batches}`);
+  oddCount('batches', batches);
+  for (const name of ['pairRounds', 'loopbackPairRounds', 'memoryPairRounds'] as const) {
+    const rounds = options[name];
+    if (rounds !== undefined) oddCount(name, rounds);
   }
   const memoryCalls = options.memoryCalls ?? 600;
   const loopbackCalls = options.loopbackCalls ?? 240;
