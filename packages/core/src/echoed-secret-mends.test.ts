@@ -175,3 +175,37 @@ describe('a read cut after the start of a short cookie or query value', () => {
     expect(await stalledAfter('key Zq7xW2pL', '?api_key=Zq7xW2pLm9')).toBe('key REDACTED');
   });
 });
+
+describe('a decoded % right before or inside a secret (the third review)', () => {
+  it('a percent sign escaped before a hex secret does not hide it, in a percent or a JSON escape', async () => {
+    const key = { headers: { 'x-api-key': 'deadbeef0123456789' } };
+    for (const [body, expected] of [
+      ['id%25deadbeef0123456789', 'id%25REDACTED'],
+      ['x \\u0025deadbeef0123456789', 'x \\u0025REDACTED'],
+    ]) {
+      const url = route((_req, res) => res.writeHead(403, TEXT).end(body));
+      expect((await failure(url, key)).description).toBe(expected);
+    }
+  });
+
+  it('a secret ending in an escaped %, echoed with a hex digit after it', async () => {
+    const url = route((_req, res) => res.writeHead(403, TEXT).end('x Sup3rSecretToken%25ab'));
+    const error = await failure(url, { headers: { 'x-api-key': 'Sup3rSecretToken%25a' } });
+    expect(error.description).toBe('x REDACTEDb');
+  });
+
+  it('a cut read ending in a hex secret after an escaped %', async () => {
+    const stalled = route((_req, res) => res.writeHead(400, TEXT).write('x %25deadbeef0123'));
+    const error = await failure(`${stalled}?token=deadbeef0123456789abcdef`, undefined, 300);
+    expect(error.description).toBe('x %25REDACTED');
+  });
+
+  it('JSON short escapes in a text body read as their characters: a secret with / " \\ in it found', async () => {
+    const secret = 'Ab/Cd"Ef\\Gh1234';
+    const url = route((_req, res) =>
+      res.writeHead(403, TEXT).end('token Ab\\/Cd\\"Ef\\\\Gh1234 \\u0041b/Cd"Ef\\\\Gh1234'),
+    );
+    const error = await failure(url, { headers: { 'x-api-key': secret } });
+    expect(error.description).toBe('token REDACTED REDACTED');
+  });
+});

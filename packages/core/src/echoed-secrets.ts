@@ -79,6 +79,12 @@ interface Automaton {
   readonly least: number[];
 }
 
+/** The automata a text is searched with: see {@link searcher}. */
+interface Searcher {
+  readonly plain: Automaton;
+  readonly hexed: Automaton | undefined;
+}
+
 /** One more than the largest UTF-16 code unit. */
 const SPAN = 0x10000;
 
@@ -110,11 +116,11 @@ type Add = (part: boolean | 'long', ...values: string[]) => void;
  * anything throws, the value becomes `REDACTED`, so neither an exception nor a secret gets out.
  */
 export function secretScrubber(headers: HeadersLike | undefined, urls: readonly string[]): Scrub | undefined {
-  let whole: Automaton;
+  let whole: Searcher;
   let numbers: Set<number>;
   let starts: Secrets[1];
   // Built at the first cut read: a read to the body's end needs none.
-  let parts: Automaton | undefined;
+  let parts: Searcher | undefined;
   try {
     let all: string[];
     [all, starts] = requestSecrets(headers, urls);
@@ -123,7 +129,7 @@ export function secretScrubber(headers: HeadersLike | undefined, urls: readonly 
       (text) => text.length >= MIN_LENGTH,
     );
     if (texts.length === 0) return undefined;
-    whole = automaton(texts.map((text) => [text, 0] as const));
+    whole = searcher(texts.map((text) => [text, 0] as const));
     // Compared as numbers: a 19-digit id parses to the nearest double, which prints other digits.
     numbers = new Set(texts.filter((text) => NUMERIC.test(text)).map(Number));
   } catch {
@@ -141,9 +147,9 @@ export function secretScrubber(headers: HeadersLike | undefined, urls: readonly 
   };
 }
 
-/** The automaton of the parts a cut read may end with the start of: as sent, and as their canonical text. */
-function partsAutomaton(starts: Secrets[1]): Automaton {
-  return automaton(
+/** The automata of the parts a cut read may end with the start of: as sent, and as their canonical text. */
+function partsAutomaton(starts: Secrets[1]): Searcher {
+  return searcher(
     starts.flatMap(([sent, long]) =>
       [canonical(sent), ...asSent(sent)].flatMap((text) => {
         const least = long ? MIN_LENGTH : Math.min(MIN_LENGTH, Math.ceil(text.length / 2));
@@ -180,24 +186,41 @@ function requestSecrets(headers: HeadersLike | undefined, urls: readonly string[
 
 /**
  * A secret as sent, as the canonical text has it: `+` a space (a `+` sent, which form-encoding writes
- * for one, would never match), and the hex of a `%XX` it holds in either case, as a server that
- * re-encodes it writes it (`%2F` sent, `%252f` echoed, decoded once to `%2f`).
+ * for one, would never match). The hex of a `%XX` it holds may come back in either case (`%2F` sent,
+ * `%252f` echoed, decoded once to `%2f`): see {@link searcher}.
  */
 function asSent(text: string): string[] {
-  return [withUpperHex(text.replaceAll('+', ' '))];
+  return [text.replaceAll('+', ' ')];
 }
 
+const HEX_ESCAPE = /%[\da-f]{2}/i;
+
 /**
- * `text` with the hex of each `%XX` in upper case: what is left of a percent escape in a canonical
- * text (a `%25` decoded) is matched whatever case each side wrote it in, mixed too. Length-preserving,
- * so a canonical text's map back to its source holds; one form of a secret rather than one per case
- * (each costs its length in the automaton, built on every error).
+ * `text` with the hex of each `%XX` in upper case. Length-preserving, so a canonical text's map back
+ * to its source holds for it too.
  */
 function withUpperHex(text: string): string {
   return text.replace(/%[\da-f]{2}/gi, (xx) => xx.toUpperCase());
 }
 
-function withoutSecrets(value: unknown, whole: Automaton, numbers: ReadonlySet<number>): unknown {
+/**
+ * The automaton of the secrets as they are, and of those that hold a `%XX`, with its hex upper-cased,
+ * to search a text whose `%XX` are upper-cased likewise: what is left of a percent escape then matches
+ * whatever case each side wrote it in, mixed too, with one form of each secret rather than one per
+ * case (each costs its length in an automaton built on every error). Only those secrets: upper-casing
+ * a whole text changes what surrounds a secret too (`%25deadbeef…` decoded is `%deadbeef…`, whose `%de`
+ * would become `%DE`), and a secret with no `%XX` is searched in the text as it is.
+ */
+function searcher(secrets: readonly (readonly [text: string, least: number])[]): Searcher {
+  const hexed = secrets.filter(([text]) => HEX_ESCAPE.test(text));
+  return {
+    plain: automaton(secrets),
+    hexed:
+      hexed.length === 0 ? undefined : automaton(hexed.map(([text, least]) => [withUpperHex(text), least])),
+  };
+}
+
+function withoutSecrets(value: unknown, whole: Searcher, numbers: ReadonlySet<number>): unknown {
   if (typeof value === 'string') return withoutNeedles(value, whole);
   if (typeof value === 'number') return numbers.has(value) ? REDACTED : value;
   const again = (item: unknown): unknown => withoutSecrets(item, whole, numbers);
@@ -210,13 +233,36 @@ function withoutSecrets(value: unknown, whole: Automaton, numbers: ReadonlySet<n
  * `text` with each occurrence of a needle in its canonical text replaced by one `REDACTED` (overlapping
  * ones by one in all).
  */
-function withoutNeedles(text: string, whole: Automaton): string {
+function withoutNeedles(text: string, whole: Searcher): string {
   const { text: hay, source } = canonicalText(text);
-  // The spans found, overlapping ones merged: they end in order, so only the last ones can overlap.
+  let spans = found(hay, whole.plain);
+  if (whole.hexed && hay.includes('%')) spans = merged([...spans, ...found(withUpperHex(hay), whole.hexed)]);
+  let out = '';
+  let at = 0;
+  for (const [start, end] of spans) {
+    out += `${text.slice(at, source(start))}${REDACTED}`;
+    at = source(end);
+  }
+  return out + text.slice(at);
+}
+
+/** `spans` in order of their starts, overlapping ones merged. */
+function merged(spans: [number, number][]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const [start, end] of spans.sort(([a], [b]) => a - b)) {
+    const last = out.at(-1);
+    if (last && start < last[1]) last[1] = Math.max(last[1], end);
+    else out.push([start, end]);
+  }
+  return out;
+}
+
+/** Where the secrets of `automaton` are in `hay`, overlapping ones merged: they end in order. */
+function found(hay: string, automaton: Automaton): [number, number][] {
   const spans: [number, number][] = [];
   for (let i = 0, node = 0; i < hay.length; i++) {
-    node = move(whole, node, hay.charCodeAt(i));
-    const length = whole.longest[node] ?? 0;
+    node = move(automaton, node, hay.charCodeAt(i));
+    const length = automaton.longest[node] ?? 0;
     if (length === 0) continue;
     let start = i + 1 - length;
     for (let last = spans.at(-1); last && last[1] > start; last = spans.at(-1)) {
@@ -225,13 +271,7 @@ function withoutNeedles(text: string, whole: Automaton): string {
     }
     spans.push([start, i + 1]);
   }
-  let out = '';
-  let at = 0;
-  for (const [start, end] of spans) {
-    out += `${text.slice(at, source(start))}${REDACTED}`;
-    at = source(end);
-  }
-  return out + text.slice(at);
+  return spans;
 }
 
 /**
@@ -279,18 +319,25 @@ function move({ next, fail }: Automaton, node: number, c: number): number {
  * shorter than 16 (so a cut shows at most half of a short password). Only parts are looked for, which
  * begin with secret characters: the start of `Bearer …` is the word `Bearer`, of `user:password` a name.
  */
-function withoutCutSecret(text: string, parts: Automaton): string {
+function withoutCutSecret(text: string, parts: Searcher): string {
   // Only the end that can hold a part's start is read: one character is written in at most 12
   // (`%F0%9F%98%80`), and the whole scrub reads the whole text anyway. The nodes come in order of
   // depth: the last is the end of the longest part.
-  const from = Math.max(0, text.length - MAX_WRITTEN * ((parts.depth.at(-1) ?? 0) + 1));
+  const from = Math.max(0, text.length - MAX_WRITTEN * ((parts.plain.depth.at(-1) ?? 0) + 1));
   const { text: kept, source } = canonicalText(text.slice(from).replace(PARTIAL_ESCAPE, ''));
+  let matched = startMatched(kept, parts.plain);
+  if (parts.hexed && kept.includes('%'))
+    matched = Math.max(matched, startMatched(withUpperHex(kept), parts.hexed));
+  return matched === 0 ? text : `${text.slice(0, from + source(kept.length - matched))}${REDACTED}`;
+}
+
+/** How much of a part `kept` ends with, enough for that part (see {@link withoutCutSecret}); 0: none. */
+function startMatched(kept: string, parts: Automaton): number {
   let node = 0;
   for (let i = 0; i < kept.length; i++) node = move(parts, node, kept.charCodeAt(i));
   // The ends of the text that start a part, longest first: the first long enough for a part it starts.
   while (node > 0 && (parts.depth[node] ?? 0) < (parts.least[node] ?? 0)) node = parts.fail[node] ?? 0;
-  const matched = parts.depth[node] ?? 0;
-  return node === 0 ? text : `${text.slice(0, from + source(kept.length - matched))}${REDACTED}`;
+  return parts.depth[node] ?? 0;
 }
 
 /** The most characters one character of a canonical text is written in: four `%XX`, or a pair of `\uXXXX`. */
@@ -327,7 +374,7 @@ function canonicalText(text: string): Canonical {
   scrubSteps.count += text.length;
   return {
     // Length-preserving, so done once here: `%2B` decodes to `+` too.
-    text: withUpperHex(out.replaceAll('+', ' ')),
+    text: out.replaceAll('+', ' '),
     source: (index) => {
       // The last mark at or before `index`, by bisection: a text has as many as it has escapes.
       let low = 0;
@@ -347,9 +394,16 @@ function canonicalText(text: string): Canonical {
  * `ö`).
  */
 function unescaped(sequence: string): [string, number] {
-  if (sequence.startsWith('\\')) return [JSON.parse(`"${sequence}"`) as string, sequence.length];
-  return utf8Start(sequence);
+  if (!sequence.startsWith('\\')) return utf8Start(sequence);
+  // By hand, not `JSON.parse`: a body of 64 KiB of `\/` took ~50 ms of parses an error.
+  const c = sequence.charAt(1);
+  const char =
+    c === 'u' ? String.fromCharCode(Number.parseInt(sequence.slice(2, 6), 16)) : (SHORT_ESCAPES[c] ?? c);
+  return [char, sequence.length];
 }
+
+/** JSON's short escapes other than `\"`, `\\` and `\/`, which stand for the character after the backslash. */
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
 /** The least code point a UTF-8 sequence of 1 + n continuation bytes encodes: less is overlong. */
 const LEAST = [0, 0x80, 0x800, 0x10000];
