@@ -101,9 +101,12 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * half-open (+ ~220 B), 36 874 from dist; 37 300 for the review's mends of the echoed-secret scrub
  * (one Aho-Corasick pass for however many secrets a redirect picks, a Basic user name beside a short
  * password, Latin-1 readings, as-sent values with + as a space and either hex case, a cut mid-character:
- * +342 B), 37 216 from dist.
+ * +342 B), 37 216 from dist; 37 500 for the two reviews that followed (a cut inside a percent-encoded
+ * character, mixed-case hex with one form per secret searched in a second, upper-hex pass so that no
+ * secret's surroundings change, the parts' automata built lazily, JSON escapes decoded by hand:
+ * +234 B), 37 450 from dist.
  */
-export const BUDGET_GZIP_BYTES = 37_300;
+export const BUDGET_GZIP_BYTES = 37_500;
 
 /** What a user of `wrapFetch` with the defaults writes; the call keeps it from being tree-shaken away. */
 export const WRAP_FETCH_DEFAULTS =
