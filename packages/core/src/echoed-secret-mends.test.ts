@@ -200,6 +200,16 @@ describe('a decoded % right before or inside a secret (the third review)', () =>
     expect(error.description).toBe('x %25REDACTED');
   });
 
+  it('a secret holding a %XX, echoed in another hex case after an escaped %: out, whole or cut', async () => {
+    const key = { headers: { 'x-api-key': 'ab%2Fcdefghijklmnop' } };
+    for (const body of ['x %25ab%252fcdefghijklmnop', 'x \\u0025ab%252fcdefghijklmnop']) {
+      const url = route((_req, res) => res.writeHead(403, TEXT).end(body));
+      expect((await failure(url, key)).description).toBe(`${body.slice(0, body.indexOf('ab%'))}REDACTED`);
+    }
+    const stalled = route((_req, res) => res.writeHead(400, TEXT).write('x %25ab%252fcdef'));
+    expect((await failure(stalled, key, 300)).description).toBe('x %25REDACTED');
+  });
+
   it('JSON short escapes in a text body read as their characters: a secret with / " \\ in it found', async () => {
     const secret = 'Ab/Cd"Ef\\Gh1234';
     const url = route((_req, res) =>

@@ -10,7 +10,8 @@ import { REDACTED } from './redact.ts';
  *
  * A string is searched as its canonical text (JSON escapes undone, `%XX` decoded, `+` and space one
  * character), with where its escapes start and end in both texts to map a match back, for each secret
- * as sent and as its own canonical text, in one pass of an Aho–Corasick automaton: linear in the text
+ * as sent and as its own canonical text, in one pass of an Aho–Corasick automaton (a second for the
+ * secrets that hold a `%XX`, whose hex may come back in another case): linear in the text
  * and the secrets whatever they hold and however many. A server picks some of them (the query values
  * of the URL it redirects to: hundreds, which searched one by one cost a second a body), and a pattern
  * built from a secret (the reverted session-20 scrub) failed to compile for a long one, with the
@@ -196,27 +197,28 @@ function asSent(text: string): string[] {
 const HEX_ESCAPE = /%[\da-f]{2}/i;
 
 /**
- * `text` with the hex of each `%XX` in upper case. Length-preserving, so a canonical text's map back
- * to its source holds for it too.
+ * `text` with every `a` to `f` in upper case: hex in one case, whatever comes before it. Folding only
+ * the hex after a `%` depended on that `%`: a decoded `%25` before a secret took its first two
+ * characters into its own `%XX`. Length-preserving, so a canonical text's map back to its source
+ * holds for it too.
  */
-function withUpperHex(text: string): string {
-  return text.replace(/%[\da-f]{2}/gi, (xx) => xx.toUpperCase());
+function hexFolded(text: string): string {
+  return text.replace(/[a-f]+/g, (run) => run.toUpperCase());
 }
 
 /**
- * The automaton of the secrets as they are, and of those that hold a `%XX`, with its hex upper-cased,
- * to search a text whose `%XX` are upper-cased likewise: what is left of a percent escape then matches
- * whatever case each side wrote it in, mixed too, with one form of each secret rather than one per
- * case (each costs its length in an automaton built on every error). Only those secrets: upper-casing
- * a whole text changes what surrounds a secret too (`%25deadbeef…` decoded is `%deadbeef…`, whose `%de`
- * would become `%DE`), and a secret with no `%XX` is searched in the text as it is.
+ * The automaton of the secrets as they are, and of those that hold a `%XX`, hex-folded (see
+ * {@link hexFolded}), to search the text hex-folded likewise: what is left of a percent escape then
+ * matches whatever case each side wrote it in, mixed too, with one form of each secret rather than
+ * one per case (each costs its length in an automaton built on every error). Only those secrets: a
+ * secret with no `%XX` is searched in the text as it is, and folding finds, beyond it, the same secret
+ * with other a-f cases only.
  */
 function searcher(secrets: readonly (readonly [text: string, least: number])[]): Searcher {
   const hexed = secrets.filter(([text]) => HEX_ESCAPE.test(text));
   return {
     plain: automaton(secrets),
-    hexed:
-      hexed.length === 0 ? undefined : automaton(hexed.map(([text, least]) => [withUpperHex(text), least])),
+    hexed: hexed.length === 0 ? undefined : automaton(hexed.map(([text, least]) => [hexFolded(text), least])),
   };
 }
 
@@ -236,7 +238,7 @@ function withoutSecrets(value: unknown, whole: Searcher, numbers: ReadonlySet<nu
 function withoutNeedles(text: string, whole: Searcher): string {
   const { text: hay, source } = canonicalText(text);
   let spans = found(hay, whole.plain);
-  if (whole.hexed && hay.includes('%')) spans = merged([...spans, ...found(withUpperHex(hay), whole.hexed)]);
+  if (whole.hexed && hay.includes('%')) spans = merged([...spans, ...found(hexFolded(hay), whole.hexed)]);
   let out = '';
   let at = 0;
   for (const [start, end] of spans) {
@@ -327,7 +329,7 @@ function withoutCutSecret(text: string, parts: Searcher): string {
   const { text: kept, source } = canonicalText(text.slice(from).replace(PARTIAL_ESCAPE, ''));
   let matched = startMatched(kept, parts.plain);
   if (parts.hexed && kept.includes('%'))
-    matched = Math.max(matched, startMatched(withUpperHex(kept), parts.hexed));
+    matched = Math.max(matched, startMatched(hexFolded(kept), parts.hexed));
   return matched === 0 ? text : `${text.slice(0, from + source(kept.length - matched))}${REDACTED}`;
 }
 
