@@ -6,17 +6,12 @@
  * in steps rather than timed, grows linearly. Real loopback HTTP, undici's fetch, through `wrapFetch`
  * and `HttpError.from`.
  */
-import { inspect } from 'node:util';
-import { fetch as undiciFetch } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { routesOnLoopback } from './echoed-secrets.test-util.ts';
+import { expectNowhere, failure, routesOnLoopback } from './echoed-secrets.test-util.ts';
 import { scrubSteps } from './echoed-secrets.ts';
 import { HttpError } from './http-error.ts';
 import { truncate } from './payload.ts';
-import type { FetchLike } from './types.ts';
-import { wrapFetch } from './wrap-fetch.ts';
 
-const fetch = undiciFetch as unknown as FetchLike;
 const MARK = 'S3CR3T';
 
 const route = routesOnLoopback();
@@ -25,33 +20,6 @@ const route = routesOnLoopback();
 function redirected(query: string, body: string): string {
   const target = route((_req, res) => res.writeHead(500, { 'content-type': 'text/plain' }).end(body));
   return route((_req, res) => res.writeHead(302, { location: `${target}?${query}` }).end());
-}
-
-/** What a wrapped fetch with `throwHttpErrors` rejects with, one attempt per call. */
-async function rejection(url: string, init?: RequestInit): Promise<unknown> {
-  const wrapped = wrapFetch(fetch, { throwHttpErrors: true, policy: { retry: { maxAttempts: 1 } } });
-  return wrapped(url, init).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-}
-
-/** Every printed form of `error`. */
-function printed(error: HttpError): string[] {
-  return [
-    error.message,
-    error.statusText,
-    JSON.stringify(error),
-    inspect(error, { depth: null }),
-    inspect(error, { depth: null, showHidden: true, getters: true }),
-    JSON.stringify(error.challenges),
-  ];
-}
-
-function expectNowhere(error: unknown, ...secrets: string[]): void {
-  expect(error).toBeInstanceOf(HttpError);
-  for (const text of printed(error as HttpError))
-    for (const secret of secrets) expect(text).not.toContain(secret);
 }
 
 /** Scrub steps `run` took. */
@@ -74,7 +42,7 @@ describe('a long secret', () => {
           `<p>50% of servers down: C:\\logs + ${encodeURIComponent(sid)} and ${sid.replace('-', '\\u002d')}</p>`,
         ),
     );
-    const error = await rejection(url, { headers: { cookie } });
+    const error = await failure(url, { headers: { cookie } });
     expectNowhere(error, MARK);
     expect((error as HttpError).description).toBe(
       '<p>50% of servers down: C:\\logs + REDACTED and REDACTED</p>',
@@ -91,7 +59,7 @@ describe('a long secret', () => {
         })
         .end(JSON.stringify({ description: `C:\\tmp refused ${token}` })),
     );
-    const error = await rejection(url, { headers: { authorization: `Bearer ${token}` } });
+    const error = await failure(url, { headers: { authorization: `Bearer ${token}` } });
     expectNowhere(error, MARK);
     expect((error as HttpError).description).toBe('C:\\tmp refused REDACTED');
     expect((error as HttpError).challenge?.params.error_description).toBe('a+b REDACTED');
@@ -111,7 +79,7 @@ describe('a secret the server picks, with a body built to almost match it', () =
       const { secret, body } = attack(size);
       let error: unknown;
       const count = await steps(async () => {
-        error = await rejection(redirected(`q=${secret}`, body));
+        error = await failure(redirected(`q=${secret}`, body));
       });
       expect(error).toBeInstanceOf(HttpError);
       // Nothing taken out (the secret is not there), and the description is the body's start as ever.
@@ -154,8 +122,8 @@ describe('a secret the server picks, with a body built to almost match it', () =
       let near: unknown;
       let hit: unknown;
       const count = await steps(async () => {
-        near = await rejection(redirected(query, `${echo}z`));
-        hit = await rejection(redirected(query, `seen ${echo}y.`));
+        near = await failure(redirected(query, `${echo}z`));
+        hit = await failure(redirected(query, `seen ${echo}y.`));
       });
       expect((near as HttpError).description).toBe(`${echo}z`);
       expectNowhere(hit, `${'\\'.repeat(backslashes)}y`);
@@ -242,7 +210,7 @@ describe('other forms', () => {
       res.writeHead(401, { 'content-type': 'text/plain' }).end(text);
     });
     const basic = Buffer.from(`carol:${password}`).toString('base64');
-    const error = await rejection(url, { headers: { authorization: `Basic ${basic}` } });
+    const error = await failure(url, { headers: { authorization: `Basic ${basic}` } });
     expectNowhere(error, MARK);
     expect((error as HttpError).description).toBe('REDACTED REDACTED REDACTED');
   });
@@ -254,7 +222,7 @@ describe('other forms', () => {
         .writeHead(403, { 'content-type': 'text/plain' })
         .end(`${MARK}-key-\\uD83D\\ude00-end / ${encodeURIComponent(key)} / ${MARK}-key-\\uD83D-end`),
     );
-    const error = await rejection(url, { headers: { 'x-api-key': encodeURIComponent(key) } });
+    const error = await failure(url, { headers: { 'x-api-key': encodeURIComponent(key) } });
     // The lone high surrogate is no form of the key: kept.
     expect((error as HttpError).description).toBe(`REDACTED / REDACTED / ${MARK}-key-\\uD83D-end`);
   });
@@ -264,7 +232,7 @@ describe('other forms', () => {
     // The key in UTF-8 and in Latin-1 after bytes of %FF; an overlong é (three bytes) is no é.
     const body = `${'%FF'.repeat(100)} ${MARK}-%C3%A9-end ${MARK}-%E9-end ${MARK}-%E0%83%A9-end`;
     const url = route((_req, res) => res.writeHead(403, { 'content-type': 'text/plain' }).end(body));
-    const error = await rejection(url, { headers: { 'x-api-key': encodeURIComponent(key) } });
+    const error = await failure(url, { headers: { 'x-api-key': encodeURIComponent(key) } });
     expect((error as HttpError).description).toBe(
       `${'%FF'.repeat(100)} REDACTED REDACTED ${MARK}-%E0%83%A9-end`,
     );
@@ -278,7 +246,7 @@ describe('other forms', () => {
       `${MARK}%2Babc%2Fdef%3D%3Dghi`,
     ].join(' ');
     const url = route((_req, res) => res.writeHead(401, { 'content-type': 'text/plain' }).end(near));
-    const error = await rejection(url, { headers: { authorization: `Bearer ${token}` } });
+    const error = await failure(url, { headers: { authorization: `Bearer ${token}` } });
     expect((error as HttpError).description).toBe(near);
   });
 
@@ -288,7 +256,7 @@ describe('other forms', () => {
         .writeHead(400, { 'content-type': 'text/plain' })
         .end(`state ${MARK}+one+two+three, ${MARK}%20one%20two%20three`),
     );
-    const error = await rejection(`${url}?state=${MARK}+one+two+three`);
+    const error = await failure(`${url}?state=${MARK}+one+two+three`);
     expect((error as HttpError).description).toBe('state REDACTED, REDACTED');
   });
 });

@@ -4,10 +4,9 @@
  * in a body read as text, a secret cut by the read's bound, the password of a Basic credential.
  * Real loopback HTTP, undici's fetch, through `wrapFetch` and `HttpError.from`.
  */
-import { inspect } from 'node:util';
 import { fetch as undiciFetch } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { failure, routesOnLoopback } from './echoed-secrets.test-util.ts';
+import { expectNowhere, failure, routesOnLoopback } from './echoed-secrets.test-util.ts';
 import { HttpError } from './http-error.ts';
 import type { FetchLike } from './types.ts';
 
@@ -16,20 +15,6 @@ const MARK = 'S3CR3T';
 const JSON_TYPE = { 'content-type': 'application/json' };
 
 const route = routesOnLoopback();
-
-/** Every printed form of `error`, none of which may hold `secret`. */
-function expectNowhere(error: HttpError, ...secrets: string[]): void {
-  const printed = [
-    error.message,
-    JSON.stringify(error),
-    inspect(error, { depth: null }),
-    inspect(error, { depth: null, showHidden: true, getters: true }),
-    String(error.description),
-    JSON.stringify(error.payload),
-    JSON.stringify(error.challenges),
-  ];
-  for (const secret of secrets) for (const form of printed) expect(form).not.toContain(secret);
-}
 
 describe('a 401 whose WWW-Authenticate challenge echoes the token', () => {
   const token = `eyJhbGciOiJIUzI1NiJ9.${MARK}-challenge-token.sig`;

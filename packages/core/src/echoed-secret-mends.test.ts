@@ -5,24 +5,14 @@
  * as-sent form, and a read cut inside a UTF-8 character kept the start of a secret. Real loopback
  * HTTP, undici's fetch, through `wrapFetch`.
  */
-import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { failure, routesOnLoopback } from './echoed-secrets.test-util.ts';
+import { expectNowhere, failure, routesOnLoopback } from './echoed-secrets.test-util.ts';
 import { scrubSteps } from './echoed-secrets.ts';
 import type { HttpError } from './http-error.ts';
 
 const TEXT = { 'content-type': 'text/plain; charset=utf-8' };
 
 const route = routesOnLoopback();
-
-function expectNowhere(error: HttpError, ...secrets: string[]): void {
-  const printed = [
-    error.message,
-    JSON.stringify(error),
-    inspect(error, { depth: null, showHidden: true, getters: true }),
-  ];
-  for (const secret of secrets) for (const form of printed) expect(form).not.toContain(secret);
-}
 
 describe('as many secrets as a redirect picks', () => {
   /** `count` query values of 16 characters, as a server picks them for the URL it redirects to. */

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { inspect } from 'node:util';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { HttpError } from './http-error.ts';
@@ -38,4 +39,21 @@ export async function failure(url: string, init?: RequestInit, attemptMs = 10_00
   const error = await wrapped(url, init).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(HttpError);
   return error as HttpError;
+}
+
+/** That `error` is an HttpError none of whose printed forms holds any of `secrets`. */
+export function expectNowhere(error: unknown, ...secrets: string[]): void {
+  expect(error).toBeInstanceOf(HttpError);
+  const e = error as HttpError;
+  const printed = [
+    e.message,
+    e.statusText,
+    JSON.stringify(e),
+    inspect(e, { depth: null }),
+    inspect(e, { depth: null, showHidden: true, getters: true }),
+    String(e.description),
+    JSON.stringify(e.payload),
+    JSON.stringify(e.challenges),
+  ];
+  for (const secret of secrets) for (const form of printed) expect(form).not.toContain(secret);
 }
