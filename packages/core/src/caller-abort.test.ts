@@ -161,6 +161,37 @@ async function abortWhileReading(take: Take, collecting: boolean): Promise<strin
   }
 }
 
+describe("the caller's abort, kept with the body handed back", () => {
+  it('adds nothing a caller can list to the body', async () => {
+    const bodies: ReadableStream[] = [];
+    const wrapped = wrapFetch(async (_input, init) => {
+      void init?.signal;
+      const response = new Response('ok');
+      bodies.push(response.body as ReadableStream);
+      return response;
+    });
+    const plain = new Response('ok').body as ReadableStream;
+    const response = await wrapped('https://api.test/v1/items', { signal: new AbortController().signal });
+    expect(response.body).toBe(bodies[0]);
+    expect(Reflect.ownKeys(bodies[0] as object)).toEqual(Reflect.ownKeys(plain));
+    expect(await response.text()).toBe('ok');
+  });
+
+  it('takes a body a test double hands out again, and its abort reaches the latest attempt', async () => {
+    const body = new ReadableStream<Uint8Array>();
+    const signals: AbortSignal[] = [];
+    const wrapped = wrapFetch(async (_input, init) => {
+      if (init?.signal) signals.push(init.signal);
+      return { ok: true, status: 200, statusText: 'OK', headers: new Headers(), body } as unknown as Response;
+    });
+    const caller = new AbortController();
+    await wrapped('https://api.test/v1/items', { signal: caller.signal });
+    await wrapped('https://api.test/v1/items', { signal: caller.signal });
+    caller.abort(new Error('caller gave up'));
+    expect(signals.map((s) => s.aborted)).toEqual([true, true]);
+  });
+});
+
 describe("the caller's abort, with a Response-like whose body is not a stream", () => {
   it('hands the answer back as it came', async () => {
     const answer = { ok: true, status: 200, statusText: 'OK', headers: new Headers(), body: 'text' };

@@ -31,8 +31,41 @@ interface Followed {
 
 const followed = new WeakMap<AbortSignal, Followers>();
 
-/** Each body handed back with the controller of the attempt that answered it. */
-const kept = new WeakMap<ReadableStream, AbortController>();
+/**
+ * Each body handed back with the controller of the attempt that answered it, where a body cannot take
+ * a private field ({@link KeptController}).
+ */
+const kept = new WeakMap<object, AbortController>();
+
+/** A base class whose constructor returns the object it is given: its subclass then adds to that object. */
+class OnObject {
+  constructor(target: object) {
+    // biome-ignore lint/correctness/noConstructorReturn: the subclass's private field goes on `target`.
+    return target as OnObject;
+  }
+}
+
+/**
+ * The edge from a body to its attempt's controller, as a private field written on the body itself: the
+ * same reachability as a WeakMap entry (the controller lives as long as the body), without the ephemeron
+ * a short-lived WeakMap key costs the garbage collector on every attempt (~0.5-0.7 µs an attempt, against
+ * ~0.05 for the field, in a micro-benchmark of short-lived keys on Node 24), and, unlike a symbol
+ * property, invisible to anything that lists the body's keys.
+ */
+class KeptController extends OnObject {
+  #controller: AbortController;
+
+  private constructor(body: object, controller: AbortController) {
+    super(body);
+    this.#controller = controller;
+  }
+
+  /** `body` keeps `controller` (in place of any it kept: a test double may hand one body out twice). */
+  static keep(body: object, controller: AbortController): void {
+    if (#controller in body) (body as KeptController).#controller = controller;
+    else new KeptController(body, controller);
+  }
+}
 
 let collected: FinalizationRegistry<Followed> | undefined;
 
@@ -65,7 +98,13 @@ export function followCaller(caller: AbortSignal, controller: AbortController): 
 export function keepWith(response: Response, controller: AbortController): void {
   // A Response-like of a test double or another library may carry anything there: only an object keys.
   const body: unknown = response.body;
-  if (typeof body === 'object' && body !== null) kept.set(body as ReadableStream, controller);
+  if (typeof body !== 'object' || body === null) return;
+  try {
+    KeptController.keep(body, controller);
+  } catch {
+    // An engine that refuses private fields on an object it cannot extend (a frozen test double's body).
+    kept.set(body, controller);
+  }
 }
 
 /** How many attempts' controllers are followed under `caller`'s signal. For tests. */
