@@ -58,4 +58,44 @@ describe("the attempt's signal in the init the wrapped fetch gets (issue 17)", (
     expect(copied?.aborted).toBe(true);
     expect(await call).toBe(reason);
   });
+
+  it('with a caller signal, is a getter until the wrapped fetch reads one, then a plain member, which still follows the caller', async () => {
+    const inits: RequestInit[] = [];
+    let reading = false;
+    const wrapped = wrapFetch(async (_input, init) => {
+      if (init) inits.push(init);
+      if (reading) void init?.signal;
+      return new Response('{}');
+    });
+    const kind = (init: RequestInit | undefined) =>
+      Object.getOwnPropertyDescriptor(init, 'signal')?.get ? 'getter' : 'value';
+    await wrapped(URL_A, { signal: new AbortController().signal });
+    await wrapped(URL_A, { signal: new AbortController().signal });
+    reading = true;
+    await wrapped(URL_A, { signal: new AbortController().signal });
+    const caller = new AbortController();
+    const last = wrapped(URL_A, { signal: caller.signal });
+    expect(inits.map(kind)).toEqual(['getter', 'getter', 'getter', 'value']);
+    const signal = inits[3]?.signal;
+    expect(signal).toBeInstanceOf(AbortSignal);
+    expect(signal).not.toBe(caller.signal);
+    await last;
+    caller.abort(new Error('caller gave up'));
+    expect(signal?.aborted).toBe(true);
+  });
+
+  it('learns per wrapped fetch: one that reads the signal does not make another eager', async () => {
+    const reader = wrapFetch(async (_input, init) => {
+      void init?.signal;
+      return new Response('{}');
+    });
+    const inits: RequestInit[] = [];
+    const other = wrapFetch(async (_input, init) => {
+      if (init) inits.push(init);
+      return new Response('{}');
+    });
+    await reader(URL_A, { signal: new AbortController().signal });
+    await other(URL_A, { signal: new AbortController().signal });
+    expect(Object.getOwnPropertyDescriptor(inits[0], 'signal')?.get).toBeTypeOf('function');
+  });
 });

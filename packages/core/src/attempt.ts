@@ -99,7 +99,7 @@ export function runAttempt<T = AttemptResult>(
   const cut = left <= attemptMs;
   const ended = deps.telemetry?.attempt(deps.report.key, call.request, attempt);
   // Until the headers arrive: the body of the Response handed back must stay readable.
-  const signal = new AttemptSignal(call.callerSignal);
+  const signal = new AttemptSignal(call.callerSignal, deps.clock);
   deps.clock.start(signal, cut ? left : attemptMs, started);
   // `at`: epoch ms when the attempt ended, read once for its verdict and its event.
   const finish = (result: AttemptResult, at: number): T | Promise<T> => {
