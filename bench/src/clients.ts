@@ -212,12 +212,14 @@ const eventStates: Readonly<Partial<Record<BreakwaterEvent['type'], BreakerState
   reset: 'closed',
 };
 
-/** What sets a tail-latency lane apart from breakwater's default lane. */
+/** What sets a lane apart from breakwater's default lane, besides its policy. */
 interface TailLane {
   /** The lane runs only in scenarios with slow answers (`slow` phases): elsewhere it shows nothing new. */
   readonly slowTailOnly?: boolean;
   /** Breaks on slow calls: an answer later than half the attempt timeout is slow, 10 % of them open. */
   readonly slowCalls?: boolean;
+  /** Passes no `onEvent` (the default lane counts events and breaker transitions through one). */
+  readonly withoutOnEvent?: boolean;
 }
 
 const hasSlowTail = (routes: readonly ContextRoute[]): boolean => routes.some((r) => r.slowTail);
@@ -256,11 +258,15 @@ function breakwater(
             ...(context.breakers ? slowCallBreaker(lane, context) : { breaker: { enabled: false } }),
           },
         })),
-        onEvent: (e) => {
-          counts[e.type] = (counts[e.type] ?? 0) + 1;
-          const state = eventStates[e.type];
-          if (state) log.push({ at: context.now(), key: keyName(e.key), state });
-        },
+        ...(lane.withoutOnEvent
+          ? {}
+          : {
+              onEvent: (e: BreakwaterEvent) => {
+                counts[e.type] = (counts[e.type] ?? 0) + 1;
+                const state = eventStates[e.type];
+                if (state) log.push({ at: context.now(), key: keyName(e.key), state });
+              },
+            }),
       });
       const client: BenchClient = {
         call: (url, signal, headers) => f(url, attemptInit(signal, headers)),
@@ -303,6 +309,30 @@ export const CLIENTS: readonly ClientSpec[] = [
     { slowTailOnly: true, slowCalls: true },
   ),
   oracleClient,
+];
+
+/**
+ * breakwater's default lane less one of its defaults each, for the overhead section's feature pairs:
+ * what that default costs per call on a healthy path (each timed back to back with the default lane).
+ */
+export const FEATURE_CLIENTS: readonly ClientSpec[] = [
+  breakwater(
+    'breakwater, RateLimit headers not read',
+    'breakwater defaults but throttle.rateLimitHeaders: false',
+    { throttle: { rateLimitHeaders: false } },
+  ),
+  breakwater('breakwater, no throttle gate', 'breakwater defaults but throttle.enabled: false', {
+    throttle: { enabled: false },
+  }),
+  breakwater('breakwater, no circuit breaker', 'breakwater defaults but breaker.enabled: false', {
+    breaker: { enabled: false },
+  }),
+  breakwater('breakwater, no retry budget', 'breakwater defaults but retryBudget.enabled: false', {
+    retryBudget: { enabled: false },
+  }),
+  breakwater('breakwater, no onEvent', 'breakwater defaults, no onEvent listener', undefined, {
+    withoutOnEvent: true,
+  }),
 ];
 
 /** The cockatiel composition the overhead target names: retry around a breaker, nothing else. */

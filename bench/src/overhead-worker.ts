@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { BenchClient, ClientSpec } from './client.ts';
-import { CLIENTS, cockatielBare } from './clients.ts';
+import { CLIENTS, cockatielBare, FEATURE_CLIENTS } from './clients.ts';
 import { REDIS_LANE, redisLane } from './fleet/overhead-lane.ts';
 import { TELEMETRY_CLIENTS, TELEMETRY_CONTROL } from './overhead.ts';
 import { DEFAULT_ATTEMPT_TIMEOUT_MS } from './scenarios.ts';
@@ -43,6 +43,12 @@ export interface WorkerJob {
   readonly loopbackPairs?: PairsMode;
   /** Clients timed in adjacent pairs against each base in turn, in-memory, right after `memory`; absent: none. */
   readonly memoryPairs?: readonly PairsMode[];
+  /**
+   * breakwater's default lane less one default each, timed in adjacent pairs against it, in-memory,
+   * last (their other configurations of breakwater must not reach the JIT before the other figures);
+   * absent: none.
+   */
+  readonly featurePairs?: PairsMode;
 }
 
 /** A lane against its base: the medians over the rounds of their time ratio and their difference. */
@@ -84,9 +90,17 @@ export interface WorkerSample {
   readonly loopbackPairs?: Readonly<Record<string, number>>;
   /** Per base, then per lane paired with it: in-memory readings. */
   readonly memoryPairs?: Readonly<Record<string, Readonly<Record<string, PairReading>>>>;
+  /** Per lane less one default: its reading against breakwater's default lane, in-memory. */
+  readonly featurePairs?: Readonly<Record<string, PairReading>>;
 }
 
-const KNOWN: readonly ClientSpec[] = [...CLIENTS, cockatielBare, ...TELEMETRY_CLIENTS, TELEMETRY_CONTROL];
+const KNOWN: readonly ClientSpec[] = [
+  ...CLIENTS,
+  cockatielBare,
+  ...TELEMETRY_CLIENTS,
+  TELEMETRY_CONTROL,
+  ...FEATURE_CLIENTS,
+];
 const MEMORY_URL = 'http://in-memory.test/v1/customers';
 const memoryFetch: typeof globalThis.fetch = async () => new Response('{}', { status: 200 });
 
@@ -234,12 +248,14 @@ async function sample(job: WorkerJob): Promise<void> {
   const loopback = job.loopback.clients.length > 0 ? await runMode(job.loopback, job) : {};
   const loopbackPairs = job.loopbackPairs ? ratiosOf(await runPairs(job.loopbackPairs, job)) : undefined;
   const pairs = job.pairs ? ratiosOf(await runPairs(job.pairs, job)) : undefined;
+  const featurePairs = job.featurePairs ? await runPairs(job.featurePairs, job) : undefined;
   const sampled: WorkerSample = {
     memory,
     loopback,
     ...(pairs ? { pairs } : {}),
     ...(loopbackPairs ? { loopbackPairs } : {}),
     ...(memoryPairs ? { memoryPairs } : {}),
+    ...(featurePairs ? { featurePairs } : {}),
   };
   process.stdout.write(`${JSON.stringify(sampled)}\n`);
   // Keep-alive sockets and client timers would hold the process open.

@@ -92,5 +92,18 @@ describe('overhead sampling', () => {
       expect(r.vsBase.median).toBeGreaterThan(0);
       expect(r.aboveBase.low).toBeLessThanOrEqual(r.aboveBase.high);
     }
+    // breakwater against a second instance of itself (the control), then each lane less one default.
+    expect(result.features?.map((r) => [r.base, r.client])).toEqual([
+      ['breakwater', 'breakwater'],
+      ['breakwater', 'breakwater, RateLimit headers not read'],
+      ['breakwater', 'breakwater, no throttle gate'],
+      ['breakwater', 'breakwater, no circuit breaker'],
+      ['breakwater', 'breakwater, no retry budget'],
+      ['breakwater', 'breakwater, no onEvent'],
+    ]);
+    for (const r of result.features ?? []) {
+      expect(r.vsBase.median).toBeGreaterThan(0);
+      expect(r.aboveBase.low).toBeLessThanOrEqual(r.aboveBase.high);
+    }
   }, 60_000);
 });

@@ -20,7 +20,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { breakwaterOff, NO_BREAKERS } from './breakwater-off.ts';
 import type { ClientContext, ClientSpec } from './client.ts';
-import { cockatielBare } from './clients.ts';
+import { cockatielBare, FEATURE_CLIENTS } from './clients.ts';
 import { REDIS_LANE } from './fleet/overhead-lane.ts';
 import { ORACLE } from './oracle.ts';
 import type { PairReading, PairsMode, WorkerJob, WorkerSample } from './overhead-worker.ts';
@@ -134,6 +134,12 @@ export interface OverheadResult {
    * retry+breaker, in-memory; absent in earlier runs and without breakwater.
    */
   readonly memoryPairs?: readonly MemoryPairRow[];
+  /**
+   * breakwater's default lane (a second instance, the control, then each lane less one default) timed
+   * back to back with it, in-memory, after every other figure: what each default costs per call.
+   * Absent in earlier runs and without breakwater.
+   */
+  readonly features?: readonly MemoryPairRow[];
   /** Present when breakwater was measured in a run that knows of the Redis lane. */
   readonly redis?: RedisStoreRow;
 }
@@ -407,16 +413,35 @@ function rows(
 /** Each in-memory pair's figures over the batches. */
 function memoryPairRows(modes: readonly PairsMode[], samples: readonly WorkerSample[]): MemoryPairRow[] {
   return modes.flatMap(({ base, lanes }) =>
-    lanes.map((client) => {
-      const readings = samples.map((s) => s.memoryPairs?.[base]?.[client] as PairReading);
-      return {
+    lanes.map((client) =>
+      pairRow(
         base,
         client,
-        vsBase: medianInterval(readings.map((r) => r.ratio)),
-        aboveBase: medianInterval(readings.map((r) => r.aboveUs)),
-      };
-    }),
+        samples.map((s) => s.memoryPairs?.[base]?.[client] as PairReading),
+      ),
+    ),
   );
+}
+
+/** Each feature pair's figures over the batches. */
+function featureRows({ base, lanes }: PairsMode, samples: readonly WorkerSample[]): MemoryPairRow[] {
+  return lanes.map((client) =>
+    pairRow(
+      base,
+      client,
+      samples.map((s) => s.featurePairs?.[client] as PairReading),
+    ),
+  );
+}
+
+/** One lane's pair readings over the batches, as intervals. */
+function pairRow(base: string, client: string, readings: readonly PairReading[]): MemoryPairRow {
+  return {
+    base,
+    client,
+    vsBase: medianInterval(readings.map((r) => r.ratio)),
+    aboveBase: medianInterval(readings.map((r) => r.aboveUs)),
+  };
 }
 
 function redisRow(
@@ -456,6 +481,20 @@ function memoryPairsModes(options: OverheadOptions, bases: readonly string[], wa
     calls: options.memoryPairCalls ?? 100,
     warmup,
   }));
+}
+
+/**
+ * breakwater's default lane against itself (the control) and each lane less one default, paired with
+ * it in-memory with the in-memory pairs' rounds and calls, run last in a batch.
+ */
+function featurePairsMode(options: OverheadOptions, warmup: number): PairsMode {
+  return {
+    base: BREAKWATER,
+    lanes: [BREAKWATER, ...FEATURE_CLIENTS.map((c) => c.name)],
+    rounds: options.memoryPairRounds ?? 41,
+    calls: options.memoryPairCalls ?? 100,
+    warmup,
+  };
 }
 
 /** breakwater and a control (raw fetch against itself), each paired with raw fetch over loopback. */
@@ -524,6 +563,7 @@ export async function runOverhead(
           warmup,
         )
       : undefined;
+    const featurePairs = withTelemetry ? featurePairsMode(options, warmup) : undefined;
     const samples: WorkerSample[] = [];
     for (let batch = 0; batch < batches; batch++) {
       samples.push(
@@ -548,6 +588,7 @@ export async function runOverhead(
           ...(pairs ? { pairs } : {}),
           ...(loopbackPairs ? { loopbackPairs } : {}),
           ...(memoryPairs ? { memoryPairs } : {}),
+          ...(featurePairs ? { featurePairs } : {}),
         }),
       );
       options.onBatch?.(batch + 1, batches);
@@ -597,6 +638,7 @@ export async function runOverhead(
           }
         : {}),
       ...(memoryPairs ? { memoryPairs: memoryPairRows(memoryPairs, samples) } : {}),
+      ...(featurePairs ? { features: featureRows(featurePairs, samples) } : {}),
       ...(withTelemetry && options.redis ? { redis: redisRow(options.redis, memory) } : {}),
     };
   } finally {

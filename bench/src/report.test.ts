@@ -123,3 +123,32 @@ describe('the in-memory pairs table', () => {
     expect(report).toContain('| fetch | breakwater | 1.20x [1.10x, 1.30x] | 2.00 [1.90, 2.10] |');
   });
 });
+
+describe("the table of what breakwater's defaults cost", () => {
+  const meta = { date: 'd', node: '24', cpus: '2', totalMs: 1_000, clients: [] };
+  const e = (median: number) => ({ median, low: median - 0.1, high: median + 0.1 });
+
+  it('shows each lane less one default against the default lane, the control marked', () => {
+    const method = { ...TEST_METHOD, memoryPairRounds: 41, memoryPairCalls: 100 };
+    const features = [
+      { base: 'breakwater', client: 'breakwater', vsBase: e(1), aboveBase: e(0) },
+      {
+        base: 'breakwater',
+        client: 'breakwater, RateLimit headers not read',
+        vsBase: e(0.9),
+        aboveBase: e(-1.5),
+      },
+    ];
+    const report = markdownReport([], overheadResult({ method, features }), [], meta);
+    expect(report).toContain("What breakwater's defaults cost, in-memory fetch");
+    expect(report).toContain('| breakwater (control) | 1.00x [0.90x, 1.10x] | 0.00 [-0.10, 0.10] |');
+    expect(report).toContain(
+      '| breakwater, RateLimit headers not read | 0.90x [0.80x, 1.00x] | -1.50 [-1.60, -1.40] |',
+    );
+  });
+
+  it('is left out of a run that did not measure it', () => {
+    const report = markdownReport([], overheadResult({ method: TEST_METHOD }), [], meta);
+    expect(report).not.toContain("What breakwater's defaults cost");
+  });
+});

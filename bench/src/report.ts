@@ -286,6 +286,26 @@ function memoryPairsTable(overhead: OverheadResult): Table | null {
   };
 }
 
+/** What each of breakwater's defaults costs per call in-memory, when the run paired its lanes. */
+function featuresTable(overhead: OverheadResult): Table | null {
+  const { features } = overhead;
+  const m = overhead.method;
+  if (!features) return null;
+  return {
+    title:
+      "What breakwater's defaults cost, in-memory fetch (breakwater's default lane back to back with itself " +
+      `less one default, ${m.memoryPairCalls} calls each, the order swapped every round; per batch the ` +
+      `median of ${m.memoryPairRounds} rounds, timed after every figure above; the first row is a second ` +
+      'instance of the default lane, the control; below 1x and 0 µs, the default costs that much)',
+    header: ['breakwater', 'per call vs the default lane', 'µs above the default lane'],
+    rows: features.map((r) => [
+      r.client === r.base ? `${r.client} (control)` : r.client,
+      withInterval(r.vsBase, 2, 'x'),
+      withInterval(r.aboveBase, 2),
+    ]),
+  };
+}
+
 /** The Redis store beside the in-memory store (issue 14), when the run measured it or tried to. */
 function redisStoreTable(overhead: OverheadResult): Table | null {
   const r = overhead.redis;
@@ -308,6 +328,7 @@ function overheadTables(overhead: OverheadResult): Table[] {
       rows: overheadRows(overhead.memory, 2),
     },
     memoryPairsTable(overhead),
+    featuresTable(overhead),
     {
       title: `Loopback HTTP to a server in its own process, ${overhead.method.concurrency} keep-alive calls in flight`,
       header: LOOPBACK_HEADER,
