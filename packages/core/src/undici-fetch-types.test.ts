@@ -6,6 +6,8 @@
  * checked by the typecheck (`pnpm typecheck`), which covers test files; the runtime tests show the
  * uncast wrap working against a loopback server.
  */
+
+import { noop } from 'cockatiel';
 import nodeFetch, { type Response as NodeFetchResponse } from 'node-fetch';
 import {
   Agent,
@@ -15,6 +17,8 @@ import {
   fetch as undiciFetch,
 } from 'undici';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { fetchWithPolicy, wrapFetchWithPolicies } from './cockatiel.ts';
+import { breakwaterKy } from './ky.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
 import type { FetchLike } from './types.ts';
 import { type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
@@ -76,6 +80,21 @@ describe("the wrapped fetch of a fetch typed with its own classes has that fetch
     expect(client(fetch)).toBeTypeOf('function');
   });
 
+  it('through fetchWithPolicy and wrapFetchWithPolicies too; breakwaterKy still refuses it', () => {
+    const guarded = fetchWithPolicy(noop, undiciFetch);
+    const both = wrapFetchWithPolicies(undiciFetch, { callPolicy: noop, attemptPolicy: noop });
+    expectTypeOf(guarded).parameter(1).toEqualTypeOf<UndiciInit | undefined>();
+    expectTypeOf(guarded).returns.resolves.toEqualTypeOf<UndiciResponse>();
+    expectTypeOf(both).parameter(0).toEqualTypeOf<Parameters<typeof undiciFetch>[0]>();
+    expectTypeOf(both).returns.resolves.toEqualTypeOf<UndiciResponse>();
+    expectTypeOf(both.breakers).toEqualTypeOf<WrappedFetch['breakers']>();
+    const calls = () => [
+      // @ts-expect-error ky calls its fetch with a global Request, which undici's fetch reads as a URL
+      breakwaterKy({ fetch: undiciFetch }),
+    ];
+    expect(calls).toBeTypeOf('function');
+  });
+
   it('still refuses what is not a fetch', () => {
     const calls = () => [
       // @ts-expect-error the input must take a URL string
@@ -129,6 +148,17 @@ describe("undici's fetch wrapped with no cast, against a loopback server", () =>
     expect([response.status, await response.text()]).toEqual([200, 'PUT hello']);
     expect(response).toBeInstanceOf((await import('undici')).Response);
     expect([server.hits.get('/init'), count()]).toEqual([2, 2]);
+  });
+
+  it("fetchWithPolicy hands undici's fetch the caller's abort, from the signal of undici's Request", async () => {
+    const url = server.route('/hang', () => {});
+    const controller = new AbortController();
+    const guarded = fetchWithPolicy(noop, undiciFetch);
+    const call = guarded(new UndiciRequest(url, { signal: controller.signal }));
+    while (!server.hits.get('/hang')) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort();
+    const pending = new Promise((resolve) => setTimeout(resolve, 2000, 'still pending'));
+    expect(await Promise.race([call.then(String, (error: Error) => error.name), pending])).toBe('AbortError');
   });
 
   it("takes undici's Request, its body and dispatcher replayed on the retry", async () => {
