@@ -43,11 +43,11 @@ import type { BreakwaterEvent } from './events.ts';
 import { checkOptions } from './options.ts';
 import type { Told } from './reporter.ts';
 import { sleep } from './sleep.ts';
-import type { FetchLike } from './types.ts';
+import type { AnyFetch, FetchLike } from './types.ts';
 import {
-  type InitOf,
   preconnectOf,
   type WrapFetchOptions,
+  type WrappedCalls,
   type WrappedFetch,
   wrapFetch,
 } from './wrap-fetch.ts';
@@ -235,12 +235,15 @@ export function breakwaterPolicy(options: BreakwaterPolicyOptions): BreakwaterPo
  *
  * Place it outside `wrapFetch` to guard whole calls (a bulkhead shared with other code, a fallback),
  * or inside to guard each attempt: `wrapFetch(fetchWithPolicy(policy, globalThis.fetch), options)`.
- * Bun's `fetch.preconnect` (no request, so no policy) stays, as on `wrapFetch`'s result.
+ * Bun's `fetch.preconnect` (no request, so no policy) stays, as on `wrapFetch`'s result. A fetch typed
+ * with its own classes (npm undici's) keeps its types, as with `wrapFetch`.
  */
-export function fetchWithPolicy<F extends FetchLike>(
+export function fetchWithPolicy<F extends AnyFetch = FetchLike>(
   policy: IPolicy<IDefaultPolicyContext, Response>,
-  fetch: F,
+  // `| FetchLike`: a function written inline has its parameters typed as the standard fetch's.
+  given: F | FetchLike,
 ): GuardedFetch<F> {
+  const fetch = given as unknown as FetchLike;
   if (typeof policy?.execute !== 'function') {
     throw new TypeError(
       'breakwater: fetchWithPolicy: the first argument must be a cockatiel policy (with execute)',
@@ -250,7 +253,8 @@ export function fetchWithPolicy<F extends FetchLike>(
     throw new TypeError('breakwater: fetchWithPolicy: the second argument must be a fetch function');
   }
   const guarded: FetchLike = (input, init) => {
-    const callerSignal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined;
+    // Read from any Request, undici's too (not an instance of the global class).
+    const callerSignal = init?.signal ?? (input as { signal?: AbortSignal }).signal ?? undefined;
     return policy
       .execute(({ signal }) => {
         const combined = callerSignal ? AbortSignal.any([callerSignal, signal]) : signal;
@@ -262,18 +266,15 @@ export function fetchWithPolicy<F extends FetchLike>(
         throw timedOut(error, callerSignal, false);
       });
   };
-  return Object.assign(guarded, preconnectOf(fetch)) as GuardedFetch<F>;
+  return Object.assign(guarded, preconnectOf(fetch)) as unknown as GuardedFetch<F>;
 }
 
 /**
  * What {@link fetchWithPolicy} returns: the given fetch's call signature (its init, Bun's or Deno's
- * members included: see `InitOf`), and its `preconnect` when it has one.
+ * members included, undici's input and Response: see `WrappedCalls`), and its `preconnect` when it
+ * has one.
  */
-export type GuardedFetch<F extends FetchLike> = {
-  // `RequestInit` first, for generic code (see `WrappedFetch`).
-  (input: string | URL | Request, init?: RequestInit): Promise<Response>;
-  (input: string | URL | Request, init?: InitOf<F>): Promise<Response>;
-} & Pick<F, 'preconnect' & keyof F>;
+export type GuardedFetch<F extends AnyFetch> = WrappedCalls<F> & Pick<F, 'preconnect' & keyof F>;
 
 /** A cockatiel policy, as `fetchWithPolicy` takes it: anything with an `execute` function. */
 const cockatielPolicy: Check = (value, path) => {
@@ -304,8 +305,9 @@ export interface WrapFetchWithPoliciesOptions extends WrapFetchOptions {
  * @throws ConfigError when the breakwater options are invalid, or `callPolicy` / `attemptPolicy` is not
  *   a cockatiel policy (an object with `execute`).
  */
-export function wrapFetchWithPolicies<F extends FetchLike>(
-  fetch: F,
+export function wrapFetchWithPolicies<F extends AnyFetch = FetchLike>(
+  // `| FetchLike`: a function written inline has its parameters typed as the standard fetch's.
+  fetch: F | FetchLike,
   options: WrapFetchWithPoliciesOptions,
 ): WrappedFetch<F> & Pick<F, 'preconnect' & keyof F> {
   const { callPolicy, attemptPolicy, ...rest } = options;
@@ -313,12 +315,12 @@ export function wrapFetchWithPolicies<F extends FetchLike>(
   checkOptions({ callPolicy, attemptPolicy }, COCKATIEL_OPTIONS);
   // Each layer keeps the preconnect of the fetch it guards, so the result has the given fetch's.
   // Typed as any fetch here: the result is cast to F's signature, which every layer passes on as given.
-  const inner: FetchLike = fetch;
+  const inner = fetch as unknown as FetchLike;
   const wrapped = wrapFetch(attemptPolicy ? fetchWithPolicy(attemptPolicy, inner) : inner, rest);
-  if (!callPolicy) return wrapped as WrappedFetch<F> & Pick<F, 'preconnect' & keyof F>;
+  if (!callPolicy) return wrapped as unknown as WrappedFetch<F> & Pick<F, 'preconnect' & keyof F>;
   const { breakers, isolate, reset } = wrapped;
   const guarded = Object.assign(fetchWithPolicy(callPolicy, wrapped), { breakers, isolate, reset });
-  return guarded as WrappedFetch<F> & Pick<F, 'preconnect' & keyof F>;
+  return guarded as unknown as WrappedFetch<F> & Pick<F, 'preconnect' & keyof F>;
 }
 
 /**

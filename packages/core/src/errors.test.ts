@@ -22,11 +22,25 @@ describe('BrokenCircuitError', () => {
     expect(e.stack?.startsWith('BrokenCircuitError:')).toBe(true);
   });
 
-  it('describes a half-open circuit, clamps a past probe time to 0, and has no cause by default', () => {
+  it('describes a half-open circuit, clamps a past probe time to 1 ms, and has no cause by default', () => {
     const e = new BrokenCircuitError({ endpoint: KEY, state: 'half-open', retryAfterMs: -3 });
-    expect(e.retryAfterMs).toBe(0);
-    expect(e.message).toContain('half-open (a probe is in flight)');
+    expect(e.retryAfterMs).toBe(1);
+    expect(e.message).toContain('half-open (a probe is in flight); retry in 1 ms');
     expect('cause' in e).toBe(false);
+  });
+
+  it('never tells a wait of 0, which would send a client that honours it straight back: at least 1 ms', () => {
+    const waits = [0, -0, -0.5, 0.2, -Number.MAX_VALUE].map(
+      (retryAfterMs) => new BrokenCircuitError({ endpoint: KEY, state: 'open', retryAfterMs }),
+    );
+    expect(waits.map((e) => e.retryAfterMs)).toEqual([1, 1, 1, 1, 1]);
+    expect(waits.map((e) => e.message.endsWith('next probe in 1 ms'))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 
   it('accepts an isolated circuit (Infinity)', () => {
@@ -46,7 +60,7 @@ describe('BrokenCircuitError', () => {
       () => new BrokenCircuitError({ endpoint: KEY, state: 'closed' as 'open', retryAfterMs: 1 }),
     ).toThrow(/state/);
     expect(() => new BrokenCircuitError({ endpoint: KEY, state: 'open', retryAfterMs: Number.NaN })).toThrow(
-      RangeError,
+      new RangeError('breakwater: BrokenCircuitError: retryAfterMs must be a number of ms, got NaN'),
     );
   });
 });

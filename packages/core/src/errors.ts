@@ -19,7 +19,8 @@ export interface BrokenCircuitErrorOptions {
   readonly state: BrokenCircuitState;
   /**
    * How long to wait before calling again, in ms: see {@link BrokenCircuitError.retryAfterMs}.
-   * `Infinity` for a circuit isolated by hand (no probe).
+   * `Infinity` for a circuit isolated by hand (no probe). Rounded up, and at least 1 (a probe time
+   * just past, 0 or below, counts as 1 ms); `NaN` is refused with a RangeError.
    */
   readonly retryAfterMs: number;
 }
@@ -42,7 +43,8 @@ export class BrokenCircuitError extends BreakwaterError {
   declare readonly endpoint: string;
   readonly state: BrokenCircuitState;
   /**
-   * How long to wait before calling again, in ms (rounded up; never negative):
+   * How long to wait before calling again, in ms (rounded up; at least 1, as a wait of 0 would send a
+   * client that honours it straight back to be refused again):
    * - `open`: the time until the next probe may run (with a shared store, once due, what is left of
    *   the probe lease another instance holds);
    * - `half-open`: the current half-open interval, the wait that preceded the probe in flight:
@@ -61,7 +63,11 @@ export class BrokenCircuitError extends BreakwaterError {
         `breakwater: BrokenCircuitError: state must be 'open', 'half-open' or 'isolated', got ${String(options.state)}`,
       );
     }
-    const retryAfterMs = checkRemainingMs(options.retryAfterMs, 'BrokenCircuitError', 'retryAfterMs', true);
+    // At least 1 ms, as breakwater's own hint (circuit-breaker.ts): a caller's 0 would make it spin.
+    const retryAfterMs = Math.max(
+      1,
+      checkRemainingMs(options.retryAfterMs, 'BrokenCircuitError', 'retryAfterMs', true),
+    );
     const wait = waitOf(options.state, retryAfterMs);
     super(`circuit for endpoint "${endpoint}" is ${WHY[options.state]}; ${wait}`, { endpoint });
     this.state = options.state;

@@ -72,6 +72,19 @@ export type {
   StoreClosure,
   StoreListener,
 } from './store.ts';
-export type { BreakerSnapshot, BreakerState, FetchLike, ThrottlePhase } from './types.ts';
-export { type InitOf, type WrapFetchOptions, type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
+export type {
+  AnyFetch,
+  BreakerSnapshot,
+  BreakerState,
+  FetchLike,
+  ResponseLike,
+  ThrottlePhase,
+} from './types.ts';
+export {
+  type InitOf,
+  type WrapFetchOptions,
+  type WrappedCalls,
+  type WrappedFetch,
+  wrapFetch,
+} from './wrap-fetch.ts';
 export { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';

@@ -10,6 +10,27 @@
  */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
+/**
+ * A response as breakwater reads one (status, headers, URL, body): the global `Response`, or the class
+ * of a fetch typed with its own (npm undici's, node-fetch's).
+ */
+export interface ResponseLike {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly statusText: string;
+  readonly url: string;
+  readonly headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+
+/**
+ * Any fetch `wrapFetch` takes: called with the caller's input (a URL string, at least) and an init
+ * carrying breakwater's `signal`, it resolves to a response. Besides {@link FetchLike} (the global
+ * fetch, Bun's, Deno's), a fetch typed with its own `Request`, init and `Response` classes: npm
+ * undici's (whose `Request` is not the global one), node-fetch's.
+ */
+export type AnyFetch = (input: string, init?: { signal?: AbortSignal }) => Promise<ResponseLike>;
+
 /** The breaker part of a `breakers()` snapshot. */
 export interface BreakerState {
   /**

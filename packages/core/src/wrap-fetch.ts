@@ -25,7 +25,7 @@ import { DEFAULT_MAX_BUFFER_BYTES, intake, type PreparedRequest } from './replay
 import { type BreakwaterStore, MEMORY_STORE, type StoreListener } from './store.ts';
 import { publish } from './telemetry/diagnostics.ts';
 import type { Telemetry } from './telemetry/hooks.ts';
-import type { BreakerSnapshot, FetchLike } from './types.ts';
+import type { AnyFetch, BreakerSnapshot, FetchLike } from './types.ts';
 
 /** Options of {@link wrapFetch}. Validated when `wrapFetch` is called, never at the first request. */
 export interface WrapFetchOptions {
@@ -99,18 +99,33 @@ export type InitOf<F> = F extends {
   : RequestInit;
 
 /**
- * What {@link wrapFetch} returns: the given fetch's call signature (`F`'s init, see {@link InitOf})
- * plus a view of the breakers and their manual control (`isolate`, `reset`). Default `F`: a fetch
- * taking `RequestInit`. The input stays `string | URL | Request`, what breakwater reads a request from.
+ * The calls of a wrapped `F`. A fetch that takes the global `Request` ({@link FetchLike}: the global
+ * fetch, Bun's, Deno's) is called with `string | URL | Request` and `F`'s init, and resolves to a
+ * `Response`. Any other (npm undici's, node-fetch's) keeps its own types: its input, its init (undici's
+ * `dispatcher`), and its `Response` class, which is what the wrapped fetch hands back.
  */
-export interface WrappedFetch<F extends FetchLike = FetchLike> extends ManualControl {
-  // `RequestInit` first: where `F` is a type parameter, `InitOf<F>` is not known yet and takes nothing,
-  // and generic code that wraps a fetch calls it with a RequestInit as it always could.
-  (input: string | URL | Request, init?: RequestInit): Promise<Response>;
-  (input: string | URL | Request, init?: InitOf<F>): Promise<Response>;
-  /** A snapshot of every live endpoint's breaker (and of every key isolated before its first call). */
-  breakers(): BreakerSnapshot[];
-}
+export type WrappedCalls<F extends AnyFetch> = F extends FetchLike
+  ? {
+      // `RequestInit` first: where `F` is a type parameter, `InitOf<F>` is not known yet and takes
+      // nothing, and generic code that wraps a fetch calls it with a RequestInit as it always could.
+      (input: string | URL | Request, init?: RequestInit): Promise<Response>;
+      (input: string | URL | Request, init?: InitOf<F>): Promise<Response>;
+    }
+  : // `AnyFetch` itself, as `ReturnType<typeof wrapFetch>` instantiates `F`: the standard calls, as before.
+    AnyFetch extends F
+    ? WrappedCalls<FetchLike>
+    : (input: Parameters<F>[0], init?: InitOf<F>) => Promise<Awaited<ReturnType<F>>>;
+
+/**
+ * What {@link wrapFetch} returns: the given fetch's call signature (see {@link WrappedCalls}) plus a
+ * view of the breakers and their manual control (`isolate`, `reset`). Default `F`: a fetch taking
+ * `RequestInit`.
+ */
+export type WrappedFetch<F extends AnyFetch = FetchLike> = WrappedCalls<F> &
+  ManualControl & {
+    /** A snapshot of every live endpoint's breaker (and of every key isolated before its first call). */
+    breakers(): BreakerSnapshot[];
+  };
 
 /** An absolute http(s) URL without userinfo (it would reach every request), as a string or a URL. */
 const httpUrl: Check = (value, path) => {
@@ -156,12 +171,18 @@ const listeners = new WeakMap<object, StoreListener>();
  * Bun's `fetch.preconnect` (a hint that opens a connection, with no request) stays on the wrapped
  * fetch, the given fetch's own, so the result is still Bun's `typeof fetch`; a fetch without one gets none.
  *
+ * A fetch typed with its own classes (npm undici's, node-fetch's) is wrapped as it is, with no cast:
+ * the wrapped fetch takes its input and init (undici's `dispatcher`) and resolves to its `Response`.
+ *
  * @throws ConfigError when the options are invalid, naming the offending path.
  */
-export function wrapFetch<F extends FetchLike>(
-  fetch: F,
+export function wrapFetch<F extends AnyFetch = FetchLike>(
+  // `| FetchLike`: a function written inline has its parameters typed as the standard fetch's.
+  given: F | FetchLike,
   options: WrapFetchOptions = {},
 ): WrappedFetch<F> & Pick<F, 'preconnect' & keyof F> {
+  // Called with the caller's own input and init (F's types), whatever classes F declares them with.
+  const fetch = given as unknown as FetchLike;
   if (typeof fetch !== 'function') {
     throw new TypeError(
       `breakwater: wrapFetch: the first argument must be a fetch function, got ${describeValue(fetch)}`,
@@ -246,7 +267,7 @@ export function wrapFetch<F extends FetchLike>(
     }
   };
   const members = { breakers, ...manualControl(registry, resolver, emit), ...preconnectOf(fetch) };
-  return Object.assign(wrapped, members) as WrappedFetch<F> & Pick<F, 'preconnect' & keyof F>;
+  return Object.assign(wrapped, members) as unknown as WrappedFetch<F> & Pick<F, 'preconnect' & keyof F>;
 }
 
 /** The given fetch's `preconnect` (Bun's), called on that fetch as `fetch.preconnect(url)` would be. */
