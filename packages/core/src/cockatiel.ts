@@ -253,8 +253,11 @@ export function fetchWithPolicy<F extends AnyFetch = FetchLike>(
     throw new TypeError('breakwater: fetchWithPolicy: the second argument must be a fetch function');
   }
   const guarded: FetchLike = (input, init) => {
-    // Read from any Request, undici's too (not an instance of the global class).
-    const callerSignal = init?.signal ?? (input as { signal?: AbortSignal }).signal ?? undefined;
+    // Read from any Request, undici's too (not an instance of the global class); only a real signal,
+    // as fetch reads one (a missing input must reject as fetch's call does, not throw here).
+    const fromInput =
+      typeof input === 'object' && input !== null ? (input as { signal?: unknown }).signal : undefined;
+    const callerSignal = init?.signal ?? (fromInput instanceof AbortSignal ? fromInput : undefined);
     return policy
       .execute(({ signal }) => {
         const combined = callerSignal ? AbortSignal.any([callerSignal, signal]) : signal;

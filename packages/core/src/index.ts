@@ -85,6 +85,7 @@ export {
   type WrapFetchOptions,
   type WrappedCalls,
   type WrappedFetch,
+  type WrappedMembers,
   wrapFetch,
 } from './wrap-fetch.ts';
 export { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';

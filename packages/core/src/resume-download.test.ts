@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { PolicyInput } from '@breakwater/policies';
-import { fetch as undiciFetch } from 'undici';
+import { Response as UndiciResponse, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BreakwaterEvent } from './events.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
@@ -107,6 +107,17 @@ describe('resumeDownloads: a GET whose body fails mid-stream', () => {
       [1, 206, 1],
     ]);
     expect(attempts[0]).not.toHaveProperty('resume');
+  });
+
+  it("hands back a Response of the wrapped fetch's own class (npm undici's), resumed", async () => {
+    const url = server.route('/resume-own-class', (req, res, hit) => {
+      if (hit === 1) cutAfter(res, RESUMABLE, BODY.subarray(0, CUT));
+      else partial(req, res);
+    });
+    const response = await wrapFetch(undiciFetch, { policy: { ...fast, resumeDownloads: true } })(url);
+    expect(response).toBeInstanceOf(UndiciResponse);
+    expect(response.url).toBe(url);
+    expect(Buffer.from(await response.arrayBuffer()).equals(BODY)).toBe(true);
   });
 
   it('keeps url, redirected and type on the Response and its clones', async () => {

@@ -53,7 +53,23 @@ export function resumable(response: Response, deps: ResumeDeps): Response {
   if (etag === undefined || deps.maxResumes < 1) return response;
   const stream = resumingStream(response, etag, deps);
   const { status, statusText, headers } = response;
-  return sameOrigin(new Response(stream, { status, statusText, headers }), response);
+  return sameOrigin(responseLike(response, stream, { status, statusText, headers }), response);
+}
+
+/**
+ * A Response of `original`'s own class (npm undici's is not the global one, and the wrapped fetch is
+ * typed to hand back the class its fetch does), else the global one.
+ */
+function responseLike(original: Response, body: ReadableStream<Uint8Array>, init: ResponseInit): Response {
+  const Own = original.constructor as typeof Response | undefined;
+  if (Own !== Response && typeof Own === 'function' && typeof Own.prototype?.arrayBuffer === 'function') {
+    try {
+      return new Own(body, init);
+    } catch {
+      // A class that does not take a stream: the global one does.
+    }
+  }
+  return new Response(body, init);
 }
 
 /**

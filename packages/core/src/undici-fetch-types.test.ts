@@ -161,6 +161,19 @@ describe("undici's fetch wrapped with no cast, against a loopback server", () =>
     expect(await Promise.race([call.then(String, (error: Error) => error.name), pending])).toBe('AbortError');
   });
 
+  it("fetchWithPolicy rejects as the fetch does for a missing input, and ignores an input's signal that is none", async () => {
+    const fetch = async (input: unknown) => {
+      if (input === null) throw new TypeError('Failed to parse URL from null');
+      return new Response('ok');
+    };
+    const guarded = fetchWithPolicy(noop, fetch as FetchLike);
+    const missing = (guarded as (input: unknown) => Promise<Response>)(null);
+    await expect(missing).rejects.toThrow('Failed to parse URL from null');
+    const foreign = { url: 'http://127.0.0.1:1/', signal: { aborted: false } };
+    const answered = await (guarded as (input: unknown) => Promise<Response>)(foreign);
+    expect(await answered.text()).toBe('ok');
+  });
+
   it("takes undici's Request, its body and dispatcher replayed on the retry", async () => {
     const { dispatcher, count } = counting();
     const wrapped = wrapFetch(undiciFetch, { policy: noRetryWait });

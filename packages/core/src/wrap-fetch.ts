@@ -116,16 +116,19 @@ export type WrappedCalls<F extends AnyFetch> = F extends FetchLike
     ? WrappedCalls<FetchLike>
     : (input: Parameters<F>[0], init?: InitOf<F>) => Promise<Awaited<ReturnType<F>>>;
 
+/** The members a wrapped fetch has besides its calls: the breakers' view and their manual control. */
+export interface WrappedMembers extends ManualControl {
+  /** A snapshot of every live endpoint's breaker (and of every key isolated before its first call). */
+  breakers(): BreakerSnapshot[];
+}
+
 /**
  * What {@link wrapFetch} returns: the given fetch's call signature (see {@link WrappedCalls}) plus a
  * view of the breakers and their manual control (`isolate`, `reset`). Default `F`: a fetch taking
- * `RequestInit`.
+ * `RequestInit`. A type, not an interface (its calls depend on `F`): generic code that adds to it
+ * writes `WrappedFetch<F> & { … }`, or extends {@link WrappedMembers}.
  */
-export type WrappedFetch<F extends AnyFetch = FetchLike> = WrappedCalls<F> &
-  ManualControl & {
-    /** A snapshot of every live endpoint's breaker (and of every key isolated before its first call). */
-    breakers(): BreakerSnapshot[];
-  };
+export type WrappedFetch<F extends AnyFetch = FetchLike> = WrappedCalls<F> & WrappedMembers;
 
 /** An absolute http(s) URL without userinfo (it would reach every request), as a string or a URL. */
 const httpUrl: Check = (value, path) => {
