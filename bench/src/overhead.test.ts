@@ -96,10 +96,10 @@ describe('overhead sampling', () => {
     expect(result.features?.map((r) => [r.base, r.client])).toEqual([
       ['breakwater', 'breakwater'],
       ['breakwater', 'breakwater, RateLimit headers not read'],
-      ['breakwater', 'breakwater, no throttle gate'],
+      ['breakwater', 'breakwater, no throttle gate (nor RateLimit reads)'],
       ['breakwater', 'breakwater, no circuit breaker'],
       ['breakwater', 'breakwater, no retry budget'],
-      ['breakwater', 'breakwater, no onEvent'],
+      ['breakwater', 'breakwater, no onEvent listener'],
     ]);
     for (const r of result.features ?? []) {
       expect(r.vsBase.median).toBeGreaterThan(0);
