@@ -104,6 +104,14 @@ describe('a header secret percent-encoded twice', () => {
     expectNowhere(error, MARK);
   });
 
+  it('HTML-escaped then percent-encoded, or JSON-escaped twice (JSON in a JSON string): out', async () => {
+    const key = `${MARK}+ab/cd==ef&gh`;
+    const html = encodeURIComponent(`${MARK}&#43;ab/cd==ef&amp;gh`);
+    const json = JSON.stringify(JSON.stringify(key).slice(1, -1).replace('+', '\\u002B')).slice(1, -1);
+    const error = await described(`a ${html} b ${json} c`, { headers: { 'x-api-key': key } });
+    expect(error.description).toBe('a REDACTED b REDACTED c');
+  });
+
   it('keeps a near miss encoded twice, and ordinary %25 text', async () => {
     const near = encodeURIComponent(encodeURIComponent(`${MARK}+abc/def==ghiJ@x`));
     const body = `${near} at 100%25 and 50%2525 load`;

@@ -9,7 +9,7 @@ import { REDACTED } from './redact.ts';
  * forms no list of escapes covers (`\u002B` for `+`), and a digits-only secret as a bare number.
  *
  * A string is searched as it is, as its canonical text (JSON escapes and HTML references undone, `%XX`
- * decoded, `+` and space one character), and as that decoded again when it still holds a `%XX`, with
+ * decoded, `+` and space one character), and as that decoded again where it still holds an escape, with
  * where its escapes start and end to map a match back, for each secret as sent and as its own
  * canonical text, in one pass of an Aho–Corasick automaton per text (a second for the secrets that hold a
  * `%XX`, whose hex may come back in another case): linear in the text and the secrets whatever they
@@ -57,7 +57,7 @@ const ESCAPED =
  * costs no backtracking.
  */
 const PARTIAL_ESCAPE =
-  /(?:\uFFFD|\\(?:u[\da-f]{0,3})?|(?:%[89a-f][\da-f]){0,3}(?:%[\da-f]?)?|&(?:#(?:x[\da-f]{0,6}|\d{0,7})|a(?:mp?|p(?:os?)?)?|q(?:u(?:ot?)?)?|[lg]t?)?)$/i;
+  /(?:\uFFFD|\\(?:u[\da-f]{0,3})?|(?:%[89a-f][\da-f]){0,3}(?:%[\da-f]?)?|&(?:#x?[\da-f]{0,7}|a(?:mp?|p(?:os?)?)?|q(?:u(?:ot?)?)?|[lg]t?)?)$/i;
 
 /**
  * A scrub of the request's secrets (see {@link secretScrubber}); with `cut`, of the end of a text read
@@ -259,8 +259,9 @@ function withoutNeedles(text: string, secrets: Searcher): string {
  * The texts `text` is searched as, each with where its characters came from in `text`: as it is (a
  * secret as sent, whose first characters an escape right before it takes in the canonical text:
  * `\nS3CR3T…` read as a newline and `S3CR3T…`, `100%ab12…` as `100«12…`), its canonical text, and the
- * canonical text of that when it still holds a `%XX`: a secret percent-encoded twice (`%2540` for an
- * `@`), whatever characters the encoder escaped. `+` is a space in all three. With `cut`, an escape cut
+ * canonical text of that when it differs: a secret percent-encoded twice (`%2540` for an `@`), whatever
+ * characters the encoder escaped, HTML-escaped then percent-encoded, JSON in a JSON string. `+` is a
+ * space in all three. With `cut`, an escape cut
  * by the end is left out of each (see {@link PARTIAL_ESCAPE}).
  */
 function views(text: string, cut: boolean): Canonical[] {
@@ -270,10 +271,8 @@ function views(text: string, cut: boolean): Canonical[] {
   const plain = raw.replaceAll('+', ' ');
   // A text with no escape is its canonical text: searched once.
   const all: Canonical[] = plain === once.text ? [once] : [{ text: plain, source: (at) => at }, once];
-  if (HEX_ESCAPE.test(once.text)) {
-    const twice = canonicalText(whole(once.text));
-    all.push({ text: twice.text, source: (at) => once.source(twice.source(at)) });
-  }
+  const twice = canonicalText(whole(once.text));
+  if (twice.text !== once.text) all.push({ text: twice.text, source: (at) => once.source(twice.source(at)) });
   return all;
 }
 
@@ -455,16 +454,13 @@ function unescaped(sequence: string): [string, number] {
 }
 
 /**
- * The character an HTML reference names (`amp`, `#43`, `#x2B`), U+FFFD for a number that is none (0,
- * a surrogate, past U+10FFFF), as HTML decodes it.
+ * The character an HTML reference names (`amp`, `#43`, `#x2B`); U+FFFD past U+10FFFF, as HTML has it.
  */
 function referenced(name: string): string {
   if (!name.startsWith('#')) return NAMED[name] ?? '';
-  const hex = name.charAt(1) === 'x' || name.charAt(1) === 'X';
+  const hex = /x/i.test(name);
   const point = Number.parseInt(name.slice(hex ? 2 : 1), hex ? 16 : 10);
-  return point === 0 || point > 0x10ffff || (point >= 0xd800 && point <= 0xdfff)
-    ? '\uFFFD'
-    : String.fromCodePoint(point);
+  return point < 0x110000 ? String.fromCodePoint(point) : '\uFFFD';
 }
 
 /** The five named references {@link ESCAPED} decodes. */
