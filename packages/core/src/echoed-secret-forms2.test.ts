@@ -149,7 +149,10 @@ describe('HTML character references in a text body', () => {
   it('cut inside a reference (&#4, &#x2, &am): the start of the secret before the cut out', async () => {
     const secret = `${MARK}+abcdef/gh&ij=kl`;
     const auth = { headers: { authorization: `Bearer ${secret}` } };
-    for (const cut of [`${MARK}&#43;abcdef&#4`, `${MARK}&#43;abcdef&#x2`, `${MARK}&#43;abcdef&#47;gh&am`]) {
+    const cuts = [`${MARK}&#43;abcdef&#4`, `${MARK}&#43;abcdef&#x2`, `${MARK}&#43;abcdef&#47;gh&am`];
+    // HTML-escaped then percent-encoded, cut after the `&#` of a reference.
+    cuts.push(`${MARK}%26%2343%3Babcdef%26%23`);
+    for (const cut of cuts) {
       expect((await stalledAfter(`token ${cut}`, auth, '', HTML)).description).toBe('token REDACTED');
     }
   });

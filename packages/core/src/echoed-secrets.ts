@@ -265,15 +265,21 @@ function withoutNeedles(text: string, secrets: Searcher): string {
  * by the end is left out of each (see {@link PARTIAL_ESCAPE}).
  */
 function views(text: string, cut: boolean): Canonical[] {
-  const whole = (part: string): string => (cut ? part.replace(PARTIAL_ESCAPE, '') : part);
-  const raw = whole(text);
-  const once = canonicalText(raw);
-  const plain = raw.replaceAll('+', ' ');
-  // A text with no escape is its canonical text: searched once.
-  const all: Canonical[] = plain === once.text ? [once] : [{ text: plain, source: (at) => at }, once];
-  const twice = canonicalText(whole(once.text));
-  if (twice.text !== once.text) all.push({ text: twice.text, source: (at) => once.source(twice.source(at)) });
-  return all;
+  // Of each view: an escape of the next view may be cut too (`%26%23`, decoded `&#`).
+  const whole = (view: Canonical): Canonical =>
+    cut ? { text: view.text.replace(PARTIAL_ESCAPE, ''), source: view.source } : view;
+  const raw = whole({ text, source: (at) => at });
+  const once = whole(canonicalText(raw.text));
+  const twice = whole(canonicalText(once.text));
+  const plain = raw.text.replaceAll('+', ' ');
+  return [
+    // A text with no escape is its canonical text: searched once.
+    ...(plain === once.text ? [] : [{ text: plain, source: raw.source }]),
+    once,
+    ...(twice.text === once.text
+      ? []
+      : [{ text: twice.text, source: (at: number) => once.source(twice.source(at)) }]),
+  ];
 }
 
 /**
@@ -388,10 +394,10 @@ function startMatched(kept: string, parts: Automaton): number {
 }
 
 /**
- * The most characters one character of a canonical text is written in: four `%XX` percent-encoded
- * again: `%25E2%2582%25AC`, 15 characters for one UTF-16 code unit (`€`); four, 20, make two.
+ * The most characters one UTF-16 code unit of a view is written in: decoded twice, an HTML reference
+ * of 10 (`&#0000043;`) each of whose characters is a `\uXXXX` (`\u0026\u0023…`).
  */
-const MAX_WRITTEN = 15;
+const MAX_WRITTEN = 60;
 
 function canonical(text: string): string {
   return canonicalText(text).text;
