@@ -154,7 +154,8 @@ export function secretScrubber(headers: HeadersLike | undefined, urls: readonly 
 function secretForms(all: readonly string[], parts: Secrets[1]): [string, number][] {
   const least = new Map<string, number>();
   const add = (sent: string, ofPart: (text: string) => number): void => {
-    for (const text of [...asSent(sent), canonical(sent)]) {
+    // As sent, `+` a space as in the canonical text (a `+` form-encoding writes for one would never match).
+    for (const text of [sent.replaceAll('+', ' '), canonicalText(sent).text]) {
       if (text.length >= MIN_LENGTH) least.set(text, Math.min(least.get(text) ?? Infinity, ofPart(text)));
     }
   };
@@ -188,15 +189,6 @@ function requestSecrets(headers: HeadersLike | undefined, urls: readonly string[
   }
   for (const url of urls) querySecrets(url, add);
   return secrets;
-}
-
-/**
- * A secret as sent, as the canonical text has it: `+` a space (a `+` sent, which form-encoding writes
- * for one, would never match). The hex of a `%XX` it holds may come back in either case (`%2F` sent,
- * `%252f` echoed, decoded once to `%2f`): see {@link searcher}.
- */
-function asSent(text: string): string[] {
-  return [text.replaceAll('+', ' ')];
 }
 
 const HEX_ESCAPE = /%[\da-f]{2}/i;
@@ -398,10 +390,6 @@ function startMatched(kept: string, parts: Automaton): number {
  * of 10 (`&#0000043;`) each of whose characters is a `\uXXXX` (`\u0026\u0023…`).
  */
 const MAX_WRITTEN = 60;
-
-function canonical(text: string): string {
-  return canonicalText(text).text;
-}
 
 /**
  * `text` with JSON's escapes undone (`\uXXXX`, a surrogate pair as two, and the short ones), `%XX`
