@@ -153,9 +153,13 @@ export function secretScrubber(headers: HeadersLike | undefined, urls: readonly 
  */
 function secretForms(all: readonly string[], parts: Secrets[1]): [string, number][] {
   const least = new Map<string, number>();
+  // Of each value once: a part is a whole secret too.
+  const forms = new Map<string, string[]>();
   const add = (sent: string, ofPart: (text: string) => number): void => {
     // As sent, `+` a space as in the canonical text (a `+` form-encoding writes for one would never match).
-    for (const text of [sent.replaceAll('+', ' '), canonicalText(sent).text]) {
+    const texts = forms.get(sent) ?? [sent.replaceAll('+', ' '), canonicalText(sent).text];
+    forms.set(sent, texts);
+    for (const text of texts) {
       if (text.length >= MIN_LENGTH) least.set(text, Math.min(least.get(text) ?? Infinity, ofPart(text)));
     }
   };
@@ -262,16 +266,13 @@ function views(text: string, cut: boolean): Canonical[] {
     cut ? { text: view.text.replace(PARTIAL_ESCAPE, ''), source: view.source } : view;
   const raw = whole({ text, source: (at) => at });
   const once = whole(canonicalText(raw.text));
-  const twice = whole(canonicalText(once.text));
   const plain = raw.text.replaceAll('+', ' ');
-  return [
-    // A text with no escape is its canonical text: searched once.
-    ...(plain === once.text ? [] : [{ text: plain, source: raw.source }]),
-    once,
-    ...(twice.text === once.text
-      ? []
-      : [{ text: twice.text, source: (at: number) => once.source(twice.source(at)) }]),
-  ];
+  // A text with no escape is its canonical text, and that its own: searched once.
+  if (plain === once.text) return [once];
+  const twice = whole(canonicalText(once.text));
+  const all = [{ text: plain, source: raw.source }, once];
+  if (twice.text !== once.text) all.push({ text: twice.text, source: (at) => once.source(twice.source(at)) });
+  return all;
 }
 
 /**
