@@ -162,6 +162,19 @@ describe('HTML character references in a text body', () => {
   });
 });
 
+describe('the forms in a parsed JSON body', () => {
+  it('an HTML reference, a twice-encoded echo and a swallowed first character in its fields: out of every printed form', async () => {
+    const token = `n${MARK}+ab/cd==ef&gh`;
+    const message = `token ${token.replace('+', '&#43;')}, in ${encodeURIComponent(encodeURIComponent(token))}`;
+    const body = JSON.stringify({ error: { code: 'Denied', message, detail: `\\${token}` } });
+    const url = route((_req, res) => res.writeHead(401, { 'content-type': 'application/json' }).end(body));
+    const error = await failure(url, { headers: { authorization: `Bearer ${token}` } });
+    expect(error.serverMessage).toBe('token REDACTED, in REDACTED');
+    expect(error.code).toBe('Denied');
+    expectNowhere(error, MARK);
+  });
+});
+
 describe('what one error costs', () => {
   const values = Array.from({ length: 290 }, (_, i) => `v${i}Ab%2fCd%2F${'k'.repeat(20)}%3d%3D${i}`);
   const url = `http://127.0.0.1/x?${values.map((value, i) => `q${i}=${value}`).join('&')}`;
