@@ -8,11 +8,12 @@ import { REDACTED } from './redact.ts';
  * text), as out of every URL breakwater shows. Parsed first, because a JSON encoder writes a secret in
  * forms no list of escapes covers (`\u002B` for `+`), and a digits-only secret as a bare number.
  *
- * A string is searched as its canonical text (JSON escapes undone, `%XX` decoded, `+` and space one
- * character), with where its escapes start and end in both texts to map a match back, for each secret
- * as sent and as its own canonical text, in one pass of an Aho–Corasick automaton (a second for the
- * secrets that hold a `%XX`, whose hex may come back in another case): linear in the text
- * and the secrets whatever they hold and however many. A server picks some of them (the query values
+ * A string is searched as it is, as its canonical text (JSON escapes and HTML references undone, `%XX`
+ * decoded, `+` and space one character), and as that decoded again where it still holds an escape, with
+ * where its escapes start and end to map a match back, for each secret as sent and as its own
+ * canonical text, in one pass of an Aho–Corasick automaton per text (a second for the secrets that hold a
+ * `%XX`, whose hex may come back in another case): linear in the text and the secrets whatever they
+ * hold and however many. One automaton serves every scrub of an error, whole or cut. A server picks some of them (the query values
  * of the URL it redirects to: hundreds, which searched one by one cost a second a body), and a pattern
  * built from a secret (the reverted session-20 scrub) failed to compile for a long one, with the
  * secret in the SyntaxError, and backtracked for seconds on a body built to almost match.
@@ -40,19 +41,23 @@ const PARAMETER_NAME = /^\s*[\w-]+=(?=[^=])/;
 const NUMERIC = /^[1-9]\d*$/;
 
 /**
- * A JSON escape (`\uXXXX`, or a short one: `\/` too, which PHP's encoder writes), or up to 4 `%XX`
- * (the most one character of UTF-8 takes).
+ * A JSON escape (`\uXXXX`, or a short one: `\/` too, which PHP's encoder writes), up to 4 `%XX`
+ * (the most one character of UTF-8 takes), or an HTML character reference: numeric (decimal to 7 digits,
+ * hex to 6, leading zeros included: enough for any code point), or one of the five names an HTML error page (nginx, IIS, a
+ * WAF) escapes a token's `&`, `"`, `<`, `>` and `'` with.
  */
-const ESCAPED = /\\(?:u[\dA-Fa-f]{4}|["\\/bfnrt])|(?:%[\dA-Fa-f]{2}){1,4}/g;
+const ESCAPED =
+  /\\(?:u[\dA-Fa-f]{4}|["\\/bfnrt])|(?:%[\dA-Fa-f]{2}){1,4}|&(?:#(?:[xX][\dA-Fa-f]{1,6}|\d{1,7})|amp|quot|lt|gt|apos);/g;
 
 /**
- * An escape cut by the end of a read (`\u00`, `%2`, the first bytes of a UTF-8 `%C3%B6`, whole or
- * with their next byte cut: `%C3%B`, `%C3%`), or the one U+FFFD a decoder's flush gives for a
+ * An escape cut by the end of a read (`\u00`, `%2`, `&#4`, `&am`, the first bytes of a UTF-8 `%C3%B6`,
+ * whole or with their next byte cut: `%C3%B`, `%C3%`), or the one U+FFFD a decoder's flush gives for a
  * character whose bytes were cut: the start of a character whose value did not arrive (decoded, its
  * first bytes would be Latin-1 characters no secret goes on with). Bounded, so that a run of them
  * costs no backtracking.
  */
-const PARTIAL_ESCAPE = /(?:\uFFFD|\\(?:u[\da-f]{0,3})?|(?:%[89a-f][\da-f]){0,3}(?:%[\da-f]?)?)$/i;
+const PARTIAL_ESCAPE =
+  /(?:\uFFFD|\\(?:u[\da-f]{0,3})?|(?:%[89a-f][\da-f]){0,3}(?:%[\da-f]?)?|&(?:#x?[\da-f]{0,7}|a(?:mp?|p(?:os?)?)?|q(?:u(?:ot?)?)?|[lg]t?)?)$/i;
 
 /**
  * A scrub of the request's secrets (see {@link secretScrubber}); with `cut`, of the end of a text read
@@ -61,10 +66,11 @@ const PARTIAL_ESCAPE = /(?:\uFFFD|\\(?:u[\da-f]{0,3})?|(?:%[89a-f][\da-f]){0,3}(
 export type Scrub = (value: unknown, cut?: boolean) => unknown;
 
 /**
- * Characters the searches and the canonical text visited: tests check with it that the work grows
- * linearly with the text and the secrets, which a clock on a shared machine cannot show.
+ * Characters the searches and the canonical text visited (`count`), and the secrets' characters put in
+ * an automaton (`built`): tests check with it that the work grows linearly with the text and the
+ * secrets and that an error builds its automata once, which a clock on a shared machine cannot show.
  */
-export const scrubSteps = { count: 0 };
+export const scrubSteps = { count: 0, built: 0 };
 
 /**
  * The Aho–Corasick automaton of the secrets: a trie (`next`, keyed by node × {@link SPAN} + character
@@ -110,37 +116,28 @@ type Add = (part: boolean | 'long', ...values: string[]) => void;
 
 /**
  * The scrub of a request's secrets, or undefined when it has none; see {@link requestSecrets} for what
- * they are. The scrub takes out every occurrence of a secret written as itself or in JSON or percent
- * escapes, even mixed (`\u0065`, `\/`, `%2B` or `%2b`, `+` for a space, UTF-8 `%C3%B6`, a surrogate pair
- * as two `\uXXXX`); a number equal to a digits-only secret becomes the string `REDACTED`; an array or
+ * they are. The scrub takes out every occurrence of a secret written as itself or in JSON, percent
+ * or HTML escapes, even mixed (`\u0065`, `\/`, `%2B` or `%2b`, `+` for a space, UTF-8 `%C3%B6`, a
+ * surrogate pair as two `\uXXXX`, `&#43;`, `&amp;`), percent-encoded twice (`%2540`), or right after an
+ * escape that takes its first characters (`\nS3CR3T…` for `nS3CR3T…`); a number equal to a digits-only secret becomes the string `REDACTED`; an array or
  * object (a parsed JSON body) is rebuilt with its keys and values so scrubbed. It fails closed: if
  * anything throws, the value becomes `REDACTED`, so neither an exception nor a secret gets out.
  */
 export function secretScrubber(headers: HeadersLike | undefined, urls: readonly string[]): Scrub | undefined {
-  let whole: Searcher;
+  let secrets: Searcher;
   let numbers: Set<number>;
-  let starts: Secrets[1];
-  // Built at the first cut read: a read to the body's end needs none.
-  let parts: Searcher | undefined;
   try {
-    let all: string[];
-    [all, starts] = requestSecrets(headers, urls);
-    // Each as sent, and as its own canonical text (`%2F` of a cookie as sent is the `/` echoed).
-    const texts = [...new Set([...all.flatMap(asSent), ...all.map(canonical)])].filter(
-      (text) => text.length >= MIN_LENGTH,
-    );
-    if (texts.length === 0) return undefined;
-    whole = searcher(texts.map((text) => [text, 0] as const));
+    const forms = secretForms(...requestSecrets(headers, urls));
+    if (forms.length === 0) return undefined;
+    secrets = searcher(forms);
     // Compared as numbers: a 19-digit id parses to the nearest double, which prints other digits.
-    numbers = new Set(texts.filter((text) => NUMERIC.test(text)).map(Number));
+    numbers = new Set(forms.flatMap(([text]) => (NUMERIC.test(text) ? [Number(text)] : [])));
   } catch {
     return () => REDACTED;
   }
   return (value, cut) => {
     try {
-      if (!cut) return withoutSecrets(value, whole, numbers);
-      parts ??= partsAutomaton(starts);
-      return withoutCutSecret(String(value), parts);
+      return cut ? withoutCutSecret(String(value), secrets) : withoutSecrets(value, secrets, numbers);
     } catch {
       // Whatever it was working on could be in the exception.
       return REDACTED;
@@ -148,16 +145,29 @@ export function secretScrubber(headers: HeadersLike | undefined, urls: readonly 
   };
 }
 
-/** The automata of the parts a cut read may end with the start of: as sent, and as their canonical text. */
-function partsAutomaton(starts: Secrets[1]): Searcher {
-  return searcher(
-    starts.flatMap(([sent, long]) =>
-      [canonical(sent), ...asSent(sent)].flatMap((text) => {
-        const least = long ? MIN_LENGTH : Math.min(MIN_LENGTH, Math.ceil(text.length / 2));
-        return text.length < MIN_LENGTH ? [] : [[text, least] as const];
-      }),
-    ),
-  );
+/**
+ * Each secret as sent and as its own canonical text (`%2F` of a cookie as sent is the `/` echoed), of
+ * {@link MIN_LENGTH} or more, with the fewest characters a cut read must end with of it (see
+ * {@link withoutCutSecret}): `Infinity` for a secret that is no part. One automaton serves the whole
+ * and the cut scrub: a second one, of the parts, cost an error cut short as much again to build.
+ */
+function secretForms(all: readonly string[], parts: Secrets[1]): [string, number][] {
+  const least = new Map<string, number>();
+  // Of each value once: a part is a whole secret too.
+  const forms = new Map<string, string[]>();
+  const add = (sent: string, ofPart: (text: string) => number): void => {
+    // As sent, `+` a space as in the canonical text (a `+` form-encoding writes for one would never match).
+    const texts = forms.get(sent) ?? [sent.replaceAll('+', ' '), canonicalText(sent).text];
+    forms.set(sent, texts);
+    for (const text of texts) {
+      if (text.length >= MIN_LENGTH) least.set(text, Math.min(least.get(text) ?? Infinity, ofPart(text)));
+    }
+  };
+  for (const sent of all) add(sent, () => Infinity);
+  for (const [sent, long] of parts) {
+    add(sent, (text) => (long ? MIN_LENGTH : Math.min(MIN_LENGTH, Math.ceil(text.length / 2))));
+  }
+  return [...least];
 }
 
 /**
@@ -183,15 +193,6 @@ function requestSecrets(headers: HeadersLike | undefined, urls: readonly string[
   }
   for (const url of urls) querySecrets(url, add);
   return secrets;
-}
-
-/**
- * A secret as sent, as the canonical text has it: `+` a space (a `+` sent, which form-encoding writes
- * for one, would never match). The hex of a `%XX` it holds may come back in either case (`%2F` sent,
- * `%252f` echoed, decoded once to `%2f`): see {@link searcher}.
- */
-function asSent(text: string): string[] {
-  return [text.replaceAll('+', ' ')];
 }
 
 const HEX_ESCAPE = /%[\da-f]{2}/i;
@@ -232,20 +233,59 @@ function withoutSecrets(value: unknown, whole: Searcher, numbers: ReadonlySet<nu
 }
 
 /**
- * `text` with each occurrence of a needle in its canonical text replaced by one `REDACTED` (overlapping
- * ones by one in all).
+ * `text` with each occurrence of a secret in any of its {@link views} replaced by one `REDACTED`
+ * (overlapping ones by one in all).
  */
-function withoutNeedles(text: string, whole: Searcher): string {
-  const { text: hay, source } = canonicalText(text);
-  let spans = found(hay, whole.plain);
-  if (whole.hexed && hay.includes('%')) spans = merged([...spans, ...found(hexFolded(hay), whole.hexed)]);
+function withoutNeedles(text: string, secrets: Searcher): string {
+  const spans = views(text, false).flatMap(({ text: hay, source }) =>
+    passes(hay, secrets).flatMap(([hay, automaton]) =>
+      found(hay, automaton).map(([start, end]): [number, number] => [source(start), source(end)]),
+    ),
+  );
   let out = '';
   let at = 0;
-  for (const [start, end] of spans) {
-    out += `${text.slice(at, source(start))}${REDACTED}`;
-    at = source(end);
+  for (const [start, end] of merged(spans)) {
+    out += `${text.slice(at, start)}${REDACTED}`;
+    at = end;
   }
   return out + text.slice(at);
+}
+
+/**
+ * The texts `text` is searched as, each with where its characters came from in `text`: as it is (a
+ * secret as sent, whose first characters an escape right before it takes in the canonical text:
+ * `\nS3CR3T…` read as a newline and `S3CR3T…`, `100%ab12…` as `100«12…`), its canonical text, and the
+ * canonical text of that when it differs: a secret percent-encoded twice (`%2540` for an `@`), whatever
+ * characters the encoder escaped, HTML-escaped then percent-encoded, JSON in a JSON string. `+` is a
+ * space in all three. With `cut`, an escape cut
+ * by the end is left out of each (see {@link PARTIAL_ESCAPE}).
+ */
+function views(text: string, cut: boolean): Canonical[] {
+  // Of each view: an escape of the next view may be cut too (`%26%23`, decoded `&#`).
+  const whole = (view: Canonical): Canonical =>
+    cut ? { text: view.text.replace(PARTIAL_ESCAPE, ''), source: view.source } : view;
+  const raw = whole({ text, source: (at) => at });
+  const once = whole(canonicalText(raw.text));
+  const plain = raw.text.replaceAll('+', ' ');
+  // A text with no escape is its canonical text, and that its own: searched once.
+  if (plain === once.text) return [once];
+  const twice = whole(canonicalText(once.text));
+  const all = [{ text: plain, source: raw.source }, once];
+  if (twice.text !== once.text) all.push({ text: twice.text, source: (at) => once.source(twice.source(at)) });
+  return all;
+}
+
+/**
+ * The searches of `hay`: by the automaton of the secrets as they are, and, when the text holds a `%`,
+ * hex-folded by that of the secrets holding a `%XX` (see {@link searcher}).
+ */
+function passes(hay: string, { plain, hexed }: Searcher): [string, Automaton][] {
+  return hexed && hay.includes('%')
+    ? [
+        [hay, plain],
+        [hexFolded(hay), hexed],
+      ]
+    : [[hay, plain]];
 }
 
 /** `spans` in order of their starts, overlapping ones merged. */
@@ -285,6 +325,7 @@ function automaton(secrets: readonly (readonly [text: string, least: number])[])
   const { next, longest, depth: depths, least } = whole;
   const byLength = [...secrets].sort(([a], [b]) => b.length - a.length);
   const nodes = byLength.map(() => 0);
+  for (const [text] of secrets) scrubSteps.built += text.length;
   for (let depth = 0; depth < (byLength[0]?.[0].length ?? 0); depth++) {
     for (let i = 0; (byLength[i]?.[0].length ?? 0) > depth; i++) {
       const [text, own] = byLength[i] ?? ['', 0];
@@ -321,16 +362,19 @@ function move({ next, fail }: Automaton, node: number, c: number): number {
  * shorter than 16 (so a cut shows at most half of a short password). Only parts are looked for, which
  * begin with secret characters: the start of `Bearer …` is the word `Bearer`, of `user:password` a name.
  */
-function withoutCutSecret(text: string, parts: Searcher): string {
-  // Only the end that can hold a part's start is read: one character is written in at most 12
-  // (`%F0%9F%98%80`), and the whole scrub reads the whole text anyway. The nodes come in order of
-  // depth: the last is the end of the longest part.
-  const from = Math.max(0, text.length - MAX_WRITTEN * ((parts.plain.depth.at(-1) ?? 0) + 1));
-  const { text: kept, source } = canonicalText(text.slice(from).replace(PARTIAL_ESCAPE, ''));
-  let matched = startMatched(kept, parts.plain);
-  if (parts.hexed && kept.includes('%'))
-    matched = Math.max(matched, startMatched(hexFolded(kept), parts.hexed));
-  return matched === 0 ? text : `${text.slice(0, from + source(kept.length - matched))}${REDACTED}`;
+function withoutCutSecret(text: string, secrets: Searcher): string {
+  // Only the end that can hold a part's start is read: one character is written in at most
+  // MAX_WRITTEN characters, and the whole scrub reads the whole text anyway. The nodes come in order of
+  // depth: the last is the end of the longest secret.
+  const from = Math.max(0, text.length - MAX_WRITTEN * ((secrets.plain.depth.at(-1) ?? 0) + 1));
+  let start = Infinity;
+  for (const { text: kept, source } of views(text.slice(from), true)) {
+    const matched = Math.max(
+      ...passes(kept, secrets).map(([hay, automaton]) => startMatched(hay, automaton)),
+    );
+    if (matched > 0) start = Math.min(start, source(kept.length - matched));
+  }
+  return start === Infinity ? text : `${text.slice(0, from + start)}${REDACTED}`;
 }
 
 /** How much of a part `kept` ends with, enough for that part (see {@link withoutCutSecret}); 0: none. */
@@ -342,12 +386,11 @@ function startMatched(kept: string, parts: Automaton): number {
   return parts.depth[node] ?? 0;
 }
 
-/** The most characters one character of a canonical text is written in: four `%XX`, or a pair of `\uXXXX`. */
-const MAX_WRITTEN = 12;
-
-function canonical(text: string): string {
-  return canonicalText(text).text;
-}
+/**
+ * The most characters one UTF-16 code unit of a view is written in: decoded twice, an HTML reference
+ * of 10 (`&#0000043;`) each of whose characters is a `\uXXXX` (`\u0026\u0023…`).
+ */
+const MAX_WRITTEN = 60;
 
 /**
  * `text` with JSON's escapes undone (`\uXXXX`, a surrogate pair as two, and the short ones), `%XX`
@@ -396,6 +439,7 @@ function canonicalText(text: string): Canonical {
  * `ö`).
  */
 function unescaped(sequence: string): [string, number] {
+  if (sequence.startsWith('&')) return [referenced(sequence.slice(1, -1)), sequence.length];
   if (!sequence.startsWith('\\')) return utf8Start(sequence);
   // By hand, not `JSON.parse`: a body of 64 KiB of `\/` took ~50 ms of parses an error.
   const c = sequence.charAt(1);
@@ -403,6 +447,19 @@ function unescaped(sequence: string): [string, number] {
     c === 'u' ? String.fromCharCode(Number.parseInt(sequence.slice(2, 6), 16)) : (SHORT_ESCAPES[c] ?? c);
   return [char, sequence.length];
 }
+
+/**
+ * The character an HTML reference names (`amp`, `#43`, `#x2B`); U+FFFD past U+10FFFF, as HTML has it.
+ */
+function referenced(name: string): string {
+  if (!name.startsWith('#')) return NAMED[name] ?? '';
+  const hex = /x/i.test(name);
+  const point = Number.parseInt(name.slice(hex ? 2 : 1), hex ? 16 : 10);
+  return point < 0x110000 ? String.fromCodePoint(point) : '\uFFFD';
+}
+
+/** The five named references {@link ESCAPED} decodes. */
+const NAMED: Readonly<Record<string, string>> = { amp: '&', quot: '"', lt: '<', gt: '>', apos: "'" };
 
 /** JSON's short escapes other than `\"`, `\\` and `\/`, which stand for the character after the backslash. */
 const SHORT_ESCAPES: Readonly<Record<string, string>> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
