@@ -44,8 +44,6 @@ export interface AttemptDeps {
   readonly report: Reporter;
   /** Times the attempts out: one clock for every attempt of the wrapped fetch. */
   readonly clock: AttemptClock;
-  /** Told when each physical attempt starts and ends (spans, the duration histogram). Default none. */
-  readonly telemetry?: TelemetryHooks | undefined;
 }
 
 /**
@@ -64,6 +62,11 @@ export interface Call {
   readonly deadlineAt: number;
   /** A resume's call (`resumeDownloads`): the body's resume count, told in its attempt events. */
   readonly resume?: number;
+  /**
+   * Told when each physical attempt starts and ends and when the call passes the gate (spans, the
+   * duration histogram): the `telemetry` option's hooks, when they record anything at the call's start.
+   */
+  readonly telemetry: TelemetryHooks | undefined;
 }
 
 /**
@@ -97,7 +100,7 @@ export function runAttempt<T = AttemptResult>(
   const left = call.deadlineAt - now;
   const readBy = Math.min(now + attemptMs, call.deadlineAt);
   const cut = left <= attemptMs;
-  const ended = deps.telemetry?.attempt(deps.report.key, call.request, attempt);
+  const ended = call.telemetry?.attempt(deps.report.key, call.request, attempt);
   // Until the headers arrive: the body of the Response handed back must stay readable.
   const signal = new AttemptSignal(call.callerSignal, deps.clock);
   deps.clock.start(signal, cut ? left : attemptMs, started);

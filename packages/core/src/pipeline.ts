@@ -37,8 +37,6 @@ export interface PipelineDeps {
   readonly emit: (event: BreakwaterEvent) => void;
   /** False when nobody listens: the per-attempt event (a redacted URL to build) is then skipped. */
   readonly listening: boolean;
-  /** The `telemetry` option's hooks. Default none. */
-  readonly telemetry?: TelemetryHooks | undefined;
   readonly random: () => number;
   /** The `store` option: what the pipelines share with other instances. Default the in-memory store. */
   readonly store: BreakwaterStore;
@@ -120,7 +118,6 @@ export class EndpointPipeline {
       gate: this.gate,
       report: this.report,
       clock: deps.clock,
-      telemetry: deps.telemetry,
     };
     if (policy.bulkhead) {
       this.bulkhead = new Bulkhead(policy.bulkhead.maxConcurrent, policy.bulkhead.maxQueued);
@@ -156,10 +153,15 @@ export class EndpointPipeline {
    * starts here, so time spent queued at the bulkhead counts: a queued call leaves the queue at its
    * deadline (BreakwaterTimeoutError, scope `total`, 0 attempts) or at once on abort, and never takes a slot.
    */
-  execute(request: PreparedRequest, callerSignal: AbortSignal | undefined): Promise<CallEnd> {
+  execute(
+    request: PreparedRequest,
+    callerSignal: AbortSignal | undefined,
+    telemetry: TelemetryHooks | undefined,
+  ): Promise<CallEnd> {
     const signal = callerSignal ?? NEVER_ABORTED;
     const now = Date.now();
-    const call: Call = { request, callerSignal, signal, deadlineAt: now + this.policy.timeout.totalMs };
+    const deadlineAt = now + this.policy.timeout.totalMs;
+    const call: Call = { request, callerSignal, signal, deadlineAt, telemetry };
     const end = this.throughBulkhead(call, now);
     return this.policy.resumeDownloads ? end.then((e) => this.resumableEnd(e, call)) : end;
   }
@@ -359,7 +361,7 @@ export class EndpointPipeline {
       if (!last) throw this.deadlineExceeded(attempts, call);
       return undefined;
     }
-    const { telemetry } = this.attemptDeps;
+    const { telemetry } = call;
     try {
       const entered = telemetry
         ? telemetry.gate(this.key, () => this.gate.enter(call.signal, call.deadlineAt, now))

@@ -211,7 +211,6 @@ export function wrapFetch<F extends AnyFetch = FetchLike>(
     emit,
     listening: options.onEvent !== undefined,
     random: options.random ?? Math.random,
-    telemetry,
     store,
     clock: new AttemptClock(),
   };
@@ -254,9 +253,11 @@ export function wrapFetch<F extends AnyFetch = FetchLike>(
       let end: CallEnd;
       pipeline.started();
       try {
-        end = await (telemetry
-          ? telemetry.call(key, request, () => pipeline.execute(request, callerSignal))
-          : pipeline.execute(request, callerSignal));
+        // Asked once per call: with nothing to record (no SDK), the call takes no hook and no closure.
+        const observed = telemetry?.active?.() === false ? undefined : telemetry;
+        end = await (observed
+          ? observed.call(key, request, () => pipeline.execute(request, callerSignal, observed))
+          : pipeline.execute(request, callerSignal, undefined));
       } finally {
         pipeline.ended();
       }

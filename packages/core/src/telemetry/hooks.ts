@@ -45,6 +45,13 @@ export interface CallEnd {
 
 /** The calls a wrapped fetch makes into its telemetry. None may throw (see `openTelemetry`). */
 export interface TelemetryHooks {
+  /**
+   * Whether anything would record a call starting now. Asked once per call: `false` spares that call
+   * the `attempt`, `gate` and `call` hooks (and the closures they take), which would record nothing
+   * (`openTelemetry()` with no SDK registered). Events still go to {@link TelemetryHooks.event}.
+   * Default (absent): every call is observed.
+   */
+  active?(): boolean;
   /** Every event of the wrapped fetch, as `onEvent` receives it, in the call's async context. */
   event(event: BreakwaterEvent): void;
   /** A physical attempt of `key` starts now; the function returned is called once when it ends. */

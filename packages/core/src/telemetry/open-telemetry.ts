@@ -88,6 +88,14 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
     return wiring;
   };
   const hooks: TelemetryHooks = {
+    active() {
+      try {
+        const { recorder, spans } = wired();
+        return recorder !== undefined || spans.recording();
+      } catch {
+        return false;
+      }
+    },
     event(event: BreakwaterEvent) {
       try {
         const { recorder, spans } = wired();

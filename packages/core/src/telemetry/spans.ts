@@ -32,6 +32,11 @@ export class Spans {
     this.live = live;
   }
 
+  /** Whether an SDK is behind the tracer now: spans may record. */
+  recording(): boolean {
+    return this.live();
+  }
+
   /**
    * Starts an attempt's span. Undefined when the span does not record (no SDK, or sampled out): there
    * is nothing to describe or end then, and no attribute is looked up.
