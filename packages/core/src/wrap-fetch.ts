@@ -190,6 +190,7 @@ export function wrapFetch<F extends FetchLike>(
     telemetry,
     store,
     clock: new AttemptClock(),
+    current: (key: string, policy: EndpointPipeline['policy']): EndpointPipeline => registry.get(key, policy),
   };
   const registry = new EndpointRegistry(
     options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS,
