@@ -125,7 +125,7 @@ export function runAttempt<T = AttemptResult>(
     const at = Date.now();
     let result: AttemptResult;
     try {
-      result = answered(deps, call, attempt, r, readBy, at);
+      result = answered(deps, call, attempt, r, readBy, at, now);
       signal.answered(r);
     } catch (thrown) {
       return failed(thrown);
@@ -141,12 +141,13 @@ function answered(
   response: Response,
   readBy: number,
   now: number,
+  sentAt: number,
 ): AttemptResult {
   const outcome: Outcome = { kind: 'response', status: response.status, headers: response.headers };
   const verdict = classify(outcome, call.request, deps.policy, { now });
   // The gate learns on the first turn after the response, so that no other caller of the key slips
   // a request in while this outcome travels back through the pipeline.
-  deps.gate.observe(response, verdict, attempt, now);
+  deps.gate.observe(response, verdict, attempt, now, sentAt);
   return { outcome, response, verdict, readBy };
 }
 

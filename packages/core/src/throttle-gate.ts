@@ -53,6 +53,8 @@ export class ThrottleGate {
   private readonly rate: AdaptiveRate;
   private readonly probe: GateProbe;
   private readonly queue = new SendQueue(this.queueHost());
+  /** Epoch ms when the last probe this gate let out went: a request sent before cannot answer it. */
+  private probeSentAt = 0;
   /** Moves on every throttle: a pass (and the send slot it holds) taken before one is void. */
   private epoch = 0;
   /** The pass of a call let through at once in `epoch` (see {@link granted}). */
@@ -110,15 +112,17 @@ export class ThrottleGate {
    * Learns from a response (its status and the verdict classify gave it) after attempt `attempt`, and
    * closes the gate as the key's {@link ClosingRule} says. The `throttled` event reports the delay the
    * gate follows and its source: the server's as sent, or the backoff's (a 429 with no delay, or one
-   * of 0 or in the past). `now`: epoch ms when the response arrived. Default now.
+   * of 0 or in the past). `now`: epoch ms when the response arrived. Default now. `sentAt`: epoch ms
+   * when its request was sent, if known (only a request sent since the probe went can answer it).
    */
   observe(
     response: { readonly status: number; readonly headers: Headers },
     verdict: Verdict,
     attempt: number,
     now = Date.now(),
+    sentAt?: number,
   ): void {
-    this.learn(response.status, now);
+    this.learn(response.status, now, sentAt);
     const closure = this.rule.decide(response, verdict, attempt, now);
     if (closure === undefined || !this.close(closure.closedForMs, closure.strict, undefined, closure.cuts))
       return;
@@ -335,7 +339,9 @@ export class ThrottleGate {
       released: (now) => {
         this.rate.onSend(now);
         // The first call out after a 429's cool-down goes alone, as the probe.
-        return this.rate.peek(now) !== null && this.probe.take(now) === true;
+        const probe = this.rate.peek(now) !== null && this.probe.take(now) === true;
+        if (probe) this.probeSentAt = now;
+        return probe;
       },
       refusal: (slotAt) => this.refusal(slotAt),
     };
@@ -345,12 +351,17 @@ export class ThrottleGate {
     return new ThrottledError({ endpoint: this.report.key, retryAfterMs: Math.ceil(until - Date.now()) });
   }
 
-  /** A response of the key arrived: it answers the probe, and any but a throttle status was accepted. */
-  private learn(status: number, now: number): void {
+  /**
+   * A response of the key arrived: it answers the probe, unless its request went before the probe did
+   * (it tells nothing of the cool-down: answered, the held calls went out before the probe's 429), and
+   * any but a throttle status was accepted.
+   */
+  private learn(status: number, now: number, sentAt: number | undefined): void {
     // Only the adaptive rate reads what was accepted, and only it arms the probe.
     if (!this.policy.throttle.enabled || !this.policy.throttle.adaptive) return;
     const accepted = !this.policy.throttle.statuses.includes(status);
-    if (this.probe.answer(accepted)) this.queue.kick();
+    const answers = sentAt === undefined || sentAt >= this.probeSentAt;
+    if (answers && this.probe.answer(accepted)) this.queue.kick();
     if (accepted) this.rate.onAccepted(now);
   }
 

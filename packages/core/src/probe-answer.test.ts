@@ -1,0 +1,57 @@
+import { fetch as undiciFetch } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
+import type { FetchLike } from './types.ts';
+import { wrapFetch } from './wrap-fetch.ts';
+
+/**
+ * The paced recovery's probe is answered by its own response: the answer of a request sent before the
+ * cool-down says nothing about whether the cool-down was enough, and must not release the callers held
+ * behind the probe.
+ */
+
+const realFetch = undiciFetch as unknown as FetchLike;
+
+let server: RoutedServer;
+beforeAll(async () => {
+  server = await startRoutedServer();
+});
+afterAll(() => server.close());
+
+describe("the paced recovery's probe", () => {
+  it('is not answered by a request sent before the 429: the held callers wait for the probe’s 429', async () => {
+    const t0 = performance.now();
+    let probeAnsweredAt = Number.POSITIVE_INFINITY;
+    const sentAt: number[] = [];
+    // Out before the 429, answered 200 while the probe is out.
+    const old = server.route('/old', (_req, res) => setTimeout(() => res.end('old'), 350));
+    const throttle = server.route('/throttle', (_req, res) => res.writeHead(429).end());
+    // The upstream still throttles when the probe comes (slowly); then it serves.
+    const call = server.route('/call', (_req, res, hit) => {
+      sentAt.push(performance.now() - t0);
+      if (hit > 1) return void res.end('ok');
+      setTimeout(() => {
+        probeAnsweredAt = performance.now() - t0;
+        res.writeHead(429).end();
+      }, 400);
+    });
+    const fetch = wrapFetch(realFetch, {
+      random: () => 0.5,
+      // A 429 without Retry-After closes the gate for the throttling backoff: 100 ms here.
+      policy: { retry: { maxAttempts: 1, backoff: { throttleInitialDelayMs: 100 } } },
+    });
+    const before = fetch(old).then((r) => r.text());
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await fetch(throttle)).status).toBe(429);
+    // Callers that arrive during the cool-down: the first out goes alone, as the probe. (Two: after the
+    // probe's 429 the rate is low, and each caller more would wait a slot of it.)
+    const callers = Array.from({ length: 2 }, () => fetch(call).then((r) => r.text().then(() => r.status)));
+    expect(await before).toBe('old');
+    const statuses = await Promise.all(callers);
+    // The probe's 429 is its caller's (one attempt); the others are served after the next cool-down.
+    expect(statuses).toEqual([429, 200]);
+    // Only the probe was out before its 429 came back (the old request's 200 arrived in between).
+    expect(sentAt.filter((at) => at < probeAnsweredAt)).toHaveLength(1);
+    expect(sentAt).toHaveLength(2);
+  });
+});
