@@ -110,7 +110,11 @@ export function runAttempt<T = AttemptResult>(
   };
   const failed = (error: unknown): T | Promise<T> => {
     const at = Date.now();
-    return finish(failure(deps, call, attempt, signal, cut, readBy, error, at), at);
+    const result = failure(deps, call, attempt, signal, cut, readBy, error, at);
+    // A probe stopped by its caller or the deadline gets no answer: the next call goes as the probe
+    // now, rather than every caller waiting out the probe's bound.
+    if (result.verdict.reason === 'aborted') pass.unused?.();
+    return finish(result, at);
   };
   // Called unbound: a browser's fetch throws `Illegal invocation` when called as a method of any
   // object but the global one, and `deps.fetch(...)` would pass `deps` as `this`.

@@ -55,3 +55,33 @@ describe("the paced recovery's probe", () => {
     expect(sentAt).toHaveLength(2);
   });
 });
+
+describe("the paced recovery's probe, aborted by its caller", () => {
+  it('hands the probe to the next caller at once, rather than holding it for the probe’s 1 s bound', async () => {
+    const hits: Array<{ path: string; at: number }> = [];
+    const t0 = performance.now();
+    const throttle = server.route('/abort/throttle', (_req, res) => res.writeHead(429).end());
+    const url = server.route('/abort/call', (req, res, hit) => {
+      hits.push({ path: req.url ?? '', at: performance.now() - t0 });
+      // The probe's request hangs (the caller gives up on it); the next callers are served.
+      if (hit > 1) res.end('ok');
+    });
+    const fetch = wrapFetch(realFetch, {
+      random: () => 0.5,
+      policy: { retry: { maxAttempts: 1, backoff: { throttleInitialDelayMs: 100 } } },
+    });
+    expect((await fetch(throttle)).status).toBe(429);
+    const caller = new AbortController();
+    const probe = fetch(url, { signal: caller.signal }).catch((error: unknown) => error);
+    const others = [fetch(url), fetch(url)].map((p) => p.then((r) => r.text()));
+    while (hits.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const abortedAt = performance.now() - t0;
+    caller.abort();
+    expect(await probe).toMatchObject({ name: 'AbortError' });
+    expect(await Promise.all(others)).toEqual(['ok', 'ok']);
+    // The next caller went as the probe once the abort made clear no answer would come, not at the
+    // bound (the probe's send + 1 s, 950 ms after the abort).
+    expect((hits[1]?.at ?? Number.POSITIVE_INFINITY) - abortedAt).toBeLessThan(500);
+  });
+});
