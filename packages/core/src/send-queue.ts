@@ -68,6 +68,8 @@ export class SendQueue {
       const onAbort = (): void => {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
         waiter.reject(signal.reason);
+        // The last one out stops the timer: it must not keep the process up for no one.
+        if (this.waiters.length === 0) this.stopTimer();
       };
       signal.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
@@ -102,9 +104,13 @@ export class SendQueue {
     return this.host.released(now);
   }
 
-  private tick(dueAt: number): void {
+  private stopTimer(): void {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
+  }
+
+  private tick(dueAt: number): void {
+    this.stopTimer();
     const now = Date.now();
     // The queue may have emptied (aborts) since the timer was set: then there is no one to let out.
     const head = this.waiters[0];
