@@ -46,9 +46,9 @@ export interface PipelineDeps {
   readonly clock: AttemptClock;
   /**
    * The live pipeline of a key (the registry's, rebuilt if `maxEndpoints` dropped it): a resume, which
-   * may come long after its call ended, goes through it. Default the pipeline that made the call.
+   * may come long after its call ended, goes through it.
    */
-  readonly current?: ((key: string, policy: Policy) => EndpointPipeline) | undefined;
+  readonly current: (key: string, policy: Policy) => EndpointPipeline;
 }
 
 /**
@@ -191,7 +191,7 @@ export class EndpointPipeline {
       const again: Call = { ...call, callerSignal: signal, signal, resume };
       // The key may have been dropped since the call ended: an isolation, an open breaker or a closed
       // gate is the live pipeline's, not this one's.
-      const pipeline = this.current?.(this.key, this.policy) ?? this;
+      const pipeline = this.current(this.key, this.policy);
       const { result } = await pipeline.live.track(() => pipeline.throughBulkhead(again));
       if (!result.response) throw result.error;
       return result.response;

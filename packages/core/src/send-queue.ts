@@ -68,8 +68,9 @@ export class SendQueue {
       const onAbort = (): void => {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
         waiter.reject(signal.reason);
-        // The last one out stops the timer: it must not keep the process up for no one.
-        if (this.waiters.length === 0) this.stopTimer();
+        // The last one out stops the timer (a tick with no one queued only does that): it must not
+        // keep the process up for no one.
+        if (this.waiters.length === 0) this.tick(0);
       };
       signal.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
@@ -104,13 +105,9 @@ export class SendQueue {
     return this.host.released(now);
   }
 
-  private stopTimer(): void {
+  private tick(dueAt: number): void {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
-  }
-
-  private tick(dueAt: number): void {
-    this.stopTimer();
     const now = Date.now();
     // The queue may have emptied (aborts) since the timer was set: then there is no one to let out.
     const head = this.waiters[0];
