@@ -85,3 +85,33 @@ describe("the paced recovery's probe, aborted by its caller", () => {
     expect((hits[1]?.at ?? Number.POSITIVE_INFINITY) - abortedAt).toBeLessThan(500);
   });
 });
+
+describe("the paced recovery's probe, met by a 429", () => {
+  it('keeps the callers held behind it in arrival order: the first of them goes as the next probe', async () => {
+    const order: string[] = [];
+    const warm = server.route('/order/warm', (_req, res) => res.end('ok'));
+    const throttle = server.route('/order/throttle', (_req, res) => res.writeHead(429).end());
+    const url = server.route('/order/call', (req, res, hit) => {
+      order.push(new URL(req.url ?? '', server.origin).searchParams.get('who') ?? '');
+      // The probe is still throttled (answered after the others queued behind it); then all are served.
+      if (hit === 1) setTimeout(() => res.writeHead(429).end(), 100);
+      else res.end('ok');
+    });
+    const fetch = wrapFetch(realFetch, {
+      random: () => 0.5,
+      policy: { retry: { maxAttempts: 1, backoff: { throttleInitialDelayMs: 100 } } },
+    });
+    // Accepted traffic first: the rate cut from it is high, so its interval hides no order.
+    await Promise.all(Array.from({ length: 30 }, () => fetch(warm).then((r) => r.text())));
+    expect((await fetch(throttle)).status).toBe(429);
+    const who = ['probe', 'a', 'b', 'c'];
+    const calls = who.map(async (name, i) => {
+      await new Promise((resolve) => setTimeout(resolve, i * 10));
+      return (await fetch(`${url}?who=${name}`)).status;
+    });
+    expect(await Promise.all(calls)).toEqual([429, 200, 200, 200]);
+    // Before, the probe's 429 let `a` out before its own closure was set: `a`'s pass was void, it went
+    // back through the gate and took a slot behind `b` and `c` (`b` became the next probe).
+    expect(order).toEqual(who);
+  });
+});

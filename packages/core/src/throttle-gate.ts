@@ -122,10 +122,14 @@ export class ThrottleGate {
     now = Date.now(),
     sentAt?: number,
   ): void {
-    this.learn(response.status, now, sentAt);
+    const answered = this.learn(response.status, now, sentAt);
     const closure = this.rule.decide(response, verdict, attempt, now);
-    if (closure === undefined || !this.close(closure.closedForMs, closure.strict, undefined, closure.cuts))
-      return;
+    const closed =
+      closure !== undefined && this.close(closure.closedForMs, closure.strict, undefined, closure.cuts);
+    // After the closure the answer brings: let out before it, the queue's head took a pass it voids,
+    // went back through the gate and lost its place to those queued behind it.
+    if (answered) this.queue.kick();
+    if (!closed) return;
     const { delayMs, closedForMs, source } = closure;
     // The cut goes with a closure that cuts (a 429's): a spent quota's would carry the last 429's.
     const { cuts } = closure;
@@ -352,17 +356,16 @@ export class ThrottleGate {
   }
 
   /**
-   * A response of the key arrived: it answers the probe, unless its request went before the probe did
-   * (it tells nothing of the cool-down: answered, the held calls went out before the probe's 429), and
-   * any but a throttle status was accepted.
+   * A response of the key arrived: any but a throttle status was accepted, and it answers the probe
+   * (true) unless its request went before the probe did (it tells nothing of the cool-down: answered,
+   * the held calls went out before the probe's 429).
    */
-  private learn(status: number, now: number, sentAt: number | undefined): void {
+  private learn(status: number, now: number, sentAt: number | undefined): boolean {
     // Only the adaptive rate reads what was accepted, and only it arms the probe.
-    if (!this.policy.throttle.enabled || !this.policy.throttle.adaptive) return;
+    if (!this.policy.throttle.enabled || !this.policy.throttle.adaptive) return false;
     const accepted = !this.policy.throttle.statuses.includes(status);
-    const answers = sentAt === undefined || sentAt >= this.probeSentAt;
-    if (answers && this.probe.answer(accepted)) this.queue.kick();
     if (accepted) this.rate.onAccepted(now);
+    return (sentAt === undefined || sentAt >= this.probeSentAt) && this.probe.answer(accepted);
   }
 
   /** The client is over the upstream's rate: cut the rate, void passes taken at the old one, probe. */
