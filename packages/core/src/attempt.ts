@@ -113,7 +113,11 @@ export function runAttempt<T = AttemptResult>(
   };
   const failed = (error: unknown): T | Promise<T> => {
     const at = Date.now();
-    return finish(failure(deps, call, attempt, signal, cut, readBy, error, at), at);
+    const result = failure(deps, call, attempt, signal, cut, readBy, error, at);
+    // A probe stopped by its caller or the deadline gets no answer: the next call goes as the probe
+    // now, rather than every caller waiting out the probe's bound.
+    if (result.verdict.reason === 'aborted') pass.unused?.();
+    return finish(result, at);
   };
   // Called unbound: a browser's fetch throws `Illegal invocation` when called as a method of any
   // object but the global one, and `deps.fetch(...)` would pass `deps` as `this`.
@@ -128,7 +132,7 @@ export function runAttempt<T = AttemptResult>(
     const at = Date.now();
     let result: AttemptResult;
     try {
-      result = answered(deps, call, attempt, r, readBy, at);
+      result = answered(deps, call, attempt, r, readBy, at, now);
       signal.answered(r);
     } catch (thrown) {
       return failed(thrown);
@@ -144,12 +148,13 @@ function answered(
   response: Response,
   readBy: number,
   now: number,
+  sentAt: number,
 ): AttemptResult {
   const outcome: Outcome = { kind: 'response', status: response.status, headers: response.headers };
   const verdict = classify(outcome, call.request, deps.policy, { now });
   // The gate learns on the first turn after the response, so that no other caller of the key slips
   // a request in while this outcome travels back through the pipeline.
-  deps.gate.observe(response, verdict, attempt, now);
+  deps.gate.observe(response, verdict, attempt, now, sentAt);
   return { outcome, response, verdict, readBy };
 }
 

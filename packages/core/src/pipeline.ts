@@ -42,6 +42,11 @@ export interface PipelineDeps {
   readonly store: BreakwaterStore;
   /** Times out the attempts of every endpoint of the wrapped fetch. */
   readonly clock: AttemptClock;
+  /**
+   * The live pipeline of a key (the registry's, rebuilt if `maxEndpoints` dropped it): a resume, which
+   * may come long after its call ended, goes through it.
+   */
+  readonly current: (key: string, policy: Policy) => EndpointPipeline;
 }
 
 /**
@@ -87,11 +92,13 @@ export class EndpointPipeline {
   private readonly budget: RetryBudget;
   private readonly attemptDeps: AttemptDeps;
   private readonly live: EndpointState;
+  private readonly current: PipelineDeps['current'];
 
   constructor(key: string, policy: Policy, deps: PipelineDeps) {
     this.key = key;
     this.policy = policy;
     this.random = deps.random;
+    this.current = deps.current;
     this.report = new Reporter(key, deps.emit, deps.listening);
     const { store } = deps;
     // A lone process passes no hooks: its breaker and gate then do exactly what they did before stores.
@@ -184,7 +191,10 @@ export class EndpointPipeline {
       // The body's cancel stops the resume as the caller's abort would: its waits and its request.
       const signal = call.callerSignal ? AbortSignal.any([call.callerSignal, stop]) : stop;
       const again: Call = { ...call, callerSignal: signal, signal, resume };
-      const { result } = await this.live.track(() => this.throughBulkhead(again));
+      // The key may have been dropped since the call ended: an isolation, an open breaker or a closed
+      // gate is the live pipeline's, not this one's.
+      const pipeline = this.current(this.key, this.policy);
+      const { result } = await pipeline.live.track(() => pipeline.throughBulkhead(again));
       if (!result.response) throw result.error;
       return result.response;
     };

@@ -68,6 +68,9 @@ export class SendQueue {
       const onAbort = (): void => {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
         waiter.reject(signal.reason);
+        // The last one out stops the timer (a tick with no one queued only does that): it must not
+        // keep the process up for no one.
+        if (this.waiters.length === 0) this.tick(0);
       };
       signal.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);

@@ -53,6 +53,8 @@ export class ThrottleGate {
   private readonly rate: AdaptiveRate;
   private readonly probe: GateProbe;
   private readonly queue = new SendQueue(this.queueHost());
+  /** Epoch ms when the last probe this gate let out went: a request sent before cannot answer it. */
+  private probeSentAt = 0;
   /** Moves on every throttle: a pass (and the send slot it holds) taken before one is void. */
   private epoch = 0;
   /** The pass of a call let through at once in `epoch` (see {@link granted}). */
@@ -110,18 +112,24 @@ export class ThrottleGate {
    * Learns from a response (its status and the verdict classify gave it) after attempt `attempt`, and
    * closes the gate as the key's {@link ClosingRule} says. The `throttled` event reports the delay the
    * gate follows and its source: the server's as sent, or the backoff's (a 429 with no delay, or one
-   * of 0 or in the past). `now`: epoch ms when the response arrived. Default now.
+   * of 0 or in the past). `now`: epoch ms when the response arrived. Default now. `sentAt`: epoch ms
+   * when its request was sent, if known (only a request sent since the probe went can answer it).
    */
   observe(
     response: { readonly status: number; readonly headers: Headers },
     verdict: Verdict,
     attempt: number,
     now = Date.now(),
+    sentAt?: number,
   ): void {
-    this.learn(response.status, now);
+    const answered = this.learn(response.status, now, sentAt);
     const closure = this.rule.decide(response, verdict, attempt, now);
-    if (closure === undefined || !this.close(closure.closedForMs, closure.strict, undefined, closure.cuts))
-      return;
+    const closed =
+      closure !== undefined && this.close(closure.closedForMs, closure.strict, undefined, closure.cuts);
+    // After the closure the answer brings: let out before it, the queue's head took a pass it voids,
+    // went back through the gate and lost its place to those queued behind it.
+    if (answered) this.queue.kick();
+    if (!closed) return;
     const { delayMs, closedForMs, source } = closure;
     // The cut goes with a closure that cuts (a 429's): a spent quota's would carry the last 429's.
     const { cuts } = closure;
@@ -335,7 +343,9 @@ export class ThrottleGate {
       released: (now) => {
         this.rate.onSend(now);
         // The first call out after a 429's cool-down goes alone, as the probe.
-        return this.rate.peek(now) !== null && this.probe.take(now) === true;
+        const probe = this.rate.peek(now) !== null && this.probe.take(now) === true;
+        if (probe) this.probeSentAt = now;
+        return probe;
       },
       refusal: (slotAt) => this.refusal(slotAt),
     };
@@ -345,13 +355,17 @@ export class ThrottleGate {
     return new ThrottledError({ endpoint: this.report.key, retryAfterMs: Math.ceil(until - Date.now()) });
   }
 
-  /** A response of the key arrived: it answers the probe, and any but a throttle status was accepted. */
-  private learn(status: number, now: number): void {
+  /**
+   * A response of the key arrived: any but a throttle status was accepted, and it answers the probe
+   * (true) unless its request went before the probe did (it tells nothing of the cool-down: answered,
+   * the held calls went out before the probe's 429).
+   */
+  private learn(status: number, now: number, sentAt: number | undefined): boolean {
     // Only the adaptive rate reads what was accepted, and only it arms the probe.
-    if (!this.policy.throttle.enabled || !this.policy.throttle.adaptive) return;
+    if (!this.policy.throttle.enabled || !this.policy.throttle.adaptive) return false;
     const accepted = !this.policy.throttle.statuses.includes(status);
-    if (this.probe.answer(accepted)) this.queue.kick();
     if (accepted) this.rate.onAccepted(now);
+    return (sentAt === undefined || sentAt >= this.probeSentAt) && this.probe.answer(accepted);
   }
 
   /** The client is over the upstream's rate: cut the rate, void passes taken at the old one, probe. */

@@ -213,6 +213,7 @@ export function wrapFetch<F extends AnyFetch = FetchLike>(
     random: options.random ?? Math.random,
     store,
     clock: new AttemptClock(),
+    current: (key: string, policy: EndpointPipeline['policy']): EndpointPipeline => registry.get(key, policy),
   };
   const registry = new EndpointRegistry(
     options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS,
