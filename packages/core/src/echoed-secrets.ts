@@ -79,6 +79,8 @@ export const scrubSteps = { count: 0, built: 0 };
  * characters a cut read must end with of the secrets it starts (see {@link withoutCutSecret}).
  */
 interface Automaton {
+  /** Whether `a` to `f` are read as `A` to `F`, in the secrets and the text (see {@link searcher}). */
+  readonly fold: boolean;
   readonly next: Map<number, number>;
   readonly fail: number[];
   readonly longest: number[];
@@ -99,27 +101,45 @@ interface Canonical {
   readonly text: string;
   /** Where the text that `text`'s character at `at` came from starts (`text.length`: the end). */
   readonly source: (at: number) => number;
+  /** Where in `text` the output of its last escape ends: what follows was copied as it was. */
+  readonly decoded: number;
 }
 
 /**
  * The secrets of a request: every value to take out, and the parts, which begin with secret characters,
- * each with whether a cut needs {@link MIN_LENGTH} of its characters whatever its length.
+ * each with whether a cut needs {@link MIN_LENGTH} of its characters whatever its length, and whether
+ * its {@link RUN}s are secrets too.
  */
-type Secrets = [whole: string[], parts: [string, boolean][]];
+type Secrets = [whole: string[], parts: [string, boolean, boolean][]];
 
 /**
  * `part`: whether the values are parts (see {@link requestSecrets}); `'long'` for a cookie or query
  * value, of which a cut keeps up to 7 characters even when short (`consent=accepted`: "acce" of a cut
- * body is more likely a word than half a secret), where it keeps less than half a short password.
+ * body is more likely a word than half a secret), where it keeps less than half a short password;
+ * `'opaque'` for such a value whose name says nothing secret, whose {@link RUN}s are not taken.
  */
-type Add = (part: boolean | 'long', ...values: string[]) => void;
+type Add = (part: boolean | 'long' | 'opaque', ...values: string[]) => void;
+
+/**
+ * A run of characters no encoder escapes, of 16 or more, in a part's canonical text: a secret too when
+ * a character an encoder escapes is beside it and it holds a digit and a letter. A secret is matched
+ * whole, in one view: one character written in a form none decodes (`&plus;`, `&amp;amp;#43;`,
+ * percent-encoded JSON of HTML) left the rest of it printed (review s22-B); now the runs beside it go
+ * too. Beside such a character only: a JWT's header (`eyJhbGciOiJIUzI1NiJ9`, between the start and a
+ * `.`) is the same in every token of an issuer. `.` ends a run, so a host name is split; the digit
+ * keeps out words (`big-enterprise-corp` of an e-mail in a header named like a credential). Not of a
+ * cookie or query value whose name says nothing secret: such a value is often a URL, whose path's slugs
+ * (`iphone-15-pro-max-case`) an error page names.
+ */
+const RUN = /[\w~-]{16,}/g;
 
 /**
  * The scrub of a request's secrets, or undefined when it has none; see {@link requestSecrets} for what
  * they are. The scrub takes out every occurrence of a secret written as itself or in JSON, percent
  * or HTML escapes, even mixed (`\u0065`, `\/`, `%2B` or `%2b`, `+` for a space, UTF-8 `%C3%B6`, a
  * surrogate pair as two `\uXXXX`, `&#43;`, `&amp;`), percent-encoded twice (`%2540`), or right after an
- * escape that takes its first characters (`\nS3CR3T…` for `nS3CR3T…`); a number equal to a digits-only secret becomes the string `REDACTED`; an array or
+ * escape that takes its first characters (`\nS3CR3T…` for `nS3CR3T…`), with, of a part, each {@link RUN}
+ * beside a character an encoder escapes (one written in a form no view decodes); a number equal to a digits-only secret becomes the string `REDACTED`; an array or
  * object (a parsed JSON body) is rebuilt with its keys and values so scrubbed. It fails closed: if
  * anything throws, the value becomes `REDACTED`, so neither an exception nor a secret gets out.
  */
@@ -164,8 +184,15 @@ function secretForms(all: readonly string[], parts: Secrets[1]): [string, number
     }
   };
   for (const sent of all) add(sent, () => Infinity);
-  for (const [sent, long] of parts) {
+  for (const [sent, long, runs] of parts) {
     add(sent, (text) => (long ? MIN_LENGTH : Math.min(MIN_LENGTH, Math.ceil(text.length / 2))));
+    const text = (runs && forms.get(sent)?.[1]) || '';
+    for (const { 0: run, index } of text.matchAll(RUN)) {
+      const beside = text.charAt(index - 1) + text.charAt(index + run.length);
+      if (/[^\w.~-]/.test(beside) && /\d/.test(run) && /[a-z]/i.test(run)) {
+        least.set(run, Math.min(least.get(run) ?? Infinity, MIN_LENGTH));
+      }
+    }
   }
   return [...least];
 }
@@ -183,7 +210,11 @@ function requestSecrets(headers: HeadersLike | undefined, urls: readonly string[
   const secrets: Secrets = [[], []];
   const add: Add = (part, ...values) => {
     secrets[0].push(...values);
-    if (part) secrets[1].push(...values.map((value): [string, boolean] => [value, part === 'long']));
+    if (part) {
+      secrets[1].push(
+        ...values.map((value): [string, boolean, boolean] => [value, part !== true, part !== 'opaque']),
+      );
+    }
   };
   // HeadersLike promises only get/has; the Headers that wrapFetch and users pass can be listed.
   if (headers !== undefined && Symbol.iterator in headers) {
@@ -198,28 +229,21 @@ function requestSecrets(headers: HeadersLike | undefined, urls: readonly string[
 const HEX_ESCAPE = /%[\da-f]{2}/i;
 
 /**
- * `text` with every `a` to `f` in upper case: hex in one case, whatever comes before it. Folding only
- * the hex after a `%` depended on that `%`: a decoded `%25` before a secret took its first two
- * characters into its own `%XX`. Length-preserving, so a canonical text's map back to its source
- * holds for it too.
- */
-function hexFolded(text: string): string {
-  return text.replace(/[a-f]+/g, (run) => run.toUpperCase());
-}
-
-/**
- * The automaton of the secrets as they are, and of those that hold a `%XX`, hex-folded (see
- * {@link hexFolded}), to search the text hex-folded likewise: what is left of a percent escape then
- * matches whatever case each side wrote it in, mixed too, with one form of each secret rather than
- * one per case (each costs its length in an automaton built on every error). Only those secrets: a
- * secret with no `%XX` is searched in the text as it is, and folding finds, beyond it, the same secret
- * with other a-f cases only.
+ * The automaton of the secrets as they are, and of those that hold a `%XX` with `a` to `f` read as `A`
+ * to `F` in them and in the text (hex in one case, whatever comes before it: folding only the hex after
+ * a `%` depended on that `%`, and a decoded `%25` before a secret took its first two characters into
+ * its own `%XX`): what is left of a percent escape then matches whatever case each side wrote it in,
+ * mixed too, with one form of each secret rather than one per case (each costs its length in an
+ * automaton built on every error). Folded as the automaton reads each character, not in a copy of the
+ * text: a copy of each view cost 4-16 ms per 64 KiB, against ~1 ms for the search. Only those secrets:
+ * a secret with no `%XX` is searched in the text as it is, and folding finds, beyond it, the same
+ * secret with other a-f cases only.
  */
 function searcher(secrets: readonly (readonly [text: string, least: number])[]): Searcher {
   const hexed = secrets.filter(([text]) => HEX_ESCAPE.test(text));
   return {
-    plain: automaton(secrets),
-    hexed: hexed.length === 0 ? undefined : automaton(hexed.map(([text, least]) => [hexFolded(text), least])),
+    plain: automaton(secrets, false),
+    hexed: hexed.length === 0 ? undefined : automaton(hexed, true),
   };
 }
 
@@ -238,7 +262,7 @@ function withoutSecrets(value: unknown, whole: Searcher, numbers: ReadonlySet<nu
  */
 function withoutNeedles(text: string, secrets: Searcher): string {
   const spans = views(text, false).flatMap(({ text: hay, source }) =>
-    passes(hay, secrets).flatMap(([hay, automaton]) =>
+    passes(hay, secrets).flatMap((automaton) =>
       found(hay, automaton).map(([start, end]): [number, number] => [source(start), source(end)]),
     ),
   );
@@ -258,34 +282,42 @@ function withoutNeedles(text: string, secrets: Searcher): string {
  * canonical text of that when it differs: a secret percent-encoded twice (`%2540` for an `@`), whatever
  * characters the encoder escaped, HTML-escaped then percent-encoded, JSON in a JSON string. `+` is a
  * space in all three. With `cut`, an escape cut
- * by the end is left out of each (see {@link PARTIAL_ESCAPE}).
+ * by the end is left out of each (see {@link stripped}).
  */
 function views(text: string, cut: boolean): Canonical[] {
+  const raw = stripped({ text, source: (at) => at, decoded: text.length }, cut);
   // Of each view: an escape of the next view may be cut too (`%26%23`, decoded `&#`).
-  const whole = (view: Canonical): Canonical =>
-    cut ? { text: view.text.replace(PARTIAL_ESCAPE, ''), source: view.source } : view;
-  const raw = whole({ text, source: (at) => at });
-  const once = whole(canonicalText(raw.text));
+  const once = stripped(canonicalText(raw.text), cut);
   const plain = raw.text.replaceAll('+', ' ');
+  scrubSteps.count += plain.length;
   // A text with no escape is its canonical text, and that its own: searched once.
   if (plain === once.text) return [once];
-  const twice = whole(canonicalText(once.text));
-  const all = [{ text: plain, source: raw.source }, once];
-  if (twice.text !== once.text) all.push({ text: twice.text, source: (at) => once.source(twice.source(at)) });
+  const twice = stripped(canonicalText(once.text), cut);
+  const all = [{ ...raw, text: plain }, once];
+  if (twice.text !== once.text) all.push({ ...twice, source: (at) => once.source(twice.source(at)) });
   return all;
+}
+
+/**
+ * `view` without an escape its end cuts (see {@link PARTIAL_ESCAPE}), when `cut`. Only where the cut
+ * escape holds a character its view decoded: what a view copied as it was is no escape cut there, the
+ * strip of the view below having taken what was (repeated, it took `a%` after `a%` of a text with no
+ * escape, one view each, and the text after a secret's first characters: `S3CR3T-k3%a%a%`).
+ */
+function stripped(view: Canonical, cut: boolean): Canonical {
+  if (!cut) return view;
+  scrubSteps.count += view.text.length;
+  const at = view.text.search(PARTIAL_ESCAPE);
+  return at < view.decoded ? { ...view, text: view.text.slice(0, at) } : view;
 }
 
 /**
  * The searches of `hay`: by the automaton of the secrets as they are, and, when the text holds a `%`,
  * hex-folded by that of the secrets holding a `%XX` (see {@link searcher}).
  */
-function passes(hay: string, { plain, hexed }: Searcher): [string, Automaton][] {
-  return hexed && hay.includes('%')
-    ? [
-        [hay, plain],
-        [hexFolded(hay), hexed],
-      ]
-    : [[hay, plain]];
+function passes(hay: string, { plain, hexed }: Searcher): Automaton[] {
+  scrubSteps.count += hay.length;
+  return hexed && hay.includes('%') ? [plain, hexed] : [plain];
 }
 
 /** `spans` in order of their starts, overlapping ones merged. */
@@ -320,8 +352,8 @@ function found(hay: string, automaton: Automaton): [number, number][] {
  * The automaton of `texts`, its trie built a depth at a time, so that nodes and their `next` entries
  * come in order of depth: a node's failure link is then made from its parent's, made before.
  */
-function automaton(secrets: readonly (readonly [text: string, least: number])[]): Automaton {
-  const whole: Automaton = { next: new Map(), fail: [0], longest: [0], depth: [0], least: [0] };
+function automaton(secrets: readonly (readonly [text: string, least: number])[], fold: boolean): Automaton {
+  const whole: Automaton = { fold, next: new Map(), fail: [0], longest: [0], depth: [0], least: [0] };
   const { next, longest, depth: depths, least } = whole;
   const byLength = [...secrets].sort(([a], [b]) => b.length - a.length);
   const nodes = byLength.map(() => 0);
@@ -329,7 +361,7 @@ function automaton(secrets: readonly (readonly [text: string, least: number])[])
   for (let depth = 0; depth < (byLength[0]?.[0].length ?? 0); depth++) {
     for (let i = 0; (byLength[i]?.[0].length ?? 0) > depth; i++) {
       const [text, own] = byLength[i] ?? ['', 0];
-      const key = (nodes[i] ?? 0) * SPAN + text.charCodeAt(depth);
+      const key = (nodes[i] ?? 0) * SPAN + folded(whole, text.charCodeAt(depth));
       const child = next.get(key) ?? longest.push(0) - 1;
       next.set(key, child);
       nodes[i] = child;
@@ -348,11 +380,18 @@ function automaton(secrets: readonly (readonly [text: string, least: number])[])
 }
 
 /** The node `c` leads to from `node`: through failure links until one has it, else the root. */
-function move({ next, fail }: Automaton, node: number, c: number): number {
+function move(automaton: Automaton, node: number, code: number): number {
+  const { next, fail } = automaton;
+  const c = folded(automaton, code);
   let at = node;
   for (; at > 0 && !next.has(at * SPAN + c); at = fail[at] ?? 0) scrubSteps.count++;
   scrubSteps.count++;
   return next.get(at * SPAN + c) ?? 0;
+}
+
+/** `c`, or of `a` to `f`, `A` to `F` for an automaton that folds them. */
+function folded({ fold }: Automaton, c: number): number {
+  return fold && c >= 0x61 && c <= 0x66 ? c - 32 : c;
 }
 
 /**
@@ -369,9 +408,7 @@ function withoutCutSecret(text: string, secrets: Searcher): string {
   const from = Math.max(0, text.length - MAX_WRITTEN * ((secrets.plain.depth.at(-1) ?? 0) + 1));
   let start = Infinity;
   for (const { text: kept, source } of views(text.slice(from), true)) {
-    const matched = Math.max(
-      ...passes(kept, secrets).map(([hay, automaton]) => startMatched(hay, automaton)),
-    );
+    const matched = Math.max(...passes(kept, secrets).map((automaton) => startMatched(kept, automaton)));
     if (matched > 0) start = Math.min(start, source(kept.length - matched));
   }
   return start === Infinity ? text : `${text.slice(0, from + start)}${REDACTED}`;
@@ -388,9 +425,9 @@ function startMatched(kept: string, parts: Automaton): number {
 
 /**
  * The most characters one UTF-16 code unit of a view is written in: decoded twice, an HTML reference
- * of 10 (`&#0000043;`) each of whose characters is a `\uXXXX` (`\u0026\u0023…`).
+ * of 10 (`&#0000043;`) each of whose characters is itself one of 10 (`&#0000038;&#0000035;…`): 10 x 10.
  */
-const MAX_WRITTEN = 60;
+const MAX_WRITTEN = 100;
 
 /**
  * `text` with JSON's escapes undone (`\uXXXX`, a surrogate pair as two, and the short ones), `%XX`
@@ -418,6 +455,7 @@ function canonicalText(text: string): Canonical {
   out += text.slice(rest);
   scrubSteps.count += text.length;
   return {
+    decoded: at.at(-1) ?? 0,
     // Length-preserving, so done once here: `%2B` decodes to `+` too.
     text: out.replaceAll('+', ' '),
     source: (index) => {
@@ -497,8 +535,11 @@ function headerSecrets(lowerName: string, value: string, add: Add): void {
   add(!cookie && credential === undefined, value);
   if (cookie) {
     for (const pair of value.split(';')) {
-      const cookieValue = unquoted(pair.slice(pair.indexOf('=') + 1));
-      add('long', cookieValue);
+      const split = pair.indexOf('=');
+      add(
+        isSecretHeader(pair.slice(0, Math.max(0, split))) ? 'long' : 'opaque',
+        unquoted(pair.slice(split + 1)),
+      );
     }
   } else if (credential !== undefined) {
     // `Credential=…, Signature=…` begins with the name of a parameter, no secret.
@@ -569,9 +610,9 @@ function querySecrets(url: string, add: Add): void {
     const split = part.indexOf('=');
     // A part with no `=` is a bare value (`?TOKEN`), as redactUrl has it.
     const [name, sent] = split < 0 ? ['', part] : [part.slice(0, split), part.slice(split + 1)];
-    if (sent.length >= MIN_OPAQUE_LENGTH || (sent !== '' && isSecretHeader(decoded(name)))) {
-      add('long', sent, ...accessKeyId(decoded(sent)));
-    }
+    const named = sent !== '' && isSecretHeader(decoded(name));
+    if (sent.length >= MIN_OPAQUE_LENGTH || named)
+      add(named ? 'long' : 'opaque', sent, ...accessKeyId(decoded(sent)));
   }
 }
 
