@@ -348,6 +348,7 @@ export class ThrottleGate {
         return probe;
       },
       refusal: (slotAt) => this.refusal(slotAt),
+      predicts: () => !this.rate.guessing(),
     };
   }
 
