@@ -100,11 +100,6 @@ export class AdaptiveRate {
     return this.rateAt(now, wMax, backlog);
   }
 
-  /** Whether the pace is a guess its curve may soon outgrow (a cut from few or no accepted answers). */
-  guessing(): boolean {
-    return this.wMax !== undefined && !this.known;
-  }
-
   /** The upstream accepted a request (answered with anything but a throttle status). */
   onAccepted(now: number): void {
     this.accepted.record(now);

@@ -336,44 +336,39 @@ describe('waiting for a send slot', () => {
 describe('paced sends through wrapFetch', () => {
   const URL_A = 'https://api.test/v1/orders';
 
-  /**
-   * A paced key: `accepted` requests accepted (default 2), the next throttled for 1 s, the probe after
-   * it accepted.
-   */
-  async function pacedKey(options: { totalMs?: number; accepted?: number } = {}) {
-    const accepted = options.accepted ?? 2;
+  /** A paced key: two requests accepted, the third throttled for 1 s, the probe after it accepted. */
+  async function pacedKey(options: { totalMs?: number } = {}) {
     const fetch = fakeFetch(
-      ...Array.from({ length: accepted }, () => ({ status: 200 })),
+      { status: 200 },
+      { status: 200 },
       { status: 429, headers: { 'retry-after': '1' } },
       { status: 200 },
     );
     const totalMs = options.totalMs ?? 30_000;
     const timeout = { attemptMs: Math.min(1_000, totalMs), totalMs };
     const wrapped = wrapFetch(fetch, { policy: { timeout, retry: { maxAttempts: 1 } }, random: () => 0 });
-    await Promise.all(Array.from({ length: accepted + 1 }, () => wrapped(URL_A)));
+    await Promise.all([wrapped(URL_A), wrapped(URL_A), wrapped(URL_A)]);
     await vi.advanceTimersByTimeAsync(1_000);
     await wrapped(URL_A);
     return { fetch, wrapped };
   }
 
   it('a call whose send slot falls after its deadline fails at once with ThrottledError, having sent nothing', async () => {
-    // Five accepted answers: the upstream's rate is known, not a guess its curve may outgrow (which
-    // refuses nobody ahead: send-queue.test.ts).
-    const { fetch, wrapped } = await pacedKey({ totalMs: 1_000, accepted: 5 });
+    const { fetch, wrapped } = await pacedKey({ totalMs: 1_000 });
     const rate = wrapped.breakers()[0]?.rateLimit ?? 0;
-    // Five accepted in the last second (cut to whole 50 ms slots: 950 ms), cut to 0.7 x 5.26/s: a slot
-    // every 271 ms.
-    expect(rate).toBeCloseTo((BETA * 5) / 0.95, 9);
+    // Two accepted in the last second (cut to whole 50 ms slots: 950 ms), cut to 0.7 x 2.1/s: a slot
+    // every 679 ms.
+    expect(rate).toBeCloseTo((BETA * 2) / 0.95, 9);
     const sent = fetch.calls.length;
-    const waiting = [wrapped(URL_A), wrapped(URL_A), wrapped(URL_A)];
-    const fourth = wrapped(URL_A).catch((e: unknown) => e);
-    // Refused before any timer runs: its slot (4 x 271 ms away) is past its 1 s deadline, while the
-    // calls before it wait for their own.
-    expect(await fourth).toBeInstanceOf(ThrottledError);
+    const first = wrapped(URL_A);
+    const second = wrapped(URL_A).catch((e: unknown) => e);
+    // Refused before any timer runs: its slot (2 x 679 ms away) is past its 1 s deadline, while the
+    // call before it waits for its own.
+    expect(await second).toBeInstanceOf(ThrottledError);
     expect(fetch.calls.length).toBe(sent);
     await vi.runAllTimersAsync();
-    for (const call of waiting) expect((await call).status).toBe(200);
-    expect(fetch.calls.length).toBe(sent + 3);
+    expect((await first).status).toBe(200);
+    expect(fetch.calls.length).toBe(sent + 1);
   });
 
   it("an abort while waiting for a send slot settles at once with the caller's reason, sending nothing", async () => {

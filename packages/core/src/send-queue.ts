@@ -10,12 +10,6 @@ export interface SendQueueHost {
   released(now: number): boolean;
   /** The error for a call that cannot get a slot by its deadline: the slot expected at `slotAt`. */
   refusal(slotAt: number): Error;
-  /**
-   * Whether the rate of now says when a queued call gets its slot. False while it is a guess its curve
-   * may soon outgrow: a call then leaves when its deadline comes, not when the guess says it would miss
-   * it. Default (absent): it does.
-   */
-  predicts?(now: number): boolean;
 }
 
 interface Waiter {
@@ -57,9 +51,7 @@ export class SendQueue {
       return this.release(now, now, interval);
     }
     const expected = this.expectedAt(now, this.waiters.length);
-    if (expected > deadlineAt && this.predicts(now, deadlineAt)) {
-      return Promise.reject(this.host.refusal(expected));
-    }
+    if (expected > deadlineAt) return Promise.reject(this.host.refusal(expected));
     signal.throwIfAborted();
     return new Promise<boolean>((resolve, reject) => {
       const waiter: Waiter = {
@@ -127,15 +119,12 @@ export class SendQueue {
     if (this.waiters.length > 0) this.schedule(now);
   }
 
-  /**
-   * Calls that can no longer expect a slot by their deadline (a new closure came), or whose deadline
-   * came while the rate was a guess, leave now.
-   */
+  /** Calls that can no longer expect a slot by their deadline (a new closure came) leave now. */
   private refuseLate(now: number): void {
     for (let i = 0; i < this.waiters.length; ) {
       const waiter = this.waiters[i] as Waiter;
       const expected = this.expectedAt(now, i);
-      if (expected <= waiter.deadlineAt || !this.predicts(now, waiter.deadlineAt)) {
+      if (expected <= waiter.deadlineAt) {
         i++;
         continue;
       }
@@ -144,23 +133,10 @@ export class SendQueue {
     }
   }
 
-  /** Whether a call due by `deadlineAt` is judged by the expected slot: always once its deadline came. */
-  private predicts(now: number, deadlineAt: number): boolean {
-    return now >= deadlineAt || this.host.predicts?.(now) !== false;
-  }
-
   private schedule(now: number): void {
     if (this.cancelTimer) return;
     // Rounded up: a timer cut to whole ms must not let a call out before its slot.
     const dueAt = this.nextAt(now);
-    // While the rate is a guess, nobody is refused ahead: the first deadline to come is a time to look.
-    const lookAt = this.host.predicts?.(now) === false ? Math.min(dueAt, this.firstDeadline()) : dueAt;
-    this.cancelTimer = after(Math.max(1, Math.ceil(lookAt - now)), () => this.tick(dueAt));
-  }
-
-  private firstDeadline(): number {
-    let first = Number.POSITIVE_INFINITY;
-    for (const { deadlineAt } of this.waiters) first = Math.min(first, deadlineAt);
-    return first;
+    this.cancelTimer = after(Math.max(1, Math.ceil(dueAt - now)), () => this.tick(dueAt));
   }
 }

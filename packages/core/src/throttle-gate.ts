@@ -348,7 +348,6 @@ export class ThrottleGate {
         return probe;
       },
       refusal: (slotAt) => this.refusal(slotAt),
-      predicts: () => !this.rate.guessing(),
     };
   }
 
