@@ -28,18 +28,12 @@ export class AcceptedWindow {
    * cool-down it handed out after it, so the two together are its rate. Undefined when nothing was.
    */
   perSecond(now: number): number | undefined {
-    const count = this.count(now);
-    const first = Math.floor(now / SLOT_MS) - SLOTS + 1;
-    return count === 0 ? undefined : (count * 1_000) / (now - first * SLOT_MS);
-  }
-
-  /** How many requests the upstream accepted over the last second. */
-  count(now: number): number {
     const last = Math.floor(now / SLOT_MS);
+    const first = last - SLOTS + 1;
     let count = 0;
-    for (let slot = last - SLOTS + 1; slot <= last; slot++) {
+    for (let slot = first; slot <= last; slot++) {
       if (this.slots[slot % SLOTS] === slot) count += this.counts[slot % SLOTS] ?? 0;
     }
-    return count;
+    return count === 0 ? undefined : (count * 1_000) / (now - first * SLOT_MS);
   }
 }

@@ -15,15 +15,6 @@ const MAX_AHEAD_OF_SENT = 2;
  */
 const PLATEAU = 0.95;
 
-/**
- * Fewest accepted answers in the last second (the fleet's, as this instance estimates them) from which
- * a cut is taken for the upstream's known rate; from fewer, it is a guess, whose curve may outgrow it.
- * A limiter refuses at once and serves in tens of ms, so at its 429 the answers of the requests it
- * admitted just before are often still on their way: audit s22 saw one answer back, a 20/s limiter
- * read as 1/s, and the key held there until `quietMs` while queued callers gave up with 429s.
- */
-const MIN_KNOWN_ANSWERS = 5;
-
 /** Why the rate changed: a throttle cut it, or a quiet period without one dropped it. */
 type RateChangeReason = 'throttled' | 'quiet';
 
@@ -115,10 +106,9 @@ export class AdaptiveRate {
     const current = this.rate(now);
     const accepted = this.accepted.perSecond(now);
     const measured = accepted ?? current ?? this.sent.perSecond(now);
-    const instances = this.instances();
     this.cut = cut ?? {
-      wMax: Math.max(MIN_RATE, Math.min(measured, current ?? Number.POSITIVE_INFINITY)) * instances,
-      known: this.accepted.count(now) * instances >= MIN_KNOWN_ANSWERS,
+      wMax: Math.max(MIN_RATE, Math.min(measured, current ?? Number.POSITIVE_INFINITY)) * this.instances(),
+      known: accepted !== undefined,
     };
     ({ wMax: this.wMax, known: this.known } = this.cut);
     this.since = reopensAt;
