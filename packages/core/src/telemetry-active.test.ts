@@ -73,4 +73,13 @@ describe('TelemetryHooks.active', () => {
     await wrapped(URL_A);
     expect(calls).toEqual(['call', 'gate', 'attempt', 'attempt end']);
   });
+
+  it('throwing: the call goes on, observed, as before the member existed', async () => {
+    const { telemetry, calls } = counting(() => {
+      throw new Error('broken hook');
+    });
+    const wrapped = wrapFetch(async () => new Response('ok'), { telemetry });
+    expect((await wrapped(URL_A)).status).toBe(200);
+    expect(calls).toEqual(['call', 'gate', 'attempt', 'attempt end']);
+  });
 });

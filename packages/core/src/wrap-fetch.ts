@@ -24,7 +24,7 @@ import { DEFAULT_MAX_ENDPOINTS, EndpointRegistry } from './registry.ts';
 import { DEFAULT_MAX_BUFFER_BYTES, intake, type PreparedRequest } from './replay.ts';
 import { type BreakwaterStore, MEMORY_STORE, type StoreListener } from './store.ts';
 import { publish } from './telemetry/diagnostics.ts';
-import type { Telemetry } from './telemetry/hooks.ts';
+import type { Telemetry, TelemetryHooks } from './telemetry/hooks.ts';
 import type { AnyFetch, BreakerSnapshot, FetchLike } from './types.ts';
 
 /** Options of {@link wrapFetch}. Validated when `wrapFetch` is called, never at the first request. */
@@ -255,7 +255,7 @@ export function wrapFetch<F extends AnyFetch = FetchLike>(
       pipeline.started();
       try {
         // Asked once per call: with nothing to record (no SDK), the call takes no hook and no closure.
-        const observed = telemetry?.active?.() === false ? undefined : telemetry;
+        const observed = telemetry && observing(telemetry) ? telemetry : undefined;
         end = await (observed
           ? observed.call(key, request, () => pipeline.execute(request, callerSignal, observed))
           : pipeline.execute(request, callerSignal, undefined));
@@ -298,6 +298,16 @@ class HeadersOnRead implements HeadersLike {
 
   has(name: string): boolean {
     return this.#request.headers.has(name);
+  }
+}
+
+/** Whether a call is observed: unless the hooks say nothing records. One that throws is asked nothing more. */
+function observing(telemetry: TelemetryHooks): boolean {
+  try {
+    return telemetry.active?.() !== false;
+  } catch {
+    // Telemetry never changes a call: a hook's failure leaves it observed, as before `active` existed.
+    return true;
   }
 }
 
