@@ -107,39 +107,23 @@ interface Canonical {
 
 /**
  * The secrets of a request: every value to take out, and the parts, which begin with secret characters,
- * each with whether a cut needs {@link MIN_LENGTH} of its characters whatever its length, and whether
- * its {@link RUN}s are secrets too.
+ * each with whether a cut needs {@link MIN_LENGTH} of its characters whatever its length.
  */
-type Secrets = [whole: string[], parts: [string, boolean, boolean][]];
+type Secrets = [whole: string[], parts: [string, boolean][]];
 
 /**
  * `part`: whether the values are parts (see {@link requestSecrets}); `'long'` for a cookie or query
  * value, of which a cut keeps up to 7 characters even when short (`consent=accepted`: "acce" of a cut
- * body is more likely a word than half a secret), where it keeps less than half a short password;
- * `'opaque'` for such a value whose name says nothing secret, whose {@link RUN}s are not taken.
+ * body is more likely a word than half a secret), where it keeps less than half a short password.
  */
-type Add = (part: boolean | 'long' | 'opaque', ...values: string[]) => void;
-
-/**
- * A run of characters no encoder escapes, of 16 or more, in a part's canonical text: a secret too when
- * a character an encoder escapes is beside it and it holds a digit and a letter. A secret is matched
- * whole, in one view: one character written in a form none decodes (`&plus;`, `&amp;amp;#43;`,
- * percent-encoded JSON of HTML) left the rest of it printed (review s22-B); now the runs beside it go
- * too. Beside such a character only: a JWT's header (`eyJhbGciOiJIUzI1NiJ9`, between the start and a
- * `.`) is the same in every token of an issuer. `.` ends a run, so a host name is split; the digit
- * keeps out words (`big-enterprise-corp` of an e-mail in a header named like a credential). Not of a
- * cookie or query value whose name says nothing secret: such a value is often a URL, whose path's slugs
- * (`iphone-15-pro-max-case`) an error page names.
- */
-const RUN = /[\w~-]{16,}/g;
+type Add = (part: boolean | 'long', ...values: string[]) => void;
 
 /**
  * The scrub of a request's secrets, or undefined when it has none; see {@link requestSecrets} for what
  * they are. The scrub takes out every occurrence of a secret written as itself or in JSON, percent
  * or HTML escapes, even mixed (`\u0065`, `\/`, `%2B` or `%2b`, `+` for a space, UTF-8 `%C3%B6`, a
  * surrogate pair as two `\uXXXX`, `&#43;`, `&amp;`), percent-encoded twice (`%2540`), or right after an
- * escape that takes its first characters (`\nS3CR3T…` for `nS3CR3T…`), with, of a part, each {@link RUN}
- * beside a character an encoder escapes (one written in a form no view decodes); a number equal to a digits-only secret becomes the string `REDACTED`; an array or
+ * escape that takes its first characters (`\nS3CR3T…` for `nS3CR3T…`); a number equal to a digits-only secret becomes the string `REDACTED`; an array or
  * object (a parsed JSON body) is rebuilt with its keys and values so scrubbed. It fails closed: if
  * anything throws, the value becomes `REDACTED`, so neither an exception nor a secret gets out.
  */
@@ -184,15 +168,8 @@ function secretForms(all: readonly string[], parts: Secrets[1]): [string, number
     }
   };
   for (const sent of all) add(sent, () => Infinity);
-  for (const [sent, long, runs] of parts) {
+  for (const [sent, long] of parts) {
     add(sent, (text) => (long ? MIN_LENGTH : Math.min(MIN_LENGTH, Math.ceil(text.length / 2))));
-    const text = (runs && forms.get(sent)?.[1]) || '';
-    for (const { 0: run, index } of text.matchAll(RUN)) {
-      const beside = text.charAt(index - 1) + text.charAt(index + run.length);
-      if (/[^\w.~-]/.test(beside) && /\d/.test(run) && /[a-z]/i.test(run)) {
-        least.set(run, Math.min(least.get(run) ?? Infinity, MIN_LENGTH));
-      }
-    }
   }
   return [...least];
 }
@@ -210,11 +187,7 @@ function requestSecrets(headers: HeadersLike | undefined, urls: readonly string[
   const secrets: Secrets = [[], []];
   const add: Add = (part, ...values) => {
     secrets[0].push(...values);
-    if (part) {
-      secrets[1].push(
-        ...values.map((value): [string, boolean, boolean] => [value, part !== true, part !== 'opaque']),
-      );
-    }
+    if (part) secrets[1].push(...values.map((value): [string, boolean] => [value, part === 'long']));
   };
   // HeadersLike promises only get/has; the Headers that wrapFetch and users pass can be listed.
   if (headers !== undefined && Symbol.iterator in headers) {
@@ -535,11 +508,8 @@ function headerSecrets(lowerName: string, value: string, add: Add): void {
   add(!cookie && credential === undefined, value);
   if (cookie) {
     for (const pair of value.split(';')) {
-      const split = pair.indexOf('=');
-      add(
-        isSecretHeader(pair.slice(0, Math.max(0, split))) ? 'long' : 'opaque',
-        unquoted(pair.slice(split + 1)),
-      );
+      const cookieValue = unquoted(pair.slice(pair.indexOf('=') + 1));
+      add('long', cookieValue);
     }
   } else if (credential !== undefined) {
     // `Credential=…, Signature=…` begins with the name of a parameter, no secret.
@@ -610,9 +580,9 @@ function querySecrets(url: string, add: Add): void {
     const split = part.indexOf('=');
     // A part with no `=` is a bare value (`?TOKEN`), as redactUrl has it.
     const [name, sent] = split < 0 ? ['', part] : [part.slice(0, split), part.slice(split + 1)];
-    const named = sent !== '' && isSecretHeader(decoded(name));
-    if (sent.length >= MIN_OPAQUE_LENGTH || named)
-      add(named ? 'long' : 'opaque', sent, ...accessKeyId(decoded(sent)));
+    if (sent.length >= MIN_OPAQUE_LENGTH || (sent !== '' && isSecretHeader(decoded(name)))) {
+      add('long', sent, ...accessKeyId(decoded(sent)));
+    }
   }
 }
 
