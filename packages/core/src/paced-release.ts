@@ -30,11 +30,16 @@ export class Probe implements GateProbe {
     return true;
   }
 
-  /** The probe's call sent nothing (its breaker refused it): the next call out goes as the probe. */
+  /**
+   * The probe's call sent nothing (its breaker refused it) or was aborted: the next call out goes as
+   * the probe, unless the bound has passed already and calls flow again (review s22: a probe aborted
+   * after it re-armed one, and the next caller held everyone behind it for another second).
+   */
   giveBack(): void {
     if (this.holdUntil === 0) return;
+    const flowing = this.holdUntil <= Date.now();
     this.holdUntil = 0;
-    this.armed = true;
+    if (!flowing) this.armed = true;
   }
 
   /** Epoch ms until which calls wait for the probe (0 when none is out), whether one is due to go. */

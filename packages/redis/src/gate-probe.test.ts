@@ -21,6 +21,18 @@ function probe(answer: () => true | number | Promise<true | number>) {
 }
 
 describe('FleetProbe', () => {
+  it('a probe handed back after its bound (aborted late) arms no new one: calls flow again', () => {
+    const { fleet } = probe(() => true);
+    const now = Date.now();
+    fleet.arm(now);
+    fleet.heldUntil(now);
+    expect(fleet.take(now)).toBe(true);
+    vi.setSystemTime(now + PROBE_WAIT_MS + 400);
+    fleet.giveBack();
+    expect(fleet.pending).toBe(false);
+    expect(fleet.take(Date.now())).toBe(false);
+  });
+
   it('asks for the lease once per cool-down, and only once it is over', () => {
     const { fleet, seen } = probe(() => true);
     const now = Date.now();

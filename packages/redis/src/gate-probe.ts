@@ -53,9 +53,11 @@ export class FleetProbe implements GateProbe {
   /** This instance's probe sent nothing: the next call out here probes, under the lease it still holds. */
   giveBack(): void {
     if (!this.out) return;
+    // Past the bound, calls flow again: no new probe (as the lone process's Probe).
+    const flowing = this.holdUntil <= Date.now();
     this.out = false;
     this.holdUntil = 0;
-    this.armed = true;
+    if (!flowing) this.armed = true;
   }
 
   heldUntil(now: number): number {
