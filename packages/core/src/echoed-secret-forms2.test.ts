@@ -184,14 +184,11 @@ describe('what one error costs', () => {
   /** The characters of secrets put in automata for one HttpError of `body`, read whole or `cut`. */
   async function built(cut: boolean): Promise<number> {
     const before = scrubSteps.built;
-    const started = performance.now();
     await HttpError.from(new Response(`${body} and more`, { status: 500 }), {
       url,
       requestHeaders,
       ...(cut ? { bodyLimitBytes: body.length } : {}),
     });
-    // A print for the report, never asserted: a shared machine's clock says little.
-    console.log(`one error (cut: ${cut}): ${(performance.now() - started).toFixed(1)} ms`);
     return scrubSteps.built - before;
   }
 
