@@ -162,6 +162,40 @@ describe('HTML character references in a text body', () => {
   });
 });
 
+describe("HTML5's named references of punctuation in a text body", () => {
+  it('&plus; &sol; &equals; &percnt; &commat; &colon; in a key: out', async () => {
+    const key = `${MARK}+k3y/0123=4567%89@ab:cdef`;
+    const body = `<p>key ${MARK}&plus;k3y&sol;0123&equals;4567&percnt;89&commat;ab&colon;cdef refused</p>`;
+    const error = await described(body, { headers: { 'x-api-key': key } }, '', HTML);
+    expect(error.description).toBe('<p>key REDACTED refused</p>');
+    expectNowhere(error, 'k3y');
+  });
+
+  it('an opaque query value (a SAS signature, its name nothing secret) echoed with &plus; and &sol;: out', async () => {
+    const sig = 'AbCdEf0123456789GhIjKl%2BMnOpQr0123456789StUv%2FwXyZ%3D';
+    const echoed = 'AbCdEf0123456789GhIjKl&plus;MnOpQr0123456789StUv&sol;wXyZ&equals;';
+    const error = await described(
+      `<p>Signature did not match: ${echoed}</p>`,
+      undefined,
+      `?sv=2021-06-08&sig=${sig}`,
+      HTML,
+    );
+    expect(error.description).toBe('<p>Signature did not match: REDACTED</p>');
+  });
+
+  it('an ordinary page with such names kept as sent', async () => {
+    const page =
+      '<p>1 &plus; 1 &equals; 2&comma; &commat;home&colon; 100&percnt;&nbsp;sure&excl; &copy;&hellip;</p>';
+    const key = { headers: { 'x-api-key': `${MARK}+k3y/0123=4567` } };
+    expect((await described(page, key, '', HTML)).description).toBe(page);
+  });
+
+  it('cut inside such a name (&plu): the start of the secret before the cut out', async () => {
+    const key = { headers: { 'x-api-key': `${MARK}abcd+efgh/ijkl` } };
+    expect((await stalledAfter(`key ${MARK}abcd&plu`, key, '', HTML)).description).toBe('key REDACTED');
+  });
+});
+
 describe('the forms in a parsed JSON body', () => {
   it('an HTML reference, a twice-encoded echo and a swallowed first character in its fields: out of every printed form', async () => {
     const token = `n${MARK}+ab/cd==ef&gh`;

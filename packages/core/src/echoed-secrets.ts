@@ -43,11 +43,13 @@ const NUMERIC = /^[1-9]\d*$/;
 /**
  * A JSON escape (`\uXXXX`, or a short one: `\/` too, which PHP's encoder writes), up to 4 `%XX`
  * (the most one character of UTF-8 takes), or an HTML character reference: numeric (decimal to 7 digits,
- * hex to 6, leading zeros included: enough for any code point), or one of the five names an HTML error page (nginx, IIS, a
- * WAF) escapes a token's `&`, `"`, `<`, `>` and `'` with.
+ * hex to 6, leading zeros included: enough for any code point), or a name: the five an HTML error page
+ * (nginx, IIS, a WAF) escapes a token's `&`, `"`, `<`, `>` and `'` with, and HTML5's names of the ASCII
+ * punctuation a token holds (`&plus;`, `&sol;`, `&equals;`…: review s22 found `S3CR3T&plus;k3y…`
+ * printed whole), whose value is in {@link NAMED}.
  */
 const ESCAPED =
-  /\\(?:u[\dA-Fa-f]{4}|["\\/bfnrt])|(?:%[\dA-Fa-f]{2}){1,4}|&(?:#(?:[xX][\dA-Fa-f]{1,6}|\d{1,7})|amp|quot|lt|gt|apos);/g;
+  /\\(?:u[\dA-Fa-f]{4}|["\\/bfnrt])|(?:%[\dA-Fa-f]{2}){1,4}|&(?:#(?:[xX][\dA-Fa-f]{1,6}|\d{1,7})|[A-Za-z]{2,7});/g;
 
 /**
  * An escape cut by the end of a read (`\u00`, `%2`, `&#4`, `&am`, the first bytes of a UTF-8 `%C3%B6`,
@@ -57,7 +59,7 @@ const ESCAPED =
  * costs no backtracking.
  */
 const PARTIAL_ESCAPE =
-  /(?:\uFFFD|\\(?:u[\da-f]{0,3})?|(?:%[89a-f][\da-f]){0,3}(?:%[\da-f]?)?|&(?:#x?[\da-f]{0,7}|a(?:mp?|p(?:os?)?)?|q(?:u(?:ot?)?)?|[lg]t?)?)$/i;
+  /(?:\uFFFD|\\(?:u[\da-f]{0,3})?|(?:%[89a-f][\da-f]){0,3}(?:%[\da-f]?)?|&(?:#x?[\da-f]{0,7}|[a-z]{0,7})?)$/i;
 
 /**
  * A scrub of the request's secrets (see {@link secretScrubber}); with `cut`, of the end of a text read
@@ -463,14 +465,24 @@ function unescaped(sequence: string): [string, number] {
  * The character an HTML reference names (`amp`, `#43`, `#x2B`); U+FFFD past U+10FFFF, as HTML has it.
  */
 function referenced(name: string): string {
-  if (!name.startsWith('#')) return NAMED[name] ?? '';
+  if (!name.startsWith('#')) return NAMED.get(name) ?? `&${name};`;
   const hex = /x/i.test(name);
   const point = Number.parseInt(name.slice(hex ? 2 : 1), hex ? 16 : 10);
   return point < 0x110000 ? String.fromCodePoint(point) : '\uFFFD';
 }
 
-/** The five named references {@link ESCAPED} decodes. */
-const NAMED: Readonly<Record<string, string>> = { amp: '&', quot: '"', lt: '<', gt: '>', apos: "'" };
+/**
+ * The named references {@link ESCAPED} decodes, each name followed by its character; any other name
+ * stands for itself (it is not decoded).
+ */
+const NAMED: ReadonlyMap<string, string> = new Map(
+  Array.from(
+    'amp&quot"lt<gt>apos\'plus+sol/equals=percnt%colon:commat@num#quest?excl!dollar$lpar(rpar)comma,semi;period.lowbar_hyphen-ast*bsol\\verbar|lsqb[rsqb]lcub{rcub}grave`Hat^Tab\tNewLine\nnbsp\u00A0'.matchAll(
+      /([A-Za-z]+)([^A-Za-z])/g,
+    ),
+    ([, name, char]) => [name as string, char as string],
+  ),
+);
 
 /** JSON's short escapes other than `\"`, `\\` and `\/`, which stand for the character after the backslash. */
 const SHORT_ESCAPES: Readonly<Record<string, string>> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
