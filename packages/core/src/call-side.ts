@@ -36,10 +36,9 @@ export function retryBudgetOf(breakers: EndpointBreakers, key: string, policy: P
 }
 
 /**
- * Epoch ms until which the breaker of `key` refuses every call: the next probe's time while open; while
- * half-open with a probe in flight, the probe's start plus the half-open interval (the earliest a next
- * probe could go, were it to fail: a retry due before then would be refused); Infinity while isolated
- * by hand; undefined while a call may go, or for breakers not made here.
+ * Epoch ms until which the breaker of `key` refuses every call: the next probe's time while open,
+ * Infinity while isolated by hand; undefined while a call may go, while half-open (the probe in flight
+ * decides, and mostly closes the breaker within a round trip), or for breakers not made here.
  */
 export function refusedUntil(breakers: EndpointBreakers, key: string): number | undefined {
   return sides.get(breakers)?.refusedUntil(key);

@@ -301,7 +301,7 @@ class HeadersOnRead implements HeadersLike {
   }
 }
 
-/** Whether a call is observed: unless the hooks say nothing records. One that throws is asked nothing more. */
+/** Whether a call is observed: unless the hooks say nothing records (a hook that throws says nothing). */
 function observing(telemetry: TelemetryHooks): boolean {
   try {
     return telemetry.active?.() !== false;
