@@ -14,7 +14,6 @@ import { HttpError } from './http-error.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
 import { redactUrl } from './redact.ts';
 import { channelName, openTelemetry } from './telemetry.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const MARK = 'S3CR3T';
@@ -55,7 +54,7 @@ describe('a bare query token over real fetch', () => {
     const onMessage = (message: unknown) => published.push(message);
     const exporter = new InMemorySpanExporter();
     const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-    const fetch = wrapFetch(undiciFetch as unknown as FetchLike, {
+    const fetch = wrapFetch(undiciFetch, {
       throwHttpErrors: true,
       onEvent: (event) => events.push(event),
       telemetry: openTelemetry({ tracerProvider }),

@@ -10,11 +10,10 @@ import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BreakwaterEvent } from './events.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const MARK = 'S3CR3T';
-const fetch = undiciFetch as unknown as FetchLike;
+const fetch = undiciFetch;
 
 function refusal(baseUrl: string | URL): ConfigError {
   try {
@@ -60,7 +59,7 @@ describe('baseUrl with a query', () => {
     server.route('/v1/items', (_req, res) => res.writeHead(200).end('ok'));
     const events: BreakwaterEvent[] = [];
     // A fetch that prefixes its own base, as the baseUrl option is for.
-    const prefixing: FetchLike = (input, init) => fetch(`${server.origin}${String(input)}`, init);
+    const prefixing: typeof undiciFetch = (input, init) => fetch(`${server.origin}${String(input)}`, init);
     const wrapped = wrapFetch(prefixing, {
       baseUrl: `${server.origin}/?key=${MARK}`,
       endpoints: [{ name: 'items', match: '/v1/*' }],

@@ -120,7 +120,7 @@ describe("the caller's abort, carried to the attempts (issue 17)", () => {
   });
 });
 
-type Take = (response: Promise<Response>) => Promise<ReadableStreamDefaultReader<Uint8Array>>;
+type Take = (response: ReturnType<typeof undiciFetch>) => Promise<ReadableStreamDefaultReader<Uint8Array>>;
 
 /** The caller keeps the Response and reads its body. */
 const takeResponse: Take = async (answer) => {
@@ -141,7 +141,7 @@ async function abortWhileReading(take: Take, collecting: boolean): Promise<strin
     res.write('first chunk');
   });
   try {
-    const wrapped = wrapFetch(undiciFetch as unknown as FetchLike);
+    const wrapped = wrapFetch(undiciFetch);
     const caller = new AbortController();
     const reader = await take(wrapped(`${server.origin}/stream`, { signal: caller.signal }));
     await reader.read();

@@ -7,9 +7,8 @@ import { bulkhead } from 'cockatiel';
 import { fetch as undiciFetch } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { wrapFetchWithPolicies } from './cockatiel.ts';
-import type { FetchLike } from './types.ts';
 
-const fetch = undiciFetch as unknown as FetchLike;
+const fetch = undiciFetch;
 
 function refusal(options: Record<string, unknown>): ConfigError {
   try {

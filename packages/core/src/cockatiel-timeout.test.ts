@@ -4,9 +4,8 @@ import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { breakwaterPolicy, wrapFetchWithPolicies } from './cockatiel.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 
-const fetch = undiciFetch as unknown as FetchLike;
+const fetch = undiciFetch;
 
 /** Two attempts, retried without real waiting. */
 const twoAttempts: PolicyInput = {

@@ -6,7 +6,6 @@ import { READ_AHEAD_BYTES } from './body-reads.ts';
 import { breakwaterPolicy, createEndpointBreakers } from './cockatiel.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { type LoopbackServer, listenOnLoopback } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 // A retried response's body is not read by anyone. Over undici, a body larger than its stream buffer
@@ -46,11 +45,10 @@ afterEach(async () => {
 });
 
 /** undici's fetch over a pool of one connection to the origin. */
-function oneConnectionFetch(): FetchLike {
+function oneConnectionFetch(): typeof undiciFetch {
   agent = new Agent({ connections: 1 });
   const dispatcher = agent;
-  return ((input: string, init?: RequestInit) =>
-    undiciFetch(input, { ...init, dispatcher } as never)) as unknown as FetchLike;
+  return (input, init) => undiciFetch(input, { ...init, dispatcher });
 }
 
 /** Answers `status` with a large body on the first hit, then 200 `ok`. */
@@ -62,7 +60,7 @@ function failsOnceLarge(status: number, headers: Record<string, string> = {}): A
 }
 
 /** A call through `fetch` to another path of the origin is served at once: no socket is held. */
-async function expectServedAtOnce(fetch: FetchLike): Promise<void> {
+async function expectServedAtOnce(fetch: typeof undiciFetch): Promise<void> {
   answers.set('/other', (res) => res.end('other'));
   const started = performance.now();
   const other = await fetch(`${server.origin}/other`, { signal: AbortSignal.timeout(2_000) });

@@ -6,11 +6,10 @@
  */
 import { fetch as undiciFetch } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { expectNowhere, failure, routesOnLoopback } from './echoed-secrets.test-util.ts';
+import { expectNowhere, failure, routesOnLoopback, type UndiciInit } from './echoed-secrets.test-util.ts';
 import { HttpError } from './http-error.ts';
-import type { FetchLike } from './types.ts';
 
-const fetch = undiciFetch as unknown as FetchLike;
+const fetch = undiciFetch;
 const MARK = 'S3CR3T';
 const JSON_TYPE = { 'content-type': 'application/json' };
 
@@ -26,7 +25,8 @@ describe('a 401 whose WWW-Authenticate challenge echoes the token', () => {
     );
     const wrapped = await failure(url, { headers: { authorization: `Bearer ${token}` } });
     const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
-    const built = await HttpError.from(response, {
+    // HttpError.from is typed with the global Response; undici's has all it reads.
+    const built = await HttpError.from(response as unknown as Response, {
       requestHeaders: new Headers({ authorization: `Bearer ${token}` }),
     });
     for (const error of [wrapped, built]) {
@@ -195,7 +195,7 @@ describe('other forms of an echoed credential', () => {
 describe('a top-level JSON array error body', () => {
   it('is described in the same shape whether a secret was taken out or not', async () => {
     const body = (value: string): string => `[\n  {"code": "Denied", "key": "${value}"},\n  "second"\n]`;
-    const shown = async (value: string, init: RequestInit): Promise<string | undefined> => {
+    const shown = async (value: string, init: UndiciInit): Promise<string | undefined> => {
       const url = route((_req, res) => res.writeHead(403, JSON_TYPE).end(body(value)));
       return (await failure(url, init)).description;
     };

@@ -6,7 +6,7 @@
  * undici's fetch, through `wrapFetch` and `HttpError.from`.
  */
 import { describe, expect, it } from 'vitest';
-import { expectNowhere, failure, routesOnLoopback } from './echoed-secrets.test-util.ts';
+import { expectNowhere, failure, routesOnLoopback, type UndiciInit } from './echoed-secrets.test-util.ts';
 import { scrubSteps } from './echoed-secrets.ts';
 import { HttpError } from './http-error.ts';
 
@@ -17,13 +17,13 @@ const HTML = { 'content-type': 'text/html; charset=utf-8' };
 const route = routesOnLoopback();
 
 /** The HttpError of a 401 answered with `body` (read whole) to a request with `init`. */
-async function described(body: string, init?: RequestInit, query = '', type = TEXT): Promise<HttpError> {
+async function described(body: string, init?: UndiciInit, query = '', type = TEXT): Promise<HttpError> {
   const url = route((_req, res) => res.writeHead(401, type).end(body));
   return failure(`${url}${query}`, init);
 }
 
 /** The HttpError of a 401 whose body stalls after `text` (so is read cut short). */
-async function stalledAfter(text: string, init?: RequestInit, query = '', type = TEXT): Promise<HttpError> {
+async function stalledAfter(text: string, init?: UndiciInit, query = '', type = TEXT): Promise<HttpError> {
   const url = route((_req, res) => res.writeHead(401, type).write(text));
   return failure(`${url}${query}`, init, 300);
 }

@@ -6,7 +6,7 @@
  * HTTP, undici's fetch, through `wrapFetch`.
  */
 import { describe, expect, it } from 'vitest';
-import { expectNowhere, failure, routesOnLoopback } from './echoed-secrets.test-util.ts';
+import { expectNowhere, failure, routesOnLoopback, type UndiciInit } from './echoed-secrets.test-util.ts';
 import { scrubSteps } from './echoed-secrets.ts';
 import type { HttpError } from './http-error.ts';
 
@@ -153,7 +153,7 @@ describe('a read cut inside a percent-encoded character', () => {
 
 describe('a read cut after the start of a short cookie or query value', () => {
   /** The description of a 401 to `url` whose body stalls after `text`. */
-  async function stalledAfter(text: string, url: string, init?: RequestInit): Promise<string | undefined> {
+  async function stalledAfter(text: string, url: string, init?: UndiciInit): Promise<string | undefined> {
     const stalled = route((_req, res) => res.writeHead(401, TEXT).write(text));
     return (await failure(`${stalled}${url}`, init, 300)).description;
   }

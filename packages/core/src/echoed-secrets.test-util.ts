@@ -4,7 +4,6 @@ import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { HttpError } from './http-error.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 /** Answers one request to a route of {@link routesOnLoopback}. */
@@ -27,12 +26,15 @@ export function routesOnLoopback(): (handler: EchoHandler) => string {
   };
 }
 
+/** The init undici's fetch takes (its own `RequestInit`, with `dispatcher`). */
+export type UndiciInit = NonNullable<Parameters<typeof undiciFetch>[1]>;
+
 /**
  * The HttpError that undici's fetch wrapped with `throwHttpErrors` rejects with, one attempt per call,
  * each attempt cut at `attemptMs` (so a body that stalls is read cut short).
  */
-export async function failure(url: string, init?: RequestInit, attemptMs = 10_000): Promise<HttpError> {
-  const wrapped = wrapFetch(undiciFetch as unknown as FetchLike, {
+export async function failure(url: string, init?: UndiciInit, attemptMs = 10_000): Promise<HttpError> {
+  const wrapped = wrapFetch(undiciFetch, {
     throwHttpErrors: true,
     policy: { retry: { maxAttempts: 1 }, timeout: { attemptMs, totalMs: 30_000 } },
   });

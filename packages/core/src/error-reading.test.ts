@@ -10,10 +10,10 @@ import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HttpError } from './http-error.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
-const fetch = undiciFetch as unknown as FetchLike;
+const fetch = undiciFetch;
+type UndiciInit = NonNullable<Parameters<typeof undiciFetch>[1]>;
 
 let server: RoutedServer;
 beforeAll(async () => {
@@ -35,7 +35,7 @@ function answer(
 }
 
 /** The HttpError a wrapped fetch with `throwHttpErrors` rejects with, one attempt per call. */
-async function failure(url: string, init?: RequestInit): Promise<HttpError> {
+async function failure(url: string, init?: UndiciInit): Promise<HttpError> {
   const wrapped = wrapFetch(fetch, { throwHttpErrors: true, policy: { retry: { maxAttempts: 1 } } });
   const error = await wrapped(url, init).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(HttpError);
@@ -72,7 +72,7 @@ describe('an error body nested deeper than any logger can print', () => {
 
 describe('a server that echoes the request in its error body', () => {
   const MARK = 'S3CR3T';
-  const init = (): RequestInit => ({
+  const init = () => ({
     headers: {
       authorization: `Bearer ${MARK}-bearer-token`,
       'x-api-key': `${MARK}-api-key`,
@@ -117,7 +117,9 @@ describe('a server that echoes the request in its error body', () => {
   it('has none of them after HttpError.from given the request, either', async () => {
     const url = `${echoing('/echo-by-hand')}?access_token=${MARK}-query`;
     const headers = new Headers(init().headers);
-    const error = await HttpError.from(await fetch(url, { headers }), { url, requestHeaders: headers });
+    // HttpError.from is typed with the global Response; undici's has all it reads.
+    const response = (await fetch(url, init())) as unknown as Response;
+    const error = await HttpError.from(response, { url, requestHeaders: headers });
     expect(JSON.stringify(error)).not.toContain(MARK);
     expect(error.message).toContain('Refused: REDACTED | REDACTED |');
   });
@@ -363,7 +365,7 @@ describe('request secrets in the forms servers echo them', () => {
 
   /** The HttpError of a route that answers 401 with `{ description: echo(request) }`. */
   async function echoed(
-    init: RequestInit,
+    init: UndiciInit,
     echo: (req: IncomingMessage) => string,
     query = '',
   ): Promise<HttpError> {

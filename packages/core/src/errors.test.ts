@@ -140,4 +140,36 @@ describe('ThrottledError', () => {
       RangeError,
     );
   });
+
+  it('never tells a wait of 0, which would send a client that honours it straight back: at least 1 ms', () => {
+    const waits = [0, -0, -0.5, 0.2, -Number.MAX_VALUE, Number.NEGATIVE_INFINITY].map(
+      (retryAfterMs) => new ThrottledError({ endpoint: KEY, retryAfterMs }),
+    );
+    expect(waits.map((e) => e.retryAfterMs)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(new Set(waits.map((e) => e.message))).toEqual(
+      new Set([`breakwater: endpoint "${KEY}" is throttled by the server for another 1 ms`]),
+    );
+  });
+
+  it('refuses NaN and Infinity with a RangeError that names the field: a server delay always ends', () => {
+    for (const retryAfterMs of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => new ThrottledError({ endpoint: KEY, retryAfterMs })).toThrow(
+        new RangeError(
+          `breakwater: ThrottledError: retryAfterMs must be a finite number of ms, got ${retryAfterMs}`,
+        ),
+      );
+    }
+  });
+});
+
+describe('the waits refusals tell', () => {
+  it('are the same for a circuit and a throttle gate given the same time left', () => {
+    const given = [Number.NEGATIVE_INFINITY, -1, 0, 0.2, 1, 1.5, 59_999.01];
+    const circuit = given.map(
+      (ms) => new BrokenCircuitError({ endpoint: KEY, state: 'open', retryAfterMs: ms }),
+    );
+    const gate = given.map((ms) => new ThrottledError({ endpoint: KEY, retryAfterMs: ms }));
+    expect(gate.map((e) => e.retryAfterMs)).toEqual(circuit.map((e) => e.retryAfterMs));
+    expect(circuit.map((e) => e.retryAfterMs)).toEqual([1, 1, 1, 1, 1, 2, 60_000]);
+  });
 });

@@ -63,11 +63,7 @@ export class BrokenCircuitError extends BreakwaterError {
         `breakwater: BrokenCircuitError: state must be 'open', 'half-open' or 'isolated', got ${String(options.state)}`,
       );
     }
-    // At least 1 ms, as breakwater's own hint (circuit-breaker.ts): a caller's 0 would make it spin.
-    const retryAfterMs = Math.max(
-      1,
-      checkRemainingMs(options.retryAfterMs, 'BrokenCircuitError', 'retryAfterMs', true),
-    );
+    const retryAfterMs = checkWaitMs(options.retryAfterMs, 'BrokenCircuitError', 'retryAfterMs', true);
     const wait = waitOf(options.state, retryAfterMs);
     super(`circuit for endpoint "${endpoint}" is ${WHY[options.state]}; ${wait}`, { endpoint });
     this.state = options.state;
@@ -196,7 +192,11 @@ export function isBulkheadRejectedError(value: unknown): value is BulkheadReject
 export interface ThrottledErrorOptions {
   /** Endpoint key. */
   readonly endpoint: string;
-  /** Time left of the server-given delay, in ms. */
+  /**
+   * Time left of the server-given delay, in ms. Rounded up, and at least 1 (a delay just ended, 0 or
+   * below, counts as 1 ms, as for {@link BrokenCircuitErrorOptions.retryAfterMs}); `NaN` and
+   * `Infinity` are refused with a RangeError (a server's delay always ends).
+   */
   readonly retryAfterMs: number;
 }
 
@@ -207,12 +207,15 @@ export interface ThrottledErrorOptions {
 export class ThrottledError extends BreakwaterError {
   override readonly name = 'ThrottledError';
   declare readonly endpoint: string;
-  /** Time left of the server's delay, in ms (rounded up; never negative). */
+  /**
+   * Time left of the server's delay, in ms (rounded up; at least 1, as a wait of 0 would send a client
+   * that honours it straight back to be refused again).
+   */
   readonly retryAfterMs: number;
 
   constructor(options: ThrottledErrorOptions) {
     const endpoint = checkEndpoint(options.endpoint, 'ThrottledError');
-    const retryAfterMs = checkRemainingMs(options.retryAfterMs, 'ThrottledError', 'retryAfterMs', false);
+    const retryAfterMs = checkWaitMs(options.retryAfterMs, 'ThrottledError', 'retryAfterMs', false);
     super(`endpoint "${endpoint}" is throttled by the server for another ${retryAfterMs} ms`, { endpoint });
     this.retryAfterMs = retryAfterMs;
   }
@@ -241,15 +244,19 @@ function checkEndpoint(endpoint: unknown, where: string): string {
 }
 
 /**
- * A remaining time: computed from a clock, so a slightly negative value (the moment has just passed)
- * means 0, and fractions round up so that waiting that long is always enough.
+ * The wait a refusal tells its caller. It is computed from a clock, so a value at or below 0 (the
+ * moment has just passed) is the last millisecond, and 0 would send a client that honours it straight
+ * back to be refused again, in a loop: at least 1 ms, as breakwater's own hints (circuit-breaker.ts).
+ * Fractions round up so that waiting that long is always enough. `Infinity` only where a refusal can
+ * last until a reset by hand (`endless`).
  */
-function checkRemainingMs(value: unknown, where: string, name: string, allowInfinity: boolean): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || (!allowInfinity && !Number.isFinite(value))) {
-    throw new RangeError(`breakwater: ${where}: ${name} must be a number of ms, got ${String(value)}`);
+function checkWaitMs(value: unknown, where: string, name: string, endless: boolean): number {
+  const infinite = value === Number.POSITIVE_INFINITY;
+  if (typeof value !== 'number' || Number.isNaN(value) || (infinite && !endless)) {
+    const kind = endless ? 'a number of ms' : 'a finite number of ms';
+    throw new RangeError(`breakwater: ${where}: ${name} must be ${kind}, got ${String(value)}`);
   }
-  if (value === Number.POSITIVE_INFINITY) return value;
-  return Math.max(0, Math.ceil(value));
+  return infinite ? value : Math.max(1, Math.ceil(value));
 }
 
 function checkNonNegative(value: unknown, where: string, name: string): number {

@@ -34,6 +34,7 @@ interface DenoFetch {
   (input: string | URL | Request, init?: RequestInit & { client?: HttpClient }): Promise<Response>;
 }
 
+// The cast is on purpose: undici's fetch stands in for Bun's and Deno's, typed with the global classes.
 const realFetch = undiciFetch as unknown as FetchLike;
 const client: HttpClient = { close: () => {} };
 const noRetryWait = { retry: { backoff: { initialDelayMs: 1, maxDelayMs: 1 } } } as const;

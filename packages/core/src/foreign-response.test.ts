@@ -18,9 +18,8 @@ const quick = {
   backoff: { kind: 'none', initialDelayMs: 1, maxDelayMs: 1, throttleInitialDelayMs: 1 },
 } as const;
 
-/** npm undici's fetch, typed as the global one's (its Response is another class). */
-const fetchFromUndici = (url: string, init?: { signal?: AbortSignal }): Promise<Response> =>
-  undiciFetch(url, init) as unknown as Promise<Response>;
+/** npm undici's fetch (its Response is another class). */
+const fetchFromUndici = (url: string, init?: { signal?: AbortSignal }) => undiciFetch(url, init);
 
 describe("a Response from npm undici's fetch is judged by its status", () => {
   it('by breakwaterPolicy: a 502 is retried', async () => {

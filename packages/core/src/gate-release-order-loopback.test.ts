@@ -1,7 +1,6 @@
 import { fetch as undiciFetch } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LoopbackServer, listenOnLoopback } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 let server: LoopbackServer | undefined;
@@ -24,7 +23,7 @@ describe('calls held behind a 429 leave in arrival order (real undici fetch, loo
       else res.writeHead(200).end('ok');
     });
     const url = `${server.origin}/x`;
-    const wrapped = wrapFetch(undiciFetch as unknown as FetchLike, {
+    const wrapped = wrapFetch(undiciFetch, {
       policy: { timeout: { totalMs: 3_000 }, retry: { maxAttempts: 1 } },
     });
     expect((await wrapped(url)).status).toBe(429);

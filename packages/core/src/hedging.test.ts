@@ -305,7 +305,7 @@ describe('hedging against a real loopback server', () => {
       res.end('fast');
     });
     try {
-      const wrapped = wrapFetch(undiciFetch as unknown as FetchLike, {
+      const wrapped = wrapFetch(undiciFetch, {
         policy: { hedging: { enabled: true, delayMs: 100 } },
       });
       const started = Date.now();

@@ -161,6 +161,18 @@ describe('HttpError', () => {
     expect(() => new HttpError(res, {}, { retryAfterMs: -1 })).toThrow(/retryAfterMs/);
   });
 
+  it('keeps a given delay of 0 (the server\'s "retry now"), and refuses NaN and Infinity, which no server says', () => {
+    const response = new Response(null, { status: 503 });
+    expect(new HttpError({ response, retryAfterMs: 0 }).retryAfterMs).toBe(0);
+    for (const retryAfterMs of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => new HttpError({ response, retryAfterMs })).toThrow(
+        new RangeError(
+          `breakwater: HttpError: retryAfterMs must be a finite number >= 0, got ${retryAfterMs}`,
+        ),
+      );
+    }
+  });
+
   it('reads the body only up to the given bound', async () => {
     const e = await HttpError.from(new Response('x'.repeat(10_000), { status: 500 }), { bodyLimitBytes: 10 });
     expect(e.description).toBe('xxxxxxxxxx');

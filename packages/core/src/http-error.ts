@@ -20,8 +20,9 @@ export interface HttpErrorContext {
   /** The endpoint key (rule name plus origin). Default: undefined. */
   endpoint?: string;
   /**
-   * The server-directed delay in ms, when the caller already computed it. Default: parsed from the
-   * response's `retry-after-ms`, `x-ms-retry-after-ms`, `Retry-After` and `RateLimit` headers.
+   * The server-directed delay in ms, when the caller already computed it: a finite number >= 0, kept
+   * as given (a server's 0 means "retry now"). Default: parsed from the response's `retry-after-ms`,
+   * `x-ms-retry-after-ms`, `Retry-After` and `RateLimit` headers.
    */
   retryAfterMs?: number;
   /**
@@ -141,7 +142,8 @@ export class HttpError extends BreakwaterError {
    * Builds the error from a response whose body was already read (or is not wanted); does not touch
    * the body. Most callers want {@link HttpError.from}.
    *
-   * @throws RangeError when `attempts` is not an integer >= 1 or `retryAfterMs` is negative.
+   * @throws RangeError when `attempts` is not an integer >= 1 or `retryAfterMs` is negative, NaN or
+   *   `Infinity`.
    */
   constructor(options: HttpErrorOptions);
   /** @deprecated Pass an options object: `new HttpError({ response, payload, ...context })`. */
@@ -160,9 +162,10 @@ export class HttpError extends BreakwaterError {
       : { ...positionalContext, response: responseOrOptions, payload: positionalPayload };
     const attempts = checkCount(context.attempts ?? 1, 'HttpError', 'attempts', 1);
     const givenDelay = context.retryAfterMs;
-    if (givenDelay !== undefined && !(givenDelay >= 0)) {
+    // The server's delay as it said it: 0 (retry now) stays 0, unlike a refusal's wait (errors.ts).
+    if (givenDelay !== undefined && !(givenDelay >= 0 && givenDelay < Number.POSITIVE_INFINITY)) {
       throw new RangeError(
-        `breakwater: HttpError: retryAfterMs must be a number >= 0, got ${String(givenDelay)}`,
+        `breakwater: HttpError: retryAfterMs must be a finite number >= 0, got ${String(givenDelay)}`,
       );
     }
     const rawUrl = context.url ?? response.url;

@@ -9,7 +9,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BrokenCircuitError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { type LocalServer, startLocalServer } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const TOKEN = 'S3CR3T0123456789';
@@ -24,7 +23,7 @@ describe('keyHeader: x-authorization', () => {
   it('hashes the token in keys, events, snapshots and the breaker error', async () => {
     server.script('/v1/a', { status: 503 }, { status: 503 });
     const events: BreakwaterEvent[] = [];
-    const fetch = wrapFetch(undiciFetch as unknown as FetchLike, {
+    const fetch = wrapFetch(undiciFetch, {
       endpoints: [{ name: 'api', match: '/v1/*', keyHeader: 'x-authorization' }],
       policy: { retry: { maxAttempts: 1 }, breaker: { consecutiveFailures: 2 } },
       onEvent: (event) => events.push(event),

@@ -38,7 +38,7 @@ describe('keyHeader: Ocp-Apim-Subscription-Key', () => {
     );
     server.script('/v1/b', { status: 200 });
     const events: BreakwaterEvent[] = [];
-    const fetch = wrapFetch(undiciFetch as unknown as typeof globalThis.fetch, {
+    const fetch = wrapFetch(undiciFetch, {
       endpoints: [{ name: 'apim', match: '/v1/*', keyHeader: 'Ocp-Apim-Subscription-Key' }],
       policy: {
         retry: { maxAttempts: 2, backoff: { initialDelayMs: 1, maxDelayMs: 5, throttleInitialDelayMs: 5 } },

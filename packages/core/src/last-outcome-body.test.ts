@@ -2,7 +2,6 @@ import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpError } from './http-error.ts';
 import { type LocalServer, startLocalServer } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 // A call that ends on an earlier attempt's outcome (the breaker opened, the gate or the deadline
@@ -24,7 +23,7 @@ const down = {
 describe('the outcome a call ends on keeps its body', () => {
   it('when the failure that opens the breaker is the last one the call saw', async () => {
     server.script('/opens', down);
-    const fetch = wrapFetch(undiciFetch as unknown as FetchLike, {
+    const fetch = wrapFetch(undiciFetch, {
       policy: { retry: fastRetries, breaker: { consecutiveFailures: 2 } },
     });
     const res = await fetch(`${server.origin}/opens`);
@@ -36,7 +35,7 @@ describe('the outcome a call ends on keeps its body', () => {
 
   it('and the HttpError of such a call carries the parsed payload', async () => {
     server.script('/opens-throw', down);
-    const fetch = wrapFetch(undiciFetch as unknown as FetchLike, {
+    const fetch = wrapFetch(undiciFetch, {
       policy: { retry: fastRetries, breaker: { consecutiveFailures: 2 } },
       throwHttpErrors: true,
     });
@@ -49,8 +48,8 @@ describe('the outcome a call ends on keeps its body', () => {
   it('when another caller closes the gate past the deadline during the wait for a retry', async () => {
     server.script('/flaky', down);
     server.script('/limited', { status: 429, headers: { 'retry-after': '10' }, body: 'slow down' });
-    let throttled: Promise<Response> | undefined;
-    const fetch = wrapFetch(undiciFetch as unknown as FetchLike, {
+    let throttled: ReturnType<typeof undiciFetch> | undefined;
+    const fetch = wrapFetch(undiciFetch, {
       policy: {
         retry: { backoff: { initialDelayMs: 300, maxDelayMs: 300, throttleInitialDelayMs: 300 } },
         timeout: { totalMs: 2000 },

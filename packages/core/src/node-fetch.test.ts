@@ -7,10 +7,9 @@ import nodeFetch from 'node-fetch';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HttpError } from './http-error.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
-const fetch = nodeFetch as unknown as FetchLike;
+const fetch = nodeFetch;
 const json = { 'content-type': 'application/json' };
 
 let server: RoutedServer;

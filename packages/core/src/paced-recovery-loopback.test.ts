@@ -2,7 +2,6 @@ import type { ServerResponse } from 'node:http';
 import { fetch as undiciFetch } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LoopbackServer, listenOnLoopback } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 /** The limiter: a token bucket of `RATE` tokens/s holding at most `BURST`. */
@@ -52,7 +51,7 @@ describe('paced recovery against a real token-bucket limiter (loopback, undici)'
   it(`at ${OFFERED}/s offered to a ${RATE}/s bucket: every call succeeds, at most 5 % of requests draw a 429`, async () => {
     limiter = await tokenBucketServer();
     const url = `${limiter.server.origin}/orders`;
-    const wrapped = wrapFetch(undiciFetch as unknown as FetchLike);
+    const wrapped = wrapFetch(undiciFetch);
     const calls: Promise<number>[] = [];
     for (let i = 0; i < OFFERED * SECONDS; i++) {
       calls.push(

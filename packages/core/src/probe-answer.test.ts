@@ -1,7 +1,6 @@
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 /**
@@ -10,7 +9,7 @@ import { wrapFetch } from './wrap-fetch.ts';
  * behind the probe.
  */
 
-const realFetch = undiciFetch as unknown as FetchLike;
+const realFetch = undiciFetch;
 
 let server: RoutedServer;
 beforeAll(async () => {

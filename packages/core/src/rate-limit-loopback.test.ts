@@ -1,7 +1,6 @@
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LoopbackServer, listenOnLoopback } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 /**
@@ -48,7 +47,7 @@ async function run(rateLimitHeaders: boolean): Promise<{ early: number; statuses
   windowStart = -WINDOW_MS;
   early = 0;
   accepted = 0;
-  const wrapped = wrapFetch(undiciFetch as unknown as FetchLike, {
+  const wrapped = wrapFetch(undiciFetch, {
     policy: { throttle: { rateLimitHeaders }, retry: { maxAttempts: 1 } },
   });
   const statuses: number[] = [];

@@ -11,6 +11,8 @@ import {
   Agent,
   type Dispatcher,
   setGlobalOrigin,
+  type RequestInit as UndiciInit,
+  type RequestInfo as UndiciInput,
   Request as UndiciRequest,
   fetch as undiciFetch,
 } from 'undici';
@@ -64,7 +66,7 @@ const FAST = {
 };
 
 const wrappedUndici = (options: Parameters<typeof wrapFetch>[1] = {}) =>
-  wrapFetch(undiciFetch as unknown as FetchLike, { policy: FAST, ...options });
+  wrapFetch(undiciFetch, { policy: FAST, ...options });
 
 /** Settles `promise`, or fails with `label` after `ms` of real time. */
 async function within<T>(ms: number, label: string, promise: Promise<T>): Promise<T> {
@@ -119,7 +121,7 @@ describe('item 2: a Request from another implementation (undici) keeps what fetc
     const agent = countingAgent();
     try {
       const request = new UndiciRequest(url, { dispatcher: agent.dispatcher });
-      const res = await wrappedUndici()(request as unknown as Request);
+      const res = await wrappedUndici()(request);
       expect(res.status).toBe(200);
       expect(server.hits.get('/dispatcher')).toBe(2);
       expect(agent.count()).toBe(2);
@@ -138,7 +140,7 @@ describe('item 2: a Request from another implementation (undici) keeps what fetc
         headers: { 'Idempotency-Key': 'k-1', 'content-type': 'application/json' },
         dispatcher: agent.dispatcher,
       });
-      const res = await wrappedUndici()(request as unknown as Request);
+      const res = await wrappedUndici()(request);
       expect(res.status).toBe(200);
       expect(bodies).toEqual(['{"qty":2}', '{"qty":2}']);
       expect(agent.count()).toBe(2);
@@ -153,9 +155,7 @@ describe('item 2: a Request from another implementation (undici) keeps what fetc
     });
     const controller = new AbortController();
     const request = new UndiciRequest(url, { signal: controller.signal });
-    await expectAbortedMidway(controller, 'caller gave up', () =>
-      wrappedUndici()(request as unknown as Request),
-    );
+    await expectAbortedMidway(controller, 'caller gave up', () => wrappedUndici()(request));
   });
 });
 
@@ -183,12 +183,9 @@ describe('item 3: relative URLs', () => {
   it('a fetch that prefixes its own base URL gets the relative URL as given; baseUrl keys it', async () => {
     recordingRoute('/prefixed', 503, 200);
     const seen: unknown[] = [];
-    const prefixing: FetchLike = (input, init) => {
+    const prefixing: typeof undiciFetch = (input, init) => {
       seen.push(input);
-      return undiciFetch(
-        `${origin}${String(input)}`,
-        init as Parameters<typeof undiciFetch>[1],
-      ) as Promise<unknown> as Promise<Response>;
+      return undiciFetch(`${origin}${String(input)}`, init);
     };
     const events: BreakwaterEvent[] = [];
     const wrapped = wrapFetch(prefixing, {
@@ -204,11 +201,7 @@ describe('item 3: relative URLs', () => {
 
   it('without a base, a prefixing fetch still gets the call, once, as given', async () => {
     recordingRoute('/prefixed-once', 503, 200);
-    const prefixing: FetchLike = (input, init) =>
-      undiciFetch(
-        `${origin}${String(input)}`,
-        init as Parameters<typeof undiciFetch>[1],
-      ) as Promise<unknown> as Promise<Response>;
+    const prefixing: typeof undiciFetch = (input, init) => undiciFetch(`${origin}${String(input)}`, init);
     const res = await wrapFetch(prefixing, { policy: FAST })('/prefixed-once');
     expect(res.status).toBe(503);
     expect(server.hits.get('/prefixed-once')).toBe(1);
@@ -221,7 +214,7 @@ describe('baseUrl option', () => {
     ['a number', 42, /must be an absolute URL, got 42/],
     ['a non-http URL', 'file:///tmp/', /must be an http: or https: URL, got file:/],
   ])('refuses %s with a ConfigError naming baseUrl', (_name, baseUrl, message) => {
-    const make = () => wrapFetch(undiciFetch as unknown as FetchLike, { baseUrl: baseUrl as string });
+    const make = () => wrapFetch(undiciFetch, { baseUrl: baseUrl as string });
     expect(make).toThrow(ConfigError);
     expect(make).toThrow(/baseUrl/);
     expect(make).toThrow(message);
@@ -229,16 +222,13 @@ describe('baseUrl option', () => {
 });
 
 /** The wrapped undici fetch rejects `input` with undici's own TypeError, having called it once. */
-async function expectFetchsErrorOnce(input: RequestInfo): Promise<void> {
+async function expectFetchsErrorOnce(input: UndiciInput): Promise<void> {
   let calls = 0;
-  const counting: FetchLike = (given, init) => {
+  const counting: typeof undiciFetch = (given, init) => {
     calls += 1;
-    return undiciFetch(
-      given as string,
-      init as Parameters<typeof undiciFetch>[1],
-    ) as Promise<unknown> as Promise<Response>;
+    return undiciFetch(given, init);
   };
-  const plain = await rejection(undiciFetch(input as string));
+  const plain = await rejection(undiciFetch(input));
   const wrapped = await rejection(wrapFetch(counting, { policy: FAST })(input));
   expect(calls).toBe(1);
   expect(wrapped).toBeInstanceOf(TypeError);
@@ -267,7 +257,8 @@ describe('items 3 and 6: URLs that are not http(s) go to the wrapped fetch once'
   });
 
   it('a plain object shaped like a Request is no Request: fetch reads it as a string, once, with its own error', async () => {
-    await expectFetchsErrorOnce({ url: `${origin}/x`, method: 'GET', headers: {} } as unknown as Request);
+    // On purpose: the types take no such object.
+    await expectFetchsErrorOnce({ url: `${origin}/x`, method: 'GET', headers: {} } as unknown as UndiciInput);
   });
 
   it('blob: and data: URLs read as with fetch', async () => {
@@ -288,7 +279,7 @@ describe('item 4: stream bodies', () => {
       method: 'PUT',
       body: Readable.from(['ab', 'cd', 'é']),
       duplex: 'half',
-    } as unknown as RequestInit);
+    });
     expect(res.status).toBe(200);
     expect(bodies).toEqual(['abcdé', 'abcdé']);
   });
@@ -348,7 +339,7 @@ describe('item 4: stream bodies', () => {
         } else controller.close();
       },
     });
-    const res = await wrappedUndici()(url, { method: 'PUT', body, duplex: 'half' } as RequestInit);
+    const res = await wrappedUndici()(url, { method: 'PUT', body, duplex: 'half' });
     expect(res.status).toBe(200);
     expect(streamedBeforeEnd).toBe(true);
     expect(bodies).toEqual(['first;last', 'first;last']);
@@ -362,7 +353,7 @@ describe('item 4: stream bodies', () => {
       method: 'PUT',
       body: Readable.from(chunks),
       duplex: 'half',
-    } as unknown as RequestInit);
+    });
     expect(res.status).toBe(503);
     expect(bodies).toEqual([chunks.join('')]);
     expect(events.find((e) => e.type === 'give-up')).toMatchObject({
@@ -404,7 +395,7 @@ describe('item 5: aborts cancel the body, as with fetch', () => {
         body,
         duplex: 'half',
         signal: AbortSignal.abort(reason),
-      } as RequestInit),
+      }),
     );
     expect(error).toBe(reason);
     expect(await within(1000, 'source not cancelled', cancelled)).toBe(reason);
@@ -421,9 +412,7 @@ describe('item 5: aborts cancel the body, as with fetch', () => {
       duplex: 'half',
       signal: controller.signal,
     });
-    const reason = await expectAbortedMidway(controller, 'stop reading', () =>
-      wrappedUndici()(request as unknown as Request),
-    );
+    const reason = await expectAbortedMidway(controller, 'stop reading', () => wrappedUndici()(request));
     expect(await within(1000, 'source not cancelled', cancelled)).toBe(reason);
   });
 
@@ -439,7 +428,7 @@ describe('item 5: aborts cancel the body, as with fetch', () => {
         body,
         duplex: 'half',
         signal: controller.signal,
-      } as RequestInit),
+      }),
     );
     expect(await within(1000, 'source not cancelled', cancelled)).toBe(reason);
   });
@@ -460,7 +449,7 @@ describe('item 5: a stalled Node Readable body', () => {
       body,
       duplex: 'half',
       signal: controller.signal,
-    } as unknown as RequestInit);
+    });
     expect(await within(2000, 'abort ignored', rejection(call))).toMatchObject({ name: 'AbortError' });
     const destroyed = new Promise<boolean>((resolve) => {
       if (body.destroyed) resolve(true);
@@ -506,8 +495,9 @@ describe('item 6: transparency details', () => {
     ['a string', 'signal'],
   ])('a signal that is %s gets fetch’s TypeError', async (_name, signal) => {
     const { url } = recordingRoute('/bad-signal', 200);
-    const init = { signal } as unknown as RequestInit;
-    const plain = await rejection(undiciFetch(url, init as Parameters<typeof undiciFetch>[1]));
+    // On purpose: a signal that is none, which the types refuse.
+    const init = { signal } as unknown as UndiciInit;
+    const plain = await rejection(undiciFetch(url, init));
     const wrapped = await rejection(wrappedUndici()(url, init));
     expect(plain).toBeInstanceOf(TypeError);
     expect(wrapped).toBeInstanceOf(TypeError);
@@ -537,7 +527,7 @@ describe('item 11: a refused call releases its stream body', () => {
         cancelledWith = reason;
       },
     });
-    const error = await rejection(wrapped(url, { method: 'PUT', body, duplex: 'half' } as RequestInit));
+    const error = await rejection(wrapped(url, { method: 'PUT', body, duplex: 'half' }));
     expect(error).toBeInstanceOf(BrokenCircuitError);
     expect(cancelledWith).toBe(error);
     expect(body.locked).toBe(false);
@@ -562,7 +552,7 @@ describe('item 11: a refused call releases its stream body', () => {
         cancelledWith = reason;
       },
     });
-    const error = await rejection(wrapped(url, { method: 'PUT', body, duplex: 'half' } as RequestInit));
+    const error = await rejection(wrapped(url, { method: 'PUT', body, duplex: 'half' }));
     expect((error as Error).name).toBe('ThrottledError');
     expect(cancelledWith).toBe(error);
     expect(server.hits.get('/throttled')).toBe(1);
@@ -577,9 +567,7 @@ describe('item 11: a refused call releases its stream body', () => {
       writeFileSync(file, new Uint8Array(4 * 1024 * 1024));
       const stream = createReadStream(file);
       const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
-      const error = await rejection(
-        wrapped(url, { method: 'PUT', body: stream, duplex: 'half' } as unknown as RequestInit),
-      );
+      const error = await rejection(wrapped(url, { method: 'PUT', body: stream, duplex: 'half' }));
       expect(error).toBeInstanceOf(BrokenCircuitError);
       await within(1000, 'file stream left open', closed);
       expect(stream.destroyed).toBe(true);
@@ -596,14 +584,14 @@ describe('kept properties', () => {
     const wrapped = wrappedUndici();
     const call = async (i: number) => {
       const request = new UndiciRequest(url, { method: 'PUT', body: `body ${i}`, signal: controller.signal });
-      await (await wrapped(request as unknown as Request)).text();
-      const init = {
+      await (await wrapped(request)).text();
+      const init: UndiciInit = {
         method: 'PUT',
         body: Readable.from([`s${i}`]),
         duplex: 'half',
         signal: controller.signal,
       };
-      await (await wrapped(url, init as unknown as RequestInit)).text();
+      await (await wrapped(url, init)).text();
     };
     for (let i = 0; i < 5; i++) await call(i);
     // undici itself keeps one listener on a signal its Requests follow, and breakwater one per signal
@@ -620,7 +608,7 @@ describe('kept properties', () => {
       method: 'POST',
       body: Readable.from(['once']),
       duplex: 'half',
-    } as unknown as RequestInit);
+    });
     expect(res.status).toBe(503);
     expect(bodies).toEqual(['once']);
   });

@@ -3,7 +3,6 @@ import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BreakwaterEvent } from './events.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 /**
@@ -11,7 +10,7 @@ import { wrapFetch } from './wrap-fetch.ts';
  * whose first body is cut after `CUT` bytes, as in resume-download.test.ts.
  */
 
-const realFetch = undiciFetch as unknown as FetchLike;
+const realFetch = undiciFetch;
 const BODY = Buffer.alloc(60_000, 7);
 const CUT = 20_000;
 const ETAG = '"v1-cancel"';

@@ -5,12 +5,11 @@ import { Response as UndiciResponse, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BreakwaterEvent } from './events.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 /** Real undici fetch against a loopback server that cuts the first body after `CUT` bytes. */
 
-const realFetch = undiciFetch as unknown as FetchLike;
+const realFetch = undiciFetch;
 const BODY = Buffer.from(Array.from({ length: 50_000 }, (_, i) => i % 251));
 const CUT = 20_000;
 const ETAG = '"v1-abc"';
@@ -53,16 +52,16 @@ function partial(req: IncomingMessage, res: ServerResponse, change: OutgoingHttp
 }
 
 /** breakwater over real undici fetch, with resumeDownloads on and fast retries. */
-const resuming = (policy: PolicyInput = {}): FetchLike =>
+const resuming = (policy: PolicyInput = {}) =>
   wrapFetch(realFetch, { policy: { ...fast, resumeDownloads: true, ...policy } });
 
 /** The body fails with undici's own error for the cut, after `requests` requests to `path`. */
-async function expectOriginalError(response: Response, path: string, requests: number): Promise<void> {
+async function expectOriginalError(response: UndiciResponse, path: string, requests: number): Promise<void> {
   expect(await readError(response)).toMatchObject({ name: 'TypeError', message: 'terminated' });
   expect(server.hits.get(path)).toBe(requests);
 }
 
-async function readError(response: Response): Promise<unknown> {
+async function readError(response: UndiciResponse): Promise<unknown> {
   return response.arrayBuffer().then(
     () => 'the body was read in full',
     (error: unknown) => error,

@@ -5,14 +5,13 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { PolicyInput } from '@breakwater/policies';
-import { fetch as undiciFetch } from 'undici';
+import { type Response as UndiciResponse, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BreakwaterEvent } from './events.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { type WrappedFetch, wrapFetch } from './wrap-fetch.ts';
 
-const realFetch = undiciFetch as unknown as FetchLike;
+const realFetch = undiciFetch;
 const BODY = Buffer.from(Array.from({ length: 50_000 }, (_, i) => i % 251));
 const CUT = 20_000;
 const ETAG = '"v1-resume-events"';
@@ -56,7 +55,10 @@ function partial(req: IncomingMessage, res: ServerResponse): void {
 /** A request left without an answer until the test's server closes its socket. */
 const hang = (): void => {};
 
-function resuming(policy: PolicyInput): { fetch: WrappedFetch; events: BreakwaterEvent[] } {
+function resuming(policy: PolicyInput): {
+  fetch: WrappedFetch<typeof undiciFetch>;
+  events: BreakwaterEvent[];
+} {
   const events: BreakwaterEvent[] = [];
   const fetch = wrapFetch(realFetch, {
     policy: { ...fast, ...policy, resumeDownloads: true },
@@ -66,7 +68,7 @@ function resuming(policy: PolicyInput): { fetch: WrappedFetch; events: Breakwate
 }
 
 /** Reads the body to its end; true when every byte came, in order, else the error. */
-async function read(response: Response): Promise<unknown> {
+async function read(response: UndiciResponse): Promise<unknown> {
   return response.arrayBuffer().then(
     (bytes) => Buffer.from(bytes).equals(BODY),
     (error: unknown) => error,

@@ -3,7 +3,6 @@ import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BreakwaterEvent } from './events.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 /**
@@ -11,7 +10,7 @@ import { wrapFetch } from './wrap-fetch.ts';
  * body (the first call had ended), the resume still meets what an operator did to the key since.
  */
 
-const realFetch = undiciFetch as unknown as FetchLike;
+const realFetch = undiciFetch;
 const BODY = Buffer.from(Array.from({ length: 60_000 }, (_, i) => i % 251));
 const CUT = 20_000;
 const ETAG = '"v1"';

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokenCircuitError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 /** Slow-call breaking and manual control with undici's fetch against a real server on loopback. */
@@ -16,7 +15,7 @@ beforeAll(async () => {
 
 afterAll(() => server.close());
 
-const fetch = undiciFetch as unknown as FetchLike;
+const fetch = undiciFetch;
 const policy = { breaker: { slowCallMs: 300, slowCallRatio: 1, minimumCalls: 3 } } as const;
 
 describe('against a real local server', () => {

@@ -3,7 +3,6 @@ import { fetch as undiciFetch } from 'undici';
 import { expect, it } from 'vitest';
 import { HttpError } from './http-error.ts';
 import { listenOnLoopback } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.S3CR3T-status-text';
@@ -15,7 +14,7 @@ it("takes the request's credential out of a reason phrase that echoes it, in eve
     res.end('refused');
   });
   try {
-    const wrapped = wrapFetch(undiciFetch as unknown as FetchLike, { throwHttpErrors: true });
+    const wrapped = wrapFetch(undiciFetch, { throwHttpErrors: true });
     const error = await wrapped(`${server.origin}/v1/me`, {
       headers: { authorization: `Bearer ${TOKEN}` },
     }).catch((e: unknown) => e);
@@ -42,7 +41,7 @@ it('keeps a reason phrase that echoes nothing as the server sent it', async () =
     res.end();
   });
   try {
-    const wrapped = wrapFetch(undiciFetch as unknown as FetchLike, { throwHttpErrors: true });
+    const wrapped = wrapFetch(undiciFetch, { throwHttpErrors: true });
     const error = (await wrapped(`${server.origin}/v1/me`, {
       headers: { authorization: `Bearer ${TOKEN}` },
     }).catch((e: unknown) => e)) as HttpError;
