@@ -18,7 +18,7 @@ import {
 import type { BreakwaterEvent } from '../events.ts';
 import type { BreakerSnapshot } from '../types.ts';
 import { AttributeCache, type EndpointAttributes } from './attributes.ts';
-import type { AttemptEnd, CallEnd, Telemetry, TelemetryHooks } from './hooks.ts';
+import type { AttemptEnd, CallEnd, RequestLike, Telemetry, TelemetryHooks } from './hooks.ts';
 import { Metrics } from './metrics.ts';
 import { held, Spans } from './spans.ts';
 
@@ -65,6 +65,9 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
   // Checked now: a misspelt or wrong provider would otherwise record nothing, and say nothing.
   checkOptions(options, OPTIONS);
   const attributes = new AttributeCache();
+  // The highest attempt each call's request reached: a call that rejects (its caller's abort, thrown
+  // during an attempt or a wait) says its attempts nowhere else.
+  const reached = new WeakMap<RequestLike, number>();
   // Endpoints bound before the first call, watched once the meter is known (weakly, as Metrics does).
   let bound: WeakRef<Endpoints>[] = [];
   let wiring: Wiring | undefined;
@@ -108,6 +111,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
     attempt(key, req, attempt) {
       try {
         const { recorder, spans } = wired();
+        if (recorder) reached.set(req, attempt);
         const span = spans.start(req.method);
         if (!span && !recorder) return NOTHING;
         // Looked up once for the span and the histogram, and only when one of them records.
@@ -125,7 +129,8 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
     },
     call(key, req, run) {
       const { recorder } = wired();
-      return recorder ? measuredCall(run, recorder, attributes.of(key, req)) : run();
+      if (!recorder) return run();
+      return measuredCall(run, recorder, attributes.of(key, req), () => reached.get(req) ?? 0);
     },
   };
   return {
@@ -236,12 +241,14 @@ async function heldAt<T extends { readonly held: boolean }>(
 /**
  * Runs `run` and records its duration, attempts and outcome in `breakwater.call.duration`. The record
  * is a callback beside the caller's on `run`'s own promise, which is handed back as is: a wrapper
- * promise (an async function, or `then`'s) cost the caller one more turn per call.
+ * promise (an async function, or `then`'s) cost the caller one more turn per call. `sent`: the
+ * attempts the call started, for a rejection whose error does not say them.
  */
 function measuredCall<T extends CallEnd>(
   run: () => Promise<T>,
   recorder: Metrics,
   endpoint: EndpointAttributes,
+  sent: () => number,
 ): Promise<T> {
   const started = performance.now();
   let ran: Promise<T>;
@@ -260,7 +267,7 @@ function measuredCall<T extends CallEnd>(
     (error: unknown) => {
       // Anything may be thrown (an abort reason of null, say): reading it must not replace it.
       const attempts = (error as { attempts?: unknown } | null | undefined)?.attempts;
-      record(recorder, endpoint, started, typeof attempts === 'number' ? attempts : 0, undefined, error);
+      record(recorder, endpoint, started, typeof attempts === 'number' ? attempts : sent(), undefined, error);
     },
   );
   return ran;
