@@ -32,11 +32,13 @@ export function ruleOf(key: string): string {
   return space === -1 ? key : key.slice(0, space);
 }
 
-/** `http.request.method` (and `http.request.method_original` for a method semconv does not list). */
-function methodAttributes(method: string): Attributes {
-  return KNOWN_METHODS.has(method)
-    ? { 'http.request.method': method }
-    : { 'http.request.method': '_OTHER', 'http.request.method_original': method };
+/**
+ * `http.request.method` as semconv has it: the method, or `_OTHER` for one it does not list. Any token
+ * is a method (a proxy forwards its clients'), so the metrics and the attribute cache see only these
+ * ten values; the method itself goes on the span alone, as `http.request.method_original`.
+ */
+export function semconvMethod(method: string): string {
+  return KNOWN_METHODS.has(method) ? method : '_OTHER';
 }
 
 /** `server.address` and `server.port` (the scheme's default port when the URL has none). */
@@ -85,9 +87,10 @@ export class EndpointAttributes {
   /** Per attempt count, then outcome. */
   private readonly calls = new Map<number, Map<number | string, Attributes>>();
 
+  /** `method`: semconv's ({@link semconvMethod}). */
   constructor(key: string, method: string, url: URL) {
     this.request = Object.freeze({
-      ...methodAttributes(method),
+      'http.request.method': method,
       ...serverAttributes(url),
       'breakwater.endpoint': ruleOf(key),
     });
@@ -138,7 +141,7 @@ export class AttributeCache {
 
   /** `request`'s URL is read only for a key and method not seen yet: reading it may parse it. */
   of(key: string, request: { readonly method: string; readonly url: URL }): EndpointAttributes {
-    const { method } = request;
+    const method = semconvMethod(request.method);
     let byMethod = this.byKey.get(key);
     if (!byMethod) {
       if (this.byKey.size >= MAX_CACHED_KEYS) this.byKey.clear();

@@ -116,7 +116,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
         if (!span && !recorder) return NOTHING;
         // Looked up once for the span and the histogram, and only when one of them records.
         const endpoint = attributes.of(key, req);
-        if (span) spans.describe(span, endpoint.request, req.target ?? req.url, attempt);
+        if (span) spans.describe(span, endpoint.request, req.method, req.target ?? req.url, attempt);
         return attemptEnd(span, recorder && endpoint, spans, recorder);
       } catch {
         return NOTHING;

@@ -47,9 +47,13 @@ export class Spans {
     return span.isRecording() ? span : undefined;
   }
 
-  /** Gives attempt number `attempt`'s span its request attributes (`request`: the endpoint's). */
-  describe(span: Span, request: Attributes, url: URL | string, attempt: number): void {
+  /**
+   * Gives attempt number `attempt`'s span its request attributes (`request`: the endpoint's, whose
+   * method is semconv's; `method`: the request's own).
+   */
+  describe(span: Span, request: Attributes, method: string, url: URL | string, attempt: number): void {
     span.setAttributes(request);
+    if (request['http.request.method'] !== method) span.setAttribute('http.request.method_original', method);
     // Redacted on every attempt, not kept per URL: each call brings a new URL object, and a WeakMap
     // entry per call cost more (insertion, and ephemerons for the GC) than redactUrl's fast path; a
     // cache keyed by the href would hold query tokens and userinfo where a heap dump shows them.
