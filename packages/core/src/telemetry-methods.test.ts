@@ -65,3 +65,35 @@ it('keeps one attribute set per key for every unlisted method: memory stays boun
   }
   expect(first.request).not.toHaveProperty('http.request.method_original');
 });
+
+it('knownMethods replaces the list: QUERY named and recorded as itself, a method left out of it is _OTHER', async () => {
+  const url = server.route('/search', (_req, res) => res.writeHead(200).end());
+  const exporter = new InMemorySpanExporter();
+  const reader = new TestReader();
+  const fetch = wrapFetch(globalThis.fetch, {
+    telemetry: openTelemetry({
+      knownMethods: ['GET', 'QUERY'],
+      tracerProvider: new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }),
+      meterProvider: new MeterProvider({ readers: [reader] }),
+    }),
+  });
+  await (await fetch(url, { method: 'QUERY', body: '{}' })).arrayBuffer();
+  await (await fetch(url, { method: 'POST', body: '{}' })).arrayBuffer();
+
+  const spans = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT);
+  expect(
+    spans.map((s) => [
+      s.name,
+      s.attributes['http.request.method'],
+      s.attributes['http.request.method_original'],
+    ]),
+  ).toEqual([
+    ['QUERY', 'QUERY', undefined],
+    ['HTTP', '_OTHER', 'POST'],
+  ]);
+  const { resourceMetrics } = await reader.collect();
+  const metric = resourceMetrics.scopeMetrics
+    .flatMap((s) => s.metrics)
+    .find((m) => m.descriptor.name === 'http.client.request.duration');
+  expect(metric?.dataPoints.map((p) => p.attributes['http.request.method'])).toEqual(['QUERY', '_OTHER']);
+});

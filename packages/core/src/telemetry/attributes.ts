@@ -8,8 +8,11 @@ import { secretValueHash } from '@breakwater/policies';
 import type { Attributes } from '@opentelemetry/api';
 import { DEFAULT_MAX_ENDPOINTS } from '../registry.ts';
 
-/** The methods the HTTP semantic conventions know; any other is reported as `_OTHER`. */
-const KNOWN_METHODS = new Set([
+/**
+ * The methods the HTTP semantic conventions know (RFC 9110's and PATCH); any other is reported as
+ * `_OTHER`, unless `openTelemetry({ knownMethods })` gives the list instead.
+ */
+export const DEFAULT_KNOWN_METHODS: ReadonlySet<string> = new Set([
   'CONNECT',
   'DELETE',
   'GET',
@@ -22,8 +25,8 @@ const KNOWN_METHODS = new Set([
 ]);
 
 /** Semconv names an HTTP client span by its method, or `HTTP` when the method is not a known one. */
-export function spanNameOf(method: string): string {
-  return KNOWN_METHODS.has(method) ? method : 'HTTP';
+export function spanNameOf(method: string, known = DEFAULT_KNOWN_METHODS): string {
+  return known.has(method) ? method : 'HTTP';
 }
 
 /** The endpoint rule's name, the part of the key before the origin (`orders https://host` -> `orders`). */
@@ -37,8 +40,8 @@ export function ruleOf(key: string): string {
  * is a method (a proxy forwards its clients'), so the metrics and the attribute cache see only these
  * ten values; the method itself goes on the span alone, as `http.request.method_original`.
  */
-export function semconvMethod(method: string): string {
-  return KNOWN_METHODS.has(method) ? method : '_OTHER';
+export function semconvMethod(method: string, known = DEFAULT_KNOWN_METHODS): string {
+  return known.has(method) ? method : '_OTHER';
 }
 
 /** `server.address` and `server.port` (the scheme's default port when the URL has none). */
@@ -138,10 +141,16 @@ const MAX_CACHED_KEYS = DEFAULT_MAX_ENDPOINTS;
 /** {@link EndpointAttributes} per endpoint key and method, keyed by key then method: no string built per lookup. */
 export class AttributeCache {
   private readonly byKey = new Map<string, Map<string, EndpointAttributes>>();
+  private readonly known: ReadonlySet<string>;
+
+  /** `known`: the methods reported as themselves (see {@link semconvMethod}). */
+  constructor(known = DEFAULT_KNOWN_METHODS) {
+    this.known = known;
+  }
 
   /** `request`'s URL is read only for a key and method not seen yet: reading it may parse it. */
   of(key: string, request: { readonly method: string; readonly url: URL }): EndpointAttributes {
-    const method = semconvMethod(request.method);
+    const method = semconvMethod(request.method, this.known);
     let byMethod = this.byKey.get(key);
     if (!byMethod) {
       if (this.byKey.size >= MAX_CACHED_KEYS) this.byKey.clear();

@@ -17,7 +17,7 @@ import {
 } from '@opentelemetry/api';
 import type { BreakwaterEvent } from '../events.ts';
 import type { BreakerSnapshot } from '../types.ts';
-import { AttributeCache, type EndpointAttributes } from './attributes.ts';
+import { AttributeCache, DEFAULT_KNOWN_METHODS, type EndpointAttributes } from './attributes.ts';
 import type { AttemptEnd, CallEnd, RequestLike, Telemetry, TelemetryHooks } from './hooks.ts';
 import { Metrics } from './metrics.ts';
 import { held, Spans } from './spans.ts';
@@ -41,6 +41,16 @@ export interface OpenTelemetryOptions {
    * span and adds no span event (not even to a caller's span from a provider of its own).
    */
   readonly tracerProvider?: TracerProvider | undefined;
+  /**
+   * The methods reported as themselves in `http.request.method` and span names, case-sensitive; any
+   * other is `_OTHER` (span name `HTTP`, the method itself in the span's
+   * `http.request.method_original`). Replaces the list, as the conventions'
+   * `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS` does: give `QUERY` (RFC 10008), or a WebDAV method, with
+   * the ones you keep.
+   *
+   * @default the conventions' list: CONNECT, DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, TRACE
+   */
+  readonly knownMethods?: readonly string[] | undefined;
 }
 
 /** The tracer's and meter's side, made at the first call: see {@link OpenTelemetryOptions.meterProvider}. */
@@ -64,7 +74,8 @@ interface Wiring {
 export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
   // Checked now: a misspelt or wrong provider would otherwise record nothing, and say nothing.
   checkOptions(options, OPTIONS);
-  const attributes = new AttributeCache();
+  const known = options.knownMethods ? new Set(options.knownMethods) : DEFAULT_KNOWN_METHODS;
+  const attributes = new AttributeCache(known);
   // The highest attempt each call's request reached: a call that rejects (its caller's abort, thrown
   // during an attempt or a wait) says its attempts nowhere else.
   const reached = new WeakMap<RequestLike, number>();
@@ -74,7 +85,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
   const wired = (): Wiring => {
     if (wiring) return wiring;
     try {
-      wiring = wire(options);
+      wiring = wire(options, known);
     } catch {
       // A provider that throws is the application's to fix; its calls go on, unobserved.
       wiring = {
@@ -155,21 +166,34 @@ const provider =
     }
   };
 
+/** HTTP's token characters (RFC 9110): what a method name is made of. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+const methodNames: Check = (value, path) => {
+  if (!Array.isArray(value)) refuse(path, `must be an array of method names, got ${describeValue(value)}`);
+  value.forEach((method: unknown, i) => {
+    if (typeof method !== 'string' || !TOKEN.test(method)) {
+      refuse(`${path}[${i}]`, `must be a method name (an HTTP token), got ${describeValue(method)}`);
+    }
+  });
+};
+
 const OPTIONS: Shape = {
   meterProvider: provider('MeterProvider', 'getMeter'),
   tracerProvider: provider('TracerProvider', 'getTracer'),
+  knownMethods: methodNames,
 };
 
 /** A wrapped fetch's live endpoints, as `bind` receives them. */
 type Endpoints = () => readonly BreakerSnapshot[];
 
 /** The providers read now: the global ones unless given. */
-function wire(options: OpenTelemetryOptions): Wiring {
+function wire(options: OpenTelemetryOptions, known: ReadonlySet<string>): Wiring {
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE);
   const provider = options.tracerProvider ?? trace.getTracerProvider();
   const tracer = provider.getTracer(INSTRUMENTATION_SCOPE);
   return {
-    spans: new Spans(tracer, registered(provider)),
+    spans: new Spans(tracer, registered(provider), known),
     recorder: isNoop(meter) ? undefined : new Metrics(meter),
   };
 }

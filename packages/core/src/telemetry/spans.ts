@@ -16,7 +16,7 @@ import {
 } from '@opentelemetry/api';
 import type { BreakwaterEvent } from '../events.ts';
 import { redactUrl } from '../redact.ts';
-import { errorTypeOf, spanNameOf } from './attributes.ts';
+import { DEFAULT_KNOWN_METHODS, errorTypeOf, spanNameOf } from './attributes.ts';
 
 /** Shared by every attempt's span: a no-op tracer drops the options object it is given. */
 const CLIENT: SpanOptions = { kind: SpanKind.CLIENT };
@@ -26,10 +26,13 @@ export class Spans {
   private readonly tracer: Tracer;
   /** False while no SDK is behind the tracer: no span is made at all then. */
   private readonly live: () => boolean;
+  /** The methods a span is named by; any other names it `HTTP`. */
+  private readonly known: ReadonlySet<string>;
 
-  constructor(tracer: Tracer, live: () => boolean) {
+  constructor(tracer: Tracer, live: () => boolean, known = DEFAULT_KNOWN_METHODS) {
     this.tracer = tracer;
     this.live = live;
+    this.known = known;
   }
 
   /** Whether an SDK is behind the tracer now: spans may record. */
@@ -43,7 +46,7 @@ export class Spans {
    */
   start(method: string): Span | undefined {
     if (!this.live()) return undefined;
-    const span = this.tracer.startSpan(spanNameOf(method), CLIENT, context.active());
+    const span = this.tracer.startSpan(spanNameOf(method, this.known), CLIENT, context.active());
     return span.isRecording() ? span : undefined;
   }
 
