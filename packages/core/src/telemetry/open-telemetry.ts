@@ -84,16 +84,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
   let wiring: Wiring | undefined;
   const wired = (): Wiring => {
     if (wiring) return wiring;
-    try {
-      wiring = wire(options, known);
-    } catch {
-      // A provider that throws is the application's to fix; its calls go on, unobserved.
-      wiring = {
-        // A proxy no SDK can ever join: no span, no span event.
-        spans: new Spans(new ProxyTracerProvider().getTracer(INSTRUMENTATION_SCOPE), () => false),
-        recorder: undefined,
-      };
-    }
+    wiring = { spans: tracing(options, known), recorder: metering(options) };
     for (const ref of bound) {
       const endpoints = ref.deref();
       if (endpoints) wiring.recorder?.watch(endpoints);
@@ -187,15 +178,28 @@ const OPTIONS: Shape = {
 /** A wrapped fetch's live endpoints, as `bind` receives them. */
 type Endpoints = () => readonly BreakerSnapshot[];
 
-/** The providers read now: the global ones unless given. */
-function wire(options: OpenTelemetryOptions, known: ReadonlySet<string>): Wiring {
-  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE);
-  const provider = options.tracerProvider ?? trace.getTracerProvider();
-  const tracer = provider.getTracer(INSTRUMENTATION_SCOPE);
-  return {
-    spans: new Spans(tracer, registered(provider), known),
-    recorder: isNoop(meter) ? undefined : new Metrics(meter),
-  };
+/**
+ * The spans' side, on the tracer provider read now (the global one unless given). A provider that
+ * throws is the application's to fix: its side records nothing, the other side still does.
+ */
+function tracing(options: OpenTelemetryOptions, known: ReadonlySet<string>): Spans {
+  try {
+    const provider = options.tracerProvider ?? trace.getTracerProvider();
+    return new Spans(provider.getTracer(INSTRUMENTATION_SCOPE), registered(provider), known);
+  } catch {
+    // A proxy no SDK can ever join: no span, no span event.
+    return new Spans(new ProxyTracerProvider().getTracer(INSTRUMENTATION_SCOPE), () => false);
+  }
+}
+
+/** The metrics' side, on the meter provider read now (see {@link tracing}); undefined records nothing. */
+function metering(options: OpenTelemetryOptions): Metrics | undefined {
+  try {
+    const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE);
+    return isNoop(meter) ? undefined : new Metrics(meter);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether the meter is there to connect: given, or an SDK registered globally (which stays registered). */
@@ -204,7 +208,7 @@ function meterKnown(options: OpenTelemetryOptions): boolean {
   try {
     return !isNoop(metrics.getMeterProvider().getMeter(INSTRUMENTATION_SCOPE));
   } catch {
-    return true; // `wired` meets the same failure and keeps the calls going unobserved.
+    return true; // `metering` meets the same failure and keeps the calls going without metrics.
   }
 }
 
