@@ -12,6 +12,7 @@ import {
   metrics,
   ProxyTracerProvider,
   type Span,
+  type Tracer,
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
@@ -184,11 +185,13 @@ type Endpoints = () => readonly BreakerSnapshot[];
  */
 function tracing(options: OpenTelemetryOptions, known: ReadonlySet<string>): Spans {
   try {
-    const provider = options.tracerProvider ?? trace.getTracerProvider();
-    return new Spans(provider.getTracer(INSTRUMENTATION_SCOPE), registered(provider), known);
+    const { tracerProvider } = options;
+    if (tracerProvider === undefined) return new Spans(globalTracer(), known);
+    const tracer = tracerProvider.getTracer(INSTRUMENTATION_SCOPE);
+    return new Spans(() => tracer, known);
   } catch {
-    // A proxy no SDK can ever join: no span, no span event.
-    return new Spans(new ProxyTracerProvider().getTracer(INSTRUMENTATION_SCOPE), () => false);
+    // No span, no span event.
+    return new Spans(() => undefined);
   }
 }
 
@@ -212,16 +215,35 @@ function meterKnown(options: OpenTelemetryOptions): boolean {
   }
 }
 
+/** How often (in asks) the global tracer provider is read again while none is found: see `globalTracer`. */
+const REREAD = 64;
+
 /** The no-op provider the API's global proxy hands out while no SDK is registered. */
 const NO_SDK = new ProxyTracerProvider().getDelegate();
 
 /**
- * Whether `provider` has an SDK behind it now. The global one is the API's proxy, which takes an SDK
- * registered at any time: asked per attempt, since a no-op span still costs its making and the
- * API's lookups of the active context (about 5 % of a call with nothing registered, measured).
+ * The global tracer while an SDK is behind it, else undefined. The global provider is the API's
+ * proxy, which takes an SDK registered at any time: asked per attempt, since a no-op span still costs
+ * its making and the API's lookups of the active context (about 5 % of a call with nothing
+ * registered, measured). While this copy's proxy has none, the global is read again every
+ * {@link REREAD}th ask: an SDK registered through another install of the API (a version skew) is set
+ * there, never as this proxy's delegate, and so is one registered after `trace.disable()` (a new
+ * proxy). Not at every ask: the global is a symbol-keyed property of `globalThis`, about 50 ns a read,
+ * 1 % of a call that records nothing.
  */
-function registered(provider: TracerProvider): () => boolean {
-  return provider instanceof ProxyTracerProvider ? () => provider.getDelegate() !== NO_SDK : () => true;
+function globalTracer(): () => Tracer | undefined {
+  let provider = trace.getTracerProvider();
+  let tracer = provider.getTracer(INSTRUMENTATION_SCOPE);
+  let asked = 0;
+  return () => {
+    if (!(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NO_SDK) return tracer;
+    if (++asked % REREAD !== 0) return undefined;
+    const current = trace.getTracerProvider();
+    if (current === provider) return undefined;
+    provider = current;
+    tracer = current.getTracer(INSTRUMENTATION_SCOPE);
+    return tracer;
+  };
 }
 
 const NOTHING = (): void => {};

@@ -23,21 +23,19 @@ const CLIENT: SpanOptions = { kind: SpanKind.CLIENT };
 const ERROR = { code: SpanStatusCode.ERROR };
 
 export class Spans {
-  private readonly tracer: Tracer;
-  /** False while no SDK is behind the tracer: no span is made at all then. */
-  private readonly live: () => boolean;
+  /** The tracer while an SDK is behind it, else undefined: no span is made at all then. */
+  private readonly tracer: () => Tracer | undefined;
   /** The methods a span is named by; any other names it `HTTP`. */
   private readonly known: ReadonlySet<string>;
 
-  constructor(tracer: Tracer, live: () => boolean, known = DEFAULT_KNOWN_METHODS) {
+  constructor(tracer: () => Tracer | undefined, known = DEFAULT_KNOWN_METHODS) {
     this.tracer = tracer;
-    this.live = live;
     this.known = known;
   }
 
   /** Whether an SDK is behind the tracer now: spans may record. */
   recording(): boolean {
-    return this.live();
+    return this.tracer() !== undefined;
   }
 
   /**
@@ -45,8 +43,9 @@ export class Spans {
    * is nothing to describe or end then, and no attribute is looked up.
    */
   start(method: string): Span | undefined {
-    if (!this.live()) return undefined;
-    const span = this.tracer.startSpan(spanNameOf(method, this.known), CLIENT, context.active());
+    const tracer = this.tracer();
+    if (!tracer) return undefined;
+    const span = tracer.startSpan(spanNameOf(method, this.known), CLIENT, context.active());
     return span.isRecording() ? span : undefined;
   }
 
@@ -81,7 +80,7 @@ export class Spans {
    * context lookups on every call.
    */
   parent(): Span | undefined {
-    return this.live() ? recordingParent() : undefined;
+    return this.recording() ? recordingParent() : undefined;
   }
 
   /** Adds `event` to the caller's active span, when there is one that records. */
