@@ -4,7 +4,9 @@
  * set an observable callback ever reported. breakwater's gauges observe only the live endpoint keys,
  * but a key evicted past `maxEndpoints` stays in every export with its last state, forever: the
  * series are bounded by every key ever seen, not by `maxEndpoints` (README, Metrics: "per live endpoint
- * key"). The SDK spec says it SHOULD NOT export a set not observed in the last callback.
+ * key"). The SDK spec says it SHOULD NOT export a set not observed in the last callback. A reader
+ * with delta temporality exports the live keys only (checked); the README says so since audit s23.
+ * Nothing in breakwater can remove a series from the SDK: for upstream, or a README line only.
  */
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { expect, it } from 'vitest';
