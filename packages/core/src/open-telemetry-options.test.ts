@@ -24,7 +24,7 @@ describe('openTelemetry options', () => {
     const error = refusal({ tracerprovider: new TracerProvider() });
     expect(error?.path).toBe('tracerprovider');
     expect(error?.message).toBe(
-      "breakwater: tracerprovider: unknown key 'tracerprovider' (did you mean 'tracerProvider'?); known keys: meterProvider, tracerProvider",
+      "breakwater: tracerprovider: unknown key 'tracerprovider' (did you mean 'tracerProvider'?); known keys: meterProvider, tracerProvider, knownMethods",
     );
   });
 
@@ -38,6 +38,16 @@ describe('openTelemetry options', () => {
     expect(refusal({ meterProvider: new TracerProvider() })?.path).toBe('meterProvider');
   });
 
+  it('refuses knownMethods that is not an array of method names', () => {
+    expect(refusal({ knownMethods: 'QUERY' })?.message).toBe(
+      "breakwater: knownMethods: must be an array of method names, got 'QUERY'",
+    );
+    expect(refusal({ knownMethods: ['GET', 'NOT A TOKEN'] })?.message).toBe(
+      "breakwater: knownMethods[1]: must be a method name (an HTTP token), got 'NOT A TOKEN'",
+    );
+    expect(refusal({ knownMethods: ['GET', 7] })?.path).toBe('knownMethods[1]');
+  });
+
   it('refuses options that are not an object', () => {
     expect(refusal('global')?.message).toBe('breakwater: options: must be an object, got a string');
   });
@@ -45,7 +55,8 @@ describe('openTelemetry options', () => {
   it('accepts real providers, no options, and undefined values', () => {
     expect(refusal(undefined)).toBeUndefined();
     expect(refusal({})).toBeUndefined();
-    expect(refusal({ tracerProvider: undefined })).toBeUndefined();
+    expect(refusal({ tracerProvider: undefined, knownMethods: undefined })).toBeUndefined();
+    expect(refusal({ knownMethods: ['GET', 'QUERY', 'PROPFIND'] })).toBeUndefined();
     expect(
       refusal({ tracerProvider: new TracerProvider(), meterProvider: new MeterProvider() }),
     ).toBeUndefined();

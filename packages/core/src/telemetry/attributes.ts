@@ -8,8 +8,11 @@ import { secretValueHash } from '@breakwater/policies';
 import type { Attributes } from '@opentelemetry/api';
 import { DEFAULT_MAX_ENDPOINTS } from '../registry.ts';
 
-/** The methods the HTTP semantic conventions know; any other is reported as `_OTHER`. */
-const KNOWN_METHODS = new Set([
+/**
+ * The methods the HTTP semantic conventions know (RFC 9110's and PATCH); any other is reported as
+ * `_OTHER`, unless `openTelemetry({ knownMethods })` gives the list instead.
+ */
+export const DEFAULT_KNOWN_METHODS: ReadonlySet<string> = new Set([
   'CONNECT',
   'DELETE',
   'GET',
@@ -22,8 +25,8 @@ const KNOWN_METHODS = new Set([
 ]);
 
 /** Semconv names an HTTP client span by its method, or `HTTP` when the method is not a known one. */
-export function spanNameOf(method: string): string {
-  return KNOWN_METHODS.has(method) ? method : 'HTTP';
+export function spanNameOf(method: string, known = DEFAULT_KNOWN_METHODS): string {
+  return known.has(method) ? method : 'HTTP';
 }
 
 /** The endpoint rule's name, the part of the key before the origin (`orders https://host` -> `orders`). */
@@ -32,11 +35,13 @@ export function ruleOf(key: string): string {
   return space === -1 ? key : key.slice(0, space);
 }
 
-/** `http.request.method` (and `http.request.method_original` for a method semconv does not list). */
-function methodAttributes(method: string): Attributes {
-  return KNOWN_METHODS.has(method)
-    ? { 'http.request.method': method }
-    : { 'http.request.method': '_OTHER', 'http.request.method_original': method };
+/**
+ * `http.request.method` as semconv has it: the method, or `_OTHER` for one it does not list. Any token
+ * is a method (a proxy forwards its clients'), so the metrics and the attribute cache see only these
+ * ten values; the method itself goes on the span alone, as `http.request.method_original`.
+ */
+export function semconvMethod(method: string, known = DEFAULT_KNOWN_METHODS): string {
+  return known.has(method) ? method : '_OTHER';
 }
 
 /** `server.address` and `server.port` (the scheme's default port when the URL has none). */
@@ -85,9 +90,10 @@ export class EndpointAttributes {
   /** Per attempt count, then outcome. */
   private readonly calls = new Map<number, Map<number | string, Attributes>>();
 
+  /** `method`: semconv's ({@link semconvMethod}). */
   constructor(key: string, method: string, url: URL) {
     this.request = Object.freeze({
-      ...methodAttributes(method),
+      'http.request.method': method,
       ...serverAttributes(url),
       'breakwater.endpoint': ruleOf(key),
     });
@@ -135,10 +141,16 @@ const MAX_CACHED_KEYS = DEFAULT_MAX_ENDPOINTS;
 /** {@link EndpointAttributes} per endpoint key and method, keyed by key then method: no string built per lookup. */
 export class AttributeCache {
   private readonly byKey = new Map<string, Map<string, EndpointAttributes>>();
+  private readonly known: ReadonlySet<string>;
+
+  /** `known`: the methods reported as themselves (see {@link semconvMethod}). */
+  constructor(known = DEFAULT_KNOWN_METHODS) {
+    this.known = known;
+  }
 
   /** `request`'s URL is read only for a key and method not seen yet: reading it may parse it. */
   of(key: string, request: { readonly method: string; readonly url: URL }): EndpointAttributes {
-    const { method } = request;
+    const method = semconvMethod(request.method, this.known);
     let byMethod = this.byKey.get(key);
     if (!byMethod) {
       if (this.byKey.size >= MAX_CACHED_KEYS) this.byKey.clear();

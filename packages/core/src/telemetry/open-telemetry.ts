@@ -12,13 +12,14 @@ import {
   metrics,
   ProxyTracerProvider,
   type Span,
+  type Tracer,
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
 import type { BreakwaterEvent } from '../events.ts';
 import type { BreakerSnapshot } from '../types.ts';
-import { AttributeCache, type EndpointAttributes } from './attributes.ts';
-import type { AttemptEnd, CallEnd, Telemetry, TelemetryHooks } from './hooks.ts';
+import { AttributeCache, DEFAULT_KNOWN_METHODS, type EndpointAttributes } from './attributes.ts';
+import type { AttemptEnd, CallEnd, RequestLike, Telemetry, TelemetryHooks } from './hooks.ts';
 import { Metrics } from './metrics.ts';
 import { held, Spans } from './spans.ts';
 
@@ -41,6 +42,16 @@ export interface OpenTelemetryOptions {
    * span and adds no span event (not even to a caller's span from a provider of its own).
    */
   readonly tracerProvider?: TracerProvider | undefined;
+  /**
+   * The methods reported as themselves in `http.request.method` and span names, case-sensitive; any
+   * other is `_OTHER` (span name `HTTP`, the method itself in the span's
+   * `http.request.method_original`). Replaces the list, as the conventions'
+   * `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS` does: give `QUERY` (RFC 10008), or a WebDAV method, with
+   * the ones you keep.
+   *
+   * @default the conventions' list: CONNECT, DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, TRACE
+   */
+  readonly knownMethods?: readonly string[] | undefined;
 }
 
 /** The tracer's and meter's side, made at the first call: see {@link OpenTelemetryOptions.meterProvider}. */
@@ -64,22 +75,17 @@ interface Wiring {
 export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
   // Checked now: a misspelt or wrong provider would otherwise record nothing, and say nothing.
   checkOptions(options, OPTIONS);
-  const attributes = new AttributeCache();
+  const known = options.knownMethods ? new Set(options.knownMethods) : DEFAULT_KNOWN_METHODS;
+  const attributes = new AttributeCache(known);
+  // The highest attempt each call's request reached: a call that rejects (its caller's abort, thrown
+  // during an attempt or a wait) says its attempts nowhere else.
+  const reached = new WeakMap<RequestLike, number>();
   // Endpoints bound before the first call, watched once the meter is known (weakly, as Metrics does).
   let bound: WeakRef<Endpoints>[] = [];
   let wiring: Wiring | undefined;
   const wired = (): Wiring => {
     if (wiring) return wiring;
-    try {
-      wiring = wire(options);
-    } catch {
-      // A provider that throws is the application's to fix; its calls go on, unobserved.
-      wiring = {
-        // A proxy no SDK can ever join: no span, no span event.
-        spans: new Spans(new ProxyTracerProvider().getTracer(INSTRUMENTATION_SCOPE), () => false),
-        recorder: undefined,
-      };
-    }
+    wiring = { spans: tracing(options, known), recorder: metering(options) };
     for (const ref of bound) {
       const endpoints = ref.deref();
       if (endpoints) wiring.recorder?.watch(endpoints);
@@ -108,11 +114,12 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
     attempt(key, req, attempt) {
       try {
         const { recorder, spans } = wired();
+        if (recorder) reached.set(req, attempt);
         const span = spans.start(req.method);
         if (!span && !recorder) return NOTHING;
         // Looked up once for the span and the histogram, and only when one of them records.
         const endpoint = attributes.of(key, req);
-        if (span) spans.describe(span, endpoint.request, req.target ?? req.url, attempt);
+        if (span) spans.describe(span, endpoint.request, req.method, req.target ?? req.url, attempt);
         return attemptEnd(span, recorder && endpoint, spans, recorder);
       } catch {
         return NOTHING;
@@ -125,7 +132,8 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
     },
     call(key, req, run) {
       const { recorder } = wired();
-      return recorder ? measuredCall(run, recorder, attributes.of(key, req)) : run();
+      if (!recorder) return run();
+      return measuredCall(run, recorder, attributes.of(key, req), () => reached.get(req) ?? 0);
     },
   };
   return {
@@ -150,23 +158,51 @@ const provider =
     }
   };
 
+/** HTTP's token characters (RFC 9110): what a method name is made of. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+const methodNames: Check = (value, path) => {
+  if (!Array.isArray(value)) refuse(path, `must be an array of method names, got ${describeValue(value)}`);
+  value.forEach((method: unknown, i) => {
+    if (typeof method !== 'string' || !TOKEN.test(method)) {
+      refuse(`${path}[${i}]`, `must be a method name (an HTTP token), got ${describeValue(method)}`);
+    }
+  });
+};
+
 const OPTIONS: Shape = {
   meterProvider: provider('MeterProvider', 'getMeter'),
   tracerProvider: provider('TracerProvider', 'getTracer'),
+  knownMethods: methodNames,
 };
 
 /** A wrapped fetch's live endpoints, as `bind` receives them. */
 type Endpoints = () => readonly BreakerSnapshot[];
 
-/** The providers read now: the global ones unless given. */
-function wire(options: OpenTelemetryOptions): Wiring {
-  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE);
-  const provider = options.tracerProvider ?? trace.getTracerProvider();
-  const tracer = provider.getTracer(INSTRUMENTATION_SCOPE);
-  return {
-    spans: new Spans(tracer, registered(provider)),
-    recorder: isNoop(meter) ? undefined : new Metrics(meter),
-  };
+/**
+ * The spans' side, on the tracer provider read now (the global one unless given). A provider that
+ * throws is the application's to fix: its side records nothing, the other side still does.
+ */
+function tracing(options: OpenTelemetryOptions, known: ReadonlySet<string>): Spans {
+  try {
+    const { tracerProvider } = options;
+    if (tracerProvider === undefined) return new Spans(globalTracer(), known);
+    const tracer = tracerProvider.getTracer(INSTRUMENTATION_SCOPE);
+    return new Spans(() => tracer, known);
+  } catch {
+    // No span, no span event.
+    return new Spans(() => undefined);
+  }
+}
+
+/** The metrics' side, on the meter provider read now (see {@link tracing}); undefined records nothing. */
+function metering(options: OpenTelemetryOptions): Metrics | undefined {
+  try {
+    const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE);
+    return isNoop(meter) ? undefined : new Metrics(meter);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether the meter is there to connect: given, or an SDK registered globally (which stays registered). */
@@ -175,20 +211,39 @@ function meterKnown(options: OpenTelemetryOptions): boolean {
   try {
     return !isNoop(metrics.getMeterProvider().getMeter(INSTRUMENTATION_SCOPE));
   } catch {
-    return true; // `wired` meets the same failure and keeps the calls going unobserved.
+    return true; // `metering` meets the same failure and keeps the calls going without metrics.
   }
 }
+
+/** How often (in asks) the global tracer provider is read again while none is found: see `globalTracer`. */
+const REREAD = 64;
 
 /** The no-op provider the API's global proxy hands out while no SDK is registered. */
 const NO_SDK = new ProxyTracerProvider().getDelegate();
 
 /**
- * Whether `provider` has an SDK behind it now. The global one is the API's proxy, which takes an SDK
- * registered at any time: asked per attempt, since a no-op span still costs its making and the
- * API's lookups of the active context (about 5 % of a call with nothing registered, measured).
+ * The global tracer while an SDK is behind it, else undefined. The global provider is the API's
+ * proxy, which takes an SDK registered at any time: asked per attempt, since a no-op span still costs
+ * its making and the API's lookups of the active context (about 5 % of a call with nothing
+ * registered, measured). While this copy's proxy has none, the global is read again every
+ * {@link REREAD}th ask: an SDK registered through another install of the API (a version skew) is set
+ * there, never as this proxy's delegate, and so is one registered after `trace.disable()` (a new
+ * proxy). Not at every ask: the global is a symbol-keyed property of `globalThis`, about 50 ns a read,
+ * 1 % of a call that records nothing.
  */
-function registered(provider: TracerProvider): () => boolean {
-  return provider instanceof ProxyTracerProvider ? () => provider.getDelegate() !== NO_SDK : () => true;
+function globalTracer(): () => Tracer | undefined {
+  let provider = trace.getTracerProvider();
+  let tracer = provider.getTracer(INSTRUMENTATION_SCOPE);
+  let asked = 0;
+  return () => {
+    if (!(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NO_SDK) return tracer;
+    if (++asked % REREAD !== 0) return undefined;
+    const current = trace.getTracerProvider();
+    if (current === provider) return undefined;
+    provider = current;
+    tracer = current.getTracer(INSTRUMENTATION_SCOPE);
+    return tracer;
+  };
 }
 
 const NOTHING = (): void => {};
@@ -236,12 +291,14 @@ async function heldAt<T extends { readonly held: boolean }>(
 /**
  * Runs `run` and records its duration, attempts and outcome in `breakwater.call.duration`. The record
  * is a callback beside the caller's on `run`'s own promise, which is handed back as is: a wrapper
- * promise (an async function, or `then`'s) cost the caller one more turn per call.
+ * promise (an async function, or `then`'s) cost the caller one more turn per call. `sent`: the
+ * attempts the call started, for a rejection whose error does not say them.
  */
 function measuredCall<T extends CallEnd>(
   run: () => Promise<T>,
   recorder: Metrics,
   endpoint: EndpointAttributes,
+  sent: () => number,
 ): Promise<T> {
   const started = performance.now();
   let ran: Promise<T>;
@@ -260,7 +317,7 @@ function measuredCall<T extends CallEnd>(
     (error: unknown) => {
       // Anything may be thrown (an abort reason of null, say): reading it must not replace it.
       const attempts = (error as { attempts?: unknown } | null | undefined)?.attempts;
-      record(recorder, endpoint, started, typeof attempts === 'number' ? attempts : 0, undefined, error);
+      record(recorder, endpoint, started, typeof attempts === 'number' ? attempts : sent(), undefined, error);
     },
   );
   return ran;

@@ -16,25 +16,26 @@ import {
 } from '@opentelemetry/api';
 import type { BreakwaterEvent } from '../events.ts';
 import { redactUrl } from '../redact.ts';
-import { errorTypeOf, spanNameOf } from './attributes.ts';
+import { DEFAULT_KNOWN_METHODS, errorTypeOf, spanNameOf } from './attributes.ts';
 
 /** Shared by every attempt's span: a no-op tracer drops the options object it is given. */
 const CLIENT: SpanOptions = { kind: SpanKind.CLIENT };
 const ERROR = { code: SpanStatusCode.ERROR };
 
 export class Spans {
-  private readonly tracer: Tracer;
-  /** False while no SDK is behind the tracer: no span is made at all then. */
-  private readonly live: () => boolean;
+  /** The tracer while an SDK is behind it, else undefined: no span is made at all then. */
+  private readonly tracer: () => Tracer | undefined;
+  /** The methods a span is named by; any other names it `HTTP`. */
+  private readonly known: ReadonlySet<string>;
 
-  constructor(tracer: Tracer, live: () => boolean) {
+  constructor(tracer: () => Tracer | undefined, known = DEFAULT_KNOWN_METHODS) {
     this.tracer = tracer;
-    this.live = live;
+    this.known = known;
   }
 
   /** Whether an SDK is behind the tracer now: spans may record. */
   recording(): boolean {
-    return this.live();
+    return this.tracer() !== undefined;
   }
 
   /**
@@ -42,14 +43,19 @@ export class Spans {
    * is nothing to describe or end then, and no attribute is looked up.
    */
   start(method: string): Span | undefined {
-    if (!this.live()) return undefined;
-    const span = this.tracer.startSpan(spanNameOf(method), CLIENT, context.active());
+    const tracer = this.tracer();
+    if (!tracer) return undefined;
+    const span = tracer.startSpan(spanNameOf(method, this.known), CLIENT, context.active());
     return span.isRecording() ? span : undefined;
   }
 
-  /** Gives attempt number `attempt`'s span its request attributes (`request`: the endpoint's). */
-  describe(span: Span, request: Attributes, url: URL | string, attempt: number): void {
+  /**
+   * Gives attempt number `attempt`'s span its request attributes (`request`: the endpoint's, whose
+   * method is semconv's; `method`: the request's own).
+   */
+  describe(span: Span, request: Attributes, method: string, url: URL | string, attempt: number): void {
     span.setAttributes(request);
+    if (request['http.request.method'] !== method) span.setAttribute('http.request.method_original', method);
     // Redacted on every attempt, not kept per URL: each call brings a new URL object, and a WeakMap
     // entry per call cost more (insertion, and ephemerons for the GC) than redactUrl's fast path; a
     // cache keyed by the href would hold query tokens and userinfo where a heap dump shows them.
@@ -74,7 +80,7 @@ export class Spans {
    * context lookups on every call.
    */
   parent(): Span | undefined {
-    return this.live() ? recordingParent() : undefined;
+    return this.recording() ? recordingParent() : undefined;
   }
 
   /** Adds `event` to the caller's active span, when there is one that records. */
