@@ -345,6 +345,11 @@ class Prepared implements PreparedRequest {
     return this.#headers;
   }
 
+  /** The attempts sent so far: telemetry records them for a call that rejects without saying them. */
+  get attempts(): number {
+    return this.#attempts;
+  }
+
   get replayable(): boolean {
     return this.#body.kind !== 'stream' || this.#body.tee.replayable;
   }

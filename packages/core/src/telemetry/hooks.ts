@@ -28,6 +28,8 @@ export interface RequestLike {
    * Default: `url`.
    */
   readonly target?: URL | string | undefined;
+  /** The attempts sent for it so far (hedges and retries included). Default: unknown, counted 0. */
+  readonly attempts?: number | undefined;
 }
 
 /** How one physical attempt ended: the status of its Response, or the kind of its error. */

@@ -19,7 +19,7 @@ import {
 import type { BreakwaterEvent } from '../events.ts';
 import type { BreakerSnapshot } from '../types.ts';
 import { AttributeCache, DEFAULT_KNOWN_METHODS, type EndpointAttributes } from './attributes.ts';
-import type { AttemptEnd, CallEnd, RequestLike, Telemetry, TelemetryHooks } from './hooks.ts';
+import type { AttemptEnd, CallEnd, Telemetry, TelemetryHooks } from './hooks.ts';
 import { Metrics } from './metrics.ts';
 import { held, Spans } from './spans.ts';
 
@@ -77,9 +77,6 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
   checkOptions(options, OPTIONS);
   const known = options.knownMethods ? new Set(options.knownMethods) : DEFAULT_KNOWN_METHODS;
   const attributes = new AttributeCache(known);
-  // The highest attempt each call's request reached: a call that rejects (its caller's abort, thrown
-  // during an attempt or a wait) says its attempts nowhere else.
-  const reached = new WeakMap<RequestLike, number>();
   // Endpoints bound before the first call, watched once the meter is known (weakly, as Metrics does).
   let bound: WeakRef<Endpoints>[] = [];
   let wiring: Wiring | undefined;
@@ -114,7 +111,6 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
     attempt(key, req, attempt) {
       try {
         const { recorder, spans } = wired();
-        if (recorder) reached.set(req, attempt);
         const span = spans.start(req.method);
         if (!span && !recorder) return NOTHING;
         // Looked up once for the span and the histogram, and only when one of them records.
@@ -133,7 +129,9 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
     call(key, req, run) {
       const { recorder } = wired();
       if (!recorder) return run();
-      return measuredCall(run, recorder, attributes.of(key, req), () => reached.get(req) ?? 0);
+      // A call that rejects (its caller's abort, thrown during an attempt or a wait) says its attempts
+      // nowhere else: the request counts them (a map per request cost each call an entry).
+      return measuredCall(run, recorder, attributes.of(key, req), () => req.attempts ?? 0);
     },
   };
   return {
