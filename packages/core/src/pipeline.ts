@@ -23,7 +23,7 @@ import { EndpointState } from './registry.ts';
 import type { PreparedRequest } from './replay.ts';
 import { Reporter } from './reporter.ts';
 import { resumable } from './resume-download.ts';
-import { RetryBudget } from './retry-budget.ts';
+import { pacedRetry, RetryBudget } from './retry-budget.ts';
 import { sleep } from './sleep.ts';
 import type { BreakwaterStore } from './store.ts';
 import type { TelemetryHooks } from './telemetry/hooks.ts';
@@ -495,31 +495,36 @@ export class EndpointPipeline {
     attempt: number,
     previousDelayMs: number | undefined,
   ): RetryDecision | Promise<RetryDecision> {
+    const { verdict } = result;
+    // A throttled retry the gate paces is not the budget's to bound (retry-budget.ts, pacedRetry).
+    const paced = pacedRetry(verdict, this.policy.throttle, () => this.gate.rateLimit);
     // nextStep reads no facts for a verdict that says return (a success, most calls): none are gathered.
     const first =
-      result.verdict.action === 'return'
+      verdict.action === 'return'
         ? RETURNED
-        : this.facts(call, previousDelayMs, result.response ? undefined : false);
-    const step = nextStep(result.verdict, attempt, this.policy.retry, first);
-    if (step.action !== 'check-payload') return this.spend(step);
+        : this.facts(call, previousDelayMs, result.response ? undefined : false, paced);
+    const step = nextStep(verdict, attempt, this.policy.retry, first);
+    if (step.action !== 'check-payload') return this.spend(step, paced);
     return payloadVetoes(result, call.callerSignal).then((vetoes) => {
       call.callerSignal?.throwIfAborted();
-      const known = this.facts(call, previousDelayMs, vetoes);
-      return this.spend(nextStep(result.verdict, attempt, this.policy.retry, known));
+      const known = this.facts(call, previousDelayMs, vetoes, paced);
+      return this.spend(nextStep(verdict, attempt, this.policy.retry, known), paced);
     });
   }
 
+  /** `paced`: the retry takes nothing from the budget. */
   private facts<V extends boolean | undefined>(
     call: Call,
     previousDelayMs: number | undefined,
     payloadVetoes: V,
+    paced: boolean,
   ): RetryFacts & { payloadVetoes: V } {
     return {
       now: Date.now(),
       deadlineAt: call.deadlineAt,
       replayable: call.request.replayable,
       payloadVetoes,
-      budgetAllows: this.budget.left() >= 1,
+      budgetAllows: paced || this.budget.left() >= 1,
       // A retry the breaker will refuse when it is due is not waited for.
       refusedUntil: this.breaker.refusedUntil(),
       previousDelayMs,
@@ -529,10 +534,10 @@ export class EndpointPipeline {
 
   /**
    * Takes a retry from the budget in the turn that asked whether the budget allows it: calls of the
-   * key that run concurrently must not all see the same last retry left.
+   * key that run concurrently must not all see the same last retry left. A `paced` retry takes none.
    */
-  private spend(step: RetryDecision): RetryDecision {
-    if (step.action === 'retry') this.budget.tryRetry();
+  private spend(step: RetryDecision, paced: boolean): RetryDecision {
+    if (step.action === 'retry' && !paced) this.budget.tryRetry();
     return step;
   }
 
