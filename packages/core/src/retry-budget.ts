@@ -51,9 +51,9 @@ export class RetryBudget {
 /**
  * Whether the retry of `verdict` is paced by the key's throttle gate, and so takes nothing from the
  * budget: a 429's retry (reason `throttled`) while the gate is on and paces the key at an adaptive
- * rate (`rateLimit`: the gate's, null when it sets none). Every send of a paced key, first attempts
- * and retries alike, waits for a slot of a rate set from what the upstream accepted, so such a retry
- * adds no load beyond that pace: the gate bounds it. Charged to the budget as well, a burst of 80
+ * rate (the `gate`'s `rateLimit`, null when it sets none; read only for such a retry). Every send of
+ * a paced key, first attempts and retries alike, waits for a slot of a rate set from what the
+ * upstream accepted, so such a retry adds no load beyond that pace: the gate bounds it. Charged to the budget as well, a burst of 80
  * callers into a 20/s token bucket had 48 given up after their one 429.
  *
  * Everything else stays budgeted: 5xx and network-error retries (the failing upstream the budget is
@@ -75,13 +75,13 @@ export class RetryBudget {
 export function pacedRetry(
   verdict: Verdict,
   throttle: Policy['throttle'],
-  rateLimit: () => number | null,
+  gate: { readonly rateLimit: number | null },
 ): boolean {
   return (
     verdict.reason === 'throttled' &&
     verdict.action === 'retry' &&
     throttle.enabled &&
     throttle.adaptive &&
-    rateLimit() !== null
+    gate.rateLimit !== null
   );
 }
