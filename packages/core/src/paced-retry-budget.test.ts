@@ -126,4 +126,34 @@ describe('retries that the throttle gate paces take nothing from the retry budge
     ]);
     expect(added).toEqual(['calls', 'calls']);
   });
+  it('a paced retry sent after the pace lapsed (the quiet period passed during a long Retry-After) pays the budget, or is not sent', async () => {
+    // The first 429 cuts the rate and closes the gate for 1 s; the others, in flight, say 45 s: their
+    // retries were decided paced, but are due 15 s after the key's quiet period dropped the pace.
+    let n = 0;
+    const fetch = fakeFetch(() => {
+      n++;
+      const retryAfter = n === 1 ? '1' : '45';
+      return new Promise<Response>((resolve) =>
+        setTimeout(
+          () => resolve(new Response(null, { status: 429, headers: { 'Retry-After': retryAfter } })),
+          n === 1 ? 10 : 50,
+        ),
+      );
+    });
+    const events: BreakwaterEvent[] = [];
+    const wrapped = wrapFetch(fetch, {
+      random: () => 0.5,
+      policy: { timeout: { totalMs: 120_000 } },
+      onEvent: (e) => events.push(e),
+    });
+    const t0 = Date.now();
+    const calls = Array.from({ length: CALLERS }, () => wrapped(URL_A).then((r) => r.status));
+    await vi.runAllTimersAsync();
+    await Promise.all(calls);
+    const late = fetch.calls.filter((c) => c.at - t0 >= 45_000 && c.at - t0 < 46_000).length;
+    // Unpaced, the retries are the budget's again: at most what it holds, not all 80 at once.
+    expect(late).toBeGreaterThan(0);
+    expect(late).toBeLessThanOrEqual(BUDGET);
+    expect(events.some((e) => e.type === 'give-up' && e.reason === 'retry-budget-exhausted')).toBe(true);
+  });
 });

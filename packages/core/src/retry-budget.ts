@@ -67,10 +67,9 @@ export class RetryBudget {
  * retry alike; Polly's retry strategy (v8 `RetryStrategyOptions`) has no budget, and bounds a 429's
  * retries by `MaxRetryAttempts` alone. The exemption follows A6's own for transparent retries, not
  * counted "since retry throttling is designed to prevent server application overload": a paced retry
- * cannot add to it. The pace is read when the retry is decided: a retry due after the key's quiet
- * period (`throttle.quietMs`, from the end of the cool-down of the 429 that set the rate) would go
- * unpaced: only a retry delay that outlasts that cool-down by more than `quietMs` (a 429 arriving
- * inside it sets no new rate) can be.
+ * cannot add to it. The pace is read when the retry is decided, and again when it has passed the
+ * gate (pipeline.ts): one whose pace lapsed meanwhile (the key's `quietMs` passed while it waited) is
+ * unpaced, and pays the budget then or is not sent.
  */
 export function pacedRetry(
   verdict: Verdict,
