@@ -177,7 +177,8 @@ describe('hedging (fake timers)', () => {
     const slow = wrapped(URL_);
     await vi.advanceTimersByTimeAsync(100);
     // Closes the gate strictly until 1.1 s and arms the probe: the first call out after it goes alone.
-    const throttled = wrapped(URL_);
+    // A POST, so that it ends on its 429: a GET's retry would be paced by the gate, budget or not.
+    const throttled = wrapped(URL_, { method: 'POST', body: '{}' });
     await vi.advanceTimersByTimeAsync(10);
     expect((await throttled).status).toBe(429);
     // The slow attempt's hedge is due at 2 s, after the cool-down: the budget (spent) refuses it.

@@ -23,7 +23,7 @@ import { EndpointState } from './registry.ts';
 import type { PreparedRequest } from './replay.ts';
 import { Reporter } from './reporter.ts';
 import { resumable } from './resume-download.ts';
-import { RetryBudget } from './retry-budget.ts';
+import { pacedRetry, RetryBudget } from './retry-budget.ts';
 import { sleep } from './sleep.ts';
 import type { BreakwaterStore } from './store.ts';
 import type { TelemetryHooks } from './telemetry/hooks.ts';
@@ -71,6 +71,9 @@ const RETURNED: RetryFacts = {
   previousDelayMs: undefined,
   random: Math.random,
 };
+
+/** A retry step the gate's pace exempted from the budget (pacedRetry), as the loop receives it. */
+type PacedStep = RetryDecision & { readonly paced?: true };
 
 /** What an attempt that found the breaker open returns, when the call already has an outcome. */
 const CIRCUIT_OPEN = 'circuit-open';
@@ -298,6 +301,8 @@ export class EndpointPipeline {
     decided?: RetryDecision | Promise<RetryDecision>,
   ): Promise<CallEnd> {
     let previousDelayMs: number | undefined;
+    // The retry about to be sent was decided paced (pacedRetry), so it took nothing from the budget.
+    let unpaid = false;
     try {
       for (;;) {
         if (decided === undefined) {
@@ -306,6 +311,13 @@ export class EndpointPipeline {
           const gated = this.passGate(call, last, attempt - 1);
           const pass = gated instanceof Promise ? await gated : gated;
           if (!pass) return this.endAfterRetry(call, last, attempt - 1, 'deadline');
+          // The pace lapsed (the key's quiet period) while the retry waited: it goes unpaced, so the
+          // budget pays for it after all, or it is not sent.
+          if (unpaid && this.gate.rateLimit === null && !this.budget.tryRetry()) {
+            pass.unused?.();
+            return this.endAfterRetry(call, last, attempt - 1, 'retry-budget-exhausted');
+          }
+          unpaid = false;
           const maxHedged = this.maxHedged(call, attempt);
           // One attempt is awaited as its own promise: a group's end (HedgeEnd) costs a layer more.
           const hedged =
@@ -328,6 +340,7 @@ export class EndpointPipeline {
         const step = decided instanceof Promise ? await decided : decided;
         decided = undefined;
         if (step.action !== 'retry') return this.endAfterRetry(call, last, attempt, step.giveUp);
+        unpaid = (step as PacedStep).paced === true;
         previousDelayMs = step.delayMs;
         this.report.retry(last as AttemptResult, attempt + 1, step.delayMs, step.delaySource, call);
         // The call may still end on it (the gate, the breaker, the deadline): read, not cancelled.
@@ -495,31 +508,36 @@ export class EndpointPipeline {
     attempt: number,
     previousDelayMs: number | undefined,
   ): RetryDecision | Promise<RetryDecision> {
+    const { verdict } = result;
+    // A throttled retry the gate paces is not the budget's to bound (retry-budget.ts, pacedRetry).
+    const paced = pacedRetry(verdict, this.policy.throttle, this.gate);
     // nextStep reads no facts for a verdict that says return (a success, most calls): none are gathered.
     const first =
-      result.verdict.action === 'return'
+      verdict.action === 'return'
         ? RETURNED
-        : this.facts(call, previousDelayMs, result.response ? undefined : false);
-    const step = nextStep(result.verdict, attempt, this.policy.retry, first);
-    if (step.action !== 'check-payload') return this.spend(step);
+        : this.facts(call, previousDelayMs, result.response ? undefined : false, paced);
+    const step = nextStep(verdict, attempt, this.policy.retry, first);
+    if (step.action !== 'check-payload') return this.spend(step, paced);
     return payloadVetoes(result, call.callerSignal).then((vetoes) => {
       call.callerSignal?.throwIfAborted();
-      const known = this.facts(call, previousDelayMs, vetoes);
-      return this.spend(nextStep(result.verdict, attempt, this.policy.retry, known));
+      const known = this.facts(call, previousDelayMs, vetoes, paced);
+      return this.spend(nextStep(verdict, attempt, this.policy.retry, known), paced);
     });
   }
 
+  /** `paced`: the retry takes nothing from the budget. */
   private facts<V extends boolean | undefined>(
     call: Call,
     previousDelayMs: number | undefined,
     payloadVetoes: V,
+    paced: boolean,
   ): RetryFacts & { payloadVetoes: V } {
     return {
       now: Date.now(),
       deadlineAt: call.deadlineAt,
       replayable: call.request.replayable,
       payloadVetoes,
-      budgetAllows: this.budget.left() >= 1,
+      budgetAllows: paced || this.budget.left() >= 1,
       // A retry the breaker will refuse when it is due is not waited for.
       refusedUntil: this.breaker.refusedUntil(),
       previousDelayMs,
@@ -529,11 +547,13 @@ export class EndpointPipeline {
 
   /**
    * Takes a retry from the budget in the turn that asked whether the budget allows it: calls of the
-   * key that run concurrently must not all see the same last retry left.
+   * key that run concurrently must not all see the same last retry left. A `paced` retry takes none.
    */
-  private spend(step: RetryDecision): RetryDecision {
-    if (step.action === 'retry') this.budget.tryRetry();
-    return step;
+  private spend(step: RetryDecision, paced: boolean): PacedStep {
+    if (step.action !== 'retry') return step;
+    if (!paced) this.budget.tryRetry();
+    // Marked, for the loop to charge it after all should the pace lapse before it is sent.
+    return paced ? { ...step, paced: true } : step;
   }
 
   private async wait(delayMs: number, call: Call): Promise<void> {

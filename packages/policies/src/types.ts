@@ -313,7 +313,9 @@ export interface ThrottlePolicy {
  * The retry budget of an endpoint key: retries are allowed while they stay under `ratio` of the first
  * attempts in the last `windowMs`, plus a floor of `minRetries` per window so that a quiet endpoint can
  * still retry (Finagle's RetryBudget; Envoy's retry budget defaults to the same 20 %). First attempts are
- * never refused.
+ * never refused. In `wrapFetch`, a 429's retry on a key that the throttle gate paces (`throttle.enabled`
+ * and `throttle.adaptive`, after a 429 set the rate) takes nothing from the budget: the pace bounds it.
+ * Every other retry, and every hedge, takes one.
  */
 export interface RetryBudgetPolicy {
   /**
