@@ -4,6 +4,7 @@
  * real HTTP on loopback with undici's fetch.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { inspect } from 'node:util';
 import type { HeadersLike } from '@breakwater/policies';
 import { fetch as undiciFetch } from 'undici';
@@ -245,6 +246,41 @@ describe('control characters in an error body', () => {
     expect(error.message).not.toMatch(/\p{Cc}/u);
     // The description keeps the text as sent, for whoever needs it.
     expect(error.description).toBe(body);
+  });
+
+  it('in the payload code stay out of the message, which shows a long code cut short', async () => {
+    const code = 'E\u001b[2J\r\nINFO forged log line\u0000';
+    const json = { 'content-type': 'application/json' };
+    const error = await failure(answer('/ansi-code', 400, json, JSON.stringify({ code, description: 'd' })));
+    expect(error.message).toBe(
+      `breakwater: HTTP 400 Bad Request: d (code E [2J INFO forged log line) [GET ${server.origin}/ansi-code]`,
+    );
+    // The code keeps the text as sent: a caller's switch compares it exactly.
+    expect(error.code).toBe(code);
+
+    const long = await failure(answer('/long-code', 400, json, JSON.stringify({ code: 'C'.repeat(1000) })));
+    expect(long.code).toBe('C'.repeat(1000));
+    expect(long.message.length).toBeLessThan(200);
+  });
+
+  it('in the reason phrase stay out of the message', async () => {
+    // node:http refuses to send such a reason phrase; undici accepts it.
+    const raw = createServer((socket) => {
+      socket.once('data', () =>
+        socket.end(
+          'HTTP/1.1 400 Bad \u001b[31mred\u001b[0m\u007f\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
+        ),
+      );
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`;
+    try {
+      const error = await failure(`${origin}/reason`);
+      expect(error.message).toBe(`breakwater: HTTP 400 Bad [31mred [0m [GET ${origin}/reason]`);
+      expect(error.statusText).toBe('Bad \u001b[31mred\u001b[0m\u007f');
+    } finally {
+      await new Promise((resolve) => raw.close(resolve));
+    }
   });
 });
 

@@ -62,6 +62,8 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 /** Longest server text put into `message`; the full description stays on the error. */
 const MESSAGE_DETAIL_LENGTH = 300;
+/** Longest payload code put into `message` (real codes are words or numbers); `code` keeps it whole. */
+const MESSAGE_CODE_LENGTH = 100;
 
 /** Reason phrases for responses that carry none (HTTP/2 and HTTP/3 have no status text). */
 const REASONS: Readonly<Record<number, string>> = {
@@ -305,7 +307,15 @@ function inspectWithoutResponse(this: HttpError, _depth: number, options: object
 function messageDetail(text: string, response: Response): string {
   const html = response.headers.get('content-type')?.includes('html');
   const shown = html ? (/<title[^>]*>([^<]*)/i.exec(text)?.[1] ?? text.replace(/<[^>]*>/g, ' ')) : text;
-  return shown.replace(/[\s\p{Cc}]+/gu, ' ').trim();
+  return oneLine(shown);
+}
+
+/**
+ * `text` on one line with no control character: the reason phrase and the payload code are the
+ * server's too (undici takes an ESC or a DEL in a reason phrase; JSON carries a newline in a code).
+ */
+function oneLine(text: string): string {
+  return text.replace(/[\s\p{Cc}]+/gu, ' ').trim();
 }
 
 function header(response: Headers, request: HeadersLike | undefined, name: string): string | undefined {
@@ -320,13 +330,14 @@ function formatMessage(
   method: string | undefined,
   url: string | undefined,
 ): string {
-  const reason = statusText || REASONS[response.status] || '';
+  const reason = oneLine(statusText) || REASONS[response.status] || '';
   let message = `HTTP ${response.status}${reason === '' ? '' : ` ${reason}`}`;
   const detail = messageDetail(payload.description ?? payload.message ?? '', response);
   // Nothing that only repeats the status (`Service Unavailable`, nginx's `502 Bad Gateway` page).
   const repeats = ['', reason, `${response.status} ${reason}`].map((same) => same.toLowerCase());
   if (!repeats.includes(detail.toLowerCase())) message += `: ${truncate(detail, MESSAGE_DETAIL_LENGTH)}`;
-  if (payload.code !== undefined) message += ` (code ${payload.code})`;
+  const code = oneLine(payload.code ?? '');
+  if (code !== '') message += ` (code ${truncate(code, MESSAGE_CODE_LENGTH)})`;
   const target = [method, url].filter((part) => part !== undefined).join(' ');
   if (target !== '') message += ` [${target}]`;
   return message;
