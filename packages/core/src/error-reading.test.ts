@@ -301,6 +301,18 @@ describe('an error body not in UTF-8', () => {
     const unknown = { 'content-type': 'text/plain; charset=x-nonesuch' };
     expect((await failure(answer('/unknown', 400, unknown, 'Café'))).description).toBe('Café');
   });
+
+  it('is decoded by its byte order mark when the server flushes the mark across chunks', async () => {
+    const json = JSON.stringify({ code: 3000, description: 'Partenaire introuvable' });
+    const utf16 = Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(json, 'utf16le').swap16()]);
+    const url = server.route('/utf16-split', (_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      // One byte, then the rest once the client has it: two chunks, the mark cut between them.
+      res.write(utf16.subarray(0, 1), () => setTimeout(() => res.end(utf16.subarray(1)), 20));
+    });
+    const error = await failure(url);
+    expect([error.code, error.description]).toEqual(['3000', 'Partenaire introuvable']);
+  });
 });
 
 describe('standard error bodies other than Partner Center', () => {
