@@ -284,20 +284,26 @@ export function isHttpError(value: unknown): value is HttpError {
   return value instanceof HttpError || (typeof value === 'object' && value !== null && BRAND in value);
 }
 
-type Inspect = (value: unknown, options?: object) => string;
-
 /** Stands in for an HttpError under `util.inspect`: a class named `HttpError`, so it prints as one. */
 const HttpErrorView = { HttpError: class extends Error {} }.HttpError;
+
+/** Each HttpError's view, one per error: met again while printing, it is a cycle to the printer. */
+const views = new WeakMap<HttpError, Error>();
 
 /**
  * What `util.inspect` (so `console.log`) prints for an HttpError: the error with its fields, never
  * the Response. The accessor alone hides it from the default view, but `showHidden` lists accessors
- * of the prototype and `getters: true` calls them.
+ * of the prototype and `getters: true` calls them. The view is handed back, not printed here, so that
+ * the printer goes on with its own depth and its record of what it printed: a print of its own per
+ * error started at the caller's whole depth at every level, and followed a cycle through the error
+ * (`error.context.error`) for minutes before throwing.
  */
-function inspectWithoutResponse(this: HttpError, _depth: number, options: object, inspect: Inspect): string {
-  const view = Object.assign(new HttpErrorView(this.message), this);
-  Object.defineProperty(view, 'stack', { value: this.stack, enumerable: false });
-  return inspect(view, options);
+function inspectWithoutResponse(this: HttpError): Error {
+  // An Error's own `stack` is not enumerable, and stays so.
+  const view =
+    views.get(this) ?? Object.defineProperty(new HttpErrorView(this.message), 'stack', { value: this.stack });
+  views.set(this, view);
+  return Object.assign(view, this);
 }
 
 /**
