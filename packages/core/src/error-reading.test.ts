@@ -483,3 +483,20 @@ describe('request secrets in the forms servers echo them', () => {
     expect(error.description).toBe('token REDACTED revoked');
   });
 });
+
+describe('an HttpError thrown by the fetch a wrapFetch wraps', () => {
+  it('is not a network failure for the payload code a server sent: no retry, no breaker failure', async () => {
+    const url = answer(
+      '/code-econnreset',
+      400,
+      { 'content-type': 'application/json' },
+      '{"code":"ECONNRESET"}',
+    );
+    const inner = wrapFetch(fetch, { throwHttpErrors: true, policy: { retry: { maxAttempts: 1 } } });
+    const outer = wrapFetch(inner);
+    const error = await outer(url).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HttpError);
+    expect(server.hits.get('/code-econnreset')).toBe(1);
+    expect(outer.breakers()[0]?.failures).toBe(0);
+  });
+});
