@@ -46,6 +46,14 @@ describe('baseUrl with userinfo', () => {
     expect(error.message).toMatch(/baseUrl: must be an absolute URL/);
     expect([inspect(error, { showHidden: true }), JSON.stringify(error)].join('\n')).not.toContain(MARK);
   });
+
+  it('refuses a malformed URL holding a query or a fragment without echoing them', () => {
+    for (const baseUrl of [`api.example.io/?key=${MARK}`, `api.example.io/#token=${MARK}`]) {
+      const error = refusal(baseUrl);
+      expect(error.message).toBe("breakwater: baseUrl: must be an absolute URL, got 'api.example.io/?…'");
+      expect([inspect(error, { showHidden: true }), JSON.stringify(error)].join('\n')).not.toContain(MARK);
+    }
+  });
 });
 
 describe('baseUrl with a query', () => {

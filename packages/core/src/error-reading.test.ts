@@ -4,6 +4,7 @@
  * real HTTP on loopback with undici's fetch.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { inspect } from 'node:util';
 import type { HeadersLike } from '@breakwater/policies';
 import { fetch as undiciFetch } from 'undici';
@@ -248,6 +249,41 @@ describe('control characters in an error body', () => {
     // The description keeps the text as sent, for whoever needs it.
     expect(error.description).toBe(body);
   });
+
+  it('in the payload code stay out of the message, which shows a long code cut short', async () => {
+    const code = 'E\u001b[2J\r\nINFO forged log line\u0000';
+    const json = { 'content-type': 'application/json' };
+    const error = await failure(answer('/ansi-code', 400, json, JSON.stringify({ code, description: 'd' })));
+    expect(error.message).toBe(
+      `breakwater: HTTP 400 Bad Request: d (code E [2J INFO forged log line) [GET ${server.origin}/ansi-code]`,
+    );
+    // The code keeps the text as sent: a caller's switch compares it exactly.
+    expect(error.code).toBe(code);
+
+    const long = await failure(answer('/long-code', 400, json, JSON.stringify({ code: 'C'.repeat(1000) })));
+    expect(long.code).toBe('C'.repeat(1000));
+    expect(long.message.length).toBeLessThan(200);
+  });
+
+  it('in the reason phrase stay out of the message', async () => {
+    // node:http refuses to send such a reason phrase; undici accepts it.
+    const raw = createServer((socket) => {
+      socket.once('data', () =>
+        socket.end(
+          'HTTP/1.1 400 Bad \u001b[31mred\u001b[0m\u007f\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
+        ),
+      );
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`;
+    try {
+      const error = await failure(`${origin}/reason`);
+      expect(error.message).toBe(`breakwater: HTTP 400 Bad [31mred [0m [GET ${origin}/reason]`);
+      expect(error.statusText).toBe('Bad \u001b[31mred\u001b[0m\u007f');
+    } finally {
+      await new Promise((resolve) => raw.close(resolve));
+    }
+  });
 });
 
 describe('an error body not in UTF-8', () => {
@@ -266,6 +302,18 @@ describe('an error body not in UTF-8', () => {
     expect((await failure(answer('/bom', 400, headers, bom))).description).toBe('Café');
     const unknown = { 'content-type': 'text/plain; charset=x-nonesuch' };
     expect((await failure(answer('/unknown', 400, unknown, 'Café'))).description).toBe('Café');
+  });
+
+  it('is decoded by its byte order mark when the server flushes the mark across chunks', async () => {
+    const json = JSON.stringify({ code: 3000, description: 'Partenaire introuvable' });
+    const utf16 = Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(json, 'utf16le').swap16()]);
+    const url = server.route('/utf16-split', (_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      // One byte, then the rest once the client has it: two chunks, the mark cut between them.
+      res.write(utf16.subarray(0, 1), () => setTimeout(() => res.end(utf16.subarray(1)), 20));
+    });
+    const error = await failure(url);
+    expect([error.code, error.description]).toEqual(['3000', 'Partenaire introuvable']);
   });
 });
 
@@ -435,5 +483,22 @@ describe('request secrets in the forms servers echo them', () => {
     const error = await failure(`${start}?access_token=${MARK}-first-token`);
     expect(error.url).toBe(`${server.origin}/landing`);
     expect(error.description).toBe('token REDACTED revoked');
+  });
+});
+
+describe('an HttpError thrown by the fetch a wrapFetch wraps', () => {
+  it('is not a network failure for the payload code a server sent: no retry, no breaker failure', async () => {
+    const url = answer(
+      '/code-econnreset',
+      400,
+      { 'content-type': 'application/json' },
+      '{"code":"ECONNRESET"}',
+    );
+    const inner = wrapFetch(fetch, { throwHttpErrors: true, policy: { retry: { maxAttempts: 1 } } });
+    const outer = wrapFetch(inner);
+    const error = await outer(url).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HttpError);
+    expect(server.hits.get('/code-econnreset')).toBe(1);
+    expect(outer.breakers()[0]?.failures).toBe(0);
   });
 });

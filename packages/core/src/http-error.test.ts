@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { HttpError } from './http-error.ts';
 
@@ -222,5 +223,27 @@ describe('HttpError', () => {
     expect(HttpError.isHttpError({ status: 404 })).toBe(false);
     const foreign = Object.create({ [Symbol.for('breakwater.HttpError')]: true }) as object;
     expect(HttpError.isHttpError(foreign)).toBe(true);
+  });
+
+  it('prints under util.inspect as an Error does: within the depth asked, a cycle through it as such', () => {
+    const error = new HttpError({
+      response: new Response(null, { status: 409 }),
+      payload: { code: '600', raw: { code: 600, data: { level2: { level3: 'deep' } } } },
+    }) as HttpError & { self?: unknown; context?: unknown };
+    // Within the depth asked, counted from the top: two levels down, 2 of 4 are left for its fields.
+    const nested = inspect({ call: { error } }, { depth: 4 });
+    expect(nested).toContain("code: '600'");
+    expect(nested).toContain('raw: { code: 600, data: [Object] }');
+    expect(inspect({ a: { b: { c: error } } }, { depth: 2 })).toContain('c: [HttpError]');
+    // A cycle (a logger's context that points back at the error) ends, as it does for any Error.
+    error.self = error;
+    const outer = new Error('request failed', { cause: error });
+    error.context = { outer };
+    for (const depth of [2, null]) {
+      const printed = inspect(outer, { depth });
+      expect(printed.length).toBeLessThan(20_000);
+      expect(printed).toContain('breakwater: HTTP 409 Conflict');
+      expect(printed).toContain('[Circular');
+    }
   });
 });

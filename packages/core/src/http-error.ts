@@ -63,6 +63,8 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 /** Longest server text put into `message`; the full description stays on the error. */
 const MESSAGE_DETAIL_LENGTH = 300;
+/** Longest payload code put into `message` (real codes are words or numbers); `code` keeps it whole. */
+const MESSAGE_CODE_LENGTH = 100;
 
 /** Reason phrases for responses that carry none (HTTP/2 and HTTP/3 have no status text). */
 const REASONS: Readonly<Record<number, string>> = {
@@ -285,20 +287,26 @@ export function isHttpError(value: unknown): value is HttpError {
   return value instanceof HttpError || (typeof value === 'object' && value !== null && BRAND in value);
 }
 
-type Inspect = (value: unknown, options?: object) => string;
-
 /** Stands in for an HttpError under `util.inspect`: a class named `HttpError`, so it prints as one. */
 const HttpErrorView = { HttpError: class extends Error {} }.HttpError;
+
+/** Each HttpError's view, one per error: met again while printing, it is a cycle to the printer. */
+const views = new WeakMap<HttpError, Error>();
 
 /**
  * What `util.inspect` (so `console.log`) prints for an HttpError: the error with its fields, never
  * the Response. The accessor alone hides it from the default view, but `showHidden` lists accessors
- * of the prototype and `getters: true` calls them.
+ * of the prototype and `getters: true` calls them. The view is handed back, not printed here, so that
+ * the printer goes on with its own depth and its record of what it printed: a print of its own per
+ * error started at the caller's whole depth at every level, and followed a cycle through the error
+ * (`error.context.error`) for minutes before throwing.
  */
-function inspectWithoutResponse(this: HttpError, _depth: number, options: object, inspect: Inspect): string {
-  const view = Object.assign(new HttpErrorView(this.message), this);
-  Object.defineProperty(view, 'stack', { value: this.stack, enumerable: false });
-  return inspect(view, options);
+function inspectWithoutResponse(this: HttpError): Error {
+  // An Error's own `stack` is not enumerable, and stays so.
+  const view =
+    views.get(this) ?? Object.defineProperty(new HttpErrorView(this.message), 'stack', { value: this.stack });
+  views.set(this, view);
+  return Object.assign(view, this);
 }
 
 /**
@@ -308,7 +316,15 @@ function inspectWithoutResponse(this: HttpError, _depth: number, options: object
 function messageDetail(text: string, response: Response): string {
   const html = response.headers.get('content-type')?.includes('html');
   const shown = html ? (/<title[^>]*>([^<]*)/i.exec(text)?.[1] ?? text.replace(/<[^>]*>/g, ' ')) : text;
-  return shown.replace(/[\s\p{Cc}]+/gu, ' ').trim();
+  return oneLine(shown);
+}
+
+/**
+ * `text` on one line with no control character: the reason phrase and the payload code are the
+ * server's too (undici takes an ESC or a DEL in a reason phrase; JSON carries a newline in a code).
+ */
+function oneLine(text: string): string {
+  return text.replace(/[\s\p{Cc}]+/gu, ' ').trim();
 }
 
 function header(response: Headers, request: HeadersLike | undefined, name: string): string | undefined {
@@ -323,13 +339,14 @@ function formatMessage(
   method: string | undefined,
   url: string | undefined,
 ): string {
-  const reason = statusText || REASONS[response.status] || '';
+  const reason = oneLine(statusText) || REASONS[response.status] || '';
   let message = `HTTP ${response.status}${reason === '' ? '' : ` ${reason}`}`;
   const detail = messageDetail(payload.description ?? payload.message ?? '', response);
   // Nothing that only repeats the status (`Service Unavailable`, nginx's `502 Bad Gateway` page).
   const repeats = ['', reason, `${response.status} ${reason}`].map((same) => same.toLowerCase());
   if (!repeats.includes(detail.toLowerCase())) message += `: ${truncate(detail, MESSAGE_DETAIL_LENGTH)}`;
-  if (payload.code !== undefined) message += ` (code ${payload.code})`;
+  const code = oneLine(payload.code ?? '');
+  if (code !== '') message += ` (code ${truncate(code, MESSAGE_CODE_LENGTH)})`;
   const target = [method, url].filter((part) => part !== undefined).join(' ');
   if (target !== '') message += ` [${target}]`;
   return message;

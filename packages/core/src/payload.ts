@@ -120,7 +120,7 @@ async function readBoundedText(
   };
   if (signal?.aborted) stop();
   signal?.addEventListener('abort', stop, { once: true });
-  let decoder: TextDecoder | undefined;
+  const decode = bodyDecoder(response.headers.get('content-type'));
   let text = '';
   let received = 0;
   let complete = false;
@@ -133,8 +133,7 @@ async function readBoundedText(
       const room = limitBytes - received;
       const chunk = value.byteLength > room ? value.subarray(0, room) : value;
       received += chunk.byteLength;
-      decoder ??= decoderFor(chunk, response.headers.get('content-type'));
-      text += decoder.decode(chunk, { stream: true });
+      text += decode(chunk, false);
     }
   } catch {
     // The stream failed part-way (connection reset, abort): keep what arrived.
@@ -149,7 +148,31 @@ async function readBoundedText(
     }
   }
   // A multi-byte character cut by the bound decodes as U+FFFD rather than being dropped silently.
-  return { text: text + (decoder?.decode() ?? ''), complete };
+  return { text: text + decode(new Uint8Array(0), true), complete };
+}
+
+/**
+ * Decodes a body chunk by chunk (see {@link decoderFor}); `end` flushes. The first bytes are held
+ * until there are 3 or the body ends: a byte order mark is up to 3 bytes, and a server may flush it a
+ * byte at a time, which read as UTF-8 turned a UTF-16 body into noise.
+ */
+function bodyDecoder(contentType: string | null): (chunk: Uint8Array, end: boolean) => string {
+  let decoder: TextDecoder | undefined;
+  let head = new Uint8Array(0);
+  return (chunk, end) => {
+    if (!decoder) {
+      const joined = new Uint8Array(head.length + chunk.length);
+      joined.set(head);
+      joined.set(chunk, head.length);
+      if (joined.length < 3 && !end) {
+        head = joined;
+        return '';
+      }
+      decoder = decoderFor(joined, contentType);
+      chunk = joined;
+    }
+    return decoder.decode(chunk, { stream: !end });
+  };
 }
 
 /**

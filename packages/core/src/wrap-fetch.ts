@@ -134,8 +134,13 @@ export type WrappedFetch<F extends AnyFetch = FetchLike> = WrappedCalls<F> & Wra
 const httpUrl: Check = (value, path) => {
   const href = value instanceof URL ? value.href : value;
   if (typeof href !== 'string' || !URL.canParse(href)) {
-    // A malformed URL with an `@` may hold a password: not shown.
-    const got = typeof href === 'string' && href.includes('@') ? "a string with '@'" : describeValue(value);
+    // A malformed URL with an `@` may hold a password: not shown; nor its query and fragment (`?key=`).
+    const got =
+      typeof href !== 'string'
+        ? describeValue(value)
+        : href.includes('@')
+          ? "a string with '@'"
+          : describeValue(href.replace(/[?#].*/s, '?…'));
     refuse(path, `must be an absolute URL, got ${got}`);
   }
   const { protocol, username, password } = new URL(href);

@@ -245,6 +245,28 @@ describe('recognizeError: anything else', () => {
     expect(recognizeError(hostile)).toEqual({ kind: 'network', code: 'ECONNRESET' });
   });
 
+  it("reads no low-level code from an error that carries an HTTP status: that code is the server's", () => {
+    // An HttpError (a wrapped wrapFetch's, with throwHttpErrors) of a 400 whose payload code names a
+    // socket failure, and the shapes of ky's HTTPError and of an SDK's error.
+    const httpError = Object.assign(new Error('breakwater: HTTP 400 Bad Request (code ECONNRESET)'), {
+      name: 'HttpError',
+      status: 400,
+      code: 'ECONNRESET',
+    });
+    const kyError = Object.assign(new Error('Request failed'), {
+      response: { status: 502 },
+      code: 'TimedOut',
+    });
+    const sdkError = Object.assign(new Error('Bad gateway'), { statusCode: 502, code: 'ConnectionRefused' });
+    for (const error of [httpError, kyError, sdkError])
+      expect(recognizeError(error)).toEqual({ kind: 'unknown' });
+    // Its cause is still read: a socket error under it decides.
+    const wrapped = Object.assign(new Error('x', { cause: coded('read ECONNRESET', 'ECONNRESET') }), {
+      status: 0,
+    });
+    expect(recognizeError(wrapped)).toEqual({ kind: 'network', code: 'ECONNRESET' });
+  });
+
   it('never reports a code that is not code-shaped (no message text or URL can leak)', () => {
     const error = coded('x', 'https://x.test/?token=secret');
     expect(recognizeError(error)).toEqual({ kind: 'unknown' });

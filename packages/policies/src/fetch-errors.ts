@@ -20,6 +20,8 @@ import type { ErrorKind } from './types.ts';
  *   certificate failures and redirect loops, which no retry fixes. Its cause decides.
  * - Anything not in the tables (an invalid URL, a bad header value, a bug) is `unknown` and is never
  *   retried: retrying a programming error only hides it.
+ * - The `code` of an error that carries an HTTP status (`status`, `statusCode`, `response.status`) is
+ *   not read: it is the server's payload code, whatever socket failure it names.
  */
 
 /** What {@link recognizeError} found. `code` is the low-level code when the error carried one. */
@@ -175,7 +177,9 @@ function flatten(error: unknown): ErrorNode[] {
     seen.add(value);
     nodes.push({
       name: stringProperty(value, 'name'),
-      code: stringProperty(value, 'code'),
+      // An error carrying an HTTP status (an HttpError thrown by a wrapped wrapFetch, an SDK's) has the
+      // server's payload code there: `{"code":"ECONNRESET"}` in a 400 made it a retried network failure.
+      code: answered(value) ? undefined : stringProperty(value, 'code'),
       message: stringProperty(value, 'message'),
     });
     queue.push(readProperty(value, 'cause'));
@@ -183,6 +187,16 @@ function flatten(error: unknown): ErrorNode[] {
     if (Array.isArray(errors)) queue.push(...errors.slice(0, MAX_NODES));
   }
   return nodes;
+}
+
+/** True for an error that carries an HTTP status, on itself or on its `response` (ky's HTTPError). */
+function answered(value: object): boolean {
+  const response: object = Object(readProperty(value, 'response'));
+  return [
+    readProperty(value, 'status'),
+    readProperty(value, 'statusCode'),
+    readProperty(response, 'status'),
+  ].some((status) => typeof status === 'number');
 }
 
 function stringProperty(value: object, key: string): string | undefined {
