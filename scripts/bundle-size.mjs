@@ -115,9 +115,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * echoed-secret scrub (a-f folded as read, a cut strip per decoded view, runs of a part beside an
  * escape taken as secrets: +183 B): 38 289 from dist; 38 200 once the runs rule was reverted (it
  * scrubbed ordinary ids and slugs: -120 B), with a probe handed back late arming none: 38 169 from dist;
- * 38 400 for HTML5's 34 names of ASCII punctuation decoded in echoes (`&plus;`: +132 B), 38 301.
+ * 38 400 for HTML5's 34 names of ASCII punctuation decoded in echoes (`&plus;`: +132 B), 38 301;
+ * 38 700 for audit s22 F1's fix of the paced recovery: what the upstream accepted counted by each
+ * request's send, with the requests still out at a 429, and the cut revised as their answers come
+ * during the cool-down (a 20/s bucket was read as 1/s from the one answer that had come, and 45 of 80
+ * callers were refused): +308 B, 38 609 from dist.
  */
-export const BUDGET_GZIP_BYTES = 38_400;
+export const BUDGET_GZIP_BYTES = 38_700;
 
 /** What a user of `wrapFetch` with the defaults writes; the call keeps it from being tree-shaken away. */
 export const WRAP_FETCH_DEFAULTS =

@@ -55,15 +55,26 @@ export class AdaptiveRate {
   private since = 0;
   /** The last cut came from what the upstream accepted (its rate is known), not from a guess. */
   private known = false;
+  /** The rate the last throttle hit, if the key was paced then: no cut goes above it. */
+  private ceiling: number | null = null;
+  /**
+   * When the last throttle came, while answers of requests sent in its second may still revise its
+   * cut (see `onAnswer`); 0 when none can.
+   */
+  private throttledAt = 0;
+  /** Whether a cut is revised as those answers come: not in a fleet, which follows the published one. */
+  private readonly revises: boolean;
 
   constructor(
     quietMs: number,
     changed: (rate: number | null, reason: RateChangeReason, at: number) => void,
     instances: () => number,
+    revises = true,
   ) {
     this.quietMs = quietMs;
     this.changed = changed;
     this.instances = instances;
+    this.revises = revises;
   }
 
   /**
@@ -91,9 +102,22 @@ export class AdaptiveRate {
     return this.rateAt(now, wMax, backlog);
   }
 
-  /** The upstream accepted a request (answered with anything but a throttle status). */
-  onAccepted(now: number): void {
-    this.accepted.record(now);
+  /** A request went out at `at`. */
+  onRequest(at: number): void {
+    this.accepted.add(at, 1);
+  }
+
+  /**
+   * The request sent at `sentAt` was answered (`accepted`: with anything but a throttle status) or got
+   * none (an error: not accepted). Until the cool-down ends, the answer of a request sent before the
+   * last throttle revises its cut: the curve starts at the reopening, so nothing was paced by the old
+   * one. Reported once every answer of the throttle's second has come.
+   */
+  onAnswer(sentAt: number, accepted: boolean, now: number): void {
+    this.accepted.add(sentAt, -1, accepted);
+    if (sentAt > this.throttledAt || now >= this.since || !this.cutFrom(this.throttledAt)) return;
+    this.throttledAt = 0;
+    this.changed(this.rateAt(now, this.wMax as number), 'throttled', now);
   }
 
   /**
@@ -101,18 +125,33 @@ export class AdaptiveRate {
    * `cut`: the fleet's, published by the instance that was throttled (this one measures nothing then).
    */
   onThrottle(now: number, reopensAt: number, cut?: RateCut): void {
-    // Nothing accepted in the last second: the rate that was just throttled is the best estimate, and
-    // botocore's measured send rate before there was one.
-    const current = this.rate(now);
-    const accepted = this.accepted.perSecond(now);
-    const measured = accepted ?? current ?? this.sent.perSecond(now);
-    this.cut = cut ?? {
-      wMax: Math.max(MIN_RATE, Math.min(measured, current ?? Number.POSITIVE_INFINITY)) * this.instances(),
-      known: accepted !== undefined,
+    this.ceiling = this.rate(now);
+    this.since = reopensAt;
+    this.throttledAt = 0;
+    if (cut) ({ wMax: this.wMax, known: this.known } = this.cut = cut);
+    // Answers still out: revised as they come (not in a fleet: its instances follow the cut published
+    // with the closure, one curve).
+    else if (!this.cutFrom(now) && this.revises) this.throttledAt = now;
+    this.changed(this.rateAt(now, this.wMax as number), 'throttled', now);
+  }
+
+  /**
+   * Cuts from the throttled second up to `at`: what the upstream accepted of the requests sent in it,
+   * those whose answer is still out counted as accepted (an upper bound, so a guess until the last one
+   * came). True when none is out. Nothing accepted and nothing out: the rate that was just throttled
+   * is the best estimate, and botocore's measured send rate before there was one.
+   */
+  private cutFrom(at: number): boolean {
+    const { from, accepted, pending } = this.accepted.tally(at);
+    const counted = accepted + pending;
+    const { ceiling } = this;
+    const measured = counted > 0 ? (counted * 1_000) / (at - from) : (ceiling ?? this.sent.perSecond(at));
+    this.cut = {
+      wMax: Math.max(MIN_RATE, Math.min(measured, ceiling ?? Number.POSITIVE_INFINITY)) * this.instances(),
+      known: accepted > 0 && pending === 0,
     };
     ({ wMax: this.wMax, known: this.known } = this.cut);
-    this.since = reopensAt;
-    this.changed(this.rateAt(now, this.wMax), 'throttled', now);
+    return pending === 0;
   }
 
   /** A call was let out to send. */
