@@ -21,9 +21,10 @@ type RateChangeReason = 'throttled' | 'quiet';
 /**
  * The client-side send rate of one endpoint key, active only once the key has been throttled; the
  * send queue (send-queue.ts) lets one call out per 1/rate, so nothing bursts. On a throttle the rate
- * is cut to `BETA` x the rate the upstream accepted over the last second, then recovers along the
- * concave half of the cubic curve to `PLATEAU` x that rate; after `quietMs` without a throttle it is
- * dropped.
+ * is cut to `BETA` x the rate the upstream accepted of the requests sent over the last second (those
+ * still out counted as accepted until their answers come, during the cool-down), then recovers along
+ * the concave half of the cubic curve to `PLATEAU` x that rate; after `quietMs` without a throttle it
+ * is dropped.
  *
  * The curve's clock starts when the cool-down ends, not at the throttle as in botocore: nothing is sent
  * during a cool-down, so nothing is learnt either, and counting it would spend most of the careful
@@ -164,7 +165,7 @@ export class AdaptiveRate {
     // the rate it accepted, then hold it. The convex half probes above it, and against a limiter that
     // fixed each 429 costs a whole cool-down (bench `throttle`: a 429 every 3.5 s, 63 % goodput,
     // 215/240 calls); the quiet period's drop to no limit is the probe instead. A cut from a guess
-    // (nothing accepted in the last second) keeps the whole curve, so a low guess is soon outgrown.
+    // (answers still out, or nothing accepted) keeps the whole curve, so a low guess is soon outgrown.
     // In a fleet, the fleet's curve, floor and cap, of which this instance sends its share.
     const n = this.instances();
     const cubic = cubicRate(wMax, Math.max(0, now - this.since) / 1_000);
