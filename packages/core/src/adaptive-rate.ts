@@ -131,8 +131,12 @@ export class AdaptiveRate {
     this.throttledAt = 0;
     if (cut) ({ wMax: this.wMax, known: this.known } = this.cut = cut);
     // Answers still out: revised as they come (not in a fleet: its instances follow the cut published
-    // with the closure, one curve).
-    else if (!this.cutFrom(now) && this.revises) this.throttledAt = now;
+    // with the closure, one curve), never above this bound, which counted them all as accepted (all
+    // 429s, the send rate's fallback read a burst of 80 as 800/s).
+    else if (!this.cutFrom(now) && this.revises) {
+      this.throttledAt = now;
+      this.ceiling = this.wMax as number;
+    }
     this.changed(this.rateAt(now, this.wMax as number), 'throttled', now);
   }
 

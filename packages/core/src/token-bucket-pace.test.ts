@@ -49,6 +49,23 @@ describe('80 callers at once against a 20/s token bucket of burst 5 (audit s22 F
   }
 });
 
+describe('80 callers at once against a 20/s token bucket another client has just spent', () => {
+  it('all refused: the cut is no higher than what was sent in that second, not the burst read as 800/s', async () => {
+    const fetch = tokenBucketFetch(20, 5, 20, true);
+    for (let i = 0; i < 5; i++) void fetch(URL_A);
+    const events: BreakwaterEvent[] = [];
+    const wrapped = wrapFetch(fetch, { policy: POLICY, random: () => 0.5, onEvent: (e) => events.push(e) });
+    const t0 = Date.now();
+    const calls = Array.from({ length: 80 }, () => track(wrapped(URL_A), t0));
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect((await Promise.all(calls)).filter((o) => o.result === 200)).toHaveLength(80);
+    // 0.7 x 80 requests over the second's 950 ms counted: 59/s, until the reopening finds the rate.
+    const cuts = events.filter((e) => e.type === 'rate-change').map((e) => e.rate ?? 0);
+    for (const cut of cuts) expect(cut).toBeLessThanOrEqual((0.7 * 80) / 0.95);
+    expect(fetch.counts.throttledAt.filter((at) => at - t0 > 100).length).toBeLessThanOrEqual(1);
+  });
+});
+
 describe('a token bucket below 5/s (2/s, burst 1), offered 4 calls/s for a minute', () => {
   for (const retryAfter of [false, true]) {
     it(`draws a 429 only now and then: the rate it accepted is held, not overshot again and again (Retry-After ${retryAfter ? 'sent' : 'absent'})`, async () => {
