@@ -16,7 +16,7 @@ const MAX_AHEAD_OF_SENT = 2;
 const PLATEAU = 0.95;
 
 /** Why the rate changed: a throttle cut it, or a quiet period without one dropped it. */
-type RateChangeReason = 'throttled' | 'quiet';
+type RateChangeReason = 'throttled' | 'revised' | 'quiet';
 
 /**
  * The client-side send rate of one endpoint key, active only once the key has been throttled; the
@@ -116,9 +116,13 @@ export class AdaptiveRate {
    */
   onAnswer(sentAt: number, accepted: boolean, now: number): void {
     this.accepted.add(sentAt, -1, accepted);
-    if (sentAt > this.throttledAt || now >= this.since || !this.cutFrom(this.throttledAt)) return;
-    this.throttledAt = 0;
-    this.changed(this.rateAt(now, this.wMax as number), 'throttled', now);
+    if (sentAt > this.throttledAt || now >= this.since) return;
+    const before = this.wMax;
+    const settled = this.cutFrom(this.throttledAt);
+    if (settled) this.throttledAt = 0;
+    // Its own reason, and only when the rate moved: counted as `throttled`, each 429 with answers still
+    // out read as two throttles.
+    if (this.wMax !== before) this.changed(this.rateAt(now, this.wMax as number), 'revised', now);
   }
 
   /**
@@ -153,7 +157,12 @@ export class AdaptiveRate {
     const measured = counted > 0 ? (counted * 1_000) / (at - from) : (ceiling ?? this.sent.perSecond(at));
     this.cut = {
       wMax: Math.max(MIN_RATE, Math.min(measured, ceiling ?? Number.POSITIVE_INFINITY)) * this.instances(),
-      known: accepted > 0 && pending === 0,
+      // Counted from answers (those still out as accepted), the cut is an upper bound: the concave
+      // half alone, up to just under it, and a 429 corrects it if it is still too high. Taken as a
+      // guess while answers were out, a slow upstream (answers later than the reopening) or a fleet
+      // (some request always out) ran the convex half past it again and again (review s23: 28-40 429s
+      // in 110 s against a 2/s bucket where main had 4).
+      known: counted > 0,
     };
     ({ wMax: this.wMax, known: this.known } = this.cut);
     return pending === 0;
