@@ -8,7 +8,7 @@ function accept(rate: AdaptiveRate, perSecond: number, until: number): void {
   for (let i = 0; i < perSecond; i++) {
     const at = until - 900 + (i * 900) / perSecond;
     rate.onSend(at);
-    rate.onAccepted(at);
+    rate.onAnswer(at, true, at);
   }
 }
 

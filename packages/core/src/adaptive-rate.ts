@@ -16,14 +16,15 @@ const MAX_AHEAD_OF_SENT = 2;
 const PLATEAU = 0.95;
 
 /** Why the rate changed: a throttle cut it, or a quiet period without one dropped it. */
-type RateChangeReason = 'throttled' | 'quiet';
+type RateChangeReason = 'throttled' | 'revised' | 'quiet';
 
 /**
  * The client-side send rate of one endpoint key, active only once the key has been throttled; the
  * send queue (send-queue.ts) lets one call out per 1/rate, so nothing bursts. On a throttle the rate
- * is cut to `BETA` x the rate the upstream accepted over the last second, then recovers along the
- * concave half of the cubic curve to `PLATEAU` x that rate; after `quietMs` without a throttle it is
- * dropped.
+ * is cut to `BETA` x the rate the upstream accepted of the requests sent over the last second (those
+ * still out counted as accepted until their answers come, during the cool-down), then recovers along
+ * the concave half of the cubic curve to `PLATEAU` x that rate; after `quietMs` without a throttle it
+ * is dropped.
  *
  * The curve's clock starts when the cool-down ends, not at the throttle as in botocore: nothing is sent
  * during a cool-down, so nothing is learnt either, and counting it would spend most of the careful
@@ -55,15 +56,26 @@ export class AdaptiveRate {
   private since = 0;
   /** The last cut came from what the upstream accepted (its rate is known), not from a guess. */
   private known = false;
+  /** The rate the last throttle hit, if the key was paced then: no cut goes above it. */
+  private ceiling: number | null = null;
+  /**
+   * When the last throttle came, while answers of requests sent in its second may still revise its
+   * cut (see `onAnswer`); 0 when none can.
+   */
+  private throttledAt = 0;
+  /** Whether a cut is revised as those answers come: not in a fleet, which follows the published one. */
+  private readonly revises: boolean;
 
   constructor(
     quietMs: number,
     changed: (rate: number | null, reason: RateChangeReason, at: number) => void,
     instances: () => number,
+    revises = true,
   ) {
     this.quietMs = quietMs;
     this.changed = changed;
     this.instances = instances;
+    this.revises = revises;
   }
 
   /**
@@ -91,9 +103,26 @@ export class AdaptiveRate {
     return this.rateAt(now, wMax, backlog);
   }
 
-  /** The upstream accepted a request (answered with anything but a throttle status). */
-  onAccepted(now: number): void {
-    this.accepted.record(now);
+  /** A request went out at `at`. */
+  onRequest(at: number): void {
+    this.accepted.add(at, 1);
+  }
+
+  /**
+   * The request sent at `sentAt` was answered (`accepted`: with anything but a throttle status) or got
+   * none (an error: not accepted). Until the cool-down ends, the answer of a request sent before the
+   * last throttle revises its cut: the curve starts at the reopening, so nothing was paced by the old
+   * one. Reported once every answer of the throttle's second has come.
+   */
+  onAnswer(sentAt: number, accepted: boolean, now: number): void {
+    this.accepted.add(sentAt, -1, accepted);
+    if (sentAt > this.throttledAt || now >= this.since) return;
+    const before = this.wMax;
+    const settled = this.cutFrom(this.throttledAt);
+    if (settled) this.throttledAt = 0;
+    // Its own reason, and only when the rate moved: counted as `throttled`, each 429 with answers still
+    // out read as two throttles.
+    if (this.wMax !== before) this.changed(this.rateAt(now, this.wMax as number), 'revised', now);
   }
 
   /**
@@ -101,18 +130,42 @@ export class AdaptiveRate {
    * `cut`: the fleet's, published by the instance that was throttled (this one measures nothing then).
    */
   onThrottle(now: number, reopensAt: number, cut?: RateCut): void {
-    // Nothing accepted in the last second: the rate that was just throttled is the best estimate, and
-    // botocore's measured send rate before there was one.
-    const current = this.rate(now);
-    const accepted = this.accepted.perSecond(now);
-    const measured = accepted ?? current ?? this.sent.perSecond(now);
-    this.cut = cut ?? {
-      wMax: Math.max(MIN_RATE, Math.min(measured, current ?? Number.POSITIVE_INFINITY)) * this.instances(),
-      known: accepted !== undefined,
+    this.ceiling = this.rate(now);
+    this.since = reopensAt;
+    this.throttledAt = 0;
+    if (cut) ({ wMax: this.wMax, known: this.known } = this.cut = cut);
+    // Answers still out: revised as they come (not in a fleet: its instances follow the cut published
+    // with the closure, one curve), never above this bound, which counted them all as accepted (all
+    // 429s, the send rate's fallback read a burst of 80 as 800/s).
+    else if (!this.cutFrom(now) && this.revises) {
+      this.throttledAt = now;
+      this.ceiling = this.wMax as number;
+    }
+    this.changed(this.rateAt(now, this.wMax as number), 'throttled', now);
+  }
+
+  /**
+   * Cuts from the throttled second up to `at`: what the upstream accepted of the requests sent in it,
+   * those whose answer is still out counted as accepted (an upper bound, so a guess until the last one
+   * came). True when none is out. Nothing accepted and nothing out: the rate that was just throttled
+   * is the best estimate, and botocore's measured send rate before there was one.
+   */
+  private cutFrom(at: number): boolean {
+    const { from, accepted, pending } = this.accepted.tally(at);
+    const counted = accepted + pending;
+    const { ceiling } = this;
+    const measured = counted > 0 ? (counted * 1_000) / (at - from) : (ceiling ?? this.sent.perSecond(at));
+    this.cut = {
+      wMax: Math.max(MIN_RATE, Math.min(measured, ceiling ?? Number.POSITIVE_INFINITY)) * this.instances(),
+      // Counted from answers (those still out as accepted), the cut is an upper bound: the concave
+      // half alone, up to just under it, and a 429 corrects it if it is still too high. Taken as a
+      // guess while answers were out, a slow upstream (answers later than the reopening) or a fleet
+      // (some request always out) ran the convex half past it again and again (review s23: 28-40 429s
+      // in 110 s against a 2/s bucket where main had 4).
+      known: counted > 0,
     };
     ({ wMax: this.wMax, known: this.known } = this.cut);
-    this.since = reopensAt;
-    this.changed(this.rateAt(now, this.wMax), 'throttled', now);
+    return pending === 0;
   }
 
   /** A call was let out to send. */
@@ -125,7 +178,7 @@ export class AdaptiveRate {
     // the rate it accepted, then hold it. The convex half probes above it, and against a limiter that
     // fixed each 429 costs a whole cool-down (bench `throttle`: a 429 every 3.5 s, 63 % goodput,
     // 215/240 calls); the quiet period's drop to no limit is the probe instead. A cut from a guess
-    // (nothing accepted in the last second) keeps the whole curve, so a low guess is soon outgrown.
+    // (answers still out, or nothing accepted) keeps the whole curve, so a low guess is soon outgrown.
     // In a fleet, the fleet's curve, floor and cap, of which this instance sends its share.
     const n = this.instances();
     const cubic = cubicRate(wMax, Math.max(0, now - this.since) / 1_000);

@@ -111,18 +111,23 @@ export function runAttempt<T = AttemptResult>(
     reportAttempt(deps.report, call, attempt, result, started, at);
     return count(result);
   };
+  // The gate heard the response (a throw after that is no lost request).
+  let heard = false;
   const failed = (error: unknown): T | Promise<T> => {
     const at = Date.now();
     const result = failure(deps, call, attempt, signal, cut, readBy, error, at);
     // A probe stopped by its caller or the deadline gets no answer: the next call goes as the probe
     // now, rather than every caller waiting out the probe's bound.
     if (result.verdict.reason === 'aborted') pass.unused?.();
+    // No answer to count it by: the gate stops waiting for one (unless `answered` counted it already).
+    if (!heard) deps.gate.sent(now, true);
     return finish(result, at);
   };
   // Called unbound: a browser's fetch throws `Illegal invocation` when called as a method of any
   // object but the global one, and `deps.fetch(...)` would pass `deps` as `this`.
   const { fetch } = deps;
   let response: Promise<Response>;
+  deps.gate.sent(now);
   try {
     response = Promise.resolve(fetch(...call.request.attempt(signal)));
   } catch (thrown) {
@@ -133,6 +138,7 @@ export function runAttempt<T = AttemptResult>(
     let result: AttemptResult;
     try {
       result = answered(deps, call, attempt, r, readBy, at, now);
+      heard = true;
       signal.answered(r);
     } catch (thrown) {
       return failed(thrown);

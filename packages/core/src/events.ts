@@ -146,14 +146,19 @@ export interface GateOpenEvent extends EventBase {
 
 /**
  * The adaptive rate of a key changed: a 429 cut it (`throttled`: `rate` is the new pace, 0.7 x what
- * the upstream accepted lately, from which it then rises along a cubic curve), or a quiet period
- * without one dropped it (`quiet`: `rate` null, no limit).
+ * the upstream accepted lately, from which it then rises along a cubic curve), the answers still out
+ * at that 429 lowered the cut during its cool-down (`revised`), or a quiet period without one dropped
+ * it (`quiet`: `rate` null, no limit).
  */
 export interface RateChangeEvent extends EventBase {
   readonly type: 'rate-change';
   /** Calls/s the key's sends are now paced at; null for no limit. */
   readonly rate: number | null;
-  readonly reason: 'throttled' | 'quiet';
+  /**
+   * `throttled`: a 429 cut it; `revised`: the answers of requests sent before that 429, come during its
+   * cool-down, lowered the cut (nothing was paced by it yet); `quiet`: the quiet period dropped it.
+   */
+  readonly reason: 'throttled' | 'revised' | 'quiet';
 }
 
 /**

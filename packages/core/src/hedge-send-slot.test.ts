@@ -37,10 +37,11 @@ afterEach(() => {
 });
 
 /**
- * A key in paced recovery whose next send slot (the probe's) comes at about 1.5 s, with call A's
- * attempt out since 0 and its hedge due at 1.4 s, while the slot is not yet there: one request
- * accepted at 0, a 429 at 300 (1 s cool-down, the rate cut to 0.74/s, a slot every 1.36 s).
- * `aAnswersAfterMs`: when call A's attempt is answered.
+ * A key in paced recovery whose next send slot (the probe's) comes at about 2.5 s, with call A's
+ * attempt out since 0 and its hedge due at 2.4 s, while the slot is not yet there: one request
+ * accepted at 1 s, a 429 at 1.3 s (1 s cool-down, the rate cut to 0.74/s, a slot every 1.36 s).
+ * A's request went more than a second before the 429: an answer still out from the throttle's second
+ * would make the cut a guess, counted as accepted. `aAnswersAfterMs`: when call A's attempt is answered.
  */
 async function hedgeQueuedForTheProbe(aAnswersAfterMs: number) {
   const fetch = slowFetch(
@@ -51,12 +52,13 @@ async function hedgeQueuedForTheProbe(aAnswersAfterMs: number) {
   );
   const events: BreakwaterEvent[] = [];
   const wrapped = wrapFetch(fetch, {
-    policy: { hedging: { enabled: true, delayMs: 1400 } },
+    policy: { hedging: { enabled: true, delayMs: 2400 } },
     onEvent: (e) => events.push(e),
     random: () => 0,
   });
   const callerA = new AbortController();
   const a = wrapped(URL_, { signal: callerA.signal }).catch((e: unknown) => e);
+  await vi.advanceTimersByTimeAsync(1_000);
   const accepted = wrapped(URL_);
   await vi.advanceTimersByTimeAsync(300);
   await accepted;
@@ -67,13 +69,13 @@ async function hedgeQueuedForTheProbe(aAnswersAfterMs: number) {
   callerB.abort(new Error('B gave up'));
   await throttled;
   await vi.advanceTimersByTimeAsync(1090);
-  // 1.4 s: the hedge has asked for a send slot and waits for it.
+  // 2.4 s: the hedge has asked for a send slot and waits for it.
   expect(wrapped.breakers()[0]).toMatchObject({ waiting: 1, throttlePhase: 'probing' });
   return { fetch, wrapped, events, a, callerA };
 }
 
 /**
- * A caller arriving 1.51 s in, after the probe's slot (about 1.507 s) came: it goes out at once as the
+ * A caller arriving 2.51 s in, after the probe's slot (about 2.507 s) came: it goes out at once as the
  * probe, not 1 s later behind a probe that was never sent, and no hedge was sent.
  */
 async function nextCallerGoesAtOnce({
@@ -81,10 +83,10 @@ async function nextCallerGoesAtOnce({
   wrapped,
   events,
 }: Awaited<ReturnType<typeof hedgeQueuedForTheProbe>>) {
-  await vi.advanceTimersByTimeAsync(1510 - Date.now());
+  await vi.advanceTimersByTimeAsync(2510 - Date.now());
   const next = wrapped(URL_);
   await vi.advanceTimersByTimeAsync(1);
-  expect(fetch.calls.map((c) => c.at)).toEqual([0, 0, 300, 1510]);
+  expect(fetch.calls.map((c) => c.at)).toEqual([0, 1_000, 1_300, 2_510]);
   expect((await next).status).toBe(200);
   expect(events.some((e) => e.type === 'hedge')).toBe(false);
   expect(wrapped.breakers()[0]?.waiting).toBe(0);
@@ -92,7 +94,7 @@ async function nextCallerGoesAtOnce({
 
 describe('a hedged attempt waiting for a send slot', () => {
   it('leaves the queue when its call is answered, so the next caller goes out as the probe at that slot', async () => {
-    const queued = await hedgeQueuedForTheProbe(1500);
+    const queued = await hedgeQueuedForTheProbe(2500);
     await vi.advanceTimersByTimeAsync(100);
     expect(await queued.a).toMatchObject({ status: 200 });
     await nextCallerGoesAtOnce(queued);

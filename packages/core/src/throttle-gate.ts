@@ -87,6 +87,7 @@ export class ThrottleGate {
       policy.throttle.quietMs,
       (rate, reason, at) => report.send('rate-change', { rate, reason }, at),
       () => fleet?.instances?.(report.key) ?? 1,
+      fleet === undefined,
     );
     this.probe = fleet?.gateProbe?.(report.key, () => this.queue.kick()) ?? new Probe();
   }
@@ -364,8 +365,18 @@ export class ThrottleGate {
     // Only the adaptive rate reads what was accepted, and only it arms the probe.
     if (!this.policy.throttle.enabled || !this.policy.throttle.adaptive) return false;
     const accepted = !this.policy.throttle.statuses.includes(status);
-    if (accepted) this.rate.onAccepted(now);
+    this.rate.onAnswer(sentAt ?? now, accepted, now);
     return (sentAt === undefined || sentAt >= this.probeSentAt) && this.probe.answer(accepted);
+  }
+
+  /**
+   * A request of the key went out at `at` (`runAttempt`), or (`lost`) the one sent then got no answer
+   * (an error, an abort): until the answers of a second's requests have come, what the upstream
+   * accepted of them is not known.
+   */
+  sent(at: number, lost?: boolean): void {
+    if (lost) this.rate.onAnswer(at, false, Date.now());
+    else this.rate.onRequest(at);
   }
 
   /** The client is over the upstream's rate: cut the rate, void passes taken at the old one, probe. */
