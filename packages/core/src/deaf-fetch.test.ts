@@ -181,6 +181,34 @@ describe("a fetch deaf to its signal, and the caller's abort", () => {
     });
   }
 
+  it("records the caller's abort in the attempt span and event as for a fetch that honours the signal", async () => {
+    const run = async (inner: FetchLike) => {
+      const exporter = new InMemorySpanExporter();
+      const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+      const events: BreakwaterEvent[] = [];
+      const fetch = wrapFetch(inner, {
+        policy: { timeout: { attemptMs: 10_000 } },
+        telemetry: openTelemetry({ tracerProvider }),
+        onEvent: (event) => events.push(event),
+      });
+      const caller = new AbortController();
+      const call = settled(fetch(URL_A, { signal: caller.signal }));
+      await vi.advanceTimersByTimeAsync(10);
+      caller.abort(new Error('caller gave up'));
+      await vi.advanceTimersByTimeAsync(0);
+      await call.value;
+      const spans = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT);
+      return {
+        done: call.done(),
+        spans: spans.map((s) => [s.attributes['error.type'], s.status.code]),
+        events: shapes(events),
+      };
+    };
+    const honouring = await run(hangingFetch());
+    expect(honouring.spans).toHaveLength(1);
+    expect(await run(readsButIgnores)).toEqual(honouring);
+  });
+
   it('without WeakRef (Cloudflare Workers without enable_weak_ref), a fetch that read the signal is cut at the next tick', async () => {
     vi.stubGlobal('WeakRef', undefined);
     try {
