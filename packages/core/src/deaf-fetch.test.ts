@@ -270,3 +270,28 @@ describe('a fetch that answers after the attempt ended', () => {
     expect(error).toBeInstanceOf(BreakwaterTimeoutError);
   });
 });
+
+describe('a fetch deaf to its signal, behind a bulkhead', () => {
+  it('gives its slot back at the timeout: the queued call is sent then', async () => {
+    let sent = 0;
+    const counting: FetchLike = () => {
+      sent++;
+      return new Promise<Response>(() => {});
+    };
+    const fetch = wrapFetch(counting, {
+      policy: {
+        timeout: { attemptMs: 50, totalMs: 1_000 },
+        retry: { maxAttempts: 1 },
+        bulkhead: { maxConcurrent: 1, maxQueued: 1 },
+      },
+    });
+    const first = settled(fetch(URL_A));
+    const second = settled(fetch(URL_A));
+    await vi.advanceTimersByTimeAsync(50);
+    expect(await first.value).toBeInstanceOf(BreakwaterTimeoutError);
+    expect(sent).toBe(2);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(await second.value).toBeInstanceOf(BreakwaterTimeoutError);
+    expect(((await second.value) as BreakwaterTimeoutError).scope).toBe('attempt');
+  });
+});
