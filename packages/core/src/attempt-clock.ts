@@ -1,4 +1,4 @@
-import { followCaller, keepWith } from './caller-abort.ts';
+import { type Follower, followCaller, keepWith } from './caller-abort.ts';
 import { after } from './sleep.ts';
 
 /**
@@ -82,6 +82,10 @@ export class AttemptClock {
       if (entry.due <= now) {
         this.remove(entry);
         entry.expire();
+      } else if (entry.caller?.aborted) {
+        // Its fetch never read the signal (or weak references are missing): no listener told it.
+        this.remove(entry);
+        entry.abort();
       }
       entry = next;
     }
@@ -115,9 +119,16 @@ function holdOpen(timer: unknown, hold: boolean): void {
  * in-memory or test fetch, is spared it) until the wrapped fetch has once read one: from then on it is
  * made at once too (every real fetch reads it, and the getter cost more than it saved there). It
  * follows the caller's through caller-abort.ts rather than `AbortSignal.any` (why: see there).
+ *
+ * A fetch may ignore its signal (a custom transport, a test double): the timeout and the caller's abort
+ * then also {@link cut} the attempt, which ends without waiting for fetch. The caller's abort reaches
+ * the attempt at once when fetch read the signal (the caller-abort listener); when it never did, at the
+ * clock's next tick, or at the attempt's own timer for a timeout under {@link COARSE_FROM_MS}: no
+ * listener per attempt for what only a fetch that ignores its signal needs.
  */
-export class AttemptSignal {
-  private readonly caller: AbortSignal | undefined;
+export class AttemptSignal implements Follower {
+  /** The caller's signal, if any. */
+  readonly caller: AbortSignal | undefined;
   private readonly clock: AttemptClock | undefined;
   private controller: AbortController | undefined;
   /** The signal when it is made already (always, without a caller's signal): no need to defer it. */
@@ -131,6 +142,8 @@ export class AttemptSignal {
   /** On the shared clock's list: its neighbours there. */
   previous: AttemptSignal | undefined;
   next: AttemptSignal | undefined;
+  /** Ends the attempt with `reason`, whether or not its fetch settles: set while the attempt runs. */
+  cut: ((reason: unknown) => void) | undefined;
 
   /** `clock`: the wrapped fetch's, told when its fetch reads a signal made on demand. Default none. */
   constructor(caller: AbortSignal | undefined, clock?: AttemptClock) {
@@ -161,7 +174,7 @@ export class AttemptSignal {
     // The reason a timer-aborted controller has: fetch rejects with an AbortError, as it always did.
     if (this.expired) controller.abort();
     else if (caller.aborted) controller.abort(caller.reason);
-    else this.ready = followCaller(caller, controller);
+    else this.ready = followCaller(caller, controller, this);
   }
 
   /**
@@ -170,11 +183,19 @@ export class AttemptSignal {
    * wrapped fetch never read the attempt's.
    */
   answered(response: Response): void {
-    if (this.caller && this.controller) keepWith(response, this.controller);
+    if (this.caller && this.controller) keepWith(response, this);
   }
 
   expire(): void {
     this.expired = true;
     this.controller?.abort();
+    // The reason a fetch that honours the signal rejects with: an AbortError.
+    this.cut?.((this.controller?.signal ?? AbortSignal.abort()).reason);
+  }
+
+  /** The caller aborted with `reason` (default the caller's signal's): the attempt and its body stop. */
+  abort(reason: unknown = this.caller?.reason): void {
+    this.controller?.abort(reason);
+    this.cut?.(reason);
   }
 }

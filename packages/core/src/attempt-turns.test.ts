@@ -41,7 +41,9 @@ describe('the healthy path in microtask turns (issue 17)', () => {
     expect(await turnsToSettle(() => wrapped(URL_A))).toBeLessThanOrEqual(3);
   });
 
-  it("makes at most 3 promises beside the fetch's own, counted by async_hooks (which counts each await too; 4 before session 20)", async () => {
+  // 4 since session 23: an attempt settles at its timeout or its caller's abort even when fetch's promise
+  // never does (deaf-fetch.test.ts), which takes a promise of its own beside the reaction to fetch's.
+  it("makes at most 4 promises beside the fetch's own, counted by async_hooks (which counts each await too; 4 before session 20, 3 in sessions 20-22)", async () => {
     const wrapped = wrapFetch(answered);
     const caller = new AbortController();
     const promisesOf = async (call: () => Promise<unknown>): Promise<number> => {
@@ -59,7 +61,7 @@ describe('the healthy path in microtask turns (issue 17)', () => {
     await wrapped(URL_A, { signal: caller.signal });
     const bare = await promisesOf(() => answered());
     const through = await promisesOf(() => wrapped(URL_A, { signal: caller.signal }));
-    expect(through - bare).toBeLessThanOrEqual(3);
+    expect(through - bare).toBeLessThanOrEqual(4);
   });
 
   it("with a caller's signal too: the first attempt is decided in the callback that has fetch's answer (4 turns before round 3)", async () => {

@@ -107,6 +107,7 @@ export function runAttempt<T = AttemptResult>(
   // `at`: epoch ms when the attempt ended, read once for its verdict and its event.
   const finish = (result: AttemptResult, at: number): T | Promise<T> => {
     deps.clock.stop(signal);
+    signal.cut = undefined;
     ended?.(result);
     reportAttempt(deps.report, call, attempt, result, started, at);
     return count(result);
@@ -133,7 +134,7 @@ export function runAttempt<T = AttemptResult>(
   } catch (thrown) {
     return Promise.resolve(failed(thrown));
   }
-  return response.then((r) => {
+  const settled = (r: Response): T | Promise<T> => {
     const at = Date.now();
     let result: AttemptResult;
     try {
@@ -144,7 +145,41 @@ export function runAttempt<T = AttemptResult>(
       return failed(thrown);
     }
     return finish(result, at);
-  }, failed);
+  };
+  return untilCut(response, signal, settled, failed);
+}
+
+/**
+ * `response` handled by `settled` or `failed`, unless `signal` is cut first (its timeout, its caller's
+ * abort): the attempt then fails with the cut's reason, and a Response that comes later is discarded
+ * (it must not hold a connection). A fetch that ignores its signal would otherwise hold the call for
+ * ever. The cut waits a microtask: a fetch that rejects as its signal aborts (undici, the test doubles)
+ * has its rejection handled first, so its own error stays the attempt's, as before; and the attempt does
+ * not end inside the clock's tick or the caller's abort dispatch.
+ */
+function untilCut<T>(
+  response: Promise<Response>,
+  signal: AttemptSignal,
+  settled: (response: Response) => T | Promise<T>,
+  failed: (error: unknown) => T | Promise<T>,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const end = <A>(handle: (arg: A) => T | Promise<T>, arg: A): void => {
+      if (done) return;
+      done = true;
+      try {
+        resolve(handle(arg));
+      } catch (thrown) {
+        reject(thrown);
+      }
+    };
+    signal.cut = (reason) => queueMicrotask(() => end(failed, reason));
+    response.then(
+      (r) => (done ? discardBody(r) : end(settled, r)),
+      (error: unknown) => end(failed, error),
+    );
+  });
 }
 
 function answered(

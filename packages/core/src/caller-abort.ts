@@ -10,23 +10,32 @@
  * raw fetch's throughput with `AbortSignal.any` and 0.89-0.90x with this (6-9 µs less main-thread CPU
  * per request); called without a signal, 0.96x.
  *
- * One listener per caller's signal, and a set of weak references to the attempts' controllers. A
- * controller is strongly held while its attempt runs (by the attempt), then by the body of the Response
+ * One listener per caller's signal, and a set of weak references to the attempts' controllers (each
+ * through its {@link Follower}: attempt-clock.ts's `AttemptSignal`, which also ends an attempt whose fetch
+ * ignores the signal, without a listener of its own). A controller is strongly held while its attempt runs (by the attempt), then by the body of the Response
  * it answered, for as long as anything can read that body (the Response, a reader, a resumed download).
  * A collected controller leaves the set, and the last one out takes the listener off the caller's signal:
  * a listener left there would keep a composite signal (a request's `AbortSignal.any([shutdown,
  * request])`, a hedged group's) alive until it aborts, which may be never.
  */
 
+/**
+ * What the caller's abort reaches: an attempt's controller, or what stands for it (attempt-clock.ts's
+ * `AttemptSignal`, which also ends an attempt whose fetch ignores its signal).
+ */
+export interface Follower {
+  abort(reason?: unknown): void;
+}
+
 interface Followers {
   readonly caller: AbortSignal;
-  readonly controllers: Set<WeakRef<AbortController>>;
+  readonly controllers: Set<WeakRef<Follower>>;
   readonly abort: () => void;
 }
 
 interface Followed {
   readonly followers: Followers;
-  readonly ref: WeakRef<AbortController>;
+  readonly ref: WeakRef<Follower>;
 }
 
 const followed = new WeakMap<AbortSignal, Followers>();
@@ -35,7 +44,7 @@ const followed = new WeakMap<AbortSignal, Followers>();
  * Each body handed back with the controller of the attempt that answered it, where a body cannot take
  * a private field ({@link KeptController}).
  */
-const kept = new WeakMap<object, AbortController>();
+const kept = new WeakMap<object, Follower>();
 
 /** A base class whose constructor returns the object it is given: its subclass then adds to that object. */
 class OnObject {
@@ -53,15 +62,15 @@ class OnObject {
  * property, invisible to anything that lists the body's keys.
  */
 class KeptController extends OnObject {
-  #controller: AbortController;
+  #controller: Follower;
 
-  private constructor(body: object, controller: AbortController) {
+  private constructor(body: object, controller: Follower) {
     super(body);
     this.#controller = controller;
   }
 
   /** `body` keeps `controller` (in place of any it kept: a test double may hand one body out twice). */
-  static keep(body: object, controller: AbortController): void {
+  static keep(body: object, controller: Follower): void {
     if (#controller in body) (body as KeptController).#controller = controller;
     else new KeptController(body, controller);
   }
@@ -70,12 +79,17 @@ class KeptController extends OnObject {
 let collected: FinalizationRegistry<Followed> | undefined;
 
 /**
- * Aborts `controller` with the reason of `caller` when `caller` aborts, and returns the signal to hand
- * fetch: `controller`'s. `caller` must not be aborted yet (the caller checks: an aborted signal would
- * never fire again). Where weak references are missing (Cloudflare Workers without their
- * `enable_weak_ref` compatibility flag), `AbortSignal.any` does the same, dearer.
+ * Aborts `follower` (default `controller`, which it must abort in turn) with the reason of `caller`
+ * when `caller` aborts, and returns the signal to hand fetch: `controller`'s. `caller` must not be
+ * aborted yet (the caller checks: an aborted signal would never fire again). Where weak references are
+ * missing (Cloudflare Workers without their `enable_weak_ref` compatibility flag), `AbortSignal.any`
+ * does the same for the signal, dearer, and `follower` is not told.
  */
-export function followCaller(caller: AbortSignal, controller: AbortController): AbortSignal {
+export function followCaller(
+  caller: AbortSignal,
+  controller: AbortController,
+  follower: Follower = controller,
+): AbortSignal {
   if (typeof WeakRef !== 'function' || typeof FinalizationRegistry !== 'function') {
     return AbortSignal.any([controller.signal, caller]);
   }
@@ -85,17 +99,18 @@ export function followCaller(caller: AbortSignal, controller: AbortController): 
     followers = listen(caller);
     followed.set(caller, followers);
   }
-  const ref = new WeakRef(controller);
+  const ref = new WeakRef(follower);
   followers.controllers.add(ref);
-  collected.register(controller, { followers, ref });
+  collected.register(follower, { followers, ref });
   return controller.signal;
 }
 
 /**
- * Keeps `controller` alive as long as `response`'s body: the caller's abort then reaches the body it
- * reads after the attempt ended, whether it holds the Response or only the body.
+ * Keeps `controller` (the follower given to {@link followCaller}) alive as long as `response`'s body:
+ * the caller's abort then reaches the body it reads after the attempt ended, whether it holds the
+ * Response or only the body.
  */
-export function keepWith(response: Response, controller: AbortController): void {
+export function keepWith(response: Response, controller: Follower): void {
   // A Response-like of a test double or another library may carry anything there: only an object keys.
   const body: unknown = response.body;
   if (typeof body !== 'object' || body === null) return;
@@ -113,7 +128,7 @@ export function followedCount(caller: AbortSignal): number {
 }
 
 function listen(caller: AbortSignal): Followers {
-  const controllers = new Set<WeakRef<AbortController>>();
+  const controllers = new Set<WeakRef<Follower>>();
   const abort = (): void => {
     followed.delete(caller);
     for (const ref of controllers) ref.deref()?.abort(caller.reason);
