@@ -68,6 +68,17 @@ describe('parseWwwAuthenticate', () => {
     expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
 
+  it('gives parameters an ordinary object, which a log line can print (audit s23: one with no prototype threw)', () => {
+    const [c] = parseWwwAuthenticate('Bearer realm="x", constructor=y, hasownproperty=z');
+    expect(() => `params: ${c?.params}`).not.toThrow();
+    expect(Object.hasOwn(c?.params ?? {}, 'realm')).toBe(true);
+    expect(c?.params.constructor).toBe('y');
+    // A name first seen as inherited (constructor) still counts once: the first occurrence wins.
+    expect(parseWwwAuthenticate('Bearer constructor=a, constructor=b')[0]?.params).toEqual({
+      constructor: 'a',
+    });
+  });
+
   it('accepts an empty quoted value and an unterminated quoted string', () => {
     expect(parseWwwAuthenticate('Bearer realm="", error="unterminated')).toEqual([
       { scheme: 'Bearer', params: { realm: '', error: 'unterminated' } },

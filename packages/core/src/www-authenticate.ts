@@ -55,7 +55,10 @@ export function parseWwwAuthenticate(header: string | null): AuthChallenge[] {
 }
 
 function parseChallengeBody(p: Parser, scheme: string): AuthChallenge {
-  const params: Record<string, string> = Object.create(null);
+  // An ordinary object, so that a log line's `${params}` or `params.hasOwnProperty` works (one with no
+  // prototype threw a TypeError there); names are own properties, `__proto__` included, and the
+  // lower-cased names cannot shadow Object.prototype's camel-cased methods.
+  const params: Record<string, string> = {};
   const challenge: AuthChallenge = { scheme, params };
   p.skip(/[ \t]/);
   if (p.atEnd() || p.peek() === ',') return challenge;
@@ -77,7 +80,9 @@ function parseChallengeBody(p: Parser, scheme: string): AuthChallenge {
       p.advance();
       p.skip(/[ \t]/);
       const value = p.peek() === '"' ? p.quotedString() : p.takeUntil(/[\s,]/);
-      if (!(name in params)) params[name] = value;
+      if (!Object.hasOwn(params, name)) {
+        Object.defineProperty(params, name, { value, enumerable: true, writable: true, configurable: true });
+      }
       p.skip(/[ \t]/);
     }
     if (p.atEnd()) break;
