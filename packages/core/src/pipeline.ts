@@ -615,9 +615,14 @@ function circuitOpen(error: unknown): typeof CIRCUIT_OPEN {
   throw error;
 }
 
+/**
+ * Whether the outcome's payload says `isRetryable: false`. Read whatever its content type, as
+ * HttpError reads a payload: a JSON body sent as `text/plain` (or with none) was retried against its
+ * word (errors audit s23); a body that is not JSON (a proxy's HTML page) vetoes nothing.
+ */
 async function payloadVetoes(result: AttemptResult, callerSignal: AbortSignal | undefined): Promise<boolean> {
   const { response } = result;
-  if (!response?.headers.get('content-type')?.includes('json')) return false;
+  if (!response?.body) return false;
   const payload = await readWithin(result.readBy, callerSignal, (signal) =>
     readErrorPayload(response.clone(), undefined, signal),
   );

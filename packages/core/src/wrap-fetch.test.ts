@@ -327,6 +327,24 @@ describe('Partner Center payloads', () => {
     expect(await value?.json()).toMatchObject({ isRetryable: false });
     expect(events.find((e) => e.type === 'give-up')).toMatchObject({ reason: 'not-retryable-payload' });
   });
+
+  it('isRetryable: false is read whatever the content type, as HttpError reads it (errors audit s23)', async () => {
+    const body = '{"code":"X","isRetryable":false}';
+    for (const headers of [{ 'content-type': 'text/plain' }, {}]) {
+      const fetch = fakeFetch({ status: 503, headers, body }, { status: 200 });
+      const { value } = await settle(wrapFetch(fetch)(URL_A));
+      expect(fetch.calls).toHaveLength(1);
+      expect(value?.status).toBe(503);
+    }
+  });
+
+  it('a body that is not JSON (a proxy HTML page) vetoes nothing: the 503 is retried', async () => {
+    const body = '<html><body>503 Service Unavailable</body></html>';
+    const fetch = fakeFetch({ status: 503, headers: { 'content-type': 'text/html' }, body }, { status: 200 });
+    const { value } = await settle(wrapFetch(fetch)(URL_A));
+    expect(fetch.calls).toHaveLength(2);
+    expect(value?.status).toBe(200);
+  });
 });
 
 describe('abort and deadlines', () => {
