@@ -177,8 +177,13 @@ class RedisBackedStore implements RedisStore {
 
   close(): void {
     clearInterval(this.timer);
-    this.subscriber?.destroy();
+    const subscriber = this.subscriber;
     this.subscriber = undefined;
+    try {
+      subscriber?.destroy();
+    } catch {
+      // node-redis throws on a client closed already (its reconnect strategy gave up): nothing is open.
+    }
   }
 
   private publish(message: Message): void {
