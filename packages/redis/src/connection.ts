@@ -148,8 +148,14 @@ export class RedisConnection {
           // sent the command (node-redis writes in the next turn): Redis gets the timeout again from
           // now, of this process's time. Redis is down only if it did not answer then.
           if (!again && Date.now() - due > this.timeoutMs / 2) return arm(true);
-          abort.abort(new Error('breakwater: Redis did not answer in time'));
-          reject(abort.signal.reason);
+          // Timers run before the loop reads its sockets: a reply that arrived while this process was
+          // busy (a GC pause, a long parse, 1 to 1.5 timeouts: too little to be given the timeout
+          // again) is read in this turn, and must win. Given up only once the loop has read them.
+          timer = setTimeout(() => {
+            abort.abort(new Error('breakwater: Redis did not answer in time'));
+            reject(abort.signal.reason);
+          }, 0);
+          (timer as { unref?: () => void }).unref?.();
         }, this.timeoutMs);
         (timer as { unref?: () => void }).unref?.();
       };
