@@ -146,12 +146,12 @@ class RedisBackedStore implements RedisStore {
     return this.views.closures(key);
   }
 
-  tryLease(key: string, ms: number): true | number | Promise<true | number> {
-    return this.leases.tryLease(key, ms);
+  tryLease(key: string, ms: number, maxMs?: number): true | number | Promise<true | number> {
+    return this.leases.tryLease(key, ms, maxMs);
   }
 
   probeClosed(key: string): void {
-    this.leases.forget(key);
+    this.leases.closed(key);
     this.publish({ key, ms: 0, strict: false, from: this.id, closedBreaker: true });
   }
 
