@@ -28,16 +28,23 @@ return 1
  * least twice the last one (which `FREE` forgets when a probe closed the breaker), up to that wait,
  * and refuses its holder too while it runs, so the fleet's probes grow apart as one breaker's do,
  * whichever instance sends them. Before, each instance's own wait, doubled only by its own failed
- * probes, set the lease, and a fleet of n sent about n times the probes of one instance.
+ * probes, set the lease, and a fleet of n sent about n times the probes of one instance. A lease
+ * running longer than the asker's own longest wait (another instance's configuration) does not hold
+ * it past that wait: the asker takes the lease. The last step is kept for its length plus the longest
+ * wait, as a breaker keeps an idle key that long: kept only twice its length, calls further apart
+ * than that found it gone, and the fleet's probes no longer compounded (review s23).
  */
 export const LEASE = `
 local holder = redis.call('GET', KEYS[1])
-if holder and (holder ~= ARGV[1] or KEYS[2]) then return redis.call('PTTL', KEYS[1]) end
+if holder and (holder ~= ARGV[1] or KEYS[2]) then
+  local left = redis.call('PTTL', KEYS[1])
+  if not KEYS[2] or left <= tonumber(ARGV[3]) then return left end
+end
 local ms = tonumber(ARGV[2])
 if KEYS[2] then
   local last = tonumber(redis.call('GET', KEYS[2])) or 0
   ms = math.min(tonumber(ARGV[3]), math.max(ms, 2 * last))
-  redis.call('SET', KEYS[2], ms, 'PX', 2 * ms)
+  redis.call('SET', KEYS[2], ms, 'PX', ms + tonumber(ARGV[3]))
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ms)
 return -1
