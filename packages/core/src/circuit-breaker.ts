@@ -259,7 +259,7 @@ export class CircuitBreaker {
     // down: the local breaker decides alone); else it is refused as if the breaker were still open.
     const dueAt = this.nextProbeAt();
     if (this.fleet && dueAt !== null && Date.now() >= dueAt) {
-      const lease = await this.fleet.tryLease(this.key, this.openForMs);
+      const lease = await this.fleet.tryLease(this.key, this.openForMs, this.forgetAfterMs);
       if (lease !== true) throw this.reject('circuit-open', lease, call);
       // Another call of this process may have become the probe while this one waited for the lease.
       if ((breaker.state as CircuitState) === CircuitState.HalfOpen)

@@ -25,7 +25,7 @@ import { Reporter } from './reporter.ts';
 import { resumable } from './resume-download.ts';
 import { pacedRetry, RetryBudget } from './retry-budget.ts';
 import { sleep } from './sleep.ts';
-import type { BreakwaterStore } from './store.ts';
+import type { BreakwaterStore, RateCut } from './store.ts';
 import type { TelemetryHooks } from './telemetry/hooks.ts';
 import { type GatePass, ThrottleGate } from './throttle-gate.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
@@ -108,7 +108,7 @@ export class EndpointPipeline {
     const shared = store.shared;
     this.breaker = new CircuitBreaker(key, policy.breaker, deps.emit, shared ? store : undefined);
     this.gate = new ThrottleGate(policy, deps.random, this.report, shared ? store : undefined);
-    for (const { ms, strict, cut, cuts } of store.closures(key)) this.gate.close(ms, strict, cut, cuts);
+    for (const { ms, strict, cut, cuts } of store.closures(key)) this.heard(ms, strict, cut, cuts);
     // The in-memory store has no counter: it counts nothing for a fleet.
     this.budget = new RetryBudget(
       policy.retryBudget,
@@ -144,6 +144,15 @@ export class EndpointPipeline {
 
   snapshot(): BreakerSnapshot {
     return this.live.snapshot();
+  }
+
+  /**
+   * Another instance of the fleet closed this key's gate: held no longer than this key's own cap on
+   * server delays (`retry.maxRetryAfterMs`), as its own closures are; an instance with a larger cap
+   * (a config being rolled out, another service on the key) held this one for as long as its cap.
+   */
+  heard(ms: number, strict: boolean, cut?: RateCut, cuts?: boolean): void {
+    this.gate.close(Math.min(ms, this.policy.retry.maxRetryAfterMs), strict, cut, cuts);
   }
 
   /** A call is in progress: the endpoint must not be dropped under it. Ends with {@link ended}. */

@@ -31,9 +31,11 @@ export interface BreakwaterStore {
   /**
    * Asks for the fleet's half-open probe lease of `key` for `ms`: true when this instance may probe,
    * else the ms the holder's lease still runs (the refused call's `retryAfterMs`). Answers true when
-   * the store is down (the local breaker alone decides then).
+   * the store is down (the local breaker alone decides then). `maxMs`: the breaker's longest wait; a
+   * store that shares the half-open backoff lengthens the lease with each probe the fleet sent since
+   * its breakers last closed, up to it (an instance's own wait doubles only with its own probes).
    */
-  tryLease(key: string, ms: number): true | number | Promise<true | number>;
+  tryLease(key: string, ms: number, maxMs?: number): true | number | Promise<true | number>;
   /** This instance's probe of `key` closed its breaker: the other instances close theirs. Never throws. */
   probeClosed(key: string): void;
   /**

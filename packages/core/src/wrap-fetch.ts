@@ -225,7 +225,7 @@ export function wrapFetch<F extends AnyFetch = FetchLike>(
     (key, policy) => new EndpointPipeline(key, policy, deps),
   );
   const listener: StoreListener = {
-    closed: (key, ms, strict, cut, cuts) => registry.find(key)?.gate.close(ms, strict, cut, cuts),
+    closed: (key, ms, strict, cut, cuts) => registry.find(key)?.heard(ms, strict, cut, cuts),
     probeClosed: (key) => registry.find(key)?.breaker.closedByFleet(),
     // A store-up carries no `cause` key at all (not one holding undefined, printed in log lines).
     status: (up, cause) =>

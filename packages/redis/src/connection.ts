@@ -3,6 +3,8 @@ import { CLOSE, COUNT, FREE, LEASE, READ } from './scripts.ts';
 
 const NOSCRIPT: unique symbol = Symbol('NOSCRIPT');
 
+const SCRIPTS = [CLOSE, LEASE, READ, COUNT, FREE];
+
 /** At most this much of a Redis error's message goes into a `store-down` event's cause. */
 const CAUSE_CHARS = 200;
 
@@ -68,6 +70,8 @@ export class RedisConnection {
   private readonly timeoutMs: number;
   private readonly onStatus: (up: boolean, cause?: string) => void;
   private readonly shas = new Map<string, string>();
+  /** The scripts' load in flight, if one is. */
+  private loading: Promise<void> | undefined;
   private readonly onRefused: (cause: string) => void;
   /** The refusals told: each once for the store's life, since they do not come and go as outages do. */
   private readonly refusals = new Set<string>();
@@ -103,11 +107,26 @@ export class RedisConnection {
     this.onRefused(cause);
   }
 
-  /** Loads the scripts once (`SCRIPT LOAD`), so that they run by SHA. */
-  async loadScripts(): Promise<void> {
-    for (const script of [CLOSE, LEASE, READ, COUNT, FREE]) {
-      const sha = await this.command<string>(['SCRIPT', 'LOAD', script], true);
-      if (sha !== undefined) this.shas.set(script, sha);
+  /**
+   * Loads the scripts Redis has no SHA of here yet (`SCRIPT LOAD`), one load at a time, so that they
+   * run by SHA: at start, and again when Redis answers after an outage (a store started while Redis
+   * was down ran every script by `EVAL`, its text and all, for its life). Quiet: a script not loaded
+   * runs by `EVAL`, and whether Redis is up is for the store's own commands to say (an ACL may refuse
+   * `SCRIPT` and allow the scripts; a load that marked the store down made it flap).
+   */
+  loadScripts(): Promise<void> {
+    this.loading ??= this.load().finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  private async load(): Promise<void> {
+    for (const script of SCRIPTS) {
+      if (this.shas.has(script)) continue;
+      const sha = await this.send<string>(['SCRIPT', 'LOAD', script], true, true);
+      if (typeof sha !== 'string') return;
+      this.shas.set(script, sha);
     }
   }
 
@@ -135,7 +154,11 @@ export class RedisConnection {
    * One command, bounded by `timeoutMs`: undefined when Redis does not answer in time or fails (the
    * store is then down), NOSCRIPT when Redis lacks a script.
    */
-  private async send<T>(args: string[], probing: boolean): Promise<T | typeof NOSCRIPT | undefined> {
+  private async send<T>(
+    args: string[],
+    probing: boolean,
+    quiet = false,
+  ): Promise<T | typeof NOSCRIPT | undefined> {
     if (!this.up && !probing) return undefined;
     const abort = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -148,8 +171,14 @@ export class RedisConnection {
           // sent the command (node-redis writes in the next turn): Redis gets the timeout again from
           // now, of this process's time. Redis is down only if it did not answer then.
           if (!again && Date.now() - due > this.timeoutMs / 2) return arm(true);
-          abort.abort(new Error('breakwater: Redis did not answer in time'));
-          reject(abort.signal.reason);
+          // Timers run before the loop reads its sockets: a reply that arrived while this process was
+          // busy (a GC pause, a long parse, 1 to 1.5 timeouts: too little to be given the timeout
+          // again) is read in this turn, and must win. Given up only once the loop has read them.
+          timer = setTimeout(() => {
+            abort.abort(new Error('breakwater: Redis did not answer in time'));
+            reject(abort.signal.reason);
+          }, 0);
+          (timer as { unref?: () => void }).unref?.();
         }, this.timeoutMs);
         (timer as { unref?: () => void }).unref?.();
       };
@@ -162,12 +191,13 @@ export class RedisConnection {
         late,
       ]);
       if (script) this.refused = false;
-      if (!this.refused) this.status(true);
+      if (!this.refused && !quiet) this.status(true);
       return reply;
     } catch (error) {
       // Aborted: node-redis may reject the command (dropped from its queue) before the timer does.
       const cause = abort.signal.aborted ? 'timeout' : causeOf(error, args);
       if (cause.startsWith('NOSCRIPT')) return NOSCRIPT;
+      if (quiet) return undefined;
       if (KEY_REFUSAL.test(cause)) {
         this.keyRefused(cause);
         return undefined;
@@ -185,6 +215,7 @@ export class RedisConnection {
     if (up) this.causes.clear();
     else this.causes.add(cause);
     this.up = up;
+    if (up) void this.loadScripts();
     this.onStatus(up, up ? undefined : cause);
   }
 }

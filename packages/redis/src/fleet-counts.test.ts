@@ -140,3 +140,27 @@ it('an instance that starts counting on a key is known to the fleet at once, not
     b.close();
   }
 });
+
+it('a count that counted nothing here for its window is no longer read at each refresh, and comes back with its next count', async () => {
+  const a = await countingStore('idle:', { refreshMs: 50, timeoutMs: 1_000 });
+  const b = await countingStore('idle:', { refreshMs: 50, timeoutMs: 1_000 });
+  try {
+    const names = Array.from({ length: 100 }, (_, i) => `budget:https://api${i}.example`);
+    for (const name of names) a.store.counter(name, 300).add('calls');
+    // Past the window and a refresh: nothing counted on any of them since.
+    await sleep(500);
+    const before = a.counted.commands;
+    await sleep(500);
+    // About ten refreshes, a READ each; the 100 counts would add two COUNT calls to each.
+    expect(a.counted.commands - before).toBeLessThanOrEqual(15);
+    const [name = ''] = names;
+    // A first count is flushed at once: b's reaches Redis within a round trip.
+    b.store.counter(name, 300).add('calls');
+    await sleep(100);
+    a.store.counter(name, 300).add('calls');
+    await until(() => a.store.counter(name, 300).others().length === 1, 1_000);
+  } finally {
+    a.close();
+    b.close();
+  }
+});

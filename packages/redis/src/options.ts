@@ -23,8 +23,9 @@ export interface RedisStoreOptions {
   /** A connected node-redis client (`createClient()` of the `redis` package). Required. */
   readonly client: RedisClientLike;
   /**
-   * Prefix of every key and of the channel the store uses; instances that share state use the same.
-   * Default `breakwater:`.
+   * Prefix of every key and of the channel the store uses; instances that share state use the same,
+   * apps that must not share use different ones (Redis's channels span its databases: apps kept apart
+   * by database number alone hear each other's closures). Default `breakwater:`.
    */
   readonly prefix?: string | undefined;
   /**

@@ -58,3 +58,25 @@ it('the leases remembered as held elsewhere are bounded', async () => {
   // The most recently refused are the ones kept: no second round trip for them.
   expect(typeof asker.tryLease(names.at(-1) ?? '', 10_000)).toBe('number');
 });
+
+it("a breaker's lease runs twice the fleet's last, whoever takes it, up to the longest wait; a probe that closed the breaker starts afresh", async () => {
+  const a = instance('a', 'backoff:');
+  const b = instance('b', 'backoff:');
+  const left = (): Promise<number> => redis.client.pTTL('backoff:probe:k');
+  // Each lease runs out before the next is asked for, as the fleet's probes fail one after another.
+  const ranOut = (): Promise<number> => redis.client.del('backoff:probe:k');
+  const granted: number[] = [];
+  for (const asker of [a, b, a, b, a]) {
+    // Each asks with its own wait, 100 ms: neither has seen its own probe fail twice.
+    expect(await asker.tryLease('k', 100, 1_000)).toBe(true);
+    granted.push(await left());
+    await ranOut();
+  }
+  expect(granted.map((ms) => Math.ceil(ms / 100) * 100)).toEqual([100, 200, 400, 800, 1_000]);
+  // The holder too waits for its lease: its own wait is shorter than the fleet's.
+  expect(await b.tryLease('k', 100, 1_000)).toBe(true);
+  expect(typeof (await b.tryLease('k', 100, 1_000))).toBe('number');
+  b.closed('k');
+  expect(await a.tryLease('k', 100, 1_000)).toBe(true);
+  expect(await left()).toBeLessThanOrEqual(100);
+});

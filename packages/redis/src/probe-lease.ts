@@ -24,13 +24,16 @@ export class ProbeLeases {
     this.id = id;
   }
 
-  /** True when this instance may probe (at once while Redis is down), else the holder's ms left. */
-  tryLease(name: string, ms: number): true | number | Promise<true | number> {
+  /**
+   * True when this instance may probe (at once while Redis is down), else the holder's ms left.
+   * `maxMs`, a breaker's longest wait: the lease follows the fleet's backoff (see `LEASE`).
+   */
+  tryLease(name: string, ms: number, maxMs?: number): true | number | Promise<true | number> {
     if (!this.connection.up) return true;
     const held = (this.leasedElsewhere.get(name) ?? 0) - Date.now();
     if (held > 0) return held;
     this.leasedElsewhere.delete(name);
-    return this.lease(name, ms);
+    return this.lease(name, ms, maxMs);
   }
 
   /** The holder's probe ended (told by the fleet or seen here): the next one asks Redis again. */
@@ -47,12 +50,23 @@ export class ProbeLeases {
     void this.connection.script(FREE, [this.key(name)], [this.id]);
   }
 
-  private async lease(name: string, ms: number): Promise<true | number> {
-    const reply = await this.connection.script<number>(
-      LEASE,
-      [this.key(name)],
-      [this.id, String(Math.ceil(ms))],
-    );
+  /**
+   * A probe of this instance closed the breaker of `name`: its lease is freed (the next opening need
+   * not wait for it) and the fleet's backoff starts afresh.
+   */
+  closed(name: string): void {
+    this.forget(name);
+    void this.connection.script(FREE, [this.key(name), this.lastKey(name)], [this.id]);
+  }
+
+  private async lease(name: string, ms: number, maxMs?: number): Promise<true | number> {
+    const keys = [this.key(name)];
+    const args = [this.id, String(Math.ceil(ms))];
+    if (maxMs !== undefined) {
+      keys.push(this.lastKey(name));
+      args.push(String(Math.ceil(Math.max(ms, maxMs))));
+    }
+    const reply = await this.connection.script<number>(LEASE, keys, args);
     // No answer in time: the local breaker (or gate) decides alone.
     if (reply === undefined || reply < 0) return true;
     addBounded(this.leasedElsewhere, name, Date.now() + reply, 2 * MAX_WATCHED);
@@ -61,5 +75,14 @@ export class ProbeLeases {
 
   private key(name: string): string {
     return `${this.prefix}probe:${name}`;
+  }
+
+  /**
+   * The fleet's last breaker lease of `name`, in ms (the backoff's step). In the leases' key family (an
+   * ACL that lists the families allows it already); ` last` is no lease's name: an endpoint key's third
+   * part, when it has one, is `header=value`.
+   */
+  private lastKey(name: string): string {
+    return `${this.prefix}probe:${name} last`;
   }
 }

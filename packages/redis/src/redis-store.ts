@@ -73,6 +73,9 @@ class RedisBackedStore implements RedisStore {
   private readonly probes = new Map<string, WeakRef<FleetProbe>>();
   private readonly timer: ReturnType<typeof setInterval>;
   private subscriber: RedisSubscriberLike | undefined;
+  /** The subscriber's first connection is being made (see `close`). */
+  private connecting = false;
+  private closed = false;
   /** Keys first used in this turn, read together at its end (see `closures`). */
   private fresh: string[] = [];
 
@@ -143,12 +146,12 @@ class RedisBackedStore implements RedisStore {
     return this.views.closures(key);
   }
 
-  tryLease(key: string, ms: number): true | number | Promise<true | number> {
-    return this.leases.tryLease(key, ms);
+  tryLease(key: string, ms: number, maxMs?: number): true | number | Promise<true | number> {
+    return this.leases.tryLease(key, ms, maxMs);
   }
 
   probeClosed(key: string): void {
-    this.leases.forget(key);
+    this.leases.closed(key);
     this.publish({ key, ms: 0, strict: false, from: this.id, closedBreaker: true });
   }
 
@@ -176,9 +179,23 @@ class RedisBackedStore implements RedisStore {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.timer);
-    this.subscriber?.destroy();
+    // A subscriber still making its first connection is closed when that attempt ends (`subscribe`):
+    // node-redis's destroy() during an attempt that then succeeds leaves that connection open, and the
+    // process alive, with nothing left to close it by.
+    if (!this.connecting) this.dropSubscriber();
+  }
+
+  /** Closes the subscriber once; node-redis throws on a client closed already (its strategy gave up). */
+  private dropSubscriber(): void {
+    const subscriber = this.subscriber;
     this.subscriber = undefined;
+    try {
+      subscriber?.destroy();
+    } catch {
+      // Closed already: nothing is left open.
+    }
   }
 
   private publish(message: Message): void {
@@ -231,14 +248,23 @@ class RedisBackedStore implements RedisStore {
   private async subscribe(options: RedisStoreOptions): Promise<void> {
     const subscriber = options.client.duplicate();
     this.subscriber = subscriber;
-    // A subscriber that loses Redis reconnects by itself; its errors must not end the process.
-    subscriber.on('error', () => {});
+    // A subscriber that loses Redis reconnects by itself; its errors must not end the process. Closed
+    // while connecting, it stops at its first failed attempt (Redis down: no success would come).
+    subscriber.on('error', () => {
+      if (this.closed) this.dropSubscriber();
+    });
+    this.connecting = true;
     try {
       await subscriber.connect();
+      this.connecting = false;
+      if (this.closed) return;
       await subscriber.subscribe(this.channel, (raw) => this.onMessage(raw));
       await subscriber.subscribe(this.runsChannel, (raw) => this.runs.onMessage(raw));
     } catch {
       // Redis unreachable at start: the refresh reads what pub/sub would have told.
+    } finally {
+      this.connecting = false;
+      if (this.closed) this.dropSubscriber();
     }
   }
 

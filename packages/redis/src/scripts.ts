@@ -23,23 +23,41 @@ return 1
 /**
  * Takes the half-open probe lease: KEYS[1] the lease key, ARGV the instance id and the lease's ms.
  * Returns -1 when taken (also when this instance holds it already: it runs `ms` from now then), else
- * the ms the holder's lease still runs.
+ * the ms the holder's lease still runs. A breaker's lease also names KEYS[2], the fleet's last lease,
+ * and ARGV[3], the breaker's longest wait: the fleet's half-open backoff. Each lease taken runs at
+ * least twice the last one (which `FREE` forgets when a probe closed the breaker), up to that wait,
+ * and refuses its holder too while it runs, so the fleet's probes grow apart as one breaker's do,
+ * whichever instance sends them. Before, each instance's own wait, doubled only by its own failed
+ * probes, set the lease, and a fleet of n sent about n times the probes of one instance. A lease
+ * running longer than the asker's own longest wait (another instance's configuration) does not hold
+ * it past that wait: the asker takes the lease. The last step is kept for its length plus the longest
+ * wait, as a breaker keeps an idle key that long: kept only twice its length, calls further apart
+ * than that found it gone, and the fleet's probes no longer compounded (review s23).
  */
 export const LEASE = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return -1
+local holder = redis.call('GET', KEYS[1])
+if holder and (holder ~= ARGV[1] or KEYS[2]) then
+  local left = redis.call('PTTL', KEYS[1])
+  if not KEYS[2] or left <= tonumber(ARGV[3]) then return left end
 end
-return redis.call('PTTL', KEYS[1])
+local ms = tonumber(ARGV[2])
+if KEYS[2] then
+  local last = tonumber(redis.call('GET', KEYS[2])) or 0
+  ms = math.min(tonumber(ARGV[3]), math.max(ms, 2 * last))
+  redis.call('SET', KEYS[2], ms, 'PX', ms + tonumber(ARGV[3]))
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ms)
+return -1
 `;
 
 /**
  * Frees a probe lease only if this instance still holds it: KEYS[1] the lease key, ARGV[1] the
  * instance id. An answer that comes after its lease expired must not free another instance's.
- * Returns 1 when it freed it.
+ * KEYS[2], if named, the fleet's last breaker lease (see `LEASE`), is forgotten: a probe closed the
+ * breaker, and the next opening's backoff starts afresh. Returns 1 when it freed the lease.
  */
 export const FREE = `
+if KEYS[2] then redis.call('DEL', KEYS[2]) end
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
