@@ -631,7 +631,8 @@ function circuitOpen(error: unknown): typeof CIRCUIT_OPEN {
  */
 async function payloadVetoes(result: AttemptResult, callerSignal: AbortSignal | undefined): Promise<boolean> {
   const { response } = result;
-  if (!response?.body) return false;
+  // A Response-like answer of another library may have no clone: its payload stays unread, as before.
+  if (!response?.body || typeof response.clone !== 'function') return false;
   const payload = await readWithin(result.readBy, callerSignal, (signal) =>
     readErrorPayload(response.clone(), undefined, signal),
   );
