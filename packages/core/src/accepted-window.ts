@@ -33,7 +33,7 @@ export class AcceptedWindow {
    * unless with a throttle status, or lost (an error, an abort: not accepted as far as anyone knows).
    */
   add(at: number, out: 1 | -1, accepted = false): void {
-    const cell = this.cell(at);
+    const cell = this.cell(at, out === 1);
     if (cell < 0) return;
     this.out[cell] = (this.out[cell] ?? 0) + out;
     if (accepted) this.accepted[cell] = (this.accepted[cell] ?? 0) + 1;
@@ -57,13 +57,18 @@ export class AcceptedWindow {
     return { from: (last - SLOTS + 1) * SLOT_MS, accepted, pending };
   }
 
-  /** The cell of `at`'s slot, emptied if it held an older one; -1 when it holds a newer one. */
-  private cell(at: number): number {
+  /**
+   * The cell of `at`'s slot, emptied if it held another; -1 when it holds a newer one and `at` is an
+   * answer's send time (a late answer of a send already out of the window). A send is at now: a newer
+   * slot then means the wall clock stepped back, and is emptied too, or nothing would be counted until
+   * the clock caught up.
+   */
+  private cell(at: number, send: boolean): number {
     const slot = Math.floor(at / SLOT_MS);
     const cell = slot % SLOTS;
     const held = this.slots[cell] ?? -1;
-    if (held > slot) return -1;
-    if (held < slot) {
+    if (held > slot && !send) return -1;
+    if (held !== slot) {
       this.slots[cell] = slot;
       this.out[cell] = 0;
       this.accepted[cell] = 0;

@@ -85,7 +85,10 @@ export class SendQueue {
 
   /** When the next call may leave: after any hold, one interval after the last. */
   private nextAt(now: number, interval = this.host.interval(now)): number {
-    return Math.max(now, this.host.blockedUntil(now), this.last + interval);
+    // The last send counts from now at the latest: a wall clock stepped back (NTP, a resumed VM) left
+    // it in the future, and every call of a key that was never throttled waited out the step, or was
+    // refused with a ThrottledError when the step was longer than its deadline.
+    return Math.max(now, this.host.blockedUntil(now), Math.min(this.last, now) + interval);
   }
 
   /** When the call at `position` in the queue (0 = head) can expect its slot, at the rate of now. */
