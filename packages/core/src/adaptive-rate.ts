@@ -117,12 +117,12 @@ export class AdaptiveRate {
   onAnswer(sentAt: number, accepted: boolean, now: number): void {
     this.accepted.add(sentAt, -1, accepted);
     if (sentAt > this.throttledAt || now >= this.since) return;
-    const before = this.wMax;
-    const settled = this.cutFrom(this.throttledAt);
-    if (settled) this.throttledAt = 0;
-    // Its own reason, and only when the rate moved: counted as `throttled`, each 429 with answers still
-    // out read as two throttles.
-    if (this.wMax !== before) this.changed(this.rateAt(now, this.wMax as number), 'revised', now);
+    if (!this.cutFrom(this.throttledAt)) return;
+    this.throttledAt = 0;
+    // Reported once, when the last answer has come, and only when the cut moved from the one the 429
+    // reported: its own reason (as `throttled`, each 429 with answers out read as two throttles), and
+    // not once per answer (80 events for one 429, cross-check s23).
+    if (this.wMax !== this.ceiling) this.changed(this.rateAt(now, this.wMax as number), 'revised', now);
   }
 
   /**

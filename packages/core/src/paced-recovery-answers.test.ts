@@ -188,4 +188,35 @@ describe('rate-change events of a revised cut', () => {
     rate.onAnswer(10_002, false, 10_050);
     expect(reasons).toEqual(['throttled', 'revised']);
   });
+  it("answers moving the cut one by one make one 'revised', when the last has come (not one per answer)", () => {
+    const reasons: string[] = [];
+    const rate = new AdaptiveRate(
+      30_000,
+      (_rate, reason) => reasons.push(reason),
+      () => 1,
+      true,
+    );
+    for (let i = 0; i < 10; i++) rate.onRequest(10_000 + i);
+    rate.onAnswer(10_009, false, 10_010);
+    rate.onThrottle(10_010, 11_010);
+    for (let i = 0; i < 9; i++) rate.onAnswer(10_000 + i, i % 2 === 0, 10_020 + i);
+    expect(reasons).toEqual(['throttled', 'revised']);
+  });
+
+  it("every answer still out refused: the cut the 429 reported stands, and no 'revised' says otherwise", () => {
+    const reasons: string[] = [];
+    const rate = new AdaptiveRate(
+      30_000,
+      (_rate, reason) => reasons.push(reason),
+      () => 1,
+      true,
+    );
+    for (let i = 0; i < 10; i++) rate.onRequest(10_000 + i);
+    rate.onAnswer(10_009, false, 10_010);
+    rate.onThrottle(10_010, 11_010);
+    const reported = rate.cut;
+    for (let i = 0; i < 9; i++) rate.onAnswer(10_000 + i, false, 10_020 + i);
+    expect(reasons).toEqual(['throttled']);
+    expect(rate.cut?.wMax).toBe(reported?.wMax);
+  });
 });
