@@ -146,8 +146,8 @@ export class AdaptiveRate {
 
   /**
    * Cuts from the throttled second up to `at`: what the upstream accepted of the requests sent in it,
-   * those whose answer is still out counted as accepted (an upper bound, so a guess until the last one
-   * came). True when none is out. Nothing accepted and nothing out: the rate that was just throttled
+   * those whose answer is still out counted as accepted (an upper bound until the last one came). True
+   * when none is out. Nothing accepted and nothing out: the rate that was just throttled
    * is the best estimate, and botocore's measured send rate before there was one.
    */
   private cutFrom(at: number): boolean {
