@@ -338,6 +338,25 @@ describe('Partner Center payloads', () => {
     }
   });
 
+  it("a proxy's HTML 503 whose body stalls is retried after its backoff, not held by a read of that body", async () => {
+    const stalled = (): Promise<Response> =>
+      Promise.resolve(
+        new Response(new ReadableStream({ start() {} }), {
+          status: 503,
+          headers: { 'content-type': 'text/html' },
+        }),
+      );
+    const fetch = fakeFetch(stalled, { status: 200 });
+    const wrapped = wrapFetch(fetch, {
+      policy: { retry: { backoff: { initialDelayMs: 1, maxDelayMs: 2 } } },
+    });
+    const call = wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(100);
+    // Read for the veto, the body would hold the retry until the attempt's 10 s ran out.
+    expect(fetch.calls).toHaveLength(2);
+    expect((await call).status).toBe(200);
+  });
+
   it('a body that is not JSON (a proxy HTML page) vetoes nothing: the 503 is retried', async () => {
     const body = '<html><body>503 Service Unavailable</body></html>';
     const fetch = fakeFetch({ status: 503, headers: { 'content-type': 'text/html' }, body }, { status: 200 });
