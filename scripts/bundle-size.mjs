@@ -132,7 +132,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * tick checking the caller's signal, the AttemptSignal as caller-abort's follower: +145 B): 39 061 from dist; 39 200 for the Redis audit's lease arguments
  * (+17 B), a challenge's params an ordinary object (+21 B), the payload veto read whatever the content
  * type, and a wall clock stepped back neither holding the send queue nor blinding the accepted window
- * (+15 B): 39 114 from dist; the veto's content types checked (+45 B): 39 159.
+ * (+15 B): 39 114 from dist; the veto's content types checked (+45 B): 39 159; review s23's last mends ('revised' at the
+ * reopening, a fleet lease held for the asker's wait from its start: +24 B): 39 183.
  */
 export const BUDGET_GZIP_BYTES = 39_200;
 

@@ -90,6 +90,7 @@ export class AdaptiveRate {
    */
   rate(now: number, backlog = false): number | null {
     if (this.wMax === undefined) return null;
+    if (this.throttledAt !== 0 && now >= this.since) this.revised(now);
     if (now - this.since < this.quietMs) return this.rateAt(now, this.wMax, backlog);
     this.wMax = undefined;
     this.changed(null, 'quiet', this.since + this.quietMs);
@@ -112,16 +113,23 @@ export class AdaptiveRate {
    * The request sent at `sentAt` was answered (`accepted`: with anything but a throttle status) or got
    * none (an error: not accepted). Until the cool-down ends, the answer of a request sent before the
    * last throttle revises its cut: the curve starts at the reopening, so nothing was paced by the old
-   * one. Reported once every answer of the throttle's second has come.
+   * one. Reported once every answer of the throttle's second has come, or at the reopening.
    */
   onAnswer(sentAt: number, accepted: boolean, now: number): void {
     this.accepted.add(sentAt, -1, accepted);
     if (sentAt > this.throttledAt || now >= this.since) return;
-    if (!this.cutFrom(this.throttledAt)) return;
+    if (this.cutFrom(this.throttledAt)) this.revised(now);
+  }
+
+  /**
+   * The revisions of the last throttle's cut are over (its last answer came, or the cool-down ended
+   * with answers still out): reported once, and only when the cut moved from the one the 429 reported.
+   * Its own reason (as `throttled`, each 429 with answers out read as two throttles), and not once per
+   * answer (80 events for one 429, cross-check s23); at the reopening too, or the events kept the 429's
+   * rate while the key was paced at the revised one (review s23).
+   */
+  private revised(now: number): void {
     this.throttledAt = 0;
-    // Reported once, when the last answer has come, and only when the cut moved from the one the 429
-    // reported: its own reason (as `throttled`, each 429 with answers out read as two throttles), and
-    // not once per answer (80 events for one 429, cross-check s23).
     if (this.wMax !== this.ceiling) this.changed(this.rateAt(now, this.wMax as number), 'revised', now);
   }
 

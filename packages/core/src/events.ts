@@ -155,9 +155,9 @@ export interface RateChangeEvent extends EventBase {
   /** Calls/s the key's sends are now paced at; null for no limit. */
   readonly rate: number | null;
   /**
-   * `throttled`: a 429 cut it; `revised`: the answers of requests sent before that 429, all come
-   * during its cool-down, lowered the cut (nothing was paced by it yet; reported once, when the last
-   * came); `quiet`: the quiet period dropped it.
+   * `throttled`: a 429 cut it; `revised`: the answers of requests sent before that 429, come during its
+   * cool-down, lowered the cut (nothing was paced by it yet; reported once, when the last came or at
+   * the reopening, whichever is first); `quiet`: the quiet period dropped it.
    */
   readonly reason: 'throttled' | 'revised' | 'quiet';
 }

@@ -219,4 +219,24 @@ describe('rate-change events of a revised cut', () => {
     expect(reasons).toEqual(['throttled']);
     expect(rate.cut?.wMax).toBe(reported?.wMax);
   });
+  it("the cool-down ends with answers still out: 'revised' reports the cut that paces the key, at the reopening", () => {
+    const events: [number | null, string][] = [];
+    const rate = new AdaptiveRate(
+      30_000,
+      (r, reason) => events.push([r, reason]),
+      () => 1,
+      true,
+    );
+    for (let i = 0; i < 10; i++) rate.onRequest(10_000 + i);
+    rate.onAnswer(10_009, false, 10_010);
+    rate.onThrottle(10_010, 11_010);
+    // 8 refused during the cool-down lower the cut; the last answer is still out at the reopening.
+    for (let i = 0; i < 8; i++) rate.onAnswer(10_000 + i, false, 10_020 + i);
+    const paced = rate.rate(11_010);
+    expect(events.map(([, reason]) => reason)).toEqual(['throttled', 'revised']);
+    expect(events[1]?.[0]).toBe(paced);
+    // Its answer after the reopening revises nothing more, and says nothing.
+    rate.onAnswer(10_008, true, 11_500);
+    expect(events).toHaveLength(2);
+  });
 });

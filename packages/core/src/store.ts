@@ -99,8 +99,10 @@ export interface StoreClosure {
 /**
  * The fleet's rate after a 429, published with the closure: the curve's peak (Wmax, calls/s for the
  * whole fleet) and whether it is known: read from what the upstream accepted of the requests sent in
- * the throttled second, those still out counted as accepted (an upper bound, held under by the concave
- * half alone; not revised once published); false: a guess from the send rate, nothing being counted.
+ * the throttled second, those still out counted as accepted, times the instances on the key (an upper
+ * bound of the throttled instance's share, extrapolated to the fleet: uneven load makes it an estimate;
+ * held under by the concave half alone, not revised once published); false: a guess from the send
+ * rate, nothing being counted.
  * The curve's origin is the closure's end, so only durations travel.
  */
 export interface RateCut {

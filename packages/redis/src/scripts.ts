@@ -29,8 +29,9 @@ return 1
  * and refuses its holder too while it runs, so the fleet's probes grow apart as one breaker's do,
  * whichever instance sends them. Before, each instance's own wait, doubled only by its own failed
  * probes, set the lease, and a fleet of n sent about n times the probes of one instance. A lease
- * running longer than the asker's own longest wait (another instance's configuration) does not hold
- * it past that wait: the asker takes the lease. The last step is kept for its length plus the longest
+ * longer than the asker's own longest wait (another instance's configuration) does not hold it past
+ * that wait from the lease's start: refused until then, the asker takes the lease after (taken over
+ * at once, two probes went out together, review s23). The last step is kept for its length plus the longest
  * wait, as a breaker keeps an idle key that long: kept only twice its length, calls further apart
  * than that found it gone, and the fleet's probes no longer compounded (review s23).
  */
@@ -38,7 +39,10 @@ export const LEASE = `
 local holder = redis.call('GET', KEYS[1])
 if holder and (holder ~= ARGV[1] or KEYS[2]) then
   local left = redis.call('PTTL', KEYS[1])
-  if not KEYS[2] or left <= tonumber(ARGV[3]) then return left end
+  if not KEYS[2] then return left end
+  local length = tonumber(redis.call('GET', KEYS[2])) or left
+  local wait = math.min(left, tonumber(ARGV[3]) - (length - left))
+  if wait > 0 then return wait end
 end
 local ms = tonumber(ARGV[2])
 if KEYS[2] then
