@@ -4,7 +4,7 @@
  * `wrapFetch` itself only calls the hooks it is given, so an application that does not import this
  * module neither needs the API installed nor carries a byte of it in its bundle.
  */
-import { type Check, checkOptions, describeValue, refuse, type Shape } from '@breakwater/policies';
+import { type Check, checkOptions, describeValue, isToken, refuse, type Shape } from '@breakwater/policies';
 import {
   createNoopMeter,
   type Meter,
@@ -156,13 +156,10 @@ const provider =
     }
   };
 
-/** HTTP's token characters (RFC 9110): what a method name is made of. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
 const methodNames: Check = (value, path) => {
   if (!Array.isArray(value)) refuse(path, `must be an array of method names, got ${describeValue(value)}`);
   value.forEach((method: unknown, i) => {
-    if (typeof method !== 'string' || !TOKEN.test(method)) {
+    if (typeof method !== 'string' || !isToken(method)) {
       refuse(`${path}[${i}]`, `must be a method name (an HTTP token), got ${describeValue(method)}`);
     }
   });
