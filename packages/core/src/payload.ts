@@ -297,8 +297,25 @@ function shallow(value: unknown, depth = 0): boolean {
 
 function isJsonContentType(contentType: string | null): boolean {
   if (contentType === null) return false;
-  const essence = (contentType.split(';')[0] ?? '').trim().toLowerCase();
+  const essence = essenceOf(contentType);
   return essence === 'application/json' || essence.endsWith('+json') || essence === 'text/json';
+}
+
+/**
+ * Whether a body of this content type may hold a JSON payload worth reading before a retry (the
+ * `isRetryable` veto): any JSON type, `text/plain`, or none, as the payload is parsed from a
+ * JSON-looking body whatever its type (a JSON 503 sent as `text/plain` was retried against its word).
+ * Not an HTML page or any other type: a proxy's stalled page would hold the retry for its read.
+ */
+export function mayHoldJsonPayload(contentType: string | null): boolean {
+  if (contentType === null) return true;
+  const essence = essenceOf(contentType);
+  return essence.includes('json') || essence === 'text/plain';
+}
+
+/** The media type of a `Content-Type` value, without its parameters, lower-cased. */
+function essenceOf(contentType: string): string {
+  return (contentType.split(';')[0] ?? '').trim().toLowerCase();
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

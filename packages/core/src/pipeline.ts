@@ -18,7 +18,7 @@ import {
 } from './errors.ts';
 import type { BreakwaterEvent, GiveUpReason } from './events.ts';
 import { type HedgeEnd, hedge, type Send } from './hedging.ts';
-import { readErrorPayload } from './payload.ts';
+import { mayHoldJsonPayload, readErrorPayload } from './payload.ts';
 import { EndpointState } from './registry.ts';
 import type { PreparedRequest } from './replay.ts';
 import { Reporter } from './reporter.ts';
@@ -618,28 +618,18 @@ export class EndpointPipeline {
   }
 }
 
-/** Whether a body of this content type may hold a JSON payload. */
-function mayBeJson(response: Response): boolean {
-  const type = response.headers.get('content-type');
-  return type === null || type.includes('json') || type.trimStart().toLowerCase().startsWith('text/plain');
-}
-
 /** An open breaker met by a call that has an outcome: the call ends on it. */
 function circuitOpen(error: unknown): typeof CIRCUIT_OPEN {
   if (error instanceof BrokenCircuitError) return CIRCUIT_OPEN;
   throw error;
 }
 
-/**
- * Whether the outcome's payload says `isRetryable: false`. Read when it may be JSON: a JSON content
- * type, `text/plain` or none, as HttpError reads a JSON-looking body of any type (a JSON body sent as
- * `text/plain`, or with none, was retried against its word; errors audit s23). Not a proxy's HTML page
- * or any other type: its read would hold the retry until the body ended or the attempt's time ran out.
- */
+/** Whether the outcome's payload says `isRetryable: false`; read only where one may be (payload.ts). */
 async function payloadVetoes(result: AttemptResult, callerSignal: AbortSignal | undefined): Promise<boolean> {
   const { response } = result;
   // A Response-like answer of another library may have no clone: its payload stays unread, as before.
-  if (!response?.body || typeof response.clone !== 'function' || !mayBeJson(response)) return false;
+  if (!response?.body || typeof response.clone !== 'function') return false;
+  if (!mayHoldJsonPayload(response.headers.get('content-type'))) return false;
   const payload = await readWithin(result.readBy, callerSignal, (signal) =>
     readErrorPayload(response.clone(), undefined, signal),
   );
