@@ -121,7 +121,7 @@ export function runAttempt<T = AttemptResult>(
     // now, rather than every caller waiting out the probe's bound.
     if (result.verdict.reason === 'aborted') pass.unused?.();
     // No answer to count it by: the gate stops waiting for one (unless `answered` counted it already).
-    if (!heard) deps.gate.sent(now, true);
+    if (!heard) deps.gate.lost(now, at);
     return finish(result, at);
   };
   // Called unbound: a browser's fetch throws `Illegal invocation` when called as a method of any

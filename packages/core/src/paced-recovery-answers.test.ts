@@ -94,7 +94,7 @@ describe('a cut waits for the answers still on their way at the 429 (audit s22 F
     g.observe(answer(200), ok, 1, Date.now(), sent[0]);
     g.observe(answer(429), throttled, 1, Date.now(), sent[2]);
     const guessed = g.rateLimit ?? 0;
-    g.sent(sent[1] as number, true);
+    g.lost(sent[1] as number, Date.now());
     expect(g.rateLimit).toBeLessThan(guessed);
     expect(g.rateLimit).toBeCloseTo((BETA * 1) / 0.96, 9);
   });

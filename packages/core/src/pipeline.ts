@@ -519,7 +519,7 @@ export class EndpointPipeline {
   ): RetryDecision | Promise<RetryDecision> {
     const { verdict } = result;
     // A throttled retry the gate paces is not the budget's to bound (retry-budget.ts, pacedRetry).
-    const paced = pacedRetry(verdict, this.policy.throttle, this.gate);
+    const paced = pacedRetry(verdict, this.gate);
     // nextStep reads no facts for a verdict that says return (a success, most calls): none are gathered.
     const first =
       verdict.action === 'return'

@@ -1,4 +1,4 @@
-import type { Policy, RetryBudgetPolicy, Verdict } from '@breakwater/policies';
+import type { RetryBudgetPolicy, Verdict } from '@breakwater/policies';
 import { SlidingWindow } from './sliding-window.ts';
 import type { FleetCounter } from './store.ts';
 
@@ -71,16 +71,7 @@ export class RetryBudget {
  * gate (pipeline.ts): one whose pace lapsed meanwhile (the key's `quietMs` passed while it waited) is
  * unpaced, and pays the budget then or is not sent.
  */
-export function pacedRetry(
-  verdict: Verdict,
-  throttle: Policy['throttle'],
-  gate: { readonly rateLimit: number | null },
-): boolean {
-  return (
-    verdict.reason === 'throttled' &&
-    verdict.action === 'retry' &&
-    throttle.enabled &&
-    throttle.adaptive &&
-    gate.rateLimit !== null
-  );
+export function pacedRetry(verdict: Verdict, gate: { readonly rateLimit: number | null }): boolean {
+  // The gate's rate is null unless it paces the key: off, or not adaptive, it never sets one.
+  return verdict.reason === 'throttled' && verdict.action === 'retry' && gate.rateLimit !== null;
 }

@@ -43,6 +43,8 @@ export interface GatePass {
  */
 export class ThrottleGate {
   private readonly policy: Pick<Policy, 'throttle' | 'retry'>;
+  /** The gate paces the key after a 429 (`throttle.enabled` and `adaptive`): only then is anything learnt. */
+  private readonly paces: boolean;
   private readonly random: () => number;
   private readonly report: Reporter;
   private readonly rule: ClosingRule;
@@ -79,6 +81,7 @@ export class ThrottleGate {
     fleet?: BreakwaterStore,
   ) {
     this.policy = policy;
+    this.paces = policy.throttle.enabled && policy.throttle.adaptive;
     this.random = random;
     this.report = report;
     this.fleet = fleet;
@@ -363,25 +366,28 @@ export class ThrottleGate {
    */
   private learn(status: number, now: number, sentAt: number | undefined): boolean {
     // Only the adaptive rate reads what was accepted, and only it arms the probe.
-    if (!this.policy.throttle.enabled || !this.policy.throttle.adaptive) return false;
+    if (!this.paces) return false;
     const accepted = !this.policy.throttle.statuses.includes(status);
     this.rate.onAnswer(sentAt ?? now, accepted, now);
     return (sentAt === undefined || sentAt >= this.probeSentAt) && this.probe.answer(accepted);
   }
 
   /**
-   * A request of the key went out at `at` (`runAttempt`), or (`lost`) the one sent then got no answer
-   * (an error, an abort): until the answers of a second's requests have come, what the upstream
-   * accepted of them is not known.
+   * A request of the key went out at `at` (`runAttempt`): until the answers of a second's requests have
+   * come, what the upstream accepted of them is not known.
    */
-  sent(at: number, lost?: boolean): void {
-    if (lost) this.rate.onAnswer(at, false, Date.now());
-    else this.rate.onRequest(at);
+  sent(at: number): void {
+    if (this.paces) this.rate.onRequest(at);
+  }
+
+  /** The request sent at `sentAt` ended at `now` with no answer (an error, an abort): not accepted. */
+  lost(sentAt: number, now: number): void {
+    if (this.paces) this.rate.onAnswer(sentAt, false, now);
   }
 
   /** The client is over the upstream's rate: cut the rate, void passes taken at the old one, probe. */
   private throttled(now: number, reopensAt: number, cut: RateCut | undefined): void {
-    if (!this.policy.throttle.enabled || !this.policy.throttle.adaptive) return;
+    if (!this.paces) return;
     this.rate.onThrottle(now, reopensAt, cut);
     this.epoch++;
     this.probe.arm(reopensAt);
