@@ -4,13 +4,14 @@
  * would with a fetch that honours the signal (telemetry audit, session 23).
  */
 import { SpanKind } from '@opentelemetry/api';
-import { MeterProvider, type MetricData, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, type MetricData } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CLOCK_TICK_MS } from './attempt-clock.ts';
 import { BreakwaterTimeoutError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { hangingFetch } from './fake-fetch.test-util.ts';
+import { TestReader } from './telemetry.test-util.ts';
 import { openTelemetry } from './telemetry.ts';
 import type { FetchLike } from './types.ts';
 import { type WrapFetchOptions, wrapFetch } from './wrap-fetch.ts';
@@ -25,11 +26,6 @@ const readsButIgnores: FetchLike = (_input, init) => {
   void init?.signal;
   return new Promise<Response>(() => {});
 };
-
-class TestReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
 
 /** Settles `promise` into a value (its result or its error), without an unhandled rejection meanwhile. */
 function settled<T>(promise: Promise<T>): { done: () => boolean; value: Promise<unknown> } {

@@ -4,18 +4,13 @@
  * tracer provider the metrics.
  */
 import { SpanKind } from '@opentelemetry/api';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
+import { TestReader } from './telemetry.test-util.ts';
 import { openTelemetry } from './telemetry.ts';
 import { wrapFetch } from './wrap-fetch.ts';
-
-/** A reader the test collects from when it wants: what a Prometheus scrape does. */
-class TestReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
 
 let server: RoutedServer;
 beforeAll(async () => {

@@ -1,15 +1,10 @@
 import { inspect } from 'node:util';
-import { MeterProvider, type MetricData, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, type MetricData } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
+import { TestReader } from './telemetry.test-util.ts';
 import { openTelemetry } from './telemetry.ts';
 import { type WrapFetchOptions, wrapFetch } from './wrap-fetch.ts';
-
-/** A reader the test collects from when it wants: what a Prometheus scrape does. */
-class TestReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
 
 let server: RoutedServer;
 beforeAll(async () => {

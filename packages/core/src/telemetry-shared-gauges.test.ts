@@ -1,19 +1,14 @@
 import { metrics } from '@opentelemetry/api';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createEndpointBreakers } from './call-breakers.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
 import { retryThroughBreaker } from './p-retry.ts';
 import { Metrics } from './telemetry/metrics.ts';
+import { TestReader } from './telemetry.test-util.ts';
 import { openTelemetry } from './telemetry.ts';
 import type { BreakerSnapshot } from './types.ts';
 import { wrapFetch } from './wrap-fetch.ts';
-
-/** A reader the test collects from when it wants: what a Prometheus scrape does. */
-class TestReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
 
 const fast = { retry: { backoff: { initialDelayMs: 1, maxDelayMs: 5, throttleInitialDelayMs: 1 } } } as const;
 

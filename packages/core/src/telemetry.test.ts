@@ -13,7 +13,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { MeterProvider, type MetricData, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, type MetricData } from '@opentelemetry/sdk-metrics';
 import {
   InMemorySpanExporter,
   type ReadableSpan,
@@ -26,14 +26,9 @@ import { BrokenCircuitError, ThrottledError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
 import { fleetStore } from './store.test-util.ts';
+import { TestReader } from './telemetry.test-util.ts';
 import { channelName, openTelemetry } from './telemetry.ts';
 import { type WrapFetchOptions, wrapFetch } from './wrap-fetch.ts';
-
-/** A reader the test collects from when it wants: what a Prometheus scrape does. */
-class TestReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
 
 const fast = { retry: { backoff: { initialDelayMs: 1, maxDelayMs: 5, throttleInitialDelayMs: 1 } } } as const;
 
