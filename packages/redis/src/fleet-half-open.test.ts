@@ -21,13 +21,22 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const policy = {
-  breaker: { minimumCalls: 1, failureRatio: 0.5, halfOpenAfterMs: 100, maxHalfOpenAfterMs: 1_600 },
-  retry: { maxAttempts: 1 },
-};
+/** How the instances call: every `gapMs` for `forMs`, instance i starting `i x offsetMs` late. */
+interface Calls {
+  readonly gapMs?: number;
+  readonly offsetMs?: number;
+  readonly forMs?: number;
+  readonly maxHalfOpenAfterMs?: number;
+  readonly prefix?: string;
+}
 
-/** Probes `path` received while `n` instances called it every 20 ms for 4 s (the n calls that opened left out). */
-async function probes(n: number, shared: boolean, path: string): Promise<number> {
+/** Probes `path` received while `n` instances called it (the n calls that opened left out). */
+async function probes(n: number, shared: boolean, path: string, calls: Calls = {}): Promise<number> {
+  const { gapMs = 20, offsetMs = 0, forMs = 4_000, maxHalfOpenAfterMs = 1_600, prefix = 'backoff:' } = calls;
+  const policy = {
+    breaker: { minimumCalls: 1, failureRatio: 0.5, halfOpenAfterMs: 100, maxHalfOpenAfterMs },
+    retry: { maxAttempts: 1 },
+  };
   const closes: (() => void)[] = [];
   const fetches = [];
   for (let i = 0; i < n; i++) {
@@ -36,7 +45,7 @@ async function probes(n: number, shared: boolean, path: string): Promise<number>
       const client = await connectClient(redis);
       // A loaded machine's late answer would mark the store down, and each instance then probes
       // alone, as it should while Redis is down: not this test's case.
-      const fleetStore = redisStore({ client, prefix: 'backoff:', refreshMs: 200, timeoutMs: 2_000 });
+      const fleetStore = redisStore({ client, prefix, refreshMs: 200, timeoutMs: 2_000 });
       closes.push(() => {
         fleetStore.close();
         client.destroy();
@@ -45,12 +54,13 @@ async function probes(n: number, shared: boolean, path: string): Promise<number>
     }
     fetches.push(wrapFetch(globalThis.fetch, store ? { store, policy } : { policy }));
   }
-  const end = Date.now() + 4_000;
+  const end = Date.now() + forMs;
   await Promise.all(
-    fetches.map(async (fetch) => {
+    fetches.map(async (fetch, i) => {
+      await sleep(i * offsetMs);
       while (Date.now() < end) {
         await fetch(`${server.origin}${path}`).catch(() => {});
-        await sleep(20);
+        await sleep(gapMs);
       }
     }),
   );
@@ -64,3 +74,14 @@ it('a fleet whose upstream stays down probes as one breaker does, not once per i
   // (100, 200, 400, 800, 1 600 ms): one probe more at most.
   expect(fleet).toBeLessThanOrEqual(alone + 1);
 }, 15_000);
+
+// Calls further apart than twice the lease found the fleet's last step gone (review s23: 9 probes
+// in 8 s against one breaker's 6); it is kept for its length plus the longest wait.
+it('sparse traffic: a fleet (4 x a call a second, staggered) probes as one breaker called every 250 ms', async () => {
+  const sparse = { forMs: 8_000, maxHalfOpenAfterMs: 3_200, prefix: 'sparse:' };
+  const [alone, fleet] = await Promise.all([
+    probes(1, false, '/sparse-alone', { ...sparse, gapMs: 250 }),
+    probes(4, true, '/sparse-fleet', { ...sparse, gapMs: 1_000, offsetMs: 250 }),
+  ]);
+  expect(fleet).toBeLessThanOrEqual(alone + 1);
+}, 30_000);
