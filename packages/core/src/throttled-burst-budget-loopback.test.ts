@@ -1,9 +1,8 @@
-import type { ServerResponse } from 'node:http';
 import { fetch as undiciFetch } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BreakwaterEvent } from './events.ts';
-import { type LoopbackServer, listenOnLoopback } from './local-server.test-util.ts';
-import type { FetchLike } from './types.ts';
+import type { LoopbackServer } from './local-server.test-util.ts';
+import { tokenBucketServer } from './token-bucket.test-util.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 /** The limiter: a token bucket of `RATE` tokens/s holding at most `BURST`. */
@@ -14,46 +13,20 @@ const SERVE_MS = 20;
 /** Callers starting in the same instant. */
 const CALLERS = 80;
 
-interface Limiter {
-  readonly server: LoopbackServer;
-  readonly counts: { requests: number; throttled: number };
-}
-
-/** A gateway's token bucket that answers 429 with no delay header the moment it is empty. */
-async function tokenBucketServer(): Promise<Limiter> {
-  const counts = { requests: 0, throttled: 0 };
-  let tokens = BURST;
-  let last = performance.now();
-  const server = await listenOnLoopback((_req, res: ServerResponse) => {
-    const now = performance.now();
-    tokens = Math.min(BURST, tokens + ((now - last) * RATE) / 1_000);
-    last = now;
-    counts.requests++;
-    if (tokens < 1) {
-      counts.throttled++;
-      res.writeHead(429).end();
-      return;
-    }
-    tokens -= 1;
-    setTimeout(() => res.writeHead(200).end('ok'), SERVE_MS);
-  });
-  return { server, counts };
-}
-
-let limiter: Limiter | undefined;
+let limiter: LoopbackServer | undefined;
 afterEach(async () => {
-  await limiter?.server.close();
+  await limiter?.close();
   limiter = undefined;
 });
 
 describe('a throttled burst against a real token-bucket limiter, retry budget on (loopback, undici)', () => {
   it(`${CALLERS} callers at once into a ${RATE}/s bucket: none is given up for the budget`, async () => {
-    limiter = await tokenBucketServer();
-    const url = `${limiter.server.origin}/orders`;
+    limiter = await tokenBucketServer(RATE, BURST, SERVE_MS, false);
+    const url = `${limiter.origin}/orders`;
     const events: BreakwaterEvent[] = [];
     // The defaults but a shorter deadline, for the test's time: the budget is asked (or not) on each
     // call's first 429, long before it.
-    const wrapped = wrapFetch(undiciFetch as unknown as FetchLike, {
+    const wrapped = wrapFetch(undiciFetch, {
       policy: { timeout: { totalMs: 5_000 } },
       onEvent: (e) => events.push(e),
     });
