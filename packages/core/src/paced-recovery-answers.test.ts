@@ -170,70 +170,58 @@ describe('in a fleet (the cut published with the closure)', () => {
   });
 });
 
+/**
+ * A lone process's adaptive rate that sent `sent` requests from 10 000 ms, 1 ms apart, and met a 429
+ * on the last, answered 1 ms later, with a cool-down of 1 s: the others are still out. The rate
+ * changes it reported, with their reasons.
+ */
+function throttledWithOut(sent: number): { rate: AdaptiveRate; events: Array<[number | null, string]> } {
+  const events: Array<[number | null, string]> = [];
+  const rate = new AdaptiveRate(
+    30_000,
+    (r, reason) => events.push([r, reason]),
+    () => 1,
+    true,
+  );
+  for (let i = 0; i < sent; i++) rate.onRequest(10_000 + i);
+  const last = 10_000 + sent - 1;
+  rate.onAnswer(last, false, last + 1);
+  rate.onThrottle(last + 1, last + 1_001);
+  return { rate, events };
+}
+
+const reasons = (events: Array<[number | null, string]>): string[] => events.map(([, reason]) => reason);
+
 describe('rate-change events of a revised cut', () => {
   it("a 429 is one 'throttled'; a revision that moves the cut is 'revised', one that does not says nothing", () => {
-    const reasons: string[] = [];
-    const rate = new AdaptiveRate(
-      30_000,
-      (_rate, reason) => reasons.push(reason),
-      () => 1,
-      true,
-    );
-    for (let i = 0; i < 4; i++) rate.onRequest(10_000 + i);
-    rate.onAnswer(10_003, false, 10_004);
-    rate.onThrottle(10_004, 11_004);
+    const { rate, events } = throttledWithOut(4);
     // Two accepted (counted as accepted already: the cut stays), then one refused (it falls).
     rate.onAnswer(10_000, true, 10_030);
     rate.onAnswer(10_001, true, 10_040);
     rate.onAnswer(10_002, false, 10_050);
-    expect(reasons).toEqual(['throttled', 'revised']);
+    expect(reasons(events)).toEqual(['throttled', 'revised']);
   });
+
   it("answers moving the cut one by one make one 'revised', when the last has come (not one per answer)", () => {
-    const reasons: string[] = [];
-    const rate = new AdaptiveRate(
-      30_000,
-      (_rate, reason) => reasons.push(reason),
-      () => 1,
-      true,
-    );
-    for (let i = 0; i < 10; i++) rate.onRequest(10_000 + i);
-    rate.onAnswer(10_009, false, 10_010);
-    rate.onThrottle(10_010, 11_010);
+    const { rate, events } = throttledWithOut(10);
     for (let i = 0; i < 9; i++) rate.onAnswer(10_000 + i, i % 2 === 0, 10_020 + i);
-    expect(reasons).toEqual(['throttled', 'revised']);
+    expect(reasons(events)).toEqual(['throttled', 'revised']);
   });
 
   it("every answer still out refused: the cut the 429 reported stands, and no 'revised' says otherwise", () => {
-    const reasons: string[] = [];
-    const rate = new AdaptiveRate(
-      30_000,
-      (_rate, reason) => reasons.push(reason),
-      () => 1,
-      true,
-    );
-    for (let i = 0; i < 10; i++) rate.onRequest(10_000 + i);
-    rate.onAnswer(10_009, false, 10_010);
-    rate.onThrottle(10_010, 11_010);
+    const { rate, events } = throttledWithOut(10);
     const reported = rate.cut;
     for (let i = 0; i < 9; i++) rate.onAnswer(10_000 + i, false, 10_020 + i);
-    expect(reasons).toEqual(['throttled']);
+    expect(reasons(events)).toEqual(['throttled']);
     expect(rate.cut?.wMax).toBe(reported?.wMax);
   });
+
   it("the cool-down ends with answers still out: 'revised' reports the cut that paces the key, at the reopening", () => {
-    const events: [number | null, string][] = [];
-    const rate = new AdaptiveRate(
-      30_000,
-      (r, reason) => events.push([r, reason]),
-      () => 1,
-      true,
-    );
-    for (let i = 0; i < 10; i++) rate.onRequest(10_000 + i);
-    rate.onAnswer(10_009, false, 10_010);
-    rate.onThrottle(10_010, 11_010);
+    const { rate, events } = throttledWithOut(10);
     // 8 refused during the cool-down lower the cut; the last answer is still out at the reopening.
     for (let i = 0; i < 8; i++) rate.onAnswer(10_000 + i, false, 10_020 + i);
     const paced = rate.rate(11_010);
-    expect(events.map(([, reason]) => reason)).toEqual(['throttled', 'revised']);
+    expect(reasons(events)).toEqual(['throttled', 'revised']);
     expect(events[1]?.[0]).toBe(paced);
     // Its answer after the reopening revises nothing more, and says nothing.
     rate.onAnswer(10_008, true, 11_500);
