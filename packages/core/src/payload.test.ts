@@ -155,6 +155,29 @@ describe('readErrorPayload bounds and failures', () => {
     expect(p.description).toBe(body.slice(0, 50));
   });
 
+  it('a JSON body cut by the bound keeps the members that arrived whole (errors audit s23)', async () => {
+    const details = Array.from({ length: 5_000 }, (_, n) => ({ field: `item${n}`, reason: 'invalid value' }));
+    const body = JSON.stringify({
+      code: 600012,
+      description: 'Validation failed',
+      isRetryable: false,
+      details,
+    });
+    expect(body.length).toBeGreaterThan(65_536);
+    const payload = await readErrorPayload(
+      new Response(body, { status: 400, headers: { 'content-type': 'application/json' } }),
+    );
+    expect(payload).toMatchObject({ code: '600012', description: 'Validation failed', isRetryable: false });
+    expect(payload.raw).toEqual({ code: 600012, description: 'Validation failed', isRetryable: false });
+  });
+
+  it('a cut JSON body whose whole members say nothing readable keeps its text as the description', async () => {
+    const body = `{"source":"PartnerFD","items":[${'"x",'.repeat(20_000)}"y"]}`;
+    const payload = await readErrorPayload(new Response(body, { status: 400 }), 1_000);
+    expect(payload.source).toBe('PartnerFD');
+    expect(payload.description).toBe(body.slice(0, 1_000));
+  });
+
   it('null body gives an empty payload', async () => {
     expect(await readErrorPayload(new Response(null, { status: 404 }))).toEqual({});
   });
@@ -267,10 +290,13 @@ describe('parseErrorPayload', () => {
     expect(truncate('short')).toBe('short');
   });
 
-  it('garbage JSON becomes the description and never throws', () => {
+  it('broken JSON keeps the members that arrived whole, its text as the description, and never throws', () => {
     expect(parseErrorPayload('{"code": 3000, "descr', 'application/json')).toEqual({
+      code: '3000',
       description: '{"code": 3000, "descr',
+      raw: { code: 3000 },
     });
+    expect(parseErrorPayload('{"descr', 'application/json')).toEqual({ description: '{"descr' });
     expect(parseErrorPayload('not json', 'application/json')).toEqual({ description: 'not json' });
   });
 

@@ -1,4 +1,5 @@
 import { webStream } from './body-reads.ts';
+import { wholeMembers } from './json-prefix.ts';
 
 /**
  * Reading and normalising error response bodies. A failed request must always surface as its HTTP
@@ -236,19 +237,31 @@ export function scrubbedPayload(
   const asText = (): ErrorPayload => ({ description: truncate(String(scrub ? scrub(trimmed) : trimmed)) });
   if (isJsonContentType(contentType) || trimmed.startsWith('{') || trimmed.startsWith('[')) {
     let parsed: unknown;
+    let cut = false;
     try {
       parsed = JSON.parse(trimmed);
     } catch {
-      return asText();
+      parsed = wholeMembers(trimmed);
+      if (parsed === undefined) return asText();
+      cut = true;
     }
     if (!shallow(parsed)) return asText();
     if (scrub) parsed = scrub(parsed);
-    if (isRecord(parsed)) return fromObject(parsed);
+    if (isRecord(parsed)) return cut ? describedByText(fromObject(parsed), asText) : fromObject(parsed);
     if (typeof parsed === 'string' && parsed.trim() !== '')
       return { description: truncate(parsed), raw: parsed };
     return { description: truncate(JSON.stringify(parsed)), raw: parsed };
   }
   return asText();
+}
+
+/** A payload from a cut body that says nothing readable keeps the text's start as its description. */
+function describedByText(payload: ErrorPayload, asText: () => ErrorPayload): ErrorPayload {
+  if (payload.description === undefined && payload.message === undefined) {
+    const { description } = asText();
+    if (description !== undefined) payload.description = description;
+  }
+  return payload;
 }
 
 function fromObject(body: Record<string, unknown>): ErrorPayload {

@@ -338,6 +338,19 @@ describe('Partner Center payloads', () => {
     }
   });
 
+  it('isRetryable: false sent before a list of details that passes the read bound still stops retries', async () => {
+    const details = Array.from({ length: 5_000 }, (_, n) => `field${n} is invalid`);
+    const body = JSON.stringify({ code: 'X', isRetryable: false, details });
+    const fetch = fakeFetch(
+      { status: 503, headers: { 'content-type': 'application/json' }, body },
+      { status: 200 },
+    );
+    const { value } = await settle(wrapFetch(fetch)(URL_A));
+    expect(body.length).toBeGreaterThan(65_536);
+    expect(fetch.calls).toHaveLength(1);
+    expect(value?.status).toBe(503);
+  });
+
   it("a proxy's HTML 503 whose body stalls is retried after its backoff, not held by a read of that body", async () => {
     const stalled = (): Promise<Response> =>
       Promise.resolve(
