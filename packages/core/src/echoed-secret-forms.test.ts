@@ -26,7 +26,7 @@ describe('a 401 whose WWW-Authenticate challenge echoes the token', () => {
     const wrapped = await failure(url, { headers: { authorization: `Bearer ${token}` } });
     const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
     // HttpError.from is typed with the global Response; undici's has all it reads.
-    const built = await HttpError.from(response as unknown as Response, {
+    const built = await HttpError.from(response, {
       requestHeaders: new Headers({ authorization: `Bearer ${token}` }),
     });
     for (const error of [wrapped, built]) {

@@ -97,7 +97,7 @@ describe('nothing reachable by inspecting an error carries a secret', () => {
   it('HttpError built by hand from a Response with a secret URL', async () => {
     const response = await fetch(`${origin}/missing${QUERY}`, secretInit());
     // HttpError.from is typed with the global Response; undici's has all it reads.
-    const error = await HttpError.from(response as unknown as Response);
+    const error = await HttpError.from(response);
     expectNoSecret(error);
     expect(error.response).toBe(response);
   });

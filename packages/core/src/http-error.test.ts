@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
+import { Response as UndiciResponse } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { HttpError } from './http-error.ts';
 
@@ -112,6 +113,34 @@ describe('HttpError.from on Partner Center fixtures', () => {
     const old = await fromFixture('400-old-schema.json');
     expect([old.code, old.source]).toEqual(['2007', 'Error']);
     expect(old.data).toEqual({ field: 'postalCode' });
+  });
+});
+
+describe("HttpError from another fetch's response", () => {
+  it("reads npm undici's Response as it is, without a cast", async () => {
+    const response = new UndiciResponse('{"code":"X","isRetryable":false}', {
+      status: 409,
+      headers: { 'content-type': 'application/json', 'retry-after': '3' },
+    });
+    const error = await HttpError.from(response, { now: NOW });
+    expect(error).toMatchObject({ status: 409, code: 'X', isRetryable: false, retryAfterMs: 3_000 });
+    expect(error.response).toBe(response);
+    expect(error.response.bodyUsed).toBe(true);
+  });
+
+  it('takes a response with no body stream (a test double) and builds the error from its status and headers', async () => {
+    const response = {
+      ok: false,
+      status: 503,
+      statusText: 'Service Unavailable',
+      url: '',
+      headers: new Headers({ 'retry-after': '2' }),
+      text: async () => 'never read',
+    };
+    const error = await HttpError.from(response, { now: NOW });
+    expect(error).toMatchObject({ status: 503, retryAfterMs: 2_000 });
+    expect(error.payload).toEqual({});
+    expect(new HttpError({ response }).status).toBe(503);
   });
 });
 

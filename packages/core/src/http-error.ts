@@ -4,6 +4,7 @@ import { type Scrub, secretScrubber } from './echoed-secrets.ts';
 import { checkCount } from './errors.ts';
 import { type ErrorPayload, readErrorText, scrubbedPayload, truncate } from './payload.ts';
 import { redactUrl } from './redact.ts';
+import type { ResponseLike } from './types.ts';
 import { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.ts';
 
 /** What the response alone does not tell about the call that produced it. Every field is optional. */
@@ -45,8 +46,11 @@ export interface HttpErrorContext {
 
 /** How to build an {@link HttpError}: the response, its parsed body, and what the response alone does not tell. */
 export interface HttpErrorOptions extends HttpErrorContext {
-  /** The response the caller treats as an error. Required. Its body is not touched. */
-  readonly response: Response;
+  /**
+   * The response the caller treats as an error: the global `Response`, or another fetch's (npm
+   * undici's, node-fetch's). Required. Its body is not touched.
+   */
+  readonly response: Response | ResponseLike;
   /** The response's body, already parsed (see `readErrorPayload`). Default `{}` (no payload). */
   readonly payload?: ErrorPayload;
 }
@@ -138,7 +142,7 @@ export class HttpError extends BreakwaterError {
   readonly challenges: AuthChallenge[];
   /** The first challenge, or undefined. */
   readonly challenge: AuthChallenge | undefined;
-  readonly #response: Response;
+  readonly #response: Response | ResponseLike;
 
   /**
    * Builds the error from a response whose body was already read (or is not wanted); does not touch
@@ -149,9 +153,9 @@ export class HttpError extends BreakwaterError {
    */
   constructor(options: HttpErrorOptions);
   /** @deprecated Pass an options object: `new HttpError({ response, payload, ...context })`. */
-  constructor(response: Response, payload?: ErrorPayload, context?: HttpErrorContext);
+  constructor(response: Response | ResponseLike, payload?: ErrorPayload, context?: HttpErrorContext);
   constructor(
-    responseOrOptions: Response | HttpErrorOptions,
+    responseOrOptions: Response | ResponseLike | HttpErrorOptions,
     positionalPayload?: ErrorPayload,
     positionalContext?: HttpErrorContext,
   ) {
@@ -220,10 +224,11 @@ export class HttpError extends BreakwaterError {
    * An accessor over a private field rather than an own property, because the Response holds what the
    * rest of the error redacts (its `url` with query values, its `Set-Cookie` and other headers): it is
    * there for code that asks for it, and invisible to `util.inspect` (any depth), `JSON.stringify`,
-   * `Object.keys` and spreading, so logging the error never prints it.
+   * `Object.keys` and spreading, so logging the error never prints it. Another fetch's response (npm
+   * undici's, node-fetch's) is the object given, typed as the global `Response` whose members it has.
    */
   get response(): Response {
-    return this.#response;
+    return this.#response as Response;
   }
 
   /**
@@ -243,7 +248,7 @@ export class HttpError extends BreakwaterError {
    * never replaced by a parse failure. A body that stalls is read until `context.signal` aborts (see
    * `readErrorPayload`).
    */
-  static from(response: Response, context: HttpErrorContext = {}): Promise<HttpError> {
+  static from(response: Response | ResponseLike, context: HttpErrorContext = {}): Promise<HttpError> {
     return httpErrorFrom(response, context);
   }
 
@@ -266,7 +271,7 @@ export class HttpError extends BreakwaterError {
  * the URL requested, which after a redirect is neither `context.url` nor `response.url`.
  */
 export async function httpErrorFrom(
-  response: Response,
+  response: Response | ResponseLike,
   context: HttpErrorContext,
   sentUrl = '',
 ): Promise<HttpError> {
@@ -313,7 +318,7 @@ function inspectWithoutResponse(this: HttpError): Error {
  * The server's text as the message shows it: an HTML page by its title (else its text without tags),
  * on one line, with no control character (an ANSI escape, a NUL) for a terminal or a log to act on.
  */
-function messageDetail(text: string, response: Response): string {
+function messageDetail(text: string, response: ResponseLike): string {
   const html = response.headers.get('content-type')?.includes('html');
   const shown = html ? (/<title[^>]*>([^<]*)/i.exec(text)?.[1] ?? text.replace(/<[^>]*>/g, ' ')) : text;
   return oneLine(shown);
@@ -327,13 +332,17 @@ function oneLine(text: string): string {
   return text.replace(/[\s\p{Cc}]+/gu, ' ').trim();
 }
 
-function header(response: Headers, request: HeadersLike | undefined, name: string): string | undefined {
+function header(
+  response: ResponseLike['headers'],
+  request: HeadersLike | undefined,
+  name: string,
+): string | undefined {
   return response.get(name) ?? request?.get(name) ?? undefined;
 }
 
 /** `HTTP 404 Not Found: <description> (code 3000) [GET https://host/path?x=REDACTED]`, after `breakwater: `. */
 function formatMessage(
-  response: Response,
+  response: ResponseLike,
   statusText: string,
   payload: ErrorPayload,
   method: string | undefined,

@@ -1,5 +1,6 @@
 import { webStream } from './body-reads.ts';
 import { wholeMembers } from './json-prefix.ts';
+import type { ResponseLike } from './types.ts';
 
 /**
  * Reading and normalising error response bodies. A failed request must always surface as its HTTP
@@ -65,7 +66,7 @@ export const DEFAULT_PAYLOAD_LIMIT_BYTES = 65_536;
  * @throws RangeError (as a rejection) when `limitBytes` is not a non-negative integer.
  */
 export async function readErrorPayload(
-  response: Response,
+  response: Response | ResponseLike,
   limitBytes: number = DEFAULT_PAYLOAD_LIMIT_BYTES,
   signal?: AbortSignal,
 ): Promise<ErrorPayload> {
@@ -90,7 +91,7 @@ export interface ErrorText {
  * secrets out of the parsed body.
  */
 export async function readErrorText(
-  response: Response,
+  response: Response | ResponseLike,
   limitBytes: number = DEFAULT_PAYLOAD_LIMIT_BYTES,
   signal: AbortSignal | undefined,
   where: string,
@@ -102,7 +103,7 @@ export async function readErrorText(
 }
 
 async function readBoundedText(
-  response: Response,
+  response: Response | ResponseLike,
   limitBytes: number,
   signal: AbortSignal | undefined,
 ): Promise<ErrorText> {

@@ -21,6 +21,13 @@ export interface ResponseLike {
   readonly url: string;
   readonly headers: { get(name: string): string | null };
   text(): Promise<string>;
+  /**
+   * The body as a stream (a web `ReadableStream`, or a Node `Readable` for node-fetch), which
+   * `HttpError.from` and `readErrorPayload` read at most 64 KiB of. Absent or null: nothing to read.
+   */
+  readonly body?: unknown;
+  /** The body was read already: `HttpError.from` then reads nothing. Default false. */
+  readonly bodyUsed?: boolean;
 }
 
 /**

@@ -48,7 +48,7 @@ type Reading = undefined | 'units-left' | QuotaSpent;
  * @param now The current time in ms since the epoch, for epoch resets.
  * @throws RangeError when `now` is not a finite number.
  */
-export function parseRateLimit(headers: HeadersLike, now: number): QuotaSpent | undefined {
+export function parseRateLimit(headers: Pick<HeadersLike, 'get'>, now: number): QuotaSpent | undefined {
   if (!Number.isFinite(now)) {
     throw new RangeError(
       `breakwater: parseRateLimit: now must be a finite number of ms since the epoch, got ${now}`,
@@ -61,7 +61,7 @@ export function parseRateLimit(headers: HeadersLike, now: number): QuotaSpent | 
   return reading === 'units-left' ? undefined : reading;
 }
 
-function ietfField(headers: HeadersLike): Reading {
+function ietfField(headers: Pick<HeadersLike, 'get'>): Reading {
   const value = headers.get('ratelimit');
   const members = value === null ? undefined : parseStructuredList(value);
   if (members === undefined) return undefined;
@@ -82,7 +82,7 @@ function ietfField(headers: HeadersLike): Reading {
 }
 
 /** The `w` (seconds) of the policy named `name` in `RateLimit-Policy`, if it has a valid one. */
-function policyWindow(headers: HeadersLike, name: BareItem | undefined): number | undefined {
+function policyWindow(headers: Pick<HeadersLike, 'get'>, name: BareItem | undefined): number | undefined {
   const value = headers.get('ratelimit-policy');
   if (value === null || name === undefined) return undefined;
   const policy = parseStructuredList(value)?.find((member) => member.item === name);
@@ -92,7 +92,7 @@ function policyWindow(headers: HeadersLike, name: BareItem | undefined): number 
 
 /** `<prefix>-remaining` with `<prefix>-reset`, the reset turned into ms from now by `toMs`. */
 function pairOfFields(
-  headers: HeadersLike,
+  headers: Pick<HeadersLike, 'get'>,
   prefix: 'ratelimit' | 'x-ratelimit',
   toMs: (value: number) => number | undefined,
 ): Reading {

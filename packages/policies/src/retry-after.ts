@@ -46,7 +46,7 @@ export interface ServerDelay {
  * @param now The current time in ms since the epoch, for HTTP-dates.
  * @throws RangeError when `now` is not a finite number.
  */
-export function parseRetryAfter(headers: HeadersLike, now: number): ServerDelay | undefined {
+export function parseRetryAfter(headers: Pick<HeadersLike, 'get'>, now: number): ServerDelay | undefined {
   if (!Number.isFinite(now)) {
     throw new RangeError(
       `breakwater: parseRetryAfter: now must be a finite number of ms since the epoch, got ${now}`,
@@ -215,7 +215,7 @@ function rateLimitField(value: string | null): number | undefined {
 }
 
 /** The older draft's `RateLimit-Reset` (delay in seconds), unless `RateLimit-Remaining` shows units left. */
-function rateLimitReset(headers: HeadersLike): number | undefined {
+function rateLimitReset(headers: Pick<HeadersLike, 'get'>): number | undefined {
   const remaining = headers.get('ratelimit-remaining');
   if (remaining !== null) {
     const left = largest(remaining, (m) => decimalToMs(m, 0));
