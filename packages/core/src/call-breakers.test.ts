@@ -113,6 +113,16 @@ describe('outcomeOfError', () => {
     expect(outcomeOfError({ status: 404 })).toMatchObject({ kind: 'response', status: 404 });
   });
 
+  it("reads the status an SDK keeps on its response's statusCode (got's HTTPError, an IncomingMessage)", () => {
+    const got = Object.assign(new Error('Response code 503 (Service Unavailable)'), {
+      name: 'HTTPError',
+      response: { statusCode: 503, headers: { 'retry-after': '3' } },
+    });
+    const outcome = outcomeOfError(got);
+    expect(outcome).toMatchObject({ kind: 'response', status: 503 });
+    expect(outcome.kind === 'response' && outcome.headers.get('retry-after')).toBe('3');
+  });
+
   it('keeps anything else as a thrown error', () => {
     const error = new TypeError('fetch failed');
     expect(outcomeOfError(error)).toEqual({ kind: 'error', error });

@@ -18,7 +18,11 @@ export function outcomeOfError(error: unknown): Outcome {
       typeof e.response === 'object' && e.response !== null
         ? (e.response as { status?: unknown; statusCode?: unknown; headers?: unknown })
         : undefined;
-    const status = httpStatus(response?.status) ?? httpStatus(e.status) ?? httpStatus(e.statusCode);
+    const status =
+      httpStatus(response?.status) ??
+      httpStatus(response?.statusCode) ??
+      httpStatus(e.status) ??
+      httpStatus(e.statusCode);
     if (status !== undefined) {
       return { kind: 'response', status, headers: headersOf(response?.headers ?? e.headers) };
     }

@@ -1,4 +1,4 @@
-import type { PolicyInput } from '@breakwater/policies';
+import { type PolicyInput, partnerCenter } from '@breakwater/policies';
 import { fetch as undiciFetch } from 'undici';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BreakwaterEvent } from './events.ts';
@@ -197,6 +197,12 @@ describe('hedging (fake timers)', () => {
 
   const neverHedged: Array<[string, () => RequestInit]> = [
     ['a request that is not idempotent', () => ({ method: 'POST', body: '{}' })],
+    // A key makes a retry safe, not two copies at once: a server may answer the second 409 while the
+    // first runs, or record the key only once the first completes (audit s24).
+    [
+      'a POST whose idempotency key makes its retries safe',
+      () => ({ method: 'POST', body: '{}', headers: { 'Idempotency-Key': 'order-1' } }),
+    ],
     [
       'a stream body, which one attempt at a time reads',
       () => ({ method: 'PUT', body: streamOf('{}'), duplex: 'half' }) as RequestInit,
@@ -209,6 +215,28 @@ describe('hedging (fake timers)', () => {
     await vi.advanceTimersByTimeAsync(3000);
     expect((await call).status).toBe(200);
     expect(fetch.calls).toHaveLength(1);
+  });
+
+  it('hedges a POST of a rule that says every request is idempotent (retry.idempotent)', async () => {
+    const fetch = timedFetch({ afterMs: 3000 }, { afterMs: 10 });
+    const { wrapped } = hedgingFetch(fetch, { retry: { idempotent: true } });
+    const call = wrapped(URL_, { method: 'POST', body: '{}' });
+    await vi.advanceTimersByTimeAsync(1010);
+    expect((await call).status).toBe(200);
+    expect(fetch.calls).toHaveLength(2);
+  });
+
+  it('never hedges a POST under the partnerCenter preset, whose generated MS-RequestId makes it retryable', async () => {
+    const fetch = timedFetch({ afterMs: 3000 });
+    const { wrapped } = hedgingFetch(fetch, partnerCenter({ hedging: { enabled: true, delayMs: 1000 } }));
+    const call = wrapped('https://api.partnercenter.microsoft.com/v1/customers/42/orders', {
+      method: 'POST',
+      body: '{}',
+    });
+    await vi.advanceTimersByTimeAsync(3000);
+    expect((await call).status).toBe(200);
+    expect(fetch.calls).toHaveLength(1);
+    expect(fetch.calls[0]?.headers.get('MS-RequestId')).not.toBeNull();
   });
 
   it('does not hedge once the breaker has opened', async () => {

@@ -1,5 +1,5 @@
 import {
-  isIdempotent,
+  isIdempotentAtOnce,
   nextStep,
   type Policy,
   type RetryDecision,
@@ -444,11 +444,12 @@ export class EndpointPipeline {
 
   /**
    * How many hedged attempts may go beside attempt `attempt`: none unless `hedging` is on, the request
-   * idempotent and its body not a stream.
+   * idempotent by its method (or `retry.idempotent`: an idempotency key makes a retry safe, not two
+   * copies at once, see `isIdempotentAtOnce`) and its body not a stream.
    */
   private maxHedged(call: Call, attempt: number): number {
     const { hedging, retry } = this.policy;
-    if (!hedging.enabled || !call.request.concurrent || !isIdempotent(call.request, retry)) return 0;
+    if (!hedging.enabled || !call.request.concurrent || !isIdempotentAtOnce(call.request, retry)) return 0;
     return Math.min(hedging.maxHedgedAttempts, retry.maxAttempts - attempt);
   }
 

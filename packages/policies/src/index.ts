@@ -36,7 +36,7 @@ export {
 } from './endpoint.ts';
 export { type RecognizedError, recognizeError } from './fetch-errors.ts';
 export { isFetchManagedHeader, isSecretHeader } from './headers.ts';
-export { isIdempotent } from './idempotency.ts';
+export { isIdempotent, isIdempotentAtOnce } from './idempotency.ts';
 export { secretValueHash } from './keyed-hash.ts';
 export { definePolicy, mergePolicy } from './merge.ts';
 export {
