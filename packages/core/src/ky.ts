@@ -12,10 +12,25 @@
  *
  * @module
  */
-import { type Check, describeValue, func, integerAtLeast, refuse, type Shape } from '@breakwater/policies';
-import kyDefault, { type KyInstance, type Options as KyOptions, type RetryOptions } from 'ky';
+import {
+  type Check,
+  definePolicy,
+  describeValue,
+  func,
+  integerAtLeast,
+  mergePolicy,
+  refuse,
+  type Shape,
+} from '@breakwater/policies';
+import kyDefault, {
+  type BeforeErrorState,
+  type KyInstance,
+  type Options as KyOptions,
+  type RetryOptions,
+} from 'ky';
 import type { ManualControl } from './manual-control.ts';
 import { checkOptions } from './options.ts';
+import { redactUrl } from './redact.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
 import {
   preconnectOf,
@@ -27,7 +42,10 @@ import {
 
 /** Options of {@link breakwaterKy}: those of `wrapFetch` (but `throwHttpErrors`, which is ky's), plus ky's. */
 export interface BreakwaterKyOptions extends Omit<WrapFetchOptions, 'throwHttpErrors'> {
-  /** The ky instance to extend; its hooks, headers and other defaults are kept. Default: ky's default instance. */
+  /**
+   * The ky instance to extend; its hooks, headers, `totalTimeout` and other defaults are kept, but its
+   * `timeout` (breakwater's attempt timeout replaces it) and `retry`. Default: ky's default instance.
+   */
   readonly ky?: KyInstance | undefined;
   /** ky options for the new instance (`baseUrl`, `headers`, `hooks`, `throwHttpErrors`, ...). Default: none. */
   readonly kyOptions?: Omit<KyOptions, 'retry' | 'fetch'> | undefined;
@@ -82,6 +100,44 @@ const KY_OPTIONS: Shape = {
 const noRetry = (): boolean => false;
 
 /**
+ * Past the longest deadline of the rules, before ky's `totalTimeout` ends a call: breakwater's own
+ * deadline error comes first, and ky's bounds only a body read that outlives it.
+ */
+const BODY_GRACE_MS = 1_000;
+
+/** The longest `timeout.totalMs` of the default policy and the rules (a preset's or a rule's own). */
+function longestDeadlineMs(options: Pick<WrapFetchOptions, 'policy' | 'endpoints'>): number {
+  const base = definePolicy(options.policy);
+  const rules = (options.endpoints ?? []).map((rule) => mergePolicy(base, rule.policy).timeout.totalMs);
+  return Math.max(base.timeout.totalMs, ...rules);
+}
+
+/** What logging one of ky's errors would print: the request (its URL, its headers), ky's options (headers), the response. */
+const KY_ERROR_HOLDS = ['request', 'options', 'response'] as const;
+
+/**
+ * ky's errors (`HTTPError`, `TimeoutError`) carry the request URL in their message and stack, and the
+ * request, the options and the response as own properties, which `console.log(error)` prints: query
+ * values and the Authorization header (audit s24). The message and stack are given the redacted URL,
+ * as breakwater's own errors are, and the three properties stay readable but are no longer enumerable,
+ * so that printing, `JSON.stringify` and spreading leave them out.
+ */
+function redactKyError({ request, error }: BeforeErrorState): Error {
+  const url = request.url;
+  const shown = redactUrl(url);
+  if (shown !== url) {
+    error.message = error.message.split(url).join(shown);
+    if (typeof error.stack === 'string') error.stack = error.stack.split(url).join(shown);
+  }
+  for (const name of KY_ERROR_HOLDS) {
+    const held = Object.getOwnPropertyDescriptor(error, name);
+    if (held?.enumerable && held.configurable)
+      Object.defineProperty(error, name, { ...held, enumerable: false });
+  }
+  return error;
+}
+
+/**
  * Keeps a request on breakwater: a `retry` of its own sets only how many `ky.retry()` a hook may force
  * (ky's `shouldRetry` stays false, so ky retries nothing by itself); a `fetch` of its own is refused.
  */
@@ -116,6 +172,11 @@ function globalFetch(): FetchLike {
  *   `TypeError` at once (ky's `init` hooks throw synchronously). Pass the fetch to wrap as `fetch`.
  * - ky's `timeout` defaults to `false`: breakwater's attempt timeout (10 s) and total deadline (30 s)
  *   replace it; a ky timeout would cut breakwater's retries short. Pass `kyOptions.timeout` to keep one.
+ *   ky's `totalTimeout`, which also bounds the body read of `.json()` and the other shortcuts, defaults
+ *   to the longest `timeout.totalMs` of the policy and the rules plus 1 s, unless the instance or
+ *   `kyOptions` sets one.
+ * - ky's errors get the redacted URL in their message and stack, and their `request`, `options` and
+ *   `response` stay readable but not enumerable: printing the error shows no query value or header.
  * - ky's hooks run as usual, once per call: `beforeRequest` before breakwater's first attempt (what it
  *   sets is sent on every attempt), `afterResponse` and `beforeError` on the final response. Retries are
  *   reported by `onEvent`, not by `beforeRetry`.
@@ -141,6 +202,13 @@ export function breakwaterKy(options: BreakwaterKyOptions = {}): BreakwaterKyIns
     wrapped = wrapFetch(inner, wrapOptions);
     return {
       timeout: false,
+      // ky reads the body of `.json()` / `.text()` under `timeout`, off here (it would cut breakwater's
+      // retries short): the call, its body read included, is bounded by the longest of breakwater's
+      // deadlines instead, unless ky is given its own (audit s24: a stalled body hung `.json()`).
+      totalTimeout:
+        typeof parent.totalTimeout === 'number'
+          ? parent.totalTimeout
+          : longestDeadlineMs(wrapOptions) + BODY_GRACE_MS,
       ...kyOptions,
       fetch: wrapped,
       retry: { limit: forcedRetries, shouldRetry: noRetry },
@@ -149,7 +217,9 @@ export function breakwaterKy(options: BreakwaterKyOptions = {}): BreakwaterKyIns
   // An init hook, because a request's options (or `.extend()`'s) replace the instance's `retry` and
   // `fetch`, while hooks add up: it sees every request's merged options. Added by a second extend,
   // after kyOptions' hooks, whatever their form.
-  const instance = built.extend({ hooks: { init: [(merged) => guardRequest(merged, wrapped)] } });
+  const instance = built.extend({
+    hooks: { init: [(merged) => guardRequest(merged, wrapped)], beforeError: [redactKyError] },
+  });
   // ky builds the options (and so the wrapped fetch) when it extends, before this line runs.
   const control = (): WrappedFetch => {
     if (!wrapped) throw new Error('breakwater: the ky instance has not built its fetch yet');
