@@ -108,7 +108,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
         // An SDK's failure is its own; the call goes on.
       }
     },
-    attempt(key, req, attempt) {
+    attempt(key, req, attempt, startedAt) {
       try {
         const { recorder, spans } = wired();
         const span = spans.start(req.method);
@@ -116,7 +116,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
         // Looked up once for the span and the histogram, and only when one of them records.
         const endpoint = attributes.of(key, req);
         if (span) spans.describe(span, endpoint.request, req.method, req.target ?? req.url, attempt);
-        return attemptEnd(span, recorder && endpoint, spans, recorder);
+        return attemptEnd(span, recorder && endpoint, spans, recorder, startedAt ?? performance.now());
       } catch {
         return NOTHING;
       }
@@ -247,14 +247,14 @@ function globalTracer(): () => Tracer | undefined {
 
 const NOTHING = (): void => {};
 
-/** The end of an attempt: its span ended and its duration recorded, whichever of them is on. */
+/** The end of an attempt (started at `started`, `performance.now()`): its span ended and its duration recorded, whichever of them is on. */
 function attemptEnd(
   span: Span | undefined,
   endpoint: EndpointAttributes | undefined,
   spans: Spans,
   recorder: Metrics | undefined,
+  started: number,
 ): (end: AttemptEnd) => void {
-  const started = performance.now();
   return (end) => {
     try {
       const status = end.response?.status;
