@@ -100,7 +100,7 @@ export function runAttempt<T = AttemptResult>(
   const left = call.deadlineAt - now;
   const readBy = Math.min(now + attemptMs, call.deadlineAt);
   const cut = left <= attemptMs;
-  const ended = call.telemetry?.attempt(deps.report.key, call.request, attempt);
+  const ended = call.telemetry?.attempt(deps.report.key, call.request, attempt, started);
   // Until the headers arrive: the body of the Response handed back must stay readable.
   const signal = new AttemptSignal(call.callerSignal, deps.clock);
   deps.clock.start(signal, cut ? left : attemptMs, started);

@@ -138,6 +138,13 @@ function outcomeOf(
 /** Most endpoint keys whose attributes are kept (the default `maxEndpoints`); past it the cache starts over. */
 const MAX_CACHED_KEYS = DEFAULT_MAX_ENDPOINTS;
 
+/** An endpoint key and request method (as given, before {@link semconvMethod}), and their attributes. */
+interface LastLookUp {
+  readonly key: string;
+  readonly method: string;
+  readonly attributes: EndpointAttributes;
+}
+
 /** {@link EndpointAttributes} per endpoint key and method, keyed by key then method: no string built per lookup. */
 export class AttributeCache {
   private readonly byKey = new Map<string, Map<string, EndpointAttributes>>();
@@ -148,8 +155,19 @@ export class AttributeCache {
     this.known = known;
   }
 
+  /** The last answer, asked again by the same call (its `call` hook, then each attempt's). */
+  private last: LastLookUp | undefined;
+
   /** `request`'s URL is read only for a key and method not seen yet: reading it may parse it. */
   of(key: string, request: { readonly method: string; readonly url: URL }): EndpointAttributes {
+    const last = this.last;
+    if (last !== undefined && last.key === key && last.method === request.method) return last.attributes;
+    const attributes = this.lookUp(key, request);
+    this.last = { key, method: request.method, attributes };
+    return attributes;
+  }
+
+  private lookUp(key: string, request: { readonly method: string; readonly url: URL }): EndpointAttributes {
     const method = semconvMethod(request.method, this.known);
     let byMethod = this.byKey.get(key);
     if (!byMethod) {

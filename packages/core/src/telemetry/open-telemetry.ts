@@ -19,7 +19,7 @@ import {
 import type { BreakwaterEvent } from '../events.ts';
 import type { BreakerSnapshot } from '../types.ts';
 import { AttributeCache, DEFAULT_KNOWN_METHODS, type EndpointAttributes } from './attributes.ts';
-import type { AttemptEnd, CallEnd, Telemetry, TelemetryHooks } from './hooks.ts';
+import type { AttemptEnd, CallEnd, RequestLike, Telemetry, TelemetryHooks } from './hooks.ts';
 import { Metrics } from './metrics.ts';
 import { held, Spans } from './spans.ts';
 
@@ -108,7 +108,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
         // An SDK's failure is its own; the call goes on.
       }
     },
-    attempt(key, req, attempt) {
+    attempt(key, req, attempt, startedAt) {
       try {
         const { recorder, spans } = wired();
         const span = spans.start(req.method);
@@ -116,22 +116,26 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
         // Looked up once for the span and the histogram, and only when one of them records.
         const endpoint = attributes.of(key, req);
         if (span) spans.describe(span, endpoint.request, req.method, req.target ?? req.url, attempt);
-        return attemptEnd(span, recorder && endpoint, spans, recorder);
+        return attemptEnd(span, recorder && endpoint, spans, recorder, startedAt ?? performance.now());
       } catch {
         return NOTHING;
       }
     },
     gate(_key, pass) {
-      // Only a recording caller span can show the hold: otherwise the gate's promise is handed back as is.
+      const passed = pass();
+      // A pass given in the same turn held nothing (the gate's contract): the healthy path reads no
+      // context. Only a recording caller span can show a hold; the promise is read in the caller's
+      // context still, and the hold timed from now: the gate's synchronous part took no wait.
+      if (!(passed instanceof Promise)) return passed;
       const parent = wired().spans.parent();
-      return parent ? heldAt(pass, parent) : pass();
+      return parent ? heldAt(passed, parent) : passed;
     },
     call(key, req, run) {
       const { recorder } = wired();
       if (!recorder) return run();
       // A call that rejects (its caller's abort, thrown during an attempt or a wait) says its attempts
       // nowhere else: the request counts them (a map per request cost each call an entry).
-      return measuredCall(run, recorder, attributes.of(key, req), () => req.attempts ?? 0);
+      return measuredCall(run, recorder, attributes.of(key, req), req);
     },
   };
   return {
@@ -243,14 +247,14 @@ function globalTracer(): () => Tracer | undefined {
 
 const NOTHING = (): void => {};
 
-/** The end of an attempt: its span ended and its duration recorded, whichever of them is on. */
+/** The end of an attempt (started at `started`, `performance.now()`): its span ended and its duration recorded, whichever of them is on. */
 function attemptEnd(
   span: Span | undefined,
   endpoint: EndpointAttributes | undefined,
   spans: Spans,
   recorder: Metrics | undefined,
+  started: number,
 ): (end: AttemptEnd) => void {
-  const started = performance.now();
   return (end) => {
     try {
       const status = end.response?.status;
@@ -265,13 +269,10 @@ function attemptEnd(
   };
 }
 
-/** Runs `pass` and adds the hold, if the gate held the call, to the caller's span `parent`. */
-async function heldAt<T extends { readonly held: boolean }>(
-  pass: () => T | Promise<T>,
-  parent: Span,
-): Promise<T> {
+/** Settles as `pass` does and adds the hold, if the gate held the call, to the caller's span `parent`. */
+async function heldAt<T extends { readonly held: boolean }>(pass: Promise<T>, parent: Span): Promise<T> {
   const arrived = performance.now();
-  const passed = await pass();
+  const passed = await pass;
   // The gate says whether it held the call: a pass that merely took a while (a busy event loop) is no hold.
   if (passed.held) {
     try {
@@ -286,14 +287,14 @@ async function heldAt<T extends { readonly held: boolean }>(
 /**
  * Runs `run` and records its duration, attempts and outcome in `breakwater.call.duration`. The record
  * is a callback beside the caller's on `run`'s own promise, which is handed back as is: a wrapper
- * promise (an async function, or `then`'s) cost the caller one more turn per call. `sent`: the
- * attempts the call started, for a rejection whose error does not say them.
+ * promise (an async function, or `then`'s) cost the caller one more turn per call. `request`'s
+ * count of the attempts started answers for a rejection whose error does not say them.
  */
 function measuredCall<T extends CallEnd>(
   run: () => Promise<T>,
   recorder: Metrics,
   endpoint: EndpointAttributes,
-  sent: () => number,
+  request: RequestLike,
 ): Promise<T> {
   const started = performance.now();
   let ran: Promise<T>;
@@ -312,7 +313,8 @@ function measuredCall<T extends CallEnd>(
     (error: unknown) => {
       // Anything may be thrown (an abort reason of null, say): reading it must not replace it.
       const attempts = (error as { attempts?: unknown } | null | undefined)?.attempts;
-      record(recorder, endpoint, started, typeof attempts === 'number' ? attempts : sent(), undefined, error);
+      const sent = typeof attempts === 'number' ? attempts : (request.attempts ?? 0);
+      record(recorder, endpoint, started, sent, undefined, error);
     },
   );
   return ran;
