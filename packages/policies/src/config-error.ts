@@ -59,7 +59,10 @@ export function joinPath(path: string, key: string): string {
 
 /**
  * Describes a bad value for a message: numbers and booleans as written, strings quoted and cut short
- * (a misplaced token must not end up whole in a log), anything else by its type.
+ * (a misplaced token must not end up in a log), anything else by its type. A string is shown up to 32
+ * characters and no further than its first space, `:`, `=`, `@`, `?` or `#`, where a secret's part may
+ * start: a URL's `user:password@` or query, a header line's value (`X-Api-Key: sk_live_…`,
+ * `Authorization: Bearer …`) given where a name or a function belongs (audit s24).
  */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
@@ -70,7 +73,7 @@ export function describeValue(value: unknown): string {
     case 'boolean':
       return String(value);
     case 'string':
-      return value.length > 32 ? `'${value.slice(0, 32)}...'` : `'${value}'`;
+      return quotedStart(value);
     case 'undefined':
       return 'undefined';
     case 'object':
@@ -78,4 +81,13 @@ export function describeValue(value: unknown): string {
     default:
       return `a ${typeof value}`;
   }
+}
+
+/** Where a string stops being shown: a secret's part may follow any of these. */
+const SECRET_MAY_FOLLOW = /[\s:=@?#]/;
+
+function quotedStart(text: string): string {
+  const cut = text.search(SECRET_MAY_FOLLOW);
+  const shown = (cut === -1 ? text : text.slice(0, cut)).slice(0, 32);
+  return shown.length < text.length ? `'${shown}...'` : `'${shown}'`;
 }
