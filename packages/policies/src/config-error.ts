@@ -87,7 +87,9 @@ export function describeValue(value: unknown): string {
 const SECRET_MAY_FOLLOW = /[\s:=@?#]/;
 
 function quotedStart(text: string): string {
-  const cut = text.search(SECRET_MAY_FOLLOW);
+  // From the second character: a value that starts with one (a `:param`) is shown, not emptied.
+  const after = text.slice(1).search(SECRET_MAY_FOLLOW);
+  const cut = after === -1 ? -1 : after + 1;
   const shown = (cut === -1 ? text : text.slice(0, cut)).slice(0, 32);
   return shown.length < text.length ? `'${shown}...'` : `'${shown}'`;
 }

@@ -36,6 +36,23 @@ describe('a success status is never a retry status', () => {
   });
 });
 
+describe('a success status is never a breaker failure nor a throttle (audit s24)', () => {
+  it.each<[PolicyInput, string]>([
+    [{ breaker: { failureStatuses: [200], consecutiveFailures: 1 } }, 'policy.breaker.failureStatuses[0]'],
+    [{ throttle: { statuses: [429, 204] } }, 'policy.throttle.statuses[1]'],
+  ])('refuses %j', (input, path) => {
+    const error = configError(() => definePolicy(input));
+    expect(error.path).toBe(path);
+    expect(error.reason).toContain('a 2xx response never counts as a failure or a throttle');
+  });
+
+  it('still accepts the statuses users count', () => {
+    expect(
+      definePolicy({ breaker: { failureStatuses: [500, 502, 503, 504, 408] } }).breaker.failureStatuses,
+    ).toEqual([500, 502, 503, 504, 408]);
+  });
+});
+
 describe('generateHeaders names neither a credential nor a header fetch manages', () => {
   it.each([
     ['Authorization', 'carries credentials'],

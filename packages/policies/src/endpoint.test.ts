@@ -105,6 +105,14 @@ describe('pattern grammar', () => {
     ['GET *', "'*' alone has no path"],
     ['/v1/:id/x/:id', "the parameter ':id' appears twice"],
     ['/v1/:/x', 'needs a name'],
+    ['/v1/:1bad/x', "the parameter ':1bad' needs a name"],
+    // A URI template from Partner Center's reference or an OpenAPI document matched nothing (audit s24).
+    [
+      'GET https://api.partnercenter.microsoft.com/v1/customers/{customer-tenant-id}',
+      "is a template: write a parameter as ':customer_tenant_id'",
+    ],
+    ['/v1/items/{id}/orders', "is a template: write a parameter as ':id'"],
+    ['/v1/items/<id>', "is a template: write a parameter as ':id'"],
     ['/v1/../x', "'.' or '..' segments"],
     ['GET https://a.example extra /v1', 'space-separated parts'],
   ])('rejects %j', (pattern, reason) => {

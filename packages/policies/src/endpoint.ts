@@ -210,6 +210,7 @@ function parsePath(
       params.add(name);
       segments.push({ kind: 'param', name });
     } else {
+      if (/[{}<>]/.test(segment)) bad(templateReason(segment));
       const decoded = normaliseSegment(segment);
       if (decoded === '.' || decoded === '..') {
         bad("the path must not have '.' or '..' segments (URLs resolve them away)");
@@ -219,6 +220,19 @@ function parsePath(
     }
   });
   return { segments, rest };
+}
+
+/**
+ * Why a segment written as a URI template (`{customer-tenant-id}`, as in Partner Center's REST reference
+ * and OpenAPI documents, or `<id>`) is refused: taken as a literal, it matched no request, and the
+ * rule's calls went to `default` without a word (audit s24).
+ */
+function templateReason(segment: string): string {
+  const name = segment
+    .replace(/[{}<>]/g, '')
+    .replace(/[^A-Za-z0-9_]/g, '_')
+    .replace(/^(?=\d)/, '_');
+  return `the path segment ${describeValue(segment)} is a template: write a parameter as ':${name || 'id'}'`;
 }
 
 /** Path segments without the leading slash and one trailing slash (so `/` has none). */

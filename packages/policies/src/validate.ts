@@ -108,6 +108,17 @@ const retryStatus: Check = (value, path, required) => {
   }
 };
 
+/**
+ * A status that marks the upstream failing (the breaker's) or over its rate (the gate's): a 2xx is a
+ * success, and as a breaker failure it opened the breaker on healthy answers (audit s24).
+ */
+const failingStatus: Check = (value, path, required) => {
+  status(value, path, required);
+  if ((value as number) >= 200 && (value as number) <= 299) {
+    fail(path, `${value as number} is a success: a 2xx response never counts as a failure or a throttle`);
+  }
+};
+
 /** A method name, with the rule of methods.ts: typos and lower-case custom methods are refused. */
 const method: Check = (value, path, required) => {
   tokenOf('method name')(value, path, required);
@@ -145,6 +156,7 @@ const hostNames: Check = (value, path, required) => {
 
 const statuses = listOf(status);
 const retryStatuses = listOf(retryStatus);
+const failingStatuses = listOf(failingStatus);
 const methods = listOf(method);
 const headerNames = listOf(tokenOf('header name'));
 
@@ -171,7 +183,7 @@ const RETRY: Shape = {
 
 const BREAKER: Shape = {
   enabled: boolean,
-  failureStatuses: statuses,
+  failureStatuses: failingStatuses,
   networkErrors: boolean,
   timeouts: boolean,
   consecutiveFailures: integerAtLeast(1),
@@ -192,7 +204,7 @@ const TIMEOUT: Shape = { attemptMs: positiveDuration, totalMs: positiveDuration 
 
 const THROTTLE: Shape = {
   enabled: boolean,
-  statuses,
+  statuses: failingStatuses,
   releaseSpreadMs: delay,
   rateLimitHeaders: boolean,
   adaptive: boolean,
