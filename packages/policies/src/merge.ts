@@ -19,12 +19,34 @@ import { validatePolicy, validatePolicyInput } from './validate.ts';
  *   is kept, and the value is left for validation to refuse.
  *
  * A base this module did not build (one parsed from JSON, or written out whole) counts as written.
+ * An `input` this module built (a preset, a `definePolicy` result, given as an endpoint rule's policy)
+ * brings what was written to build it, not the built-in defaults it was completed with.
  *
  * Neither argument is modified or frozen; the result is a new, deep-frozen policy that shares the
  * base's untouched (already frozen) branches. It does not validate: use {@link definePolicy}, or
  * {@link validatePolicyInput} and {@link validatePolicy}, for user input.
  */
 export function mergePolicy(base: Policy, input: PolicyInput | undefined): Policy {
+  const given = input === undefined ? undefined : (writtenBy.get(input) ?? input);
+  const policy = mergeGiven(base, given);
+  const written = writtenBy.get(base);
+  writtenBy.set(
+    policy,
+    given === undefined ? (written ?? {}) : written ? mergeData(written, given) : ownCopy(given),
+  );
+  return policy;
+}
+
+/**
+ * What was written to build each policy made here: given as the input of another merge (a preset as
+ * an endpoint rule's policy, over the configuration's default), a complete policy brought every
+ * built-in default it was completed with, and they replaced what the base wrote (audit s24: a rule
+ * with `policy: partnerCenter()` got the 30 s deadline and 4 attempts where the default policy wrote
+ * 5 s and 2). Kept beside the frozen policy, keyed by it.
+ */
+const writtenBy = new WeakMap<object, PolicyInput>();
+
+function mergeGiven(base: Policy, input: PolicyInput | undefined): Policy {
   if (input === undefined) return deepFreeze(ownCopy(base));
   const bulkheadBase = base.bulkhead ?? { maxQueued: 0 };
   const merged = ownCopy({

@@ -35,7 +35,9 @@ const PARTNER_CENTER: Policy = mergePolicy(DEFAULT_POLICY, {
  * Error payloads (`code`, `description`, `isRetryable`, ...) are read by the error rules, not here.
  *
  * @param overrides merged on top: objects merge, arrays replace, `bulkhead: null` removes.
- * @returns a complete, frozen policy, usable as the `policy` of wrapFetch or of an endpoint rule.
+ * @returns a complete, frozen policy, usable as the `policy` of wrapFetch or of an endpoint rule; as a
+ *   rule's, what the preset and `overrides` write is laid over the configuration's default policy, as
+ *   any rule's policy is (the built-in defaults it was completed with do not replace what that wrote).
  * @throws ConfigError (paths start at `overrides`) for overrides that cannot work.
  */
 export function partnerCenter(overrides?: PolicyInput): PolicyInput {
