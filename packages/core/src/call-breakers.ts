@@ -1,4 +1,5 @@
 import {
+  callMethodProblem,
   classify,
   createEndpointResolver,
   type EndpointRule,
@@ -159,6 +160,8 @@ function checkTarget(target: CallTarget): void {
   if (typeof target.method !== 'string' || target.method === '') {
     throw new TypeError('breakwater: target.method must be a non-empty HTTP method string');
   }
+  const problem = callMethodProblem(target.method);
+  if (problem !== undefined) throw new TypeError(`breakwater: target.method: ${problem}`);
   if (typeof target.url !== 'string' && !(target.url instanceof URL)) {
     throw new TypeError('breakwater: target.url must be an absolute URL string or a URL');
   }

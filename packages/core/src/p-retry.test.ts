@@ -133,6 +133,22 @@ describe('pRetryOptions: the outcome table in p-retry', () => {
       ConfigError,
     );
   });
+
+  // A misspelt GET was an unknown method: its network errors were no longer retried (audit s24).
+  it.each<[string, RegExp]>([
+    ['GTE', /did you mean 'GET'/],
+    ['GET ', /not an HTTP method/],
+    ['get\n', /not an HTTP method/],
+  ])('refuses the method %j, naming it', (method, reason) => {
+    expect(() => pRetryOptions({ method })).toThrow(ConfigError);
+    expect(() => pRetryOptions({ method })).toThrow(reason);
+  });
+
+  it("refuses a call target's misspelt method, where the adapters' breakers resolve it", () => {
+    expect(() =>
+      createEndpointBreakers().resolve({ method: 'GTE', url: 'https://api.example.com/v1/customers' }),
+    ).toThrow(/target.method: unknown method 'GTE' \(did you mean 'GET'\?\)/);
+  });
 });
 
 describe('retryThroughBreaker', () => {

@@ -13,6 +13,7 @@
  * @module
  */
 import {
+  callMethodProblem,
   checkedElsewhere,
   classify,
   definePolicy,
@@ -210,6 +211,8 @@ function checkPRetryOptions(options: PRetryPolicyOptions): void {
       "is required: the HTTP method the call amounts to ('GET' for a read, 'POST' for a create), which decides whether it may be retried",
     );
   }
+  const problem = callMethodProblem(options.method);
+  if (problem !== undefined) refuse('method', problem);
 }
 
 const NEVER = new AbortController().signal;

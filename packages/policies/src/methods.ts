@@ -11,6 +11,7 @@
  */
 import { describeValue } from './config-error.ts';
 import { closest } from './did-you-mean.ts';
+import { isToken } from './token.ts';
 
 /** The IANA HTTP Method Registry (RFC 9110 and the WebDAV family, PATCH, QUERY, ...). */
 const REGISTERED_METHODS = [
@@ -69,4 +70,16 @@ export function methodProblem(method: string): string | undefined {
     return `unknown method ${describeValue(method)}: write a custom method in upper case ('${upper}'), as servers compare methods case-sensitively`;
   }
   return undefined;
+}
+
+/**
+ * Why `method` cannot be a call's method, or undefined: not an RFC 9110 token (`'GET '`, `'get\\n'`),
+ * or one of {@link methodProblem}'s. For the adapters' `method` options, which decide whether a call
+ * may be retried: a misspelt GET was taken as an unknown method, and its network errors were not
+ * retried (audit s24).
+ */
+export function callMethodProblem(method: string): string | undefined {
+  if (!isToken(method))
+    return `${describeValue(method)} is not an HTTP method (an RFC 9110 token, such as 'GET')`;
+  return methodProblem(method);
 }
