@@ -43,8 +43,30 @@ describe('80 callers at once against a 20/s token bucket of burst 5 (audit s22 F
       // was not read from the one or none that had come.
       const cuts = events.filter((e) => e.type === 'rate-change').map((e) => e.rate ?? 0);
       expect(Math.min(...cuts)).toBeGreaterThan(3);
-      // The 75 refused of the first burst only: the pace held under the bucket's rate from then on.
-      expect(fetch.counts.throttledAt.filter((at) => at - t0 > 100)).toEqual([]);
+      // The 75 refused of the first burst, and at most one more: the climb out of the burst's reading
+      // (a guess, session 24) finds the bucket's rate once. Held at the burst read as a rate (5/s),
+      // the last was served at 12-17 s; now by 11 s.
+      expect(fetch.counts.throttledAt.filter((at) => at - t0 > 100).length).toBeLessThanOrEqual(1);
+      expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThanOrEqual(11_000);
+    });
+  }
+});
+
+describe('200 callers at once against a 20/s token bucket of burst 5, defaults (retry budget on, 30 s deadline)', () => {
+  for (const retryAfter of [false, true]) {
+    it(`every caller is served: the burst's reading is not held as the rate (Retry-After ${retryAfter ? 'sent' : 'absent'})`, async () => {
+      const fetch = tokenBucketFetch(20, 5, 20, retryAfter);
+      const wrapped = wrapFetch(fetch, { random: () => 0.5 });
+      const t0 = Date.now();
+      const calls = Array.from({ length: 200 }, () => track(wrapped(URL_A), t0));
+      await vi.advanceTimersByTimeAsync(30_000);
+      const outcomes = await Promise.all(calls);
+      // Held at 0.95 x 5/s (session 23), 106-110 were served and the rest refused at the reopening,
+      // when the queue counted their slots at that pace. Now 200, the last by 14-17 s.
+      expect(outcomes.filter((o) => o.result === 200)).toHaveLength(200);
+      expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThanOrEqual(18_000);
+      // The climb past the bucket's rate costs a 429 or two, not one every few seconds.
+      expect(fetch.counts.throttledAt.filter((at) => at - t0 > 100).length).toBeLessThanOrEqual(3);
     });
   }
 });
