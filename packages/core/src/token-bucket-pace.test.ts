@@ -71,6 +71,23 @@ describe('200 callers at once against a 20/s token bucket of burst 5, defaults (
   }
 });
 
+describe('200 callers arriving over a second, ten at a time, at a 20/s token bucket of burst 5 (defaults)', () => {
+  it('every caller is served: the first ten met the 429, and their second was a burst too', async () => {
+    const fetch = tokenBucketFetch(20, 5, 20, false);
+    const wrapped = wrapFetch(fetch, { random: () => 0.5 });
+    const t0 = Date.now();
+    const calls: Promise<Outcome>[] = [];
+    for (let i = 0; i < 20; i++) {
+      for (let j = 0; j < 10; j++) calls.push(track(wrapped(URL_A), t0));
+      await vi.advanceTimersByTimeAsync(50);
+    }
+    await vi.advanceTimersByTimeAsync(30_000);
+    const outcomes = await Promise.all(calls);
+    // Held at 0.95 x 5/s (session 23): 109 served, 91 refused at the reopening.
+    expect(outcomes.filter((o) => o.result === 200)).toHaveLength(200);
+  });
+});
+
 describe('80 callers at once against a 20/s token bucket another client has just spent', () => {
   it('all refused: the cut is no higher than what was sent in that second, not the burst read as 800/s', async () => {
     const fetch = tokenBucketFetch(20, 5, 20, true);
