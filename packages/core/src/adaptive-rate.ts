@@ -20,6 +20,8 @@ const PLATEAU = 0.95;
  * burst, not its rate (see `cutFrom`).
  */
 const BURST_SPAN_MS = 250;
+/** The longest closure after which a burst is read: past it, each 429 the climb meets costs too much. */
+const BURST_READ_MAX_CLOSURE_MS = 2_000;
 
 /** Why the rate changed: a throttle cut it, or a quiet period without one dropped it. */
 type RateChangeReason = 'throttled' | 'revised' | 'quiet';
@@ -159,7 +161,9 @@ export class AdaptiveRate {
    */
   onThrottle(now: number, reopensAt: number, cut?: RateCut): void {
     this.ceiling = this.rate(now);
-    this.unpaced = this.ceiling === null;
+    // A long closure (a limiter that says Retry-After: 10) makes each 429 the climb finds cost that
+    // long: a burst is read only after a short one (review s24 P, R1: 35 served against main's 77).
+    this.unpaced = this.ceiling === null && reopensAt - now <= BURST_READ_MAX_CLOSURE_MS;
     this.since = reopensAt;
     this.throttledAt = 0;
     this.lead = 0;
@@ -200,7 +204,10 @@ export class AdaptiveRate {
       // (some request always out) ran the convex half past it again and again (review s23: 28-40 429s
       // in 110 s against a 2/s bucket where main had 4).
       // A burst's reading is no bound at all: a guess, the whole curve, whose convex half outgrows it.
-      known: counted > 0 && !burst,
+      // With answers still out (a slow upstream), the guess would start at 0.7x the reading and keep
+      // callers on a climb their answers cannot meet: they timed out at their deadline (review s24 P,
+      // R2); the reading is then held as an upper bound, as before.
+      known: counted > 0 && !(burst && pending === 0),
     };
     ({ wMax: this.wMax, known: this.known } = this.cut);
     // Its convex half at once, once every answer has come: with answers out, the bound is only how many
