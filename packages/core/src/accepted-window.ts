@@ -11,6 +11,8 @@ export interface WindowTally {
   readonly accepted: number;
   /** Requests sent in the window whose answer has not come yet. */
   readonly pending: number;
+  /** Ms from the start of the first slot holding an accepted or pending send to the end of the last. */
+  readonly span: number;
 }
 
 /**
@@ -47,14 +49,20 @@ export class AcceptedWindow {
     const last = Math.floor(at / SLOT_MS);
     let accepted = 0;
     let pending = 0;
+    let first = 0;
+    let span = 0;
     for (let slot = last - SLOTS + 1; slot <= last; slot++) {
       const cell = slot % SLOTS;
       if (this.slots[cell] !== slot) continue;
+      const counted = accepted + pending;
       accepted += this.accepted[cell] ?? 0;
       // An answer whose send was not counted (sent outside the gate's view) leaves nothing out.
       pending += Math.max(0, this.out[cell] ?? 0);
+      if (accepted + pending === counted) continue;
+      if (counted === 0) first = slot;
+      span = (slot - first + 1) * SLOT_MS;
     }
-    return { from: (last - SLOTS + 1) * SLOT_MS, accepted, pending };
+    return { from: (last - SLOTS + 1) * SLOT_MS, accepted, pending, span };
   }
 
   /**

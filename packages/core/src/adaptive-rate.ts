@@ -1,5 +1,5 @@
 import { AcceptedWindow } from './accepted-window.ts';
-import { BETA, cubicRate } from './cubic.ts';
+import { BETA, cubicPeak, cubicRate, cubicSends } from './cubic.ts';
 import { RateMeter } from './rate-meter.ts';
 import type { RateCut } from './store.ts';
 
@@ -14,6 +14,14 @@ const MAX_AHEAD_OF_SENT = 2;
  * at 1.0 a sliding-window limiter (the bench's `throttle` scenario) still refused a request every 3 s.
  */
 const PLATEAU = 0.95;
+
+/**
+ * A first throttle whose accepted (or pending) sends all went within this many ms read the limiter's
+ * burst, not its rate (see `cutFrom`).
+ */
+const BURST_SPAN_MS = 250;
+/** The longest closure after which a burst is read: past it, each 429 the climb meets costs too much. */
+const BURST_READ_MAX_CLOSURE_MS = 2_000;
 
 /** Why the rate changed: a throttle cut it, or a quiet period without one dropped it. */
 type RateChangeReason = 'throttled' | 'revised' | 'quiet';
@@ -38,6 +46,10 @@ type RateChangeReason = 'throttled' | 'revised' | 'quiet';
  * from the reopening only, the count ran up to 1.5x the limit and the bench's `throttle` scenario
  * lost 7 of 240 calls to 4 extra cool-downs.
  *
+ * A first throttle (no rate in force) whose accepted sends all went in one short burst read what the
+ * limiter held at that instant, not how fast it refills: a guess, whose curve starts at the reading
+ * and climbs at once (see `cutFrom`), and the send queue counts the climb (`reach`).
+ *
  * In a fleet (a shared store's `instances`), `wMax` is the fleet's: an instance cuts from its own
  * accepted rate times the instances on the key, publishes that cut with the closure, the others adopt
  * it, and each sends 1/n of the one curve, so the fleet's sum grows as one client's would, not n
@@ -56,6 +68,13 @@ export class AdaptiveRate {
   private since = 0;
   /** The last cut came from what the upstream accepted (its rate is known), not from a guess. */
   private known = false;
+  /**
+   * Seconds the curve's clock starts ahead: K (its convex half at once) after a burst's reading, whose
+   * rate is no peak to come back to carefully; 0 otherwise.
+   */
+  private lead = 0;
+  /** The key was not paced when the last throttle came: its second may be a burst's (`cutFrom`). */
+  private unpaced = false;
   /** The rate the last throttle hit, if the key was paced then: no cut goes above it. */
   private ceiling: number | null = null;
   /**
@@ -130,7 +149,10 @@ export class AdaptiveRate {
    */
   private revised(now: number): void {
     this.throttledAt = 0;
-    if (this.wMax !== this.ceiling) this.changed(this.rateAt(now, this.wMax as number), 'revised', now);
+    // A burst's reading, once answered, starts its curve at the reading, above the one reported.
+    if (this.wMax !== this.ceiling || this.lead > 0) {
+      this.changed(this.rateAt(now, this.wMax as number), 'revised', now);
+    }
   }
 
   /**
@@ -139,8 +161,12 @@ export class AdaptiveRate {
    */
   onThrottle(now: number, reopensAt: number, cut?: RateCut): void {
     this.ceiling = this.rate(now);
+    // A long closure (a limiter that says Retry-After: 10) makes each 429 the climb finds cost that
+    // long: a burst is read only after a short one (review s24 P, R1: 35 served against main's 77).
+    this.unpaced = this.ceiling === null && reopensAt - now <= BURST_READ_MAX_CLOSURE_MS;
     this.since = reopensAt;
     this.throttledAt = 0;
+    this.lead = 0;
     if (cut) ({ wMax: this.wMax, known: this.known } = this.cut = cut);
     // Answers still out: revised as they come (not in a fleet: its instances follow the cut published
     // with the closure, one curve), never above this bound, which counted them all as accepted (all
@@ -159,8 +185,15 @@ export class AdaptiveRate {
    * is the best estimate, and botocore's measured send rate before there was one.
    */
   private cutFrom(at: number): boolean {
-    const { from, accepted, pending } = this.accepted.tally(at);
+    const { from, accepted, pending, span } = this.accepted.tally(at);
     const counted = accepted + pending;
+    // Unpaced, everything accepted went in one short burst: the limiter gave what it held at that
+    // instant (a token bucket's burst), which says nothing of how fast it refills. A 20/s bucket of
+    // burst 5 read so as 5/s, held for `quietMs`, served 80 callers by 12-17 s rather than 4 s, and the
+    // queue refused 90 of 200 at the reopening. A paced key's second is a rate: its sends go one by
+    // one, and what a limiter refilled during the cool-down before is its rate, not a burst.
+    // A fleet's instances publish one cut and follow it (its bench is unchanged): not read so there.
+    const burst = this.revises && this.unpaced && counted > 1 && span <= BURST_SPAN_MS;
     const { ceiling } = this;
     const measured = counted > 0 ? (counted * 1_000) / (at - from) : (ceiling ?? this.sent.perSecond(at));
     this.cut = {
@@ -170,10 +203,31 @@ export class AdaptiveRate {
       // guess while answers were out, a slow upstream (answers later than the reopening) or a fleet
       // (some request always out) ran the convex half past it again and again (review s23: 28-40 429s
       // in 110 s against a 2/s bucket where main had 4).
-      known: counted > 0,
+      // A burst's reading is no bound at all: a guess, the whole curve, whose convex half outgrows it.
+      // With answers still out (a slow upstream), the guess would start at 0.7x the reading and keep
+      // callers on a climb their answers cannot meet: they timed out at their deadline (review s24 P,
+      // R2); the reading is then held as an upper bound, as before.
+      known: counted > 0 && !(burst && pending === 0),
     };
     ({ wMax: this.wMax, known: this.known } = this.cut);
+    // Its convex half at once, once every answer has come: with answers out, the bound is only how many
+    // went in that instant (80 in flight read as 80/s), the whole curve's start at 0.7x is prudent.
+    this.lead = burst && pending === 0 ? cubicPeak(this.wMax) : 0;
     return pending === 0;
+  }
+
+  /**
+   * The calls this instance can expect to send between `from` and `to` (epoch ms) if no 429 comes,
+   * while calls queue; null when that is the rate of now times the time, as far as the queue should
+   * count on: no limit, or a known cut (held at its plateau). A guess's curve climbs, and the queue
+   * counted at the rate of the reopening refused 90 of 200 callers a climb would have served by their
+   * deadline.
+   */
+  reach(from: number, to: number): number | null {
+    const { wMax } = this;
+    if (wMax === undefined || this.known) return null;
+    const start = Math.max(0, from - this.since) / 1_000 + this.lead;
+    return cubicSends(wMax, start, Math.max(start, (to - this.since) / 1_000 + this.lead)) / this.instances();
   }
 
   /** A call was let out to send. */
@@ -189,7 +243,7 @@ export class AdaptiveRate {
     // (answers still out, or nothing accepted) keeps the whole curve, so a low guess is soon outgrown.
     // In a fleet, the fleet's curve, floor and cap, of which this instance sends its share.
     const n = this.instances();
-    const cubic = cubicRate(wMax, Math.max(0, now - this.since) / 1_000);
+    const cubic = cubicRate(wMax, Math.max(0, now - this.since) / 1_000 + this.lead);
     const curve = this.known ? Math.min(PLATEAU * wMax, cubic) : cubic;
     // The cap keeps a quiet key from climbing to a rate its callers never sent, then bursting at it;
     // it never holds the rate below where the last throttle put it, nor while calls queue for slots

@@ -15,6 +15,20 @@ const SCALE = 0.4;
  * it after. K = cbrt(wMax (1 - BETA) / C).
  */
 export function cubicRate(wMax: number, seconds: number): number {
-  const k = Math.cbrt((wMax * (1 - BETA)) / SCALE);
-  return SCALE * (seconds - k) ** 3 + wMax;
+  return SCALE * (seconds - cubicPeak(wMax)) ** 3 + wMax;
+}
+
+/** K: the seconds the curve takes from `BETA` x `wMax` back to `wMax`, where its convex half starts. */
+export function cubicPeak(wMax: number): number {
+  return Math.cbrt((wMax * (1 - BETA)) / SCALE);
+}
+
+/**
+ * The calls the curve lets out between `from` and `to` seconds after the throttle (its integral):
+ * what a queue paced by it can expect to send in that time if no 429 comes.
+ */
+export function cubicSends(wMax: number, from: number, to: number): number {
+  const k = cubicPeak(wMax);
+  const integral = (t: number): number => (SCALE / 4) * (t - k) ** 4 + wMax * t;
+  return integral(to) - integral(from);
 }

@@ -55,11 +55,15 @@ afterEach(() => {
 describe('a cut waits for the answers still on their way at the 429 (audit s22 F1)', () => {
   it('revises the cut from the accepted answers that come during the cool-down, before anything is paced', async () => {
     const g = gate();
-    // Six requests at 100 ms; the limiter refuses the sixth at once while the five it took are served.
+    // Six requests 70 ms apart (together, they would read a burst: session 24); the limiter refuses the
+    // sixth at once while the five it took are served.
     const sent: number[] = [];
-    for (let i = 0; i < 6; i++) sent.push(await send(g));
-    await vi.advanceTimersByTimeAsync(100);
-    g.observe(answer(429), throttled, 1, 100, sent[5]);
+    for (let i = 0; i < 6; i++) {
+      sent.push(await send(g));
+      await vi.advanceTimersByTimeAsync(70);
+    }
+    await vi.advanceTimersByTimeAsync(30);
+    g.observe(answer(429), throttled, 1, Date.now(), sent[5]);
     // Counted as accepted while out: a guess from above, not the 0/s nothing answered would say.
     expect(g.rateLimit).toBeGreaterThan(BETA * 5);
     await vi.advanceTimersByTimeAsync(20);
@@ -226,5 +230,59 @@ describe('rate-change events of a revised cut', () => {
     // Its answer after the reopening revises nothing more, and says nothing.
     rate.onAnswer(10_008, true, 11_500);
     expect(events).toHaveLength(2);
+  });
+});
+
+describe("a burst's reading (session 24): one instant's answers tell a bucket's burst, not its rate", () => {
+  /**
+   * A lone process's rate after `sent` requests, `spacing` ms apart from `at`, every `every`-th of them
+   * accepted (5 at most), and a 429 on the last, with a cool-down of 1 s.
+   */
+  function throttledAfter(
+    sent: number,
+    spacing: number,
+    every = 1,
+    at = 10_000,
+    rate = fresh(),
+  ): AdaptiveRate {
+    for (let i = 0; i < sent; i++) rate.onRequest(at + i * spacing);
+    const last = at + (sent - 1) * spacing;
+    for (let i = 0; i < sent; i++)
+      rate.onAnswer(at + i * spacing, i % every === 0 && i / every < 5, last + 1);
+    rate.onThrottle(last + 1, last + 1_001);
+    return rate;
+  }
+  function fresh(): AdaptiveRate {
+    return new AdaptiveRate(
+      30_000,
+      () => {},
+      () => 1,
+      true,
+    );
+  }
+
+  it('200 sent in one instant, 5 accepted: a guess, whose curve climbs past the reading within seconds', () => {
+    const rate = throttledAfter(200, 0);
+    expect(rate.cut?.known).toBe(false);
+    const wMax = rate.cut?.wMax ?? 0;
+    // From the reading itself at the reopening (its convex half at once), past 3x it 3.5 s later.
+    expect(rate.rate(11_001, true)).toBeCloseTo(wMax, 9);
+    expect(rate.rate(14_501, true)).toBeGreaterThan(3 * wMax);
+    // The queue can count on the climb: more than the reading's pace would let out over 5 s.
+    expect(rate.reach(11_001, 16_001)).toBeGreaterThan(5 * wMax * 2);
+  });
+
+  it('5 accepted among sends spread over the second are a rate, held under it (known)', () => {
+    const rate = throttledAfter(20, 50, 4);
+    expect(rate.cut?.known).toBe(true);
+    expect(rate.reach(11_001, 16_001)).toBeNull();
+    expect(rate.rate(20_000, true)).toBeLessThanOrEqual(0.95 * (rate.cut?.wMax ?? 0) + 1e-9);
+  });
+
+  it("a paced key's second is a rate however short: what the limiter refilled during the cool-down", () => {
+    const rate = throttledAfter(200, 0);
+    // Paced from 11 s; three sends 10 ms apart, the last refused.
+    throttledAfter(3, 10, 1, 11_100, rate);
+    expect(rate.cut?.known).toBe(true);
   });
 });

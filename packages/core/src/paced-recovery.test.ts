@@ -336,7 +336,10 @@ describe('waiting for a send slot', () => {
 describe('paced sends through wrapFetch', () => {
   const URL_A = 'https://api.test/v1/orders';
 
-  /** A paced key: two requests accepted, the third throttled for 1 s, the probe after it accepted. */
+  /**
+   * A paced key: two requests accepted, 300 ms apart (at once they would read a burst, session 24), the
+   * third throttled for 1 s, the probe after it accepted.
+   */
   async function pacedKey(options: { totalMs?: number } = {}) {
     const fetch = fakeFetch(
       { status: 200 },
@@ -347,7 +350,9 @@ describe('paced sends through wrapFetch', () => {
     const totalMs = options.totalMs ?? 30_000;
     const timeout = { attemptMs: Math.min(1_000, totalMs), totalMs };
     const wrapped = wrapFetch(fetch, { policy: { timeout, retry: { maxAttempts: 1 } }, random: () => 0 });
-    await Promise.all([wrapped(URL_A), wrapped(URL_A), wrapped(URL_A)]);
+    await wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(300);
+    await Promise.all([wrapped(URL_A), wrapped(URL_A)]);
     await vi.advanceTimersByTimeAsync(1_000);
     await wrapped(URL_A);
     return { fetch, wrapped };

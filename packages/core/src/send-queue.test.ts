@@ -6,6 +6,7 @@ function oneASecond(): SendQueue {
   return new SendQueue({
     interval: () => 1_000,
     blockedUntil: () => 0,
+    reach: () => null,
     released: () => false,
     refusal: (slotAt) => new Error(`slot at ${slotAt}`),
   });
@@ -44,5 +45,39 @@ describe('SendQueue', () => {
     await expect(first).rejects.toMatchObject({ name: 'AbortError' });
     await vi.advanceTimersByTimeAsync(1_000);
     await expect(second).resolves.toBe(false);
+  });
+
+  describe('a climbing pace (a guess: session 24)', () => {
+    /** One a second now, but `reach` says the pace will let `sends` calls out by any later time. */
+    function climbing(sends: number): SendQueue {
+      return new SendQueue({
+        interval: () => 1_000,
+        blockedUntil: () => 0,
+        reach: () => sends,
+        released: () => false,
+        refusal: (slotAt) => new Error(`slot at ${slotAt}`),
+      });
+    }
+
+    it('keeps a caller whose slot the pace of now puts past its deadline, if the climb serves it by then', async () => {
+      const queue = climbing(10);
+      const signal = new AbortController().signal;
+      const deadline = Date.now() + 3_500;
+      queue.take(signal, deadline);
+      const refused: number[] = [];
+      // At 1/s only the first three would fit in 3.5 s; the climb lets 10 out, one kept to spare.
+      for (let i = 0; i < 11; i++) {
+        void (queue.take(signal, deadline) as Promise<boolean>).catch(() => refused.push(i));
+      }
+      await vi.advanceTimersByTimeAsync(0);
+      expect(refused).toEqual([10]);
+    });
+
+    it('still refuses at once a caller whose deadline comes before the next slot', async () => {
+      const queue = climbing(1_000);
+      const signal = new AbortController().signal;
+      queue.take(signal, Date.now() + 60_000);
+      await expect(queue.take(signal, Date.now() + 500)).rejects.toThrow(/slot at/);
+    });
   });
 });

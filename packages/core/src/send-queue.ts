@@ -8,6 +8,11 @@ export interface SendQueueHost {
   blockedUntil(now: number): number;
   /** A call leaves the queue to send, at `now`; true when it goes as the paced recovery's probe. */
   released(now: number): boolean;
+  /**
+   * The calls the pace lets out between `from` and `to` (epoch ms) if nothing cuts it, when it climbs
+   * on its own; null when it holds (the interval of now counts then).
+   */
+  reach(from: number, to: number): number | null;
   /** The error for a call that cannot get a slot by its deadline: the slot expected at `slotAt`. */
   refusal(slotAt: number): Error;
 }
@@ -50,8 +55,8 @@ export class SendQueue {
     if (this.waiters.length === 0 && this.nextAt(now, interval) <= now) {
       return this.release(now, now, interval);
     }
-    const expected = this.expectedAt(now, this.waiters.length);
-    if (expected > deadlineAt) return Promise.reject(this.host.refusal(expected));
+    const expected = this.lateAt(now, this.waiters.length, deadlineAt);
+    if (expected > 0) return Promise.reject(this.host.refusal(expected));
     signal.throwIfAborted();
     return new Promise<boolean>((resolve, reject) => {
       const waiter: Waiter = {
@@ -91,9 +96,17 @@ export class SendQueue {
     return Math.max(now, this.host.blockedUntil(now), Math.min(this.last, now) + interval);
   }
 
-  /** When the call at `position` in the queue (0 = head) can expect its slot, at the rate of now. */
-  private expectedAt(now: number, position: number): number {
-    return this.nextAt(now) + position * this.host.interval(now);
+  /**
+   * When the call at `position` in the queue (0 = head) can expect its slot at the rate of now, if that
+   * is after `deadlineAt` and a climbing pace (`reach`) will not let it out by then either; else 0.
+   */
+  private lateAt(now: number, position: number, deadlineAt: number): number {
+    const next = this.nextAt(now);
+    const expected = next + position * this.host.interval(now);
+    if (expected <= deadlineAt) return 0;
+    const reach = next <= deadlineAt ? this.host.reach(next, deadlineAt) : null;
+    // One slot to spare: the queue reads the interval when each slot comes, which lags a climbing pace.
+    return reach !== null && reach >= position + 1 ? 0 : expected;
   }
 
   /**
@@ -126,8 +139,8 @@ export class SendQueue {
   private refuseLate(now: number): void {
     for (let i = 0; i < this.waiters.length; ) {
       const waiter = this.waiters[i] as Waiter;
-      const expected = this.expectedAt(now, i);
-      if (expected <= waiter.deadlineAt) {
+      const expected = this.lateAt(now, i, waiter.deadlineAt);
+      if (expected === 0) {
         i++;
         continue;
       }
