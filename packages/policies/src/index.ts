@@ -38,8 +38,8 @@ export { type RecognizedError, recognizeError } from './fetch-errors.ts';
 export { isFetchManagedHeader, isSecretHeader } from './headers.ts';
 export { isIdempotent, isIdempotentAtOnce } from './idempotency.ts';
 export { secretValueHash } from './keyed-hash.ts';
-export { callMethodProblem } from './methods.ts';
 export { definePolicy, mergePolicy } from './merge.ts';
+export { callMethodProblem } from './methods.ts';
 export {
   type NextStep,
   nextStep,
