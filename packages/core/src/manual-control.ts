@@ -19,7 +19,8 @@ export interface ManualControl {
    *
    * @param key an endpoint key as `breakers()` and events show it: `${rule name} ${origin}`, plus
    *   the partition for a rule with `keyHeader`.
-   * @throws TypeError when `key` is not such a key (no rule of that name, no origin, a path after it), naming the
+   * @throws TypeError when `key` is not such a key (no rule of that name, no origin, a path after it, a
+   *   partition the rule does not write: a misspelt header, one on a rule without keyHeader), naming the
    *   rules and the keys in use.
    */
   isolate(key: string): void;
@@ -44,7 +45,7 @@ export function manualControl<T extends LiveEndpoint>(
     if (problem === undefined) return key as string;
     const keys = registry.keys();
     throw new TypeError(
-      `breakwater: ${what}(key): ${problem}; keys are '<rule> <origin>' (rules: ${ruleNames(resolver).join(', ')}; keys in use: ${keys.join(', ') || 'none'})`,
+      `breakwater: ${what}(key): ${problem}; keys are '<rule> <origin>', and '<header>=<value>' after them for a rule with keyHeader (rules: ${ruleNames(resolver).join(', ')}; keys in use: ${keys.join(', ') || 'none'})`,
     );
   };
   return {
@@ -64,11 +65,46 @@ function ruleNames(resolver: EndpointResolver): string[] {
 /** Why `key` cannot be an endpoint key of `resolver`'s rules; undefined when it can. */
 function keyProblem(key: unknown, resolver: EndpointResolver): string | undefined {
   if (typeof key !== 'string') return `not a string but ${typeof key}`;
-  const [name = '', origin = ''] = key.split(' ');
+  const [name = '', origin = '', partition, ...more] = key.split(' ');
   // The input is not echoed: a URL passed by mistake may carry a token in its query.
   if (!ruleNames(resolver).includes(name)) return 'no rule of that name';
   const url = URL.canParse(origin) ? new URL(origin) : undefined;
   // Only the origin, which holds no path, query or userinfo, is shown of what was given.
-  if (url?.origin !== origin) return url ? `more than the origin ${url.origin}` : 'no origin after the rule';
+  if (url?.origin !== origin) return url ? originProblem(origin, url.origin) : 'no origin after the rule';
+  return partitionProblem(resolver.rules.find((rule) => rule.name === name)?.keyHeader, partition, more);
+}
+
+/**
+ * Why `given` is not the `origin` it parses to: more than an origin (a path, a query, userinfo: not
+ * echoed), or the origin written otherwise than keys write it (`https://A.example`, `:443`, a Unicode
+ * host), which was refused as "more than the origin" (audit s24).
+ */
+function originProblem(given: string, origin: string): string {
+  const bare = !/[/?#@]/.test(given.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, ''));
+  return bare
+    ? `an origin written otherwise than keys write it: write '${origin}'`
+    : `more than the origin ${origin}`;
+}
+
+/**
+ * Why the part after the origin is not the partition of a rule partitioned by `header` (or none, for a
+ * rule without one). Such a key matched no call: `breakers()` showed it isolated while its calls went
+ * through (audit s24: a misspelt header, a partition on a rule without one, a trailing space). The
+ * partition's value is not echoed: it may be a tenant's id or a credential's hash.
+ */
+function partitionProblem(
+  header: string | undefined,
+  partition: string | undefined,
+  more: string[],
+): string | undefined {
+  if (header === undefined) {
+    return partition === undefined
+      ? undefined
+      : 'more than the rule and the origin (the rule has no keyHeader)';
+  }
+  if (partition === undefined) return `no partition after the origin (the rule partitions by '${header}=')`;
+  if (!partition.startsWith(`${header}=`) || more.length > 0) {
+    return `a partition other than the rule's '${header}=' and its value`;
+  }
   return undefined;
 }

@@ -71,8 +71,11 @@ export interface EndpointResolver {
    * @param url an absolute URL; a relative one is a TypeError (resolve it against a base first).
    */
   resolve(method: string, url: string | URL, headers?: HeadersLike): ResolvedEndpoint;
-  /** The rules in the order they are tried. */
-  readonly rules: readonly { readonly name: string; readonly match: string }[];
+  /**
+   * The rules in the order they are tried; `keyHeader`: the header a rule partitions its key by, in
+   * lower case, when it has one.
+   */
+  readonly rules: readonly { readonly name: string; readonly match: string; readonly keyHeader?: string }[];
 }
 
 /** The name of the endpoint no rule matched, and so a reserved rule name. */
@@ -389,7 +392,11 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
   const rules = endpoints.map((rule: unknown, i) => compileRule(rule, i, defaultPolicy, seen));
 
   const scopedDefault = scopeByHost(defaultPolicy);
-  const listed = Object.freeze(rules.map(({ name, match }) => Object.freeze({ name, match })));
+  const listed = Object.freeze(
+    rules.map(({ name, match, keyHeader }) =>
+      Object.freeze(keyHeader ? { name, match, keyHeader: keyHeader.name } : { name, match }),
+    ),
+  );
   const match = cachedMatcher(rules, scopedDefault);
   return {
     rules: listed,
