@@ -13,8 +13,11 @@ import { after } from './sleep.ts';
 /** What one attempt of a group gives: its result, `circuit-open` (refused, the call has an outcome), or nothing sent. */
 type Sent = AttemptResult | 'circuit-open' | undefined;
 
-/** Sends one attempt under `signal`, which aborts when the caller does or when another attempt won. */
-export type Send = (signal: AbortSignal) => Promise<Sent>;
+/**
+ * Sends one attempt under `signal`, which aborts when the caller does or when another attempt won.
+ * `unused`: gives back what the sender holds (the gate's send slot) when it is never called.
+ */
+export type Send = ((signal: AbortSignal) => Promise<Sent>) & { readonly unused?: () => void };
 
 export interface HedgeDeps {
   /** Wait after an attempt starts before the next hedged attempt, in ms. */
@@ -121,7 +124,13 @@ export function hedge(first: number, deps: HedgeDeps): Promise<HedgeEnd> {
       const send = await deps.hedge(attempt, withCaller(asking.signal)).catch(() => undefined);
       asking = undefined;
       // Refused (gate, breaker, budget, deadline): no more hedges; the attempts running go on.
-      if (!send || done) return;
+      if (!send) return;
+      // The group ended in the turns since the sender was granted: its send slot (maybe the paced
+      // recovery's probe) must not stay taken by a request never sent (audit s24).
+      if (done) {
+        send.unused?.();
+        return;
+      }
       hedges += 1;
       latest = attempt;
       launch(attempt, send);

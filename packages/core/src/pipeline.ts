@@ -492,9 +492,10 @@ export class EndpointPipeline {
       pass.unused?.();
       return undefined;
     }
-    this.report.send('hedge', { attempt: n }, undefined, call);
-    return (signal) =>
-      this.breaker
+    const send = (signal: AbortSignal): ReturnType<Send> => {
+      // Told when it goes, not when granted: a group that ended meanwhile sends it never.
+      this.report.send('hedge', { attempt: n }, undefined, call);
+      return this.breaker
         .execute<AttemptResult>(
           (count) => runAttempt(this.attemptDeps, { ...call, callerSignal: signal }, n, pass, count),
           call,
@@ -505,6 +506,8 @@ export class EndpointPipeline {
           pass.unused?.();
           return undefined;
         });
+    };
+    return Object.assign(send, { unused: () => pass.unused?.() });
   }
 
   /**
