@@ -5,6 +5,9 @@ const NOSCRIPT: unique symbol = Symbol('NOSCRIPT');
 
 const SCRIPTS = [CLOSE, LEASE, READ, COUNT, FREE];
 
+/** The cause told when the client says it has no connection to Redis. */
+const DISCONNECTED = 'disconnected';
+
 /** At most this much of a Redis error's message goes into a `store-down` event's cause. */
 const CAUSE_CHARS = 200;
 
@@ -56,7 +59,8 @@ function causeOf(error: unknown, args: readonly string[]): string {
  * script's answer does: a `PING` or `PUBLISH` that passes says nothing of the commands the store
  * lives on, and taking it for recovery made such a store flap down and up at every refresh.
  * While down, only the refresh's commands (`probing`) ask Redis anything, so a call waits for a dead
- * Redis at most once, for one timeout. A refusal for one key or channel (`WRONGTYPE`, a channel an ACL
+ * Redis at most once, for one timeout; not at all when the client says it has no connection
+ * (`isReady` false): the store is then down at once, cause `disconnected`. A refusal for one key or channel (`WRONGTYPE`, a channel an ACL
  * forbids) leaves the store as it is: the command answers nothing, its part runs locally, and
  * `onRefused` is told once per cause (default: a process warning, `BREAKWATER_REDIS_REFUSED`).
  */
@@ -160,6 +164,12 @@ export class RedisConnection {
     quiet = false,
   ): Promise<T | typeof NOSCRIPT | undefined> {
     if (!this.up && !probing) return undefined;
+    // A client with no connection (Redis died, it is reconnecting) would queue the command until its
+    // timeout: a call asking for a lease waited that long, and more when its timer ran late (below).
+    if (this.client.isReady === false) {
+      if (!quiet) this.status(false, DISCONNECTED);
+      return undefined;
+    }
     const abort = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
