@@ -104,6 +104,15 @@ export class RedisConnection {
     else this.status(false, cause);
   }
 
+  /**
+   * A command outside the store's bounded ones failed (a `SUBSCRIBE`: the subscriber's own connection,
+   * not raced against `timeoutMs`), `args` what it named: told once per cause as a refusal is, and
+   * `up` is left alone (the store's commands say whether Redis is up; one failing part does not).
+   */
+  partRefused(error: unknown, args: readonly string[]): void {
+    this.keyRefused(causeOf(error, ['', ...args]));
+  }
+
   /** Redis refused one key or channel (`cause` cut of keys and URLs): told once per cause. */
   private keyRefused(cause: string): void {
     if (this.refusals.has(cause) || this.refusals.size >= MAX_REFUSALS_TOLD) return;
