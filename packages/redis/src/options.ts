@@ -59,11 +59,21 @@ export function checkRedisOptions(options: RedisStoreOptions): void {
 }
 
 function clientCheck(value: unknown, path: string): void {
-  const client = value as Partial<RedisClientLike> | null;
+  const client = value as (Partial<RedisClientLike> & { getSlotMaster?: unknown }) | null;
   if (typeof client?.sendCommand !== 'function' || typeof client.duplicate !== 'function') {
     refuse(
       path,
       `must be a node-redis client (createClient() of the redis package), got ${describeNotObject(value)}`,
+    );
+  }
+  // A cluster client has both methods, and its sendCommand takes a key first: every command failed,
+  // and the store stayed down for its life with nothing to say why.
+  if (typeof client.getSlotMaster === 'function') {
+    refuse(
+      path,
+      'is a Redis Cluster client (createCluster()), which the store does not support: its scripts ' +
+        'read and write keys of many slots at once. Pass a createClient() of one Redis (the primary, ' +
+        "with replicas), or keep the in-memory store (no 'store' option)",
     );
   }
 }

@@ -1,5 +1,6 @@
 import { type BreakwaterEvent, type WrappedFetch, wrapFetch } from '@breakwater/core';
 import { isConfigError } from '@breakwater/policies';
+import { createCluster } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisStoreOptions } from './options.ts';
 import { connectClient, type RedisServer, startRedis } from './redis-server.test-util.ts';
@@ -72,6 +73,19 @@ describe('redisStore', () => {
     }
     expect(isConfigError(error)).toBe(true);
     expect(String(error)).toMatch(/timeoutMs/);
+  });
+
+  it('refuses a Redis Cluster client at once, saying what to pass instead, without its URL', () => {
+    const cluster = createCluster({ rootNodes: [{ url: 'redis://default:hunter2@127.0.0.1:1' }] });
+    let error: unknown;
+    try {
+      redisStore({ client: cluster as never });
+    } catch (e) {
+      error = e;
+    }
+    expect(isConfigError(error)).toBe(true);
+    expect(String(error)).toMatch(/client: is a Redis Cluster client .*createClient\(\) of one Redis/);
+    expect(String(error)).not.toMatch(/hunter2|redis:\/\//);
   });
 
   it("a 429 seen by one instance holds the other's calls for its Retry-After, fleet-wide", async () => {
