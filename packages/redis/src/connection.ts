@@ -54,7 +54,7 @@ function causeOf(error: unknown, args: readonly string[]): string {
 /**
  * The store's commands to Redis, each bounded by `timeoutMs` (of this process's time: a timer that
  * fired late is given one more), and whether Redis is up: a command that times out or fails marks it
- * down, with its cause (`onStatus` is told once per distinct cause while down); an answer marks it up
+ * down, with its cause (`onStatus` is told once per outage, with the cause that began it); an answer marks it up
  * again, except that while Redis refuses the scripts (an ACL without `EVALSHA`, a Lua error) only a
  * script's answer does: a `PING` or `PUBLISH` that passes says nothing of the commands the store
  * lives on, and taking it for recovery made such a store flap down and up at every refresh.
@@ -66,8 +66,6 @@ function causeOf(error: unknown, args: readonly string[]): string {
  */
 export class RedisConnection {
   up = true;
-  /** The causes told in this outage: a store that keeps failing the same way tells it once. */
-  private readonly causes = new Set<string>();
   /** The last script got a reply error: only a script's answer marks the store up. */
   private refused = false;
   private readonly client: RedisClientLike;
@@ -230,9 +228,9 @@ export class RedisConnection {
   }
 
   private status(up: boolean, cause = ''): void {
-    if (up ? this.up : this.causes.has(cause)) return;
-    if (up) this.causes.clear();
-    else this.causes.add(cause);
+    // Once per outage, with its first cause: a kill told the socket's reset, then each later cause
+    // (reconnecting, timeouts), as as many outages.
+    if (up === this.up) return;
     this.up = up;
     if (up) void this.loadScripts();
     this.onStatus(up, up ? undefined : cause);
