@@ -59,6 +59,7 @@ class RedisBackedStore implements RedisStore {
   private readonly runsChannel: string;
   private readonly id = crypto.randomUUID();
   private readonly refreshMs: number;
+  private readonly timeoutMs: number;
   /**
    * Held weakly: each wrapped fetch holds its own listener, and one the app dropped (a wrapped fetch
    * per tenant or job) must not be kept, with its endpoints, for the store's life.
@@ -95,7 +96,8 @@ class RedisBackedStore implements RedisStore {
     this.prefix = options.prefix ?? 'breakwater:';
     this.channel = `${this.prefix}gate`;
     this.runsChannel = `${this.prefix}runs`;
-    this.connection = new RedisConnection(options.client, options.timeoutMs ?? 50, (up, cause) =>
+    this.timeoutMs = options.timeoutMs ?? 50;
+    this.connection = new RedisConnection(options.client, this.timeoutMs, (up, cause) =>
       this.status(up, cause),
     );
     this.leases = new ProbeLeases(this.connection, this.prefix, this.id);
@@ -261,7 +263,22 @@ class RedisBackedStore implements RedisStore {
       const looseMs = ttls[2 * i + 1] ?? -2;
       if (strictMs > 0) this.heard(key, strictMs, true, undefined, marks[2 * i] === 1 ? false : undefined);
       if (looseMs > 0) this.heard(key, looseMs, false);
+      this.writeBackLost(key, strictMs, looseMs);
     });
+  }
+
+  /**
+   * Writes back `key`'s closures that this instance knows to hold and Redis no longer has (its PTTL,
+   * `strictMs` and `looseMs`, below 0): Redis lost them while up (a `FLUSHALL`, an eviction, a restart
+   * quicker than a refresh), and only an outage wrote them back, so an instance that started or read
+   * meanwhile sent into the fleet's cool-down. Not one about to end: its key may have expired a
+   * round trip before the view heard of it.
+   */
+  private writeBackLost(key: string, strictMs: number, looseMs: number): void {
+    for (const { ms, strict, cut, cuts } of this.views.closures(key)) {
+      const left = strict ? strictMs : looseMs;
+      if (left < 0 && ms > 2 * this.timeoutMs) this.closeUntil(key, ms, strict, cut, cuts);
+    }
   }
 
   /**
