@@ -19,6 +19,9 @@ const CAUSE_CHARS = 200;
  */
 const KEY_REFUSAL = /^WRONGTYPE |^NOPERM .*channel|^ERR .*can't publish to the channel/;
 
+/** A reply error's message: Redis answered, with its error code first. */
+const REPLY_ERROR = /^[A-Z]{2,} /;
+
 /** Distinct refusals told at most, so a Redis that varies its messages cannot grow the set for ever. */
 const MAX_REFUSALS_TOLD = 32;
 
@@ -54,15 +57,16 @@ function causeOf(error: unknown, args: readonly string[]): string {
 /**
  * The store's commands to Redis, each bounded by `timeoutMs` (of this process's time: a timer that
  * fired late is given one more), and whether Redis is up: a command that times out or fails marks it
- * down, with its cause (`onStatus` is told once per outage, with the cause that began it); an answer marks it up
- * again, except that while Redis refuses the scripts (an ACL without `EVALSHA`, a Lua error) only a
- * script's answer does: a `PING` or `PUBLISH` that passes says nothing of the commands the store
- * lives on, and taking it for recovery made such a store flap down and up at every refresh.
+ * down, with its cause (`onStatus` is told once per outage, with the cause that began it); an answer
+ * marks it up again, except that while Redis refuses the scripts (an ACL without `EVALSHA`, a Lua
+ * error) only a script's answer does: a `PING` or `PUBLISH` that passes says nothing of the commands
+ * the store lives on, and taking it for recovery made such a store flap down and up at every refresh.
  * While down, only the refresh's commands (`probing`) ask Redis anything, so a call waits for a dead
  * Redis at most once, for one timeout; not at all when the client says it has no connection
- * (`isReady` false): the store is then down at once, cause `disconnected`. A refusal for one key or channel (`WRONGTYPE`, a channel an ACL
- * forbids) leaves the store as it is: the command answers nothing, its part runs locally, and
- * `onRefused` is told once per cause (default: a process warning, `BREAKWATER_REDIS_REFUSED`).
+ * (`isReady` false): the store is then down at once, cause `disconnected`. A refusal for one key or
+ * channel (`WRONGTYPE`, a channel an ACL forbids) leaves the store as it is: the command answers
+ * nothing, its part runs locally, and `onRefused` is told once per cause (default: a process warning,
+ * `BREAKWATER_REDIS_REFUSED`).
  */
 export class RedisConnection {
   up = true;
@@ -104,11 +108,13 @@ export class RedisConnection {
 
   /**
    * A command outside the store's bounded ones failed (a `SUBSCRIBE`: the subscriber's own connection,
-   * not raced against `timeoutMs`), `args` what it named: told once per cause as a refusal is, and
-   * `up` is left alone (the store's commands say whether Redis is up; one failing part does not).
+   * not raced against `timeoutMs`), `args` what it named. Redis's refusal (a reply error, its code
+   * first: `NOPERM`, `ERR`) is told once per cause as a key's is; a lost connection is not, the store's
+   * own commands tell the outage. `up` is left alone either way: one part failing says nothing of it.
    */
   partRefused(error: unknown, args: readonly string[]): void {
-    this.keyRefused(causeOf(error, ['', ...args]));
+    const cause = causeOf(error, ['', ...args]);
+    if (REPLY_ERROR.test(cause)) this.keyRefused(cause);
   }
 
   /** Redis refused one key or channel (`cause` cut of keys and URLs): told once per cause. */
