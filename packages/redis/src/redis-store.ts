@@ -166,10 +166,7 @@ class RedisBackedStore implements RedisStore {
   }
 
   tryLease(key: string, ms: number, maxMs?: number): true | number | Promise<true | number> {
-    const run = maxMs === undefined ? undefined : this.runs.runFor(key);
-    // Two timeouts more: the run's age is read here and compared in Redis, a round trip apart, with a
-    // step of this run taken a round trip after it began.
-    return this.leases.tryLease(key, ms, maxMs, run === undefined ? undefined : run + 2 * this.timeoutMs);
+    return this.leases.tryLease(key, ms, maxMs, maxMs === undefined ? undefined : this.runs.runFor(key));
   }
 
   probeClosed(key: string): void {
