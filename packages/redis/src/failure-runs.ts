@@ -24,8 +24,6 @@ export class FailureRunBook {
   private readonly publish: (raw: string) => void;
   private readonly instances: (key: string) => number;
   private readonly byKey = new Map<string, Map<string, Heard>>();
-  /** When this instance's current run of failures began, per key (none: no run going). */
-  private readonly ownSince = new Map<string, number>();
 
   constructor(id: string, publish: (raw: string) => void, instances: (key: string) => number) {
     this.id = id;
@@ -46,8 +44,6 @@ export class FailureRunBook {
         // The breaker asked for this once, when built: its failures keep the key in use (and bring it
         // back if it was evicted meanwhile), so it goes on hearing the fleet's runs.
         if (touch(this.byKey, key) === undefined) addBounded(this.byKey, key, heard);
-        if (run === 1) addBounded(this.ownSince, key, Date.now());
-        else if (run === 0) this.ownSince.delete(key);
         this.publish(JSON.stringify({ key, from: this.id, run } satisfies RunMessage));
       },
       opens: (own, threshold) => {
@@ -57,16 +53,6 @@ export class FailureRunBook {
         return fleetRunOpens(own, others, this.instances(key), threshold);
       },
     };
-  }
-
-  /**
-   * Ms since this instance's current run of failures on `key` began, if one is going: its breaker
-   * opened within that run (on a failure), so the fleet's half-open steps written before it are an
-   * earlier outage's, left by a recovery no probe closed (a manual `reset()`).
-   */
-  runFor(key: string): number | undefined {
-    const since = this.ownSince.get(key);
-    return since === undefined ? undefined : Date.now() - since;
   }
 
   /** A message from the runs channel; another version's or garbage is skipped. */

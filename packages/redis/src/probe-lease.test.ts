@@ -3,7 +3,6 @@ import { expect, it } from 'vitest';
 import { MAX_WATCHED } from './bounded.ts';
 import { RedisConnection } from './connection.ts';
 import { ProbeLeases } from './probe-lease.ts';
-import { redisStore } from './redis-store.ts';
 import { useRedis } from './use-redis.test-util.ts';
 
 const redis = useRedis();
@@ -80,57 +79,4 @@ it("a breaker's lease runs twice the fleet's last, whoever takes it, up to the l
   b.closed('k');
   expect(await a.tryLease('k', 100, 1_000)).toBe(true);
   expect(await left()).toBeLessThanOrEqual(100);
-});
-
-it("a step taken before the asker's run of failures began is an earlier outage's: the backoff starts afresh", async () => {
-  const a = instance('a', 'stale:');
-  const left = (): Promise<number> => redis.client.pTTL('stale:probe:k');
-  const ranOut = (): Promise<number> => redis.client.del('stale:probe:k');
-  const granted: number[] = [];
-  // An outage: the run began before any step of it (60 s ago), so the steps compound.
-  for (let i = 0; i < 3; i++) {
-    expect(await a.tryLease('k', 100, 1_000, 60_000)).toBe(true);
-    granted.push(await left());
-    await ranOut();
-  }
-  // Recovered with no probe closing the breaker (a manual reset()): the 400 ms step stays in Redis.
-  await sleep(20);
-  // The next outage's run began after that step: its first lease runs the breaker's own wait.
-  expect(await a.tryLease('k', 100, 1_000, 5)).toBe(true);
-  granted.push(await left());
-  await ranOut();
-  // And its steps compound from there.
-  expect(await a.tryLease('k', 100, 1_000, 60_000)).toBe(true);
-  granted.push(await left());
-  expect(granted.map((ms) => Math.ceil(ms / 100) * 100)).toEqual([100, 200, 400, 100, 200]);
-});
-
-it("the store passes the breaker's run of failures: a reset by hand, then a new outage, starts the fleet's backoff afresh", async () => {
-  const store = redisStore({
-    client: redis.client,
-    prefix: 'stale-store:',
-    refreshMs: 60_000,
-    timeoutMs: 1_000,
-  });
-  try {
-    const breaker = store.counter('breaker:k', 10_000);
-    const left = (): Promise<number> => redis.client.pTTL('stale-store:probe:k');
-    const ranOut = (): Promise<number> => redis.client.del('stale-store:probe:k');
-    const granted: number[] = [];
-    breaker.run?.(1);
-    for (let i = 0; i < 3; i++) {
-      expect(await store.tryLease('k', 100, 1_000)).toBe(true);
-      granted.push(await left());
-      await ranOut();
-    }
-    // reset() by hand ends the run (run 0); the next outage's first failure begins another.
-    breaker.run?.(0);
-    await sleep(20);
-    breaker.run?.(1);
-    expect(await store.tryLease('k', 100, 1_000)).toBe(true);
-    granted.push(await left());
-    expect(granted.map((ms) => Math.ceil(ms / 100) * 100)).toEqual([100, 200, 400, 100]);
-  } finally {
-    store.close();
-  }
 });

@@ -26,16 +26,14 @@ export class ProbeLeases {
 
   /**
    * True when this instance may probe (at once while Redis is down), else the holder's ms left.
-   * `maxMs`, a breaker's longest wait: the lease follows the fleet's backoff (see `LEASE`). `runMs`,
-   * how long ago the asking breaker's run of failures began: a step of the backoff older than that is
-   * an earlier outage's, and ignored.
+   * `maxMs`, a breaker's longest wait: the lease follows the fleet's backoff (see `LEASE`).
    */
-  tryLease(name: string, ms: number, maxMs?: number, runMs?: number): true | number | Promise<true | number> {
+  tryLease(name: string, ms: number, maxMs?: number): true | number | Promise<true | number> {
     if (!this.connection.up) return true;
     const held = (this.leasedElsewhere.get(name) ?? 0) - Date.now();
     if (held > 0) return held;
     this.leasedElsewhere.delete(name);
-    return this.lease(name, ms, maxMs, runMs);
+    return this.lease(name, ms, maxMs);
   }
 
   /** The holder's probe ended (told by the fleet or seen here): the next one asks Redis again. */
@@ -58,19 +56,15 @@ export class ProbeLeases {
    */
   closed(name: string): void {
     this.forget(name);
-    void this.connection.script(
-      FREE,
-      [this.key(name), this.lastKey(name), `${this.lastKey(name)}-at`],
-      [this.id],
-    );
+    void this.connection.script(FREE, [this.key(name), this.lastKey(name)], [this.id]);
   }
 
-  private async lease(name: string, ms: number, maxMs?: number, runMs?: number): Promise<true | number> {
+  private async lease(name: string, ms: number, maxMs?: number): Promise<true | number> {
     const keys = [this.key(name)];
     const args = [this.id, String(Math.ceil(ms))];
     if (maxMs !== undefined) {
-      keys.push(this.lastKey(name), `${this.lastKey(name)}-at`);
-      args.push(String(Math.ceil(Math.max(ms, maxMs))), String(Math.floor(runMs ?? -1)));
+      keys.push(this.lastKey(name));
+      args.push(String(Math.ceil(Math.max(ms, maxMs))));
     }
     const reply = await this.connection.script<number>(LEASE, keys, args);
     // No answer in time: the local breaker (or gate) decides alone.
@@ -84,10 +78,9 @@ export class ProbeLeases {
   }
 
   /**
-   * The fleet's last breaker lease of `name`, in ms (the backoff's step); `<it>-at` holds when it was
-   * taken, in Redis's clock. In the leases' key family (an ACL that lists the families allows it
-   * already); ` last` is no lease's name: an endpoint key's third part, when it has one, is
-   * `header=value`.
+   * The fleet's last breaker lease of `name`, in ms (the backoff's step). In the leases' key family (an
+   * ACL that lists the families allows it already); ` last` is no lease's name: an endpoint key's third
+   * part, when it has one, is `header=value`.
    */
   private lastKey(name: string): string {
     return `${this.prefix}probe:${name} last`;

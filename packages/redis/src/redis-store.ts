@@ -166,7 +166,7 @@ class RedisBackedStore implements RedisStore {
   }
 
   tryLease(key: string, ms: number, maxMs?: number): true | number | Promise<true | number> {
-    return this.leases.tryLease(key, ms, maxMs, maxMs === undefined ? undefined : this.runs.runFor(key));
+    return this.leases.tryLease(key, ms, maxMs);
   }
 
   probeClosed(key: string): void {

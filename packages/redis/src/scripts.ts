@@ -33,11 +33,7 @@ return 1
  * that wait from the lease's start: refused until then, the asker takes the lease after (taken over
  * at once, two probes went out together, review s23). The last step is kept for its length plus the longest
  * wait, as a breaker keeps an idle key that long: kept only twice its length, calls further apart
- * than that found it gone, and the fleet's probes no longer compounded (review s23). KEYS[3], when
- * named, holds when the last step was taken (Redis's clock), and ARGV[4] how long ago the asker's
- * run of failures began (-1: none going): a step taken before that run is an earlier outage's, left
- * by a recovery no probe closed (a manual `reset()`), and the backoff starts afresh; a step with no
- * stamp (an earlier version's) counts, as before.
+ * than that found it gone, and the fleet's probes no longer compounded (review s23).
  */
 export const LEASE = `
 local holder = redis.call('GET', KEYS[1])
@@ -51,14 +47,8 @@ end
 local ms = tonumber(ARGV[2])
 if KEYS[2] then
   local last = tonumber(redis.call('GET', KEYS[2])) or 0
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local run = tonumber(ARGV[4] or '-1') or -1
-  local at = KEYS[3] and tonumber(redis.call('GET', KEYS[3]))
-  if at and run >= 0 and at < now - run then last = 0 end
   ms = math.min(tonumber(ARGV[3]), math.max(ms, 2 * last))
   redis.call('SET', KEYS[2], ms, 'PX', ms + tonumber(ARGV[3]))
-  if KEYS[3] then redis.call('SET', KEYS[3], now, 'PX', ms + tonumber(ARGV[3])) end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ms)
 return -1
@@ -67,12 +57,11 @@ return -1
 /**
  * Frees a probe lease only if this instance still holds it: KEYS[1] the lease key, ARGV[1] the
  * instance id. An answer that comes after its lease expired must not free another instance's.
- * KEYS[2] and KEYS[3], if named, the fleet's last breaker lease and its stamp (see `LEASE`), are forgotten: a probe closed the
+ * KEYS[2], if named, the fleet's last breaker lease (see `LEASE`), is forgotten: a probe closed the
  * breaker, and the next opening's backoff starts afresh. Returns 1 when it freed the lease.
  */
 export const FREE = `
 if KEYS[2] then redis.call('DEL', KEYS[2]) end
-if KEYS[3] then redis.call('DEL', KEYS[3]) end
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
