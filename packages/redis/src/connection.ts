@@ -81,6 +81,13 @@ export class RedisConnection {
   private readonly onRefused: (cause: string) => void;
   /** The refusals told: each once for the store's life, since they do not come and go as outages do. */
   private readonly refusals = new Set<string>();
+  /**
+   * The client said it was ready once: only then does `isReady` false mean a lost connection. A client
+   * still connecting when the store was built (its `connect()` not awaited) queues the commands and
+   * answers them once connected; taken as down, it told a false `store-down` at every such start and
+   * kept the store local until the next refresh (review s24 R, D2).
+   */
+  private seenReady = false;
 
   constructor(
     client: RedisClientLike,
@@ -179,7 +186,9 @@ export class RedisConnection {
     if (!this.up && !probing) return undefined;
     // A client with no connection (Redis died, it is reconnecting) would queue the command until its
     // timeout: a call asking for a lease waited that long, and more when its timer ran late (below).
-    if (this.client.isReady === false) {
+    const ready = this.client.isReady;
+    if (ready === true) this.seenReady = true;
+    else if (ready === false && this.seenReady) {
       if (!quiet) this.status(false, DISCONNECTED);
       return undefined;
     }

@@ -1,4 +1,5 @@
 import { type BreakwaterEvent, wrapFetch } from '@breakwater/core';
+import { createClient } from 'redis';
 import { afterEach, expect, it, vi } from 'vitest';
 import { connectClient, type RedisServer, startRedis } from './redis-server.test-util.ts';
 import { type RedisStore, redisStore } from './redis-store.ts';
@@ -97,4 +98,30 @@ it("Redis killed: an open breaker's probe goes out on the local breaker's word, 
   expect((await fetch(down)).status).toBe(503);
   expect(server.arrivals('/down').length - before).toBe(1);
   expect(events.flatMap((e) => (e.type === 'store-down' ? [e.cause] : []))).toEqual(['disconnected']);
+});
+
+it('a client still connecting when the store is built (connect() not awaited) tells no store-down', async () => {
+  const redis = await startRedis();
+  const client = createClient({ url: redis.url, socket: { reconnectStrategy: () => 100 } });
+  client.on('error', () => {});
+  const connecting = client.connect();
+  const store = redisStore({ client, prefix: 'connecting:', refreshMs: 1_000 });
+  const statuses: string[] = [];
+  const listener = {
+    closed() {},
+    probeClosed() {},
+    status: (up: boolean, cause?: string) => statuses.push(`${up} ${cause}`),
+  };
+  store.attach(listener);
+  cleanups.push(
+    () => redis.stop(),
+    () => client.destroy(),
+    () => store.close(),
+  );
+  store.closures('default https://api.example');
+  await connecting;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Taken as a lost connection, it was down ('disconnected') until the next refresh (review s24 R, D2).
+  expect(statuses).toEqual([]);
+  expect(store.up).toBe(true);
 });

@@ -8,8 +8,8 @@ export interface RedisClientLike {
   sendCommand<T = unknown>(args: readonly string[], options?: { abortSignal?: AbortSignal }): Promise<T>;
   /**
    * False while the client has no connection to Redis (node-redis's, reconnecting after Redis died):
-   * the store then answers from local state at once, rather than queue a command that waits out its
-   * timeout. Absent: taken as ready.
+   * once the client has been ready, the store then answers from local state at once, rather than queue
+   * a command that waits out its timeout. Absent: taken as ready.
    */
   readonly isReady?: boolean | undefined;
   /** The store subscribes on a duplicate of the client, which it owns and closes in `close()`. */

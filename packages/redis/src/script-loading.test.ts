@@ -53,7 +53,7 @@ it('a store started while Redis was down runs its scripts by SHA once Redis answ
   );
   const told = statuses(store);
   store.closures('default https://api.example.com');
-  await until(() => told.includes('down disconnected'), 2_000);
+  await until(() => told.includes('down timeout'), 2_000);
   // Long enough for every load of the start to have timed out.
   await sleep(500);
   await redis.restart();
