@@ -19,9 +19,6 @@ const CAUSE_CHARS = 200;
  */
 const KEY_REFUSAL = /^WRONGTYPE |^NOPERM .*channel|^ERR .*can't publish to the channel/;
 
-/** A reply error's message: Redis answered, with its error code first. */
-const REPLY_ERROR = /^[A-Z]{2,} /;
-
 /** Distinct refusals told at most, so a Redis that varies its messages cannot grow the set for ever. */
 const MAX_REFUSALS_TOLD = 32;
 
@@ -115,13 +112,14 @@ export class RedisConnection {
 
   /**
    * A command outside the store's bounded ones failed (a `SUBSCRIBE`: the subscriber's own connection,
-   * not raced against `timeoutMs`), `args` what it named. Redis's refusal (a reply error, its code
-   * first: `NOPERM`, `ERR`) is told once per cause as a key's is; a lost connection is not, the store's
-   * own commands tell the outage. `up` is left alone either way: one part failing says nothing of it.
+   * not raced against `timeoutMs`), `args` what it named. Redis's refusal of the channel (an ACL's
+   * `NOPERM`) is told once per cause as a key's is; anything else (a lost connection, `LOADING`, `BUSY`)
+   * is not: it is asked again at the next refresh, and the store's own commands tell an outage (review
+   * s24 R: every reply error was told as a refused channel). `up` is left alone either way.
    */
   partRefused(error: unknown, args: readonly string[]): void {
     const cause = causeOf(error, ['', ...args]);
-    if (REPLY_ERROR.test(cause)) this.keyRefused(cause);
+    if (KEY_REFUSAL.test(cause)) this.keyRefused(cause);
   }
 
   /** Redis refused one key or channel (`cause` cut of keys and URLs): told once per cause. */
