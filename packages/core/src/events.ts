@@ -185,14 +185,14 @@ export interface HedgeEvent extends CallEventBase {
 /**
  * The `store` option's shared store (e.g. `redisStore()`) stopped answering in time or answered with
  * an error (`store-down`): every key then runs on its local state alone, and no call waits for the
- * store; or it answers again (`store-up`). Not about one endpoint: `key` is the empty string. A store
- * that stays down for another cause emits `store-down` again, once per cause.
+ * store; or it answers again (`store-up`). Not about one endpoint: `key` is the empty string. Once per
+ * outage: a store that stays down emits no other `store-down` before its `store-up`.
  */
 export interface StoreStatusEvent extends EventBase {
   readonly type: 'store-down' | 'store-up';
   /**
-   * `store-down` only: why. `timeout` (no answer within the store's `timeoutMs`) or the store's
-   * error, for Redis its reply's code then message (`NOPERM …` an ACL refusing a command, `READONLY
+   * `store-down` only: why the outage began. `timeout` (no answer within the store's `timeoutMs`),
+   * `disconnected` (the store's client lost its connection) or the store's error, for Redis its reply's code then message (`NOPERM …` an ACL refusing a command, `READONLY
    * …` a replica, `ERR …` a script's error); never the command's arguments nor the client's URL.
    */
   readonly cause?: string | undefined;

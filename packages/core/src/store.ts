@@ -147,8 +147,8 @@ export interface StoreListener {
   /** Another instance's half-open probe of `key` succeeded: its breaker may close here too. */
   probeClosed(key: string): void;
   /**
-   * The store went down (`false`, with why: `timeout` or the store's error, told again when that
-   * changes while down) or came back (`true`).
+   * The store went down (`false`, with why: `timeout`, `disconnected` or the store's error; once per
+   * outage, with the cause that began it) or came back (`true`).
    */
   status(up: boolean, cause?: string): void;
 }

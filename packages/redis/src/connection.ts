@@ -5,6 +5,9 @@ const NOSCRIPT: unique symbol = Symbol('NOSCRIPT');
 
 const SCRIPTS = [CLOSE, LEASE, READ, COUNT, FREE];
 
+/** The cause told when the client says it has no connection to Redis. */
+const DISCONNECTED = 'disconnected';
+
 /** At most this much of a Redis error's message goes into a `store-down` event's cause. */
 const CAUSE_CHARS = 200;
 
@@ -51,19 +54,19 @@ function causeOf(error: unknown, args: readonly string[]): string {
 /**
  * The store's commands to Redis, each bounded by `timeoutMs` (of this process's time: a timer that
  * fired late is given one more), and whether Redis is up: a command that times out or fails marks it
- * down, with its cause (`onStatus` is told once per distinct cause while down); an answer marks it up
- * again, except that while Redis refuses the scripts (an ACL without `EVALSHA`, a Lua error) only a
- * script's answer does: a `PING` or `PUBLISH` that passes says nothing of the commands the store
- * lives on, and taking it for recovery made such a store flap down and up at every refresh.
+ * down, with its cause (`onStatus` is told once per outage, with the cause that began it); an answer
+ * marks it up again, except that while Redis refuses the scripts (an ACL without `EVALSHA`, a Lua
+ * error) only a script's answer does: a `PING` or `PUBLISH` that passes says nothing of the commands
+ * the store lives on, and taking it for recovery made such a store flap down and up at every refresh.
  * While down, only the refresh's commands (`probing`) ask Redis anything, so a call waits for a dead
- * Redis at most once, for one timeout. A refusal for one key or channel (`WRONGTYPE`, a channel an ACL
- * forbids) leaves the store as it is: the command answers nothing, its part runs locally, and
- * `onRefused` is told once per cause (default: a process warning, `BREAKWATER_REDIS_REFUSED`).
+ * Redis at most once, for one timeout; not at all when the client says it has no connection
+ * (`isReady` false): the store is then down at once, cause `disconnected`. A refusal for one key or
+ * channel (`WRONGTYPE`, a channel an ACL forbids) leaves the store as it is: the command answers
+ * nothing, its part runs locally, and `onRefused` is told once per cause (default: a process warning,
+ * `BREAKWATER_REDIS_REFUSED`).
  */
 export class RedisConnection {
   up = true;
-  /** The causes told in this outage: a store that keeps failing the same way tells it once. */
-  private readonly causes = new Set<string>();
   /** The last script got a reply error: only a script's answer marks the store up. */
   private refused = false;
   private readonly client: RedisClientLike;
@@ -75,6 +78,13 @@ export class RedisConnection {
   private readonly onRefused: (cause: string) => void;
   /** The refusals told: each once for the store's life, since they do not come and go as outages do. */
   private readonly refusals = new Set<string>();
+  /**
+   * The client said it was ready once: only then does `isReady` false mean a lost connection. A client
+   * still connecting when the store was built (its `connect()` not awaited) queues the commands and
+   * answers them once connected; taken as down, it told a false `store-down` at every such start and
+   * kept the store local until the next refresh (review s24 R, D2).
+   */
+  private seenReady = false;
 
   constructor(
     client: RedisClientLike,
@@ -98,6 +108,18 @@ export class RedisConnection {
     const cause = causeOf(error, ['', ...args]);
     if (KEY_REFUSAL.test(cause)) this.keyRefused(cause);
     else this.status(false, cause);
+  }
+
+  /**
+   * A command outside the store's bounded ones failed (a `SUBSCRIBE`: the subscriber's own connection,
+   * not raced against `timeoutMs`), `args` what it named. Redis's refusal of the channel (an ACL's
+   * `NOPERM`) is told once per cause as a key's is; anything else (a lost connection, `LOADING`, `BUSY`)
+   * is not: it is asked again at the next refresh, and the store's own commands tell an outage (review
+   * s24 R: every reply error was told as a refused channel). `up` is left alone either way.
+   */
+  partRefused(error: unknown, args: readonly string[]): void {
+    const cause = causeOf(error, ['', ...args]);
+    if (KEY_REFUSAL.test(cause)) this.keyRefused(cause);
   }
 
   /** Redis refused one key or channel (`cause` cut of keys and URLs): told once per cause. */
@@ -160,6 +182,14 @@ export class RedisConnection {
     quiet = false,
   ): Promise<T | typeof NOSCRIPT | undefined> {
     if (!this.up && !probing) return undefined;
+    // A client with no connection (Redis died, it is reconnecting) would queue the command until its
+    // timeout: a call asking for a lease waited that long, and more when its timer ran late (below).
+    const ready = this.client.isReady;
+    if (ready === true) this.seenReady = true;
+    else if (ready === false && this.seenReady) {
+      if (!quiet) this.status(false, DISCONNECTED);
+      return undefined;
+    }
     const abort = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
@@ -211,9 +241,9 @@ export class RedisConnection {
   }
 
   private status(up: boolean, cause = ''): void {
-    if (up ? this.up : this.causes.has(cause)) return;
-    if (up) this.causes.clear();
-    else this.causes.add(cause);
+    // Once per outage, with its first cause: a kill told the socket's reset, then each later cause
+    // (reconnecting, timeouts), as as many outages.
+    if (up === this.up) return;
     this.up = up;
     if (up) void this.loadScripts();
     this.onStatus(up, up ? undefined : cause);

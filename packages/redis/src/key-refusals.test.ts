@@ -152,3 +152,43 @@ it('a Redis turned replica (reads answered, writes refused) keeps the store down
   await until(() => a.store.up, 2_000);
   expect(a.statuses.at(-1)).toBe('up');
 });
+
+it('a SUBSCRIBE an ACL refuses is told once, and asked again at each refresh: once allowed, the others are heard', async () => {
+  await redis.client.sendCommand([
+    'ACL',
+    'SETUSER',
+    'nosub',
+    'on',
+    '>pw-Nosub1',
+    '~*',
+    'resetchannels',
+    '+@all',
+  ]);
+  const a = await instance('nosub:', `redis://nosub:pw-Nosub1@127.0.0.1:${redis.port}`);
+  const b = await instance('nosub:');
+  const key = 'https://api.example';
+  a.store.closures(key);
+  // A rate cut travels only with the channel's message: the refresh reads the closure, not its cut.
+  const cuts: unknown[] = [];
+  const listener: StoreListener = {
+    closed: (_key, _ms, _strict, cut) => cuts.push(cut),
+    probeClosed: () => {},
+    status: () => {},
+  };
+  a.store.attach(listener);
+  cleanups.push(() => listener);
+  await until(() => refusals().length > 0, 2_000);
+  // Several refreshes, each asking again: the same refusal is told once.
+  await sleep(300);
+  expect(refusals()).toEqual([expect.stringMatching(/^breakwater: Redis refused .*NOPERM .*channel/)]);
+  expect(refusals().join()).not.toMatch(/Nosub1|redis:\/\/|nosub:gate/);
+  expect(a.store.up).toBe(true);
+
+  await redis.client.sendCommand(['ACL', 'SETUSER', 'nosub', 'allchannels']);
+  const end = Date.now() + 2_000;
+  for (let i = 1; !cuts.some((cut) => cut !== undefined); i++) {
+    if (Date.now() > end) throw new Error("the others' messages were never heard");
+    b.store.closeUntil(key, 5_000 + 100 * i, true, { wMax: 10, known: true });
+    await sleep(50);
+  }
+});

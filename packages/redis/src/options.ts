@@ -6,6 +6,12 @@ import { checkOptions, describeNotObject, describeValue, integerAtLeast, refuse 
  */
 export interface RedisClientLike {
   sendCommand<T = unknown>(args: readonly string[], options?: { abortSignal?: AbortSignal }): Promise<T>;
+  /**
+   * False while the client has no connection to Redis (node-redis's, reconnecting after Redis died):
+   * once the client has been ready, the store then answers from local state at once, rather than queue
+   * a command that waits out its timeout. Absent: taken as ready.
+   */
+  readonly isReady?: boolean | undefined;
   /** The store subscribes on a duplicate of the client, which it owns and closes in `close()`. */
   duplicate(): RedisSubscriberLike;
 }
@@ -53,11 +59,21 @@ export function checkRedisOptions(options: RedisStoreOptions): void {
 }
 
 function clientCheck(value: unknown, path: string): void {
-  const client = value as Partial<RedisClientLike> | null;
+  const client = value as (Partial<RedisClientLike> & { getSlotMaster?: unknown }) | null;
   if (typeof client?.sendCommand !== 'function' || typeof client.duplicate !== 'function') {
     refuse(
       path,
       `must be a node-redis client (createClient() of the redis package), got ${describeNotObject(value)}`,
+    );
+  }
+  // A cluster client has both methods, and its sendCommand takes a key first: every command failed,
+  // and the store stayed down for its life with nothing to say why.
+  if (typeof client.getSlotMaster === 'function') {
+    refuse(
+      path,
+      'is a Redis Cluster client (createCluster()), which the store does not support: its scripts ' +
+        'read and write keys of many slots at once. Pass a createClient() of one Redis (the primary, ' +
+        "with replicas), or keep the in-memory store (no 'store' option)",
     );
   }
 }

@@ -12,7 +12,12 @@ import { FailureRunBook } from './failure-runs.ts';
 import { FleetCountBook } from './fleet-counts.ts';
 import { GateViews, gateKey, type Message, parseMessage } from './gate-closures.ts';
 import { FleetProbe } from './gate-probe.ts';
-import { checkRedisOptions, type RedisStoreOptions, type RedisSubscriberLike } from './options.ts';
+import {
+  checkRedisOptions,
+  type RedisClientLike,
+  type RedisStoreOptions,
+  type RedisSubscriberLike,
+} from './options.ts';
 import { ProbeLeases } from './probe-lease.ts';
 import { CLOSE, NO_CUT, READ } from './scripts.ts';
 
@@ -54,6 +59,7 @@ class RedisBackedStore implements RedisStore {
   private readonly runsChannel: string;
   private readonly id = crypto.randomUUID();
   private readonly refreshMs: number;
+  private readonly timeoutMs: number;
   /**
    * Held weakly: each wrapped fetch holds its own listener, and one the app dropped (a wrapped fetch
    * per tenant or job) must not be kept, with its endpoints, for the store's life.
@@ -72,9 +78,16 @@ class RedisBackedStore implements RedisStore {
    */
   private readonly probes = new Map<string, WeakRef<FleetProbe>>();
   private readonly timer: ReturnType<typeof setInterval>;
+  private readonly client: RedisClientLike;
   private subscriber: RedisSubscriberLike | undefined;
   /** The subscriber's first connection is being made (see `close`). */
   private connecting = false;
+  /** A subscription attempt is in flight: the refresh does not start another. */
+  private subscribing = false;
+  /** The channels the store listens on, and what hears each. */
+  private readonly channels: Map<string, (raw: string) => void>;
+  /** The channels subscribed to; one missing is asked for again at each refresh. */
+  private readonly listening = new Set<string>();
   private closed = false;
   /** Keys first used in this turn, read together at its end (see `closures`). */
   private fresh: string[] = [];
@@ -83,7 +96,8 @@ class RedisBackedStore implements RedisStore {
     this.prefix = options.prefix ?? 'breakwater:';
     this.channel = `${this.prefix}gate`;
     this.runsChannel = `${this.prefix}runs`;
-    this.connection = new RedisConnection(options.client, options.timeoutMs ?? 50, (up, cause) =>
+    this.timeoutMs = options.timeoutMs ?? 50;
+    this.connection = new RedisConnection(options.client, this.timeoutMs, (up, cause) =>
       this.status(up, cause),
     );
     this.leases = new ProbeLeases(this.connection, this.prefix, this.id);
@@ -99,7 +113,12 @@ class RedisBackedStore implements RedisStore {
     this.timer = setInterval(() => void this.refresh(), this.refreshMs);
     // A refresh timer must not keep a process alive that has nothing else to do.
     (this.timer as { unref?: () => void }).unref?.();
-    void this.subscribe(options);
+    this.client = options.client;
+    this.channels = new Map([
+      [this.channel, (raw: string) => this.onMessage(raw)],
+      [this.runsChannel, (raw: string) => this.runs.onMessage(raw)],
+    ]);
+    void this.subscribe();
     void this.connection.loadScripts();
   }
 
@@ -191,6 +210,7 @@ class RedisBackedStore implements RedisStore {
   private dropSubscriber(): void {
     const subscriber = this.subscriber;
     this.subscriber = undefined;
+    this.listening.clear();
     try {
       subscriber?.destroy();
     } catch {
@@ -205,6 +225,7 @@ class RedisBackedStore implements RedisStore {
   /** Re-reads the closures of the keys in use: pub/sub's backstop, and the way back after an outage. */
   private async refresh(): Promise<void> {
     void this.counts.flush();
+    if (this.listening.size < this.channels.size) void this.subscribe();
     await this.read(this.views.keys(), true);
   }
 
@@ -242,11 +263,54 @@ class RedisBackedStore implements RedisStore {
       const looseMs = ttls[2 * i + 1] ?? -2;
       if (strictMs > 0) this.heard(key, strictMs, true, undefined, marks[2 * i] === 1 ? false : undefined);
       if (looseMs > 0) this.heard(key, looseMs, false);
+      this.writeBackLost(key, strictMs, looseMs);
     });
   }
 
-  private async subscribe(options: RedisStoreOptions): Promise<void> {
-    const subscriber = options.client.duplicate();
+  /**
+   * Writes back `key`'s closures that this instance knows to hold and Redis no longer has (its PTTL,
+   * `strictMs` and `looseMs`, below 0): Redis lost them while up (a `FLUSHALL`, an eviction, a restart
+   * quicker than a refresh), and only an outage wrote them back, so an instance that started or read
+   * meanwhile sent into the fleet's cool-down. Not one about to end: its key may have expired a
+   * round trip before the view heard of it.
+   */
+  private writeBackLost(key: string, strictMs: number, looseMs: number): void {
+    for (const { ms, strict, cut, cuts } of this.views.closures(key)) {
+      const left = strict ? strictMs : looseMs;
+      if (left < 0 && ms > 2 * this.timeoutMs) this.closeUntil(key, ms, strict, cut, cuts);
+    }
+  }
+
+  /**
+   * Subscribes to the store's channels, on a duplicate of the client made at the first attempt. A
+   * channel Redis refused (an ACL without the channel) is told once per cause, as a refusal of one key
+   * or channel is, and asked again at each refresh until it is granted: before, it failed silently,
+   * and the closures and runs of the others were never heard (the refresh alone brought closures).
+   */
+  private async subscribe(): Promise<void> {
+    if (this.subscribing || this.closed) return;
+    this.subscribing = true;
+    try {
+      const subscriber = this.subscriber ?? (await this.connectSubscriber());
+      for (const [channel, listener] of this.channels) {
+        if (subscriber === undefined || this.closed) return;
+        if (this.listening.has(channel)) continue;
+        try {
+          await subscriber.subscribe(channel, listener);
+          this.listening.add(channel);
+        } catch (error) {
+          this.connection.partRefused(error, [channel]);
+        }
+      }
+    } finally {
+      this.subscribing = false;
+      if (this.closed) this.dropSubscriber();
+    }
+  }
+
+  /** The subscriber's connection; undefined when it could not be made (asked again at the next refresh). */
+  private async connectSubscriber(): Promise<RedisSubscriberLike | undefined> {
+    const subscriber = this.client.duplicate();
     this.subscriber = subscriber;
     // A subscriber that loses Redis reconnects by itself; its errors must not end the process. Closed
     // while connecting, it stops at its first failed attempt (Redis down: no success would come).
@@ -256,15 +320,14 @@ class RedisBackedStore implements RedisStore {
     this.connecting = true;
     try {
       await subscriber.connect();
-      this.connecting = false;
-      if (this.closed) return;
-      await subscriber.subscribe(this.channel, (raw) => this.onMessage(raw));
-      await subscriber.subscribe(this.runsChannel, (raw) => this.runs.onMessage(raw));
+      return subscriber;
     } catch {
-      // Redis unreachable at start: the refresh reads what pub/sub would have told.
+      // Redis unreachable and the client's strategy gave up: the store's own commands say Redis is
+      // down; a new subscriber is made at the next refresh.
+      if (!this.closed) this.dropSubscriber();
+      return undefined;
     } finally {
       this.connecting = false;
-      if (this.closed) this.dropSubscriber();
     }
   }
 
