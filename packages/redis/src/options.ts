@@ -1,4 +1,11 @@
-import { checkOptions, describeNotObject, describeValue, integerAtLeast, refuse } from '@breakwater/policies';
+import {
+  type Check,
+  checkOptions,
+  describeNotObject,
+  describeValue,
+  integerAtLeast,
+  refuse,
+} from '@breakwater/policies';
 
 /**
  * The part of a node-redis client (`createClient()` of the `redis` package, v5 or v6) that the store
@@ -47,13 +54,34 @@ export interface RedisStoreOptions {
   readonly refreshMs?: number | undefined;
 }
 
+/**
+ * The longest delay a timer keeps whole: past 2^31-1 ms (24.8 days) `setTimeout` and `setInterval` run
+ * it after 1 ms, so `refreshMs: 2 ** 31` (meant as "rarely") refreshed every millisecond and
+ * `timeoutMs: 2 ** 31` gave every command up at once (audit s24).
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** An integer delay of at least `min` ms that a timer can hold. */
+function timerMs(min: number): Check {
+  const atLeast = integerAtLeast(min);
+  return (value, path, required) => {
+    atLeast(value, path, required);
+    if ((value as number) > MAX_TIMER_MS) {
+      refuse(
+        path,
+        `must be at most ${MAX_TIMER_MS} (a timer's longest delay, 24.8 days), got ${describeValue(value)}`,
+      );
+    }
+  };
+}
+
 /** Refuses options `redisStore()` cannot run with, naming the option. */
 export function checkRedisOptions(options: RedisStoreOptions): void {
   checkOptions(options, {
     client: clientCheck,
     prefix: stringCheck,
-    timeoutMs: integerAtLeast(1),
-    refreshMs: integerAtLeast(10),
+    timeoutMs: timerMs(1),
+    refreshMs: timerMs(10),
   });
   if (options.client === undefined) refuse('client', 'is required: a connected node-redis client');
 }

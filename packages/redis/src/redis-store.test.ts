@@ -75,6 +75,16 @@ describe('redisStore', () => {
     expect(String(error)).toMatch(/timeoutMs/);
   });
 
+  it.each(['timeoutMs', 'refreshMs'])(
+    'refuses a %s no timer can hold (past 2^31-1 ms a timer fires after 1 ms: audit s24)',
+    (option) => {
+      const client = { sendCommand: () => {}, duplicate: () => {} } as never;
+      expect(() => redisStore({ client, [option]: 2 ** 31 })).toThrow(
+        new RegExp(`${option}: must be at most 2147483647`),
+      );
+    },
+  );
+
   it('refuses a Redis Cluster client at once, saying what to pass instead, without its URL', () => {
     const cluster = createCluster({ rootNodes: [{ url: 'redis://default:hunter2@127.0.0.1:1' }] });
     let error: unknown;
