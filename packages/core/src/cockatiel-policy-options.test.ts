@@ -3,7 +3,7 @@
  * cockatiel policy, as every other option is named, rather than blaming an inner function's argument.
  */
 import { ConfigError } from '@breakwater/policies';
-import { bulkhead } from 'cockatiel';
+import { bulkhead, ConsecutiveBreaker, circuitBreaker, handleAll, retry, wrap } from 'cockatiel';
 import { fetch as undiciFetch } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { wrapFetchWithPolicies } from './cockatiel.ts';
@@ -31,6 +31,20 @@ describe('wrapFetchWithPolicies: callPolicy and attemptPolicy', () => {
     const error = refusal({ [key]: value });
     expect(error.path).toBe(key);
     expect(error.message).toBe(`breakwater: ${key}: must be a cockatiel policy (with execute), got ${shown}`);
+  });
+
+  // One network error sent 16 requests (4 of breakwater's attempts x 4 of cockatiel's), and a POST
+  // without an idempotency key was repeated (audit s24).
+  it.each(['callPolicy', 'attemptPolicy'])('refuses a cockatiel retry as %s, alone or wrapped', (key) => {
+    const breaker = circuitBreaker(handleAll, { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(5) });
+    for (const policy of [
+      retry(handleAll, { maxAttempts: 3 }),
+      wrap(breaker, retry(handleAll, { maxAttempts: 3 })),
+    ]) {
+      const error = refusal({ [key]: policy });
+      expect(error.path).toBe(key);
+      expect(error.message).toMatch(/holds a cockatiel retry, which would multiply breakwater's attempts/);
+    }
   });
 
   it('accepts cockatiel policies, and none', () => {

@@ -28,6 +28,7 @@ import {
   type IPolicy,
   type ISuccessEvent,
   isTaskCancelledError,
+  RetryPolicy,
   TaskCancelledError,
 } from 'cockatiel';
 import { discardBody, readAhead, stopReadAhead } from './body-reads.ts';
@@ -284,7 +285,20 @@ const cockatielPolicy: Check = (value, path) => {
   if (typeof (value as { execute?: unknown } | null)?.execute !== 'function') {
     refuse(path, `must be a cockatiel policy (with execute), got ${describeValue(value)}`);
   }
+  if (retries(value)) {
+    refuse(
+      path,
+      "holds a cockatiel retry, which would multiply breakwater's attempts (one network error sent 16 requests, and a POST without an idempotency key was repeated); set retries with policy.retry",
+    );
+  }
 };
+
+/** A cockatiel `retry(...)`, alone or inside `wrap(...)` (whose `wrapped` lists its policies). */
+function retries(value: unknown): boolean {
+  if (value instanceof RetryPolicy) return true;
+  const { wrapped } = value as { wrapped?: unknown };
+  return Array.isArray(wrapped) && wrapped.some(retries);
+}
 
 const COCKATIEL_OPTIONS: Shape = { callPolicy: cockatielPolicy, attemptPolicy: cockatielPolicy };
 
