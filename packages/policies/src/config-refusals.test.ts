@@ -53,6 +53,22 @@ describe('a success status is never a breaker failure nor a throttle (audit s24)
   });
 });
 
+describe('a key written one level too high names where it belongs (audit s24)', () => {
+  it.each<[PolicyInput, string, string]>([
+    [{ maxAttempts: 2 } as PolicyInput, 'policy.maxAttempts', "did you mean 'retry.maxAttempts'?"],
+    [{ attemptMs: 5000 } as PolicyInput, 'policy.attemptMs', "did you mean 'timeout.attemptMs'?"],
+    [
+      { consecutiveFailures: 3 } as PolicyInput,
+      'policy.consecutiveFailures',
+      "did you mean 'breaker.consecutiveFailures'?",
+    ],
+  ])('%j', (input, path, hint) => {
+    const error = configError(() => definePolicy(input));
+    expect(error.path).toBe(path);
+    expect(error.reason).toContain(hint);
+  });
+});
+
 describe('generateHeaders names neither a credential nor a header fetch manages', () => {
   it.each([
     ['Authorization', 'carries credentials'],

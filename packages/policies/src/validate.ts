@@ -262,10 +262,11 @@ export function rejectUnknownKeys(
   value: Record<string, unknown>,
   known: readonly string[],
   path: string,
+  shape?: Shape,
 ): void {
   for (const key of Object.keys(value)) {
     if (known.includes(key)) continue;
-    const suggestion = closest(key, known);
+    const suggestion = closest(key, known) ?? (shape && oneLevelDown(key, shape));
     fail(
       joinPath(path, key),
       `unknown key '${key}'${suggestion === undefined ? '' : ` (did you mean '${suggestion}'?)`}; known keys: ${known.join(', ')}`,
@@ -273,10 +274,21 @@ export function rejectUnknownKeys(
   }
 }
 
+/**
+ * `key` as a key of one of `shape`'s sections (`retry.maxAttempts` for `policy: { maxAttempts }`): a
+ * key written one level too high got only the list of this level's keys (audit s24).
+ */
+function oneLevelDown(key: string, shape: Shape): string | undefined {
+  for (const [section, rule] of Object.entries(shape)) {
+    if (typeof rule !== 'function' && Object.hasOwn(rule, key)) return `${section}.${key}`;
+  }
+  return undefined;
+}
+
 function checkObject(value: unknown, shape: Shape, path: string, required: boolean): void {
   if (!isPlainObject(value)) fail(path, `must be an object, got ${describeValue(value)}`);
   const object = value as Record<string, unknown>;
-  rejectUnknownKeys(object, Object.keys(shape), path);
+  rejectUnknownKeys(object, Object.keys(shape), path, shape);
   for (const [key, rule] of Object.entries(shape)) {
     const child = object[key];
     const childPath = joinPath(path, key);
