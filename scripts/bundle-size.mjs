@@ -146,9 +146,11 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * served before, 200 now; +261 B on its own, +275 B merged): 40 002 from dist; 40 300 for audit s24's
  * second round: isolate/reset refusing a partition the rule does not write and naming a non-normalised
  * origin, an adapter's method checked, a hedge granted after its group ended giving its send slot back
- * (+239 B): 40 241 from dist, 40 246 from source.
+ * (+239 B): 40 241 from dist, 40 246 from source; 40 450 for its configuration messages: a key
+ * written a level too high pointed to its section, a host written without its scheme named (+142 B):
+ * 40 383 from dist.
  */
-export const BUDGET_GZIP_BYTES = 40_300;
+export const BUDGET_GZIP_BYTES = 40_450;
 
 /** What a user of `wrapFetch` with the defaults writes; the call keeps it from being tree-shaken away. */
 export const WRAP_FETCH_DEFAULTS =

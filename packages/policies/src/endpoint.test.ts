@@ -86,6 +86,12 @@ describe('pattern grammar', () => {
     ['', 'is empty'],
     ['   ', 'is empty'],
     ['v1/items', "the path must start with '/'"],
+    // A host without its scheme (audit s24).
+    [
+      'api.example.com/v1/*',
+      "'api.example.com' looks like a host, write it with its scheme ('https://api.example.com/…')",
+    ],
+    ['GET api.example.com:8080/v1/*', "'api.example.com:8080' looks like a host"],
     ['GET htp:/x.example/v1', "the path must start with '/'"],
     ['GET api.example.com /v1', "the origin must be '*' or 'scheme://host[:port]'"],
     ['/v1/%2e%2E/x', "'.' or '..' segments"],

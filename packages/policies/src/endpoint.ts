@@ -189,7 +189,8 @@ function parsePath(
   token: string,
   bad: (reason: string) => never,
 ): { segments: readonly PathSegment[]; rest: boolean } {
-  if (!token.startsWith('/')) bad("the path must start with '/'");
+  if (!token.startsWith('/'))
+    bad(HOST_FIRST.test(token) ? hostFirstReason(token) : "the path must start with '/'");
   if (token.includes('\\')) bad("the path must not contain '\\' (URLs turn it into '/')");
   const raw = splitPath(token);
   const segments: PathSegment[] = [];
@@ -223,6 +224,18 @@ function parsePath(
     }
   });
   return { segments, rest };
+}
+
+/** A host name (with a dot, maybe a port) and a path after it, written without a scheme. */
+const HOST_FIRST = /^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::\d+)?\//;
+
+/**
+ * Why `api.example.com/v1/*` is refused: a host without its scheme, which was refused only as "the
+ * path must start with '/'" (audit s24).
+ */
+function hostFirstReason(token: string): string {
+  const host = token.slice(0, token.indexOf('/'));
+  return `the path must start with '/': '${host}' looks like a host, write it with its scheme ('https://${host}/…') or use '*' for any origin`;
 }
 
 /**
