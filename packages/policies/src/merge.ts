@@ -29,12 +29,37 @@ import { validatePolicy, validatePolicyInput } from './validate.ts';
 export function mergePolicy(base: Policy, input: PolicyInput | undefined): Policy {
   const given = input === undefined ? undefined : (writtenBy.get(input) ?? input);
   const policy = mergeGiven(base, given);
-  const written = writtenBy.get(base);
-  writtenBy.set(
-    policy,
-    given === undefined ? (written ?? {}) : written ? mergeData(written, given) : ownCopy(given),
-  );
+  // A base not built here (parsed from JSON, written out whole) is written throughout: so is what is
+  // built on it, which then carries no record and is laid over another base whole, as before (review
+  // s24 X: recording only the input dropped such a base's values wherever the result went).
+  const written = base === DEFAULT_POLICY ? {} : writtenBy.get(base);
+  if (written === undefined) return policy;
+  const writes = given === undefined ? written : mergeData(written, given);
+  writtenBy.set(policy, mergeData(writes, raisedLimits(base, given, policy)));
   return policy;
+}
+
+/**
+ * The limits this merge raised to a value written above them (see above): written from now on, so
+ * that the policy, laid over another base, keeps them (review s24 X: `definePolicy({ timeout: {
+ * attemptMs: 40000 } })` as a rule under a written `totalMs: 5000` was refused, where it had its 40 s).
+ */
+function raisedLimits(base: Policy, given: PolicyInput | undefined, policy: Policy): Record<string, unknown> {
+  const raised: Record<string, unknown> = {};
+  const note = (section: 'timeout' | 'breaker', limit: string): void => {
+    const before = (base[section] as unknown as Record<string, unknown>)[limit];
+    const after = (policy[section] as unknown as Record<string, unknown>)[limit];
+    const wrote = (given?.[section] as Record<string, unknown> | undefined)?.[limit] !== undefined;
+    if (!wrote && before !== after) raised[section] = { [limit]: after };
+  };
+  note('timeout', TIMEOUT_BOUNDS.limit);
+  note('breaker', BREAKER_BOUNDS.limit);
+  const backoffBefore = base.retry.backoff.maxDelayMs;
+  const backoffAfter = policy.retry.backoff.maxDelayMs;
+  if (given?.retry?.backoff?.maxDelayMs === undefined && backoffBefore !== backoffAfter) {
+    raised.retry = { backoff: { maxDelayMs: backoffAfter } };
+  }
+  return raised;
 }
 
 /**

@@ -4,10 +4,11 @@
  * completed with no longer replace what the default policy wrote (audit s24).
  */
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY } from './defaults.ts';
 import { createEndpointResolver } from './endpoint.ts';
-import { definePolicy } from './merge.ts';
+import { definePolicy, mergePolicy } from './merge.ts';
 import { partnerCenter } from './presets.ts';
-import type { PolicyInput } from './types.ts';
+import type { Policy, PolicyInput } from './types.ts';
 
 const PC = 'https://api.partnercenter.microsoft.com/v1/customers';
 
@@ -40,5 +41,32 @@ describe('a built policy as a rule policy keeps what the default policy wrote', 
     expect(createEndpointResolver({ policy: partnerCenter() }).resolve('GET', PC).policy).toEqual(
       partnerCenter(),
     );
+  });
+});
+
+describe('what a built policy carries, and what it does not (review s24 X)', () => {
+  /** A complete policy as a team ships it in JSON: not built here, so written throughout. */
+  const shipped = (): Policy =>
+    JSON.parse(
+      JSON.stringify({
+        ...DEFAULT_POLICY,
+        retry: { ...DEFAULT_POLICY.retry, maxAttempts: 7 },
+        timeout: { totalMs: 60_000, attemptMs: 20_000 },
+      }),
+    ) as Policy;
+
+  it('a policy merged over one not built here keeps all of that base, as a rule or at the top', () => {
+    const tweaked = mergePolicy(shipped(), { retryBudget: { ratio: 0.2 } });
+    const rule = ruleOver(tweaked);
+    expect([rule.retry.maxAttempts, rule.timeout.totalMs, rule.retryBudget.ratio]).toEqual([7, 60_000, 0.2]);
+    const top = createEndpointResolver({ policy: tweaked }).resolve('GET', PC).policy;
+    expect([top.retry.maxAttempts, top.timeout.totalMs]).toEqual([7, 60_000]);
+    expect(definePolicy(tweaked).retry.maxAttempts).toBe(7);
+  });
+
+  it('a limit a built policy raised to a value written above it stays raised as a rule', () => {
+    // attemptMs 40 s raised the unwritten deadline to 40 s: valid, and so it stays under a default of 5 s.
+    const rule = ruleOver(definePolicy({ timeout: { attemptMs: 40_000 } }));
+    expect(rule.timeout).toEqual({ attemptMs: 40_000, totalMs: 40_000 });
   });
 });
