@@ -100,10 +100,22 @@ const KY_OPTIONS: Shape = {
 const noRetry = (): boolean => false;
 
 /**
- * Past the longest deadline of the rules, before ky's `totalTimeout` ends a call: breakwater's own
- * deadline error comes first, and ky's bounds only a body read that outlives it.
+ * Past the longest deadlines of a ky request's breakwater calls, before ky's `totalTimeout` ends it:
+ * ky counts its hooks in it too (a `beforeRequest` fetching a token), and a 1 s margin let a 2.5 s hook
+ * end a call breakwater was still retrying within its deadline (review s24 X).
  */
-const BODY_GRACE_MS = 1_000;
+const HOOKS_GRACE_MS = 5_000;
+
+/**
+ * ky's `totalTimeout` for a request: breakwater's longest deadline for each call it may make (the first
+ * and each `ky.retry()` a hook forces), and the hooks' margin.
+ */
+function requestBoundMs(
+  options: Pick<WrapFetchOptions, 'policy' | 'endpoints'>,
+  forcedRetries: number,
+): number {
+  return longestDeadlineMs(options) * (forcedRetries + 1) + HOOKS_GRACE_MS;
+}
 
 /** The longest `timeout.totalMs` of the default policy and the rules (a preset's or a rule's own). */
 function longestDeadlineMs(options: Pick<WrapFetchOptions, 'policy' | 'endpoints'>): number {
@@ -112,14 +124,17 @@ function longestDeadlineMs(options: Pick<WrapFetchOptions, 'policy' | 'endpoints
   return Math.max(base.timeout.totalMs, ...rules);
 }
 
-/** What logging one of ky's errors would print: the request (its URL, its headers), ky's options (headers), the response. */
-const KY_ERROR_HOLDS = ['request', 'options', 'response'] as const;
+/**
+ * What logging one of ky's errors would print: the request (its URL, its headers), ky's options
+ * (headers), the response, and the body ky parsed (`data`), which may echo the request's secrets.
+ */
+const KY_ERROR_HOLDS = ['request', 'options', 'response', 'data'] as const;
 
 /**
  * ky's errors (`HTTPError`, `TimeoutError`) carry the request URL in their message and stack, and the
  * request, the options and the response as own properties, which `console.log(error)` prints: query
  * values and the Authorization header (audit s24). The message and stack are given the redacted URL,
- * as breakwater's own errors are, and the three properties stay readable but are no longer enumerable,
+ * as breakwater's own errors are, and those properties stay readable but are no longer enumerable,
  * so that printing, `JSON.stringify` and spreading leave them out.
  */
 function redactKyError({ request, error }: BeforeErrorState): Error {
@@ -150,6 +165,15 @@ function guardRequest(options: KyOptions, wrapped: WrappedFetch | undefined): vo
   const { retry } = options;
   const own: RetryOptions = typeof retry === 'number' ? { limit: retry } : (retry ?? {});
   options.retry = { ...own, shouldRetry: noRetry };
+  // The redaction first: a reporter among the caller's own beforeError hooks (Sentry's, say) saw the
+  // query values and the Authorization header (review s24 X). A new hooks object: the instance's is shared.
+  const beforeError = options.hooks?.beforeError ?? [];
+  if (beforeError[0] !== redactKyError) {
+    options.hooks = {
+      ...options.hooks,
+      beforeError: [redactKyError, ...beforeError.filter((h) => h !== redactKyError)],
+    };
+  }
 }
 
 /**
@@ -173,10 +197,11 @@ function globalFetch(): FetchLike {
  * - ky's `timeout` defaults to `false`: breakwater's attempt timeout (10 s) and total deadline (30 s)
  *   replace it; a ky timeout would cut breakwater's retries short. Pass `kyOptions.timeout` to keep one.
  *   ky's `totalTimeout`, which also bounds the body read of `.json()` and the other shortcuts, defaults
- *   to the longest `timeout.totalMs` of the policy and the rules plus 1 s, unless the instance or
- *   `kyOptions` sets one.
- * - ky's errors get the redacted URL in their message and stack, and their `request`, `options` and
- *   `response` stay readable but not enumerable: printing the error shows no query value or header.
+ *   to the longest `timeout.totalMs` of the policy and the rules for each call a request may make (the
+ *   first and each forced retry) plus 5 s for hooks, unless the instance or `kyOptions` sets one.
+ * - ky's errors get the redacted URL in their message and stack before any `beforeError` hook sees
+ *   them, and their `request`, `options`, `response` and `data` stay readable but not enumerable:
+ *   printing the error shows no query value or header.
  * - ky's hooks run as usual, once per call: `beforeRequest` before breakwater's first attempt (what it
  *   sets is sent on every attempt), `afterResponse` and `beforeError` on the final response. Retries are
  *   reported by `onEvent`, not by `beforeRetry`.
@@ -203,12 +228,12 @@ export function breakwaterKy(options: BreakwaterKyOptions = {}): BreakwaterKyIns
     return {
       timeout: false,
       // ky reads the body of `.json()` / `.text()` under `timeout`, off here (it would cut breakwater's
-      // retries short): the call, its body read included, is bounded by the longest of breakwater's
-      // deadlines instead, unless ky is given its own (audit s24: a stalled body hung `.json()`).
+      // retries short): the request, its body read included, is bounded by breakwater's deadlines
+      // instead, unless ky is given its own (audit s24: a stalled body hung `.json()`).
       totalTimeout:
         typeof parent.totalTimeout === 'number'
           ? parent.totalTimeout
-          : longestDeadlineMs(wrapOptions) + BODY_GRACE_MS,
+          : requestBoundMs(wrapOptions, forcedRetries),
       ...kyOptions,
       fetch: wrapped,
       retry: { limit: forcedRetries, shouldRetry: noRetry },
