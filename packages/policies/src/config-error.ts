@@ -60,9 +60,10 @@ export function joinPath(path: string, key: string): string {
 /**
  * Describes a bad value for a message: numbers and booleans as written, strings quoted and cut short
  * (a misplaced token must not end up in a log), anything else by its type. A string is shown up to 32
- * characters and no further than its first space, `:`, `=`, `@`, `?` or `#`, where a secret's part may
- * start: a URL's `user:password@` or query, a header line's value (`X-Api-Key: sk_live_…`,
- * `Authorization: Bearer …`) given where a name or a function belongs (audit s24).
+ * characters and no further than its first space, `:`, `=`, `@`, `?` or `#` after any scheme, where a
+ * secret's part may start: a URL's `user:password@` or query, a header line's value (`X-Api-Key:
+ * sk_live_…`, `Authorization: Bearer …`) given where a name or a function belongs (audit s24); a
+ * string longer than 20 characters with none of them (a token given alone) only up to 8.
  */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
@@ -87,9 +88,15 @@ export function describeValue(value: unknown): string {
 const SECRET_MAY_FOLLOW = /[\s:=@?#]/;
 
 function quotedStart(text: string): string {
-  // From the second character: a value that starts with one (a `:param`) is shown, not emptied.
-  const after = text.slice(1).search(SECRET_MAY_FOLLOW);
-  const cut = after === -1 ? -1 : after + 1;
-  const shown = (cut === -1 ? text : text.slice(0, cut)).slice(0, 32);
+  // After a scheme (a URL's `https://` says nothing secret), and from the second character (a value
+  // that starts with one, a `:param`, is shown, not emptied).
+  const from = (SCHEME.exec(text)?.[0].length ?? 0) + 1;
+  const after = text.slice(from).search(SECRET_MAY_FOLLOW);
+  // A long run without any of them is most likely a token itself (`ghp_…`): only its first characters.
+  const longest = after === -1 && text.length > 20 ? 8 : 32;
+  const shown = (after === -1 ? text : text.slice(0, from + after)).slice(0, longest);
   return shown.length < text.length ? `'${shown}...'` : `'${shown}'`;
 }
+
+/** A URL's scheme and its `//`. */
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;

@@ -1,0 +1,24 @@
+/**
+ * How a refused value is shown in a ConfigError: enough to find it, never a secret's part (audit s24,
+ * review s24 X).
+ */
+import { describe, expect, it } from 'vitest';
+import { describeValue } from './config-error.ts';
+
+describe('describeValue', () => {
+  it.each<[string, string]>([
+    // A name or a word is shown whole.
+    ['fast', "'fast'"],
+    [':1bad', "':1bad'"],
+    // A URL up to where its userinfo, port, query or a space starts, its scheme kept.
+    ['https://user:hunter2@api.example.com/', "'https://user...'"],
+    ['https://api example.com/v1', "'https://api...'"],
+    ['api.example.io/?key=S3CR3T', "'api.example.io/...'"],
+    // A header line up to its name.
+    ['Authorization: Bearer eyJhbGciOi', "'Authorization...'"],
+    // A long run with no separator is most likely a token: its first 8 characters only.
+    ['ghp_0123456789abcdefghijklmnopqrstuvwxyz', "'ghp_0123...'"],
+  ])('%j is shown as %s', (value, shown) => {
+    expect(describeValue(value)).toBe(shown);
+  });
+});
