@@ -148,9 +148,11 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * origin, an adapter's method checked, a hedge granted after its group ended giving its send slot back
  * (+239 B): 40 241 from dist, 40 246 from source; 40 450 for its configuration messages: a key
  * written a level too high pointed to its section, a host written without its scheme named (+142 B):
- * 40 383 from dist.
+ * 40 383 from dist; 40 600 for review s24 X's mends: a policy merged over a base not built here
+ * carrying no record, a raised limit counted as written, a refused URL shown past its scheme (+165 B):
+ * 40 548 from dist.
  */
-export const BUDGET_GZIP_BYTES = 40_450;
+export const BUDGET_GZIP_BYTES = 40_600;
 
 /** What a user of `wrapFetch` with the defaults writes; the call keeps it from being tree-shaken away. */
 export const WRAP_FETCH_DEFAULTS =
