@@ -74,9 +74,9 @@ export function methodProblem(method: string): string | undefined {
 
 /**
  * Why `method` cannot be a call's method, or undefined: not an RFC 9110 token (`'GET '`, `'get\\n'`),
- * or one of {@link methodProblem}'s. For the adapters' `method` options, which decide whether a call
- * may be retried: a misspelt GET was taken as an unknown method, and its network errors were not
- * retried (audit s24).
+ * a misspelt registered method (`'GTE'`), or a custom one not in upper case. For the adapters'
+ * `method` options, which decide whether a call may be retried: a misspelt GET was taken as an
+ * unknown method, and its network errors were not retried (audit s24).
  */
 export function callMethodProblem(method: string): string | undefined {
   if (!isToken(method))
