@@ -47,6 +47,11 @@ describe('wrapFetchWithPolicies: callPolicy and attemptPolicy', () => {
     }
   });
 
+  it("refuses another copy of cockatiel's retry, known by its events", () => {
+    const theirs = { execute: () => Promise.resolve(), onRetry: () => ({}), onGiveUp: () => ({}) };
+    expect(refusal({ callPolicy: theirs }).message).toMatch(/holds a cockatiel retry/);
+  });
+
   it('accepts cockatiel policies, and none', () => {
     expect(typeof wrapFetchWithPolicies(fetch, { callPolicy: bulkhead(2), attemptPolicy: bulkhead(2) })).toBe(
       'function',

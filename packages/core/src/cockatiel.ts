@@ -293,10 +293,18 @@ const cockatielPolicy: Check = (value, path) => {
   }
 };
 
-/** A cockatiel `retry(...)`, alone or inside `wrap(...)` (whose `wrapped` lists its policies). */
+/**
+ * A cockatiel `retry(...)`, alone or inside `wrap(...)` (whose `wrapped` lists its policies); one of
+ * another copy of cockatiel (the caller's own version) by its events, which only a retry has.
+ */
 function retries(value: unknown): boolean {
   if (value instanceof RetryPolicy) return true;
-  const { wrapped } = value as { wrapped?: unknown };
+  const { wrapped, onRetry, onGiveUp } = value as {
+    wrapped?: unknown;
+    onRetry?: unknown;
+    onGiveUp?: unknown;
+  };
+  if (typeof onRetry === 'function' && typeof onGiveUp === 'function') return true;
   return Array.isArray(wrapped) && wrapped.some(retries);
 }
 
