@@ -47,9 +47,16 @@ describe('wrapFetchWithPolicies: callPolicy and attemptPolicy', () => {
     }
   });
 
-  it("refuses another copy of cockatiel's retry, known by its events", () => {
-    const theirs = { execute: () => Promise.resolve(), onRetry: () => ({}), onGiveUp: () => ({}) };
-    expect(refusal({ callPolicy: theirs }).message).toMatch(/holds a cockatiel retry/);
+  it("refuses another copy of cockatiel's retry, known by its class's name and events, not a mock", () => {
+    class RetryPolicy {
+      execute = () => Promise.resolve();
+      onRetry = () => ({});
+      onGiveUp = () => ({});
+    }
+    expect(refusal({ callPolicy: new RetryPolicy() }).message).toMatch(/holds a cockatiel retry/);
+    // A test's deep mock answers every member with a function.
+    const mock = new Proxy({}, { get: (_target, name) => (name === 'then' ? undefined : () => ({})) });
+    expect(typeof wrapFetchWithPolicies(fetch, { callPolicy: mock as never })).toBe('function');
   });
 
   it('accepts cockatiel policies, and none', () => {

@@ -295,17 +295,21 @@ const cockatielPolicy: Check = (value, path) => {
 
 /**
  * A cockatiel `retry(...)`, alone or inside `wrap(...)` (whose `wrapped` lists its policies); one of
- * another copy of cockatiel (the caller's own version) by its events, which only a retry has.
+ * another copy of cockatiel (the caller's own version) by its class's name and its events together: a
+ * test's deep mock has the events alone (review s24 Y).
  */
 function retries(value: unknown): boolean {
   if (value instanceof RetryPolicy) return true;
-  const { wrapped, onRetry, onGiveUp } = value as {
+  const candidate = value as {
     wrapped?: unknown;
     onRetry?: unknown;
     onGiveUp?: unknown;
+    constructor?: unknown;
   };
-  if (typeof onRetry === 'function' && typeof onGiveUp === 'function') return true;
-  return Array.isArray(wrapped) && wrapped.some(retries);
+  const named = typeof candidate.constructor === 'function' && candidate.constructor.name === 'RetryPolicy';
+  if (named && typeof candidate.onRetry === 'function' && typeof candidate.onGiveUp === 'function')
+    return true;
+  return Array.isArray(candidate.wrapped) && candidate.wrapped.some(retries);
 }
 
 const COCKATIEL_OPTIONS: Shape = { callPolicy: cockatielPolicy, attemptPolicy: cockatielPolicy };

@@ -36,6 +36,12 @@ describe('breakwaterKy: a body read is bounded (audit s24)', () => {
     expect(performance.now() - started).toBeLessThan(8_000);
   }, 10_000);
 
+  it('keeps its default within what ky takes for a deadline of days (review s24 Y: ky threw RangeError)', async () => {
+    const days = { timeout: { attemptMs: 10_000, totalMs: 1_000_000_000 } };
+    const api = breakwaterKy({ fetch: async () => new Response('{"ok":true}'), policy: days });
+    expect(await api.get('https://api.test/v1/items').json()).toEqual({ ok: true });
+  });
+
   it("keeps a ky instance's own totalTimeout, and kyOptions' over it", async () => {
     const api = breakwaterKy({ fetch, kyOptions: { totalTimeout: 200 } });
     const started = performance.now();

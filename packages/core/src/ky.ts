@@ -114,7 +114,8 @@ function requestBoundMs(
   options: Pick<WrapFetchOptions, 'policy' | 'endpoints'>,
   forcedRetries: number,
 ): number {
-  return longestDeadlineMs(options) * (forcedRetries + 1) + HOOKS_GRACE_MS;
+  // At most what ky takes (a timer's longest delay): past it every request threw ky's RangeError.
+  return Math.min(longestDeadlineMs(options) * (forcedRetries + 1) + HOOKS_GRACE_MS, 2 ** 31 - 1);
 }
 
 /** The longest `timeout.totalMs` of the default policy and the rules (a preset's or a rule's own). */

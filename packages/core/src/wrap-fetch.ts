@@ -63,8 +63,8 @@ export interface WrapFetchOptions {
    * `globalThis.location`; a relative URL with no base at all goes to the wrapped fetch once, as
    * given, without retries or breaker, and gets whatever answer or error that fetch gives. Refused
    * with `user:password@`; a query or fragment in it plays no part (matching ignores them). Resolved as
-   * `new URL(input, baseUrl)` does (a path with a leading `/`, or a base without a trailing one, drops
-   * the base's last segment): for a fetch that joins base and path (ofetch, axios), end the base with
+   * `new URL(input, baseUrl)` does (a path with a leading `/` drops the base's whole path, a base
+   * without a trailing `/` its last segment): for a fetch that joins base and path (ofetch, axios), end the base with
    * `/` and write paths without a leading one, or the call may get another rule than the one meant.
    */
   readonly baseUrl?: string | URL | undefined;

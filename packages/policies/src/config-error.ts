@@ -90,7 +90,10 @@ const SECRET_MAY_FOLLOW = /[\s:=@?#]/;
 function quotedStart(text: string): string {
   // After a scheme (a URL's `https://` says nothing secret), and from the second character (a value
   // that starts with one, a `:param`, is shown, not emptied).
-  const from = (SCHEME.exec(text)?.[0].length ?? 0) + 1;
+  const scheme = SCHEME.exec(text)?.[0] ?? '';
+  // A URL with userinfo (`https://:pw@…`, a token as the user name): nothing past its scheme.
+  if (scheme !== '' && /^[^/?#]*@/.test(text.slice(scheme.length))) return `'${scheme}...'`;
+  const from = scheme.length > 0 ? scheme.length : 1;
   const after = text.slice(from).search(SECRET_MAY_FOLLOW);
   // A long run without any of them is most likely a token itself (`ghp_…`): only its first characters.
   const longest = after === -1 && text.length > 20 ? 8 : 32;

@@ -10,8 +10,12 @@ describe('describeValue', () => {
     // A name or a word is shown whole.
     ['fast', "'fast'"],
     [':1bad', "':1bad'"],
-    // A URL up to where its userinfo, port, query or a space starts, its scheme kept.
-    ['https://user:hunter2@api.example.com/', "'https://user...'"],
+    // A URL with userinfo: nothing past its scheme (a password, a token as the user name: review s24 Y).
+    ['https://user:hunter2@api.example.com/', "'https://...'"],
+    ['redis://:hunter2pass@cache:6379', "'redis://...'"],
+    ['https://ghp_0123456789abcdefABCDEF@github.com/x', "'https://...'"],
+    // Else up to where its port, query or a space starts, its scheme kept.
+    ['https://h:99999', "'https://h...'"],
     ['https://api example.com/v1', "'https://api...'"],
     ['api.example.io/?key=S3CR3T', "'api.example.io/...'"],
     // A header line up to its name.

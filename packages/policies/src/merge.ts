@@ -34,32 +34,8 @@ export function mergePolicy(base: Policy, input: PolicyInput | undefined): Polic
   // s24 X: recording only the input dropped such a base's values wherever the result went).
   const written = base === DEFAULT_POLICY ? {} : writtenBy.get(base);
   if (written === undefined) return policy;
-  const writes = given === undefined ? written : mergeData(written, given);
-  writtenBy.set(policy, mergeData(writes, raisedLimits(base, given, policy)));
+  writtenBy.set(policy, given === undefined ? written : mergeData(written, given));
   return policy;
-}
-
-/**
- * The limits this merge raised to a value written above them (see above): written from now on, so
- * that the policy, laid over another base, keeps them (review s24 X: `definePolicy({ timeout: {
- * attemptMs: 40000 } })` as a rule under a written `totalMs: 5000` was refused, where it had its 40 s).
- */
-function raisedLimits(base: Policy, given: PolicyInput | undefined, policy: Policy): Record<string, unknown> {
-  const raised: Record<string, unknown> = {};
-  const note = (section: 'timeout' | 'breaker', limit: string): void => {
-    const before = (base[section] as unknown as Record<string, unknown>)[limit];
-    const after = (policy[section] as unknown as Record<string, unknown>)[limit];
-    const wrote = (given?.[section] as Record<string, unknown> | undefined)?.[limit] !== undefined;
-    if (!wrote && before !== after) raised[section] = { [limit]: after };
-  };
-  note('timeout', TIMEOUT_BOUNDS.limit);
-  note('breaker', BREAKER_BOUNDS.limit);
-  const backoffBefore = base.retry.backoff.maxDelayMs;
-  const backoffAfter = policy.retry.backoff.maxDelayMs;
-  if (given?.retry?.backoff?.maxDelayMs === undefined && backoffBefore !== backoffAfter) {
-    raised.retry = { backoff: { maxDelayMs: backoffAfter } };
-  }
-  return raised;
 }
 
 /**
@@ -67,7 +43,10 @@ function raisedLimits(base: Policy, given: PolicyInput | undefined, policy: Poli
  * an endpoint rule's policy, over the configuration's default), a complete policy brought every
  * built-in default it was completed with, and they replaced what the base wrote (audit s24: a rule
  * with `policy: partnerCenter()` got the 30 s deadline and 4 attempts where the default policy wrote
- * 5 s and 2). Kept beside the frozen policy, keyed by it.
+ * 5 s and 2). Kept beside the frozen policy, keyed by it. A built policy then behaves as what was
+ * written to build it would: a limit its merge raised (an `attemptMs` above the unwritten deadline)
+ * is not recorded, so `definePolicy(x)` and `x` agree at the top and in a rule (review s24 Y; counting
+ * it as written refused a rule's longer attempt under such a top-level policy).
  */
 const writtenBy = new WeakMap<object, PolicyInput>();
 

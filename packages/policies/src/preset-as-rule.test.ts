@@ -64,9 +64,25 @@ describe('what a built policy carries, and what it does not (review s24 X)', () 
     expect(definePolicy(tweaked).retry.maxAttempts).toBe(7);
   });
 
-  it('a limit a built policy raised to a value written above it stays raised as a rule', () => {
-    // attemptMs 40 s raised the unwritten deadline to 40 s: valid, and so it stays under a default of 5 s.
-    const rule = ruleOver(definePolicy({ timeout: { attemptMs: 40_000 } }));
-    expect(rule.timeout).toEqual({ attemptMs: 40_000, totalMs: 40_000 });
+  it('a built policy behaves as what was written to build it, at the top and in a rule (review s24 Y)', () => {
+    const written: PolicyInput = { timeout: { attemptMs: 40_000 } };
+    // In a rule under a written 5 s deadline: refused, as the same input written there is.
+    for (const policy of [written, definePolicy(written)]) {
+      expect(() => ruleOver(policy)).toThrow(/endpoints\[0\]\.policy\.timeout\.attemptMs/);
+    }
+    // At the top, with a rule's longer attempt: the deadline its merge raised is raised again.
+    for (const policy of [written, definePolicy(written)]) {
+      const rule = createEndpointResolver({
+        policy,
+        endpoints: [
+          {
+            name: 'pc',
+            match: 'https://api.partnercenter.microsoft.com/*',
+            policy: { timeout: { attemptMs: 60_000 } },
+          },
+        ],
+      }).resolve('GET', PC).policy;
+      expect(rule.timeout).toEqual({ attemptMs: 60_000, totalMs: 60_000 });
+    }
   });
 });
