@@ -31,6 +31,7 @@ import kyDefault, {
 import type { ManualControl } from './manual-control.ts';
 import { checkOptions } from './options.ts';
 import { redactUrl } from './redact.ts';
+import { MAX_TIMER_MS } from './sleep.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
 import {
   preconnectOf,
@@ -115,7 +116,7 @@ function requestBoundMs(
   forcedRetries: number,
 ): number {
   // At most what ky takes (a timer's longest delay): past it every request threw ky's RangeError.
-  return Math.min(longestDeadlineMs(options) * (forcedRetries + 1) + HOOKS_GRACE_MS, 2 ** 31 - 1);
+  return Math.min(longestDeadlineMs(options) * (forcedRetries + 1) + HOOKS_GRACE_MS, MAX_TIMER_MS);
 }
 
 /** The longest `timeout.totalMs` of the default policy and the rules (a preset's or a rule's own). */
@@ -167,14 +168,9 @@ function guardRequest(options: KyOptions, wrapped: WrappedFetch | undefined): vo
   const own: RetryOptions = typeof retry === 'number' ? { limit: retry } : (retry ?? {});
   options.retry = { ...own, shouldRetry: noRetry };
   // The redaction first: a reporter among the caller's own beforeError hooks (Sentry's, say) saw the
-  // query values and the Authorization header (review s24 X). A new hooks object: the instance's is shared.
-  const beforeError = options.hooks?.beforeError ?? [];
-  if (beforeError[0] !== redactKyError) {
-    options.hooks = {
-      ...options.hooks,
-      beforeError: [redactKyError, ...beforeError.filter((h) => h !== redactKyError)],
-    };
-  }
+  // query values and the Authorization header (review s24 X). A new hooks object: the instance's is
+  // shared by every request, and each request's init runs once.
+  options.hooks = { ...options.hooks, beforeError: [redactKyError, ...(options.hooks?.beforeError ?? [])] };
 }
 
 /**
@@ -243,9 +239,7 @@ export function breakwaterKy(options: BreakwaterKyOptions = {}): BreakwaterKyIns
   // An init hook, because a request's options (or `.extend()`'s) replace the instance's `retry` and
   // `fetch`, while hooks add up: it sees every request's merged options. Added by a second extend,
   // after kyOptions' hooks, whatever their form.
-  const instance = built.extend({
-    hooks: { init: [(merged) => guardRequest(merged, wrapped)], beforeError: [redactKyError] },
-  });
+  const instance = built.extend({ hooks: { init: [(merged) => guardRequest(merged, wrapped)] } });
   // ky builds the options (and so the wrapped fetch) when it extends, before this line runs.
   const control = (): WrappedFetch => {
     if (!wrapped) throw new Error('breakwater: the ky instance has not built its fetch yet');
