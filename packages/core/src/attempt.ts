@@ -116,7 +116,7 @@ export function runAttempt<T = AttemptResult>(
   let heard = false;
   const failed = (error: unknown): T | Promise<T> => {
     const at = Date.now();
-    const result = failure(deps, call, attempt, signal, cut, readBy, error, at);
+    const result = failure(deps, call, attempt, signal, cut ? left : undefined, readBy, error, at);
     // A probe stopped by its caller or the deadline gets no answer: the next call goes as the probe
     // now, rather than every caller waiting out the probe's bound.
     if (result.verdict.reason === 'aborted') pass.unused?.();
@@ -200,32 +200,54 @@ function answered(
 }
 
 /**
- * What an attempt that threw (or whose response could not be judged) gives. Stopped by its caller or
- * its deadline, an attempt says nothing about the upstream: never retried, ignored by the breaker.
+ * What an attempt that threw (or whose response could not be judged) gives. Stopped by its caller, an
+ * attempt says nothing about the upstream: never retried, ignored by the breaker. `cutToMs`: the time
+ * the attempt was given when the call's deadline cut its timeout (default: not cut).
  */
 function failure(
   deps: AttemptDeps,
   call: Call,
   attempt: number,
   signal: AttemptSignal,
-  cut: boolean,
+  cutToMs: number | undefined,
   readBy: number,
   thrown: unknown,
   now: number,
 ): AttemptResult {
   const { callerSignal } = call;
   let error = thrown;
-  const deadlineExceeded = signal.expired && cut && !callerSignal?.aborted;
-  if (signal.expired && !cut && !callerSignal?.aborted) error = timedOut(deps, call, attempt, error);
+  const expired = signal.expired && !callerSignal?.aborted;
+  const deadlineExceeded = expired && cutToMs !== undefined;
+  if (expired && cutToMs === undefined) error = timedOut(deps, call, attempt, error);
   const outcome: Outcome = { kind: 'error', error };
-  const callerAborted = callerSignal?.aborted === true || deadlineExceeded;
-  const verdict = classify(outcome, call.request, deps.policy, { now, callerAborted });
+  // The call ends on its deadline either way; the breaker counts the attempt as timed out only when
+  // the deadline left it at least half its timeout: the upstream then stayed silent for most of what
+  // an attempt is allowed (`totalMs` written alone makes every first attempt's timeout the deadline,
+  // and a hung upstream never opened the breaker), while a sliver left to a last retry says nothing.
+  const counted = deadlineExceeded && cutToMs * 2 >= deps.policy.timeout.attemptMs;
+  const verdict = counted
+    ? classify(
+        { kind: 'error', error: attemptTimeout(deps, attempt, cutToMs, error) },
+        call.request,
+        deps.policy,
+        {
+          now,
+        },
+      )
+    : classify(outcome, call.request, deps.policy, {
+        now,
+        callerAborted: callerSignal?.aborted === true || deadlineExceeded,
+      });
   return { outcome, error, verdict, readBy, ...(deadlineExceeded ? { deadlineExceeded } : {}) };
 }
 
-function timedOut(deps: AttemptDeps, call: Call, attempt: number, cause: unknown): BreakwaterTimeoutError {
-  const timeoutMs = deps.policy.timeout.attemptMs;
-  deps.report.timeout('attempt', timeoutMs, attempt, call);
+/** The error a timed-out attempt gives, told by no event: the call's own timeout is (`scope: 'total'`). */
+function attemptTimeout(
+  deps: AttemptDeps,
+  attempt: number,
+  timeoutMs: number,
+  cause: unknown,
+): BreakwaterTimeoutError {
   return new BreakwaterTimeoutError({
     scope: 'attempt',
     timeoutMs,
@@ -233,6 +255,12 @@ function timedOut(deps: AttemptDeps, call: Call, attempt: number, cause: unknown
     attempts: attempt,
     cause,
   });
+}
+
+function timedOut(deps: AttemptDeps, call: Call, attempt: number, cause: unknown): BreakwaterTimeoutError {
+  const timeoutMs = deps.policy.timeout.attemptMs;
+  deps.report.timeout('attempt', timeoutMs, attempt, call);
+  return attemptTimeout(deps, attempt, timeoutMs, cause);
 }
 
 function reportAttempt(

@@ -52,7 +52,7 @@ export class BrokenCircuitError extends BreakwaterError {
    *   `breaker.maxHalfOpenAfterMs` (default 60 000 ms). The probe's end is unknown (a probe may take
    *   the whole attempt timeout, and outside `wrapFetch` nothing bounds it); were it to fail, no call
    *   would go for at least that long, while 0 would bring a client that honours it straight back;
-   * - `isolated`: `Infinity`, until reset by hand.
+   * - `isolated`: `Infinity`, until reset by hand (`null` once serialised as JSON: read `state`).
    */
   readonly retryAfterMs: number;
 

@@ -81,3 +81,68 @@ describe('SendQueue', () => {
     });
   });
 });
+
+describe('SendQueue behind a probe (audit s25)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Four sends a second, held behind a probe out until `probeUntil` (its bound) or its answer. */
+  function behindProbe(): { queue: SendQueue; answer: () => void } {
+    let probeUntil = Date.now() + 1_000;
+    const queue = new SendQueue({
+      interval: () => 250,
+      blockedUntil: (now) => (probeUntil > now ? probeUntil : 0),
+      surelyBlockedUntil: () => 0,
+      reach: () => null,
+      released: () => false,
+      refusal: (slotAt) => new Error(`slot at ${slotAt}`),
+    });
+    return {
+      queue,
+      answer: () => {
+        probeUntil = 0;
+        queue.kick();
+      },
+    };
+  }
+
+  it("keeps callers whose slots fit their deadline if the probe answers, rather than counting the probe's whole bound", async () => {
+    const { queue, answer } = behindProbe();
+    const deadline = Date.now() + 1_500;
+    const outcomes: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      void (queue.take(new AbortController().signal, deadline) as Promise<boolean>).then(
+        () => outcomes.push('sent'),
+        () => outcomes.push('refused'),
+      );
+    }
+    await vi.advanceTimersByTimeAsync(10);
+    // Counting the bound, four of five (slots at 1 250 ms and later) were refused at once.
+    expect(outcomes).toEqual([]);
+    answer();
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(outcomes).toEqual(Array(5).fill('sent'));
+  });
+
+  it('refuses them once the probe does take its bound and their slots pass their deadline', async () => {
+    const { queue } = behindProbe();
+    const deadline = Date.now() + 1_500;
+    const outcomes: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      void (queue.take(new AbortController().signal, deadline) as Promise<boolean>).then(
+        () => outcomes.push('sent'),
+        () => outcomes.push('refused'),
+      );
+    }
+    await vi.advanceTimersByTimeAsync(999);
+    expect(outcomes).toEqual([]);
+    await vi.advanceTimersByTimeAsync(501);
+    // The bound passes at 1 000 ms: slots at 1 000, 1 250 and 1 500 fit the deadline; two never do.
+    expect(outcomes.filter((o) => o === 'refused')).toHaveLength(2);
+    expect(outcomes.filter((o) => o !== 'refused')).toHaveLength(3);
+  });
+});

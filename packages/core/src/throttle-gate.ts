@@ -344,6 +344,7 @@ export class ThrottleGate {
         return rate === null ? 0 : 1_000 / rate;
       },
       blockedUntil: (now) => Math.max(this.strictUntil, this.probe.heldUntil(now)),
+      surelyBlockedUntil: () => this.strictUntil,
       reach: (from, to) => this.rate.reach(from, to),
       released: (now) => {
         this.rate.onSend(now);
