@@ -119,7 +119,7 @@ export function runAttempt<T = AttemptResult>(
     const result = failure(deps, call, attempt, signal, cut ? left : undefined, readBy, error, at);
     // A probe stopped by its caller or the deadline gets no answer: the next call goes as the probe
     // now, rather than every caller waiting out the probe's bound.
-    if (result.verdict.reason === 'aborted') pass.unused?.();
+    if (result.verdict.reason === 'aborted' || result.deadlineExceeded) pass.unused?.();
     // No answer to count it by: the gate stops waiting for one (unless `answered` counted it already).
     if (!heard) deps.gate.lost(now, at);
     return finish(result, at);

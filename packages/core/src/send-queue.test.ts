@@ -128,21 +128,28 @@ describe('SendQueue behind a probe (audit s25)', () => {
     expect(outcomes).toEqual(Array(5).fill('sent'));
   });
 
-  it('refuses them once the probe does take its bound and their slots pass their deadline', async () => {
+  it('refuses them once the probe does take its bound, in arrival order, each by its deadline', async () => {
     const { queue } = behindProbe();
-    const deadline = Date.now() + 1_500;
+    const start = Date.now();
     const outcomes: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      void (queue.take(new AbortController().signal, deadline) as Promise<boolean>).then(
-        () => outcomes.push('sent'),
-        () => outcomes.push('refused'),
+    // The first has only 0.8 s, less than the probe's bound; the others 1.5 s.
+    const deadlines = [800, 1_500, 1_500, 1_500, 1_500];
+    for (const [i, ms] of deadlines.entries()) {
+      void (queue.take(new AbortController().signal, start + ms) as Promise<boolean>).then(
+        () => outcomes.push(`${i} sent at ${Date.now() - start}`),
+        () => outcomes.push(`${i} refused at ${Date.now() - start}`),
       );
     }
-    await vi.advanceTimersByTimeAsync(999);
-    expect(outcomes).toEqual([]);
-    await vi.advanceTimersByTimeAsync(501);
-    // The bound passes at 1 000 ms: slots at 1 000, 1 250 and 1 500 fit the deadline; two never do.
-    expect(outcomes.filter((o) => o === 'refused')).toHaveLength(2);
-    expect(outcomes.filter((o) => o !== 'refused')).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(1_500);
+    // The first is refused by its deadline, not at the bound after it; the last then, as its slot at
+    // the pace (800 + 3 x 250) passes its deadline. The bound passes at 1 000 ms: slots at 1 000 and
+    // 1 250 come before the deadline; the one at 1 500 would leave no time to send in.
+    expect(outcomes).toEqual([
+      '0 refused at 800',
+      '4 refused at 800',
+      '1 sent at 1000',
+      '2 sent at 1250',
+      '3 refused at 1500',
+    ]);
   });
 });

@@ -141,7 +141,8 @@ export class SendQueue {
     const now = Date.now();
     // The queue may have emptied (aborts) since the timer was set: then there is no one to let out.
     const head = this.waiters[0];
-    if (head && this.nextAt(now) <= now) {
+    // A head whose deadline has come is refused below, not sent late.
+    if (head && head.deadlineAt > now && this.nextAt(now) <= now) {
       this.waiters.shift();
       head.resolve(this.release(now, Math.min(dueAt, now)));
     }
@@ -153,7 +154,11 @@ export class SendQueue {
   private refuseLate(now: number): void {
     for (let i = 0; i < this.waiters.length; ) {
       const waiter = this.waiters[i] as Waiter;
-      const expected = this.lateAt(now, i, waiter.deadlineAt);
+      // Its deadline came while a hold (the probe's) kept it: its slot is after the hold at the least.
+      const expected =
+        waiter.deadlineAt <= now
+          ? Math.max(now + 1, this.nextAt(now))
+          : this.lateAt(now, i, waiter.deadlineAt);
       if (expected === 0) {
         i++;
         continue;
@@ -167,6 +172,15 @@ export class SendQueue {
     if (this.cancelTimer) return;
     // Rounded up: a timer cut to whole ms must not let a call out before its slot.
     const dueAt = this.nextAt(now);
-    this.cancelTimer = after(Math.max(1, Math.ceil(dueAt - now)), () => this.tick(dueAt));
+    // Or at the first deadline to come before it: a call refused ahead of a probe's bound it may not
+    // wait out (lateAt leaves the bound out) is refused by its deadline, not after it (review s25).
+    const lookAt = Math.min(dueAt, this.firstDeadline());
+    this.cancelTimer = after(Math.max(1, Math.ceil(lookAt - now)), () => this.tick(dueAt));
+  }
+
+  private firstDeadline(): number {
+    let first = Number.POSITIVE_INFINITY;
+    for (const waiter of this.waiters) first = Math.min(first, waiter.deadlineAt);
+    return first;
   }
 }
