@@ -111,6 +111,12 @@ function holdOpen(timer: unknown, hold: boolean): void {
   else t.unref?.();
 }
 
+/** An attempt in flight, which its signal can end at once (attempt.ts). */
+export interface AttemptCut {
+  /** Ends the attempt with `reason`, whether or not its fetch settles. */
+  cut(reason: unknown): void;
+}
+
 /**
  * The signal of one attempt, following the caller's signal too so that the caller's abort stops the
  * body of the Response handed back after the attempt ended. Without a caller's signal it is a plain
@@ -121,7 +127,7 @@ function holdOpen(timer: unknown, hold: boolean): void {
  * follows the caller's through caller-abort.ts rather than `AbortSignal.any` (why: see there).
  *
  * A fetch may ignore its signal (a custom transport, a test double): the timeout and the caller's abort
- * then also {@link cut} the attempt, which ends without waiting for fetch. The caller's abort reaches
+ * then also cut the attempt ({@link run}), which ends without waiting for fetch. The caller's abort reaches
  * the attempt at once when fetch read the signal (the caller-abort listener); when it never did, at the
  * clock's next tick, or at the attempt's own timer for a timeout under {@link COARSE_FROM_MS}: no
  * listener per attempt for what only a fetch that ignores its signal needs.
@@ -142,8 +148,8 @@ export class AttemptSignal implements Follower {
   /** On the shared clock's list: its neighbours there. */
   previous: AttemptSignal | undefined;
   next: AttemptSignal | undefined;
-  /** Ends the attempt with `reason`, whether or not its fetch settles: set while the attempt runs. */
-  cut: ((reason: unknown) => void) | undefined;
+  /** Ends the attempt with a reason, whether or not its fetch settles: set while the attempt runs. */
+  run: AttemptCut | undefined;
 
   /** `clock`: the wrapped fetch's, told when its fetch reads a signal made on demand. Default none. */
   constructor(caller: AbortSignal | undefined, clock?: AttemptClock) {
@@ -190,12 +196,12 @@ export class AttemptSignal implements Follower {
     this.expired = true;
     this.controller?.abort();
     // The reason a fetch that honours the signal rejects with: an AbortError.
-    this.cut?.((this.controller?.signal ?? AbortSignal.abort()).reason);
+    this.run?.cut((this.controller?.signal ?? AbortSignal.abort()).reason);
   }
 
   /** The caller aborted with `reason` (default the caller's signal's): the attempt and its body stop. */
   abort(reason: unknown = this.caller?.reason): void {
     this.controller?.abort(reason);
-    this.cut?.(reason);
+    this.run?.cut(reason);
   }
 }

@@ -1,5 +1,5 @@
 import { classify, type Outcome, type Policy, type Verdict } from '@breakwater/policies';
-import { type AttemptClock, AttemptSignal } from './attempt-clock.ts';
+import { type AttemptClock, type AttemptCut, AttemptSignal } from './attempt-clock.ts';
 import { discardBody } from './body-reads.ts';
 import { BreakwaterTimeoutError } from './errors.ts';
 import type { AttemptEvent } from './events.ts';
@@ -98,32 +98,11 @@ export function runAttempt<T = AttemptResult>(
   const { attemptMs } = deps.policy.timeout;
   // The attempt's timeout doubles as the call's deadline when less than an attempt's time is left.
   const left = call.deadlineAt - now;
-  const readBy = Math.min(now + attemptMs, call.deadlineAt);
   const cut = left <= attemptMs;
-  const ended = call.telemetry?.attempt(deps.report.key, call.request, attempt, started);
   // Until the headers arrive: the body of the Response handed back must stay readable.
   const signal = new AttemptSignal(call.callerSignal, deps.clock);
+  const run = new AttemptRun(deps, call, attempt, pass, count, signal, started, now, cut ? left : undefined);
   deps.clock.start(signal, cut ? left : attemptMs, started);
-  // `at`: epoch ms when the attempt ended, read once for its verdict and its event.
-  const finish = (result: AttemptResult, at: number): T | Promise<T> => {
-    deps.clock.stop(signal);
-    signal.cut = undefined;
-    ended?.(result);
-    reportAttempt(deps.report, call, attempt, result, started, at);
-    return count(result);
-  };
-  // The gate heard the response (a throw after that is no lost request).
-  let heard = false;
-  const failed = (error: unknown): T | Promise<T> => {
-    const at = Date.now();
-    const result = failure(deps, call, attempt, signal, cut ? left : undefined, readBy, error, at);
-    // A probe stopped by its caller or the deadline gets no answer: the next call goes as the probe
-    // now, rather than every caller waiting out the probe's bound.
-    if (result.verdict.reason === 'aborted' || result.deadlineExceeded) pass.unused?.();
-    // No answer to count it by: the gate stops waiting for one (unless `answered` counted it already).
-    if (!heard) deps.gate.lost(now, at);
-    return finish(result, at);
-  };
   // Called unbound: a browser's fetch throws `Illegal invocation` when called as a method of any
   // object but the global one, and `deps.fetch(...)` would pass `deps` as `this`.
   const { fetch } = deps;
@@ -132,54 +111,130 @@ export function runAttempt<T = AttemptResult>(
   try {
     response = Promise.resolve(fetch(...call.request.attempt(signal)));
   } catch (thrown) {
-    return Promise.resolve(failed(thrown));
+    return Promise.resolve(run.failed(thrown));
   }
-  const settled = (r: Response): T | Promise<T> => {
-    const at = Date.now();
-    let result: AttemptResult;
-    try {
-      result = answered(deps, call, attempt, r, readBy, at, now);
-      heard = true;
-      signal.answered(r);
-    } catch (thrown) {
-      return failed(thrown);
-    }
-    return finish(result, at);
-  };
-  return untilCut(response, signal, settled, failed);
+  return run.until(response);
 }
 
 /**
- * `response` handled by `settled` or `failed`, unless `signal` is cut first (its timeout, its caller's
- * abort): the attempt then fails with the cut's reason, and a Response that comes later is discarded
- * (it must not hold a connection). A fetch that ignores its signal would otherwise hold the call for
- * ever. The cut waits a microtask: a fetch that rejects as its signal aborts (undici, the test doubles)
- * has its rejection handled first, so its own error stays the attempt's, as before; and the attempt does
- * not end inside the clock's tick or the caller's abort dispatch.
+ * One attempt in flight: what its ends need, in one object whose methods are its steps (a closure per
+ * step cost every call a closure and a context more).
+ *
+ * {@link until} hands its Response to {@link settled} or its error to {@link failed}, unless the
+ * signal is cut first (its timeout, its caller's abort): the attempt then fails with the cut's reason,
+ * and a Response that comes later is discarded (it must not hold a connection). A fetch that ignores
+ * its signal would otherwise hold the call for ever. The cut waits a microtask: a fetch that rejects as
+ * its signal aborts (undici, the test doubles) has its rejection handled first, so its own error stays
+ * the attempt's, as before; and the attempt does not end inside the clock's tick or the caller's abort
+ * dispatch.
  */
-function untilCut<T>(
-  response: Promise<Response>,
-  signal: AttemptSignal,
-  settled: (response: Response) => T | Promise<T>,
-  failed: (error: unknown) => T | Promise<T>,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let done = false;
-    const end = <A>(handle: (arg: A) => T | Promise<T>, arg: A): void => {
-      if (done) return;
-      done = true;
-      try {
-        resolve(handle(arg));
-      } catch (thrown) {
-        reject(thrown);
-      }
-    };
-    signal.cut = (reason) => queueMicrotask(() => end(failed, reason));
-    response.then(
-      (r) => (done ? discardBody(r) : end(settled, r)),
-      (error: unknown) => end(failed, error),
-    );
-  });
+class AttemptRun<T> implements AttemptCut {
+  private readonly deps: AttemptDeps;
+  private readonly call: Call;
+  private readonly attempt: number;
+  private readonly pass: GatePass;
+  private readonly count: Settle<T>;
+  private readonly signal: AttemptSignal;
+  private readonly started: number;
+  /** Epoch ms when it was sent. */
+  private readonly now: number;
+  /** The time the attempt was given when its timeout is the call's deadline; else undefined. */
+  private readonly cutToMs: number | undefined;
+  private readonly readBy: number;
+  private readonly ended: ((result: AttemptResult) => void) | undefined;
+  /** The gate heard the response (a throw after that is no lost request). */
+  private heard = false;
+  private done = false;
+  private resolve: ((value: T | Promise<T>) => void) | undefined;
+  private reject: ((reason: unknown) => void) | undefined;
+
+  constructor(
+    deps: AttemptDeps,
+    call: Call,
+    attempt: number,
+    pass: GatePass,
+    count: Settle<T>,
+    signal: AttemptSignal,
+    started: number,
+    now: number,
+    cutToMs: number | undefined,
+  ) {
+    this.deps = deps;
+    this.call = call;
+    this.attempt = attempt;
+    this.pass = pass;
+    this.count = count;
+    this.signal = signal;
+    this.started = started;
+    this.now = now;
+    this.cutToMs = cutToMs;
+    this.readBy = Math.min(now + deps.policy.timeout.attemptMs, call.deadlineAt);
+    this.ended = call.telemetry?.attempt(deps.report.key, call.request, attempt, started);
+  }
+
+  /** The attempt's end, once `response` settles or the signal is cut. */
+  until(response: Promise<Response>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      this.signal.run = this;
+      response.then(
+        (r) => (this.done ? discardBody(r) : this.end(true, r)),
+        (error: unknown) => this.end(false, error),
+      );
+    });
+  }
+
+  cut(reason: unknown): void {
+    queueMicrotask(() => this.end(false, reason));
+  }
+
+  /** The first end wins: `answer` a Response handed to {@link settled}, else an error to {@link failed}. */
+  private end(isResponse: boolean, answer: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    try {
+      (this.resolve as (value: T | Promise<T>) => void)(
+        isResponse ? this.settled(answer as Response) : this.failed(answer),
+      );
+    } catch (thrown) {
+      (this.reject as (reason: unknown) => void)(thrown);
+    }
+  }
+
+  private settled(r: Response): T | Promise<T> {
+    const at = Date.now();
+    let result: AttemptResult;
+    try {
+      result = answered(this.deps, this.call, this.attempt, r, this.readBy, at, this.now);
+      this.heard = true;
+      this.signal.answered(r);
+    } catch (thrown) {
+      return this.failed(thrown);
+    }
+    return this.finish(result, at);
+  }
+
+  failed(error: unknown): T | Promise<T> {
+    const at = Date.now();
+    const { deps, call, attempt, signal } = this;
+    const result = failure(deps, call, attempt, signal, this.cutToMs, this.readBy, error, at);
+    // A probe stopped by its caller or the deadline gets no answer: the next call goes as the probe
+    // now, rather than every caller waiting out the probe's bound.
+    if (result.verdict.reason === 'aborted' || result.deadlineExceeded) this.pass.unused?.();
+    // No answer to count it by: the gate stops waiting for one (unless `answered` counted it already).
+    if (!this.heard) deps.gate.lost(this.now, at);
+    return this.finish(result, at);
+  }
+
+  /** `at`: epoch ms when the attempt ended, read once for its verdict and its event. */
+  private finish(result: AttemptResult, at: number): T | Promise<T> {
+    this.deps.clock.stop(this.signal);
+    this.signal.run = undefined;
+    this.ended?.(result);
+    reportAttempt(this.deps.report, this.call, this.attempt, result, this.started, at);
+    return this.count(result);
+  }
 }
 
 function answered(
