@@ -1,6 +1,6 @@
 import { classify, type Outcome, type Policy, type Verdict } from '@breakwater/policies';
 import { type AttemptClock, type AttemptCut, AttemptSignal } from './attempt-clock.ts';
-import { discardBody } from './body-reads.ts';
+import { discardBody, supersede } from './body-reads.ts';
 import { BreakwaterTimeoutError } from './errors.ts';
 import type { AttemptEvent } from './events.ts';
 import { redactUrl } from './redact.ts';
@@ -72,7 +72,7 @@ export interface Call {
 /**
  * Attempt number `attempt` of `call`, under the attempt timeout, classified and reported; `pass` is
  * what the call learnt at the throttle gate; `sentAt`: epoch ms now, when the caller read it in this
- * turn (default read here); `superseded`: the call's last Response, whose body is cancelled once the
+ * turn (default read here); `superseded`: the call's last Response, whose body is released once the
  * gate lets this attempt through (default none). Never rejects for a fetch failure.
  *
  * Sends with no await between the gate's last look and the send: another caller's response may have
@@ -90,9 +90,9 @@ export function runAttempt<T = AttemptResult>(
 ): Promise<T> {
   // Nothing was sent: nothing to count (the breaker ignores the verdict), but the caller's step runs.
   if (!pass.letsThrough()) return Promise.resolve(count(GATE_CLOSED));
-  // The call can no longer end on its last Response: a body left unread (longer than the read-ahead)
-  // must not hold a connection this attempt may need.
-  if (superseded) discardBody(superseded);
+  // A body left unread (longer than the read-ahead) must not hold a connection this attempt may
+  // need; one in memory whole is kept, for the call ends on it should the deadline cut this attempt.
+  if (superseded) supersede(superseded);
   const started = performance.now();
   const now = sentAt ?? Date.now();
   const { attemptMs } = deps.policy.timeout;

@@ -55,25 +55,54 @@ export function readAhead(response: Response | undefined, capped?: () => void): 
     return;
   }
   readingAhead.set(response, reader);
-  void drain(reader, capped);
+  void drain(reader, capped).then((whole) => {
+    if (whole) readWhole.add(response);
+    // Superseded while it was read: read whole, it is kept; else it goes now.
+    else if (releasing.delete(response)) discardBody(response);
+  });
+}
+
+/** Responses read ahead to their end: their bodies hold no connection any more. */
+const readWhole = new WeakSet<Response>();
+/** Superseded while read ahead: discarded unless the read ends whole. */
+const releasing = new WeakSet<Response>();
+
+/**
+ * Whether `response`'s body is in memory whole (read ahead to its end) or it has none: a call can
+ * still end on it after a later attempt, at no cost to the connection pool.
+ */
+export function heldWhole(response: Response | undefined): boolean {
+  return response !== undefined && (response.body === null || readWhole.has(response));
+}
+
+/**
+ * A later attempt supersedes `response`: its body is discarded, unless it is (or, being read ahead,
+ * turns out to be) in memory whole, when it is kept, for the call may still end on it (see
+ * {@link heldWhole}). A body past the read-ahead's cap still holds its connection and goes.
+ */
+export function supersede(response: Response): void {
+  if (heldWhole(response)) return;
+  if (readingAhead.has(response)) releasing.add(response);
+  else discardBody(response);
 }
 
 /** Reads `reader` to its end or to the cap, past which `capped` is told: the connection is still held. */
-async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, capped?: () => void): Promise<void> {
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, capped?: () => void): Promise<boolean> {
   let read = 0;
   try {
     while (read <= READ_AHEAD_BYTES) {
       const { done, value } = await reader.read();
-      if (done) return;
+      if (done) return true;
       read += value.byteLength;
     }
   } catch {
     // The body failed: the Response's branch fails as fetch's would, for whoever reads it.
-    return;
+    return false;
   }
   // The clone's branch would otherwise buffer whatever the caller reads of a long body.
   reader.cancel().catch(() => {});
   capped?.();
+  return false;
 }
 
 /**

@@ -7,7 +7,7 @@ import {
 } from '@breakwater/policies';
 import { type AttemptDeps, type AttemptResult, type Call, runAttempt } from './attempt.ts';
 import type { AttemptClock } from './attempt-clock.ts';
-import { discardBody, readAhead, readWithin, stopReadAhead } from './body-reads.ts';
+import { discardBody, heldWhole, readAhead, readWithin, stopReadAhead } from './body-reads.ts';
 import { Bulkhead } from './bulkhead.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import {
@@ -340,6 +340,11 @@ export class EndpointPipeline {
           // Nothing was sent and no attempt used: wait at the gate again.
           if (result.gateClosed) continue;
           if (hedged) attempt = hedged.attempts;
+          // The deadline cut the retry: the call ends on the outcome it had, kept whole, rather than
+          // lose it (a 503 and its Retry-After) to a timeout error (audit s25).
+          if (result.deadlineExceeded && heldWhole(last?.response)) {
+            return this.endAfterRetry(call, last, attempt, 'deadline');
+          }
           // The new outcome supersedes the last one; its body is released only now, for until now the
           // call could still end on it, and hand it back readable, as fetch would have.
           discardBody(last?.response);

@@ -1,0 +1,73 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { READ_AHEAD_BYTES } from './body-reads.ts';
+import { TimeoutError } from './errors.ts';
+import type { BreakwaterEvent } from './events.ts';
+import { fakeFetch, type RecordedCall } from './fake-fetch.test-util.ts';
+import { HttpError } from './http-error.ts';
+import { wrapFetch } from './wrap-fetch.ts';
+
+const URL_A = 'https://api.test/v1/things';
+
+const hang = ({ signal }: RecordedCall): Promise<Response> =>
+  new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
+
+/** A 503 that asks for no wait, answered `ms` after it was sent, with `body`. */
+const slow503 = (ms: number, body: string) => (): Promise<Response> =>
+  new Promise((resolve) =>
+    setTimeout(() => resolve(new Response(body, { status: 503, headers: { 'retry-after': '0' } })), ms),
+  );
+
+/** Runs `call` to its end on fake time. */
+async function settle<T>(call: Promise<T>): Promise<T | unknown> {
+  const caught = call.catch((error: unknown) => error);
+  await vi.runAllTimersAsync();
+  return caught;
+}
+
+describe("a retry cut by the call's deadline (fake timers)", () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: new Date('2026-11-27T12:00:00Z') });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('ends the call on the outcome it had, whole, with a give-up, rather than a timeout error', async () => {
+    // The first answer takes 800 ms of the 1 s deadline: the retry has 200 ms, and hangs.
+    const fetch = fakeFetch(slow503(800, 'busy, try later'), hang);
+    const events: BreakwaterEvent[] = [];
+    const wrapped = wrapFetch(fetch, {
+      policy: { timeout: { attemptMs: 1_000, totalMs: 1_000 } },
+      onEvent: (event) => events.push(event),
+    });
+    const response = (await settle(wrapped(URL_A))) as Response;
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('0');
+    expect(await response.text()).toBe('busy, try later');
+    expect(fetch.calls).toHaveLength(2);
+    expect(events.find((event) => event.type === 'give-up')).toMatchObject({
+      reason: 'deadline',
+      attempts: 2,
+    });
+    expect(events.some((event) => event.type === 'timeout')).toBe(false);
+  });
+
+  it('with throwHttpErrors, rejects with the HttpError of that outcome', async () => {
+    const fetch = fakeFetch(slow503(800, 'busy'), hang);
+    const wrapped = wrapFetch(fetch, {
+      policy: { timeout: { attemptMs: 1_000, totalMs: 1_000 } },
+      throwHttpErrors: true,
+    });
+    const error = await settle(wrapped(URL_A));
+    expect(error).toBeInstanceOf(HttpError);
+    expect((error as HttpError).status).toBe(503);
+  });
+
+  it('still fails with the timeout when the outcome it had is not in memory whole (a body past the read-ahead)', async () => {
+    const fetch = fakeFetch(slow503(800, 'x'.repeat(READ_AHEAD_BYTES + 1_024)), hang);
+    const wrapped = wrapFetch(fetch, { policy: { timeout: { attemptMs: 1_000, totalMs: 1_000 } } });
+    const error = await settle(wrapped(URL_A));
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as TimeoutError).scope).toBe('total');
+  });
+});
