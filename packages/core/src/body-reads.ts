@@ -55,17 +55,11 @@ export function readAhead(response: Response | undefined, capped?: () => void): 
     return;
   }
   readingAhead.set(response, reader);
-  void drain(reader, capped).then((whole) => {
-    if (whole) readWhole.add(response);
-    // Superseded while it was read: read whole, it is kept; else it goes now.
-    else if (releasing.delete(response)) discardBody(response);
-  });
+  void drain(reader, capped).then((whole) => whole && readWhole.add(response));
 }
 
 /** Responses read ahead to their end: their bodies hold no connection any more. */
 const readWhole = new WeakSet<Response>();
-/** Superseded while read ahead: discarded unless the read ends whole. */
-const releasing = new WeakSet<Response>();
 
 /**
  * Whether `response`'s body is in memory whole (read ahead to its end) or it has none: a call can
@@ -76,14 +70,12 @@ export function heldWhole(response: Response | undefined): boolean {
 }
 
 /**
- * A later attempt supersedes `response`: its body is discarded, unless it is (or, being read ahead,
- * turns out to be) in memory whole, when it is kept, for the call may still end on it (see
- * {@link heldWhole}). A body past the read-ahead's cap still holds its connection and goes.
+ * A later attempt supersedes `response`: its body is discarded, unless it is in memory whole, when it
+ * is kept, for the call may still end on it (see {@link heldWhole}). A body still being read (it may
+ * stall) or past the read-ahead's cap holds its connection, and goes.
  */
 export function supersede(response: Response): void {
-  if (heldWhole(response)) return;
-  if (readingAhead.has(response)) releasing.add(response);
-  else discardBody(response);
+  if (!heldWhole(response)) discardBody(response);
 }
 
 /** Reads `reader` to its end or to the cap, past which `capped` is told: the connection is still held. */

@@ -11,10 +11,10 @@ const URL_A = 'https://api.test/v1/things';
 const hang = ({ signal }: RecordedCall): Promise<Response> =>
   new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
 
-/** A 503 that asks for no wait, answered `ms` after it was sent, with `body`. */
+/** A 503 that asks for 50 ms (the time its body is read in), answered `ms` after it was sent, with `body`. */
 const slow503 = (ms: number, body: string) => (): Promise<Response> =>
   new Promise((resolve) =>
-    setTimeout(() => resolve(new Response(body, { status: 503, headers: { 'retry-after': '0' } })), ms),
+    setTimeout(() => resolve(new Response(body, { status: 503, headers: { 'retry-after-ms': '50' } })), ms),
   );
 
 /** Runs `call` to its end on fake time. */
@@ -33,7 +33,7 @@ describe("a retry cut by the call's deadline (fake timers)", () => {
   });
 
   it('ends the call on the outcome it had, whole, with a give-up, rather than a timeout error', async () => {
-    // The first answer takes 800 ms of the 1 s deadline: the retry has 200 ms, and hangs.
+    // The first answer takes 800 ms of the 1 s deadline: the retry has 150 ms, and hangs.
     const fetch = fakeFetch(slow503(800, 'busy, try later'), hang);
     const events: BreakwaterEvent[] = [];
     const wrapped = wrapFetch(fetch, {
@@ -42,7 +42,7 @@ describe("a retry cut by the call's deadline (fake timers)", () => {
     });
     const response = (await settle(wrapped(URL_A))) as Response;
     expect(response.status).toBe(503);
-    expect(response.headers.get('retry-after')).toBe('0');
+    expect(response.headers.get('retry-after-ms')).toBe('50');
     expect(await response.text()).toBe('busy, try later');
     expect(fetch.calls).toHaveLength(2);
     expect(events.find((event) => event.type === 'give-up')).toMatchObject({
