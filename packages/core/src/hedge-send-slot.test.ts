@@ -109,3 +109,24 @@ describe('a hedged attempt waiting for a send slot', () => {
     await nextCallerGoesAtOnce(queued);
   });
 });
+
+describe('the retry budget of a hedge', () => {
+  it('counts what was sent: nothing for a hedge that left the send-slot queue unsent, one retry for a hedge sent', async () => {
+    const queued = await hedgeQueuedForTheProbe(2500);
+    // Three first attempts (A, the accepted call, B) and no retry sent: 10 + 0.2 x 3, floored.
+    expect(queued.wrapped.breakers()[0]?.retryBudgetLeft).toBe(10);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await queued.a).toMatchObject({ status: 200 });
+    expect(queued.fetch.calls).toHaveLength(3);
+    expect(queued.wrapped.breakers()[0]?.retryBudgetLeft).toBe(10);
+
+    const fetch = slowFetch({ afterMs: 3000 }, { afterMs: 10 });
+    const wrapped = wrapFetch(fetch, { policy: { hedging: { enabled: true, delayMs: 1000 } } });
+    const call = wrapped(URL_);
+    await vi.advanceTimersByTimeAsync(1010);
+    expect((await call).status).toBe(200);
+    expect(fetch.calls).toHaveLength(2);
+    // One first attempt: 10 + 0.2, floored, less the hedge.
+    expect(wrapped.breakers()[0]?.retryBudgetLeft).toBe(9);
+  });
+});

@@ -475,17 +475,17 @@ export class EndpointPipeline {
 
   /**
    * The sender of hedged attempt `n`, when it may start now: the breaker closed, the gate open, time
-   * left, and a retry taken from the budget (gRPC's throttling rule: hedges are retries to the budget).
+   * left, and a retry left in the budget (gRPC's throttling rule: hedges are retries to the budget).
    * Everything that can refuse is asked before the gate's send slot is taken: a slot taken and not
    * used may be the paced recovery's probe, which would hold every other call for its answer; for the
-   * same reason it waits for the slot under `groupSignal`, which aborts when the group ends.
+   * same reason it waits for the slot under `groupSignal`, which aborts when the group ends. The
+   * budget's retry is taken only as the hedge is sent: one granted and never sent (its group ended
+   * first, the budget spent meanwhile) counts nowhere, and a fleet's counts cannot be taken back.
    */
   private async hedgeSender(call: Call, n: number, groupSignal: AbortSignal): Promise<Send | undefined> {
     // closedUntilMs is null unless the gate is closed now.
     if (!this.breaker.closed || this.gate.closedUntilMs !== null) return undefined;
-    if (Date.now() >= call.deadlineAt) return undefined;
-    // Taken before the pass: a hedge then refused at the gate has spent a retry, erring towards fewer.
-    if (!this.budget.tryRetry()) return undefined;
+    if (Date.now() >= call.deadlineAt || this.budget.left() < 1) return undefined;
     const pass = await this.gate.pass(groupSignal, call.deadlineAt);
     // The group may have ended in the turns since the slot was granted: no hedge goes, none is told.
     if (groupSignal.aborted) {
@@ -493,19 +493,18 @@ export class EndpointPipeline {
       return undefined;
     }
     const send = (signal: AbortSignal): ReturnType<Send> => {
+      // Asked in the turn it goes: the breaker opened, or the budget spent by others, while it waited
+      // for its slot. A closed breaker runs it in this turn: no refusal can follow the budget's take.
+      if (!this.breaker.closed || !this.budget.tryRetry()) {
+        pass.unused?.();
+        return Promise.resolve(undefined);
+      }
       // Told when it goes, not when granted: a group that ended meanwhile sends it never.
       this.report.send('hedge', { attempt: n }, undefined, call);
-      return this.breaker
-        .execute<AttemptResult>(
-          (count) => runAttempt(this.attemptDeps, { ...call, callerSignal: signal }, n, pass, count),
-          call,
-        )
-        .catch((error: unknown) => {
-          // The breaker opened meanwhile: this hedge is not sent; the attempts running go on.
-          if (!(error instanceof BrokenCircuitError)) throw error;
-          pass.unused?.();
-          return undefined;
-        });
+      return this.breaker.execute<AttemptResult>(
+        (count) => runAttempt(this.attemptDeps, { ...call, callerSignal: signal }, n, pass, count),
+        call,
+      );
     };
     return Object.assign(send, { unused: () => pass.unused?.() });
   }
