@@ -360,17 +360,27 @@ export function validatePolicyInput(input: unknown, path: string): void {
  * - `timeout.attemptMs` must not exceed `timeout.totalMs`;
  * - `retry.backoff.initialDelayMs` and `retry.backoff.throttleInitialDelayMs` must not exceed
  *   `retry.backoff.maxDelayMs`;
- * - `breaker.halfOpenAfterMs` must not exceed `breaker.maxHalfOpenAfterMs`.
+ * - `breaker.halfOpenAfterMs` must not exceed `breaker.maxHalfOpenAfterMs`;
+ * - with hedging on, `hedging.delayMs` must be below `timeout.attemptMs`: no hedge could start before
+ *   the attempt it hedges times out. Its values may come from two places (a rule's timeout under the
+ *   default policy's hedging), so the error names where each was written (`writtenAt`).
  *
  * `mergePolicy` fits a default nobody wrote to what was written, so in a merged policy these
  * fail only for two values both written (the path names the value, which was written in the input
  * being merged), never because of a built-in default.
  *
  * @param path where the policy sits, prefixed to every error path.
+ * @param writtenAt where the user wrote a field of the policy (`'hedging.delayMs'`), as a full path;
+ *   undefined for a default. Default: under `path`, every field (a policy written out whole).
  * @throws ConfigError naming the offending field and the field it conflicts with.
  */
-export function validatePolicy(policy: Policy, path: string): void {
+export function validatePolicy(
+  policy: Policy,
+  path: string,
+  writtenAt: (field: string) => string | undefined = (field) => joinPath(path, field),
+): void {
   checkObject(policy, POLICY, path, true);
+  checkHedgeDelay(policy, path, writtenAt);
   const { retry, breaker, timeout } = policy;
   const conflict = (field: string, value: number, other: string, otherValue: number, why: string): void => {
     if (value > otherValue) {
@@ -404,5 +414,38 @@ export function validatePolicy(policy: Policy, path: string): void {
     'breaker.maxHalfOpenAfterMs',
     breaker.maxHalfOpenAfterMs,
     'the first wait would already be above its cap',
+  );
+}
+
+/**
+ * A hedge delay at or above the attempt timeout: hedging on, and never in effect. Named at a value this
+ * policy's input wrote (the delay first), the other by where it was written: a rule's `timeout` that
+ * falls under the default policy's hedge delay is the rule's mistake, and is reported in the rule.
+ */
+function checkHedgeDelay(
+  policy: Policy,
+  path: string,
+  writtenAt: (field: string) => string | undefined,
+): void {
+  const { hedging, timeout } = policy;
+  if (!hedging.enabled || hedging.delayMs < timeout.attemptMs) return;
+  const delayAt = writtenAt('hedging.delayMs');
+  const attemptAt = writtenAt('timeout.attemptMs');
+  const here = (field: string, at: string | undefined): boolean => at === joinPath(path, field);
+  // An unwritten attempt timeout may be the default cut to a written deadline (mergePolicy's fitting).
+  const defaultAttempt =
+    timeout.attemptMs === timeout.totalMs ? 'the default cut to timeout.totalMs' : 'the default';
+  const where = (at: string | undefined, unwritten = 'the default'): string =>
+    at === undefined ? unwritten : `at ${at}`;
+  const why = 'no hedge could start before the attempt it hedges times out';
+  if (here('timeout.attemptMs', attemptAt) && !here('hedging.delayMs', delayAt)) {
+    fail(
+      attemptAt as string,
+      `${timeout.attemptMs} is not above hedging.delayMs (${hedging.delayMs}, ${where(delayAt)}): ${why}`,
+    );
+  }
+  fail(
+    joinPath(path, 'hedging.delayMs'),
+    `${hedging.delayMs} is not below timeout.attemptMs (${timeout.attemptMs}, ${where(attemptAt, defaultAttempt)}): ${why}`,
   );
 }
