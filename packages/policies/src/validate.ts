@@ -429,23 +429,20 @@ function checkHedgeDelay(
 ): void {
   const { hedging, timeout } = policy;
   if (!hedging.enabled || hedging.delayMs < timeout.attemptMs) return;
-  const delayAt = writtenAt('hedging.delayMs');
-  const attemptAt = writtenAt('timeout.attemptMs');
-  const here = (field: string, at: string | undefined): boolean => at === joinPath(path, field);
+  type Side = readonly [field: string, value: number, relation: string];
+  const delay: Side = ['hedging.delayMs', hedging.delayMs, 'below'];
+  const attempt: Side = ['timeout.attemptMs', timeout.attemptMs, 'above'];
+  const mine = ([field]: Side): boolean => writtenAt(field) === joinPath(path, field);
+  const [[field, value, relation], [other, otherValue]] =
+    mine(attempt) && !mine(delay) ? [attempt, delay] : [delay, attempt];
+  const at = writtenAt(other);
   // An unwritten attempt timeout may be the default cut to a written deadline (mergePolicy's fitting).
-  const defaultAttempt =
-    timeout.attemptMs === timeout.totalMs ? 'the default cut to timeout.totalMs' : 'the default';
-  const where = (at: string | undefined, unwritten = 'the default'): string =>
-    at === undefined ? unwritten : `at ${at}`;
-  const why = 'no hedge could start before the attempt it hedges times out';
-  if (here('timeout.attemptMs', attemptAt) && !here('hedging.delayMs', delayAt)) {
-    fail(
-      attemptAt as string,
-      `${timeout.attemptMs} is not above hedging.delayMs (${hedging.delayMs}, ${where(delayAt)}): ${why}`,
-    );
-  }
+  const unwritten =
+    other === attempt[0] && otherValue === timeout.totalMs
+      ? 'the default cut to timeout.totalMs'
+      : 'the default';
   fail(
-    joinPath(path, 'hedging.delayMs'),
-    `${hedging.delayMs} is not below timeout.attemptMs (${timeout.attemptMs}, ${where(attemptAt, defaultAttempt)}): ${why}`,
+    joinPath(path, field),
+    `${value} is not ${relation} ${other} (${otherValue}, ${at ? `at ${at}` : unwritten}): no hedge could start before the attempt it hedges times out`,
   );
 }
