@@ -43,7 +43,7 @@ export function mergePolicy(base: Policy, input: PolicyInput | undefined): Polic
  * Whether `input` (as given to {@link mergePolicy}: a built policy brings what was written to build it)
  * writes `field`, a dotted path such as `hedging.delayMs`.
  */
-export function writes(input: PolicyInput | undefined, field: string): boolean {
+function writes(input: PolicyInput | undefined, field: string): boolean {
   let value: unknown = input === undefined ? undefined : (writtenBy.get(input) ?? input);
   for (const key of field.split('.')) value = isPlainObject(value) ? value[key] : undefined;
   return value !== undefined;
