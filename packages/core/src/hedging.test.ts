@@ -1,4 +1,4 @@
-import { ConfigError, type PolicyInput, partnerCenter } from '@breakwater/policies';
+import { type PolicyInput, partnerCenter } from '@breakwater/policies';
 import { fetch as undiciFetch } from 'undici';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BreakwaterEvent } from './events.ts';
@@ -149,25 +149,6 @@ describe('hedging (fake timers)', () => {
     await vi.advanceTimersByTimeAsync(1800);
     expect(released).toEqual(['503', 'late 200']);
     expect(response.bodyUsed).toBe(false);
-  });
-
-  it("refuses a hedge delay a rule's attempt timeout cuts off: no hedge could ever start", () => {
-    const fetch = timedFetch({ afterMs: 0 });
-    let error: unknown;
-    try {
-      wrapFetch(fetch, {
-        policy: { hedging: { enabled: true, delayMs: 1000 } },
-        endpoints: [{ name: 'items', match: '/v1/*', policy: { timeout: { attemptMs: 800 } } }],
-      });
-    } catch (thrown) {
-      error = thrown;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect(error).toMatchObject({
-      path: 'endpoints[0].policy.timeout.attemptMs',
-      reason:
-        '800 is not above hedging.delayMs (1000, at policy.hedging.delayMs): no hedge could start before the attempt it hedges times out',
-    });
   });
 
   it('does not hedge when the retry budget is spent', async () => {

@@ -39,7 +39,7 @@ import { describeValue, joinPath, refuse } from './config-error.ts';
 import { DEFAULT_POLICY } from './defaults.ts';
 import { isSecretHeader } from './headers.ts';
 import { secretValueHash } from './keyed-hash.ts';
-import { mergePolicy, writtenAt } from './merge.ts';
+import { mergePolicy } from './merge.ts';
 import { methodProblem } from './methods.ts';
 import { isToken } from './token.ts';
 import type { EndpointsConfig, HeadersLike, Policy, PolicyInput, ResolvedEndpoint } from './types.ts';
@@ -396,17 +396,14 @@ export function createEndpointResolver(config: EndpointsConfig): EndpointResolve
   rejectUnknownKeys(raw, ['policy', 'endpoints'], '');
   validatePolicyInput(config.policy, 'policy');
   const defaultPolicy = mergePolicy(DEFAULT_POLICY, config.policy);
-  const defaultWrittenAt = writtenAt(config.policy, 'policy');
-  validatePolicy(defaultPolicy, 'policy', defaultWrittenAt);
+  validatePolicy(defaultPolicy, 'policy');
 
   const endpoints: unknown = config.endpoints ?? [];
   if (!Array.isArray(endpoints)) {
     refuse('endpoints', `must be an array of rules, got ${describeValue(endpoints)}`);
   }
   const seen = new Map<string, number>();
-  const rules = endpoints.map((rule: unknown, i) =>
-    compileRule(rule, i, { policy: defaultPolicy, writtenAt: defaultWrittenAt }, seen),
-  );
+  const rules = endpoints.map((rule: unknown, i) => compileRule(rule, i, defaultPolicy, seen));
 
   const scopedDefault = scopeByHost(defaultPolicy);
   const listed = Object.freeze(
@@ -519,13 +516,12 @@ function matchPath({ candidates, fallback }: Target, pathname: string): CachedMa
 
 /**
  * Checks rule `index` of `endpoints` and compiles it: its pattern parsed, its policy merged over the
- * configuration's default (and where its fields were written, for errors that name them). `seen` maps
- * the names of the rules before it to their index.
+ * configuration's default. `seen` maps the names of the rules before it to their index.
  */
 function compileRule(
   rule: unknown,
   index: number,
-  defaults: { readonly policy: Policy; readonly writtenAt: (field: string) => string | undefined },
+  defaultPolicy: Policy,
   seen: Map<string, number>,
 ): CompiledRule {
   const path = `endpoints[${index}]`;
@@ -539,9 +535,8 @@ function compileRule(
   const pattern = parseMatch(match, matchPath);
   const policyPath = joinPath(path, 'policy');
   validatePolicyInput(rule.policy, policyPath);
-  const input = rule.policy as PolicyInput | undefined;
-  const policy = mergePolicy(defaults.policy, input);
-  validatePolicy(policy, policyPath, writtenAt(input, policyPath, defaults.writtenAt));
+  const policy = mergePolicy(defaultPolicy, rule.policy as PolicyInput | undefined);
+  validatePolicy(policy, policyPath);
   return {
     name,
     match,

@@ -1,4 +1,3 @@
-import { joinPath } from './config-error.ts';
 import { DEFAULT_POLICY, deepFreeze } from './defaults.ts';
 import type { Policy, PolicyInput } from './types.ts';
 import { validatePolicy, validatePolicyInput } from './validate.ts';
@@ -37,28 +36,6 @@ export function mergePolicy(base: Policy, input: PolicyInput | undefined): Polic
   if (written === undefined) return policy;
   writtenBy.set(policy, given === undefined ? written : mergeData(written, given));
   return policy;
-}
-
-/**
- * Whether `input` (as given to {@link mergePolicy}: a built policy brings what was written to build it)
- * writes `field`, a dotted path such as `hedging.delayMs`.
- */
-function writes(input: PolicyInput | undefined, field: string): boolean {
-  let value: unknown = input === undefined ? undefined : (writtenBy.get(input) ?? input);
-  for (const key of field.split('.')) value = isPlainObject(value) ? value[key] : undefined;
-  return value !== undefined;
-}
-
-/**
- * Where each field of a policy merged from `input` at `path` was written, for validatePolicy's errors:
- * under `path` when `input` wrote it, else where `outer` (the base's answer) says; undefined for a default.
- */
-export function writtenAt(
-  input: PolicyInput | undefined,
-  path: string,
-  outer: (field: string) => string | undefined = () => undefined,
-): (field: string) => string | undefined {
-  return (field) => (writes(input, field) ? joinPath(path, field) : outer(field));
 }
 
 /**
@@ -108,7 +85,7 @@ function mergeGiven(base: Policy, input: PolicyInput | undefined): Policy {
 export function definePolicy(input?: PolicyInput): Policy {
   validatePolicyInput(input, 'policy');
   const policy = mergePolicy(DEFAULT_POLICY, input);
-  validatePolicy(policy, 'policy', writtenAt(input, 'policy'));
+  validatePolicy(policy, 'policy');
   return policy;
 }
 

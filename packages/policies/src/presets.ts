@@ -1,5 +1,5 @@
 import { DEFAULT_POLICY } from './defaults.ts';
-import { mergePolicy, writtenAt } from './merge.ts';
+import { mergePolicy } from './merge.ts';
 import type { Policy, PolicyInput } from './types.ts';
 import { validatePolicy, validatePolicyInput } from './validate.ts';
 
@@ -44,6 +44,6 @@ export function partnerCenter(overrides?: PolicyInput): PolicyInput {
   if (overrides === undefined) return PARTNER_CENTER;
   validatePolicyInput(overrides, 'overrides');
   const policy = mergePolicy(PARTNER_CENTER, overrides);
-  validatePolicy(policy, 'overrides', writtenAt(overrides, 'overrides'));
+  validatePolicy(policy, 'overrides');
   return policy;
 }

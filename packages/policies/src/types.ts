@@ -357,7 +357,7 @@ export interface BulkheadPolicy {
  * not answered after `delayMs`, another is started beside it, up to `maxHedgedAttempts` extra; the
  * first acceptable response (one the retry policy would not retry) wins and the others are aborted.
  * Idempotent requests with a replayable body only. Each hedged attempt passes the throttle gate and
- * the breaker and, when it is sent, takes one retry from the retry budget: no budget left, no hedge.
+ * the breaker and takes one retry from the retry budget: no budget left, no hedge.
  */
 export interface HedgingPolicy {
   /**
@@ -372,8 +372,7 @@ export interface HedgingPolicy {
    */
   readonly maxHedgedAttempts: number;
   /**
-   * How long an attempt may go unanswered before the next hedged attempt starts, in ms. With hedging
-   * on, it must be below `timeout.attemptMs` (else no hedge could start before the attempt times out).
+   * How long an attempt may go unanswered before the next hedged attempt starts, in ms.
    * @default 2_000
    */
   readonly delayMs: number;

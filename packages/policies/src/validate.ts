@@ -369,27 +369,17 @@ export function validatePolicyInput(input: unknown, path: string): void {
  * - `timeout.attemptMs` must not exceed `timeout.totalMs`;
  * - `retry.backoff.initialDelayMs` and `retry.backoff.throttleInitialDelayMs` must not exceed
  *   `retry.backoff.maxDelayMs`;
- * - `breaker.halfOpenAfterMs` must not exceed `breaker.maxHalfOpenAfterMs`;
- * - with hedging on, `hedging.delayMs` must be below `timeout.attemptMs`: no hedge could start before
- *   the attempt it hedges times out. Its values may come from two places (a rule's timeout under the
- *   default policy's hedging), so the error names where each was written (`writtenAt`).
+ * - `breaker.halfOpenAfterMs` must not exceed `breaker.maxHalfOpenAfterMs`.
  *
  * `mergePolicy` fits a default nobody wrote to what was written, so in a merged policy these
  * fail only for two values both written (the path names the value, which was written in the input
  * being merged), never because of a built-in default.
  *
  * @param path where the policy sits, prefixed to every error path.
- * @param writtenAt where the user wrote a field of the policy (`'hedging.delayMs'`), as a full path;
- *   undefined for a default. Default: under `path`, every field (a policy written out whole).
  * @throws ConfigError naming the offending field and the field it conflicts with.
  */
-export function validatePolicy(
-  policy: Policy,
-  path: string,
-  writtenAt: (field: string) => string | undefined = (field) => joinPath(path, field),
-): void {
+export function validatePolicy(policy: Policy, path: string): void {
   checkObject(policy, POLICY, path, true);
-  checkHedgeDelay(policy, path, writtenAt);
   const { retry, breaker, timeout } = policy;
   const conflict = (field: string, value: number, other: string, otherValue: number, why: string): void => {
     if (value > otherValue) {
@@ -423,35 +413,5 @@ export function validatePolicy(
     'breaker.maxHalfOpenAfterMs',
     breaker.maxHalfOpenAfterMs,
     'the first wait would already be above its cap',
-  );
-}
-
-/**
- * A hedge delay at or above the attempt timeout: hedging on, and never in effect. Named at a value this
- * policy's input wrote (the delay first), the other by where it was written: a rule's `timeout` that
- * falls under the default policy's hedge delay is the rule's mistake, and is reported in the rule.
- */
-function checkHedgeDelay(
-  policy: Policy,
-  path: string,
-  writtenAt: (field: string) => string | undefined,
-): void {
-  const { hedging, timeout } = policy;
-  if (!hedging.enabled || hedging.delayMs < timeout.attemptMs) return;
-  type Side = readonly [field: string, value: number, relation: string];
-  const delay: Side = ['hedging.delayMs', hedging.delayMs, 'below'];
-  const attempt: Side = ['timeout.attemptMs', timeout.attemptMs, 'above'];
-  const mine = ([field]: Side): boolean => writtenAt(field) === joinPath(path, field);
-  const [[field, value, relation], [other, otherValue]] =
-    mine(attempt) && !mine(delay) ? [attempt, delay] : [delay, attempt];
-  const at = writtenAt(other);
-  // An unwritten attempt timeout may be the default cut to a written deadline (mergePolicy's fitting).
-  const unwritten =
-    other === attempt[0] && otherValue === timeout.totalMs
-      ? 'the default cut to timeout.totalMs'
-      : 'the default';
-  fail(
-    joinPath(path, field),
-    `${value} is not ${relation} ${other} (${otherValue}, ${at ? `at ${at}` : unwritten}): no hedge could start before the attempt it hedges times out`,
   );
 }
