@@ -63,9 +63,7 @@ export function joinPath(path: string, key: string): string {
  * characters and no further than its first space, `:`, `=`, `@`, `?` or `#` after any scheme, where a
  * secret's part may start: a URL's `user:password@` or query, a header line's value (`X-Api-Key:
  * sk_live_…`, `Authorization: Bearer …`) given where a name or a function belongs (audit s24); a
- * string longer than 20 characters with none of them (a token given alone) only up to 8, and what is
- * shown no further than 8 characters into a run of more than 20 token characters (base64 and
- * base64url's alphabet): a token cut at its `=` padding was shown whole but for it (session 25).
+ * string longer than 20 characters with none of them (a token given alone) only up to 8.
  */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
@@ -99,15 +97,9 @@ function quotedStart(text: string): string {
   const after = text.slice(from).search(SECRET_MAY_FOLLOW);
   // A long run without any of them is most likely a token itself (`ghp_…`): only its first characters.
   const longest = after === -1 && text.length > 20 ? 8 : 32;
-  const upTo = after === -1 ? text : text.slice(0, from + after);
-  const run = TOKEN_RUN.exec(upTo.slice(scheme.length));
-  const cut = run ? Math.min(longest, scheme.length + run.index + 8) : longest;
-  const shown = upTo.slice(0, cut);
+  const shown = (after === -1 ? text : text.slice(0, from + after)).slice(0, longest);
   return shown.length < text.length ? `'${shown}...'` : `'${shown}'`;
 }
-
-/** A run of token characters (base64's and base64url's alphabet) longer than a name usually is. */
-const TOKEN_RUN = /[A-Za-z0-9+/_-]{21,}/;
 
 /** A URL's scheme and its `//`. */
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;

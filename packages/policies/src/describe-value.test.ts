@@ -22,12 +22,6 @@ describe('describeValue', () => {
     ['Authorization: Bearer eyJhbGciOi', "'Authorization...'"],
     // A long run with no separator is most likely a token: its first 8 characters only.
     ['ghp_0123456789abcdefghijklmnopqrstuvwxyz', "'ghp_0123...'"],
-    // So is one cut at its base64 padding, or with a '/' or '+' in it (session 25: shown whole but the
-    // padding), and a long run in what is shown of a path.
-    ['dGhpcyBpcyBhIHNlY3JldCB0b2tlbg==', "'dGhpcyBp...'"],
-    ['c2VjcmV0LXRva2VuLXZhbHVlLTEyMw=', "'c2VjcmV0...'"],
-    ['dGhpcyBpcy/hIHNlY3+ldCB0/2tlbg==', "'dGhpcyBp...'"],
-    ['api.example.io/hooks/T0123456789ABCDEFGHIJK?x=1', "'api.example.io/hooks...'"],
   ])('%j is shown as %s', (value, shown) => {
     expect(describeValue(value)).toBe(shown);
   });
