@@ -479,8 +479,9 @@ export class EndpointPipeline {
    * Everything that can refuse is asked before the gate's send slot is taken: a slot taken and not
    * used may be the paced recovery's probe, which would hold every other call for its answer; for the
    * same reason it waits for the slot under `groupSignal`, which aborts when the group ends. The
-   * budget's retry is taken only as the hedge is sent: one granted and never sent (its group ended
-   * first, the budget spent meanwhile) counts nowhere, and a fleet's counts cannot be taken back.
+   * budget's retry is taken only by the sender's `claim`, as the hedge is sent: one granted and never
+   * sent (its group ended first, the budget spent meanwhile) counts nowhere, and a fleet's counts
+   * cannot be taken back.
    */
   private async hedgeSender(call: Call, n: number, groupSignal: AbortSignal): Promise<Send | undefined> {
     // closedUntilMs is null unless the gate is closed now.
@@ -493,12 +494,6 @@ export class EndpointPipeline {
       return undefined;
     }
     const send = (signal: AbortSignal): ReturnType<Send> => {
-      // Asked in the turn it goes: the breaker opened, or the budget spent by others, while it waited
-      // for its slot. A closed breaker runs it in this turn: no refusal can follow the budget's take.
-      if (!this.breaker.closed || !this.budget.tryRetry()) {
-        pass.unused?.();
-        return Promise.resolve(undefined);
-      }
       // Told when it goes, not when granted: a group that ended meanwhile sends it never.
       this.report.send('hedge', { attempt: n }, undefined, call);
       return this.breaker.execute<AttemptResult>(
@@ -506,7 +501,12 @@ export class EndpointPipeline {
         call,
       );
     };
-    return Object.assign(send, { unused: () => pass.unused?.() });
+    // Asked in the turn it is sent (hedging.ts sends it right after): the breaker opened, the gate
+    // closed or the budget spent by others while it waited for its slot. Each refusal is asked before
+    // the budget's take, so a retry is taken only for a hedge that goes: a closed breaker and an open
+    // gate in this turn run it, as runAttempt asks the gate again in the same turn.
+    const claim = (): boolean => this.breaker.closed && pass.letsThrough() && this.budget.tryRetry();
+    return Object.assign(send, { unused: () => pass.unused?.(), claim });
   }
 
   /**
