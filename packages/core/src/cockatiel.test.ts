@@ -4,7 +4,9 @@ import {
   bulkhead,
   fallback,
   handleAll,
+  handleWhenResult,
   type IFailureEvent,
+  retry,
   TimeoutStrategy,
   timeout,
   wrap,
@@ -57,6 +59,41 @@ describe('breakwaterPolicy: an endpoint’s rules as a cockatiel IPolicy', () =>
     });
     expect((await down.execute(() => fetch(`${server.origin}/p/down`))).status).toBe(503);
     expect(server.count('/p/down')).toBe(4);
+  });
+
+  it('fires onFailure, not onSuccess, for a 503 handed back when retries run out, as cockatiel’s retry does', async () => {
+    server.script('/p/exhausted', { status: 503 });
+    const policy = breakwaterPolicy({
+      target: { method: 'GET', url: `${server.origin}/p/exhausted` },
+      policy: { ...fast, retry: { ...fast.retry, maxAttempts: 2 } },
+    });
+    const failures: IFailureEvent[] = [];
+    let successes = 0;
+    policy.onFailure((e) => failures.push(e));
+    policy.onSuccess(() => successes++);
+    const response = await policy.execute(({ signal }) => fetch(`${server.origin}/p/exhausted`, { signal }));
+    expect(response.status).toBe(503);
+    expect(server.count('/p/exhausted')).toBe(2);
+    expect(successes).toBe(0);
+    expect(failures).toEqual([{ duration: expect.any(Number), handled: true, reason: { value: response } }]);
+
+    // What cockatiel's own retry of that result fires for its last attempt, before handing it back.
+    const theirs = retry(
+      handleWhenResult((r) => (r as Response).status === 503),
+      { maxAttempts: 1 },
+    );
+    const theirFailures: IFailureEvent[] = [];
+    let theirSuccesses = 0;
+    theirs.onFailure((e) => theirFailures.push(e));
+    theirs.onSuccess(() => theirSuccesses++);
+    const theirResponse = await theirs.execute(() => fetch(`${server.origin}/p/exhausted`));
+    expect(theirResponse.status).toBe(503);
+    expect(theirSuccesses).toBe(0);
+    expect(theirFailures.at(-1)).toEqual({
+      duration: expect.any(Number),
+      handled: true,
+      reason: { value: theirResponse },
+    });
   });
 
   it('passes the attempt number and rethrows an error it does not retry, firing onFailure', async () => {

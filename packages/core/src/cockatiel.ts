@@ -121,9 +121,17 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
   private readonly random: () => number;
   private readonly successEmitter = new EventEmitter<ISuccessEvent>();
   private readonly failureEmitter = new EventEmitter<IFailureEvent>();
-  /** Fires after a call that ended with a value, as cockatiel's policies do. */
+  /**
+   * Fires after a call that ended with a value breakwater would not retry (a 200, a 404), as
+   * cockatiel's policies do. Once per call, with the call's duration (cockatiel's retry fires per attempt).
+   */
   readonly onSuccess = this.successEmitter.addListener;
-  /** Fires after a call that ended with an error; `handled` is true when breakwater would retry it. */
+  /**
+   * Fires after a call that ended with an error (`reason.error`), or with a value breakwater would have
+   * retried, handed back as its retries ran out or the budget, deadline or breaker stopped them (a 503:
+   * `reason.value`), as cockatiel's retry fires for its last attempt of a result it handles. `handled`
+   * is true when breakwater would retry the outcome. Once per call, with the call's duration.
+   */
   readonly onFailure = this.failureEmitter.addListener;
 
   constructor(options: BreakwaterPolicyOptions) {
@@ -202,15 +210,15 @@ export class BreakwaterPolicy implements IPolicy<BreakwaterPolicyContext> {
 
   private finish<T>(settled: SettledCall<T>, started: number): T {
     const duration = performance.now() - started;
+    const handled = settled.verdict.action === 'retry';
     if (settled.ok) {
-      this.successEmitter.emit({ duration });
+      // A value it would retry is a failure handed back, as cockatiel's retry hands back a result it
+      // handles when attempts run out: onFailure, not onSuccess (session 25).
+      if (handled) this.failureEmitter.emit({ duration, handled, reason: { value: settled.value } });
+      else this.successEmitter.emit({ duration });
       return settled.value;
     }
-    this.failureEmitter.emit({
-      duration,
-      handled: settled.verdict.action === 'retry',
-      reason: { error: settled.error },
-    });
+    this.failureEmitter.emit({ duration, handled, reason: { error: settled.error } });
     throw settled.error;
   }
 }

@@ -109,3 +109,69 @@ describe('a hedged attempt waiting for a send slot', () => {
     await nextCallerGoesAtOnce(queued);
   });
 });
+
+describe('the retry budget of a hedge', () => {
+  it('counts what was sent: nothing for a hedge that left the send-slot queue unsent, one retry for a hedge sent', async () => {
+    const queued = await hedgeQueuedForTheProbe(2500);
+    // Three first attempts (A, the accepted call, B) and no retry sent: 10 + 0.2 x 3, floored.
+    expect(queued.wrapped.breakers()[0]?.retryBudgetLeft).toBe(10);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await queued.a).toMatchObject({ status: 200 });
+    expect(queued.fetch.calls).toHaveLength(3);
+    expect(queued.wrapped.breakers()[0]?.retryBudgetLeft).toBe(10);
+
+    const fetch = slowFetch({ afterMs: 3000 }, { afterMs: 10 });
+    const wrapped = wrapFetch(fetch, { policy: { hedging: { enabled: true, delayMs: 1000 } } });
+    const call = wrapped(URL_);
+    await vi.advanceTimersByTimeAsync(1010);
+    expect((await call).status).toBe(200);
+    expect(fetch.calls).toHaveLength(2);
+    // One first attempt: 10 + 0.2, floored, less the hedge.
+    expect(wrapped.breakers()[0]?.retryBudgetLeft).toBe(9);
+  });
+});
+
+describe('a hedge refused at its send', () => {
+  it('is no attempt when the budget was spent by another call while it waited for its slot: the give-up says 1 attempt, no hedge told', async () => {
+    const fetch = slowFetch(
+      { afterMs: 9000, status: 503 }, // A: its hedge is due at 2.4 s, its slot comes later
+      { afterMs: 2250, status: 503 }, // D, at 0.2 s: its 503 at 2.45 s takes the budget's last retry
+      { afterMs: 0 }, // accepted at 1 s
+      { afterMs: 0, status: 429, headers: { 'retry-after': '1' } }, // B at 1.3 s: the key is paced
+      { afterMs: 0 }, // D's retry
+    );
+    const events: BreakwaterEvent[] = [];
+    const wrapped = wrapFetch(fetch, {
+      policy: {
+        hedging: { enabled: true, delayMs: 2400 },
+        retry: { maxAttempts: 3 },
+        retryBudget: { minRetries: 1, ratio: 0.01 },
+        timeout: { attemptMs: 10_000, totalMs: 60_000 },
+      },
+      onEvent: (e) => events.push(e),
+      random: () => 0,
+    });
+    const a = wrapped(URL_).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(200);
+    const d = wrapped(URL_);
+    await vi.advanceTimersByTimeAsync(800);
+    const accepted = wrapped(URL_);
+    await vi.advanceTimersByTimeAsync(300);
+    await accepted;
+    const callerB = new AbortController();
+    const b = wrapped(URL_, { signal: callerB.signal }).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(10);
+    callerB.abort(new Error('B gave up'));
+    await b;
+    await vi.advanceTimersByTimeAsync(20_000);
+
+    expect((await d).status).toBe(200);
+    expect(await a).toMatchObject({ status: 503 });
+    // A's first attempt, D's two, the accepted call, B: A's hedge was never sent.
+    expect(fetch.calls).toHaveLength(5);
+    expect(events.filter((e) => e.type === 'hedge')).toEqual([]);
+    expect(events.filter((e) => e.type === 'give-up')).toMatchObject([
+      { at: 9000, attempts: 1, reason: 'retry-budget-exhausted', status: 503 },
+    ]);
+  });
+});

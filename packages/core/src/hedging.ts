@@ -16,8 +16,14 @@ type Sent = AttemptResult | 'circuit-open' | undefined;
 /**
  * Sends one attempt under `signal`, which aborts when the caller does or when another attempt won.
  * `unused`: gives back what the sender holds (the gate's send slot) when it is never called.
+ * `claim`: asked in the turn a hedge would go, before it is counted; false when it may not go now (the
+ * breaker opened, the gate closed, the budget spent while it waited for its slot): then it is never
+ * called, and takes nothing.
  */
-export type Send = ((signal: AbortSignal) => Promise<Sent>) & { readonly unused?: () => void };
+export type Send = ((signal: AbortSignal) => Promise<Sent>) & {
+  readonly unused?: () => void;
+  readonly claim?: () => boolean;
+};
 
 export interface HedgeDeps {
   /** Wait after an attempt starts before the next hedged attempt, in ms. */
@@ -29,7 +35,8 @@ export interface HedgeDeps {
   readonly first: Send;
   /**
    * Asked when attempt number `attempt` could start beside the others: its sender when the gate, the
-   * breaker, the retry budget and the deadline allow it (the budget is taken then), else undefined.
+   * breaker, the retry budget and the deadline allow it, else undefined. Its budget's retry is taken
+   * by its `claim`, in the turn it is sent.
    * `signal` aborts when the caller does or the group ends: a hedge waiting for a send slot then
    * leaves the queue, for a slot it took and did not use (maybe the paced recovery's probe) would
    * hold every other caller of the key.
@@ -127,7 +134,9 @@ export function hedge(first: number, deps: HedgeDeps): Promise<HedgeEnd> {
       if (!send) return;
       // The group ended in the turns since the sender was granted: its send slot (maybe the paced
       // recovery's probe) must not stay taken by a request never sent (audit s24).
-      if (done) {
+      // Refused at the last moment (budget, breaker, gate, all may change while it waited for its
+      // slot): not an attempt, so not counted, and its slot is handed back.
+      if (done || send.claim?.() === false) {
         send.unused?.();
         return;
       }

@@ -195,7 +195,8 @@ function globalFetch(): FetchLike {
  *   replace it; a ky timeout would cut breakwater's retries short. Pass `kyOptions.timeout` to keep one.
  *   ky's `totalTimeout`, which also bounds the body read of `.json()` and the other shortcuts, defaults
  *   to the longest `timeout.totalMs` of the policy and the rules for each call a request may make (the
- *   first and each forced retry) plus 5 s for hooks, unless the instance or `kyOptions` sets one.
+ *   first and each forced retry) plus 5 s for hooks, unless the instance or `kyOptions` sets one;
+ *   `false` there is kept (ky's "no total timeout": a stalled body read is then unbounded).
  * - ky's errors get the redacted URL in their message and stack before any `beforeError` hook sees
  *   them, and their `request`, `options`, `response` and `data` stay readable but not enumerable:
  *   printing the error shows no query value or header.
@@ -224,14 +225,14 @@ export function breakwaterKy(options: BreakwaterKyOptions = {}): BreakwaterKyIns
     wrapped = wrapFetch(inner, wrapOptions);
     return {
       timeout: false,
+      ...kyOptions,
       // ky reads the body of `.json()` / `.text()` under `timeout`, off here (it would cut breakwater's
       // retries short): the request, its body read included, is bounded by breakwater's deadlines
-      // instead, unless ky is given its own (audit s24: a stalled body hung `.json()`).
+      // instead, unless ky is given its own (audit s24: a stalled body hung `.json()`). `false` is one:
+      // ky's "no total timeout", the caller's word (session 25: the default replaced an instance's);
+      // `undefined` is none (kyOptions' spread it over the instance's bound, and left none).
       totalTimeout:
-        typeof parent.totalTimeout === 'number'
-          ? parent.totalTimeout
-          : requestBoundMs(wrapOptions, forcedRetries),
-      ...kyOptions,
+        kyOptions.totalTimeout ?? parent.totalTimeout ?? requestBoundMs(wrapOptions, forcedRetries),
       fetch: wrapped,
       retry: { limit: forcedRetries, shouldRetry: noRetry },
     };

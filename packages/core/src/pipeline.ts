@@ -480,17 +480,18 @@ export class EndpointPipeline {
 
   /**
    * The sender of hedged attempt `n`, when it may start now: the breaker closed, the gate open, time
-   * left, and a retry taken from the budget (gRPC's throttling rule: hedges are retries to the budget).
+   * left, and a retry left in the budget (gRPC's throttling rule: hedges are retries to the budget).
    * Everything that can refuse is asked before the gate's send slot is taken: a slot taken and not
    * used may be the paced recovery's probe, which would hold every other call for its answer; for the
-   * same reason it waits for the slot under `groupSignal`, which aborts when the group ends.
+   * same reason it waits for the slot under `groupSignal`, which aborts when the group ends. The
+   * budget's retry is taken only by the sender's `claim`, as the hedge is sent: one granted and never
+   * sent (its group ended first, the budget spent meanwhile) counts nowhere, and a fleet's counts
+   * cannot be taken back.
    */
   private async hedgeSender(call: Call, n: number, groupSignal: AbortSignal): Promise<Send | undefined> {
     // closedUntilMs is null unless the gate is closed now.
     if (!this.breaker.closed || this.gate.closedUntilMs !== null) return undefined;
-    if (Date.now() >= call.deadlineAt) return undefined;
-    // Taken before the pass: a hedge then refused at the gate has spent a retry, erring towards fewer.
-    if (!this.budget.tryRetry()) return undefined;
+    if (Date.now() >= call.deadlineAt || this.budget.left() < 1) return undefined;
     const pass = await this.gate.pass(groupSignal, call.deadlineAt);
     // The group may have ended in the turns since the slot was granted: no hedge goes, none is told.
     if (groupSignal.aborted) {
@@ -500,19 +501,17 @@ export class EndpointPipeline {
     const send = (signal: AbortSignal): ReturnType<Send> => {
       // Told when it goes, not when granted: a group that ended meanwhile sends it never.
       this.report.send('hedge', { attempt: n }, undefined, call);
-      return this.breaker
-        .execute<AttemptResult>(
-          (count) => runAttempt(this.attemptDeps, { ...call, callerSignal: signal }, n, pass, count),
-          call,
-        )
-        .catch((error: unknown) => {
-          // The breaker opened meanwhile: this hedge is not sent; the attempts running go on.
-          if (!(error instanceof BrokenCircuitError)) throw error;
-          pass.unused?.();
-          return undefined;
-        });
+      return this.breaker.execute<AttemptResult>(
+        (count) => runAttempt(this.attemptDeps, { ...call, callerSignal: signal }, n, pass, count),
+        call,
+      );
     };
-    return Object.assign(send, { unused: () => pass.unused?.() });
+    // Asked in the turn it is sent (hedging.ts sends it right after): the breaker opened, the gate
+    // closed or the budget spent by others while it waited for its slot. Each refusal is asked before
+    // the budget's take, so a retry is taken only for a hedge that goes: a closed breaker and an open
+    // gate in this turn run it, as runAttempt asks the gate again in the same turn.
+    const claim = (): boolean => this.breaker.closed && pass.letsThrough() && this.budget.tryRetry();
+    return Object.assign(send, { unused: () => pass.unused?.(), claim });
   }
 
   /**

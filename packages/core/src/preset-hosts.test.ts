@@ -66,3 +66,20 @@ describe('partnerCenter() as the default policy', () => {
     expect(server.count('/v1/orders')).toBe(4);
   });
 });
+
+describe('generateHeadersHosts naming an internationalized host (session 25)', () => {
+  it('generates the headers for it, as its URL carries it (punycode)', async () => {
+    const idn = 'https://bücher.example';
+    // The IDN origin, in the ASCII form URLs carry, is pointed at the loopback server.
+    const fetch = wrapFetch(
+      async (input: RequestInfo | URL, init?: RequestInit) => {
+        const url = new URL(input instanceof Request ? input.url : String(input));
+        expect(url.hostname).toBe('xn--bcher-kva.example');
+        return (await undiciFetch(`${server.origin}${url.pathname}`, init as never)) as unknown as Response;
+      },
+      { policy: partnerCenter({ generateHeadersHosts: ['bücher.example'], retry: { maxAttempts: 1 } }) },
+    );
+    await fetch(`${idn}/v1/orders`, { method: 'POST', body: '{}' });
+    expect(server.received[0]?.headers['ms-requestid']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});

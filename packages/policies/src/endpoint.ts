@@ -358,7 +358,8 @@ function scopeByHost(policy: Policy): HostScopedPolicy {
   if (hosts === null || generateHeaders.length === 0) return { policy, hosts: null, elsewhere: policy };
   return {
     policy,
-    hosts: new Set(hosts.map((host) => host.toLowerCase())),
+    // As a request's URL has it: lower case, an internationalized name in its ASCII (punycode) form.
+    hosts: new Set(hosts.map((host) => new URL(`http://${host}/`).hostname)),
     elsewhere: mergePolicy(policy, { generateHeaders: [] }),
   };
 }

@@ -411,7 +411,8 @@ export interface Policy {
   readonly generateHeaders: readonly string[];
   /**
    * The hosts `generateHeaders` applies to (host names as in a URL, no scheme or port; compared
-   * case-insensitively), or `null` for every host. The Partner Center preset sets Partner Center's API
+   * case-insensitively, an internationalized name in its ASCII form), or `null` for every host. No
+   * patterns: `'*'` is refused. The Partner Center preset sets Partner Center's API
    * host: a generated `MS-RequestId` makes a POST retryable, which only a server that deduplicates on
    * it makes safe, and an unexpected custom header costs a CORS preflight.
    * @default null

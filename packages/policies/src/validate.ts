@@ -145,8 +145,17 @@ const generatedHeader: Check = (value, path, required) => {
 const hostName: Check = (value, path) => {
   const problem = `must be a host name such as 'api.example.com' (no scheme, port or path), got ${describeValue(value)}`;
   if (typeof value !== 'string' || value === '' || !URL.canParse(`http://${value}/`)) fail(path, problem);
-  const url = new URL(`http://${value as string}/`);
-  if (url.host !== (value as string).toLowerCase() || url.port !== '') fail(path, problem);
+  // The URL parser takes a '*' as a host, which no request has: generated headers went nowhere.
+  if (value.includes('*')) {
+    fail(
+      path,
+      `must be a host name, not a pattern, got ${describeValue(value)}: list each host, or set null for every host`,
+    );
+  }
+  const url = new URL(`http://${value}/`);
+  // An internationalized name is kept in its ASCII form (the one URLs carry): nothing else may change.
+  const asWritten = /[^\0-\x7f]/.test(value) ? !/[\s/?#@:\\%]/.test(value) : url.host === value.toLowerCase();
+  if (!asWritten || url.port !== '') fail(path, problem);
 };
 
 /** `null` = every host. */
