@@ -55,7 +55,10 @@ export function readAhead(response: Response | undefined, capped?: () => void): 
     return;
   }
   readingAhead.set(response, reader);
-  void drain(reader, capped).then((whole) => whole && readWhole.add(response));
+  // Whole only if read to its end by this read: a read stopped (the body discarded) ends `done` too.
+  void drain(reader, capped).then(
+    (whole) => whole && readingAhead.get(response) === reader && readWhole.add(response),
+  );
 }
 
 /** Responses read ahead to their end: their bodies hold no connection any more. */

@@ -61,6 +61,8 @@ export class CircuitBreaker {
   private isolatedAt: number | null = null;
   /** True while `close` drives cockatiel through isolation: those transitions are not reported. */
   private quiet = false;
+  /** Told when the breaker starts refusing calls (it opened, or was isolated by hand). Default none. */
+  onRefusing: (() => void) | undefined;
   /** A shared store, for the fleet's probe lease and counts; none for a lone process. */
   private readonly fleet: BreakwaterStore | undefined;
   /** `maxHalfOpenAfterMs`: how long a due probe waits for a call before the breaker is {@link idle}. */
@@ -93,6 +95,7 @@ export class CircuitBreaker {
       if (this.hold !== undefined || this.quiet) return;
       this.openedAt = Date.now();
       emit({ type: 'break', key, at: this.openedAt, nextProbeAt: this.openedAt + this.openForMs });
+      this.onRefusing?.();
     });
     breaker.onHalfOpen(() => emit({ type: 'half-open', key, at: Date.now() }));
     breaker.onReset(() => {
@@ -134,6 +137,7 @@ export class CircuitBreaker {
     // Set first: cockatiel reports its isolation as a break, which `onBreak` must then leave unsaid.
     this.hold = NO_BREAKER_HOLD;
     this.hold = this.breaker?.isolate() ?? NO_BREAKER_HOLD;
+    this.onRefusing?.();
   }
 
   /**

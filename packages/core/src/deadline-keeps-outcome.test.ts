@@ -71,3 +71,56 @@ describe("a retry cut by the call's deadline (fake timers)", () => {
     expect((error as TimeoutError).scope).toBe('total');
   });
 });
+
+describe('a retry cut by the deadline after a body still arriving (review s25, fake timers)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: new Date('2026-11-27T12:00:00Z') });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A 503 answered at 800 ms whose body sends one chunk, and the rest 500 ms later. */
+  const trickling503 = (): Promise<Response> =>
+    new Promise((resolve) =>
+      setTimeout(() => {
+        const encoder = new TextEncoder();
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(encoder.encode('busy, '));
+            setTimeout(() => {
+              try {
+                controller.enqueue(encoder.encode('try later'));
+                controller.close();
+              } catch {
+                // Cancelled meanwhile.
+              }
+            }, 500);
+          },
+        });
+        // Not JSON: no payload veto reads it before the retry.
+        const headers = { 'retry-after-ms': '50', 'content-type': 'text/html' };
+        resolve(new Response(body, { status: 503, headers }));
+      }, 800),
+    );
+
+  it('fails with the timeout rather than hand back the 503 whose body the retry cancelled', async () => {
+    const fetch = fakeFetch(trickling503, hang);
+    const wrapped = wrapFetch(fetch, { policy: { timeout: { attemptMs: 1_000, totalMs: 1_000 } } });
+    const outcome = await settle(wrapped(URL_A));
+    expect(outcome).toBeInstanceOf(TimeoutError);
+  });
+
+  it('a caller that aborts as the cut retry ends gets its abort, not the kept outcome', async () => {
+    const fetch = fakeFetch(slow503(800, 'busy'), hang);
+    const controller = new AbortController();
+    const wrapped = wrapFetch(fetch, {
+      policy: { timeout: { attemptMs: 1_000, totalMs: 1_000 } },
+      onEvent: (event) => {
+        if (event.type === 'attempt' && event.attempt === 2) controller.abort(new Error('caller gave up'));
+      },
+    });
+    const outcome = await settle(wrapped(URL_A, { signal: controller.signal }));
+    expect((outcome as Error).message).toBe('caller gave up');
+  });
+});

@@ -93,6 +93,8 @@ export class EndpointPipeline {
   /** Public for the store, which closes it when another instance of the fleet did. */
   readonly gate: ThrottleGate;
   private readonly budget: RetryBudget;
+  /** The retry waits in progress: each ends when the breaker starts refusing (see `wait`). */
+  private readonly waking = new Set<() => void>();
   private readonly attemptDeps: AttemptDeps;
   private readonly live: EndpointState;
   private readonly current: PipelineDeps['current'];
@@ -107,6 +109,9 @@ export class EndpointPipeline {
     // A lone process passes no hooks: its breaker and gate then do exactly what they did before stores.
     const shared = store.shared;
     this.breaker = new CircuitBreaker(key, policy.breaker, deps.emit, shared ? store : undefined);
+    this.breaker.onRefusing = () => {
+      for (const wake of this.waking) wake();
+    };
     this.gate = new ThrottleGate(policy, deps.random, this.report, shared ? store : undefined);
     for (const { ms, strict, cut, cuts } of store.closures(key)) this.heard(ms, strict, cut, cuts);
     // The in-memory store has no counter: it counts nothing for a fleet.
@@ -343,6 +348,7 @@ export class EndpointPipeline {
           // The deadline cut the retry: the call ends on the outcome it had, kept whole, rather than
           // lose it (a 503 and its Retry-After) to a timeout error (audit s25).
           if (result.deadlineExceeded && heldWhole(last?.response)) {
+            call.callerSignal?.throwIfAborted();
             return this.endAfterRetry(call, last, attempt, 'deadline');
           }
           // The new outcome supersedes the last one; its body is released only now, for until now the
@@ -573,12 +579,31 @@ export class EndpointPipeline {
     return paced ? { ...step, paced: true } : step;
   }
 
+  /**
+   * Waits `delayMs` before a retry, or until the breaker starts refusing (it opened, or was isolated
+   * by hand): the retry it would refuse is then not waited for, and the call ends on its last outcome
+   * at once (audit s25: a call isolated 200 ms into a 3 s Retry-After slept out the 3 s to be refused).
+   */
   private async wait(delayMs: number, call: Call): Promise<void> {
+    // Not `AbortSignal.any`: its dependants of a long-lived signal are kept past their use on some runtimes.
+    const waiting = delayMs > 0 ? new AbortController() : undefined;
+    const follow = (): void => waiting?.abort(call.signal.reason);
+    const wake = (): void => waiting?.abort(WOKEN);
+    if (waiting) {
+      call.signal.addEventListener('abort', follow, { once: true });
+      this.waking.add(wake);
+      if (call.signal.aborted) follow();
+    }
     try {
-      await sleep(delayMs, call.signal);
+      await sleep(delayMs, waiting?.signal ?? call.signal);
     } catch (error) {
       call.callerSignal?.throwIfAborted();
-      throw error;
+      if (error !== WOKEN) throw error;
+    } finally {
+      if (waiting) {
+        call.signal.removeEventListener('abort', follow);
+        this.waking.delete(wake);
+      }
     }
   }
 
@@ -625,6 +650,9 @@ export class EndpointPipeline {
     return new BreakwaterTimeoutError({ scope: 'total', timeoutMs, endpoint: this.key, attempts });
   }
 }
+
+/** Why a retry's wait ended early: the breaker started refusing (see `EndpointPipeline.wait`). */
+const WOKEN = Symbol('woken');
 
 /** An open breaker met by a call that has an outcome: the call ends on it. */
 function circuitOpen(error: unknown): typeof CIRCUIT_OPEN {

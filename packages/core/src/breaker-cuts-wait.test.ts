@@ -1,0 +1,64 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { BreakwaterEvent } from './events.ts';
+import { fakeFetch } from './fake-fetch.test-util.ts';
+import { wrapFetch } from './wrap-fetch.ts';
+
+const URL_A = 'https://api.test/v1/things';
+const KEY = 'default https://api.test';
+
+describe("a retry's wait ends when the breaker starts refusing (fake timers)", () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: new Date('2026-11-27T12:00:00Z') });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('isolated by hand during a 3 s Retry-After: the call ends at once on the 503 it had', async () => {
+    const fetch = fakeFetch({ status: 503, headers: { 'retry-after': '3' } });
+    const events: BreakwaterEvent[] = [];
+    const wrapped = wrapFetch(fetch, { onEvent: (event) => events.push(event) });
+    let settledAt: number | undefined;
+    const call = wrapped(URL_A).finally(() => {
+      settledAt = Date.now();
+    });
+    await vi.advanceTimersByTimeAsync(200);
+    const isolatedAt = Date.now();
+    wrapped.isolate(KEY);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settledAt).toBe(isolatedAt);
+    expect((await call).status).toBe(503);
+    expect(fetch.calls).toHaveLength(1);
+    expect(events.find((event) => event.type === 'give-up')).toMatchObject({ reason: 'circuit-open' });
+  });
+
+  it("opened by other calls' failures during the wait: the waiting call ends then, sending nothing more", async () => {
+    // The first call's 503 asks for 3 s; four more 500s open the breaker (5 consecutive failures).
+    const fetch = fakeFetch({ status: 503, headers: { 'retry-after': '3' } }, { status: 500 });
+    const wrapped = wrapFetch(fetch);
+    const start = Date.now();
+    let settledAt: number | undefined;
+    const waiting = wrapped(URL_A).finally(() => {
+      settledAt = Date.now();
+    });
+    await vi.advanceTimersByTimeAsync(100);
+    for (let i = 0; i < 4; i++) await wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(wrapped.breakers()[0]?.state).toBe('open');
+    // Settled as the breaker opened (100 ms in), not at the end of the 3 s wait.
+    expect(settledAt).toBe(start + 100);
+    expect((await waiting).status).toBe(503);
+    expect(fetch.calls).toHaveLength(5);
+  });
+
+  it("the caller's abort during the wait still rejects with the caller's reason", async () => {
+    const fetch = fakeFetch({ status: 503, headers: { 'retry-after': '3' } });
+    const wrapped = wrapFetch(fetch);
+    const controller = new AbortController();
+    const call = wrapped(URL_A, { signal: controller.signal }).catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(200);
+    controller.abort(new Error('stop'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(((await call) as Error).message).toBe('stop');
+  });
+});
