@@ -352,7 +352,8 @@ function overheadMethod(overhead: OverheadResult): string {
     `Median over ${m.batches} batches, each a child process of its own timing ${m.memoryCalls} in-memory ` +
     `and ${m.loopbackCalls} loopback calls per client in ${m.memoryRounds} and ${m.loopbackRounds} rounds ` +
     `of alternating order, after ${m.warmup} untimed in-memory calls per client (a warm JIT, as in a ` +
-    'long-running service), each client counting its fastest round' +
+    'long-running service), each client counting its fastest round, every timed block started after a ' +
+    'turn of the event loop (its timers run, as in a live service)' +
     (m.pairRounds === undefined
       ? '. '
       : ' (the back-to-back pairs below count the median of their rounds). ') +
