@@ -52,34 +52,34 @@ describe("an attempt cut by the call's deadline (fake timers)", () => {
     );
   });
 
-  it('an attempt left less than half its timeout by the deadline is not counted by the breaker', async () => {
-    // The 503 is one failure of two that open the breaker. A 503 asking for 4.5 s leaves the retry
-    // 0.5 s of a 2 s attempt timeout: no evidence of a hang.
-    const fetch = fakeFetch({ status: 503, headers: { 'retry-after-ms': '4500' } }, hang);
+  /**
+   * A 503 asking for `retryAfterMs`, then a retry that hangs until the 5 s deadline cuts it (attempt
+   * timeout 2 s; the 503 is one failure of the two that open the breaker): the retry's attempt event
+   * and the breaker's state. The call ends on the 503 it had (held whole), not on the cut retry.
+   */
+  async function cutRetry(retryAfterMs: number) {
+    const fetch = fakeFetch({ status: 503, headers: { 'retry-after-ms': String(retryAfterMs) } }, hang);
     const events: BreakwaterEvent[] = [];
     const wrapped = wrapFetch(fetch, {
       policy: { timeout: { attemptMs: 2_000, totalMs: 5_000 }, breaker: { consecutiveFailures: 2 } },
       onEvent: (event) => events.push(event),
     });
-    // The call ends on the 503 it had (its Response held whole), not on the cut retry.
     expect(((await settle(wrapped(URL_A))) as Response).status).toBe(503);
-    const last = events.filter((event) => event.type === 'attempt').at(-1);
-    expect(last).toMatchObject({ attempt: 2, reason: 'aborted', errorKind: 'abort' });
-    expect(wrapped.breakers()[0]?.state).toBe('closed');
+    const retry = events.filter((event) => event.type === 'attempt').at(-1);
+    return { retry, state: wrapped.breakers()[0]?.state };
+  }
+
+  it('an attempt left less than half its timeout by the deadline is not counted by the breaker', async () => {
+    // 0.5 s left of a 2 s attempt timeout: no evidence of a hang.
+    const { retry, state } = await cutRetry(4_500);
+    expect(retry).toMatchObject({ attempt: 2, reason: 'aborted', errorKind: 'abort' });
+    expect(state).toBe('closed');
   });
 
   it('an attempt left at least half its timeout by the deadline counts as timed out', async () => {
-    // The retry after a 503 asking for 3.5 s has 1.5 s of a 2 s attempt timeout.
-    const fetch = fakeFetch({ status: 503, headers: { 'retry-after-ms': '3500' } }, hang);
-    const events: BreakwaterEvent[] = [];
-    const wrapped = wrapFetch(fetch, {
-      policy: { timeout: { attemptMs: 2_000, totalMs: 5_000 }, breaker: { consecutiveFailures: 2 } },
-      onEvent: (event) => events.push(event),
-    });
-    // The call ends on the 503 it had (its Response held whole), not on the cut retry.
-    expect(((await settle(wrapped(URL_A))) as Response).status).toBe(503);
-    const last = events.filter((event) => event.type === 'attempt').at(-1);
-    expect(last).toMatchObject({ attempt: 2, reason: 'timeout', errorKind: 'timeout' });
-    expect(wrapped.breakers()[0]?.state).toBe('open');
+    // 1.5 s left of a 2 s attempt timeout.
+    const { retry, state } = await cutRetry(3_500);
+    expect(retry).toMatchObject({ attempt: 2, reason: 'timeout', errorKind: 'timeout' });
+    expect(state).toBe('open');
   });
 });
