@@ -406,11 +406,12 @@ export class EndpointPipeline {
     }
     const { telemetry } = call;
     try {
-      const entered = telemetry
-        ? telemetry.gate(this.key, () => this.gate.enter(call.signal, call.deadlineAt, now))
-        : this.gate.enter(call.signal, call.deadlineAt, now);
-      // The handler is made only for a gate that holds the call: none on the healthy path.
-      return entered instanceof Promise ? entered.catch((error) => this.refused(error, call, last)) : entered;
+      const entered = this.gate.enter(call.signal, call.deadlineAt, now);
+      // The handler (and telemetry's watch) is made only for a gate that holds the call: none on the
+      // healthy path.
+      if (!(entered instanceof Promise)) return entered;
+      const watched = telemetry ? telemetry.gateWait(this.key, entered) : entered;
+      return watched.catch((error) => this.refused(error, call, last));
     } catch (error) {
       return this.refused(error, call, last);
     }

@@ -1,5 +1,5 @@
 /**
- * `TelemetryHooks.active`: asked once per call; `false` spares the call the attempt, gate and call
+ * `TelemetryHooks.active`: asked once per call; `false` spares the call the attempt, gate-wait and call-end
  * hooks (which would record nothing: `openTelemetry()` with no SDK), while events still reach the
  * telemetry; absent, every call is observed, as before the member existed.
  */
@@ -19,14 +19,11 @@ function counting(active: (() => boolean) | undefined) {
       calls.push('attempt');
       return () => calls.push('attempt end');
     },
-    gate: (_key, pass) => {
-      calls.push('gate');
-      return pass();
+    gateWait: (_key, pass) => {
+      calls.push('gate wait');
+      return pass;
     },
-    call: (_key, _request, run) => {
-      calls.push('call');
-      return run();
-    },
+    callEnded: () => calls.push('call end'),
   };
   const telemetry: Telemetry = { bind: () => hooks };
   return { telemetry, calls };
@@ -41,7 +38,7 @@ function flaky() {
 const fast = { retry: { backoff: { initialDelayMs: 1, maxDelayMs: 1 } } } as const;
 
 describe('TelemetryHooks.active', () => {
-  it('false: the call takes no attempt, gate or call hook, and its events still reach the telemetry', async () => {
+  it('false: the call takes no attempt or call-end hook, and its events still reach the telemetry', async () => {
     const { telemetry, calls } = counting(() => false);
     const wrapped = wrapFetch(flaky(), { telemetry, policy: fast });
     expect((await wrapped(URL_A)).status).toBe(200);
@@ -52,16 +49,7 @@ describe('TelemetryHooks.active', () => {
     const { telemetry, calls } = counting(undefined);
     const wrapped = wrapFetch(flaky(), { telemetry, policy: fast });
     expect((await wrapped(URL_A)).status).toBe(200);
-    expect(calls).toEqual([
-      'call',
-      'gate',
-      'attempt',
-      'attempt end',
-      'event retry',
-      'gate',
-      'attempt',
-      'attempt end',
-    ]);
+    expect(calls).toEqual(['attempt', 'attempt end', 'event retry', 'attempt', 'attempt end', 'call end']);
   });
 
   it('is asked at each call: a call that starts once it says true is observed', async () => {
@@ -71,7 +59,7 @@ describe('TelemetryHooks.active', () => {
     await wrapped(URL_A);
     on = true;
     await wrapped(URL_A);
-    expect(calls).toEqual(['call', 'gate', 'attempt', 'attempt end']);
+    expect(calls).toEqual(['attempt', 'attempt end', 'call end']);
   });
 
   it('throwing: the call goes on, observed, as before the member existed', async () => {
@@ -80,6 +68,6 @@ describe('TelemetryHooks.active', () => {
     });
     const wrapped = wrapFetch(async () => new Response('ok'), { telemetry });
     expect((await wrapped(URL_A)).status).toBe(200);
-    expect(calls).toEqual(['call', 'gate', 'attempt', 'attempt end']);
+    expect(calls).toEqual(['attempt', 'attempt end', 'call end']);
   });
 });

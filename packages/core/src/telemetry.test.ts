@@ -275,7 +275,7 @@ describe('OpenTelemetry metrics', () => {
 });
 
 describe('the gate hold on the caller span', () => {
-  const slowPass = (held: boolean) => async () => {
+  const slowPass = async (held: boolean) => {
     // A pass that takes a while (a busy event loop) without the gate holding the call.
     await new Promise((resolve) => setTimeout(resolve, 5));
     return { held, letsThrough: () => true };
@@ -286,10 +286,10 @@ describe('the gate hold on the caller span', () => {
   it('is recorded when the gate says it held the call, not when passing merely took time', async () => {
     instrumented(); // a fresh SDK: the providers and exporter below
     const hooks = openTelemetry({ tracerProvider, meterProvider }).bind(() => []);
-    const notHeld = await inCallerSpan(() => hooks.gate('k', slowPass(false)));
+    const notHeld = await inCallerSpan(() => hooks.gateWait('k', slowPass(false)));
     expect(waits(notHeld.caller)).toBe(0);
     exporter.reset();
-    const held = await inCallerSpan(() => hooks.gate('k', slowPass(true)));
+    const held = await inCallerSpan(() => hooks.gateWait('k', slowPass(true)));
     expect(waits(held.caller)).toBe(1);
   });
 });

@@ -261,15 +261,18 @@ export function wrapFetch<F extends AnyFetch = FetchLike>(
       const pipeline = registry.get(key, policy);
       let end: CallEnd;
       pipeline.started();
+      // Asked once per call: with nothing to record (no SDK), the call takes no hook.
+      const observed = telemetry && observing(telemetry) ? telemetry : undefined;
+      const startedAt = observed ? performance.now() : 0;
       try {
-        // Asked once per call: with nothing to record (no SDK), the call takes no hook and no closure.
-        const observed = telemetry && observing(telemetry) ? telemetry : undefined;
-        end = await (observed
-          ? observed.call(key, request, () => pipeline.execute(request, callerSignal, observed))
-          : pipeline.execute(request, callerSignal, undefined));
+        end = await pipeline.execute(request, callerSignal, observed);
+      } catch (error) {
+        observed?.callEnded(key, request, startedAt, undefined, error);
+        throw error;
       } finally {
         pipeline.ended();
       }
+      observed?.callEnded(key, request, startedAt, end);
       if (!throwHttpErrors) return handBack(end);
       return await asHttpError(end, request, key, callerSignal);
     } catch (error) {

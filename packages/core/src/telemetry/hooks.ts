@@ -49,7 +49,7 @@ export interface CallEnd {
 export interface TelemetryHooks {
   /**
    * Whether anything would record a call starting now. Asked once per call: `false` spares that call
-   * the `attempt`, `gate` and `call` hooks (and the closures they take), which would record nothing
+   * the `attempt`, `gateWait` and `callEnded` hooks, which would record nothing
    * (`openTelemetry()` with no SDK registered). Events still go to {@link TelemetryHooks.event}.
    * Default (absent): every call is observed.
    */
@@ -63,15 +63,25 @@ export interface TelemetryHooks {
    */
   attempt(key: string, request: RequestLike, attempt: number, startedAt?: number): (end: AttemptEnd) => void;
   /**
-   * Runs `pass`, a call of `key` passing its throttle gate, and settles as it does; `held` says
-   * whether the gate made the call wait. A gate that lets the call through at once answers in the same
-   * turn (not a promise), and so should the hook when it has nothing to record: the healthy path then
-   * awaits nothing here.
+   * A call of `key` is kept waiting at its throttle gate: `pass` settles when the gate lets it by (or
+   * refuses it), and `held` then says whether the gate held it. Returns a promise that settles as
+   * `pass` does. Not called for a call the gate lets through in the same turn (the healthy path): that
+   * held nothing, and the call takes no hook, closure or await for it.
    */
-  gate<T extends { readonly held: boolean }>(key: string, pass: () => T | Promise<T>): T | Promise<T>;
+  gateWait<T extends { readonly held: boolean }>(key: string, pass: Promise<T>): Promise<T>;
   /**
-   * Runs one call of `key` (`run`: from reaching its pipeline to its end, queue and waits included),
-   * measures it and settles as `run` does: with its end, or its error.
+   * One call of `key` ended: it reached its pipeline at `startedAt` (`performance.now()` as the wrapped
+   * fetch read it), queue and waits included, and ends now. `end`: its attempts and outcome; undefined
+   * for a call that rejected, with `error` what it rejected with (its caller's abort, thrown during an
+   * attempt or a wait, says its attempts nowhere else than `request.attempts`). Called by the wrapped
+   * fetch once its own await of the call is over: a reaction of the hook's own on the call's promise
+   * cost every call a promise, two closures and a microtask more.
    */
-  call<T extends CallEnd>(key: string, request: RequestLike, run: () => Promise<T>): Promise<T>;
+  callEnded(
+    key: string,
+    request: RequestLike,
+    startedAt: number,
+    end: CallEnd | undefined,
+    error?: unknown,
+  ): void;
 }

@@ -6,6 +6,7 @@
  */
 import { type Check, checkOptions, describeValue, isToken, refuse, type Shape } from '@breakwater/policies';
 import {
+  type Attributes,
   createNoopMeter,
   type Meter,
   type MeterProvider,
@@ -121,21 +122,23 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): Telemetry {
         return NOTHING;
       }
     },
-    gate(_key, pass) {
-      const passed = pass();
-      // A pass given in the same turn held nothing (the gate's contract): the healthy path reads no
-      // context. Only a recording caller span can show a hold; the promise is read in the caller's
-      // context still, and the hold timed from now: the gate's synchronous part took no wait.
-      if (!(passed instanceof Promise)) return passed;
-      const parent = wired().spans.parent();
-      return parent ? heldAt(passed, parent) : passed;
+    gateWait(_key, pass) {
+      // Only a recording caller span can show a hold; the hold is timed from now, in the caller's
+      // context still: the gate's synchronous part took no wait.
+      try {
+        const parent = wired().spans.parent();
+        return parent ? heldAt(pass, parent) : pass;
+      } catch {
+        return pass;
+      }
     },
-    call(key, req, run) {
-      const { recorder } = wired();
-      if (!recorder) return run();
-      // A call that rejects (its caller's abort, thrown during an attempt or a wait) says its attempts
-      // nowhere else: the request counts them (a map per request cost each call an entry).
-      return measuredCall(run, recorder, attributes.of(key, req), req);
+    callEnded(key, req, startedAt, end, error) {
+      try {
+        const { recorder } = wired();
+        if (recorder) recordCall(recorder, attributes.of(key, req), startedAt, req, end, error);
+      } catch {
+        // An SDK's failure is its own; the call goes on.
+      }
     },
   };
   return {
@@ -285,56 +288,33 @@ async function heldAt<T extends { readonly held: boolean }>(pass: Promise<T>, pa
 }
 
 /**
- * Runs `run` and records its duration, attempts and outcome in `breakwater.call.duration`. The record
- * is a callback beside the caller's on `run`'s own promise, which is handed back as is: a wrapper
- * promise (an async function, or `then`'s) cost the caller one more turn per call. `request`'s
- * count of the attempts started answers for a rejection whose error does not say them.
+ * Records a call that ended on `end` (its attempts and last outcome) or rejected with `error`, in
+ * `breakwater.call.duration`. A rejection whose error does not say its attempts is answered by
+ * `request`'s count of the attempts started.
  */
-function measuredCall<T extends CallEnd>(
-  run: () => Promise<T>,
+function recordCall(
   recorder: Metrics,
   endpoint: EndpointAttributes,
+  startedAt: number,
   request: RequestLike,
-): Promise<T> {
-  const started = performance.now();
-  let ran: Promise<T>;
-  try {
-    ran = run();
-  } catch (error) {
-    ran = Promise.reject(error);
-  }
-  // Both outcomes handled here, so this branch never leaves a rejection unhandled; the caller sees
-  // `ran`'s own.
-  ran.then(
-    (end) => {
-      const { response, error } = end.result;
-      record(recorder, endpoint, started, end.attempts, response?.status, error);
-    },
-    (error: unknown) => {
-      // Anything may be thrown (an abort reason of null, say): reading it must not replace it.
-      const attempts = (error as { attempts?: unknown } | null | undefined)?.attempts;
-      const sent = typeof attempts === 'number' ? attempts : (request.attempts ?? 0);
-      record(recorder, endpoint, started, sent, undefined, error);
-    },
-  );
-  return ran;
-}
-
-/** Records a call that ended on `status`, or else on `error`. */
-function record(
-  recorder: Metrics,
-  endpoint: EndpointAttributes,
-  started: number,
-  attempts: number,
-  status: number | undefined,
+  end: CallEnd | undefined,
   error: unknown,
 ): void {
-  try {
-    const errorType = status === undefined ? nameOf(error) : undefined;
-    recorder.call(endpoint.call(attempts, status, errorType), (performance.now() - started) / 1000);
-  } catch {
-    // An SDK's failure is its own; the call goes on.
+  let attributes: Attributes;
+  if (end) {
+    const status = end.result.response?.status;
+    attributes = endpoint.call(
+      end.attempts,
+      status,
+      status === undefined ? nameOf(end.result.error) : undefined,
+    );
+  } else {
+    // Anything may be thrown (an abort reason of null, say): reading it must not replace it.
+    const attempts = (error as { attempts?: unknown } | null | undefined)?.attempts;
+    const sent = typeof attempts === 'number' ? attempts : (request.attempts ?? 0);
+    attributes = endpoint.call(sent, undefined, nameOf(error));
   }
+  recorder.call(attributes, (performance.now() - startedAt) / 1000);
 }
 
 /** `error.type` of a call that ended on an error: its class's name (`BrokenCircuitError`, `TypeError`). */
