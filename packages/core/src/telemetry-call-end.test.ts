@@ -140,3 +140,33 @@ describe("openTelemetry's callEnded", () => {
     ]);
   });
 });
+
+describe('a callEnded hook that throws', () => {
+  /** Hooks whose callEnded throws; the attempt hook records nothing. */
+  const throwing: Telemetry = {
+    bind: () => ({
+      event: () => {},
+      attempt: () => () => {},
+      gateWait: (_key, pass) => pass,
+      callEnded: () => {
+        throw new Error('hook broken');
+      },
+    }),
+  };
+
+  it('changes nothing of a call that answers: its Response is handed back, readable', async () => {
+    const wrapped = wrapFetch(async () => new Response('ok'), { telemetry: throwing });
+    const response = await wrapped(URL_A);
+    expect(await response.text()).toBe('ok');
+  });
+
+  it('changes nothing of a call that fails: it rejects with its own error', async () => {
+    const wrapped = wrapFetch(
+      async () => {
+        throw new TypeError('fetch failed');
+      },
+      { telemetry: throwing, policy: { retry: { maxAttempts: 1 } } },
+    );
+    await expect(wrapped(URL_A)).rejects.toThrow('fetch failed');
+  });
+});

@@ -267,12 +267,12 @@ export function wrapFetch<F extends AnyFetch = FetchLike>(
       try {
         end = await pipeline.execute(request, callerSignal, observed);
       } catch (error) {
-        observed?.callEnded(key, request, startedAt, undefined, error);
+        if (observed) callEnded(observed, key, request, startedAt, undefined, error);
         throw error;
       } finally {
         pipeline.ended();
       }
-      observed?.callEnded(key, request, startedAt, end);
+      if (observed) callEnded(observed, key, request, startedAt, end);
       if (!throwHttpErrors) return handBack(end);
       return await asHttpError(end, request, key, callerSignal);
     } catch (error) {
@@ -319,6 +319,16 @@ function observing(telemetry: TelemetryHooks): boolean {
   } catch {
     // Telemetry never changes a call: a hook's failure leaves it observed, as before `active` existed.
     return true;
+  }
+}
+
+/** Tells the hooks a call ended (see {@link TelemetryHooks.callEnded}); a hook that throws changes nothing. */
+function callEnded(hooks: TelemetryHooks, ...ended: Parameters<TelemetryHooks['callEnded']>): void {
+  try {
+    hooks.callEnded(...ended);
+  } catch {
+    // Telemetry never changes a call (review s25: a custom hook's throw replaced the Response, whose
+    // body then stayed uncancelled, or the caller's own error).
   }
 }
 

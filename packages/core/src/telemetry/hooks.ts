@@ -74,8 +74,7 @@ export interface TelemetryHooks {
    * fetch read it), queue and waits included, and ends now. `end`: its attempts and outcome; undefined
    * for a call that rejected, with `error` what it rejected with (its caller's abort, thrown during an
    * attempt or a wait, says its attempts nowhere else than `request.attempts`). Called by the wrapped
-   * fetch once its own await of the call is over: a reaction of the hook's own on the call's promise
-   * cost every call a promise, two closures and a microtask more.
+   * fetch once its own await of the call is over; what it throws is ignored.
    */
   callEnded(
     key: string,
