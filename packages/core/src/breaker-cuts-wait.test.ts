@@ -61,4 +61,53 @@ describe("a retry's wait ends when the breaker starts refusing (fake timers)", (
     await vi.advanceTimersByTimeAsync(0);
     expect(((await call) as Error).message).toBe('stop');
   });
+
+  it('a breaker whose probe falls due before the retry wakes nothing: the retry goes then, as the probe', async () => {
+    // The first call's 503 asks for 10 s; another call's 500 opens the breaker (2 failures) at 100 ms,
+    // its probe due 1 s later: the retry at 10 s is let through.
+    const fetch = fakeFetch(
+      { status: 503, headers: { 'retry-after': '10' } },
+      { status: 500 },
+      { status: 200 },
+    );
+    const wrapped = wrapFetch(fetch, {
+      policy: { breaker: { consecutiveFailures: 2, halfOpenAfterMs: 1_000 }, retry: { maxAttempts: 2 } },
+    });
+    const waiting = wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(100);
+    await wrapped(URL_A, { method: 'POST' });
+    expect(wrapped.breakers()[0]?.state).toBe('open');
+    await vi.advanceTimersByTimeAsync(11_000);
+    expect((await waiting).status).toBe(200);
+    expect(fetch.calls).toHaveLength(3);
+  });
+
+  it('isolated while the throttle gate holds the retry (a 429): the call ends at once too', async () => {
+    const fetch = fakeFetch({ status: 429, headers: { 'retry-after': '3' } });
+    const wrapped = wrapFetch(fetch);
+    const start = Date.now();
+    let settledAt: number | undefined;
+    const call = wrapped(URL_A).finally(() => {
+      settledAt = Date.now();
+    });
+    await vi.advanceTimersByTimeAsync(200);
+    wrapped.isolate(KEY);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settledAt).toBe(start + 200);
+    expect((await call).status).toBe(429);
+  });
+
+  it("isolated and reset in one turn: nothing is sent inside the server's Retry-After", async () => {
+    const fetch = fakeFetch({ status: 503, headers: { 'retry-after': '3' } }, { status: 200 });
+    const wrapped = wrapFetch(fetch);
+    const start = Date.now();
+    const call = wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(200);
+    wrapped.isolate(KEY);
+    wrapped.reset(KEY);
+    await vi.advanceTimersByTimeAsync(5_000);
+    // The call ended on its 503 at the isolation; no retry went early.
+    expect((await call).status).toBe(503);
+    expect(fetch.calls.filter((c) => c.at - start < 3_000)).toHaveLength(1);
+  });
 });

@@ -365,7 +365,8 @@ export class EndpointPipeline {
         this.report.retry(last as AttemptResult, attempt + 1, step.delayMs, step.delaySource, call);
         // The call may still end on it (the gate, the breaker, the deadline): read, not cancelled.
         readAhead(last?.response);
-        await this.wait(step.delayMs, call);
+        if (await this.wait(step.delayMs, call))
+          return this.endAfterRetry(call, last, attempt, 'circuit-open');
         attempt++;
       }
     } catch (error) {
@@ -581,15 +582,21 @@ export class EndpointPipeline {
   }
 
   /**
-   * Waits `delayMs` before a retry, or until the breaker starts refusing (it opened, or was isolated
-   * by hand): the retry it would refuse is then not waited for, and the call ends on its last outcome
-   * at once (audit s25: a call isolated 200 ms into a 3 s Retry-After slept out the 3 s to be refused).
+   * Waits `delayMs` before a retry; true when the wait ended early because the breaker started
+   * refusing (it opened, or was isolated by hand) until after the retry would be due: the retry it
+   * would refuse is not waited for, and the call ends on its last outcome at once (audit s25: a call
+   * isolated 200 ms into a 3 s Retry-After slept the 3 s out to be refused). A breaker that would let
+   * the retry through when it is due (its probe due before) wakes nothing, as `nextStep` judges it.
    */
-  private async wait(delayMs: number, call: Call): Promise<void> {
+  private async wait(delayMs: number, call: Call): Promise<boolean> {
     // Not `AbortSignal.any`: its dependants of a long-lived signal are kept past their use on some runtimes.
     const waiting = delayMs > 0 ? new AbortController() : undefined;
+    const dueAt = Date.now() + delayMs;
     const follow = (): void => waiting?.abort(call.signal.reason);
-    const wake = (): void => waiting?.abort(WOKEN);
+    const wake = (): void => {
+      const refusedUntil = this.breaker.refusedUntil();
+      if (refusedUntil !== undefined && dueAt < refusedUntil) waiting?.abort(WOKEN);
+    };
     if (waiting) {
       call.signal.addEventListener('abort', follow, { once: true });
       this.waking.add(wake);
@@ -597,9 +604,11 @@ export class EndpointPipeline {
     }
     try {
       await sleep(delayMs, waiting?.signal ?? call.signal);
+      return false;
     } catch (error) {
       call.callerSignal?.throwIfAborted();
       if (error !== WOKEN) throw error;
+      return true;
     } finally {
       if (waiting) {
         call.signal.removeEventListener('abort', follow);
