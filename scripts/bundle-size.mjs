@@ -159,7 +159,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * claim as it is sent): 40 985 from source; 41 200 for audit s25's retry wait that ends when the
  * breaker starts refusing (+150 B) and review s25's mends: 41 151 from dist; 41 300 for the last
  * review's mends of that wait (woken only when the breaker refuses past the retry's due time, and the
- * call ended there; a throwing callEnded ignored): 41 227 from dist.
+ * call ended there, or waiting on when the breaker was reset in that turn; a throwing callEnded
+ * ignored): 41 250 from dist.
  */
 export const BUDGET_GZIP_BYTES = 41_300;
 

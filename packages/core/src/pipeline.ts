@@ -587,6 +587,7 @@ export class EndpointPipeline {
    * would refuse is not waited for, and the call ends on its last outcome at once (audit s25: a call
    * isolated 200 ms into a 3 s Retry-After slept the 3 s out to be refused). A breaker that would let
    * the retry through when it is due (its probe due before) wakes nothing, as `nextStep` judges it.
+   * Only this wait: a retry held at a closed throttle gate is refused when the gate lets it by.
    */
   private async wait(delayMs: number, call: Call): Promise<boolean> {
     // Not `AbortSignal.any`: its dependants of a long-lived signal are kept past their use on some runtimes.
@@ -608,6 +609,9 @@ export class EndpointPipeline {
     } catch (error) {
       call.callerSignal?.throwIfAborted();
       if (error !== WOKEN) throw error;
+      // Reset or closed again in the turn it was woken: the wait goes on to its end.
+      const refusedUntil = this.breaker.refusedUntil();
+      if (refusedUntil === undefined || dueAt >= refusedUntil) return this.wait(dueAt - Date.now(), call);
       return true;
     } finally {
       if (waiting) {
