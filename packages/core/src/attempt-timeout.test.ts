@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CLOCK_TICK_MS, COARSE_FROM_MS } from './attempt-clock.ts';
 import { TimeoutError } from './errors.ts';
-import { fakeFetch, hangingFetch, type RecordedCall } from './fake-fetch.test-util.ts';
+import { fakeFetch, hang, hangingFetch } from './fake-fetch.test-util.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const realSetInterval = globalThis.setInterval;
@@ -10,8 +10,6 @@ const URL_A = 'https://api.test/v1/things';
 const ONE_ATTEMPT = { retry: { maxAttempts: 1 } };
 
 /** Never answers; rejects with the signal's reason once it aborts. */
-const hang = ({ signal }: RecordedCall): Promise<Response> =>
-  new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
 
 describe('attempt timeout precision (fake timers)', () => {
   beforeEach(() => {

@@ -1,20 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BrokenCircuitError, TimeoutError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
-import { fakeFetch, hangingFetch, type RecordedCall } from './fake-fetch.test-util.ts';
+import { fakeFetch, hang, hangingFetch, settleOnFakeTime } from './fake-fetch.test-util.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const URL_A = 'https://api.test/v1/things';
-
-const hang = ({ signal }: RecordedCall): Promise<Response> =>
-  new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
-
-/** Runs `call` to its end on fake time; resolves with what it settled with. */
-async function settle(call: Promise<Response>): Promise<unknown> {
-  const caught = call.catch((error: unknown) => error);
-  await vi.runAllTimersAsync();
-  return caught;
-}
 
 describe("an attempt cut by the call's deadline (fake timers)", () => {
   beforeEach(() => {
@@ -33,13 +23,13 @@ describe("an attempt cut by the call's deadline (fake timers)", () => {
       onEvent: (event) => events.push(event),
     });
     for (let i = 0; i < 5; i++) {
-      const error = await settle(wrapped(URL_A));
+      const error = await settleOnFakeTime(wrapped(URL_A));
       expect(error).toBeInstanceOf(TimeoutError);
       // The call still ends on its own deadline.
       expect((error as TimeoutError).scope).toBe('total');
     }
     expect(wrapped.breakers()[0]?.state).toBe('open');
-    expect(await settle(wrapped(URL_A))).toBeInstanceOf(BrokenCircuitError);
+    expect(await settleOnFakeTime(wrapped(URL_A))).toBeInstanceOf(BrokenCircuitError);
     expect(fetch.calls).toHaveLength(5);
     // Told as the timeouts they are, not as a caller's abort.
     const attempts = events.filter((event) => event.type === 'attempt');
@@ -64,7 +54,7 @@ describe("an attempt cut by the call's deadline (fake timers)", () => {
       policy: { timeout: { attemptMs: 2_000, totalMs: 5_000 }, breaker: { consecutiveFailures: 2 } },
       onEvent: (event) => events.push(event),
     });
-    expect(((await settle(wrapped(URL_A))) as Response).status).toBe(503);
+    expect(((await settleOnFakeTime(wrapped(URL_A))) as Response).status).toBe(503);
     const retry = events.filter((event) => event.type === 'attempt').at(-1);
     return { retry, state: wrapped.breakers()[0]?.state };
   }

@@ -2,27 +2,17 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { READ_AHEAD_BYTES } from './body-reads.ts';
 import { TimeoutError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
-import { fakeFetch, type RecordedCall } from './fake-fetch.test-util.ts';
+import { fakeFetch, hang, settleOnFakeTime } from './fake-fetch.test-util.ts';
 import { HttpError } from './http-error.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const URL_A = 'https://api.test/v1/things';
-
-const hang = ({ signal }: RecordedCall): Promise<Response> =>
-  new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
 
 /** A 503 that asks for 50 ms (the time its body is read in), answered `ms` after it was sent, with `body`. */
 const slow503 = (ms: number, body: string) => (): Promise<Response> =>
   new Promise((resolve) =>
     setTimeout(() => resolve(new Response(body, { status: 503, headers: { 'retry-after-ms': '50' } })), ms),
   );
-
-/** Runs `call` to its end on fake time. */
-async function settle<T>(call: Promise<T>): Promise<T | unknown> {
-  const caught = call.catch((error: unknown) => error);
-  await vi.runAllTimersAsync();
-  return caught;
-}
 
 describe("a retry cut by the call's deadline (fake timers)", () => {
   beforeEach(() => {
@@ -40,7 +30,7 @@ describe("a retry cut by the call's deadline (fake timers)", () => {
       policy: { timeout: { attemptMs: 1_000, totalMs: 1_000 } },
       onEvent: (event) => events.push(event),
     });
-    const response = (await settle(wrapped(URL_A))) as Response;
+    const response = (await settleOnFakeTime(wrapped(URL_A))) as Response;
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after-ms')).toBe('50');
     expect(await response.text()).toBe('busy, try later');
@@ -58,7 +48,7 @@ describe("a retry cut by the call's deadline (fake timers)", () => {
       policy: { timeout: { attemptMs: 1_000, totalMs: 1_000 } },
       throwHttpErrors: true,
     });
-    const error = await settle(wrapped(URL_A));
+    const error = await settleOnFakeTime(wrapped(URL_A));
     expect(error).toBeInstanceOf(HttpError);
     expect((error as HttpError).status).toBe(503);
   });
@@ -66,7 +56,7 @@ describe("a retry cut by the call's deadline (fake timers)", () => {
   it('still fails with the timeout when the outcome it had is not in memory whole (a body past the read-ahead)', async () => {
     const fetch = fakeFetch(slow503(800, 'x'.repeat(READ_AHEAD_BYTES + 1_024)), hang);
     const wrapped = wrapFetch(fetch, { policy: { timeout: { attemptMs: 1_000, totalMs: 1_000 } } });
-    const error = await settle(wrapped(URL_A));
+    const error = await settleOnFakeTime(wrapped(URL_A));
     expect(error).toBeInstanceOf(TimeoutError);
     expect((error as TimeoutError).scope).toBe('total');
   });
@@ -107,7 +97,7 @@ describe('a retry cut by the deadline after a body still arriving (review s25, f
   it('fails with the timeout rather than hand back the 503 whose body the retry cancelled', async () => {
     const fetch = fakeFetch(trickling503, hang);
     const wrapped = wrapFetch(fetch, { policy: { timeout: { attemptMs: 1_000, totalMs: 1_000 } } });
-    const outcome = await settle(wrapped(URL_A));
+    const outcome = await settleOnFakeTime(wrapped(URL_A));
     expect(outcome).toBeInstanceOf(TimeoutError);
   });
 
@@ -120,7 +110,7 @@ describe('a retry cut by the deadline after a body still arriving (review s25, f
         if (event.type === 'attempt' && event.attempt === 2) controller.abort(new Error('caller gave up'));
       },
     });
-    const outcome = await settle(wrapped(URL_A, { signal: controller.signal }));
+    const outcome = await settleOnFakeTime(wrapped(URL_A, { signal: controller.signal }));
     expect((outcome as Error).message).toBe('caller gave up');
   });
 });

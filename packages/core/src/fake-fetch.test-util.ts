@@ -1,3 +1,4 @@
+import { vi } from 'vitest';
 import type { FetchLike } from './types.ts';
 
 /** One scripted answer: a response description, an error to throw, or a function of the call. */
@@ -43,17 +44,24 @@ export function fakeFetch(...script: Script[]): FetchLike & { calls: RecordedCal
   return Object.assign(fn, { calls });
 }
 
+/** A script entry that never answers until the call's signal aborts, then rejects with its reason. */
+export const hang = ({ signal }: RecordedCall): Promise<Response> =>
+  new Promise<Response>((_, reject) => {
+    if (!signal) return;
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+
 /** A fetch that never answers until its signal aborts, then rejects with the signal's reason. */
 export function hangingFetch(): FetchLike & { calls: RecordedCall[] } {
-  return fakeFetch(
-    (call) =>
-      new Promise<Response>((_, reject) => {
-        const signal = call.signal;
-        if (!signal) return;
-        if (signal.aborted) reject(signal.reason);
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-      }),
-  );
+  return fakeFetch(hang);
+}
+
+/** Runs `call` to its end on fake time (vitest's): resolves with its value, or with what it threw. */
+export async function settleOnFakeTime<T>(call: Promise<T>): Promise<T | unknown> {
+  const caught = call.catch((error: unknown) => error);
+  await vi.runAllTimersAsync();
+  return caught;
 }
 
 /** undici's shape of a connection reset. */

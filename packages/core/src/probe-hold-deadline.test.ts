@@ -1,11 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ThrottledError } from './errors.ts';
-import { fakeFetch, type RecordedCall } from './fake-fetch.test-util.ts';
+import { fakeFetch, hang } from './fake-fetch.test-util.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const URL_A = 'https://api.test/v1/things';
-const hang = ({ signal }: RecordedCall): Promise<Response> =>
-  new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
 
 /**
  * A key paced after a 429 (20 answers at 10/s, a 429 asking for 1 s), whose probe then hangs; a call
