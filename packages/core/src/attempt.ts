@@ -280,19 +280,11 @@ function failure(
   // an attempt is allowed (`totalMs` written alone makes every first attempt's timeout the deadline,
   // and a hung upstream never opened the breaker), while a sliver left to a last retry says nothing.
   const counted = deadlineExceeded && cutToMs * 2 >= deps.policy.timeout.attemptMs;
-  const verdict = counted
-    ? classify(
-        { kind: 'error', error: attemptTimeout(deps, attempt, cutToMs, error) },
-        call.request,
-        deps.policy,
-        {
-          now,
-        },
-      )
-    : classify(outcome, call.request, deps.policy, {
-        now,
-        callerAborted: callerSignal?.aborted === true || deadlineExceeded,
-      });
+  const judged: Outcome = counted
+    ? { kind: 'error', error: attemptTimeout(deps, attempt, cutToMs, error) }
+    : outcome;
+  const callerAborted = callerSignal?.aborted === true || (deadlineExceeded && !counted);
+  const verdict = classify(judged, call.request, deps.policy, { now, callerAborted });
   return { outcome, error, verdict, readBy, ...(deadlineExceeded ? { deadlineExceeded } : {}) };
 }
 

@@ -61,8 +61,8 @@ export class CircuitBreaker {
   private isolatedAt: number | null = null;
   /** True while `close` drives cockatiel through isolation: those transitions are not reported. */
   private quiet = false;
-  /** Told when the breaker starts refusing calls (it opened, or was isolated by hand). Default none. */
-  onRefusing: (() => void) | undefined;
+  /** Told when the breaker starts refusing calls (it opened, or was isolated by hand). */
+  private readonly onRefusing: (() => void) | undefined;
   /** A shared store, for the fleet's probe lease and counts; none for a lone process. */
   private readonly fleet: BreakwaterStore | undefined;
   /** `maxHalfOpenAfterMs`: how long a due probe waits for a call before the breaker is {@link idle}. */
@@ -73,10 +73,12 @@ export class CircuitBreaker {
     policy: BreakerPolicy,
     emit: (event: BreakwaterEvent) => void,
     fleet?: BreakwaterStore,
+    onRefusing?: () => void,
   ) {
     this.key = key;
     this.emit = emit;
     this.fleet = fleet;
+    this.onRefusing = onRefusing;
     this.counts = new OpeningRule(policy, fleet?.counter?.(`breaker:${key}`, policy.windowMs));
     this.slowCallMs = policy.slowCallMs;
     this.forgetAfterMs = policy.maxHalfOpenAfterMs;

@@ -108,10 +108,10 @@ export class EndpointPipeline {
     const { store } = deps;
     // A lone process passes no hooks: its breaker and gate then do exactly what they did before stores.
     const shared = store.shared;
-    this.breaker = new CircuitBreaker(key, policy.breaker, deps.emit, shared ? store : undefined);
-    this.breaker.onRefusing = () => {
+    // A breaker that starts refusing ends the retry waits it would refuse (see `wait`).
+    this.breaker = new CircuitBreaker(key, policy.breaker, deps.emit, shared ? store : undefined, () => {
       for (const wake of this.waking) wake();
-    };
+    });
     this.gate = new ThrottleGate(policy, deps.random, this.report, shared ? store : undefined);
     for (const { ms, strict, cut, cuts } of store.closures(key)) this.heard(ms, strict, cut, cuts);
     // The in-memory store has no counter: it counts nothing for a fleet.

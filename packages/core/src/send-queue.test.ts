@@ -6,6 +6,7 @@ function oneASecond(): SendQueue {
   return new SendQueue({
     interval: () => 1_000,
     blockedUntil: () => 0,
+    surelyBlockedUntil: () => 0,
     reach: () => null,
     released: () => false,
     refusal: (slotAt) => new Error(`slot at ${slotAt}`),
@@ -53,6 +54,7 @@ describe('SendQueue', () => {
       return new SendQueue({
         interval: () => 1_000,
         blockedUntil: () => 0,
+        surelyBlockedUntil: () => 0,
         reach: () => sends,
         released: () => false,
         refusal: (slotAt) => new Error(`slot at ${slotAt}`),

@@ -8,9 +8,9 @@ export interface SendQueueHost {
   blockedUntil(now: number): number;
   /**
    * Epoch ms until which no call may go for certain (a 429's closure), leaving out what ends early (a
-   * probe out, mostly answered within a round trip); 0 when none. Default {@link blockedUntil}.
+   * probe out, mostly answered within a round trip); 0 when none.
    */
-  surelyBlockedUntil?(now: number): number;
+  surelyBlockedUntil(now: number): number;
   /** A call leaves the queue to send, at `now`; true when it goes as the paced recovery's probe. */
   released(now: number): boolean;
   /**
@@ -98,8 +98,7 @@ export class SendQueue {
    * the holds that cannot end early (see {@link SendQueueHost.surelyBlockedUntil}). Default false.
    */
   private nextAt(now: number, interval = this.host.interval(now), surely = false): number {
-    const host = this.host;
-    const blocked = surely && host.surelyBlockedUntil ? host.surelyBlockedUntil(now) : host.blockedUntil(now);
+    const blocked = surely ? this.host.surelyBlockedUntil(now) : this.host.blockedUntil(now);
     // The last send counts from now at the latest: a wall clock stepped back (NTP, a resumed VM) left
     // it in the future, and every call of a key that was never throttled waited out the step, or was
     // refused with a ThrottledError when the step was longer than its deadline.
