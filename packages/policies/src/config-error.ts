@@ -90,7 +90,7 @@ const SECRET_MAY_FOLLOW = /[\s:=@?#]/;
 function quotedStart(text: string): string {
   // After a scheme (a URL's `https://` says nothing secret), and from the second character (a value
   // that starts with one, a `:param`, is shown, not emptied).
-  const scheme = SCHEME.exec(text)?.[0] ?? '';
+  const scheme = SCHEME_PREFIX.exec(text)?.[0] ?? '';
   // A URL with userinfo (`https://:pw@…`, a token as the user name): nothing past its scheme.
   if (scheme !== '' && /^[^/?#]*@/.test(text.slice(scheme.length))) return `'${scheme}...'`;
   const from = scheme.length > 0 ? scheme.length : 1;
@@ -101,5 +101,5 @@ function quotedStart(text: string): string {
   return shown.length < text.length ? `'${shown}...'` : `'${shown}'`;
 }
 
-/** A URL's scheme and its `//`. */
-const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+/** A URL's scheme (captured) and its `//`; endpoint patterns read it too. */
+export const SCHEME_PREFIX = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;

@@ -35,7 +35,7 @@
  * `:params` with the same name. Patterns are compiled once, when the resolver is built.
  */
 
-import { describeValue, joinPath, refuse } from './config-error.ts';
+import { describeValue, joinPath, refuse, SCHEME_PREFIX } from './config-error.ts';
 import { DEFAULT_POLICY } from './defaults.ts';
 import { isSecretHeader } from './headers.ts';
 import { secretValueHash } from './keyed-hash.ts';
@@ -82,7 +82,6 @@ export interface EndpointResolver {
 const DEFAULT_NAME = 'default';
 
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SCHEME_PREFIX = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
 const PERCENT = /%([0-9A-Fa-f]{2})/g;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 /** Appended where several methods were likely written apart. */

@@ -100,24 +100,22 @@ const tokenOf =
     }
   };
 
+/** A status, but no 2xx: `why` says why a success cannot be one, after the refused status. */
+const notSuccess =
+  (why: string): Check =>
+  (value, path, required) => {
+    status(value, path, required);
+    if ((value as number) >= 200 && (value as number) <= 299) fail(path, `${value as number} ${why}`);
+  };
+
 /** A status worth another attempt: a 2xx is the success a retry would be after. */
-const retryStatus: Check = (value, path, required) => {
-  status(value, path, required);
-  if ((value as number) >= 200 && (value as number) <= 299) {
-    fail(path, `${value as number} cannot be retried: a 2xx response is a success and is never retried`);
-  }
-};
+const retryStatus = notSuccess('cannot be retried: a 2xx response is a success and is never retried');
 
 /**
  * A status that marks the upstream failing (the breaker's) or over its rate (the gate's): a 2xx is a
  * success, and as a breaker failure it opened the breaker on healthy answers (audit s24).
  */
-const failingStatus: Check = (value, path, required) => {
-  status(value, path, required);
-  if ((value as number) >= 200 && (value as number) <= 299) {
-    fail(path, `${value as number} is a success: a 2xx response never counts as a failure or a throttle`);
-  }
-};
+const failingStatus = notSuccess('is a success: a 2xx response never counts as a failure or a throttle');
 
 /** A method name, with the rule of methods.ts: typos and lower-case custom methods are refused. */
 const method: Check = (value, path, required) => {

@@ -292,8 +292,9 @@ class RedisBackedStore implements RedisStore {
     this.subscribing = true;
     try {
       const subscriber = this.subscriber ?? (await this.connectSubscriber());
+      if (subscriber === undefined) return;
       for (const [channel, listener] of this.channels) {
-        if (subscriber === undefined || this.closed) return;
+        if (this.closed) return;
         if (this.listening.has(channel)) continue;
         try {
           await subscriber.subscribe(channel, listener);
