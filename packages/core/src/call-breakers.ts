@@ -153,6 +153,14 @@ export function createEndpointBreakers(options: EndpointBreakersOptions = {}): E
   return breakers;
 }
 
+/**
+ * Methods already found valid: each call's target is checked, and the check (a token scan, and for an
+ * unknown method a did-you-mean over the registry) need not run again for the few methods an app uses.
+ * Bounded, so that methods made up per call cannot grow it.
+ */
+const checkedMethods = new Set<string>();
+const MAX_CHECKED_METHODS = 64;
+
 function checkTarget(target: CallTarget): void {
   if (target === null || typeof target !== 'object') {
     throw new TypeError(`breakwater: a call target must be an object { method, url }, got ${typeof target}`);
@@ -160,8 +168,11 @@ function checkTarget(target: CallTarget): void {
   if (typeof target.method !== 'string' || target.method === '') {
     throw new TypeError('breakwater: target.method must be a non-empty HTTP method string');
   }
-  const problem = callMethodProblem(target.method);
-  if (problem !== undefined) throw new TypeError(`breakwater: target.method: ${problem}`);
+  if (!checkedMethods.has(target.method)) {
+    const problem = callMethodProblem(target.method);
+    if (problem !== undefined) throw new TypeError(`breakwater: target.method: ${problem}`);
+    if (checkedMethods.size < MAX_CHECKED_METHODS) checkedMethods.add(target.method);
+  }
   if (typeof target.url !== 'string' && !(target.url instanceof URL)) {
     throw new TypeError('breakwater: target.url must be an absolute URL string or a URL');
   }
