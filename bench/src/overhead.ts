@@ -180,13 +180,21 @@ export interface OverheadOptions {
    */
   readonly warmup?: number;
   /**
-   * Rounds of the telemetry pairs per batch (odd: the median is one of them). Default 41: each a
-   * lane's calls back to back with telemetry off's, the order swapped every round.
+   * Rounds of the telemetry pairs per batch (odd: the median is one of them). Default 201: each a
+   * lane's calls back to back with telemetry off's, the order swapped every round. With 41, the control
+   * (a second instance of telemetry off) spread over [1.01, 1.04] in five batches and the no-SDK lane
+   * over [0.99, 1.05], wider than issue 15's 5 % can be judged by; with 201 (session 26, same machine):
+   * [1.010, 1.022] and [1.016, 1.038]. A round is ~1 ms a lane: the cost is seconds a run.
    */
   readonly pairRounds?: number;
   /** Calls per lane per pair round. Default 100. */
   readonly pairCalls?: number;
-  /** Rounds of the loopback pairs per batch (odd). Default 15. */
+  /**
+   * Rounds of the loopback pairs per batch (odd). Default 61. With 15, the control (raw fetch against
+   * itself) spread over [0.94, 1.16] in the published run (11 batches): a lane at exactly raw fetch's
+   * throughput could not have been judged "at least 0.95x". With 61 (session 26, five batches):
+   * [1.000, 1.017]. A round of 64 calls is ~5 ms.
+   */
   readonly loopbackPairRounds?: number;
   /** Calls per client per loopback pair round. Default 64: two waves of 32 in flight. */
   readonly loopbackPairCalls?: number;
@@ -201,7 +209,8 @@ export interface OverheadOptions {
    */
   readonly loopbackPairWarmup?: number;
   /**
-   * Rounds of the in-memory pairs per batch (odd). Default 41. Issue 17's in-memory targets are judged
+   * Rounds of the in-memory pairs (and of the feature pairs) per batch (odd). Default 101 (41 before
+   * session 26, whose controls spread over up to [0.97, 1.03]). Issue 17's in-memory targets are judged
    * from them: the fastest of 12 rounds of 50 calls, taken for each client apart, spread a batch's ratio
    * to cockatiel retry+breaker over 1.24x-1.96x in one run, where pairing resolves a few per cent.
    */
@@ -462,7 +471,7 @@ function pairsMode(options: OverheadOptions, warmup: number): PairsMode {
   return {
     base: TELEMETRY_OFF,
     lanes: [TELEMETRY_CONTROL.name, ...TELEMETRY_CLIENTS.slice(1).map((c) => c.name)],
-    rounds: options.pairRounds ?? 41,
+    rounds: options.pairRounds ?? 201,
     calls: options.pairCalls ?? 100,
     warmup,
   };
@@ -477,7 +486,7 @@ function memoryPairsModes(options: OverheadOptions, bases: readonly string[], wa
   return bases.map((base) => ({
     base,
     lanes: [base, BREAKWATER],
-    rounds: options.memoryPairRounds ?? 41,
+    rounds: options.memoryPairRounds ?? 101,
     calls: options.memoryPairCalls ?? 100,
     warmup,
   }));
@@ -491,7 +500,7 @@ function featurePairsMode(options: OverheadOptions, warmup: number): PairsMode {
   return {
     base: BREAKWATER,
     lanes: [BREAKWATER, ...FEATURE_CLIENTS.map((c) => c.name)],
-    rounds: options.memoryPairRounds ?? 41,
+    rounds: options.memoryPairRounds ?? 101,
     calls: options.memoryPairCalls ?? 100,
     warmup,
   };
@@ -507,7 +516,7 @@ function loopbackPairsMode(
   return {
     base: fetch,
     lanes: [fetch, BREAKWATER],
-    rounds: options.loopbackPairRounds ?? 15,
+    rounds: options.loopbackPairRounds ?? 61,
     calls: options.loopbackPairCalls ?? 2 * concurrency,
     warmup: options.loopbackPairWarmup ?? 15_000,
     url,
