@@ -1,8 +1,6 @@
-/**
- * The longest delay a timer holds: 2^31-1 ms (about 24.8 days). Node and browsers run a timer set
- * for longer after 1 ms, so no delay may reach `setTimeout` beyond this.
- */
-export const MAX_TIMER_MS = 2_147_483_647;
+import { MAX_TIMER_MS } from '@breakwater/policies';
+
+export { MAX_TIMER_MS };
 
 /**
  * Runs `fn` once `ms` have passed; returns a function that cancels it. A delay longer than

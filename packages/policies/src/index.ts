@@ -50,6 +50,7 @@ export {
 export { partnerCenter } from './presets.ts';
 export { parseRateLimit, type QuotaSpent } from './rate-limit-headers.ts';
 export { parseHttpDate, parseRetryAfter, type ServerDelay } from './retry-after.ts';
+export { MAX_TIMER_MS } from './timer-limit.ts';
 export { isToken, TOKEN_CHAR } from './token.ts';
 export type * from './types.ts';
 export { memoizableUrl } from './url-memo.ts';

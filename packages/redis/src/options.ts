@@ -4,6 +4,7 @@ import {
   describeNotObject,
   describeValue,
   integerAtLeast,
+  MAX_TIMER_MS,
   refuse,
 } from '@breakwater/policies';
 
@@ -55,13 +56,10 @@ export interface RedisStoreOptions {
 }
 
 /**
- * The longest delay a timer keeps whole: past 2^31-1 ms (24.8 days) `setTimeout` and `setInterval` run
- * it after 1 ms, so `refreshMs: 2 ** 31` (meant as "rarely") refreshed every millisecond and
+ * An integer delay of at least `min` ms that a timer can hold: past {@link MAX_TIMER_MS} a timer runs
+ * after 1 ms, so `refreshMs: 2 ** 31` (meant as "rarely") refreshed every millisecond and
  * `timeoutMs: 2 ** 31` gave every command up at once (audit s24).
  */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** An integer delay of at least `min` ms that a timer can hold. */
 function timerMs(min: number): Check {
   const atLeast = integerAtLeast(min);
   return (value, path, required) => {
