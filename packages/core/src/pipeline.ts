@@ -72,8 +72,19 @@ const RETURNED: RetryFacts = {
   random: Math.random,
 };
 
-/** A retry step the gate's pace exempted from the budget (pacedRetry), as the loop receives it. */
-type PacedStep = RetryDecision & { readonly paced?: true };
+/**
+ * A retry step as the loop receives it: `paced` when the gate's pace exempted it from the budget
+ * (pacedRetry); `waitFrom` (epoch ms) when its wait began before the decision, during the veto's read.
+ */
+type PacedStep = RetryDecision & { readonly paced?: true; readonly waitFrom?: number };
+
+/**
+ * The least time the veto's read of an error body is given, when the retry's own wait is shorter (a
+ * `Retry-After: 0`, a `retry-after-ms: 50`) or no retry would go: a body sent with its headers or
+ * right after them arrives within a round trip or two, even across an ocean. A body slower than that
+ * is taken as saying nothing, and the retry goes (session 26, audit s25 F9).
+ */
+export const VETO_READ_FLOOR_MS = 250;
 
 /** What an attempt that found the breaker open returns, when the call already has an outcome. */
 const CIRCUIT_OPEN = 'circuit-open';
@@ -365,7 +376,7 @@ export class EndpointPipeline {
         this.report.retry(last as AttemptResult, attempt + 1, step.delayMs, step.delaySource, call);
         // The call may still end on it (the gate, the breaker, the deadline): read, not cancelled.
         readAhead(last?.response);
-        if (await this.wait(step.delayMs, call))
+        if (await this.wait(leftToWait(step as PacedStep & { delayMs: number }), call))
           return this.endAfterRetry(call, last, attempt, 'circuit-open');
         attempt++;
       }
@@ -525,7 +536,7 @@ export class EndpointPipeline {
   /**
    * Asks policies' `nextStep`. The payload's veto is read only when it alone could still stop the
    * call: a Partner Center payload with `isRetryable: false`, read from a clone, bounded in bytes and
-   * in time (the attempt's timeout, the call's deadline, the caller's abort). A cut read is no veto.
+   * in time (see {@link readVeto}). A cut read vetoes only by what arrived.
    */
   private decide(
     call: Call,
@@ -543,10 +554,45 @@ export class EndpointPipeline {
         : this.facts(call, previousDelayMs, result.response ? undefined : false, paced);
     const step = nextStep(verdict, attempt, this.policy.retry, first);
     if (step.action !== 'check-payload') return this.spend(step, paced);
-    return payloadVetoes(result, call.callerSignal).then((vetoes) => {
+    return this.readVeto(call, result, attempt, first, paced);
+  }
+
+  /**
+   * Reads the veto, then decides. The retry's wait runs from now, during the read: a stalled error
+   * body once held the retry until the attempt's timeout (10 s) although the server asked for 50 ms
+   * (audit s25 F9). So the read ends when the retry would go without a veto, or after
+   * {@link VETO_READ_FLOOR_MS} when that is sooner, as well as at the attempt's timeout, the call's
+   * deadline or the caller's abort; what is left of the wait after it is what the loop waits. Both
+   * asks of `nextStep` draw the same jitter, so the wait the read ran against is the one decided.
+   */
+  private readVeto(
+    call: Call,
+    result: AttemptResult,
+    attempt: number,
+    unread: RetryFacts,
+    paced: boolean,
+  ): Promise<RetryDecision> {
+    const { verdict } = result;
+    const { retry } = this.policy;
+    const waitFrom = Date.now();
+    let drawn: number | undefined;
+    const random = (): number => {
+      drawn ??= this.random();
+      return drawn;
+    };
+    const unvetoed = nextStep(verdict, attempt, retry, { ...unread, payloadVetoes: false, random });
+    const delayMs = unvetoed.action === 'retry' ? unvetoed.delayMs : 0;
+    const until = Math.min(
+      result.readBy ?? Number.POSITIVE_INFINITY,
+      waitFrom + Math.max(delayMs, VETO_READ_FLOOR_MS),
+    );
+    return payloadVetoes(result, call.callerSignal, until).then((vetoes) => {
       call.callerSignal?.throwIfAborted();
-      const known = this.facts(call, previousDelayMs, vetoes, paced);
-      return this.spend(nextStep(verdict, attempt, this.policy.retry, known), paced);
+      // Judged as of now, as if the wait were still to come: no retry that the read's time made
+      // doubtful (the deadline, the breaker's refusal) goes.
+      const known = { ...this.facts(call, unread.previousDelayMs, vetoes, paced), random };
+      const step = this.spend(nextStep(verdict, attempt, retry, known), paced);
+      return step.action === 'retry' ? { ...step, waitFrom } : step;
     });
   }
 
@@ -674,13 +720,25 @@ function circuitOpen(error: unknown): typeof CIRCUIT_OPEN {
   throw error;
 }
 
-/** Whether the outcome's payload says `isRetryable: false`; read only where one may be (payload.ts). */
-async function payloadVetoes(result: AttemptResult, callerSignal: AbortSignal | undefined): Promise<boolean> {
+/** What is left of a retry's wait: part of it may have passed reading the veto. */
+function leftToWait(step: PacedStep & { readonly delayMs: number }): number {
+  return step.waitFrom === undefined ? step.delayMs : Math.max(0, step.waitFrom + step.delayMs - Date.now());
+}
+
+/**
+ * Whether the outcome's payload says `isRetryable: false`; read only where one may be (payload.ts),
+ * and until `until` (epoch ms) at most.
+ */
+async function payloadVetoes(
+  result: AttemptResult,
+  callerSignal: AbortSignal | undefined,
+  until: number,
+): Promise<boolean> {
   const { response } = result;
   // A Response-like answer of another library may have no clone: its payload stays unread, as before.
   if (!response?.body || typeof response.clone !== 'function') return false;
   if (!mayHoldJsonPayload(response.headers.get('content-type'))) return false;
-  const payload = await readWithin(result.readBy, callerSignal, (signal) =>
+  const payload = await readWithin(until, callerSignal, (signal) =>
     readErrorPayload(response.clone(), undefined, signal),
   );
   return payload.isRetryable === false;
