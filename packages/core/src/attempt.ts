@@ -169,7 +169,7 @@ class AttemptRun<T> implements AttemptCut {
     this.now = now;
     this.cutToMs = cutToMs;
     this.readBy = Math.min(now + deps.policy.timeout.attemptMs, call.deadlineAt);
-    this.ended = call.telemetry?.attempt(deps.report.key, call.request, attempt, started);
+    this.ended = call.telemetry && attemptHook(call.telemetry, deps.report.key, call, attempt, started);
   }
 
   /** The attempt's end, once `response` settles or the signal is cut. */
@@ -231,7 +231,7 @@ class AttemptRun<T> implements AttemptCut {
   private finish(result: AttemptResult, at: number): T | Promise<T> {
     this.deps.clock.stop(this.signal);
     this.signal.run = undefined;
-    this.ended?.(result);
+    if (this.ended) attemptEnded(this.ended, result);
     reportAttempt(this.deps.report, this.call, this.attempt, result, this.started, at);
     return this.count(result);
   }
@@ -341,3 +341,32 @@ function reportAttempt(
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The `attempt` hook (see `TelemetryHooks.attempt`): a user's hook that throws changes nothing of the
+ * attempt, as a throwing `callEnded` changes nothing of the call. Module functions, so that no closure
+ * is made per attempt, and none of this runs without telemetry.
+ */
+function attemptHook(
+  hooks: TelemetryHooks,
+  key: string,
+  call: Call,
+  attempt: number,
+  started: number,
+): ((result: AttemptResult) => void) | undefined {
+  try {
+    return hooks.attempt(key, call.request, attempt, started);
+  } catch {
+    // Not observed, rather than failed: the attempt goes as it would without telemetry.
+    return undefined;
+  }
+}
+
+/** Tells the `attempt` hook's end; its throw would have rejected the attempt with telemetry's error. */
+function attemptEnded(ended: (result: AttemptResult) => void, result: AttemptResult): void {
+  try {
+    ended(result);
+  } catch {
+    // Telemetry never changes an attempt.
+  }
+}

@@ -422,7 +422,7 @@ export class EndpointPipeline {
       // The handler (and telemetry's watch) is made only for a gate that holds the call: none on the
       // healthy path.
       if (!(entered instanceof Promise)) return entered;
-      const watched = telemetry ? telemetry.gateWait(this.key, entered) : entered;
+      const watched = telemetry ? gateWait(telemetry, this.key, entered) : entered;
       return watched.catch((error) => this.refused(error, call, last));
     } catch (error) {
       return this.refused(error, call, last);
@@ -718,6 +718,19 @@ const WOKEN = Symbol('woken');
 function circuitOpen(error: unknown): typeof CIRCUIT_OPEN {
   if (error instanceof BrokenCircuitError) return CIRCUIT_OPEN;
   throw error;
+}
+
+/**
+ * The `gateWait` hook's watch of a held call, or the pass itself when the hook throws: its throw was
+ * taken for the gate's refusal and failed the call with telemetry's error.
+ */
+function gateWait(telemetry: TelemetryHooks, key: string, entered: Promise<GatePass>): Promise<GatePass> {
+  try {
+    return telemetry.gateWait(key, entered);
+  } catch {
+    // Telemetry never changes a call: the call waits unwatched.
+    return entered;
+  }
 }
 
 /** What is left of a retry's wait: part of it may have passed reading the veto. */
