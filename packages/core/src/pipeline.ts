@@ -328,12 +328,15 @@ export class EndpointPipeline {
     let previousDelayMs: number | undefined;
     // The retry about to be sent was decided paced (pacedRetry), so it took nothing from the budget.
     let unpaid = false;
+    // The pass its wait took at the gate, for a retry that waited there (see `holdsAtGate`).
+    let heldPass: { readonly pass: GatePass | undefined } | undefined;
     try {
       for (;;) {
         if (decided === undefined) {
           // The healthy path awaits only what is asynchronous: an open gate, a decision without a
           // payload to read, and a single attempt are taken in the same turn.
-          const gated = this.passGate(call, last, attempt - 1);
+          const gated = heldPass ? heldPass.pass : this.passGate(call, last, attempt - 1);
+          heldPass = undefined;
           const pass = gated instanceof Promise ? await gated : gated;
           if (!pass) return this.endAfterRetry(call, last, attempt - 1, 'deadline');
           // The pace lapsed (the key's quiet period) while the retry waited: it goes unpaced, so the
@@ -376,8 +379,16 @@ export class EndpointPipeline {
         this.report.retry(last as AttemptResult, attempt + 1, step.delayMs, step.delaySource, call);
         // The call may still end on it (the gate, the breaker, the deadline): read, not cancelled.
         readAhead(last?.response);
-        if (await this.wait(leftToWait(step as PacedStep & { delayMs: number }), call))
-          return this.endAfterRetry(call, last, attempt, 'circuit-open');
+        const delayMs = leftToWait(step as PacedStep & { delayMs: number });
+        const dueAt = Date.now() + delayMs;
+        const atGate = unpaid && this.holdsAtGate(step.delaySource, dueAt);
+        const waited = atGate
+          ? await this.wait(dueAt, call, (signal) => this.passGate(call, last, attempt, Date.now(), signal))
+          : delayMs > 0
+            ? await this.wait(dueAt, call, (signal) => sleep(dueAt - Date.now(), signal))
+            : await sleep(0, call.signal);
+        if (waited === WOKEN) return this.endAfterRetry(call, last, attempt, 'circuit-open');
+        if (atGate) heldPass = { pass: waited as GatePass | undefined };
         attempt++;
       }
     } catch (error) {
@@ -410,6 +421,7 @@ export class EndpointPipeline {
     last: AttemptResult | undefined,
     attempts: number,
     now = Date.now(),
+    signal = call.signal,
   ): GatePass | undefined | Promise<GatePass | undefined> {
     call.callerSignal?.throwIfAborted();
     if (now >= call.deadlineAt) {
@@ -418,7 +430,7 @@ export class EndpointPipeline {
     }
     const { telemetry } = call;
     try {
-      const entered = this.gate.enter(call.signal, call.deadlineAt, now);
+      const entered = this.gate.enter(signal, call.deadlineAt, now);
       // The handler (and telemetry's watch) is made only for a gate that holds the call: none on the
       // healthy path.
       if (!(entered instanceof Promise)) return entered;
@@ -628,42 +640,56 @@ export class EndpointPipeline {
   }
 
   /**
-   * Waits `delayMs` before a retry; true when the wait ended early because the breaker started
-   * refusing (it opened, or was isolated by hand) until after the retry would be due: the retry it
-   * would refuse is not waited for, and the call ends on its last outcome at once (audit s25: a call
-   * isolated 200 ms into a 3 s Retry-After slept the 3 s out to be refused). A breaker that would let
-   * the retry through when it is due (its probe due before) wakes nothing, as `nextStep` judges it.
-   * Only this wait: a retry held at a closed throttle gate is refused when the gate lets it by.
+   * Whether a paced retry (a 429's, on a key the gate paces) due at `dueAt` waits at the throttle gate
+   * rather than outside it: the gate would hold it anyway once its wait ended, behind every call that
+   * came to the gate meanwhile, or queue it behind them for a send slot. Waiting there from the start,
+   * it leaves in its place: first, as it came first (audit s25 F10: it went after callers that came
+   * 100 ms after its 429). It leaves no sooner than the server asked: a server delay is the one its
+   * 429 closed the gate for, from the response's arrival (the gate's closure only ever grows; the
+   * retry's `dueAt`, counted from its decision, is a few ms later), and a backoff is waited there
+   * only when the closure covers it.
    */
-  private async wait(delayMs: number, call: Call): Promise<boolean> {
+  private holdsAtGate(source: 'server' | 'backoff', dueAt: number): boolean {
+    const until = this.gate.closedUntilMs;
+    return until !== null && (source === 'server' || until >= dueAt);
+  }
+
+  /**
+   * Runs a retry's wait (`waitFor`: a sleep to `dueAt`, or a hold at the throttle gate) under a
+   * signal of its own; WOKEN when the wait ended early because the breaker started refusing (it
+   * opened, or was isolated by hand) until after the retry would be due: the retry it would refuse is
+   * not waited for, and the call ends on its last outcome at once (audit s25: a call isolated 200 ms
+   * into a 3 s Retry-After slept the 3 s out to be refused). A breaker that would let the retry
+   * through when it is due (its probe due before) wakes nothing, as `nextStep` judges it. A retry
+   * held at the gate past `dueAt` by another closure is refused when the gate lets it by.
+   */
+  private async wait<T>(
+    dueAt: number,
+    call: Call,
+    waitFor: (signal: AbortSignal) => T | Promise<T>,
+  ): Promise<T | typeof WOKEN> {
     // Not `AbortSignal.any`: its dependants of a long-lived signal are kept past their use on some runtimes.
-    const waiting = delayMs > 0 ? new AbortController() : undefined;
-    const dueAt = Date.now() + delayMs;
-    const follow = (): void => waiting?.abort(call.signal.reason);
+    const waiting = new AbortController();
+    const follow = (): void => waiting.abort(call.signal.reason);
     const wake = (): void => {
       const refusedUntil = this.breaker.refusedUntil();
-      if (refusedUntil !== undefined && dueAt < refusedUntil) waiting?.abort(WOKEN);
+      if (refusedUntil !== undefined && dueAt < refusedUntil) waiting.abort(WOKEN);
     };
-    if (waiting) {
-      call.signal.addEventListener('abort', follow, { once: true });
-      this.waking.add(wake);
-      if (call.signal.aborted) follow();
-    }
+    call.signal.addEventListener('abort', follow, { once: true });
+    this.waking.add(wake);
+    if (call.signal.aborted) follow();
     try {
-      await sleep(delayMs, waiting?.signal ?? call.signal);
-      return false;
+      return await waitFor(waiting.signal);
     } catch (error) {
       call.callerSignal?.throwIfAborted();
       if (error !== WOKEN) throw error;
       // Reset or closed again in the turn it was woken: the wait goes on to its end.
       const refusedUntil = this.breaker.refusedUntil();
-      if (refusedUntil === undefined || dueAt >= refusedUntil) return this.wait(dueAt - Date.now(), call);
-      return true;
+      if (refusedUntil === undefined || dueAt >= refusedUntil) return this.wait(dueAt, call, waitFor);
+      return WOKEN;
     } finally {
-      if (waiting) {
-        call.signal.removeEventListener('abort', follow);
-        this.waking.delete(wake);
-      }
+      call.signal.removeEventListener('abort', follow);
+      this.waking.delete(wake);
     }
   }
 
