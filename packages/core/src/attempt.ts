@@ -26,6 +26,11 @@ export interface AttemptResult {
    * end: when the attempt's timeout or the call's deadline expires, whichever is first.
    */
   readonly readBy?: number;
+  /**
+   * Epoch ms when the response arrived, which its `Retry-After` counts from (and its gate closure):
+   * see `holdsAtGate` in pipeline.ts. Absent for an attempt that threw.
+   */
+  readonly answeredAt?: number;
 }
 
 /** What an attempt returns when the gate closed just before the send. */
@@ -251,7 +256,7 @@ function answered(
   // The gate learns on the first turn after the response, so that no other caller of the key slips
   // a request in while this outcome travels back through the pipeline.
   deps.gate.observe(response, verdict, attempt, now, sentAt);
-  return { outcome, response, verdict, readBy };
+  return { outcome, response, verdict, readBy, answeredAt: now };
 }
 
 /**

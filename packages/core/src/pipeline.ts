@@ -381,7 +381,7 @@ export class EndpointPipeline {
         readAhead(last?.response);
         const delayMs = leftToWait(step as PacedStep & { delayMs: number });
         const dueAt = Date.now() + delayMs;
-        const atGate = unpaid && this.holdsAtGate(step.delaySource, dueAt);
+        const atGate = unpaid && this.holdsAtGate((last?.answeredAt ?? dueAt - delayMs) + step.delayMs);
         const waited = atGate
           ? await this.wait(dueAt, call, (signal) => this.passGate(call, last, attempt, Date.now(), signal))
           : delayMs > 0
@@ -640,18 +640,18 @@ export class EndpointPipeline {
   }
 
   /**
-   * Whether a paced retry (a 429's, on a key the gate paces) due at `dueAt` waits at the throttle gate
-   * rather than outside it: the gate would hold it anyway once its wait ended, behind every call that
-   * came to the gate meanwhile, or queue it behind them for a send slot. Waiting there from the start,
-   * it leaves in its place: first, as it came first (audit s25 F10: it went after callers that came
-   * 100 ms after its 429). It leaves no sooner than the server asked: a server delay is the one its
-   * 429 closed the gate for, from the response's arrival (the gate's closure only ever grows; the
-   * retry's `dueAt`, counted from its decision, is a few ms later), and a backoff is waited there
-   * only when the closure covers it.
+   * Whether a paced retry (a 429's, on a key the gate paces) waits at the throttle gate rather than
+   * outside it: the gate would hold it anyway once its wait ended, behind every call that came to the
+   * gate meanwhile, or queue it behind them for a send slot. Waiting there from the start, it leaves in
+   * its place: first, as it came first (audit s25 F10: it went after callers that came 100 ms after
+   * its 429). Only when the gate's closure lasts until `readyAt` at least (its wait counted from its
+   * response's arrival, as the server counts a `Retry-After`, and as its 429 closed the gate, so a
+   * server delay always is; the retry's own `dueAt`, counted from its decision, is a few ms later, and
+   * a gate released then had already let the later callers out): it leaves no sooner than asked.
    */
-  private holdsAtGate(source: 'server' | 'backoff', dueAt: number): boolean {
+  private holdsAtGate(readyAt: number): boolean {
     const until = this.gate.closedUntilMs;
-    return until !== null && (source === 'server' || until >= dueAt);
+    return until !== null && until >= readyAt;
   }
 
   /**
