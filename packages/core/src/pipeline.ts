@@ -383,7 +383,9 @@ export class EndpointPipeline {
         const dueAt = Date.now() + delayMs;
         const atGate = unpaid && this.holdsAtGate((last?.answeredAt ?? dueAt - delayMs) + step.delayMs);
         const waited = atGate
-          ? await this.wait(dueAt, call, (signal) => this.passGate(call, last, attempt, Date.now(), signal))
+          ? await this.wait(dueAt, call, (signal) =>
+              this.passGate(call, last, attempt, Date.now(), signal, false),
+            )
           : delayMs > 0
             ? await this.wait(dueAt, call, (signal) => sleep(dueAt - Date.now(), signal))
             : await sleep(0, call.signal);
@@ -415,6 +417,8 @@ export class EndpointPipeline {
    * Waits at the throttle gate before attempt `attempts + 1`. Undefined when the call must end on its
    * last outcome: the deadline passed, or the gate will not open before it. A call with no outcome yet
    * fails instead, having sent nothing: BreakwaterTimeoutError, or ThrottledError with the remaining delay.
+   * `watched` false: a paced retry's wait for its own Retry-After, which the retry event already puts on
+   * the caller's span as the server's; `gateWait` would report the same wait a second time.
    */
   private passGate(
     call: Call,
@@ -422,6 +426,7 @@ export class EndpointPipeline {
     attempts: number,
     now = Date.now(),
     signal = call.signal,
+    watched = true,
   ): GatePass | undefined | Promise<GatePass | undefined> {
     call.callerSignal?.throwIfAborted();
     if (now >= call.deadlineAt) {
@@ -434,8 +439,8 @@ export class EndpointPipeline {
       // The handler (and telemetry's watch) is made only for a gate that holds the call: none on the
       // healthy path.
       if (!(entered instanceof Promise)) return entered;
-      const watched = telemetry ? gateWait(telemetry, this.key, entered) : entered;
-      return watched.catch((error) => this.refused(error, call, last));
+      const held = telemetry && watched ? gateWait(telemetry, this.key, entered) : entered;
+      return held.catch((error) => this.refused(error, call, last));
     } catch (error) {
       return this.refused(error, call, last);
     }
