@@ -676,10 +676,16 @@ export class EndpointPipeline {
     // Not `AbortSignal.any`: its dependants of a long-lived signal are kept past their use on some runtimes.
     const waiting = new AbortController();
     const follow = (): void => waiting.abort(call.signal.reason);
-    const wake = (): void => {
+    const refuses = (): boolean => {
       const refusedUntil = this.breaker.refusedUntil();
-      if (refusedUntil !== undefined && dueAt < refusedUntil) waiting.abort(WOKEN);
+      return refusedUntil !== undefined && dueAt < refusedUntil;
     };
+    // Judged once the turn is over: an isolate undone in the same turn (reset) leaves the wait alone,
+    // where an abort would take a retry held at the gate out of its place, to re-enter at the back.
+    const wake = (): void =>
+      queueMicrotask(() => {
+        if (this.waking.has(wake) && refuses()) waiting.abort(WOKEN);
+      });
     call.signal.addEventListener('abort', follow, { once: true });
     this.waking.add(wake);
     if (call.signal.aborted) follow();
@@ -688,10 +694,8 @@ export class EndpointPipeline {
     } catch (error) {
       call.callerSignal?.throwIfAborted();
       if (error !== WOKEN) throw error;
-      // Reset or closed again in the turn it was woken: the wait goes on to its end.
-      const refusedUntil = this.breaker.refusedUntil();
-      if (refusedUntil === undefined || dueAt >= refusedUntil) return this.wait(dueAt, call, waitFor);
-      return WOKEN;
+      // Reset or closed again before the abort was handled: the wait goes on to its end.
+      return refuses() ? WOKEN : this.wait(dueAt, call, waitFor);
     } finally {
       call.signal.removeEventListener('abort', follow);
       this.waking.delete(wake);

@@ -81,4 +81,21 @@ describe('a throttled retry waiting at the gate (fake time)', () => {
     expect(fetch.calls.length).toBe(1);
     expect(events.find((e) => e.type === 'give-up')).toMatchObject({ reason: 'circuit-open' });
   });
+
+  it('keeps its place when the key is isolated and reset in the same turn: still first, at its due time', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const fetch = fakeFetch({ status: 429, headers: { 'retry-after': '3' } }, { status: 200 });
+    const wrapped = wrapFetch(fetch);
+    const first = wrapped(`${URL_A}?n=first`);
+    await vi.advanceTimersByTimeAsync(100);
+    const later = [1, 2].map((n) => wrapped(`${URL_A}?n=later${n}`));
+    await vi.advanceTimersByTimeAsync(100);
+    wrapped.isolate('default https://api.test');
+    wrapped.reset('default https://api.test');
+    await vi.advanceTimersByTimeAsync(5_000);
+    await Promise.all([first, ...later]);
+    const sent = fetch.calls.map((c) => new URL(c.url).searchParams.get('n'));
+    expect(sent).toEqual(['first', 'first', 'later1', 'later2']);
+    expect(fetch.calls[1]?.at).toBe(3_000);
+  });
 });
