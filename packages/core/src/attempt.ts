@@ -26,6 +26,11 @@ export interface AttemptResult {
    * end: when the attempt's timeout or the call's deadline expires, whichever is first.
    */
   readonly readBy?: number;
+  /**
+   * Epoch ms when the response arrived, which its `Retry-After` counts from (and its gate closure):
+   * see `holdsAtGate` in pipeline.ts. Absent for an attempt that threw.
+   */
+  readonly answeredAt?: number;
 }
 
 /** What an attempt returns when the gate closed just before the send. */
@@ -169,7 +174,7 @@ class AttemptRun<T> implements AttemptCut {
     this.now = now;
     this.cutToMs = cutToMs;
     this.readBy = Math.min(now + deps.policy.timeout.attemptMs, call.deadlineAt);
-    this.ended = call.telemetry?.attempt(deps.report.key, call.request, attempt, started);
+    this.ended = call.telemetry && attemptHook(call.telemetry, deps.report.key, call, attempt, started);
   }
 
   /** The attempt's end, once `response` settles or the signal is cut. */
@@ -231,7 +236,7 @@ class AttemptRun<T> implements AttemptCut {
   private finish(result: AttemptResult, at: number): T | Promise<T> {
     this.deps.clock.stop(this.signal);
     this.signal.run = undefined;
-    this.ended?.(result);
+    if (this.ended) attemptEnded(this.ended, result);
     reportAttempt(this.deps.report, this.call, this.attempt, result, this.started, at);
     return this.count(result);
   }
@@ -251,7 +256,7 @@ function answered(
   // The gate learns on the first turn after the response, so that no other caller of the key slips
   // a request in while this outcome travels back through the pipeline.
   deps.gate.observe(response, verdict, attempt, now, sentAt);
-  return { outcome, response, verdict, readBy };
+  return { outcome, response, verdict, readBy, answeredAt: now };
 }
 
 /**
@@ -341,3 +346,32 @@ function reportAttempt(
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The `attempt` hook (see `TelemetryHooks.attempt`): a user's hook that throws changes nothing of the
+ * attempt, as a throwing `callEnded` changes nothing of the call. Module functions, so that no closure
+ * is made per attempt, and none of this runs without telemetry.
+ */
+function attemptHook(
+  hooks: TelemetryHooks,
+  key: string,
+  call: Call,
+  attempt: number,
+  started: number,
+): ((result: AttemptResult) => void) | undefined {
+  try {
+    return hooks.attempt(key, call.request, attempt, started);
+  } catch {
+    // Not observed, rather than failed: the attempt goes as it would without telemetry.
+    return undefined;
+  }
+}
+
+/** Tells the `attempt` hook's end; its throw would have rejected the attempt with telemetry's error. */
+function attemptEnded(ended: (result: AttemptResult) => void, result: AttemptResult): void {
+  try {
+    ended(result);
+  } catch {
+    // Telemetry never changes an attempt.
+  }
+}

@@ -72,9 +72,11 @@ afterAll(
 );
 
 /**
- * Attempt timeout 200 ms, deadline 300 ms, and a fixed 150 ms backoff: when the veto read is cut at
- * 200 ms, the retry would end past the deadline, so the call hands back the 503 (no race with a second
- * attempt cut by the deadline, which would end in TimeoutError instead).
+ * Attempt timeout 200 ms, deadline 300 ms, and a fixed 150 ms backoff. The veto read runs until the
+ * sooner of the retry's wait (150 ms, raised to the 250 ms floor) and the attempt's timeout: it is cut
+ * at 200 ms. The step after it is judged from the read's end, as if the whole wait were still ahead:
+ * 200 + 150 ms passes the deadline, so the call hands back the 503 at 200 ms, give-up `deadline` (no
+ * race with a second attempt cut by the deadline, which would end in TimeoutError instead).
  */
 const SHORT = {
   retry: { backoff: { kind: 'none', initialDelayMs: 150, maxDelayMs: 150, throttleInitialDelayMs: 150 } },

@@ -42,7 +42,8 @@ export interface RetryEvent extends CallEventBase {
   /**
    * The wait before it: the server's delay, else the backoff. The attempt then passes the endpoint's
    * throttle gate, which may hold it longer when a closure outlasts the wait (another call's 429, say:
-   * `throttled`, then `gate-open`).
+   * `throttled`, then `gate-open`). The wait runs from the previous attempt's end: when its error body
+   * was read for an `isRetryable: false` first, part of it (or all) has passed by this event.
    */
   readonly delayMs: number;
   /** Where the delay came from: the server's Retry-After (or friends), or the backoff. */

@@ -72,8 +72,19 @@ const RETURNED: RetryFacts = {
   random: Math.random,
 };
 
-/** A retry step the gate's pace exempted from the budget (pacedRetry), as the loop receives it. */
-type PacedStep = RetryDecision & { readonly paced?: true };
+/**
+ * A retry step as the loop receives it: `paced` when the gate's pace exempted it from the budget
+ * (pacedRetry); `waitFrom` (epoch ms) when its wait began before the decision, during the veto's read.
+ */
+type PacedStep = RetryDecision & { readonly paced?: true; readonly waitFrom?: number };
+
+/**
+ * The least time the veto's read of an error body is given, when the retry's own wait is shorter (a
+ * `Retry-After: 0`, a `retry-after-ms: 50`) or no retry would go: a body sent with its headers or
+ * right after them arrives within a round trip or two, even across an ocean. A body slower than that
+ * is taken as saying nothing, and the retry goes (session 26, audit s25 F9).
+ */
+export const VETO_READ_FLOOR_MS = 250;
 
 /** What an attempt that found the breaker open returns, when the call already has an outcome. */
 const CIRCUIT_OPEN = 'circuit-open';
@@ -317,12 +328,15 @@ export class EndpointPipeline {
     let previousDelayMs: number | undefined;
     // The retry about to be sent was decided paced (pacedRetry), so it took nothing from the budget.
     let unpaid = false;
+    // The pass its wait took at the gate, for a retry that waited there (see `holdsAtGate`).
+    let heldPass: { readonly pass: GatePass | undefined } | undefined;
     try {
       for (;;) {
         if (decided === undefined) {
           // The healthy path awaits only what is asynchronous: an open gate, a decision without a
           // payload to read, and a single attempt are taken in the same turn.
-          const gated = this.passGate(call, last, attempt - 1);
+          const gated = heldPass ? heldPass.pass : this.passGate(call, last, attempt - 1);
+          heldPass = undefined;
           const pass = gated instanceof Promise ? await gated : gated;
           if (!pass) return this.endAfterRetry(call, last, attempt - 1, 'deadline');
           // The pace lapsed (the key's quiet period) while the retry waited: it goes unpaced, so the
@@ -365,8 +379,18 @@ export class EndpointPipeline {
         this.report.retry(last as AttemptResult, attempt + 1, step.delayMs, step.delaySource, call);
         // The call may still end on it (the gate, the breaker, the deadline): read, not cancelled.
         readAhead(last?.response);
-        if (await this.wait(step.delayMs, call))
-          return this.endAfterRetry(call, last, attempt, 'circuit-open');
+        const delayMs = leftToWait(step as PacedStep & { delayMs: number });
+        const dueAt = Date.now() + delayMs;
+        const atGate = unpaid && this.holdsAtGate((last?.answeredAt ?? dueAt - delayMs) + step.delayMs);
+        const waited = atGate
+          ? await this.wait(dueAt, call, (signal) =>
+              this.passGate(call, last, attempt, Date.now(), signal, false),
+            )
+          : delayMs > 0
+            ? await this.wait(dueAt, call, (signal) => sleep(dueAt - Date.now(), signal))
+            : await sleep(0, call.signal);
+        if (waited === WOKEN) return this.endAfterRetry(call, last, attempt, 'circuit-open');
+        if (atGate) heldPass = { pass: waited as GatePass | undefined };
         attempt++;
       }
     } catch (error) {
@@ -393,12 +417,16 @@ export class EndpointPipeline {
    * Waits at the throttle gate before attempt `attempts + 1`. Undefined when the call must end on its
    * last outcome: the deadline passed, or the gate will not open before it. A call with no outcome yet
    * fails instead, having sent nothing: BreakwaterTimeoutError, or ThrottledError with the remaining delay.
+   * `watched` false: a paced retry's wait for its own Retry-After, which the retry event already puts on
+   * the caller's span as the server's; `gateWait` would report the same wait a second time.
    */
   private passGate(
     call: Call,
     last: AttemptResult | undefined,
     attempts: number,
     now = Date.now(),
+    signal = call.signal,
+    watched = true,
   ): GatePass | undefined | Promise<GatePass | undefined> {
     call.callerSignal?.throwIfAborted();
     if (now >= call.deadlineAt) {
@@ -407,12 +435,12 @@ export class EndpointPipeline {
     }
     const { telemetry } = call;
     try {
-      const entered = this.gate.enter(call.signal, call.deadlineAt, now);
+      const entered = this.gate.enter(signal, call.deadlineAt, now);
       // The handler (and telemetry's watch) is made only for a gate that holds the call: none on the
       // healthy path.
       if (!(entered instanceof Promise)) return entered;
-      const watched = telemetry ? telemetry.gateWait(this.key, entered) : entered;
-      return watched.catch((error) => this.refused(error, call, last));
+      const held = telemetry && watched ? gateWait(telemetry, this.key, entered) : entered;
+      return held.catch((error) => this.refused(error, call, last));
     } catch (error) {
       return this.refused(error, call, last);
     }
@@ -525,7 +553,7 @@ export class EndpointPipeline {
   /**
    * Asks policies' `nextStep`. The payload's veto is read only when it alone could still stop the
    * call: a Partner Center payload with `isRetryable: false`, read from a clone, bounded in bytes and
-   * in time (the attempt's timeout, the call's deadline, the caller's abort). A cut read is no veto.
+   * in time (see {@link readVeto}). A cut read vetoes only by what arrived.
    */
   private decide(
     call: Call,
@@ -543,10 +571,45 @@ export class EndpointPipeline {
         : this.facts(call, previousDelayMs, result.response ? undefined : false, paced);
     const step = nextStep(verdict, attempt, this.policy.retry, first);
     if (step.action !== 'check-payload') return this.spend(step, paced);
-    return payloadVetoes(result, call.callerSignal).then((vetoes) => {
+    return this.readVeto(call, result, attempt, first, paced);
+  }
+
+  /**
+   * Reads the veto, then decides. The retry's wait runs from now, during the read: a stalled error
+   * body once held the retry until the attempt's timeout (10 s) although the server asked for 50 ms
+   * (audit s25 F9). So the read ends when the retry would go without a veto, or after
+   * {@link VETO_READ_FLOOR_MS} when that is sooner, as well as at the attempt's timeout, the call's
+   * deadline or the caller's abort; what is left of the wait after it is what the loop waits. Both
+   * asks of `nextStep` draw the same jitter, so the wait the read ran against is the one decided.
+   */
+  private readVeto(
+    call: Call,
+    result: AttemptResult,
+    attempt: number,
+    unread: RetryFacts,
+    paced: boolean,
+  ): Promise<RetryDecision> {
+    const { verdict } = result;
+    const { retry } = this.policy;
+    const waitFrom = Date.now();
+    let drawn: number | undefined;
+    const random = (): number => {
+      drawn ??= this.random();
+      return drawn;
+    };
+    const unvetoed = nextStep(verdict, attempt, retry, { ...unread, payloadVetoes: false, random });
+    const delayMs = unvetoed.action === 'retry' ? unvetoed.delayMs : 0;
+    const until = Math.min(
+      result.readBy ?? Number.POSITIVE_INFINITY,
+      waitFrom + Math.max(delayMs, VETO_READ_FLOOR_MS),
+    );
+    return payloadVetoes(result, call.callerSignal, until).then((vetoes) => {
       call.callerSignal?.throwIfAborted();
-      const known = this.facts(call, previousDelayMs, vetoes, paced);
-      return this.spend(nextStep(verdict, attempt, this.policy.retry, known), paced);
+      // Judged as of now, as if the wait were still to come: no retry that the read's time made
+      // doubtful (the deadline, the breaker's refusal) goes.
+      const known = { ...this.facts(call, unread.previousDelayMs, vetoes, paced), random };
+      const step = this.spend(nextStep(verdict, attempt, retry, known), paced);
+      return step.action === 'retry' ? { ...step, waitFrom } : step;
     });
   }
 
@@ -582,42 +645,60 @@ export class EndpointPipeline {
   }
 
   /**
-   * Waits `delayMs` before a retry; true when the wait ended early because the breaker started
-   * refusing (it opened, or was isolated by hand) until after the retry would be due: the retry it
-   * would refuse is not waited for, and the call ends on its last outcome at once (audit s25: a call
-   * isolated 200 ms into a 3 s Retry-After slept the 3 s out to be refused). A breaker that would let
-   * the retry through when it is due (its probe due before) wakes nothing, as `nextStep` judges it.
-   * Only this wait: a retry held at a closed throttle gate is refused when the gate lets it by.
+   * Whether a paced retry (a 429's, on a key the gate paces) waits at the throttle gate rather than
+   * outside it: the gate would hold it anyway once its wait ended, behind every call that came to the
+   * gate meanwhile, or queue it behind them for a send slot. Waiting there from the start, it leaves in
+   * its place: first, as it came first (audit s25 F10: it went after callers that came 100 ms after
+   * its 429). Only when the gate's closure lasts until `readyAt` at least (its wait counted from its
+   * response's arrival, as the server counts a `Retry-After`, and as its 429 closed the gate, so a
+   * server delay always is; the retry's own `dueAt`, counted from its decision, is a few ms later, and
+   * a gate released then had already let the later callers out): it leaves no sooner than asked.
    */
-  private async wait(delayMs: number, call: Call): Promise<boolean> {
+  private holdsAtGate(readyAt: number): boolean {
+    const until = this.gate.closedUntilMs;
+    return until !== null && until >= readyAt;
+  }
+
+  /**
+   * Runs a retry's wait (`waitFor`: a sleep to `dueAt`, or a hold at the throttle gate) under a
+   * signal of its own; WOKEN when the wait ended early because the breaker started refusing (it
+   * opened, or was isolated by hand) until after the retry would be due: the retry it would refuse is
+   * not waited for, and the call ends on its last outcome at once (audit s25: a call isolated 200 ms
+   * into a 3 s Retry-After slept the 3 s out to be refused). A breaker that would let the retry
+   * through when it is due (its probe due before) wakes nothing, as `nextStep` judges it. A retry
+   * held at the gate past `dueAt` by another closure is refused when the gate lets it by.
+   */
+  private async wait<T>(
+    dueAt: number,
+    call: Call,
+    waitFor: (signal: AbortSignal) => T | Promise<T>,
+  ): Promise<T | typeof WOKEN> {
     // Not `AbortSignal.any`: its dependants of a long-lived signal are kept past their use on some runtimes.
-    const waiting = delayMs > 0 ? new AbortController() : undefined;
-    const dueAt = Date.now() + delayMs;
-    const follow = (): void => waiting?.abort(call.signal.reason);
-    const wake = (): void => {
+    const waiting = new AbortController();
+    const follow = (): void => waiting.abort(call.signal.reason);
+    const refuses = (): boolean => {
       const refusedUntil = this.breaker.refusedUntil();
-      if (refusedUntil !== undefined && dueAt < refusedUntil) waiting?.abort(WOKEN);
+      return refusedUntil !== undefined && dueAt < refusedUntil;
     };
-    if (waiting) {
-      call.signal.addEventListener('abort', follow, { once: true });
-      this.waking.add(wake);
-      if (call.signal.aborted) follow();
-    }
+    // Judged once the turn is over: an isolate undone in the same turn (reset) leaves the wait alone,
+    // where an abort would take a retry held at the gate out of its place, to re-enter at the back.
+    const wake = (): void =>
+      queueMicrotask(() => {
+        if (this.waking.has(wake) && refuses()) waiting.abort(WOKEN);
+      });
+    call.signal.addEventListener('abort', follow, { once: true });
+    this.waking.add(wake);
+    if (call.signal.aborted) follow();
     try {
-      await sleep(delayMs, waiting?.signal ?? call.signal);
-      return false;
+      return await waitFor(waiting.signal);
     } catch (error) {
       call.callerSignal?.throwIfAborted();
       if (error !== WOKEN) throw error;
-      // Reset or closed again in the turn it was woken: the wait goes on to its end.
-      const refusedUntil = this.breaker.refusedUntil();
-      if (refusedUntil === undefined || dueAt >= refusedUntil) return this.wait(dueAt - Date.now(), call);
-      return true;
+      // Reset or closed again before the abort was handled: the wait goes on to its end.
+      return refuses() ? WOKEN : this.wait(dueAt, call, waitFor);
     } finally {
-      if (waiting) {
-        call.signal.removeEventListener('abort', follow);
-        this.waking.delete(wake);
-      }
+      call.signal.removeEventListener('abort', follow);
+      this.waking.delete(wake);
     }
   }
 
@@ -674,13 +755,38 @@ function circuitOpen(error: unknown): typeof CIRCUIT_OPEN {
   throw error;
 }
 
-/** Whether the outcome's payload says `isRetryable: false`; read only where one may be (payload.ts). */
-async function payloadVetoes(result: AttemptResult, callerSignal: AbortSignal | undefined): Promise<boolean> {
+/**
+ * The `gateWait` hook's watch of a held call, or the pass itself when the hook throws: its throw was
+ * taken for the gate's refusal and failed the call with telemetry's error.
+ */
+function gateWait(telemetry: TelemetryHooks, key: string, entered: Promise<GatePass>): Promise<GatePass> {
+  try {
+    return telemetry.gateWait(key, entered);
+  } catch {
+    // Telemetry never changes a call: the call waits unwatched.
+    return entered;
+  }
+}
+
+/** What is left of a retry's wait: part of it may have passed reading the veto. */
+function leftToWait(step: PacedStep & { readonly delayMs: number }): number {
+  return step.waitFrom === undefined ? step.delayMs : Math.max(0, step.waitFrom + step.delayMs - Date.now());
+}
+
+/**
+ * Whether the outcome's payload says `isRetryable: false`; read only where one may be (payload.ts),
+ * and until `until` (epoch ms) at most.
+ */
+async function payloadVetoes(
+  result: AttemptResult,
+  callerSignal: AbortSignal | undefined,
+  until: number,
+): Promise<boolean> {
   const { response } = result;
   // A Response-like answer of another library may have no clone: its payload stays unread, as before.
   if (!response?.body || typeof response.clone !== 'function') return false;
   if (!mayHoldJsonPayload(response.headers.get('content-type'))) return false;
-  const payload = await readWithin(result.readBy, callerSignal, (signal) =>
+  const payload = await readWithin(until, callerSignal, (signal) =>
     readErrorPayload(response.clone(), undefined, signal),
   );
   return payload.isRetryable === false;

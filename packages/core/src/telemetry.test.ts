@@ -292,6 +292,19 @@ describe('the gate hold on the caller span', () => {
     const held = await inCallerSpan(() => hooks.gateWait('k', slowPass(true)));
     expect(waits(held.caller)).toBe(1);
   });
+
+  it("is not recorded for a 429's retry waiting its Retry-After at the gate: one wait, the server's", async () => {
+    const url = server.route('/paced', (_req, res, hit) =>
+      hit === 1 ? res.writeHead(429, { 'retry-after-ms': '100' }).end() : res.end('ok'),
+    );
+    const fetch = instrumented();
+    const { caller, result } = await inCallerSpan(async () => (await fetch(url)).text());
+    expect(result).toBe('ok');
+    const sources = caller.events
+      .filter((e) => e.name === 'breakwater.wait')
+      .map((e) => e.attributes?.['breakwater.wait.source']);
+    expect(sources).toEqual(['server']);
+  });
 });
 
 describe('no secret in any span, span event or metric attribute', () => {

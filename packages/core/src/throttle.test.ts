@@ -29,9 +29,10 @@ describe('throttle gate', () => {
     expect(fetch.calls).toHaveLength(1);
     const others = Array.from({ length: 9 }, () => wrapped(URL_A));
     await vi.advanceTimersByTimeAsync(100);
+    // The nine, and the 429's own retry, which waits out its Retry-After at the gate, in its place.
     expect(wrapped.breakers()[0]).toMatchObject({
       throttledUntil: t0 + 2_000,
-      waiting: 9,
+      waiting: 10,
       throttlePhase: 'closed',
     });
 

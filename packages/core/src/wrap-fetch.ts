@@ -211,7 +211,7 @@ export function wrapFetch<F extends AnyFetch = FetchLike>(
   const emit = (event: BreakwaterEvent): void => {
     onEvent(event);
     publish(event);
-    telemetry?.event(event);
+    if (telemetry) tellEvent(telemetry, event);
   };
   const store = options.store ?? MEMORY_STORE;
   const deps = {
@@ -329,6 +329,15 @@ function callEnded(hooks: TelemetryHooks, ...ended: Parameters<TelemetryHooks['c
   } catch {
     // Telemetry never changes a call (review s25: a custom hook's throw replaced the Response, whose
     // body then stayed uncancelled, or the caller's own error).
+  }
+}
+
+/** Hands an event to the hooks (see {@link TelemetryHooks.event}); a hook that throws changes nothing. */
+function tellEvent(hooks: TelemetryHooks, event: BreakwaterEvent): void {
+  try {
+    hooks.event(event);
+  } catch {
+    // Telemetry never changes a call: the event's throw ended the step that reported it.
   }
 }
 

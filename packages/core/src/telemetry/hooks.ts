@@ -45,7 +45,10 @@ export interface CallEnd {
   readonly result: { readonly response?: { readonly status: number } | undefined; readonly error?: unknown };
 }
 
-/** The calls a wrapped fetch makes into its telemetry. None may throw (see `openTelemetry`). */
+/**
+ * The calls a wrapped fetch makes into its telemetry. None should throw (`openTelemetry`'s catch inside);
+ * what one throws is ignored, and the call goes on as it would without telemetry.
+ */
 export interface TelemetryHooks {
   /**
    * Whether anything would record a call starting now. Asked once per call: `false` spares that call
