@@ -6,6 +6,17 @@ import { wrapFetch } from './wrap-fetch.ts';
 const URL_A = 'https://api.test/v1/things';
 const KEY = 'default https://api.test';
 
+/** `call`, and the fake clock's time when it settled (undefined until then). */
+function timed<T>(call: Promise<T>): { call: Promise<T>; settledAt: () => number | undefined } {
+  let at: number | undefined;
+  return {
+    call: call.finally(() => {
+      at = Date.now();
+    }),
+    settledAt: () => at,
+  };
+}
+
 describe("a retry's wait ends when the breaker starts refusing (fake timers)", () => {
   beforeEach(() => {
     vi.useFakeTimers({ now: new Date('2026-11-27T12:00:00Z') });
@@ -18,15 +29,12 @@ describe("a retry's wait ends when the breaker starts refusing (fake timers)", (
     const fetch = fakeFetch({ status: 503, headers: { 'retry-after': '3' } });
     const events: BreakwaterEvent[] = [];
     const wrapped = wrapFetch(fetch, { onEvent: (event) => events.push(event) });
-    let settledAt: number | undefined;
-    const call = wrapped(URL_A).finally(() => {
-      settledAt = Date.now();
-    });
+    const { call, settledAt } = timed(wrapped(URL_A));
     await vi.advanceTimersByTimeAsync(200);
     const isolatedAt = Date.now();
     wrapped.isolate(KEY);
     await vi.advanceTimersByTimeAsync(0);
-    expect(settledAt).toBe(isolatedAt);
+    expect(settledAt()).toBe(isolatedAt);
     expect((await call).status).toBe(503);
     expect(fetch.calls).toHaveLength(1);
     expect(events.find((event) => event.type === 'give-up')).toMatchObject({ reason: 'circuit-open' });
@@ -37,16 +45,13 @@ describe("a retry's wait ends when the breaker starts refusing (fake timers)", (
     const fetch = fakeFetch({ status: 503, headers: { 'retry-after': '3' } }, { status: 500 });
     const wrapped = wrapFetch(fetch);
     const start = Date.now();
-    let settledAt: number | undefined;
-    const waiting = wrapped(URL_A).finally(() => {
-      settledAt = Date.now();
-    });
+    const { call: waiting, settledAt } = timed(wrapped(URL_A));
     await vi.advanceTimersByTimeAsync(100);
     for (let i = 0; i < 4; i++) await wrapped(URL_A);
     await vi.advanceTimersByTimeAsync(0);
     expect(wrapped.breakers()[0]?.state).toBe('open');
     // Settled as the breaker opened (100 ms in), not at the end of the 3 s wait.
-    expect(settledAt).toBe(start + 100);
+    expect(settledAt()).toBe(start + 100);
     expect((await waiting).status).toBe(503);
     expect(fetch.calls).toHaveLength(5);
   });
@@ -86,14 +91,11 @@ describe("a retry's wait ends when the breaker starts refusing (fake timers)", (
     const fetch = fakeFetch({ status: 429, headers: { 'retry-after': '3' } });
     const wrapped = wrapFetch(fetch);
     const start = Date.now();
-    let settledAt: number | undefined;
-    const call = wrapped(URL_A).finally(() => {
-      settledAt = Date.now();
-    });
+    const { call, settledAt } = timed(wrapped(URL_A));
     await vi.advanceTimersByTimeAsync(200);
     wrapped.isolate(KEY);
     await vi.advanceTimersByTimeAsync(0);
-    expect(settledAt).toBe(start + 200);
+    expect(settledAt()).toBe(start + 200);
     expect((await call).status).toBe(429);
   });
 
