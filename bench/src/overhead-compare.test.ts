@@ -37,6 +37,17 @@ describe('compareOverhead', () => {
     expect(compareOverhead(paired(0.97), run([]))).toEqual([]);
   });
 
+  it('checks the sustained loopback runs too, when both runs have them', () => {
+    const sustained = (ratio: number): OverheadResult => ({
+      ...run([]),
+      loopbackSustained: [{ client: 'breakwater', vsFetch: e(ratio, ratio - 0.05, ratio + 0.05) }],
+    });
+    expect(compareOverhead(sustained(1.1), sustained(1.12)).map((r) => [r.figure, r.within])).toEqual([
+      ['loopback sustained breakwater vs fetch', true],
+    ]);
+    expect(compareOverhead(sustained(1.1), run([]))).toEqual([]);
+  });
+
   it('checks the Redis store lane too, when both runs have it', () => {
     const lane = (value: number, ratio: number) => ({
       client: 'breakwater-redis',

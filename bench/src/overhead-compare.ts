@@ -18,8 +18,8 @@ export interface Comparison {
 }
 
 /**
- * Every figure both runs have (values, ratios to fetch and to breakwater, the loopback pairs,
- * telemetry, the Redis store lane), in report order.
+ * Every figure both runs have (values, ratios to fetch and to breakwater, the loopback pairs, the
+ * sustained loopback runs, telemetry, the Redis store lane), in report order.
  */
 export function compareOverhead(first: OverheadResult, second: OverheadResult): Comparison[] {
   const out: Comparison[] = [];
@@ -39,6 +39,10 @@ export function compareOverhead(first: OverheadResult, second: OverheadResult): 
   for (const row of first.loopbackPairs ?? []) {
     const other = second.loopbackPairs?.find((r) => r.client === row.client);
     add(`loopback pairs ${row.client} vs fetch`, row.vsFetch, other?.vsFetch);
+  }
+  for (const row of first.loopbackSustained ?? []) {
+    const other = second.loopbackSustained?.find((r) => r.client === row.client);
+    add(`loopback sustained ${row.client} vs fetch`, row.vsFetch, other?.vsFetch);
   }
   for (const row of first.telemetry) {
     add(`${row.client} vs off`, row.vsOff, second.telemetry.find((r) => r.client === row.client)?.vsOff);

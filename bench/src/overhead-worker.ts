@@ -2,6 +2,7 @@
  * One sample batch of the overhead section, in a process of its own so that one batch's JIT state, GC
  * debt and heap layout do not carry into the next (in one process, run-to-run error reached ±127 %).
  * `node overhead-worker.ts '<WorkerJob JSON>'` prints one line of {@link WorkerSample} JSON;
+ * `node overhead-worker.ts '{"sustained": <SustainedJob JSON>}'` prints `{"callsPerSecond": n}`;
  * `node overhead-worker.ts server` runs the loopback server, prints `{"port": n}` and serves until killed.
  */
 import { createServer } from 'node:http';
@@ -14,6 +15,7 @@ import { REDIS_LANE, redisLane } from './fleet/overhead-lane.ts';
 import { TELEMETRY_CLIENTS, TELEMETRY_CONTROL } from './overhead.ts';
 import { DEFAULT_ATTEMPT_TIMEOUT_MS } from './scenarios.ts';
 import { median } from './stats.ts';
+import type { SustainedJob } from './sustained.ts';
 
 /** One way of calling: sequential calls on an in-memory fetch, or concurrent ones over loopback. */
 export interface WorkerMode {
@@ -107,7 +109,7 @@ const memoryFetch: typeof globalThis.fetch = async () => new Response('{}', { st
 async function create(
   name: string,
   fetchImpl: typeof globalThis.fetch,
-  job: WorkerJob,
+  job: Pick<WorkerJob, 'batch' | 'redisUrl'>,
 ): Promise<BenchClient> {
   const spec =
     name === REDIS_LANE && job.redisUrl !== undefined
@@ -267,9 +269,23 @@ async function sample(job: WorkerJob): Promise<void> {
   process.exit(0);
 }
 
+/** One client alone, warmed up, then timed over `job.calls` calls in one go (sustained.ts). */
+async function sustain(job: SustainedJob): Promise<void> {
+  const client = await create(job.client, globalThis.fetch, { batch: 0 });
+  await timeCalls(client, job.url, job.warmup, job.concurrency);
+  const ms = await timeCalls(client, job.url, job.calls, job.concurrency);
+  client.close();
+  process.stdout.write(`${JSON.stringify({ callsPerSecond: (job.calls * 1000) / ms })}\n`);
+  process.exit(0);
+}
+
 // Only when run as a script: tests import roundOrder.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const arg = process.argv[2];
   if (arg === 'server') await serve();
-  else if (arg) await sample(JSON.parse(arg) as WorkerJob);
+  else if (arg) {
+    const job = JSON.parse(arg) as WorkerJob | { readonly sustained: SustainedJob };
+    if ('sustained' in job) await sustain(job.sustained);
+    else await sample(job);
+  }
 }

@@ -13,7 +13,7 @@ describe('overhead sampling', () => {
 
   it('refuses an even count of batches or of pair rounds, naming the option', async () => {
     await expect(runOverhead([], { batches: 4 })).rejects.toThrow('batches must be an odd count');
-    for (const name of ['pairRounds', 'loopbackPairRounds', 'memoryPairRounds'] as const) {
+    for (const name of ['pairRounds', 'loopbackPairRounds', 'memoryPairRounds', 'sustainedPairs'] as const) {
       await expect(runOverhead([], { [name]: 40 })).rejects.toThrow(`${name} must be an odd count`);
     }
   });
@@ -42,6 +42,9 @@ describe('overhead sampling', () => {
       loopbackPairWarmup: 16,
       memoryPairRounds: 3,
       memoryPairCalls: 5,
+      sustainedPairs: 1,
+      sustainedCalls: 16,
+      sustainedWarmup: 8,
       onBatch: (done) => batches.push(done),
     });
     expect(batches).toEqual([1, 2, 3]);
@@ -76,12 +79,18 @@ describe('overhead sampling', () => {
     for (const t of result.telemetry) expect(t.vsOff.median).toBeGreaterThan(0);
     expect(result.loopbackPairs?.map((r) => r.client)).toEqual(['fetch', 'breakwater']);
     for (const r of result.loopbackPairs ?? []) expect(r.vsFetch.median).toBeGreaterThan(0);
+    // Each sustained run is a process of its own, against the same loopback server.
+    expect(result.loopbackSustained?.map((r) => r.client)).toEqual(['fetch', 'breakwater']);
+    for (const r of result.loopbackSustained ?? []) expect(r.vsFetch.median).toBeGreaterThan(0);
     expect(result.method).toMatchObject({
       loopbackPairRounds: 3,
       loopbackPairCalls: 8,
       loopbackPairWarmup: 16,
       memoryPairRounds: 3,
       memoryPairCalls: 5,
+      sustainedPairs: 1,
+      sustainedCalls: 16,
+      sustainedWarmup: 8,
     });
     // Raw fetch is the only base here (cockatiel retry+breaker was not chosen): its control, then breakwater.
     expect(result.memoryPairs?.map((r) => [r.base, r.client])).toEqual([

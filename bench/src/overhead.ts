@@ -33,6 +33,7 @@ import {
   repeatCoverage,
   trimFor,
 } from './stats.ts';
+import { type SustainedJob, type SustainedMode, sustainedPairs } from './sustained.ts';
 
 /** One client's figures over the batches. */
 export interface OverheadRow {
@@ -99,6 +100,13 @@ export interface OverheadMethod {
   readonly loopbackPairRounds?: number;
   readonly loopbackPairCalls?: number;
   readonly loopbackPairWarmup?: number;
+  /**
+   * The sustained loopback pairs (sustained.ts; absent in earlier runs): pairs of processes per lane,
+   * timed calls and untimed calls first per process.
+   */
+  readonly sustainedPairs?: number;
+  readonly sustainedCalls?: number;
+  readonly sustainedWarmup?: number;
   /** The in-memory pairs likewise (absent in earlier runs). */
   readonly memoryPairRounds?: number;
   readonly memoryPairCalls?: number;
@@ -129,6 +137,12 @@ export interface OverheadResult {
    * earlier runs and without breakwater.
    */
   readonly loopbackPairs?: readonly LoopbackPairRow[];
+  /**
+   * breakwater (and raw fetch, the control) against raw fetch over loopback, each lane held for
+   * seconds alone in a process (sustained.ts): throughput with GC and deferred work counted. Absent in
+   * earlier runs and without breakwater.
+   */
+  readonly loopbackSustained?: readonly LoopbackPairRow[];
   /**
    * breakwater (and each base, the control) timed back to back with raw fetch and with cockatiel
    * retry+breaker, in-memory; absent in earlier runs and without breakwater.
@@ -208,6 +222,15 @@ export interface OverheadOptions {
    * code deoptimised beside raw fetch's, which has next to none of its own.
    */
   readonly loopbackPairWarmup?: number;
+  /**
+   * Pairs of processes per lane of the sustained loopback figure (sustained.ts; odd). Default 7: each
+   * pair took ~12 s here, and with seven the control read [0.98, 1.10] (session 27). 0: not measured.
+   */
+  readonly sustainedPairs?: number;
+  /** Timed loopback calls per sustained process, in one go. Default 30 000 (~3 s here). */
+  readonly sustainedCalls?: number;
+  /** Untimed loopback calls per sustained process first. Default 15 000, as the loopback pairs'. */
+  readonly sustainedWarmup?: number;
   /**
    * Rounds of the in-memory pairs (and of the feature pairs) per batch (odd). Default 101 (41 before
    * session 26, whose controls spread over up to [0.97, 1.03]). Issue 17's in-memory targets are judged
@@ -379,6 +402,14 @@ async function runBatch(job: WorkerJob): Promise<WorkerSample> {
   return JSON.parse(await startWorker(JSON.stringify(job)).line) as WorkerSample;
 }
 
+/** One sustained run in a worker process of its own: its calls per second. */
+async function runSustained(job: SustainedJob): Promise<number> {
+  const { callsPerSecond } = JSON.parse(await startWorker(JSON.stringify({ sustained: job })).line) as {
+    callsPerSecond: number;
+  };
+  return callsPerSecond;
+}
+
 const BREAKWATER = 'breakwater';
 const COCKATIEL_BARE = cockatielBare.name;
 
@@ -524,6 +555,26 @@ function loopbackPairsMode(
   };
 }
 
+/** breakwater and a control (raw fetch in two processes), each against raw fetch, held for seconds. */
+function sustainedMode(
+  options: OverheadOptions,
+  fetch: string,
+  url: string,
+  concurrency: number,
+): SustainedMode | undefined {
+  const pairs = options.sustainedPairs ?? 7;
+  if (pairs === 0) return undefined;
+  return {
+    base: fetch,
+    client: BREAKWATER,
+    pairs,
+    url,
+    warmup: options.sustainedWarmup ?? 15_000,
+    calls: options.sustainedCalls ?? 30_000,
+    concurrency,
+  };
+}
+
 /** Refuses a count of samples whose median would not be one of them. */
 function oddCount(name: string, count: number): void {
   if (!Number.isInteger(count) || count < 1 || count % 2 === 0) {
@@ -546,6 +597,7 @@ export async function runOverhead(
     const rounds = options[name];
     if (rounds !== undefined) oddCount(name, rounds);
   }
+  if (options.sustainedPairs) oddCount('sustainedPairs', options.sustainedPairs);
   const memoryCalls = options.memoryCalls ?? 600;
   const loopbackCalls = options.loopbackCalls ?? 240;
   const concurrency = options.concurrency ?? 32;
@@ -602,6 +654,10 @@ export async function runOverhead(
       );
       options.onBatch?.(batch + 1, batches);
     }
+    const sustained = withTelemetry
+      ? sustainedMode(options, names[0] as string, url, concurrency)
+      : undefined;
+    const loopbackSustained = sustained && (await sustainedPairs(sustained, runSustained));
     const memory = samples.map((s) => s.memory);
     const k = trimFor(batches, CONFIDENCE);
     return {
@@ -623,6 +679,13 @@ export async function runOverhead(
           : {}),
         ...(memoryPairs?.[0]
           ? { memoryPairRounds: memoryPairs[0].rounds, memoryPairCalls: memoryPairs[0].calls }
+          : {}),
+        ...(sustained
+          ? {
+              sustainedPairs: sustained.pairs,
+              sustainedCalls: sustained.calls,
+              sustainedWarmup: sustained.warmup,
+            }
           : {}),
         coverage: repeatCoverage(batches, k),
         ranks: [k + 1, batches - k],
@@ -646,6 +709,7 @@ export async function runOverhead(
             })),
           }
         : {}),
+      ...(loopbackSustained ? { loopbackSustained } : {}),
       ...(memoryPairs ? { memoryPairs: memoryPairRows(memoryPairs, samples) } : {}),
       ...(featurePairs ? { features: featureRows(featurePairs, samples) } : {}),
       ...(withTelemetry && options.redis ? { redis: redisRow(options.redis, memory) } : {}),

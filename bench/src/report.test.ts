@@ -107,6 +107,28 @@ describe('the loopback pairs table', () => {
   });
 });
 
+describe('the sustained loopback table', () => {
+  const meta = { date: 'd', node: '24', cpus: '2', totalMs: 1_000, clients: [] };
+
+  it('says how each process ran and marks the control', () => {
+    const method = { ...TEST_METHOD, sustainedPairs: 7, sustainedCalls: 30_000, sustainedWarmup: 15_000 };
+    const loopbackSustained = [
+      { client: 'fetch', vsFetch: { median: 1.01, low: 0.98, high: 1.1 } },
+      { client: 'breakwater', vsFetch: { median: 1.12, low: 1.05, high: 1.15 } },
+    ];
+    const report = markdownReport([], overheadResult({ method, loopbackSustained }), [], meta);
+    expect(report).toContain('15000 untimed calls, then 30000 timed in one go');
+    expect(report).toContain('7 pairs of processes per row');
+    expect(report).toMatch(/\| fetch \(control\) \| 1\.01x \[0\.98x, 1\.10x\] \|/);
+    expect(report).toMatch(/\| breakwater \| 1\.12x \[1\.05x, 1\.15x\] \|/);
+  });
+
+  it('is absent from a run that did not measure it', () => {
+    const report = markdownReport([], overheadResult({ method: TEST_METHOD }), [], meta);
+    expect(report).not.toContain('throughput held for seconds');
+  });
+});
+
 describe('the in-memory pairs table', () => {
   const meta = { date: 'd', node: '24', cpus: '2', totalMs: 1_000, clients: [] };
 

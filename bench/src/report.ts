@@ -266,6 +266,26 @@ function loopbackPairsTable(overhead: OverheadResult): Table | null {
   };
 }
 
+/** breakwater's loopback throughput held for seconds against raw fetch's, when the run measured it. */
+function loopbackSustainedTable(overhead: OverheadResult): Table | null {
+  const { loopbackSustained } = overhead;
+  const m = overhead.method;
+  if (!loopbackSustained) return null;
+  return {
+    title:
+      `Loopback, throughput held for seconds (each client alone in a process: ${m.sustainedWarmup} untimed ` +
+      `calls, then ${m.sustainedCalls} timed in one go, ${m.concurrency} in flight, GC and deferred work ` +
+      `counted; ${m.sustainedPairs} pairs of processes per row, raw fetch first in every other pair; the ` +
+      'median ratio over the pairs; the first row is raw fetch against itself, the control; the pairs ' +
+      'above time short rounds and leave out the rounds a GC pause lands in)',
+    header: ['client', 'throughput vs fetch'],
+    rows: loopbackSustained.map((r, i) => [
+      i === 0 ? `${r.client} (control)` : r.client,
+      withInterval(r.vsFetch, 2, 'x'),
+    ]),
+  };
+}
+
 /** breakwater's in-memory cost timed back to back with each base's, when the run paired them. */
 function memoryPairsTable(overhead: OverheadResult): Table | null {
   const { memoryPairs } = overhead;
@@ -337,6 +357,7 @@ function overheadTables(overhead: OverheadResult): Table[] {
       rows: overheadRows(overhead.loopback, 0),
     },
     loopbackPairsTable(overhead),
+    loopbackSustainedTable(overhead),
     telemetry.length > 0
       ? { title: telemetryTitle(overhead.method), header: TELEMETRY_HEADER, rows: telemetry }
       : null,
