@@ -54,10 +54,8 @@ export function parseRateLimit(headers: Pick<HeadersLike, 'get'>, now: number): 
       `breakwater: parseRateLimit: now must be a finite number of ms since the epoch, got ${now}`,
     );
   }
-  const reading =
-    ietfField(headers) ??
-    pairOfFields(headers, 'ratelimit', (seconds) => secondsToMs(seconds)) ??
-    pairOfFields(headers, 'x-ratelimit', (value) => legacyReset(value, now));
+  // No closure per family: every response is read, most of them with none of these headers.
+  const reading = ietfField(headers) ?? pairOfFields(headers, false, now) ?? pairOfFields(headers, true, now);
   return reading === 'units-left' ? undefined : reading;
 }
 
@@ -90,19 +88,19 @@ function policyWindow(headers: Pick<HeadersLike, 'get'>, name: BareItem | undefi
   return isCount(w) ? w : undefined;
 }
 
-/** `<prefix>-remaining` with `<prefix>-reset`, the reset turned into ms from now by `toMs`. */
-function pairOfFields(
-  headers: Pick<HeadersLike, 'get'>,
-  prefix: 'ratelimit' | 'x-ratelimit',
-  toMs: (value: number) => number | undefined,
-): Reading {
+/**
+ * `RateLimit-Remaining` with `RateLimit-Reset` (delta seconds), or with `legacy` their `X-` forms (the
+ * reset by magnitude: {@link legacyReset}), the reset turned into ms from `now`.
+ */
+function pairOfFields(headers: Pick<HeadersLike, 'get'>, legacy: boolean, now: number): Reading {
   // Constant names, not built per response: every response is read for them.
-  const legacy = prefix === 'x-ratelimit';
   const remaining = members(headers.get(legacy ? 'x-ratelimit-remaining' : 'ratelimit-remaining'), INTEGER);
   if (remaining === undefined) return undefined;
   if (Math.min(...remaining) > 0) return 'units-left';
   const form = legacy ? 'x-ratelimit-reset' : 'ratelimit-reset';
-  const resets = members(headers.get(form), DECIMAL)?.map(toMs);
+  const resets = members(headers.get(form), DECIMAL)?.map((value) =>
+    legacy ? legacyReset(value, now) : secondsToMs(value),
+  );
   if (resets === undefined || resets.includes(undefined)) return undefined;
   return { resetMs: Math.max(...(resets as number[])), form };
 }
