@@ -99,6 +99,57 @@ describe("a retry's wait ends when the breaker starts refusing (fake timers)", (
     expect((await call).status).toBe(429);
   });
 
+  it("a retry held at a gate another call's 429 closed ends when the breaker is isolated, not when the gate reopens", async () => {
+    // Call A's 503 asks for 1 s; call B's 429 at 500 ms closes the gate for 10 s: A's retry, due at
+    // 1 s, waits at the gate; the key is isolated at 2 s.
+    const fetch = fakeFetch(
+      { status: 503, headers: { 'retry-after': '1' } },
+      { status: 429, headers: { 'retry-after': '10' } },
+      { status: 200 },
+    );
+    const events: BreakwaterEvent[] = [];
+    const wrapped = wrapFetch(fetch, { onEvent: (event) => events.push(event) });
+    const start = Date.now();
+    const a = timed(wrapped(URL_A));
+    await vi.advanceTimersByTimeAsync(500);
+    const b = timed(wrapped(URL_A));
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(a.settledAt()).toBeUndefined();
+    wrapped.isolate(KEY);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(a.settledAt()).toBe(start + 2_000);
+    expect(b.settledAt()).toBe(start + 2_000);
+    expect((await a.call).status).toBe(503);
+    expect((await b.call).status).toBe(429);
+    expect(fetch.calls).toHaveLength(2);
+    const giveUps = events.filter((event) => event.type === 'give-up');
+    expect(giveUps.map((event) => (event as { reason: string }).reason)).toEqual([
+      'circuit-open',
+      'circuit-open',
+    ]);
+  });
+
+  it('a retry held at a closed gate goes when it reopens, the breaker closed throughout', async () => {
+    const fetch = fakeFetch(
+      { status: 503, headers: { 'retry-after': '1' } },
+      { status: 429, headers: { 'retry-after': '10' } },
+      { status: 200 },
+    );
+    const wrapped = wrapFetch(fetch);
+    const start = Date.now();
+    const a = wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(500);
+    const b = wrapped(URL_A);
+    await vi.advanceTimersByTimeAsync(11_000);
+    expect((await a).status).toBe(200);
+    expect((await b).status).toBe(200);
+    // Both retries held until the gate reopened (10.5 s); the second then paced, the key recovering
+    // from its 429.
+    const sent = fetch.calls.map((c) => c.at - start);
+    expect(sent.slice(0, 3)).toEqual([0, 500, 10_500]);
+    expect(sent[3]).toBeGreaterThanOrEqual(10_500);
+  });
+
   it("isolated and reset in one turn: the wait goes on, and the retry goes when the server's Retry-After ends", async () => {
     const fetch = fakeFetch({ status: 503, headers: { 'retry-after': '3' } }, { status: 200 });
     const wrapped = wrapFetch(fetch);

@@ -335,9 +335,10 @@ export class EndpointPipeline {
         if (decided === undefined) {
           // The healthy path awaits only what is asynchronous: an open gate, a decision without a
           // payload to read, and a single attempt are taken in the same turn.
-          const gated = heldPass ? heldPass.pass : this.passGate(call, last, attempt - 1);
+          const gated = heldPass ? heldPass.pass : this.retryGate(call, last, attempt - 1);
           heldPass = undefined;
           const pass = gated instanceof Promise ? await gated : gated;
+          if (pass === WOKEN) return this.endAfterRetry(call, last, attempt - 1, 'circuit-open');
           if (!pass) return this.endAfterRetry(call, last, attempt - 1, 'deadline');
           // The pace lapsed (the key's quiet period) while the retry waited: it goes unpaced, so the
           // budget pays for it after all, or it is not sent.
@@ -444,6 +445,22 @@ export class EndpointPipeline {
     } catch (error) {
       return this.refused(error, call, last);
     }
+  }
+
+  /**
+   * {@link passGate} before attempt `attempts + 1`. A retry that finds the gate closed (another call's
+   * 429, a spent quota) waits there as a retry waits out its delay ({@link wait}): a breaker that starts
+   * refusing until after the gate reopens (opened by other calls' failures, isolated by hand) ends the
+   * wait, and the call ends on its last outcome then, not when the gate lets it by to be refused.
+   */
+  private retryGate(
+    call: Call,
+    last: AttemptResult | undefined,
+    attempts: number,
+  ): GatePass | undefined | Promise<GatePass | undefined | typeof WOKEN> {
+    const reopensAt = last ? this.gate.closedUntilMs : null;
+    if (reopensAt === null) return this.passGate(call, last, attempts);
+    return this.wait(reopensAt, call, (signal) => this.passGate(call, last, attempts, Date.now(), signal));
   }
 
   /** The gate refused the call: it ends on its last outcome, or fails with the ThrottledError. */
