@@ -132,7 +132,7 @@ describe('the retry budget of a hedge', () => {
 });
 
 describe('a hedge refused at its send', () => {
-  it('is no attempt when the budget was spent by another call while it waited for its slot: the give-up says 1 attempt, no hedge told', async () => {
+  it('is no attempt when the budget was spent by another call while it waited for its slot: the give-up says 1 attempt, no hedge told, its slot given back', async () => {
     const fetch = slowFetch(
       { afterMs: 9000, status: 503 }, // A: its hedge is due at 2.4 s, its slot comes later
       { afterMs: 2250, status: 503 }, // D, at 0.2 s: its 503 at 2.45 s takes the budget's last retry
@@ -169,6 +169,9 @@ describe('a hedge refused at its send', () => {
     expect(await a).toMatchObject({ status: 503 });
     // A's first attempt, D's two, the accepted call, B: A's hedge was never sent.
     expect(fetch.calls).toHaveLength(5);
+    // D's retry goes when due (its 503 at 2.45 s, then its backoff), at the slot the refused hedge
+    // gave back: not one interval of the pace later (3.53 s, before session 27).
+    expect(fetch.calls.map((c) => c.at)).toEqual([0, 200, 1_000, 1_300, 2_650]);
     expect(events.filter((e) => e.type === 'hedge')).toEqual([]);
     expect(events.filter((e) => e.type === 'give-up')).toMatchObject([
       { at: 9000, attempts: 1, reason: 'retry-budget-exhausted', status: 503 },

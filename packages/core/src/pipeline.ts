@@ -343,7 +343,7 @@ export class EndpointPipeline {
           // The pace lapsed (the key's quiet period) while the retry waited: it goes unpaced, so the
           // budget pays for it after all, or it is not sent.
           if (unpaid && this.gate.rateLimit === null && !this.budget.tryRetry()) {
-            pass.unused?.();
+            pass.unsent?.();
             return this.endAfterRetry(call, last, attempt - 1, 'retry-budget-exhausted');
           }
           unpaid = false;
@@ -488,14 +488,14 @@ export class EndpointPipeline {
       ran = true;
       return runAttempt(this.attemptDeps, call, attempt, pass, count, undefined, superseded);
     }, call);
-    const { unused } = pass;
+    const { unsent } = pass;
     // No handler when none is needed (a handler is a promise more): a first attempt has no outcome to
-    // end on, and a pass that is no probe has nothing to hand back.
-    if (!hasOutcome && !unused) return sent;
-    // Refused by the breaker, the call sends nothing: the paced recovery's probe goes to the next call.
-    // An open breaker ends a call that has an outcome on it.
+    // end on, and a pass that is no probe and holds no paced send slot has nothing to hand back.
+    if (!hasOutcome && !unsent) return sent;
+    // Refused by the breaker, the call sends nothing: the paced recovery's probe goes to the next call,
+    // and its send slot back to the pace. An open breaker ends a call that has an outcome on it.
     return sent.catch((error: unknown) => {
-      if (!ran) unused?.();
+      if (!ran) unsent?.();
       return hasOutcome ? circuitOpen(error) : Promise.reject(error);
     });
   }
@@ -548,7 +548,7 @@ export class EndpointPipeline {
     const pass = await this.gate.pass(groupSignal, call.deadlineAt);
     // The group may have ended in the turns since the slot was granted: no hedge goes, none is told.
     if (groupSignal.aborted) {
-      pass.unused?.();
+      pass.unsent?.();
       return undefined;
     }
     const send = (signal: AbortSignal): ReturnType<Send> => {
@@ -564,7 +564,7 @@ export class EndpointPipeline {
     // the budget's take, so a retry is taken only for a hedge that goes: a closed breaker and an open
     // gate in this turn run it, as runAttempt asks the gate again in the same turn.
     const claim = (): boolean => this.breaker.closed && pass.letsThrough() && this.budget.tryRetry();
-    return Object.assign(send, { unused: () => pass.unused?.(), claim });
+    return Object.assign(send, { unused: () => pass.unsent?.(), claim });
   }
 
   /**

@@ -154,4 +154,55 @@ describe('SendQueue behind a probe (audit s25)', () => {
       '3 refused at 1500',
     ]);
   });
+
+  it('gives a slot back when its call sent nothing: the next call goes as though it had not been taken', async () => {
+    const queue = oneASecond();
+    const deadline = Date.now() + 60_000;
+    const start = Date.now();
+    expect(queue.take(new AbortController().signal, deadline)).toBe(false);
+    const slot = queue.latestSlot as number;
+    expect(slot).toBe(start);
+    let sentAt: number | undefined;
+    const queued = queue.take(new AbortController().signal, deadline) as Promise<boolean>;
+    void queued.then(() => {
+      sentAt = Date.now();
+    });
+    await vi.advanceTimersByTimeAsync(100);
+    queue.giveBack(slot);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sentAt).toBe(start + 100);
+    // The pace counts from the call that went: the next waits its interval.
+    expect(queue.take(new AbortController().signal, deadline)).toBeInstanceOf(Promise);
+  });
+
+  it('gives nothing back for a slot another call took after it', async () => {
+    const queue = oneASecond();
+    const deadline = Date.now() + 60_000;
+    const start = Date.now();
+    queue.take(new AbortController().signal, deadline);
+    const first = queue.latestSlot as number;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(queue.take(new AbortController().signal, deadline)).toBe(false);
+    queue.giveBack(first);
+    // Still paced from the second call's slot (1 s in): a third waits for 2 s.
+    let sentAt: number | undefined;
+    void (queue.take(new AbortController().signal, deadline) as Promise<boolean>).then(() => {
+      sentAt = Date.now();
+    });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sentAt).toBe(start + 2_000);
+  });
+
+  it('has no slot to give back when the key is not paced', () => {
+    const queue = new SendQueue({
+      interval: () => 0,
+      blockedUntil: () => 0,
+      surelyBlockedUntil: () => 0,
+      reach: () => null,
+      released: () => false,
+      refusal: (slotAt) => new Error(`slot at ${slotAt}`),
+    });
+    expect(queue.take(new AbortController().signal, Date.now() + 1_000)).toBe(false);
+    expect(queue.latestSlot).toBeUndefined();
+  });
 });

@@ -39,6 +39,10 @@ export class SendQueue {
   private readonly host: SendQueueHost;
   private readonly waiters: Waiter[] = [];
   private last = Number.NEGATIVE_INFINITY;
+  /** `last` before the latest release, which a slot given back restores ({@link giveBack}). */
+  private beforeLast = Number.NEGATIVE_INFINITY;
+  /** The latest release took a slot of a pace (an interval above 0): something to give back. */
+  private spaced = false;
   private cancelTimer: (() => void) | undefined;
 
   constructor(host: SendQueueHost) {
@@ -88,6 +92,27 @@ export class SendQueue {
     });
   }
 
+  /**
+   * The slot the latest release took, to hand to {@link giveBack} should its call send nothing; undefined
+   * when the key is not paced (no slot to give back). Read in the turn the call got its slot.
+   */
+  get latestSlot(): number | undefined {
+    return this.spaced ? this.last : undefined;
+  }
+
+  /**
+   * The call let out at slot `slot` ({@link latestSlot}) sent nothing (its hedge refused at the last
+   * moment, its breaker refused it): unless a later call took a slot since, the pace counts from the
+   * slot before, and the next call goes as though it had not been taken (a refused hedge held another
+   * call's paced retry one interval, ~1 s, for a request never sent: noticed in session 25).
+   */
+  giveBack(slot: number): void {
+    if (this.last !== slot) return;
+    this.last = this.beforeLast;
+    this.spaced = false;
+    this.kick();
+  }
+
   /** Something the queue waits for changed (a probe answered): look again now. */
   kick(): void {
     if (this.waiters.length > 0) this.tick(Date.now());
@@ -130,7 +155,9 @@ export class SendQueue {
     // A timer that fired late must not push every later slot back (under load timers fire a few ms
     // late, and the pace fell 15 % short of the rate): the call counts from when it was due, at most
     // one interval back, as a token bucket of one token would.
+    this.beforeLast = this.last;
     this.last = Math.max(dueAt, now - interval);
+    this.spaced = interval > 0;
     return this.host.released(now);
   }
 

@@ -24,6 +24,13 @@ export interface GatePass {
    * holding every call for the probe's bound. Absent on any other pass: nothing to hand back.
    */
   readonly unused?: (() => void) | undefined;
+  /**
+   * Present on a pass that holds something to give back, once its call sends nothing (its breaker
+   * refused it, its hedge was refused at the last moment, its retry had no budget left): the probe, as
+   * {@link unused} hands it on, and the send slot of a paced key, so that the next call goes as though
+   * it had not been taken. Not for a request that went and got no answer: its slot was used.
+   */
+  readonly unsent?: (() => void) | undefined;
 }
 
 /**
@@ -204,27 +211,43 @@ export class ThrottleGate {
     now: number,
   ): GatePass | Promise<GatePass> {
     const slot = this.policy.throttle.adaptive && this.queue.take(signal, deadlineAt, now);
-    if (slot instanceof Promise) return this.waitFor(() => slot).then((p) => this.granted(waited, true, p));
-    return this.granted(waited, false, slot);
+    if (slot instanceof Promise) {
+      // The slot is read as the call's promise settles: the queue lets one call out per timer tick,
+      // and none in the same turn as the one just let out (its pace then counts from that one).
+      return this.waitFor(() => slot.then((p) => [p, this.queue.latestSlot] as const)).then(([p, at]) =>
+        this.granted(waited, true, p, at),
+      );
+    }
+    // A key not adaptive took no slot (the queue was not asked).
+    return this.granted(
+      waited,
+      false,
+      slot,
+      this.policy.throttle.adaptive ? this.queue.latestSlot : undefined,
+    );
   }
 
-  /** `probe`: the call goes as the paced recovery's probe. */
-  private granted(waited: boolean, queued: boolean, probe: boolean): GatePass {
+  /**
+   * `probe`: the call goes as the paced recovery's probe. `slot`: the send slot it took on a paced
+   * key (see `SendQueue.latestSlot`), if any.
+   */
+  private granted(waited: boolean, queued: boolean, probe: boolean, slot?: number): GatePass {
     const { epoch } = this;
     if (!this.announcedOpen) {
       this.announcedOpen = true;
       this.report.send('gate-open', {});
     }
     // The healthy path's pass is the same for every call of an epoch: one per call would be garbage.
-    if (!waited && !queued && !probe) {
+    if (!waited && !queued && !probe && slot === undefined) {
       if (this.openPass?.epoch !== epoch)
         this.openPass = { epoch, pass: this.makePass(epoch, false, false, false) };
       return this.openPass.pass;
     }
-    return this.makePass(epoch, waited, queued, probe);
+    return this.makePass(epoch, waited, queued, probe, slot);
   }
 
-  private makePass(epoch: number, waited: boolean, queued: boolean, probe: boolean): GatePass {
+  private makePass(epoch: number, waited: boolean, queued: boolean, probe: boolean, slot?: number): GatePass {
+    const unused = probe ? this.giveBack(epoch) : undefined;
     return {
       letsThrough: () => {
         const until = this.until(waited);
@@ -232,7 +255,8 @@ export class ThrottleGate {
         return epoch === this.epoch && (until === 0 || until <= Date.now());
       },
       held: waited || queued,
-      unused: probe ? this.giveBack(epoch) : undefined,
+      unused,
+      unsent: unused || slot !== undefined ? this.giveSlotBack(epoch, unused, slot) : undefined,
     };
   }
 
@@ -247,6 +271,24 @@ export class ThrottleGate {
       given = true;
       this.probe.giveBack();
       this.queue.kick();
+    };
+  }
+
+  /**
+   * What a pass whose call sent nothing does, once: hands on the probe (`unused`), and gives its send
+   * slot back (unless a throttle since voided the pass: the queue's pace was re-set then).
+   */
+  private giveSlotBack(
+    epoch: number,
+    unused: (() => void) | undefined,
+    slot: number | undefined,
+  ): () => void {
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      unused?.();
+      if (slot !== undefined && epoch === this.epoch) this.queue.giveBack(slot);
     };
   }
 
