@@ -169,9 +169,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * held at a gate another call's 429 closed, whose hold now ends when the breaker starts refusing
  * (+70 B): 41 623 from source; 41 800 for a send slot given back to a paced key's pace when its call
  * sent nothing (a hedge refused at its send, a retry refused by the breaker or the budget; +154 B):
- * 41 777 from source.
+ * 41 777 from source; 41 900 for a host written with a fully qualified name's trailing dot taking its
+ * host's rules and key (+48 B): 41 825 from source.
  */
-export const BUDGET_GZIP_BYTES = 41_800;
+export const BUDGET_GZIP_BYTES = 41_900;
 
 /** What a user of `wrapFetch` with the defaults writes; the call keeps it from being tree-shaken away. */
 export const WRAP_FETCH_DEFAULTS =

@@ -165,6 +165,30 @@ describe('createEndpointResolver', () => {
     );
   });
 
+  it("takes a host's rules and key for its fully qualified name, written with a trailing dot", () => {
+    const resolver = createEndpointResolver(config);
+    for (const url of [
+      'https://api.example.com./v1/customers/42',
+      'https://API.example.com.:443/v1/customers/42',
+    ]) {
+      expect(resolver.resolve('GET', url)).toMatchObject({
+        name: 'customers',
+        key: 'customers https://api.example.com',
+      });
+    }
+    expect(resolver.resolve('GET', 'http://api.example.com.:8080/v1/x').key).toBe(
+      'everything-v1 http://api.example.com:8080',
+    );
+    // A rule written with the dot matches the name written without it, and the key leaves it out too.
+    const dotted = createEndpointResolver({
+      endpoints: [{ name: 'pc', match: 'https://api.example.com./*' }],
+    });
+    expect(dotted.resolve('GET', 'https://api.example.com/v1').key).toBe('pc https://api.example.com');
+    expect(dotted.resolve('GET', 'https://api.example.com./v1').key).toBe('pc https://api.example.com');
+    // Another host stays another upstream.
+    expect(dotted.resolve('GET', 'https://api.example.co/v1').name).toBe('default');
+  });
+
   it('puts a broad rule declared first ahead of narrower ones', () => {
     const resolver = createEndpointResolver({
       endpoints: [

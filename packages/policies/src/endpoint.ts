@@ -181,7 +181,7 @@ function parseOrigin(token: string, bad: (reason: string) => never): string {
     return bad('has an origin that is not a valid scheme://host[:port]');
   }
   if (url.hostname === '') bad('the origin has no host');
-  return url.origin;
+  return originOf(url);
 }
 
 function parsePath(
@@ -291,9 +291,22 @@ function absoluteUrl(url: string | URL): URL {
   );
 }
 
-/** Not `url.origin`: it is 'null' for every host of a non-special scheme (foo://a, foo://b). */
+/**
+ * Not `url.origin`: it is 'null' for every host of a non-special scheme (foo://a, foo://b). A fully
+ * qualified name's trailing dot (`api.example.com.`, which the URL standard keeps) names the same host
+ * in DNS: it is left out, so that such a request takes its host's rules and shares its key (its breaker,
+ * its gate) rather than falling to the default policy as another upstream.
+ */
 function originOf(url: URL): string {
-  return url.origin !== 'null' ? url.origin : `${url.protocol}//${url.host}`;
+  const hostname = hostOf(url);
+  if (hostname === url.hostname) return url.origin !== 'null' ? url.origin : `${url.protocol}//${url.host}`;
+  return `${url.protocol}//${hostname}${url.port === '' ? '' : `:${url.port}`}`;
+}
+
+/** The URL's hostname without a fully qualified name's trailing dot (see {@link originOf}). */
+function hostOf(url: URL): string {
+  const { hostname } = url;
+  return hostname.length > 1 && hostname.endsWith('.') ? hostname.slice(0, -1) : hostname;
 }
 
 /** The path's segments as matching compares them (percent-encoding normalised). */
@@ -357,8 +370,9 @@ function scopeByHost(policy: Policy): HostScopedPolicy {
   if (hosts === null || generateHeaders.length === 0) return { policy, hosts: null, elsewhere: policy };
   return {
     policy,
-    // As a request's URL has it: lower case, an internationalized name in its ASCII (punycode) form.
-    hosts: new Set(hosts.map((host) => new URL(`http://${host}/`).hostname)),
+    // As a request's URL has it: lower case, an internationalized name in its ASCII (punycode) form,
+    // no trailing dot.
+    hosts: new Set(hosts.map((host) => hostOf(new URL(`http://${host}/`)))),
     elsewhere: mergePolicy(policy, { generateHeaders: [] }),
   };
 }
@@ -491,7 +505,7 @@ function compileTarget(
   const upper = method.toUpperCase();
   const origin = originOf(url);
   const endpoint = (name: string, scoped: HostScopedPolicy, keyHeader?: KeyHeader): CachedMatch => [
-    Object.freeze({ key: `${name} ${origin}`, name, policy: policyFor(scoped, url.hostname) }),
+    Object.freeze({ key: `${name} ${origin}`, name, policy: policyFor(scoped, hostOf(url)) }),
     keyHeader,
   ];
   return {

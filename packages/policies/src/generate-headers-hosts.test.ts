@@ -24,6 +24,13 @@ describe('generateHeadersHosts', () => {
   });
 
   it.each([
+    ['api.example.com', 'https://api.example.com./v1/orders'],
+    ['api.example.com.', 'https://api.example.com/v1/orders'],
+  ])("matches %s whether or not the name has a fully qualified name's trailing dot: %s", (host, url) => {
+    expect(generated([host], url)).toEqual(['X-Request-Id']);
+  });
+
+  it.each([
     ['*', 0],
     ['*.example.com', 1],
   ])('refuses %j, a pattern in a list of host names, saying null means every host', (pattern, index) => {
