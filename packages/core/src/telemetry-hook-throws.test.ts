@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BreakwaterEvent } from './events.ts';
 import { hangingFetch } from './fake-fetch.test-util.ts';
 import type { Telemetry, TelemetryHooks } from './telemetry/hooks.ts';
+import { CLOCK_GRAIN_MS } from './throttle-gate.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const URL_A = 'https://api.test/v1/items';
@@ -143,7 +144,7 @@ describe('a gateWait hook whose promise rejects or never settles changes nothing
         (r) => r.status,
         (e: unknown) => e,
       );
-      await vi.advanceTimersByTimeAsync(999);
+      await vi.advanceTimersByTimeAsync(1_000 + CLOCK_GRAIN_MS - 1);
       expect(fetch.sent()).toBe(1); // held at the gate
       await vi.advanceTimersByTimeAsync(1);
       expect(await Promise.race([call, 'still waiting'])).toBe(200);
