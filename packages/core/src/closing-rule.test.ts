@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClosingRule, type Closure } from './closing-rule.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { fakeFetch } from './fake-fetch.test-util.ts';
+import { CLOCK_GRAIN_MS } from './throttle-gate.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const URL_A = 'https://api.test/v1/orders';
@@ -50,7 +51,7 @@ describe('the gate holds the key while RateLimit headers say the quota is spent'
         key: 'default https://api.test',
         at: NOW,
         delayMs: 2_000,
-        until: NOW + 2_000,
+        until: NOW + 2_000 + CLOCK_GRAIN_MS,
         status: 200,
         source: 'ratelimit',
       },
@@ -90,7 +91,7 @@ describe('the gate holds the key while RateLimit headers say the quota is spent'
     const fetch = quotaSpentOnce({ 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '86400' });
     const wrapped = wrapFetch(fetch, { policy: { retry: { maxRetryAfterMs: 5_000 } } });
     await wrapped(URL_A);
-    expect(wrapped.breakers()[0]?.throttledUntil).toBe(NOW + 5_000);
+    expect(wrapped.breakers()[0]?.throttledUntil).toBe(NOW + 5_000 + CLOCK_GRAIN_MS);
   });
 
   it.each([

@@ -128,7 +128,10 @@ export interface ThrottledEvent extends EventBase {
   readonly type: 'throttled';
   /** The delay the server asked for, as sent (it may be far longer than the gate stays closed). */
   readonly delayMs: number;
-  /** Epoch ms when the gate opens: `at` + the delay, but never more than `retry.maxRetryAfterMs` later. */
+  /**
+   * Epoch ms when the gate opens: `at` + the delay (at most `retry.maxRetryAfterMs`), and 1 ms more,
+   * for `at` reads whole ms and the response may have come up to 1 ms after it.
+   */
   readonly until: number;
   /** The status that carried the delay (429, 503, ...; any status for `ratelimit`). */
   readonly status: number;

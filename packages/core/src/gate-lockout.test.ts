@@ -4,6 +4,7 @@ import type { BreakwaterEvent, ThrottledEvent } from './events.ts';
 import { fakeFetch } from './fake-fetch.test-util.ts';
 import { HttpError } from './http-error.ts';
 import { MAX_TIMER_MS, sleep } from './sleep.ts';
+import { CLOCK_GRAIN_MS } from './throttle-gate.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const URL_A = 'https://api.test/v1/orders';
@@ -36,16 +37,16 @@ describe.each([
     const fetch = lockingFetch();
     const wrapped = wrapFetch(fetch, { random: () => 0 });
     expect((await wrapped(URL_A)).status).toBe(429);
-    expect(wrapped.breakers()[0]?.throttledUntil).toBe(NOW + CAP_MS);
+    expect(wrapped.breakers()[0]?.throttledUntil).toBe(NOW + CAP_MS + CLOCK_GRAIN_MS);
 
     // Inside the closure, a call whose deadline (30 s) comes first is refused at once, told the gate's
     // real remaining time, not 24.8 days.
     const refused = await wrapped(URL_A).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ThrottledError);
-    expect((refused as ThrottledError).retryAfterMs).toBe(CAP_MS);
+    expect((refused as ThrottledError).retryAfterMs).toBe(CAP_MS + CLOCK_GRAIN_MS);
     expect(fetch.calls).toHaveLength(1);
 
-    await vi.advanceTimersByTimeAsync(CAP_MS);
+    await vi.advanceTimersByTimeAsync(CAP_MS + CLOCK_GRAIN_MS);
     const later = await wrapped(URL_A);
     expect(later.status).toBe(200);
     expect(wrapped.breakers()[0]?.throttledUntil).toBeNull();
@@ -57,7 +58,7 @@ describe.each([
     expect((await wrapped(URL_A)).status).toBe(429);
     // Settled into a value at once, so that a rejection is asserted, never left unhandled.
     const waiting = wrapped(URL_A).catch((e: unknown) => e);
-    await vi.advanceTimersByTimeAsync(CAP_MS - 1);
+    await vi.advanceTimersByTimeAsync(CAP_MS + CLOCK_GRAIN_MS - 1);
     expect(fetch.calls).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(((await waiting) as Response).status).toBe(200);
@@ -70,7 +71,7 @@ describe.each([
     expect(error).toBeInstanceOf(HttpError);
     expect((error as HttpError).retryAfterMs).toBe(realDelayMs);
     expect(throttledEvents(events)).toEqual([
-      expect.objectContaining({ delayMs: realDelayMs, until: NOW + CAP_MS, status: 429 }),
+      expect.objectContaining({ delayMs: realDelayMs, until: NOW + CAP_MS + CLOCK_GRAIN_MS, status: 429 }),
     ]);
     expect(events).toContainEqual(
       expect.objectContaining({ type: 'give-up', reason: 'retry-after-exceeds-cap', delayMs: realDelayMs }),

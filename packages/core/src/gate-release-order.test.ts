@@ -2,7 +2,7 @@ import { DEFAULT_POLICY, type Policy, type Verdict } from '@breakwater/policies'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BreakwaterEvent } from './events.ts';
 import { Reporter } from './reporter.ts';
-import { ThrottleGate } from './throttle-gate.ts';
+import { CLOCK_GRAIN_MS, ThrottleGate } from './throttle-gate.ts';
 
 const never = new AbortController().signal;
 const throttled: Verdict = {
@@ -109,7 +109,8 @@ describe('calls held at the closed gate leave in arrival order', () => {
     arrive(gate, 'A', out, 1_400);
     await vi.advanceTimersByTimeAsync(500);
     gate.observe(answer429, throttled, 1); // the closure now ends at 1.5 s
-    await vi.advanceTimersByTimeAsync(500);
+    // The sweep set for the first closure's end (a clock grain past 1 s: throttle-gate.ts) refuses A.
+    await vi.advanceTimersByTimeAsync(500 + CLOCK_GRAIN_MS);
     expect(out).toEqual(['refused A']);
   });
 });

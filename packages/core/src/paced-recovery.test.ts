@@ -6,7 +6,7 @@ import type { BreakwaterEvent, RateChangeEvent } from './events.ts';
 import { fakeFetch } from './fake-fetch.test-util.ts';
 import { PROBE_WAIT_MS } from './paced-release.ts';
 import { Reporter } from './reporter.ts';
-import { type GatePass, ThrottleGate } from './throttle-gate.ts';
+import { CLOCK_GRAIN_MS, type GatePass, ThrottleGate } from './throttle-gate.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const never = new AbortController().signal;
@@ -38,6 +38,9 @@ function gateWith(throttle: Partial<Policy['throttle']> = {}): {
  */
 const ACCEPTED = 9 / 0.95;
 
+/** The 429's cool-down below: its 1 s, and the clock grain the gate adds to a response's closure. */
+const COOL_DOWN_MS = 1_000 + CLOCK_GRAIN_MS;
+
 /** Sends through the gate at 10/s for 2 s, every request accepted, then takes a 429 with a 1 s delay. */
 async function throttledAfterTenPerSecond(gate: ThrottleGate): Promise<void> {
   for (let i = 0; i < 20; i++) {
@@ -51,7 +54,7 @@ async function throttledAfterTenPerSecond(gate: ThrottleGate): Promise<void> {
 /** Throttled as above, then the cool-down waited out and the probe sent and accepted: paced. */
 async function pacedAfterProbe(gate: ThrottleGate): Promise<void> {
   await throttledAfterTenPerSecond(gate);
-  await vi.advanceTimersByTimeAsync(1_000);
+  await vi.advanceTimersByTimeAsync(COOL_DOWN_MS);
   await gate.pass(never, Date.now() + 60_000);
   gate.observe(answer(200), ok, 1);
 }
@@ -93,9 +96,9 @@ describe('paced recovery after a 429', () => {
   it('sends the probe alone when the gate opens; the others wait for its response', async () => {
     const { gate } = gateWith();
     await throttledAfterTenPerSecond(gate);
-    const opensAt = Date.now() + 1_000;
+    const opensAt = Date.now() + COOL_DOWN_MS;
     const { released } = waiters(gate, 3);
-    await vi.advanceTimersByTimeAsync(1_000);
+    await vi.advanceTimersByTimeAsync(COOL_DOWN_MS);
     expect(released).toEqual([opensAt]);
     expect(gate.phase).toBe('probing');
     await vi.advanceTimersByTimeAsync(300);
@@ -114,9 +117,9 @@ describe('paced recovery after a 429', () => {
   it(`holds the others at most ${PROBE_WAIT_MS} ms when the probe never answers`, async () => {
     const { gate } = gateWith();
     await throttledAfterTenPerSecond(gate);
-    const opensAt = Date.now() + 1_000;
+    const opensAt = Date.now() + COOL_DOWN_MS;
     const { released } = waiters(gate, 2);
-    await vi.advanceTimersByTimeAsync(1_000 + PROBE_WAIT_MS - 1);
+    await vi.advanceTimersByTimeAsync(COOL_DOWN_MS + PROBE_WAIT_MS - 1);
     expect(released).toEqual([opensAt]);
     await vi.advanceTimersByTimeAsync(1);
     expect(released).toEqual([opensAt, opensAt + PROBE_WAIT_MS]);
@@ -125,7 +128,7 @@ describe('paced recovery after a 429', () => {
   it("a probe's pass handed back unused (its breaker refused it): the next call goes as the probe, one slot later", async () => {
     const { gate } = gateWith();
     await throttledAfterTenPerSecond(gate);
-    const opensAt = Date.now() + 1_000;
+    const opensAt = Date.now() + COOL_DOWN_MS;
     const passes: GatePass[] = [];
     const released: number[] = [];
     for (let i = 0; i < 3; i++) {
@@ -134,7 +137,7 @@ describe('paced recovery after a 429', () => {
         released.push(Date.now());
       });
     }
-    await vi.advanceTimersByTimeAsync(1_000);
+    await vi.advanceTimersByTimeAsync(COOL_DOWN_MS);
     expect(released).toEqual([opensAt]);
     // The probe's pass can be handed back; it is the only one that can.
     expect(passes[0]?.unused).toBeTypeOf('function');
@@ -154,7 +157,7 @@ describe('paced recovery after a 429', () => {
     const { gate } = gateWith();
     await throttledAfterTenPerSecond(gate);
     const { released } = waiters(gate, 30);
-    await vi.advanceTimersByTimeAsync(1_000);
+    await vi.advanceTimersByTimeAsync(COOL_DOWN_MS);
     gate.observe(answer(200), ok, 1);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(released).toHaveLength(30);
@@ -250,6 +253,7 @@ describe('the adaptive rate over time', () => {
     const { gate } = gateWith();
     await throttledAfterTenPerSecond(gate);
     // One call a second: the curve alone would reach 100+/s within 8 s.
+    await vi.advanceTimersByTimeAsync(CLOCK_GRAIN_MS);
     for (let i = 0; i < 8; i++) {
       await vi.advanceTimersByTimeAsync(1_000);
       await gate.pass(never, Date.now() + 60_000);
@@ -314,7 +318,7 @@ describe('waiting for a send slot', () => {
   it("an abort while waiting for the probe's answer settles at once", async () => {
     const { gate } = gateWith();
     await throttledAfterTenPerSecond(gate);
-    await vi.advanceTimersByTimeAsync(1_000);
+    await vi.advanceTimersByTimeAsync(COOL_DOWN_MS);
     await gate.pass(never, Date.now() + 60_000);
     const controller = new AbortController();
     const waiting = gate.pass(controller.signal, Date.now() + 60_000).catch((e: unknown) => e);
@@ -353,7 +357,7 @@ describe('paced sends through wrapFetch', () => {
     await wrapped(URL_A);
     await vi.advanceTimersByTimeAsync(300);
     await Promise.all([wrapped(URL_A), wrapped(URL_A)]);
-    await vi.advanceTimersByTimeAsync(1_000);
+    await vi.advanceTimersByTimeAsync(COOL_DOWN_MS);
     await wrapped(URL_A);
     return { fetch, wrapped };
   }
@@ -363,7 +367,8 @@ describe('paced sends through wrapFetch', () => {
     const rate = wrapped.breakers()[0]?.rateLimit ?? 0;
     // Two accepted in the last second (cut to whole 50 ms slots: 950 ms), cut to 0.7 x 2.1/s: a slot
     // every 679 ms.
-    expect(rate).toBeCloseTo((BETA * 2) / 0.95, 9);
+    // (Read a clock grain up its curve, which starts at the cool-down's end: the probe went 1 ms later.)
+    expect(rate).toBeCloseTo(cubicRate(2 / 0.95, CLOCK_GRAIN_MS / 1_000), 9);
     const sent = fetch.calls.length;
     const first = wrapped(URL_A);
     const second = wrapped(URL_A).catch((e: unknown) => e);

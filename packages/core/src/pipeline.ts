@@ -440,8 +440,8 @@ export class EndpointPipeline {
       // The handler (and telemetry's watch) is made only for a gate that holds the call: none on the
       // healthy path.
       if (!(entered instanceof Promise)) return entered;
-      const held = telemetry && watched ? gateWait(telemetry, this.key, entered) : entered;
-      return held.catch((error) => this.refused(error, call, last));
+      if (telemetry && watched) watchHold(telemetry, this.key, entered);
+      return entered.catch((error) => this.refused(error, call, last));
     } catch (error) {
       return this.refused(error, call, last);
     }
@@ -773,17 +773,22 @@ function circuitOpen(error: unknown): typeof CIRCUIT_OPEN {
 }
 
 /**
- * The `gateWait` hook's watch of a held call, or the pass itself when the hook throws: its throw was
- * taken for the gate's refusal and failed the call with telemetry's error.
+ * Shows a held call to the `gateWait` hook, which only watches: the call waits on the gate's promise,
+ * not the hook's. Awaited, the hook's promise failed the call with telemetry's error when it rejected
+ * with its own (as a hook that threw did), and held the call past its pass and its caller's abort when
+ * it never settled.
  */
-function gateWait(telemetry: TelemetryHooks, key: string, entered: Promise<GatePass>): Promise<GatePass> {
+function watchHold(telemetry: TelemetryHooks, key: string, entered: Promise<GatePass>): void {
   try {
-    return telemetry.gateWait(key, entered);
+    // Its rejection (the gate's refusal, the abort, or its own error) is handled by the call or is
+    // telemetry's: never an unhandled one.
+    Promise.resolve(telemetry.gateWait(key, entered)).catch(ignore);
   } catch {
     // Telemetry never changes a call: the call waits unwatched.
-    return entered;
   }
 }
+
+function ignore(): void {}
 
 /** What is left of a retry's wait: part of it may have passed reading the veto. */
 function leftToWait(step: PacedStep & { readonly delayMs: number }): number {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ThrottledError } from './errors.ts';
 import { fakeFetch, hang } from './fake-fetch.test-util.ts';
+import { CLOCK_GRAIN_MS } from './throttle-gate.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const URL_A = 'https://api.test/v1/things';
@@ -23,7 +24,7 @@ async function heldBehindHangingProbe(timeout: { attemptMs?: number; totalMs: nu
     await vi.advanceTimersByTimeAsync(100);
   }
   expect((await wrapped(URL_A)).status).toBe(429);
-  await vi.advanceTimersByTimeAsync(1_000);
+  await vi.advanceTimersByTimeAsync(1_000 + CLOCK_GRAIN_MS);
   const probeAt = Date.now();
   const probe = wrapped(URL_A).catch((error: unknown) => error);
   await vi.advanceTimersByTimeAsync(100);

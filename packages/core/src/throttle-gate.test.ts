@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ThrottledError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { Reporter } from './reporter.ts';
-import { ThrottleGate } from './throttle-gate.ts';
+import { CLOCK_GRAIN_MS, ThrottleGate } from './throttle-gate.ts';
 
 const throttle = { ...DEFAULT_POLICY.throttle, releaseSpreadMs: 200 };
 const never = new AbortController().signal;
@@ -115,7 +115,7 @@ describe('ThrottleGate.observe', () => {
       { action: 'retry', breaker: 'ignore', reason: 'throttled', delayMs: 2_000 },
       1,
     );
-    expect(gate.closedUntilMs).toBe(2_000);
+    expect(gate.closedUntilMs).toBe(2_000 + CLOCK_GRAIN_MS);
     // A 429 also sets the adaptive rate (its own `rate-change` event).
     expect(events.filter((e) => e.type === 'throttled')).toEqual([
       {
@@ -123,7 +123,7 @@ describe('ThrottleGate.observe', () => {
         key: 'k',
         at: 0,
         delayMs: 2_000,
-        until: 2_000,
+        until: 2_000 + CLOCK_GRAIN_MS,
         status: 429,
         source: 'retry-after',
       },
@@ -139,9 +139,9 @@ describe('ThrottleGate.observe', () => {
       delayMs: 9e9,
     };
     gate.observe(response(429), capped, 1);
-    expect(gate.closedUntilMs).toBe(60_000);
+    expect(gate.closedUntilMs).toBe(60_000 + CLOCK_GRAIN_MS);
     expect(events.filter((e) => e.type === 'throttled')).toMatchObject([
-      { type: 'throttled', delayMs: 9e9, until: 60_000 },
+      { type: 'throttled', delayMs: 9e9, until: 60_000 + CLOCK_GRAIN_MS },
     ]);
   });
 
@@ -167,6 +167,6 @@ describe('ThrottleGate.observe', () => {
     const { gate } = gateWith();
     const clientError: Verdict = { action: 'return', breaker: 'success', reason: 'client-error' };
     gate.observe(response(429, { 'retry-after': '3' }), clientError, 1);
-    expect(gate.closedUntilMs).toBe(3_000);
+    expect(gate.closedUntilMs).toBe(3_000 + CLOCK_GRAIN_MS);
   });
 });

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BreakwaterEvent, RetryEvent, ThrottledEvent } from './events.ts';
 import { fakeFetch } from './fake-fetch.test-util.ts';
 import { pRetryOptions } from './p-retry.ts';
+import { CLOCK_GRAIN_MS } from './throttle-gate.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
@@ -39,7 +40,8 @@ describe('a 429 that asks for no pause is retried after the throttling backoff',
     expect(retry?.delayMs).toBeGreaterThanOrEqual(1_000);
     expect(throttled).toMatchObject({ source: 'backoff' });
     const [first, second] = fetch.calls;
-    expect((second?.at ?? 0) - (first?.at ?? 0)).toBe(retry?.delayMs);
+    // Held at the gate its 429 closed, which ends a clock grain past the delay (throttle-gate.ts).
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBe((retry?.delayMs ?? 0) + CLOCK_GRAIN_MS);
   });
 
   it.each(NO_PAUSE)('%s: pRetryOptions waits the throttling backoff', async (_, retryAfter) => {

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ThrottledError } from './errors.ts';
 import type { BreakwaterEvent } from './events.ts';
 import { fakeFetch } from './fake-fetch.test-util.ts';
+import { CLOCK_GRAIN_MS } from './throttle-gate.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const URL_A = 'https://api.test/v1/orders';
@@ -31,7 +32,7 @@ describe('throttle gate', () => {
     await vi.advanceTimersByTimeAsync(100);
     // The nine, and the 429's own retry, which waits out its Retry-After at the gate, in its place.
     expect(wrapped.breakers()[0]).toMatchObject({
-      throttledUntil: t0 + 2_000,
+      throttledUntil: t0 + 2_000 + CLOCK_GRAIN_MS,
       waiting: 10,
       throttlePhase: 'closed',
     });
@@ -49,8 +50,8 @@ describe('throttle gate', () => {
     expect(cut).toMatchObject({ rate: expect.closeTo(7, 9), reason: 'throttled' });
     // The probe goes alone the moment the gate opens; the next send one interval of 7/s later, and
     // each later one a slot of the (rising) rate after the one before: never two in the same moment.
-    expect(sentAt[0]).toBe(2_000);
-    expect(sentAt[1]).toBe(2_000 + Math.ceil(1_000 / 7));
+    expect(sentAt[0]).toBe(2_000 + CLOCK_GRAIN_MS);
+    expect(sentAt[1]).toBe(2_000 + CLOCK_GRAIN_MS + Math.ceil(1_000 / 7));
     expect(new Set(sentAt).size).toBe(10);
     // The rate only rises while nothing is refused: no gap is longer than the first, so the tenth send
     // leaves at most nine slots of 7/s after the probe.
@@ -88,7 +89,7 @@ describe('throttle gate', () => {
     });
     const t0 = Date.now();
     for (let i = 0; i < 3; i++) expect((await wrapped(URL_A)).status).toBe(503);
-    expect(wrapped.breakers()[0]?.throttledUntil).toBe(t0 + 2_000);
+    expect(wrapped.breakers()[0]?.throttledUntil).toBe(t0 + 2_000 + CLOCK_GRAIN_MS);
     const waiting = wrapped(URL_A);
     await vi.advanceTimersByTimeAsync(1_999);
     expect(fetch.calls).toHaveLength(3);
@@ -141,7 +142,7 @@ describe('throttle gate', () => {
     // No timer runs: the refusal is immediate.
     const error = await wrapped(URL_A).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ThrottledError);
-    expect((error as ThrottledError).retryAfterMs).toBe(2_000);
+    expect((error as ThrottledError).retryAfterMs).toBe(2_000 + CLOCK_GRAIN_MS);
     expect((error as ThrottledError).endpoint).toBe('default https://api.test');
     expect(fetch.calls.length).toBe(sent);
   });
@@ -174,7 +175,7 @@ describe('throttle gate', () => {
       expect(fetch.calls).toHaveLength(heldAgain ? 4 : 5);
       await vi.runAllTimersAsync();
       await b;
-      expect((fetch.calls[4]?.at ?? 0) - t0).toBe(heldAgain ? 2_900 : 1_000);
+      expect((fetch.calls[4]?.at ?? 0) - t0).toBe((heldAgain ? 2_900 : 1_000) + CLOCK_GRAIN_MS);
     });
   }
 
@@ -215,7 +216,7 @@ describe('throttle gate', () => {
     const b = await wrapped(URL_A, { headers: { 'x-tenant': 'b' } });
     expect(b.status).toBe(200);
     const snapshots = Object.fromEntries(wrapped.breakers().map((s) => [s.key, s.throttledUntil]));
-    expect(snapshots['orders https://api.test x-tenant=a']).toBe(Date.now() + 5_000);
+    expect(snapshots['orders https://api.test x-tenant=a']).toBe(Date.now() + 5_000 + CLOCK_GRAIN_MS);
     expect(snapshots['orders https://api.test x-tenant=b']).toBeNull();
   });
 });

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { BreakwaterEvent } from './events.ts';
 import { fakeFetch } from './fake-fetch.test-util.ts';
 import { type RoutedServer, startRoutedServer } from './local-server.test-util.ts';
+import { CLOCK_GRAIN_MS } from './throttle-gate.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 /**
@@ -57,10 +58,11 @@ describe('a throttled retry waiting at the gate (fake time)', () => {
     vi.useFakeTimers({ now: 0 });
     const fetch = fakeFetch({ status: 429, headers: { 'retry-after-ms': '300' } }, { status: 200 });
     const call = wrapFetch(fetch)(URL_A);
-    await vi.advanceTimersByTimeAsync(299);
+    // The gate its 429 closed ends a clock grain past the delay (throttle-gate.ts).
+    await vi.advanceTimersByTimeAsync(300 + CLOCK_GRAIN_MS - 1);
     expect(fetch.calls.length).toBe(1);
     await vi.advanceTimersByTimeAsync(1);
-    expect(fetch.calls.map((c) => c.at)).toEqual([0, 300]);
+    expect(fetch.calls.map((c) => c.at)).toEqual([0, 300 + CLOCK_GRAIN_MS]);
     expect((await call).status).toBe(200);
   });
 
@@ -96,6 +98,6 @@ describe('a throttled retry waiting at the gate (fake time)', () => {
     await Promise.all([first, ...later]);
     const sent = fetch.calls.map((c) => new URL(c.url).searchParams.get('n'));
     expect(sent).toEqual(['first', 'first', 'later1', 'later2']);
-    expect(fetch.calls[1]?.at).toBe(3_000);
+    expect(fetch.calls[1]?.at).toBe(3_000 + CLOCK_GRAIN_MS);
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BreakwaterEvent } from './events.ts';
 import { fakeFetch } from './fake-fetch.test-util.ts';
+import { CLOCK_GRAIN_MS } from './throttle-gate.ts';
 import { tokenBucketFetch } from './token-bucket.test-util.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
@@ -200,7 +201,8 @@ describe('callers kept on the climb of a burst reading, with a 1 s deadline (rev
       const wrapped = wrapFetch(fetch, { policy: { timeout, retry: { maxAttempts: 1 } }, random: () => 0 });
       // Three at once: a burst read at the 429, the key then paced on its climb.
       await Promise.all([wrapped(URL_A), wrapped(URL_A), wrapped(URL_A)]);
-      await vi.advanceTimersByTimeAsync(1_000);
+      // The gate reopens a clock grain past the 429's second (throttle-gate.ts): the probe goes then.
+      await vi.advanceTimersByTimeAsync(1_000 + CLOCK_GRAIN_MS);
       await wrapped(URL_A);
       const t0 = Date.now();
       const calls = Array.from({ length: 10 }, () => track(wrapped(URL_A), t0));

@@ -68,8 +68,10 @@ export interface TelemetryHooks {
   /**
    * A call of `key` is kept waiting at its throttle gate: `pass` settles when the gate lets it by (or
    * refuses it), and `held` then says whether the gate held it. Returns a promise that settles as
-   * `pass` does. Not called for a call the gate lets through in the same turn (the healthy path): that
-   * held nothing, and the call takes no hook, closure or await for it.
+   * `pass` does; the call waits on `pass`, not on it, so one that rejects with the hook's own error or
+   * never settles changes nothing of the call (its rejection is ignored). Not called for a call the
+   * gate lets through in the same turn (the healthy path): that held nothing, and the call takes no
+   * hook, closure or await for it.
    */
   gateWait<T extends { readonly held: boolean }>(key: string, pass: Promise<T>): Promise<T>;
   /**
