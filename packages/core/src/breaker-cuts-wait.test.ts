@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BreakwaterEvent } from './events.ts';
 import { fakeFetch } from './fake-fetch.test-util.ts';
+import { CLOCK_GRAIN_MS } from './throttle-gate.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 
 const URL_A = 'https://api.test/v1/things';
@@ -143,11 +144,12 @@ describe("a retry's wait ends when the breaker starts refusing (fake timers)", (
     await vi.advanceTimersByTimeAsync(11_000);
     expect((await a).status).toBe(200);
     expect((await b).status).toBe(200);
-    // Both retries held until the gate reopened (10.5 s); the second then paced, the key recovering
-    // from its 429.
+    // Both retries held until the gate reopened (10.5 s, and the clock's grain); the second then
+    // paced, the key recovering from its 429.
+    const reopened = 10_500 + CLOCK_GRAIN_MS;
     const sent = fetch.calls.map((c) => c.at - start);
-    expect(sent.slice(0, 3)).toEqual([0, 500, 10_500]);
-    expect(sent[3]).toBeGreaterThanOrEqual(10_500);
+    expect(sent.slice(0, 3)).toEqual([0, 500, reopened]);
+    expect(sent[3]).toBeGreaterThanOrEqual(reopened);
   });
 
   it("isolated and reset in one turn: the wait goes on, and the retry goes when the server's Retry-After ends", async () => {
