@@ -8,7 +8,7 @@ import type { FleetResult } from './fleet/run-fleet.ts';
 import { withInterval } from './format.ts';
 import { earlyPerCoolDown } from './metrics.ts';
 import { ORACLE_DEADLINE_MS, ORACLE_MAX_RATE, ORACLE_SLOW_CUT_MS } from './oracle.ts';
-import type { OverheadMethod, OverheadResult, OverheadRow } from './overhead.ts';
+import type { LoopbackPairRow, OverheadMethod, OverheadResult, OverheadRow } from './overhead.ts';
 import { readingOf } from './readings.ts';
 import { QUIET_CALLS, type ScenarioResult } from './run-scenario.ts';
 import { budgetBound, type TargetCheck } from './targets.ts';
@@ -259,11 +259,13 @@ function loopbackPairsTable(overhead: OverheadResult): Table | null {
         : `, after ${m.loopbackPairWarmup} untimed loopback calls each`) +
       '; the first row is raw fetch against itself, the control)',
     header: ['client', 'throughput vs fetch'],
-    rows: loopbackPairs.map((r, i) => [
-      i === 0 ? `${r.client} (control)` : r.client,
-      withInterval(r.vsFetch, 2, 'x'),
-    ]),
+    rows: vsFetchRows(loopbackPairs),
   };
+}
+
+/** Each client's throughput over raw fetch's, the first row (raw fetch against itself) marked the control. */
+function vsFetchRows(rows: readonly LoopbackPairRow[]): string[][] {
+  return rows.map((r, i) => [i === 0 ? `${r.client} (control)` : r.client, withInterval(r.vsFetch, 2, 'x')]);
 }
 
 /** breakwater's loopback throughput held for seconds against raw fetch's, when the run measured it. */
@@ -279,10 +281,7 @@ function loopbackSustainedTable(overhead: OverheadResult): Table | null {
       'median ratio over the pairs; the first row is raw fetch against itself, the control; the pairs ' +
       'above time short rounds and leave out the rounds a GC pause lands in)',
     header: ['client', 'throughput vs fetch'],
-    rows: loopbackSustained.map((r, i) => [
-      i === 0 ? `${r.client} (control)` : r.client,
-      withInterval(r.vsFetch, 2, 'x'),
-    ]),
+    rows: vsFetchRows(loopbackSustained),
   };
 }
 
