@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CLIENTS } from './clients.ts';
 import { runOverhead } from './overhead.ts';
 import { laneOverBase, roundOrder } from './overhead-worker.ts';
+import { sustainedCores } from './pinning.ts';
 
 describe('overhead sampling', () => {
   it('rotates the clients by batch and reverses their order every round', () => {
@@ -82,6 +83,9 @@ describe('overhead sampling', () => {
     // Each sustained run is a process of its own, against the same loopback server.
     expect(result.loopbackSustained?.map((r) => r.client)).toEqual(['fetch', 'breakwater']);
     for (const r of result.loopbackSustained ?? []) expect(r.vsFetch.median).toBeGreaterThan(0);
+    // Pinned where taskset can pin them (this machine's cores), else not: the method says which.
+    const cores = sustainedCores();
+    expect(result.method.sustainedCores).toEqual(cores && [cores.client, cores.server]);
     expect(result.method).toMatchObject({
       loopbackPairRounds: 3,
       loopbackPairCalls: 8,

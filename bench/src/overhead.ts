@@ -24,6 +24,7 @@ import { cockatielBare, FEATURE_CLIENTS } from './clients.ts';
 import { REDIS_LANE } from './fleet/overhead-lane.ts';
 import { ORACLE } from './oracle.ts';
 import type { PairReading, PairsMode, WorkerJob, WorkerSample } from './overhead-worker.ts';
+import { type Cores, onCore, sustainedCores } from './pinning.ts';
 import {
   CONFIDENCE,
   type Estimate,
@@ -107,6 +108,8 @@ export interface OverheadMethod {
   readonly sustainedPairs?: number;
   readonly sustainedCalls?: number;
   readonly sustainedWarmup?: number;
+  /** The cores its client and server processes were pinned to (pinning.ts); absent: not pinned. */
+  readonly sustainedCores?: readonly [number, number];
   /** The in-memory pairs likewise (absent in earlier runs). */
   readonly memoryPairRounds?: number;
   readonly memoryPairCalls?: number;
@@ -376,9 +379,13 @@ const WORKER = fileURLToPath(new URL('./overhead-worker.ts', import.meta.url));
 /** The workspace's package conditions, so the child loads @breakwater/* from source as this process does. */
 const CHILD_ARGS = ['--conditions=@breakwater/source', '--no-warnings'];
 
-/** Runs the worker with `arg`; resolves with its first stdout line once it has printed one. */
-function startWorker(arg: string): { child: ChildProcess; line: Promise<string> } {
-  const child = spawn(process.execPath, [...CHILD_ARGS, WORKER, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs the worker with `arg` (on `core`, when given); resolves with its first stdout line once it has
+ * printed one.
+ */
+function startWorker(arg: string, core?: number): { child: ChildProcess; line: Promise<string> } {
+  const [command, args] = onCore([...CHILD_ARGS, WORKER, arg], core);
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const line = new Promise<string>((resolve, reject) => {
@@ -402,12 +409,27 @@ async function runBatch(job: WorkerJob): Promise<WorkerSample> {
   return JSON.parse(await startWorker(JSON.stringify(job)).line) as WorkerSample;
 }
 
-/** One sustained run in a worker process of its own: its calls per second. */
-async function runSustained(job: SustainedJob): Promise<number> {
-  const { callsPerSecond } = JSON.parse(await startWorker(JSON.stringify({ sustained: job })).line) as {
-    callsPerSecond: number;
-  };
+/** One sustained run in a worker process of its own (on `core`, when given): its calls per second. */
+async function runSustained(job: SustainedJob, core?: number): Promise<number> {
+  const started = startWorker(JSON.stringify({ sustained: job }), core);
+  const { callsPerSecond } = JSON.parse(await started.line) as { callsPerSecond: number };
   return callsPerSecond;
+}
+
+/**
+ * The sustained pairs: with `cores`, against a loopback server of their own on the server's core, each
+ * client's process on the client's (pinning.ts); without, against the section's server, unpinned.
+ */
+async function sustainedRows(mode: SustainedMode, cores: Cores | undefined): Promise<LoopbackPairRow[]> {
+  if (!cores) return sustainedPairs(mode, (job) => runSustained(job));
+  const server = startWorker('server', cores.server);
+  try {
+    const { port } = JSON.parse(await server.line) as { port: number };
+    const url = `http://127.0.0.1:${port}${new URL(mode.url).pathname}`;
+    return await sustainedPairs({ ...mode, url }, (job) => runSustained(job, cores.client));
+  } finally {
+    server.child.kill();
+  }
 }
 
 const BREAKWATER = 'breakwater';
@@ -657,7 +679,8 @@ export async function runOverhead(
     const sustained = withTelemetry
       ? sustainedMode(options, names[0] as string, url, concurrency)
       : undefined;
-    const loopbackSustained = sustained && (await sustainedPairs(sustained, runSustained));
+    const cores = sustained && sustainedCores();
+    const loopbackSustained = sustained && (await sustainedRows(sustained, cores));
     const memory = samples.map((s) => s.memory);
     const k = trimFor(batches, CONFIDENCE);
     return {
@@ -685,6 +708,7 @@ export async function runOverhead(
               sustainedPairs: sustained.pairs,
               sustainedCalls: sustained.calls,
               sustainedWarmup: sustained.warmup,
+              ...(cores ? { sustainedCores: [cores.client, cores.server] as const } : {}),
             }
           : {}),
         coverage: repeatCoverage(batches, k),

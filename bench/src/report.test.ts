@@ -118,9 +118,22 @@ describe('the sustained loopback table', () => {
     ];
     const report = markdownReport([], overheadResult({ method, loopbackSustained }), [], meta);
     expect(report).toContain('15000 untimed calls, then 30000 timed in one go');
-    expect(report).toContain('7 pairs of processes per row');
+    expect(report).toContain('deferred work counted; 7 pairs of processes per row');
     expect(report).toMatch(/\| fetch \(control\) \| 1\.01x \[0\.98x, 1\.10x\] \|/);
     expect(report).toMatch(/\| breakwater \| 1\.12x \[1\.05x, 1\.15x\] \|/);
+  });
+
+  it('says which cores the client and the server ran on, when they were pinned', () => {
+    const method = {
+      ...TEST_METHOD,
+      sustainedPairs: 7,
+      sustainedCalls: 30_000,
+      sustainedWarmup: 15_000,
+      sustainedCores: [0, 1] as const,
+    };
+    const loopbackSustained = [{ client: 'fetch', vsFetch: { median: 1, low: 0.95, high: 1.07 } }];
+    const report = markdownReport([], overheadResult({ method, loopbackSustained }), [], meta);
+    expect(report).toContain('counted; the client on core 0, the loopback server on core 1; 7 pairs');
   });
 
   it('is absent from a run that did not measure it', () => {

@@ -277,7 +277,10 @@ function loopbackSustainedTable(overhead: OverheadResult): Table | null {
     title:
       `Loopback, throughput held for seconds (each client alone in a process: ${m.sustainedWarmup} untimed ` +
       `calls, then ${m.sustainedCalls} timed in one go, ${m.concurrency} in flight, GC and deferred work ` +
-      `counted; ${m.sustainedPairs} pairs of processes per row, raw fetch first in every other pair; the ` +
+      (m.sustainedCores
+        ? `counted; the client on core ${m.sustainedCores[0]}, the loopback server on core ${m.sustainedCores[1]}; `
+        : 'counted; ') +
+      `${m.sustainedPairs} pairs of processes per row, raw fetch first in every other pair; the ` +
       'median ratio over the pairs; the first row is raw fetch against itself, the control; the pairs ' +
       'above time short rounds and leave out the rounds a GC pause lands in)',
     header: ['client', 'throughput vs fetch'],

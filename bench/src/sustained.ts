@@ -13,8 +13,9 @@
  * So the pairs read main-thread work without GC, with raw fetch's deferred work shared. Longer rounds
  * in one process were no cure: raw fetch against itself read 0.75-1.52x per pair of 10 000-call runs
  * (session 27). In separate processes, one after the other, it read 0.89-1.13x per pair over 16 pairs:
- * a process's throughput varies by ~±10 % from the next one's, so the bracket of seven pairs is wide
- * (the published run of session 27: control [0.96, 1.12]), a faithful figure but a coarse one.
+ * a process's throughput varied by ~±10 % from the next one's while the client, its GC threads and the
+ * server shared both cores as the scheduler liked; with the client on one core and the server on the
+ * other (pinning.ts), 0.95-1.07x over 12 pairs.
  */
 import type { LoopbackPairRow } from './overhead.ts';
 import { medianInterval } from './stats.ts';
