@@ -171,7 +171,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * sent nothing (a hedge refused at its send, a retry refused by the breaker or the budget; +154 B):
  * 41 777 from source; 41 900 for a host written with a fully qualified name's trailing dot taking its
  * host's rules and key (+48 B): 41 825 from source; then the merge of h27 (a gateWait hook watched,
- * not awaited; a response's closure a clock grain longer; +30 B): 41 855, within it.
+ * not awaited; a response's closure a clock grain longer; +30 B): 41 855, within it; 41 867 with the
+ * retry loop's two gate waits through one helper (+12 B).
  */
 export const BUDGET_GZIP_BYTES = 41_900;
 

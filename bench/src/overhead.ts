@@ -226,8 +226,9 @@ export interface OverheadOptions {
    */
   readonly loopbackPairWarmup?: number;
   /**
-   * Pairs of processes per lane of the sustained loopback figure (sustained.ts; odd). Default 7: each
-   * pair took ~12 s here, and with seven the control read [0.98, 1.10] (session 27). 0: not measured.
+   * Pairs of processes per lane of the sustained loopback figure (sustained.ts; odd). Default 7: a pair
+   * of pinned processes takes ~15 s here; with seven, session 27's two published runs read the control
+   * at [0.96, 1.12] (unpinned) and [0.88, 1.00] (pinned), the full range of seven. 0: not measured.
    */
   readonly sustainedPairs?: number;
   /** Timed loopback calls per sustained process, in one go. Default 30 000 (~3 s here). */
@@ -424,12 +425,17 @@ async function sustainedRows(mode: SustainedMode, cores: Cores | undefined): Pro
   if (!cores) return sustainedPairs(mode, (job) => runSustained(job));
   const server = startWorker('server', cores.server);
   try {
-    const { port } = JSON.parse(await server.line) as { port: number };
-    const url = `http://127.0.0.1:${port}${new URL(mode.url).pathname}`;
+    const url = await customersUrl(server);
     return await sustainedPairs({ ...mode, url }, (job) => runSustained(job, cores.client));
   } finally {
     server.child.kill();
   }
+}
+
+/** The URL the overhead's clients call on a loopback server worker, once it listens. */
+async function customersUrl(server: { line: Promise<string> }): Promise<string> {
+  const { port } = JSON.parse(await server.line) as { port: number };
+  return `http://127.0.0.1:${port}/v1/customers`;
 }
 
 const BREAKWATER = 'breakwater';
@@ -634,8 +640,7 @@ export async function runOverhead(
   const pairs = withTelemetry ? pairsMode(options, warmup) : undefined;
   const server = startWorker('server');
   try {
-    const { port } = JSON.parse(await server.line) as { port: number };
-    const url = `http://127.0.0.1:${port}/v1/customers`;
+    const url = await customersUrl(server);
     const loopbackPairs = withTelemetry
       ? loopbackPairsMode(options, names[0] as string, url, concurrency)
       : undefined;

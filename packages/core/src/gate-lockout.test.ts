@@ -1,9 +1,10 @@
+import { MAX_TIMER_MS } from '@breakwater/policies';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ThrottledError } from './errors.ts';
 import type { BreakwaterEvent, ThrottledEvent } from './events.ts';
 import { fakeFetch } from './fake-fetch.test-util.ts';
 import { HttpError } from './http-error.ts';
-import { MAX_TIMER_MS, sleep } from './sleep.ts';
+import { sleep } from './sleep.ts';
 import { CLOCK_GRAIN_MS } from './throttle-gate.ts';
 import { wrapFetch } from './wrap-fetch.ts';
 

@@ -18,6 +18,7 @@ import {
   describeValue,
   func,
   integerAtLeast,
+  MAX_TIMER_MS,
   mergePolicy,
   refuse,
   type Shape,
@@ -31,7 +32,6 @@ import kyDefault, {
 import type { ManualControl } from './manual-control.ts';
 import { checkOptions } from './options.ts';
 import { redactUrl } from './redact.ts';
-import { MAX_TIMER_MS } from './sleep.ts';
 import type { BreakerSnapshot, FetchLike } from './types.ts';
 import {
   preconnectOf,

@@ -384,9 +384,7 @@ export class EndpointPipeline {
         const dueAt = Date.now() + delayMs;
         const atGate = unpaid && this.holdsAtGate((last?.answeredAt ?? dueAt - delayMs) + step.delayMs);
         const waited = atGate
-          ? await this.wait(dueAt, call, (signal) =>
-              this.passGate(call, last, attempt, Date.now(), signal, false),
-            )
+          ? await this.waitAtGate(dueAt, call, last, attempt, false)
           : delayMs > 0
             ? await this.wait(dueAt, call, (signal) => sleep(dueAt - Date.now(), signal))
             : await sleep(0, call.signal);
@@ -460,7 +458,23 @@ export class EndpointPipeline {
   ): GatePass | undefined | Promise<GatePass | undefined | typeof WOKEN> {
     const reopensAt = last ? this.gate.closedUntilMs : null;
     if (reopensAt === null) return this.passGate(call, last, attempts);
-    return this.wait(reopensAt, call, (signal) => this.passGate(call, last, attempts, Date.now(), signal));
+    return this.waitAtGate(reopensAt, call, last, attempts);
+  }
+
+  /**
+   * {@link passGate} as a retry's wait ({@link wait}), due at `dueAt`: the breaker's refusal ends it.
+   * `watched`: as passGate's (false for a paced retry's wait for its own Retry-After).
+   */
+  private waitAtGate(
+    dueAt: number,
+    call: Call,
+    last: AttemptResult | undefined,
+    attempts: number,
+    watched = true,
+  ): Promise<GatePass | undefined | typeof WOKEN> {
+    return this.wait(dueAt, call, (signal) =>
+      this.passGate(call, last, attempts, Date.now(), signal, watched),
+    );
   }
 
   /** The gate refused the call: it ends on its last outcome, or fails with the ThrottledError. */

@@ -1,7 +1,5 @@
 import { MAX_TIMER_MS } from '@breakwater/policies';
 
-export { MAX_TIMER_MS };
-
 /**
  * Runs `fn` once `ms` have passed; returns a function that cancels it. A delay longer than
  * {@link MAX_TIMER_MS} is made of several timers, each within the limit, so it lasts as long as asked.
